@@ -1,0 +1,103 @@
+"""`promptctl`: composes the subcommands and turns errors into exit codes.
+
+Each command lives in its own module exposing `register(app)`; modules import their
+heavy dependencies inside the command body so `--help` and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from promptctl import __version__
+from promptctl.errors import EXIT_INTERRUPTED, PromptctlError
+
+__all__ = ["app", "main"]
+
+# Order here is the order in `--help`.
+COMMAND_MODULES = (
+    "init",
+    "lint",
+    "render",
+    "list_cmd",
+    "schema",
+    "test",
+    "diff",
+    "ci",
+    "merge",
+    "publish",
+    "keygen",
+    "bundle",
+    "costs",
+    "providers",
+    "cache",
+)
+
+app = typer.Typer(
+    name="promptctl",
+    help="Prompts as code: lint, render, test, diff, publish and run versioned LLM prompts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"promptctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Prompts as code."""
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        qualified = f"promptctl.cli.{name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name == qualified:
+                continue  # command not built yet
+            raise
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console entry point: user errors print one clear line, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except PromptctlError as exc:
+        _print_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        # typer vendors click; its usage errors carry `show()` and `exit_code`.
+        show = getattr(exc, "show", None)
+        if not callable(show):
+            raise
+        show()
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+
+
+def _print_error(exc: PromptctlError) -> None:
+    sys.stderr.write(f"error: {exc}\n")

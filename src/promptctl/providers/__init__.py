@@ -1,0 +1,1 @@
+"""One interface over every LLM provider: adapters, pricing, cache, retries, fallbacks."""

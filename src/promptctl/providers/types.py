@@ -1,0 +1,129 @@
+"""Provider-neutral request and response types.
+
+Adapters map `ChatRequest` to their wire format and the wire response back to
+`ChatResponse`; nothing above the provider layer knows any vendor's JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "ChatMessage",
+    "ChatRequest",
+    "ChatResponse",
+    "FinishReason",
+    "ResponseFormat",
+    "SkippedTarget",
+    "Usage",
+]
+
+FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class ResponseFormat:
+    """`text`, `json` (any JSON object) or `json_schema` (with `schema`)."""
+
+    type: Literal["text", "json", "json_schema"] = "text"
+    schema: Mapping[str, Any] | None = None
+    name: str = "output"
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """What promptctl asks of a model, before any vendor mapping.
+
+    `extra` carries provider-specific params passed through verbatim (e.g. `top_k`).
+    """
+
+    provider: str
+    model: str
+    messages: tuple[ChatMessage, ...]
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    response_format: ResponseFormat = field(default_factory=ResponseFormat)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as plain sorted data: the basis of cache keys and recordings."""
+        data: dict[str, Any] = json.loads(json.dumps(asdict(self), sort_keys=True))
+        return data
+
+    def cache_key(self, *, repeat: int = 0) -> str:
+        """SHA-256 of the canonical request; `repeat` keeps N repeats N distinct calls."""
+        payload = json.dumps(
+            {"request": self.canonical(), "repeat": repeat},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts, normalised across providers.
+
+    `input_tokens` counts every prompt token *including* cached reads and cache writes;
+    `cached_input_tokens` and `cache_write_tokens` say how many of them were billed at
+    the cache prices. `output_tokens` counts every generated token *including*
+    reasoning; `reasoning_tokens` says how many of them were reasoning.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class SkippedTarget:
+    """A target tried before the one that answered, and why it was passed over."""
+
+    target: str
+    reason: str  # an error kind, e.g. "rate_limit", "circuit_open", "context_length"
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """A model's answer plus everything needed to cost, cache and audit it.
+
+    `target` is the `provider/model` that actually answered (after routing or
+    fallback); `model_reported` is the exact model id the server returned.
+    """
+
+    text: str
+    target: str
+    finish_reason: FinishReason = "stop"
+    usage: Usage = field(default_factory=Usage)
+    model_reported: str = ""
+    latency_ms: float = 0.0
+    request_id: str | None = None
+    cost_usd: float | None = None
+    cached: bool = False
+    attempts: int = 1
+    fallbacks_tried: tuple[SkippedTarget, ...] = ()

@@ -1,0 +1,1 @@
+"""The prompt file format and the project configuration."""

@@ -1,0 +1,248 @@
+"""Typed, immutable views of prompt files and promptctl.yaml.
+
+The loader builds these from YAML; everything downstream (render, evals, bundle,
+runtime) reads only these, never raw dictionaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from promptctl.errors import SourceLocation
+
+__all__ = [
+    "DEFAULT_PROVIDERS",
+    "AssertionSpec",
+    "GateConfig",
+    "MessageTemplate",
+    "ModelConfig",
+    "OutputSpec",
+    "PriceOverride",
+    "Project",
+    "Prompt",
+    "ProviderSettings",
+    "Route",
+    "Status",
+    "Target",
+    "TestCase",
+]
+
+Status = Literal["draft", "approved", "deprecated"]
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """One entry of `messages:`: a role with a Jinja2 template, or a `history` splice.
+
+    For a splice, `role` is None and `history_var` names the input holding the list of
+    earlier `{role, content}` messages.
+    """
+
+    role: Role | None
+    template: str | None = None
+    history_var: str | None = None
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model a prompt can run on: `use` is `provider/model`.
+
+    Fallback entries may override `params` and even `messages` for their model.
+    """
+
+    use: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    messages: tuple[MessageTemplate, ...] | None = None
+    location: SourceLocation | None = None
+
+    @property
+    def provider(self) -> str:
+        return self.use.split("/", 1)[0]
+
+    @property
+    def model(self) -> str:
+        return self.use.split("/", 1)[1] if "/" in self.use else ""
+
+
+@dataclass(frozen=True)
+class Route:
+    """`model.routes` entry: the first whose `when` expression is true picks `use`."""
+
+    when: str
+    use: str
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    use: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    fallbacks: tuple[Target, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+    @property
+    def primary(self) -> Target:
+        return Target(use=self.use, params=self.params)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    format: Literal["text", "json"] = "text"
+    schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AssertionSpec:
+    """One assertion of a test, normalised from the short or long form.
+
+    `type` is without the `not-` prefix; `negate` records it. `value` is the short
+    form's argument or the long form's `value:`; every other key lands in `options`
+    (e.g. `path`, `equals`, `min`, `max`, `rubric`, `model`).
+    """
+
+    type: str
+    value: Any = None
+    negate: bool = False
+    weight: float = 1.0
+    threshold: float | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class TestCase:
+    name: str
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    asserts: tuple[AssertionSpec, ...] = ()
+    repeat: int | None = None
+    location: SourceLocation | None = None
+
+    __test__ = False  # not a pytest class
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A loaded prompt file.
+
+    `content_hash` is the published identity (`id@version+sha256:…`): SHA-256 over the
+    fully resolved prompt (messages with partials inlined, model config, input and
+    output schemas). It excludes metadata (description, status, owner, tags) and tests,
+    so approving a prompt or adding a test keeps its eval results valid.
+    """
+
+    id: str
+    version: str
+    path: Path
+    model: ModelConfig
+    messages: tuple[MessageTemplate, ...]
+    description: str = ""
+    status: Status = "draft"
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    tests: tuple[TestCase, ...] = ()
+    content_hash: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def required_inputs(self) -> list[str]:
+        return [name for name, schema in self.inputs.items() if "default" not in schema]
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """One entry of `providers:`; the name is what `use: name/model` refers to.
+
+    `api_key_env` names the environment variable; keys never live in files.
+    """
+
+    name: str
+    kind: Literal["openai", "anthropic", "gemini", "openai-compatible", "azure"]
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = 60.0
+    max_concurrency: int = 16
+    rpm: int | None = None
+    max_retries: int = 3
+    headers: Mapping[str, str] = field(default_factory=dict)
+    api_version: str | None = None  # azure
+    dialect: str | None = None  # openai-compatible quirks: "mistral", "ollama", "vllm", …
+
+
+DEFAULT_PROVIDERS: Mapping[str, ProviderSettings] = {
+    "openai": ProviderSettings("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY"),
+    "anthropic": ProviderSettings(
+        "anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY"
+    ),
+    "gemini": ProviderSettings(
+        "gemini",
+        "gemini",
+        "https://generativelanguage.googleapis.com/v1beta",
+        "GEMINI_API_KEY",
+    ),
+    "mistral": ProviderSettings(
+        "mistral",
+        "openai-compatible",
+        "https://api.mistral.ai/v1",
+        "MISTRAL_API_KEY",
+        dialect="mistral",
+    ),
+    "ollama": ProviderSettings(
+        "ollama", "openai-compatible", "http://127.0.0.1:11434/v1", None, dialect="ollama"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PriceOverride:
+    """USD per million tokens, from `pricing:` in promptctl.yaml."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    max_pass_rate_drop: float = 0.0
+    max_cost_increase_pct: float | None = 10.0
+    max_p95_latency_increase_pct: float | None = None
+    fail_on_new_failures: bool = True
+    alpha: float = 0.05
+    require_conclusive: bool = False
+    max_error_rate: float = 0.2
+
+
+@dataclass(frozen=True)
+class Project:
+    """promptctl.yaml, resolved: paths are absolute, providers include the defaults."""
+
+    root: Path
+    config_path: Path | None = None
+    prompts_dir: Path = Path("prompts")
+    evals_dir: Path = Path("evals")
+    releases_dir: Path = Path("releases")
+    providers: Mapping[str, ProviderSettings] = field(
+        default_factory=lambda: dict(DEFAULT_PROVIDERS)
+    )
+    targets: tuple[str, ...] = ()
+    judge: str = "openai/gpt-4o-mini"
+    pricing: Mapping[str, PriceOverride] = field(default_factory=dict)
+    gate: GateConfig = field(default_factory=GateConfig)
+    budgets: Mapping[str, Any] = field(default_factory=dict)
+    ledger_path: Path | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        """`.promptctl/`: cache, runs, ledger; never committed."""
+        return self.root / ".promptctl"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.evals_dir / "recordings"
