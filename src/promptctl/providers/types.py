@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "CallContext",
+    "CallRecord",
     "ChatMessage",
     "ChatRequest",
     "ChatResponse",
@@ -127,3 +129,37 @@ class ChatResponse:
     cached: bool = False
     attempts: int = 1
     fallbacks_tried: tuple[SkippedTarget, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who is calling: carried into ledger rows and into error messages."""
+
+    source: Literal["eval", "runtime", "judge"] = "eval"
+    prompt_id: str | None = None
+    prompt_version: str | None = None
+    prompt_hash: str | None = None
+    test: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One provider call (or cache/replay hit) as the ledger stores it.
+
+    Emitted by the provider layer for every attempt that reached a target or the cache;
+    `outcome` is "ok", "cached" or "error"; `fallback_from` names the target that failed
+    before this one answered.
+    """
+
+    timestamp: float
+    context: CallContext
+    target: str
+    model_reported: str
+    outcome: Literal["ok", "cached", "error"]
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    latency_ms: float = 0.0
+    error_kind: str | None = None
+    fallback_from: str | None = None
+    request_hash: str | None = None
