@@ -137,3 +137,8 @@ def test_every_documented_type_is_registered() -> None:
         "latency", "python", "llm-rubric",
     }  # fmt: skip
     assert documented == ASSERTION_TYPES
+
+
+def test_llm_rubric_through_the_sync_path_says_to_use_evaluate_test() -> None:
+    r = run_assertion(spec("llm-rubric", "polite"), ctx(OUT))
+    assert not r.passed and "evaluate_test" in r.reason

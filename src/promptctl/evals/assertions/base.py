@@ -176,6 +176,8 @@ def run_assertion(spec: AssertionSpec, ctx: AssertionContext) -> AssertionResult
     (negation does not turn an invalid assertion into a pass).
     """
     checker = REGISTRY.get(spec.type)
+    if spec.type == "llm-rubric":
+        return invalid_result(spec, "llm-rubric needs a judge: score it with evaluate_test")
     if checker is None:
         known = ", ".join(sorted(REGISTRY))
         return invalid_result(spec, f"unknown assertion type {spec.type!r} (known: {known})")
