@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from promptctl.evals.budget import Budget, estimate_cost
+from promptctl.evals.budget import Budget, estimate_cost, estimate_request_cost
 
 
 def test_estimate_cost() -> None:
@@ -46,3 +46,15 @@ def test_unlimited_and_unpriced() -> None:
     assert limited.try_reserve(None)
     assert limited.unpriced == 1
     assert not limited.try_reserve(0.0001)
+
+
+def test_estimate_request_cost_uses_message_chars_and_max_tokens() -> None:
+    from promptctl.providers.types import ChatMessage, ChatRequest
+
+    request = ChatRequest(
+        provider="openai",
+        model="m",
+        messages=(ChatMessage("system", "x" * 2000), ChatMessage("user", "y" * 2000)),
+        max_tokens=100,
+    )
+    assert estimate_request_cost(request, 1.0, 2.0) == pytest.approx((1000 + 200) / 1_000_000)

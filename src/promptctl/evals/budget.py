@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHARS_PER_TOKEN", "DEFAULT_OUTPUT_TOKENS", "Budget", "estimate_cost"]
+from promptctl.providers.types import ChatRequest
+
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "DEFAULT_OUTPUT_TOKENS",
+    "Budget",
+    "estimate_cost",
+    "estimate_request_cost",
+]
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text with BPE tokenizers
 DEFAULT_OUTPUT_TOKENS = 512  # assumed when the prompt sets no max_tokens
@@ -32,6 +40,14 @@ def estimate_cost(
     input_tokens = -(-max(request_chars, 0) // CHARS_PER_TOKEN)  # ceil
     output_tokens = DEFAULT_OUTPUT_TOKENS if max_tokens is None else max(max_tokens, 0)
     return (input_tokens * price_in_per_mtok + output_tokens * price_out_per_mtok) / 1_000_000
+
+
+def estimate_request_cost(
+    request: ChatRequest, price_in_per_mtok: float | None, price_out_per_mtok: float | None
+) -> float | None:
+    """`estimate_cost` for a rendered request: its message characters and `max_tokens`."""
+    chars = sum(len(m.content) for m in request.messages)
+    return estimate_cost(chars, request.max_tokens, price_in_per_mtok, price_out_per_mtok)
 
 
 @dataclass
