@@ -97,3 +97,13 @@ def test_parse_shard() -> None:
     for text in ("2", "a/b", "0/4", "5/4", "2/"):
         with pytest.raises(UsageError):
             parse_shard(text)
+
+
+def test_path_globs_match_a_tail_of_an_absolute_path() -> None:
+    from dataclasses import replace
+    from pathlib import Path
+
+    p = replace(make_prompt("support/triage"), path=Path("/repo/prompts/support/triage.yaml"))
+    assert expand_cases([p], id_globs=["prompts/support/*.yaml"])
+    assert expand_cases([p], id_globs=["./prompts/support/triage.yaml"])
+    assert not expand_cases([p], id_globs=["prompts/sales/*"])

@@ -18,7 +18,7 @@ from promptctl.spec.model import Prompt, Target, TestCase
 __all__ = ["Case", "expand_cases", "fallback_targets", "parse_shard", "shard", "targets_for"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Case:
     """One call to make and score: a prompt's test on one target, for one repeat.
 
@@ -69,11 +69,17 @@ def fallback_targets(prompt: Prompt) -> list[Target]:
     return out
 
 
+def _matches(prompt: Prompt, glob: str) -> bool:
+    """An id glob, or a path glob matched against the file path or any tail of it."""
+    if fnmatch.fnmatchcase(prompt.id, glob):
+        return True
+    path = prompt.path.as_posix()
+    tail = glob.removeprefix("./")
+    return fnmatch.fnmatchcase(path, tail) or fnmatch.fnmatchcase(path, "*/" + tail)
+
+
 def _selected(prompt: Prompt, id_globs: Sequence[str], tags: Sequence[str]) -> bool:
-    if id_globs and not any(
-        fnmatch.fnmatchcase(prompt.id, g) or fnmatch.fnmatchcase(str(prompt.path), g)
-        for g in id_globs
-    ):
+    if id_globs and not any(_matches(prompt, g) for g in id_globs):
         return False
     return not tags or bool(set(tags) & set(prompt.tags))
 

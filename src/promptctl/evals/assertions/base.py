@@ -75,7 +75,7 @@ class AssertionContext:
             return ParsedJson(False, error=str(exc))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AssertionResult:
     """One assertion's verdict as stored in the results document (`pass` in JSON)."""
 
@@ -105,7 +105,7 @@ class AssertionResult:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """A checker's raw verdict, before negation and threshold."""
 
