@@ -120,3 +120,9 @@ def test_json_path_bad_path_and_short_form() -> None:
 def test_negated_json_path() -> None:
     r = run_assertion(spec("not-json-path", path="$.category", equals="billing"), ctx(OUT))
     assert r.passed and r.score == 1.0
+
+
+def test_unforeseen_value_shapes_fail_instead_of_crashing() -> None:
+    # `[1] in {...}` raises TypeError (unhashable): reported, not raised
+    r = run_assertion(spec("json-path", path="$", contains=[1]), ctx('{"a": 1}'))
+    assert not r.passed and r.reason.startswith("assertion crashed: TypeError")

@@ -165,7 +165,10 @@ def option(spec: AssertionSpec, name: str, default: Any = None) -> Any:
 
 def quote(value: Any, limit: int = 80) -> str:
     """A short repr for reasons: strings quoted, long values trimmed."""
-    text = repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        text = repr(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -175,9 +178,9 @@ def run_assertion(spec: AssertionSpec, ctx: AssertionContext) -> AssertionResult
     An unknown type or a malformed spec yields a failed result with a clear reason
     (negation does not turn an invalid assertion into a pass).
     """
-    checker = REGISTRY.get(spec.type)
     if spec.type == "llm-rubric":
         return invalid_result(spec, "llm-rubric needs a judge: score it with evaluate_test")
+    checker = REGISTRY.get(spec.type)
     if checker is None:
         known = ", ".join(sorted(REGISTRY))
         return invalid_result(spec, f"unknown assertion type {spec.type!r} (known: {known})")
@@ -185,6 +188,8 @@ def run_assertion(spec: AssertionSpec, ctx: AssertionContext) -> AssertionResult
         check = checker(spec, ctx)
     except InvalidSpec as exc:
         return invalid_result(spec, str(exc), exc.prefix)
+    except Exception as exc:  # a value shape no checker foresaw must not stop the run
+        return invalid_result(spec, f"{type(exc).__name__}: {exc}", "assertion crashed")
     return finish(spec, check)
 
 
