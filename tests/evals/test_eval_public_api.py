@@ -32,4 +32,5 @@ def test_assertions_public_names() -> None:
         "ASSERTION_TYPES", "REGISTRY", "AssertionContext", "AssertionResult", "Check",
         "InvalidSpec", "JsonPath", "JsonPathError", "ParsedJson", "TestOutcome",
         "compile_path", "evaluate_test", "grade_rubric", "register", "run_assertion",
+        "spec_problem",
     }  # fmt: skip

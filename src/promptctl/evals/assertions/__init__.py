@@ -1,7 +1,7 @@
 """Assertions: one registry from type name to checker, plus `evaluate_test`.
 
 Importing this package registers every built-in type. `ASSERTION_TYPES` lists them all
-(lint uses it to reject unknown names before a run).
+and `spec_problem(spec)` let lint reject a broken assertion before a run.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from promptctl.evals.assertions.base import (
 )
 from promptctl.evals.assertions.evaluate import TestOutcome, evaluate_test, grade_rubric
 from promptctl.evals.assertions.jsonpath import JsonPath, JsonPathError, compile_path
+from promptctl.evals.assertions.validate import spec_problem
 
 __all__ = [
     "ASSERTION_TYPES",
@@ -36,6 +37,7 @@ __all__ = [
     "grade_rubric",
     "register",
     "run_assertion",
+    "spec_problem",
 ]
 
 _ = (metrics, python_check, structured, text)  # imported for their registrations
