@@ -10,6 +10,7 @@ ledger), which is how judge calls get cached and costed like any other call.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -77,11 +78,15 @@ def judge_prompt_text() -> str:
     return resources.files(__package__).joinpath("rubric.yaml").read_text(encoding="utf-8")
 
 
-def _load_template() -> tuple[list[tuple[str, str]], Mapping[str, Any] | None]:
+@functools.cache
+def _load_template() -> tuple[tuple[tuple[str, str], ...], Mapping[str, Any] | None]:
+    """(role, template) pairs and the verdict schema, parsed once per process."""
     import yaml
 
     data = yaml.safe_load(judge_prompt_text())
-    messages = [(role, str(text)) for entry in data["messages"] for role, text in entry.items()]
+    messages = tuple(
+        (role, str(text)) for entry in data["messages"] for role, text in entry.items()
+    )
     return messages, data.get("output", {}).get("schema")
 
 
