@@ -1,1 +1,15 @@
-"""evals layer (see DESIGN.md)."""
+"""evals layer (see DESIGN.md): the provider-independent building blocks of `promptctl test`.
+
+- `cases`: `Case`, `expand_cases(...)`, `shard(cases, i, n)`, `parse_shard("i/n")`.
+- `assertions`: the registry of assertion types, `AssertionContext`, `AssertionResult`,
+  `evaluate_test(asserts, ctx, judge=...) -> TestOutcome` (async, for llm-rubric).
+- `judge`: the `Judge` protocol, `PromptJudge(complete)` over the shipped `rubric.yaml`.
+- `scoring`: `score_case(case, response, ...)`, `error_result`, `skipped_result`, `exit_code`.
+- `budget`: `estimate_cost`, `estimate_request_cost`, `Budget` for `--max-cost`.
+- `results`: the `promptctl/results@1` document: `CaseResult`, `RunInfo`, `to_document`,
+  `write_results` (atomic), `read_results`; `aggregate`: `summarize`, `wilson_interval`.
+- `junit`: `to_junit_xml(doc)`.
+
+Submodules are imported explicitly (nothing is re-exported here) so that importing one
+piece does not import the rest.
+"""

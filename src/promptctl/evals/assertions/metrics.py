@@ -1,0 +1,56 @@
+"""Checks on what the call cost and how long it took."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptctl.evals.assertions.base import (
+    AssertionContext,
+    Check,
+    InvalidSpec,
+    option,
+    quote,
+    register,
+)
+from promptctl.spec.model import AssertionSpec
+
+__all__: list[str] = []
+
+
+def _max(spec: AssertionSpec) -> float:
+    value: Any = option(spec, "max", spec.value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidSpec(f"{spec.type} needs a numeric max, got {quote(value)}")
+    return float(value)
+
+
+@register("cost")
+def _cost(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Pass when the case cost at most `max` USD; an unknown cost (no price) fails."""
+    limit = _max(spec)
+    if ctx.cost_usd is None:
+        return Check(False, "cost is unknown (no price for this model; add one under pricing:)")
+    ok = ctx.cost_usd <= limit
+    return Check(ok, f"cost ${ctx.cost_usd:.6f} {'<=' if ok else '>'} max ${limit:g}")
+
+
+@register("latency")
+def _latency(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Pass when the call took at most `max` ms.
+
+    A response served from the cache or a recording was not timed just now: its latency
+    says nothing about the model, and judging it would make a cached re-run fail or pass
+    by accident. Such a case passes with score 1 and a reason saying it was not judged;
+    run with `--mode live` to measure latency. An unknown latency (not cached) fails.
+    """
+    limit = _max(spec)
+    if ctx.cached:
+        return Check(
+            True,
+            "not judged: the response came from the cache (latency not measured)",
+            neutral=True,
+        )
+    if ctx.latency_ms is None:
+        return Check(False, "latency is unknown")
+    ok = ctx.latency_ms <= limit
+    return Check(ok, f"latency {ctx.latency_ms:.0f} ms {'<=' if ok else '>'} max {limit:g} ms")

@@ -1,0 +1,118 @@
+"""Checks on the output as JSON: is-json, json-schema and json-path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from promptctl.evals.assertions.base import (
+    AssertionContext,
+    Check,
+    InvalidSpec,
+    all_options,
+    option,
+    quote,
+    register,
+)
+from promptctl.evals.assertions.jsonpath import JsonPathError, compile_path
+from promptctl.spec.model import AssertionSpec
+
+__all__: list[str] = []
+
+
+def _schema_errors(schema_in: Mapping[str, Any], value: Any) -> str | None:
+    """The first validation error as 'at $.path: message', or None when valid."""
+    import jsonschema  # heavy: imported only when a schema check runs
+
+    schema = dict(schema_in)
+    try:
+        validator_cls = jsonschema.validators.validator_for(schema)
+        validator_cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise InvalidSpec(f"invalid JSON Schema: {exc.message}") from exc
+    validator = validator_cls(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    first = errors[0]
+    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"at {where}: {first.message}{more}"
+
+
+@register("is-json")
+def _is_json(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Valid JSON (one surrounding code fence tolerated); a mapping value is a schema."""
+    parsed = ctx.json
+    if not parsed.ok:
+        return Check(False, f"output is not valid JSON: {parsed.error}")
+    if isinstance(spec.value, Mapping):
+        error = _schema_errors(spec.value, parsed.value)
+        if error:
+            return Check(False, f"output is JSON but does not match the schema {error}")
+    return Check(True, "output is valid JSON")
+
+
+@register("json-schema")
+def _json_schema(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Validate against `value` (or `schema:`), defaulting to the prompt's output schema."""
+    schema = spec.value if isinstance(spec.value, Mapping) else option(spec, "schema")
+    if schema is None and ctx.prompt is not None:
+        schema = ctx.prompt.output.schema
+    if not isinstance(schema, Mapping):
+        raise InvalidSpec("json-schema needs a schema (value, or the prompt's output.schema)")
+    parsed = ctx.json
+    if not parsed.ok:
+        return Check(False, f"output is not valid JSON: {parsed.error}")
+    error = _schema_errors(schema, parsed.value)
+    if error:
+        return Check(False, f"output does not match the schema {error}")
+    return Check(True, "output matches the schema")
+
+
+@register("json-path")
+def _json_path(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """`path` plus one of `equals`, `contains`, `matches` (regex); alone: the path exists.
+
+    A definite path (no wildcard) compares its single value; a wildcard path compares the
+    list of every match.
+    """
+    raw_path = option(spec, "path", spec.value if isinstance(spec.value, str) else None)
+    if not isinstance(raw_path, str):
+        raise InvalidSpec("json-path needs a path, e.g. {type: json-path, path: $.category}")
+    try:
+        path = compile_path(raw_path)
+    except JsonPathError as exc:
+        raise InvalidSpec(str(exc)) from exc
+    parsed = ctx.json
+    if not parsed.ok:
+        return Check(False, f"output is not valid JSON: {parsed.error}")
+    matches = path.find(parsed.value)
+    if not matches:
+        return Check(False, f"nothing at {path.text}")
+    got: Any = matches[0] if path.definite else matches
+    opts = all_options(spec)
+    if "equals" in opts:
+        want = opts["equals"]
+        ok = got == want
+        if ok:
+            return Check(True, f"{path.text} is {quote(want)}")
+        return Check(False, f"expected {quote(want)} at {path.text}, got {quote(got)}")
+    if "contains" in opts:
+        want = opts["contains"]
+        if isinstance(got, str):
+            ok = isinstance(want, str) and want in got
+        else:
+            ok = isinstance(got, list | dict) and want in got
+        verb = "contains" if ok else "does not contain"
+        return Check(ok, f"{path.text} ({quote(got)}) {verb} {quote(want)}")
+    if "matches" in opts:
+        pattern = str(opts["matches"])
+        try:
+            ok = re.search(pattern, got if isinstance(got, str) else quote(got, 10**6)) is not None
+        except re.error as exc:
+            raise InvalidSpec(f"bad regex {quote(pattern)}: {exc}") from exc
+        verb = "matches" if ok else "does not match"
+        return Check(ok, f"{path.text} ({quote(got)}) {verb} /{pattern}/")
+    return Check(True, f"{path.text} exists ({quote(got)})")

@@ -1,0 +1,175 @@
+"""Deterministic checks on the output text: equality, substrings, regex, length, distance."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from promptctl.evals.assertions.base import (
+    AssertionContext,
+    Check,
+    InvalidSpec,
+    option,
+    quote,
+    register,
+)
+from promptctl.spec.model import AssertionSpec
+
+__all__ = ["levenshtein"]
+
+DEFAULT_LEVENSHTEIN_MAX = 5
+
+
+def _text_value(spec: AssertionSpec) -> str:
+    value = spec.value
+    if isinstance(value, Mapping):
+        value = value.get("value")
+    if value is None:
+        raise InvalidSpec(f"{spec.type} needs a value")
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise InvalidSpec(f"{spec.type} needs a string value, got {quote(value)}")
+    return str(value)
+
+
+def _list_value(spec: AssertionSpec) -> list[str]:
+    value = spec.value
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+    else:
+        items = []
+    if not items:
+        raise InvalidSpec(f"{spec.type} needs a list of strings")
+    return items
+
+
+@register("equals")
+def _equals(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Strings compare after trimming surrounding whitespace; other values as parsed JSON."""
+    if isinstance(spec.value, str):
+        ok = ctx.output.strip() == spec.value.strip()
+        return Check(ok, f"output {'equals' if ok else 'is not'} {quote(spec.value)}")
+    if spec.value is None:
+        raise InvalidSpec("equals needs a value")
+    parsed = ctx.json
+    ok = parsed.ok and parsed.value == spec.value
+    got = quote(parsed.value) if parsed.ok else quote(ctx.output)
+    return Check(ok, f"expected {quote(spec.value)}, got {got}")
+
+
+@register("contains")
+def _contains(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    needle = _text_value(spec)
+    ok = needle in ctx.output
+    return Check(ok, f"output {'contains' if ok else 'does not contain'} {quote(needle)}")
+
+
+@register("icontains")
+def _icontains(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    needle = _text_value(spec)
+    ok = needle.casefold() in ctx.output.casefold()
+    verb = "contains" if ok else "does not contain"
+    return Check(ok, f"output {verb} {quote(needle)} (ignoring case)")
+
+
+@register("contains-any")
+def _contains_any(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    items = _list_value(spec)
+    found = [i for i in items if i in ctx.output]
+    if found:
+        return Check(True, f"output contains {quote(found[0])}")
+    return Check(False, f"output contains none of {quote(items)}")
+
+
+@register("contains-all")
+def _contains_all(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Score is the fraction found, so a `threshold` can accept partial coverage."""
+    items = _list_value(spec)
+    missing = [i for i in items if i not in ctx.output]
+    score = (len(items) - len(missing)) / len(items)
+    if not missing:
+        return Check(True, f"output contains all of {quote(items)}", score)
+    return Check(False, f"output is missing {quote(missing)}", score)
+
+
+@register("starts-with")
+def _starts_with(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Leading whitespace of the output is ignored."""
+    prefix = _text_value(spec)
+    ok = ctx.output.lstrip().startswith(prefix)
+    return Check(ok, f"output {'starts' if ok else 'does not start'} with {quote(prefix)}")
+
+
+_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+
+
+@register("regex")
+def _regex(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """`re.search`; optional `flags:` letters among i, m, s."""
+    pattern = _text_value(spec)
+    flags = 0
+    for letter in str(option(spec, "flags", "")):
+        if letter not in _FLAGS:
+            raise InvalidSpec(f"unknown regex flag {letter!r} (use i, m, s)")
+        flags |= _FLAGS[letter]
+    try:
+        match = re.search(pattern, ctx.output, flags)
+    except re.error as exc:
+        raise InvalidSpec(f"bad regex {quote(pattern)}: {exc}") from exc
+    if match:
+        return Check(True, f"output matches /{pattern}/ at {quote(match.group(0))}")
+    return Check(False, f"output does not match /{pattern}/")
+
+
+def _number(spec: AssertionSpec, name: str) -> float | None:
+    value: Any = option(spec, name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidSpec(f"{spec.type}: {name} must be a number, got {quote(value)}")
+    return float(value)
+
+
+@register("length")
+def _length(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """`min`/`max` in characters, or in whitespace-separated words with `unit: words`."""
+    unit = option(spec, "unit", "chars")
+    if unit not in ("chars", "words"):
+        raise InvalidSpec(f"length: unit must be chars or words, got {quote(unit)}")
+    lo, hi = _number(spec, "min"), _number(spec, "max")
+    if lo is None and hi is None:
+        raise InvalidSpec("length needs min or max")
+    size = len(ctx.output.split()) if unit == "words" else len(ctx.output)
+    bounds = f"[{'' if lo is None else f'{lo:g}'}, {'' if hi is None else f'{hi:g}'}]"
+    ok = (lo is None or size >= lo) and (hi is None or size <= hi)
+    return Check(ok, f"length {size} {unit} is {'within' if ok else 'outside'} {bounds}")
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance (insert, delete, substitute), O(len(a) * len(b)) time, O(len(b)) memory."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+@register("levenshtein")
+def _levenshtein(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Pass when the distance to `value` is at most `max` (default 5).
+
+    Score is the similarity 1 - distance / max(len), so a threshold can be used instead.
+    """
+    expected = _text_value(spec)
+    limit = _number(spec, "max")
+    limit = DEFAULT_LEVENSHTEIN_MAX if limit is None else limit
+    distance = levenshtein(ctx.output.strip(), expected)
+    score = 1.0 - distance / max(len(ctx.output.strip()), len(expected), 1)
+    ok = distance <= limit
+    return Check(ok, f"edit distance {distance} to {quote(expected)} (max {limit:g})", score)

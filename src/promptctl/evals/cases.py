@@ -1,0 +1,157 @@
+"""Expanding prompts x targets x tests x repeats into independent cases, and sharding them.
+
+A `Case` is the unit the runner schedules, caches and reports. Its `key` is stable across
+runs (it names the prompt, target, test and repeat index, never a position in a list), so
+results can be compared, resumed and sharded without depending on discovery order.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from promptctl.errors import UsageError
+from promptctl.spec.model import Prompt, Target, TestCase
+
+__all__ = ["Case", "expand_cases", "fallback_targets", "parse_shard", "shard", "targets_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One call to make and score: a prompt's test on one target, for one repeat.
+
+    `repeat` is the 0-based repeat index; it is part of the key and of the provider cache
+    key (`ChatRequest.cache_key(repeat=...)`) so that N repeats stay N independent calls.
+    """
+
+    prompt: Prompt
+    target: Target
+    test: TestCase
+    repeat: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.prompt.id}::{self.target.use}::{self.test.name}::{self.repeat}"
+
+
+def targets_for(prompt: Prompt, overrides: Sequence[str] = ()) -> list[Target]:
+    """The targets a prompt runs on: `overrides` (`provider/model`) if given, else `model.use`.
+
+    An override target inherits the prompt's own `model.params` (temperature, max_tokens…),
+    so a matrix compares models, not parameter sets. Duplicates are dropped, order kept.
+    """
+    if not overrides:
+        return [prompt.model.primary]
+    seen: set[str] = set()
+    out: list[Target] = []
+    for use in overrides:
+        if use in seen:
+            continue
+        seen.add(use)
+        out.append(Target(use=use, params=dict(prompt.model.params)))
+    return out
+
+
+def fallback_targets(prompt: Prompt) -> list[Target]:
+    """Fallback entries that override `params` or `messages`, as targets of their own.
+
+    Such a fallback is effectively a different prompt (its own parameters or messages), so
+    it deserves its own test results; a plain fallback (model name only) does not. The
+    returned targets carry the prompt's params merged with the fallback's overrides.
+    """
+    out: list[Target] = []
+    for fb in prompt.model.fallbacks:
+        if fb.params or fb.messages is not None:
+            merged = {**prompt.model.params, **fb.params}
+            out.append(Target(use=fb.use, params=merged, messages=fb.messages))
+    return out
+
+
+def _matches(prompt: Prompt, glob: str) -> bool:
+    """An id glob, or a path glob matched against the file path or any tail of it."""
+    if fnmatch.fnmatchcase(prompt.id, glob):
+        return True
+    path = prompt.path.as_posix()
+    tail = glob.removeprefix("./")
+    return fnmatch.fnmatchcase(path, tail) or fnmatch.fnmatchcase(path, "*/" + tail)
+
+
+def _selected(prompt: Prompt, id_globs: Sequence[str], tags: Sequence[str]) -> bool:
+    if id_globs and not any(_matches(prompt, g) for g in id_globs):
+        return False
+    return not tags or bool(set(tags) & set(prompt.tags))
+
+
+def expand_cases(
+    prompts: Iterable[Prompt],
+    *,
+    targets: Sequence[str] = (),
+    repeat: int | None = None,
+    id_globs: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    test_glob: str | None = None,
+    include_fallbacks: bool = False,
+) -> list[Case]:
+    """All cases for `prompts`, in a deterministic order (prompt, target, test, repeat).
+
+    - `targets`: `provider/model` overrides (from `--target` or `targets:` in promptctl.yaml);
+      empty means each prompt's own `model.use`.
+    - `repeat`: `--repeat N` overrides every test's own `repeat:`; otherwise a test's
+      `repeat:` applies, defaulting to 1.
+    - `id_globs` match the prompt id or its file path (fnmatch); `tags` keep prompts having
+      any of them; `test_glob` matches test names.
+    - `include_fallbacks` adds `fallback_targets(prompt)` as extra targets.
+    """
+    if repeat is not None and repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, got {repeat}")
+    cases: list[Case] = []
+    for prompt in prompts:
+        if not _selected(prompt, id_globs, tags):
+            continue
+        prompt_targets = targets_for(prompt, targets)
+        if include_fallbacks:
+            known = {t.use for t in prompt_targets}
+            prompt_targets += [t for t in fallback_targets(prompt) if t.use not in known]
+        tests = [
+            t for t in prompt.tests if test_glob is None or fnmatch.fnmatchcase(t.name, test_glob)
+        ]
+        for target in prompt_targets:
+            for test in tests:
+                count = repeat if repeat is not None else (test.repeat or 1)
+                cases.extend(Case(prompt, target, test, i) for i in range(count))
+    return cases
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """Parse `--shard I/N` (1-based) into `(I, N)`, raising UsageError when malformed."""
+    index_s, sep, total_s = text.partition("/")
+    if not sep or not index_s.strip().isdigit() or not total_s.strip().isdigit():
+        raise UsageError(f"invalid shard {text!r}", hint="use I/N, e.g. --shard 2/4")
+    index, total = int(index_s), int(total_s)
+    _check_shard(index, total)
+    return index, total
+
+
+def _check_shard(index: int, total: int) -> None:
+    if total < 1 or not 1 <= index <= total:
+        raise UsageError(
+            f"invalid shard {index}/{total}", hint="the index runs from 1 to N, e.g. 2/4"
+        )
+
+
+def shard(cases: Sequence[Case], index: int, total: int) -> list[Case]:
+    """The cases of shard `index` (1-based) out of `total`.
+
+    Assignment depends only on a SHA-256 of each case's key, so it is the same on every
+    machine and Python run (no `hash()` randomisation), and adding or removing a test never
+    moves any other case to a different shard. Shards are disjoint and together cover all.
+    """
+    _check_shard(index, total)
+    return [c for c in cases if _bucket(c.key, total) == index - 1]
+
+
+def _bucket(key: str, total: int) -> int:
+    digest = hashlib.sha256(key.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % total

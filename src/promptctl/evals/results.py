@@ -1,0 +1,308 @@
+"""The results document `promptctl/results@1`: its records, and reading and writing it.
+
+`promptctl test` writes it; the gate (`diff`, `ci`, `merge`) and `publish` read it. The
+field names and meanings are a contract (docs/results-format.md); the JSON Schema ships
+as `results.schema.json` next to this module. Fields may be added within `@1`; renaming,
+removing or changing the meaning of one bumps the version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from promptctl import __version__
+from promptctl.errors import UsageError
+from promptctl.evals.aggregate import Summary, summarize
+from promptctl.evals.assertions.base import AssertionResult
+from promptctl.evals.cases import Case
+from promptctl.providers.types import SkippedTarget, Usage
+
+__all__ = [
+    "SCHEMA_ID",
+    "AssertionResult",
+    "CaseError",
+    "CaseResult",
+    "CaseStatus",
+    "FallbackTried",
+    "RunInfo",
+    "RunMode",
+    "Summary",
+    "load_case_results",
+    "read_results",
+    "results_json_schema",
+    "summarize",
+    "to_document",
+    "write_results",
+]
+
+SCHEMA_ID = "promptctl/results@1"
+CaseStatus = Literal["pass", "fail", "error", "skipped"]
+RunMode = Literal["auto", "record", "replay", "live"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunInfo:
+    """The `run` object. `finished_at` stays None (and `interrupted` True) for partial runs."""
+
+    id: str
+    started_at: str
+    mode: RunMode = "auto"
+    finished_at: str | None = None
+    promptctl_version: str = __version__
+    git_commit: str | None = None
+    interrupted: bool = False
+    shard: str | None = None  # "I/N"
+    skipped_budget: int = 0
+
+    @classmethod
+    def start(
+        cls, *, mode: RunMode = "auto", git_commit: str | None = None, shard: str | None = None
+    ) -> RunInfo:
+        """A new run stamped now; the id sorts by time and is unique (`20261127T132845Z-3f9a1c`)."""
+        now = datetime.now(UTC)
+        run_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+        return cls(
+            run_id, now.isoformat(timespec="seconds"), mode, git_commit=git_commit, shard=shard
+        )
+
+    def finish(self, *, interrupted: bool = False) -> None:
+        self.finished_at = None if interrupted else _now()
+        self.interrupted = interrupted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "promptctl_version": self.promptctl_version,
+            "git_commit": self.git_commit,
+            "mode": self.mode,
+            "interrupted": self.interrupted,
+            "shard": self.shard,
+            "skipped_budget": self.skipped_budget,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CaseError:
+    """Why a case errored: a ProviderError kind (or "internal") and a secret-free message."""
+
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackTried:
+    target: str
+    reason: str
+
+    @classmethod
+    def from_skipped(cls, skipped: SkippedTarget) -> FallbackTried:
+        return cls(skipped.target, skipped.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """One case's row in the results document (see the contract for every field)."""
+
+    key: str
+    prompt: str
+    version: str
+    content_hash: str
+    target: str
+    test: str
+    repeat: int
+    status: CaseStatus
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    answered_by: str | None = None
+    request_hash: str | None = None
+    score: float | None = None
+    output: str | None = None
+    assertions: tuple[AssertionResult, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    cached: bool = False
+    error: CaseError | None = None
+    fallbacks_tried: tuple[FallbackTried, ...] = ()
+
+    @classmethod
+    def for_case(cls, case: Case, *, status: CaseStatus, **fields: Any) -> CaseResult:
+        """A result carrying `case`'s identity (key, prompt, version, hash, target, test…)."""
+        return cls(
+            key=case.key,
+            prompt=case.prompt.id,
+            version=case.prompt.version,
+            content_hash=case.prompt.content_hash,
+            target=case.target.use,
+            test=case.test.name,
+            repeat=case.repeat,
+            status=status,
+            vars=dict(case.test.vars),
+            **fields,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "prompt": self.prompt,
+            "version": self.version,
+            "content_hash": self.content_hash,
+            "target": self.target,
+            "answered_by": self.answered_by,
+            "test": self.test,
+            "repeat": self.repeat,
+            "vars": dict(self.vars),
+            "request_hash": self.request_hash,
+            "status": self.status,
+            "score": self.score,
+            "output": self.output,
+            "assertions": [a.to_dict() for a in self.assertions],
+            "usage": {
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+                "cached_input_tokens": self.usage.cached_input_tokens,
+                "cache_write_tokens": self.usage.cache_write_tokens,
+                "reasoning_tokens": self.usage.reasoning_tokens,
+            },
+            "cost_usd": self.cost_usd,
+            "latency_ms": self.latency_ms,
+            "cached": self.cached,
+            "error": None
+            if self.error is None
+            else {"kind": self.error.kind, "message": self.error.message},
+            "fallbacks_tried": [
+                {"target": f.target, "reason": f.reason} for f in self.fallbacks_tried
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CaseResult:
+        err = data.get("error")
+        return cls(
+            key=data["key"],
+            prompt=data["prompt"],
+            version=data["version"],
+            content_hash=data["content_hash"],
+            target=data["target"],
+            test=data["test"],
+            repeat=int(data["repeat"]),
+            status=data["status"],
+            vars=dict(data.get("vars") or {}),
+            answered_by=data.get("answered_by"),
+            request_hash=data.get("request_hash"),
+            score=data.get("score"),
+            output=data.get("output"),
+            assertions=tuple(AssertionResult.from_dict(a) for a in data.get("assertions", ())),
+            usage=Usage(**data.get("usage", {})),
+            cost_usd=data.get("cost_usd"),
+            latency_ms=data.get("latency_ms"),
+            cached=bool(data.get("cached", False)),
+            error=None if not err else CaseError(str(err["kind"]), str(err["message"])),
+            fallbacks_tried=tuple(
+                FallbackTried(f["target"], f["reason"]) for f in data.get("fallbacks_tried", ())
+            ),
+        )
+
+
+def to_document(run: RunInfo, case_results: Iterable[CaseResult]) -> dict[str, Any]:
+    """The whole results document, summaries included, as plain JSON-ready data."""
+    cases = list(case_results)
+    return {
+        "schema": SCHEMA_ID,
+        "run": run.to_dict(),
+        "cases": [c.to_dict() for c in cases],
+        "summary": [s.to_dict() for s in summarize(cases)],
+    }
+
+
+def _encode(doc: Mapping[str, Any]) -> str:
+    """Compact JSON with one list item (case, summary) per line: fast to write (the C
+    encoder only runs without `indent`), still readable and diffable line by line."""
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(dump(v) for v in value)
+            parts.append(f"{dump(key)}: [\n  {items}\n ]")
+        else:
+            parts.append(f"{dump(key)}: {dump(value)}")
+    return "{" + ",\n ".join(parts) + "}\n"
+
+
+def write_results(path: Path, doc: Mapping[str, Any]) -> None:
+    """Write atomically (temp file in the same directory, then rename): a reader or a crash
+    mid-write never sees half a document."""
+    text = _encode(doc)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
+    """Read a results document, refusing a missing file, bad JSON or another schema version.
+
+    `validate` also checks it against the shipped JSON Schema (slower on large runs).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"results file not found: {path}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read results file {path}: {exc.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path}: not a JSON results document ({exc})") from None
+    schema = doc.get("schema") if isinstance(doc, dict) else None
+    if schema != SCHEMA_ID:
+        found = "no schema field" if schema is None else f"schema {schema!r}"
+        raise UsageError(
+            f"{path}: unsupported results document ({found}; expected {SCHEMA_ID!r})",
+            hint="re-run `promptctl test` with this version of promptctl",
+        )
+    if validate:
+        import jsonschema
+
+        try:
+            jsonschema.validate(doc, results_json_schema())
+        except jsonschema.ValidationError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+            raise UsageError(
+                f"{path}: invalid results document at {where}: {exc.message}"
+            ) from None
+    return dict(doc)
+
+
+def load_case_results(doc: Mapping[str, Any]) -> list[CaseResult]:
+    """The `cases` of a document read by `read_results`, as records (for gate and resume)."""
+    return [CaseResult.from_dict(c) for c in doc.get("cases", ())]
+
+
+def results_json_schema() -> dict[str, Any]:
+    """The shipped JSON Schema of `promptctl/results@1`."""
+    text = resources.files(__package__).joinpath("results.schema.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data

@@ -1,0 +1,179 @@
+"""The terminal summary of a results document: a table per prompt x target, then failures.
+
+Works on the plain document (as written or read back), so `promptctl test` and any later
+reader print the same thing. rich is imported inside the functions that need it, keeping
+`import promptctl.report.summary` cheap; `render_plain` is the no-rich fallback used for
+`--quiet` and when stdout is not a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+__all__ = [
+    "Problem",
+    "problems",
+    "render_plain",
+    "summary_renderables",
+    "summary_rows",
+]
+
+HEADERS = (
+    "prompt",
+    "target",
+    "pass rate",
+    "score",
+    "tokens in/out",
+    "cost",
+    "p50",
+    "p95",
+    "errors",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A failed or errored case, ready to print."""
+
+    status: str
+    label: str  # prompt @ target › test [#repeat]
+    reason: str
+    output: str
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _pass_rate(s: Mapping[str, Any]) -> str:
+    rate = s.get("pass_rate")
+    if rate is None:
+        return "–"
+    text = f"{_pct(rate)} ({s['passed']}/{s['passed'] + s['failed']})"
+    ci = s.get("pass_rate_ci95")
+    if ci:
+        text += f" [{_pct(ci[0])}–{_pct(ci[1])}]"
+    return text
+
+
+def _cost(s: Mapping[str, Any]) -> str:
+    cost = s.get("cost_usd")
+    text = "unknown" if cost is None else f"${cost:.4f}"
+    if cost is not None and s.get("cost_unknown_cases"):
+        text += f" (+{s['cost_unknown_cases']} unpriced)"
+    return text
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} ms"
+
+
+def summary_rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """One row of strings per summary entry, in HEADERS order."""
+    rows: list[tuple[str, ...]] = []
+    for s in doc.get("summary", ()):
+        score = s.get("mean_score")
+        rows.append(
+            (
+                f"{s['prompt']}@{s['version']}",
+                s["target"],
+                _pass_rate(s),
+                "–" if score is None else f"{score:.2f}",
+                f"{s['input_tokens']}/{s['output_tokens']}",
+                _cost(s),
+                _ms(s.get("latency_p50_ms")),
+                _ms(s.get("latency_p95_ms")),
+                str(s["errors"]),
+            )
+        )
+    return rows
+
+
+def _trim(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def problems(doc: Mapping[str, Any], *, output_chars: int = 160) -> list[Problem]:
+    """Failed cases (with their failed assertions' reasons) then errored ones."""
+    out: list[Problem] = []
+    for case in doc.get("cases", ()):
+        if case["status"] not in ("fail", "error"):
+            continue
+        label = f"{case['prompt']} @ {case['target']} › {case['test']}"
+        if case.get("repeat"):
+            label += f" [#{case['repeat']}]"
+        if case["status"] == "fail":
+            reasons = [a["reason"] for a in case.get("assertions", ()) if not a["pass"]]
+            reason = "; ".join(reasons) or "failed"
+        else:
+            err = case.get("error") or {}
+            reason = f"{err.get('kind', 'error')}: {err.get('message', '')}"
+        out.append(
+            Problem(case["status"], label, reason, _trim(case.get("output") or "", output_chars))
+        )
+    out.sort(key=lambda p: p.status != "fail")
+    return out
+
+
+def _totals_line(doc: Mapping[str, Any]) -> str:
+    summary: Sequence[Mapping[str, Any]] = doc.get("summary", ())
+    totals = {k: sum(s[k] for s in summary) for k in ("passed", "failed", "errors", "skipped")}
+    words = {"passed": "passed", "failed": "failed", "errors": "errored", "skipped": "skipped"}
+    line = ", ".join(f"{v} {words[k]}" for k, v in totals.items() if v or k in ("passed", "failed"))
+    skipped_budget = doc.get("run", {}).get("skipped_budget", 0)
+    if skipped_budget:
+        line += f"; {skipped_budget} not run (over --max-cost)"
+    return line
+
+
+def render_plain(doc: Mapping[str, Any], *, max_problems: int = 20, output_chars: int = 160) -> str:
+    """The summary as aligned plain text (no colour, no box drawing)."""
+    rows = [HEADERS, *summary_rows(doc)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    found = problems(doc, output_chars=output_chars)
+    for p in found[:max_problems]:
+        lines.append(f"{p.status.upper()} {p.label}: {p.reason}")
+        if p.output:
+            lines.append(f"    output: {p.output}")
+    if len(found) > max_problems:
+        lines.append(f"… and {len(found) - max_problems} more")
+    lines.append(_totals_line(doc))
+    return "\n".join(lines) + "\n"
+
+
+def summary_renderables(
+    doc: Mapping[str, Any], *, max_problems: int = 20, output_chars: int = 160
+) -> list[RenderableType]:
+    """rich renderables: the per prompt x target table, the problem list, the totals."""
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="promptctl test", title_justify="left")
+    for i, header in enumerate(HEADERS):
+        table.add_column(header, justify="right" if i >= 3 else "left", no_wrap=i < 2)
+    for row in summary_rows(doc):
+        errors = row[-1]
+        table.add_row(*row[:-1], f"[red]{errors}[/red]" if errors != "0" else errors)
+    out: list[RenderableType] = [table]
+    found = problems(doc, output_chars=output_chars)
+    for p in found[:max_problems]:
+        style = "red" if p.status == "fail" else "yellow"
+        line = Text.from_markup(f"[bold {style}]{p.status.upper()}[/] {escape(p.label)}: ")
+        line.append(p.reason)
+        out.append(line)
+        if p.output:
+            out.append(Text("    output: ", style="dim") + Text(p.output))
+    if len(found) > max_problems:
+        out.append(Text(f"… and {len(found) - max_problems} more", style="dim"))
+    out.append(Text(_totals_line(doc), style="bold"))
+    return out

@@ -1,0 +1,128 @@
+"""is-json, json-schema, json-path and the JSONPath subset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from evalcore_builders import ctx, make_prompt, spec
+
+from promptctl.evals.assertions import JsonPathError, compile_path, run_assertion
+
+DOC = {"category": "bug", "items": [{"sku": "a1", "qty": 2}, {"sku": "b2", "qty": 1}], "a.b": 7}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$", [DOC]),
+        ("$.category", ["bug"]),
+        ("$.items[0].sku", ["a1"]),
+        ("$.items[-1].qty", [1]),
+        ("$['a.b']", [7]),
+        ('$["category"]', ["bug"]),
+        ("$.items[*].sku", ["a1", "b2"]),
+        ("$.items[0].*", ["a1", 2]),
+        ("$.missing", []),
+        ("$.items[5]", []),
+        ("$.category[0]", []),
+    ],
+)
+def test_jsonpath_subset(path: str, expected: list[Any]) -> None:
+    assert compile_path(path).find(DOC) == expected
+
+
+@pytest.mark.parametrize("bad", ["category", "$..category", "$.items[?(@.qty)]", "$.items[0:1]"])
+def test_jsonpath_rejects_unsupported(bad: str) -> None:
+    with pytest.raises(JsonPathError):
+        compile_path(bad)
+
+
+def test_jsonpath_definite() -> None:
+    assert compile_path("$.a[0]").definite
+    assert not compile_path("$.a[*].b").definite
+
+
+def test_is_json_tolerates_one_code_fence_only() -> None:
+    assert run_assertion(spec("is-json"), ctx('```json\n{"a": 1}\n```')).passed
+    bad = run_assertion(spec("is-json"), ctx("Sure! {'a': 1}"))
+    assert not bad.passed and bad.reason.startswith("output is not valid JSON")
+    assert run_assertion(spec("not-is-json"), ctx("plain words")).passed
+
+
+def test_is_json_with_schema_value() -> None:
+    schema = {"type": "object", "required": ["a"]}
+    assert run_assertion(spec("is-json", schema), ctx('{"a": 1}')).passed
+    assert not run_assertion(spec("is-json", schema), ctx('{"b": 1}')).passed
+
+
+def test_json_schema_defaults_to_prompt_output_schema() -> None:
+    schema = {
+        "type": "object",
+        "required": ["category"],
+        "properties": {"category": {"enum": ["billing", "bug", "other"]}},
+    }
+    prompt = make_prompt(schema=schema)
+    good = run_assertion(spec("json-schema"), ctx('{"category": "bug"}', prompt=prompt))
+    assert good.passed
+    bad = run_assertion(spec("json-schema"), ctx('{"category": "sales"}', prompt=prompt))
+    assert not bad.passed
+    assert bad.reason.startswith("output does not match the schema at $.category:")
+    explicit = run_assertion(spec("json-schema", {"type": "array"}), ctx("[1]", prompt=prompt))
+    assert explicit.passed
+
+
+def test_json_schema_without_any_schema_or_invalid_schema() -> None:
+    none = run_assertion(spec("json-schema"), ctx("{}", prompt=make_prompt()))
+    assert not none.passed and none.reason.startswith("invalid assertion:")
+    invalid = run_assertion(spec("json-schema", {"type": 12}), ctx("{}"))
+    assert not invalid.passed and "invalid JSON Schema" in invalid.reason
+
+
+OUT = '{"category": "bug", "tags": ["urgent", "login"], "summary": "Cannot log in"}'
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"path": "$.category", "equals": "bug"}, True),
+        ({"path": "$.category", "equals": "billing"}, False),
+        ({"path": "$.tags", "contains": "login"}, True),
+        ({"path": "$.tags", "contains": "billing"}, False),
+        ({"path": "$.summary", "contains": "log in"}, True),
+        ({"path": "$.summary", "matches": "^Cannot"}, True),
+        ({"path": "$.summary", "matches": "^Can$"}, False),
+        ({"path": "$.tags[*]", "equals": ["urgent", "login"]}, True),
+        ({"path": "$.category"}, True),
+        ({"path": "$.priority"}, False),
+    ],
+)
+def test_json_path(options: dict[str, Any], expected: bool) -> None:
+    assert run_assertion(spec("json-path", **options), ctx(OUT)).passed is expected
+
+
+def test_json_path_reason_names_path_expected_and_actual() -> None:
+    r = run_assertion(spec("json-path", path="$.category", equals="billing"), ctx(OUT))
+    assert r.reason == "expected 'billing' at $.category, got 'bug'"
+    missing = run_assertion(spec("json-path", path="$.priority", equals=1), ctx(OUT))
+    assert missing.reason == "nothing at $.priority"
+    not_json = run_assertion(spec("json-path", path="$.a", equals=1), ctx("nope"))
+    assert not not_json.passed and "not valid JSON" in not_json.reason
+
+
+def test_json_path_bad_path_and_short_form() -> None:
+    bad = run_assertion(spec("json-path", path="category", equals="bug"), ctx(OUT))
+    assert not bad.passed and bad.reason.startswith("invalid assertion: JSONPath must start")
+    short = spec("json-path", {"path": "$.category", "equals": "bug"})
+    assert run_assertion(short, ctx(OUT)).passed
+
+
+def test_negated_json_path() -> None:
+    r = run_assertion(spec("not-json-path", path="$.category", equals="billing"), ctx(OUT))
+    assert r.passed and r.score == 1.0
+
+
+def test_unforeseen_value_shapes_fail_instead_of_crashing() -> None:
+    # `[1] in {...}` raises TypeError (unhashable): reported, not raised
+    r = run_assertion(spec("json-path", path="$", contains=[1]), ctx('{"a": 1}'))
+    assert not r.passed and r.reason.startswith("assertion crashed: TypeError")
