@@ -76,3 +76,25 @@ def summary_row(prompt: Prompt, **overrides: Any) -> dict[str, Any]:
     }
     row.update(overrides)
     return row
+
+
+def publish_worker(release_dir: str, prompt_id: str, template: str, start: Any, out: Any) -> None:
+    """Runs in a child process: build one bundle and publish it (see test_release)."""
+    from promptctl.bundle.format import build_bundle, serialize
+    from promptctl.bundle.release import ReleaseDir
+    from promptctl.errors import PublishError
+    from promptctl.spec.model import DEFAULT_PROVIDERS
+
+    doc = build_bundle(
+        [make_prompt(prompt_id, "1.0.0", template=template)],
+        providers=DEFAULT_PROVIDERS,
+        eval_summaries={},
+        git_commit=None,
+        created_from="race",
+    )
+    start.wait(5)
+    try:
+        result = ReleaseDir(Path(release_dir)).publish(doc, serialize(doc))
+        out.put(("ok", prompt_id, template, result.path.name))
+    except PublishError as exc:
+        out.put(("refused", prompt_id, template, str(exc)))
