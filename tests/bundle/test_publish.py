@@ -95,7 +95,7 @@ def test_changed_content_without_version_bump_is_refused(git_project) -> None:  
     publish(project, [original], lint_errors_by_prompt={})
     changed = make_prompt(root=root, template="New {{ ticket }}")
     _setup(root, changed)
-    with pytest.raises(PublishError, match="already published with sha256:.*bump the version"):
+    with pytest.raises(PublishError, match=r"already published with sha256:.*bump the version"):
         publish(project, [changed], lint_errors_by_prompt={})
 
 
