@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from promptctl.bundle.format import build_bundle, serialize
-from promptctl.bundle.signing import generate_keypair, sign
+from promptctl.bundle.signing import sign
 from promptctl.spec.model import DEFAULT_PROVIDERS, MessageTemplate, ModelConfig, Prompt
 
 
