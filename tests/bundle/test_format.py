@@ -113,3 +113,12 @@ def test_roundtrip_to_prompt_dataclass() -> None:
 def test_duplicate_prompt_id_is_refused() -> None:
     with pytest.raises(BundleError, match="appears twice"):
         _build([make_prompt(), make_prompt(version="1.4.0")])
+
+
+def test_providers_roundtrip_to_settings() -> None:
+    from promptctl.bundle.format import bundle_providers
+
+    doc = json.loads(serialize(_build()))
+    settings = bundle_providers(doc)
+    assert settings["anthropic"] == DEFAULT_PROVIDERS["anthropic"]
+    assert settings["openai"] == DEFAULT_PROVIDERS["openai"]

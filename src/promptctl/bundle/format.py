@@ -32,6 +32,7 @@ __all__ = [
     "BUNDLE_FORMAT",
     "build_bundle",
     "bundle_prompt_to_prompt",
+    "bundle_providers",
     "canonical_bytes",
     "compute_digest",
     "identity",
@@ -167,6 +168,29 @@ def bundle_prompt_to_prompt(entry: Mapping[str, Any]) -> Prompt:
     except (KeyError, TypeError, AttributeError) as exc:
         name = entry.get("id", "?") if isinstance(entry, Mapping) else "?"
         raise BundleError(f"bundle entry for prompt {name!r} is malformed: {exc!r}") from exc
+
+
+def bundle_providers(doc: Mapping[str, Any]) -> dict[str, ProviderSettings]:
+    """The providers a bundle carries, as settings the provider layer takes."""
+    out = {}
+    for name, s in (doc.get("providers") or {}).items():
+        try:
+            out[name] = ProviderSettings(
+                name=name,
+                kind=s["kind"],
+                base_url=s.get("base_url"),
+                api_key_env=s.get("api_key_env"),
+                timeout_s=float(s.get("timeout_s", 60.0)),
+                max_concurrency=int(s.get("max_concurrency", 16)),
+                rpm=s.get("rpm"),
+                max_retries=int(s.get("max_retries", 3)),
+                headers=dict(s.get("headers") or {}),
+                api_version=s.get("api_version"),
+                dialect=s.get("dialect"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"bundle provider {name!r} is malformed: {exc!r}") from exc
+    return out
 
 
 def _messages_from(items: Sequence[Mapping[str, Any]]) -> tuple[MessageTemplate, ...]:

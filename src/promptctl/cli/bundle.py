@@ -59,6 +59,8 @@ def register(app: typer.Typer) -> None:
         result = _load(file, public_key)
         manifest = result.doc["manifest"]
         console = Console(highlight=False)
+        if not console.is_terminal:
+            console = Console(highlight=False, width=120)  # pipes and CI logs: never truncate
         console.print(f"bundle {file}")
         console.print(f"  digest     {result.digest}")
         console.print(f"  signature  {result.flag}")
