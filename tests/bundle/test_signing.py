@@ -101,3 +101,32 @@ def test_other_format_version_is_refused() -> None:
 def test_garbage_is_not_json() -> None:
     with pytest.raises(BundleError, match="not valid JSON"):
         verify_bundle(b"{nope}\n", public_key=None)
+
+
+def test_well_hashed_but_malformed_bundle_is_refused() -> None:
+    from promptctl.bundle.format import compute_digest
+
+    doc = _doc()
+    del doc["prompts"][0]["model"]
+    doc["manifest"]["digest"] = compute_digest(doc)
+    with pytest.raises(BundleError, match=r"prompts\[0\] lacks"):
+        verify_bundle(serialize(doc), public_key=None)
+
+
+def test_nan_cannot_enter_a_bundle() -> None:
+    from dataclasses import replace
+
+    from promptctl.spec.model import ModelConfig
+
+    prompt = make_prompt()
+    prompt = replace(
+        prompt, model=ModelConfig(use="openai/x", params={"temperature": float("nan")})
+    )
+    with pytest.raises(BundleError, match="not a JSON number"):
+        build_bundle(
+            [prompt],
+            providers=DEFAULT_PROVIDERS,
+            eval_summaries={},
+            git_commit=None,
+            created_from="t",
+        )

@@ -93,22 +93,22 @@ def git_dirty_prompt_paths(repo_root: Path, prompts_dir: Path) -> list[str]:
 
     Raises PublishError outside a git repository: publish needs a commit to point to.
     """
-    repo = _repo(repo_root)
-    rel = _relative(repo, repo_root, prompts_dir)
-    dirty = {d.a_path or d.b_path for d in repo.index.diff(None, paths=rel)}
-    if repo.head.is_valid():
-        dirty |= {d.a_path or d.b_path for d in repo.index.diff("HEAD", paths=rel)}
-    else:
-        dirty |= {str(path) for path, _ in repo.index.entries}
-    dirty |= set(repo.untracked_files)
+    with _repo(repo_root) as repo:
+        rel = _relative(repo, repo_root, prompts_dir)
+        dirty = {d.a_path or d.b_path for d in repo.index.diff(None, paths=rel)}
+        if repo.head.is_valid():
+            dirty |= {d.a_path or d.b_path for d in repo.index.diff("HEAD", paths=rel)}
+        else:
+            dirty |= {str(path) for path, _ in repo.index.entries}
+        dirty |= set(repo.untracked_files)
     prefix = rel.rstrip("/") + "/"
     return sorted(p for p in dirty if p and (rel == "." or p.startswith(prefix)))
 
 
 def git_head_commit(repo_root: Path) -> str | None:
     """The commit the bundle is published from; None when there is none yet."""
-    repo = _repo(repo_root)
-    return repo.head.commit.hexsha if repo.head.is_valid() else None
+    with _repo(repo_root) as repo:
+        return str(repo.head.commit.hexsha) if repo.head.is_valid() else None
 
 
 def _repo(repo_root: Path) -> Any:

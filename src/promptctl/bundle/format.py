@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -314,6 +315,8 @@ def _plain(value: Any, *, where: str) -> Any:
         return {str(k): _plain(v, where=where) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v, where=where) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BundleError(f"prompt {where!r}: {value} is not a JSON number")
     if value is None or isinstance(value, str | bool | int | float):
         return value
     raise BundleError(

@@ -136,6 +136,7 @@ def verify_bundle(data: bytes, *, public_key: bytes | str | Path | None) -> Veri
             f"bundle digest mismatch: the file says {manifest.get('digest')}, its content "
             f"hashes to {expected}; the bundle was modified after it was built"
         )
+    _check_structure(doc)
     signature = doc.get("signature")
     if signature is None:
         if public_key is not None:
@@ -173,6 +174,26 @@ def _parse(data: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise BundleError("not a promptctl bundle: the top level is not an object")
     return doc
+
+
+def _check_structure(doc: Mapping[str, Any]) -> None:
+    """The shape the runtime relies on; a digest only proves the content is unchanged."""
+    prompts = doc.get("prompts")
+    if not isinstance(prompts, list) or not isinstance(doc.get("providers"), dict):
+        raise BundleError("bundle is malformed: `prompts` must be a list, `providers` a mapping")
+    for i, entry in enumerate(prompts):
+        ok = (
+            isinstance(entry, dict)
+            and all(isinstance(entry.get(k), str) for k in ("id", "version", "content_hash"))
+            and isinstance(entry.get("messages"), list)
+            and isinstance(entry.get("model"), dict)
+            and isinstance(entry["model"].get("use"), str)
+        )
+        if not ok:
+            raise BundleError(
+                f"bundle is malformed: prompts[{i}] lacks id, version, content_hash, "
+                "messages or model.use"
+            )
 
 
 def _check_signature(key: Ed25519PublicKey, signature: Mapping[str, Any], message: bytes) -> None:

@@ -109,11 +109,13 @@ class Ledger:
 
     def record(self, record: CallRecord, *, cost_saved_usd: float | None = None) -> None:
         """Enqueue one call; returns at once. `cost_saved_usd`: what caching saved, if known."""
-        if self._closed:
+        row = _row(record, cost_saved_usd)
+        with self._close_lock:  # nothing may slip in behind the stop marker
+            if not self._closed:
+                self._queue.put(row)
+                return
             self.dropped += 1
-            self.last_error = "record() after close()"
-            return
-        self._queue.put(_row(record, cost_saved_usd))
+        self.last_error = "record() after close()"
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every row enqueued before this call is written; False on timeout."""
@@ -129,7 +131,7 @@ class Ledger:
             if self._closed:
                 return
             self._closed = True
-        self._queue.put(_Stop())
+            self._queue.put(_Stop())
         self._thread.join()
         self._db.close()
         atexit.unregister(self.close)
@@ -170,7 +172,7 @@ class Ledger:
             self._db.execute("BEGIN")
             self._db.executemany(_INSERT, pending)
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # the writer must outlive any bad batch
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             self.dropped += len(pending)
