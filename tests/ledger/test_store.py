@@ -122,12 +122,17 @@ def test_close_racing_with_writers_never_loses_an_accepted_row(tmp_path: Path) -
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path, batch_size=7, flush_interval_s=0.01)
     stop = threading.Event()
+    attempts = [0, 0, 0, 0]
 
-    def writer() -> None:
-        while not stop.is_set():
+    def writer(n: int) -> None:
+        while not stop.is_set() and attempts[n] < 3000:
             ledger.record(call())
+            attempts[n] += 1
+        stop.wait(5)
+        ledger.record(call())  # after close: must be counted as dropped
+        attempts[n] += 1
 
-    threads = [threading.Thread(target=writer) for _ in range(4)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     time.sleep(0.05)
@@ -136,6 +141,6 @@ def test_close_racing_with_writers_never_loses_an_accepted_row(tmp_path: Path) -
     for t in threads:
         t.join()
     # every row is either on disk or counted as dropped after close: none vanishes
-    assert _count(path) > 0
-    assert ledger.dropped >= 1
+    assert _count(path) == sum(attempts) - ledger.dropped
+    assert ledger.dropped >= 4
     assert ledger.last_error == "record() after close()"
