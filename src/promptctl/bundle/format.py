@@ -1,0 +1,324 @@
+"""The bundle document, `promptctl/bundle@1`: one deterministic JSON file per publish.
+
+Same prompts in, same bytes out: keys are sorted, separators fixed, text is UTF-8 with
+a trailing newline, and no wall-clock time is written unless `SOURCE_DATE_EPOCH` is
+set (reproducible-builds convention). The digest is SHA-256 over the *canonical* bytes
+of the document without `manifest.digest` and `signature` (compact JSON, sorted keys),
+so it does not depend on how the file is indented. See docs/bundle-format.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from promptctl.errors import BundleError
+from promptctl.spec.model import (
+    MessageTemplate,
+    ModelConfig,
+    OutputSpec,
+    Prompt,
+    ProviderSettings,
+    Route,
+    Target,
+)
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "build_bundle",
+    "bundle_prompt_to_prompt",
+    "bundle_providers",
+    "canonical_bytes",
+    "compute_digest",
+    "identity",
+    "serialize",
+]
+
+BUNDLE_FORMAT = "promptctl/bundle@1"
+
+# Provider header names that carry credentials: a bundle must never hold a key.
+_SECRET_HEADER_WORDS = ("authorization", "api-key", "apikey", "token", "secret", "cookie")
+_EVAL_FIELDS = (
+    "target",
+    "cases",
+    "passed",
+    "failed",
+    "errors",
+    "skipped",
+    "pass_rate",
+    "mean_score",
+    "cost_usd",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+
+
+def identity(prompt_id: str, version: str, content_hash: str) -> str:
+    """`id@version+sha256:…`: the published name of one prompt version."""
+    digest = content_hash if content_hash.startswith("sha256:") else f"sha256:{content_hash}"
+    return f"{prompt_id}@{version}+{digest}"
+
+
+def build_bundle(
+    prompts: Sequence[Prompt],
+    *,
+    providers: Mapping[str, ProviderSettings],
+    eval_summaries: Mapping[str, Sequence[Mapping[str, Any]]],
+    git_commit: str | None,
+    created_from: str,
+    approvers: Mapping[str, str] | None = None,
+    root: Path | None = None,
+) -> dict[str, Any]:
+    """Build the unsigned bundle document (with its digest) for `prompts`.
+
+    `eval_summaries` maps a content hash to the results-document summary rows that
+    approved it; `approvers` maps a prompt id to who approved it (CODEOWNERS match),
+    defaulting to the prompt's `owner`. Message templates must already have partials
+    inlined. `root` makes each prompt's `source` path relative (and so portable).
+    """
+    seen: set[str] = set()
+    for prompt in prompts:
+        if prompt.id in seen:
+            raise BundleError(f"prompt {prompt.id!r} appears twice; a bundle holds one version")
+        seen.add(prompt.id)
+    entries = [
+        _prompt_entry(p, eval_summaries.get(p.content_hash, ()), git_commit, approvers, root)
+        for p in sorted(prompts, key=lambda p: p.id)
+    ]
+    manifest: dict[str, Any] = {
+        "format": BUNDLE_FORMAT,
+        "git_commit": git_commit,
+        "created_from": created_from,
+        "prompt_count": len(entries),
+    }
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            stamp = datetime.fromtimestamp(int(epoch), tz=UTC)
+        except ValueError as exc:
+            raise BundleError(f"SOURCE_DATE_EPOCH={epoch!r} is not an integer") from exc
+        manifest["created_at"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc: dict[str, Any] = {
+        "manifest": manifest,
+        "prompts": entries,
+        "providers": _provider_entries(prompts, providers),
+    }
+    manifest["digest"] = compute_digest(doc)
+    return doc
+
+
+def canonical_bytes(doc: Mapping[str, Any]) -> bytes:
+    """The digest's pre-image: the document without `manifest.digest` and `signature`."""
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    manifest = body.get("manifest")
+    if isinstance(manifest, Mapping):
+        body["manifest"] = {k: v for k, v in manifest.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def compute_digest(doc: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_bytes(doc)).hexdigest()
+
+
+def serialize(doc: Mapping[str, Any]) -> bytes:
+    """The file's bytes: indented for review, but byte-for-byte reproducible."""
+    text = json.dumps(doc, sort_keys=True, indent=1, separators=(",", ": "), ensure_ascii=False)
+    return text.encode("utf-8") + b"\n"
+
+
+def bundle_prompt_to_prompt(entry: Mapping[str, Any]) -> Prompt:
+    """Rebuild a `Prompt` from one bundle entry, so the runtime works on dataclasses."""
+    try:
+        model = entry["model"]
+        output = entry.get("output") or {}
+        return Prompt(
+            id=entry["id"],
+            version=entry["version"],
+            path=Path(entry.get("source") or f"{entry['id']}.yaml"),
+            model=ModelConfig(
+                use=model["use"],
+                params=dict(model.get("params") or {}),
+                fallbacks=tuple(
+                    Target(
+                        use=f["use"],
+                        params=dict(f.get("params") or {}),
+                        messages=_messages_from(f["messages"]) if f.get("messages") else None,
+                    )
+                    for f in model.get("fallbacks") or ()
+                ),
+                routes=tuple(
+                    Route(when=r["when"], use=r["use"]) for r in model.get("routes") or ()
+                ),
+            ),
+            messages=_messages_from(entry["messages"]),
+            description=entry.get("description") or "",
+            status=entry.get("status") or "approved",
+            owner=entry.get("owner"),
+            tags=tuple(entry.get("tags") or ()),
+            inputs={k: dict(v) for k, v in (entry.get("inputs") or {}).items()},
+            output=OutputSpec(format=output.get("format") or "text", schema=output.get("schema")),
+            content_hash=entry["content_hash"],
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        name = entry.get("id", "?") if isinstance(entry, Mapping) else "?"
+        raise BundleError(f"bundle entry for prompt {name!r} is malformed: {exc!r}") from exc
+
+
+def bundle_providers(doc: Mapping[str, Any]) -> dict[str, ProviderSettings]:
+    """The providers a bundle carries, as settings the provider layer takes."""
+    out = {}
+    for name, s in (doc.get("providers") or {}).items():
+        try:
+            out[name] = ProviderSettings(
+                name=name,
+                kind=s["kind"],
+                base_url=s.get("base_url"),
+                api_key_env=s.get("api_key_env"),
+                timeout_s=float(s.get("timeout_s", 60.0)),
+                max_concurrency=int(s.get("max_concurrency", 16)),
+                rpm=s.get("rpm"),
+                max_retries=int(s.get("max_retries", 3)),
+                headers=dict(s.get("headers") or {}),
+                api_version=s.get("api_version"),
+                dialect=s.get("dialect"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"bundle provider {name!r} is malformed: {exc!r}") from exc
+    return out
+
+
+def _messages_from(items: Sequence[Mapping[str, Any]]) -> tuple[MessageTemplate, ...]:
+    return tuple(
+        MessageTemplate(
+            role=m.get("role"), template=m.get("template"), history_var=m.get("history_var")
+        )
+        for m in items
+    )
+
+
+def _messages_entry(messages: Sequence[MessageTemplate]) -> list[dict[str, Any]]:
+    return [
+        {"role": m.role, "template": m.template, "history_var": m.history_var} for m in messages
+    ]
+
+
+def _prompt_entry(
+    prompt: Prompt,
+    summaries: Sequence[Mapping[str, Any]],
+    git_commit: str | None,
+    approvers: Mapping[str, str] | None,
+    root: Path | None,
+) -> dict[str, Any]:
+    if not prompt.content_hash:
+        raise BundleError(f"prompt {prompt.id!r} has no content hash; load it through the loader")
+    model = prompt.model
+    evals = sorted(
+        ({k: row.get(k) for k in _EVAL_FIELDS} for row in summaries),
+        key=lambda row: str(row["target"]),
+    )
+    entry: dict[str, Any] = _plain(
+        {
+            "id": prompt.id,
+            "version": prompt.version,
+            "content_hash": prompt.content_hash,
+            "identity": identity(prompt.id, prompt.version, prompt.content_hash),
+            "source": _source(prompt.path, root),
+            "status": prompt.status,
+            "description": prompt.description,
+            "owner": prompt.owner,
+            "tags": list(prompt.tags),
+            "messages": _messages_entry(prompt.messages),
+            "inputs": prompt.inputs,
+            "output": {"format": prompt.output.format, "schema": prompt.output.schema},
+            "model": {
+                "use": model.use,
+                "params": model.params,
+                "fallbacks": [
+                    {
+                        "use": f.use,
+                        "params": f.params,
+                        "messages": _messages_entry(f.messages) if f.messages else None,
+                    }
+                    for f in model.fallbacks
+                ],
+                "routes": [{"when": r.when, "use": r.use} for r in model.routes],
+            },
+            "provenance": {
+                "git_commit": git_commit,
+                "approver": (approvers or {}).get(prompt.id) or prompt.owner,
+                "evals": evals,
+            },
+        },
+        where=prompt.id,
+    )
+    return entry
+
+
+def _source(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix() if not path.is_absolute() else path.name
+
+
+def _used_providers(prompts: Sequence[Prompt]) -> set[str]:
+    names: set[str] = set()
+    for p in prompts:
+        uses = [p.model.use, *(f.use for f in p.model.fallbacks), *(r.use for r in p.model.routes)]
+        names.update(u.split("/", 1)[0] for u in uses)
+    return names
+
+
+def _provider_entries(
+    prompts: Sequence[Prompt], providers: Mapping[str, ProviderSettings]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in sorted(_used_providers(prompts)):
+        settings = providers.get(name)
+        if settings is None:
+            raise BundleError(
+                f"a prompt uses provider {name!r}, which is not configured in promptctl.yaml"
+            )
+        for header in settings.headers:
+            if any(word in header.lower() for word in _SECRET_HEADER_WORDS):
+                raise BundleError(
+                    f"providers.{name}.headers.{header} looks like a credential and would be "
+                    "published in the bundle; use api_key_env instead"
+                )
+        out[name] = {
+            "kind": settings.kind,
+            "base_url": settings.base_url,
+            "api_key_env": settings.api_key_env,
+            "timeout_s": settings.timeout_s,
+            "max_concurrency": settings.max_concurrency,
+            "rpm": settings.rpm,
+            "max_retries": settings.max_retries,
+            "headers": dict(settings.headers),
+            "api_version": settings.api_version,
+            "dialect": settings.dialect,
+        }
+    return out
+
+
+def _plain(value: Any, *, where: str) -> Any:
+    """Mappings/tuples to dicts/lists; refuse values JSON cannot hold exactly."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, where=where) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, where=where) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BundleError(f"prompt {where!r}: {value} is not a JSON number")
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    raise BundleError(
+        f"prompt {where!r}: value {value!r} of type {type(value).__name__} cannot go in a bundle"
+    )

@@ -1,0 +1,77 @@
+"""Append-only schema migrations for the ledger, recorded in `_migrations`.
+
+Each migration is a small function applied once, in order, inside a transaction; never
+edit one that has shipped: add `m00N_…` instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+__all__ = ["MIGRATIONS", "apply_migrations"]
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE calls (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            source TEXT NOT NULL,
+            prompt_id TEXT,
+            prompt_version TEXT,
+            prompt_hash TEXT,
+            test TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            provider TEXT NOT NULL,
+            target TEXT NOT NULL,
+            model_reported TEXT,
+            fallback_from TEXT,
+            outcome TEXT NOT NULL,
+            error_kind TEXT,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,
+            cost_saved_usd REAL,
+            latency_ms REAL,
+            request_hash TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX calls_ts ON calls (ts)")
+    db.execute("CREATE INDEX calls_prompt ON calls (prompt_id, ts)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (m001_initial,)
+
+
+def apply_migrations(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations not yet recorded; return their names. Safe to call again.
+
+    Expects an autocommit connection (`isolation_level=None`): the check and the
+    migrations run in one `BEGIN IMMEDIATE` transaction, so two processes opening a new
+    ledger at once do not both try to create the tables.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)"
+        )
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.__name__ in done:
+                continue
+            migration(db)
+            db.execute("INSERT INTO _migrations VALUES (?, ?)", (migration.__name__, time.time()))
+            applied.append(migration.__name__)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return applied

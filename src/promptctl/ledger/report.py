@@ -1,0 +1,228 @@
+"""Read the ledger and sum it up: totals, groups (top spenders first), cache savings.
+
+Unknown costs (a model with no known price) are counted apart, never as $0: a report
+that silently under-counts is worse than one that says "12 calls of unknown cost".
+Cache savings come from `cost_saved_usd` when the caller stored it; otherwise they are
+estimated from the `pricing:` table (USD per million tokens): a response-cache hit
+saves its full price, a prompt-cache read saves `cached_input_tokens x (input -
+cached_input)`. Without a price the saving is counted as unknown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from promptctl.errors import UsageError
+from promptctl.ledger.store import connect
+from promptctl.spec.model import PriceOverride
+
+__all__ = [
+    "GROUP_BY",
+    "Bucket",
+    "CostReport",
+    "LedgerRow",
+    "build_report",
+    "parse_since",
+    "read_rows",
+    "report_csv",
+    "report_json",
+]
+
+GROUP_BY = ("prompt", "model", "provider", "tag", "day", "source")
+
+_FIELDS = (
+    "ts, source, prompt_id, prompt_version, tags, provider, target, outcome, input_tokens, "
+    "cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, "
+    "cost_saved_usd, latency_ms"
+)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    ts: float
+    source: str
+    prompt_id: str | None
+    prompt_version: str | None
+    tags: tuple[str, ...]
+    provider: str
+    target: str
+    outcome: str
+    input_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    cost_usd: float | None
+    cost_saved_usd: float | None
+    latency_ms: float | None
+
+
+@dataclass
+class Bucket:
+    """Sums over a set of calls. `cost_usd` is over the calls whose cost is known."""
+
+    key: str
+    calls: int = 0
+    errors: int = 0
+    cost_usd: float = 0.0
+    unknown_cost_calls: int = 0
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    saved_usd: float = 0.0
+    unknown_savings_calls: int = 0
+
+    @property
+    def cost_per_call(self) -> float | None:
+        known = self.calls - self.unknown_cost_calls
+        return self.cost_usd / known if known else None
+
+    def add(self, row: LedgerRow, saved: float | None) -> None:
+        self.calls += 1
+        self.errors += row.outcome == "error"
+        if row.cost_usd is None:
+            self.unknown_cost_calls += 1
+        else:
+            self.cost_usd += row.cost_usd
+        self.input_tokens += row.input_tokens
+        self.cached_input_tokens += row.cached_input_tokens
+        self.output_tokens += row.output_tokens
+        self.reasoning_tokens += row.reasoning_tokens
+        if saved is None:
+            self.unknown_savings_calls += 1
+        else:
+            self.saved_usd += saved
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "cost_per_call": self.cost_per_call}
+
+
+@dataclass
+class CostReport:
+    by: str
+    since: float | None
+    total: Bucket
+    groups: list[Bucket] = field(default_factory=list)  # most expensive first
+
+
+def read_rows(path: Path, *, since: float | None = None) -> list[LedgerRow]:
+    """Rows at or after `since` (epoch seconds), oldest first; the ledger is opened read-only."""
+    db = connect(path, readonly=True)
+    try:
+        query = f"SELECT {_FIELDS} FROM calls"
+        args: tuple[float, ...] = ()
+        if since is not None:
+            query, args = query + " WHERE ts >= ?", (since,)
+        cursor = db.execute(query + " ORDER BY ts", args)
+        return [_row(r) for r in cursor]
+    finally:
+        db.close()
+
+
+def build_report(
+    rows: Iterable[LedgerRow],
+    *,
+    by: str = "prompt",
+    since: float | None = None,
+    prices: Mapping[str, PriceOverride] | None = None,
+) -> CostReport:
+    if by not in GROUP_BY:
+        raise UsageError(f"cannot group by {by!r}; choose one of {', '.join(GROUP_BY)}")
+    total = Bucket("total")
+    groups: dict[str, Bucket] = {}
+    for row in rows:
+        saved = _saving(row, (prices or {}).get(row.target))
+        total.add(row, saved)
+        for key in _keys(row, by):
+            groups.setdefault(key, Bucket(key)).add(row, saved)
+    ordered = sorted(groups.values(), key=lambda b: (-b.cost_usd, -b.unknown_cost_calls, b.key))
+    return CostReport(by=by, since=since, total=total, groups=ordered)
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> float:
+    """`7d`, `24h`, `30m`, `2w` before now, or a date / ISO time (UTC unless it says)."""
+    now = now or datetime.now(UTC)
+    match = re.fullmatch(r"(\d+)([mhdw])", text.strip())
+    if match:
+        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
+        return (now - timedelta(**{unit: int(match.group(1))})).timestamp()
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise UsageError(
+            f"--since {text!r} is neither a duration (7d, 24h, 30m, 2w) nor a date (2026-11-01)"
+        ) from exc
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def report_json(report: CostReport) -> str:
+    doc = {
+        "by": report.by,
+        "since": _iso(report.since) if report.since is not None else None,
+        "total": report.total.as_dict(),
+        "groups": [g.as_dict() for g in report.groups],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def report_csv(report: CostReport) -> str:
+    out = io.StringIO()
+    columns = [report.by, *(k for k in report.total.as_dict() if k != "key")]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for bucket in [*report.groups, report.total]:
+        data = bucket.as_dict()
+        writer.writerow([bucket.key, *(_cell(data[c]) for c in columns[1:])])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return f"{value:.8f}" if isinstance(value, float) else value
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _keys(row: LedgerRow, by: str) -> Sequence[str]:
+    if by == "tag":
+        return row.tags or ("(untagged)",)
+    if by == "day":
+        return (datetime.fromtimestamp(row.ts, tz=UTC).strftime("%Y-%m-%d"),)
+    value = {
+        "prompt": row.prompt_id,
+        "model": row.target,
+        "provider": row.provider,
+        "source": row.source,
+    }[by]
+    return (value or "(none)",)
+
+
+def _saving(row: LedgerRow, price: PriceOverride | None) -> float | None:
+    if row.cost_saved_usd is not None:
+        return row.cost_saved_usd
+    if row.outcome != "cached" and row.cached_input_tokens == 0:
+        return 0.0
+    if price is None:
+        return None
+    if row.outcome == "cached":
+        return (row.input_tokens * price.input + row.output_tokens * price.output) / 1e6
+    if price.cached_input is None:
+        return None
+    return row.cached_input_tokens * (price.input - price.cached_input) / 1e6
+
+
+def _row(r: tuple[Any, ...]) -> LedgerRow:
+    tags = json.loads(r[4]) if r[4] else []
+    return LedgerRow(r[0], r[1], r[2], r[3], tuple(tags), *r[5:])

@@ -1,0 +1,145 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from bundle.helpers import make_prompt, summary_row
+from promptctl.bundle.checks import (
+    eval_summaries,
+    find_results_docs,
+    git_dirty_prompt_paths,
+    publish_refusals,
+)
+from promptctl.bundle.codeowners import owners_for
+from promptctl.errors import PublishError
+
+
+def _results(*rows, started="2026-11-20T10:00:00Z", interrupted=False, run_id="r1"):  # type: ignore[no-untyped-def]
+    return {
+        "schema": "promptctl/results@1",
+        "run": {"id": run_id, "started_at": started, "interrupted": interrupted},
+        "cases": [],
+        "summary": list(rows),
+    }
+
+
+def _refusals(prompts, *, docs=None, dirty=(), lint=None, index=None):  # type: ignore[no-untyped-def]
+    return publish_refusals(
+        prompts,
+        dirty_paths=list(dirty),
+        lint_errors_by_prompt=lint or {},
+        results_docs=docs if docs is not None else [_results(*(summary_row(p) for p in prompts))],
+        release_index=index or {"published": {}},
+    )
+
+
+def test_clean_approved_passing_prompt_has_no_refusal() -> None:
+    assert _refusals([make_prompt()]) == []
+
+
+def test_each_reason_gets_its_own_line() -> None:
+    p = make_prompt(status="draft")
+    reasons = _refusals(
+        [p],
+        docs=[],
+        dirty=["prompts/support/triage.yaml"],
+        lint={"support/triage": ["messages[0]: undefined variable 'tikcet'"]},
+        index={
+            "published": {"support/triage@1.3.0": {"content_hash": "sha256:old", "bundle": "b"}}
+        },
+    )
+    assert reasons == [
+        "uncommitted changes to prompts/support/triage.yaml; commit them first",
+        "support/triage@1.3.0 is draft, not approved",
+        "support/triage@1.3.0 has 1 lint error(s): messages[0]: undefined variable 'tikcet'",
+        f"support/triage@1.3.0 has no eval result for its content hash {p.content_hash}; "
+        "run `promptctl test` on it",
+        "support/triage@1.3.0 is already published with sha256:old (in b); bump the version",
+    ]
+
+
+def test_result_for_another_content_hash_does_not_count() -> None:
+    p = make_prompt()
+    other = summary_row(p, content_hash="sha256:" + "0" * 64)
+    assert "no eval result" in _refusals([p], docs=[_results(other)])[0]
+
+
+def test_failure_on_any_target_refuses() -> None:
+    p = make_prompt()
+    docs = [_results(summary_row(p), summary_row(p, target="anthropic/x", passed=2, failed=1))]
+    assert _refusals([p], docs=docs) == [
+        "support/triage@1.3.0 did not pass its eval on anthropic/x in run r1: 1 failed"
+    ]
+
+
+def test_errors_or_skips_are_not_a_pass() -> None:
+    p = make_prompt()
+    docs = [_results(summary_row(p, passed=2, errors=1))]
+    assert _refusals([p], docs=docs)[0].endswith("1 errors")
+
+
+def test_newest_run_decides_and_interrupted_runs_are_ignored() -> None:
+    p = make_prompt()
+    old_pass = _results(summary_row(p), started="2026-11-01T00:00:00Z", run_id="old")
+    new_fail = _results(summary_row(p, passed=0, failed=3), started="2026-11-02T00:00:00Z")
+    cut = _results(
+        summary_row(p, passed=0, failed=3), started="2026-11-03T00:00:00Z", interrupted=True
+    )
+    assert "did not pass" in _refusals([p], docs=[old_pass, new_fail, cut])[0]
+    assert _refusals([p], docs=[old_pass, cut]) == []
+    assert eval_summaries([p], [old_pass, cut])[p.content_hash][0]["passed"] == 3
+
+
+def test_same_version_same_hash_is_not_an_immutability_problem() -> None:
+    p = make_prompt()
+    index = {"published": {"support/triage@1.3.0": {"content_hash": p.content_hash}}}
+    assert _refusals([p], index=index) == []
+
+
+def test_find_results_docs_skips_junk_in_runs_but_not_named_files(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "a.json").write_text(json.dumps(_results()))
+    (runs / "partial.json").write_text('{"schema": "promptctl/res')
+    (runs / "other.json").write_text('{"schema": "something/else"}')
+    assert len(find_results_docs(runs)) == 1
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps(_results(run_id="x")))
+    assert [d["run"]["id"] for d in find_results_docs(runs, [extra])] == ["r1", "x"]
+    with pytest.raises(PublishError, match="not a promptctl/results@1"):
+        find_results_docs(runs, [runs / "other.json"])
+
+
+def test_git_dirty_sees_modified_staged_and_untracked_prompts(git_project) -> None:  # type: ignore[no-untyped-def]
+    root, repo = git_project
+    assert git_dirty_prompt_paths(root, root / "prompts") == []
+    (root / "prompts" / "faq.yaml").write_text("id: faq\nversion: 2\n")
+    (root / "prompts" / "support" / "new.yaml").write_text("id: new\n")
+    (root / "README.md").write_text("changed outside prompts\n")
+    (root / "prompts" / "support" / "triage.yaml").write_text("changed\n")
+    repo.index.add(["prompts/support/triage.yaml"])
+    assert git_dirty_prompt_paths(root, Path("prompts")) == [
+        "prompts/faq.yaml",
+        "prompts/support/new.yaml",
+        "prompts/support/triage.yaml",
+    ]
+
+
+def test_outside_git_is_a_clear_refusal(tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match="not inside a git repository"):
+        git_dirty_prompt_paths(tmp_path, tmp_path / "prompts")
+
+
+def test_codeowners_last_match_wins(tmp_path: Path) -> None:
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "CODEOWNERS").write_text(
+        "# owners\n* @acme/all\n/prompts/support/ @acme/support\n*.md @acme/docs\n"
+    )
+    prompt = tmp_path / "prompts" / "support" / "triage.yaml"
+    assert owners_for(tmp_path, prompt) == "@acme/support"
+    assert owners_for(tmp_path, tmp_path / "prompts" / "faq.yaml") == "@acme/all"
+    assert owners_for(tmp_path, tmp_path / "x" / "README.md") == "@acme/docs"
+
+
+def test_no_codeowners_file_means_no_approver(tmp_path: Path) -> None:
+    assert owners_for(tmp_path, tmp_path / "prompts" / "a.yaml") is None

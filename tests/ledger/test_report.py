@@ -1,0 +1,98 @@
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ledger.records import call
+from promptctl.errors import ConfigError, UsageError
+from promptctl.ledger import Ledger
+from promptctl.ledger.report import build_report, parse_since, read_rows, report_csv, report_json
+from promptctl.spec.model import PriceOverride
+
+DAY = 86_400.0
+T0 = datetime(2026, 11, 20, 12, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.record(call(ts=T0, cost=0.010, tags=("support", "vip")))
+        ledger.record(call(ts=T0 + 60, cost=0.030, tags=("support",)))
+        ledger.record(call(ts=T0 + DAY, prompt="faq", target="local/llama", cost=None, tags=()))
+        ledger.record(
+            call(ts=T0 + DAY, prompt="faq", target="anthropic/claude", cost=0.002, source="eval")
+        )
+    return path
+
+
+def test_group_by_prompt_sorts_top_spender_first_and_keeps_unknown_apart(ledger_path: Path) -> None:
+    report = build_report(read_rows(ledger_path), by="prompt")
+    assert [g.key for g in report.groups] == ["support/triage", "faq"]
+    triage, faq = report.groups
+    assert triage.calls == 2 and triage.cost_usd == pytest.approx(0.04)
+    assert triage.cost_per_call == pytest.approx(0.02)
+    assert faq.unknown_cost_calls == 1 and faq.cost_usd == pytest.approx(0.002)
+    assert faq.cost_per_call == pytest.approx(0.002)  # over known-cost calls only
+    assert report.total.calls == 4 and report.total.cost_usd == pytest.approx(0.042)
+
+
+@pytest.mark.parametrize(
+    ("by", "expected"),
+    [
+        ("model", {"openai/gpt-4o-mini": 2, "local/llama": 1, "anthropic/claude": 1}),
+        ("provider", {"openai": 2, "local": 1, "anthropic": 1}),
+        ("tag", {"support": 3, "vip": 1, "(untagged)": 1}),
+        ("day", {"2026-11-20": 2, "2026-11-21": 2}),
+        ("source", {"runtime": 3, "eval": 1}),
+    ],
+)
+def test_grouping_keys(ledger_path: Path, by: str, expected: dict[str, int]) -> None:
+    report = build_report(read_rows(ledger_path), by=by)
+    assert {g.key: g.calls for g in report.groups} == expected
+
+
+def test_since_filters_rows(ledger_path: Path) -> None:
+    rows = read_rows(ledger_path, since=T0 + DAY / 2)
+    assert sorted(r.prompt_id or "" for r in rows) == ["faq", "faq"]
+
+
+def test_parse_since_durations_and_dates() -> None:
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    assert parse_since("7d", now=now) == now.timestamp() - 7 * DAY
+    assert parse_since("24h", now=now) == now.timestamp() - DAY
+    assert parse_since("2026-11-01", now=now) == datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+    with pytest.raises(UsageError, match="neither a duration"):
+        parse_since("last week", now=now)
+
+
+def test_cache_savings_stored_estimated_or_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    with Ledger(path) as ledger:
+        ledger.record(call(cached=0), cost_saved_usd=None)  # nothing cached: saves 0
+        ledger.record(call(cached=1_000_000))  # prompt cache read, price known
+        ledger.record(call(target="x/unpriced", cached=10))  # no price: unknown
+        ledger.record(call(outcome="cached", cost=0.0), cost_saved_usd=0.5)  # stored
+    prices = {"openai/gpt-4o-mini": PriceOverride(input=0.15, output=0.6, cached_input=0.075)}
+    total = build_report(read_rows(path), prices=prices).total
+    assert total.saved_usd == pytest.approx(0.075 + 0.5)
+    assert total.unknown_savings_calls == 1
+
+
+def test_json_and_csv_carry_the_same_numbers(ledger_path: Path) -> None:
+    report = build_report(read_rows(ledger_path), by="source")
+    doc = json.loads(report_json(report))
+    assert doc["total"]["unknown_cost_calls"] == 1
+    assert [g["key"] for g in doc["groups"]] == ["runtime", "eval"]
+    lines = report_csv(report).splitlines()
+    assert lines[0].startswith("source,calls,errors,cost_usd,unknown_cost_calls")
+    assert lines[1].startswith("runtime,3,0,0.04000000,1,")
+    assert lines[-1].startswith("total,4,")
+
+
+def test_unknown_group_and_missing_ledger_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot group by 'team'"):
+        build_report([], by="team")
+    with pytest.raises(ConfigError, match="no ledger at"):
+        read_rows(tmp_path / "none.sqlite")

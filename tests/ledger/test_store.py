@@ -1,0 +1,146 @@
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger.records import call
+from promptctl.errors import ConfigError
+from promptctl.ledger import Ledger, connect
+from promptctl.ledger.migrations import MIGRATIONS, apply_migrations
+
+
+def _count(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT count(*) FROM calls").fetchone()[0])
+
+
+def test_row_holds_every_field(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.record(call(cost=None, cached=40, tags=("a", "b")), cost_saved_usd=0.002)
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    row = db.execute("SELECT * FROM calls").fetchone()
+    assert row["provider"] == "openai" and row["target"] == "openai/gpt-4o-mini"
+    assert row["model_reported"] == "gpt-4o-mini-2024-07-18"
+    assert row["prompt_id"] == "support/triage" and row["prompt_version"] == "1.3.0"
+    assert row["tags"] == '["a", "b"]'
+    assert row["cost_usd"] is None  # unknown cost stays unknown, never 0
+    assert row["cost_saved_usd"] == 0.002
+    assert row["cached_input_tokens"] == 40
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_concurrent_threads_lose_nothing_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, batch_size=50, flush_interval_s=0.05)
+
+    def writer(n: int) -> None:
+        for i in range(250):
+            ledger.record(call(ts=n * 1000 + i))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ledger.close()
+    assert _count(path) == 2000
+    assert ledger.dropped == 0
+
+
+def test_record_returns_before_the_write_and_batches_by_time(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, batch_size=1000, flush_interval_s=0.15)
+    ledger.record(call())
+    assert _count(path) == 0  # enqueued, not yet written
+    deadline = time.monotonic() + 2.0
+    while _count(path) == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _count(path) == 1
+    ledger.close()
+
+
+def test_batch_size_triggers_a_write_and_flush_waits(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, batch_size=10, flush_interval_s=60.0)
+    for _ in range(10):
+        ledger.record(call())
+    deadline = time.monotonic() + 2.0
+    while _count(path) < 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _count(path) == 10
+    ledger.record(call())
+    assert ledger.flush(timeout=2.0)
+    assert _count(path) == 11
+    ledger.close()
+
+
+def test_rows_written_at_interpreter_exit(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[2])\n"
+        "from pathlib import Path\n"
+        "from promptctl.ledger import Ledger\n"
+        "from ledger.records import call\n"
+        "ledger = Ledger(Path(sys.argv[1]), batch_size=10_000, flush_interval_s=60)\n"
+        "for i in range(500): ledger.record(call(ts=i))\n"
+    )
+    tests_dir = str(Path(__file__).parent.parent)
+    subprocess.run([sys.executable, "-c", code, str(path), tests_dir], check=True)
+    assert _count(path) == 500
+
+
+def test_migrations_are_idempotent_and_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    connect(path).close()
+    db = connect(path)
+    assert apply_migrations(db) == []
+    names = [r[0] for r in db.execute("SELECT name FROM _migrations")]
+    assert names == [m.__name__ for m in MIGRATIONS]
+
+
+def test_unopenable_path_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match="cannot open ledger"):
+        Ledger(blocker / "ledger.sqlite")
+
+
+def test_record_after_close_is_counted_as_dropped(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.close()
+    ledger.record(call())
+    assert ledger.dropped == 1
+
+
+def test_close_racing_with_writers_never_loses_an_accepted_row(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, batch_size=7, flush_interval_s=0.01)
+    stop = threading.Event()
+    attempts = [0, 0, 0, 0]
+
+    def writer(n: int) -> None:
+        while not stop.is_set() and attempts[n] < 3000:
+            ledger.record(call())
+            attempts[n] += 1
+        stop.wait(5)
+        ledger.record(call())  # after close: must be counted as dropped
+        attempts[n] += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    ledger.close()
+    stop.set()
+    for t in threads:
+        t.join()
+    # every row is either on disk or counted as dropped after close: none vanishes
+    assert _count(path) == sum(attempts) - ledger.dropped
+    assert ledger.dropped >= 4
+    assert ledger.last_error == "record() after close()"
