@@ -78,7 +78,10 @@ _register_commands()
 def main() -> None:
     """Console entry point: user errors print one clear line, never a traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) a `typer.Exit` code.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except PromptctlError as exc:
         _print_error(exc)
         sys.exit(exc.exit_code)
