@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from promptctl.evals.comparison import Comparison, GroupComparison
+from promptctl.evals.comparison import Comparison
 from promptctl.report.diff_report import verdict_line
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def render_terminal_text(comparison: Comparison, *, width: int = 120) -> str:
 
 
 def print_terminal(c: Comparison, console: Console) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console.print(verdict_line(c), style=_STYLE[c.verdict], markup=False, highlight=False)
@@ -36,20 +37,18 @@ def print_terminal(c: Comparison, console: Console) -> None:
             "  INCONCLUSIVE: the gate holds, but these results cannot rule out a regression.",
             style="bold yellow",
         )
-    table = Table(title="prompt x target: base → head", title_justify="left")
-    for name in ("prompt", "target", "verdict", "pass rate", "score", "cost/case", "p95"):
-        table.add_column(name, overflow="fold")
     for g in c.groups:
-        table.add_row(
-            g.prompt,
-            g.target,
-            f"[{_STYLE[g.verdict]}]{g.verdict}[/]",
-            _pair(g, "pass_rate", "{:.1%}"),
-            _pair(g, "mean_score", "{:.3f}"),
-            _pair(g, "cost_per_case", "${:.4f}"),
-            _pair(g, "latency_p95_ms", "{:.0f} ms"),
+        table = Table(
+            title=f"{escape(g.prompt)} ({escape(g.target)}): [{_STYLE[g.verdict]}]{g.verdict}[/]",
+            title_justify="left",
         )
-    console.print(table)
+        for name in ("", "base", "head", "change"):
+            table.add_column(name, no_wrap=True, justify="left" if not name else "right")
+        for label, attr, fmt, change in _ROWS:
+            base = getattr(g.base, attr) if g.base is not None else None
+            head = getattr(g.head, attr) if g.head is not None else None
+            table.add_row(label, _f(base, fmt), _f(head, fmt), _change(base, head, change))
+        console.print(table)
     _tests(c, console)
     _changes(c, console)
 
@@ -87,10 +86,24 @@ def _changes(c: Comparison, console: Console) -> None:
                 console.print(f"  {line}", style=style, markup=False, highlight=False)
 
 
-def _pair(g: GroupComparison, attr: str, fmt: str) -> str:
-    base = getattr(g.base, attr) if g.base is not None else None
-    head = getattr(g.head, attr) if g.head is not None else None
-    return f"{_f(base, fmt)} → {_f(head, fmt)}"
+_ROWS = (
+    ("pass rate", "pass_rate", "{:.1%}", "points"),
+    ("mean score", "mean_score", "{:.3f}", "diff"),
+    ("cost / case", "cost_per_case", "${:.5f}", "pct"),
+    ("total cost", "total_cost", "${:.4f}", "pct"),
+    ("latency p50", "latency_p50_ms", "{:.0f} ms", "pct"),
+    ("latency p95", "latency_p95_ms", "{:.0f} ms", "pct"),
+)
+
+
+def _change(base: float | None, head: float | None, kind: str) -> str:
+    if base is None or head is None:
+        return "—"
+    if kind == "points":
+        return f"{(head - base) * 100:+.1f} pts"
+    if kind == "diff":
+        return f"{head - base:+.3f}"
+    return "—" if base == 0 else f"{(head - base) / base:+.1%}"
 
 
 def _f(value: float | None, fmt: str) -> str:
