@@ -1,6 +1,7 @@
 """`promptctl diff` and `promptctl merge` on real files, through the console entry point."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,47 @@ def test_merge_command(tmp_path: Path) -> None:
     dup = run("merge", a, a, "--output", str(out))
     assert dup.returncode == 2
     assert "duplicate case" in dup.stderr and dup.stderr.count(a) == 2
+
+
+def test_comment_flag_posts_once_and_never_prints_the_token(tmp_path: Path) -> None:
+    from fakes.github_api import serve
+
+    base = _write(tmp_path, "base.json", doc_from_outcomes({"p": STABLE}))
+    head = _write(tmp_path, "head.json", doc_from_outcomes({"p": {**STABLE, "t0": "FF"}}))
+    token = "ghs_cli_secret_token"
+    with serve(token) as gh:
+        env = {
+            **os.environ,
+            "GITHUB_TOKEN": token,
+            "GITHUB_REPOSITORY": "acme/prompts",
+            "GITHUB_REF": "refs/pull/3/merge",
+            "GITHUB_API_URL": gh.base_url,
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        }
+        env.pop("GITHUB_EVENT_PATH", None)
+        outs = [
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "promptctl",
+                    "diff",
+                    "--base",
+                    base,
+                    "--head",
+                    h,
+                    "--comment",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=env,
+            )
+            for h in (head, base)
+        ]
+    assert [o.returncode for o in outs] == [1, 0]
+    assert "PR comment created" in outs[0].stderr and "PR comment updated" in outs[1].stderr
+    assert all(token not in o.stdout + o.stderr for o in outs)
+    (comment,) = gh.comments[3]
+    assert comment["body"].startswith("✅ promptctl: no regressions")
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8").count(MARKER) == 2

@@ -156,3 +156,11 @@ def test_json_round_trip() -> None:
     data = json.loads(json.dumps(comparison_to_dict(result)))
     assert data["schema"] == "promptctl/comparison@1"
     assert comparison_from_dict(data) == result
+
+
+def test_no_common_tests_is_inconclusive() -> None:
+    base = doc_from_outcomes({"p": {"old": "PP"}})
+    head = doc_from_outcomes({"p": {"new": "FF"}})
+    result = compare(base, head, GATE)
+    assert result.verdict == "inconclusive"
+    assert result.reasons == ("p (openai/gpt-4o-mini): no test has results on both sides",)

@@ -89,3 +89,13 @@ def test_terminal_text_shows_verdict_and_tests() -> None:
     assert "regressed p (openai/gpt-4o-mini) :: t0  100% → 0%" in text
     assert "flaky     p (openai/gpt-4o-mini) :: t1  100% → 50%" in text
     assert "INCONCLUSIVE" in text
+
+
+def test_fail_without_regressed_tests_names_the_reason() -> None:
+    base = doc_from_outcomes({"p": STABLE}, cost=0.001)
+    head = doc_from_outcomes({"p": STABLE}, cost=0.002)
+    line = verdict_line(compare(base, head, GATE))
+    assert (
+        line
+        == "❌ promptctl: gate failed in p (openai/gpt-4o-mini): cost per case up 100.0% (> 10%)"
+    )

@@ -155,6 +155,8 @@ def _decide(g: GroupComparison, gate: GateConfig) -> GroupComparison:
     failures = _failures(g, gate)
     if failures:
         return replace(g, verdict="fail", reasons=tuple(failures))
+    if g.paired_tests == 0:
+        return replace(g, verdict="inconclusive", reasons=("no test has results on both sides",))
     if g.required_tests is not None and g.paired_tests < g.required_tests and not _stable(g):
         effect = gate.max_pass_rate_drop or gate.min_detectable_drop
         runs = max((t.head_runs for t in g.tests), default=1)

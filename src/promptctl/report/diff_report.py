@@ -44,7 +44,9 @@ def verdict_line(c: Comparison) -> str:
         if regressed:
             plural = "s" if regressed != 1 else ""
             return f"❌ promptctl: {regressed} regression{plural} in {where}"
-        return f"❌ promptctl: gate failed in {where}"
+        first = bad[0].reasons[0] if bad and bad[0].reasons else ""
+        short = first if len(first) <= 90 else first[:89] + "…"
+        return f"❌ promptctl: gate failed in {where}" + (f": {short}" if short else "")
     if c.verdict == "error":
         return f"🛑 promptctl: too many errors to judge {where}"
     return f"⚠️ promptctl: inconclusive in {where}: too few cases to detect a regression"
