@@ -143,3 +143,14 @@ def test_comment_flag_posts_once_and_never_prints_the_token(tmp_path: Path) -> N
     (comment,) = gh.comments[3]
     assert comment["body"].startswith("✅ promptctl: no regressions")
     assert (tmp_path / "summary.md").read_text(encoding="utf-8").count(MARKER) == 2
+
+
+def test_registering_diff_and_merge_stays_light() -> None:
+    code = (
+        "import sys, promptctl.cli.main\n"
+        "heavy = ['httpx', 'deepdiff', 'rich.table', 'promptctl.evals.compare',"
+        " 'promptctl.report.github']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -5,7 +5,7 @@ from fakes.results_factory import doc_from_outcomes
 from promptctl.evals.compare import compare
 from promptctl.report.diff_report import render_markdown
 from promptctl.report.diff_terminal import render_terminal_text
-from promptctl.report.prompt_diff import prompt_changes
+from promptctl.report.prompt_diff import all_prompt_changes, prompt_changes
 from promptctl.spec.model import (
     GateConfig,
     MessageTemplate,
@@ -79,3 +79,15 @@ def test_prompt_changes_are_rendered() -> None:
     assert '- `model.use: "openai/gpt-4o-mini" -> "openai/gpt-4o"`' in md
     text = render_terminal_text(comparison, width=160)
     assert 'model.use: "openai/gpt-4o-mini" -> "openai/gpt-4o"' in text
+
+
+def test_all_prompt_changes_pairs_by_id() -> None:
+    other = replace(BASE, id="billing/summary")
+    bumped = replace(BASE, version="1.0.1", messages=(BASE.messages[0],))
+    changes = all_prompt_changes([BASE, other], [bumped])
+    assert [(c.prompt, c.status) for c in changes] == [
+        ("support/triage", "changed"),
+        ("billing/summary", "removed"),
+    ]
+    assert changes[0].template_diffs[0][0] == "messages[1] (user)"
+    assert "-Ticket: {{ ticket }}" in changes[0].template_diffs[0][1]

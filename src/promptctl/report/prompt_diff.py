@@ -11,13 +11,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from promptctl.evals.comparison import PromptChange
 from promptctl.spec.model import MessageTemplate, Prompt, Target
 
-__all__ = ["prompt_changes", "prompt_view"]
+__all__ = ["all_prompt_changes", "prompt_changes", "prompt_view"]
 
 _MAX_DIFF_LINES = 200
 
@@ -48,6 +48,14 @@ def prompt_changes(base: Prompt | None, head: Prompt | None) -> PromptChange:
         tests_removed=removed,
         template_diffs=tuple(diffs),
     )
+
+
+def all_prompt_changes(base: Sequence[Prompt], head: Sequence[Prompt]) -> tuple[PromptChange, ...]:
+    """Pair prompts by id (head order, then removed ones) and diff each pair."""
+    old = {p.id: p for p in base}
+    new = {p.id: p for p in head}
+    ids = list(new) + [i for i in old if i not in new]
+    return tuple(prompt_changes(old.get(i), new.get(i)) for i in ids)
 
 
 def prompt_view(prompt: Prompt) -> dict[str, Any]:
