@@ -154,3 +154,15 @@ def test_registering_diff_and_merge_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_limits_can_be_turned_off_and_bad_values_are_usage_errors(tmp_path: Path) -> None:
+    base = _write(tmp_path, "base.json", doc_from_outcomes({"p": STABLE}, cost=0.001))
+    head = _write(tmp_path, "head.json", doc_from_outcomes({"p": STABLE}, cost=0.005))
+    assert run("diff", "--base", base, "--head", head).returncode == 1
+    assert run("diff", "--base", base, "--head", head, "--max-cost-increase", "off").returncode == 0
+    bad = run("diff", "--base", base, "--head", head, "--max-cost-increase", "lots")
+    assert bad.returncode == 2 and "--max-cost-increase takes a percentage" in bad.stderr
+    alpha = run("diff", "--base", base, "--head", head, "--alpha", "2")
+    assert alpha.returncode == 2
+    assert alpha.stderr == "error: invalid gate: alpha must be between 0 and 1, got 2.0\n"

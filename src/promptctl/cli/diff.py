@@ -26,10 +26,28 @@ def register(app: typer.Typer) -> None:
     app.command("diff")(diff)
 
 
+_OFF = float("nan")  # a flag said "off": the limit becomes None
+
+
 def gate_from_flags(base: GateConfig, **flags: Any) -> GateConfig:
     """`promptctl.yaml`'s gate with the flags that were given on top (None = not given)."""
-    given = {k: v for k, v in flags.items() if v is not None}
+    given: dict[str, Any] = {
+        k: (None if v is _OFF else v) for k, v in flags.items() if v is not None
+    }
     return replace(base, **given)
+
+
+def _limit(flag: str, value: str | None) -> float | None:
+    from promptctl.errors import UsageError
+
+    if value is None:
+        return None
+    if value.strip().lower() in ("off", "none"):
+        return _OFF
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"{flag} takes a percentage or 'off', got {value!r}") from None
 
 
 def diff(
@@ -45,10 +63,10 @@ def diff(
         float | None, typer.Option(help="Tolerated pass-rate drop, 0..1 (default 0).")
     ] = None,
     max_cost_increase: Annotated[
-        float | None, typer.Option(help="Max cost-per-case increase in % (default 10).")
+        str | None, typer.Option(help="Max cost-per-case increase in %, or off (default 10).")
     ] = None,
     max_latency_increase: Annotated[
-        float | None, typer.Option(help="Max p95 latency increase in % (default: off).")
+        str | None, typer.Option(help="Max p95 latency increase in %, or off (default off).")
     ] = None,
     alpha: Annotated[float | None, typer.Option(help="Significance level (default 0.05).")] = None,
     max_error_rate: Annotated[
@@ -71,8 +89,8 @@ def diff(
     gate = gate_from_flags(
         GateConfig(),
         max_pass_rate_drop=max_pass_rate_drop,
-        max_cost_increase_pct=max_cost_increase,
-        max_p95_latency_increase_pct=max_latency_increase,
+        max_cost_increase_pct=_limit("--max-cost-increase", max_cost_increase),
+        max_p95_latency_increase_pct=_limit("--max-latency-increase", max_latency_increase),
         alpha=alpha,
         max_error_rate=max_error_rate,
         require_conclusive=require_conclusive or None,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from promptctl.errors import ConfigError
 from promptctl.evals.comparison import Comparison, GroupComparison, Verdict
 from promptctl.evals.side_stats import side_stats
 from promptctl.evals.stats import holm, mcnemar_exact, mcnemar_sample_size
@@ -18,7 +19,7 @@ from promptctl.evals.stats import paired_bootstrap_mean_diff as bootstrap
 from promptctl.evals.test_diff import classify_test
 from promptctl.spec.model import GateConfig
 
-__all__ = ["compare"]
+__all__ = ["check_gate", "compare"]
 
 Case = Mapping[str, Any]
 _Tests = dict[str, list[Case]]
@@ -29,6 +30,7 @@ def compare(
     base_doc: Mapping[str, Any], head_doc: Mapping[str, Any], gate: GateConfig
 ) -> Comparison:
     """Compare two results documents; the verdict is the worst group's, fail first."""
+    check_gate(gate)
     base = _group_cases(base_doc.get("cases", ()))
     head = _group_cases(head_doc.get("cases", ()))
     keys = list(head) + [k for k in base if k not in head]
@@ -47,6 +49,21 @@ def compare(
         base_run=dict(base_doc.get("run") or {}),
         head_run=dict(head_doc.get("run") or {}),
     )
+
+
+def check_gate(gate: GateConfig) -> None:
+    """Reject settings the statistics cannot use, with the setting's name."""
+    problems = []
+    if not 0 < gate.alpha < 1:
+        problems.append(f"alpha must be between 0 and 1, got {gate.alpha}")
+    if not 0 <= gate.max_pass_rate_drop < 1:
+        problems.append(f"max_pass_rate_drop must be in [0, 1), got {gate.max_pass_rate_drop}")
+    if not 0 < gate.min_detectable_drop <= 1:
+        problems.append(f"min_detectable_drop must be in (0, 1], got {gate.min_detectable_drop}")
+    if not 0 <= gate.max_error_rate <= 1:
+        problems.append(f"max_error_rate must be in [0, 1], got {gate.max_error_rate}")
+    if problems:
+        raise ConfigError("invalid gate: " + "; ".join(problems))
 
 
 def _group_cases(cases: Iterable[Case]) -> dict[tuple[str, str], _Tests]:
