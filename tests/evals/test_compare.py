@@ -164,3 +164,19 @@ def test_no_common_tests_is_inconclusive() -> None:
     result = compare(base, head, GATE)
     assert result.verdict == "inconclusive"
     assert result.reasons == ("p (openai/gpt-4o-mini): no test has results on both sides",)
+
+
+def test_cost_change_is_measured_on_common_tests() -> None:
+    base = make_doc([make_case("p", f"t{i}", r, "pass") for i in range(3) for r in (0, 1)])
+    head = make_doc(
+        [
+            *(make_case("p", f"t{i}", r, "pass") for i in range(3) for r in (0, 1)),
+            *(make_case("p", "long-input", r, "pass", cost=0.05) for r in (0, 1)),
+        ]
+    )
+    group = compare(base, head, GATE).groups[0]
+    assert group.head is not None and group.head.cost_per_case == pytest.approx(
+        (6 * 0.001 + 2 * 0.05) / 8
+    )
+    assert group.cost_change_pct == pytest.approx(0.0)  # the new test does not count
+    assert group.verdict == "pass"

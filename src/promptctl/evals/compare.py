@@ -93,7 +93,7 @@ def _measure(
         paired_tests=len(paired),
     )
     if not paired:
-        return _with_cost_latency(group)
+        return _with_cost_latency(group, base, head)
     diffs = [(t.head_rate or 0.0) - (t.base_rate or 0.0) for t in paired]
     worse = sum(1 for d in diffs if d < 0)
     better = sum(1 for d in diffs if d > 0)
@@ -109,7 +109,7 @@ def _measure(
         ),
     )
     group = _with_scores(group, base, head, [t.test for t in paired], gate)
-    return _with_cost_latency(group)
+    return _with_cost_latency(group, base, head)
 
 
 def _with_scores(
@@ -137,13 +137,17 @@ def _mean_score(cases: list[Case]) -> float | None:
     return sum(scores) / len(scores) if scores else None
 
 
-def _with_cost_latency(group: GroupComparison) -> GroupComparison:
-    if group.base is None or group.head is None:
+def _with_cost_latency(group: GroupComparison, base: _Tests, head: _Tests) -> GroupComparison:
+    """Changes measured on the tests both sides ran, so adding a costly test is no regression."""
+    if not base or not head:
         return group
+    common = [t for t in base if t in head]
+    b = side_stats([c for t in (common or base) for c in base[t]])
+    h = side_stats([c for t in (common or head) for c in head[t]])
     return replace(
         group,
-        cost_change_pct=_pct(group.base.cost_per_case, group.head.cost_per_case),
-        latency_p95_change_pct=_pct(group.base.latency_p95_ms, group.head.latency_p95_ms),
+        cost_change_pct=_pct(b.cost_per_case, h.cost_per_case),
+        latency_p95_change_pct=_pct(b.latency_p95_ms, h.latency_p95_ms),
     )
 
 
