@@ -115,7 +115,7 @@ def _measure(
 def _with_scores(
     group: GroupComparison, base: _Tests, head: _Tests, names: list[str], gate: GateConfig
 ) -> GroupComparison:
-    pairs = [(s, h) for s, h in ((_mean_score(base[n]), _mean_score(head[n])) for n in names)]
+    pairs = [(_mean_score(base[n]), _mean_score(head[n])) for n in names]
     usable = [(b, h) for b, h in pairs if b is not None and h is not None]
     if not usable:
         return group
