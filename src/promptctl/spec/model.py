@@ -217,6 +217,10 @@ class GateConfig:
     alpha: float = 0.05
     require_conclusive: bool = False
     max_error_rate: float = 0.2
+    # Added by the gate (issue 5); see docs/gating.md.
+    flaky_fails: bool = False  # a flaky test whose pass rate fell fails the gate
+    min_detectable_drop: float = 0.10  # drop to be able to detect when max_pass_rate_drop is 0
+    bootstrap_resamples: int = 2000  # paired bootstrap of the score change; 0 turns it off
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,174 @@
+"""The result of comparing a base and a head results document (what reports render).
+
+Plain frozen dataclasses so every renderer (terminal, markdown, JSON) reads the same
+figures; `comparison_to_dict` / `comparison_from_dict` round-trip through JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from promptctl.spec.model import GateConfig
+
+__all__ = [
+    "Comparison",
+    "GroupComparison",
+    "PromptChange",
+    "SideStats",
+    "TestDiff",
+    "TestStatus",
+    "Verdict",
+    "comparison_from_dict",
+    "comparison_to_dict",
+]
+
+Verdict = Literal["pass", "fail", "inconclusive", "error"]
+TestStatus = Literal[
+    "passing", "fixed", "regressed", "still_failing", "flaky", "new", "removed", "errored"
+]
+
+
+@dataclass(frozen=True)
+class SideStats:
+    """One side's figures for a prompt x target; rates over judged (pass/fail) cases."""
+
+    cases: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    pass_rate: float | None
+    mean_score: float | None
+    cost_per_case: float | None
+    total_cost: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+
+    @property
+    def error_rate(self) -> float:
+        ran = self.cases - self.skipped
+        return self.errors / ran if ran else 0.0
+
+
+@dataclass(frozen=True)
+class TestDiff:
+    """One test across its repeats, on both sides. Rates are None when a side has no runs."""
+
+    test: str
+    status: TestStatus
+    base_rate: float | None
+    head_rate: float | None
+    base_runs: int
+    head_runs: int
+    base_errors: int = 0
+    head_errors: int = 0
+    reasons: tuple[str, ...] = ()  # failed assertion reasons on the head
+    base_output: str | None = None
+    head_output: str | None = None
+
+    __test__ = False  # not a pytest class
+
+
+@dataclass(frozen=True)
+class PromptChange:
+    """What changed in a prompt between base and head (see report.prompt_diff)."""
+
+    prompt: str
+    status: Literal["added", "removed", "changed", "unchanged"]
+    base_version: str | None = None
+    head_version: str | None = None
+    changes: tuple[str, ...] = ()  # one human line per semantic change
+    tests_added: tuple[str, ...] = ()
+    tests_removed: tuple[str, ...] = ()
+    template_diffs: tuple[tuple[str, str], ...] = ()  # (label, unified diff)
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """One prompt x target: both sides, the paired test, the per-test changes, the verdict."""
+
+    prompt: str
+    target: str
+    base: SideStats | None
+    head: SideStats | None
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    tests: tuple[TestDiff, ...]
+    paired_tests: int = 0
+    worse: int = 0  # paired tests whose head pass rate is lower
+    better: int = 0
+    pass_rate_change: float | None = None  # mean over paired tests of head - base rate
+    p_value: float | None = None  # exact sign test, two-sided
+    p_adjusted: float | None = None  # Holm over all prompt x target groups
+    score_change: float | None = None
+    score_change_ci95: tuple[float, float] | None = None  # paired bootstrap
+    required_tests: int | None = None  # paired tests needed to detect the tolerance
+    cost_change_pct: float | None = None
+    latency_p95_change_pct: float | None = None
+
+    def count(self, status: TestStatus) -> int:
+        return sum(1 for t in self.tests if t.status == status)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    groups: tuple[GroupComparison, ...]
+    gate: GateConfig
+    base_run: dict[str, Any] = field(default_factory=dict)
+    head_run: dict[str, Any] = field(default_factory=dict)
+    prompt_changes: tuple[PromptChange, ...] = ()
+
+    def count(self, status: TestStatus) -> int:
+        return sum(g.count(status) for g in self.groups)
+
+
+def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
+    """A JSON-ready dict (tuples become lists)."""
+    out = asdict(comparison)
+    out["schema"] = "promptctl/comparison@1"
+    return out
+
+
+def comparison_from_dict(data: dict[str, Any]) -> Comparison:
+    """Inverse of `comparison_to_dict` (e.g. after json.loads)."""
+    groups = tuple(_group(g) for g in data["groups"])
+    changes = tuple(_prompt_change(c) for c in data.get("prompt_changes", ()))
+    return Comparison(
+        verdict=data["verdict"],
+        reasons=tuple(data["reasons"]),
+        groups=groups,
+        gate=GateConfig(**data["gate"]),
+        base_run=dict(data.get("base_run", {})),
+        head_run=dict(data.get("head_run", {})),
+        prompt_changes=changes,
+    )
+
+
+def _group(data: dict[str, Any]) -> GroupComparison:
+    values = dict(data)
+    for side in ("base", "head"):
+        values[side] = SideStats(**values[side]) if values[side] is not None else None
+    values["reasons"] = tuple(values["reasons"])
+    values["tests"] = tuple(
+        TestDiff(**{**t, "reasons": tuple(t["reasons"])}) for t in values["tests"]
+    )
+    ci = values.get("score_change_ci95")
+    values["score_change_ci95"] = (ci[0], ci[1]) if ci is not None else None
+    names = {f.name for f in fields(GroupComparison)}
+    return GroupComparison(**{k: v for k, v in values.items() if k in names})
+
+
+def _prompt_change(data: dict[str, Any]) -> PromptChange:
+    return PromptChange(
+        prompt=data["prompt"],
+        status=data["status"],
+        base_version=data.get("base_version"),
+        head_version=data.get("head_version"),
+        changes=tuple(data.get("changes", ())),
+        tests_added=tuple(data.get("tests_added", ())),
+        tests_removed=tuple(data.get("tests_removed", ())),
+        template_diffs=tuple((a, b) for a, b in data.get("template_diffs", ())),
+    )

@@ -1,0 +1,101 @@
+import json
+
+from fakes.results_factory import doc_from_outcomes, make_case, make_doc
+from promptctl.evals.compare import compare
+from promptctl.evals.comparison import comparison_from_dict
+from promptctl.report.diff_report import MARKER, render_json, render_markdown, verdict_line
+from promptctl.report.diff_terminal import render_terminal_text
+from promptctl.spec.model import GateConfig
+
+GATE = GateConfig(bootstrap_resamples=0)
+STABLE = {f"t{i}": "PP" for i in range(4)}
+
+
+def test_pass_verdict_first_line_and_marker() -> None:
+    doc = doc_from_outcomes({"support/triage": STABLE})
+    md = render_markdown(compare(doc, doc, GATE))
+    lines = md.splitlines()
+    assert lines[0] == "✅ promptctl: no regressions"
+    assert MARKER in md
+    assert "| support/triage | openai/gpt-4o-mini | ✅ pass | 100.0% → 100.0%" in md
+
+
+def test_fail_names_the_regressions_and_shows_expected_vs_actual() -> None:
+    base = make_doc(
+        [make_case("support/triage", t, r, "pass", output="billing") for t in "ab" for r in (0, 1)]
+    )
+    head = make_doc(
+        [
+            *(make_case("support/triage", "a", r, "fail", output="other | x") for r in (0, 1)),
+            *(make_case("support/triage", "b", r, "fail", output="other") for r in (0, 1)),
+        ]
+    )
+    md = render_markdown(compare(base, head, GATE))
+    assert (
+        md.splitlines()[0] == "❌ promptctl: 2 regressions in support/triage (openai/gpt-4o-mini)"
+    )
+    assert "### Regressed tests (2)" in md
+    assert "expected (base output):\n```text\nbilling\n```" in md
+    assert "actual (head output):\n```text\nother | x\n```" in md
+    assert "- equals: expected 'billing', got 'other'" in md
+    assert "<details>" in md and "</details>" in md
+
+
+def test_inconclusive_and_error_lines() -> None:
+    single = doc_from_outcomes({"p": {"t0": "P", "t1": "P"}})
+    assert verdict_line(compare(single, single, GATE)).startswith("⚠️ promptctl: inconclusive")
+    errored = doc_from_outcomes({"p": {"t0": "EE", "t1": "EE", "t2": "PP"}})
+    stable = doc_from_outcomes({"p": {"t0": "PP", "t1": "PP", "t2": "PP"}})
+    assert verdict_line(compare(stable, errored, GATE)).startswith("🛑 promptctl: too many errors")
+
+
+def test_markdown_is_capped_with_a_note() -> None:
+    many = {f"test-{i}-" + "x" * 60: "PP" for i in range(3000)}
+    broken = {name: "FF" for name in many}
+    base = make_doc(
+        [make_case("p", name, r, "pass", output="y" * 400) for name in many for r in (0, 1)]
+    )
+    head = doc_from_outcomes({"p": broken})
+    md = render_markdown(compare(base, head, GATE))
+    assert len(md) <= 60_000
+    assert md.splitlines()[0] == "❌ promptctl: 3000 regressions in p (openai/gpt-4o-mini)"
+    assert MARKER in md
+    assert "report truncated" in md.splitlines()[-1]
+    assert md.count("<details>") == md.count("</details>")
+
+
+def test_table_cells_escape_pipes_and_html() -> None:
+    doc = doc_from_outcomes({"a|b<script>": STABLE})
+    md = render_markdown(compare(doc, doc, GATE))
+    assert "| a\\|b&lt;script&gt; |" in md
+    assert "<script>" not in md
+
+
+def test_json_report_round_trips() -> None:
+    base = doc_from_outcomes({"p": STABLE})
+    head = doc_from_outcomes({"p": {**STABLE, "t0": "FF"}})
+    comparison = compare(base, head, GATE)
+    data = json.loads(render_json(comparison))
+    assert data["verdict"] == "fail"
+    assert data["groups"][0]["tests"][0]["status"] == "regressed"
+    assert comparison_from_dict(data) == comparison
+
+
+def test_terminal_text_shows_verdict_and_tests() -> None:
+    base = doc_from_outcomes({"p": STABLE})
+    head = doc_from_outcomes({"p": {**STABLE, "t0": "FF", "t1": "PF"}})
+    text = render_terminal_text(compare(base, head, GATE), width=160)
+    assert text.splitlines()[0].startswith("⚠️ promptctl: inconclusive")  # t1 flaky
+    assert "regressed p (openai/gpt-4o-mini) :: t0  100% → 0%" in text
+    assert "flaky     p (openai/gpt-4o-mini) :: t1  100% → 50%" in text
+    assert "INCONCLUSIVE" in text
+
+
+def test_fail_without_regressed_tests_names_the_reason() -> None:
+    base = doc_from_outcomes({"p": STABLE}, cost=0.001)
+    head = doc_from_outcomes({"p": STABLE}, cost=0.002)
+    line = verdict_line(compare(base, head, GATE))
+    assert (
+        line
+        == "❌ promptctl: gate failed in p (openai/gpt-4o-mini): cost per case up 100.0% (> 10%)"
+    )
