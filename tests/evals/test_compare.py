@@ -145,7 +145,7 @@ def test_group_stats_both_sides() -> None:
     assert group.base is not None and group.head is not None
     assert (group.base.pass_rate, group.head.pass_rate) == (1.0, 0.5)
     assert group.head.total_cost == pytest.approx(0.002)
-    assert group.head.latency_p50_ms == 250.0
+    assert group.head.latency_p50_ms == 200.0  # nearest rank of 200, 300: ceil(1) = 1st
     assert group.cost_change_pct == pytest.approx(-50.0)
 
 

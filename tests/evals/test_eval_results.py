@@ -11,7 +11,7 @@ import pytest
 from evalcore_builders import make_prompt
 
 from promptctl.errors import UsageError
-from promptctl.evals.aggregate import percentile_nearest_rank, summarize, wilson_interval
+from promptctl.evals.aggregate import summarize
 from promptctl.evals.assertions import AssertionResult
 from promptctl.evals.cases import expand_cases
 from promptctl.evals.results import (
@@ -27,6 +27,7 @@ from promptctl.evals.results import (
     to_document,
     write_results,
 )
+from promptctl.evals.stats import wilson_interval
 from promptctl.providers.types import Usage
 from promptctl.spec.model import TestCase
 
@@ -152,34 +153,19 @@ def test_read_results_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no schema field"):
         read_results(tmp_path / "none.json")
     (tmp_path / "junk.json").write_text("not json")
-    with pytest.raises(UsageError, match="not a JSON results document"):
+    with pytest.raises(UsageError, match="not a JSON results document") as junk:
         read_results(tmp_path / "junk.json")
+    assert str(junk.value).startswith(f"{tmp_path / 'junk.json'}:1:1: ")
+    (tmp_path / "lacks.json").write_text(json.dumps({"schema": SCHEMA_ID, "cases": [{"key": "k"}]}))
+    with pytest.raises(UsageError, match=r"cases\[0\] lacks prompt, version, content_hash"):
+        read_results(tmp_path / "lacks.json")
+    case = {**_full_doc()["cases"][0], "status": "passed"}
+    (tmp_path / "status.json").write_text(json.dumps({"schema": SCHEMA_ID, "cases": [case]}))
+    with pytest.raises(UsageError, match="unknown status 'passed'"):
+        read_results(tmp_path / "status.json")
     (tmp_path / "bad.json").write_text(json.dumps({"schema": SCHEMA_ID, "run": {}}))
     with pytest.raises(UsageError, match="invalid results document"):
         read_results(tmp_path / "bad.json", validate=True)
-
-
-def test_wilson_interval_matches_hand_computation() -> None:
-    # 8 of 10, z = 1.96: centre (0.8 + 1.9208/10) / 1.38415 = 0.71674,
-    # half-width 1.96 * sqrt(0.016 + 0.0096040) / 1.38415 = 0.22658 -> [0.4902, 0.9433]
-    lo, hi = wilson_interval(8, 10)
-    assert lo == pytest.approx(0.4902, abs=1e-4)
-    assert hi == pytest.approx(0.9433, abs=1e-4)
-    # all successes: the upper bound is exactly 1, the lower n / (n + z^2)
-    lo3, hi3 = wilson_interval(3, 3)
-    assert hi3 == pytest.approx(1.0)
-    assert lo3 == pytest.approx(3 / (3 + 1.959963984540054**2))
-    with pytest.raises(ValueError):
-        wilson_interval(0, 0)
-
-
-def test_percentile_nearest_rank() -> None:
-    values = [15.0, 20.0, 35.0, 40.0, 50.0]
-    assert percentile_nearest_rank(values, 50) == 35.0
-    assert percentile_nearest_rank(values, 95) == 50.0
-    assert percentile_nearest_rank(values, 30) == 20.0  # ceil(1.5) = 2nd value
-    assert percentile_nearest_rank([], 50) is None
-    assert percentile_nearest_rank(list(map(float, range(1, 101))), 95) == 95.0
 
 
 def test_summary_per_prompt_and_target() -> None:

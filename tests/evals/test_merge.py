@@ -6,6 +6,7 @@ import pytest
 from fakes.results_factory import make_case, make_doc
 from promptctl.errors import UsageError
 from promptctl.evals.merge import merge_files
+from promptctl.evals.results import CaseResult, RunInfo, to_document
 
 
 def _write(path: Path, doc: dict[str, object]) -> Path:
@@ -43,3 +44,22 @@ def test_wrong_schema_is_usage_error(tmp_path: Path) -> None:
     bad = _write(tmp_path / "bad.json", {"schema": "other@1", "cases": []})
     with pytest.raises(UsageError, match="unsupported schema 'other@1'"):
         merge_files([bad])
+
+
+def test_merged_summary_is_what_one_run_writes(tmp_path: Path) -> None:
+    cases = [
+        make_case("p", "a", 0, "pass", latency=100.0),
+        make_case("p", "a", 1, "fail", latency=300.0, cost=None),
+        make_case("p", "b", 0, "error", latency=None, cost=None),
+        make_case("p", "c", 0, "pass", latency=200.0, cached=True),
+        make_case("q", "a", 0, "skipped"),
+    ]
+    single = to_document(RunInfo("one", "2026-11-27T10:00:00Z"), map(CaseResult.from_dict, cases))
+    merged = merge_files(
+        [
+            _write(tmp_path / "1.json", make_doc(cases[:2], run_id="s1")),
+            _write(tmp_path / "2.json", make_doc(cases[2:], run_id="s2")),
+        ]
+    )
+    assert merged["summary"] == single["summary"]
+    assert merged["summary"][0]["cost_unknown_cases"] == 1  # the failed answer without a price

@@ -39,16 +39,6 @@ def test_holm_step_down() -> None:
     assert holm([]) == []
 
 
-def test_wilson_interval_known_value() -> None:
-    interval = wilson_interval(8, 10)
-    assert interval is not None
-    assert interval[0] == pytest.approx(0.4902, abs=1e-4)
-    assert interval[1] == pytest.approx(0.9433, abs=1e-4)
-    assert wilson_interval(0, 0) is None
-    zero = wilson_interval(0, 10)
-    assert zero is not None and zero[0] == 0.0 and zero[1] > 0.2
-
-
 def test_bootstrap_is_seeded_and_brackets_the_mean() -> None:
     base = [0.0, 1.0, 0.5, 1.0, 0.0, 0.75]
     head = [0.5, 1.0, 0.0, 0.5, 0.0, 0.25]
@@ -77,8 +67,30 @@ def test_sample_size_connor_and_exact_floor() -> None:
         mcnemar_sample_size(0.0, 0.05)
 
 
-def test_percentile_interpolates() -> None:
-    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
-    assert percentile([1.0, 2.0, 3.0, 4.0], 95) == pytest.approx(3.85)
+def test_wilson_interval_matches_hand_computation() -> None:
+    # 8 of 10, z = 1.96: centre (0.8 + 1.9208/10) / 1.38415 = 0.71674,
+    # half-width 1.96 * sqrt(0.016 + 0.0096040) / 1.38415 = 0.22658 -> [0.4902, 0.9433]
+    lo, hi = wilson_interval(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-4)
+    assert hi == pytest.approx(0.9433, abs=1e-4)
+    # all successes: the upper bound is exactly 1, the lower n / (n + z^2)
+    lo3, hi3 = wilson_interval(3, 3)
+    assert hi3 == pytest.approx(1.0)
+    assert lo3 == pytest.approx(3 / (3 + 1.959963984540054**2))
+    zero = wilson_interval(0, 10)
+    assert zero[0] == 0.0 and zero[1] > 0.2
+    # no trials, no interval: an error rather than a silent None (callers decide on null)
+    with pytest.raises(ValueError):
+        wilson_interval(0, 0)
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [15.0, 20.0, 35.0, 40.0, 50.0]
+    assert percentile(values, 50) == 35.0
+    assert percentile(values, 95) == 50.0
+    assert percentile(values, 30) == 20.0  # ceil(1.5) = 2nd value
     assert percentile([], 50) is None
+    assert percentile(list(map(float, range(1, 101))), 95) == 95.0
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.0  # ceil(2.0) = 2nd value, no midpoint
+    assert percentile([1.0, 2.0, 3.0, 4.0], 95) == 4.0  # ceil(3.8) = 4th value
     assert math.isclose(percentile([7.0], 95) or 0, 7.0)

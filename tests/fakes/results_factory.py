@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from promptctl.evals.summary_stats import summarize_cases
+from promptctl.evals.results import summary_rows
 
 TARGET = "openai/gpt-4o-mini"
 _STATUS = {"P": "pass", "F": "fail", "E": "error", "S": "skipped"}
@@ -87,7 +87,7 @@ def make_doc(cases: list[dict[str, Any]], *, run_id: str = "run-1") -> dict[str,
             "skipped_budget": 0,
         },
         "cases": cases,
-        "summary": summarize_cases(cases),
+        "summary": summary_rows(cases),
     }
 
 

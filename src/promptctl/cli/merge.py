@@ -25,8 +25,8 @@ def merge(
 ) -> None:
     """Merge shard results; duplicate cases are an error, summaries are recomputed."""
     from promptctl.evals.merge import merge_files
-    from promptctl.evals.results_file import write_results
+    from promptctl.evals.results import write_results
 
     doc = merge_files(files)
-    write_results(doc, output)
+    write_results(output, doc)
     typer.echo(f"merged {len(files)} files, {len(doc['cases'])} cases -> {output}")

@@ -7,7 +7,8 @@
 - `scoring`: `score_case(case, response, ...)`, `error_result`, `skipped_result`, `exit_code`.
 - `budget`: `estimate_cost`, `estimate_request_cost`, `Budget` for `--max-cost`.
 - `results`: the `promptctl/results@1` document: `CaseResult`, `RunInfo`, `to_document`,
-  `write_results` (atomic), `read_results`; `aggregate`: `summarize`, `wilson_interval`.
+  `write_results` (atomic), `read_results`, `summary_rows`; `aggregate`: `summarize`;
+  `stats`: `wilson_interval`, nearest-rank `percentile`, the gate's tests.
 - `junit`: `to_junit_xml(doc)`.
 
 Submodules are imported explicitly (nothing is re-exported here) so that importing one

@@ -3,29 +3,28 @@
 Statistical choices (documented in docs/results-format.md):
 - pass rate = passed / (passed + failed); errors and skipped cases are excluded, since they
   say nothing about the prompt. None when no case passed or failed.
-- 95% interval: the Wilson score interval (Wilson 1927; recommended over the normal
-  approximation for small n and rates near 0 or 1 by Brown, Cai & DasGupta 2001,
-  "Interval Estimation for a Binomial Proportion"). Given only when the group has repeats
-  or more than one case: a single trial's interval is too wide to mean anything.
+- 95% interval: the Wilson score interval (`stats.wilson_interval`, cited there). Given
+  only when the group has repeats or more than one case: a single trial's interval is too
+  wide to mean anything.
 - cost: the sum of known costs; `cost_unknown_cases` counts the answered cases whose cost
   is unknown (no price), and `cost_usd` is None only when no cost at all is known.
-- latency p50/p95: nearest-rank percentiles over answered (pass/fail), non-cached cases;
-  a cached response was not timed (None when there is no such case).
+- latency p50/p95: nearest-rank percentiles (`stats.percentile`) over answered
+  (pass/fail), non-cached cases; a cached response was not timed (None when there is no
+  such case).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+
+from promptctl.evals.stats import percentile, wilson_interval
 
 if TYPE_CHECKING:
     from promptctl.evals.results import CaseResult
 
-__all__ = ["Z95", "Summary", "percentile_nearest_rank", "summarize", "wilson_interval"]
-
-Z95 = 1.959963984540054  # two-sided 95% standard normal quantile
+__all__ = ["Summary", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -53,27 +52,6 @@ class Summary:
         data = asdict(self)
         data["pass_rate_ci95"] = None if self.pass_rate_ci95 is None else list(self.pass_rate_ci95)
         return data
-
-
-def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion, clamped to [0, 1]."""
-    if trials <= 0:
-        raise ValueError("trials must be positive")
-    p = successes / trials
-    z2 = z * z
-    denom = 1 + z2 / trials
-    center = (p + z2 / (2 * trials)) / denom
-    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
-
-
-def percentile_nearest_rank(values: Sequence[float], pct: float) -> float | None:
-    """The smallest value with at least `pct`% of values <= it (nearest-rank method)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def _summarize_group(group: list[CaseResult]) -> Summary:
@@ -110,15 +88,20 @@ def _summarize_group(group: list[CaseResult]) -> Summary:
         input_tokens=sum(c.usage.input_tokens for c in group),
         output_tokens=sum(c.usage.output_tokens for c in group),
         cost_usd=sum(known_costs) if known_costs or not unknown_costs else None,
-        latency_p50_ms=percentile_nearest_rank(latencies, 50),
-        latency_p95_ms=percentile_nearest_rank(latencies, 95),
+        latency_p50_ms=percentile(latencies, 50),
+        latency_p95_ms=percentile(latencies, 95),
         cost_unknown_cases=unknown_costs,
     )
 
 
 def summarize(case_results: Iterable[CaseResult]) -> list[Summary]:
-    """One Summary per (prompt, target), in order of first appearance."""
-    groups: dict[tuple[str, str], list[CaseResult]] = {}
+    """One Summary per (prompt, version, content_hash, target), in order of first appearance.
+
+    Within one run a prompt has one version; keying on it too keeps a document merged from
+    runs of different versions from pooling them into one row.
+    """
+    groups: dict[tuple[str, str, str, str], list[CaseResult]] = {}
     for case in case_results:
-        groups.setdefault((case.prompt, case.target), []).append(case)
+        key = (case.prompt, case.version, case.content_hash, case.target)
+        groups.setdefault(key, []).append(case)
     return [_summarize_group(g) for g in groups.values()]

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import UsageError
-from promptctl.evals.results_file import RESULTS_SCHEMA, load_results
-from promptctl.evals.summary_stats import summarize_cases
+from promptctl.evals.results import SCHEMA_ID, read_results, summary_rows
 
 __all__ = ["merge_documents", "merge_files"]
 
@@ -17,11 +16,15 @@ def merge_files(paths: Sequence[Path]) -> dict[str, Any]:
     """Load and merge; a duplicate case key is an error naming both files."""
     if not paths:
         raise UsageError("merge needs at least one results file")
-    return merge_documents([(str(p), load_results(p)) for p in paths])
+    return merge_documents([(str(p), read_results(p)) for p in paths])
 
 
 def merge_documents(docs: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """(source name, document) pairs -> one document; summaries recomputed from the cases."""
+    """(source name, document) pairs -> one document.
+
+    The summary is recomputed from the joined cases by the same code `promptctl test`
+    uses, so a merged document's summary is exactly what one unsharded run would write.
+    """
     seen: dict[str, str] = {}
     cases: list[dict[str, Any]] = []
     for source, doc in docs:
@@ -35,10 +38,10 @@ def merge_documents(docs: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any
             seen[key] = source
             cases.append(case)
     return {
-        "schema": RESULTS_SCHEMA,
+        "schema": SCHEMA_ID,
         "run": _merge_runs([doc.get("run") or {} for _, doc in docs]),
         "cases": cases,
-        "summary": summarize_cases(cases),
+        "summary": summary_rows(cases),
     }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from promptctl import __version__
-from promptctl.errors import UsageError
+from promptctl.errors import SourceLocation, UsageError
 from promptctl.evals.aggregate import Summary, summarize
 from promptctl.evals.assertions.base import AssertionResult
 from promptctl.evals.cases import Case
@@ -40,11 +40,15 @@ __all__ = [
     "read_results",
     "results_json_schema",
     "summarize",
+    "summary_rows",
     "to_document",
     "write_results",
 ]
 
 SCHEMA_ID = "promptctl/results@1"
+# What every reader relies on: the fields `CaseResult.from_dict` indexes directly.
+_CASE_FIELDS = ("key", "prompt", "version", "content_hash", "target", "test", "repeat", "status")
+_STATUSES = {"pass", "fail", "error", "skipped"}
 CaseStatus = Literal["pass", "fail", "error", "skipped"]
 RunMode = Literal["auto", "record", "replay", "live"]
 
@@ -262,27 +266,30 @@ def write_results(path: Path, doc: Mapping[str, Any]) -> None:
 
 
 def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
-    """Read a results document, refusing a missing file, bad JSON or another schema version.
+    """Read a results document; every problem is a UsageError (exit 2) naming the file.
 
-    `validate` also checks it against the shipped JSON Schema (slower on large runs).
+    Always checks what the gate, `merge` and `load_case_results` rely on (schema id, each
+    case's identity fields and status) and leaves any other field alone, so a newer writer
+    adding fields does not break readers. `validate` also checks the whole document
+    against the shipped JSON Schema (slower on large runs).
     """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"results file not found: {path}") from None
+        raise UsageError(f"{path}: results file not found") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a JSON results document (not UTF-8 text)") from None
     except OSError as exc:
-        raise UsageError(f"cannot read results file {path}: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read results file: {exc.strerror}") from None
     try:
         doc = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{path}: not a JSON results document ({exc})") from None
-    schema = doc.get("schema") if isinstance(doc, dict) else None
-    if schema != SCHEMA_ID:
-        found = "no schema field" if schema is None else f"schema {schema!r}"
+    except json.JSONDecodeError as exc:
         raise UsageError(
-            f"{path}: unsupported results document ({found}; expected {SCHEMA_ID!r})",
-            hint="re-run `promptctl test` with this version of promptctl",
-        )
+            f"not a JSON results document: {exc.msg}",
+            location=SourceLocation(path, exc.lineno, exc.colno),
+            hint="write one with promptctl test --output FILE",
+        ) from None
+    _check_schema_id(doc, str(path))
     if validate:
         import jsonschema
 
@@ -293,12 +300,46 @@ def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
             raise UsageError(
                 f"{path}: invalid results document at {where}: {exc.message}"
             ) from None
+    _check_cases(doc, str(path))
     return dict(doc)
+
+
+def _check_schema_id(doc: Any, source: str) -> None:
+    if not isinstance(doc, dict):
+        raise UsageError(f"{source}: a results document must be a JSON object")
+    schema = doc.get("schema")
+    if schema != SCHEMA_ID:
+        found = "no schema field" if schema is None else f"unsupported schema {schema!r}"
+        raise UsageError(
+            f"{source}: {found}; expected {SCHEMA_ID!r}",
+            hint="re-run `promptctl test` with this version of promptctl",
+        )
+
+
+def _check_cases(doc: dict[str, Any], source: str) -> None:
+    """The cheap structural check every read makes; the message names the first problem."""
+    cases = doc.get("cases")
+    if not isinstance(cases, list):
+        raise UsageError(f"{source}: 'cases' must be a list")
+    for i, case in enumerate(cases):
+        if not isinstance(case, dict):
+            raise UsageError(f"{source}: cases[{i}] must be an object")
+        missing = [f for f in _CASE_FIELDS if f not in case]
+        if missing:
+            raise UsageError(f"{source}: cases[{i}] lacks {', '.join(missing)}")
+        if case["status"] not in _STATUSES:
+            raise UsageError(f"{source}: cases[{i}] has unknown status {case['status']!r}")
 
 
 def load_case_results(doc: Mapping[str, Any]) -> list[CaseResult]:
     """The `cases` of a document read by `read_results`, as records (for gate and resume)."""
     return [CaseResult.from_dict(c) for c in doc.get("cases", ())]
+
+
+def summary_rows(cases: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The `summary` block for case dicts (e.g. joined shards), exactly as `to_document`
+    would write it for the same cases."""
+    return [s.to_dict() for s in summarize(CaseResult.from_dict(c) for c in cases)]
 
 
 def results_json_schema() -> dict[str, Any]:

@@ -9,8 +9,11 @@ Everything here is exact or seeded, so the same inputs always give the same verd
   rejective multiple test procedure", Scand. J. Statist. 6:65-70).
 - `paired_bootstrap_mean_diff`: percentile bootstrap of the mean of paired differences
   (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 13).
-- `wilson_interval`: the Wilson score interval for a binomial proportion (Wilson 1927),
-  which behaves at 0% and 100% where the normal interval does not.
+- `wilson_interval`: the Wilson score interval for a binomial proportion (Wilson 1927,
+  "Probable inference, the law of succession, and statistical inference", JASA 22:209-212);
+  Brown, Cai & DasGupta (2001, "Interval Estimation for a Binomial Proportion", Statist.
+  Sci. 16:101-133) recommend it over the normal interval for small n and rates near 0 or 1.
+- `percentile`: nearest-rank percentiles (always an observed value).
 - `mcnemar_sample_size`: pairs needed for McNemar's test to detect a given difference
   (Connor 1987, "Sample size for testing differences in proportions for the paired-sample
   design", Biometrics 43:207-211), floored by the exact test's smallest possible p-value.
@@ -24,6 +27,7 @@ from collections.abc import Sequence
 from statistics import NormalDist
 
 __all__ = [
+    "Z95",
     "holm",
     "mcnemar_exact",
     "mcnemar_sample_size",
@@ -32,6 +36,8 @@ __all__ = [
     "sign_test",
     "wilson_interval",
 ]
+
+Z95 = 1.959963984540054  # two-sided 95% standard normal quantile
 
 
 def sign_test(successes: int, n: int) -> float:
@@ -97,14 +103,19 @@ def paired_bootstrap_mean_diff(
     return mean, lo, hi
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:
-    """Wilson score interval for successes/n; None when n == 0."""
-    if n == 0:
-        return None
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for successes/trials, clamped to [0, 1].
+
+    Zero trials raise ValueError: there is no interval to give, and a caller that shows
+    one as null (a summary row) must decide that itself rather than get a silent None.
+    """
+    if trials <= 0:
+        raise ValueError("trials must be positive")
+    p = successes / trials
+    z2 = z * z
+    denom = 1 + z2 / trials
+    centre = (p + z2 / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
@@ -136,12 +147,14 @@ def mcnemar_sample_size(
     return max(n_connor, math.ceil(k_min / drop))
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100) with linear interpolation between ranks; None if empty."""
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least `pct`% of values <= it.
+
+    Always an observed value (no interpolation), so a reported p95 latency is one a call
+    really took; None when there are no values.
+    """
     if not values:
         return None
     ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from promptctl.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK
 from promptctl.evals.compare import compare
 from promptctl.evals.comparison import Comparison, PromptChange
-from promptctl.evals.results_file import load_results
+from promptctl.evals.results import read_results
 from promptctl.spec.model import GateConfig
 
 __all__ = ["Format", "GateOutcome", "exit_code_for", "gate_results", "render", "resolve_results"]
@@ -31,7 +31,7 @@ class GateOutcome:
 
 def resolve_results(source: str | Path) -> dict[str, Any]:
     """A results document for one side of the comparison (a results file path)."""
-    return load_results(Path(source))
+    return read_results(Path(source))
 
 
 def exit_code_for(comparison: Comparison) -> int:
