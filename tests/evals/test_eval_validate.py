@@ -42,6 +42,9 @@ def test_usable_specs_have_no_problem(good: AssertionSpec) -> None:
         (spec("length", unit="lines", max=3), "unit must be chars or words"),
         (spec("llm-rubric"), "needs a rubric"),
         (spec("python"), "python needs a value"),
+        (spec("cost"), "cost needs a numeric max"),
+        (spec("latency", max="fast"), "latency: max must be a number, got 'fast'"),
+        (spec("length", min=True), "length: min must be a number, got true"),
     ],
 )
 def test_broken_specs_are_described(bad: AssertionSpec, message: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from promptctl.errors import ConfigError
 from promptctl.evals.comparison import Comparison, GroupComparison, Verdict
-from promptctl.evals.side_stats import side_stats
+from promptctl.evals.side_stats import mean_score, side_stats
 from promptctl.evals.stats import holm, mcnemar_exact, mcnemar_sample_size
 from promptctl.evals.stats import paired_bootstrap_mean_diff as bootstrap
 from promptctl.evals.test_diff import classify_test
@@ -115,7 +115,7 @@ def _measure(
 def _with_scores(
     group: GroupComparison, base: _Tests, head: _Tests, names: list[str], gate: GateConfig
 ) -> GroupComparison:
-    pairs = [(_mean_score(base[n]), _mean_score(head[n])) for n in names]
+    pairs = [(mean_score(base[n]), mean_score(head[n])) for n in names]
     usable = [(b, h) for b, h in pairs if b is not None and h is not None]
     if not usable:
         return group
@@ -126,15 +126,6 @@ def _with_scores(
         return replace(group, score_change=change)
     _, lo, hi = bootstrap(b_scores, h_scores, resamples=gate.bootstrap_resamples, seed=0)
     return replace(group, score_change=change, score_change_ci95=(lo, hi))
-
-
-def _mean_score(cases: list[Case]) -> float | None:
-    scores = [
-        float(c["score"])
-        for c in cases
-        if c.get("status") in ("pass", "fail") and c.get("score") is not None
-    ]
-    return sum(scores) / len(scores) if scores else None
 
 
 def _with_cost_latency(group: GroupComparison, base: _Tests, head: _Tests) -> GroupComparison:

@@ -27,6 +27,7 @@ __all__ = [
     "InvalidSpec",
     "ParsedJson",
     "all_options",
+    "number_option",
     "option",
     "quote",
     "register",
@@ -161,6 +162,16 @@ def option(spec: AssertionSpec, name: str, default: Any = None) -> Any:
     if isinstance(spec.value, Mapping) and name in spec.value:
         return spec.value[name]
     return default
+
+
+def number_option(spec: AssertionSpec, name: str, default: Any = None) -> float | None:
+    """A numeric option (see `option`); None when absent, InvalidSpec when not a number."""
+    value: Any = option(spec, name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidSpec(f"{spec.type}: {name} must be a number, got {quote(value)}")
+    return float(value)
 
 
 def quote(value: Any, limit: int = 80) -> str:

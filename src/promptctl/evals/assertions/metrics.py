@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from promptctl.evals.assertions.base import (
     AssertionContext,
     Check,
     InvalidSpec,
-    option,
-    quote,
+    number_option,
     register,
 )
 from promptctl.spec.model import AssertionSpec
@@ -18,10 +15,11 @@ __all__: list[str] = []
 
 
 def _max(spec: AssertionSpec) -> float:
-    value: Any = option(spec, "max", spec.value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidSpec(f"{spec.type} needs a numeric max, got {quote(value)}")
-    return float(value)
+    """The required `max` (long form, or the short form's value)."""
+    limit = number_option(spec, "max", spec.value)
+    if limit is None:
+        raise InvalidSpec(f"{spec.type} needs a numeric max")
+    return limit
 
 
 @register("cost")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from promptctl.evals.assertions.base import (
     AssertionContext,
     Check,
     InvalidSpec,
+    number_option,
     option,
     quote,
     register,
@@ -123,22 +123,13 @@ def _regex(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     return Check(False, f"output does not match /{pattern}/")
 
 
-def _number(spec: AssertionSpec, name: str) -> float | None:
-    value: Any = option(spec, name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidSpec(f"{spec.type}: {name} must be a number, got {quote(value)}")
-    return float(value)
-
-
 @register("length")
 def _length(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     """`min`/`max` in characters, or in whitespace-separated words with `unit: words`."""
     unit = option(spec, "unit", "chars")
     if unit not in ("chars", "words"):
         raise InvalidSpec(f"length: unit must be chars or words, got {quote(unit)}")
-    lo, hi = _number(spec, "min"), _number(spec, "max")
+    lo, hi = number_option(spec, "min"), number_option(spec, "max")
     if lo is None and hi is None:
         raise InvalidSpec("length needs min or max")
     size = len(ctx.output.split()) if unit == "words" else len(ctx.output)
@@ -167,7 +158,7 @@ def _levenshtein(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     Score is the similarity 1 - distance / max(len), so a threshold can be used instead.
     """
     expected = _text_value(spec)
-    limit = _number(spec, "max")
+    limit = number_option(spec, "max")
     limit = DEFAULT_LEVENSHTEIN_MAX if limit is None else limit
     distance = levenshtein(ctx.output.strip(), expected)
     score = 1.0 - distance / max(len(ctx.output.strip()), len(expected), 1)
