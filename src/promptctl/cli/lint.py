@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._common import ProjectOption, console, resolve_project
 from promptctl.errors import UsageError
 
 _FORMATS = ("text", "json", "github", "sarif")
@@ -44,9 +44,7 @@ def register(app: typer.Typer) -> None:
             proj, paths or None, base_ref=base, check_versions=not no_versions, strict=strict
         )
         if output_format == "text":
-            from rich.console import Console
-
-            Console(highlight=False).print(formats.format_text(report, proj.root))
+            console().print(formats.format_text(report, proj.root))
         else:
             render = {
                 "json": formats.format_json,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._common import ProjectOption, console, resolve_project
 from promptctl.errors import UsageError
 
 
@@ -40,7 +40,6 @@ def register(app: typer.Typer) -> None:
         if output_format == "json":
             typer.echo(json.dumps(rows, indent=2))
         else:
-            from rich.console import Console
             from rich.table import Table
 
             table = Table(box=None, header_style="bold")
@@ -56,7 +55,7 @@ def register(app: typer.Typer) -> None:
                     p.owner or "",
                     ", ".join(p.tags),
                 )
-            Console(highlight=False).print(table)
+            console().print(table)
         broken = len({d.location.path for d in result.errors if d.location})
         if broken:
             sys.stderr.write(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._common import ProjectOption, console, resolve_project
 from promptctl.errors import UsageError
 
 
@@ -98,10 +98,9 @@ def register(app: typer.Typer) -> None:
             }
             typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
             return
-        from rich.console import Console
         from rich.markup import escape
 
-        console = Console(highlight=False)
+        out = console()
         for m in messages:
-            console.rule(f"[bold]{m.role}[/bold]", align="left", characters="─")
-            console.print(escape(m.content))
+            out.rule(f"[bold]{m.role}[/bold]", align="left", characters="─")
+            out.print(escape(m.content))

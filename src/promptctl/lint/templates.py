@@ -90,7 +90,8 @@ def check_templates(
                 )
             )
         if msg.role == "system":
-            diags.extend(_undelimited(msg, source, names & set(prompt.inputs)))
+            free_text = {n for n in names & set(prompt.inputs) if _is_free_text(prompt.inputs[n])}
+            diags.extend(_undelimited(msg, source, free_text))
     for route in prompt.model.routes:
         try:
             used |= meta.find_undeclared_variables(env.parse("{{ " + route.when + " }}"))
@@ -113,6 +114,15 @@ def check_templates(
                 )
             )
     return diags, used
+
+
+def _is_free_text(schema: Mapping[str, object]) -> bool:
+    """Strings without enum/const/pattern can carry instructions; numbers cannot."""
+    kind = schema.get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind}
+    if "string" not in kinds and None not in kinds:
+        return False
+    return not any(k in schema for k in ("enum", "const", "pattern", "format"))
 
 
 def _secrets(loaded: FileLoad, msg: MessageTemplate, text: str) -> list[Diagnostic]:
