@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -29,6 +30,7 @@ __all__ = [
     "content_hash",
     "environment",
     "inline_partials",
+    "parse_template",
     "render_messages",
     "render_template",
     "validate_inputs",
@@ -89,6 +91,23 @@ def compile_template(source: str, env: SandboxedEnvironment | None = None) -> ji
             ) from None
         _TEMPLATE_CACHE[key] = template
     return template
+
+
+def parse_template(
+    source: str, env: SandboxedEnvironment | None = None
+) -> tuple[nodes.Template, jinja2.Template]:
+    """Parse once, compile from the same tree (lint needs both) and cache the template.
+
+    Raises jinja2.TemplateSyntaxError, whose line number lint maps into the file.
+    """
+    env = env or environment()
+    tree = env.parse(source)
+    key = (id(env), source)
+    template = _TEMPLATE_CACHE.get(key)
+    if template is None:
+        template = env.template_class.from_code(env, env.compile(tree), env.make_globals(None))
+        _TEMPLATE_CACHE[key] = template
+    return tree, template
 
 
 def render_template(

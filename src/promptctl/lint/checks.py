@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from promptctl.errors import InputValidationError, RenderError, SourceLocation
 from promptctl.render import render_messages, validate_inputs
 from promptctl.spec.context_windows import context_window, estimate_tokens
@@ -20,14 +18,13 @@ def _loc(loaded: FileLoad, ptr: str, *, key: bool = False) -> SourceLocation | N
 
 
 def check_prompt(
-    loaded: FileLoad,
-    prompt: Prompt,
-    project: Project,
-    partials: Mapping[str, str],
-    *,
-    render_tests: bool = True,
+    loaded: FileLoad, prompt: Prompt, project: Project, inlined: Prompt | None
 ) -> list[Diagnostic]:
-    """Every non-template rule for one prompt; tests render only if templates are sound."""
+    """Every non-template rule for one prompt.
+
+    `inlined` is the prompt with partials inlined (None when a template is broken):
+    tests render with it, so each template is compiled once for the whole lint run.
+    """
     diags: list[Diagnostic] = []
     schemas_ok = True
     for name, schema in prompt.inputs.items():
@@ -66,7 +63,7 @@ def check_prompt(
     diags.extend(_targets(loaded, prompt, project))
     diags.extend(_metadata(loaded, prompt))
     if schemas_ok:
-        diags.extend(_tests(prompt, partials, render=render_tests))
+        diags.extend(_tests(prompt, inlined))
     return diags
 
 
@@ -123,7 +120,7 @@ def _metadata(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
     return out
 
 
-def _tests(prompt: Prompt, partials: Mapping[str, str], *, render: bool) -> list[Diagnostic]:
+def _tests(prompt: Prompt, inlined: Prompt | None) -> list[Diagnostic]:
     out = []
     window = context_window(prompt.model.use)
     max_tokens = int(prompt.model.params.get("max_tokens", 0) or 0)
@@ -136,10 +133,10 @@ def _tests(prompt: Prompt, partials: Mapping[str, str], *, render: bool) -> list
                 Diagnostic("PC014", "error", f"test '{test.name}': {msg}", test.location, exc.hint)
             )
             continue
-        if not render:
+        if inlined is None:
             continue
         try:
-            messages = render_messages(prompt, values, partials=partials, validate=False)
+            messages = render_messages(inlined, values, validate=False)
         except (RenderError, InputValidationError) as exc:
             out.append(
                 Diagnostic(

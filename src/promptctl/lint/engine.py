@@ -65,14 +65,9 @@ def lint(
     for file in loaded.files:
         if file.prompt is None:
             continue
-        template_diags, _ = check_templates(file, file.prompt, loaded.partials)
-        diags.extend(template_diags)
-        templates_ok = not any(d.is_error for d in template_diags) and not any(
-            d.code == "PC012" for d in file.diagnostics
-        )
-        diags.extend(
-            check_prompt(file, file.prompt, project, loaded.partials, render_tests=templates_ok)
-        )
+        templates = check_templates(file, file.prompt, loaded.partials)
+        diags.extend(templates.diagnostics)
+        diags.extend(check_prompt(file, file.prompt, project, templates.inlined))
     if check_versions:
         diags.extend(_versions(project, loaded.files, base_ref, report))
     diags.sort(key=_sort_key)

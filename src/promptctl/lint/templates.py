@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import jinja2
-from jinja2 import meta
+from jinja2 import nodes
 
 from promptctl.errors import RenderError, SourceLocation
-from promptctl.render import environment
+from promptctl.render import environment, parse_template
 from promptctl.spec.diagnostics import Diagnostic
 from promptctl.spec.loader import FileLoad
 from promptctl.spec.model import MessageTemplate, Prompt
 from promptctl.spec.partials import inline_partials
 from promptctl.spec.schemas import did_you_mean
 
-__all__ = ["SECRET_PATTERNS", "check_templates"]
+__all__ = ["SECRET_PATTERNS", "TemplateCheck", "check_templates"]
 
 SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Anthropic API key", re.compile(r"sk-ant-[A-Za-z0-9_-]{20,}")),
@@ -48,14 +50,44 @@ def _line_of(loaded: FileLoad, msg: MessageTemplate, template_line: int) -> Sour
     return SourceLocation(loc.path, loc.line + template_line - (0 if block else 1))
 
 
-def check_templates(
-    loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str]
-) -> tuple[list[Diagnostic], set[str]]:
-    """Findings plus the set of variables the templates use."""
+_IMPLICIT = frozenset({"loop", "self", "super", "caller", "varargs", "kwargs"})
+
+
+def _undeclared(tree: nodes.Template) -> set[str]:
+    """Names a template reads but never assigns (cheaper than jinja2.meta's codegen)."""
+    loads: set[str] = set()
+    stores: set[str] = set()
+    for name in tree.find_all(nodes.Name):
+        (loads if name.ctx == "load" else stores).add(name.name)
+    return loads - stores - _IMPLICIT
+
+
+@dataclass
+class TemplateCheck:
+    """Findings, the variables used, and the prompt with partials inlined (if sound)."""
+
+    diagnostics: list[Diagnostic]
+    used: set[str]
+    inlined: Prompt | None
+
+
+def _inline_all(
+    messages: tuple[MessageTemplate, ...], table: dict[tuple[int, str], str]
+) -> tuple[MessageTemplate, ...]:
+    return tuple(
+        dataclasses.replace(m, template=table[(id(m), m.template)]) if m.template is not None else m
+        for m in messages
+    )
+
+
+def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str]) -> TemplateCheck:
+    """Template findings; `inlined` is None when a template is broken."""
     env = environment()
     known_globals = set(env.globals)
     diags: list[Diagnostic] = []
     used: set[str] = {m.history_var for m in _all_messages(prompt) if m.history_var}
+    sources: dict[tuple[int, str], str] = {}
+    sound = True
     for msg in _all_messages(prompt):
         if msg.template is None:
             continue
@@ -63,10 +95,13 @@ def check_templates(
         try:
             source = inline_partials(msg.template, partials)
         except RenderError:
+            sound = False
             continue  # reported by the loader (PC012)
+        sources[(id(msg), msg.template)] = source
         try:
-            ast = env.parse(source)
+            ast, _ = parse_template(source, env)
         except jinja2.TemplateSyntaxError as exc:
+            sound = False
             diags.append(
                 Diagnostic(
                     "PC010",
@@ -76,7 +111,7 @@ def check_templates(
                 )
             )
             continue
-        names = meta.find_undeclared_variables(ast) - known_globals
+        names = _undeclared(ast) - known_globals
         used |= names
         for name in sorted(names - set(prompt.inputs)):
             guess = did_you_mean(name, prompt.inputs)
@@ -94,7 +129,7 @@ def check_templates(
             diags.extend(_undelimited(msg, source, free_text))
     for route in prompt.model.routes:
         try:
-            used |= meta.find_undeclared_variables(env.parse("{{ " + route.when + " }}"))
+            used |= _undeclared(env.parse("{{ " + route.when + " }}"))
         except jinja2.TemplateSyntaxError as exc:
             diags.append(
                 Diagnostic(
@@ -113,7 +148,22 @@ def check_templates(
                     "remove it, or use it in a message",
                 )
             )
-    return diags, used
+    if any(d.is_error for d in diags) or not sound:
+        return TemplateCheck(diags, used, None)
+    inlined = dataclasses.replace(
+        prompt,
+        messages=_inline_all(prompt.messages, sources),
+        model=dataclasses.replace(
+            prompt.model,
+            fallbacks=tuple(
+                dataclasses.replace(t, messages=_inline_all(t.messages, sources))
+                if t.messages is not None
+                else t
+                for t in prompt.model.fallbacks
+            ),
+        ),
+    )
+    return TemplateCheck(diags, used, inlined)
 
 
 def _is_free_text(schema: Mapping[str, object]) -> bool:

@@ -48,11 +48,24 @@ def schema(name: SchemaName) -> dict[str, Any]:
     return data
 
 
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """Replace local `#/$defs/x` refs by their target: ref resolution dominates lint time."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
 @cache
 def validator(name: SchemaName) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema(name))
+    full = schema(name)
+    return Draft202012Validator(_inline_refs(full, full.get("$defs", {})))
 
 
 _checked: dict[str, str | None] = {}

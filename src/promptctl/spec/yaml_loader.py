@@ -31,7 +31,7 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def pointer(parts: tuple[str | int, ...] | list[str | int]) -> str:
     """JSON pointer of a path: ``("tests", 0, "vars")`` -> ``/tests/0/vars``."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "".join("/" + _escape(str(p)) for p in parts)
 
 
 @dataclass
@@ -104,7 +104,7 @@ def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> Located
             raise PromptFileError("file is empty", location=SourceLocation(path, 1, 1))
         result = LocatedYaml(path=path, data=None)
         walker = _Walker(loader, result)
-        result.data = walker.walk(node, ())
+        result.data = walker.walk(node, "")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = SourceLocation(path, mark.line + 1, mark.column + 1) if mark else SourceLocation(path)
@@ -124,26 +124,43 @@ def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> Located
     return result
 
 
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1") if ("~" in part or "/" in part) else part
+
+
 class _Walker:
+    """Builds plain data from composed nodes, recording positions by JSON pointer."""
+
     def __init__(self, loader: yaml.SafeLoader, out: LocatedYaml) -> None:
         self._loader = loader
         self._out = out
+        self._values = out.values
         self._count = 0
         self._stack: set[int] = set()
 
-    def walk(self, node: yaml.Node, parts: tuple[str | int, ...]) -> Any:
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR:
+            return node.value  # fast path: most nodes are plain strings
+        return self._loader.construct_object(node, deep=True)
+
+    def walk(self, node: yaml.Node, ptr: str) -> Any:
         self._count += 1
         if self._count > _MAX_NODES:
             raise PromptFileError(
                 f"document expands to more than {_MAX_NODES:,} nodes (alias bomb?)",
                 location=SourceLocation(self._out.path),
             )
-        ptr = pointer(parts)
-        self._out.values.setdefault(ptr, _pos(node))
+        mark = node.start_mark
+        if ptr not in self._values:
+            self._values[ptr] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
             if node.style in ("|", ">"):
                 self._out.block_scalars.add(ptr)
-            return self._loader.construct_object(node, deep=True)
+            return self._scalar(node)
         if id(node) in self._stack:
             raise PromptFileError(
                 "recursive YAML alias", location=SourceLocation(self._out.path, *_pos(node))
@@ -151,40 +168,43 @@ class _Walker:
         self._stack.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
-                return [self.walk(child, (*parts, i)) for i, child in enumerate(node.value)]
+                return [self.walk(child, f"{ptr}/{i}") for i, child in enumerate(node.value)]
             if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, parts)
+                return self._mapping(node, ptr)
         finally:
             self._stack.discard(id(node))
         return self._loader.construct_object(node, deep=True)
 
-    def _mapping(self, node: yaml.MappingNode, parts: tuple[str | int, ...]) -> dict[Any, Any]:
+    def _mapping(self, node: yaml.MappingNode, ptr: str) -> dict[Any, Any]:
+        if any(k.tag == _MERGE for k, _ in node.value):
+            self._check_duplicates([(k, v) for k, v in node.value if k.tag != _MERGE], ptr)
+            self._loader.flatten_mapping(node)
+        else:
+            self._check_duplicates(node.value, ptr)
+        data: dict[Any, Any] = {}
+        keys = self._out.keys
+        for key_node, value_node in node.value:
+            key = self._scalar(key_node)
+            child = f"{ptr}/{_escape(str(key))}"
+            if child not in keys:
+                keys[child] = _pos(key_node)
+            data[key] = self.walk(value_node, child)
+        return data
+
+    def _check_duplicates(self, pairs: list[tuple[yaml.Node, yaml.Node]], ptr: str) -> None:
         seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self._loader.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:
+        for key_node, _ in pairs:
+            if not isinstance(key_node, yaml.ScalarNode):
                 raise PromptFileError(
                     "mapping keys must be plain scalars",
                     location=SourceLocation(self._out.path, *_pos(key_node)),
-                ) from None
-            if key in seen:
-                self._out.duplicates.append(
-                    (pointer((*parts, str(key))), _pos(key_node), seen[key])
                 )
+            key = self._scalar(key_node)
+            if key in seen:
+                dup = f"{ptr}/{_escape(str(key))}"
+                self._out.duplicates.append((dup, _pos(key_node), seen[key]))
             else:
-                seen[key] = _pos(key_node)[0]
-        self._loader.flatten_mapping(node)
-        data: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = self._loader.construct_object(key_node, deep=True)
-            child = (*parts, str(key))
-            self._out.keys.setdefault(pointer(child), _pos(key_node))
-            data[key] = self.walk(value_node, child)
-        return data
+                seen[key] = key_node.start_mark.line + 1
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:
