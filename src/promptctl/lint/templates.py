@@ -136,7 +136,7 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
                     "PC010", "error", f"route `when` syntax error: {exc.message}", route.location
                 )
             )
-    for name in prompt.inputs:
+    for name in prompt.inputs if sound else ():
         if name not in used:
             loc = loaded.doc.locate(f"/inputs/{name}", key=True) if loaded.doc else None
             diags.append(

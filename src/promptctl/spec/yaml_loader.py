@@ -118,7 +118,7 @@ def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> Located
         kind = type(result.data).__name__ if result.data is not None else "null"
         raise PromptFileError(
             f"top level must be a mapping of keys, got {kind}",
-            location=SourceLocation(path, 1, 1),
+            location=result.locate(""),
             hint="start the file with `version: 1.0.0`",
         )
     return result
