@@ -215,12 +215,12 @@ def _dataset(
             diags.append(Diagnostic("PC007", "error", "dataset `assert` must be a list", row_loc))
             continue
         asserts = [*common, *_asserts(raw_asserts, row_locate, "", diags)]
-        repeat = row.get("repeat") if "vars" in row else None
+        structured = "vars" in row  # else the whole row (minus `assert`) is the vars
+        repeat = row.get("repeat") if structured else None
+        name = row.get("name") if structured else None
         out.append(
             TestCase(
-                name=str(row.get("name") or f"{path.stem}:{line}")
-                if "vars" in row
-                else f"{path.stem}:{line}",
+                name=str(name or f"{path.name}:{line}"),
                 vars=vars_,
                 asserts=tuple(asserts),
                 repeat=repeat if isinstance(repeat, int) else None,
