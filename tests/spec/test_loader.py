@@ -72,7 +72,8 @@ def test_fallbacks_as_strings_and_objects(project: Project, write: Writer) -> No
 def test_datasets_expand_with_file_and_line(project: Project, write: Writer) -> None:
     write(
         "evals/datasets/d.jsonl",
-        '{"name": "one", "vars": {"name": "A"}}\n\n{"vars": {"name": "B"}, "assert": ["is-json"]}\n',
+        '{"name": "one", "vars": {"name": "A"}}\n\n'
+        '{"vars": {"name": "B"}, "assert": ["is-json"]}\n',
     )
     write("evals/datasets/d.yaml", "- vars: {name: C}\n  name: three\n- {name: D}\n")
     write("evals/datasets/d.csv", "name,_name\nE,five\nF,\n")
