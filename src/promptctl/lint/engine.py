@@ -8,9 +8,9 @@ from pathlib import Path
 
 from promptctl.errors import EXIT_FAILED, EXIT_OK, PromptctlError, SourceLocation
 from promptctl.lint.checks import check_prompt
-from promptctl.lint.templates import check_templates
+from promptctl.lint.templates import check_templates, find_secrets, secret_diagnostic
 from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.loader import FileLoad, load_prompts
+from promptctl.spec.loader import FileLoad, load_prompts, partials_dir
 from promptctl.spec.model import Project
 
 __all__ = ["LintReport", "lint"]
@@ -68,6 +68,10 @@ def lint(
         templates = check_templates(file, file.prompt, loaded.partials)
         diags.extend(templates.diagnostics)
         diags.extend(check_prompt(file, file.prompt, project, templates.inlined))
+    base = partials_dir(project)
+    for name, text in loaded.partials.items():
+        for line, label in find_secrets(text):
+            diags.append(secret_diagnostic(label, SourceLocation(base / name, line, 1)))
     if check_versions:
         diags.extend(_versions(project, loaded.files, base_ref, report))
     diags.sort(key=_sort_key)

@@ -18,7 +18,13 @@ from promptctl.spec.model import MessageTemplate, Prompt
 from promptctl.spec.partials import inline_partials
 from promptctl.spec.schemas import did_you_mean
 
-__all__ = ["SECRET_PATTERNS", "TemplateCheck", "check_templates"]
+__all__ = [
+    "SECRET_PATTERNS",
+    "TemplateCheck",
+    "check_templates",
+    "find_secrets",
+    "secret_diagnostic",
+]
 
 SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Anthropic API key", re.compile(r"sk-ant-[A-Za-z0-9_-]{20,}")),
@@ -175,21 +181,31 @@ def _is_free_text(schema: Mapping[str, object]) -> bool:
     return not any(k in schema for k in ("enum", "const", "pattern", "format"))
 
 
+def find_secrets(text: str) -> list[tuple[int, str]]:
+    """(line, label) of every secret-looking string in `text`."""
+    return [
+        (lineno, label)
+        for lineno, line in enumerate(text.splitlines(), start=1)
+        for label, pattern in SECRET_PATTERNS
+        if pattern.search(line)
+    ]
+
+
+def secret_diagnostic(label: str, location: SourceLocation | None) -> Diagnostic:
+    return Diagnostic(
+        "PC018",
+        "error",
+        f"template contains what looks like a {label}",
+        location,
+        "never put secrets in prompts; pass data as an input",
+    )
+
+
 def _secrets(loaded: FileLoad, msg: MessageTemplate, text: str) -> list[Diagnostic]:
-    out = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        for label, pattern in SECRET_PATTERNS:
-            if pattern.search(line):
-                out.append(
-                    Diagnostic(
-                        "PC018",
-                        "error",
-                        f"template contains what looks like a {label}",
-                        _line_of(loaded, msg, lineno),
-                        "never put secrets in prompts; pass data as an input",
-                    )
-                )
-    return out
+    return [
+        secret_diagnostic(label, _line_of(loaded, msg, lineno))
+        for lineno, label in find_secrets(text)
+    ]
 
 
 def _undelimited(msg: MessageTemplate, source: str, inputs: set[str]) -> list[Diagnostic]:
@@ -199,7 +215,7 @@ def _undelimited(msg: MessageTemplate, source: str, inputs: set[str]) -> list[Di
         name = match.group(1)
         if name not in inputs or name in reported:
             continue
-        before = source[: match.start()].rstrip(" \t")
+        before = source[: match.start()].rstrip()
         if before.endswith(_OPENERS) or before.endswith("```") or _TAG_BEFORE.search(before):
             continue
         reported.add(name)
