@@ -78,7 +78,10 @@ _register_commands()
 def main() -> None:
     """Console entry point: user errors print one clear line, never a traceback."""
     try:
-        app(standalone_mode=False)
+        # With standalone_mode=False, click returns (not raises) a command's typer.Exit code.
+        result = app(standalone_mode=False)
+        if isinstance(result, int) and result:
+            sys.exit(result)
     except PromptctlError as exc:
         _print_error(exc)
         sys.exit(exc.exit_code)
