@@ -84,3 +84,15 @@ def test_text_groups_by_file_and_summarises() -> None:
     assert text.index("prompts/a.yaml") < text.index("PC011") < text.index("prompts/b.yaml")
     assert "7:5" in text
     assert text.rstrip().endswith("1 error, 1 warning in 2 files")
+
+
+def test_every_rule_is_documented_with_examples() -> None:
+    from promptctl.lint import RULES
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "lint-rules.md").read_text()
+    for code, rule in RULES.items():
+        assert f"## {code}\n" in docs, code
+        section = docs.split(f"## {code}\n", 1)[1].split("\n## ", 1)[0]
+        assert f"**{rule.name}**" in section, code
+        if rule.severity != "note":
+            assert "Bad" in section and "Good" in section, code
