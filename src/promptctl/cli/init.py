@@ -80,7 +80,4 @@ def register(app: typer.Typer) -> None:
         """Scaffold a prompt repository: config, an example prompt with tests, partials."""
         for path in scaffold(directory):
             typer.echo(f"created {path}")
-        typer.echo(
-            "next: promptctl lint && promptctl render example/answer --test "
-            "'mentions the refund window'"
-        )
+        typer.echo(f"next: cd {directory} && promptctl lint && promptctl list")

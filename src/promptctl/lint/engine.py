@@ -83,7 +83,7 @@ def _versions(
 ) -> list[Diagnostic]:
     from promptctl.spec.gitsource import find_repo_root, merge_base_ref
 
-    where = SourceLocation(project.config_path or project.root)
+    where = SourceLocation(project.config_path) if project.config_path else None
     repo_root = find_repo_root(project.root)
     if repo_root is None:
         if base_ref is not None:
