@@ -76,9 +76,15 @@ def required_bump(old: Prompt, new: Prompt) -> tuple[Bump, str]:
             return "major", f"input '{name}' was narrowed"
     if set(new.inputs) != set(old.inputs):
         return "minor", "a new optional input"
-    if any(dict(old.inputs[n]) != dict(new.inputs[n]) for n in new.inputs):
-        return "minor", "an input was widened or made optional"
-    return "patch", "the template or model changed"
+    if new_req != old_req:
+        return "minor", "an input was made optional"
+    if any(_constraints(old.inputs[n]) != _constraints(new.inputs[n]) for n in new.inputs):
+        return "minor", "an input was widened"
+    return "patch", "the template, model or an input's documentation changed"
+
+
+def _constraints(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in schema.items() if k not in _DOC_KEYS}
 
 
 def check_versions(
