@@ -191,3 +191,30 @@ def test_render_imports_no_cli_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_choose_target_first_true_route_wins() -> None:
+    from promptctl.render import choose_target
+    from promptctl.spec.model import Route
+
+    prompt = Prompt(
+        id="t",
+        version="1.0.0",
+        path=Path("t.yaml"),
+        model=ModelConfig(
+            use="openai/gpt-4o-mini",
+            params={"temperature": 0},
+            routes=(
+                Route(when="tier == 'enterprise'", use="openai/gpt-4o"),
+                Route(when="ticket | length > 10", use="anthropic/claude-sonnet-4-5"),
+            ),
+        ),
+        messages=(user("x"),),
+    )
+    assert choose_target(prompt, {"tier": "enterprise", "ticket": "a"}).use == "openai/gpt-4o"
+    long_ticket = choose_target(prompt, {"tier": "free", "ticket": "a" * 20})
+    assert long_ticket.use == "anthropic/claude-sonnet-4-5"
+    assert long_ticket.params == {"temperature": 0}
+    assert choose_target(prompt, {"tier": "free", "ticket": "a"}).use == "openai/gpt-4o-mini"
+    with pytest.raises(RenderError, match="route `when` failed"):
+        choose_target(prompt, {"ticket": "a"})  # `tier` undefined under StrictUndefined

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 __all__ = [
+    "choose_target",
     "compile_template",
     "content_hash",
     "environment",
@@ -38,6 +39,7 @@ __all__ = [
 
 _ENV_CACHE: dict[tuple[tuple[str, str], ...], SandboxedEnvironment] = {}
 _TEMPLATE_CACHE: dict[tuple[int, str], jinja2.Template] = {}
+_EXPRESSIONS: dict[str, Callable[..., Any]] = {}
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
 
 
@@ -232,3 +234,28 @@ def render_messages(
             raise RenderError(exc.message, location=message.location, hint=exc.hint) from None
         out.append(ChatMessage(role=message.role or "user", content=text.strip()))
     return out
+
+
+def choose_target(prompt: Prompt, inputs: Mapping[str, Any]) -> Target:
+    """The first route whose `when` is true over the inputs, else the primary model.
+
+    `when` is a sandboxed Jinja expression (`customer_tier == 'enterprise'`); a route
+    keeps the primary's params.
+    """
+    for route in prompt.model.routes:
+        expr = _EXPRESSIONS.get(route.when)
+        if expr is None:
+            try:
+                expr = environment().compile_expression(route.when, undefined_to_none=False)
+            except jinja2.TemplateSyntaxError as exc:
+                raise RenderError(
+                    f"route `when` syntax error: {exc.message}", location=route.location
+                ) from None
+            _EXPRESSIONS[route.when] = expr
+        try:
+            matched = expr(**inputs)
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            raise RenderError(f"route `when` failed: {exc}", location=route.location) from None
+        if matched:
+            return Target(use=route.use, params=prompt.model.params, location=route.location)
+    return prompt.model.primary
