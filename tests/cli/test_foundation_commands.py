@@ -173,3 +173,29 @@ def test_schema_unknown_is_usage_error(
 ) -> None:
     code, _, err = run(["schema", "bundle"], monkeypatch, capsys)
     assert code == 2 and "unknown schema 'bundle'" in err
+
+
+@pytest.mark.parametrize(
+    ("raw", "schema", "expected"),
+    [
+        ("n=5", {"type": "integer"}, 5),
+        ("xs=[1, 2]", {"type": "array"}, [1, 2]),
+        ("xs=[a, b]", {"type": "array"}, ["a", "b"]),
+        ("s=5", {"type": "string"}, "5"),
+        ("s=yes", None, "yes"),
+        ("s=a=b", {"type": "string"}, "a=b"),
+        ('o={"k": 1}', {"type": "object"}, {"k": 1}),
+    ],
+)
+def test_var_values_follow_the_declared_type(raw: str, schema: object, expected: object) -> None:
+    from promptctl.cli.render import _parse_var
+
+    assert _parse_var(raw, schema)[1] == expected
+
+
+def test_var_without_equals_is_usage_error() -> None:
+    from promptctl.cli.render import _parse_var
+    from promptctl.errors import UsageError
+
+    with pytest.raises(UsageError, match="is not KEY=VALUE"):
+        _parse_var("novalue", None)
