@@ -28,7 +28,8 @@ def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError:
             return key, value
-        return key, parsed if isinstance(parsed, list | dict | int | float) else value
+        # YAML only for lists/maps like [a, b]; never its `yes` -> True or date magic
+        return key, parsed if isinstance(parsed, list | dict) else value
 
 
 def _read_vars(path: Path) -> dict[str, Any]:
