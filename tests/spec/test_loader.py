@@ -177,3 +177,14 @@ def test_prompt_outside_prompts_dir_uses_file_stem(project: Project, tmp_path: P
     other = tmp_path / "elsewhere.yaml"
     other.write_text(PROMPT)
     assert load_prompt(other, project).id == "elsewhere"
+
+
+def test_get_of_a_broken_file_reports_its_error(project: Project, write: Writer) -> None:
+    write("prompts/broken.yaml", "version: [1\n")
+    with pytest.raises(PromptFileError, match="YAML syntax error"):
+        load_prompts(project).get("broken")
+
+
+def test_explicit_non_yaml_path_is_skipped(project: Project, write: Writer) -> None:
+    partial = write("prompts/_partials/t.j2", "x")
+    assert discover_prompt_files(project, [partial]) == []

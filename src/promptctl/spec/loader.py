@@ -56,6 +56,7 @@ class FileLoad:
     path: Path
     prompt: Prompt | None = None
     doc: LocatedYaml | None = None
+    default_id: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -81,8 +82,12 @@ class LoadResult:
         for prompt in self.prompts:
             if prompt.id == prompt_id:
                 return prompt
-        broken = [f for f in self.files if f.prompt is not None and f.prompt.id == prompt_id]
-        if broken:
+        broken = [
+            f
+            for f in self.files
+            if (f.prompt.id if f.prompt is not None else f.default_id) == prompt_id
+        ]
+        if broken and any(d.is_error for d in broken[0].diagnostics):
             first = next(d for d in broken[0].diagnostics if d.is_error)
             raise PromptFileError(first.message, location=first.location, hint=first.hint)
         guess = did_you_mean(prompt_id, [p.id for p in self.prompts])
@@ -105,7 +110,8 @@ def discover_prompt_files(
     found: set[Path] = set()
     for root in roots:
         if src.is_file(root):
-            found.add(root)
+            if root.suffix in PROMPT_SUFFIXES:
+                found.add(root)
             continue
         if isinstance(src, WorkingTreeSource) and paths and not root.exists():
             raise UsageError(f"no such file or directory: {root}")
@@ -143,7 +149,7 @@ def load_prompt_file(
 ) -> FileLoad:
     """Parse, validate and build one prompt, collecting every finding."""
     src = source or WorkingTreeSource()
-    result = FileLoad(path=path)
+    result = FileLoad(path=path, default_id=_default_id(path, project))
     diags = result.diagnostics
     try:
         if text is None:
