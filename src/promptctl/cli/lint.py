@@ -51,5 +51,9 @@ def register(app: typer.Typer) -> None:
                 "github": formats.format_github,
                 "sarif": formats.format_sarif,
             }[output_format]
-            typer.echo(render(report, proj.root))
+            from promptctl.spec.gitsource import find_repo_root
+
+            # GitHub resolves annotation and SARIF paths against the repository root
+            root = proj.root if output_format == "json" else find_repo_root(proj.root) or proj.root
+            typer.echo(render(report, root))
         raise typer.Exit(report.exit_code())
