@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
             raise UsageError(
                 f"unknown --format {output_format!r}", hint="text, json, github, sarif"
             )
-        from promptctl.lint import formats, lint
-
         import gc
+
+        from promptctl.lint import formats, lint
 
         # A short batch run that allocates many small acyclic objects: the cyclic
         # collector costs ~15% of lint time and frees nothing useful.
