@@ -199,3 +199,21 @@ def test_var_without_equals_is_usage_error() -> None:
 
     with pytest.raises(UsageError, match="is not KEY=VALUE"):
         _parse_var("novalue", None)
+
+
+def test_render_json_names_the_routed_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "r.yaml").write_text(
+        "version: 1.0.0\nmodel:\n  use: openai/gpt-4o-mini\n  routes:\n"
+        "    - {when: \"tier == 'vip'\", use: openai/gpt-4o}\n"
+        "inputs:\n  tier: {type: string, default: std}\nmessages:\n  - user: 'Tier {{ tier }}'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run(["render", "r", "--var", "tier=vip", "-f", "json"], monkeypatch, capsys)
+    assert json.loads(out)["target"] == "openai/gpt-4o"
+    _, out, _ = run(["render", "r", "-f", "json"], monkeypatch, capsys)
+    assert json.loads(out)["target"] == "openai/gpt-4o-mini"
+    code, _, err = run(["render", "r", "--target", "x/y"], monkeypatch, capsys)
+    assert code == 2 and "'x/y' is not a target of r" in err

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         """Render a prompt's messages with the given inputs."""
         if output_format not in ("text", "json"):
             raise UsageError(f"unknown --format {output_format!r}", hint="text or json")
-        from promptctl.render import render_messages
+        from promptctl.render import choose_target, render_messages, validate_inputs
         from promptctl.spec.loader import load_prompts
 
         loaded = load_prompts(resolve_project(project))
@@ -84,17 +84,20 @@ def register(app: typer.Typer) -> None:
             key, value = _parse_var(raw, prompt.inputs.get(raw.split("=", 1)[0]))
             values[key] = value
         chosen = None
-        if target is not None and target != prompt.model.use:
+        routed = [r.use for r in prompt.model.routes]
+        if target is not None and target != prompt.model.use and target not in routed:
             chosen = next((t for t in prompt.model.fallbacks if t.use == target), None)
             if chosen is None:
                 raise UsageError(f"{target!r} is not a target of {prompt_id}")
         messages = render_messages(prompt, values, target=chosen, partials=loaded.partials)
+        if target is None:
+            target = choose_target(prompt, validate_inputs(prompt, values)).use
         if output_format == "json":
             doc = {
                 "prompt": prompt.id,
                 "version": prompt.version,
                 "content_hash": prompt.content_hash,
-                "target": target or prompt.model.use,
+                "target": target,
                 "messages": [{"role": m.role, "content": m.content} for m in messages],
             }
             typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
