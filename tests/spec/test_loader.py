@@ -188,3 +188,14 @@ def test_get_of_a_broken_file_reports_its_error(project: Project, write: Writer)
 def test_explicit_non_yaml_path_is_skipped(project: Project, write: Writer) -> None:
     partial = write("prompts/_partials/t.j2", "x")
     assert discover_prompt_files(project, [partial]) == []
+
+
+def test_missing_partial_points_at_the_including_message(project: Project, write: Writer) -> None:
+    text = PROMPT.replace(
+        '  - user: "Hello {{ name }}"\n',
+        '  - system: plain\n  - user: "Hello {{ name }}"\n'
+        "  - assistant: '{% include \"no.j2\" %}'\n",
+    )
+    result = load_prompts(project, [write("prompts/a.yaml", text)])
+    (diag,) = result.errors
+    assert diag.code == "PC012" and diag.location is not None and diag.location.line == 10

@@ -24,6 +24,7 @@ from promptctl.spec.model import (
     Route,
     Target,
 )
+from promptctl.spec.partials import inline_partials
 from promptctl.spec.project import find_project, load_project
 from promptctl.spec.schemas import did_you_mean, schema_diagnostics
 from promptctl.spec.semver import parse_semver
@@ -206,13 +207,20 @@ def load_prompt_file(
     try:
         prompt = dataclasses.replace(prompt, content_hash=content_hash(prompt, table))
     except RenderError as exc:
-        loc = _template_loc(prompt)
+        loc = _failing_template(prompt, table)
         diags.append(Diagnostic("PC012", "error", exc.message, loc, exc.hint))
     result.prompt = prompt
     return result
 
 
-def _template_loc(prompt: Prompt) -> SourceLocation | None:
+def _failing_template(prompt: Prompt, partials: dict[str, str]) -> SourceLocation | None:
+    """Location of the first message whose includes cannot be resolved."""
+    messages = [*prompt.messages, *(m for t in prompt.model.fallbacks for m in t.messages or ())]
+    for message in messages:
+        try:
+            inline_partials(message.template or "", partials)
+        except RenderError:
+            return message.location
     return prompt.messages[0].location if prompt.messages else None
 
 
