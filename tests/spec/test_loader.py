@@ -199,3 +199,21 @@ def test_missing_partial_points_at_the_including_message(project: Project, write
     result = load_prompts(project, [write("prompts/a.yaml", text)])
     (diag,) = result.errors
     assert diag.code == "PC012" and diag.location is not None and diag.location.line == 10
+
+
+@pytest.mark.parametrize(
+    ("raw", "message", "line"),
+    [
+        (b"version: 1.0.0\n\x00\x01\x02", "file looks binary (contains NUL bytes)", None),
+        (b"version: 1.0.0\ndescription: caf\xe9\n", "file is not valid UTF-8 (byte 0xe9)", 2),
+        (b"a: " + b"x" * (1024 * 1024), "over the 1,048,576-byte limit", None),
+    ],
+)
+def test_unreadable_files_are_pc001(
+    project: Project, raw: bytes, message: str, line: int | None
+) -> None:
+    path = project.prompts_dir / "bad.yaml"
+    path.write_bytes(raw)
+    (diag,) = load_prompts(project).errors
+    assert diag.code == "PC001" and message in diag.message
+    assert diag.location is not None and diag.location.line == line
