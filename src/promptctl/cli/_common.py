@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from promptctl.spec.model import Project
-
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from promptctl.spec.model import Project
 
 __all__ = ["ProjectOption", "console", "resolve_project"]
 
