@@ -1,0 +1,83 @@
+"""`promptctl init [DIR]`: scaffold a prompt repository that lints clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from promptctl.errors import UsageError
+
+CONFIG = """\
+# yaml-language-server: $schema=schemas/config.schema.json
+prompts: prompts
+evals: evals
+judge: openai/gpt-4o-mini
+gate: {max_pass_rate_drop: 0.0, max_cost_increase_pct: 10, alpha: 0.05}
+"""
+
+EXAMPLE = """\
+# yaml-language-server: $schema=../../schemas/prompt.schema.json
+version: 0.1.0
+description: Answer a customer's question about an order in two sentences.
+status: draft
+owner: you
+tags: [example]
+model:
+  use: openai/gpt-4o-mini
+  params: {temperature: 0, max_tokens: 200}
+inputs:
+  question: {type: string, minLength: 1, maxLength: 2000}
+messages:
+  - system: |
+      {% include "tone.j2" %}
+      Answer in at most two sentences.
+  - user: "{{ question }}"
+tests:
+  - name: mentions the refund window
+    vars: {question: "How long do I have to return an item?"}
+    assert:
+      - {type: icontains, value: "30 days"}
+      - {type: length, max: 400}
+"""
+
+TONE = "You are a friendly, concise support agent for Acme. Never invent policies.\n"
+GITIGNORE = ".promptctl/\n"
+
+
+def scaffold(directory: Path) -> list[Path]:
+    """Write the skeleton; refuses to touch an existing promptctl.yaml."""
+    config = directory / "promptctl.yaml"
+    if config.exists():
+        raise UsageError(f"{config} already exists", hint="init only scaffolds new projects")
+    files: dict[Path, str] = {
+        config: CONFIG,
+        directory / "prompts" / "example" / "answer.yaml": EXAMPLE,
+        directory / "prompts" / "_partials" / "tone.j2": TONE,
+        directory / "evals" / "datasets" / ".gitkeep": "",
+        directory / ".gitignore": GITIGNORE,
+    }
+    from promptctl.spec.schemas import schema_text
+
+    for name in ("prompt", "config"):
+        files[directory / "schemas" / f"{name}.schema.json"] = schema_text(name)
+    written = []
+    for path, text in files.items():
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init_cmd(
+        directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path(),
+    ) -> None:
+        """Scaffold a prompt repository: config, an example prompt with tests, partials."""
+        for path in scaffold(directory):
+            typer.echo(f"created {path}")
+        typer.echo(f"next: cd {directory} && promptctl lint && promptctl list")

@@ -1,0 +1,110 @@
+"""`promptctl render ID`: print the messages a prompt renders to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from promptctl.cli._common import ProjectOption, console, resolve_project
+from promptctl.errors import UsageError
+
+
+def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
+    """`k=v`; v is JSON (numbers, lists, objects) unless the input is declared a string."""
+    if "=" not in raw:
+        raise UsageError(f"--var {raw!r} is not KEY=VALUE")
+    key, value = raw.split("=", 1)
+    if isinstance(schema, dict) and schema.get("type") == "string":
+        return key, value
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        import yaml
+
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return key, value
+        # YAML only for lists/maps like [a, b]; never its `yes` -> True or date magic
+        return key, parsed if isinstance(parsed, list | dict) else value
+
+
+def _read_vars(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"--vars {path} is not valid YAML/JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--vars {path} must hold a mapping of input names to values")
+    return data
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("render")
+    def render_cmd(
+        prompt_id: Annotated[str, typer.Argument(metavar="ID", help="Prompt id.")],
+        var: Annotated[
+            list[str] | None, typer.Option("--var", help="Input KEY=VALUE (repeatable).")
+        ] = None,
+        vars_file: Annotated[
+            Path | None, typer.Option("--vars", help="YAML or JSON file of inputs.")
+        ] = None,
+        test: Annotated[str | None, typer.Option(help="Start from this test's vars.")] = None,
+        target: Annotated[
+            str | None, typer.Option(help="Render for this fallback target (provider/model).")
+        ] = None,
+        output_format: Annotated[str, typer.Option("--format", "-f", help="text | json")] = "text",
+        project: ProjectOption = None,
+    ) -> None:
+        """Render a prompt's messages with the given inputs."""
+        if output_format not in ("text", "json"):
+            raise UsageError(f"unknown --format {output_format!r}", hint="text or json")
+        from promptctl.render import choose_target, render_messages, validate_inputs
+        from promptctl.spec.loader import load_prompts
+
+        loaded = load_prompts(resolve_project(project))
+        prompt = loaded.get(prompt_id)
+        values: dict[str, Any] = {}
+        if test is not None:
+            match = [t for t in prompt.tests if t.name == test]
+            if not match:
+                names = ", ".join(t.name for t in prompt.tests) or "none"
+                raise UsageError(f"{prompt_id} has no test {test!r}", hint=f"tests: {names}")
+            values.update(match[0].vars)
+        if vars_file is not None:
+            values.update(_read_vars(vars_file))
+        for raw in var or ():
+            key, value = _parse_var(raw, prompt.inputs.get(raw.split("=", 1)[0]))
+            values[key] = value
+        chosen = None
+        routed = [r.use for r in prompt.model.routes]
+        if target is not None and target != prompt.model.use and target not in routed:
+            chosen = next((t for t in prompt.model.fallbacks if t.use == target), None)
+            if chosen is None:
+                raise UsageError(f"{target!r} is not a target of {prompt_id}")
+        messages = render_messages(prompt, values, target=chosen, partials=loaded.partials)
+        if target is None:
+            target = choose_target(prompt, validate_inputs(prompt, values)).use
+        if output_format == "json":
+            doc = {
+                "prompt": prompt.id,
+                "version": prompt.version,
+                "content_hash": prompt.content_hash,
+                "target": target,
+                "messages": [{"role": m.role, "content": m.content} for m in messages],
+            }
+            typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+            return
+        from rich.markup import escape
+
+        out = console()
+        for m in messages:
+            out.rule(f"[bold]{m.role}[/bold]", align="left", characters="─")
+            out.print(escape(m.content))

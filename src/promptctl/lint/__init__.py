@@ -1,0 +1,7 @@
+"""`promptctl lint`: rules with stable codes over prompt files (docs/lint-rules.md)."""
+
+from promptctl.lint.engine import LintReport, lint
+from promptctl.lint.rules import RULES, Rule
+from promptctl.spec.diagnostics import Diagnostic
+
+__all__ = ["RULES", "Diagnostic", "LintReport", "Rule", "lint"]

@@ -1,0 +1,165 @@
+"""Rules about schemas, tests, targets, metadata and the context window."""
+
+from __future__ import annotations
+
+from promptctl.errors import InputValidationError, RenderError, SourceLocation
+from promptctl.render import render_messages, validate_inputs
+from promptctl.spec.context_windows import context_window, estimate_tokens
+from promptctl.spec.diagnostics import Diagnostic
+from promptctl.spec.loader import FileLoad
+from promptctl.spec.model import Project, Prompt
+from promptctl.spec.schemas import check_schema, did_you_mean
+
+__all__ = ["check_prompt"]
+
+
+def _loc(loaded: FileLoad, ptr: str, *, key: bool = False) -> SourceLocation | None:
+    return loaded.doc.locate(ptr, key=key) if loaded.doc else None
+
+
+def check_prompt(
+    loaded: FileLoad, prompt: Prompt, project: Project, inlined: Prompt | None
+) -> list[Diagnostic]:
+    """Every non-template rule for one prompt.
+
+    `inlined` is the prompt with partials inlined (None when a template is broken):
+    tests render with it, so each template is compiled once for the whole lint run.
+    """
+    diags: list[Diagnostic] = []
+    schemas_ok = True
+    for name, schema in prompt.inputs.items():
+        problem = check_schema(schema)
+        if problem:
+            schemas_ok = False
+            diags.append(
+                Diagnostic(
+                    "PC013",
+                    "error",
+                    f"input '{name}' is not a valid JSON Schema: {problem}",
+                    _loc(loaded, f"/inputs/{name}"),
+                )
+            )
+    if prompt.output.schema is not None:
+        problem = check_schema(prompt.output.schema)
+        if problem:
+            diags.append(
+                Diagnostic(
+                    "PC013",
+                    "error",
+                    f"output.schema is not a valid JSON Schema: {problem}",
+                    _loc(loaded, "/output/schema"),
+                )
+            )
+    elif prompt.output.format == "json":
+        diags.append(
+            Diagnostic(
+                "PC105",
+                "warning",
+                "output.format is json but there is no output.schema",
+                _loc(loaded, "/output/format"),
+                "add a schema so evals and the runtime can validate the answer",
+            )
+        )
+    diags.extend(_targets(loaded, prompt, project))
+    diags.extend(_metadata(loaded, prompt))
+    if schemas_ok:
+        diags.extend(_tests(prompt, inlined))
+    return diags
+
+
+def _targets(loaded: FileLoad, prompt: Prompt, project: Project) -> list[Diagnostic]:
+    uses = [(prompt.model.use, "/model/use")]
+    uses += [(t.use, f"/model/fallbacks/{i}") for i, t in enumerate(prompt.model.fallbacks)]
+    uses += [(r.use, f"/model/routes/{i}/use") for i, r in enumerate(prompt.model.routes)]
+    out = []
+    for use, ptr in uses:
+        provider = use.split("/", 1)[0]
+        if provider in project.providers:
+            continue
+        guess = did_you_mean(provider, project.providers)
+        out.append(
+            Diagnostic(
+                "PC017",
+                "error",
+                f"unknown provider '{provider}' in '{use}'",
+                _loc(loaded, ptr),
+                f"did you mean '{guess}'?"
+                if guess
+                else "configure it under `providers:` in promptctl.yaml",
+            )
+        )
+    return out
+
+
+def _metadata(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
+    out = []
+    top = SourceLocation(prompt.path, 1, 1)
+    if not prompt.description.strip():
+        out.append(
+            Diagnostic(
+                "PC103",
+                "warning",
+                "prompt has no description",
+                top,
+                "add `description:` saying what it does",
+            )
+        )
+    if not prompt.tests:
+        if prompt.status == "approved":
+            out.append(
+                Diagnostic(
+                    "PC104",
+                    "warning",
+                    "prompt is approved but has no tests",
+                    _loc(loaded, "/status"),
+                    "add `tests:` before approving",
+                )
+            )
+        else:
+            out.append(Diagnostic("PC102", "warning", "prompt has no tests", top, "add `tests:`"))
+    return out
+
+
+def _tests(prompt: Prompt, inlined: Prompt | None) -> list[Diagnostic]:
+    out = []
+    window = context_window(prompt.model.use)
+    max_tokens = int(prompt.model.params.get("max_tokens", 0) or 0)
+    for test in prompt.tests:
+        try:
+            values = validate_inputs(prompt, test.vars)
+        except InputValidationError as exc:
+            msg = exc.message.removeprefix(f"{prompt.id}: ")
+            out.append(
+                Diagnostic("PC014", "error", f"test '{test.name}': {msg}", test.location, exc.hint)
+            )
+            continue
+        if inlined is None:
+            continue
+        try:
+            messages = render_messages(inlined, values, validate=False)
+        except (RenderError, InputValidationError) as exc:
+            out.append(
+                Diagnostic(
+                    "PC019",
+                    "error",
+                    f"test '{test.name}' does not render: {exc.message}",
+                    test.location,
+                    exc.hint,
+                )
+            )
+            continue
+        if window is None:
+            continue
+        tokens = sum(estimate_tokens(m.content) for m in messages) + max_tokens
+        if tokens > window:
+            out.append(
+                Diagnostic(
+                    "PC106",
+                    "warning",
+                    f"test '{test.name}' needs about {tokens:,} tokens "
+                    f"(incl. max_tokens), over {prompt.model.use}'s {window:,}",
+                    test.location,
+                    "shorten the inputs or pick a model with a larger window",
+                )
+            )
+    return out

@@ -1,0 +1,261 @@
+"""Sandboxed Jinja2 rendering of a prompt into chat messages.
+
+Imported by the runtime, so it depends on jinja2 and jsonschema only (no typer, rich,
+gitpython or deepdiff). Templates are compiled once per source text and cached: the
+runtime renders a bundled prompt in microseconds.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from promptctl.errors import InputValidationError, RenderError
+from promptctl.providers.types import ChatMessage
+from promptctl.spec.hashing import content_hash
+from promptctl.spec.model import MessageTemplate, Prompt, Target
+from promptctl.spec.partials import inline_partials, safe_partial_name
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+__all__ = [
+    "choose_target",
+    "compile_template",
+    "content_hash",
+    "environment",
+    "inline_partials",
+    "parse_template",
+    "render_messages",
+    "render_template",
+    "validate_inputs",
+]
+
+_ENV_CACHE: dict[tuple[tuple[str, str], ...], SandboxedEnvironment] = {}
+_TEMPLATE_CACHE: dict[tuple[int, str], jinja2.Template] = {}
+_EXPRESSIONS: dict[str, Callable[..., Any]] = {}
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+
+
+class _PartialsLoader(jinja2.BaseLoader):
+    """Serves `{% include %}` from a name->text table; never touches the filesystem."""
+
+    def __init__(self, partials: Mapping[str, str]) -> None:
+        self._partials = dict(partials)
+        self._active: list[str] = []
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        name = safe_partial_name(template)
+        if name not in self._partials:
+            known = ", ".join(sorted(self._partials)) or "none"
+            raise RenderError(
+                f"partial {name!r} not found in prompts/_partials/", hint=f"known: {known}"
+            )
+        # Resolving includes statically first reports cycles before Jinja recurses.
+        inline_partials('{% include "' + name + '" %}', self._partials)
+        return self._partials[name], None, lambda: True
+
+
+def environment(partials: Mapping[str, str] | None = None) -> SandboxedEnvironment:
+    """The sandboxed environment for a partials table (one per distinct table)."""
+    key = tuple(sorted((partials or {}).items()))
+    env = _ENV_CACHE.get(key)
+    if env is None:
+        env = SandboxedEnvironment(
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            loader=_PartialsLoader(partials or {}),
+            auto_reload=False,
+        )
+        _ENV_CACHE[key] = env
+    return env
+
+
+def compile_template(source: str, env: SandboxedEnvironment | None = None) -> jinja2.Template:
+    """Compile once per (environment, source); syntax errors become RenderError."""
+    env = env or environment()
+    key = (id(env), source)
+    template = _TEMPLATE_CACHE.get(key)
+    if template is None:
+        try:
+            template = env.from_string(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(
+                f"template syntax error on template line {exc.lineno}: {exc.message}"
+            ) from None
+        _TEMPLATE_CACHE[key] = template
+    return template
+
+
+def parse_template(
+    source: str, env: SandboxedEnvironment | None = None
+) -> tuple[nodes.Template, jinja2.Template]:
+    """Parse once, compile from the same tree (lint needs both) and cache the template.
+
+    Raises jinja2.TemplateSyntaxError, whose line number lint maps into the file.
+    """
+    env = env or environment()
+    tree = env.parse(source)
+    key = (id(env), source)
+    template = _TEMPLATE_CACHE.get(key)
+    if template is None:
+        template = env.template_class.from_code(env, env.compile(tree), env.make_globals(None))
+        _TEMPLATE_CACHE[key] = template
+    return tree, template
+
+
+def render_template(
+    source: str, variables: Mapping[str, Any], env: SandboxedEnvironment | None = None
+) -> str:
+    """Render one template; every Jinja failure becomes a RenderError."""
+    template = compile_template(source, env)
+    try:
+        return template.render(variables)
+    except SecurityError as exc:
+        raise RenderError(
+            f"sandbox refused: {exc}", hint="templates may not reach into Python internals"
+        ) from None
+    except jinja2.UndefinedError as exc:
+        text = str(exc)
+        if "unsafe" in text:
+            raise RenderError(
+                f"sandbox refused: {text}", hint="templates may not reach into Python internals"
+            ) from None
+        raise RenderError(
+            f"undefined variable: {text}", hint="declare it under `inputs:`"
+        ) from None
+    except RecursionError:
+        raise RenderError("include cycle (recursion limit reached)") from None
+    except RenderError:
+        raise
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template error: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        raise RenderError(f"template failed: {type(exc).__name__}: {exc}") from None
+
+
+def _validator(prompt: Prompt) -> Draft202012Validator:
+    cached = _VALIDATORS.get(id(prompt.inputs))
+    if cached is not None and cached[0] is prompt.inputs:
+        return cached[1]
+    from jsonschema import Draft202012Validator
+
+    schema = {
+        "type": "object",
+        "properties": {k: dict(v) for k, v in prompt.inputs.items()},
+        "required": prompt.required_inputs(),
+        "additionalProperties": False,
+    }
+    validator = Draft202012Validator(schema)
+    _VALIDATORS[id(prompt.inputs)] = (prompt.inputs, validator)
+    return validator
+
+
+def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs with defaults applied, validated against the prompt's input schema."""
+    values = dict(inputs)
+    for name, schema in prompt.inputs.items():
+        if name not in values and "default" in schema:
+            values[name] = copy.deepcopy(schema["default"])
+    errors = sorted(_validator(prompt).iter_errors(values), key=lambda e: list(e.path))
+    if not errors:
+        return values
+    error = errors[0]
+    if error.validator == "required":
+        name = str(error.message).split("'")[1]
+        raise InputValidationError(
+            f"{prompt.id}: missing required input '{name}'", hint=f"pass it, e.g. --var {name}=..."
+        )
+    if error.validator == "additionalProperties":
+        from promptctl.spec.schemas import did_you_mean
+
+        extra = sorted(set(values) - set(prompt.inputs))
+        guess = did_you_mean(extra[0], prompt.inputs) if extra else None
+        raise InputValidationError(
+            f"{prompt.id}: unknown input '{extra[0] if extra else '?'}'",
+            hint=f"did you mean '{guess}'?" if guess else f"declared: {', '.join(prompt.inputs)}",
+        )
+    name = str(error.path[0]) if error.path else "?"
+    raise InputValidationError(f"{prompt.id}: input '{name}' is invalid: {error.message}")
+
+
+def _history(var: str, value: Any, prompt_id: str) -> list[ChatMessage]:
+    if not isinstance(value, list):
+        raise InputValidationError(f"{prompt_id}: input '{var}' must be a list of messages")
+    out = []
+    for i, item in enumerate(value):
+        role = item.get("role") if isinstance(item, dict) else None
+        content = item.get("content") if isinstance(item, dict) else None
+        if role not in ("system", "user", "assistant") or not isinstance(content, str):
+            raise InputValidationError(
+                f"{prompt_id}: input '{var}'[{i}] must be "
+                "{role: system|user|assistant, content: str}"
+            )
+        out.append(ChatMessage(role=role, content=content))
+    return out
+
+
+def render_messages(
+    prompt: Prompt,
+    inputs: Mapping[str, Any],
+    *,
+    target: Target | None = None,
+    partials: Mapping[str, str] | None = None,
+    validate: bool = True,
+) -> list[ChatMessage]:
+    """Validate inputs, render each message, splice `history` entries.
+
+    A fallback `target` with its own `messages` renders those instead. Without
+    `partials` the templates must be self-contained (a bundle's are inlined).
+    """
+    values = validate_inputs(prompt, inputs) if validate else dict(inputs)
+    templates: tuple[MessageTemplate, ...] = (
+        target.messages if target is not None and target.messages is not None else prompt.messages
+    )
+    env = environment(partials)
+    out: list[ChatMessage] = []
+    for message in templates:
+        if message.history_var is not None:
+            out.extend(
+                _history(message.history_var, values.get(message.history_var, []), prompt.id)
+            )
+            continue
+        try:
+            text = render_template(message.template or "", values, env)
+        except RenderError as exc:
+            raise RenderError(exc.message, location=message.location, hint=exc.hint) from None
+        out.append(ChatMessage(role=message.role or "user", content=text.strip()))
+    return out
+
+
+def choose_target(prompt: Prompt, inputs: Mapping[str, Any]) -> Target:
+    """The first route whose `when` is true over the inputs, else the primary model.
+
+    `when` is a sandboxed Jinja expression (`customer_tier == 'enterprise'`); a route
+    keeps the primary's params.
+    """
+    for route in prompt.model.routes:
+        expr = _EXPRESSIONS.get(route.when)
+        if expr is None:
+            try:
+                expr = environment().compile_expression(route.when, undefined_to_none=False)
+            except jinja2.TemplateSyntaxError as exc:
+                raise RenderError(
+                    f"route `when` syntax error: {exc.message}", location=route.location
+                ) from None
+            _EXPRESSIONS[route.when] = expr
+        try:
+            matched = expr(**inputs)
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            raise RenderError(f"route `when` failed: {exc}", location=route.location) from None
+        if matched:
+            return Target(use=route.use, params=prompt.model.params, location=route.location)
+    return prompt.model.primary

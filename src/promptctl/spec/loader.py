@@ -1,0 +1,345 @@
+"""Prompt files -> `Prompt` objects, collecting every problem with file:line:column.
+
+Everything is read through a `FileSource`, so the same code loads the working tree
+or a git commit (the gate's base ref).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from promptctl.errors import PromptFileError, RenderError, SourceLocation, UsageError
+from promptctl.spec.diagnostics import Diagnostic
+from promptctl.spec.hashing import content_hash
+from promptctl.spec.model import (
+    MessageTemplate,
+    ModelConfig,
+    OutputSpec,
+    Project,
+    Prompt,
+    Route,
+    Target,
+)
+from promptctl.spec.partials import inline_partials
+from promptctl.spec.project import find_project, load_project
+from promptctl.spec.schemas import did_you_mean, schema_diagnostics
+from promptctl.spec.semver import parse_semver
+from promptctl.spec.sources import FileSource, WorkingTreeSource
+from promptctl.spec.testcases import parse_tests
+from promptctl.spec.yaml_loader import LocatedYaml, decode_text, load_yaml
+
+__all__ = [
+    "FileLoad",
+    "LoadResult",
+    "discover_prompt_files",
+    "find_project",
+    "load_partials",
+    "load_project",
+    "load_prompt",
+    "load_prompt_file",
+    "load_prompts",
+    "partials_dir",
+]
+
+PROMPT_SUFFIXES = (".yaml", ".yml")
+PARTIALS = "_partials"
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass
+class FileLoad:
+    """One file's outcome: the prompt if it could be built, and every finding."""
+
+    path: Path
+    prompt: Prompt | None = None
+    doc: LocatedYaml | None = None
+    default_id: str = ""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.prompt is not None and not any(d.is_error for d in self.diagnostics)
+
+
+@dataclass
+class LoadResult:
+    """`prompts` holds only error-free prompts; `files` keeps every file's outcome."""
+
+    prompts: list[Prompt]
+    diagnostics: list[Diagnostic]
+    files: list[FileLoad] = field(default_factory=list)
+    partials: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    def get(self, prompt_id: str) -> Prompt:
+        """The prompt with this id; UsageError with a suggestion otherwise."""
+        for prompt in self.prompts:
+            if prompt.id == prompt_id:
+                return prompt
+        broken = [
+            f
+            for f in self.files
+            if (f.prompt.id if f.prompt is not None else f.default_id) == prompt_id
+        ]
+        if broken and any(d.is_error for d in broken[0].diagnostics):
+            first = next(d for d in broken[0].diagnostics if d.is_error)
+            raise PromptFileError(first.message, location=first.location, hint=first.hint)
+        guess = did_you_mean(prompt_id, [p.id for p in self.prompts])
+        raise UsageError(
+            f"no prompt with id {prompt_id!r}",
+            hint=f"did you mean {guess!r}?" if guess else "run `promptctl list` to see the ids",
+        )
+
+
+def partials_dir(project: Project) -> Path:
+    return project.prompts_dir / PARTIALS
+
+
+def discover_prompt_files(
+    project: Project, paths: Sequence[Path] | None = None, *, source: FileSource | None = None
+) -> list[Path]:
+    """`prompts/**/*.yaml|yml` (or the given files/folders), excluding `_partials/`."""
+    src = source or WorkingTreeSource()
+    roots = [p.resolve() for p in paths] if paths else [project.prompts_dir]
+    found: set[Path] = set()
+    for root in roots:
+        if src.is_file(root):
+            if root.suffix in PROMPT_SUFFIXES:
+                found.add(root)
+            continue
+        if isinstance(src, WorkingTreeSource) and paths and not root.exists():
+            raise UsageError(f"no such file or directory: {root}")
+        for path in src.list_files(root):
+            if path.suffix in PROMPT_SUFFIXES and PARTIALS not in path.relative_to(root).parts:
+                found.add(path)
+    return sorted(found)
+
+
+def load_partials(project: Project, source: FileSource | None = None) -> dict[str, str]:
+    """Every file under `prompts/_partials/` as {relative name: text}."""
+    src = source or WorkingTreeSource()
+    base = partials_dir(project)
+    out: dict[str, str] = {}
+    for path in src.list_files(base):
+        out[path.relative_to(base).as_posix()] = src.read_bytes(path).decode("utf-8", "replace")
+    return out
+
+
+def _default_id(path: Path, project: Project) -> str:
+    try:
+        rel = path.relative_to(project.prompts_dir)
+    except ValueError:
+        rel = Path(path.name)
+    return rel.with_suffix("").as_posix()
+
+
+def load_prompt_file(
+    path: Path,
+    project: Project,
+    *,
+    source: FileSource | None = None,
+    text: str | None = None,
+    partials: dict[str, str] | None = None,
+) -> FileLoad:
+    """Parse, validate and build one prompt, collecting every finding."""
+    src = source or WorkingTreeSource()
+    result = FileLoad(path=path, default_id=_default_id(path, project))
+    diags = result.diagnostics
+    try:
+        if text is None:
+            text = decode_text(src.read_bytes(path), path)
+        doc = load_yaml(text, path)
+    except FileNotFoundError:
+        diags.append(Diagnostic("PC001", "error", "file not found", SourceLocation(path)))
+        return result
+    except PromptFileError as exc:
+        diags.append(Diagnostic("PC001", "error", exc.message, exc.location, exc.hint))
+        return result
+    result.doc = doc
+    for ptr, (line, col), first in doc.duplicates:
+        key = ptr.rsplit("/", 1)[-1]
+        diags.append(
+            Diagnostic(
+                "PC002",
+                "error",
+                f"duplicate key '{key}' (first defined on line {first})",
+                SourceLocation(path, line, col),
+                "YAML keeps only the last one; remove or merge the other",
+            )
+        )
+    data: dict[str, Any] = doc.data
+    version = data.get("version")
+    if "version" in data and not isinstance(version, str):
+        diags.append(
+            Diagnostic(
+                "PC005",
+                "error",
+                f"version must be a string, got {version!r}",
+                doc.locate("/version"),
+                f'quote it: version: "{version}"'
+                if isinstance(version, int | float)
+                else 'use MAJOR.MINOR.PATCH, e.g. version: "1.0.0"',
+            )
+        )
+    elif isinstance(version, str) and parse_semver(version) is None:
+        diags.append(
+            Diagnostic(
+                "PC005",
+                "error",
+                f"invalid version {version!r}: not semver",
+                doc.locate("/version"),
+                "use MAJOR.MINOR.PATCH, e.g. 1.2.0",
+            )
+        )
+    schema_diags = schema_diagnostics(doc, "prompt", skip=frozenset({"/version"}))
+    diags.extend(schema_diags)
+    if schema_diags:
+        return result
+    prompt = _build(data, doc, path, project, src, diags)
+    table = partials if partials is not None else load_partials(project, src)
+    try:
+        prompt = dataclasses.replace(prompt, content_hash=content_hash(prompt, table))
+    except RenderError as exc:
+        loc = _failing_template(prompt, table)
+        diags.append(Diagnostic("PC012", "error", exc.message, loc, exc.hint))
+    result.prompt = prompt
+    return result
+
+
+def _failing_template(prompt: Prompt, partials: dict[str, str]) -> SourceLocation | None:
+    """Location of the first message whose includes cannot be resolved."""
+    messages = [*prompt.messages, *(m for t in prompt.model.fallbacks for m in t.messages or ())]
+    for message in messages:
+        try:
+            inline_partials(message.template or "", partials)
+        except RenderError:
+            return message.location
+    return prompt.messages[0].location if prompt.messages else None
+
+
+def _messages(raw: list[dict[str, str]], doc: LocatedYaml, ptr: str) -> tuple[MessageTemplate, ...]:
+    out = []
+    for i, entry in enumerate(raw):
+        ((key, value),) = entry.items()
+        loc = doc.locate(f"{ptr}/{i}/{key}")
+        if key == "history":
+            out.append(MessageTemplate(role=None, history_var=value, location=loc))
+        else:
+            role: Role = "system" if key == "system" else "user" if key == "user" else "assistant"
+            out.append(MessageTemplate(role=role, template=value, location=loc))
+    return tuple(out)
+
+
+def _build(
+    data: dict[str, Any],
+    doc: LocatedYaml,
+    path: Path,
+    project: Project,
+    src: FileSource,
+    diags: list[Diagnostic],
+) -> Prompt:
+    model = data["model"]
+    fallbacks = []
+    for i, fb in enumerate(model.get("fallbacks", ())):
+        loc = doc.locate(f"/model/fallbacks/{i}")
+        if isinstance(fb, str):
+            fallbacks.append(Target(use=fb, location=loc))
+            continue
+        msgs = fb.get("messages")
+        fallbacks.append(
+            Target(
+                use=fb["use"],
+                params=fb.get("params", {}),
+                messages=_messages(msgs, doc, f"/model/fallbacks/{i}/messages") if msgs else None,
+                location=loc,
+            )
+        )
+    routes = tuple(
+        Route(when=r["when"], use=r["use"], location=doc.locate(f"/model/routes/{i}"))
+        for i, r in enumerate(model.get("routes", ()))
+    )
+    output = data.get("output", {})
+    return Prompt(
+        id=data.get("id") or _default_id(path, project),
+        version=str(data.get("version", "")),
+        path=path,
+        model=ModelConfig(
+            use=model["use"],
+            params=model.get("params", {}),
+            fallbacks=tuple(fallbacks),
+            routes=routes,
+        ),
+        messages=_messages(data["messages"], doc, "/messages"),
+        description=data.get("description", ""),
+        status=data.get("status", "draft"),
+        owner=data.get("owner"),
+        tags=tuple(data.get("tags", ())),
+        inputs=data.get("inputs", {}),
+        output=OutputSpec(format=output.get("format", "text"), schema=output.get("schema")),
+        tests=parse_tests(data.get("tests", []), doc.locate, path, src, diags),
+        raw=data,
+    )
+
+
+def load_prompt(
+    path: Path,
+    project: Project | None = None,
+    *,
+    text: str | None = None,
+    source: FileSource | None = None,
+) -> Prompt:
+    """Load one prompt file; raises PromptFileError for its first error."""
+    proj = project or find_project(path.parent)
+    loaded = load_prompt_file(path.resolve(), proj, source=source, text=text)
+    errors = [d for d in loaded.diagnostics if d.is_error]
+    if errors or loaded.prompt is None:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more; run `promptctl lint`)" if len(errors) > 1 else ""
+        raise PromptFileError(first.message + more, location=first.location, hint=first.hint)
+    return loaded.prompt
+
+
+def load_prompts(
+    project: Project,
+    paths: Sequence[Path] | None = None,
+    *,
+    source: FileSource | None = None,
+) -> LoadResult:
+    """Load every prompt file; collects all findings, refuses duplicate ids."""
+    src = source or WorkingTreeSource()
+    partials = load_partials(project, src)
+    files = [
+        load_prompt_file(p, project, source=src, partials=partials)
+        for p in discover_prompt_files(project, paths, source=src)
+    ]
+    by_id: dict[str, FileLoad] = {}
+    for loaded in files:
+        if loaded.prompt is None:
+            continue
+        other = by_id.get(loaded.prompt.id)
+        if other is None:
+            by_id[loaded.prompt.id] = loaded
+            continue
+        loc = loaded.doc.locate("/id") if loaded.doc else SourceLocation(loaded.path)
+        loaded.diagnostics.append(
+            Diagnostic(
+                "PC006",
+                "error",
+                f"duplicate prompt id '{loaded.prompt.id}' (also in {other.path})",
+                loc,
+                "ids must be unique; rename one file or set a different `id:`",
+            )
+        )
+    return LoadResult(
+        prompts=[f.prompt for f in files if f.ok and f.prompt is not None],
+        diagnostics=[d for f in files for d in f.diagnostics],
+        files=files,
+        partials=partials,
+    )

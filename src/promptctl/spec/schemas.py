@@ -1,0 +1,179 @@
+"""The shipped JSON Schemas and their errors mapped to file:line:column.
+
+Validators are compiled once per process: lint validates thousands of files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+
+from promptctl.spec.diagnostics import Diagnostic
+from promptctl.spec.yaml_loader import LocatedYaml, pointer
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+__all__ = [
+    "SchemaName",
+    "check_schema",
+    "did_you_mean",
+    "dotted",
+    "schema",
+    "schema_diagnostics",
+    "schema_text",
+    "validator",
+]
+
+SchemaName = Literal["prompt", "config"]
+
+CODE_SCHEMA = "PC003"
+CODE_UNKNOWN_KEY = "PC004"
+
+
+def schema_text(name: SchemaName) -> str:
+    """The schema as shipped (what `promptctl schema` prints)."""
+    return (resources.files("promptctl.spec") / "schema" / f"{name}.schema.json").read_text(
+        encoding="utf-8"
+    )
+
+
+@cache
+def schema(name: SchemaName) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(schema_text(name))
+    return data
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """Replace local `#/$defs/x` refs by their target: ref resolution dominates lint time."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
+@cache
+def validator(name: SchemaName) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    full = schema(name)
+    return Draft202012Validator(_inline_refs(full, full.get("$defs", {})))
+
+
+_checked: dict[str, str | None] = {}
+
+
+def check_schema(candidate: Any) -> str | None:
+    """None if `candidate` is a valid 2020-12 JSON Schema, else the reason (cached)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    key = json.dumps(candidate, sort_keys=True, default=str)
+    if key not in _checked:
+        try:
+            Draft202012Validator.check_schema(candidate)
+            _checked[key] = None
+        except SchemaError as exc:
+            where = dotted(list(exc.absolute_path))
+            _checked[key] = f"{where + ': ' if where else ''}{exc.message}"
+    return _checked[key]
+
+
+def did_you_mean(word: str, choices: Any) -> str | None:
+    """A difflib suggestion for a misspelt name, or None."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def dotted(parts: list[Any] | tuple[Any, ...]) -> str:
+    """``["tests", 0, "vars"]`` -> ``tests[0].vars``, the way users read a path."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def schema_diagnostics(
+    doc: LocatedYaml, name: SchemaName, *, skip: frozenset[str] = frozenset()
+) -> list[Diagnostic]:
+    """Every schema violation of `doc`, one diagnostic each, sorted by line.
+
+    `skip` holds pointers whose errors the caller reports better itself.
+    """
+    out: list[Diagnostic] = []
+    for error in validator(name).iter_errors(doc.data):
+        ptr = pointer(list(error.absolute_path))
+        if ptr in skip:
+            continue
+        out.extend(_diagnose(doc, error, ptr))
+    out.sort(key=lambda d: (d.location.line or 0) if d.location else 0)
+    return out
+
+
+def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[Diagnostic]:
+    where = dotted(list(error.absolute_path)) or "top level"
+    loc = doc.locate(ptr)
+    kind = error.validator
+    sub = error.schema if isinstance(error.schema, dict) else {}
+    instance: Any = error.instance
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = list(sub.get("properties", {}))
+        diags = []
+        for key in instance:
+            if key in allowed:
+                continue
+            guess = did_you_mean(key, allowed)
+            hint = f"did you mean '{guess}'?" if guess else f"allowed keys: {', '.join(allowed)}"
+            place = f" in {where}" if error.absolute_path else ""
+            diags.append(
+                Diagnostic(
+                    CODE_UNKNOWN_KEY,
+                    "error",
+                    f"unknown key '{key}'{place}",
+                    doc.locate(pointer([*error.absolute_path, str(key)]), key=True),
+                    hint,
+                )
+            )
+        return diags
+    if kind == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else error.message
+        return [Diagnostic(CODE_SCHEMA, "error", f"{where}: missing required key '{missing}'", loc)]
+    if kind in {"minProperties", "maxProperties"} and "system" in sub.get("properties", {}):
+        msg = f"{where}: a message needs exactly one of system, user, assistant, history"
+        return [Diagnostic(CODE_SCHEMA, "error", msg, loc)]
+    if kind == "type":
+        expected = error.validator_value
+        exp = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        got = _json_type(error.instance)
+        return [Diagnostic(CODE_SCHEMA, "error", f"{where}: expected {exp}, got {got}", loc)]
+    if kind == "enum":
+        allowed_values: Any = error.validator_value
+        choices = ", ".join(str(c) for c in allowed_values)
+        msg = f"{where}: {error.instance!r} is not one of: {choices}"
+        return [Diagnostic(CODE_SCHEMA, "error", msg, loc)]
+    if kind == "pattern" and "description" in sub:
+        msg = f"{where}: {error.instance!r} is not valid"
+        return [Diagnostic(CODE_SCHEMA, "error", msg, loc, f"expected {sub['description']}")]
+    return [Diagnostic(CODE_SCHEMA, "error", f"{where}: {error.message}", loc)]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

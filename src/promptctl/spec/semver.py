@@ -1,0 +1,54 @@
+"""Semantic versions: parsing and the ordering lint's version rules need."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Bump", "SemVer", "bump_level", "parse_semver"]
+
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
+)
+
+Bump = Literal["none", "patch", "minor", "major"]
+_LEVELS: tuple[Bump, ...] = ("none", "patch", "minor", "major")
+
+
+@dataclass(frozen=True, order=True)
+class SemVer:
+    major: int
+    minor: int
+    patch: int
+    release: bool  # a release sorts after its pre-releases
+    prerelease: str
+
+    def __str__(self) -> str:
+        core = f"{self.major}.{self.minor}.{self.patch}"
+        return core if self.release else f"{core}-{self.prerelease}"
+
+
+def parse_semver(text: str) -> SemVer | None:
+    """A SemVer, or None when `text` is not MAJOR.MINOR.PATCH[-pre][+build]."""
+    match = _SEMVER.match(text)
+    if match is None:
+        return None
+    pre = match.group(4) or ""
+    return SemVer(int(match[1]), int(match[2]), int(match[3]), not pre, pre)
+
+
+def bump_level(old: SemVer, new: SemVer) -> Bump:
+    """How big a step `old` -> `new` is (`none` when not higher)."""
+    if new <= old:
+        return "none"
+    if new.major > old.major:
+        return "major"
+    if new.minor > old.minor:
+        return "minor"
+    return "patch"
+
+
+def at_least(actual: Bump, required: Bump) -> bool:
+    return _LEVELS.index(actual) >= _LEVELS.index(required)

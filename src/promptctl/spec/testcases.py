@@ -1,0 +1,304 @@
+"""Tests of a prompt: inline entries, dataset files, and assertion normalisation."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from promptctl.errors import PromptFileError, SourceLocation
+from promptctl.spec.assertion_types import ASSERTION_TYPES, REGEX_TYPES
+from promptctl.spec.diagnostics import Diagnostic
+from promptctl.spec.model import AssertionSpec, TestCase
+from promptctl.spec.schemas import did_you_mean
+from promptctl.spec.sources import FileSource
+from promptctl.spec.yaml_loader import LocatedYaml, decode_text, load_yaml
+
+__all__ = ["REQUIRED_OPTIONS", "parse_assertion", "parse_tests"]
+
+# Each type needs at least one of these keys (the short string form gives none).
+REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
+    "equals": ("value",),
+    "contains": ("value",),
+    "icontains": ("value",),
+    "contains-any": ("value",),
+    "contains-all": ("value",),
+    "starts-with": ("value",),
+    "regex": ("value",),
+    "json-schema": ("value", "schema"),
+    "json-path": ("path",),
+    "length": ("min", "max"),
+    "levenshtein": ("value",),
+    "cost": ("max", "value"),
+    "latency": ("max", "value"),
+    "python": ("value", "file"),
+    "llm-rubric": ("value", "rubric"),
+}
+_LIST_VALUED = frozenset({"contains-any", "contains-all"})
+_RESERVED = frozenset({"type", "value", "weight", "threshold"})
+
+Locate = Callable[[str], SourceLocation]
+
+
+def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> AssertionSpec | None:
+    """Short (`is-json`) or long (`{type: regex, value: ...}`) form -> AssertionSpec."""
+    data: dict[str, Any] = {"type": raw} if isinstance(raw, str) else dict(raw)
+    name = str(data.get("type", ""))
+    negate = name.startswith("not-")
+    base = name[4:] if negate else name
+    if base not in ASSERTION_TYPES:
+        guess = did_you_mean(base, ASSERTION_TYPES)
+        hint = f"did you mean '{'not-' if negate else ''}{guess}'?" if guess else None
+        diags.append(Diagnostic("PC015", "error", f"unknown assertion type '{name}'", loc, hint))
+        return None
+    needs = REQUIRED_OPTIONS.get(base, ())
+    if needs and not any(k in data for k in needs):
+        keys = " or ".join(f"`{k}`" for k in needs)
+        diags.append(
+            Diagnostic(
+                "PC016",
+                "error",
+                f"assertion '{name}' needs {keys}",
+                loc,
+                f"use the long form: {{type: {name}, {needs[0]}: ...}}",
+            )
+        )
+        return None
+    value = data.get("value")
+    if base in _LIST_VALUED and value is not None and not isinstance(value, list):
+        diags.append(Diagnostic("PC016", "error", f"'{name}' needs a list `value`", loc))
+        return None
+    if base in REGEX_TYPES:
+        try:
+            re.compile(str(value))
+        except re.error as exc:
+            diags.append(Diagnostic("PC016", "error", f"invalid regex {value!r}: {exc.msg}", loc))
+            return None
+    if base == "json-schema":
+        from promptctl.spec.schemas import check_schema
+
+        problem = check_schema(value if value is not None else data.get("schema"))
+        if problem:
+            diags.append(Diagnostic("PC016", "error", f"invalid JSON Schema: {problem}", loc))
+            return None
+    return AssertionSpec(
+        type=base,
+        value=value,
+        negate=negate,
+        weight=float(data.get("weight", 1.0)),
+        threshold=float(data["threshold"]) if "threshold" in data else None,
+        options={k: v for k, v in data.items() if k not in _RESERVED},
+        location=loc,
+    )
+
+
+def _asserts(raw: Any, locate: Locate, ptr: str, diags: list[Diagnostic]) -> list[AssertionSpec]:
+    out = []
+    for i, item in enumerate(raw or ()):
+        spec = parse_assertion(item, locate(f"{ptr}/{i}"), diags)
+        if spec is not None:
+            out.append(spec)
+    return out
+
+
+def parse_tests(
+    raw_tests: list[Any],
+    locate: Locate,
+    prompt_path: Path,
+    source: FileSource,
+    diags: list[Diagnostic],
+) -> tuple[TestCase, ...]:
+    """Inline tests and dataset rows, in file order; names must be unique."""
+    tests: list[TestCase] = []
+    for i, entry in enumerate(raw_tests):
+        ptr = f"/tests/{i}"
+        common = _asserts(entry.get("assert"), locate, f"{ptr}/assert", diags)
+        if "dataset" in entry:
+            stray = [k for k in ("name", "vars") if k in entry]
+            if stray:
+                diags.append(
+                    Diagnostic(
+                        "PC003",
+                        "error",
+                        f"tests[{i}]: a dataset entry cannot have `{stray[0]}`",
+                        locate(f"{ptr}/{stray[0]}"),
+                        "names and vars come from the dataset rows",
+                    )
+                )
+            tests.extend(
+                _dataset(entry, common, locate(f"{ptr}/dataset"), prompt_path, source, diags)
+            )
+            continue
+        if "name" not in entry:
+            diags.append(
+                Diagnostic(
+                    "PC003",
+                    "error",
+                    f"tests[{i}]: missing required key 'name'",
+                    locate(ptr),
+                    "give each test a `name:` (or use `dataset:`)",
+                )
+            )
+            continue
+        tests.append(
+            TestCase(
+                name=entry["name"],
+                vars=entry.get("vars") or {},
+                asserts=tuple(common),
+                repeat=entry.get("repeat"),
+                location=locate(ptr),
+            )
+        )
+    seen: dict[str, TestCase] = {}
+    for test in tests:
+        if test.name in seen:
+            first = seen[test.name].location
+            where = first.line if first else "?"
+            diags.append(
+                Diagnostic(
+                    "PC008",
+                    "error",
+                    f"duplicate test name '{test.name}' (first at line {where})",
+                    test.location,
+                    "test names identify results across runs; make them unique",
+                )
+            )
+        else:
+            seen[test.name] = test
+    return tuple(tests)
+
+
+def _dataset(
+    entry: dict[str, Any],
+    common: list[AssertionSpec],
+    loc: SourceLocation,
+    prompt_path: Path,
+    source: FileSource,
+    diags: list[Diagnostic],
+) -> list[TestCase]:
+    rel = str(entry["dataset"])
+    path = (prompt_path.parent / rel).resolve()
+    try:
+        text = decode_text(source.read_bytes(path), path)
+        rows = _rows(path, text)
+    except FileNotFoundError:
+        diags.append(
+            Diagnostic(
+                "PC007",
+                "error",
+                f"dataset {rel!r} not found",
+                loc,
+                f"paths are relative to the prompt file; looked for {path}",
+            )
+        )
+        return []
+    except PromptFileError as exc:
+        diags.append(Diagnostic("PC007", "error", exc.message, exc.location, exc.hint))
+        return []
+    out: list[TestCase] = []
+    for line, row, row_locate in rows:
+        row_loc = SourceLocation(path, line)
+        if not isinstance(row, dict):
+            diags.append(Diagnostic("PC007", "error", "dataset row must be an object", row_loc))
+            continue
+        vars_ = row["vars"] if "vars" in row else {k: v for k, v in row.items() if k != "assert"}
+        if not isinstance(vars_, dict):
+            diags.append(Diagnostic("PC007", "error", "dataset `vars` must be an object", row_loc))
+            continue
+        raw_asserts = row.get("assert") or []
+        if not isinstance(raw_asserts, list):
+            diags.append(Diagnostic("PC007", "error", "dataset `assert` must be a list", row_loc))
+            continue
+        asserts = [*common, *_asserts(raw_asserts, row_locate, "", diags)]
+        structured = "vars" in row  # else the whole row (minus `assert`) is the vars
+        repeat = row.get("repeat") if structured else None
+        name = row.get("name") if structured else None
+        out.append(
+            TestCase(
+                name=str(name or f"{path.name}:{line}"),
+                vars=vars_,
+                asserts=tuple(asserts),
+                repeat=repeat if isinstance(repeat, int) else None,
+                location=row_loc,
+            )
+        )
+    return out
+
+
+_Row = tuple[int, Any, Locate]
+
+
+def _yaml_row_locate(doc: LocatedYaml, index: int, ptr: str) -> SourceLocation:
+    return doc.locate(f"/{index}/assert{ptr}")
+
+
+def _line_locate(path: Path, line: int, _ptr: str) -> SourceLocation:
+    return SourceLocation(path, line)
+
+
+def _rows(path: Path, text: str) -> list[_Row]:
+    """(line, row, locate-inside-assert) for each row of a .jsonl, .yaml or .csv dataset."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return _jsonl(path, text)
+    if suffix in {".yaml", ".yml"}:
+        doc = load_yaml(text, path, require_mapping=False)
+        if not isinstance(doc.data, list):
+            raise PromptFileError("a YAML dataset must be a list of rows", location=doc.locate(""))
+        return [
+            (
+                doc.locate(f"/{i}").line or 1,
+                row,
+                functools.partial(_yaml_row_locate, doc, i),
+            )
+            for i, row in enumerate(doc.data)
+        ]
+    if suffix == ".csv":
+        return _csv(path, text)
+    raise PromptFileError(
+        f"unsupported dataset type {suffix!r}",
+        location=SourceLocation(path),
+        hint="use .jsonl, .yaml or .csv",
+    )
+
+
+def _jsonl(path: Path, text: str) -> list[_Row]:
+    rows: list[_Row] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise PromptFileError(
+                f"invalid JSON in dataset: {exc.msg}",
+                location=SourceLocation(path, n, exc.colno),
+            ) from None
+        rows.append((n, row, functools.partial(_line_locate, path, n)))
+    return rows
+
+
+def _csv(path: Path, text: str) -> list[_Row]:
+    """Columns are vars; `_name` names the row; `_assert` holds a JSON list."""
+    reader = csv.DictReader(io.StringIO(text))
+    rows: list[_Row] = []
+    for record in reader:
+        line = reader.line_num
+        row: dict[str, Any] = {"vars": {k: v for k, v in record.items() if not k.startswith("_")}}
+        if record.get("_name"):
+            row["name"] = record["_name"]
+        if record.get("_assert"):
+            try:
+                row["assert"] = json.loads(record["_assert"])
+            except json.JSONDecodeError as exc:
+                raise PromptFileError(
+                    f"invalid JSON in `_assert` column: {exc.msg}",
+                    location=SourceLocation(path, line),
+                ) from None
+        rows.append((line, row, functools.partial(_line_locate, path, line)))
+    return rows

@@ -1,0 +1,211 @@
+"""YAML -> plain data plus the line:column of every key and value.
+
+PyYAML silently keeps the last of two equal keys and forgets where things were; this
+loader walks the composed node tree itself so that it can refuse duplicate keys and
+map a JSON-pointer path (``/tests/0/vars``) back to the line a user must edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from promptctl.errors import PromptFileError, SourceLocation
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "LocatedYaml",
+    "decode_text",
+    "load_yaml",
+    "pointer",
+]
+
+MAX_FILE_BYTES = 1024 * 1024
+_MAX_NODES = 200_000  # guards against alias bombs ("billion laughs")
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def pointer(parts: tuple[str | int, ...] | list[str | int]) -> str:
+    """JSON pointer of a path: ``("tests", 0, "vars")`` -> ``/tests/0/vars``."""
+    return "".join("/" + _escape(str(p)) for p in parts)
+
+
+@dataclass
+class LocatedYaml:
+    """Parsed YAML with 1-based (line, column) per JSON pointer.
+
+    `values` holds where each value starts; `keys` where each mapping key starts.
+    `duplicates` lists pointers of keys that appeared twice in one mapping, with the
+    line of the first occurrence. `block_scalars` holds pointers of `|`/`>` strings,
+    whose text starts on the line after the value's own location.
+    """
+
+    path: Path
+    data: Any
+    values: dict[str, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[str, tuple[int, int]] = field(default_factory=dict)
+    duplicates: list[tuple[str, tuple[int, int], int]] = field(default_factory=list)
+    block_scalars: set[str] = field(default_factory=set)
+
+    def locate(self, ptr: str, *, key: bool = False) -> SourceLocation:
+        """Location of `ptr`, or of its nearest ancestor that has one."""
+        probe = ptr
+        while True:
+            table = self.keys if key and probe in self.keys else self.values
+            if probe in table:
+                line, col = table[probe]
+                return SourceLocation(self.path, line, col)
+            if not probe:
+                return SourceLocation(self.path, 1, 1)
+            probe = probe.rsplit("/", 1)[0]
+            key = False
+
+
+def decode_text(raw: bytes, path: Path) -> str:
+    """Bytes -> str, refusing binary, non-UTF-8 and oversized files with a clear error."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise PromptFileError(
+            f"file is {len(raw):,} bytes, over the {MAX_FILE_BYTES:,}-byte limit",
+            location=SourceLocation(path),
+            hint="split it, or move large test data into a dataset file",
+        )
+    if b"\x00" in raw[:8192]:
+        raise PromptFileError(
+            "file looks binary (contains NUL bytes)", location=SourceLocation(path)
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PromptFileError(
+            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            location=SourceLocation(path, line),
+            hint="save the file as UTF-8",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> LocatedYaml:
+    """Parse one YAML document, keeping locations; raises PromptFileError."""
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        raise PromptFileError(
+            "file is empty", location=SourceLocation(path, 1, 1), hint="add at least `version:`"
+        )
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise PromptFileError("file is empty", location=SourceLocation(path, 1, 1))
+        result = LocatedYaml(path=path, data=None)
+        walker = _Walker(loader, result)
+        result.data = walker.walk(node, "")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = SourceLocation(path, mark.line + 1, mark.column + 1) if mark else SourceLocation(path)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise PromptFileError(f"YAML syntax error: {problem}", location=loc) from None
+    except yaml.YAMLError as exc:
+        raise PromptFileError(f"YAML error: {exc}", location=SourceLocation(path)) from None
+    finally:
+        loader.dispose()
+    if require_mapping and not isinstance(result.data, dict):
+        kind = type(result.data).__name__ if result.data is not None else "null"
+        raise PromptFileError(
+            f"top level must be a mapping of keys, got {kind}",
+            location=result.locate(""),
+            hint="start the file with `version: 1.0.0`",
+        )
+    return result
+
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1") if ("~" in part or "/" in part) else part
+
+
+class _Walker:
+    """Builds plain data from composed nodes, recording positions by JSON pointer."""
+
+    def __init__(self, loader: yaml.SafeLoader, out: LocatedYaml) -> None:
+        self._loader = loader
+        self._out = out
+        self._values = out.values
+        self._count = 0
+        self._stack: set[int] = set()
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR:
+            return node.value  # fast path: most nodes are plain strings
+        return self._loader.construct_object(node, deep=True)
+
+    def walk(self, node: yaml.Node, ptr: str) -> Any:
+        self._count += 1
+        if self._count > _MAX_NODES:
+            raise PromptFileError(
+                f"document expands to more than {_MAX_NODES:,} nodes (alias bomb?)",
+                location=SourceLocation(self._out.path),
+            )
+        mark = node.start_mark
+        if ptr not in self._values:
+            self._values[ptr] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            if node.style in ("|", ">"):
+                self._out.block_scalars.add(ptr)
+            return self._scalar(node)
+        if id(node) in self._stack:
+            raise PromptFileError(
+                "recursive YAML alias", location=SourceLocation(self._out.path, *_pos(node))
+            )
+        self._stack.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.walk(child, f"{ptr}/{i}") for i, child in enumerate(node.value)]
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, ptr)
+        finally:
+            self._stack.discard(id(node))
+        return self._loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, ptr: str) -> dict[Any, Any]:
+        if any(k.tag == _MERGE for k, _ in node.value):
+            self._check_duplicates([(k, v) for k, v in node.value if k.tag != _MERGE], ptr)
+            self._loader.flatten_mapping(node)
+        else:
+            self._check_duplicates(node.value, ptr)
+        data: dict[Any, Any] = {}
+        keys = self._out.keys
+        for key_node, value_node in node.value:
+            key = self._scalar(key_node)
+            child = f"{ptr}/{_escape(str(key))}"
+            if child not in keys:
+                keys[child] = _pos(key_node)
+            data[key] = self.walk(value_node, child)
+        return data
+
+    def _check_duplicates(self, pairs: list[tuple[yaml.Node, yaml.Node]], ptr: str) -> None:
+        seen: dict[Any, int] = {}
+        for key_node, _ in pairs:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise PromptFileError(
+                    "mapping keys must be plain scalars",
+                    location=SourceLocation(self._out.path, *_pos(key_node)),
+                )
+            key = self._scalar(key_node)
+            if key in seen:
+                dup = f"{ptr}/{_escape(str(key))}"
+                self._out.duplicates.append((dup, _pos(key_node), seen[key]))
+            else:
+                seen[key] = key_node.start_mark.line + 1
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1

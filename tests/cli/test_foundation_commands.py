@@ -1,0 +1,219 @@
+"""init, lint, render, list, schema through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from promptctl.cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["promptctl", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("promptctl.yaml", "prompts", "evals"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name)
+        else:
+            shutil.copy(src, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_init_scaffolds_a_project_that_lints_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["init", str(tmp_path / "new")], monkeypatch, capsys)
+    assert code == 0 and "promptctl.yaml" in out
+    assert (tmp_path / "new" / "prompts" / "_partials" / "tone.j2").is_file()
+    assert (tmp_path / "new" / "evals" / "datasets").is_dir()
+    code, out, _ = run(
+        ["lint", "--project", str(tmp_path / "new"), "-f", "json"], monkeypatch, capsys
+    )
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["summary"]["errors"] == 0 and doc["summary"]["warnings"] == 0
+    code, _, err = run(["init", str(tmp_path / "new")], monkeypatch, capsys)
+    assert code == 2 and "already exists" in err
+
+
+def test_repository_examples_lint_clean(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["lint"], monkeypatch, capsys)
+    assert code == 0, out
+    assert "0 errors, 0 warnings in 4 files" in out
+
+
+def test_lint_errors_exit_1_with_github_annotations(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = example / "prompts" / "support" / "triage.yaml"
+    path.write_text(path.read_text().replace("{{ ticket }}", "{{ tickt }}"))
+    code, out, _ = run(["lint", "--format", "github", "--no-version-check"], monkeypatch, capsys)
+    assert code == 1
+    assert "::error file=prompts/support/triage.yaml,line=" in out
+    assert "variable 'tickt'" in out
+
+
+def test_lint_bad_format_is_usage_error(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["lint", "--format", "xml"], monkeypatch, capsys)
+    assert code == 2 and "unknown --format 'xml'" in err
+
+
+def test_render_test_vars_as_json(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["render", "support/reply", "--test", "duplicate charge is refunded", "-f", "json"]
+    code, out, _ = run(args, monkeypatch, capsys)
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["prompt"] == "support/reply" and doc["content_hash"].startswith("sha256:")
+    assert [m["role"] for m in doc["messages"]] == ["system", "user"]
+    assert "Duplicate charges are always refunded" in doc["messages"][0]["content"]
+    assert doc["messages"][1]["content"] == "Lee writes: You charged me twice for the same order."
+
+
+def test_render_var_values_are_typed(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (example / "v.yaml").write_text("text: from file\n")
+    args = [
+        "render",
+        "content/summarize",
+        "--vars",
+        "v.yaml",
+        "--var",
+        "max_words=25",
+        "-f",
+        "json",
+    ]
+    code, out, err = run(args, monkeypatch, capsys)
+    assert code == 0, err
+    system = json.loads(out)["messages"][0]["content"]
+    assert "Stay under 25 words." in system
+    args = ["render", "content/summarize", "--var", "text=x", "--var", "max_words=many"]
+    code, _, err = run(args, monkeypatch, capsys)
+    assert code == 2 and "input 'max_words' is invalid" in err
+
+
+def test_render_missing_input_and_unknown_id(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["render", "support/triage"], monkeypatch, capsys)
+    assert code == 2 and "missing required input 'ticket'" in err
+    code, _, err = run(["render", "support/triag"], monkeypatch, capsys)
+    assert code == 2 and "did you mean 'support/triage'?" in err
+
+
+def test_list_json(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["list", "--format", "json"], monkeypatch, capsys)
+    rows = json.loads(out)
+    assert code == 0
+    assert [r["id"] for r in rows] == [
+        "content/summarize",
+        "support/extract_order",
+        "support/reply",
+        "support/triage",
+    ]
+    triage = rows[-1]
+    assert triage["tests"] == 6 and triage["status"] == "approved"
+    assert triage["tags"] == ["support", "classification"]
+
+
+def test_list_table(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["list"], monkeypatch, capsys)
+    assert code == 0
+    header = out.splitlines()[0].split()
+    assert header == ["id", "version", "status", "model", "tests", "owner", "tags"]
+    assert "support/triage" in out and "1.2.0" in out
+
+
+@pytest.mark.parametrize(
+    ("which", "title"), [("prompt", "promptctl prompt file"), ("config", "promptctl.yaml")]
+)
+def test_schema_prints_valid_json_schema(
+    which: str, title: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    code, out, _ = run(["schema", which], monkeypatch, capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["title"] == title
+    Draft202012Validator.check_schema(doc)
+
+
+def test_schema_unknown_is_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["schema", "bundle"], monkeypatch, capsys)
+    assert code == 2 and "unknown schema 'bundle'" in err
+
+
+@pytest.mark.parametrize(
+    ("raw", "schema", "expected"),
+    [
+        ("n=5", {"type": "integer"}, 5),
+        ("xs=[1, 2]", {"type": "array"}, [1, 2]),
+        ("xs=[a, b]", {"type": "array"}, ["a", "b"]),
+        ("s=5", {"type": "string"}, "5"),
+        ("s=yes", None, "yes"),
+        ("s=a=b", {"type": "string"}, "a=b"),
+        ('o={"k": 1}', {"type": "object"}, {"k": 1}),
+    ],
+)
+def test_var_values_follow_the_declared_type(raw: str, schema: object, expected: object) -> None:
+    from promptctl.cli.render import _parse_var
+
+    assert _parse_var(raw, schema)[1] == expected
+
+
+def test_var_without_equals_is_usage_error() -> None:
+    from promptctl.cli.render import _parse_var
+    from promptctl.errors import UsageError
+
+    with pytest.raises(UsageError, match="is not KEY=VALUE"):
+        _parse_var("novalue", None)
+
+
+def test_render_json_names_the_routed_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "r.yaml").write_text(
+        "version: 1.0.0\nmodel:\n  use: openai/gpt-4o-mini\n  routes:\n"
+        "    - {when: \"tier == 'vip'\", use: openai/gpt-4o}\n"
+        "inputs:\n  tier: {type: string, default: std}\nmessages:\n  - user: 'Tier {{ tier }}'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run(["render", "r", "--var", "tier=vip", "-f", "json"], monkeypatch, capsys)
+    assert json.loads(out)["target"] == "openai/gpt-4o"
+    _, out, _ = run(["render", "r", "-f", "json"], monkeypatch, capsys)
+    assert json.loads(out)["target"] == "openai/gpt-4o-mini"
+    code, _, err = run(["render", "r", "--target", "x/y"], monkeypatch, capsys)
+    assert code == 2 and "'x/y' is not a target of r" in err

@@ -1,0 +1,45 @@
+"""Every file under tests/spec/bad/prompts/ is one mistake.
+
+Its first line says what lint must report: `# expect: CODE @LINE: message`. The test
+asserts the code, the exact line and the message text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from promptctl.lint import lint
+from promptctl.spec.model import Project
+
+BAD = Path(__file__).parent / "bad"
+HEADER = re.compile(r"^# expect: (?P<code>PC\d{3}) @(?P<line>\d+): (?P<message>.+)$")
+FILES = sorted(p for p in (BAD / "prompts").glob("*.yaml"))
+
+
+def _project() -> Project:
+    return Project(root=BAD, prompts_dir=BAD / "prompts", evals_dir=BAD / "evals")
+
+
+def test_corpus_has_at_least_25_distinct_mistakes() -> None:
+    headers = [HEADER.match(p.read_text().splitlines()[0]) for p in FILES]
+    codes_and_messages = {m.group(0) for m in headers if m}
+    assert len(codes_and_messages) >= 25
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_bad_file_reports_message_and_line(path: Path) -> None:
+    match = HEADER.match(path.read_text(encoding="utf-8").splitlines()[0])
+    assert match, f"{path.name} lacks an `# expect:` header"
+    report = lint(_project(), [path], check_versions=False)
+    found = [
+        (d.code, d.location.line if d.location else None, d.message)
+        for d in report.diagnostics
+        if d.location is not None and d.location.path == path
+    ]
+    expected = (match["code"], int(match["line"]))
+    hits = [f for f in found if (f[0], f[1]) == expected and match["message"] in f[2]]
+    assert hits, f"expected {expected} {match['message']!r}, got {found}"
+    assert report.exit_code() == 1

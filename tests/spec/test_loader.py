@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from promptctl.errors import PromptFileError, UsageError
+from promptctl.spec.loader import discover_prompt_files, load_prompt, load_prompts
+from promptctl.spec.model import Project
+
+from .conftest import PROMPT, Writer
+
+
+def test_id_defaults_to_path_under_prompts(project: Project, write: Writer) -> None:
+    path = write("prompts/team/hello.yaml", PROMPT)
+    prompt = load_prompt(path, project)
+    assert prompt.id == "team/hello"
+    assert prompt.version == "1.0.0"
+    assert prompt.messages[0].role == "user"
+    assert prompt.messages[0].location is not None and prompt.messages[0].location.line == 8
+    assert prompt.required_inputs() == ["name"]
+
+
+def test_explicit_id_wins(project: Project, write: Writer) -> None:
+    path = write("prompts/x.yaml", "id: custom/name\n" + PROMPT)
+    assert load_prompt(path, project).id == "custom/name"
+
+
+def test_discovery_excludes_partials_and_reads_yml(project: Project, write: Writer) -> None:
+    write("prompts/a.yaml", PROMPT)
+    write("prompts/sub/b.yml", PROMPT)
+    write("prompts/_partials/c.yaml", PROMPT)
+    write("prompts/notes.txt", "x")
+    names = [p.name for p in discover_prompt_files(project)]
+    assert names == ["a.yaml", "b.yml"]
+
+
+def test_discovery_of_missing_path_is_usage_error(project: Project) -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        discover_prompt_files(project, [project.root / "nope"])
+
+
+def test_assertions_are_normalised(project: Project, write: Writer) -> None:
+    text = PROMPT.replace(
+        "assert: [{type: contains, value: Ada}]",
+        "assert:\n      - is-json\n      - {type: not-icontains, value: bye, weight: 2}\n"
+        "      - {type: json-path, path: $.a, equals: 1, threshold: 0.5}",
+    )
+    prompt = load_prompt(write("prompts/a.yaml", text), project)
+    short, negated, long_form = prompt.tests[0].asserts
+    assert (short.type, short.value, short.negate) == ("is-json", None, False)
+    assert (negated.type, negated.negate, negated.weight) == ("icontains", True, 2.0)
+    assert long_form.options == {"path": "$.a", "equals": 1}
+    assert long_form.threshold == 0.5
+
+
+def test_fallbacks_as_strings_and_objects(project: Project, write: Writer) -> None:
+    text = PROMPT.replace(
+        "  use: openai/gpt-4o-mini\n",
+        "  use: openai/gpt-4o-mini\n  fallbacks:\n    - anthropic/claude-haiku-4-5\n"
+        "    - use: gemini/gemini-2.5-flash\n      params: {temperature: 1}\n"
+        "      messages:\n        - user: 'Hi {{ name }}'\n",
+    )
+    prompt = load_prompt(write("prompts/a.yaml", text), project)
+    first, second = prompt.model.fallbacks
+    assert first.use == "anthropic/claude-haiku-4-5" and first.messages is None
+    assert second.params == {"temperature": 1}
+    assert second.messages is not None and second.messages[0].template == "Hi {{ name }}"
+
+
+def test_datasets_expand_with_file_and_line(project: Project, write: Writer) -> None:
+    write(
+        "evals/datasets/d.jsonl",
+        '{"name": "one", "vars": {"name": "A"}}\n\n'
+        '{"vars": {"name": "B"}, "assert": ["is-json"]}\n',
+    )
+    write("evals/datasets/d.yaml", "- vars: {name: C}\n  name: three\n- {name: D}\n")
+    write("evals/datasets/d.csv", "name,_name\nE,five\nF,\n")
+    text = PROMPT + (
+        "  - dataset: ../evals/datasets/d.jsonl\n    assert: [{type: contains, value: x}]\n"
+        "  - dataset: ../evals/datasets/d.yaml\n"
+        "  - dataset: ../evals/datasets/d.csv\n"
+    )
+    prompt = load_prompt(write("prompts/a.yaml", text), project)
+    names = [t.name for t in prompt.tests]
+    assert names == ["greets", "one", "d.jsonl:3", "three", "d.yaml:3", "five", "d.csv:3"]
+    jsonl_b = prompt.tests[2]
+    assert jsonl_b.vars == {"name": "B"}
+    assert [a.type for a in jsonl_b.asserts] == ["contains", "is-json"]
+    assert jsonl_b.location is not None and jsonl_b.location.path.name == "d.jsonl"
+    assert jsonl_b.location.line == 3
+    assert prompt.tests[4].vars == {"name": "D"}  # bare row: the whole row is vars
+    assert prompt.tests[6].vars == {"name": "F"}
+
+
+def test_dataset_bad_json_points_into_dataset(project: Project, write: Writer) -> None:
+    write("prompts/d.jsonl", '{"vars": {"name": "A"}}\n{"vars": \n')
+    result = load_prompts(project, [write("prompts/a.yaml", PROMPT + "  - dataset: d.jsonl\n")])
+    (diag,) = result.errors
+    assert diag.code == "PC007" and "invalid JSON in dataset" in diag.message
+    assert diag.location is not None
+    assert (diag.location.path.name, diag.location.line) == ("d.jsonl", 2)
+
+
+def test_unsupported_dataset_type(project: Project, write: Writer) -> None:
+    write("prompts/d.txt", "x")
+    result = load_prompts(project, [write("prompts/a.yaml", PROMPT + "  - dataset: d.txt\n")])
+    assert "unsupported dataset type '.txt'" in result.errors[0].message
+
+
+def test_duplicate_ids_across_files_name_both(project: Project, write: Writer) -> None:
+    first = write("prompts/a.yaml", "id: same\n" + PROMPT)
+    second = write("prompts/b.yaml", "id: same\n" + PROMPT)
+    result = load_prompts(project)
+    (diag,) = result.errors
+    assert diag.code == "PC006"
+    assert str(first) in diag.message
+    assert diag.location is not None and diag.location.path == second
+    assert diag.location.line == 1
+    assert [p.id for p in result.prompts] == ["same"]
+
+
+def test_load_prompts_collects_every_file(project: Project, write: Writer) -> None:
+    write("prompts/ok.yaml", PROMPT)
+    write("prompts/bad1.yaml", PROMPT.replace("version: 1.0.0", "version: x"))
+    write("prompts/bad2.yaml", PROMPT + "extra: 1\n")
+    result = load_prompts(project)
+    assert sorted(d.code for d in result.errors) == ["PC004", "PC005"]
+    assert [p.id for p in result.prompts] == ["ok"]
+
+
+def test_load_prompt_raises_first_error_with_count(project: Project, write: Writer) -> None:
+    path = write("prompts/a.yaml", PROMPT.replace("version: 1.0.0", "version: x") + "zz: 1\n")
+    with pytest.raises(PromptFileError) as exc:
+        load_prompt(path, project)
+    assert "(and 1 more; run `promptctl lint`)" in exc.value.message
+
+
+def test_get_suggests_close_id(project: Project, write: Writer) -> None:
+    write("prompts/support/triage.yaml", PROMPT)
+    with pytest.raises(UsageError) as exc:
+        load_prompts(project).get("support/triag")
+    assert exc.value.hint == "did you mean 'support/triage'?"
+
+
+def test_text_override_reads_no_file(project: Project) -> None:
+    prompt = load_prompt(project.prompts_dir / "virtual.yaml", project, text=PROMPT)
+    assert prompt.id == "virtual"
+
+
+def test_content_hash_ignores_metadata_and_tests(project: Project, write: Writer) -> None:
+    base = load_prompt(write("prompts/a.yaml", PROMPT), project)
+    meta = PROMPT.replace("Say hello.", "Greets.") + "  - name: more\n    vars: {name: B}\n"
+    changed_meta = load_prompt(write("prompts/b.yaml", "status: approved\n" + meta), project)
+    changed_template = load_prompt(
+        write("prompts/c.yaml", PROMPT.replace("Hello {{", "Hi {{")), project
+    )
+    assert base.content_hash.startswith("sha256:") and len(base.content_hash) == 71
+    assert changed_meta.content_hash == base.content_hash
+    assert changed_template.content_hash != base.content_hash
+
+
+def test_content_hash_follows_partials(project: Project, write: Writer) -> None:
+    text = PROMPT.replace('"Hello {{ name }}"', "'{% include \"t.j2\" %} {{ name }}'")
+    path = write("prompts/a.yaml", text)
+    write("prompts/_partials/t.j2", "Hello\n")
+    before = load_prompt(path, project).content_hash
+    write("prompts/_partials/t.j2", "Howdy\n")
+    after = load_prompt(path, project).content_hash
+    assert before != after
+    inlined = dataclasses.replace(load_prompt(path, project))
+    assert inlined.content_hash == after
+
+
+def test_prompt_outside_prompts_dir_uses_file_stem(project: Project, tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere.yaml"
+    other.write_text(PROMPT)
+    assert load_prompt(other, project).id == "elsewhere"
+
+
+def test_get_of_a_broken_file_reports_its_error(project: Project, write: Writer) -> None:
+    write("prompts/broken.yaml", "version: [1\n")
+    with pytest.raises(PromptFileError, match="YAML syntax error"):
+        load_prompts(project).get("broken")
+
+
+def test_explicit_non_yaml_path_is_skipped(project: Project, write: Writer) -> None:
+    partial = write("prompts/_partials/t.j2", "x")
+    assert discover_prompt_files(project, [partial]) == []
+
+
+def test_missing_partial_points_at_the_including_message(project: Project, write: Writer) -> None:
+    text = PROMPT.replace(
+        '  - user: "Hello {{ name }}"\n',
+        '  - system: plain\n  - user: "Hello {{ name }}"\n'
+        "  - assistant: '{% include \"no.j2\" %}'\n",
+    )
+    result = load_prompts(project, [write("prompts/a.yaml", text)])
+    (diag,) = result.errors
+    assert diag.code == "PC012" and diag.location is not None and diag.location.line == 10
+
+
+@pytest.mark.parametrize(
+    ("raw", "message", "line"),
+    [
+        (b"version: 1.0.0\n\x00\x01\x02", "file looks binary (contains NUL bytes)", None),
+        (b"version: 1.0.0\ndescription: caf\xe9\n", "file is not valid UTF-8 (byte 0xe9)", 2),
+        (b"a: " + b"x" * (1024 * 1024), "over the 1,048,576-byte limit", None),
+    ],
+)
+def test_unreadable_files_are_pc001(
+    project: Project, raw: bytes, message: str, line: int | None
+) -> None:
+    path = project.prompts_dir / "bad.yaml"
+    path.write_bytes(raw)
+    (diag,) = load_prompts(project).errors
+    assert diag.code == "PC001" and message in diag.message
+    assert diag.location is not None and diag.location.line == line

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promptctl.errors import PromptFileError
+from promptctl.spec.yaml_loader import MAX_FILE_BYTES, decode_text, load_yaml, pointer
+
+P = Path("p.yaml")
+
+
+def test_locations_of_keys_and_values_are_one_based() -> None:
+    doc = load_yaml("a: 1\nb:\n  - x\n  - {c: 2}\n", P)
+    assert doc.data == {"a": 1, "b": ["x", {"c": 2}]}
+    assert doc.keys["/b"] == (2, 1)
+    assert doc.values["/b/0"] == (3, 5)
+    assert doc.values["/b/1/c"] == (4, 9)
+
+
+def test_locate_falls_back_to_nearest_ancestor() -> None:
+    doc = load_yaml("a:\n  b: 1\n", P)
+    assert doc.locate("/a/b/missing").line == 2
+    assert doc.locate("/zzz").line == 1
+
+
+def test_duplicate_keys_are_recorded_with_first_line() -> None:
+    doc = load_yaml("a: 1\nb: 2\na: 3\n", P)
+    assert doc.duplicates == [("/a", (3, 1), 1)]
+    assert doc.data["a"] == 3
+
+
+def test_duplicate_keys_in_nested_mapping() -> None:
+    doc = load_yaml("m:\n  x: 1\n  x: 2\n", P)
+    assert doc.duplicates[0][0] == "/m/x"
+
+
+def test_merge_keys_are_not_duplicates() -> None:
+    doc = load_yaml("base: &b {x: 1}\nm:\n  <<: *b\n  x: 2\n", P)
+    assert doc.duplicates == []
+    assert doc.data["m"] == {"x": 2}
+
+
+def test_syntax_error_has_line_and_column() -> None:
+    with pytest.raises(PromptFileError) as exc:
+        load_yaml("a: [1, 2\nb: 3\n", P)
+    assert "YAML syntax error" in exc.value.message
+    assert exc.value.location is not None and exc.value.location.line == 2
+
+
+@pytest.mark.parametrize("text", ["", "   \n", "# only a comment\n"])
+def test_empty_file(text: str) -> None:
+    with pytest.raises(PromptFileError, match="file is empty"):
+        load_yaml(text, P)
+
+
+def test_top_level_scalar_is_refused() -> None:
+    with pytest.raises(PromptFileError, match="got str"):
+        load_yaml("just text\n", P)
+
+
+def test_binary_file_is_refused() -> None:
+    with pytest.raises(PromptFileError, match="binary"):
+        decode_text(b"\x89PNG\r\n\x1a\n\x00\x00", P)
+
+
+def test_non_utf8_names_the_line_and_byte() -> None:
+    with pytest.raises(PromptFileError) as exc:
+        decode_text(b"a: 1\nb: caf\xe9\n", P)
+    assert "not valid UTF-8 (byte 0xe9)" in exc.value.message
+    assert exc.value.location is not None and exc.value.location.line == 2
+
+
+def test_oversized_file_is_refused() -> None:
+    with pytest.raises(PromptFileError, match="over the"):
+        decode_text(b"a" * (MAX_FILE_BYTES + 1), P)
+
+
+def test_bom_is_stripped() -> None:
+    assert decode_text("\ufeffa: 1".encode(), P) == "a: 1"
+
+
+def test_alias_bomb_is_bounded() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 8):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    with pytest.raises(PromptFileError, match="alias bomb"):
+        load_yaml("\n".join(lines) + "\n", P)
+
+
+def test_pointer_escapes_slash_and_tilde() -> None:
+    assert pointer(["a/b", "c~d", 0]) == "/a~1b/c~0d/0"
