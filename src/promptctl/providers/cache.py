@@ -11,6 +11,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,24 @@ class CacheStats:
     by_target: dict[str, int]
 
 
+def _retry_locked(step: Callable[[], object], timeout_s: float) -> None:
+    """Run `step`, retrying while another connection holds the lock.
+
+    SQLite's busy handler does not cover every lock: switching to WAL and the first
+    schema write can fail at once with "database is locked" while another process is
+    doing the same, so those two steps are retried here.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class ResponseCache:
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
         self.path = path
@@ -48,10 +67,14 @@ class ResponseCache:
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
+            try:
+                conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
+                _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), self._timeout)
+                conn.execute("PRAGMA synchronous=NORMAL")
+                _retry_locked(lambda: conn.execute(_SCHEMA), self._timeout)
+            except BaseException:
+                conn.close()
+                raise
             self._local.conn = conn
         return conn
 

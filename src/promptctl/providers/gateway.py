@@ -145,12 +145,11 @@ class Gateway:
             self._store(request, key, repeat, response)
             return response
         assert last is not None
-        summary = "; ".join(f"{s.target}: {s.reason}" for s in skipped)
+        if len(skipped) == 1:
+            raise last
         raise ProviderError(
             last.kind,
-            f"all targets failed ({summary})",
-            provider=request.provider,
-            model=request.model,
+            "all targets failed: " + "; ".join(s.message for s in skipped),
             status=last.status,
             hint=last.hint,
         )
