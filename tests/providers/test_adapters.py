@@ -162,7 +162,11 @@ def test_gemini_exact_request_thoughts_and_cached_cost(
             "maxOutputTokens": 64,
             "seed": 1,
             "responseMimeType": "application/json",
-            "responseSchema": SCHEMA,
+            "responseSchema": {
+                "type": "OBJECT",
+                "properties": {"category": {"type": "STRING"}},
+                "required": ["category"],
+            },
         },
     }
     assert response.text == '{"category": "bug"}'
@@ -200,3 +204,27 @@ def test_gemini_prompt_block_is_content_filter(
     with pytest.raises(ProviderError) as info:
         ADAPTER.parse_response(200, {}, b'{"promptFeedback": {"blockReason": "SAFETY"}}')
     assert info.value.kind == "content_filter"
+
+
+def test_gemini_schema_conversion() -> None:
+    from promptctl.providers.gemini import gemini_schema
+
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "minItems": 1},
+            "note": {"type": ["string", "null"], "description": "free text"},
+        },
+    }
+    assert gemini_schema(schema) == {
+        "type": "OBJECT",
+        "properties": {
+            "tags": {
+                "type": "ARRAY",
+                "items": {"type": "STRING", "enum": ["a", "b"]},
+                "minItems": 1,
+            },
+            "note": {"type": "STRING", "nullable": True, "description": "free text"},
+        },
+    }

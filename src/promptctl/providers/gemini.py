@@ -24,7 +24,41 @@ from promptctl.providers.base import (
 from promptctl.providers.types import ChatRequest, FinishReason, Usage
 from promptctl.spec.model import ProviderSettings
 
-__all__ = ["ADAPTER"]
+__all__ = ["ADAPTER", "gemini_schema"]
+
+_SCHEMA_KEYS = ("description", "format", "maxItems", "minItems", "required")
+
+
+def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON Schema -> Gemini's OpenAPI-subset `Schema` (upper-case types, `nullable`).
+
+    Keywords Gemini's `responseSchema` does not know (additionalProperties, $schema,
+    minimum, pattern…) are dropped: the output is still validated against the full
+    schema by the prompt's assertions.
+    """
+    out: dict[str, Any] = {}
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        non_null = [k for k in kind if k != "null"]
+        if len(non_null) < len(kind):
+            out["nullable"] = True
+        kind = non_null[0] if non_null else None
+    if isinstance(kind, str):
+        out["type"] = kind.upper()
+    elif "enum" in schema:
+        out["type"] = "STRING"
+    if "enum" in schema:
+        out["enum"] = [str(v) for v in schema["enum"]]
+    for key in _SCHEMA_KEYS:
+        if key in schema:
+            out[key] = schema[key]
+    props = schema.get("properties")
+    if isinstance(props, Mapping):
+        out["properties"] = {str(k): gemini_schema(v) for k, v in props.items()}
+    items = schema.get("items")
+    if isinstance(items, Mapping):
+        out["items"] = gemini_schema(items)
+    return out
 
 
 def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
@@ -52,7 +86,7 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     if fmt.type in ("json", "json_schema"):
         config["responseMimeType"] = "application/json"
     if fmt.type == "json_schema" and fmt.schema is not None:
-        config["responseSchema"] = dict(fmt.schema)
+        config["responseSchema"] = gemini_schema(fmt.schema)
     extra = dict(request.extra)
     config.update(extra.pop("generationConfig", {}) or {})
     if config:
