@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from fakes.llm_server import FakeLLM
-from promptctl.spec.model import Project, ProviderSettings
+from fakes.llm_server import FakeLLM, fake_providers
+from promptctl.spec.model import Project
 
 FAKE_KEYS = {
     "OPENAI_API_KEY": "sk-test-openai-0123456789abcdef",
@@ -28,22 +26,6 @@ def fake_llm() -> Iterator[FakeLLM]:
         yield server
     finally:
         server.stop()
-
-
-def fake_providers(fake: FakeLLM, **overrides: Any) -> dict[str, ProviderSettings]:
-    """Provider settings pointing at the fake; `overrides` apply to every provider."""
-    providers = [
-        ProviderSettings("openai", "openai", fake.openai_base, "OPENAI_API_KEY"),
-        ProviderSettings("anthropic", "anthropic", fake.anthropic_base, "ANTHROPIC_API_KEY"),
-        ProviderSettings("gemini", "gemini", fake.gemini_base, "GEMINI_API_KEY"),
-        ProviderSettings("local", "openai-compatible", fake.openai_base, None),
-        ProviderSettings("mistral", "openai-compatible", fake.openai_base, None, dialect="mistral"),
-        ProviderSettings(
-            "azure", "azure", fake.base_url, "AZURE_OPENAI_API_KEY", api_version="2024-10-21"
-        ),
-    ]
-    common: dict[str, Any] = {"timeout_s": 2.0, "max_retries": 3, **overrides}
-    return {p.name: replace(p, **common) for p in providers}
 
 
 @pytest.fixture

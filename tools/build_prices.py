@@ -97,6 +97,8 @@ def main() -> None:
         if provider.id not in PROVIDERS:
             continue
         models = [m for m in (_model(x) for x in provider.models) if m is not None]
+        if provider.id == "google":  # Vertex resells Claude; the Gemini API does not
+            models = [m for m in models if not m["id"].startswith("claude")]
         doc["providers"][provider.id] = models
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(doc, indent=None, separators=(",", ":"), sort_keys=True) + "\n")

@@ -26,6 +26,8 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
     fake.drop()                       close the socket without a response
     fake.non_json(status=200)         a body that is not JSON
     fake.stop()                       shuts down; pending sleeps are cut short
+    fake_providers(fake, **overrides) ProviderSettings for openai, anthropic, gemini, local,
+                                      mistral and azure, all pointing at the fake
 
 Everything is bounded: sleeps wake at stop(), the server thread is joined.
 """
@@ -38,11 +40,13 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeLLM", "Fault", "Logged"]
+from promptctl.spec.model import ProviderSettings
+
+__all__ = ["FakeLLM", "Fault", "Logged", "fake_providers"]
 
 
 @dataclass(frozen=True)
@@ -344,3 +348,19 @@ class FakeLLM:
                 gerr["details"] = fault.details
             return {"error": gerr}
         return {"error": {"message": fault.message, "type": "error", "code": fault.code or None}}
+
+
+def fake_providers(fake: FakeLLM, **overrides: Any) -> dict[str, ProviderSettings]:
+    """Provider settings pointing at the fake; `overrides` apply to every provider."""
+    providers = [
+        ProviderSettings("openai", "openai", fake.openai_base, "OPENAI_API_KEY"),
+        ProviderSettings("anthropic", "anthropic", fake.anthropic_base, "ANTHROPIC_API_KEY"),
+        ProviderSettings("gemini", "gemini", fake.gemini_base, "GEMINI_API_KEY"),
+        ProviderSettings("local", "openai-compatible", fake.openai_base, None),
+        ProviderSettings("mistral", "openai-compatible", fake.openai_base, None, dialect="mistral"),
+        ProviderSettings(
+            "azure", "azure", fake.base_url, "AZURE_OPENAI_API_KEY", api_version="2024-10-21"
+        ),
+    ]
+    common: dict[str, Any] = {"timeout_s": 2.0, "max_retries": 3, **overrides}
+    return {p.name: replace(p, **common) for p in providers}

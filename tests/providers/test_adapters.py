@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import Harness, chat
+from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.providers.types import ResponseFormat, Usage

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import Harness, chat
+from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.errors import ProviderError

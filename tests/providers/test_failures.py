@@ -9,10 +9,9 @@ import time
 from dataclasses import replace
 
 import pytest
-from helpers import Harness, chat
+from provider_helpers import Harness, chat
 
-from conftest import fake_providers
-from fakes.llm_server import FakeLLM
+from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.errors import ProviderError
 from promptctl.spec.model import Project
 
