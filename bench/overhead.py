@@ -107,7 +107,7 @@ async def _pool_run(
     return wall, cpu
 
 
-async def _overhead(url: str, n: int, concurrency: int) -> tuple[float, float]:
+async def _overhead(url: str, n: int, concurrency: int) -> tuple[float, float, float, float]:
     from promptctl.providers import _http
     from promptctl.providers.gateway import Gateway
     from promptctl.providers.types import ChatMessage, ChatRequest
@@ -133,17 +133,24 @@ async def _overhead(url: str, n: int, concurrency: int) -> tuple[float, float]:
         async with sem:
             await gateway.complete(request)
 
-    async def timed(fn: Any) -> float:
-        await asyncio.gather(*(fn() for _ in range(200)))
-        start = time.perf_counter()
+    async def timed(fn: Any) -> tuple[float, float]:
+        await asyncio.gather(*(fn() for _ in range(100)))
+        wall, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(fn() for _ in range(n)))
-        return time.perf_counter() - start
+        return (time.perf_counter() - wall) / n * 1e6, (time.process_time() - cpu) / n * 1e6
 
-    best_raw = min([await timed(raw_call) for _ in range(3)])
-    best_gw = min([await timed(gw_call) for _ in range(3)])
+    raw_runs, gw_runs = [], []
+    for _ in range(5):  # interleaved, best of 5: the machine's noise hits both alike
+        raw_runs.append(await timed(raw_call))
+        gw_runs.append(await timed(gw_call))
     await raw.aclose()
     await gateway.aclose()
-    return best_raw / n * 1e6, best_gw / n * 1e6
+    return (
+        min(r[0] for r in raw_runs),
+        min(g[0] for g in gw_runs),
+        min(r[1] for r in raw_runs),
+        min(g[1] for g in gw_runs),
+    )
 
 
 def main() -> None:
@@ -168,12 +175,13 @@ def main() -> None:
         proc.terminate()
     url, proc = start_server(0.0)
     try:
-        print("2) promptctl Gateway vs raw client call, zero-latency server")
+        print("2) promptctl Gateway vs raw client call, zero-latency server (best of 5)")
         for concurrency in (1, 50):
-            raw_us, gw_us = asyncio.run(_overhead(url, n, concurrency))
+            raw_w, gw_w, raw_c, gw_c = asyncio.run(_overhead(url, n, concurrency))
             print(
-                f"   concurrency {concurrency:2}: raw {raw_us:7.1f} µs/call,"
-                f" gateway {gw_us:7.1f} µs/call, added {gw_us - raw_us:6.1f} µs/call"
+                f"   concurrency {concurrency:2}: wall raw {raw_w:6.1f} gateway {gw_w:6.1f}"
+                f" (+{gw_w - raw_w:5.1f}) µs/call; CPU raw {raw_c:6.1f} gateway {gw_c:6.1f}"
+                f" (+{gw_c - raw_c:5.1f}) µs/call"
             )
     finally:
         proc.terminate()
