@@ -73,9 +73,11 @@ def test_openai_reasoning_model_uses_max_completion_tokens(
         "prompt_tokens_details": {"cached_tokens": 1408},
         "completion_tokens_details": {"reasoning_tokens": 512},
     }
-    response = Harness(fake_project, fake_env).run(chat("openai/o4-mini", max_tokens=500))
+    request = chat("openai/o4-mini", max_tokens=500, temperature=0.0, seed=1)
+    response = Harness(fake_project, fake_env).run(request)
     body = fake_llm.requests[0].body
     assert body["max_completion_tokens"] == 500 and "max_tokens" not in body
+    assert "temperature" not in body and body["seed"] == 1
     assert response.usage.reasoning_tokens == 512 and response.usage.output_tokens == 651
     # o4-mini: 1.10 in, 0.275 cached, 4.40 out: 78*1.1 + 1408*.275 + 651*4.4 = 3337.4
     assert response.cost_usd == pytest.approx(3337.4e-6)

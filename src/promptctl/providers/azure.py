@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from promptctl.errors import ProviderError
 from promptctl.providers.base import Adapter, WireRequest
-from promptctl.providers.openai import chat_body, is_reasoning_model, parse_chat_completion
+from promptctl.providers.openai import parse_chat_completion, reasoning_body
 from promptctl.providers.types import ChatRequest
 from promptctl.spec.model import ProviderSettings
 
@@ -21,7 +21,6 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
             provider=settings.name,
             hint="set base_url: https://<resource>.openai.azure.com",
         )
-    field = "max_completion_tokens" if is_reasoning_model(request.model) else "max_tokens"
     version = settings.api_version or DEFAULT_API_VERSION
     url = (
         f"{settings.base_url.rstrip('/')}/openai/deployments/{request.model}"
@@ -30,7 +29,7 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     headers = {"content-type": "application/json", **settings.headers}
     if api_key:
         headers["api-key"] = api_key
-    body = chat_body(request, max_tokens_field=field)
+    body = reasoning_body(request)
     return WireRequest(url, headers, body)
 
 

@@ -116,6 +116,7 @@ class Gateway:
         if hit is not None:
             return hit
         plans = [self._plan(r) for r in (request, *fallbacks)]  # config errors before calls
+        deadline = self._clock() + self._deadline_s  # one deadline for the whole chain
         skipped: list[SkippedTarget] = []
         last: ProviderError | None = None
         for plan in plans:
@@ -123,12 +124,18 @@ class Gateway:
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
             if not breaker.allow():
-                skipped.append(SkippedTarget(target, "circuit_open", "circuit open"))
+                last = ProviderError(
+                    "circuit_open",
+                    "skipped: circuit open after repeated failures",
+                    provider=plan.settings.name,
+                    model=plan.request.model,
+                    hint=f"retried after {self._breakers.cooldown_s:g} s",
+                )
+                skipped.append(SkippedTarget(target, "circuit_open", last.message))
                 self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
-                last = ProviderError("circuit_open", "circuit open", provider=plan.settings.name)
                 continue
             try:
-                parsed, attempts, latency = await self._call(plan, ctx, key, origin)
+                parsed, attempts, latency = await self._call(plan, ctx, key, origin, deadline)
             except ProviderError as exc:
                 if exc.kind in _BREAKER_KINDS:
                     breaker.record_failure()
@@ -245,7 +252,7 @@ class Gateway:
         return _Plan(request, settings, adapter, api_key)
 
     async def _call(
-        self, plan: _Plan, ctx: CallContext, key: str, origin: str | None
+        self, plan: _Plan, ctx: CallContext, key: str, origin: str | None, deadline: float
     ) -> tuple[Parsed, int, float]:
         settings, request = plan.settings, plan.request
         wire = plan.adapter.build_request(request, settings, plan.api_key)
@@ -289,7 +296,7 @@ class Gateway:
             sleep=self._sleep,
             rng=self._rng,
             clock=self._clock,
-            deadline=self._clock() + self._deadline_s,
+            deadline=deadline,
             on_error=on_error,
         )
         return parsed, attempts, latency

@@ -1,7 +1,9 @@
 """OpenAI Chat Completions (`POST {base_url}/chat/completions`).
 
 Reasoning models (o1, o3, o4, gpt-5*) reject `max_tokens` and take `max_completion_tokens`
-instead, which bounds visible and reasoning tokens together. The parse side is shared
+instead, which bounds visible and reasoning tokens together; they also reject a
+`temperature` or `top_p` other than 1, so those are left out for them (a prompt written
+for gpt-4o with `temperature: 0` still runs when it falls back to o4-mini). The parse side is shared
 with Azure and every OpenAI-compatible server, so it treats every usage field as optional.
 """
 
@@ -23,7 +25,13 @@ from promptctl.providers.base import (
 from promptctl.providers.types import ChatRequest, FinishReason, Usage
 from promptctl.spec.model import ProviderSettings
 
-__all__ = ["ADAPTER", "chat_body", "is_reasoning_model", "parse_chat_completion"]
+__all__ = [
+    "ADAPTER",
+    "chat_body",
+    "is_reasoning_model",
+    "parse_chat_completion",
+    "reasoning_body",
+]
 
 _REASONING = re.compile(r"^(o1|o3|o4|gpt-5)([-.].*)?$")
 
@@ -60,15 +68,23 @@ def chat_body(request: ChatRequest, *, max_tokens_field: str = "max_tokens") -> 
     return body
 
 
+def reasoning_body(request: ChatRequest) -> dict[str, Any]:
+    """The body for OpenAI's own API (and Azure): reasoning models get their field set."""
+    if not is_reasoning_model(request.model):
+        return chat_body(request)
+    body = chat_body(request, max_tokens_field="max_completion_tokens")
+    for key in ("temperature", "top_p"):
+        if body.get(key) not in (None, 1, 1.0):
+            del body[key]
+    return body
+
+
 def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
-    field = "max_completion_tokens" if is_reasoning_model(request.model) else "max_tokens"
     headers = {"content-type": "application/json", **settings.headers}
     if api_key:
         headers["authorization"] = f"Bearer {api_key}"
     base = (settings.base_url or "https://api.openai.com/v1").rstrip("/")
-    return WireRequest(
-        f"{base}/chat/completions", headers, chat_body(request, max_tokens_field=field)
-    )
+    return WireRequest(f"{base}/chat/completions", headers, reasoning_body(request))
 
 
 _FINISH: Mapping[str, FinishReason] = {
