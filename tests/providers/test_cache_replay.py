@@ -123,3 +123,27 @@ def test_cache_is_safe_under_concurrent_writers(tmp_path: Path) -> None:
     assert hit is not None and hit.text.endswith("-7") and hit.usage == Usage(1, 2)
     assert cache.clear() == 280 and cache.stats().entries == 0
     cache.close()
+
+
+def test_cache_is_safe_under_concurrent_processes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / ".promptctl" / "cache.sqlite"
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from promptctl.providers.cache import ResponseCache\n"
+        "from promptctl.providers.types import ChatResponse\n"
+        "cache = ResponseCache(Path(sys.argv[1]))\n"
+        "for i in range(50):\n"
+        "    cache.put(f'{sys.argv[2]}-{i}', ChatResponse(text='x', target='openai/m'))\n"
+        "    cache.put('shared', ChatResponse(text=sys.argv[2], target='openai/m'))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), f"p{n}"]) for n in range(4)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    cache = ResponseCache(path)
+    assert cache.stats().entries == 4 * 50 + 1
+    shared = cache.get("shared")
+    assert shared is not None and shared.text in {"p0", "p1", "p2", "p3"}
+    cache.close()
