@@ -92,6 +92,7 @@ def main() -> None:
         "source": f"genai-prices {version}",
         "checked": datetime.date.today().isoformat(),
         "providers": {},
+        "fallbacks": {},
     }
     for provider in data.providers:
         if provider.id not in PROVIDERS:
@@ -100,6 +101,9 @@ def main() -> None:
         if provider.id == "google":  # Vertex resells Claude; the Gemini API does not
             models = [m for m in models if not m["id"].startswith("claude")]
         doc["providers"][provider.id] = models
+        fallbacks = [f for f in provider.fallback_model_providers or () if f in PROVIDERS]
+        if fallbacks and provider.id != "google":  # Google's fallback is Vertex Claude
+            doc["fallbacks"][provider.id] = fallbacks
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(doc, indent=None, separators=(",", ":"), sort_keys=True) + "\n")
     count = sum(len(v) for v in doc["providers"].values())

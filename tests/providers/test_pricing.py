@@ -89,3 +89,11 @@ def test_project_overrides_win(tmp_path: Path) -> None:
     listed = dict(known_prices(project))
     assert listed["local/my-model"].source == "promptctl.yaml"
     assert listed["anthropic/claude-haiku-4-5"].input == 1.0
+
+
+def test_azure_falls_back_to_openai_prices(tmp_path: Path) -> None:
+    from promptctl.spec.model import ProviderSettings
+
+    project = Project(root=tmp_path, providers={"az": ProviderSettings("az", "azure", "https://x")})
+    price = price_for("az/gpt-4o-mini-2024-07-18", project)
+    assert price is not None and (price.input, price.output) == (0.15, 0.6)

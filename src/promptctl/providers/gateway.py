@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from promptctl.errors import ProviderError
 from promptctl.providers import _http
@@ -75,8 +76,6 @@ class Gateway:
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
         if env is None:
-            import os
-
             env = os.environ
         self.project = project
         self.mode: Mode = mode
@@ -348,7 +347,7 @@ class Gateway:
         self,
         ctx: CallContext,
         target: str,
-        outcome: Any,
+        outcome: Literal["ok", "cached", "error"],
         key: str,
         *,
         response: ChatResponse | None = None,

@@ -99,11 +99,12 @@ def price_for(
     settings = _settings(project, provider)
     table_id = price_provider(settings) if settings is not None else provider
     table = _table()
-    models = table["providers"].get(table_id, [])
     ref = model.lower()
-    for entry in models:
-        if _match(entry["match"], ref):
-            return _period(entry, table, (at or datetime.date.today()).isoformat())
+    # A reseller (Azure) falls back to the original vendor's table, as genai-prices does.
+    for table_name in (table_id, *table.get("fallbacks", {}).get(table_id, ())):
+        for entry in table["providers"].get(table_name, []):
+            if _match(entry["match"], ref):
+                return _period(entry, table, (at or datetime.date.today()).isoformat())
     return None
 
 
