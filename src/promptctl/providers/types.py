@@ -86,8 +86,9 @@ class Usage:
 
     `input_tokens` counts every prompt token *including* cached reads and cache writes;
     `cached_input_tokens` and `cache_write_tokens` say how many of them were billed at
-    the cache prices. `output_tokens` counts every generated token *including*
-    reasoning; `reasoning_tokens` says how many of them were reasoning.
+    the cache prices; `cache_write_1h_tokens` says how many of the cache writes used the
+    one-hour TTL (Anthropic), which has its own price. `output_tokens` counts every
+    generated token *including* reasoning; `reasoning_tokens` says how many of them were reasoning.
     """
 
     input_tokens: int = 0
@@ -95,6 +96,7 @@ class Usage:
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -1,0 +1,60 @@
+"""`promptctl cache stats|clear`: the response cache in .promptctl/cache.sqlite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from promptctl.providers.cache import ResponseCache
+
+__all__ = ["register"]
+
+_ProjectOpt = Annotated[Path | None, typer.Option("--project", help="Project root (default: .).")]
+cache_app = typer.Typer(help="Inspect or clear the response cache.", no_args_is_help=True)
+
+
+def _cache(project_dir: Path | None) -> ResponseCache:
+    from promptctl.providers.cache import ResponseCache
+
+    root = (project_dir or Path.cwd()).resolve()
+    return ResponseCache(root / ".promptctl" / "cache.sqlite")
+
+
+@cache_app.command("stats")
+def stats(
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    project_dir: _ProjectOpt = None,
+) -> None:
+    """Entries, size on disk and entries per target."""
+    cache = _cache(project_dir)
+    s = cache.stats()
+    cache.close()
+    if fmt == "json":
+        data = {
+            "path": str(s.path),
+            "entries": s.entries,
+            "size_bytes": s.size_bytes,
+            "by_target": s.by_target,
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"{s.path}: {s.entries} entries, {s.size_bytes / 1024:.1f} KiB")
+    for target, count in s.by_target.items():
+        typer.echo(f"  {target}: {count}")
+
+
+@cache_app.command("clear")
+def clear(project_dir: _ProjectOpt = None) -> None:
+    """Delete every cached response (recordings under evals/recordings are kept)."""
+    cache = _cache(project_dir)
+    removed = cache.clear()
+    cache.close()
+    typer.echo(f"removed {removed} cached responses")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cache_app, name="cache")

@@ -1,0 +1,195 @@
+"""What every adapter is, the registry of adapters, and helpers they share.
+
+An adapter is two pure functions: `build_request` maps a `ChatRequest` to the wire
+(url, headers, JSON body) and `parse_response` maps the wire answer back to `Parsed`
+or raises a typed `ProviderError`. No I/O happens in an adapter, so each one is tested
+without a network and the gateway owns connections, retries and fallbacks.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptctl.errors import ProviderError, ProviderErrorKind
+from promptctl.providers.types import ChatRequest, FinishReason, Usage
+from promptctl.spec.model import ProviderSettings
+
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "Parsed",
+    "WireRequest",
+    "decode_json",
+    "error_for_status",
+    "load_adapter",
+    "retry_after_from_headers",
+    "scrub",
+]
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The provider-neutral fields of a successful response."""
+
+    text: str
+    finish_reason: FinishReason = "stop"
+    usage: Usage = field(default_factory=Usage)
+    model_reported: str = ""
+    request_id: str | None = None
+
+
+BuildFn = Callable[[ChatRequest, ProviderSettings, "str | None"], WireRequest]
+ParseFn = Callable[[int, Mapping[str, str], bytes], Parsed]
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One wire format; `needs_key` is False for local servers that ignore auth."""
+
+    kind: str
+    build_request: BuildFn
+    parse_response: ParseFn
+    needs_key: bool = True
+
+
+# kind -> "module:attribute"; imported on first use so unused adapters cost nothing.
+ADAPTERS: Mapping[str, str] = {
+    "openai": "promptctl.providers.openai:ADAPTER",
+    "anthropic": "promptctl.providers.anthropic:ADAPTER",
+    "gemini": "promptctl.providers.gemini:ADAPTER",
+    "openai-compatible": "promptctl.providers.openai_compatible:ADAPTER",
+    "azure": "promptctl.providers.azure:ADAPTER",
+}
+_loaded: dict[str, Adapter] = {}
+
+
+def load_adapter(kind: str) -> Adapter:
+    adapter = _loaded.get(kind)
+    if adapter is not None:
+        return adapter
+    spec = ADAPTERS.get(kind)
+    if spec is None:
+        raise ProviderError(
+            "config",
+            f"unknown provider kind {kind!r}",
+            hint="kind is one of " + ", ".join(sorted(ADAPTERS)),
+        )
+    module_name, attr = spec.split(":")
+    loaded = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(loaded, Adapter):
+        raise TypeError(f"{spec} is not an Adapter")
+    _loaded[kind] = loaded
+    return loaded
+
+
+_KEY_PATTERNS = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}"
+    r"|(?i:(?:api[-_]?key|x-api-key|key)=)[A-Za-z0-9._\-]{8,})"
+)
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove the given secrets and anything shaped like an API key from `text`."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return _KEY_PATTERNS.sub("[redacted]", text)
+
+
+def decode_json(body: bytes, status: int) -> Any:
+    """Parse a response body; a non-JSON body is `bad_response` (or the HTTP failure)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        snippet = scrub(body[:200].decode("utf-8", "replace"))
+        if status >= 400:
+            raise error_for_status(status, f"HTTP {status}: {snippet!r}") from None
+        raise ProviderError(
+            "bad_response", f"response is not JSON: {snippet!r}", status=status
+        ) from None
+
+
+def error_for_status(
+    status: int, message: str, *, code: str = "", retry_after_s: float | None = None
+) -> ProviderError:
+    """The generic HTTP-status mapping; adapters refine it with the body's error code."""
+    kind: ProviderErrorKind
+    if code in {"context_length_exceeded", "string_above_max_length"} or _looks_like_context(
+        message
+    ):
+        kind = "context_length"
+    elif code == "content_filter":
+        kind = "content_filter"
+    elif code == "insufficient_quota":
+        kind = "quota"
+    elif status in (401, 403):
+        kind = "auth"
+    elif status == 402:
+        kind = "quota"
+    elif status == 404:
+        kind = "not_found"
+    elif status in (408, 504):
+        kind = "timeout"
+    elif status == 409:
+        kind = "server"
+    elif status == 429:
+        kind = "rate_limit"
+    elif status in (503, 529):
+        kind = "overloaded"
+    elif status >= 500:
+        kind = "server"
+    else:
+        kind = "bad_request"
+    return ProviderError(kind, scrub(message), status=status, retry_after_s=retry_after_s)
+
+
+def _looks_like_context(message: str) -> bool:
+    low = message.lower()
+    return any(
+        s in low
+        for s in (
+            "context length",
+            "context_length",
+            "context window",
+            "prompt is too long",
+            "input token count",
+            "exceeds the maximum number of tokens",
+        )
+    )
+
+
+def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
+    """`retry-after-ms`, then `retry-after` in seconds or as an HTTP-date, in seconds."""
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        raw = headers.get(name)
+        if raw:
+            try:
+                return max(0.0, float(raw) / 1000.0)
+            except ValueError:
+                pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,123 @@
+"""A content-addressed response cache in SQLite (`.promptctl/cache.sqlite`).
+
+Keyed by `ChatRequest.cache_key(repeat=…)`. WAL mode and a busy timeout make it safe
+for several processes (parallel CI jobs) and threads writing at once; a write is one
+`INSERT OR REPLACE`, so a race between two writers of the same key is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptctl.providers.codec import response_from_data, response_to_data
+from promptctl.providers.types import ChatResponse
+
+__all__ = ["CacheStats", "ResponseCache"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    path: Path
+    entries: int
+    size_bytes: int
+    by_target: dict[str, int]
+
+
+def _retry_locked(step: Callable[[], object], timeout_s: float) -> None:
+    """Run `step`, retrying while another connection holds the lock.
+
+    SQLite's busy handler does not cover every lock: switching to WAL and the first
+    schema write can fail at once with "database is locked" while another process is
+    doing the same, so those two steps are retried here.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+class ResponseCache:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = path
+        self._timeout = busy_timeout_s
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
+                _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), self._timeout)
+                conn.execute("PRAGMA synchronous=NORMAL")
+                _retry_locked(lambda: conn.execute(_SCHEMA), self._timeout)
+            except BaseException:
+                conn.close()
+                raise
+            self._local.conn = conn
+        return conn
+
+    def get(self, key: str) -> ChatResponse | None:
+        row = (
+            self._conn().execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
+        )
+        return None if row is None else response_from_data(json.loads(row[0]))
+
+    def put(self, key: str, response: ChatResponse) -> None:
+        payload = json.dumps(response_to_data(response), sort_keys=True)
+        self._conn().execute(
+            "INSERT OR REPLACE INTO responses (key, target, response, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (key, response.target, payload, time.time()),
+        )
+
+    def stats(self) -> CacheStats:
+        if not self.path.exists():
+            return CacheStats(self.path, 0, 0, {})
+        rows = (
+            self._conn()
+            .execute("SELECT target, COUNT(*) FROM responses GROUP BY target ORDER BY target")
+            .fetchall()
+        )
+        by_target = {str(t): int(n) for t, n in rows}
+        size = sum(
+            p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file()
+        )
+        return CacheStats(self.path, sum(by_target.values()), size, by_target)
+
+    def clear(self) -> int:
+        """Delete every entry; returns how many there were."""
+        if not self.path.exists():
+            return 0
+        conn = self._conn()
+        count = int(conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        conn.execute("DELETE FROM responses")
+        conn.execute("VACUUM")
+        return count
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,31 @@
+"""ChatResponse <-> plain JSON data, for the cache and for recordings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from promptctl.errors import ProviderError
+from promptctl.providers.types import ChatResponse, SkippedTarget, Usage
+
+__all__ = ["response_from_data", "response_to_data"]
+
+
+def response_to_data(response: ChatResponse) -> dict[str, Any]:
+    data = asdict(response)
+    data.pop("cached", None)
+    return data
+
+
+def response_from_data(data: Mapping[str, Any]) -> ChatResponse:
+    try:
+        fields = dict(data)
+        fields.pop("cached", None)
+        fields["usage"] = Usage(**fields.get("usage", {}))
+        fields["fallbacks_tried"] = tuple(
+            SkippedTarget(**s) for s in fields.get("fallbacks_tried", ())
+        )
+        return ChatResponse(**fields)
+    except TypeError as exc:
+        raise ProviderError("bad_response", f"stored response is malformed: {exc}") from None

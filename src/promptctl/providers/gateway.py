@@ -1,0 +1,395 @@
+"""The one call path: cache/replay -> limits -> retry -> breaker -> fallback.
+
+Every provider call of an evaluation or of the runtime goes through `Gateway.complete`.
+It emits a `CallRecord` to `on_call` for each attempt outcome, so the ledger and the
+evaluation report see retries, fallbacks and cache hits alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, TypeVar
+
+from promptctl.errors import ProviderError
+from promptctl.providers import _http
+from promptctl.providers.base import Adapter, Parsed, load_adapter, scrub
+from promptctl.providers.breaker import Breakers
+from promptctl.providers.cache import ResponseCache
+from promptctl.providers.limits import limiter_for
+from promptctl.providers.pricing import cost_usd, price_for
+from promptctl.providers.recordings import MODES, Mode, RecordingStore
+from promptctl.providers.retry import RetryPolicy, with_retries
+from promptctl.providers.types import (
+    CallContext,
+    CallRecord,
+    ChatRequest,
+    ChatResponse,
+    SkippedTarget,
+    Usage,
+)
+from promptctl.spec.model import Project, ProviderSettings
+
+__all__ = ["Gateway"]
+
+T = TypeVar("T")
+# Failures that say something about the target (not the request): they count towards
+# opening its circuit.
+_BREAKER_KINDS = frozenset(
+    {"rate_limit", "overloaded", "server", "timeout", "network", "bad_response", "auth", "quota"}
+)
+# Failures another target cannot fix: raised at once instead of falling over.
+_NO_FAILOVER = frozenset({"bad_request", "config"})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    request: ChatRequest
+    settings: ProviderSettings
+    adapter: Adapter
+    api_key: str | None
+
+
+class Gateway:
+    def __init__(
+        self,
+        project: Project,
+        *,
+        mode: Mode = "auto",
+        use_cache: bool = True,
+        env: Mapping[str, str] | None = None,
+        on_call: Callable[[CallRecord], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        deadline_s: float = 600.0,
+        retry_base_s: float = 0.5,
+        breaker_threshold: int = 5,
+        breaker_cooldown_s: float = 30.0,
+    ) -> None:
+        if mode not in MODES:
+            raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
+        if env is None:
+            env = os.environ
+        self.project = project
+        self.mode: Mode = mode
+        self._env = env
+        self._on_call = on_call
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._deadline_s = deadline_s
+        self._retry_base_s = retry_base_s
+        self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock)
+        self._cache = (
+            ResponseCache(project.state_dir / "cache.sqlite")
+            if use_cache and mode != "live"
+            else None
+        )
+        self._recordings = RecordingStore(project.recordings_dir)
+        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._bg_loop: asyncio.AbstractEventLoop | None = None
+        self._bg_thread: threading.Thread | None = None
+        self._bg_lock = threading.Lock()
+
+    # ---- public API -------------------------------------------------------------
+
+    async def complete(
+        self,
+        request: ChatRequest,
+        *,
+        fallbacks: Sequence[ChatRequest] = (),
+        repeat: int = 0,
+        context: CallContext | None = None,
+    ) -> ChatResponse:
+        """Answer `request`, or the first fallback that can; raise ProviderError if none."""
+        ctx = context or CallContext()
+        key = request.cache_key(repeat=repeat)
+        hit = self._lookup(request, key, ctx, repeat)
+        if hit is not None:
+            return hit
+        plans = [self._plan(r) for r in (request, *fallbacks)]  # config errors before calls
+        deadline = self._clock() + self._deadline_s  # one deadline for the whole chain
+        skipped: list[SkippedTarget] = []
+        last: ProviderError | None = None
+        for plan in plans:
+            target = plan.request.target
+            breaker = self._breakers.get(target)
+            origin = skipped[-1].target if skipped else None
+            if not breaker.allow():
+                last = ProviderError(
+                    "circuit_open",
+                    "skipped: circuit open after repeated failures",
+                    provider=plan.settings.name,
+                    model=plan.request.model,
+                    hint=f"retried after {self._breakers.cooldown_s:g} s",
+                )
+                skipped.append(SkippedTarget(target, "circuit_open", last.message))
+                self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
+                continue
+            try:
+                parsed, attempts, latency = await self._call(plan, ctx, key, origin, deadline)
+            except ProviderError as exc:
+                if exc.kind in _BREAKER_KINDS:
+                    breaker.record_failure()
+                else:
+                    breaker.record_success()  # the target answered; the request was at fault
+                if exc.kind in _NO_FAILOVER:
+                    raise
+                skipped.append(SkippedTarget(target, exc.kind, exc.message))
+                last = exc
+                continue
+            breaker.record_success()
+            response = self._response(plan, parsed, attempts, latency, skipped)
+            self._emit(ctx, target, "ok", key, response=response, origin=origin)
+            self._store(request, key, repeat, response)
+            return response
+        assert last is not None
+        if len(skipped) == 1:
+            raise last
+        raise ProviderError(
+            last.kind,
+            "all targets failed: " + "; ".join(s.message for s in skipped),
+            status=last.status,
+            hint=last.hint,
+        )
+
+    def complete_sync(
+        self,
+        request: ChatRequest,
+        *,
+        fallbacks: Sequence[ChatRequest] = (),
+        repeat: int = 0,
+        context: CallContext | None = None,
+    ) -> ChatResponse:
+        """Blocking `complete` for sync callers; runs on a private event-loop thread."""
+        coro = self.complete(request, fallbacks=fallbacks, repeat=repeat, context=context)
+        return self._run_bg(coro)
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+        if self._cache is not None:
+            self._cache.close()
+
+    def close(self) -> None:
+        """Close the private loop used by `complete_sync` (and its connections)."""
+        with self._bg_lock:
+            loop, thread = self._bg_loop, self._bg_thread
+            self._bg_loop = self._bg_thread = None
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.aclose(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+    # ---- steps ----------------------------------------------------------------
+
+    def _lookup(
+        self, request: ChatRequest, key: str, ctx: CallContext, repeat: int
+    ) -> ChatResponse | None:
+        if self.mode in ("live", "record"):
+            return None
+        hit = self._recordings.load(key)
+        if hit is None and self.mode == "replay":
+            where = f"prompt {ctx.prompt_id or '?'}, test {ctx.test or '?'!r}, repeat {repeat}"
+            raise ProviderError(
+                "replay_missing",
+                f"no recording for {request.target} ({where}): {self._recordings.path_for(key)}",
+                provider=request.provider,
+                model=request.model,
+                hint="run once with --mode record (needs the API key) and commit evals/recordings",
+            )
+        if hit is None and self._cache is not None:
+            hit = self._cache.get(key)
+        if hit is None:
+            return None
+        self._emit(ctx, hit.target, "cached", key, response=hit, cost=0.0)
+        return replace(hit, cached=True)
+
+    def _store(self, request: ChatRequest, key: str, repeat: int, response: ChatResponse) -> None:
+        if self.mode == "record":
+            self._recordings.save(key, request, repeat, response)
+        if self._cache is not None:
+            self._cache.put(key, response)
+
+    def _plan(self, request: ChatRequest) -> _Plan:
+        settings = self.project.providers.get(request.provider)
+        if settings is None:
+            raise ProviderError(
+                "config",
+                f"unknown provider {request.provider!r} in {request.target!r}",
+                hint="configure it under providers: in promptctl.yaml",
+            )
+        adapter = load_adapter(settings.kind)
+        api_key: str | None = None
+        if settings.api_key_env:
+            api_key = self._env.get(settings.api_key_env) or None
+            if api_key is None:
+                raise ProviderError(
+                    "config",
+                    f"{settings.api_key_env} is not set",
+                    provider=settings.name,
+                    hint=f"export {settings.api_key_env}=<your {settings.name} API key>",
+                )
+        elif adapter.needs_key:
+            raise ProviderError(
+                "config",
+                "no api_key_env configured",
+                provider=settings.name,
+                hint=f"set providers.{settings.name}.api_key_env in promptctl.yaml",
+            )
+        return _Plan(request, settings, adapter, api_key)
+
+    async def _call(
+        self, plan: _Plan, ctx: CallContext, key: str, origin: str | None, deadline: float
+    ) -> tuple[Parsed, int, float]:
+        settings, request = plan.settings, plan.request
+        wire = plan.adapter.build_request(request, settings, plan.api_key)
+        content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
+        client = self._client()
+        limiter = limiter_for(settings, clock=self._clock, sleep=self._sleep)
+        secrets = (plan.api_key,) if plan.api_key else ()
+        latency = 0.0
+
+        async def attempt(_: int) -> Parsed:
+            nonlocal latency
+            async with limiter.slot():
+                started = time.perf_counter()
+                try:
+                    resp = await client.post(
+                        wire.url, headers=wire.headers, content=content, timeout=settings.timeout_s
+                    )
+                    body = resp.content
+                except _http.TimeoutError_:
+                    raise self._tag(
+                        ProviderError("timeout", f"no response within {settings.timeout_s}s"),
+                        request,
+                        secrets,
+                    ) from None
+                except _http.TransportError as exc:
+                    msg = f"{type(exc).__name__}: {exc}"
+                    raise self._tag(ProviderError("network", msg), request, secrets) from None
+                latency = (time.perf_counter() - started) * 1000.0
+            try:
+                return plan.adapter.parse_response(resp.status_code, resp.headers, body)
+            except ProviderError as exc:
+                raise self._tag(exc, request, secrets) from None
+
+        def on_error(exc: ProviderError, _: int) -> None:
+            self._emit(ctx, request.target, "error", key, error_kind=exc.kind, origin=origin)
+
+        policy = RetryPolicy(max_retries=settings.max_retries, base_s=self._retry_base_s)
+        parsed, attempts = await with_retries(
+            attempt,
+            policy=policy,
+            sleep=self._sleep,
+            rng=self._rng,
+            clock=self._clock,
+            deadline=deadline,
+            on_error=on_error,
+        )
+        return parsed, attempts, latency
+
+    def _response(
+        self,
+        plan: _Plan,
+        parsed: Parsed,
+        attempts: int,
+        latency: float,
+        skipped: list[SkippedTarget],
+    ) -> ChatResponse:
+        target = plan.request.target
+        price = None
+        if parsed.model_reported:
+            price = price_for(f"{plan.settings.name}/{parsed.model_reported}", self.project)
+        if price is None:
+            price = price_for(target, self.project)
+        return ChatResponse(
+            text=parsed.text,
+            target=target,
+            finish_reason=parsed.finish_reason,
+            usage=parsed.usage,
+            model_reported=parsed.model_reported,
+            latency_ms=latency,
+            request_id=parsed.request_id,
+            cost_usd=cost_usd(parsed.usage, price, target=target),
+            attempts=attempts,
+            fallbacks_tried=tuple(skipped),
+        )
+
+    # ---- plumbing -------------------------------------------------------------
+
+    @staticmethod
+    def _tag(exc: ProviderError, request: ChatRequest, secrets: tuple[str, ...]) -> ProviderError:
+        """Re-raise an adapter's error with the target named and secrets scrubbed."""
+        raw = exc.message.removeprefix(f"{exc.kind}: ")
+        return ProviderError(
+            exc.kind,
+            scrub(raw, secrets),
+            provider=request.provider,
+            model=request.model,
+            status=exc.status,
+            retry_after_s=exc.retry_after_s,
+            hint=exc.hint,
+        )
+
+    def _emit(
+        self,
+        ctx: CallContext,
+        target: str,
+        outcome: Literal["ok", "cached", "error"],
+        key: str,
+        *,
+        response: ChatResponse | None = None,
+        error_kind: str | None = None,
+        origin: str | None = None,
+        cost: float | None = None,
+    ) -> None:
+        if self._on_call is None:
+            return
+        self._on_call(
+            CallRecord(
+                timestamp=time.time(),
+                context=ctx,
+                target=target,
+                model_reported=response.model_reported if response else "",
+                outcome=outcome,
+                usage=response.usage if response else Usage(),
+                cost_usd=cost if cost is not None else (response.cost_usd if response else None),
+                latency_ms=response.latency_ms if response else 0.0,
+                error_kind=error_kind,
+                fallback_from=origin,
+                request_hash=key,
+            )
+        )
+
+    def _client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            total = sum(s.max_concurrency for s in self.project.providers.values())
+            client = _http.new_client(max(16, total))
+            self._clients[loop] = client
+        return client
+
+    def _run_bg(self, coro: Coroutine[Any, Any, T]) -> T:
+        with self._bg_lock:
+            if self._bg_loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="promptctl-gateway", daemon=True
+                )
+                thread.start()
+                self._bg_loop, self._bg_thread = loop, thread
+            loop = self._bg_loop
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()

@@ -1,0 +1,38 @@
+"""Any server speaking Chat Completions at `{base_url}/chat/completions`.
+
+Dialects cover the known quirks: Mistral names the seed `random_seed`; most local
+servers (Ollama, vLLM, llama.cpp, LM Studio) read only `max_tokens` and ignore the key,
+so a missing key is not an error for them unless `api_key_env` is configured.
+"""
+
+from __future__ import annotations
+
+from promptctl.errors import ProviderError
+from promptctl.providers.base import Adapter, WireRequest
+from promptctl.providers.openai import chat_body, parse_chat_completion
+from promptctl.providers.types import ChatRequest
+from promptctl.spec.model import ProviderSettings
+
+__all__ = ["ADAPTER"]
+
+
+def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
+    if not settings.base_url:
+        raise ProviderError(
+            "config",
+            f"provider {settings.name!r} (openai-compatible) has no base_url",
+            provider=settings.name,
+            hint="set base_url, e.g. http://127.0.0.1:8080/v1",
+        )
+    body = chat_body(request)
+    if settings.dialect == "mistral" and "seed" in body:
+        body["random_seed"] = body.pop("seed")
+    if settings.dialect == "ollama":
+        body["stream"] = False
+    headers = {"content-type": "application/json", **settings.headers}
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
+    return WireRequest(f"{settings.base_url.rstrip('/')}/chat/completions", headers, body)
+
+
+ADAPTER = Adapter("openai-compatible", _build, parse_chat_completion, needs_key=False)

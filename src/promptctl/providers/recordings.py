@@ -1,0 +1,67 @@
+"""Record/replay: reviewable response files under `evals/recordings/`.
+
+One pretty, sorted-key JSON file per request hash at `<hash[:2]>/<hash>.json`, holding
+the canonical request (no headers, so no keys) and the response. Committed to git, they
+let CI and a fresh clone run every evaluation without a key or network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from promptctl.errors import ProviderError
+from promptctl.providers.codec import response_from_data, response_to_data
+from promptctl.providers.types import ChatRequest, ChatResponse
+
+__all__ = ["MODES", "Mode", "RecordingStore"]
+
+Mode = Literal["auto", "record", "replay", "live"]
+MODES: tuple[Mode, ...] = ("auto", "record", "replay", "live")
+SCHEMA = "promptctl/recording@1"
+
+
+class RecordingStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def load(self, key: str) -> ChatResponse | None:
+        path = self.path_for(key)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            data: Mapping[str, Any] = json.loads(text)
+            return response_from_data(data["response"])
+        except (ValueError, KeyError, TypeError):
+            raise ProviderError(
+                "bad_response",
+                f"recording {path} is malformed",
+                hint="delete it and re-record with --mode record",
+            ) from None
+
+    def save(self, key: str, request: ChatRequest, repeat: int, response: ChatResponse) -> Path:
+        """Write atomically (temp file + rename) so a reader never sees half a file."""
+        path = self.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "schema": SCHEMA,
+            "key": key,
+            "repeat": repeat,
+            "request": request.canonical(),
+            "response": response_to_data(response),
+        }
+        text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+        return path

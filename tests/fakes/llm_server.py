@@ -1,0 +1,377 @@
+"""A fake LLM HTTP server for tests: OpenAI, Anthropic and Gemini wire formats.
+
+A real `ThreadingHTTPServer` on 127.0.0.1 (ephemeral port) in a background thread, so
+tests exercise the real HTTP client, connection pool, timeouts and dropped sockets.
+
+Routes (the request's path picks the wire format):
+    POST …/chat/completions           OpenAI Chat Completions (also Azure and compatible)
+    POST /v1/messages                 Anthropic Messages
+    POST …/models/{model}:generateContent   Gemini
+
+API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conftest.py):
+    fake.base_url                     "http://127.0.0.1:PORT"
+    fake.openai_base / anthropic_base / gemini_base   base_url values for ProviderSettings
+    fake.requests                     list[Logged(wire, path, headers (lower-case), body)]
+    fake.calls[wire]                  request count per wire ("openai", "anthropic", "gemini")
+    fake.reply(text_or_fn)            scripted reply: a str, or fn(Logged) -> str
+    fake.usage[wire] = {...}          raw usage object returned in that wire's format
+    fake.latency_s = 0.05             delay before every answer
+    Fault injection (a FIFO queue; each fault answers one request, `wire=` restricts it):
+    fake.rate_limit(retry_after=…, retry_after_ms=…, retry_delay=…)   429
+    fake.quota()                      429 that will not heal (OpenAI insufficient_quota,
+                                      Anthropic enforced_spend_limit_reached)
+    fake.error(status)                500 / 503 / 529 … in the wire's error envelope
+    fake.context_length(), fake.auth_error()
+    fake.timeout(seconds)             sleep longer than the client's timeout, then answer
+    fake.drop()                       close the socket without a response
+    fake.non_json(status=200)         a body that is not JSON
+    fake.stop()                       shuts down; pending sleeps are cut short
+    fake_providers(fake, **overrides) ProviderSettings for openai, anthropic, gemini, local,
+                                      mistral and azure, all pointing at the fake
+
+Everything is bounded: sleeps wake at stop(), the server thread is joined.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from promptctl.spec.model import ProviderSettings
+
+__all__ = ["FakeLLM", "Fault", "Logged", "fake_providers"]
+
+
+@dataclass(frozen=True)
+class Logged:
+    wire: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass(frozen=True)
+class Fault:
+    action: str  # "status" | "sleep" | "drop" | "garbage"
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    message: str = "fake failure"
+    code: str = ""  # OpenAI code / Anthropic error type
+    details: Any = None
+    sleep_s: float = 0.0
+    wire: str | None = None
+
+
+_GEMINI_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+_ANTHROPIC_TYPE = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "api_error",
+    529: "overloaded_error",
+}
+
+
+def _wire(path: str) -> str:
+    if path.split("?")[0].endswith("/chat/completions"):
+        return "openai"
+    if path.split("?")[0].endswith("/v1/messages"):
+        return "anthropic"
+    if ":generateContent" in path:
+        return "gemini"
+    return "unknown"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout test) is expected: no traceback on stderr."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class FakeLLM:
+    def __init__(self) -> None:
+        self.requests: list[Logged] = []
+        self.calls: Counter[str] = Counter()
+        self.usage: dict[str, dict[str, Any]] = {
+            "openai": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            "anthropic": {"input_tokens": 10, "output_tokens": 5},
+            "gemini": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
+        }
+        self.latency_s = 0.0
+        self._reply: Callable[[Logged], str] = lambda _: "hello from fake"
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ----
+    def start(self) -> FakeLLM:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def openai_base(self) -> str:
+        return self.base_url + "/v1"
+
+    @property
+    def anthropic_base(self) -> str:
+        return self.base_url
+
+    @property
+    def gemini_base(self) -> str:
+        return self.base_url + "/v1beta"
+
+    # ---- scripting ----
+    def reply(self, text: str | Callable[[Logged], str]) -> None:
+        self._reply = text if callable(text) else (lambda _: text)
+
+    def add_fault(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def rate_limit(
+        self,
+        *,
+        retry_after: str | None = None,
+        retry_after_ms: str | None = None,
+        retry_delay: str | None = None,
+        wire: str | None = None,
+    ) -> None:
+        headers = {}
+        if retry_after is not None:
+            headers["retry-after"] = retry_after
+        if retry_after_ms is not None:
+            headers["retry-after-ms"] = retry_after_ms
+        details = None
+        if retry_delay is not None:
+            details = [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}
+            ]
+        self.add_fault(
+            Fault("status", 429, headers, "rate limited", "rate_limit_exceeded", details, wire=wire)
+        )
+
+    def quota(self, *, wire: str | None = None) -> None:
+        self.add_fault(
+            Fault(
+                "status",
+                429,
+                message="quota reached",
+                code="insufficient_quota",
+                details={"error_code": "enforced_spend_limit_reached"},
+                wire=wire,
+            )
+        )
+
+    def error(
+        self, status: int = 500, *, message: str = "fake failure", wire: str | None = None
+    ) -> None:
+        self.add_fault(Fault("status", status, message=message, wire=wire))
+
+    def context_length(self, *, wire: str | None = None) -> None:
+        self.add_fault(
+            Fault(
+                "status",
+                400,
+                message="input token count exceeds the context length; prompt is too long",
+                code="context_length_exceeded",
+                wire=wire,
+            )
+        )
+
+    def auth_error(self, *, message: str = "invalid key", wire: str | None = None) -> None:
+        self.add_fault(Fault("status", 401, message=message, code="invalid_api_key", wire=wire))
+
+    def timeout(self, seconds: float, *, wire: str | None = None) -> None:
+        self.add_fault(Fault("sleep", sleep_s=seconds, wire=wire))
+
+    def drop(self, *, wire: str | None = None) -> None:
+        self.add_fault(Fault("drop", wire=wire))
+
+    def non_json(self, status: int = 200, *, wire: str | None = None) -> None:
+        self.add_fault(Fault("garbage", status, wire=wire))
+
+    # ---- serving ----
+    def _next_fault(self, wire: str) -> Fault | None:
+        with self._lock:
+            for i, fault in enumerate(self._faults):
+                if fault.wire in (None, wire):
+                    return self._faults.pop(i)
+        return None
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("content-length") or 0)
+        raw = h.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        wire = _wire(h.path)
+        logged = Logged(wire, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+        with self._lock:
+            self.requests.append(logged)
+            self.calls[wire] += 1
+        if self.latency_s:
+            self._stopping.wait(self.latency_s)
+        fault = self._next_fault(wire)
+        if fault is not None and fault.action == "drop":
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is not None and fault.action == "sleep":
+            self._stopping.wait(fault.sleep_s)
+            fault = None
+        if fault is not None and fault.action == "garbage":
+            self._send(
+                h, fault.status, b"<html>502 Bad Gateway</html>", {"content-type": "text/html"}
+            )
+            return
+        if fault is not None:
+            payload = self._error_body(wire, fault)
+            self._send(h, fault.status, json.dumps(payload).encode(), fault.headers)
+            return
+        text = self._reply(logged)
+        self._send(h, 200, json.dumps(self._ok_body(wire, logged, text)).encode(), {})
+
+    def _send(
+        self, h: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]
+    ) -> None:
+        h.send_response(status)
+        h.send_header("content-type", headers.pop("content-type", "application/json"))
+        h.send_header("content-length", str(len(data)))
+        h.send_header("x-request-id", f"req-{len(self.requests)}")
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.end_headers()
+        h.wfile.write(data)
+
+    def _ok_body(self, wire: str, logged: Logged, text: str) -> dict[str, Any]:
+        body = logged.body if isinstance(logged.body, dict) else {}
+        if wire == "anthropic":
+            return {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "model": body.get("model", ""),
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn",
+                "usage": self.usage["anthropic"],
+            }
+        if wire == "gemini":
+            model = re.search(r"models/([^:]+):", logged.path)
+            return {
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": [{"text": text}]},
+                        "finishReason": "STOP",
+                        "index": 0,
+                    }
+                ],
+                "usageMetadata": self.usage["gemini"],
+                "modelVersion": model.group(1) if model else "",
+                "responseId": "resp-fake",
+            }
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", ""),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": self.usage["openai"],
+        }
+
+    @staticmethod
+    def _error_body(wire: str, fault: Fault) -> dict[str, Any]:
+        if wire == "anthropic":
+            error: dict[str, Any] = {
+                "type": _ANTHROPIC_TYPE.get(fault.status, "api_error"),
+                "message": fault.message,
+            }
+            if isinstance(fault.details, dict):
+                error["details"] = fault.details
+            return {"type": "error", "error": error}
+        if wire == "gemini":
+            gerr: dict[str, Any] = {
+                "code": fault.status,
+                "message": fault.message,
+                "status": _GEMINI_STATUS.get(fault.status, "UNKNOWN"),
+            }
+            if isinstance(fault.details, list):
+                gerr["details"] = fault.details
+            return {"error": gerr}
+        return {"error": {"message": fault.message, "type": "error", "code": fault.code or None}}
+
+
+def fake_providers(fake: FakeLLM, **overrides: Any) -> dict[str, ProviderSettings]:
+    """Provider settings pointing at the fake; `overrides` apply to every provider."""
+    providers = [
+        ProviderSettings("openai", "openai", fake.openai_base, "OPENAI_API_KEY"),
+        ProviderSettings("anthropic", "anthropic", fake.anthropic_base, "ANTHROPIC_API_KEY"),
+        ProviderSettings("gemini", "gemini", fake.gemini_base, "GEMINI_API_KEY"),
+        ProviderSettings("local", "openai-compatible", fake.openai_base, None),
+        ProviderSettings("mistral", "openai-compatible", fake.openai_base, None, dialect="mistral"),
+        ProviderSettings(
+            "azure", "azure", fake.base_url, "AZURE_OPENAI_API_KEY", api_version="2024-10-21"
+        ),
+    ]
+    common: dict[str, Any] = {"timeout_s": 2.0, "max_retries": 3, **overrides}
+    return {p.name: replace(p, **common) for p in providers}

@@ -1,0 +1,149 @@
+"""The response cache, record/replay modes and the sync helper."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from provider_helpers import Harness, chat
+
+from fakes.llm_server import FakeLLM
+from promptctl.errors import ProviderError
+from promptctl.providers.cache import ResponseCache
+from promptctl.providers.gateway import Gateway
+from promptctl.providers.types import CallContext, ChatResponse, Usage
+from promptctl.spec.model import Project
+
+
+def test_cache_hit_costs_no_call_and_repeat_is_distinct(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    harness = Harness(fake_project, fake_env, use_cache=True)
+    first = harness.run(chat("openai/gpt-4o-mini"))
+    second = harness.run(chat("openai/gpt-4o-mini"))
+    third = harness.run(chat("openai/gpt-4o-mini"), repeat=1)
+    assert fake_llm.calls["openai"] == 2
+    assert not first.cached and second.cached and not third.cached
+    assert second.text == first.text and second.usage == first.usage
+    assert [r.outcome for r in harness.records] == ["ok", "cached", "ok"]
+    assert harness.records[1].cost_usd == 0.0  # nothing was billed for the hit
+    assert (fake_project.state_dir / "cache.sqlite").exists()
+
+
+def test_live_mode_never_uses_the_cache(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    Harness(fake_project, fake_env, use_cache=True).run(chat("openai/gpt-4o-mini"))
+    live = Harness(fake_project, fake_env, mode="live")
+    assert not live.run(chat("openai/gpt-4o-mini")).cached
+    assert fake_llm.calls["openai"] == 2
+
+
+def test_record_then_replay_without_key_or_server(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    fake_llm.reply("recorded answer")
+    request = chat("anthropic/claude-haiku-4-5", ("user", "Hi"))
+    Harness(fake_project, fake_env, mode="record").run(request)
+    files = list((fake_project.evals_dir / "recordings").rglob("*.json"))
+    assert len(files) == 1
+    key = request.cache_key()
+    assert files[0] == fake_project.evals_dir / "recordings" / key[:2] / f"{key}.json"
+    text = files[0].read_text()
+    doc = json.loads(text)
+    assert text == json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert doc["request"]["model"] == "claude-haiku-4-5"
+    assert doc["response"]["text"] == "recorded answer"
+    for secret in fake_env.values():
+        assert secret not in text
+    fake_llm.stop()
+    replayed = Harness(fake_project, {}, mode="replay").run(request)
+    assert replayed.text == "recorded answer" and replayed.cached
+
+
+def test_replay_missing_names_prompt_and_test(fake_project: Project) -> None:
+    ctx = CallContext(prompt_id="support/triage", test="refund is billing")
+    with pytest.raises(ProviderError) as info:
+        Harness(fake_project, {}, mode="replay").run(chat("openai/gpt-4o-mini"), context=ctx)
+    assert info.value.kind == "replay_missing"
+    assert "support/triage" in str(info.value) and "refund is billing" in str(info.value)
+
+
+def test_auto_mode_prefers_recordings(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    fake_llm.reply("from recording")
+    Harness(fake_project, fake_env, mode="record").run(chat("gemini/gemini-2.5-flash"))
+    fake_llm.reply("from server")
+    response = Harness(fake_project, fake_env, mode="auto").run(chat("gemini/gemini-2.5-flash"))
+    assert response.text == "from recording" and fake_llm.calls["gemini"] == 1
+
+
+def test_complete_sync_runs_on_private_loop(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    gateway = Gateway(fake_project, env=fake_env, use_cache=False)
+    try:
+        responses = [gateway.complete_sync(chat("openai/gpt-4o-mini"), repeat=i) for i in range(3)]
+    finally:
+        gateway.close()
+    assert [r.text for r in responses] == ["hello from fake"] * 3
+    assert fake_llm.calls["openai"] == 3
+
+
+def test_cache_is_safe_under_concurrent_writers(tmp_path: Path) -> None:
+    path = tmp_path / ".promptctl" / "cache.sqlite"
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        cache = ResponseCache(path)
+        try:
+            for i in range(40):
+                cache.put(
+                    f"k{i}", ChatResponse(text=f"w{n}-{i}", target="openai/m", usage=Usage(1, 2))
+                )
+                cache.put(f"w{n}-{i}", ChatResponse(text="x", target="openai/m"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            cache.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    cache = ResponseCache(path)
+    stats = cache.stats()
+    assert stats.entries == 40 + 6 * 40
+    hit = cache.get("k7")
+    assert hit is not None and hit.text.endswith("-7") and hit.usage == Usage(1, 2)
+    assert cache.clear() == 280 and cache.stats().entries == 0
+    cache.close()
+
+
+def test_cache_is_safe_under_concurrent_processes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / ".promptctl" / "cache.sqlite"
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from promptctl.providers.cache import ResponseCache\n"
+        "from promptctl.providers.types import ChatResponse\n"
+        "cache = ResponseCache(Path(sys.argv[1]))\n"
+        "for i in range(50):\n"
+        "    cache.put(f'{sys.argv[2]}-{i}', ChatResponse(text='x', target='openai/m'))\n"
+        "    cache.put('shared', ChatResponse(text=sys.argv[2], target='openai/m'))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), f"p{n}"]) for n in range(4)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    cache = ResponseCache(path)
+    assert cache.stats().entries == 4 * 50 + 1
+    shared = cache.get("shared")
+    assert shared is not None and shared.text in {"p0", "p1", "p2", "p3"}
+    cache.close()
