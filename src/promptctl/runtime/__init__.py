@@ -1,7 +1,36 @@
 """What applications import: load a published bundle and run its prompts.
 
-Imports nothing of the CLI (typer, rich, gitpython, deepdiff): applications should
-not pay for it.
+    from promptctl.runtime import Runtime
+
+    rt = Runtime.load("releases/latest.bundle.json", public_key="signing.pub.pem")
+    result = rt.run("support/triage", ticket="My invoice is wrong")
+
+Imports nothing of the CLI (typer, rich, gitpython, deepdiff), and the HTTP client,
+cryptography and jsonschema only on first use: applications should not pay for them.
+See docs/runtime.md.
 """
 
-__all__: list[str] = []
+from promptctl.errors import (
+    BundleError,
+    InputValidationError,
+    PromptctlError,
+    ProviderError,
+    RenderError,
+)
+from promptctl.providers.types import Usage
+from promptctl.runtime._bundle import LoadedBundle
+from promptctl.runtime._result import RunResult
+from promptctl.runtime._runtime import LEDGER_ENV, Runtime
+
+__all__ = [
+    "LEDGER_ENV",
+    "BundleError",
+    "InputValidationError",
+    "LoadedBundle",
+    "PromptctlError",
+    "ProviderError",
+    "RenderError",
+    "RunResult",
+    "Runtime",
+    "Usage",
+]

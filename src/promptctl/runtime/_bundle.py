@@ -1,0 +1,106 @@
+"""Read and verify a bundle file into what the runtime serves from.
+
+Everything a request needs is built here, once per (re)load: `Prompt` dataclasses by
+id and the provider settings (bundle's, then the deployment's overrides). A bundle
+that fails any check raises BundleError and never replaces the one in service.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from promptctl.bundle.format import bundle_prompt_to_prompt, bundle_providers
+from promptctl.bundle.signing import verify_bundle
+from promptctl.errors import BundleError
+from promptctl.spec.model import Prompt, ProviderSettings
+
+__all__ = ["LoadedBundle", "load_bundle", "merge_providers"]
+
+_SETTING_NAMES = frozenset(f.name for f in fields(ProviderSettings))
+
+
+@dataclass(frozen=True)
+class LoadedBundle:
+    """One verified bundle: immutable, swapped as a whole by `Runtime.reload()`."""
+
+    path: Path
+    digest: str
+    signed: bool
+    verified: bool
+    key_id: str | None
+    git_commit: str | None
+    prompts: Mapping[str, Prompt]
+    providers: Mapping[str, ProviderSettings]
+    mtime_ns: int
+
+
+def load_bundle(
+    path: Path,
+    *,
+    public_key: bytes | str | Path | None,
+    overrides: Mapping[str, ProviderSettings | Mapping[str, Any]] | None,
+) -> LoadedBundle:
+    """Verify `path` (digest, then signature when a key is given) and build its prompts."""
+    try:
+        mtime_ns = os.stat(path).st_mtime_ns
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
+    try:
+        verified = verify_bundle(data, public_key=public_key)
+    except BundleError as exc:
+        raise BundleError(f"{path}: {exc.message}", hint=exc.hint) from None
+    doc = verified.doc
+    prompts = {}
+    for entry in doc["prompts"]:
+        prompt = bundle_prompt_to_prompt(entry)
+        prompts[prompt.id] = prompt
+    return LoadedBundle(
+        path=path,
+        digest=verified.digest,
+        signed=verified.signed,
+        verified=verified.verified,
+        key_id=verified.key_id,
+        git_commit=doc["manifest"].get("git_commit"),
+        prompts=prompts,
+        providers=merge_providers(bundle_providers(doc), overrides),
+        mtime_ns=mtime_ns,
+    )
+
+
+def merge_providers(
+    base: Mapping[str, ProviderSettings],
+    overrides: Mapping[str, ProviderSettings | Mapping[str, Any]] | None,
+) -> dict[str, ProviderSettings]:
+    """The bundle's providers with per-deployment overrides applied.
+
+    A `ProviderSettings` replaces the bundle's entry; a mapping changes only the keys it
+    names (e.g. `{"openai": {"base_url": "http://proxy:8080/v1"}}`) and may add a
+    provider when it gives at least `kind`.
+    """
+    out = dict(base)
+    for name, override in (overrides or {}).items():
+        if isinstance(override, ProviderSettings):
+            out[name] = replace(override, name=name)
+            continue
+        unknown = sorted(set(override) - _SETTING_NAMES)
+        if unknown:
+            raise BundleError(
+                f"providers override for {name!r}: unknown setting(s) {', '.join(unknown)}",
+                hint="known: " + ", ".join(sorted(_SETTING_NAMES - {"name"})),
+            )
+        values = {k: v for k, v in override.items() if k != "name"}
+        if name in out:
+            out[name] = replace(out[name], **values)
+        elif "kind" in values:
+            out[name] = ProviderSettings(name=name, **values)
+        else:
+            raise BundleError(
+                f"providers override for {name!r}: the bundle has no such provider",
+                hint="give at least `kind` to add one",
+            )
+    return out

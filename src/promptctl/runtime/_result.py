@@ -1,0 +1,41 @@
+"""`RunResult`: what `Runtime.run` / `arun` return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from promptctl.providers.types import Usage
+
+__all__ = ["RunResult"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One answered call.
+
+    `model` is the `provider/model` that answered (after routing and fallbacks);
+    `fallbacks_tried` names the targets that failed first, in order. For a prompt with
+    `output.format: json`, `data` is the parsed answer when it is JSON and matches the
+    output schema; otherwise `data` is None and `output_error` says why (the call itself
+    succeeded and was billed, so this is a flag, not an exception).
+    """
+
+    text: str
+    data: Any
+    output_error: str | None
+    usage: Usage
+    cost_usd: float | None
+    latency_ms: float
+    model: str
+    model_reported: str
+    fallbacks_tried: tuple[str, ...]
+    prompt_id: str
+    prompt_version: str
+    prompt_hash: str
+    finish_reason: str
+
+    @property
+    def ok(self) -> bool:
+        """False when a JSON prompt's answer is not valid JSON or breaks its schema."""
+        return self.output_error is None

@@ -1,0 +1,318 @@
+"""`Runtime`: serve a verified bundle's prompts to an application.
+
+One Runtime holds one bundle at a time (swapped atomically by `reload()`), one
+provider `Gateway` (one connection pool per event loop, a shared circuit breaker) and
+optionally a ledger. `run()` is safe from many threads (calls are multiplexed on the
+gateway's private event loop); `arun()` is safe from many tasks of any event loop.
+See docs/runtime.md.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
+
+from promptctl.errors import BundleError
+from promptctl.runtime._bundle import LoadedBundle, load_bundle
+from promptctl.runtime._prepare import prepare, render_only, to_result
+from promptctl.runtime._resolvers import Resolver, Resolvers
+from promptctl.runtime._result import RunResult
+from promptctl.runtime._tracing import span
+from promptctl.spec.model import Project, Prompt, ProviderSettings
+
+if TYPE_CHECKING:
+    from promptctl.providers.gateway import Gateway
+    from promptctl.providers.types import CallRecord
+
+__all__ = ["LEDGER_ENV", "Runtime"]
+
+# Where `ledger=None` looks for a ledger path: set it in a deployment to turn the ledger
+# on without a code change.
+LEDGER_ENV = "PROMPTCTL_LEDGER"
+F = TypeVar("F", bound=Resolver)
+
+
+class LedgerLike(Protocol):
+    def record(self, record: CallRecord) -> None: ...
+
+
+class Runtime:
+    """Load with `Runtime.load(path, ...)`; use as a (async) context manager or `close()`."""
+
+    def __init__(
+        self,
+        bundle: LoadedBundle,
+        *,
+        public_key: bytes | str | Path | None = None,
+        providers: Mapping[str, ProviderSettings | Mapping[str, Any]] | None = None,
+        ledger: LedgerLike | None = None,
+        owns_ledger: bool = False,
+        env: Mapping[str, str] | None = None,
+        watch: bool = False,
+        watch_interval_s: float = 2.0,
+        tags: tuple[str, ...] = (),
+        gateway_options: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._bundle = bundle
+        self._public_key = public_key
+        self._overrides = providers
+        self._ledger = ledger
+        self._owns_ledger = owns_ledger
+        self._env = env
+        self._watch = watch
+        self._watch_interval_s = watch_interval_s
+        self._tags = tags
+        self._gateway_options = dict(gateway_options or {})
+        self._clock = clock
+        self._resolvers = Resolvers()
+        self._gateway_: Gateway | None = None
+        self._lock = threading.Lock()  # gateway creation and bundle swaps
+        self._watch_lock = threading.Lock()
+        self._next_check = clock() + watch_interval_s
+        self._failed_mtime_ns: int | None = None
+        self.last_reload_error: BundleError | None = None
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        public_key: bytes | str | Path | None = None,
+        ledger: LedgerLike | str | Path | Literal[False] | None = None,
+        providers: Mapping[str, ProviderSettings | Mapping[str, Any]] | None = None,
+        env: Mapping[str, str] | None = None,
+        watch: bool = False,
+        watch_interval_s: float = 2.0,
+        tags: tuple[str, ...] = (),
+        gateway_options: Mapping[str, Any] | None = None,
+    ) -> Runtime:
+        """Verify and load a bundle; raise BundleError when it cannot be trusted.
+
+        `public_key` (PEM bytes or a path) makes a signature mandatory. `ledger`: a
+        `Ledger` (yours to close), a path (opened and closed by the runtime), False for
+        none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
+        `providers` overrides the bundle's provider settings per deployment; `env`
+        (default `os.environ`) supplies the API keys.
+        """
+        import os
+
+        bundle = load_bundle(Path(path), public_key=public_key, overrides=providers)
+        if ledger is None:
+            ledger = (env if env is not None else os.environ).get(LEDGER_ENV) or False
+        owns = isinstance(ledger, str | Path)
+        sink: LedgerLike | None
+        if isinstance(ledger, str | Path):
+            from promptctl.ledger.store import Ledger
+
+            sink = Ledger(Path(ledger))
+        else:
+            sink = ledger or None
+        return cls(
+            bundle,
+            public_key=public_key,
+            providers=providers,
+            ledger=sink,
+            owns_ledger=owns,
+            env=env,
+            watch=watch,
+            watch_interval_s=watch_interval_s,
+            tags=tags,
+            gateway_options=gateway_options,
+        )
+
+    # ---- the bundle -------------------------------------------------------------
+
+    @property
+    def bundle(self) -> LoadedBundle:
+        """The bundle in service (digest, signed/verified, prompts, providers)."""
+        return self._bundle
+
+    @property
+    def ledger(self) -> LedgerLike | None:
+        return self._ledger
+
+    def prompt(self, ref: str) -> Prompt:
+        """The bundled prompt for `id` or `id@version` (a pin must match the bundle)."""
+        prompt_id, _, version = ref.partition("@")
+        prompt = self._bundle.prompts.get(prompt_id)
+        if prompt is None:
+            known = ", ".join(sorted(self._bundle.prompts)) or "none"
+            raise BundleError(
+                f"prompt {prompt_id!r} is not in bundle {self._bundle.digest}",
+                hint=f"it holds: {known}",
+            )
+        if version and version != prompt.version:
+            raise BundleError(
+                f"{prompt_id}@{version} is pinned but bundle {self._bundle.digest} holds "
+                f"{prompt_id}@{prompt.version}",
+                hint="deploy the bundle with that version or change the pin",
+            )
+        return prompt
+
+    def reload(self) -> bool:
+        """Load the file again; True when a different bundle is now in service.
+
+        A bundle that fails verification raises BundleError and the last good one stays
+        in service (also recorded in `last_reload_error`).
+        """
+        current = self._bundle
+        try:
+            fresh = load_bundle(
+                current.path, public_key=self._public_key, overrides=self._overrides
+            )
+        except BundleError as exc:
+            self.last_reload_error = exc
+            raise
+        self.last_reload_error = None
+        with self._lock:
+            self._bundle = fresh
+            if self._gateway_ is not None:
+                self._gateway_.project = self._project(fresh)
+        return fresh.digest != current.digest
+
+    def _check_watch(self) -> None:
+        """With `watch=True`: at most every `watch_interval_s`, reload if the file changed.
+
+        Never raises: a bad new file is kept out of service and reported in
+        `last_reload_error`; it is not retried until its mtime changes again.
+        """
+        now = self._clock()
+        if now < self._next_check or not self._watch_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_check = now + self._watch_interval_s
+            try:
+                mtime = self._bundle.path.stat().st_mtime_ns
+            except OSError:
+                return
+            if mtime in (self._bundle.mtime_ns, self._failed_mtime_ns):
+                return
+            try:
+                self.reload()
+                self._failed_mtime_ns = None
+            except BundleError:
+                self._failed_mtime_ns = mtime
+        finally:
+            self._watch_lock.release()
+
+    # ---- resolvers ----------------------------------------------------------------
+
+    @overload
+    def resolver(self, name: str) -> Callable[[F], F]: ...
+    @overload
+    def resolver(self, name: str, fn: F) -> F: ...
+    def resolver(self, name: str, fn: F | None = None) -> F | Callable[[F], F]:
+        """Register `fn(inputs) -> value` (sync or async) for input `name`; or decorate."""
+        if fn is not None:
+            self._resolvers.register(name, fn)
+            return fn
+
+        def decorate(f: F) -> F:
+            self._resolvers.register(name, f)
+            return f
+
+        return decorate
+
+    # ---- calls ----------------------------------------------------------------------
+
+    def render(self, ref: str, /, **inputs: Any) -> list[dict[str, str]]:
+        """The messages `run` would send, for applications that keep their own client."""
+        if self._watch:
+            self._check_watch()
+        prompt = self.prompt(ref)
+        values = self._resolvers.resolve_sync(prompt, inputs)
+        return [{"role": m.role, "content": m.content} for m in render_only(prompt, values)]
+
+    def run(self, ref: str, /, **inputs: Any) -> RunResult:
+        """Resolve, validate, render, route and call; raise ProviderError if no target answers."""
+        if self._watch:
+            self._check_watch()
+        prompt = self.prompt(ref)
+        values = self._resolvers.resolve_sync(prompt, inputs)
+        call = prepare(prompt, values, self._tags)
+        gateway = self._gateway()
+        started = time.perf_counter()
+        with span(prompt, call.request.target) as trace:
+            response = gateway.complete_sync(
+                call.request, fallbacks=call.fallbacks, context=call.context
+            )
+            trace.answered(response)
+        return to_result(prompt, response, (time.perf_counter() - started) * 1000.0)
+
+    async def arun(self, ref: str, /, **inputs: Any) -> RunResult:
+        """`run` for asyncio code: the call runs on the caller's event loop."""
+        if self._watch:
+            self._check_watch()
+        prompt = self.prompt(ref)
+        values = await self._resolvers.resolve_async(prompt, inputs)
+        call = prepare(prompt, values, self._tags)
+        gateway = self._gateway()
+        started = time.perf_counter()
+        with span(prompt, call.request.target) as trace:
+            response = await gateway.complete(
+                call.request, fallbacks=call.fallbacks, context=call.context
+            )
+            trace.answered(response)
+        return to_result(prompt, response, (time.perf_counter() - started) * 1000.0)
+
+    # ---- lifecycle ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close connections and (if the runtime opened it) flush and close the ledger."""
+        with self._lock:
+            gateway, self._gateway_ = self._gateway_, None
+        if gateway is not None:
+            gateway.close()
+        if self._owns_ledger and self._ledger is not None:
+            close = getattr(self._ledger, "close", None)
+            if close is not None:
+                close()
+
+    async def aclose(self) -> None:
+        """Close the current event loop's connections, then everything `close()` does."""
+        gateway = self._gateway_
+        if gateway is not None:
+            await gateway.aclose()
+        self.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ---- plumbing -----------------------------------------------------------------
+
+    def _gateway(self) -> Gateway:
+        gateway = self._gateway_
+        if gateway is not None:
+            return gateway
+        with self._lock:
+            if self._gateway_ is None:
+                from promptctl.providers.gateway import Gateway
+
+                self._gateway_ = Gateway(
+                    self._project(self._bundle),
+                    mode="live",
+                    use_cache=False,
+                    env=self._env,
+                    on_call=self._ledger.record if self._ledger is not None else None,
+                    **self._gateway_options,
+                )
+            return self._gateway_
+
+    @staticmethod
+    def _project(bundle: LoadedBundle) -> Project:
+        """The provider layer works on a Project: one holding only the bundle's providers."""
+        root = bundle.path.parent
+        return Project(root=root, evals_dir=root, providers=dict(bundle.providers))

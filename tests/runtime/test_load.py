@@ -1,0 +1,168 @@
+"""Loading, verification, pins, provider overrides, reload and the mtime watch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fakes.llm_server import FakeLLM, fake_providers
+from promptctl.errors import BundleError
+from promptctl.runtime import Runtime
+from promptctl.spec.model import ProviderSettings
+
+from .helpers import prompt, write_bundle
+
+
+@pytest.fixture
+def providers(fake_llm: FakeLLM) -> dict[str, ProviderSettings]:
+    return fake_providers(fake_llm)
+
+
+def test_signed_bundle_loads_verified(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers, private_key=keypair[0])
+    with Runtime.load(path, public_key=keypair[1]) as rt:
+        assert rt.bundle.verified and rt.bundle.signed
+        assert set(rt.bundle.prompts) == {"support/triage"}
+    with Runtime.load(path, public_key=keypair[1].read_bytes()) as rt:  # PEM bytes work too
+        assert rt.bundle.verified
+
+
+def test_unsigned_bundle_without_key_loads_flagged(
+    tmp_path: Path, providers: dict[str, ProviderSettings]
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers)
+    with Runtime.load(path) as rt:
+        assert not rt.bundle.signed and not rt.bundle.verified
+
+
+def test_unsigned_bundle_refused_when_key_given(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers)
+    with pytest.raises(BundleError, match="unsigned but a public key was given"):
+        Runtime.load(path, public_key=keypair[1])
+
+
+def test_wrong_key_refused(
+    tmp_path: Path,
+    providers: dict[str, ProviderSettings],
+    keypair: tuple[bytes, Path],
+    other_keypair: tuple[bytes, Path],
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers, private_key=keypair[0])
+    with pytest.raises(BundleError, match="does not verify"):
+        Runtime.load(path, public_key=other_keypair[1])
+
+
+def test_tampered_bundle_refused(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    data = write_bundle(path, [prompt()], providers, private_key=keypair[0])
+    path.write_bytes(data.replace(b"Be brief.", b"Be rude. "))
+    with pytest.raises(BundleError, match="digest mismatch") as info:
+        Runtime.load(path, public_key=keypair[1])
+    assert str(path) in str(info.value)
+
+
+def test_truncated_bundle_refused(tmp_path: Path, providers: dict[str, ProviderSettings]) -> None:
+    path = tmp_path / "b.bundle.json"
+    data = write_bundle(path, [prompt()], providers)
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BundleError, match="truncated"):
+        Runtime.load(path)
+
+
+def test_missing_file_is_a_bundle_error(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="cannot read bundle"):
+        Runtime.load(tmp_path / "nope.bundle.json")
+
+
+def test_pin_must_match_the_bundle(tmp_path: Path, providers: dict[str, ProviderSettings]) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt(version="1.2.0")], providers)
+    with Runtime.load(path) as rt:
+        assert rt.prompt("support/triage@1.2.0").version == "1.2.0"
+        with pytest.raises(BundleError, match=r"support/triage@1\.1\.0 is pinned.*1\.2\.0"):
+            rt.prompt("support/triage@1.1.0")
+        with pytest.raises(BundleError, match="'faq' is not in bundle"):
+            rt.render("faq")
+
+
+def test_provider_overrides(tmp_path: Path, providers: dict[str, ProviderSettings]) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers)
+    override = {"openai": {"base_url": "http://proxy.internal/v1", "max_retries": 0}}
+    with Runtime.load(path, providers=override) as rt:
+        openai = rt.bundle.providers["openai"]
+        assert (openai.base_url, openai.max_retries) == ("http://proxy.internal/v1", 0)
+        assert openai.api_key_env == "OPENAI_API_KEY"  # untouched keys stay the bundle's
+    with pytest.raises(BundleError, match="unknown setting"):
+        Runtime.load(path, providers={"openai": {"base_uri": "x"}})
+    with pytest.raises(BundleError, match="no such provider"):
+        Runtime.load(path, providers={"nobody": {"base_url": "x"}})
+
+
+def test_reload_swaps_and_keeps_last_good(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt(version="1.0.0")], providers, private_key=keypair[0])
+    with Runtime.load(path, public_key=keypair[1]) as rt:
+        old = rt.bundle.digest
+        assert rt.reload() is False  # same file, same bundle
+        write_bundle(path, [prompt(version="1.1.0", template="T: {{ ticket }}")], providers)
+        with pytest.raises(BundleError, match="unsigned"):
+            rt.reload()
+        assert rt.bundle.digest == old
+        assert rt.render("support/triage", ticket="x")[1]["content"] == "Ticket: x"
+        assert rt.last_reload_error is not None
+        write_bundle(
+            path,
+            [prompt(version="1.1.0", template="T: {{ ticket }}")],
+            providers,
+            private_key=keypair[0],
+        )
+        assert rt.reload() is True
+        assert rt.prompt("support/triage").version == "1.1.0"
+        assert rt.render("support/triage", ticket="x")[1]["content"] == "T: x"
+        assert rt.last_reload_error is None
+
+
+def test_watch_reloads_on_mtime_change_at_most_every_interval(
+    tmp_path: Path, providers: dict[str, ProviderSettings]
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers)
+    rt = Runtime.load(path, watch=True, watch_interval_s=10.0)
+    now = [0.0]
+    rt._clock = lambda: now[0]
+    rt._next_check = 10.0
+    try:
+
+        def bump(template: str, version: str, *, corrupt: bool = False) -> None:
+            data = write_bundle(path, [prompt(version=version, template=template)], providers)
+            if corrupt:
+                path.write_bytes(data[:100])
+            st = path.stat()
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+        bump("New: {{ ticket }}", "1.1.0")
+        now[0] = 5.0  # inside the interval: no check yet
+        assert rt.render("support/triage", ticket="a")[1]["content"] == "Ticket: a"
+        now[0] = 10.0
+        assert rt.render("support/triage", ticket="a")[1]["content"] == "New: a"
+        bump("Broken: {{ ticket }}", "1.2.0", corrupt=True)
+        now[0] = 20.0  # a bad file is kept out of service and does not raise
+        assert rt.render("support/triage", ticket="a")[1]["content"] == "New: a"
+        assert rt.last_reload_error is not None and "truncated" in str(rt.last_reload_error)
+    finally:
+        rt.close()

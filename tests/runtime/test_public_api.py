@@ -1,0 +1,33 @@
+"""The names applications import from `promptctl.runtime` are a deliberate API."""
+
+import promptctl.runtime
+
+
+def test_exported_names_exactly() -> None:
+    assert sorted(promptctl.runtime.__all__) == [
+        "BundleError",
+        "InputValidationError",
+        "LEDGER_ENV",
+        "LoadedBundle",
+        "PromptctlError",
+        "ProviderError",
+        "RenderError",
+        "RunResult",
+        "Runtime",
+        "Usage",
+    ]
+    for name in promptctl.runtime.__all__:
+        assert getattr(promptctl.runtime, name) is not None
+
+
+def test_import_is_cheap_of_heavy_dependencies() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, promptctl.runtime\n"
+        "print(','.join(m for m in ('httpx2', 'httpx', 'cryptography', 'jsonschema', "
+        "'sqlite3', 'opentelemetry') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
