@@ -166,3 +166,25 @@ def test_watch_reloads_on_mtime_change_at_most_every_interval(
         assert rt.last_reload_error is not None and "truncated" in str(rt.last_reload_error)
     finally:
         rt.close()
+
+
+def test_release_directory_follows_latest(
+    tmp_path: Path, providers: dict[str, ProviderSettings]
+) -> None:
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    write_bundle(releases / "one.bundle.json", [prompt(version="1.0.0")], providers)
+    write_bundle(releases / "two.bundle.json", [prompt(version="2.0.0")], providers)
+    (releases / "latest").write_text("one.bundle.json\n")
+    with Runtime.load(releases) as rt:
+        assert rt.prompt("support/triage").version == "1.0.0"
+        (releases / "latest").write_text("two.bundle.json\n")
+        assert rt.reload() is True
+        assert rt.bundle.path == releases / "two.bundle.json"
+        assert rt.prompt("support/triage").version == "2.0.0"
+        (releases / "latest").write_text("../elsewhere.json\n")
+        with pytest.raises(BundleError, match="does not name a bundle file"):
+            rt.reload()
+        assert rt.prompt("support/triage").version == "2.0.0"
+    with pytest.raises(BundleError, match="without a readable `latest`"):
+        Runtime.load(tmp_path)

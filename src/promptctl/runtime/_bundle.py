@@ -27,7 +27,9 @@ _SETTING_NAMES = frozenset(f.name for f in fields(ProviderSettings))
 class LoadedBundle:
     """One verified bundle: immutable, swapped as a whole by `Runtime.reload()`."""
 
-    path: Path
+    path: Path  # the bundle file
+    source: Path  # what was loaded: the file, or a release directory (its `latest`)
+    watched: Path  # whose mtime says "changed": the file, or the `latest` pointer
     digest: str
     signed: bool
     verified: bool
@@ -39,14 +41,19 @@ class LoadedBundle:
 
 
 def load_bundle(
-    path: Path,
+    source: Path,
     *,
     public_key: bytes | str | Path | None,
     overrides: Mapping[str, ProviderSettings | Mapping[str, Any]] | None,
 ) -> LoadedBundle:
-    """Verify `path` (digest, then signature when a key is given) and build its prompts."""
+    """Verify a bundle (digest, then signature when a key is given), build its prompts.
+
+    `source` is a `*.bundle.json` file or a release directory, whose `latest` pointer
+    names the bundle to load.
+    """
+    path, watched = _resolve(source)
     try:
-        mtime_ns = os.stat(path).st_mtime_ns
+        mtime_ns = os.stat(watched).st_mtime_ns
         data = path.read_bytes()
     except OSError as exc:
         raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
@@ -61,6 +68,8 @@ def load_bundle(
         prompts[prompt.id] = prompt
     return LoadedBundle(
         path=path,
+        source=source,
+        watched=watched,
         digest=verified.digest,
         signed=verified.signed,
         verified=verified.verified,
@@ -70,6 +79,22 @@ def load_bundle(
         providers=merge_providers(bundle_providers(doc), overrides),
         mtime_ns=mtime_ns,
     )
+
+
+def _resolve(source: Path) -> tuple[Path, Path]:
+    if not source.is_dir():
+        return source, source
+    pointer = source / "latest"
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise BundleError(
+            f"{source} is a directory without a readable `latest` pointer: {exc.strerror}",
+            hint="pass a *.bundle.json file or a release directory written by publish",
+        ) from exc
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise BundleError(f"{pointer} does not name a bundle file in {source}: {name!r}")
+    return source / name, pointer
 
 
 def merge_providers(

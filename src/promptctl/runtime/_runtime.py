@@ -92,6 +92,8 @@ class Runtime:
     ) -> Runtime:
         """Verify and load a bundle; raise BundleError when it cannot be trusted.
 
+        `path` is a `*.bundle.json` file or a release directory (its `latest` bundle;
+        `reload()` and `watch` then follow the pointer).
         `public_key` (PEM bytes or a path) makes a signature mandatory. `ledger`: a
         `Ledger` (yours to close), a path (opened and closed by the runtime), False for
         none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
@@ -162,7 +164,7 @@ class Runtime:
         current = self._bundle
         try:
             fresh = load_bundle(
-                current.path, public_key=self._public_key, overrides=self._overrides
+                current.source, public_key=self._public_key, overrides=self._overrides
             )
         except BundleError as exc:
             self.last_reload_error = exc
@@ -186,7 +188,7 @@ class Runtime:
         try:
             self._next_check = now + self._watch_interval_s
             try:
-                mtime = self._bundle.path.stat().st_mtime_ns
+                mtime = self._bundle.watched.stat().st_mtime_ns
             except OSError:
                 return
             if mtime in (self._bundle.mtime_ns, self._failed_mtime_ns):
@@ -314,5 +316,5 @@ class Runtime:
     @staticmethod
     def _project(bundle: LoadedBundle) -> Project:
         """The provider layer works on a Project: one holding only the bundle's providers."""
-        root = bundle.path.parent
+        root = bundle.path.parent.resolve()
         return Project(root=root, evals_dir=root, providers=dict(bundle.providers))

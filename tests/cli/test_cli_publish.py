@@ -1,0 +1,136 @@
+"""`promptctl publish` in a real temporary git repository holding the example prompts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from promptctl.bundle.signing import generate_keypair
+from promptctl.runtime import Runtime
+from promptctl.spec.loader import load_prompts
+from promptctl.spec.project import project_at
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "promptctl", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    """The example project committed in a fresh repository, with a passing results file."""
+    import git
+
+    root = tmp_path / "acme"
+    root.mkdir()
+    shutil.copy(REPO / "promptctl.yaml", root / "promptctl.yaml")
+    shutil.copytree(REPO / "prompts", root / "prompts")
+    shutil.copytree(REPO / "evals" / "datasets", root / "evals" / "datasets")
+    repo = git.Repo.init(root, initial_branch="main")
+    repo.index.add(["promptctl.yaml", "prompts", "evals"])
+    actor = git.Actor("Test", "test@example.com")
+    repo.index.commit("prompts", author=actor, committer=actor)
+    rows = [
+        {
+            "prompt": p.id,
+            "version": p.version,
+            "content_hash": p.content_hash,
+            "target": "openai/gpt-4o-mini",
+            "cases": 2,
+            "passed": 2,
+            "failed": 0,
+            "errors": 0,
+            "skipped": 0,
+            "pass_rate": 1.0,
+            "mean_score": 1.0,
+            "cost_usd": 0.0004,
+            "latency_p50_ms": 420.0,
+            "latency_p95_ms": 800.0,
+        }
+        for p in load_prompts(project_at(root)).prompts
+    ]
+    results = {
+        "schema": "promptctl/results@1",
+        "run": {"id": "run-1", "started_at": "2026-11-27T10:00:00Z"},
+        "summary": rows,
+    }
+    (root / "results.json").write_text(json.dumps(results))
+    yield root
+    repo.close()
+
+
+def test_publish_signed_bundle_loads_in_the_runtime(project: Path) -> None:
+    private, public = generate_keypair(project / "keys")
+    out = run_cli(
+        project,
+        "publish",
+        "support/triage",
+        "support/reply",
+        "--results",
+        "results.json",
+        "--sign-key",
+        str(private),
+    )
+    assert out.returncode == 0, out.stderr
+    index = json.loads((project / "releases" / "index.json").read_text())
+    assert sorted(index["published"]) == ["support/reply@1.0.3", "support/triage@1.2.0"]
+    latest = (project / "releases" / "latest").read_text().strip()
+    assert f"published releases/{latest}" in out.stdout
+    assert "support/triage@1.2.0+sha256:" in out.stdout and "(new)" in out.stdout
+    assert "UNSIGNED" not in out.stderr
+    with Runtime.load(project / "releases", public_key=public) as rt:
+        assert rt.bundle.verified
+        assert f"digest  {rt.bundle.digest}" in out.stdout
+        assert sorted(rt.bundle.prompts) == ["support/reply", "support/triage"]
+
+
+def test_dry_run_writes_nothing_and_warns_unsigned(project: Path) -> None:
+    out = run_cli(project, "publish", "support/triage", "--results", "results.json", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("would publish releases/bundle-")
+    assert "dry run: nothing written" in out.stdout
+    assert "UNSIGNED" in out.stderr
+    assert not (project / "releases").exists()
+
+
+def test_refusal_lists_every_reason_and_exits_1(project: Path) -> None:
+    triage = project / "prompts" / "support" / "triage.yaml"
+    triage.write_text(triage.read_text().replace("a SaaS company", "a software company"))
+    out = run_cli(project, "publish", "--results", "results.json")
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert lines[0] == f"publish refused ({len(lines) - 1} reason(s)):"
+    reasons = [line.removeprefix("  - ") for line in lines[1:]]
+    assert "uncommitted changes to prompts/support/triage.yaml; commit them first" in reasons
+    assert "support/extract_order@0.3.0 is draft, not approved" in reasons
+    # the edit changed triage's content hash: the results file no longer covers it
+    assert any(r.startswith("support/triage@1.2.0 has no eval result") for r in reasons)
+    assert not (project / "releases").exists()
+
+
+def test_unknown_id_is_bad_input(project: Path) -> None:
+    out = run_cli(project, "publish", "support/triagge", "--results", "results.json")
+    assert out.returncode == 2
+    assert "no prompt with id 'support/triagge'" in out.stderr
+
+
+def test_a_file_that_does_not_load_is_one_more_reason(project: Path) -> None:
+    (project / "prompts" / "broken.yaml").write_text("id: [unclosed\n")
+    out = run_cli(project, "publish", "--results", "results.json")
+    assert out.returncode == 1
+    assert "  - prompts/broken.yaml does not load: " in out.stderr
+    assert "  - support/extract_order@0.3.0 is draft, not approved" in out.stderr
+    assert not (project / "releases").exists()
