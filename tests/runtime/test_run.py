@@ -268,3 +268,19 @@ def test_missing_api_key_is_a_config_error(bundle_path: Path) -> None:
     with Runtime.load(bundle_path, env={}) as runtime, pytest.raises(ProviderError) as info:
         runtime.run("support/triage", ticket="t")
     assert info.value.kind == "config" and "OPENAI_API_KEY is not set" in str(info.value)
+
+
+def test_async_resolver_in_sync_run_called_from_a_running_loop(
+    rt: Runtime, fake_llm: FakeLLM
+) -> None:
+    async def customer(inputs: Any) -> dict[str, str]:
+        await asyncio.sleep(0)
+        return {"name": "Loop"}
+
+    rt.resolver("customer", customer)
+    fake_llm.reply(lambda req: req.body["messages"][-1]["content"])
+
+    async def main() -> str:
+        return rt.run("reply", customer_id="c", ticket="t").text  # blocking call, on purpose
+
+    assert asyncio.run(main()) == "Customer Loop (c): t"

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from promptctl.errors import InputValidationError
 from promptctl.spec.model import Prompt
 
 __all__ = ["Resolver", "Resolvers"]
@@ -79,6 +78,11 @@ def _call(prompt: Prompt, name: str, fn: Resolver, values: dict[str, Any]) -> An
 
 
 def _run_awaitable(prompt: Prompt, name: str, awaitable: Awaitable[Any]) -> Any:
+    """Run an async resolver to completion from sync code.
+
+    On a fresh event loop; when this thread already runs one (run() called from async
+    code), on a short-lived helper thread, since a loop cannot be nested.
+    """
     import asyncio
 
     async def wrap() -> Any:
@@ -87,17 +91,19 @@ def _run_awaitable(prompt: Prompt, name: str, awaitable: Awaitable[Any]) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        try:
+        runner = None
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        runner = ThreadPoolExecutor(1, thread_name_prefix="promptctl-resolver")
+    try:
+        if runner is None:
             return asyncio.run(wrap())
-        except Exception as exc:
-            _note(prompt, name, exc)
-            raise
-    if inspect.iscoroutine(awaitable):
-        awaitable.close()
-    raise InputValidationError(
-        f"{prompt.id}: resolver for '{name}' is async and run() was called inside an event loop",
-        hint="use `await rt.arun(...)` in async code",
-    )
+        with runner:
+            return runner.submit(asyncio.run, wrap()).result()
+    except Exception as exc:
+        _note(prompt, name, exc)
+        raise
 
 
 def _note(prompt: Prompt, name: str, exc: Exception) -> None:
