@@ -138,7 +138,7 @@ def test_reload_swaps_and_keeps_last_good(
 
 
 def test_watch_reloads_on_mtime_change_at_most_every_interval(
-    tmp_path: Path, providers: dict[str, ProviderSettings]
+    tmp_path: Path, providers: dict[str, ProviderSettings], caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "b.bundle.json"
     write_bundle(path, [prompt()], providers)
@@ -164,6 +164,7 @@ def test_watch_reloads_on_mtime_change_at_most_every_interval(
         now[0] = 20.0  # a bad file is kept out of service and does not raise
         assert rt.render("support/triage", ticket="a")[1]["content"] == "New: a"
         assert rt.last_reload_error is not None and "truncated" in str(rt.last_reload_error)
+        assert "bundle reload refused" in caplog.text
     finally:
         rt.close()
 
@@ -188,3 +189,12 @@ def test_release_directory_follows_latest(
         assert rt.prompt("support/triage").version == "2.0.0"
     with pytest.raises(BundleError, match="without a readable `latest`"):
         Runtime.load(tmp_path)
+
+
+def test_unverified_bundles_are_logged(
+    tmp_path: Path, providers: dict[str, ProviderSettings], caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers)
+    with caplog.at_level("WARNING", logger="promptctl.runtime"), Runtime.load(path) as rt:
+        assert "is UNSIGNED" in caplog.text and rt.bundle.digest in caplog.text

@@ -9,6 +9,7 @@ See docs/runtime.md.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ __all__ = ["LEDGER_ENV", "Runtime"]
 # Where `ledger=None` looks for a ledger path: set it in a deployment to turn the ledger
 # on without a code change.
 LEDGER_ENV = "PROMPTCTL_LEDGER"
+_log = logging.getLogger("promptctl.runtime")
 F = TypeVar("F", bound=Resolver)
 
 
@@ -103,6 +105,7 @@ class Runtime:
         import os
 
         bundle = load_bundle(Path(path), public_key=public_key, overrides=providers)
+        _warn_unverified(bundle)
         if ledger is None:
             ledger = (env if env is not None else os.environ).get(LEDGER_ENV) or False
         owns = isinstance(ledger, str | Path)
@@ -170,6 +173,7 @@ class Runtime:
             self.last_reload_error = exc
             raise
         self.last_reload_error = None
+        _warn_unverified(fresh)
         with self._lock:
             self._bundle = fresh
             if self._gateway_ is not None:
@@ -196,8 +200,11 @@ class Runtime:
             try:
                 self.reload()
                 self._failed_mtime_ns = None
-            except BundleError:
+            except BundleError as exc:
                 self._failed_mtime_ns = mtime
+                _log.error(
+                    "bundle reload refused, %s stays in service: %s", self._bundle.digest, exc
+                )
         finally:
             self._watch_lock.release()
 
@@ -318,3 +325,10 @@ class Runtime:
         """The provider layer works on a Project: one holding only the bundle's providers."""
         root = bundle.path.parent.resolve()
         return Project(root=root, evals_dir=root, providers=dict(bundle.providers))
+
+
+def _warn_unverified(bundle: LoadedBundle) -> None:
+    """Unsigned bundles are allowed but flagged: the log says so on every load."""
+    if not bundle.verified:
+        state = "signed but not verified (no public_key)" if bundle.signed else "UNSIGNED"
+        _log.warning("bundle %s (%s) is %s", bundle.path, bundle.digest, state)
