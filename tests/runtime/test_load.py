@@ -30,6 +30,8 @@ def test_signed_bundle_loads_verified(
         assert set(rt.bundle.prompts) == {"support/triage"}
     with Runtime.load(path, public_key=keypair[1].read_bytes()) as rt:  # PEM bytes work too
         assert rt.bundle.verified
+    with Runtime.load(path, public_key=keypair[1].read_text()) as rt:  # and PEM text
+        assert rt.bundle.verified
 
 
 def test_unsigned_bundle_without_key_loads_flagged(

@@ -10,6 +10,7 @@ See docs/runtime.md.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -96,14 +97,14 @@ class Runtime:
 
         `path` is a `*.bundle.json` file or a release directory (its `latest` bundle;
         `reload()` and `watch` then follow the pointer).
-        `public_key` (PEM bytes or a path) makes a signature mandatory. `ledger`: a
+        `public_key` (a path, or the PEM as bytes or text) makes a signature mandatory. `ledger`: a
         `Ledger` (yours to close), a path (opened and closed by the runtime), False for
         none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
         `providers` overrides the bundle's provider settings per deployment; `env`
         (default `os.environ`) supplies the API keys.
         """
-        import os
-
+        if isinstance(public_key, str) and public_key.lstrip().startswith("-----BEGIN"):
+            public_key = public_key.encode("ascii")  # PEM text, not a path
         bundle = load_bundle(Path(path), public_key=public_key, overrides=providers)
         _warn_unverified(bundle)
         if ledger is None:
