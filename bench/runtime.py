@@ -186,6 +186,10 @@ def _sync_overhead(path: Path, url: str, n: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    import logging
+
+    # the render/overhead runs load without a key on purpose: no "not verified" lines
+    logging.getLogger("promptctl.runtime").setLevel(logging.ERROR)
     quick = "--quick" in sys.argv
     url, proc = start_server(0.0)
     try:
