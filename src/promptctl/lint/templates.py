@@ -11,6 +11,7 @@ import jinja2
 from jinja2 import nodes
 
 from promptctl.errors import RenderError, SourceLocation
+from promptctl.providers.routing import RouteError, compile_when
 from promptctl.render import environment, parse_template
 from promptctl.spec.diagnostics import Diagnostic
 from promptctl.spec.loader import FileLoad
@@ -135,11 +136,13 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
             diags.extend(_undelimited(msg, source, free_text))
     for route in prompt.model.routes:
         try:
-            used |= _undeclared(env.parse("{{ " + route.when + " }}"))
-        except jinja2.TemplateSyntaxError as exc:
+            # The compile the router runs: whatever lint accepts, routing accepts.
+            compile_when(route.when, route.location)
+            used |= _undeclared(env.parse("{{ (" + route.when + ") }}"))
+        except RouteError as exc:
             diags.append(
                 Diagnostic(
-                    "PC010", "error", f"route `when` syntax error: {exc.message}", route.location
+                    "PC010", "error", f"route `when` syntax error: {exc.detail}", route.location
                 )
             )
     for name in prompt.inputs if sound else ():
