@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from promptctl.cli._common import ProjectOption, resolve_project
 from promptctl.errors import UsageError
 
 __all__ = ["register"]
-
-
-def _project(project_dir: Path | None) -> Any:
-    from promptctl.spec.model import Project
-
-    return Project(root=(project_dir or Path.cwd()).resolve())
 
 
 def _num(value: float | None) -> str:
@@ -28,16 +22,14 @@ def providers(
         str | None, typer.Option("--match", "-m", help="Only prices of models containing TEXT.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    project_dir: Annotated[
-        Path | None, typer.Option("--project", help="Project root (default: .).")
-    ] = None,
+    project: ProjectOption = None,
 ) -> None:
     """List configured providers, whether their key is set, and known model prices."""
     from promptctl.providers.catalog import provider_catalog
 
     if fmt not in ("table", "json"):
         raise UsageError(f"unknown format {fmt!r}", hint="use --format table or json")
-    data = provider_catalog(_project(project_dir), match=match)
+    data = provider_catalog(resolve_project(project), match=match)
     if fmt == "json":
         typer.echo(json.dumps(data, indent=2))
         return
