@@ -29,7 +29,8 @@ def _print_table(report: CostReport) -> None:
     total = report.total
     table = Table(title=f"cost by {report.by}")
     table.add_column(report.by)
-    for col in ("calls", "cost", "unknown", "per call", "in tok", "cached", "out tok", "saved"):
+    columns = ("calls", "cost", "unknown", "per call", "in tok", "cached", "cache wr", "out tok")
+    for col in (*columns, "saved"):
         table.add_column(col, justify="right")
     for b in [*report.groups, total]:
         table.add_row(
@@ -40,6 +41,8 @@ def _print_table(report: CostReport) -> None:
             _money(b.cost_per_call),
             f"{b.input_tokens:,}",
             f"{b.cached_input_tokens:,}",
+            f"{b.cache_write_tokens:,}"
+            + (f" (1h {b.cache_write_1h_tokens:,})" if b.cache_write_1h_tokens else ""),
             f"{b.output_tokens:,}",
             _money(b.saved_usd),
             end_section=b is report.groups[-1] if report.groups else False,

@@ -41,7 +41,7 @@ GROUP_BY = ("prompt", "model", "provider", "tag", "day", "source")
 _FIELDS = (
     "ts, source, prompt_id, prompt_version, tags, provider, target, outcome, input_tokens, "
     "cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, "
-    "cost_saved_usd, latency_ms"
+    "cost_saved_usd, latency_ms, cache_write_1h_tokens"
 )
 
 
@@ -63,11 +63,16 @@ class LedgerRow:
     cost_usd: float | None
     cost_saved_usd: float | None
     latency_ms: float | None
+    cache_write_1h_tokens: int = 0  # a subset of cache_write_tokens (m002)
 
 
 @dataclass
 class Bucket:
-    """Sums over a set of calls. `cost_usd` is over the calls whose cost is known."""
+    """Sums over a set of calls. `cost_usd` is over the calls whose cost is known.
+
+    `cache_write_tokens` counts every prompt-cache write, one-hour ones included;
+    `cache_write_1h_tokens` says how many of them had the one-hour TTL.
+    """
 
     key: str
     calls: int = 0
@@ -80,6 +85,9 @@ class Bucket:
     reasoning_tokens: int = 0
     saved_usd: float = 0.0
     unknown_savings_calls: int = 0
+    # Last, so the CSV columns that existed before keep their positions.
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @property
     def cost_per_call(self) -> float | None:
@@ -95,6 +103,9 @@ class Bucket:
             self.cost_usd += row.cost_usd
         self.input_tokens += row.input_tokens
         self.cached_input_tokens += row.cached_input_tokens
+        # 1h writes are part of the writes; max() guards rows where a writer did not fold them in.
+        self.cache_write_tokens += max(row.cache_write_tokens, row.cache_write_1h_tokens)
+        self.cache_write_1h_tokens += row.cache_write_1h_tokens
         self.output_tokens += row.output_tokens
         self.reasoning_tokens += row.reasoning_tokens
         if saved is None:
