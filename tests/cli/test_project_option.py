@@ -78,7 +78,7 @@ def test_cache_stats_uses_the_project_root_from_a_subdirectory(
     assert json.loads(stats.output)["entries"] == 1
     bad = runner.invoke(app, ["cache", "stats", "--format", "xml"])
     assert isinstance(bad.exception, UsageError) and bad.exception.exit_code == 2
-    assert "unknown format 'xml'" in str(bad.exception)
+    assert "unknown --format 'xml'" in str(bad.exception)
 
 
 def test_costs_reads_ledger_and_pricing_keys_through_the_loader(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._common import ProjectOption, check_choice, resolve_project
 
 if TYPE_CHECKING:
     from promptctl.providers.cache import ResponseCache
@@ -30,10 +30,7 @@ def stats(
     project_dir: ProjectOption = None,
 ) -> None:
     """Entries, size on disk and entries per target."""
-    if fmt not in ("table", "json"):
-        from promptctl.errors import UsageError
-
-        raise UsageError(f"unknown format {fmt!r}", hint="use --format table or json")
+    check_choice(fmt, ("table", "json"))
     cache = _cache(project_dir)
     s = cache.stats()
     cache.close()

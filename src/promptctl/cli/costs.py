@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 if TYPE_CHECKING:
     from promptctl.ledger.report import CostReport
@@ -20,12 +20,9 @@ def _money(value: float | None) -> str:
 
 
 def _print_table(report: CostReport) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=140)  # pipes and CI logs: never truncate
+    out = console()
     total = report.total
     table = Table(title=f"cost by {report.by}")
     table.add_column(report.by)
@@ -47,14 +44,14 @@ def _print_table(report: CostReport) -> None:
             _money(b.saved_usd),
             end_section=b is report.groups[-1] if report.groups else False,
         )
-    console.print(table)
+    out.print(table)
     if total.unknown_cost_calls:
-        console.print(
+        out.print(
             f"{total.unknown_cost_calls} call(s) of unknown cost are not in the totals "
             "(add their model to `pricing:` in promptctl.yaml)"
         )
     if total.unknown_savings_calls:
-        console.print(f"cache savings unknown for {total.unknown_savings_calls} call(s)")
+        out.print(f"cache savings unknown for {total.unknown_savings_calls} call(s)")
 
 
 def register(app: typer.Typer) -> None:
@@ -83,7 +80,6 @@ def register(app: typer.Typer) -> None:
         """Spending from the call ledger: totals, top spenders, cost per call, cache savings."""
         from datetime import UTC, datetime
 
-        from promptctl.errors import UsageError
         from promptctl.ledger.budgets import check_budgets, earliest_start, parse_budgets
         from promptctl.ledger.report import build_report, parse_since, read_rows
         from promptctl.spec.project import load_project
@@ -104,8 +100,7 @@ def register(app: typer.Typer) -> None:
             if any(s.exceeded for s in statuses):
                 raise typer.Exit(1)
             return
-        if fmt not in ("table", "json", "csv"):
-            raise UsageError(f"--format {fmt!r}: choose table, json or csv")
+        check_choice(fmt, ("table", "json", "csv"))
         start = parse_since(since) if since else None
         report = build_report(read_rows(path, since=start), by=by, since=start, prices=proj.pricing)
         if fmt == "table":

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 if TYPE_CHECKING:
     from promptctl.evals.comparison import Comparison
@@ -124,11 +124,7 @@ def diff(
 
 
 def _format(value: str) -> Format:
-    from promptctl.errors import UsageError
-
-    if value not in ("terminal", "markdown", "json"):
-        raise UsageError(f"unknown format {value!r}", hint="use terminal, markdown or json")
-    return cast("Format", value)
+    return cast("Format", check_choice(value, ("terminal", "markdown", "json")))
 
 
 def _emit(comparison: Comparison, fmt: Format, output: Path | None) -> None:
@@ -141,10 +137,8 @@ def _emit(comparison: Comparison, fmt: Format, output: Path | None) -> None:
 
         typer.echo(f"{verdict_line(comparison)} (report: {output})")
     elif fmt == "terminal":
-        from rich.console import Console
-
         from promptctl.report.diff_terminal import print_terminal
 
-        print_terminal(comparison, Console())
+        print_terminal(comparison, console())
     else:
         sys.stdout.write(render(comparison, fmt))

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
-from promptctl.errors import UsageError
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 __all__ = ["register"]
 
@@ -27,23 +26,21 @@ def providers(
     """List configured providers, whether their key is set, and known model prices."""
     from promptctl.providers.catalog import provider_catalog
 
-    if fmt not in ("table", "json"):
-        raise UsageError(f"unknown format {fmt!r}", hint="use --format table or json")
+    check_choice(fmt, ("table", "json"))
     data = provider_catalog(resolve_project(project), match=match)
     if fmt == "json":
         typer.echo(json.dumps(data, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    out = console()
     table = Table(title="Providers", title_justify="left")
     for column in ("name", "kind", "base_url", "key variable", "key"):
         table.add_column(column)
     for p in data["providers"]:
         key = "set" if p["key_set"] else ("not set" if p["api_key_env"] else "not needed")
         table.add_row(p["name"], p["kind"], p["base_url"] or "-", p["api_key_env"] or "-", key)
-    console.print(table)
+    out.print(table)
     sources = sorted({p["source"] for p in data["prices"] if p["source"] != "promptctl.yaml"})
     prices = Table(
         title=f"Prices, {data['unit']} (source: {', '.join(sources) or '-'}; * promptctl.yaml)",
@@ -62,7 +59,7 @@ def providers(
             _num(p["cache_write_1h"]),
             p["effective_from"] or "-",
         )
-    console.print(prices)
+    out.print(prices)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from promptctl.cli._common import ProjectOption, console, resolve_project
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 from promptctl.errors import UsageError
 
 
@@ -64,8 +64,7 @@ def register(app: typer.Typer) -> None:
         project: ProjectOption = None,
     ) -> None:
         """Render a prompt's messages with the given inputs."""
-        if output_format not in ("text", "json"):
-            raise UsageError(f"unknown --format {output_format!r}", hint="text or json")
+        check_choice(output_format, ("text", "json"))
         from promptctl.render import choose_target, render_messages, validate_inputs
         from promptctl.spec.loader import load_prompts
 
