@@ -131,8 +131,13 @@ def _emit(comparison: Comparison, fmt: Format, output: Path | None) -> None:
     from promptctl.report.gate import render
 
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render(comparison, fmt), encoding="utf-8")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(render(comparison, fmt), encoding="utf-8")
+        except OSError as exc:
+            from promptctl.errors import UsageError
+
+            raise UsageError(f"cannot write --output {output}: {exc.strerror}") from None
         from promptctl.report.diff_report import verdict_line
 
         typer.echo(f"{verdict_line(comparison)} (report: {output})")

@@ -39,6 +39,8 @@ def _read_vars(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--vars {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"--vars {path} is not valid YAML/JSON: {exc}") from None
     if not isinstance(data, dict):

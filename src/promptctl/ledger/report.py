@@ -14,13 +14,14 @@ import csv
 import io
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from promptctl.errors import UsageError
+from promptctl.errors import ConfigError, UsageError
 from promptctl.ledger.store import connect
 from promptctl.spec.model import PriceOverride
 
@@ -126,15 +127,28 @@ class CostReport:
 
 
 def read_rows(path: Path, *, since: float | None = None) -> list[LedgerRow]:
-    """Rows at or after `since` (epoch seconds), oldest first; the ledger is opened read-only."""
+    """Rows at or after `since` (epoch seconds), oldest first; the ledger is opened read-only.
+
+    Read-only means no migrations run: a ledger last written before m002 has no
+    `cache_write_1h_tokens` column, which then reads as 0. A file that is not a ledger is
+    a ConfigError (exit 2).
+    """
     db = connect(path, readonly=True)
     try:
-        query = f"SELECT {_FIELDS} FROM calls"
+        columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+        if not columns:
+            raise ConfigError(f"{path} is not a promptctl ledger (no `calls` table)")
+        fields = _FIELDS
+        if "cache_write_1h_tokens" not in columns:
+            fields = fields.replace("cache_write_1h_tokens", "0")
+        query = f"SELECT {fields} FROM calls"
         args: tuple[float, ...] = ()
         if since is not None:
             query, args = query + " WHERE ts >= ?", (since,)
         cursor = db.execute(query + " ORDER BY ts", args)
         return [_row(r) for r in cursor]
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"cannot read ledger {path}: {exc}") from None
     finally:
         db.close()
 

@@ -138,11 +138,24 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
         try:
             # The compile the router runs: whatever lint accepts, routing accepts.
             compile_when(route.when, route.location)
-            used |= _undeclared(env.parse("{{ (" + route.when + ") }}"))
+            names = _undeclared(env.parse("{{ (" + route.when + ") }}")) - known_globals
         except RouteError as exc:
             diags.append(
                 Diagnostic(
                     "PC010", "error", f"route `when` syntax error: {exc.detail}", route.location
+                )
+            )
+            continue
+        used |= names
+        for name in sorted(names - set(prompt.inputs)):
+            guess = did_you_mean(name, prompt.inputs)
+            diags.append(
+                Diagnostic(
+                    "PC011",
+                    "error",
+                    f"variable '{name}' is used in a route `when` but not declared",
+                    route.location,
+                    f"did you mean '{guess}'?" if guess else f"add `{name}:` under `inputs:`",
                 )
             )
     for name in prompt.inputs if sound else ():
