@@ -69,6 +69,21 @@ def _undeclared(tree: nodes.Template) -> set[str]:
     return loads - stores - _IMPLICIT
 
 
+def _undeclared_inputs(
+    names: set[str], prompt: Prompt, where: str, location: SourceLocation | None
+) -> Iterator[Diagnostic]:
+    """PC011 for each name that `where` reads but `inputs:` does not declare."""
+    for name in sorted(names - set(prompt.inputs)):
+        guess = did_you_mean(name, prompt.inputs)
+        yield Diagnostic(
+            "PC011",
+            "error",
+            f"variable '{name}' is used in {where} but not declared",
+            location,
+            f"did you mean '{guess}'?" if guess else f"add `{name}:` under `inputs:`",
+        )
+
+
 @dataclass
 class TemplateCheck:
     """Findings, the variables used, and the prompt with partials inlined (if sound)."""
@@ -120,17 +135,7 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
             continue
         names = _undeclared(ast) - known_globals
         used |= names
-        for name in sorted(names - set(prompt.inputs)):
-            guess = did_you_mean(name, prompt.inputs)
-            diags.append(
-                Diagnostic(
-                    "PC011",
-                    "error",
-                    f"variable '{name}' is used in a {msg.role} message but not declared",
-                    msg.location,
-                    f"did you mean '{guess}'?" if guess else f"add `{name}:` under `inputs:`",
-                )
-            )
+        diags.extend(_undeclared_inputs(names, prompt, f"a {msg.role} message", msg.location))
         if msg.role == "system":
             free_text = {n for n in names & set(prompt.inputs) if _is_free_text(prompt.inputs[n])}
             diags.extend(_undelimited(msg, source, free_text))
@@ -147,17 +152,7 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
             )
             continue
         used |= names
-        for name in sorted(names - set(prompt.inputs)):
-            guess = did_you_mean(name, prompt.inputs)
-            diags.append(
-                Diagnostic(
-                    "PC011",
-                    "error",
-                    f"variable '{name}' is used in a route `when` but not declared",
-                    route.location,
-                    f"did you mean '{guess}'?" if guess else f"add `{name}:` under `inputs:`",
-                )
-            )
+        diags.extend(_undeclared_inputs(names, prompt, "a route `when`", route.location))
     for name in prompt.inputs if sound else ():
         if name not in used:
             loc = loaded.doc.locate(f"/inputs/{name}", key=True) if loaded.doc else None
