@@ -17,6 +17,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import InputValidationError, RenderError
+from promptctl.providers import routing as _routing
 from promptctl.providers.types import ChatMessage
 from promptctl.spec.hashing import content_hash
 from promptctl.spec.model import MessageTemplate, Prompt, Target
@@ -39,7 +40,6 @@ __all__ = [
 
 _ENV_CACHE: dict[tuple[tuple[str, str], ...], SandboxedEnvironment] = {}
 _TEMPLATE_CACHE: dict[tuple[int, str], jinja2.Template] = {}
-_EXPRESSIONS: dict[str, Callable[..., Any]] = {}
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
 
 
@@ -239,23 +239,7 @@ def render_messages(
 def choose_target(prompt: Prompt, inputs: Mapping[str, Any]) -> Target:
     """The first route whose `when` is true over the inputs, else the primary model.
 
-    `when` is a sandboxed Jinja expression (`customer_tier == 'enterprise'`); a route
-    keeps the primary's params.
+    Kept for callers that hold a Prompt; the one implementation (compiled, cached,
+    raising `RouteError`, a RenderError) is `promptctl.providers.routing.choose_target`.
     """
-    for route in prompt.model.routes:
-        expr = _EXPRESSIONS.get(route.when)
-        if expr is None:
-            try:
-                expr = environment().compile_expression(route.when, undefined_to_none=False)
-            except jinja2.TemplateSyntaxError as exc:
-                raise RenderError(
-                    f"route `when` syntax error: {exc.message}", location=route.location
-                ) from None
-            _EXPRESSIONS[route.when] = expr
-        try:
-            matched = expr(**inputs)
-        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
-            raise RenderError(f"route `when` failed: {exc}", location=route.location) from None
-        if matched:
-            return Target(use=route.use, params=prompt.model.params, location=route.location)
-    return prompt.model.primary
+    return _routing.choose_target(prompt.model, inputs)

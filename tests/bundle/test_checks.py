@@ -110,6 +110,23 @@ def test_find_results_docs_skips_junk_in_runs_but_not_named_files(tmp_path: Path
         find_results_docs(runs, [runs / "other.json"])
 
 
+def test_find_results_docs_uses_the_results_reader(tmp_path: Path) -> None:
+    """Structural checks of evals.results apply: a runs/ file they reject is skipped."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "a.json").write_text(json.dumps(_results()))
+    bad_case = {**_results(run_id="b"), "cases": [{"prompt": "p"}]}
+    (runs / "b.json").write_text(json.dumps(bad_case))
+    assert [d["run"]["id"] for d in find_results_docs(runs)] == ["r1"]
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"schema": "promptctl/results@1",\n "cases": [}')
+    with pytest.raises(PublishError) as info:
+        find_results_docs(runs, [broken])
+    assert f"{broken}:2:" in str(info.value)
+    with pytest.raises(PublishError, match="cases\\[0\\] lacks"):
+        find_results_docs(runs, [runs / "b.json"])
+
+
 def test_git_dirty_sees_modified_staged_and_untracked_prompts(git_project) -> None:  # type: ignore[no-untyped-def]
     root, repo = git_project
     assert git_dirty_prompt_paths(root, root / "prompts") == []

@@ -107,7 +107,12 @@ def test_results_file_passed_in_counts(git_project) -> None:  # type: ignore[no-
     extra = root.parent / "ci-results.json"
     extra.write_text(
         json.dumps(
-            {"schema": "promptctl/results@1", "run": {"id": "ci"}, "summary": [summary_row(p)]}
+            {
+                "schema": "promptctl/results@1",
+                "run": {"id": "ci"},
+                "cases": [],
+                "summary": [summary_row(p)],
+            }
         )
     )
     assert publish(project, [p], lint_errors_by_prompt={}, results_files=[extra]).new_versions

@@ -81,7 +81,11 @@ def test_budget_check_exit_codes(project: Path) -> None:
 def test_bad_budget_and_bad_args_exit_2(project: Path) -> None:
     (project / "promptctl.yaml").write_text("budgets:\n  total: {hourly: 1}\n")
     out = run_cli(project, "costs", "--check")
-    assert out.returncode == 2 and "budgets.total.hourly: unknown period" in out.stderr
+    # promptctl.yaml is schema-checked on load: the mistake is named with its file:line.
+    assert out.returncode == 2
+    assert "promptctl.yaml:2:11: unknown key 'hourly' in budgets.total" in out.stderr
+    assert "(allowed keys: daily, weekly, monthly)" in out.stderr
+    (project / "promptctl.yaml").unlink()  # an invalid config stops every command
     out = run_cli(project, "costs", "--by", "team")
     assert out.returncode == 2 and "cannot group by 'team'" in out.stderr
     out = run_cli(project, "costs", "--ledger", str(project / "nope.sqlite"))

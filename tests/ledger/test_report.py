@@ -96,3 +96,51 @@ def test_unknown_group_and_missing_ledger_are_clear_errors(tmp_path: Path) -> No
         build_report([], by="team")
     with pytest.raises(ConfigError, match="no ledger at"):
         read_rows(tmp_path / "none.sqlite")
+
+
+def test_one_hour_cache_writes_count_as_cache_writes(tmp_path: Path) -> None:
+    import dataclasses
+
+    from promptctl.providers.types import Usage
+
+    path = tmp_path / "ledger.sqlite"
+    folded = Usage(input_tokens=900, cache_write_tokens=600, cache_write_1h_tokens=400)
+    unfolded = Usage(input_tokens=500, cache_write_tokens=0, cache_write_1h_tokens=300)
+    with Ledger(path) as ledger:
+        ledger.record(dataclasses.replace(call(ts=T0, prompt="a"), usage=folded))
+        ledger.record(dataclasses.replace(call(ts=T0 + 1, prompt="b"), usage=unfolded))
+    report = build_report(read_rows(path), by="prompt")
+    by_key = {g.key: g for g in report.groups}
+    assert (by_key["a"].cache_write_tokens, by_key["a"].cache_write_1h_tokens) == (600, 400)
+    assert (by_key["b"].cache_write_tokens, by_key["b"].cache_write_1h_tokens) == (300, 300)
+    total = json.loads(report_json(report))["total"]
+    assert (total["cache_write_tokens"], total["cache_write_1h_tokens"]) == (900, 700)
+    header = report_csv(report).splitlines()[0].split(",")
+    assert header[-3:-1] == ["cache_write_tokens", "cache_write_1h_tokens"]
+
+
+def test_a_ledger_from_before_m002_reads_without_migrating(tmp_path: Path) -> None:
+    """costs opens the ledger read-only, so no migration runs: the new column reads as 0."""
+    import sqlite3
+
+    from promptctl.ledger.migrations import m001_initial
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    m001_initial(db)
+    db.execute(
+        "INSERT INTO calls (ts, source, provider, target, outcome, cache_write_tokens, cost_usd)"
+        " VALUES (1, 'runtime', 'anthropic', 'anthropic/claude', 'ok', 70, 0.5)"
+    )
+    db.close()
+    (row,) = read_rows(path)
+    assert (row.cache_write_tokens, row.cache_write_1h_tokens, row.cost_usd) == (70, 0, 0.5)
+    columns = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(calls)")]
+    assert "cache_write_1h_tokens" not in columns  # still untouched
+
+
+def test_a_file_that_is_not_a_ledger_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite"
+    path.write_text("hello")
+    with pytest.raises(ConfigError, match="cannot read ledger"):
+        read_rows(path)

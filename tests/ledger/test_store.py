@@ -144,3 +144,34 @@ def test_close_racing_with_writers_never_loses_an_accepted_row(tmp_path: Path) -
     assert _count(path) == sum(attempts) - ledger.dropped
     assert ledger.dropped >= 4
     assert ledger.last_error == "record() after close()"
+
+
+def test_m002_adds_cache_write_1h_to_an_existing_ledger(tmp_path: Path) -> None:
+    """A ledger written before m002 gains the column; old rows read as 0, new rows store it."""
+    import dataclasses
+
+    from promptctl.ledger.migrations import m001_initial
+    from promptctl.ledger.report import build_report, read_rows
+    from promptctl.providers.types import Usage
+
+    path = tmp_path / "ledger.sqlite"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+    m001_initial(old)
+    old.execute("INSERT INTO _migrations VALUES ('m001_initial', 0)")
+    old.execute(
+        "INSERT INTO calls (ts, source, provider, target, outcome, cache_write_tokens)"
+        " VALUES (1, 'runtime', 'anthropic', 'anthropic/claude', 'ok', 50)"
+    )
+    old.close()
+    usage = Usage(input_tokens=3000, cache_write_tokens=2000, cache_write_1h_tokens=1500)
+    with Ledger(path) as ledger:
+        ledger.record(dataclasses.replace(call(ts=2), usage=usage))
+    db = sqlite3.connect(path)
+    names = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY name")]
+    assert names == ["m001_initial", "m002_cache_write_1h"]
+    stored = db.execute("SELECT cache_write_tokens, cache_write_1h_tokens FROM calls ORDER BY ts")
+    assert stored.fetchall() == [(50, 0), (2000, 1500)]
+    db.close()
+    total = build_report(read_rows(path)).total
+    assert (total.cache_write_tokens, total.cache_write_1h_tokens) == (2050, 1500)

@@ -41,6 +41,8 @@ def test_first_true_route_wins_else_primary() -> None:
     [
         ("customer_tier ==", "invalid route expression"),
         ("missing_input == 1", "failed"),
+        ("missing_input", "failed"),  # a bare undefined name is an error, not false
+        ("customer_tier }}{{ customer_tier", "chunk after expression"),
         ("().__class__.__mro__", "failed"),
     ],
 )
@@ -107,3 +109,22 @@ def test_concurrency_limit_bounds_in_flight_calls() -> None:
 
     asyncio.run(go())
     assert peak == 3
+
+
+def test_route_errors_carry_the_route_location() -> None:
+    from pathlib import Path
+
+    from promptctl.errors import RenderError, SourceLocation
+    from promptctl.providers.routing import RouteError
+
+    where = SourceLocation(Path("p.yaml"), 7, 7)
+    for when in ("tier ==", "tier == 1"):
+        model = ModelConfig(
+            use="openai/gpt-4o-mini",
+            routes=(Route(when=when, use="openai/gpt-4o", location=where),),
+        )
+        with pytest.raises(RouteError) as info:
+            choose_target(model, {})
+        assert isinstance(info.value, RenderError)
+        assert info.value.location == where
+        assert str(info.value).startswith("p.yaml:7:7: ")

@@ -77,3 +77,87 @@ def test_empty_config_is_defaults(tmp_path: Path) -> None:
 def test_project_at_missing_dir(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         project_at(tmp_path / "nope")
+
+
+def test_config_schema_names_every_project_field() -> None:
+    """The schema (and so `promptctl schema config`) must accept every configurable field."""
+    import dataclasses
+
+    from promptctl.ledger.budgets import PERIODS, SCOPES
+    from promptctl.spec.model import GateConfig, PriceOverride, ProviderSettings
+    from promptctl.spec.schemas import schema
+
+    props = schema("config")["properties"]
+    assert set(props["gate"]["properties"]) == {f.name for f in dataclasses.fields(GateConfig)}
+    price = props["pricing"]["additionalProperties"]["properties"]
+    assert set(price) == {f.name for f in dataclasses.fields(PriceOverride)}
+    provider = props["providers"]["additionalProperties"]["properties"]
+    assert set(provider) == {f.name for f in dataclasses.fields(ProviderSettings)} - {"name"}
+    assert set(props["budgets"]["properties"]) == set(SCOPES)
+    assert set(schema("config")["$defs"]["periods"]["properties"]) == set(PERIODS)
+
+
+def test_every_config_key_is_documented() -> None:
+    from promptctl.spec.schemas import schema
+
+    text = (Path(__file__).parents[2] / "docs" / "config.md").read_text(encoding="utf-8")
+    full = schema("config")
+    props = full["properties"]
+    keys = set(props) - {"$schema"}
+    for section in ("providers", "pricing"):
+        keys |= set(props[section]["additionalProperties"]["properties"])
+    keys |= set(props["gate"]["properties"]) | set(props["budgets"]["properties"])
+    keys |= set(full["$defs"]["periods"]["properties"])
+    missing = sorted(k for k in keys if f"`{k}`" not in text)
+    assert not missing, f"docs/config.md does not describe {missing}"
+
+
+def test_gate_budgets_ledger_and_pricing_load(tmp_path: Path) -> None:
+    config = tmp_path / "promptctl.yaml"
+    config.write_text(
+        "ledger: var/calls.sqlite\n"
+        "gate: {flaky_fails: true, min_detectable_drop: 0.2, bootstrap_resamples: 0,\n"
+        "       max_p95_latency_increase_pct: 25, require_conclusive: true,"
+        " max_error_rate: 0.5}\n"
+        "budgets:\n  total: {daily: 5}\n  prompt: {support/triage: {monthly: 20}}\n"
+        "pricing:\n  local/m: {input: 1, output: 2, cached_input: 0.5, cache_write: 1.25}\n"
+    )
+    project = load_project(config)
+    assert project.ledger_file == tmp_path.resolve() / "var" / "calls.sqlite"
+    gate = project.gate
+    assert (gate.flaky_fails, gate.min_detectable_drop, gate.bootstrap_resamples) == (
+        True,
+        0.2,
+        0,
+    )
+    assert (gate.max_p95_latency_increase_pct, gate.require_conclusive) == (25, True)
+    assert gate.max_error_rate == 0.5
+    assert project.budgets == {"total": {"daily": 5}, "prompt": {"support/triage": {"monthly": 20}}}
+    assert project.pricing["local/m"].cache_write == 1.25
+    assert find_project(tmp_path).ledger_file == project.ledger_file
+    assert project_at(tmp_path).cache_path == (tmp_path.resolve() / ".promptctl" / "cache.sqlite")
+
+
+def test_default_ledger_is_in_the_state_dir(tmp_path: Path) -> None:
+    assert find_project(tmp_path).ledger_file == tmp_path.resolve() / ".promptctl" / "ledger.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("budgets:\n  total: {hourly: 1}\n", 2, "unknown key 'hourly' in budgets.total"),
+        ("budgets:\n  team: {x: {daily: 1}}\n", 2, "unknown key 'team' in budgets"),
+        ("budgets:\n  tag:\n    a: {daily: -1}\n", 3, "budgets.tag.a.daily"),
+        ("gate: {flaky_fail: true}\n", 1, "unknown key 'flaky_fail' in gate"),
+        ("gate: {bootstrap_resamples: 1.5}\n", 1, "gate.bootstrap_resamples: expected integer"),
+    ],
+)
+def test_bad_budgets_and_gate_name_file_and_line(
+    tmp_path: Path, text: str, line: int, fragment: str
+) -> None:
+    config = tmp_path / "promptctl.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_project(config)
+    assert fragment in exc.value.message
+    assert exc.value.location is not None and exc.value.location.line == line

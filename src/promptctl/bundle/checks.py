@@ -9,7 +9,6 @@ Older passing runs do not rescue a newer failing one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,12 @@ from promptctl.errors import PublishError
 from promptctl.spec.model import Prompt
 
 __all__ = [
-    "RESULTS_SCHEMA",
     "eval_summaries",
     "find_results_docs",
     "git_dirty_prompt_paths",
     "git_head_commit",
     "publish_refusals",
 ]
-
-RESULTS_SCHEMA = "promptctl/results@1"
 
 
 def publish_refusals(
@@ -71,20 +67,27 @@ def eval_summaries(
 def find_results_docs(runs_dir: Path, extra_files: Iterable[Path] = ()) -> list[dict[str, Any]]:
     """Results documents from `.promptctl/runs/*.json` plus files the user names.
 
-    Unreadable or foreign files under runs/ are skipped (a crashed run may leave one);
-    a file named explicitly must be a results document.
+    Both are read with `promptctl.evals.results.read_results`, the one reader of the
+    format. Leniency is deliberate and only for runs/: a crashed or interrupted run may
+    leave a partial file there, and an older promptctl a document of another schema, so
+    such files are skipped (no result, which publish reports per prompt). A file named
+    explicitly must be a valid results document, else PublishError.
     """
+    from promptctl.errors import UsageError
+    from promptctl.evals.results import SCHEMA_ID, read_results
+
     docs = []
     candidates = sorted(runs_dir.glob("*.json")) if runs_dir.is_dir() else []
     for path in candidates:
-        doc = _read_json(path)
-        if doc is not None and doc.get("schema") == RESULTS_SCHEMA:
-            docs.append(doc)
+        try:
+            docs.append(read_results(path))
+        except UsageError:
+            continue
     for path in extra_files:
-        doc = _read_json(path)
-        if doc is None or doc.get("schema") != RESULTS_SCHEMA:
-            raise PublishError([f"{path} is not a promptctl/results@1 document"])
-        docs.append(doc)
+        try:
+            docs.append(read_results(path))
+        except UsageError as exc:
+            raise PublishError([f"not a {SCHEMA_ID} document: {exc}"]) from None
     return docs
 
 
@@ -166,11 +169,3 @@ def _eval_verdict(prompt: Prompt, docs: Sequence[Mapping[str, Any]]) -> str | No
             counts = ", ".join(f"{v} {k}" for k, v in bad.items() if v) or "no case passed"
             return f"{name} did not pass its eval on {row.get('target')} in run {run_id}: {counts}"
     return None
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

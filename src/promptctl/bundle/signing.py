@@ -69,14 +69,22 @@ def generate_keypair(directory: Path) -> tuple[Path, Path]:
 
     Existing files are never overwritten: losing a release key is not undoable.
     """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    directory.mkdir(parents=True, exist_ok=True)
     private_path, public_path = directory / PRIVATE_KEY_NAME, directory / PUBLIC_KEY_NAME
     for path in (private_path, public_path):
         if path.exists():
             raise BundleError(f"{path} already exists; refusing to overwrite a key")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        _write_keys(private_path, public_path)
+    except OSError as exc:
+        raise BundleError(f"cannot write keys to {directory}: {exc.strerror}") from None
+    return private_path, public_path
+
+
+def _write_keys(private_path: Path, public_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -90,7 +98,6 @@ def generate_keypair(directory: Path) -> tuple[Path, Path]:
     with os.fdopen(fd, "wb") as fh:
         fh.write(private_pem)
     public_path.write_bytes(public_pem)
-    return private_path, public_path
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:

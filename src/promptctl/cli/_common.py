@@ -1,7 +1,8 @@
-"""Options and helpers shared by the foundation commands."""
+"""Options and helpers shared by every command: `--project`, `--format` checks, the console."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 
     from promptctl.spec.model import Project
 
-__all__ = ["ProjectOption", "console", "resolve_project"]
+__all__ = ["ProjectOption", "check_choice", "console", "resolve_project"]
 
 ProjectOption = Annotated[
     Path | None,
@@ -25,6 +26,11 @@ ProjectOption = Annotated[
 
 
 def resolve_project(directory: Path | None) -> Project:
+    """`--project DIR` if given, else the promptctl.yaml found walking up from the cwd.
+
+    The one way commands get their Project: paths, providers, pricing, gate, budgets and
+    ledger all come from the same validated promptctl.yaml (ConfigError, exit 2).
+    """
     from promptctl.spec.project import find_project, project_at
 
     return project_at(directory) if directory is not None else find_project()
@@ -37,3 +43,12 @@ def console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def check_choice(value: str, choices: Sequence[str], flag: str = "--format") -> str:
+    """`value` if it is one of `choices`, else a UsageError (exit 2) listing them."""
+    if value not in choices:
+        from promptctl.errors import UsageError
+
+        raise UsageError(f"unknown {flag} {value!r}", hint="choose " + ", ".join(choices))
+    return value

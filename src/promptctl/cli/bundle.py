@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from promptctl.cli._common import console
+
 if TYPE_CHECKING:
     from promptctl.bundle.signing import VerifiedBundle
 
@@ -53,20 +55,17 @@ def register(app: typer.Typer) -> None:
         public_key: Annotated[Path | None, typer.Option("--public-key", help=_KEY_HELP)] = None,
     ) -> None:
         """List the prompts of a bundle with versions, hashes and signature state."""
-        from rich.console import Console
         from rich.table import Table
 
         result = _load(file, public_key)
         manifest = result.doc["manifest"]
-        console = Console(highlight=False)
-        if not console.is_terminal:
-            console = Console(highlight=False, width=120)  # pipes and CI logs: never truncate
-        console.print(f"bundle {file}")
-        console.print(f"  digest     {result.digest}")
-        console.print(f"  signature  {result.flag}")
-        console.print(f"  git commit {manifest.get('git_commit') or '-'}")
+        out = console()
+        out.print(f"bundle {file}")
+        out.print(f"  digest     {result.digest}")
+        out.print(f"  signature  {result.flag}")
+        out.print(f"  git commit {manifest.get('git_commit') or '-'}")
         if manifest.get("created_at"):
-            console.print(f"  created at {manifest['created_at']}")
+            out.print(f"  created at {manifest['created_at']}")
         table = Table("prompt", "version", "content hash", "model", "approver")
         for entry in result.doc["prompts"]:
             table.add_row(
@@ -76,7 +75,7 @@ def register(app: typer.Typer) -> None:
                 entry["model"]["use"],
                 entry.get("provenance", {}).get("approver") or "-",
             )
-        console.print(table)
+        out.print(table)
 
     @group.command("diff")
     def diff(

@@ -8,28 +8,29 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from promptctl.cli._common import ProjectOption, check_choice, resolve_project
+
 if TYPE_CHECKING:
     from promptctl.providers.cache import ResponseCache
 
 __all__ = ["register"]
 
-_ProjectOpt = Annotated[Path | None, typer.Option("--project", help="Project root (default: .).")]
 cache_app = typer.Typer(help="Inspect or clear the response cache.", no_args_is_help=True)
 
 
 def _cache(project_dir: Path | None) -> ResponseCache:
     from promptctl.providers.cache import ResponseCache
 
-    root = (project_dir or Path.cwd()).resolve()
-    return ResponseCache(root / ".promptctl" / "cache.sqlite")
+    return ResponseCache(resolve_project(project_dir).cache_path)
 
 
 @cache_app.command("stats")
 def stats(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    project_dir: _ProjectOpt = None,
+    project_dir: ProjectOption = None,
 ) -> None:
     """Entries, size on disk and entries per target."""
+    check_choice(fmt, ("table", "json"))
     cache = _cache(project_dir)
     s = cache.stats()
     cache.close()
@@ -48,7 +49,7 @@ def stats(
 
 
 @cache_app.command("clear")
-def clear(project_dir: _ProjectOpt = None) -> None:
+def clear(project_dir: ProjectOption = None) -> None:
     """Delete every cached response (recordings under evals/recordings are kept)."""
     cache = _cache(project_dir)
     removed = cache.clear()

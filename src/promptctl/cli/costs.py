@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 if TYPE_CHECKING:
     from promptctl.ledger.report import CostReport
@@ -13,64 +15,19 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
-def _config(explicit: Path | None) -> tuple[Path, dict[str, Any]]:
-    """The project root and the raw promptctl.yaml (budgets, pricing, ledger keys).
-
-    Looks in the current directory and its parents, like git; no file means defaults.
-    """
-    import yaml
-
-    from promptctl.errors import ConfigError
-
-    candidates = (
-        [explicit]
-        if explicit
-        else [d / "promptctl.yaml" for d in [Path.cwd(), *Path.cwd().parents]]
-    )
-    for path in candidates:
-        if path is not None and path.is_file():
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-            if not isinstance(data, dict):
-                raise ConfigError(f"{path}: expected a mapping at the top level")
-            return path.parent, data
-    if explicit:
-        raise ConfigError(f"{explicit} does not exist")
-    return Path.cwd(), {}
-
-
-def _prices(raw: Any) -> dict[str, Any]:
-    from promptctl.spec.model import PriceOverride
-
-    out = {}
-    for target, spec in (raw or {}).items():
-        if isinstance(spec, dict) and "input" in spec and "output" in spec:
-            out[str(target)] = PriceOverride(
-                input=float(spec["input"]),
-                output=float(spec["output"]),
-                cached_input=spec.get("cached_input"),
-                cache_write=spec.get("cache_write"),
-            )
-    return out
-
-
 def _money(value: float | None) -> str:
     return "-" if value is None else f"${value:,.4f}"
 
 
 def _print_table(report: CostReport) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=140)  # pipes and CI logs: never truncate
+    out = console()
     total = report.total
     table = Table(title=f"cost by {report.by}")
     table.add_column(report.by)
-    for col in ("calls", "cost", "unknown", "per call", "in tok", "cached", "out tok", "saved"):
+    columns = ("calls", "cost", "unknown", "per call", "in tok", "cached", "cache wr", "out tok")
+    for col in (*columns, "saved"):
         table.add_column(col, justify="right")
     for b in [*report.groups, total]:
         table.add_row(
@@ -81,18 +38,20 @@ def _print_table(report: CostReport) -> None:
             _money(b.cost_per_call),
             f"{b.input_tokens:,}",
             f"{b.cached_input_tokens:,}",
+            f"{b.cache_write_tokens:,}"
+            + (f" (1h {b.cache_write_1h_tokens:,})" if b.cache_write_1h_tokens else ""),
             f"{b.output_tokens:,}",
             _money(b.saved_usd),
             end_section=b is report.groups[-1] if report.groups else False,
         )
-    console.print(table)
+    out.print(table)
     if total.unknown_cost_calls:
-        console.print(
+        out.print(
             f"{total.unknown_cost_calls} call(s) of unknown cost are not in the totals "
             "(add their model to `pricing:` in promptctl.yaml)"
         )
     if total.unknown_savings_calls:
-        console.print(f"cache savings unknown for {total.unknown_savings_calls} call(s)")
+        out.print(f"cache savings unknown for {total.unknown_savings_calls} call(s)")
 
 
 def register(app: typer.Typer) -> None:
@@ -112,22 +71,23 @@ def register(app: typer.Typer) -> None:
         check: Annotated[
             bool, typer.Option("--check", help="Exit 1 if a `budgets:` limit is exceeded.")
         ] = False,
+        project: ProjectOption = None,
         config: Annotated[
-            Path | None, typer.Option("--config", help="promptctl.yaml to read budgets from.")
+            Path | None,
+            typer.Option("--config", help="promptctl.yaml to read (instead of --project)."),
         ] = None,
     ) -> None:
         """Spending from the call ledger: totals, top spenders, cost per call, cache savings."""
         from datetime import UTC, datetime
 
-        from promptctl.errors import UsageError
         from promptctl.ledger.budgets import check_budgets, earliest_start, parse_budgets
         from promptctl.ledger.report import build_report, parse_since, read_rows
-        from promptctl.ledger.store import DEFAULT_LEDGER_PATH
+        from promptctl.spec.project import load_project
 
-        root, raw = _config(config)
-        path = ledger or (root / raw["ledger"] if raw.get("ledger") else root / DEFAULT_LEDGER_PATH)
+        proj = load_project(config) if config is not None else resolve_project(project)
+        path = ledger or proj.ledger_file
         if check:
-            budgets = parse_budgets(raw.get("budgets") or {})
+            budgets = parse_budgets(proj.budgets)
             if not budgets:
                 typer.echo("no budgets: configured in promptctl.yaml; nothing to check")
                 return
@@ -140,12 +100,9 @@ def register(app: typer.Typer) -> None:
             if any(s.exceeded for s in statuses):
                 raise typer.Exit(1)
             return
-        if fmt not in ("table", "json", "csv"):
-            raise UsageError(f"--format {fmt!r}: choose table, json or csv")
+        check_choice(fmt, ("table", "json", "csv"))
         start = parse_since(since) if since else None
-        report = build_report(
-            read_rows(path, since=start), by=by, since=start, prices=_prices(raw.get("pricing"))
-        )
+        report = build_report(read_rows(path, since=start), by=by, since=start, prices=proj.pricing)
         if fmt == "table":
             _print_table(report)
         else:

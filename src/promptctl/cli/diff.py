@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from promptctl.spec.model import GateConfig
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 if TYPE_CHECKING:
     from promptctl.evals.comparison import Comparison
     from promptctl.report.gate import Format
+    from promptctl.spec.model import GateConfig
 
 __all__ = ["gate_from_flags", "register"]
 
@@ -60,15 +61,18 @@ def diff(
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
     max_pass_rate_drop: Annotated[
-        float | None, typer.Option(help="Tolerated pass-rate drop, 0..1 (default 0).")
+        float | None,
+        typer.Option(help="Tolerated pass-rate drop, 0..1 (promptctl.yaml gate:, else 0)."),
     ] = None,
     max_cost_increase: Annotated[
-        str | None, typer.Option(help="Max cost-per-case increase in %, or off (default 10).")
+        str | None, typer.Option(help="Max cost-per-case increase in %, or off (gate:, else 10).")
     ] = None,
     max_latency_increase: Annotated[
-        str | None, typer.Option(help="Max p95 latency increase in %, or off (default off).")
+        str | None, typer.Option(help="Max p95 latency increase in %, or off (gate:, else off).")
     ] = None,
-    alpha: Annotated[float | None, typer.Option(help="Significance level (default 0.05).")] = None,
+    alpha: Annotated[
+        float | None, typer.Option(help="Significance level (gate:, else 0.05).")
+    ] = None,
     max_error_rate: Annotated[
         float | None, typer.Option(help="Errored share above which the verdict is error.")
     ] = None,
@@ -81,13 +85,17 @@ def diff(
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
+    project: ProjectOption = None,
 ) -> None:
-    """Compare two results files: per prompt x target and per test, then gate."""
+    """Compare two results files: per prompt x target and per test, then gate.
+
+    The gate is `gate:` of promptctl.yaml; the flags given override its fields.
+    """
     from promptctl.report.gate import exit_code_for, resolve_results
 
     fmt = _format(format)
     gate = gate_from_flags(
-        GateConfig(),
+        resolve_project(project).gate,
         max_pass_rate_drop=max_pass_rate_drop,
         max_cost_increase_pct=_limit("--max-cost-increase", max_cost_increase),
         max_p95_latency_increase_pct=_limit("--max-latency-increase", max_latency_increase),
@@ -116,27 +124,26 @@ def diff(
 
 
 def _format(value: str) -> Format:
-    from promptctl.errors import UsageError
-
-    if value not in ("terminal", "markdown", "json"):
-        raise UsageError(f"unknown format {value!r}", hint="use terminal, markdown or json")
-    return cast("Format", value)
+    return cast("Format", check_choice(value, ("terminal", "markdown", "json")))
 
 
 def _emit(comparison: Comparison, fmt: Format, output: Path | None) -> None:
     from promptctl.report.gate import render
 
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render(comparison, fmt), encoding="utf-8")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(render(comparison, fmt), encoding="utf-8")
+        except OSError as exc:
+            from promptctl.errors import UsageError
+
+            raise UsageError(f"cannot write --output {output}: {exc.strerror}") from None
         from promptctl.report.diff_report import verdict_line
 
         typer.echo(f"{verdict_line(comparison)} (report: {output})")
     elif fmt == "terminal":
-        from rich.console import Console
-
         from promptctl.report.diff_terminal import print_terminal
 
-        print_terminal(comparison, Console())
+        print_terminal(comparison, console())
     else:
         sys.stdout.write(render(comparison, fmt))

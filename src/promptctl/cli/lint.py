@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from promptctl.cli._common import ProjectOption, console, resolve_project
-from promptctl.errors import UsageError
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 _FORMATS = ("text", "json", "github", "sarif")
 
@@ -33,10 +32,7 @@ def register(app: typer.Typer) -> None:
         project: ProjectOption = None,
     ) -> None:
         """Lint prompt files: schema, templates, tests, secrets, version bumps."""
-        if output_format not in _FORMATS:
-            raise UsageError(
-                f"unknown --format {output_format!r}", hint="text, json, github, sarif"
-            )
+        check_choice(output_format, _FORMATS)
         import gc
 
         from promptctl.lint import formats, lint

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from promptctl.cli._common import ProjectOption, console, resolve_project
-from promptctl.errors import UsageError
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 
 def register(app: typer.Typer) -> None:
@@ -19,8 +18,7 @@ def register(app: typer.Typer) -> None:
         project: ProjectOption = None,
     ) -> None:
         """List prompts: id, version, status, model, tests, owner, tags."""
-        if output_format not in ("text", "json"):
-            raise UsageError(f"unknown --format {output_format!r}", hint="text or json")
+        check_choice(output_format, ("text", "json"))
         from promptctl.spec.loader import load_prompts
 
         result = load_prompts(resolve_project(project))

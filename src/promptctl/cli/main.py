@@ -12,7 +12,7 @@ import sys
 import typer
 
 from promptctl import __version__
-from promptctl.errors import EXIT_INTERRUPTED, PromptctlError
+from promptctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, PromptctlError
 
 __all__ = ["app", "main"]
 
@@ -93,12 +93,25 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
-        # typer vendors click; its usage errors carry `show()` and `exit_code`.
-        show = getattr(exc, "show", None)
-        if not callable(show):
+    except OSError as exc:
+        # Safety net: a file the user named that cannot be read or written. Commands
+        # should raise a PromptctlError themselves; this keeps a missed case to one line.
+        if exc.filename is None:
             raise
-        show()
+        sys.stderr.write(f"error: {exc.filename}: {exc.strerror}\n")
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:
+        # typer vendors click; its errors (bad flag, missing option, unreadable file
+        # argument) carry `format_message()` and `exit_code`. One line like ours, plus
+        # where to find the usage, instead of click's three-line block.
+        message = getattr(exc, "format_message", None)
+        if not callable(message):
+            raise
+        text = str(message())
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} -h`)" if ctx is not None else ""
+        if text:  # empty when the help was shown instead (a group run without a command)
+            sys.stderr.write(f"error: {text}{where}\n")
         sys.exit(int(getattr(exc, "exit_code", 2)))
 
 

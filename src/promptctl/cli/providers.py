@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from promptctl.errors import UsageError
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 __all__ = ["register"]
-
-
-def _project(project_dir: Path | None) -> Any:
-    from promptctl.spec.model import Project
-
-    return Project(root=(project_dir or Path.cwd()).resolve())
 
 
 def _num(value: float | None) -> str:
@@ -28,30 +21,26 @@ def providers(
         str | None, typer.Option("--match", "-m", help="Only prices of models containing TEXT.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    project_dir: Annotated[
-        Path | None, typer.Option("--project", help="Project root (default: .).")
-    ] = None,
+    project: ProjectOption = None,
 ) -> None:
     """List configured providers, whether their key is set, and known model prices."""
     from promptctl.providers.catalog import provider_catalog
 
-    if fmt not in ("table", "json"):
-        raise UsageError(f"unknown format {fmt!r}", hint="use --format table or json")
-    data = provider_catalog(_project(project_dir), match=match)
+    check_choice(fmt, ("table", "json"))
+    data = provider_catalog(resolve_project(project), match=match)
     if fmt == "json":
         typer.echo(json.dumps(data, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    out = console()
     table = Table(title="Providers", title_justify="left")
     for column in ("name", "kind", "base_url", "key variable", "key"):
         table.add_column(column)
     for p in data["providers"]:
         key = "set" if p["key_set"] else ("not set" if p["api_key_env"] else "not needed")
         table.add_row(p["name"], p["kind"], p["base_url"] or "-", p["api_key_env"] or "-", key)
-    console.print(table)
+    out.print(table)
     sources = sorted({p["source"] for p in data["prices"] if p["source"] != "promptctl.yaml"})
     prices = Table(
         title=f"Prices, {data['unit']} (source: {', '.join(sources) or '-'}; * promptctl.yaml)",
@@ -70,7 +59,7 @@ def providers(
             _num(p["cache_write_1h"]),
             p["effective_from"] or "-",
         )
-    console.print(prices)
+    out.print(prices)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from promptctl.cli._common import ProjectOption, console, resolve_project
+from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 from promptctl.errors import UsageError
 
 
@@ -39,6 +39,8 @@ def _read_vars(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--vars {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"--vars {path} is not valid YAML/JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -64,8 +66,7 @@ def register(app: typer.Typer) -> None:
         project: ProjectOption = None,
     ) -> None:
         """Render a prompt's messages with the given inputs."""
-        if output_format not in ("text", "json"):
-            raise UsageError(f"unknown --format {output_format!r}", hint="text or json")
+        check_choice(output_format, ("text", "json"))
         from promptctl.render import choose_target, render_messages, validate_inputs
         from promptctl.spec.loader import load_prompts
 

@@ -252,14 +252,20 @@ def _encode(doc: Mapping[str, Any]) -> str:
 
 def write_results(path: Path, doc: Mapping[str, Any]) -> None:
     """Write atomically (temp file in the same directory, then rename): a reader or a crash
-    mid-write never sees half a document."""
+    mid-write never sees half a document. An unwritable path is a UsageError naming it."""
     text = _encode(doc)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write results file {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write results file {path}: {exc.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -47,7 +47,15 @@ def m001_initial(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX calls_prompt ON calls (prompt_id, ts)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (m001_initial,)
+def m002_cache_write_1h(db: sqlite3.Connection) -> None:
+    """Anthropic's one-hour cache writes: a subset of `cache_write_tokens`, priced apart."""
+    db.execute("ALTER TABLE calls ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    m001_initial,
+    m002_cache_write_1h,
+)
 
 
 def apply_migrations(db: sqlite3.Connection) -> list[str]:

@@ -14,13 +14,14 @@ import csv
 import io
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from promptctl.errors import UsageError
+from promptctl.errors import ConfigError, UsageError
 from promptctl.ledger.store import connect
 from promptctl.spec.model import PriceOverride
 
@@ -41,7 +42,7 @@ GROUP_BY = ("prompt", "model", "provider", "tag", "day", "source")
 _FIELDS = (
     "ts, source, prompt_id, prompt_version, tags, provider, target, outcome, input_tokens, "
     "cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, "
-    "cost_saved_usd, latency_ms"
+    "cost_saved_usd, latency_ms, cache_write_1h_tokens"
 )
 
 
@@ -63,11 +64,16 @@ class LedgerRow:
     cost_usd: float | None
     cost_saved_usd: float | None
     latency_ms: float | None
+    cache_write_1h_tokens: int = 0  # a subset of cache_write_tokens (m002)
 
 
 @dataclass
 class Bucket:
-    """Sums over a set of calls. `cost_usd` is over the calls whose cost is known."""
+    """Sums over a set of calls. `cost_usd` is over the calls whose cost is known.
+
+    `cache_write_tokens` counts every prompt-cache write, one-hour ones included;
+    `cache_write_1h_tokens` says how many of them had the one-hour TTL.
+    """
 
     key: str
     calls: int = 0
@@ -80,6 +86,9 @@ class Bucket:
     reasoning_tokens: int = 0
     saved_usd: float = 0.0
     unknown_savings_calls: int = 0
+    # Last, so the CSV columns that existed before keep their positions.
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @property
     def cost_per_call(self) -> float | None:
@@ -95,6 +104,9 @@ class Bucket:
             self.cost_usd += row.cost_usd
         self.input_tokens += row.input_tokens
         self.cached_input_tokens += row.cached_input_tokens
+        # 1h writes are part of the writes; max() guards rows where a writer did not fold them in.
+        self.cache_write_tokens += max(row.cache_write_tokens, row.cache_write_1h_tokens)
+        self.cache_write_1h_tokens += row.cache_write_1h_tokens
         self.output_tokens += row.output_tokens
         self.reasoning_tokens += row.reasoning_tokens
         if saved is None:
@@ -115,15 +127,28 @@ class CostReport:
 
 
 def read_rows(path: Path, *, since: float | None = None) -> list[LedgerRow]:
-    """Rows at or after `since` (epoch seconds), oldest first; the ledger is opened read-only."""
+    """Rows at or after `since` (epoch seconds), oldest first; the ledger is opened read-only.
+
+    Read-only means no migrations run: a ledger last written before m002 has no
+    `cache_write_1h_tokens` column, which then reads as 0. A file that is not a ledger is
+    a ConfigError (exit 2).
+    """
     db = connect(path, readonly=True)
     try:
-        query = f"SELECT {_FIELDS} FROM calls"
+        columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+        if not columns:
+            raise ConfigError(f"{path} is not a promptctl ledger (no `calls` table)")
+        fields = _FIELDS
+        if "cache_write_1h_tokens" not in columns:
+            fields = fields.replace("cache_write_1h_tokens", "0")
+        query = f"SELECT {fields} FROM calls"
         args: tuple[float, ...] = ()
         if since is not None:
             query, args = query + " WHERE ts >= ?", (since,)
         cursor = db.execute(query + " ORDER BY ts", args)
         return [_row(r) for r in cursor]
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"cannot read ledger {path}: {exc}") from None
     finally:
         db.close()
 

@@ -50,6 +50,7 @@ _COLUMNS = (
     "cost_saved_usd",
     "latency_ms",
     "request_hash",
+    "cache_write_1h_tokens",
 )
 _INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
@@ -205,4 +206,5 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         cost_saved_usd,
         rec.latency_ms,
         rec.request_hash,
+        usage.cache_write_1h_tokens,
     )

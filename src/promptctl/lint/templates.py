@@ -11,6 +11,7 @@ import jinja2
 from jinja2 import nodes
 
 from promptctl.errors import RenderError, SourceLocation
+from promptctl.providers.routing import RouteError, compile_when
 from promptctl.render import environment, parse_template
 from promptctl.spec.diagnostics import Diagnostic
 from promptctl.spec.loader import FileLoad
@@ -68,6 +69,21 @@ def _undeclared(tree: nodes.Template) -> set[str]:
     return loads - stores - _IMPLICIT
 
 
+def _undeclared_inputs(
+    names: set[str], prompt: Prompt, where: str, location: SourceLocation | None
+) -> Iterator[Diagnostic]:
+    """PC011 for each name that `where` reads but `inputs:` does not declare."""
+    for name in sorted(names - set(prompt.inputs)):
+        guess = did_you_mean(name, prompt.inputs)
+        yield Diagnostic(
+            "PC011",
+            "error",
+            f"variable '{name}' is used in {where} but not declared",
+            location,
+            f"did you mean '{guess}'?" if guess else f"add `{name}:` under `inputs:`",
+        )
+
+
 @dataclass
 class TemplateCheck:
     """Findings, the variables used, and the prompt with partials inlined (if sound)."""
@@ -119,29 +135,24 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
             continue
         names = _undeclared(ast) - known_globals
         used |= names
-        for name in sorted(names - set(prompt.inputs)):
-            guess = did_you_mean(name, prompt.inputs)
-            diags.append(
-                Diagnostic(
-                    "PC011",
-                    "error",
-                    f"variable '{name}' is used in a {msg.role} message but not declared",
-                    msg.location,
-                    f"did you mean '{guess}'?" if guess else f"add `{name}:` under `inputs:`",
-                )
-            )
+        diags.extend(_undeclared_inputs(names, prompt, f"a {msg.role} message", msg.location))
         if msg.role == "system":
             free_text = {n for n in names & set(prompt.inputs) if _is_free_text(prompt.inputs[n])}
             diags.extend(_undelimited(msg, source, free_text))
     for route in prompt.model.routes:
         try:
-            used |= _undeclared(env.parse("{{ " + route.when + " }}"))
-        except jinja2.TemplateSyntaxError as exc:
+            # The compile the router runs: whatever lint accepts, routing accepts.
+            compile_when(route.when, route.location)
+            names = _undeclared(env.parse("{{ (" + route.when + ") }}")) - known_globals
+        except RouteError as exc:
             diags.append(
                 Diagnostic(
-                    "PC010", "error", f"route `when` syntax error: {exc.message}", route.location
+                    "PC010", "error", f"route `when` syntax error: {exc.detail}", route.location
                 )
             )
+            continue
+        used |= names
+        diags.extend(_undeclared_inputs(names, prompt, "a route `when`", route.location))
     for name in prompt.inputs if sound else ():
         if name not in used:
             loc = loaded.doc.locate(f"/inputs/{name}", key=True) if loaded.doc else None

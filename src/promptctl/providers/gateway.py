@@ -87,11 +87,7 @@ class Gateway:
         self._deadline_s = deadline_s
         self._retry_base_s = retry_base_s
         self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock)
-        self._cache = (
-            ResponseCache(project.state_dir / "cache.sqlite")
-            if use_cache and mode != "live"
-            else None
-        )
+        self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
         self._recordings = RecordingStore(project.recordings_dir)
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
         self._bg_loop: asyncio.AbstractEventLoop | None = None

@@ -1,7 +1,9 @@
 """`model.routes`: the first route whose `when` expression is true picks the model.
 
 Expressions are sandboxed Jinja2 expressions over the prompt's inputs, compiled once
-and cached, e.g. `customer_tier == 'enterprise' and ticket | length > 2000`.
+and cached, e.g. `customer_tier == 'enterprise' and ticket | length > 2000`. This is
+the only implementation: `promptctl.render.choose_target` delegates here and lint
+validates `when` with the same `compile_when`, so what lint accepts is what runs.
 """
 
 from __future__ import annotations
@@ -10,10 +12,26 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from promptctl.errors import PromptFileError
+from promptctl.errors import RenderError, SourceLocation
 from promptctl.spec.model import ModelConfig, Route, Target
 
-__all__ = ["choose_target", "compile_when"]
+__all__ = ["RouteError", "choose_target", "compile_when"]
+
+
+class RouteError(RenderError):
+    """A route's `when` expression does not compile or fails over the given inputs.
+
+    `detail` is the bare reason (Jinja's message) for callers such as lint that word
+    their own diagnostic around it.
+    """
+
+    def __init__(
+        self, message: str, detail: str, *, location: SourceLocation | None = None
+    ) -> None:
+        super().__init__(
+            message, location=location, hint="routes[].when is a Jinja2 expression over the inputs"
+        )
+        self.detail = detail
 
 
 @lru_cache(maxsize=1)
@@ -21,35 +39,43 @@ def _env() -> Any:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(undefined=StrictUndefined)
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 @lru_cache(maxsize=512)
-def compile_when(expression: str) -> Callable[..., Any]:
-    """Compile a `when` expression; a syntax error is a PromptFileError."""
+def _compile(expression: str) -> Callable[..., Any]:
     from jinja2 import TemplateSyntaxError
 
     try:
-        compiled: Callable[..., Any] = _env().compile_expression(expression)
+        # undefined_to_none=False: a bare undefined name stays StrictUndefined and fails
+        # when tested, instead of silently reading as None (false).
+        compiled: Callable[..., Any] = _env().compile_expression(
+            expression, undefined_to_none=False
+        )
     except TemplateSyntaxError as exc:
-        raise PromptFileError(
-            f"invalid route expression {expression!r}: {exc.message}",
-            hint="routes[].when is a Jinja2 expression over the inputs",
+        raise RouteError(
+            f"invalid route expression {expression!r}: {exc.message}", exc.message or "syntax"
         ) from None
     return compiled
 
 
-def _matches(route: Route, inputs: Mapping[str, Any]) -> bool:
-    from jinja2.exceptions import SecurityError, UndefinedError
+def compile_when(expression: str, location: SourceLocation | None = None) -> Callable[..., Any]:
+    """Compile a `when` expression (cached); a syntax error is a RouteError at `location`."""
+    try:
+        return _compile(expression)
+    except RouteError as exc:
+        raise RouteError(exc.message, exc.detail, location=location) from None
 
-    function = compile_when(route.when)
+
+def _matches(route: Route, inputs: Mapping[str, Any]) -> bool:
+    from jinja2.exceptions import TemplateError
+
+    function = compile_when(route.when, route.location)
     try:
         return bool(function(**inputs))
-    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError) as exc:
-        raise PromptFileError(
-            f"route expression {route.when!r} failed: {exc}",
-            location=route.location,
-            hint="check the input names used in routes[].when",
+    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        raise RouteError(
+            f"route `when` failed: {route.when!r}: {exc}", str(exc), location=route.location
         ) from None
 
 

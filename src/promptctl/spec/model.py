@@ -248,5 +248,15 @@ class Project:
         return self.root / ".promptctl"
 
     @property
+    def cache_path(self) -> Path:
+        """The response cache (`.promptctl/cache.sqlite`)."""
+        return self.state_dir / "cache.sqlite"
+
+    @property
+    def ledger_file(self) -> Path:
+        """`ledger:` from promptctl.yaml, else `.promptctl/ledger.sqlite`."""
+        return self.ledger_path or self.state_dir / "ledger.sqlite"
+
+    @property
     def recordings_dir(self) -> Path:
         return self.evals_dir / "recordings"

@@ -1,0 +1,100 @@
+"""Bad input never shows a traceback: one `error:` line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from fakes.cli import run
+from fakes.results_factory import doc_from_outcomes
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project with one prompt, a results file, a non-UTF-8 file and a plain file."""
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "hello.yaml").write_text(
+        "version: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\ninputs: {name: {type: string}}\n"
+        "messages:\n  - user: 'Hi {{ name }}'\n"
+    )
+    (tmp_path / "ok.json").write_text(json.dumps(doc_from_outcomes({"p": {"t": "PP"}})))
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00")
+    (tmp_path / "plain.txt").write_text("not a directory\n")
+    sqlite3.connect(tmp_path / "other.sqlite").execute("CREATE TABLE t (a)").connection.close()
+    (tmp_path / "outdir").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+CASES = [
+    (["render", "hello", "--vars", "binary.yaml"], "--vars binary.yaml is not UTF-8 text"),
+    (["costs", "--ledger", "ok.json"], "cannot read ledger ok.json: file is not a database"),
+    (["costs", "--ledger", "other.sqlite"], "other.sqlite is not a promptctl ledger"),
+    (["init", "plain.txt/sub"], "cannot write plain.txt/sub/promptctl.yaml"),
+    (["merge", "-o", "outdir", "ok.json"], "cannot write results file outdir"),
+    (["diff", "--base", "ok.json", "--head", "ok.json", "-o", "outdir"], "cannot write --output"),
+    (["keygen", "plain.txt/keys"], "cannot write keys to plain.txt/keys"),
+    (["diff", "--base", "ok.json"], "Missing option '--head'. (see `promptctl diff -h`)"),
+    (["lint", "--nosuchflag"], "No such option: --nosuchflag (see `promptctl lint -h`)"),
+    (["list", "--project", "plain.txt"], "Invalid value for '--project'"),
+    (["nosuchcommand"], "No such command 'nosuchcommand'"),
+]
+
+
+@pytest.mark.parametrize(("args", "fragment"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input_is_one_error_line_and_exit_2(
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    fragment: str,
+) -> None:
+    code, _, err = run(args, monkeypatch, capsys)
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert fragment in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lint"],
+        ["list"],
+        ["render", "hello", "--var", "name=x"],
+        ["costs"],
+        ["providers"],
+        ["cache", "stats"],
+        ["diff", "--base", "ok.json", "--head", "ok.json"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_broken_promptctl_yaml_stops_every_command_with_its_line(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    (work / "promptctl.yaml").write_text("prompts: prompts\ngate: [unclosed\n")
+    code, _, err = run(args, monkeypatch, capsys)
+    assert code == 2
+    assert err.startswith(f"error: {work / 'promptctl.yaml'}:3:1: YAML syntax error")
+    assert err.count("\n") == 1
+
+
+def test_prompt_with_a_yaml_error_is_named_with_its_line(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "prompts" / "hello.yaml").write_text("version: 1.0.0\nmessages: [\n  - user: x\n")
+    code, _, err = run(["render", "hello"], monkeypatch, capsys)
+    assert code == 2
+    assert err.startswith(f"error: {work / 'prompts' / 'hello.yaml'}:3:3: YAML syntax error")
+    assert err.count("\n") == 1
+
+
+def test_group_without_a_command_shows_help_not_an_empty_error(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["cache"], monkeypatch, capsys)
+    assert code == 2
+    assert "stats" in out and "clear" in out
+    assert err == ""
