@@ -65,6 +65,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
     results = {
         "schema": "promptctl/results@1",
         "run": {"id": "run-1", "started_at": "2026-11-27T10:00:00Z"},
+        "cases": [],
         "summary": rows,
     }
     (root / "results.json").write_text(json.dumps(results))
