@@ -254,7 +254,7 @@ class _Session:
             if result.cost_usd is not None and not response.cached:
                 actual = result.cost_usd
         except ProviderError as exc:
-            return error_result(case, exc, request_hash=request_hash)
+            return _case_error(case, exc.kind, exc, request_hash)
         except PromptctlError as exc:
             return _case_error(case, "render", exc, request_hash)
         except Exception as exc:  # one broken case must not stop the run
@@ -361,9 +361,12 @@ class _Session:
 def _case_error(
     case: Case, kind: str, exc: PromptctlError, request_hash: str | None = None
 ) -> CaseResult:
-    return CaseResult.for_case(
-        case, status="error", request_hash=request_hash, error=CaseError(kind, str(exc))
-    )
+    """An `error` row; the message (with the hint) drops the `kind: ` the report prints."""
+    message = str(exc)
+    if isinstance(exc, ProviderError):
+        message = message.replace(f"{exc.kind}: ", "", 1)
+    error = CaseError(kind, message)
+    return CaseResult.for_case(case, status="error", request_hash=request_hash, error=error)
 
 
 def _git_commit(root: Path) -> str | None:
