@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from fakes.llm_server import FakeLLM, Logged
 
+from fakes.llm_server import FakeLLM, Logged
 from promptctl.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
