@@ -99,9 +99,9 @@ class ProgressSink(Protocol):
 class EvalRun:
     """A finished (or interrupted) run: the document as written, and what it means."""
 
-    document: dict[str, Any]
-    results: list[CaseResult]
-    exit_code: int
+    document: dict[str, Any] = field(repr=False)
+    results: list[CaseResult] = field(repr=False)
+    exit_code: int = 0
     interrupted: bool = False
     skipped_budget: int = 0
     spent_usd: float = 0.0
@@ -161,12 +161,18 @@ def evaluate(
 ) -> EvalRun:
     """Blocking `run_eval`; Ctrl-C returns the interrupted run (exit code 130)."""
     session = _Session(project, prompts, options, partials, None, progress, env)
+
+    async def main() -> None:
+        # Returns None: asyncio.run formats its task's repr (result included) on exit.
+        await session.run()
+
     try:
-        return asyncio.run(session.run())
+        asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
         if session.outcome is None:
             raise
-        return session.outcome
+    assert session.outcome is not None
+    return session.outcome
 
 
 class _Session:
