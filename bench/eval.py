@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import start_server  # noqa: E402
+from overhead import start_server
 
 TESTS_PER_FILE = 50
 
