@@ -19,7 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/promptctl lint
 	$(BIN)/promptctl list
-
+	env -u OPENAI_API_KEY -u ANTHROPIC_API_KEY $(BIN)/promptctl test --mode replay
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -69,14 +69,23 @@ class ChatRequest:
         data: dict[str, Any] = json.loads(json.dumps(asdict(self), sort_keys=True))
         return data
 
+    def _canonical_json(self) -> str:
+        """`canonical()` as compact sorted JSON, computed once per (immutable) request:
+        an evaluation asks for the key of the same request several times."""
+        cached: str | None = self.__dict__.get("_canonical_json_cache")
+        if cached is None:
+            cached = json.dumps(
+                asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            )
+            object.__setattr__(self, "_canonical_json_cache", cached)
+        return cached
+
     def cache_key(self, *, repeat: int = 0) -> str:
-        """SHA-256 of the canonical request; `repeat` keeps N repeats N distinct calls."""
-        payload = json.dumps(
-            {"request": self.canonical(), "repeat": repeat},
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+        """SHA-256 of the canonical request; `repeat` keeps N repeats N distinct calls.
+
+        The payload is `{"repeat": N, "request": canonical}` as compact sorted JSON.
+        """
+        payload = f'{{"repeat":{int(repeat)},"request":{self._canonical_json()}}}'
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -1,0 +1,245 @@
+"""`promptctl test`: run the prompts' tests and print the summary.
+
+Exit codes: 0 all passed; 1 a test failed (or `--max-cost` left cases unrun); 3 no
+failures but some cases errored (provider failure, missing API key, missing recording);
+2 bad input (invalid prompt files, bad flags); 130 interrupted (partial results written).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import typer
+
+from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.errors import EXIT_USAGE, UsageError
+
+if TYPE_CHECKING:
+    from promptctl.evals.runner import EvalRun
+    from promptctl.providers.recordings import Mode
+    from promptctl.spec.loader import LoadResult
+    from promptctl.spec.model import Project
+
+__all__ = ["register"]
+
+_MODES = ("auto", "record", "replay", "live")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("test")(test)
+
+
+def test(
+    selectors: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[IDS or PATHS]...", help="Prompt id globs or prompt files/dirs."),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option("--target", "-t", help="Run on provider/model (repeatable)."),
+    ] = None,
+    repeat: Annotated[int | None, typer.Option(help="Run every test N times.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only prompts with a tag.")] = None,
+    test_glob: Annotated[
+        str | None, typer.Option("--test", help="Only tests whose name matches this glob.")
+    ] = None,
+    shard: Annotated[str | None, typer.Option(help="Run shard I of N (I/N).")] = None,
+    mode: Annotated[str, typer.Option(help="auto | record | replay | live.")] = "auto",
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the response cache.")
+    ] = False,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Stop before spending more USD.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Max cases in flight (default 64).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the results here.")
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar; plain summary.")
+    ] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Run the prompts' tests against their models and report pass rates, cost and latency."""
+    from promptctl.evals.runner import DEFAULT_CONCURRENCY, EvalOptions, evaluate
+
+    if mode not in _MODES:
+        raise UsageError(f"unknown --mode {mode!r}", hint=" | ".join(_MODES))
+    if max_cost is not None and max_cost < 0:
+        raise UsageError(f"--max-cost must be >= 0, got {max_cost}")
+    proj = resolve_project(project)
+    paths, globs = _split_selectors(selectors or [])
+    loaded = _load(proj, paths)
+    options = EvalOptions(
+        targets=tuple(target or ()),
+        repeat=repeat,
+        id_globs=tuple(globs),
+        tags=tuple(tag or ()),
+        test_glob=test_glob,
+        shard=shard,
+        mode=cast("Mode", mode),  # checked against _MODES above
+        use_cache=not no_cache,
+        max_cost=max_cost,
+        concurrency=concurrency if concurrency is not None else DEFAULT_CONCURRENCY,
+        output=output,
+        junit=junit,
+    )
+    if globs and not _any_selected(loaded, globs):
+        raise UsageError(
+            f"no prompt matches {', '.join(globs)}", hint="run `promptctl list` to see the ids"
+        )
+    prompts, partials = loaded.prompts, loaded.partials
+    del loaded  # the parsed YAML with positions is not needed any more (memory)
+    bar = None if quiet or not sys.stderr.isatty() else _ProgressBar()
+    try:
+        with _fewer_gc_passes():
+            run = evaluate(proj, prompts, options, partials=partials, progress=bar)
+    finally:
+        if bar is not None:
+            bar.stop()
+    _report(run, proj, quiet=quiet)
+    raise typer.Exit(run.exit_code)
+
+
+@contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """Freeze what is loaded and collect cycles rarely during the run.
+
+    A run allocates many long-lived objects (one result per case); with the default
+    thresholds the cyclic GC rescans them over and over, which costs CPU on the event loop.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    old = gc.get_threshold()
+    gc.set_threshold(50_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
+def _split_selectors(selectors: list[str]) -> tuple[list[Path], list[str]]:
+    """Existing files or directories are paths to load; anything else is an id glob."""
+    paths: list[Path] = []
+    globs: list[str] = []
+    for raw in selectors:
+        path = Path(raw)
+        if path.exists():
+            paths.append(path)
+        else:
+            globs.append(raw)
+    return paths, globs
+
+
+def _load(project: Project, paths: list[Path]) -> LoadResult:
+    from promptctl.spec.loader import load_prompts
+
+    loaded = load_prompts(project, paths or None)
+    if loaded.errors:
+        for diag in loaded.errors:
+            sys.stderr.write(f"{diag}\n")
+        sys.stderr.write(
+            f"error: {len(loaded.errors)} error(s) in prompt files; fix them (see "
+            "`promptctl lint`) before testing\n"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    return loaded
+
+
+def _any_selected(loaded: LoadResult, globs: list[str]) -> bool:
+    """Does any prompt (with or without tests) match the id/path globs?"""
+    from dataclasses import replace
+
+    from promptctl.evals.cases import expand_cases
+    from promptctl.spec.model import TestCase
+
+    probes = [replace(p, tests=(TestCase("probe"),)) for p in loaded.prompts]
+    return bool(expand_cases(probes, id_globs=globs, repeat=1))
+
+
+def _report(run: EvalRun, project: Project, *, quiet: bool) -> None:
+    from promptctl.report.summary import render_plain, summary_renderables
+
+    doc = run.document
+    if not run.results:
+        typer.echo("no tests selected")
+    elif quiet or not sys.stdout.isatty():
+        sys.stdout.write(render_plain(doc))
+    else:
+        from promptctl.cli._common import console
+
+        out = console()
+        for renderable in summary_renderables(doc):
+            out.print(renderable)
+    if run.run_file is not None:
+        typer.echo(f"results: {_relative(run.run_file, project.root)}")
+    kinds = {r.error.kind for r in run.results if r.error is not None}
+    if "replay_missing" in kinds:
+        sys.stderr.write(
+            "hint: some recordings are missing; record them with `promptctl test --mode record`"
+            " (needs the API key) and commit evals/recordings/\n"
+        )
+    if "config" in kinds:
+        sys.stderr.write("hint: a provider is not configured (see the errors above)\n")
+    if run.interrupted:
+        sys.stderr.write("interrupted: partial results written; re-run to resume from cache\n")
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr: done/total, ETA, pass/fail/error counts, cost."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
+        self._progress = Progress(
+            TextColumn("[bold]testing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=Console(stderr=True),
+            transient=True,
+            refresh_per_second=8,
+        )
+        self._task: Any = None
+
+    def start(self, total: int) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task("test", total=total, status="")
+
+    def advance(self, result: Any, spent_usd: float) -> None:
+        self._counts[result.status] += 1
+        c = self._counts
+        status = (
+            f"[green]{c['pass']} passed[/] [red]{c['fail']} failed[/] "
+            f"[yellow]{c['error']} errors[/] ${spent_usd:.4f}"
+        )
+        self._progress.update(self._task, advance=1, status=status)
+
+    def stop(self) -> None:
+        self._progress.stop()

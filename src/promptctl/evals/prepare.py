@@ -1,0 +1,101 @@
+"""From a case to the requests the runner sends: validate, route, render, build.
+
+Repeats of one test on one target send the same request (only the cache key's repeat
+index differs), so `RequestBuilder` renders each (prompt, target, test) once and reuses
+it; prices are looked up once per target. A render or input problem is raised as the
+PromptctlError it is and becomes that case's `error` (kind `render`) in the runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from promptctl.evals.budget import estimate_request_cost
+from promptctl.evals.cases import Case
+from promptctl.providers.pricing import Price, price_for
+from promptctl.providers.request import build_chat_request
+from promptctl.providers.routing import choose_target
+from promptctl.providers.types import ChatMessage, ChatRequest, ResponseFormat
+from promptctl.render import render_messages, validate_inputs
+from promptctl.spec.model import Project, Prompt, Target
+
+__all__ = ["PreparedCase", "RequestBuilder", "judge_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedCase:
+    """The request for a case, its fallbacks, and the budget estimate of the first."""
+
+    request: ChatRequest
+    fallbacks: tuple[ChatRequest, ...]
+    estimate_usd: float | None
+
+
+class RequestBuilder:
+    """Builds (and memoises) the requests of cases for one project and partials table."""
+
+    def __init__(self, project: Project, partials: Mapping[str, str]) -> None:
+        self._project = project
+        self._partials = partials
+        self._done: dict[tuple[int, str, str], PreparedCase] = {}
+        self._prices: dict[str, Price | None] = {}
+
+    def prepare(self, case: Case) -> PreparedCase:
+        key = (id(case.prompt), case.target.use, case.test.name)
+        prepared = self._done.get(key)
+        if prepared is None:
+            prepared = self._build(case)
+            self._done[key] = prepared
+        return prepared
+
+    def _build(self, case: Case) -> PreparedCase:
+        prompt = case.prompt
+        values = validate_inputs(prompt, case.test.vars)
+        own_target = case.target.use == prompt.model.use and case.target.messages is None
+        target = choose_target(prompt.model, values) if own_target else case.target
+        request = self._request(prompt, target, values)
+        fallbacks: tuple[ChatRequest, ...] = ()
+        if own_target:
+            fallbacks = tuple(
+                self._request(prompt, fb, values)
+                for fb in prompt.model.fallbacks
+                if fb.use != target.use
+            )
+        price = self._price(request.target)
+        estimate = (
+            estimate_request_cost(request, price.input, price.output) if price is not None else None
+        )
+        return PreparedCase(request, fallbacks, estimate)
+
+    def _request(self, prompt: Prompt, target: Target, values: Mapping[str, Any]) -> ChatRequest:
+        messages = render_messages(
+            prompt, values, target=target, partials=self._partials, validate=False
+        )
+        return build_chat_request(
+            target, messages, base_params=prompt.model.params, output=prompt.output
+        )
+
+    def _price(self, target: str) -> Price | None:
+        if target not in self._prices:
+            self._prices[target] = price_for(target, self._project)
+        return self._prices[target]
+
+
+JUDGE_PARAMS: Mapping[str, Any] = {"temperature": 0, "max_tokens": 400}
+
+
+def judge_request(
+    model: str, messages: Sequence[ChatMessage], response_format: ResponseFormat
+) -> ChatRequest:
+    """The judge's call: the rubric prompt's params (temperature 0, 400 tokens)."""
+    provider, _, name = model.partition("/")
+    return ChatRequest(
+        provider=provider,
+        model=name,
+        messages=tuple(messages),
+        temperature=float(JUDGE_PARAMS["temperature"]),
+        max_tokens=int(JUDGE_PARAMS["max_tokens"]),
+        response_format=response_format,
+    )

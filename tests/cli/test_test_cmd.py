@@ -1,0 +1,199 @@
+"""`promptctl test` through the real entry point, against the fake provider server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from fakes.llm_server import FakeLLM, Logged
+from promptctl.cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+PROMPT = """\
+id: demo/qa
+version: 1.0.0
+model:
+  use: openai/gpt-4o-mini
+  params: {temperature: 0, max_tokens: 50}
+inputs:
+  q: {type: string}
+messages:
+  - user: "Q: {{ q }}"
+tests:
+  - name: sky
+    vars: {q: sky}
+    assert:
+      - {type: contains, value: sky}
+  - name: sea
+    vars: {q: sea}
+    assert:
+      - {type: contains, value: mountain}
+  - name: sun
+    vars: {q: sun}
+    assert:
+      - {type: icontains, value: SUN}
+"""
+
+
+def run(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["promptctl", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def project(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "promptctl.yaml").write_text(
+        "providers:\n"
+        f"  openai: {{kind: openai, base_url: '{fake_llm.openai_base}',"
+        " api_key_env: OPENAI_API_KEY, max_retries: 0, timeout_s: 2}\n"
+    )
+    (tmp_path / "prompts" / "demo").mkdir(parents=True)
+    (tmp_path / "prompts" / "demo" / "qa.yaml").write_text(PROMPT)
+    fake_llm.reply(lambda logged: f"the {_q(logged)} is lovely")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-cli-0123456789abcdef")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _q(logged: Logged) -> str:
+    return str(logged.body["messages"][-1]["content"]).removeprefix("Q: ")
+
+
+def test_failures_exit_1_with_reason_output_results_and_junit(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        ["test", "--output", "r.json", "--junit", "junit.xml"], monkeypatch, capsys
+    )
+    assert code == 1, err
+    assert "FAIL demo/qa @ openai/gpt-4o-mini › sea" in out
+    assert "'mountain'" in out and "output: the sea is lovely" in out
+    assert "2 passed, 1 failed" in out
+    assert "testing" not in err  # stderr is not a terminal here: no progress bar
+    doc = json.loads((project / "r.json").read_text())
+    assert [c["status"] for c in doc["cases"]] == ["pass", "fail", "pass"]
+    suites = ET.parse(project / "junit.xml").getroot()
+    assert suites.get("tests") == "3" and suites.get("failures") == "1"
+    failure = suites.find("./testsuite/testcase[@name='sea']/failure")
+    assert failure is not None and "mountain" in (failure.get("message") or "")
+    runs = list((project / ".promptctl" / "runs").glob("*.json"))
+    assert len(runs) == 1 and json.loads(runs[0].read_text())["cases"] == doc["cases"]
+
+
+def test_selection_by_test_glob_exits_0(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["test", "demo/*", "--test", "s[ku]*", "--quiet"], monkeypatch, capsys)
+    assert code == 0
+    assert "2 passed, 0 failed" in out
+
+
+def test_provider_errors_exit_3(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for _ in range(2):
+        fake_llm.error(500)
+    code, out, _ = run(["test", "--test", "s*", "--no-cache"], monkeypatch, capsys)
+    # "sky" and "sun" each get a 500 (no retries): errors without failures -> 3
+    assert code == 3, out
+    assert "ERROR demo/qa" in out and "server" in out
+
+
+def test_missing_key_names_the_variable_exit_3(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    code, out, _ = run(["test", "--test", "sky"], monkeypatch, capsys)
+    assert code == 3
+    assert "OPENAI_API_KEY is not set" in out
+
+
+def test_shards_partition_the_cases(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys: list[str] = []
+    for i in (1, 2):
+        run(["test", "--shard", f"{i}/2", "-o", f"s{i}.json"], monkeypatch, capsys)
+        doc = json.loads((project / f"s{i}.json").read_text())
+        assert doc["run"]["shard"] == f"{i}/2"
+        keys += [c["key"] for c in doc["cases"]]
+    assert sorted(keys) == sorted(
+        f"demo/qa::openai/gpt-4o-mini::{t}::0" for t in ("sky", "sea", "sun")
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["test", "nope/*"], "no prompt matches"),
+        (["test", "--mode", "sometimes"], "unknown --mode"),
+        (["test", "--shard", "3/2"], "invalid shard"),
+        (["test", "--repeat", "0"], "--repeat"),
+    ],
+)
+def test_bad_input_exits_2(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    code, _, err = run(args, monkeypatch, capsys)
+    assert code == 2
+    assert message in err
+
+
+def test_invalid_prompt_file_exits_2_with_location(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (project / "prompts" / "demo" / "broken.yaml").write_text(
+        "id: demo/broken\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\n"
+        "messages:\n  - user: hi\nsurprise: 1\n"
+    )
+    code, _, err = run(["test"], monkeypatch, capsys)
+    assert code == 2
+    assert "broken.yaml:6:1" in err
+    assert fake_llm.calls["openai"] == 0
+
+
+def test_demo_replays_offline_from_committed_recordings(tmp_path: Path) -> None:
+    """`promptctl test --mode replay` on this repository: no key, no network, all pass."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["HOME"] = str(tmp_path)
+    exe = Path(sys.executable).parent / "promptctl"
+    out = tmp_path / "demo.json"
+    proc = subprocess.run(
+        [str(exe), "test", "--mode", "replay", "--quiet", "--output", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(out.read_text())
+    assert len(doc["cases"]) == 12
+    assert {c["status"] for c in doc["cases"]} == {"pass"}
+    assert all(c["cached"] for c in doc["cases"])

@@ -1,0 +1,259 @@
+"""Runner paths: repeats, budget, interruption and resume, judge, fallbacks, replay, scheduling."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from runner_helpers import a, prompt, question, tcase
+
+from fakes.llm_server import FakeLLM, Logged, fake_providers
+from promptctl.evals.results import CaseResult
+from promptctl.evals.runner import EvalOptions, evaluate, run_eval
+from promptctl.ledger import connect
+from promptctl.spec.model import Project, Target
+
+
+class Sink:
+    """Records progress; optionally runs `hook(n)` after the n-th finished case."""
+
+    def __init__(self, hook: object = None) -> None:
+        self.total: int | None = None
+        self.done: list[CaseResult] = []
+        self.hook = hook
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, result: CaseResult, spent_usd: float) -> None:
+        self.done.append(result)
+        if callable(self.hook):
+            self.hook(len(self.done))
+
+
+def _counter_reply(fake: FakeLLM) -> None:
+    counter = itertools.count(1)
+    lock = threading.Lock()
+
+    def reply(logged: Logged) -> str:
+        with lock:
+            return f"{question(logged.body)} #{next(counter)}"
+
+    fake.reply(reply)
+
+
+def test_repeats_are_distinct_calls_and_rerun_reuses_each_answer(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    _counter_reply(fake_llm)
+    p = prompt("demo/noisy", tcase("t", "q", a("contains", "q"), repeat=3))
+    first = evaluate(fake_project, [p], EvalOptions(), env=fake_env)
+    assert fake_llm.calls["openai"] == 3
+    outputs = {r.repeat: r.output for r in first.results}
+    assert len(set(outputs.values())) == 3
+    assert len({r.request_hash for r in first.results}) == 3
+    again = evaluate(fake_project, [p], EvalOptions(), env=fake_env)
+    assert fake_llm.calls["openai"] == 3  # nothing paid twice
+    assert {r.repeat: r.output for r in again.results} == outputs
+    assert all(r.cached for r in again.results)
+    # --repeat overrides the test's own repeat: one more repeat is one more call
+    evaluate(fake_project, [p], EvalOptions(repeat=4), env=fake_env)
+    assert fake_llm.calls["openai"] == 4
+
+
+def test_budget_stops_scheduling_and_reports_skipped(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    fake_llm.reply("q answered")
+    tests = [tcase(f"t{i}", f"q{i}", a("contains", "q")) for i in range(10)]
+    p = prompt("demo/budget", *tests)
+    run = evaluate(fake_project, [p], EvalOptions(max_cost=0.00005, concurrency=1), env=fake_env)
+    statuses = [r.status for r in run.results]
+    ran = statuses.count("pass")
+    assert 0 < ran < 10
+    assert statuses == ["pass"] * ran + ["skipped"] * (10 - ran)  # a prefix ran
+    assert run.skipped_budget == 10 - ran == run.document["run"]["skipped_budget"]
+    assert fake_llm.calls["openai"] == ran
+    assert run.spent_usd <= 0.00005
+    assert run.exit_code == 1  # the budget left tests unrun
+
+
+def test_cancel_mid_run_writes_partial_results_and_rerun_pays_only_the_rest(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_llm.latency_s = 0.02
+    fake_llm.reply("q answered")
+    p = prompt("demo/long", *[tcase(f"t{i}", f"q{i}", a("contains", "q")) for i in range(12)])
+    out = tmp_path / "partial.json"
+
+    async def cancelled_run() -> None:
+        task: asyncio.Task[object] | None = None
+
+        def cancel_after(n: int) -> None:
+            if n == 4 and task is not None:
+                task.cancel()
+
+        task = asyncio.create_task(
+            run_eval(
+                fake_project,
+                [p],
+                EvalOptions(concurrency=2, output=out),
+                progress=Sink(cancel_after),
+                env=fake_env,
+            )
+        )
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled_run())
+    doc = json.loads(out.read_text())
+    assert doc["run"]["interrupted"] is True and doc["run"]["finished_at"] is None
+    finished = [c for c in doc["cases"] if c["status"] == "pass"]
+    assert len(finished) >= 4
+    assert {c["status"] for c in doc["cases"]} == {"pass", "skipped"}
+    calls_before = fake_llm.calls["openai"]
+
+    rerun = evaluate(fake_project, [p], EvalOptions(concurrency=2), env=fake_env)
+    assert rerun.counts["pass"] == 12
+    assert fake_llm.calls["openai"] - calls_before == 12 - len(finished)
+    cached = {r.key for r in rerun.results if r.cached}
+    assert cached >= {c["key"] for c in finished}
+
+
+def test_ctrl_c_returns_the_interrupted_run_with_exit_130(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    fake_llm.latency_s = 0.02
+    p = prompt("demo/long", *[tcase(f"t{i}", f"q{i}") for i in range(12)])
+
+    def interrupt(n: int) -> None:
+        if n == 3:
+            signal.raise_signal(signal.SIGINT)
+
+    run = evaluate(
+        fake_project, [p], EvalOptions(concurrency=2), progress=Sink(interrupt), env=fake_env
+    )
+    assert run.interrupted and run.exit_code == 130
+    assert run.run_file is not None
+    saved = json.loads(run.run_file.read_text())
+    assert saved["run"]["interrupted"] is True
+    assert 3 <= sum(c["status"] == "pass" for c in saved["cases"]) < 12
+
+
+def test_llm_rubric_goes_through_the_gateway_cached_and_costed(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    def reply(logged: Logged) -> str:
+        if "<rubric>" in logged.body["messages"][-1]["content"]:
+            return '{"pass": false, "score": 0.2, "reason": "the answer is rude"}'
+        return "go away"
+
+    fake_llm.reply(reply)
+    p = prompt("demo/judged", tcase("polite", "help me", a("llm-rubric", "Is polite")))
+    run = evaluate(fake_project, [p], EvalOptions(), env=fake_env)
+    result = run.results[0]
+    assert result.status == "fail"
+    assert "rude" in result.assertions[0].reason and result.assertions[0].score == 0.2
+    assert fake_llm.calls["openai"] == 2  # the answer and the judge
+    judge_body = fake_llm.requests[-1].body
+    assert judge_body["model"] == "gpt-4o-mini" and judge_body["temperature"] == 0
+    # the case's cost includes the judge's call: two calls of 10 in / 5 out tokens
+    one_call = (10 * 0.15 + 5 * 0.6) / 1_000_000
+    assert result.cost_usd == pytest.approx(2 * one_call)
+    db = connect(fake_project.state_dir / "ledger.sqlite", readonly=True)
+    sources = sorted(r[0] for r in db.execute("SELECT source FROM calls").fetchall())
+    assert sources == ["eval", "judge"]
+    evaluate(fake_project, [p], EvalOptions(), env=fake_env)
+    assert fake_llm.calls["openai"] == 2  # answer and verdict both cached
+
+
+def test_fallback_answer_is_recorded_as_answered_by(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    project = dataclasses.replace(fake_project, providers=fake_providers(fake_llm, max_retries=0))
+    fake_llm.reply("fine")
+    fake_llm.auth_error(wire="openai")
+    p = prompt(
+        "demo/fb",
+        tcase("t", "q", a("equals", "fine")),
+        fallbacks=(Target("anthropic/claude-haiku-4-5", params={"max_tokens": 20}),),
+    )
+    run = evaluate(project, [p], EvalOptions(), env=fake_env)
+    result = run.results[0]
+    assert result.status == "pass"
+    assert result.target == "openai/gpt-4o-mini"
+    assert result.answered_by == "anthropic/claude-haiku-4-5"
+    assert [(f.target, f.reason) for f in result.fallbacks_tried] == [
+        ("openai/gpt-4o-mini", "auth")
+    ]
+    assert fake_llm.requests[-1].body["max_tokens"] == 20  # the fallback's own params
+
+
+def test_replay_without_recording_names_prompt_and_test(
+    fake_project: Project, fake_llm: FakeLLM
+) -> None:
+    p = prompt("demo/replayed", tcase("needs a recording", "q"))
+    run = evaluate(fake_project, [p], EvalOptions(mode="replay"), env={})
+    err = run.results[0].error
+    assert err is not None and err.kind == "replay_missing"
+    assert "demo/replayed" in err.message and "needs a recording" in err.message
+    assert run.exit_code == 3
+    assert fake_llm.calls["openai"] == 0
+
+
+def test_record_then_replay_without_key(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    fake_llm.reply("recorded answer")
+    p = prompt("demo/rec", tcase("t", "q", a("equals", "recorded answer"), repeat=2))
+    recorded = evaluate(fake_project, [p], EvalOptions(mode="record"), env=fake_env)
+    assert recorded.counts["pass"] == 2
+    assert len(list(fake_project.recordings_dir.glob("*/*.json"))) == 2
+    replayed = evaluate(fake_project, [p], EvalOptions(mode="replay", use_cache=False), env={})
+    assert replayed.counts["pass"] == 2 and replayed.exit_code == 0
+    assert fake_llm.calls["openai"] == 2
+
+
+def test_slow_provider_does_not_stall_the_others(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    def reply(logged: Logged) -> str:
+        if logged.wire == "anthropic":
+            time.sleep(0.3)
+        return "ok"
+
+    fake_llm.reply(reply)
+    slow = prompt(
+        "a/slow",
+        tcase("s1", "x"),
+        tcase("s2", "x"),
+        use="anthropic/claude-haiku-4-5",
+    )
+    fast = prompt("b/fast", *[tcase(f"f{i}", f"y{i}") for i in range(6)])
+    sink = Sink()
+    run = evaluate(
+        fake_project, [slow, fast], EvalOptions(concurrency=4), progress=sink, env=fake_env
+    )
+    assert sink.total == 8 and run.counts["pass"] == 8
+    order = [r.prompt for r in sink.done]
+    assert order == ["b/fast"] * 6 + ["a/slow"] * 2
+    assert [r.prompt for r in run.results] == ["a/slow"] * 2 + ["b/fast"] * 6  # case order
+
+
+def test_render_problem_is_that_cases_error_only(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    bad = dataclasses.replace(tcase("bad", "q"), vars={"q": 42})  # q must be a string
+    p = prompt("demo/mixed", bad, tcase("good", "fine"))
+    run = evaluate(fake_project, [p], EvalOptions(), env=fake_env)
+    assert [r.status for r in run.results] == ["error", "pass"]
+    err = run.results[0].error
+    assert err is not None and err.kind == "render" and "'q'" in err.message
+    assert fake_llm.calls["openai"] == 1
