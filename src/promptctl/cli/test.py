@@ -120,7 +120,7 @@ def _fewer_gc_passes() -> Iterator[None]:
     gc.collect()
     gc.freeze()
     old = gc.get_threshold()
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(10_000, 20, 50)
     try:
         yield
     finally:

@@ -322,6 +322,7 @@ class _Session:
             self._ledger.close()
 
     def _finish(self, *, interrupted: bool) -> EvalRun:
+        self.builder.clear()  # the rendered requests are not needed any more (memory)
         results = [
             r if r is not None else skipped_result(c)
             for r, c in zip(self.results, self.cases, strict=True)
