@@ -197,3 +197,24 @@ def test_demo_replays_offline_from_committed_recordings(tmp_path: Path) -> None:
     assert len(doc["cases"]) == 12
     assert {c["status"] for c in doc["cases"]} == {"pass"}
     assert all(c["cached"] for c in doc["cases"])
+
+
+def test_progress_bar_shows_counts_and_cost_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from promptctl.cli.test import _ProgressBar
+    from promptctl.evals.results import CaseResult
+
+    buffer = io.StringIO()
+    bar = _ProgressBar(Console(file=buffer, force_terminal=True, width=120))
+    bar.start(3)
+    for status in ("pass", "fail", "pass"):
+        row = CaseResult("k", "p", "1.0.0", "h", "openai/m", "t", 0, status)
+        bar.advance(row, 0.0123)
+    bar._progress.refresh()
+    bar.stop()
+    text = buffer.getvalue()
+    assert "3/3" in text
+    assert "2 passed" in text and "1 failed" in text and "$0.0123" in text

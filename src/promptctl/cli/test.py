@@ -19,6 +19,9 @@ from promptctl.cli._common import ProjectOption, resolve_project
 from promptctl.errors import EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from promptctl.evals.results import CaseResult
     from promptctl.evals.runner import EvalRun
     from promptctl.providers.recordings import Mode
     from promptctl.spec.loader import LoadResult
@@ -205,7 +208,7 @@ def _relative(path: Path, root: Path) -> str:
 class _ProgressBar:
     """A rich progress bar on stderr: done/total, ETA, pass/fail/error counts, cost."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -222,7 +225,7 @@ class _ProgressBar:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[status]}"),
-            console=Console(stderr=True),
+            console=console or Console(stderr=True),
             transient=True,
             refresh_per_second=8,
         )
@@ -232,7 +235,7 @@ class _ProgressBar:
         self._progress.start()
         self._task = self._progress.add_task("test", total=total, status="")
 
-    def advance(self, result: Any, spent_usd: float) -> None:
+    def advance(self, result: CaseResult, spent_usd: float) -> None:
         self._counts[result.status] += 1
         c = self._counts
         status = (
