@@ -39,7 +39,6 @@ from promptctl.evals.scoring import error_result, exit_code, score_case, skipped
 from promptctl.providers.recordings import Mode
 from promptctl.providers.types import (
     CallContext,
-    CallRecord,
     ChatMessage,
     ChatResponse,
     ResponseFormat,
@@ -47,6 +46,7 @@ from promptctl.providers.types import (
 from promptctl.spec.model import Project, Prompt
 
 if TYPE_CHECKING:
+    from promptctl.ledger import Ledger
     from promptctl.providers.gateway import Gateway
 
 __all__ = [
@@ -201,7 +201,7 @@ class _Session:
         self.budget = Budget(options.max_cost)
         self.results: list[CaseResult | None] = [None] * len(self.cases)
         self._own_gateway = gateway is None
-        self._ledger: Any = None
+        self._ledger: Ledger | None = None
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
         self.outcome: EvalRun | None = None
         self.run_info = RunInfo.start(
@@ -298,17 +298,12 @@ class _Session:
 
         path = self.project.ledger_path or self.project.state_dir / "ledger.sqlite"
         self._ledger = Ledger(path)
-        ledger = self._ledger
-
-        def on_call(record: CallRecord) -> None:
-            ledger.record(record)
-
         return Gateway(
             self.project,
             mode=self.options.mode,
             use_cache=self.options.use_cache,
             env=self.env,
-            on_call=on_call,
+            on_call=self._ledger.record,
         )
 
     async def _close(self, interrupted: bool) -> None:
