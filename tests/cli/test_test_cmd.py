@@ -147,10 +147,13 @@ def test_shards_partition_the_cases(
         (["test", "--mode", "sometimes"], "unknown --mode"),
         (["test", "--shard", "3/2"], "invalid shard"),
         (["test", "--repeat", "0"], "--repeat"),
+        (["test", "--output", "prompts"], "is a directory"),
+        (["test", "--junit", "prompts/demo/qa.yaml/x.xml"], "cannot write"),
     ],
 )
 def test_bad_input_exits_2(
     project: Path,
+    fake_llm: FakeLLM,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     args: list[str],
@@ -159,6 +162,7 @@ def test_bad_input_exits_2(
     code, _, err = run(args, monkeypatch, capsys)
     assert code == 2
     assert message in err
+    assert fake_llm.calls["openai"] == 0  # refused before any call
 
 
 def test_invalid_prompt_file_exits_2_with_location(

@@ -25,12 +25,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from promptctl.errors import EXIT_INTERRUPTED, PromptctlError, ProviderError
+from promptctl.errors import EXIT_INTERRUPTED, PromptctlError, ProviderError, UsageError
 from promptctl.evals.cases import Case, expand_cases, parse_shard, shard
 from promptctl.evals.judge import PromptJudge
 from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
@@ -189,9 +189,9 @@ class _Session:
         from promptctl.evals.budget import Budget
 
         if options.concurrency < 1:
-            from promptctl.errors import UsageError
-
             raise UsageError(f"--concurrency must be at least 1, got {options.concurrency}")
+        _check_writable(options.output)
+        _check_writable(options.junit)
         self.project = project
         self.options = options
         self.cases = select_cases(project, prompts, options)
@@ -349,15 +349,32 @@ class _Session:
         if opts.write_run_file:
             runs = opts.runs_dir or self.project.state_dir / "runs"
             run_file = runs / f"{self.run_info.id}.json"
-            write_results(run_file, doc)
+            _guarded(run_file, lambda: write_results(run_file, doc))
         if opts.output is not None:
-            write_results(opts.output, doc)
+            output = opts.output
+            _guarded(output, lambda: write_results(output, doc))
         if opts.junit is not None:
             from promptctl.evals.junit import to_junit_xml
 
-            opts.junit.parent.mkdir(parents=True, exist_ok=True)
-            opts.junit.write_text(to_junit_xml(doc), encoding="utf-8")
+            junit = opts.junit
+            _guarded(junit, lambda: junit.write_text(to_junit_xml(doc), encoding="utf-8"))
         return run_file
+
+
+def _check_writable(path: Path | None) -> None:
+    """Refuse an unusable --output/--junit before any money is spent."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory", hint="give a file name, e.g. results.json")
+    _guarded(path, lambda: path.parent.mkdir(parents=True, exist_ok=True))
+
+
+def _guarded(path: Path, step: Callable[[], object]) -> None:
+    try:
+        step()
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _case_error(
