@@ -148,6 +148,8 @@ def test_shards_partition_the_cases(
         (["test", "--shard", "3/2"], "invalid shard"),
         (["test", "--repeat", "0"], "--repeat"),
         (["test", "--output", "prompts"], "is a directory"),
+        (["test", "--target", "gpt-4o"], "is not provider/model"),
+        (["test", "--target", "nobody/model-x"], "unknown provider 'nobody'"),
         (["test", "--junit", "prompts/demo/qa.yaml/x.xml"], "cannot write"),
     ],
 )

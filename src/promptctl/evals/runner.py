@@ -192,6 +192,7 @@ class _Session:
             raise UsageError(f"--concurrency must be at least 1, got {options.concurrency}")
         _check_writable(options.output)
         _check_writable(options.junit)
+        _check_targets(project, options.targets)
         self.project = project
         self.options = options
         self.cases = select_cases(project, prompts, options)
@@ -359,6 +360,21 @@ class _Session:
             junit = opts.junit
             _guarded(junit, lambda: junit.write_text(to_junit_xml(doc), encoding="utf-8"))
         return run_file
+
+
+def _check_targets(project: Project, targets: Sequence[str]) -> None:
+    """A `--target` must be provider/model with a configured provider (exit 2, not N errors)."""
+    for target in targets:
+        provider, sep, model = target.partition("/")
+        if not sep or not provider or not model:
+            raise UsageError(
+                f"--target {target!r} is not provider/model", hint="e.g. openai/gpt-4o"
+            )
+        if provider not in project.providers:
+            known = ", ".join(sorted(project.providers))
+            raise UsageError(
+                f"--target {target!r}: unknown provider {provider!r}", hint=f"known: {known}"
+            )
 
 
 def _check_writable(path: Path | None) -> None:
