@@ -120,8 +120,7 @@ def _fewer_gc_passes() -> Iterator[None]:
     """
     import gc
 
-    gc.collect()
-    gc.freeze()
+    gc.freeze()  # no collect() first: `del loaded` already freed the parse by refcount
     old = gc.get_threshold()
     gc.set_threshold(10_000, 20, 50)
     try:
