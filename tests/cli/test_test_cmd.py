@@ -111,7 +111,7 @@ def test_provider_errors_exit_3(
 ) -> None:
     for _ in range(2):
         fake_llm.error(500)
-    code, out, _ = run(["test", "--test", "s*", "--no-cache"], monkeypatch, capsys)
+    code, out, _ = run(["test", "--test", "s[ku]*", "--no-cache"], monkeypatch, capsys)
     # "sky" and "sun" each get a 500 (no retries): errors without failures -> 3
     assert code == 3, out
     assert "ERROR demo/qa" in out and "server" in out
@@ -147,10 +147,15 @@ def test_shards_partition_the_cases(
         (["test", "--mode", "sometimes"], "unknown --mode"),
         (["test", "--shard", "3/2"], "invalid shard"),
         (["test", "--repeat", "0"], "--repeat"),
+        (["test", "--output", "prompts"], "is a directory"),
+        (["test", "--target", "gpt-4o"], "is not provider/model"),
+        (["test", "--target", "nobody/model-x"], "unknown provider 'nobody'"),
+        (["test", "--junit", "prompts/demo/qa.yaml/x.xml"], "cannot write"),
     ],
 )
 def test_bad_input_exits_2(
     project: Path,
+    fake_llm: FakeLLM,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     args: list[str],
@@ -159,6 +164,7 @@ def test_bad_input_exits_2(
     code, _, err = run(args, monkeypatch, capsys)
     assert code == 2
     assert message in err
+    assert fake_llm.calls["openai"] == 0  # refused before any call
 
 
 def test_invalid_prompt_file_exits_2_with_location(
@@ -197,3 +203,24 @@ def test_demo_replays_offline_from_committed_recordings(tmp_path: Path) -> None:
     assert len(doc["cases"]) == 12
     assert {c["status"] for c in doc["cases"]} == {"pass"}
     assert all(c["cached"] for c in doc["cases"])
+
+
+def test_progress_bar_shows_counts_and_cost_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from promptctl.cli.test import _ProgressBar
+    from promptctl.evals.results import CaseResult
+
+    buffer = io.StringIO()
+    bar = _ProgressBar(Console(file=buffer, force_terminal=True, width=120))
+    bar.start(3)
+    for status in ("pass", "fail", "pass"):
+        row = CaseResult("k", "p", "1.0.0", "h", "openai/m", "t", 0, status)
+        bar.advance(row, 0.0123)
+    bar._progress.refresh()
+    bar.stop()
+    text = buffer.getvalue()
+    assert "3/3" in text
+    assert "2 passed" in text and "1 failed" in text and "$0.0123" in text

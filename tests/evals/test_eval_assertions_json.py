@@ -126,3 +126,27 @@ def test_unforeseen_value_shapes_fail_instead_of_crashing() -> None:
     # `[1] in {...}` raises TypeError (unhashable): reported, not raised
     r = run_assertion(spec("json-path", path="$", contains=[1]), ctx('{"a": 1}'))
     assert not r.passed and r.reason.startswith("assertion crashed: TypeError")
+
+
+def test_schema_is_compiled_once_and_reused_correctly(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jsonschema
+
+    checks: list[object] = []
+    original = jsonschema.Draft202012Validator.check_schema
+
+    def counting(schema: Any, *args: Any, **kwargs: Any) -> None:
+        checks.append(schema)
+        original(schema, *args, **kwargs)
+
+    monkeypatch.setattr(jsonschema.Draft202012Validator, "check_schema", counting)
+    schema_spec = spec("json-schema", {"type": "object", "required": ["category"]})
+    verdicts = [
+        run_assertion(schema_spec, ctx(out)).passed
+        for out in ('{"category": "bug"}', '{"other": 1}', '{"category": "x"}')
+    ]
+    assert verdicts == [True, False, True]
+    assert len(checks) == 1
+    broken = spec("json-schema", {"type": "no-such-type"})
+    for _ in range(2):
+        result = run_assertion(broken, ctx("{}"))
+        assert not result.passed and "invalid JSON Schema" in result.reason

@@ -207,3 +207,19 @@ def test_run_info_interrupted() -> None:
     data = run.to_dict()
     assert data["interrupted"] is True and data["finished_at"] is None
     assert RunInfo.start().id != RunInfo.start().id
+
+
+def test_written_layout_is_one_case_per_line(tmp_path: Path) -> None:
+    doc = {"schema": SCHEMA_ID, "run": {"id": "r"}, "cases": [{"k": 1}, {"k": "é"}], "summary": []}
+    target = tmp_path / "r.json"
+    write_results(target, doc)
+    expected = (
+        '{"schema": "promptctl/results@1",\n'
+        ' "run": {"id": "r"},\n'
+        ' "cases": [\n'
+        '  {"k": 1},\n'
+        '  {"k": "é"}\n'
+        " ],\n"
+        ' "summary": []}\n'
+    )
+    assert target.read_text(encoding="utf-8") == expected

@@ -11,14 +11,15 @@ import threading
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 from runner_helpers import a, prompt, question, tcase
 
 from fakes.llm_server import FakeLLM, Logged, fake_providers
-from promptctl.evals.results import CaseResult
+from promptctl.evals.results import CaseResult, results_json_schema
 from promptctl.evals.runner import EvalOptions, evaluate, run_eval
 from promptctl.ledger import connect
-from promptctl.spec.model import Project, Target
+from promptctl.spec.model import MessageTemplate, Project, Target
 
 
 class Sink:
@@ -114,6 +115,7 @@ def test_cancel_mid_run_writes_partial_results_and_rerun_pays_only_the_rest(
 
     asyncio.run(cancelled_run())
     doc = json.loads(out.read_text())
+    jsonschema.validate(doc, results_json_schema())
     assert doc["run"]["interrupted"] is True and doc["run"]["finished_at"] is None
     finished = [c for c in doc["cases"] if c["status"] == "pass"]
     assert len(finished) >= 4
@@ -183,7 +185,13 @@ def test_fallback_answer_is_recorded_as_answered_by(
     p = prompt(
         "demo/fb",
         tcase("t", "q", a("equals", "fine")),
-        fallbacks=(Target("anthropic/claude-haiku-4-5", params={"max_tokens": 20}),),
+        fallbacks=(
+            Target(
+                "anthropic/claude-haiku-4-5",
+                params={"max_tokens": 20},
+                messages=(MessageTemplate("user", "Fallback asks: {{ q }}"),),
+            ),
+        ),
     )
     run = evaluate(project, [p], EvalOptions(), env=fake_env)
     result = run.results[0]
@@ -193,7 +201,11 @@ def test_fallback_answer_is_recorded_as_answered_by(
     assert [(f.target, f.reason) for f in result.fallbacks_tried] == [
         ("openai/gpt-4o-mini", "auth")
     ]
-    assert fake_llm.requests[-1].body["max_tokens"] == 20  # the fallback's own params
+    fallback_body = fake_llm.requests[-1].body
+    assert fallback_body["max_tokens"] == 20  # the fallback's own params and messages
+    assert fallback_body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Fallback asks: q"}]}
+    ]  # Anthropic's wire format
 
 
 def test_replay_without_recording_names_prompt_and_test(
@@ -257,3 +269,38 @@ def test_render_problem_is_that_cases_error_only(
     err = run.results[0].error
     assert err is not None and err.kind == "render" and "'q'" in err.message
     assert fake_llm.calls["openai"] == 1
+
+
+def test_a_crash_in_one_case_is_that_cases_error(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    from promptctl.providers.gateway import Gateway
+    from promptctl.providers.types import CallContext, ChatRequest, ChatResponse
+
+    class Flaky(Gateway):
+        async def complete(
+            self,
+            request: ChatRequest,
+            *,
+            fallbacks: object = (),
+            repeat: int = 0,
+            context: CallContext | None = None,
+        ) -> ChatResponse:
+            if context is not None and context.test == "boom":
+                raise RuntimeError("adapter bug")
+            return await super().complete(request, repeat=repeat, context=context)
+
+    fake_llm.reply("q fine")
+    p = prompt("demo/crash", tcase("boom", "q"), tcase("ok", "q", a("contains", "fine")))
+
+    async def go() -> list[str]:
+        gateway = Flaky(fake_project, env=fake_env)
+        try:
+            run = await run_eval(fake_project, [p], EvalOptions(), gateway=gateway)
+        finally:
+            await gateway.aclose()
+        err = run.results[0].error
+        assert err is not None and err.kind == "internal" and "adapter bug" in err.message
+        return [r.status for r in run.results]
+
+    assert asyncio.run(go()) == ["error", "pass"]

@@ -19,6 +19,9 @@ from promptctl.cli._common import ProjectOption, resolve_project
 from promptctl.errors import EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from promptctl.evals.results import CaseResult
     from promptctl.evals.runner import EvalRun
     from promptctl.providers.recordings import Mode
     from promptctl.spec.loader import LoadResult
@@ -117,10 +120,9 @@ def _fewer_gc_passes() -> Iterator[None]:
     """
     import gc
 
-    gc.collect()
-    gc.freeze()
+    gc.freeze()  # no collect() first: `del loaded` already freed the parse by refcount
     old = gc.get_threshold()
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(10_000, 20, 50)
     try:
         yield
     finally:
@@ -205,7 +207,7 @@ def _relative(path: Path, root: Path) -> str:
 class _ProgressBar:
     """A rich progress bar on stderr: done/total, ETA, pass/fail/error counts, cost."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -222,7 +224,7 @@ class _ProgressBar:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[status]}"),
-            console=Console(stderr=True),
+            console=console or Console(stderr=True),
             transient=True,
             refresh_per_second=8,
         )
@@ -232,7 +234,7 @@ class _ProgressBar:
         self._progress.start()
         self._task = self._progress.add_task("test", total=total, status="")
 
-    def advance(self, result: Any, spent_usd: float) -> None:
+    def advance(self, result: CaseResult, spent_usd: float) -> None:
         self._counts[result.status] += 1
         c = self._counts
         status = (

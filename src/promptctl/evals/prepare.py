@@ -8,6 +8,7 @@ PromptctlError it is and becomes that case's `error` (kind `render`) in the runn
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,12 +35,19 @@ class PreparedCase:
 
 
 class RequestBuilder:
-    """Builds (and memoises) the requests of cases for one project and partials table."""
+    """Builds (and memoises) the requests of cases for one project and partials table.
 
-    def __init__(self, project: Project, partials: Mapping[str, str]) -> None:
+    The memo is a small LRU: repeats of a test are adjacent in case order, so a few
+    hundred entries catch them all without holding every request of a big run in memory.
+    """
+
+    def __init__(
+        self, project: Project, partials: Mapping[str, str], *, memo_size: int = 512
+    ) -> None:
         self._project = project
         self._partials = partials
-        self._done: dict[tuple[int, str, str], PreparedCase] = {}
+        self._memo_size = memo_size
+        self._done: OrderedDict[tuple[int, str, str], PreparedCase] = OrderedDict()
         self._prices: dict[str, Price | None] = {}
 
     def prepare(self, case: Case) -> PreparedCase:
@@ -48,7 +56,12 @@ class RequestBuilder:
         if prepared is None:
             prepared = self._build(case)
             self._done[key] = prepared
+            if len(self._done) > self._memo_size:
+                self._done.popitem(last=False)
         return prepared
+
+    def clear(self) -> None:
+        self._done.clear()
 
     def _build(self, case: Case) -> PreparedCase:
         prompt = case.prompt

@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -233,27 +233,28 @@ def to_document(run: RunInfo, case_results: Iterable[CaseResult]) -> dict[str, A
     }
 
 
-def _encode(doc: Mapping[str, Any]) -> str:
+def _chunks(doc: Mapping[str, Any]) -> Iterator[str]:
     """Compact JSON with one list item (case, summary) per line: fast to write (the C
-    encoder only runs without `indent`), still readable and diffable line by line."""
+    encoder only runs without `indent`), still readable and diffable line by line.
+    Yielded piece by piece so a 10,000-case document is never one string in memory."""
 
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
-    parts = []
-    for key, value in doc.items():
+    for i, (key, value) in enumerate(doc.items()):
+        yield ("{" if i == 0 else ",\n ") + dump(key) + ": "
         if isinstance(value, list) and value:
-            items = ",\n  ".join(dump(v) for v in value)
-            parts.append(f"{dump(key)}: [\n  {items}\n ]")
+            for j, item in enumerate(value):
+                yield ("[\n  " if j == 0 else ",\n  ") + dump(item)
+            yield "\n ]"
         else:
-            parts.append(f"{dump(key)}: {dump(value)}")
-    return "{" + ",\n ".join(parts) + "}\n"
+            yield dump(value)
+    yield "}\n" if doc else "{}\n"
 
 
 def write_results(path: Path, doc: Mapping[str, Any]) -> None:
     """Write atomically (temp file in the same directory, then rename): a reader or a crash
     mid-write never sees half a document. An unwritable path is a UsageError naming it."""
-    text = _encode(doc)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -261,7 +262,7 @@ def write_results(path: Path, doc: Mapping[str, Any]) -> None:
         raise UsageError(f"cannot write results file {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines(_chunks(doc))
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

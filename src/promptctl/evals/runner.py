@@ -25,12 +25,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from promptctl.errors import EXIT_INTERRUPTED, PromptctlError, ProviderError
+from promptctl.errors import EXIT_INTERRUPTED, PromptctlError, ProviderError, UsageError
 from promptctl.evals.cases import Case, expand_cases, parse_shard, shard
 from promptctl.evals.judge import PromptJudge
 from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
@@ -39,7 +39,6 @@ from promptctl.evals.scoring import error_result, exit_code, score_case, skipped
 from promptctl.providers.recordings import Mode
 from promptctl.providers.types import (
     CallContext,
-    CallRecord,
     ChatMessage,
     ChatResponse,
     ResponseFormat,
@@ -47,6 +46,7 @@ from promptctl.providers.types import (
 from promptctl.spec.model import Project, Prompt
 
 if TYPE_CHECKING:
+    from promptctl.ledger import Ledger
     from promptctl.providers.gateway import Gateway
 
 __all__ = [
@@ -189,9 +189,10 @@ class _Session:
         from promptctl.evals.budget import Budget
 
         if options.concurrency < 1:
-            from promptctl.errors import UsageError
-
             raise UsageError(f"--concurrency must be at least 1, got {options.concurrency}")
+        _check_writable(options.output)
+        _check_writable(options.junit)
+        _check_targets(project, options.targets)
         self.project = project
         self.options = options
         self.cases = select_cases(project, prompts, options)
@@ -201,7 +202,7 @@ class _Session:
         self.budget = Budget(options.max_cost)
         self.results: list[CaseResult | None] = [None] * len(self.cases)
         self._own_gateway = gateway is None
-        self._ledger: Any = None
+        self._ledger: Ledger | None = None
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
         self.outcome: EvalRun | None = None
         self.run_info = RunInfo.start(
@@ -298,17 +299,12 @@ class _Session:
 
         path = self.project.ledger_path or self.project.state_dir / "ledger.sqlite"
         self._ledger = Ledger(path)
-        ledger = self._ledger
-
-        def on_call(record: CallRecord) -> None:
-            ledger.record(record)
-
         return Gateway(
             self.project,
             mode=self.options.mode,
             use_cache=self.options.use_cache,
             env=self.env,
-            on_call=on_call,
+            on_call=self._ledger.record,
         )
 
     async def _close(self, interrupted: bool) -> None:
@@ -322,6 +318,7 @@ class _Session:
             self._ledger.close()
 
     def _finish(self, *, interrupted: bool) -> EvalRun:
+        self.builder.clear()  # the rendered requests are not needed any more (memory)
         results = [
             r if r is not None else skipped_result(c)
             for r, c in zip(self.results, self.cases, strict=True)
@@ -353,15 +350,47 @@ class _Session:
         if opts.write_run_file:
             runs = opts.runs_dir or self.project.state_dir / "runs"
             run_file = runs / f"{self.run_info.id}.json"
-            write_results(run_file, doc)
+            _guarded(run_file, lambda: write_results(run_file, doc))
         if opts.output is not None:
-            write_results(opts.output, doc)
+            output = opts.output
+            _guarded(output, lambda: write_results(output, doc))
         if opts.junit is not None:
             from promptctl.evals.junit import to_junit_xml
 
-            opts.junit.parent.mkdir(parents=True, exist_ok=True)
-            opts.junit.write_text(to_junit_xml(doc), encoding="utf-8")
+            junit = opts.junit
+            _guarded(junit, lambda: junit.write_text(to_junit_xml(doc), encoding="utf-8"))
         return run_file
+
+
+def _check_targets(project: Project, targets: Sequence[str]) -> None:
+    """A `--target` must be provider/model with a configured provider (exit 2, not N errors)."""
+    for target in targets:
+        provider, sep, model = target.partition("/")
+        if not sep or not provider or not model:
+            raise UsageError(
+                f"--target {target!r} is not provider/model", hint="e.g. openai/gpt-4o"
+            )
+        if provider not in project.providers:
+            known = ", ".join(sorted(project.providers))
+            raise UsageError(
+                f"--target {target!r}: unknown provider {provider!r}", hint=f"known: {known}"
+            )
+
+
+def _check_writable(path: Path | None) -> None:
+    """Refuse an unusable --output/--junit before any money is spent."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory", hint="give a file name, e.g. results.json")
+    _guarded(path, lambda: path.parent.mkdir(parents=True, exist_ok=True))
+
+
+def _guarded(path: Path, step: Callable[[], object]) -> None:
+    try:
+        step()
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _case_error(

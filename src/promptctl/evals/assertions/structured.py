@@ -21,17 +21,33 @@ from promptctl.spec.model import AssertionSpec
 __all__: list[str] = []
 
 
+# id(schema mapping) -> (the mapping, its validator or the schema error). Specs and prompts
+# are immutable and live for the whole run, so each schema is checked and compiled once,
+# not once per case (checking a schema against its meta-schema costs about 0.5 ms).
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any, str | None]] = {}
+
+
+def _validator(schema_in: Mapping[str, Any]) -> Any:
+    cached = _VALIDATORS.get(id(schema_in))
+    if cached is None or cached[0] is not schema_in:
+        import jsonschema  # heavy: imported only when a schema check runs
+
+        schema = dict(schema_in)
+        validator_cls = jsonschema.validators.validator_for(schema)
+        try:
+            validator_cls.check_schema(schema)
+            cached = (schema_in, validator_cls(schema), None)
+        except jsonschema.SchemaError as exc:
+            cached = (schema_in, None, exc.message)
+        _VALIDATORS[id(schema_in)] = cached
+    if cached[2] is not None:
+        raise InvalidSpec(f"invalid JSON Schema: {cached[2]}")
+    return cached[1]
+
+
 def _schema_errors(schema_in: Mapping[str, Any], value: Any) -> str | None:
     """The first validation error as 'at $.path: message', or None when valid."""
-    import jsonschema  # heavy: imported only when a schema check runs
-
-    schema = dict(schema_in)
-    try:
-        validator_cls = jsonschema.validators.validator_for(schema)
-        validator_cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise InvalidSpec(f"invalid JSON Schema: {exc.message}") from exc
-    validator = validator_cls(schema)
+    validator = _validator(schema_in)
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     if not errors:
         return None
