@@ -6,7 +6,7 @@ import io
 from typing import TYPE_CHECKING
 
 from promptctl.evals.comparison import Comparison
-from promptctl.report.diff_report import verdict_line
+from promptctl.report.diff_report import sources_line, verdict_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,6 +37,9 @@ def print_terminal(c: Comparison, console: Console) -> None:
             "  INCONCLUSIVE: the gate holds, but these results cannot rule out a regression.",
             style="bold yellow",
         )
+    sources = sources_line(c)
+    if sources:
+        console.print(sources, style="dim", markup=False, highlight=False)
     for g in c.groups:
         table = Table(
             title=f"{escape(g.prompt)} ({escape(g.target)}): [{_STYLE[g.verdict]}]{g.verdict}[/]",
