@@ -73,9 +73,10 @@ def _tests(c: Comparison, console: Console) -> None:
 
 
 def _changes(c: Comparison, console: Console) -> None:
-    for p in c.prompt_changes:
-        if p.status == "unchanged":
-            continue
+    shown = [p for p in c.prompt_changes if p.status != "unchanged"]
+    if shown:
+        console.print("What changed in the prompts:", style="bold")
+    for p in shown:
         console.print(f"{p.prompt}: {p.status} ({p.base_version} → {p.head_version})", style="bold")
         for line in p.changes:
             console.print(f"  {line}", markup=False, highlight=False)
