@@ -128,3 +128,16 @@ def test_readme_shard_matrix_merges_to_the_unsharded_run(
     code, out, _ = run(["diff", "--head", "all.json", "--repeat", "2"], monkeypatch, capsys)
     assert code == 1
     assert "2 regressions in demo/qa" in out.splitlines()[0]
+
+
+def test_comment_without_a_token_fails_before_any_provider_call(
+    repo: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    code, _, err = run(["ci", "--comment"], monkeypatch, capsys)
+    assert code == 2
+    assert err == "error: GITHUB_TOKEN is not set (pass it from secrets.GITHUB_TOKEN)\n"
+    assert fake_llm.calls["openai"] == 0

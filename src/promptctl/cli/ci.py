@@ -113,6 +113,10 @@ def ci(
         flaky_fails=flaky_fails,
     )
     check_gate(gate)
+    if comment:
+        from promptctl.report.github import check_comment_env
+
+        check_comment_env()  # a job that cannot comment fails before spending anything
     comparison, _, _ = compare_both(proj, selection, gate, base=base, head=None)
     from promptctl.report.diff_report import render_markdown
     from promptctl.report.diff_terminal import print_terminal

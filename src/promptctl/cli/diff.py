@@ -122,6 +122,10 @@ def diff(
     from promptctl.evals.compare import check_gate
 
     check_gate(gate)  # bad gate settings are exit 2 before anything is evaluated
+    if comment:
+        from promptctl.report.github import check_comment_env
+
+        check_comment_env()  # a job that cannot comment fails before spending anything
     comparison, _, _ = compare_both(proj, selection, gate, base=base, head=head)
     _emit(comparison, fmt, output)
     if comment:
