@@ -105,8 +105,13 @@ def test_selection_flags_apply_to_both_sides_and_base_can_be_a_ref(
     repo: Path, fake_llm: FakeLLM, cli: Cli
 ) -> None:
     regress(repo)
-    code, js, err = run(["diff", "--base", "main", "--test", "s*", "-f", "json"], *cli)
+    other = (repo / "prompts" / "demo" / "qa.yaml").read_text().replace("demo/qa", "other/new")
+    (repo / "prompts" / "other").mkdir()
+    (repo / "prompts" / "other" / "new.yaml").write_text(other)  # added, but not selected
+    args = ["diff", "demo/*", "--base", "main", "--test", "s*", "-f", "json"]
+    code, js, err = run(args, *cli)
     doc = json.loads(js)
+    assert [c["prompt"] for c in doc["prompt_changes"]] == ["demo/qa"]
     (group,) = doc["groups"]
     assert sorted(t["test"] for t in group["tests"]) == ["sea", "sky", "sun"]
     assert group["base"]["cases"] == group["head"]["cases"] == 3

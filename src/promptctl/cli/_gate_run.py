@@ -31,7 +31,7 @@ def compare_both(
 
     `--max-cost` caps the whole command: the base gets what the head left.
     """
-    from promptctl.report.gate import compare_sides, is_results_file
+    from promptctl.report.gate import compare_sides
 
     options = selection.options
     base, base_label = _base_ref(project, base)  # fail fast, before spending on the head
@@ -45,8 +45,7 @@ def compare_both(
         selection = replace(selection, options=replace(options, max_cost=left))
     base_side = _resolve(project, selection, base, "base", base_label)
     narrowed = bool(selection.paths or options.id_globs or options.tags or options.test_glob)
-    evaluated = head is None or (base is not None and not is_results_file(base))
-    comparison = compare_sides(base_side, head_side, gate, only_tested=narrowed and evaluated)
+    comparison = compare_sides(base_side, head_side, gate, only_tested=narrowed)
     return comparison, base_side, head_side
 
 
