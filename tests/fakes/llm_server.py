@@ -102,6 +102,7 @@ def _wire(path: str) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a concurrent eval connects many clients at once
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (timeout test) is expected: no traceback on stderr."""

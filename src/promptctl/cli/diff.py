@@ -1,24 +1,48 @@
-"""`promptctl diff`: compare a base and a head results file and apply the gate.
+"""`promptctl diff`: compare a base and a head, show what changed and apply the gate.
 
-Exit codes: 0 the gate holds (also inconclusive, said loudly, unless
---require-conclusive), 1 the gate fails, 3 too many cases errored to judge, 2 bad input.
+Each side is a results file, a git ref (its prompts evaluated without touching the
+working tree), or by default: the head is the working tree, the base the merge-base
+with origin/main (else main). Exit codes: 0 the gate holds (also inconclusive, said
+loudly, unless --require-conclusive), 1 the gate fails, 3 too many cases errored to
+judge, 2 bad input, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
+from promptctl.cli._eval_flags import (
+    ConcurrencyOption,
+    MaxCostOption,
+    ModeOption,
+    NoCacheOption,
+    RepeatOption,
+    SelectorsArgument,
+    TagOption,
+    TargetOption,
+    TestGlobOption,
+    eval_selection,
+)
+from promptctl.cli._gate_flags import (
+    AlphaOption,
+    FlakyFailsOption,
+    MaxCostIncreaseOption,
+    MaxErrorRateOption,
+    MaxLatencyIncreaseOption,
+    MaxPassRateDropOption,
+    RequireConclusiveOption,
+    gate_config,
+    gate_from_flags,
+)
 
 if TYPE_CHECKING:
     from promptctl.evals.comparison import Comparison
     from promptctl.report.gate import Format
-    from promptctl.spec.model import GateConfig
 
 __all__ = ["gate_from_flags", "register"]
 
@@ -27,100 +51,89 @@ def register(app: typer.Typer) -> None:
     app.command("diff")(diff)
 
 
-_OFF = float("nan")  # a flag said "off": the limit becomes None
-
-
-def gate_from_flags(base: GateConfig, **flags: Any) -> GateConfig:
-    """`promptctl.yaml`'s gate with the flags that were given on top (None = not given)."""
-    given: dict[str, Any] = {
-        k: (None if v is _OFF else v) for k, v in flags.items() if v is not None
-    }
-    return replace(base, **given)
-
-
-def _limit(flag: str, value: str | None) -> float | None:
-    from promptctl.errors import UsageError
-
-    if value is None:
-        return None
-    if value.strip().lower() in ("off", "none"):
-        return _OFF
-    try:
-        return float(value)
-    except ValueError:
-        raise UsageError(f"{flag} takes a percentage or 'off', got {value!r}") from None
-
-
 def diff(
-    base: Annotated[str, typer.Option("--base", help="Base results file (JSON).")],
-    head: Annotated[str, typer.Option("--head", help="Head results file (JSON).")],
+    selectors: SelectorsArgument = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base", help="Git ref or results file (default: merge-base with origin/main)."
+        ),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="Results file (default: evaluate the working tree)."),
+    ] = None,
+    target: TargetOption = None,
+    repeat: RepeatOption = None,
+    tag: TagOption = None,
+    test_glob: TestGlobOption = None,
+    mode: ModeOption = "auto",
+    no_cache: NoCacheOption = False,
+    max_cost: MaxCostOption = None,
+    concurrency: ConcurrencyOption = None,
     format: Annotated[
         str, typer.Option("--format", "-f", help="terminal, markdown or json.")
     ] = "terminal",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
-    max_pass_rate_drop: Annotated[
-        float | None,
-        typer.Option(help="Tolerated pass-rate drop, 0..1 (promptctl.yaml gate:, else 0)."),
-    ] = None,
-    max_cost_increase: Annotated[
-        str | None, typer.Option(help="Max cost-per-case increase in %, or off (gate:, else 10).")
-    ] = None,
-    max_latency_increase: Annotated[
-        str | None, typer.Option(help="Max p95 latency increase in %, or off (gate:, else off).")
-    ] = None,
-    alpha: Annotated[
-        float | None, typer.Option(help="Significance level (gate:, else 0.05).")
-    ] = None,
-    max_error_rate: Annotated[
-        float | None, typer.Option(help="Errored share above which the verdict is error.")
-    ] = None,
-    require_conclusive: Annotated[
-        bool, typer.Option("--require-conclusive", help="Exit 1 on an inconclusive verdict.")
-    ] = False,
-    flaky_fails: Annotated[
-        bool, typer.Option("--flaky-fails", help="A flaky test that got worse fails the gate.")
-    ] = False,
+    max_pass_rate_drop: MaxPassRateDropOption = None,
+    max_cost_increase: MaxCostIncreaseOption = None,
+    max_latency_increase: MaxLatencyIncreaseOption = None,
+    alpha: AlphaOption = None,
+    max_error_rate: MaxErrorRateOption = None,
+    require_conclusive: RequireConclusiveOption = False,
+    flaky_fails: FlakyFailsOption = False,
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
     project: ProjectOption = None,
 ) -> None:
-    """Compare two results files: per prompt x target and per test, then gate.
+    """Compare base and head per prompt x target and per test, show the prompt changes, gate.
 
+    The selection and evaluation flags (as for `promptctl test`) apply to both sides.
     The gate is `gate:` of promptctl.yaml; the flags given override its fields.
     """
-    from promptctl.report.gate import exit_code_for, resolve_results
+    from promptctl.cli._gate_run import compare_both, finish
 
     fmt = _format(format)
-    gate = gate_from_flags(
-        resolve_project(project).gate,
+    selection = eval_selection(
+        selectors,
+        target=target,
+        repeat=repeat,
+        tag=tag,
+        test_glob=test_glob,
+        mode=mode,
+        no_cache=no_cache,
+        max_cost=max_cost,
+        concurrency=concurrency,
+    )
+    proj = resolve_project(project)
+    gate = gate_config(
+        proj.gate,
         max_pass_rate_drop=max_pass_rate_drop,
-        max_cost_increase_pct=_limit("--max-cost-increase", max_cost_increase),
-        max_p95_latency_increase_pct=_limit("--max-latency-increase", max_latency_increase),
+        max_cost_increase=max_cost_increase,
+        max_latency_increase=max_latency_increase,
         alpha=alpha,
         max_error_rate=max_error_rate,
-        require_conclusive=require_conclusive or None,
-        flaky_fails=flaky_fails or None,
+        require_conclusive=require_conclusive,
+        flaky_fails=flaky_fails,
     )
-    from promptctl.evals.compare import compare
+    from promptctl.evals.compare import check_gate
 
-    comparison = compare(resolve_results(base), resolve_results(head), gate)
+    check_gate(gate)  # bad gate settings are exit 2 before anything is evaluated
+    if comment:
+        from promptctl.report.github import check_comment_env
+
+        check_comment_env()  # a job that cannot comment fails before spending anything
+    comparison, _, _ = compare_both(proj, selection, gate, base=base, head=head)
     _emit(comparison, fmt, output)
-    if comparison.verdict == "inconclusive":
-        sys.stderr.write(
-            "warning: INCONCLUSIVE: too few cases to rule out a regression"
-            + (" (--require-conclusive: failing)\n" if gate.require_conclusive else "\n")
-        )
     if comment:
         from promptctl.report.diff_report import render_markdown
         from promptctl.report.github import publish_report
 
         typer.echo(publish_report(render_markdown(comparison)).describe(), err=True)
-    code = exit_code_for(comparison)
-    if code:
-        raise typer.Exit(code)
+    finish(comparison)
 
 
 def _format(value: str) -> Format:

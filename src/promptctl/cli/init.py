@@ -1,4 +1,8 @@
-"""`promptctl init [DIR]`: scaffold a prompt repository that lints clean."""
+"""`promptctl init [DIR]`: scaffold a prompt repository that lints clean.
+
+It also writes `.github/workflows/promptctl.yml` (the template ships as package data,
+`cli/templates/github-workflow.yaml`): `promptctl ci --comment` on every pull request.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,14 @@ TONE = "You are a friendly, concise support agent for Acme. Never invent policie
 GITIGNORE = ".promptctl/\n"
 
 
+def workflow_text() -> str:
+    """The GitHub Actions workflow `init` writes (API keys from repository secrets)."""
+    from importlib import resources
+
+    template = resources.files("promptctl.cli") / "templates" / "github-workflow.yaml"
+    return template.read_text(encoding="utf-8")
+
+
 def scaffold(directory: Path) -> list[Path]:
     """Write the skeleton; refuses to touch an existing promptctl.yaml."""
     config = directory / "promptctl.yaml"
@@ -57,6 +69,7 @@ def scaffold(directory: Path) -> list[Path]:
         directory / "prompts" / "_partials" / "tone.j2": TONE,
         directory / "evals" / "datasets" / ".gitkeep": "",
         directory / ".gitignore": GITIGNORE,
+        directory / ".github" / "workflows" / "promptctl.yml": workflow_text(),
     }
     from promptctl.spec.schemas import schema_text
 
@@ -84,3 +97,7 @@ def register(app: typer.Typer) -> None:
         for path in scaffold(directory):
             typer.echo(f"created {path}")
         typer.echo(f"next: cd {directory} && promptctl lint && promptctl list")
+        typer.echo(
+            "CI: add your API keys as repository secrets; .github/workflows/promptctl.yml "
+            "runs `promptctl ci --comment` on pull requests"
+        )

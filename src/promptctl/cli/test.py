@@ -11,11 +11,23 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._eval_flags import (
+    ConcurrencyOption,
+    MaxCostOption,
+    ModeOption,
+    NoCacheOption,
+    RepeatOption,
+    SelectorsArgument,
+    TagOption,
+    TargetOption,
+    TestGlobOption,
+    eval_selection,
+)
 from promptctl.errors import EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
@@ -23,13 +35,10 @@ if TYPE_CHECKING:
 
     from promptctl.evals.results import CaseResult
     from promptctl.evals.runner import EvalRun
-    from promptctl.providers.recordings import Mode
     from promptctl.spec.loader import LoadResult
     from promptctl.spec.model import Project
 
-__all__ = ["register"]
-
-_MODES = ("auto", "record", "replay", "live")
+__all__ = ["check_selected", "load_or_exit", "register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -37,30 +46,16 @@ def register(app: typer.Typer) -> None:
 
 
 def test(
-    selectors: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="[IDS or PATHS]...", help="Prompt id globs or prompt files/dirs."),
-    ] = None,
-    target: Annotated[
-        list[str] | None,
-        typer.Option("--target", "-t", help="Run on provider/model (repeatable)."),
-    ] = None,
-    repeat: Annotated[int | None, typer.Option(help="Run every test N times.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only prompts with a tag.")] = None,
-    test_glob: Annotated[
-        str | None, typer.Option("--test", help="Only tests whose name matches this glob.")
-    ] = None,
+    selectors: SelectorsArgument = None,
+    target: TargetOption = None,
+    repeat: RepeatOption = None,
+    tag: TagOption = None,
+    test_glob: TestGlobOption = None,
     shard: Annotated[str | None, typer.Option(help="Run shard I of N (I/N).")] = None,
-    mode: Annotated[str, typer.Option(help="auto | record | replay | live.")] = "auto",
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not read or write the response cache.")
-    ] = False,
-    max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="Stop before spending more USD.")
-    ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(help="Max cases in flight (default 64).")
-    ] = None,
+    mode: ModeOption = "auto",
+    no_cache: NoCacheOption = False,
+    max_cost: MaxCostOption = None,
+    concurrency: ConcurrencyOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the results here.")
     ] = None,
@@ -71,33 +66,26 @@ def test(
     project: ProjectOption = None,
 ) -> None:
     """Run the prompts' tests against their models and report pass rates, cost and latency."""
-    from promptctl.evals.runner import DEFAULT_CONCURRENCY, EvalOptions, evaluate
+    from promptctl.evals.runner import evaluate
 
-    if mode not in _MODES:
-        raise UsageError(f"unknown --mode {mode!r}", hint=" | ".join(_MODES))
-    if max_cost is not None and max_cost < 0:
-        raise UsageError(f"--max-cost must be >= 0, got {max_cost}")
-    proj = resolve_project(project)
-    paths, globs = _split_selectors(selectors or [])
-    loaded = _load(proj, paths)
-    options = EvalOptions(
-        targets=tuple(target or ()),
+    selection = eval_selection(
+        selectors,
+        target=target,
         repeat=repeat,
-        id_globs=tuple(globs),
-        tags=tuple(tag or ()),
+        tag=tag,
         test_glob=test_glob,
-        shard=shard,
-        mode=cast("Mode", mode),  # checked against _MODES above
-        use_cache=not no_cache,
+        mode=mode,
+        no_cache=no_cache,
         max_cost=max_cost,
-        concurrency=concurrency if concurrency is not None else DEFAULT_CONCURRENCY,
+        concurrency=concurrency,
+        shard=shard,
         output=output,
         junit=junit,
     )
-    if globs and not _any_selected(loaded, globs):
-        raise UsageError(
-            f"no prompt matches {', '.join(globs)}", hint="run `promptctl list` to see the ids"
-        )
+    proj = resolve_project(project)
+    options = selection.options
+    loaded = load_or_exit(proj, list(selection.paths))
+    check_selected(loaded, list(options.id_globs))
     prompts, partials = loaded.prompts, loaded.partials
     del loaded  # the parsed YAML with positions is not needed any more (memory)
     bar = None if quiet or not sys.stderr.isatty() else _ProgressBar()
@@ -130,20 +118,8 @@ def _fewer_gc_passes() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _split_selectors(selectors: list[str]) -> tuple[list[Path], list[str]]:
-    """Existing files or directories are paths to load; anything else is an id glob."""
-    paths: list[Path] = []
-    globs: list[str] = []
-    for raw in selectors:
-        path = Path(raw)
-        if path.exists():
-            paths.append(path)
-        else:
-            globs.append(raw)
-    return paths, globs
-
-
-def _load(project: Project, paths: list[Path]) -> LoadResult:
+def load_or_exit(project: Project, paths: list[Path]) -> LoadResult:
+    """The working tree's prompts; invalid prompt files print their findings, exit 2."""
     from promptctl.spec.loader import load_prompts
 
     loaded = load_prompts(project, paths or None)
@@ -156,6 +132,14 @@ def _load(project: Project, paths: list[Path]) -> LoadResult:
         )
         raise typer.Exit(EXIT_USAGE)
     return loaded
+
+
+def check_selected(loaded: LoadResult, globs: list[str]) -> None:
+    """UsageError (exit 2) when id globs were given and no prompt matches any of them."""
+    if globs and not _any_selected(loaded, globs):
+        raise UsageError(
+            f"no prompt matches {', '.join(globs)}", hint="run `promptctl list` to see the ids"
+        )
 
 
 def _any_selected(loaded: LoadResult, globs: list[str]) -> bool:

@@ -10,6 +10,8 @@
   `write_results` (atomic), `read_results`, `summary_rows`; `aggregate`: `summarize`;
   `stats`: `wilson_interval`, nearest-rank `percentile`, the gate's tests.
 - `junit`: `to_junit_xml(doc)`.
+- `baseline`: `evaluate_side` (the working tree or a git ref), `default_base_ref`, `Side`;
+  `compare`: the gate (`compare(base_doc, head_doc, gate) -> Comparison`).
 
 Submodules are imported explicitly (nothing is re-exported here) so that importing one
 piece does not import the rest.

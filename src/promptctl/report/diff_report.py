@@ -21,7 +21,14 @@ from promptctl.evals.comparison import (
     comparison_to_dict,
 )
 
-__all__ = ["MARKER", "MAX_MARKDOWN_CHARS", "render_json", "render_markdown", "verdict_line"]
+__all__ = [
+    "MARKER",
+    "MAX_MARKDOWN_CHARS",
+    "render_json",
+    "render_markdown",
+    "sources_line",
+    "verdict_line",
+]
 
 MARKER = "<!-- promptctl:report -->"
 MAX_MARKDOWN_CHARS = 60_000
@@ -54,7 +61,7 @@ def verdict_line(c: Comparison) -> str:
 
 def render_markdown(c: Comparison, *, limit: int = MAX_MARKDOWN_CHARS) -> str:
     """PR-comment markdown, at most `limit` characters."""
-    head = "\n".join([verdict_line(c), "", MARKER, "", *_reasons(c), _table(c), ""])
+    head = "\n".join([verdict_line(c), "", MARKER, "", *_reasons(c), *_sources(c), _table(c), ""])
     blocks = [*_regressions(c), *_changes(c.prompt_changes), *_details(c), _method(c)]
     out = head
     for i, block in enumerate(blocks):
@@ -72,6 +79,19 @@ def _reasons(c: Comparison) -> list[str]:
     if not c.reasons:
         return []
     return [*(f"- {_cell(r)}" for r in c.reasons[:10]), ""]
+
+
+def sources_line(c: Comparison) -> str | None:
+    """ "base: … · head: …" when the sides say where they came from (diff/ci set it)."""
+    base, head = c.base_run.get("source"), c.head_run.get("source")
+    if not base and not head:
+        return None
+    return f"base: {base or '?'} · head: {head or '?'}"
+
+
+def _sources(c: Comparison) -> list[str]:
+    line = sources_line(c)
+    return [f"<sub>{_cell(line)}</sub>", ""] if line else []
 
 
 def _table(c: Comparison) -> str:

@@ -6,7 +6,7 @@ import io
 from typing import TYPE_CHECKING
 
 from promptctl.evals.comparison import Comparison
-from promptctl.report.diff_report import verdict_line
+from promptctl.report.diff_report import sources_line, verdict_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,6 +37,9 @@ def print_terminal(c: Comparison, console: Console) -> None:
             "  INCONCLUSIVE: the gate holds, but these results cannot rule out a regression.",
             style="bold yellow",
         )
+    sources = sources_line(c)
+    if sources:
+        console.print(sources, style="dim", markup=False, highlight=False)
     for g in c.groups:
         table = Table(
             title=f"{escape(g.prompt)} ({escape(g.target)}): [{_STYLE[g.verdict]}]{g.verdict}[/]",
@@ -70,9 +73,10 @@ def _tests(c: Comparison, console: Console) -> None:
 
 
 def _changes(c: Comparison, console: Console) -> None:
-    for p in c.prompt_changes:
-        if p.status == "unchanged":
-            continue
+    shown = [p for p in c.prompt_changes if p.status != "unchanged"]
+    if shown:
+        console.print("What changed in the prompts:", style="bold")
+    for p in shown:
         console.print(f"{p.prompt}: {p.status} ({p.base_version} → {p.head_version})", style="bold")
         for line in p.changes:
             console.print(f"  {line}", markup=False, highlight=False)

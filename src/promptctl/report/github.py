@@ -23,7 +23,14 @@ from promptctl.report.diff_report import MARKER
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["CommentResult", "append_step_summary", "pr_number", "publish_report", "upsert_comment"]
+__all__ = [
+    "CommentResult",
+    "append_step_summary",
+    "check_comment_env",
+    "pr_number",
+    "publish_report",
+    "upsert_comment",
+]
 
 _MAX_PAGES = 100
 
@@ -82,6 +89,21 @@ def pr_number(env: Mapping[str, str]) -> int:
     )
 
 
+def check_comment_env(env: Mapping[str, str] | None = None) -> tuple[str, str, int]:
+    """(token, owner/name, PR number), or a ConfigError (exit 2) saying what is missing.
+
+    `ci --comment` calls it before evaluating anything, so a misconfigured job fails fast.
+    """
+    env = os.environ if env is None else env
+    token = env.get("GITHUB_TOKEN", "")
+    repo = env.get("GITHUB_REPOSITORY", "")
+    if not token:
+        raise ConfigError("GITHUB_TOKEN is not set", hint="pass it from secrets.GITHUB_TOKEN")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise ConfigError("GITHUB_REPOSITORY must be owner/name", hint="set by GitHub Actions")
+    return token, repo, pr_number(env)
+
+
 def upsert_comment(
     markdown: str,
     *,
@@ -91,13 +113,7 @@ def upsert_comment(
     """PATCH the comment that carries the marker, or POST a new one."""
     import httpx
 
-    token = env.get("GITHUB_TOKEN", "")
-    repo = env.get("GITHUB_REPOSITORY", "")
-    if not token:
-        raise ConfigError("GITHUB_TOKEN is not set", hint="pass it from secrets.GITHUB_TOKEN")
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        raise ConfigError("GITHUB_REPOSITORY must be owner/name", hint="set by GitHub Actions")
-    number = pr_number(env)
+    token, repo, number = check_comment_env(env)
     api = env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
     headers = {
         "Authorization": f"Bearer {token}",

@@ -23,8 +23,10 @@ def find_repo_root(start: Path) -> Path | None:
     return None
 
 
-def merge_base_ref(repo_root: Path) -> str | None:
-    """The merge-base of HEAD with `main` (else `origin/main`); None if neither exists."""
+def merge_base_ref(
+    repo_root: Path, branches: tuple[str, ...] = ("main", "origin/main")
+) -> str | None:
+    """The merge-base of HEAD with the first of `branches` that exists; None if none does."""
     import git
 
     repo = git.Repo(repo_root)
@@ -32,7 +34,7 @@ def merge_base_ref(repo_root: Path) -> str | None:
         head = repo.head.commit
     except ValueError:
         return None  # no commits yet
-    for ref in ("main", "origin/main"):
+    for ref in branches:
         try:
             other = repo.commit(ref)
         except (git.BadName, ValueError):

@@ -1,0 +1,119 @@
+"""The selection and evaluation flags `test`, `diff` and `ci` share, declared once.
+
+Each command names its parameters like these aliases (`selectors`, `target`, `repeat`,
+`tag`, `test_glob`, `mode`, `no_cache`, `max_cost`, `concurrency`) and passes them to
+`eval_selection`, which checks them and builds the runner's `EvalOptions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+from promptctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from promptctl.evals.runner import EvalOptions
+    from promptctl.providers.recordings import Mode
+
+__all__ = [
+    "MODES",
+    "ConcurrencyOption",
+    "EvalSelection",
+    "MaxCostOption",
+    "ModeOption",
+    "NoCacheOption",
+    "RepeatOption",
+    "SelectorsArgument",
+    "TagOption",
+    "TargetOption",
+    "TestGlobOption",
+    "eval_selection",
+]
+
+MODES = ("auto", "record", "replay", "live")
+
+SelectorsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="[IDS or PATHS]...", help="Prompt id globs or prompt files/dirs."),
+]
+TargetOption = Annotated[
+    list[str] | None, typer.Option("--target", "-t", help="Run on provider/model (repeatable).")
+]
+RepeatOption = Annotated[int | None, typer.Option(help="Run every test N times.")]
+TagOption = Annotated[list[str] | None, typer.Option("--tag", help="Only prompts with a tag.")]
+TestGlobOption = Annotated[
+    str | None, typer.Option("--test", help="Only tests whose name matches this glob.")
+]
+ModeOption = Annotated[str, typer.Option(help="auto | record | replay | live.")]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Do not read or write the response cache.")
+]
+MaxCostOption = Annotated[
+    float | None, typer.Option("--max-cost", help="Stop before spending more USD.")
+]
+ConcurrencyOption = Annotated[int | None, typer.Option(help="Max cases in flight (default 64).")]
+
+
+@dataclass(frozen=True)
+class EvalSelection:
+    """The parsed flags: prompt files to load, and the runner options (ids as globs)."""
+
+    paths: tuple[Path, ...]
+    options: EvalOptions
+
+
+def eval_selection(
+    selectors: list[str] | None,
+    *,
+    target: list[str] | None,
+    repeat: int | None,
+    tag: list[str] | None,
+    test_glob: str | None,
+    mode: str,
+    no_cache: bool,
+    max_cost: float | None,
+    concurrency: int | None,
+    shard: str | None = None,
+    output: Path | None = None,
+    junit: Path | None = None,
+) -> EvalSelection:
+    """Check the shared flags (UsageError, exit 2) and build `EvalOptions`."""
+    from promptctl.evals.runner import DEFAULT_CONCURRENCY, EvalOptions
+
+    if mode not in MODES:
+        raise UsageError(f"unknown --mode {mode!r}", hint=" | ".join(MODES))
+    if max_cost is not None and max_cost < 0:
+        raise UsageError(f"--max-cost must be >= 0, got {max_cost}")
+    paths, globs = _split_selectors(selectors or [])
+    options = EvalOptions(
+        targets=tuple(target or ()),
+        repeat=repeat,
+        id_globs=tuple(globs),
+        tags=tuple(tag or ()),
+        test_glob=test_glob,
+        shard=shard,
+        mode=cast("Mode", mode),  # checked against MODES above
+        use_cache=not no_cache,
+        max_cost=max_cost,
+        concurrency=concurrency if concurrency is not None else DEFAULT_CONCURRENCY,
+        output=output,
+        junit=junit,
+    )
+    return EvalSelection(tuple(paths), options)
+
+
+def _split_selectors(selectors: list[str]) -> tuple[list[Path], list[str]]:
+    """Existing files or directories are paths to load; anything else is an id glob."""
+    paths: list[Path] = []
+    globs: list[str] = []
+    for raw in selectors:
+        path = Path(raw)
+        if path.exists():
+            paths.append(path)
+        else:
+            globs.append(raw)
+    return paths, globs

@@ -1,0 +1,91 @@
+"""The gate flags `diff` and `ci` share, declared once, and the GateConfig they build."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from promptctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from promptctl.spec.model import GateConfig
+
+__all__ = [
+    "AlphaOption",
+    "FlakyFailsOption",
+    "MaxCostIncreaseOption",
+    "MaxErrorRateOption",
+    "MaxLatencyIncreaseOption",
+    "MaxPassRateDropOption",
+    "RequireConclusiveOption",
+    "gate_config",
+    "gate_from_flags",
+]
+
+MaxPassRateDropOption = Annotated[
+    float | None,
+    typer.Option(help="Tolerated pass-rate drop, 0..1 (promptctl.yaml gate:, else 0)."),
+]
+MaxCostIncreaseOption = Annotated[
+    str | None, typer.Option(help="Max cost-per-case increase in %, or off (gate:, else 10).")
+]
+MaxLatencyIncreaseOption = Annotated[
+    str | None, typer.Option(help="Max p95 latency increase in %, or off (gate:, else off).")
+]
+AlphaOption = Annotated[float | None, typer.Option(help="Significance level (gate:, else 0.05).")]
+MaxErrorRateOption = Annotated[
+    float | None, typer.Option(help="Errored share above which the verdict is error.")
+]
+RequireConclusiveOption = Annotated[
+    bool, typer.Option("--require-conclusive", help="Exit 1 on an inconclusive verdict.")
+]
+FlakyFailsOption = Annotated[
+    bool, typer.Option("--flaky-fails", help="A flaky test that got worse fails the gate.")
+]
+
+_OFF = float("nan")  # a flag said "off": the limit becomes None
+
+
+def gate_from_flags(base: GateConfig, **flags: Any) -> GateConfig:
+    """`promptctl.yaml`'s gate with the flags that were given on top (None = not given)."""
+    given: dict[str, Any] = {
+        k: (None if v is _OFF else v) for k, v in flags.items() if v is not None
+    }
+    return replace(base, **given)
+
+
+def gate_config(
+    base: GateConfig,
+    *,
+    max_pass_rate_drop: float | None,
+    max_cost_increase: str | None,
+    max_latency_increase: str | None,
+    alpha: float | None,
+    max_error_rate: float | None,
+    require_conclusive: bool,
+    flaky_fails: bool,
+) -> GateConfig:
+    """The gate flags (as the commands receive them) over `promptctl.yaml`'s gate."""
+    return gate_from_flags(
+        base,
+        max_pass_rate_drop=max_pass_rate_drop,
+        max_cost_increase_pct=_limit("--max-cost-increase", max_cost_increase),
+        max_p95_latency_increase_pct=_limit("--max-latency-increase", max_latency_increase),
+        alpha=alpha,
+        max_error_rate=max_error_rate,
+        require_conclusive=require_conclusive or None,
+        flaky_fails=flaky_fails or None,
+    )
+
+
+def _limit(flag: str, value: str | None) -> float | None:
+    if value is None:
+        return None
+    if value.strip().lower() in ("off", "none"):
+        return _OFF
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"{flag} takes a percentage or 'off', got {value!r}") from None

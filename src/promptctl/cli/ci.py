@@ -1,0 +1,145 @@
+"""`promptctl ci`: one command for pull requests.
+
+Test the head (the working tree), diff it against the base (the merge-base with the
+target branch, or --base REF|RESULTS.json), apply the gate, write the markdown report to
+a file and to $GITHUB_STEP_SUMMARY, optionally post it as the PR comment, exit by the
+gate: 0 holds (inconclusive too, loudly, unless require_conclusive), 1 fails, 3 too many
+errors to judge, 2 bad input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from promptctl.cli._common import ProjectOption, console, resolve_project
+from promptctl.cli._eval_flags import (
+    ConcurrencyOption,
+    MaxCostOption,
+    ModeOption,
+    NoCacheOption,
+    RepeatOption,
+    SelectorsArgument,
+    TagOption,
+    TargetOption,
+    TestGlobOption,
+    eval_selection,
+)
+from promptctl.cli._gate_flags import (
+    AlphaOption,
+    FlakyFailsOption,
+    MaxCostIncreaseOption,
+    MaxErrorRateOption,
+    MaxLatencyIncreaseOption,
+    MaxPassRateDropOption,
+    RequireConclusiveOption,
+    gate_config,
+)
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ci")(ci)
+
+
+def ci(
+    selectors: SelectorsArgument = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base", help="Git ref or results file (default: merge-base with origin/main)."
+        ),
+    ] = None,
+    target: TargetOption = None,
+    repeat: RepeatOption = None,
+    tag: TagOption = None,
+    test_glob: TestGlobOption = None,
+    mode: ModeOption = "auto",
+    no_cache: NoCacheOption = False,
+    max_cost: MaxCostOption = None,
+    concurrency: ConcurrencyOption = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Markdown report file (default .promptctl/ci-report.md)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Head results file (default .promptctl/ci-results.json)."
+        ),
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write the head's JUnit XML here.")] = None,
+    comment: Annotated[
+        bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
+    ] = False,
+    max_pass_rate_drop: MaxPassRateDropOption = None,
+    max_cost_increase: MaxCostIncreaseOption = None,
+    max_latency_increase: MaxLatencyIncreaseOption = None,
+    alpha: AlphaOption = None,
+    max_error_rate: MaxErrorRateOption = None,
+    require_conclusive: RequireConclusiveOption = False,
+    flaky_fails: FlakyFailsOption = False,
+    project: ProjectOption = None,
+) -> None:
+    """Test the head, diff against the base, gate; write the report (and the PR comment)."""
+    from promptctl.cli._gate_run import compare_both, finish
+    from promptctl.evals.compare import check_gate
+
+    proj = resolve_project(project)
+    selection = eval_selection(
+        selectors,
+        target=target,
+        repeat=repeat,
+        tag=tag,
+        test_glob=test_glob,
+        mode=mode,
+        no_cache=no_cache,
+        max_cost=max_cost,
+        concurrency=concurrency,
+        output=output or proj.state_dir / "ci-results.json",
+        junit=junit,
+    )
+    gate = gate_config(
+        proj.gate,
+        max_pass_rate_drop=max_pass_rate_drop,
+        max_cost_increase=max_cost_increase,
+        max_latency_increase=max_latency_increase,
+        alpha=alpha,
+        max_error_rate=max_error_rate,
+        require_conclusive=require_conclusive,
+        flaky_fails=flaky_fails,
+    )
+    check_gate(gate)
+    if comment:
+        from promptctl.report.github import check_comment_env
+
+        check_comment_env()  # a job that cannot comment fails before spending anything
+    comparison, _, _ = compare_both(proj, selection, gate, base=base, head=None)
+    from promptctl.report.diff_report import render_markdown
+    from promptctl.report.diff_terminal import print_terminal
+    from promptctl.report.github import append_step_summary, publish_report
+
+    print_terminal(comparison, console())
+    markdown = render_markdown(comparison)
+    report_path = report or proj.state_dir / "ci-report.md"
+    _write(report_path, markdown)
+    typer.echo(f"report: {report_path}", err=True)
+    typer.echo(f"head results: {selection.options.output}", err=True)
+    if comment:
+        typer.echo(publish_report(markdown).describe(), err=True)
+    elif append_step_summary(markdown) is not None:
+        typer.echo("report appended to $GITHUB_STEP_SUMMARY", err=True)
+    finish(comparison)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        from promptctl.errors import UsageError
+
+        raise UsageError(f"cannot write --report {path}: {exc.strerror}") from None
