@@ -56,6 +56,9 @@ def _project(root: Path, url: str, cases: int) -> None:
         )
 
 
+_CPU: list[float] = []  # CPU seconds (user + system) of each run, for a loaded machine
+
+
 def _run(root: Path) -> tuple[float, float, int, str]:
     """Wall seconds, peak RSS (MB) and exit code of one `promptctl test` process."""
     exe = Path(sys.executable).parent / "promptctl"
@@ -70,6 +73,7 @@ def _run(root: Path) -> tuple[float, float, int, str]:
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
+    _CPU.append(usage.ru_utime + usage.ru_stime)
     return wall, usage.ru_maxrss / 1024, proc.returncode, output
 
 
@@ -89,7 +93,8 @@ def main() -> int:
             failed |= not ok
             print(
                 f"{args.cases} cases, 50 ms server, concurrency 50: {wall:.2f} s wall, "
-                f"{rss:.0f} MB peak RSS, exit {code}  (target < 1.6 s) {'ok' if ok else 'SLOW'}"
+                f"{rss:.0f} MB peak RSS, {_CPU[-1]:.2f} s CPU, exit {code}  (target < 1.6 s) "
+                f"{'ok' if ok else 'SLOW'}"
             )
             if code != 0:
                 print(out[-2000:])
@@ -98,7 +103,8 @@ def main() -> int:
             failed |= not ok
             print(
                 f"{args.cases} cases, fully cached re-run:        {wall:.2f} s wall, "
-                f"{rss:.0f} MB peak RSS  (target < 1.0 s) {'ok' if ok else 'SLOW'}"
+                f"{rss:.0f} MB peak RSS, {_CPU[-1]:.2f} s CPU  (target < 1.0 s) "
+                f"{'ok' if ok else 'SLOW'}"
             )
         if args.memory_cases:
             with tempfile.TemporaryDirectory() as tmp:
@@ -109,7 +115,8 @@ def main() -> int:
                 failed |= not ok
                 print(
                     f"{args.memory_cases} cases:                          {wall:.2f} s wall, "
-                    f"{rss:.0f} MB peak RSS  (target < 150 MB) {'ok' if ok else 'OVER'}"
+                    f"{rss:.0f} MB peak RSS, {_CPU[-1]:.2f} s CPU  (target < 150 MB) "
+                    f"{'ok' if ok else 'OVER'}"
                 )
     finally:
         server.terminate()
