@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -233,27 +233,33 @@ def to_document(run: RunInfo, case_results: Iterable[CaseResult]) -> dict[str, A
     }
 
 
-def _encode(doc: Mapping[str, Any]) -> str:
+def _encode(doc: Mapping[str, Any]) -> Iterator[str]:
     """Compact JSON with one list item (case, summary) per line: fast to write (the C
-    encoder only runs without `indent`), still readable and diffable line by line."""
+    encoder only runs without `indent`), still readable and diffable line by line.
+    Yielded piece by piece, so a 10,000-case run never holds its whole text (~30 MB)."""
 
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
-    parts = []
-    for key, value in doc.items():
+    yield "{"
+    for n, (key, value) in enumerate(doc.items()):
+        if n:
+            yield ",\n "
         if isinstance(value, list) and value:
-            items = ",\n  ".join(dump(v) for v in value)
-            parts.append(f"{dump(key)}: [\n  {items}\n ]")
+            yield f"{dump(key)}: [\n  "
+            for i, item in enumerate(value):
+                if i:
+                    yield ",\n  "
+                yield dump(item)
+            yield "\n ]"
         else:
-            parts.append(f"{dump(key)}: {dump(value)}")
-    return "{" + ",\n ".join(parts) + "}\n"
+            yield f"{dump(key)}: {dump(value)}"
+    yield "}\n"
 
 
 def write_results(path: Path, doc: Mapping[str, Any]) -> None:
     """Write atomically (temp file in the same directory, then rename): a reader or a crash
     mid-write never sees half a document. An unwritable path is a UsageError naming it."""
-    text = _encode(doc)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -261,7 +267,7 @@ def write_results(path: Path, doc: Mapping[str, Any]) -> None:
         raise UsageError(f"cannot write results file {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines(_encode(doc))
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
