@@ -22,6 +22,7 @@ __all__ = [
     "ResponseFormat",
     "SkippedTarget",
     "Usage",
+    "plain_data",
 ]
 
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other"]
@@ -75,7 +76,7 @@ class ChatRequest:
         cached: str | None = self.__dict__.get("_canonical_json_cache")
         if cached is None:
             cached = json.dumps(
-                _plain(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+                plain_data(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
             )
             object.__setattr__(self, "_canonical_json_cache", cached)
         return cached
@@ -89,15 +90,16 @@ class ChatRequest:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _plain(value: Any) -> Any:
-    """`asdict` without its deep copies (the JSON is the same): a runtime call computes
-    one cache key per request, and `asdict` was most of the gateway's own time."""
+def plain_data(value: Any) -> Any:
+    """`asdict` without its deep copies (tuples become lists; the JSON is the same): a
+    runtime call computes one cache key per request, and `asdict` was most of the
+    gateway's own time."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: plain_data(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_data(v) for k, v in value.items()}
     return value
 
 
