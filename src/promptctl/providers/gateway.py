@@ -151,7 +151,9 @@ class Gateway:
         blocking: bool,
     ) -> ChatResponse:
         ctx = context or CallContext()
-        key = request.cache_key(repeat=repeat)
+        # the key serves the cache, recordings and the ledger; a bare live call needs none
+        needs_key = self._on_call is not None or self._cache is not None or self.mode != "live"
+        key = request.cache_key(repeat=repeat) if needs_key else ""
         hit = self._lookup(request, key, ctx, repeat)
         if hit is not None:
             return hit

@@ -90,12 +90,22 @@ class ChatRequest:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def plain_data(value: Any) -> Any:
     """`asdict` without its deep copies (tuples become lists; the JSON is the same): a
     runtime call computes one cache key per request, and `asdict` was most of the
     gateway's own time."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain_data(getattr(value, f.name)) for f in fields(value)}
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    names = _FIELD_NAMES.get(cls)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: plain_data(getattr(value, name)) for name in names}
     if isinstance(value, list | tuple):
         return [plain_data(v) for v in value]
     if isinstance(value, Mapping):
