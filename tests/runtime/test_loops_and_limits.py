@@ -40,6 +40,22 @@ def test_asyncio_run_per_call_keeps_clients_bounded(
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
+def test_event_loops_on_many_threads_share_a_runtime_without_leaking_clients(
+    tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    path = tmp_path / "app.bundle.json"
+    write_bundle(path, [prompt()], fake_providers(fake_llm, max_retries=0))
+    before = _live_async_clients()
+    with Runtime.load(path, env=fake_env, ledger=False) as rt, ThreadPoolExecutor(4) as pool:
+        texts = list(
+            pool.map(
+                lambda i: asyncio.run(rt.arun("support/triage", ticket=f"{i}")).text, range(16)
+            )
+        )
+        assert _live_async_clients() - before == 0
+    assert texts == ["hello from fake"] * 16
+
+
 class _Peak:
     """A fake reply that holds each request 30 ms and records the most in flight at once."""
 

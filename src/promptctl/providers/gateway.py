@@ -101,6 +101,7 @@ class Gateway:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
+        self._clients_lock = threading.Lock()
         self._sync_client_: Any = None
         self._bg_loop: asyncio.AbstractEventLoop | None = None
         self._bg_thread: threading.Thread | None = None
@@ -206,7 +207,8 @@ class Gateway:
         )
 
     async def aclose(self) -> None:
-        entry = self._clients.pop(asyncio.get_running_loop(), None)
+        with self._clients_lock:
+            entry = self._clients.pop(asyncio.get_running_loop(), None)
         if entry is not None:
             await entry.closer.aclose()  # closes the client
         if self._cache is not None:
@@ -449,12 +451,13 @@ class Gateway:
         entry = self._clients.get(loop)
         if entry is not None:
             return entry.client
-        for old in [old for old in self._clients if old.is_closed()]:
-            self._clients.pop(old, None)  # a loop closed without shutdown_asyncgens
         client = _http.new_client(self._pool_size())
-        closer = _close_at_loop_exit(self._clients, client)
+        closer = _close_at_loop_exit(self._clients, self._clients_lock, client)
         await closer.__anext__()  # now tracked by the loop: asyncio.run closes it at exit
-        self._clients[loop] = _LoopClient(client, closer)
+        with self._clients_lock:  # loops of other threads add and drop clients too
+            for old in [old for old in self._clients if old.is_closed()]:
+                del self._clients[old]  # a loop closed without shutdown_asyncgens
+            self._clients[loop] = _LoopClient(client, closer)
         return client
 
     def _sync_client(self) -> Any:
@@ -486,7 +489,9 @@ class _LoopClient:
 
 
 async def _close_at_loop_exit(
-    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient], client: Any
+    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient],
+    lock: threading.Lock,
+    client: Any,
 ) -> AsyncGenerator[None, None]:
     """Parked at its yield; the loop's `shutdown_asyncgens` (run by `asyncio.run` before it
     closes the loop) resumes it, so the client's connections close on their own loop."""
@@ -494,9 +499,10 @@ async def _close_at_loop_exit(
         yield
     finally:
         loop = asyncio.get_running_loop()
-        entry = clients.get(loop)
-        if entry is not None and entry.client is client:
-            del clients[loop]
+        with lock:
+            entry = clients.get(loop)
+            if entry is not None and entry.client is client:
+                del clients[loop]
         await client.aclose()
 
 
