@@ -59,7 +59,7 @@ class Logged:
 
 @dataclass(frozen=True)
 class Fault:
-    action: str  # "status" | "sleep" | "drop" | "garbage"
+    action: str  # "status" | "sleep" | "drop" | "garbage" | "raw" | "cut"
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     message: str = "fake failure"
@@ -67,6 +67,7 @@ class Fault:
     details: Any = None
     sleep_s: float = 0.0
     wire: str | None = None
+    body: bytes = b""  # "raw": sent as is; "cut": sent under a longer content-length
 
 
 _GEMINI_STATUS = {
@@ -245,6 +246,17 @@ class FakeLLM:
     def non_json(self, status: int = 200, *, wire: str | None = None) -> None:
         self.add_fault(Fault("garbage", status, wire=wire))
 
+    def raw(
+        self, body: bytes | dict[str, Any], status: int = 200, *, wire: str | None = None
+    ) -> None:
+        """Answer once with exactly `body` (bytes, or a dict sent as JSON)."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.add_fault(Fault("raw", status, body=data, wire=wire))
+
+    def cut(self, *, wire: str | None = None) -> None:
+        """Send the status line, headers and part of the body, then close the connection."""
+        self.add_fault(Fault("cut", body=b'{"id": "x", "choices": [', wire=wire))
+
     # ---- serving ----
     def _next_fault(self, wire: str) -> Fault | None:
         with self._lock:
@@ -275,6 +287,19 @@ class FakeLLM:
         if fault is not None and fault.action == "sleep":
             self._stopping.wait(fault.sleep_s)
             fault = None
+        if fault is not None and fault.action == "raw":
+            self._send(h, fault.status, fault.body, {})
+            return
+        if fault is not None and fault.action == "cut":
+            h.close_connection = True
+            h.send_response(200)
+            h.send_header("content-type", "application/json")
+            h.send_header("content-length", str(len(fault.body) + 500))
+            h.end_headers()
+            h.wfile.write(fault.body)
+            h.wfile.flush()
+            h.connection.shutdown(socket.SHUT_RDWR)
+            return
         if fault is not None and fault.action == "garbage":
             self._send(
                 h, fault.status, b"<html>502 Bad Gateway</html>", {"content-type": "text/html"}

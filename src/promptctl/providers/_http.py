@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx2
 
-__all__ = ["TimeoutError_", "TransportError", "new_client"]
+__all__ = ["TimeoutError_", "TransportError", "new_client", "new_sync_client"]
 
 TimeoutError_ = httpx2.TimeoutException
 TransportError = httpx2.TransportError
@@ -20,6 +20,16 @@ TransportError = httpx2.TransportError
 def new_client(max_connections: int = 100) -> Any:
     """One pooled async client; per-request timeouts are passed on each call."""
     return httpx2.AsyncClient(
+        limits=httpx2.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        timeout=httpx2.Timeout(60.0),
+    )
+
+
+def new_sync_client(max_connections: int = 100) -> Any:
+    """One pooled blocking client (thread-safe) for `Gateway.complete_sync`."""
+    return httpx2.Client(
         limits=httpx2.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),

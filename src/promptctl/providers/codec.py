@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from promptctl.errors import ProviderError
-from promptctl.providers.types import ChatResponse, SkippedTarget, Usage
+from promptctl.providers.types import ChatResponse, SkippedTarget, Usage, plain_data
 
 __all__ = ["response_from_data", "response_to_data"]
 
 
 def response_to_data(response: ChatResponse) -> dict[str, Any]:
-    data = asdict(response)
+    data: dict[str, Any] = plain_data(response)
     data.pop("cached", None)
     return data
 

@@ -8,12 +8,14 @@ evaluation report see retries, fallbacks and cache hits alike.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import os
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
@@ -22,8 +24,8 @@ from promptctl.providers import _http
 from promptctl.providers.base import Adapter, Parsed, load_adapter, scrub
 from promptctl.providers.breaker import Breakers
 from promptctl.providers.cache import ResponseCache
-from promptctl.providers.limits import limiter_for
-from promptctl.providers.pricing import cost_usd, price_for
+from promptctl.providers.limits import SyncLimiter, limiter_for, sync_limiter_for
+from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.retry import RetryPolicy, with_retries
 from promptctl.providers.types import (
@@ -66,6 +68,7 @@ class Gateway:
         env: Mapping[str, str] | None = None,
         on_call: Callable[[CallRecord], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sync_sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         deadline_s: float = 600.0,
@@ -82,6 +85,11 @@ class Gateway:
         self._env = env
         self._on_call = on_call
         self._sleep = sleep
+        # complete_sync runs on the calling thread when it has a blocking sleep (always,
+        # unless only an async `sleep` was injected: then on the private loop thread)
+        if sync_sleep is None and sleep is asyncio.sleep:
+            sync_sleep = time.sleep
+        self._sync_sleep = sync_sleep
         self._clock = clock
         self._rng = rng or random.Random()
         self._deadline_s = deadline_s
@@ -89,10 +97,17 @@ class Gateway:
         self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock)
         self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
         self._recordings = RecordingStore(project.recordings_dir)
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        # one pooled client per event loop, closed when `asyncio.run` ends its loop
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._clients_lock = threading.Lock()
+        self._sync_client_: Any = None
         self._bg_loop: asyncio.AbstractEventLoop | None = None
         self._bg_thread: threading.Thread | None = None
         self._bg_lock = threading.Lock()
+        # price_for scans the whole price table: memoised per (project, day, target)
+        self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
 
     # ---- public API -------------------------------------------------------------
 
@@ -105,8 +120,41 @@ class Gateway:
         context: CallContext | None = None,
     ) -> ChatResponse:
         """Answer `request`, or the first fallback that can; raise ProviderError if none."""
+        return await self._complete(request, fallbacks, repeat, context, blocking=False)
+
+    def complete_sync(
+        self,
+        request: ChatRequest,
+        *,
+        fallbacks: Sequence[ChatRequest] = (),
+        repeat: int = 0,
+        context: CallContext | None = None,
+    ) -> ChatResponse:
+        """Blocking `complete` for sync callers, safe from any thread.
+
+        Runs on the calling thread with a blocking HTTP client and thread-safe limits (the
+        same steps, driven without an event loop: no thread hop); with an injected async-only
+        `sleep` it runs on a private event-loop thread instead.
+        """
+        if self._sync_sleep is None:
+            return self._run_bg(
+                self.complete(request, fallbacks=fallbacks, repeat=repeat, context=context)
+            )
+        return _drive(self._complete(request, fallbacks, repeat, context, blocking=True))
+
+    async def _complete(
+        self,
+        request: ChatRequest,
+        fallbacks: Sequence[ChatRequest],
+        repeat: int,
+        context: CallContext | None,
+        *,
+        blocking: bool,
+    ) -> ChatResponse:
         ctx = context or CallContext()
-        key = request.cache_key(repeat=repeat)
+        # the key serves the cache, recordings and the ledger; a bare live call needs none
+        needs_key = self._on_call is not None or self._cache is not None or self.mode != "live"
+        key = request.cache_key(repeat=repeat) if needs_key else ""
         hit = self._lookup(request, key, ctx, repeat)
         if hit is not None:
             return hit
@@ -130,7 +178,9 @@ class Gateway:
                 self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
                 continue
             try:
-                parsed, attempts, latency = await self._call(plan, ctx, key, origin, deadline)
+                parsed, attempts, latency = await self._call(
+                    plan, ctx, key, origin, deadline, blocking
+                )
             except ProviderError as exc:
                 if exc.kind in _BREAKER_KINDS:
                     breaker.record_failure()
@@ -156,31 +206,27 @@ class Gateway:
             hint=last.hint,
         )
 
-    def complete_sync(
-        self,
-        request: ChatRequest,
-        *,
-        fallbacks: Sequence[ChatRequest] = (),
-        repeat: int = 0,
-        context: CallContext | None = None,
-    ) -> ChatResponse:
-        """Blocking `complete` for sync callers; runs on a private event-loop thread."""
-        coro = self.complete(request, fallbacks=fallbacks, repeat=repeat, context=context)
-        return self._run_bg(coro)
-
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        with self._clients_lock:
+            entry = self._clients.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry.closer.aclose()  # closes the client
         if self._cache is not None:
             self._cache.close()
 
+    @property
+    def open_clients(self) -> int:
+        """How many pooled async clients are open (one per live event loop that called)."""
+        return len(self._clients)
+
     def close(self) -> None:
-        """Close the private loop used by `complete_sync` (and its connections)."""
+        """Close the connections of `complete_sync` (and its private loop, if it has one)."""
         with self._bg_lock:
             loop, thread = self._bg_loop, self._bg_thread
             self._bg_loop = self._bg_thread = None
+            sync_client, self._sync_client_ = self._sync_client_, None
+        if sync_client is not None:
+            sync_client.close()
         if loop is None or thread is None:
             return
         asyncio.run_coroutine_threadsafe(self.aclose(), loop).result()
@@ -247,13 +293,31 @@ class Gateway:
         return _Plan(request, settings, adapter, api_key)
 
     async def _call(
-        self, plan: _Plan, ctx: CallContext, key: str, origin: str | None, deadline: float
+        self,
+        plan: _Plan,
+        ctx: CallContext,
+        key: str,
+        origin: str | None,
+        deadline: float,
+        blocking: bool,
     ) -> tuple[Parsed, int, float]:
         settings, request = plan.settings, plan.request
         wire = plan.adapter.build_request(request, settings, plan.api_key)
         content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
-        client = self._client()
-        limiter = limiter_for(settings, clock=self._clock, sleep=self._sleep)
+        client: Any
+        limiter: Any
+        sleep: Callable[[float], Awaitable[None]]
+        if blocking:
+            assert self._sync_sleep is not None
+            client = _BlockingPost(self._sync_client())
+            limiter = _BlockingSlot(
+                sync_limiter_for(settings, clock=self._clock, sleep=self._sync_sleep)
+            )
+            sleep = _BlockingSleep(self._sync_sleep)
+        else:
+            client = await self._client()
+            limiter = limiter_for(settings, clock=self._clock, sleep=self._sleep)
+            sleep = self._sleep
         secrets = (plan.api_key,) if plan.api_key else ()
         latency = 0.0
 
@@ -288,7 +352,7 @@ class Gateway:
         parsed, attempts = await with_retries(
             attempt,
             policy=policy,
-            sleep=self._sleep,
+            sleep=sleep,
             rng=self._rng,
             clock=self._clock,
             deadline=deadline,
@@ -307,9 +371,9 @@ class Gateway:
         target = plan.request.target
         price = None
         if parsed.model_reported:
-            price = price_for(f"{plan.settings.name}/{parsed.model_reported}", self.project)
+            price = self._price(f"{plan.settings.name}/{parsed.model_reported}")
         if price is None:
-            price = price_for(target, self.project)
+            price = self._price(target)
         return ChatResponse(
             text=parsed.text,
             target=target,
@@ -324,6 +388,16 @@ class Gateway:
         )
 
     # ---- plumbing -------------------------------------------------------------
+
+    def _price(self, target: str) -> Price | None:
+        project, day = self.project, datetime.date.today()
+        memo = self._prices
+        if memo is None or memo[0] is not project or memo[1] != day:
+            memo = self._prices = (project, day, {})
+        table = memo[2]
+        if target not in table:
+            table[target] = price_for(target, project, day)
+        return table[target]
 
     @staticmethod
     def _tag(exc: ProviderError, request: ChatRequest, secrets: tuple[str, ...]) -> ProviderError:
@@ -369,13 +443,30 @@ class Gateway:
             )
         )
 
-    def _client(self) -> Any:
+    def _pool_size(self) -> int:
+        return max(16, sum(s.max_concurrency for s in self.project.providers.values()))
+
+    async def _client(self) -> Any:
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
+        entry = self._clients.get(loop)
+        if entry is not None:
+            return entry.client
+        client = _http.new_client(self._pool_size())
+        closer = _close_at_loop_exit(self._clients, self._clients_lock, client)
+        await closer.__anext__()  # now tracked by the loop: asyncio.run closes it at exit
+        with self._clients_lock:  # loops of other threads add and drop clients too
+            for old in [old for old in self._clients if old.is_closed()]:
+                del self._clients[old]  # a loop closed without shutdown_asyncgens
+            self._clients[loop] = _LoopClient(client, closer)
+        return client
+
+    def _sync_client(self) -> Any:
+        client = self._sync_client_
         if client is None:
-            total = sum(s.max_concurrency for s in self.project.providers.values())
-            client = _http.new_client(max(16, total))
-            self._clients[loop] = client
+            with self._bg_lock:
+                if self._sync_client_ is None:
+                    self._sync_client_ = _http.new_sync_client(self._pool_size())
+                client = self._sync_client_
         return client
 
     def _run_bg(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -389,3 +480,70 @@ class Gateway:
                 self._bg_loop, self._bg_thread = loop, thread
             loop = self._bg_loop
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
+@dataclass(frozen=True)
+class _LoopClient:
+    client: Any
+    closer: AsyncGenerator[None, None]
+
+
+async def _close_at_loop_exit(
+    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient],
+    lock: threading.Lock,
+    client: Any,
+) -> AsyncGenerator[None, None]:
+    """Parked at its yield; the loop's `shutdown_asyncgens` (run by `asyncio.run` before it
+    closes the loop) resumes it, so the client's connections close on their own loop."""
+    try:
+        yield
+    finally:
+        loop = asyncio.get_running_loop()
+        with lock:
+            entry = clients.get(loop)
+            if entry is not None and entry.client is client:
+                del clients[loop]
+        await client.aclose()
+
+
+def _drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (the blocking path) to its result."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    coro.close()
+    raise RuntimeError("the blocking gateway path suspended")  # a bug, not a user error
+
+
+class _BlockingPost:
+    """`await client.post(...)` over a blocking client: it never suspends."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def post(self, url: str, **kwargs: Any) -> Any:
+        return self._client.post(url, **kwargs)
+
+
+class _BlockingSlot:
+    def __init__(self, limiter: SyncLimiter) -> None:
+        self._limiter = limiter
+
+    def slot(self) -> _BlockingSlot:
+        return self
+
+    async def __aenter__(self) -> None:
+        self._limiter.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._limiter.release()
+
+
+class _BlockingSleep:
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self._sleep = sleep
+
+    async def __call__(self, seconds: float) -> None:
+        self._sleep(seconds)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "ResponseFormat",
     "SkippedTarget",
     "Usage",
+    "plain_data",
 ]
 
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other"]
@@ -75,7 +76,7 @@ class ChatRequest:
         cached: str | None = self.__dict__.get("_canonical_json_cache")
         if cached is None:
             cached = json.dumps(
-                asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+                plain_data(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
             )
             object.__setattr__(self, "_canonical_json_cache", cached)
         return cached
@@ -87,6 +88,29 @@ class ChatRequest:
         """
         payload = f'{{"repeat":{int(repeat)},"request":{self._canonical_json()}}}'
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain_data(value: Any) -> Any:
+    """`asdict` without its deep copies (tuples become lists; the JSON is the same): a
+    runtime call computes one cache key per request, and `asdict` was most of the
+    gateway's own time."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    names = _FIELD_NAMES.get(cls)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: plain_data(getattr(value, name)) for name in names}
+    if isinstance(value, list | tuple):
+        return [plain_data(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: plain_data(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 One Runtime holds one bundle at a time (swapped atomically by `reload()`), one
 provider `Gateway` (one connection pool per event loop, a shared circuit breaker) and
-optionally a ledger. `run()` is safe from many threads (calls are multiplexed on the
-gateway's private event loop); `arun()` is safe from many tasks of any event loop.
+optionally a ledger. `run()` is safe from many threads (each call runs on its caller's
+thread with a shared blocking connection pool); `arun()` is safe from many tasks of any
+event loop.
 See docs/runtime.md.
 """
 
