@@ -203,12 +203,9 @@ def main() -> int:
                 loaded.prompts,
                 EvalOptions(mode="record", use_cache=False, write_run_file=False),
                 partials=loaded.partials,
-                # The gateway checks every fallback's key before calling; the stand-in
-                # answers every request, so the anthropic fallbacks are never called.
-                env={
-                    "OPENAI_API_KEY": "demo-stand-in-no-real-key",
-                    "ANTHROPIC_API_KEY": "demo-stand-in-no-real-key",
-                },
+                # the stand-in answers every request: the anthropic fallbacks (no key
+                # here, so they would be skipped) are never reached
+                env={"OPENAI_API_KEY": "demo-stand-in-no-real-key"},
             )
     finally:
         server.shutdown()

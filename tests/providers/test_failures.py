@@ -211,19 +211,6 @@ def test_circuit_opens_and_half_opens(
     assert fake_llm.calls["openai"] == 5
 
 
-def test_missing_key_is_config_error_before_any_call(
-    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
-) -> None:
-    env = {k: v for k, v in fake_env.items() if k != "ANTHROPIC_API_KEY"}
-    with pytest.raises(ProviderError) as info:
-        Harness(fake_project, env).run(
-            chat("openai/gpt-4o-mini"), [chat("anthropic/claude-haiku-4-5")]
-        )
-    assert info.value.kind == "config"
-    assert "ANTHROPIC_API_KEY" in str(info.value)
-    assert fake_llm.requests == []
-
-
 def test_no_key_in_errors_records_or_logs(
     fake_llm: FakeLLM,
     fake_project: Project,

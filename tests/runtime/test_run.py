@@ -264,10 +264,28 @@ def test_ledger_from_environment_variable(
         assert runtime.ledger is None
 
 
-def test_missing_api_key_is_a_config_error(bundle_path: Path) -> None:
+def test_missing_api_keys_are_one_config_error_before_any_call(
+    bundle_path: Path, fake_llm: FakeLLM
+) -> None:
     with Runtime.load(bundle_path, env={}) as runtime, pytest.raises(ProviderError) as info:
         runtime.run("support/triage", ticket="t")
-    assert info.value.kind == "config" and "OPENAI_API_KEY is not set" in str(info.value)
+    assert info.value.kind == "config"
+    assert "set OPENAI_API_KEY (openai/gpt-4o-mini) or ANTHROPIC_API_KEY" in str(info.value)
+    assert fake_llm.requests == []
+
+
+def test_fallback_without_key_is_skipped_sync_and_async(
+    bundle_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    env = {k: v for k, v in fake_env.items() if k != "ANTHROPIC_API_KEY"}
+    with Runtime.load(bundle_path, env=env, ledger=False, gateway_options=FAST) as runtime:
+        assert runtime.run("support/triage", ticket="t").text == "hello from fake"
+        fake_llm.error(503, wire="openai")
+        with pytest.raises(ProviderError) as info:
+            asyncio.run(runtime.arun("support/triage", ticket="t"))
+    assert info.value.kind == "overloaded"
+    assert "ANTHROPIC_API_KEY is not set" in str(info.value)
+    assert fake_llm.calls == {"openai": 2}
 
 
 def test_async_resolver_in_sync_run_called_from_a_running_loop(

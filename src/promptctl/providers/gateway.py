@@ -56,6 +56,8 @@ class _Plan:
     settings: ProviderSettings
     adapter: Adapter
     api_key: str | None
+    # the unset environment variable holding this target's key: the target is skipped
+    missing_key: str | None = None
 
 
 class Gateway:
@@ -159,11 +161,15 @@ class Gateway:
         if hit is not None:
             return hit
         plans = [self._plan(r) for r in (request, *fallbacks)]  # config errors before calls
+        _check_some_key(plans)
         deadline = self._clock() + self._deadline_s  # one deadline for the whole chain
         skipped: list[SkippedTarget] = []
         last: ProviderError | None = None
         for plan in plans:
             target = plan.request.target
+            if plan.missing_key is not None:  # never called, retried, nor held against it
+                skipped.append(SkippedTarget(target, "config", f"{plan.missing_key} is not set"))
+                continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
             if not breaker.allow():
@@ -196,7 +202,7 @@ class Gateway:
             self._emit(ctx, target, "ok", key, response=response, origin=origin)
             self._store(request, key, repeat, response)
             return response
-        assert last is not None
+        assert last is not None  # _check_some_key: some target was called
         if len(skipped) == 1:
             raise last
         raise ProviderError(
@@ -265,6 +271,7 @@ class Gateway:
             self._cache.put(key, response)
 
     def _plan(self, request: ChatRequest) -> _Plan:
+        """Settings, adapter and key of a target; an unset key marks it to be skipped."""
         settings = self.project.providers.get(request.provider)
         if settings is None:
             raise ProviderError(
@@ -277,12 +284,7 @@ class Gateway:
         if settings.api_key_env:
             api_key = self._env.get(settings.api_key_env) or None
             if api_key is None:
-                raise ProviderError(
-                    "config",
-                    f"{settings.api_key_env} is not set",
-                    provider=settings.name,
-                    hint=f"export {settings.api_key_env}=<your {settings.name} API key>",
-                )
+                return _Plan(request, settings, adapter, None, settings.api_key_env)
         elif adapter.needs_key:
             raise ProviderError(
                 "config",
@@ -480,6 +482,37 @@ class Gateway:
                 self._bg_loop, self._bg_thread = loop, thread
             loop = self._bg_loop
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
+def _check_some_key(plans: Sequence[_Plan]) -> None:
+    """Fail before any call when no target of the chain has its API key set.
+
+    One unset variable keeps the familiar "X is not set"; several are named together
+    with the targets needing them, so the user sees every way to make the chain work.
+    """
+    if any(plan.missing_key is None for plan in plans):
+        return
+    needed: dict[str, list[str]] = {}
+    for plan in plans:
+        assert plan.missing_key is not None
+        targets = needed.setdefault(plan.missing_key, [])
+        if plan.request.target not in targets:
+            targets.append(plan.request.target)
+    first = plans[0].settings
+    if len(needed) == 1:
+        ((var, targets),) = needed.items()
+        raise ProviderError(
+            "config",
+            f"{var} is not set ({', '.join(targets)})",
+            provider=first.name,
+            hint=f"export {var}=<your {first.name} API key>",
+        )
+    choices = " or ".join(f"{var} ({', '.join(t)})" for var, t in needed.items())
+    raise ProviderError(
+        "config",
+        f"no target has its API key: set {choices}",
+        hint="export one of these variables",
+    )
 
 
 @dataclass(frozen=True)
