@@ -20,6 +20,7 @@ from promptctl.evals.comparison import (
     TestDiff,
     comparison_to_dict,
 )
+from promptctl.report.money import format_usd
 
 __all__ = [
     "MARKER",
@@ -201,7 +202,9 @@ def _method(c: Comparison) -> str:
 
 
 def _ci(g: GroupComparison) -> str:
-    lo, hi = g.score_change_ci95 or (0.0, 0.0)
+    if g.score_change_ci95 is None or g.score_change is None:
+        return ""
+    lo, hi = g.score_change_ci95
     return f"; score change {g.score_change:+.3f} (95% CI {lo:+.3f} to {hi:+.3f})"
 
 
@@ -228,7 +231,7 @@ def _num(v: float | None) -> str:
 
 
 def _usd(v: float | None) -> str:
-    return "—" if v is None else f"${v:.4f}"
+    return format_usd(v, unknown="—")
 
 
 def _ms(v: float | None) -> str:
