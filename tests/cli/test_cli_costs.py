@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -75,22 +76,21 @@ def test_failed_calls_are_errors_not_unknown_cost(tmp_path: Path) -> None:
         cost_usd=None,
         error_kind="overloaded",
     )
+    cached = replace(failed, outcome="cached", error_kind=None, usage=Usage(input_tokens=50))
     with Ledger(tmp_path / ".promptctl" / "ledger.sqlite") as ledger:
         ledger.record(failed)
+        ledger.record(cached)  # a response-cache hit: no price, so its saving is unknown
         ledger.record(_record("support/triage", 3.5e-05, now - 10))
     out = run_cli(tmp_path, "costs", "--by", "model")
     assert out.returncode == 0, out.stderr
     local = next(line for line in out.stdout.splitlines() if "local/llama3" in line)
     cells = [c.strip() for c in local.split("│")[1:-1]]
-    assert cells[:5] == [
-        "local/llama3",
-        "1",
-        "1",
-        "$0.00",
-        "",
-    ]  # model, calls, errors, cost, unknown
+    # model, calls, errors, cost, unknown ... saved
+    assert cells[:5] == ["local/llama3", "2", "1", "$0.00", ""]
+    assert cells[-1] == "unknown"
     assert "$0.000035" in out.stdout
     assert "unknown cost" not in out.stdout and "pricing:" not in out.stdout
+    assert "cache savings unknown for 1 call(s)" in out.stdout
 
 
 def test_csv_by_tag(project: Path) -> None:

@@ -124,3 +124,9 @@ def test_unknown_costs_are_dashes_not_zero() -> None:
     text = render_terminal_text(comparison)
     total_row = next(line for line in text.splitlines() if "total cost" in line)
     assert [c.strip() for c in total_row.split("│")[1:-1]] == ["total cost", "—", "—", "—"]
+
+
+def test_nothing_to_compare_is_said_plainly() -> None:
+    empty = make_doc([])
+    line = verdict_line(compare(empty, empty, GATE))
+    assert line == "⚠️ promptctl: nothing to compare: neither side has results"

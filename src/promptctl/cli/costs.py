@@ -10,9 +10,16 @@ import typer
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 if TYPE_CHECKING:
-    from promptctl.ledger.report import CostReport
+    from promptctl.ledger.report import Bucket, CostReport
 
 __all__ = ["register"]
+
+
+def _saved(b: Bucket) -> str:
+    """Known savings; "unknown" rather than `$0.00` when only unknown savings exist."""
+    from promptctl.report.money import format_usd
+
+    return "unknown" if b.unknown_savings_calls and not b.saved_usd else format_usd(b.saved_usd)
 
 
 def _print_table(report: CostReport) -> None:
@@ -50,7 +57,7 @@ def _print_table(report: CostReport) -> None:
             f"{b.cache_write_tokens:,}"
             + (f" (1h {b.cache_write_1h_tokens:,})" if b.cache_write_1h_tokens else ""),
             f"{b.output_tokens:,}",
-            format_usd(b.saved_usd),
+            _saved(b),
             end_section=b is report.groups[-1] if report.groups else False,
         )
     out.print(table)

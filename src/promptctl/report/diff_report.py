@@ -41,6 +41,8 @@ def render_json(comparison: Comparison) -> str:
 
 def verdict_line(c: Comparison) -> str:
     """The one line that summarises the gate (also the PR comment's first line)."""
+    if not c.groups:
+        return "⚠️ promptctl: nothing to compare: neither side has results"
     bad = [g for g in c.groups if g.verdict == c.verdict]
     where = (
         f"{bad[0].prompt} ({bad[0].target})" if len(bad) == 1 else f"{len(bad)} prompt x targets"
