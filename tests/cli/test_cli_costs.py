@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,41 @@ def test_json_report_with_since(project: Path) -> None:
 def test_table_shows_unknown_cost_apart(project: Path) -> None:
     out = run_cli(project, "costs", "--by", "prompt")
     assert out.returncode == 0, out.stderr
-    assert "support/triage" in out.stdout and "$1.2500" in out.stdout
-    assert "1 call(s) of unknown cost are not in the totals" in out.stdout
+    assert "support/triage" in out.stdout and "$1.25" in out.stdout
+    assert (
+        "1 call(s) of unknown cost are not in the totals; no price for openai/gpt-4o-mini: "
+        "add it under `pricing:` in promptctl.yaml" in out.stdout
+    )
+
+
+def test_failed_calls_are_errors_not_unknown_cost(tmp_path: Path) -> None:
+    """A local model failing with 503 (no price, nothing spent) then a tiny priced answer."""
+    now = time.time()
+    failed = CallRecord(
+        timestamp=now - 20,
+        context=CallContext(source="eval", prompt_id="support/triage"),
+        target="local/llama3",
+        model_reported="",
+        outcome="error",
+        usage=Usage(),
+        cost_usd=None,
+        error_kind="overloaded",
+    )
+    cached = replace(failed, outcome="cached", error_kind=None, usage=Usage(input_tokens=50))
+    with Ledger(tmp_path / ".promptctl" / "ledger.sqlite") as ledger:
+        ledger.record(failed)
+        ledger.record(cached)  # a response-cache hit: no price, so its saving is unknown
+        ledger.record(_record("support/triage", 3.5e-05, now - 10))
+    out = run_cli(tmp_path, "costs", "--by", "model")
+    assert out.returncode == 0, out.stderr
+    local = next(line for line in out.stdout.splitlines() if "local/llama3" in line)
+    cells = [c.strip() for c in local.split("│")[1:-1]]
+    # model, calls, errors, cost, unknown ... saved
+    assert cells[:5] == ["local/llama3", "2", "1", "$0.00", ""]
+    assert cells[-1] == "unknown"
+    assert "$0.000035" in out.stdout
+    assert "unknown cost" not in out.stdout and "pricing:" not in out.stdout
+    assert "cache savings unknown for 1 call(s)" in out.stdout
 
 
 def test_csv_by_tag(project: Path) -> None:
@@ -71,7 +105,7 @@ def test_budget_check_exit_codes(project: Path) -> None:
     out = run_cli(project, "costs", "--check")
     assert out.returncode == 1
     assert out.stdout.splitlines()[0].startswith(
-        "budget exceeded: prompt support/triage daily: $1.2500 spent of $1.00"
+        "budget exceeded: prompt support/triage daily: $1.25 spent of $1.00"
     )
     (project / "promptctl.yaml").write_text("budgets:\n  total: {daily: 100}\n")
     out = run_cli(project, "costs", "--check")

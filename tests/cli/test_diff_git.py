@@ -85,7 +85,7 @@ def test_unchanged_base_is_free_and_a_second_run_calls_nothing(
     assert out.splitlines()[0] == "✅ promptctl: no regressions"
     # The head asked 12 requests; the base asked the same ones and hit the cache.
     assert fake_llm.calls["openai"] == 2 * len(TESTS)
-    assert "base: git" in err and "12 cases, 12 from cache or recordings, $0.0000 spent" in err
+    assert "base: git" in err and "12 cases, 12 from cache or recordings, $0.00 spent" in err
     code, _, _ = run(["diff", "--repeat", "2"], *cli)
     assert code == 0
     assert fake_llm.calls["openai"] == 2 * len(TESTS)

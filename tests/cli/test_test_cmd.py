@@ -224,3 +224,52 @@ def test_progress_bar_shows_counts_and_cost_on_a_terminal() -> None:
     text = buffer.getvalue()
     assert "3/3" in text
     assert "2 passed" in text and "1 failed" in text and "$0.0123" in text
+
+
+LOCAL_PROMPT = """\
+id: demo/local
+version: 1.0.0
+model:
+  use: local/llama3
+  params: {max_tokens: 20}
+  fallbacks: [anthropic/claude-haiku-4-5]
+messages:
+  - user: "say sky"
+tests:
+  - name: one
+    assert: [{type: contains, value: sky}]
+  - name: two
+    assert: [{type: contains, value: sky}]
+"""
+
+
+def test_summary_names_the_fallback_and_the_unpriced_local_model(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A priceless local model fails once with 503; the Anthropic fallback answers that case."""
+    (tmp_path / "promptctl.yaml").write_text(
+        "providers:\n"
+        f"  local: {{kind: openai-compatible, base_url: '{fake_llm.openai_base}',"
+        " max_retries: 0, timeout_s: 2}\n"
+        f"  anthropic: {{kind: anthropic, base_url: '{fake_llm.anthropic_base}',"
+        " api_key_env: ANTHROPIC_API_KEY, max_retries: 0, timeout_s: 2}\n"
+    )
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "local.yaml").write_text(LOCAL_PROMPT)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789abcdef")
+    monkeypatch.chdir(tmp_path)
+    fake_llm.reply("sky!")
+    fake_llm.error(503, message="overloaded", wire="openai")
+    code, out, err = run(["test", "--concurrency", "1", "--no-cache"], monkeypatch, capsys)
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert (
+        "demo/local (local/llama3): 1 case answered by a fallback "
+        "(anthropic/claude-haiku-4-5 after local/llama3: overloaded)"
+    ) in lines
+    assert lines.count("no price for local/llama3: add it under `pricing:` in promptctl.yaml") == 1
+    row = next(line for line in lines if line.startswith("demo/local@1.0.0"))
+    assert "$0.0000 " not in row and "(+1 unpriced)" in row

@@ -10,7 +10,13 @@ from promptctl.ledger.report import LedgerRow
 NOW = datetime(2026, 11, 27, 15, tzinfo=UTC)  # a Friday
 
 
-def _row(ts: datetime, cost: float | None, prompt: str = "support/triage", tags=("support",)):  # type: ignore[no-untyped-def]
+def _row(
+    ts: datetime,
+    cost: float | None,
+    prompt: str = "support/triage",
+    tags=("support",),
+    outcome: str = "ok",
+):  # type: ignore[no-untyped-def]
     rec = call(ts=ts.timestamp(), cost=cost, prompt=prompt, tags=tags)
     return LedgerRow(
         rec.timestamp,
@@ -20,7 +26,7 @@ def _row(ts: datetime, cost: float | None, prompt: str = "support/triage", tags=
         tags,
         "openai",
         rec.target,
-        "ok",
+        outcome,
         0,
         0,
         0,
@@ -69,6 +75,7 @@ def test_exceeded_counts_only_the_period_and_scope() -> None:
         _row(datetime(2026, 11, 26, 9, tzinfo=UTC), 10.0),  # yesterday: not in daily
         _row(datetime(2026, 11, 27, 10, tzinfo=UTC), 2.5, prompt="faq", tags=()),
         _row(datetime(2026, 11, 27, 11, tzinfo=UTC), None),
+        _row(datetime(2026, 11, 27, 11, tzinfo=UTC), None, outcome="error"),  # cost nothing
     ]
     budgets = [
         Budget("total", None, "daily", 5.0),
@@ -80,6 +87,6 @@ def test_exceeded_counts_only_the_period_and_scope() -> None:
     assert prompt.spent_usd == 3.0 and not prompt.exceeded
     assert tag.spent_usd == 13.0 and tag.exceeded
     assert total.line() == (
-        "budget exceeded: total daily: $5.5000 spent of $5.00 since 2026-11-27 "
+        "budget exceeded: total daily: $5.50 spent of $5.00 since 2026-11-27 "
         "(+1 calls of unknown cost)"
     )

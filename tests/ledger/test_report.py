@@ -36,6 +36,32 @@ def test_group_by_prompt_sorts_top_spender_first_and_keeps_unknown_apart(ledger_
     assert faq.unknown_cost_calls == 1 and faq.cost_usd == pytest.approx(0.002)
     assert faq.cost_per_call == pytest.approx(0.002)  # over known-cost calls only
     assert report.total.calls == 4 and report.total.cost_usd == pytest.approx(0.042)
+    assert report.unpriced_models == ["local/llama"]
+
+
+def test_failed_and_cached_calls_of_an_unpriced_model_are_not_unknown_cost(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.record(call(target="local/llama3", cost=None, outcome="error"))
+        ledger.record(call(target="local/llama3", cost=None, outcome="cached"))
+        ledger.record(call(target="anthropic/claude-haiku-4-5", cost=0.002))
+    report = build_report(read_rows(path), by="model")
+    local = next(g for g in report.groups if g.key == "local/llama3")
+    assert (local.calls, local.errors, local.unknown_cost_calls) == (2, 1, 0)
+    assert local.cost_known and local.cost_usd == 0.0
+    assert report.total.unknown_cost_calls == 0 and report.unpriced_models == []
+    assert report.total.cost_per_call == pytest.approx(0.001)  # failed call left out
+    assert json.loads(report_json(report))["total"]["errors"] == 1
+
+
+def test_a_bucket_with_only_unpriced_answers_has_unknown_cost(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.record(call(target="local/llama3", cost=None))
+        ledger.record(call(target="local/llama3", cost=None, outcome="error"))
+    (local,) = build_report(read_rows(path), by="model").groups
+    assert not local.cost_known and local.cost_per_call is None
+    assert (local.errors, local.unknown_cost_calls) == (1, 1)
 
 
 @pytest.mark.parametrize(

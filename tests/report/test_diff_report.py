@@ -99,3 +99,34 @@ def test_fail_without_regressed_tests_names_the_reason() -> None:
         line
         == "❌ promptctl: gate failed in p (openai/gpt-4o-mini): cost per case up 100.0% (> 10%)"
     )
+
+
+def _priced(cost: float | None) -> dict[str, object]:
+    return make_doc(
+        [make_case("p", f"t{i}", r, "pass", cost=cost) for i in range(4) for r in (0, 1)]
+    )
+
+
+def test_small_costs_keep_their_digits_in_markdown_and_terminal() -> None:
+    comparison = compare(_priced(3.5e-05), _priced(7e-05), GATE)
+    md = render_markdown(comparison)
+    assert "| $0.000035 → $0.00007 | $0.00028 → $0.00056 |" in md
+    text = render_terminal_text(comparison)
+    cost_row = next(line for line in text.splitlines() if "cost / case" in line)
+    assert "$0.000035" in cost_row and "$0.00007" in cost_row and "+100.0%" in cost_row
+    assert "$0.0000 " not in md + text
+
+
+def test_unknown_costs_are_dashes_not_zero() -> None:
+    comparison = compare(_priced(None), _priced(None), GATE)
+    md = render_markdown(comparison)
+    assert "| — → — | — → — |" in md
+    text = render_terminal_text(comparison)
+    total_row = next(line for line in text.splitlines() if "total cost" in line)
+    assert [c.strip() for c in total_row.split("│")[1:-1]] == ["total cost", "—", "—", "—"]
+
+
+def test_nothing_to_compare_is_said_plainly() -> None:
+    empty = make_doc([])
+    line = verdict_line(compare(empty, empty, GATE))
+    assert line == "⚠️ promptctl: nothing to compare: neither side has results"

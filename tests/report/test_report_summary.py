@@ -111,3 +111,83 @@ def test_importing_the_module_does_not_import_rich() -> None:
     code = "import sys, promptctl.report.summary; print('rich' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _local_doc() -> dict[str, Any]:
+    """A local unpriced model failing with 503 once, so the Anthropic fallback answered."""
+    row = _summary(
+        target="local/llama3",
+        cases=3,
+        passed=3,
+        failed=0,
+        errors=0,
+        skipped=0,
+        pass_rate=1.0,
+        cost_usd=3.5e-05,
+        cost_unknown_cases=2,
+    )
+    case = {"prompt": "support/triage", "target": "local/llama3", "repeat": 0, "status": "pass"}
+    return {
+        "summary": [row],
+        "cases": [
+            {**case, "test": "a", "answered_by": "local/llama3", "cost_usd": None},
+            {**case, "test": "b", "answered_by": "local/llama3", "cost_usd": None},
+            {**case, "test": "c", "answered_by": "anthropic/claude-haiku-4-5", "cost_usd": 3.5e-05,
+             "fallbacks_tried": [{"target": "local/llama3", "reason": "overloaded"}]},
+        ],
+    }  # fmt: skip
+
+
+def test_small_costs_keep_their_digits_and_unpriced_cases_are_counted() -> None:
+    (row,) = summary_rows(_local_doc())
+    assert row[5] == "$0.000035 (+2 unpriced)"
+
+
+def test_all_unpriced_answers_with_free_errors_show_unknown_not_zero() -> None:
+    doc = {"summary": [_summary(target="local/llama3", cost_usd=0.0, cost_unknown_cases=10)]}
+    (row,) = summary_rows(doc)
+    assert row[5] == "unknown"
+    assert "$0" not in render_plain(doc)
+
+
+def test_plain_summary_names_the_fallback_and_hints_the_missing_price_once() -> None:
+    lines = render_plain(_local_doc()).splitlines()
+    assert lines[2:4] == [
+        "support/triage (local/llama3): 1 case answered by a fallback "
+        "(anthropic/claude-haiku-4-5 after local/llama3: overloaded)",
+        "no price for local/llama3: add it under `pricing:` in promptctl.yaml",
+    ]
+    assert sum("no price for" in line for line in lines) == 1
+
+
+def test_fallback_line_counts_distinct_routes() -> None:
+    doc = _local_doc()
+    doc["cases"][0].update(
+        answered_by="openai/gpt-4o-mini",
+        cost_usd=0.001,
+        fallbacks_tried=[{"target": "local/llama3", "reason": "timeout"}],
+    )
+    doc["cases"][1].update(
+        answered_by="anthropic/claude-haiku-4-5",
+        cost_usd=0.001,
+        fallbacks_tried=[{"target": "local/llama3", "reason": "overloaded"}],
+    )
+    text = render_plain(doc)
+    assert (
+        "support/triage (local/llama3): 3 cases answered by a fallback "
+        "(2 × anthropic/claude-haiku-4-5 after local/llama3: overloaded; "
+        "1 × openai/gpt-4o-mini after local/llama3: timeout)"
+    ) in text
+    assert "no price for" not in text
+
+
+def test_rich_summary_shows_the_same_notes() -> None:
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=200, color_system=None)
+    for renderable in summary_renderables(_local_doc()):
+        console.print(renderable)
+    out = buf.getvalue()
+    assert "1 case answered by a fallback (anthropic/claude-haiku-4-5 after" in out
+    assert "no price for local/llama3: add it under `pricing:`" in out

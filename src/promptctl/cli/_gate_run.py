@@ -88,10 +88,12 @@ def _resolve(
     )
     if side.run is not None:
         run = side.run
+        from promptctl.report.money import format_usd
+
         cached = sum(1 for r in run.results if r.cached)
         sys.stderr.write(
             f"{role}: {side.label}: {len(run.results)} cases, {cached} from cache or "
-            f"recordings, ${run.spent_usd:.4f} spent\n"
+            f"recordings, {format_usd(run.spent_usd)} spent\n"
         )
         if side.skipped_files:
             sys.stderr.write(f"{role}: {side.skipped_files} prompt file(s) did not load there\n")

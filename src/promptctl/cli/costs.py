@@ -10,45 +10,65 @@ import typer
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 
 if TYPE_CHECKING:
-    from promptctl.ledger.report import CostReport
+    from promptctl.ledger.report import Bucket, CostReport
 
 __all__ = ["register"]
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.4f}"
+def _saved(b: Bucket) -> str:
+    """Known savings; "unknown" rather than `$0.00` when only unknown savings exist."""
+    from promptctl.report.money import format_usd
+
+    return "unknown" if b.unknown_savings_calls and not b.saved_usd else format_usd(b.saved_usd)
 
 
 def _print_table(report: CostReport) -> None:
     from rich.table import Table
 
+    from promptctl.report.money import format_usd
+
     out = console()
     total = report.total
     table = Table(title=f"cost by {report.by}")
     table.add_column(report.by)
-    columns = ("calls", "cost", "unknown", "per call", "in tok", "cached", "cache wr", "out tok")
+    columns = (
+        "calls",
+        "errors",
+        "cost",
+        "unknown",
+        "per call",
+        "in tok",
+        "cached",
+        "cache wr",
+        "out tok",
+    )
     for col in (*columns, "saved"):
         table.add_column(col, justify="right")
     for b in [*report.groups, total]:
         table.add_row(
             b.key if b is not total else "TOTAL",
             str(b.calls),
-            _money(b.cost_usd) if b.calls > b.unknown_cost_calls else "unknown",
+            str(b.errors) if b.errors else "",
+            format_usd(b.cost_usd) if b.cost_known else "unknown",
             str(b.unknown_cost_calls) if b.unknown_cost_calls else "",
-            _money(b.cost_per_call),
+            format_usd(b.cost_per_call, unknown="-"),
             f"{b.input_tokens:,}",
             f"{b.cached_input_tokens:,}",
             f"{b.cache_write_tokens:,}"
             + (f" (1h {b.cache_write_1h_tokens:,})" if b.cache_write_1h_tokens else ""),
             f"{b.output_tokens:,}",
-            _money(b.saved_usd),
+            _saved(b),
             end_section=b is report.groups[-1] if report.groups else False,
         )
     out.print(table)
     if total.unknown_cost_calls:
+        models = report.unpriced_models
+        them = "it" if len(models) == 1 else "them"
         out.print(
-            f"{total.unknown_cost_calls} call(s) of unknown cost are not in the totals "
-            "(add their model to `pricing:` in promptctl.yaml)"
+            f"{total.unknown_cost_calls} call(s) of unknown cost are not in the totals; "
+            f"no price for {', '.join(models)}: add {them} under `pricing:` in promptctl.yaml",
+            markup=False,
+            highlight=False,
         )
     if total.unknown_savings_calls:
         out.print(f"cache savings unknown for {total.unknown_savings_calls} call(s)")

@@ -219,11 +219,13 @@ class _ProgressBar:
         self._task = self._progress.add_task("test", total=total, status="")
 
     def advance(self, result: CaseResult, spent_usd: float) -> None:
+        from promptctl.report.money import format_usd
+
         self._counts[result.status] += 1
         c = self._counts
         status = (
             f"[green]{c['pass']} passed[/] [red]{c['fail']} failed[/] "
-            f"[yellow]{c['error']} errors[/] ${spent_usd:.4f}"
+            f"[yellow]{c['error']} errors[/] {format_usd(spent_usd)}"
         )
         self._progress.update(self._task, advance=1, status=status)
 

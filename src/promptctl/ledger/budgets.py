@@ -11,7 +11,8 @@ since Monday 00:00, `monthly` since the 1st 00:00)::
       model:    {openai/gpt-4o: {weekly: 10}}
       source:   {eval: {daily: 1}}
 
-Only known costs count toward a budget; calls of unknown cost are named next to it.
+Only known costs count toward a budget; calls of unknown cost (successful, uncached, no
+price) are named next to it. Failed calls cost nothing and are not unknown.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from promptctl.errors import ConfigError
-from promptctl.ledger.report import LedgerRow
+from promptctl.ledger.report import LedgerRow, unknown_cost
+from promptctl.report.money import format_usd
 
 __all__ = [
     "PERIODS",
@@ -65,8 +67,8 @@ class BudgetStatus:
     def line(self) -> str:
         state = "exceeded" if self.exceeded else "ok"
         text = (
-            f"budget {state}: {self.budget.label}: ${self.spent_usd:.4f} spent of "
-            f"${self.budget.limit_usd:.2f} since {self.since:%Y-%m-%d}"
+            f"budget {state}: {self.budget.label}: {format_usd(self.spent_usd)} spent of "
+            f"{format_usd(self.budget.limit_usd)} since {self.since:%Y-%m-%d}"
         )
         if self.unknown_cost_calls:
             text += f" (+{self.unknown_cost_calls} calls of unknown cost)"
@@ -118,10 +120,10 @@ def check_budgets(
         for row in rows:
             if row.ts < start or not _in_scope(row, budget):
                 continue
-            if row.cost_usd is None:
+            if unknown_cost(row):
                 unknown += 1
             else:
-                spent += row.cost_usd
+                spent += row.cost_usd or 0.0
         out.append(BudgetStatus(budget, spent, unknown, since))
     return out
 

@@ -1,7 +1,8 @@
 """Read the ledger and sum it up: totals, groups (top spenders first), cache savings.
 
 Unknown costs (a model with no known price) are counted apart, never as $0: a report
-that silently under-counts is worse than one that says "12 calls of unknown cost".
+that silently under-counts is worse than one that says "12 calls of unknown cost". A call
+that failed (outcome "error") cost nothing: it counts as an error, not as unknown cost.
 Cache savings come from `cost_saved_usd` when the caller stored it; otherwise they are
 estimated from the `pricing:` table (USD per million tokens): a response-cache hit
 saves its full price, a prompt-cache read saves `cached_input_tokens x (input -
@@ -35,6 +36,7 @@ __all__ = [
     "read_rows",
     "report_csv",
     "report_json",
+    "unknown_cost",
 ]
 
 GROUP_BY = ("prompt", "model", "provider", "tag", "day", "source")
@@ -67,9 +69,18 @@ class LedgerRow:
     cache_write_1h_tokens: int = 0  # a subset of cache_write_tokens (m002)
 
 
+def unknown_cost(row: LedgerRow) -> bool:
+    """A successful, uncached call whose model has no price (a failed call cost nothing)."""
+    return row.cost_usd is None and row.outcome == "ok"
+
+
 @dataclass
 class Bucket:
     """Sums over a set of calls. `cost_usd` is over the calls whose cost is known.
+
+    `unknown_cost_calls` are successful, uncached calls whose model has no price; failed
+    calls (`errors`) cost nothing and are never unknown. `cost_per_call` is over the
+    priced calls (answered or cached, not failed), None when there are none.
 
     `cache_write_tokens` counts every prompt-cache write, one-hour ones included;
     `cache_write_1h_tokens` says how many of them had the one-hour TTL.
@@ -91,17 +102,27 @@ class Bucket:
     cache_write_1h_tokens: int = 0
 
     @property
+    def priced_calls(self) -> int:
+        """Calls whose cost is known and real: neither failed nor of unknown price."""
+        return self.calls - self.errors - self.unknown_cost_calls
+
+    @property
+    def cost_known(self) -> bool:
+        """False when some call's cost is unknown and no call's is known (not $0)."""
+        return self.priced_calls > 0 or self.unknown_cost_calls == 0
+
+    @property
     def cost_per_call(self) -> float | None:
-        known = self.calls - self.unknown_cost_calls
+        known = self.priced_calls
         return self.cost_usd / known if known else None
 
     def add(self, row: LedgerRow, saved: float | None) -> None:
         self.calls += 1
         self.errors += row.outcome == "error"
-        if row.cost_usd is None:
+        if unknown_cost(row):
             self.unknown_cost_calls += 1
         else:
-            self.cost_usd += row.cost_usd
+            self.cost_usd += row.cost_usd or 0.0
         self.input_tokens += row.input_tokens
         self.cached_input_tokens += row.cached_input_tokens
         # 1h writes are part of the writes; max() guards rows where a writer did not fold them in.
@@ -124,6 +145,7 @@ class CostReport:
     since: float | None
     total: Bucket
     groups: list[Bucket] = field(default_factory=list)  # most expensive first
+    unpriced_models: list[str] = field(default_factory=list)  # targets of unknown-cost calls
 
 
 def read_rows(path: Path, *, since: float | None = None) -> list[LedgerRow]:
@@ -164,13 +186,18 @@ def build_report(
         raise UsageError(f"cannot group by {by!r}; choose one of {', '.join(GROUP_BY)}")
     total = Bucket("total")
     groups: dict[str, Bucket] = {}
+    unpriced: dict[str, None] = {}
     for row in rows:
         saved = _saving(row, (prices or {}).get(row.target))
         total.add(row, saved)
+        if unknown_cost(row):
+            unpriced[row.target] = None
         for key in _keys(row, by):
             groups.setdefault(key, Bucket(key)).add(row, saved)
     ordered = sorted(groups.values(), key=lambda b: (-b.cost_usd, -b.unknown_cost_calls, b.key))
-    return CostReport(by=by, since=since, total=total, groups=ordered)
+    return CostReport(
+        by=by, since=since, total=total, groups=ordered, unpriced_models=sorted(unpriced)
+    )
 
 
 def parse_since(text: str, *, now: datetime | None = None) -> float:
@@ -195,6 +222,7 @@ def report_json(report: CostReport) -> str:
         "since": _iso(report.since) if report.since is not None else None,
         "total": report.total.as_dict(),
         "groups": [g.as_dict() for g in report.groups],
+        "unpriced_models": report.unpriced_models,
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
@@ -237,6 +265,8 @@ def _keys(row: LedgerRow, by: str) -> Sequence[str]:
 def _saving(row: LedgerRow, price: PriceOverride | None) -> float | None:
     if row.cost_saved_usd is not None:
         return row.cost_saved_usd
+    if row.outcome == "error":
+        return 0.0
     if row.outcome != "cached" and row.cached_input_tokens == 0:
         return 0.0
     if price is None:

@@ -20,6 +20,7 @@ from promptctl.evals.comparison import (
     TestDiff,
     comparison_to_dict,
 )
+from promptctl.report.money import format_usd
 
 __all__ = [
     "MARKER",
@@ -40,6 +41,8 @@ def render_json(comparison: Comparison) -> str:
 
 def verdict_line(c: Comparison) -> str:
     """The one line that summarises the gate (also the PR comment's first line)."""
+    if not c.groups:
+        return "⚠️ promptctl: nothing to compare: neither side has results"
     bad = [g for g in c.groups if g.verdict == c.verdict]
     where = (
         f"{bad[0].prompt} ({bad[0].target})" if len(bad) == 1 else f"{len(bad)} prompt x targets"
@@ -201,7 +204,9 @@ def _method(c: Comparison) -> str:
 
 
 def _ci(g: GroupComparison) -> str:
-    lo, hi = g.score_change_ci95 or (0.0, 0.0)
+    if g.score_change_ci95 is None or g.score_change is None:
+        return ""
+    lo, hi = g.score_change_ci95
     return f"; score change {g.score_change:+.3f} (95% CI {lo:+.3f} to {hi:+.3f})"
 
 
@@ -228,7 +233,7 @@ def _num(v: float | None) -> str:
 
 
 def _usd(v: float | None) -> str:
-    return "—" if v is None else f"${v:.4f}"
+    return format_usd(v, unknown="—")
 
 
 def _ms(v: float | None) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from promptctl.evals.comparison import Comparison
 from promptctl.report.diff_report import sources_line, verdict_line
+from promptctl.report.money import format_usd
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -90,18 +93,22 @@ def _changes(c: Comparison, console: Console) -> None:
                 console.print(f"  {line}", style=style, markup=False, highlight=False)
 
 
-_ROWS = (
-    ("pass rate", "pass_rate", "{:.1%}", "points"),
-    ("mean score", "mean_score", "{:.3f}", "diff"),
-    ("cost / case", "cost_per_case", "${:.5f}", "pct"),
-    ("total cost", "total_cost", "${:.4f}", "pct"),
-    ("latency p50", "latency_p50_ms", "{:.0f} ms", "pct"),
-    ("latency p95", "latency_p95_ms", "{:.0f} ms", "pct"),
+def _usd(value: float) -> str:
+    return format_usd(value, unknown="—")
+
+
+_ROWS: tuple[tuple[str, str, Callable[[float], str], str], ...] = (
+    ("pass rate", "pass_rate", "{:.1%}".format, "points"),
+    ("mean score", "mean_score", "{:.3f}".format, "diff"),
+    ("cost / case", "cost_per_case", _usd, "pct"),
+    ("total cost", "total_cost", _usd, "pct"),
+    ("latency p50", "latency_p50_ms", "{:.0f} ms".format, "pct"),
+    ("latency p95", "latency_p95_ms", "{:.0f} ms".format, "pct"),
 )
 
 
 def _change(base: float | None, head: float | None, kind: str) -> str:
-    if base is None or head is None:
+    if base is None or head is None or math.isnan(base) or math.isnan(head):
         return "—"
     if kind == "points":
         return f"{(head - base) * 100:+.1f} pts"
@@ -110,8 +117,8 @@ def _change(base: float | None, head: float | None, kind: str) -> str:
     return "—" if base == 0 else f"{(head - base) / base:+.1%}"
 
 
-def _f(value: float | None, fmt: str) -> str:
-    return "—" if value is None else fmt.format(value)
+def _f(value: float | None, fmt: Callable[[float], str]) -> str:
+    return "—" if value is None or math.isnan(value) else fmt(value)
 
 
 def _r(rate: float | None) -> str:

@@ -8,15 +8,19 @@ reader print the same thing. rich is imported inside the functions that need it,
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from promptctl.report.money import format_usd
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
 __all__ = [
     "Problem",
+    "notes",
     "problems",
     "render_plain",
     "summary_renderables",
@@ -62,10 +66,18 @@ def _pass_rate(s: Mapping[str, Any]) -> str:
 
 
 def _cost(s: Mapping[str, Any]) -> str:
+    """The row's cost; "unknown" when no answered case had a price (never `$0.00`).
+
+    Errored cases cost nothing, so a row whose answers are all unpriced can still sum
+    to 0.0: that is an unknown cost too, not a free one.
+    """
     cost = s.get("cost_usd")
-    text = "unknown" if cost is None else f"${cost:.4f}"
-    if cost is not None and s.get("cost_unknown_cases"):
-        text += f" (+{s['cost_unknown_cases']} unpriced)"
+    unknown = s.get("cost_unknown_cases") or 0
+    if cost is None or (unknown and not cost):
+        return "unknown"
+    text = format_usd(cost)
+    if unknown:
+        text += f" (+{unknown} unpriced)"
     return text
 
 
@@ -121,6 +133,58 @@ def problems(doc: Mapping[str, Any], *, output_chars: int = 160) -> list[Problem
     return out
 
 
+def notes(doc: Mapping[str, Any]) -> list[str]:
+    """Lines under the table: cases answered by a fallback, then one hint for unpriced models."""
+    lines = _fallback_lines(doc)
+    unpriced = _unpriced_models(doc)
+    if unpriced:
+        them = "it" if len(unpriced) == 1 else "them"
+        lines.append(
+            f"no price for {', '.join(unpriced)}: add {them} under `pricing:` in promptctl.yaml"
+        )
+    return lines
+
+
+def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Per prompt x target: how many cases another model answered, which, and why."""
+    groups: dict[tuple[str, str], Counter[str]] = {}
+    for case in doc.get("cases", ()):
+        by = case.get("answered_by")
+        if not by or by == case["target"] or case["status"] not in ("pass", "fail"):
+            continue
+        tried = ", ".join(
+            f"{f['target']}: {f['reason']}" if f.get("reason") else f["target"]
+            for f in case.get("fallbacks_tried") or ()
+        )
+        how = f"{by} after {tried}" if tried else by
+        groups.setdefault((case["prompt"], case["target"]), Counter())[how] += 1
+    lines = []
+    for (prompt, target), hows in groups.items():
+        n = sum(hows.values())
+        if len(hows) == 1:
+            detail = next(iter(hows))
+        else:
+            detail = "; ".join(f"{k} × {how}" for how, k in hows.most_common())
+        word = "case" if n == 1 else "cases"
+        lines.append(f"{prompt} ({target}): {n} {word} answered by a fallback ({detail})")
+    return lines
+
+
+def _unpriced_models(doc: Mapping[str, Any]) -> list[str]:
+    """Models that answered without a known price, in order of appearance."""
+    models: dict[str, None] = {}
+    cases = doc.get("cases")
+    if cases:
+        for c in cases:
+            if c["status"] in ("pass", "fail") and c.get("cost_usd") is None:
+                models[c.get("answered_by") or c["target"]] = None
+    else:
+        for s in doc.get("summary", ()):
+            if s.get("cost_unknown_cases"):
+                models[s["target"]] = None
+    return list(models)
+
+
 def _totals_line(doc: Mapping[str, Any]) -> str:
     summary: Sequence[Mapping[str, Any]] = doc.get("summary", ())
     totals = {k: sum(s[k] for s in summary) for k in ("passed", "failed", "errors", "skipped")}
@@ -139,6 +203,7 @@ def render_plain(doc: Mapping[str, Any], *, max_problems: int = 20, output_chars
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
     ]
+    lines += notes(doc)
     found = problems(doc, output_chars=output_chars)
     for p in found[:max_problems]:
         lines.append(f"{p.status.upper()} {p.label}: {p.reason}")
@@ -165,6 +230,7 @@ def summary_renderables(
         errors = row[-1]
         table.add_row(*row[:-1], f"[red]{errors}[/red]" if errors != "0" else errors)
     out: list[RenderableType] = [table]
+    out += [Text(line, style="yellow") for line in notes(doc)]
     found = problems(doc, output_chars=output_chars)
     for p in found[:max_problems]:
         style = "red" if p.status == "fail" else "yellow"
