@@ -55,6 +55,19 @@ def test_assertions_are_normalised(project: Project, write: Writer) -> None:
     assert long_form.threshold == 0.5
 
 
+def test_one_key_mapping_is_the_short_form(project: Project, write: Writer) -> None:
+    text = PROMPT.replace(
+        "assert: [{type: contains, value: Ada}]",
+        "assert:\n      - contains: Ada\n        weight: 3\n"
+        "      - not-regex: '^bye'\n      - length: {max: 200}",
+    )
+    prompt = load_prompt(write("prompts/a.yaml", text), project)
+    contains, regex, length = prompt.tests[0].asserts
+    assert (contains.type, contains.value, contains.weight) == ("contains", "Ada", 3.0)
+    assert (regex.type, regex.value, regex.negate) == ("regex", "^bye", True)
+    assert (length.type, length.value, length.options) == ("length", None, {"max": 200})
+
+
 def test_fallbacks_as_strings_and_objects(project: Project, write: Writer) -> None:
     text = PROMPT.replace(
         "  use: openai/gpt-4o-mini\n",

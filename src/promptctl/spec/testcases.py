@@ -46,9 +46,11 @@ Locate = Callable[[str], SourceLocation]
 
 
 def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> AssertionSpec | None:
-    """Short (`is-json`) or long (`{type: regex, value: ...}`) form -> AssertionSpec."""
-    data: dict[str, Any] = {"type": raw} if isinstance(raw, str) else dict(raw)
-    name = str(data.get("type", ""))
+    """Short (`is-json`, `contains: hi`) or long (`{type: regex, value: ...}`) form."""
+    data = _long_form(raw, loc, diags)
+    if data is None:
+        return None
+    name = str(data["type"])
     negate = name.startswith("not-")
     base = name[4:] if negate else name
     if base not in ASSERTION_TYPES:
@@ -95,6 +97,36 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
         options={k: v for k, v in data.items() if k not in _RESERVED},
         location=loc,
     )
+
+
+def _long_form(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> dict[str, Any] | None:
+    """`contains: hi` -> `{type: contains, value: hi}`; a mapping value becomes options."""
+    if isinstance(raw, str):
+        return {"type": raw}
+    data = dict(raw)
+    if "type" in data:
+        return data
+    named = [k for k in data if k not in _RESERVED]
+    if len(named) != 1:
+        what = f"several keys ({', '.join(map(str, named))})" if named else "no type"
+        diags.append(
+            Diagnostic(
+                "PC015",
+                "error",
+                f"assertion has {what}",
+                loc,
+                "write one `- TYPE: value` per list item, or `- {type: TYPE, ...}`",
+            )
+        )
+        return None
+    key = named[0]
+    value = data.pop(key)
+    data["type"] = str(key)
+    if isinstance(value, dict):
+        data.update(value)
+    elif value is not None:
+        data["value"] = value
+    return data
 
 
 def _asserts(raw: Any, locate: Locate, ptr: str, diags: list[Diagnostic]) -> list[AssertionSpec]:
