@@ -26,7 +26,8 @@ from promptctl.spec.model import (
 )
 from promptctl.spec.partials import inline_partials
 from promptctl.spec.project import find_project, load_project
-from promptctl.spec.schemas import did_you_mean, schema_diagnostics
+from promptctl.spec.salvage import salvage
+from promptctl.spec.schemas import did_you_mean, schema_findings
 from promptctl.spec.semver import parse_semver
 from promptctl.spec.sources import FileSource, WorkingTreeSource
 from promptctl.spec.testcases import parse_tests
@@ -198,10 +199,13 @@ def load_prompt_file(
                 "use MAJOR.MINOR.PATCH, e.g. 1.2.0",
             )
         )
-    schema_diags = schema_diagnostics(doc, "prompt", skip=frozenset({"/version"}))
-    diags.extend(schema_diags)
-    if schema_diags:
-        return result
+    findings = schema_findings(doc, "prompt", skip=frozenset({"/version"}))
+    diags.extend(d for _, d in findings)
+    if findings:
+        salvaged = salvage(data, [path for path, _ in findings])
+        if salvaged is None:
+            return result
+        data = salvaged
     prompt = _build(data, doc, path, project, src, diags)
     table = partials if partials is not None else load_partials(project, src)
     try:

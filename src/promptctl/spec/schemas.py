@@ -25,6 +25,7 @@ __all__ = [
     "dotted",
     "schema",
     "schema_diagnostics",
+    "schema_findings",
     "schema_text",
     "validator",
 ]
@@ -108,17 +109,37 @@ def schema_diagnostics(
 
     `skip` holds pointers whose errors the caller reports better itself.
     """
-    out: list[Diagnostic] = []
+    return [d for _, d in schema_findings(doc, name, skip=skip)]
+
+
+Path = tuple[str | int, ...]
+
+
+def schema_findings(
+    doc: LocatedYaml, name: SchemaName, *, skip: frozenset[str] = frozenset()
+) -> list[tuple[Path, Diagnostic]]:
+    """Like `schema_diagnostics`, each with the path of the offending value.
+
+    For an unknown key the path ends in that key, so a caller can drop just it.
+    """
+    out: list[tuple[Path, Diagnostic]] = []
     for error in validator(name).iter_errors(doc.data):
         ptr = pointer(list(error.absolute_path))
         if ptr in skip:
             continue
         out.extend(_diagnose(doc, error, ptr))
-    out.sort(key=lambda d: (d.location.line or 0) if d.location else 0)
+    out.sort(key=lambda f: (f[1].location.line or 0) if f[1].location else 0)
     return out
 
 
-def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[Diagnostic]:
+def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[tuple[Path, Diagnostic]]:
+    path: Path = tuple(error.absolute_path)
+    return [(p or path, d) for p, d in _diagnose_one(doc, error, ptr)]
+
+
+def _diagnose_one(
+    doc: LocatedYaml, error: ValidationError, ptr: str
+) -> list[tuple[Path | None, Diagnostic]]:
     where = dotted(list(error.absolute_path)) or "top level"
     loc = doc.locate(ptr)
     kind = error.validator
@@ -126,7 +147,7 @@ def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[Diagno
     instance: Any = error.instance
     if kind == "additionalProperties" and isinstance(instance, dict):
         allowed = list(sub.get("properties", {}))
-        diags = []
+        diags: list[tuple[Path | None, Diagnostic]] = []
         for key in instance:
             if key in allowed:
                 continue
@@ -134,35 +155,43 @@ def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[Diagno
             hint = f"did you mean '{guess}'?" if guess else f"allowed keys: {', '.join(allowed)}"
             place = f" in {where}" if error.absolute_path else ""
             diags.append(
-                Diagnostic(
-                    CODE_UNKNOWN_KEY,
-                    "error",
-                    f"unknown key '{key}'{place}",
-                    doc.locate(pointer([*error.absolute_path, str(key)]), key=True),
-                    hint,
+                (
+                    (*error.absolute_path, str(key)),
+                    Diagnostic(
+                        CODE_UNKNOWN_KEY,
+                        "error",
+                        f"unknown key '{key}'{place}",
+                        doc.locate(pointer([*error.absolute_path, str(key)]), key=True),
+                        hint,
+                    ),
                 )
             )
         return diags
     if kind == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
-        return [Diagnostic(CODE_SCHEMA, "error", f"{where}: missing required key '{missing}'", loc)]
+        msg = f"{where}: missing required key '{missing}'"
+        return [((*error.absolute_path, missing), Diagnostic(CODE_SCHEMA, "error", msg, loc))]
     if kind in {"minProperties", "maxProperties"} and "system" in sub.get("properties", {}):
         msg = f"{where}: a message needs exactly one of system, user, assistant, history"
-        return [Diagnostic(CODE_SCHEMA, "error", msg, loc)]
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc))]
     if kind == "type":
         expected = error.validator_value
         exp = " or ".join(expected) if isinstance(expected, list) else str(expected)
         got = _json_type(error.instance)
-        return [Diagnostic(CODE_SCHEMA, "error", f"{where}: expected {exp}, got {got}", loc)]
+        return [
+            (None, Diagnostic(CODE_SCHEMA, "error", f"{where}: expected {exp}, got {got}", loc))
+        ]
     if kind == "enum":
         allowed_values: Any = error.validator_value
         choices = ", ".join(str(c) for c in allowed_values)
         msg = f"{where}: {error.instance!r} is not one of: {choices}"
-        return [Diagnostic(CODE_SCHEMA, "error", msg, loc)]
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc))]
     if kind == "pattern" and "description" in sub:
         msg = f"{where}: {error.instance!r} is not valid"
-        return [Diagnostic(CODE_SCHEMA, "error", msg, loc, f"expected {sub['description']}")]
-    return [Diagnostic(CODE_SCHEMA, "error", f"{where}: {error.message}", loc)]
+        return [
+            (None, Diagnostic(CODE_SCHEMA, "error", msg, loc, f"expected {sub['description']}"))
+        ]
+    return [(None, Diagnostic(CODE_SCHEMA, "error", f"{where}: {error.message}", loc))]
 
 
 def _json_type(value: Any) -> str:

@@ -132,6 +132,8 @@ def _long_form(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> dict[s
 def _asserts(raw: Any, locate: Locate, ptr: str, diags: list[Diagnostic]) -> list[AssertionSpec]:
     out = []
     for i, item in enumerate(raw or ()):
+        if item is None:  # removed after a schema error, already reported
+            continue
         spec = parse_assertion(item, locate(f"{ptr}/{i}"), diags)
         if spec is not None:
             out.append(spec)
@@ -148,6 +150,8 @@ def parse_tests(
     """Inline tests and dataset rows, in file order; names must be unique."""
     tests: list[TestCase] = []
     for i, entry in enumerate(raw_tests):
+        if entry is None:  # removed after a schema error, already reported
+            continue
         ptr = f"/tests/{i}"
         common = _asserts(entry.get("assert"), locate, f"{ptr}/assert", diags)
         if "dataset" in entry:
