@@ -167,7 +167,12 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
             values[name] = copy.deepcopy(schema["default"])
     errors = sorted(
         _validator(prompt).iter_errors(values),
-        key=lambda e: (len(e.path), [str(p) for p in e.path]),  # top-level problems first
+        # top-level first, and an unknown input (likely a typo) before the missing one
+        key=lambda e: (
+            len(e.path),
+            e.validator != "additionalProperties",
+            [str(p) for p in e.path],
+        ),
     )
     if not errors:
         return values

@@ -111,6 +111,8 @@ def test_render_missing_input_and_unknown_id(
     assert code == 2 and "missing required input 'ticket'" in err
     code, _, err = run(["render", "support/triag"], monkeypatch, capsys)
     assert code == 2 and "did you mean 'support/triage'?" in err
+    code, _, err = run(["render", "support/triage", "--var", "tciket=x"], monkeypatch, capsys)
+    assert code == 2 and "unknown input 'tciket' (did you mean 'ticket'?)" in err
 
 
 def test_list_json(
@@ -183,8 +185,9 @@ def test_var_without_equals_is_usage_error() -> None:
     from promptctl.cli.render import _parse_var
     from promptctl.errors import UsageError
 
-    with pytest.raises(UsageError, match="is not KEY=VALUE"):
+    with pytest.raises(UsageError, match="is not KEY=VALUE") as exc:
         _parse_var("novalue", None)
+    assert exc.value.hint == "write it as --var novalue=VALUE"
 
 
 def test_render_json_names_the_routed_target(

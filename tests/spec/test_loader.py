@@ -116,6 +116,33 @@ def test_dataset_bad_json_points_into_dataset(project: Project, write: Writer) -
     assert (diag.location.path.name, diag.location.line) == ("d.jsonl", 2)
 
 
+def test_ragged_csv_row_names_its_line(project: Project, write: Writer) -> None:
+    write("evals/rows.csv", "name,_name\nAda,one\nBob,two,extra\n")
+    text = PROMPT + "  - dataset: ../evals/rows.csv\n"
+    (diag,) = load_prompts(project, [write("prompts/a.yaml", text)]).errors
+    assert diag.message == "CSV row has 3 fields, the header has 2"
+    assert diag.location is not None and diag.location.line == 3
+    assert diag.location.path == project.root / "evals" / "rows.csv"
+
+
+def test_short_csv_row_is_refused_too(project: Project, write: Writer) -> None:
+    write("evals/rows.csv", "name,topic\nAda\n")
+    text = PROMPT + "  - dataset: ../evals/rows.csv\n"
+    (diag,) = load_prompts(project, [write("prompts/a.yaml", text)]).errors
+    assert diag.message == "CSV row has 1 fields, the header has 2"
+
+
+def test_datasets_may_be_larger_than_prompt_files(project: Project, write: Writer) -> None:
+    from promptctl.spec.yaml_loader import MAX_FILE_BYTES
+
+    row = '{"vars": {"name": "%s"}}\n' % ("x" * 1000)
+    write("evals/big.jsonl", row * (MAX_FILE_BYTES // len(row) + 2))
+    text = PROMPT + "  - dataset: ../evals/big.jsonl\n"
+    result = load_prompts(project, [write("prompts/a.yaml", text)])
+    assert not result.errors
+    assert len(result.prompts[0].tests) == MAX_FILE_BYTES // len(row) + 3
+
+
 def test_unsupported_dataset_type(project: Project, write: Writer) -> None:
     write("prompts/d.txt", "x")
     result = load_prompts(project, [write("prompts/a.yaml", PROMPT + "  - dataset: d.txt\n")])
@@ -128,10 +155,20 @@ def test_duplicate_ids_across_files_name_both(project: Project, write: Writer) -
     result = load_prompts(project)
     (diag,) = result.errors
     assert diag.code == "PC006"
-    assert str(first) in diag.message
+    assert "prompts/a.yaml has it as `id:`" in diag.message and first.exists()
     assert diag.location is not None and diag.location.path == second
     assert diag.location.line == 1
     assert [p.id for p in result.prompts] == ["same"]
+
+
+def test_id_clashing_with_a_path_blames_the_explicit_id(project: Project, write: Writer) -> None:
+    clash = write("prompts/0.yaml", "id: z\n" + PROMPT)  # discovered first
+    write("prompts/z.yaml", PROMPT)
+    result = load_prompts(project)
+    (diag,) = result.errors
+    assert diag.message == "duplicate prompt id 'z' (prompts/z.yaml gets it from its path)"
+    assert diag.location is not None and (diag.location.path, diag.location.line) == (clash, 1)
+    assert [p.path.name for p in result.prompts] == ["z.yaml"]
 
 
 def test_load_prompts_collects_every_file(project: Project, write: Writer) -> None:

@@ -292,6 +292,28 @@ def _build(
     )
 
 
+def _explicit_id(loaded: FileLoad) -> bool:
+    return loaded.doc is not None and "id" in loaded.doc.data
+
+
+def _report_clash(loaded: FileLoad, other: FileLoad, project: Project) -> None:
+    prompt_id = loaded.prompt.id if loaded.prompt else loaded.default_id
+    try:
+        where = other.path.relative_to(project.root).as_posix()
+    except ValueError:
+        where = str(other.path)
+    how = "has it as `id:`" if _explicit_id(other) else "gets it from its path"
+    loaded.diagnostics.append(
+        Diagnostic(
+            "PC006",
+            "error",
+            f"duplicate prompt id '{prompt_id}' ({where} {how})",
+            loaded.doc.locate("/id") if loaded.doc else SourceLocation(loaded.path),
+            "ids must be unique; rename one file or set a different `id:`",
+        )
+    )
+
+
 def load_prompt(
     path: Path,
     project: Project | None = None,
@@ -331,16 +353,11 @@ def load_prompts(
         if other is None:
             by_id[loaded.prompt.id] = loaded
             continue
-        loc = loaded.doc.locate("/id") if loaded.doc else SourceLocation(loaded.path)
-        loaded.diagnostics.append(
-            Diagnostic(
-                "PC006",
-                "error",
-                f"duplicate prompt id '{loaded.prompt.id}' (also in {other.path})",
-                loc,
-                "ids must be unique; rename one file or set a different `id:`",
-            )
-        )
+        # blame the file whose `id:` causes the clash, not the one named after its path
+        swap = _explicit_id(other) and not _explicit_id(loaded)
+        blamed, kept = (other, loaded) if swap else (loaded, other)
+        by_id[loaded.prompt.id] = kept
+        _report_clash(blamed, kept, project)
     return LoadResult(
         prompts=[f.prompt for f in files if f.ok and f.prompt is not None],
         diagnostics=[d for f in files for d in f.diagnostics],

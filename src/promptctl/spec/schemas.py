@@ -178,9 +178,9 @@ def _diagnose_one(
         expected = error.validator_value
         exp = " or ".join(expected) if isinstance(expected, list) else str(expected)
         got = _json_type(error.instance)
-        return [
-            (None, Diagnostic(CODE_SCHEMA, "error", f"{where}: expected {exp}, got {got}", loc))
-        ]
+        fix = _TYPE_HINTS.get(where) if got != "null" else "give it a value or remove the key"
+        msg = f"{where}: expected {exp}, got {got}"
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, fix))]
     if kind == "enum":
         allowed_values: Any = error.validator_value
         choices = ", ".join(str(c) for c in allowed_values)
@@ -192,6 +192,15 @@ def _diagnose_one(
             (None, Diagnostic(CODE_SCHEMA, "error", msg, loc, f"expected {sub['description']}"))
         ]
     return [(None, Diagnostic(CODE_SCHEMA, "error", f"{where}: {error.message}", loc))]
+
+
+_TYPE_HINTS = {
+    "messages": 'a list of one-key entries: `- system: ...`, `- user: "{{ question }}"`',
+    "tests": "a list: `- name: ...` with `vars:` and `assert:`",
+    "inputs": "a mapping of name -> JSON Schema, e.g. `ticket: {type: string}`",
+    "tags": "a list, e.g. `tags: [support]`",
+    "model": "a mapping, e.g. `model: {use: openai/gpt-4o-mini}`",
+}
 
 
 def _json_type(value: Any) -> str:

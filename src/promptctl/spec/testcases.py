@@ -39,6 +39,7 @@ REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
     "python": ("value", "file"),
     "llm-rubric": ("value", "rubric"),
 }
+MAX_DATASET_BYTES = 64 * 1024 * 1024  # datasets are where large test data belongs
 _LIST_VALUED = frozenset({"contains-any", "contains-all"})
 _RESERVED = frozenset({"type", "value", "weight", "threshold"})
 
@@ -220,7 +221,7 @@ def _dataset(
     rel = str(entry["dataset"])
     path = (prompt_path.parent / rel).resolve()
     try:
-        text = decode_text(source.read_bytes(path), path)
+        text = decode_text(source.read_bytes(path), path, limit=MAX_DATASET_BYTES)
         rows = _rows(path, text)
     except FileNotFoundError:
         diags.append(
@@ -325,6 +326,14 @@ def _csv(path: Path, text: str) -> list[_Row]:
     rows: list[_Row] = []
     for record in reader:
         line = reader.line_num
+        if None in record or None in record.values():
+            width = len(reader.fieldnames or ())
+            got = width + len(record.get(None) or ()) - sum(v is None for v in record.values())
+            raise PromptFileError(
+                f"CSV row has {got} fields, the header has {width}",
+                location=SourceLocation(path, line),
+                hint="quote values that contain commas; give every row one value per column",
+            )
         row: dict[str, Any] = {"vars": {k: v for k, v in record.items() if not k.startswith("_")}}
         if record.get("_name"):
             row["name"] = record["_name"]
