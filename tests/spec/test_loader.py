@@ -235,6 +235,25 @@ def test_get_of_a_broken_file_reports_its_error(project: Project, write: Writer)
         load_prompts(project).get("broken")
 
 
+def test_get_counts_the_other_errors_of_a_broken_file(project: Project, write: Writer) -> None:
+    write("prompts/two.yaml", PROMPT.replace("version: 1.0.0", "version: 1.0.0\nowner: 3\ntags: x"))
+    with pytest.raises(PromptFileError) as exc:
+        load_prompts(project).get("two")
+    assert (
+        exc.value.message == "owner: expected string, got number (and 1 more; run `promptctl lint`)"
+    )
+
+
+def test_get_accepts_a_file_path(
+    project: Project, write: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write("prompts/team/a.yaml", "id: custom\n" + PROMPT)
+    monkeypatch.chdir(project.root)
+    assert load_prompts(project).get("prompts/team/a.yaml").id == "custom"
+    with pytest.raises(UsageError, match="no prompt with id 'prompts/team/b.yaml'"):
+        load_prompts(project).get("prompts/team/b.yaml")
+
+
 def test_explicit_non_yaml_path_is_skipped(project: Project, write: Writer) -> None:
     partial = write("prompts/_partials/t.j2", "x")
     assert discover_prompt_files(project, [partial]) == []

@@ -80,7 +80,8 @@ class LoadResult:
         return [d for d in self.diagnostics if d.is_error]
 
     def get(self, prompt_id: str) -> Prompt:
-        """The prompt with this id; UsageError with a suggestion otherwise."""
+        """The prompt with this id (or file path); UsageError with a suggestion otherwise."""
+        prompt_id = self._id_of_path(prompt_id) or prompt_id
         for prompt in self.prompts:
             if prompt.id == prompt_id:
                 return prompt
@@ -89,14 +90,26 @@ class LoadResult:
             for f in self.files
             if (f.prompt.id if f.prompt is not None else f.default_id) == prompt_id
         ]
-        if broken and any(d.is_error for d in broken[0].diagnostics):
-            first = next(d for d in broken[0].diagnostics if d.is_error)
-            raise PromptFileError(first.message, location=first.location, hint=first.hint)
+        errors = [d for d in broken[0].diagnostics if d.is_error] if broken else []
+        if errors:
+            first = errors[0]
+            more = f" (and {len(errors) - 1} more; run `promptctl lint`)" if len(errors) > 1 else ""
+            raise PromptFileError(first.message + more, location=first.location, hint=first.hint)
         guess = did_you_mean(prompt_id, [p.id for p in self.prompts])
         raise UsageError(
             f"no prompt with id {prompt_id!r}",
             hint=f"did you mean {guess!r}?" if guess else "run `promptctl list` to see the ids",
         )
+
+    def _id_of_path(self, ref: str) -> str | None:
+        """Users often pass `prompts/a.yaml` where an id is expected: accept it."""
+        if not ref.endswith(PROMPT_SUFFIXES):
+            return None
+        target = Path(ref).resolve()
+        for f in self.files:
+            if f.path == target:
+                return f.prompt.id if f.prompt is not None else f.default_id
+        return None
 
 
 def partials_dir(project: Project) -> Path:

@@ -178,7 +178,7 @@ def _diagnose_one(
         expected = error.validator_value
         exp = " or ".join(expected) if isinstance(expected, list) else str(expected)
         got = _json_type(error.instance)
-        fix = _TYPE_HINTS.get(where) if got != "null" else "give it a value or remove the key"
+        fix = _type_hint(where, error.instance)
         msg = f"{where}: expected {exp}, got {got}"
         return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, fix))]
     if kind == "enum":
@@ -201,6 +201,20 @@ _TYPE_HINTS = {
     "tags": "a list, e.g. `tags: [support]`",
     "model": "a mapping, e.g. `model: {use: openai/gpt-4o-mini}`",
 }
+
+
+_JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
+
+
+def _type_hint(where: str, value: Any) -> str | None:
+    if value is None:
+        return "give it a value or remove the key"
+    name = where.removeprefix("inputs.")
+    if name != where and "." not in name:
+        if isinstance(value, str) and value in _JSON_TYPES:
+            return f"an input is a JSON Schema: write `{name}: {{type: {value}}}`"
+        return f"an input is a JSON Schema, e.g. `{name}: {{type: string}}`"
+    return _TYPE_HINTS.get(where)
 
 
 def _json_type(value: Any) -> str:
