@@ -250,7 +250,7 @@ def test_get_accepts_a_file_path(
     write("prompts/team/a.yaml", "id: custom\n" + PROMPT)
     monkeypatch.chdir(project.root)
     assert load_prompts(project).get("prompts/team/a.yaml").id == "custom"
-    with pytest.raises(UsageError, match="no prompt with id 'prompts/team/b.yaml'"):
+    with pytest.raises(UsageError, match=r"no prompt with id 'prompts/team/b\.yaml'"):
         load_prompts(project).get("prompts/team/b.yaml")
 
 
