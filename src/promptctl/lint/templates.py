@@ -54,6 +54,8 @@ def _line_of(loaded: FileLoad, msg: MessageTemplate, template_line: int) -> Sour
     block = loaded.doc is not None and any(
         loaded.doc.values.get(p) == (loc.line, loc.column) for p in loaded.doc.block_scalars
     )
+    if not block and template_line == 1:
+        return loc  # the template starts on the key's line: keep its column
     return SourceLocation(loc.path, loc.line + template_line - (0 if block else 1))
 
 
