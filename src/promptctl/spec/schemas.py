@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
@@ -185,7 +186,9 @@ def _diagnose_one(
         allowed_values: Any = error.validator_value
         choices = ", ".join(str(c) for c in allowed_values)
         msg = f"{where}: {error.instance!r} is not one of: {choices}"
-        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc))]
+        close = did_you_mean(instance, allowed_values) if isinstance(instance, str) else None
+        suggestion = f"did you mean '{close}'?" if close else None
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, suggestion))]
     if kind == "pattern" and "description" in sub:
         msg = f"{where}: {error.instance!r} is not valid"
         return [
@@ -200,6 +203,11 @@ _TYPE_HINTS = {
     "inputs": "a mapping of name -> JSON Schema, e.g. `ticket: {type: string}`",
     "tags": "a list, e.g. `tags: [support]`",
     "model": "a mapping, e.g. `model: {use: openai/gpt-4o-mini}`",
+    "model.params": "a mapping, e.g. `params: {temperature: 0, max_tokens: 300}`",
+    "model.fallbacks": "a list, e.g. `fallbacks: [anthropic/claude-3-5-haiku-latest]`",
+    "model.routes": "a list of `- {when: \"tier == 'pro'\", use: openai/gpt-4o}`",
+    "tests[].assert": "a list, e.g. `assert: [is-json, {contains: refund}]`",
+    "tests[].vars": "a mapping of input name -> value, e.g. `vars: {ticket: hi}`",
 }
 
 
@@ -214,7 +222,7 @@ def _type_hint(where: str, value: Any) -> str | None:
         if isinstance(value, str) and value in _JSON_TYPES:
             return f"an input is a JSON Schema: write `{name}: {{type: {value}}}`"
         return f"an input is a JSON Schema, e.g. `{name}: {{type: string}}`"
-    return _TYPE_HINTS.get(where)
+    return _TYPE_HINTS.get(re.sub(r"\[\d+\]", "[]", where))
 
 
 def _json_type(value: Any) -> str:
