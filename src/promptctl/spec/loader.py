@@ -224,21 +224,42 @@ def load_prompt_file(
     try:
         prompt = dataclasses.replace(prompt, content_hash=content_hash(prompt, table))
     except RenderError as exc:
-        loc = _failing_template(prompt, table)
+        loc = _failing_template(prompt, table, doc)
         diags.append(Diagnostic("PC012", "error", exc.message, loc, exc.hint))
     result.prompt = prompt
     return result
 
 
-def _failing_template(prompt: Prompt, partials: dict[str, str]) -> SourceLocation | None:
-    """Location of the first message whose includes cannot be resolved."""
+def _failing_template(
+    prompt: Prompt, partials: dict[str, str], doc: LocatedYaml
+) -> SourceLocation | None:
+    """Location of the first include that cannot be resolved (else its message)."""
     messages = [*prompt.messages, *(m for t in prompt.model.fallbacks for m in t.messages or ())]
     for message in messages:
         try:
             inline_partials(message.template or "", partials)
         except RenderError:
-            return message.location
+            return _failing_line(message, partials, doc)
     return prompt.messages[0].location if prompt.messages else None
+
+
+def _failing_line(
+    message: MessageTemplate, partials: dict[str, str], doc: LocatedYaml
+) -> SourceLocation | None:
+    loc = message.location
+    if loc is None or loc.line is None:
+        return loc
+    block = any(doc.values.get(p) == (loc.line, loc.column) for p in doc.block_scalars)
+    for i, line in enumerate((message.template or "").splitlines()):
+        if "include" not in line:
+            continue
+        try:
+            inline_partials(line, partials)
+        except RenderError:
+            if not block and i == 0:
+                return loc
+            return SourceLocation(loc.path, loc.line + i + (1 if block else 0))
+    return loc
 
 
 def _messages(raw: list[dict[str, str]], doc: LocatedYaml, ptr: str) -> tuple[MessageTemplate, ...]:
