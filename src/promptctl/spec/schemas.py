@@ -194,6 +194,10 @@ def _diagnose_one(
         return [
             (None, Diagnostic(CODE_SCHEMA, "error", msg, loc, f"expected {sub['description']}"))
         ]
+    if kind == "minItems" and where == "messages":
+        hint = 'add at least one, e.g. `- user: "{{ question }}"`'
+        msg = f"{where}: the list is empty"
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, hint))]
     return [(None, Diagnostic(CODE_SCHEMA, "error", f"{where}: {error.message}", loc))]
 
 
