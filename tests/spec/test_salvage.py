@@ -75,3 +75,9 @@ def test_salvage_keeps_indexes_and_refuses_model_use() -> None:
     assert out is not None and out["tests"] == [{"name": "a", "assert": [None, "y"]}, None]
     assert data["tests"][1] == {"name": "b"}  # the input is not modified
     assert salvage(data, [("model", "use")]) is None
+
+
+def test_a_broken_input_keeps_its_name_but_a_broken_inputs_mapping_stops() -> None:
+    data = {"inputs": {"a": "string", "b": {"type": "string"}}}
+    assert salvage(data, [("inputs", "a")]) == {"inputs": {"a": {}, "b": {"type": "string"}}}
+    assert salvage({"inputs": []}, [("inputs",)]) is None

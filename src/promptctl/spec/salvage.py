@@ -1,10 +1,12 @@
 """Keep checking a prompt file whose schema errors sit in parts the rest does not need.
 
 A user should see every independent problem of a file in one lint run. When the schema
-errors only touch metadata, unknown keys, `output` or single tests/assertions, those
-parts are removed from a copy of the data and the prompt is built from the rest; its
-templates, tests and assertions are then checked as usual. Errors in `model`, `messages`
-or `inputs` stop the file there: checks built on them would only echo the first error.
+errors only touch metadata, unknown keys, `output`, one input's schema or single
+tests/assertions, those parts are removed (a broken input keeps its name and accepts
+anything) from a copy of the data and the prompt is built from the rest; its templates,
+tests and assertions are then checked as usual. Errors in `messages`, in the `inputs`
+mapping itself or in a target stop the file: checks built on them would only echo the
+first error.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ __all__ = ["salvage"]
 
 Path = tuple[str | int, ...]
 
-_BLOCKING = frozenset({"messages", "inputs"})
+_BLOCKING = frozenset({"messages"})
 _TEXT_METADATA = frozenset({"description", "owner"})
 _TEST_ESSENTIALS = frozenset({"name", "vars", "dataset"})
 
@@ -43,6 +45,8 @@ def _drop(data: dict[str, Any], path: Path) -> bool:
         return False
     if top == "model":
         return _drop_in_model(data["model"], rest)
+    if top == "inputs":
+        return _loosen_input(data["inputs"], rest)
     if top == "tests":
         return _drop_in_tests(data, rest)
     if top in _TEXT_METADATA and not rest:
@@ -57,6 +61,14 @@ def _drop_in_model(model: Any, rest: Path) -> bool:
     if not isinstance(model, dict) or not rest or rest[0] in {"use", "fallbacks", "routes"}:
         return False
     model.pop(rest[0], None)
+    return True
+
+
+def _loosen_input(inputs: Any, rest: Path) -> bool:
+    """A broken input keeps its name with an accept-anything schema: no 'undeclared' echoes."""
+    if not isinstance(inputs, dict) or not rest or rest[0] not in inputs:
+        return False
+    inputs[rest[0]] = {}
     return True
 
 
