@@ -30,6 +30,7 @@ def test_init_scaffolds_a_project_that_lints_clean(
 ) -> None:
     code, out, _ = run(["init", str(tmp_path / "new")], monkeypatch, capsys)
     assert code == 0 and "promptctl.yaml" in out
+    assert f"next: cd {tmp_path / 'new'} && promptctl lint" in out
     assert (tmp_path / "new" / "prompts" / "_partials" / "tone.j2").is_file()
     assert (tmp_path / "new" / "evals" / "datasets").is_dir()
     code, out, _ = run(
@@ -40,6 +41,14 @@ def test_init_scaffolds_a_project_that_lints_clean(
     assert doc["summary"]["errors"] == 0 and doc["summary"]["warnings"] == 0
     code, _, err = run(["init", str(tmp_path / "new")], monkeypatch, capsys)
     assert code == 2 and "already exists" in err
+
+
+def test_init_in_the_current_directory_needs_no_cd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["init"], monkeypatch, capsys)
+    assert code == 0 and out.splitlines()[-1] == "next: promptctl lint && promptctl list"
 
 
 def test_repository_examples_lint_clean(
