@@ -81,3 +81,11 @@ def test_a_broken_input_keeps_its_name_but_a_broken_inputs_mapping_stops() -> No
     data = {"inputs": {"a": "string", "b": {"type": "string"}}}
     assert salvage(data, [("inputs", "a")]) == {"inputs": {"a": {}, "b": {"type": "string"}}}
     assert salvage({"inputs": []}, [("inputs",)]) is None
+
+
+def test_a_fallbacks_unknown_key_goes_but_its_use_is_essential() -> None:
+    data = {"model": {"use": "a/b", "fallbacks": [{"use": "c/d", "parms": {}}]}}
+    out = salvage(data, [("model", "fallbacks", 0, "parms")])
+    assert out is not None and out["model"]["fallbacks"] == [{"use": "c/d"}]
+    assert salvage(data, [("model", "fallbacks", 0, "use")]) is None
+    assert salvage(data, [("model", "fallbacks", 0)]) is None

@@ -21,6 +21,7 @@ Path = tuple[str | int, ...]
 
 _BLOCKING = frozenset({"messages"})
 _TEXT_METADATA = frozenset({"description", "owner"})
+_TARGET_ESSENTIALS = frozenset({"use", "when", "messages"})
 _TEST_ESSENTIALS = frozenset({"name", "vars", "dataset"})
 
 
@@ -57,9 +58,19 @@ def _drop(data: dict[str, Any], path: Path) -> bool:
 
 
 def _drop_in_model(model: Any, rest: Path) -> bool:
-    """Unknown keys and bad `params` can go; a broken `use`, fallback or route cannot."""
-    if not isinstance(model, dict) or not rest or rest[0] in {"use", "fallbacks", "routes"}:
+    """Unknown keys and bad `params` can go; a broken `use`, `when` or `messages` cannot."""
+    if not isinstance(model, dict) or not rest or rest[0] == "use":
         return False
+    if rest[0] in {"fallbacks", "routes"}:
+        entries = model.get(rest[0])
+        if len(rest) < 3 or not isinstance(entries, list) or rest[2] in _TARGET_ESSENTIALS:
+            return False
+        index = rest[1]
+        entry = entries[index] if isinstance(index, int) and index < len(entries) else None
+        if not isinstance(entry, dict):
+            return False
+        entry.pop(rest[2], None)  # an unknown key or bad params of one fallback/route
+        return True
     model.pop(rest[0], None)
     return True
 
