@@ -215,3 +215,13 @@ def test_render_json_names_the_routed_target(
     assert json.loads(out)["target"] == "openai/gpt-4o-mini"
     code, _, err = run(["render", "r", "--target", "x/y"], monkeypatch, capsys)
     assert code == 2 and "'x/y' is not a target of r" in err
+
+
+def test_lint_and_list_of_an_empty_project_say_where_they_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["lint", "--no-version-check"], monkeypatch, capsys)
+    assert code == 0 and f"no prompt files under {tmp_path / 'prompts'}" in err, err
+    code, _, err = run(["list"], monkeypatch, capsys)
+    assert code == 0 and "run `promptctl init`" in err

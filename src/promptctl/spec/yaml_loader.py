@@ -129,7 +129,8 @@ def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> Located
     finally:
         loader.dispose()
     if require_mapping and not isinstance(result.data, dict):
-        kind = type(result.data).__name__ if result.data is not None else "null"
+        names = {"str": "a string", "list": "a list", "int": "a number", "float": "a number"}
+        kind = names.get(type(result.data).__name__, "null" if result.data is None else "a value")
         raise PromptFileError(
             f"top level must be a mapping of keys, got {kind}",
             location=result.locate(""),
