@@ -108,21 +108,26 @@ def test_datasets_expand_with_file_and_line(project: Project, write: Writer) -> 
 
 
 def test_dataset_bad_json_points_into_dataset(project: Project, write: Writer) -> None:
-    write("prompts/d.jsonl", '{"vars": {"name": "A"}}\n{"vars": \n')
+    write("prompts/d.jsonl", '{"vars": {"name": "A"}}\n{"vars": \n{"vars": {"nme": "B"}}\n')
     result = load_prompts(project, [write("prompts/a.yaml", PROMPT + "  - dataset: d.jsonl\n")])
     (diag,) = result.errors
+    prompt = result.files[0].prompt  # the good lines are still checked
+    assert prompt is not None
+    assert [t.vars for t in prompt.tests] == [{"name": "Ada"}, {"name": "A"}, {"nme": "B"}]
     assert diag.code == "PC007" and "invalid JSON in dataset" in diag.message
     assert diag.location is not None
     assert (diag.location.path.name, diag.location.line) == ("d.jsonl", 2)
 
 
 def test_ragged_csv_row_names_its_line(project: Project, write: Writer) -> None:
-    write("evals/rows.csv", "name,_name\nAda,one\nBob,two,extra\n")
+    write("evals/rows.csv", "name,_name\nAda,one\nBob,two,extra\nCy,three\nDi,4,5\n")
     text = PROMPT + "  - dataset: ../evals/rows.csv\n"
-    (diag,) = load_prompts(project, [write("prompts/a.yaml", text)]).errors
-    assert diag.message == "CSV row has 3 fields, the header has 2"
-    assert diag.location is not None and diag.location.line == 3
-    assert diag.location.path == project.root / "evals" / "rows.csv"
+    result = load_prompts(project, [write("prompts/a.yaml", text)])
+    first, second = result.errors  # every bad row in one run
+    assert first.message == "CSV row has 3 fields, the header has 2"
+    assert first.location is not None and first.location.line == 3
+    assert first.location.path == project.root / "evals" / "rows.csv"
+    assert second.location is not None and second.location.line == 5
 
 
 def test_short_csv_row_is_refused_too(project: Project, write: Writer) -> None:

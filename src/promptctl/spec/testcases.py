@@ -222,7 +222,7 @@ def _dataset(
     path = (prompt_path.parent / rel).resolve()
     try:
         text = decode_text(source.read_bytes(path), path, limit=MAX_DATASET_BYTES)
-        rows = _rows(path, text)
+        rows = _rows(path, text, diags)
     except FileNotFoundError:
         diags.append(
             Diagnostic(
@@ -278,11 +278,15 @@ def _line_locate(path: Path, line: int, _ptr: str) -> SourceLocation:
     return SourceLocation(path, line)
 
 
-def _rows(path: Path, text: str) -> list[_Row]:
-    """(line, row, locate-inside-assert) for each row of a .jsonl, .yaml or .csv dataset."""
+def _rows(path: Path, text: str, diags: list[Diagnostic]) -> list[_Row]:
+    """(line, row, locate-inside-assert) for each row of a .jsonl, .yaml or .csv dataset.
+
+    A bad line of a .jsonl or .csv is reported into `diags` and skipped, so every bad
+    line shows in one run; a file that cannot be read at all raises PromptFileError.
+    """
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return _jsonl(path, text)
+        return _jsonl(path, text, diags)
     if suffix in {".yaml", ".yml"}:
         doc = load_yaml(text, path, require_mapping=False)
         if not isinstance(doc.data, list):
@@ -296,7 +300,7 @@ def _rows(path: Path, text: str) -> list[_Row]:
             for i, row in enumerate(doc.data)
         ]
     if suffix == ".csv":
-        return _csv(path, text)
+        return _csv(path, text, diags)
     raise PromptFileError(
         f"unsupported dataset type {suffix!r}",
         location=SourceLocation(path),
@@ -304,7 +308,7 @@ def _rows(path: Path, text: str) -> list[_Row]:
     )
 
 
-def _jsonl(path: Path, text: str) -> list[_Row]:
+def _jsonl(path: Path, text: str, diags: list[Diagnostic]) -> list[_Row]:
     rows: list[_Row] = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -312,15 +316,21 @@ def _jsonl(path: Path, text: str) -> list[_Row]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise PromptFileError(
-                f"invalid JSON in dataset: {exc.msg}",
-                location=SourceLocation(path, n, exc.colno),
-            ) from None
+            diags.append(
+                Diagnostic(
+                    "PC007",
+                    "error",
+                    f"invalid JSON in dataset: {exc.msg}",
+                    SourceLocation(path, n, exc.colno),
+                    'each line is one JSON object, e.g. {"vars": {"ticket": "hi"}}',
+                )
+            )
+            continue
         rows.append((n, row, functools.partial(_line_locate, path, n)))
     return rows
 
 
-def _csv(path: Path, text: str) -> list[_Row]:
+def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[_Row]:
     """Columns are vars; `_name` names the row; `_assert` holds a JSON list."""
     reader = csv.DictReader(io.StringIO(text))
     rows: list[_Row] = []
@@ -329,11 +339,16 @@ def _csv(path: Path, text: str) -> list[_Row]:
         if None in record or None in record.values():
             width = len(reader.fieldnames or ())
             got = width + len(record.get(None) or ()) - sum(v is None for v in record.values())
-            raise PromptFileError(
-                f"CSV row has {got} fields, the header has {width}",
-                location=SourceLocation(path, line),
-                hint="quote values that contain commas; give every row one value per column",
+            diags.append(
+                Diagnostic(
+                    "PC007",
+                    "error",
+                    f"CSV row has {got} fields, the header has {width}",
+                    SourceLocation(path, line),
+                    "quote values that contain commas; give every row one value per column",
+                )
             )
+            continue
         row: dict[str, Any] = {"vars": {k: v for k, v in record.items() if not k.startswith("_")}}
         if record.get("_name"):
             row["name"] = record["_name"]
@@ -341,9 +356,15 @@ def _csv(path: Path, text: str) -> list[_Row]:
             try:
                 row["assert"] = json.loads(record["_assert"])
             except json.JSONDecodeError as exc:
-                raise PromptFileError(
-                    f"invalid JSON in `_assert` column: {exc.msg}",
-                    location=SourceLocation(path, line),
-                ) from None
+                diags.append(
+                    Diagnostic(
+                        "PC007",
+                        "error",
+                        f"invalid JSON in `_assert` column: {exc.msg}",
+                        SourceLocation(path, line),
+                        'a JSON list, e.g. "[""is-json""]" (double the quotes inside CSV)',
+                    )
+                )
+                continue
         rows.append((line, row, functools.partial(_line_locate, path, line)))
     return rows
