@@ -85,6 +85,28 @@ def test_wrong_type_is_named() -> None:
         validate_inputs(prompt, {"n": "x"})
 
 
+def test_missing_key_inside_an_object_input_names_the_path() -> None:
+    customer = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"address": {"type": "object", "required": ["city"]}},
+    }
+    prompt = make(user("{{ customer }}"), inputs={"customer": customer})
+    with pytest.raises(InputValidationError) as exc:
+        validate_inputs(prompt, {"customer": {"address": {}}})
+    assert exc.value.message.endswith("input 'customer': missing required key 'name'")
+    with pytest.raises(InputValidationError) as exc:
+        validate_inputs(prompt, {"customer": {"name": "Ada", "address": {}}})
+    assert exc.value.message.endswith("input 'customer' at address: missing required key 'city'")
+
+
+def test_missing_top_level_input_is_reported_before_nested_problems() -> None:
+    inputs = {"a": {"type": "object", "required": ["k"]}, "b": {"type": "string"}}
+    prompt = make(user("{{ a }}{{ b }}"), inputs=inputs)
+    with pytest.raises(InputValidationError, match="missing required input 'b'"):
+        validate_inputs(prompt, {"a": {}})
+
+
 def test_unknown_input_suggests_declared_one() -> None:
     prompt = make(user("{{ ticket }}"), inputs={"ticket": {"type": "string"}})
     with pytest.raises(InputValidationError) as exc:

@@ -165,26 +165,41 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
     for name, schema in prompt.inputs.items():
         if name not in values and "default" in schema:
             values[name] = copy.deepcopy(schema["default"])
-    errors = sorted(_validator(prompt).iter_errors(values), key=lambda e: list(e.path))
+    errors = sorted(
+        _validator(prompt).iter_errors(values),
+        # top-level first, and an unknown input (likely a typo) before the missing one
+        key=lambda e: (
+            len(e.path),
+            e.validator != "additionalProperties",
+            [str(p) for p in e.path],
+        ),
+    )
     if not errors:
         return values
     error = errors[0]
-    if error.validator == "required":
+    path = list(error.path)
+    if error.validator == "required" and not path:
         name = str(error.message).split("'")[1]
         raise InputValidationError(
             f"{prompt.id}: missing required input '{name}'", hint=f"pass it, e.g. --var {name}=..."
         )
-    if error.validator == "additionalProperties":
-        from promptctl.spec.schemas import did_you_mean
+    from promptctl.spec.schemas import did_you_mean, dotted
 
+    if error.validator == "additionalProperties" and not path:
         extra = sorted(set(values) - set(prompt.inputs))
         guess = did_you_mean(extra[0], prompt.inputs) if extra else None
         raise InputValidationError(
             f"{prompt.id}: unknown input '{extra[0] if extra else '?'}'",
             hint=f"did you mean '{guess}'?" if guess else f"declared: {', '.join(prompt.inputs)}",
         )
-    name = str(error.path[0]) if error.path else "?"
-    raise InputValidationError(f"{prompt.id}: input '{name}' is invalid: {error.message}")
+    where = f"input '{path[0]}'" if path else "inputs"
+    inner = dotted(path[1:]).lstrip(".")
+    if inner:
+        where += f" at {inner}"
+    if error.validator == "required":
+        key = str(error.message).split("'")[1] if "'" in error.message else error.message
+        raise InputValidationError(f"{prompt.id}: {where}: missing required key '{key}'")
+    raise InputValidationError(f"{prompt.id}: {where} is invalid: {error.message}")
 
 
 def _history(var: str, value: Any, prompt_id: str) -> list[ChatMessage]:

@@ -30,6 +30,7 @@ def test_init_scaffolds_a_project_that_lints_clean(
 ) -> None:
     code, out, _ = run(["init", str(tmp_path / "new")], monkeypatch, capsys)
     assert code == 0 and "promptctl.yaml" in out
+    assert f"next: cd {tmp_path / 'new'} && promptctl lint" in out
     assert (tmp_path / "new" / "prompts" / "_partials" / "tone.j2").is_file()
     assert (tmp_path / "new" / "evals" / "datasets").is_dir()
     code, out, _ = run(
@@ -40,6 +41,14 @@ def test_init_scaffolds_a_project_that_lints_clean(
     assert doc["summary"]["errors"] == 0 and doc["summary"]["warnings"] == 0
     code, _, err = run(["init", str(tmp_path / "new")], monkeypatch, capsys)
     assert code == 2 and "already exists" in err
+
+
+def test_init_in_the_current_directory_needs_no_cd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["init"], monkeypatch, capsys)
+    assert code == 0 and "next: promptctl lint && promptctl list" in out.splitlines()
 
 
 def test_repository_examples_lint_clean(
@@ -111,6 +120,8 @@ def test_render_missing_input_and_unknown_id(
     assert code == 2 and "missing required input 'ticket'" in err
     code, _, err = run(["render", "support/triag"], monkeypatch, capsys)
     assert code == 2 and "did you mean 'support/triage'?" in err
+    code, _, err = run(["render", "support/triage", "--var", "tciket=x"], monkeypatch, capsys)
+    assert code == 2 and "unknown input 'tciket' (did you mean 'ticket'?)" in err
 
 
 def test_list_json(
@@ -183,8 +194,9 @@ def test_var_without_equals_is_usage_error() -> None:
     from promptctl.cli.render import _parse_var
     from promptctl.errors import UsageError
 
-    with pytest.raises(UsageError, match="is not KEY=VALUE"):
+    with pytest.raises(UsageError, match="is not KEY=VALUE") as exc:
         _parse_var("novalue", None)
+    assert exc.value.hint == "write it as --var novalue=VALUE"
 
 
 def test_render_json_names_the_routed_target(
@@ -203,3 +215,13 @@ def test_render_json_names_the_routed_target(
     assert json.loads(out)["target"] == "openai/gpt-4o-mini"
     code, _, err = run(["render", "r", "--target", "x/y"], monkeypatch, capsys)
     assert code == 2 and "'x/y' is not a target of r" in err
+
+
+def test_lint_and_list_of_an_empty_project_say_where_they_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["lint", "--no-version-check"], monkeypatch, capsys)
+    assert code == 0 and f"no prompt files under {tmp_path / 'prompts'}" in err, err
+    code, _, err = run(["list"], monkeypatch, capsys)
+    assert code == 0 and "run `promptctl init`" in err

@@ -51,3 +51,63 @@ def test_cache_stats_and_clear(tmp_path: Path) -> None:
     assert cleared.exit_code == 0 and "removed 2" in cleared.output
     after = runner.invoke(app, ["cache", "stats", "--format", "json", "--project", str(tmp_path)])
     assert json.loads(after.output)["entries"] == 0
+
+
+def _narrow_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    import promptctl.cli.providers as cmd
+
+    monkeypatch.setattr(cmd, "console", lambda: Console(width=80, highlight=False))
+
+
+PROMPT = """\
+version: 1.0.0
+model:
+  use: anthropic/claude-3-5-haiku-latest
+  fallbacks: [local/not-priced-model-with-a-long-name]
+messages: [{user: hi}]
+"""
+CONFIG = """\
+providers:
+  local: {kind: openai-compatible, base_url: "http://127.0.0.1:1/v1"}
+judge: openai/gpt-4o-mini
+pricing:
+  local/my-model: {input: 0.1, output: 0.2}
+"""
+
+
+def test_providers_lists_the_projects_models_untruncated_at_80_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "a.yaml").write_text(PROMPT)
+    (tmp_path / "promptctl.yaml").write_text(CONFIG)
+    _narrow_console(monkeypatch)
+    result = CliRunner().invoke(app, ["providers", "--project", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    prices = result.output.split("┃ model")[1].splitlines()
+    models = [line.split("│")[1].strip() for line in prices if line.startswith("│")]
+    assert models == [
+        "anthropic/claude-3-5-haiku-latest",
+        "local/my-model *",
+        "local/not-priced-model-with-a-long-name ?",
+        "openai/gpt-4o-mini",
+    ]
+
+
+def test_providers_all_and_match_search_the_whole_table(tmp_path: Path) -> None:
+    runner = CliRunner()
+    used = runner.invoke(app, ["providers", "--format", "json", "--project", str(tmp_path)])
+    every = runner.invoke(
+        app, ["providers", "--all", "--format", "json", "--project", str(tmp_path)]
+    )
+    matched = runner.invoke(
+        app, ["providers", "-m", "claude", "--format", "json", "--project", str(tmp_path)]
+    )
+    used_models = [p["model"] for p in json.loads(used.output)["prices"]]
+    all_models = [p["model"] for p in json.loads(every.output)["prices"]]
+    assert used_models == ["openai/gpt-4o-mini"]  # no prompts: just the default judge
+    assert len(all_models) > 50 and "openai/gpt-4o-mini" in all_models
+    claude = [p["model"] for p in json.loads(matched.output)["prices"]]
+    assert claude and all("claude" in m for m in claude)

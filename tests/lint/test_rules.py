@@ -123,3 +123,23 @@ def test_unknown_target_in_route(lint_text: Linter) -> None:
     report = lint_text(text)
     assert codes(report) == ["PC017"]
     assert report.diagnostics[0].hint == "did you mean 'openai'?"
+
+
+def test_template_syntax_error_points_at_the_template_column(lint_text: Linter) -> None:
+    report = lint_text(CLEAN.replace('"<ticket>{{ ticket }}</ticket>"', '"{{ ticket }"'))
+    (diag,) = [d for d in report.diagnostics if d.code == "PC010"]
+    assert diag.location is not None
+    assert (diag.location.line, diag.location.column) == (14, 11)
+
+
+def test_misspelt_param_warns_with_the_known_name(lint_text: Linter) -> None:
+    report = lint_text(
+        CLEAN.replace("{max_tokens: 50}", "{max_tokens: 50, temprature: 0, logprobs: 1}")
+    )
+    (diag,) = report.diagnostics
+    assert (diag.code, diag.severity, diag.hint) == (
+        "PC108",
+        "warning",
+        "did you mean 'temperature'?",
+    )
+    assert diag.location is not None and (diag.location.line, diag.location.column) == (6, 28)

@@ -1,7 +1,7 @@
 """Every file under tests/spec/bad/prompts/ is one mistake.
 
 Its first line says what lint must report: `# expect: CODE @LINE: message`. The test
-asserts the code, the exact line and the message text.
+asserts the code, the exact line and the message text (and hint, if given).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_bad_file_reports_message_and_line(path: Path) -> None:
     assert match, f"{path.name} lacks an `# expect:` header"
     report = lint(_project(), [path], check_versions=False)
     found = [
-        (d.code, d.location.line if d.location else None, d.message)
+        (d.code, d.location.line if d.location else None, str(d).split(f"{d.code}: ", 1)[1])
         for d in report.diagnostics
         if d.location is not None and d.location.path == path
     ]

@@ -55,6 +55,19 @@ def test_assertions_are_normalised(project: Project, write: Writer) -> None:
     assert long_form.threshold == 0.5
 
 
+def test_one_key_mapping_is_the_short_form(project: Project, write: Writer) -> None:
+    text = PROMPT.replace(
+        "assert: [{type: contains, value: Ada}]",
+        "assert:\n      - contains: Ada\n        weight: 3\n"
+        "      - not-regex: '^bye'\n      - length: {max: 200}",
+    )
+    prompt = load_prompt(write("prompts/a.yaml", text), project)
+    contains, regex, length = prompt.tests[0].asserts
+    assert (contains.type, contains.value, contains.weight) == ("contains", "Ada", 3.0)
+    assert (regex.type, regex.value, regex.negate) == ("regex", "^bye", True)
+    assert (length.type, length.value, length.options) == ("length", None, {"max": 200})
+
+
 def test_fallbacks_as_strings_and_objects(project: Project, write: Writer) -> None:
     text = PROMPT.replace(
         "  use: openai/gpt-4o-mini\n",
@@ -95,12 +108,44 @@ def test_datasets_expand_with_file_and_line(project: Project, write: Writer) -> 
 
 
 def test_dataset_bad_json_points_into_dataset(project: Project, write: Writer) -> None:
-    write("prompts/d.jsonl", '{"vars": {"name": "A"}}\n{"vars": \n')
+    write("prompts/d.jsonl", '{"vars": {"name": "A"}}\n{"vars": \n{"vars": {"nme": "B"}}\n')
     result = load_prompts(project, [write("prompts/a.yaml", PROMPT + "  - dataset: d.jsonl\n")])
     (diag,) = result.errors
+    prompt = result.files[0].prompt  # the good lines are still checked
+    assert prompt is not None
+    assert [t.vars for t in prompt.tests] == [{"name": "Ada"}, {"name": "A"}, {"nme": "B"}]
     assert diag.code == "PC007" and "invalid JSON in dataset" in diag.message
     assert diag.location is not None
     assert (diag.location.path.name, diag.location.line) == ("d.jsonl", 2)
+
+
+def test_ragged_csv_row_names_its_line(project: Project, write: Writer) -> None:
+    write("evals/rows.csv", "name,_name\nAda,one\nBob,two,extra\nCy,three\nDi,4,5\n")
+    text = PROMPT + "  - dataset: ../evals/rows.csv\n"
+    result = load_prompts(project, [write("prompts/a.yaml", text)])
+    first, second = result.errors  # every bad row in one run
+    assert first.message == "CSV row has 3 fields, the header has 2"
+    assert first.location is not None and first.location.line == 3
+    assert first.location.path == project.root / "evals" / "rows.csv"
+    assert second.location is not None and second.location.line == 5
+
+
+def test_short_csv_row_is_refused_too(project: Project, write: Writer) -> None:
+    write("evals/rows.csv", "name,topic\nAda\n")
+    text = PROMPT + "  - dataset: ../evals/rows.csv\n"
+    (diag,) = load_prompts(project, [write("prompts/a.yaml", text)]).errors
+    assert diag.message == "CSV row has 1 fields, the header has 2"
+
+
+def test_datasets_may_be_larger_than_prompt_files(project: Project, write: Writer) -> None:
+    from promptctl.spec.yaml_loader import MAX_FILE_BYTES
+
+    row = '{"vars": {"name": "%s"}}\n' % ("x" * 1000)
+    write("evals/big.jsonl", row * (MAX_FILE_BYTES // len(row) + 2))
+    text = PROMPT + "  - dataset: ../evals/big.jsonl\n"
+    result = load_prompts(project, [write("prompts/a.yaml", text)])
+    assert not result.errors
+    assert len(result.prompts[0].tests) == MAX_FILE_BYTES // len(row) + 3
 
 
 def test_unsupported_dataset_type(project: Project, write: Writer) -> None:
@@ -115,10 +160,20 @@ def test_duplicate_ids_across_files_name_both(project: Project, write: Writer) -
     result = load_prompts(project)
     (diag,) = result.errors
     assert diag.code == "PC006"
-    assert str(first) in diag.message
+    assert "prompts/a.yaml has it as `id:`" in diag.message and first.exists()
     assert diag.location is not None and diag.location.path == second
     assert diag.location.line == 1
     assert [p.id for p in result.prompts] == ["same"]
+
+
+def test_id_clashing_with_a_path_blames_the_explicit_id(project: Project, write: Writer) -> None:
+    clash = write("prompts/0.yaml", "id: z\n" + PROMPT)  # discovered first
+    write("prompts/z.yaml", PROMPT)
+    result = load_prompts(project)
+    (diag,) = result.errors
+    assert diag.message == "duplicate prompt id 'z' (prompts/z.yaml gets it from its path)"
+    assert diag.location is not None and (diag.location.path, diag.location.line) == (clash, 1)
+    assert [p.path.name for p in result.prompts] == ["z.yaml"]
 
 
 def test_load_prompts_collects_every_file(project: Project, write: Writer) -> None:
@@ -183,6 +238,25 @@ def test_get_of_a_broken_file_reports_its_error(project: Project, write: Writer)
     write("prompts/broken.yaml", "version: [1\n")
     with pytest.raises(PromptFileError, match="YAML syntax error"):
         load_prompts(project).get("broken")
+
+
+def test_get_counts_the_other_errors_of_a_broken_file(project: Project, write: Writer) -> None:
+    write("prompts/two.yaml", PROMPT.replace("version: 1.0.0", "version: 1.0.0\nowner: 3\ntags: x"))
+    with pytest.raises(PromptFileError) as exc:
+        load_prompts(project).get("two")
+    assert (
+        exc.value.message == "owner: expected string, got number (and 1 more; run `promptctl lint`)"
+    )
+
+
+def test_get_accepts_a_file_path(
+    project: Project, write: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write("prompts/team/a.yaml", "id: custom\n" + PROMPT)
+    monkeypatch.chdir(project.root)
+    assert load_prompts(project).get("prompts/team/a.yaml").id == "custom"
+    with pytest.raises(UsageError, match=r"no prompt with id 'prompts/team/b\.yaml'"):
+        load_prompts(project).get("prompts/team/b.yaml")
 
 
 def test_explicit_non_yaml_path_is_skipped(project: Project, write: Writer) -> None:

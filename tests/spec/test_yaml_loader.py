@@ -55,7 +55,7 @@ def test_empty_file(text: str) -> None:
 
 
 def test_top_level_scalar_is_refused() -> None:
-    with pytest.raises(PromptFileError, match="got str"):
+    with pytest.raises(PromptFileError, match="got a string"):
         load_yaml("just text\n", P)
 
 

@@ -96,7 +96,8 @@ def register(app: typer.Typer) -> None:
         """Scaffold a prompt repository: config, an example prompt with tests, partials."""
         for path in scaffold(directory):
             typer.echo(f"created {path}")
-        typer.echo(f"next: cd {directory} && promptctl lint && promptctl list")
+        here = directory.resolve() == Path.cwd().resolve()
+        typer.echo(f"next: {'' if here else f'cd {directory} && '}promptctl lint && promptctl list")
         typer.echo(
             "CI: add your API keys as repository secrets; .github/workflows/promptctl.yml "
             "runs `promptctl ci --comment` on pull requests"

@@ -49,6 +49,12 @@ def register(app: typer.Typer) -> None:
             gc.enable()
         if output_format == "text":
             console().print(formats.format_text(report, proj.root))
+            if report.files_checked == 0 and not paths:
+                typer.echo(
+                    f"note: no prompt files under {proj.prompts_dir} "
+                    "(add prompts/NAME.yaml, or run `promptctl init`)",
+                    err=True,
+                )
         else:
             render = {
                 "json": formats.format_json,

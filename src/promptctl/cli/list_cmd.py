@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
         check_choice(output_format, ("text", "json"))
         from promptctl.spec.loader import load_prompts
 
-        result = load_prompts(resolve_project(project))
+        proj = resolve_project(project)
+        result = load_prompts(proj)
         rows = [
             {
                 "id": p.id,
@@ -54,6 +55,10 @@ def register(app: typer.Typer) -> None:
                     ", ".join(p.tags),
                 )
             console().print(table)
+        if not result.files:
+            sys.stderr.write(
+                f"note: no prompt files under {proj.prompts_dir} (run `promptctl init`)\n"
+            )
         broken = len({d.location.path for d in result.errors if d.location})
         if broken:
             sys.stderr.write(

@@ -15,7 +15,10 @@ from promptctl.errors import UsageError
 def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
     """`k=v`; v is JSON (numbers, lists, objects) unless the input is declared a string."""
     if "=" not in raw:
-        raise UsageError(f"--var {raw!r} is not KEY=VALUE")
+        raise UsageError(
+            f"--var {raw!r} is not KEY=VALUE",
+            hint=f"write it as --var {raw or 'name'}=VALUE",
+        )
     key, value = raw.split("=", 1)
     if isinstance(schema, dict) and schema.get("type") == "string":
         return key, value

@@ -61,6 +61,7 @@ def check_prompt(
             )
         )
     diags.extend(_targets(loaded, prompt, project))
+    diags.extend(_param_typos(loaded, prompt))
     diags.extend(_metadata(loaded, prompt))
     if schemas_ok:
         diags.extend(_tests(prompt, inlined))
@@ -88,6 +89,32 @@ def _targets(loaded: FileLoad, prompt: Prompt, project: Project) -> list[Diagnos
                 else "configure it under `providers:` in promptctl.yaml",
             )
         )
+    return out
+
+
+_KNOWN_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "stop")
+
+
+def _param_typos(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
+    """Unknown params pass through to the provider: flag only near-misses of known ones."""
+    sets = [("/model/params", prompt.model.params)]
+    sets += [
+        (f"/model/fallbacks/{i}/params", t.params) for i, t in enumerate(prompt.model.fallbacks)
+    ]
+    out = []
+    for ptr, params in sets:
+        for key in params:
+            guess = None if key in _KNOWN_PARAMS else did_you_mean(key, _KNOWN_PARAMS)
+            if guess:
+                out.append(
+                    Diagnostic(
+                        "PC108",
+                        "warning",
+                        f"unknown param '{key}' is passed to the provider as is",
+                        _loc(loaded, f"{ptr}/{key}", key=True),
+                        f"did you mean '{guess}'?",
+                    )
+                )
     return out
 
 

@@ -54,7 +54,22 @@ def _line_of(loaded: FileLoad, msg: MessageTemplate, template_line: int) -> Sour
     block = loaded.doc is not None and any(
         loaded.doc.values.get(p) == (loc.line, loc.column) for p in loaded.doc.block_scalars
     )
+    if not block and template_line == 1:
+        return loc  # the template starts on the key's line: keep its column
     return SourceLocation(loc.path, loc.line + template_line - (0 if block else 1))
+
+
+_UNKNOWN_NAME = re.compile(r"No (filter|test) named '([^']+)'")
+
+
+def _unknown_name_hint(message: str, env: jinja2.Environment) -> str | None:
+    """`{{ x | uppr }}` -> did you mean 'upper'? (Jinja only says the name is unknown)."""
+    match = _UNKNOWN_NAME.search(message)
+    if match is None:
+        return None
+    known = env.filters if match[1] == "filter" else env.tests
+    guess = did_you_mean(match[2], known)
+    return f"did you mean '{guess}'?" if guess else None
 
 
 _IMPLICIT = frozenset({"loop", "self", "super", "caller", "varargs", "kwargs"})
@@ -130,6 +145,7 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
                     "error",
                     f"template syntax error: {exc.message}",
                     _line_of(loaded, msg, exc.lineno),
+                    _unknown_name_hint(str(exc.message), env),
                 )
             )
             continue

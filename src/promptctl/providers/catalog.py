@@ -3,19 +3,56 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from promptctl.providers.pricing import known_prices
+from promptctl.providers.pricing import Price, known_prices, price_for
 from promptctl.spec.model import Project
 
-__all__ = ["provider_catalog"]
+__all__ = ["provider_catalog", "used_targets"]
+
+
+def used_targets(project: Project) -> list[str]:
+    """Every `provider/model` the project's prompts may call (main, fallbacks, routes, judge).
+
+    Files with errors still count: their model lines are usually fine, and the user
+    asking for prices is often in the middle of fixing them.
+    """
+    from promptctl.spec.loader import load_prompts
+
+    found = {project.judge}
+    for file in load_prompts(project).files:
+        if file.prompt is not None:
+            model = file.prompt.model
+            found.update([model.use, *(t.use for t in model.fallbacks)])
+            found.update(r.use for r in model.routes)
+    return sorted(found)
+
+
+def _prices(
+    project: Project, match: str | None, targets: Collection[str] | None
+) -> list[tuple[str, Price | None]]:
+    if targets is None:
+        return [
+            (target, price)
+            for target, price in known_prices(project)
+            if match is None or match.lower() in target.lower()
+        ]
+    return [(t, price_for(t, project)) for t in sorted({*targets, *project.pricing})]
 
 
 def provider_catalog(
-    project: Project, *, env: Mapping[str, str] | None = None, match: str | None = None
+    project: Project,
+    *,
+    env: Mapping[str, str] | None = None,
+    match: str | None = None,
+    targets: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Providers (with whether their key variable is set, never its value) and prices."""
+    """Providers (with whether their key variable is set, never its value) and prices.
+
+    Prices cover the whole shipped table (narrowed by `match`), or, with `targets`, just
+    those models plus the `pricing:` overrides; a target without a price has None values.
+    """
     env = os.environ if env is None else env
     providers = [
         {
@@ -34,15 +71,14 @@ def provider_catalog(
     prices = [
         {
             "model": target,
-            "input": p.input,
-            "output": p.output,
-            "cached_input": p.cached_input,
-            "cache_write": p.cache_write,
-            "cache_write_1h": p.cache_write_1h,
-            "effective_from": p.effective_from,
-            "source": p.source,
+            "input": p.input if p else None,
+            "output": p.output if p else None,
+            "cached_input": p.cached_input if p else None,
+            "cache_write": p.cache_write if p else None,
+            "cache_write_1h": p.cache_write_1h if p else None,
+            "effective_from": p.effective_from if p else None,
+            "source": p.source if p else "unknown",
         }
-        for target, p in known_prices(project)
-        if match is None or match.lower() in target.lower()
+        for target, p in _prices(project, match, targets)
     ]
     return {"providers": providers, "prices": prices, "unit": "USD per 1M tokens"}

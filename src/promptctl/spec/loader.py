@@ -26,7 +26,8 @@ from promptctl.spec.model import (
 )
 from promptctl.spec.partials import inline_partials
 from promptctl.spec.project import find_project, load_project
-from promptctl.spec.schemas import did_you_mean, schema_diagnostics
+from promptctl.spec.salvage import salvage
+from promptctl.spec.schemas import did_you_mean, schema_findings
 from promptctl.spec.semver import parse_semver
 from promptctl.spec.sources import FileSource, WorkingTreeSource
 from promptctl.spec.testcases import parse_tests
@@ -79,7 +80,8 @@ class LoadResult:
         return [d for d in self.diagnostics if d.is_error]
 
     def get(self, prompt_id: str) -> Prompt:
-        """The prompt with this id; UsageError with a suggestion otherwise."""
+        """The prompt with this id (or file path); UsageError with a suggestion otherwise."""
+        prompt_id = self._id_of_path(prompt_id) or prompt_id
         for prompt in self.prompts:
             if prompt.id == prompt_id:
                 return prompt
@@ -88,14 +90,26 @@ class LoadResult:
             for f in self.files
             if (f.prompt.id if f.prompt is not None else f.default_id) == prompt_id
         ]
-        if broken and any(d.is_error for d in broken[0].diagnostics):
-            first = next(d for d in broken[0].diagnostics if d.is_error)
-            raise PromptFileError(first.message, location=first.location, hint=first.hint)
+        errors = [d for d in broken[0].diagnostics if d.is_error] if broken else []
+        if errors:
+            first = errors[0]
+            more = f" (and {len(errors) - 1} more; run `promptctl lint`)" if len(errors) > 1 else ""
+            raise PromptFileError(first.message + more, location=first.location, hint=first.hint)
         guess = did_you_mean(prompt_id, [p.id for p in self.prompts])
         raise UsageError(
             f"no prompt with id {prompt_id!r}",
             hint=f"did you mean {guess!r}?" if guess else "run `promptctl list` to see the ids",
         )
+
+    def _id_of_path(self, ref: str) -> str | None:
+        """Users often pass `prompts/a.yaml` where an id is expected: accept it."""
+        if not ref.endswith(PROMPT_SUFFIXES):
+            return None
+        target = Path(ref).resolve()
+        for f in self.files:
+            if f.path == target:
+                return f.prompt.id if f.prompt is not None else f.default_id
+        return None
 
 
 def partials_dir(project: Project) -> Path:
@@ -198,30 +212,54 @@ def load_prompt_file(
                 "use MAJOR.MINOR.PATCH, e.g. 1.2.0",
             )
         )
-    schema_diags = schema_diagnostics(doc, "prompt", skip=frozenset({"/version"}))
-    diags.extend(schema_diags)
-    if schema_diags:
-        return result
+    findings = schema_findings(doc, "prompt", skip=frozenset({"/version"}))
+    diags.extend(d for _, d in findings)
+    if findings:
+        salvaged = salvage(data, [path for path, _ in findings])
+        if salvaged is None:
+            return result
+        data = salvaged
     prompt = _build(data, doc, path, project, src, diags)
     table = partials if partials is not None else load_partials(project, src)
     try:
         prompt = dataclasses.replace(prompt, content_hash=content_hash(prompt, table))
     except RenderError as exc:
-        loc = _failing_template(prompt, table)
+        loc = _failing_template(prompt, table, doc)
         diags.append(Diagnostic("PC012", "error", exc.message, loc, exc.hint))
     result.prompt = prompt
     return result
 
 
-def _failing_template(prompt: Prompt, partials: dict[str, str]) -> SourceLocation | None:
-    """Location of the first message whose includes cannot be resolved."""
+def _failing_template(
+    prompt: Prompt, partials: dict[str, str], doc: LocatedYaml
+) -> SourceLocation | None:
+    """Location of the first include that cannot be resolved (else its message)."""
     messages = [*prompt.messages, *(m for t in prompt.model.fallbacks for m in t.messages or ())]
     for message in messages:
         try:
             inline_partials(message.template or "", partials)
         except RenderError:
-            return message.location
+            return _failing_line(message, partials, doc)
     return prompt.messages[0].location if prompt.messages else None
+
+
+def _failing_line(
+    message: MessageTemplate, partials: dict[str, str], doc: LocatedYaml
+) -> SourceLocation | None:
+    loc = message.location
+    if loc is None or loc.line is None:
+        return loc
+    block = any(doc.values.get(p) == (loc.line, loc.column) for p in doc.block_scalars)
+    for i, line in enumerate((message.template or "").splitlines()):
+        if "include" not in line:
+            continue
+        try:
+            inline_partials(line, partials)
+        except RenderError:
+            if not block and i == 0:
+                return loc
+            return SourceLocation(loc.path, loc.line + i + (1 if block else 0))
+    return loc
 
 
 def _messages(raw: list[dict[str, str]], doc: LocatedYaml, ptr: str) -> tuple[MessageTemplate, ...]:
@@ -288,6 +326,28 @@ def _build(
     )
 
 
+def _explicit_id(loaded: FileLoad) -> bool:
+    return loaded.doc is not None and "id" in loaded.doc.data
+
+
+def _report_clash(loaded: FileLoad, other: FileLoad, project: Project) -> None:
+    prompt_id = loaded.prompt.id if loaded.prompt else loaded.default_id
+    try:
+        where = other.path.relative_to(project.root).as_posix()
+    except ValueError:
+        where = str(other.path)
+    how = "has it as `id:`" if _explicit_id(other) else "gets it from its path"
+    loaded.diagnostics.append(
+        Diagnostic(
+            "PC006",
+            "error",
+            f"duplicate prompt id '{prompt_id}' ({where} {how})",
+            loaded.doc.locate("/id") if loaded.doc else SourceLocation(loaded.path),
+            "ids must be unique; rename one file or set a different `id:`",
+        )
+    )
+
+
 def load_prompt(
     path: Path,
     project: Project | None = None,
@@ -327,16 +387,11 @@ def load_prompts(
         if other is None:
             by_id[loaded.prompt.id] = loaded
             continue
-        loc = loaded.doc.locate("/id") if loaded.doc else SourceLocation(loaded.path)
-        loaded.diagnostics.append(
-            Diagnostic(
-                "PC006",
-                "error",
-                f"duplicate prompt id '{loaded.prompt.id}' (also in {other.path})",
-                loc,
-                "ids must be unique; rename one file or set a different `id:`",
-            )
-        )
+        # blame the file whose `id:` causes the clash, not the one named after its path
+        swap = _explicit_id(other) and not _explicit_id(loaded)
+        blamed, kept = (other, loaded) if swap else (loaded, other)
+        by_id[loaded.prompt.id] = kept
+        _report_clash(blamed, kept, project)
     return LoadResult(
         prompts=[f.prompt for f in files if f.ok and f.prompt is not None],
         diagnostics=[d for f in files for d in f.diagnostics],

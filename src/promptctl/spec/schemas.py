@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +26,7 @@ __all__ = [
     "dotted",
     "schema",
     "schema_diagnostics",
+    "schema_findings",
     "schema_text",
     "validator",
 ]
@@ -108,17 +110,37 @@ def schema_diagnostics(
 
     `skip` holds pointers whose errors the caller reports better itself.
     """
-    out: list[Diagnostic] = []
+    return [d for _, d in schema_findings(doc, name, skip=skip)]
+
+
+Path = tuple[str | int, ...]
+
+
+def schema_findings(
+    doc: LocatedYaml, name: SchemaName, *, skip: frozenset[str] = frozenset()
+) -> list[tuple[Path, Diagnostic]]:
+    """Like `schema_diagnostics`, each with the path of the offending value.
+
+    For an unknown key the path ends in that key, so a caller can drop just it.
+    """
+    out: list[tuple[Path, Diagnostic]] = []
     for error in validator(name).iter_errors(doc.data):
         ptr = pointer(list(error.absolute_path))
         if ptr in skip:
             continue
         out.extend(_diagnose(doc, error, ptr))
-    out.sort(key=lambda d: (d.location.line or 0) if d.location else 0)
+    out.sort(key=lambda f: (f[1].location.line or 0) if f[1].location else 0)
     return out
 
 
-def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[Diagnostic]:
+def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[tuple[Path, Diagnostic]]:
+    path: Path = tuple(error.absolute_path)
+    return [(p or path, d) for p, d in _diagnose_one(doc, error, ptr)]
+
+
+def _diagnose_one(
+    doc: LocatedYaml, error: ValidationError, ptr: str
+) -> list[tuple[Path | None, Diagnostic]]:
     where = dotted(list(error.absolute_path)) or "top level"
     loc = doc.locate(ptr)
     kind = error.validator
@@ -126,7 +148,7 @@ def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[Diagno
     instance: Any = error.instance
     if kind == "additionalProperties" and isinstance(instance, dict):
         allowed = list(sub.get("properties", {}))
-        diags = []
+        diags: list[tuple[Path | None, Diagnostic]] = []
         for key in instance:
             if key in allowed:
                 continue
@@ -134,35 +156,77 @@ def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[Diagno
             hint = f"did you mean '{guess}'?" if guess else f"allowed keys: {', '.join(allowed)}"
             place = f" in {where}" if error.absolute_path else ""
             diags.append(
-                Diagnostic(
-                    CODE_UNKNOWN_KEY,
-                    "error",
-                    f"unknown key '{key}'{place}",
-                    doc.locate(pointer([*error.absolute_path, str(key)]), key=True),
-                    hint,
+                (
+                    (*error.absolute_path, str(key)),
+                    Diagnostic(
+                        CODE_UNKNOWN_KEY,
+                        "error",
+                        f"unknown key '{key}'{place}",
+                        doc.locate(pointer([*error.absolute_path, str(key)]), key=True),
+                        hint,
+                    ),
                 )
             )
         return diags
     if kind == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
-        return [Diagnostic(CODE_SCHEMA, "error", f"{where}: missing required key '{missing}'", loc)]
+        msg = f"{where}: missing required key '{missing}'"
+        return [((*error.absolute_path, missing), Diagnostic(CODE_SCHEMA, "error", msg, loc))]
     if kind in {"minProperties", "maxProperties"} and "system" in sub.get("properties", {}):
         msg = f"{where}: a message needs exactly one of system, user, assistant, history"
-        return [Diagnostic(CODE_SCHEMA, "error", msg, loc)]
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc))]
     if kind == "type":
         expected = error.validator_value
         exp = " or ".join(expected) if isinstance(expected, list) else str(expected)
         got = _json_type(error.instance)
-        return [Diagnostic(CODE_SCHEMA, "error", f"{where}: expected {exp}, got {got}", loc)]
+        fix = _type_hint(where, error.instance)
+        msg = f"{where}: expected {exp}, got {got}"
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, fix))]
     if kind == "enum":
         allowed_values: Any = error.validator_value
         choices = ", ".join(str(c) for c in allowed_values)
         msg = f"{where}: {error.instance!r} is not one of: {choices}"
-        return [Diagnostic(CODE_SCHEMA, "error", msg, loc)]
+        close = did_you_mean(instance, allowed_values) if isinstance(instance, str) else None
+        suggestion = f"did you mean '{close}'?" if close else None
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, suggestion))]
     if kind == "pattern" and "description" in sub:
         msg = f"{where}: {error.instance!r} is not valid"
-        return [Diagnostic(CODE_SCHEMA, "error", msg, loc, f"expected {sub['description']}")]
-    return [Diagnostic(CODE_SCHEMA, "error", f"{where}: {error.message}", loc)]
+        return [
+            (None, Diagnostic(CODE_SCHEMA, "error", msg, loc, f"expected {sub['description']}"))
+        ]
+    if kind == "minItems" and where == "messages":
+        hint = 'add at least one, e.g. `- user: "{{ question }}"`'
+        msg = f"{where}: the list is empty"
+        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, hint))]
+    return [(None, Diagnostic(CODE_SCHEMA, "error", f"{where}: {error.message}", loc))]
+
+
+_TYPE_HINTS = {
+    "messages": 'a list of one-key entries: `- system: ...`, `- user: "{{ question }}"`',
+    "tests": "a list: `- name: ...` with `vars:` and `assert:`",
+    "inputs": "a mapping of name -> JSON Schema, e.g. `ticket: {type: string}`",
+    "tags": "a list, e.g. `tags: [support]`",
+    "model": "a mapping, e.g. `model: {use: openai/gpt-4o-mini}`",
+    "model.params": "a mapping, e.g. `params: {temperature: 0, max_tokens: 300}`",
+    "model.fallbacks": "a list, e.g. `fallbacks: [anthropic/claude-3-5-haiku-latest]`",
+    "model.routes": "a list of `- {when: \"tier == 'pro'\", use: openai/gpt-4o}`",
+    "tests[].assert": "a list, e.g. `assert: [is-json, {contains: refund}]`",
+    "tests[].vars": "a mapping of input name -> value, e.g. `vars: {ticket: hi}`",
+}
+
+
+_JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
+
+
+def _type_hint(where: str, value: Any) -> str | None:
+    if value is None:
+        return "give it a value or remove the key"
+    name = where.removeprefix("inputs.")
+    if name != where and "." not in name:
+        if isinstance(value, str) and value in _JSON_TYPES:
+            return f"an input is a JSON Schema: write `{name}: {{type: {value}}}`"
+        return f"an input is a JSON Schema, e.g. `{name}: {{type: string}}`"
+    return _TYPE_HINTS.get(re.sub(r"\[\d+\]", "[]", where))
 
 
 def _json_type(value: Any) -> str:

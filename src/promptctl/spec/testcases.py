@@ -39,6 +39,7 @@ REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
     "python": ("value", "file"),
     "llm-rubric": ("value", "rubric"),
 }
+MAX_DATASET_BYTES = 64 * 1024 * 1024  # datasets are where large test data belongs
 _LIST_VALUED = frozenset({"contains-any", "contains-all"})
 _RESERVED = frozenset({"type", "value", "weight", "threshold"})
 
@@ -46,9 +47,11 @@ Locate = Callable[[str], SourceLocation]
 
 
 def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> AssertionSpec | None:
-    """Short (`is-json`) or long (`{type: regex, value: ...}`) form -> AssertionSpec."""
-    data: dict[str, Any] = {"type": raw} if isinstance(raw, str) else dict(raw)
-    name = str(data.get("type", ""))
+    """Short (`is-json`, `contains: hi`) or long (`{type: regex, value: ...}`) form."""
+    data = _long_form(raw, loc, diags)
+    if data is None:
+        return None
+    name = str(data["type"])
     negate = name.startswith("not-")
     base = name[4:] if negate else name
     if base not in ASSERTION_TYPES:
@@ -97,9 +100,41 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
     )
 
 
+def _long_form(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> dict[str, Any] | None:
+    """`contains: hi` -> `{type: contains, value: hi}`; a mapping value becomes options."""
+    if isinstance(raw, str):
+        return {"type": raw}
+    data = dict(raw)
+    if "type" in data:
+        return data
+    named = [k for k in data if k not in _RESERVED]
+    if len(named) != 1:
+        what = f"several keys ({', '.join(map(str, named))})" if named else "no type"
+        diags.append(
+            Diagnostic(
+                "PC015",
+                "error",
+                f"assertion has {what}",
+                loc,
+                "write one `- TYPE: value` per list item, or `- {type: TYPE, ...}`",
+            )
+        )
+        return None
+    key = named[0]
+    value = data.pop(key)
+    data["type"] = str(key)
+    if isinstance(value, dict):
+        data.update(value)
+    elif value is not None:
+        data["value"] = value
+    return data
+
+
 def _asserts(raw: Any, locate: Locate, ptr: str, diags: list[Diagnostic]) -> list[AssertionSpec]:
     out = []
     for i, item in enumerate(raw or ()):
+        if item is None:  # removed after a schema error, already reported
+            continue
         spec = parse_assertion(item, locate(f"{ptr}/{i}"), diags)
         if spec is not None:
             out.append(spec)
@@ -116,6 +151,8 @@ def parse_tests(
     """Inline tests and dataset rows, in file order; names must be unique."""
     tests: list[TestCase] = []
     for i, entry in enumerate(raw_tests):
+        if entry is None:  # removed after a schema error, already reported
+            continue
         ptr = f"/tests/{i}"
         common = _asserts(entry.get("assert"), locate, f"{ptr}/assert", diags)
         if "dataset" in entry:
@@ -184,8 +221,8 @@ def _dataset(
     rel = str(entry["dataset"])
     path = (prompt_path.parent / rel).resolve()
     try:
-        text = decode_text(source.read_bytes(path), path)
-        rows = _rows(path, text)
+        text = decode_text(source.read_bytes(path), path, limit=MAX_DATASET_BYTES)
+        rows = _rows(path, text, diags)
     except FileNotFoundError:
         diags.append(
             Diagnostic(
@@ -241,11 +278,15 @@ def _line_locate(path: Path, line: int, _ptr: str) -> SourceLocation:
     return SourceLocation(path, line)
 
 
-def _rows(path: Path, text: str) -> list[_Row]:
-    """(line, row, locate-inside-assert) for each row of a .jsonl, .yaml or .csv dataset."""
+def _rows(path: Path, text: str, diags: list[Diagnostic]) -> list[_Row]:
+    """(line, row, locate-inside-assert) for each row of a .jsonl, .yaml or .csv dataset.
+
+    A bad line of a .jsonl or .csv is reported into `diags` and skipped, so every bad
+    line shows in one run; a file that cannot be read at all raises PromptFileError.
+    """
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return _jsonl(path, text)
+        return _jsonl(path, text, diags)
     if suffix in {".yaml", ".yml"}:
         doc = load_yaml(text, path, require_mapping=False)
         if not isinstance(doc.data, list):
@@ -259,7 +300,7 @@ def _rows(path: Path, text: str) -> list[_Row]:
             for i, row in enumerate(doc.data)
         ]
     if suffix == ".csv":
-        return _csv(path, text)
+        return _csv(path, text, diags)
     raise PromptFileError(
         f"unsupported dataset type {suffix!r}",
         location=SourceLocation(path),
@@ -267,7 +308,7 @@ def _rows(path: Path, text: str) -> list[_Row]:
     )
 
 
-def _jsonl(path: Path, text: str) -> list[_Row]:
+def _jsonl(path: Path, text: str, diags: list[Diagnostic]) -> list[_Row]:
     rows: list[_Row] = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -275,20 +316,39 @@ def _jsonl(path: Path, text: str) -> list[_Row]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise PromptFileError(
-                f"invalid JSON in dataset: {exc.msg}",
-                location=SourceLocation(path, n, exc.colno),
-            ) from None
+            diags.append(
+                Diagnostic(
+                    "PC007",
+                    "error",
+                    f"invalid JSON in dataset: {exc.msg}",
+                    SourceLocation(path, n, exc.colno),
+                    'each line is one JSON object, e.g. {"vars": {"ticket": "hi"}}',
+                )
+            )
+            continue
         rows.append((n, row, functools.partial(_line_locate, path, n)))
     return rows
 
 
-def _csv(path: Path, text: str) -> list[_Row]:
+def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[_Row]:
     """Columns are vars; `_name` names the row; `_assert` holds a JSON list."""
     reader = csv.DictReader(io.StringIO(text))
     rows: list[_Row] = []
     for record in reader:
         line = reader.line_num
+        if None in record or None in record.values():
+            width = len(reader.fieldnames or ())
+            got = width + len(record.get(None) or ()) - sum(v is None for v in record.values())
+            diags.append(
+                Diagnostic(
+                    "PC007",
+                    "error",
+                    f"CSV row has {got} fields, the header has {width}",
+                    SourceLocation(path, line),
+                    "quote values that contain commas; give every row one value per column",
+                )
+            )
+            continue
         row: dict[str, Any] = {"vars": {k: v for k, v in record.items() if not k.startswith("_")}}
         if record.get("_name"):
             row["name"] = record["_name"]
@@ -296,9 +356,15 @@ def _csv(path: Path, text: str) -> list[_Row]:
             try:
                 row["assert"] = json.loads(record["_assert"])
             except json.JSONDecodeError as exc:
-                raise PromptFileError(
-                    f"invalid JSON in `_assert` column: {exc.msg}",
-                    location=SourceLocation(path, line),
-                ) from None
+                diags.append(
+                    Diagnostic(
+                        "PC007",
+                        "error",
+                        f"invalid JSON in `_assert` column: {exc.msg}",
+                        SourceLocation(path, line),
+                        'a JSON list, e.g. "[""is-json""]" (double the quotes inside CSV)',
+                    )
+                )
+                continue
         rows.append((line, row, functools.partial(_line_locate, path, line)))
     return rows

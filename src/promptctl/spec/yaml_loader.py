@@ -65,11 +65,11 @@ class LocatedYaml:
             key = False
 
 
-def decode_text(raw: bytes, path: Path) -> str:
+def decode_text(raw: bytes, path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
     """Bytes -> str, refusing binary, non-UTF-8 and oversized files with a clear error."""
-    if len(raw) > MAX_FILE_BYTES:
+    if len(raw) > limit:
         raise PromptFileError(
-            f"file is {len(raw):,} bytes, over the {MAX_FILE_BYTES:,}-byte limit",
+            f"file is {len(raw):,} bytes, over the {limit:,}-byte limit",
             location=SourceLocation(path),
             hint="split it, or move large test data into a dataset file",
         )
@@ -87,6 +87,14 @@ def decode_text(raw: bytes, path: Path) -> str:
             hint="save the file as UTF-8",
         ) from None
     return text.removeprefix("\ufeff")
+
+
+def _tab_at(text: str, loc: SourceLocation) -> bool:
+    """Whether the error points at (or just after) a tab: PyYAML's message never says so."""
+    lines = text.splitlines()
+    if loc.line is None or loc.column is None or not 0 < loc.line <= len(lines):
+        return False
+    return "\t" in lines[loc.line - 1][max(loc.column - 2, 0) : loc.column]
 
 
 def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> LocatedYaml:
@@ -109,13 +117,20 @@ def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> Located
         mark = exc.problem_mark or exc.context_mark
         loc = SourceLocation(path, mark.line + 1, mark.column + 1) if mark else SourceLocation(path)
         problem = exc.problem or exc.context or "invalid YAML"
+        if _tab_at(text, loc):
+            raise PromptFileError(
+                "YAML syntax error: a tab character where YAML expects spaces",
+                location=loc,
+                hint="indent with spaces; replace the tab",
+            ) from None
         raise PromptFileError(f"YAML syntax error: {problem}", location=loc) from None
     except yaml.YAMLError as exc:
         raise PromptFileError(f"YAML error: {exc}", location=SourceLocation(path)) from None
     finally:
         loader.dispose()
     if require_mapping and not isinstance(result.data, dict):
-        kind = type(result.data).__name__ if result.data is not None else "null"
+        names = {"str": "a string", "list": "a list", "int": "a number", "float": "a number"}
+        kind = names.get(type(result.data).__name__, "null" if result.data is None else "a value")
         raise PromptFileError(
             f"top level must be a mapping of keys, got {kind}",
             location=result.locate(""),
