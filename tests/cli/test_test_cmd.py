@@ -60,7 +60,7 @@ def project(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) 
     (tmp_path / "promptctl.yaml").write_text(
         "providers:\n"
         f"  openai: {{kind: openai, base_url: '{fake_llm.openai_base}',"
-        " api_key_env: OPENAI_API_KEY, max_retries: 0, timeout_s: 2}\n"
+        " api_key_env: OPENAI_API_KEY, max_retries: 0, timeout_s: 10}\n"
     )
     (tmp_path / "prompts" / "demo").mkdir(parents=True)
     (tmp_path / "prompts" / "demo" / "qa.yaml").write_text(PROMPT)
