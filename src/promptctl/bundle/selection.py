@@ -23,19 +23,24 @@ class Selection:
     prompts: list[Prompt]  # partials inlined, in the order asked (or by id)
     lint_errors: dict[str, list[str]]  # prompt id -> one line per lint error
     refusals: list[str]  # files that do not load at all (publishing everything)
+    skipped: list[str] = dataclasses.field(default_factory=list)  # not approved, not asked for
 
 
 def select_for_publish(project: Project, ids: Sequence[str] = ()) -> Selection:
-    """Load and lint the project; pick `ids` (default: every prompt).
+    """Load and lint the project; pick `ids` (default: every approved prompt).
 
-    An unknown id is a UsageError (with a suggestion); with no ids, a prompt file that
-    does not load at all is a refusal (in `refusals`), since it cannot be judged.
+    Without ids, drafts and deprecated prompts are left out (listed in `skipped`) rather
+    than refused: a release takes what is approved, as a release manager expects. Named
+    ids are taken as asked, so naming a draft is refused by the publish checks. An
+    unknown id is a UsageError (with a suggestion); with no ids, a prompt file that does
+    not load at all is a refusal (in `refusals`), since it cannot be judged.
     """
     from promptctl.lint import lint
     from promptctl.spec.loader import load_prompts
 
     loaded = load_prompts(project)
     refusals: list[str] = []
+    skipped: list[str] = []
     if ids:
         chosen = [loaded.get(i) for i in dict.fromkeys(ids)]
     else:
@@ -45,7 +50,11 @@ def select_for_publish(project: Project, ids: Sequence[str] = ()) -> Selection:
             for f in loaded.files
             if not f.ok
         ]
-        chosen = sorted(loaded.prompts, key=lambda p: p.id)
+        every = sorted(loaded.prompts, key=lambda p: p.id)
+        chosen = [p for p in every if p.status == "approved"]
+        skipped = [f"{p.id}@{p.version} ({p.status})" for p in every if p.status != "approved"]
+        if not chosen and not refusals:
+            refusals.append("no approved prompt to publish (set `status: approved` on one)")
     report = lint(project)
     by_path = {p.path.resolve(): p.id for p in chosen}
     errors: dict[str, list[str]] = {}
@@ -55,7 +64,7 @@ def select_for_publish(project: Project, ids: Sequence[str] = ()) -> Selection:
             if owner is not None:
                 where = f"{_rel(Path(diag.location.path), project.root)}:{diag.location.line or 0}"
                 errors.setdefault(owner, []).append(f"{diag.code} {diag.message} ({where})")
-    return Selection([_inlined(p, loaded.partials) for p in chosen], errors, refusals)
+    return Selection([_inlined(p, loaded.partials) for p in chosen], errors, refusals, skipped)
 
 
 def _inlined(prompt: Prompt, partials: Mapping[str, str]) -> Prompt:

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
     @app.command("publish")
     def publish_cmd(
         ids: Annotated[
-            list[str] | None, typer.Argument(help="Prompt ids (default: every prompt).")
+            list[str] | None,
+            typer.Argument(help="Prompt ids (default: every approved prompt)."),
         ] = None,
         out: Annotated[
             Path | None,
@@ -46,6 +47,8 @@ def register(app: typer.Typer) -> None:
         proj = resolve_project(project)
         selection = select_for_publish(proj, ids or ())
         reasons = list(selection.refusals)
+        for name in selection.skipped:
+            typer.echo(f"skipped {name}: not approved", err=True)
         try:
             result = publish(
                 proj,
