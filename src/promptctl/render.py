@@ -181,7 +181,8 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
     if error.validator == "required" and not path:
         name = str(error.message).split("'")[1]
         raise InputValidationError(
-            f"{prompt.id}: missing required input '{name}'", hint=f"pass it, e.g. --var {name}=..."
+            f"{prompt.id}: missing required input '{name}'",
+            hint=f"pass it (CLI: --var {name}=...; runtime: {name}=... or a resolver)",
         )
     from promptctl.spec.schemas import did_you_mean, dotted
 
