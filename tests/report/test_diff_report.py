@@ -117,13 +117,75 @@ def test_small_costs_keep_their_digits_in_markdown_and_terminal() -> None:
     assert "$0.0000 " not in md + text
 
 
-def test_unknown_costs_are_dashes_not_zero() -> None:
-    comparison = compare(_priced(None), _priced(None), GATE)
+def _cells(text: str, label: str) -> list[str]:
+    row = next(line for line in text.splitlines() if label in line)
+    return [c.strip() for c in row.split("│")[1:-1]]
+
+
+def test_unknown_costs_say_unknown_not_zero_and_the_gate_says_it_skipped() -> None:
+    local = "local/llama3"
+    base = make_doc([make_case("p", f"t{i}", 0, "pass", cost=None, target=local) for i in range(4)])
+    head = make_doc(
+        [make_case("p", f"t{i}", 0, "pass", cost=0.001, target=local) for i in range(4)]
+    )
+    comparison = compare(base, head, GATE)
+    note = "cost gate skipped: cost unknown on base: no price for local/llama3"
     md = render_markdown(comparison)
-    assert "| — → — | — → — |" in md
+    assert "| unknown → $0.001 | unknown → $0.004 |" in md
+    assert f"- p (local/llama3): {note}" in md
+    assert "$0.00 " not in md
     text = render_terminal_text(comparison)
-    total_row = next(line for line in text.splitlines() if "total cost" in line)
-    assert [c.strip() for c in total_row.split("│")[1:-1]] == ["total cost", "—", "—", "—"]
+    assert _cells(text, "cost / case") == ["cost / case", "unknown", "$0.001", "—"]
+    assert _cells(text, "total cost") == ["total cost", "unknown", "$0.004", "—"]
+    assert f"  {note}" in text.splitlines()
+    data = json.loads(render_json(comparison))
+    assert data["groups"][0]["base"]["cost_per_case"] is None
+    assert data["groups"][0]["base"]["cost_unknown_cases"] == 4
+    assert data["groups"][0]["cost_note"] == note
+    assert comparison_from_dict(data) == comparison
+
+
+def test_partial_unknown_costs_show_the_unpriced_count_and_the_tests_compared() -> None:
+    base = _priced(0.001)
+    head = make_doc(
+        [
+            make_case("p", f"t{i}", r, "pass", cost=0.0015 if i < 2 else None)
+            for i in range(4)
+            for r in (0, 1)
+        ]
+    )
+    comparison = compare(base, head, GATE)
+    assert comparison.verdict == "fail"  # +50% over t0, t1, priced on both sides
+    text = render_terminal_text(comparison)
+    assert _cells(text, "cost / case") == [
+        "cost / case",
+        "$0.001",
+        "$0.0015 (4 unpriced)",
+        "+50.0%",
+    ]
+    note = (
+        "cost per case compared over the 2 of 4 tests priced on both sides "
+        "(unpriced answers: base 0, head 4)"
+    )
+    assert f"  {note}" in text.splitlines()
+    md = render_markdown(comparison)
+    assert "| $0.001 → $0.0015 (4 unpriced) | $0.008 → $0.006 (4 unpriced) |" in md
+    assert f"- p (openai/gpt-4o-mini): {note}" in md
+
+
+def test_errors_and_cache_hits_in_the_rendered_cost() -> None:
+    base = _priced(0.002)
+    head = make_doc(
+        [make_case("p", f"t{i}", 0, "pass", cost=0.002, cached=True) for i in range(4)]
+        + [make_case("p", f"t{i}", 1, "pass", cost=0.002) for i in range(3)]
+        + [make_case("p", "t3", 1, "error", cost=0.0)]
+    )
+    comparison = compare(base, head, GateConfig(bootstrap_resamples=0, max_error_rate=0.5))
+    text = render_terminal_text(comparison)
+    # the error's $0 is left out; cached answers count at their recorded $0.002
+    assert _cells(text, "cost / case") == ["cost / case", "$0.002", "$0.002", "+0.0%"]
+    assert _cells(text, "total cost") == ["total cost", "$0.016", "$0.014", "-12.5%"]
+    assert "| $0.002 → $0.002 | $0.016 → $0.014 |" in render_markdown(comparison)
 
 
 def test_nothing_to_compare_is_said_plainly() -> None:

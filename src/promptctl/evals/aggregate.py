@@ -6,8 +6,13 @@ Statistical choices (documented in docs/results-format.md):
 - 95% interval: the Wilson score interval (`stats.wilson_interval`, cited there). Given
   only when the group has repeats or more than one case: a single trial's interval is too
   wide to mean anything.
-- cost: the sum of known costs; `cost_unknown_cases` counts the answered cases whose cost
-  is unknown (no price), and `cost_usd` is None only when no cost at all is known.
+- cost (`cost_figures`, shared with the gate's `side_stats`): what was spent, so answered
+  cases plus errored calls billed anyway (the gate's cost per case counts answered cases
+  only: an errored or skipped case bought no answer). The sum of known costs;
+  `cost_unknown_cases` counts the answered cases whose cost is unknown (no price), and
+  `cost_usd` is None only when answered cases exist and none has a known cost. A cached
+  answer counts at its recorded cost (what the call costs live), so a warm cache on one
+  side is not mistaken for a cheaper prompt.
 - latency p50/p95: nearest-rank percentiles (`stats.percentile`) over answered
   (pass/fail), non-cached cases; a cached response was not timed (None when there is no
   such case).
@@ -24,7 +29,32 @@ from promptctl.evals.stats import percentile, wilson_interval
 if TYPE_CHECKING:
     from promptctl.evals.results import CaseResult
 
-__all__ = ["Summary", "summarize"]
+__all__ = ["CostFigures", "Summary", "cost_figures", "live_latencies", "summarize"]
+
+
+@dataclass(frozen=True)
+class CostFigures:
+    """Cost over answered cases: `per_case` divides by the priced cases, never the unpriced."""
+
+    total: float  # sum of the known costs (0.0 when none is known)
+    priced: int  # answered cases with a known cost
+    unknown: int  # answered cases with no price
+
+    @property
+    def per_case(self) -> float | None:
+        return self.total / self.priced if self.priced else None
+
+
+def cost_figures(answered_costs: Iterable[float | None]) -> CostFigures:
+    """Figures from the `cost_usd` of answered (pass/fail) cases, cached ones included."""
+    costs = list(answered_costs)
+    known = [float(c) for c in costs if c is not None]
+    return CostFigures(total=sum(known), priced=len(known), unknown=len(costs) - len(known))
+
+
+def live_latencies(answered: Iterable[tuple[float | None, bool]]) -> list[float]:
+    """Latencies of uncached answers from (latency_ms, cached): a cache hit was not timed."""
+    return [float(ms) for ms, cached in answered if ms is not None and not cached]
 
 
 @dataclass(frozen=True)
@@ -69,9 +99,9 @@ def _summarize_group(group: list[CaseResult]) -> Summary:
     )
     scores = [c.score for c in answered if c.score is not None]
     called = [c for c in group if c.status != "skipped"]
-    known_costs = [c.cost_usd for c in called if c.cost_usd is not None]
-    unknown_costs = sum(1 for c in answered if c.cost_usd is None)
-    latencies = [c.latency_ms for c in answered if c.latency_ms is not None and not c.cached]
+    # spent: answered cases, plus errored calls that were billed anyway
+    cost = cost_figures(c.cost_usd for c in called if c.status != "error" or c.cost_usd is not None)
+    latencies = live_latencies((c.latency_ms, c.cached) for c in answered)
     return Summary(
         prompt=first.prompt,
         version=first.version,
@@ -87,10 +117,10 @@ def _summarize_group(group: list[CaseResult]) -> Summary:
         mean_score=sum(scores) / len(scores) if scores else None,
         input_tokens=sum(c.usage.input_tokens for c in group),
         output_tokens=sum(c.usage.output_tokens for c in group),
-        cost_usd=sum(known_costs) if known_costs or not unknown_costs else None,
+        cost_usd=cost.total if cost.priced or not cost.unknown else None,
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
-        cost_unknown_cases=unknown_costs,
+        cost_unknown_cases=cost.unknown,
     )
 
 

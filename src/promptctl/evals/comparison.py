@@ -44,6 +44,7 @@ class SideStats:
     total_cost: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    cost_unknown_cases: int = 0  # answered cases with no price (left out of the cost figures)
 
     @property
     def error_rate(self) -> float:
@@ -106,6 +107,7 @@ class GroupComparison:
     required_tests: int | None = None  # paired tests needed to detect the tolerance
     cost_change_pct: float | None = None
     latency_p95_change_pct: float | None = None
+    cost_note: str | None = None  # why cost was not compared, or compared on fewer tests
 
     def count(self, status: TestStatus) -> int:
         return sum(1 for t in self.tests if t.status == status)

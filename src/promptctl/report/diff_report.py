@@ -17,6 +17,7 @@ from promptctl.evals.comparison import (
     Comparison,
     GroupComparison,
     PromptChange,
+    SideStats,
     TestDiff,
     comparison_to_dict,
 )
@@ -25,6 +26,7 @@ from promptctl.report.money import format_usd
 __all__ = [
     "MARKER",
     "MAX_MARKDOWN_CHARS",
+    "cost_cell",
     "render_json",
     "render_markdown",
     "sources_line",
@@ -64,7 +66,9 @@ def verdict_line(c: Comparison) -> str:
 
 def render_markdown(c: Comparison, *, limit: int = MAX_MARKDOWN_CHARS) -> str:
     """PR-comment markdown, at most `limit` characters."""
-    head = "\n".join([verdict_line(c), "", MARKER, "", *_reasons(c), *_sources(c), _table(c), ""])
+    head = "\n".join(
+        [verdict_line(c), "", MARKER, "", *_reasons(c), *_sources(c), _table(c), *_notes(c), ""]
+    )
     blocks = [*_regressions(c), *_changes(c.prompt_changes), *_details(c), _method(c)]
     out = head
     for i, block in enumerate(blocks):
@@ -104,20 +108,39 @@ def _table(c: Comparison) -> str:
     ]
     for g in c.groups:
         cells = " | ".join(
-            _pair(g, attr, fmt)
-            for attr, fmt in (
-                ("pass_rate", _pct),
-                ("mean_score", _num),
-                ("cost_per_case", _usd),
-                ("total_cost", _usd),
-                ("latency_p50_ms", _ms),
-                ("latency_p95_ms", _ms),
-            )
+            [
+                _pair(g, "pass_rate", _pct),
+                _pair(g, "mean_score", _num),
+                *(f"{cost_cell(g.base, a)} → {cost_cell(g.head, a)}" for a in _COSTS),
+                _pair(g, "latency_p50_ms", _ms),
+                _pair(g, "latency_p95_ms", _ms),
+            ]
         )
         rows.append(
             f"| {_cell(g.prompt)} | {_cell(g.target)} | {_icon(g.verdict)} {g.verdict} | {cells} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def cost_cell(stats: SideStats | None, attr: str) -> str:
+    """A side's cost figure: "unknown" when no answer was priced, the unpriced count if some."""
+    value = getattr(stats, attr) if stats is not None else None
+    unpriced = stats.cost_unknown_cases if stats is not None else 0
+    if value is None:
+        return "unknown" if unpriced else "—"
+    return format_usd(value) + (f" ({unpriced} unpriced)" if unpriced else "")
+
+
+def _notes(c: Comparison) -> list[str]:
+    notes = [
+        f"- {_cell(g.prompt)} ({_cell(g.target)}): {_cell(g.cost_note)}"
+        for g in c.groups
+        if g.cost_note
+    ]
+    return [*notes, ""] if notes else []
+
+
+_COSTS = ("cost_per_case", "total_cost")
 
 
 def _regressions(c: Comparison) -> list[str]:
@@ -230,10 +253,6 @@ def _pct(v: float | None) -> str:
 
 def _num(v: float | None) -> str:
     return "—" if v is None else f"{v:.3f}"
-
-
-def _usd(v: float | None) -> str:
-    return format_usd(v, unknown="—")
 
 
 def _ms(v: float | None) -> str:

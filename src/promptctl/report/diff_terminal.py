@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from promptctl.evals.comparison import Comparison
-from promptctl.report.diff_report import sources_line, verdict_line
+from promptctl.report.diff_report import cost_cell, sources_line, verdict_line
 from promptctl.report.money import format_usd
 
 if TYPE_CHECKING:
@@ -53,8 +53,21 @@ def print_terminal(c: Comparison, console: Console) -> None:
         for label, attr, fmt, change in _ROWS:
             base = getattr(g.base, attr) if g.base is not None else None
             head = getattr(g.head, attr) if g.head is not None else None
-            table.add_row(label, _f(base, fmt), _f(head, fmt), _change(base, head, change))
+            if attr == "cost_per_case":  # the gate's figure: over tests priced on both sides
+                cost = "—" if g.cost_change_pct is None else f"{g.cost_change_pct / 100:+.1%}"
+                table.add_row(label, cost_cell(g.base, attr), cost_cell(g.head, attr), cost)
+            elif attr == "total_cost":
+                table.add_row(
+                    label,
+                    cost_cell(g.base, attr),
+                    cost_cell(g.head, attr),
+                    _change(base, head, change),
+                )
+            else:
+                table.add_row(label, _f(base, fmt), _f(head, fmt), _change(base, head, change))
         console.print(table)
+        if g.cost_note:
+            console.print(f"  {g.cost_note}", style="dim", markup=False, highlight=False)
     _tests(c, console)
     _changes(c, console)
 
@@ -93,15 +106,11 @@ def _changes(c: Comparison, console: Console) -> None:
                 console.print(f"  {line}", style=style, markup=False, highlight=False)
 
 
-def _usd(value: float) -> str:
-    return format_usd(value, unknown="—")
-
-
 _ROWS: tuple[tuple[str, str, Callable[[float], str], str], ...] = (
     ("pass rate", "pass_rate", "{:.1%}".format, "points"),
     ("mean score", "mean_score", "{:.3f}".format, "diff"),
-    ("cost / case", "cost_per_case", _usd, "pct"),
-    ("total cost", "total_cost", _usd, "pct"),
+    ("cost / case", "cost_per_case", format_usd, "pct"),
+    ("total cost", "total_cost", format_usd, "pct"),
     ("latency p50", "latency_p50_ms", "{:.0f} ms".format, "pct"),
     ("latency p95", "latency_p95_ms", "{:.0f} ms".format, "pct"),
 )
