@@ -155,6 +155,33 @@ def test_readme_invocation_exists(usage: Usage) -> None:
     )
 
 
+def _section_flags(lines: list[str]) -> list[Usage]:
+    """Inline `--flag ...` spans in prose under a heading that names `promptctl X`."""
+    found: list[Usage] = []
+    command: str | None = None
+    fence = False
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and re.match(r"#{1,6} ", line):
+            named = re.search(r"`promptctl ([a-z][a-z_-]*)", line)
+            command = named.group(1) if named else None
+        elif not fence and command is not None:
+            for span in _INLINE_CODE.findall(line):
+                if span.startswith("--"):
+                    found.append(Usage(number, span, command, None, [span.split()[0]]))
+    return found
+
+
+@pytest.mark.parametrize("usage", _section_flags(README_LINES), ids=lambda u: f"README.md:{u.line}")
+def test_flags_in_a_command_section_exist(usage: Usage) -> None:
+    options = _help(usage.command).options
+    assert usage.flags[0] in options, (
+        f"README.md:{usage.line}: {usage.text!r} is under the 'promptctl {usage.command}' "
+        f"heading but 'promptctl {usage.command} --help' does not list {usage.flags[0]}"
+    )
+
+
 def _slug(heading: str) -> str:
     """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to '-'."""
     text = heading.strip().lower()
