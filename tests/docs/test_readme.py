@@ -205,6 +205,10 @@ def _anchors(lines: list[str]) -> set[str]:
     return anchors
 
 
+def _file_anchors(path: Path) -> set[str]:
+    return _anchors(path.read_text(encoding="utf-8").splitlines())
+
+
 def _links(path: Path) -> list[tuple[int, str]]:
     links: list[tuple[int, str]] = []
     fence = False
@@ -225,8 +229,11 @@ def test_relative_links_resolve(doc: Path) -> None:
             continue  # https:, mailto:
         file_part, _, anchor = target.partition("#")
         if file_part:
-            if not (doc.parent / file_part).exists():
+            linked = doc.parent / file_part
+            if not linked.exists():
                 broken.append(f"{doc.name}:{number}: link to missing file {target!r}")
+            elif anchor and linked.suffix == ".md" and anchor not in _file_anchors(linked):
+                broken.append(f"{doc.name}:{number}: link to missing heading {target!r}")
         elif anchor not in anchors:
             broken.append(f"{doc.name}:{number}: link to missing heading {target!r}")
     assert not broken, "\n".join(broken)
