@@ -126,6 +126,9 @@ def _usages(lines: list[str]) -> list[Usage]:
 
 README_LINES = README.read_text(encoding="utf-8").splitlines()
 USAGES = _usages(README_LINES)
+DOC_USAGES = [
+    (doc.name, usage) for doc in DOCS for usage in _usages(doc.read_text("utf-8").splitlines())
+]
 
 
 def test_the_readme_shows_commands() -> None:
@@ -134,9 +137,13 @@ def test_the_readme_shows_commands() -> None:
     assert shown >= _help().commands, f"README never shows: {_help().commands - shown}"
 
 
-@pytest.mark.parametrize("usage", USAGES, ids=lambda u: f"README.md:{u.line}")
-def test_readme_invocation_exists(usage: Usage) -> None:
-    where = f"README.md:{usage.line}: {usage.text!r}"
+@pytest.mark.parametrize(
+    ("name", "usage"),
+    [("README.md", usage) for usage in USAGES] + DOC_USAGES,
+    ids=lambda x: x if isinstance(x, str) else f"{x.line}",
+)
+def test_documented_invocation_exists(name: str, usage: Usage) -> None:
+    where = f"{name}:{usage.line}: {usage.text!r}"
     root = _help()
     assert usage.command in root.commands, f"{where}: no command 'promptctl {usage.command}'"
     path = [usage.command]
