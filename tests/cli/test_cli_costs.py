@@ -124,3 +124,9 @@ def test_bad_budget_and_bad_args_exit_2(project: Path) -> None:
     assert out.returncode == 2 and "cannot group by 'team'" in out.stderr
     out = run_cli(project, "costs", "--ledger", str(project / "nope.sqlite"))
     assert out.returncode == 2 and "no ledger at" in out.stderr
+
+
+def test_budget_check_without_budgets_says_so(project: Path) -> None:
+    out = run_cli(project, "costs", "--check")
+    assert out.returncode == 0
+    assert out.stdout == "no budgets configured in promptctl.yaml (`budgets:`); nothing to check\n"

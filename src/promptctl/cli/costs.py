@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         if check:
             budgets = parse_budgets(proj.budgets)
             if not budgets:
-                typer.echo("no budgets: configured in promptctl.yaml; nothing to check")
+                typer.echo("no budgets configured in promptctl.yaml (`budgets:`); nothing to check")
                 return
             now = datetime.now(UTC)
             statuses = check_budgets(
