@@ -182,7 +182,7 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
         name = str(error.message).split("'")[1]
         raise InputValidationError(
             f"{prompt.id}: missing required input '{name}'",
-            hint=f"pass it (CLI: --var {name}=...; runtime: {name}=... or a resolver)",
+            hint=f"pass it: --var {name}=... on the CLI, {name}=... or a resolver in the runtime",
         )
     from promptctl.spec.schemas import did_you_mean, dotted
 
