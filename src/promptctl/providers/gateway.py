@@ -3,31 +3,42 @@
 Every provider call of an evaluation or of the runtime goes through `Gateway.complete`.
 It emits a `CallRecord` to `on_call` for each attempt outcome, so the ledger and the
 evaluation report see retries, fallbacks and cache hits alike.
+
+This module orchestrates; the parts live beside it: `plan` (the target chain and missing
+keys), `attempt` (one target's HTTP call with retries), `clients` (connection lifetime)
+and `blocking` (running the same path without an event loop for `complete_sync`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import os
 import random
-import threading
 import time
-import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Literal
 
 from promptctl.errors import ProviderError
-from promptctl.providers import _http
-from promptctl.providers.base import Adapter, Parsed, load_adapter, scrub
+from promptctl.providers.attempt import call_target
+from promptctl.providers.base import Parsed
+from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
 from promptctl.providers.breaker import Breakers
 from promptctl.providers.cache import ResponseCache
-from promptctl.providers.limits import SyncLimiter, limiter_for, sync_limiter_for
+from promptctl.providers.clients import ClientPool
+from promptctl.providers.limits import limiter_for, sync_limiter_for
+from promptctl.providers.plan import (
+    BREAKER_KINDS,
+    NO_FAILOVER,
+    TargetPlan,
+    chain_error,
+    check_some_key,
+    plan,
+)
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
-from promptctl.providers.retry import RetryPolicy, with_retries
+from promptctl.providers.retry import RetryPolicy
 from promptctl.providers.types import (
     CallContext,
     CallRecord,
@@ -36,31 +47,14 @@ from promptctl.providers.types import (
     SkippedTarget,
     Usage,
 )
-from promptctl.spec.model import Project, ProviderSettings
+from promptctl.spec.model import Project
 
 __all__ = ["Gateway"]
 
-T = TypeVar("T")
-# Failures that say something about the target (not the request): they count towards
-# opening its circuit.
-_BREAKER_KINDS = frozenset(
-    {"rate_limit", "overloaded", "server", "timeout", "network", "bad_response", "auth", "quota"}
-)
-# Failures another target cannot fix: raised at once instead of falling over.
-_NO_FAILOVER = frozenset({"bad_request", "config"})
-
-
-@dataclass(frozen=True)
-class _Plan:
-    request: ChatRequest
-    settings: ProviderSettings
-    adapter: Adapter
-    api_key: str | None
-    # the unset environment variable holding this target's key: the target is skipped
-    missing_key: str | None = None
-
 
 class Gateway:
+    """One project's provider calls, async (`complete`) or blocking (`complete_sync`)."""
+
     def __init__(
         self,
         project: Project,
@@ -99,15 +93,8 @@ class Gateway:
         self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock)
         self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
         self._recordings = RecordingStore(project.recordings_dir)
-        # one pooled client per event loop, closed when `asyncio.run` ends its loop
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._clients_lock = threading.Lock()
-        self._sync_client_: Any = None
-        self._bg_loop: asyncio.AbstractEventLoop | None = None
-        self._bg_thread: threading.Thread | None = None
-        self._bg_lock = threading.Lock()
+        pool_size = max(16, sum(s.max_concurrency for s in project.providers.values()))
+        self._pool = ClientPool(pool_size)
         # price_for scans the whole price table: memoised per (project, day, target)
         self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
 
@@ -139,10 +126,10 @@ class Gateway:
         `sleep` it runs on a private event-loop thread instead.
         """
         if self._sync_sleep is None:
-            return self._run_bg(
+            return self._pool.run_bg(
                 self.complete(request, fallbacks=fallbacks, repeat=repeat, context=context)
             )
-        return _drive(self._complete(request, fallbacks, repeat, context, blocking=True))
+        return drive(self._complete(request, fallbacks, repeat, context, blocking=True))
 
     async def _complete(
         self,
@@ -160,15 +147,17 @@ class Gateway:
         hit = self._lookup(request, key, ctx, repeat)
         if hit is not None:
             return hit
-        plans = [self._plan(r) for r in (request, *fallbacks)]  # config errors before calls
-        _check_some_key(plans)
+        # config errors before calls
+        plans = [plan(self.project, self._env, r) for r in (request, *fallbacks)]
+        check_some_key(plans)
         deadline = self._clock() + self._deadline_s  # one deadline for the whole chain
         skipped: list[SkippedTarget] = []
         last: ProviderError | None = None
-        for plan in plans:
-            target = plan.request.target
-            if plan.missing_key is not None:  # never called, retried, nor held against it
-                skipped.append(SkippedTarget(target, "config", f"{plan.missing_key} is not set"))
+        for target_plan in plans:
+            target = target_plan.request.target
+            if target_plan.missing_key is not None:  # never called, retried, nor held against it
+                msg = f"{target_plan.missing_key} is not set"
+                skipped.append(SkippedTarget(target, "config", msg))
                 continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
@@ -176,8 +165,8 @@ class Gateway:
                 last = ProviderError(
                     "circuit_open",
                     "skipped: circuit open after repeated failures",
-                    provider=plan.settings.name,
-                    model=plan.request.model,
+                    provider=target_plan.settings.name,
+                    model=target_plan.request.model,
                     hint=f"retried after {self._breakers.cooldown_s:g} s",
                 )
                 skipped.append(SkippedTarget(target, "circuit_open", last.message))
@@ -185,60 +174,39 @@ class Gateway:
                 continue
             try:
                 parsed, attempts, latency = await self._call(
-                    plan, ctx, key, origin, deadline, blocking
+                    target_plan, ctx, key, origin, deadline, blocking
                 )
             except ProviderError as exc:
-                if exc.kind in _BREAKER_KINDS:
+                if exc.kind in BREAKER_KINDS:
                     breaker.record_failure()
                 else:
                     breaker.record_success()  # the target answered; the request was at fault
-                if exc.kind in _NO_FAILOVER:
+                if exc.kind in NO_FAILOVER:
                     raise
                 skipped.append(SkippedTarget(target, exc.kind, exc.message))
                 last = exc
                 continue
             breaker.record_success()
-            response = self._response(plan, parsed, attempts, latency, skipped)
+            response = self._response(target_plan, parsed, attempts, latency, skipped)
             self._emit(ctx, target, "ok", key, response=response, origin=origin)
             self._store(request, key, repeat, response)
             return response
-        assert last is not None  # _check_some_key: some target was called
-        if len(skipped) == 1:
-            raise last
-        raise ProviderError(
-            last.kind,
-            "all targets failed: " + "; ".join(s.message for s in skipped),
-            status=last.status,
-            hint=last.hint,
-        )
+        assert last is not None  # check_some_key: some target was called
+        raise chain_error(last, skipped)
 
     async def aclose(self) -> None:
-        with self._clients_lock:
-            entry = self._clients.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry.closer.aclose()  # closes the client
+        await self._pool.aclose()
         if self._cache is not None:
             self._cache.close()
 
     @property
     def open_clients(self) -> int:
         """How many pooled async clients are open (one per live event loop that called)."""
-        return len(self._clients)
+        return self._pool.open_clients
 
     def close(self) -> None:
         """Close the connections of `complete_sync` (and its private loop, if it has one)."""
-        with self._bg_lock:
-            loop, thread = self._bg_loop, self._bg_thread
-            self._bg_loop = self._bg_thread = None
-            sync_client, self._sync_client_ = self._sync_client_, None
-        if sync_client is not None:
-            sync_client.close()
-        if loop is None or thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self.aclose(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
+        self._pool.close(self.aclose)
 
     # ---- steps ----------------------------------------------------------------
 
@@ -270,110 +238,59 @@ class Gateway:
         if self._cache is not None:
             self._cache.put(key, response)
 
-    def _plan(self, request: ChatRequest) -> _Plan:
-        """Settings, adapter and key of a target; an unset key marks it to be skipped."""
-        settings = self.project.providers.get(request.provider)
-        if settings is None:
-            raise ProviderError(
-                "config",
-                f"unknown provider {request.provider!r} in {request.target!r}",
-                hint="configure it under providers: in promptctl.yaml",
-            )
-        adapter = load_adapter(settings.kind)
-        api_key: str | None = None
-        if settings.api_key_env:
-            api_key = self._env.get(settings.api_key_env) or None
-            if api_key is None:
-                return _Plan(request, settings, adapter, None, settings.api_key_env)
-        elif adapter.needs_key:
-            raise ProviderError(
-                "config",
-                "no api_key_env configured",
-                provider=settings.name,
-                hint=f"set providers.{settings.name}.api_key_env in promptctl.yaml",
-            )
-        return _Plan(request, settings, adapter, api_key)
-
     async def _call(
         self,
-        plan: _Plan,
+        target_plan: TargetPlan,
         ctx: CallContext,
         key: str,
         origin: str | None,
         deadline: float,
         blocking: bool,
     ) -> tuple[Parsed, int, float]:
-        settings, request = plan.settings, plan.request
-        wire = plan.adapter.build_request(request, settings, plan.api_key)
-        content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
+        settings = target_plan.settings
         client: Any
         limiter: Any
         sleep: Callable[[float], Awaitable[None]]
         if blocking:
             assert self._sync_sleep is not None
-            client = _BlockingPost(self._sync_client())
-            limiter = _BlockingSlot(
+            client = BlockingPost(self._pool.sync_client())
+            limiter = BlockingSlot(
                 sync_limiter_for(settings, clock=self._clock, sleep=self._sync_sleep)
             )
-            sleep = _BlockingSleep(self._sync_sleep)
+            sleep = BlockingSleep(self._sync_sleep)
         else:
-            client = await self._client()
+            client = await self._pool.client()
             limiter = limiter_for(settings, clock=self._clock, sleep=self._sleep)
             sleep = self._sleep
-        secrets = (plan.api_key,) if plan.api_key else ()
-        latency = 0.0
-
-        async def attempt(_: int) -> Parsed:
-            nonlocal latency
-            async with limiter.slot():
-                started = time.perf_counter()
-                try:
-                    resp = await client.post(
-                        wire.url, headers=wire.headers, content=content, timeout=settings.timeout_s
-                    )
-                    body = resp.content
-                except _http.TimeoutError_:
-                    raise self._tag(
-                        ProviderError("timeout", f"no response within {settings.timeout_s}s"),
-                        request,
-                        secrets,
-                    ) from None
-                except _http.TransportError as exc:
-                    msg = f"{type(exc).__name__}: {exc}"
-                    raise self._tag(ProviderError("network", msg), request, secrets) from None
-                latency = (time.perf_counter() - started) * 1000.0
-            try:
-                return plan.adapter.parse_response(resp.status_code, resp.headers, body)
-            except ProviderError as exc:
-                raise self._tag(exc, request, secrets) from None
+        target = target_plan.request.target
 
         def on_error(exc: ProviderError, _: int) -> None:
-            self._emit(ctx, request.target, "error", key, error_kind=exc.kind, origin=origin)
+            self._emit(ctx, target, "error", key, error_kind=exc.kind, origin=origin)
 
-        policy = RetryPolicy(max_retries=settings.max_retries, base_s=self._retry_base_s)
-        parsed, attempts = await with_retries(
-            attempt,
-            policy=policy,
+        return await call_target(
+            target_plan,
+            client=client,
+            limiter=limiter,
             sleep=sleep,
+            policy=RetryPolicy(max_retries=settings.max_retries, base_s=self._retry_base_s),
             rng=self._rng,
             clock=self._clock,
             deadline=deadline,
             on_error=on_error,
         )
-        return parsed, attempts, latency
 
     def _response(
         self,
-        plan: _Plan,
+        target_plan: TargetPlan,
         parsed: Parsed,
         attempts: int,
         latency: float,
         skipped: list[SkippedTarget],
     ) -> ChatResponse:
-        target = plan.request.target
+        target = target_plan.request.target
         price = None
         if parsed.model_reported:
-            price = self._price(f"{plan.settings.name}/{parsed.model_reported}")
+            price = self._price(f"{target_plan.settings.name}/{parsed.model_reported}")
         if price is None:
             price = self._price(target)
         return ChatResponse(
@@ -400,20 +317,6 @@ class Gateway:
         if target not in table:
             table[target] = price_for(target, project, day)
         return table[target]
-
-    @staticmethod
-    def _tag(exc: ProviderError, request: ChatRequest, secrets: tuple[str, ...]) -> ProviderError:
-        """Re-raise an adapter's error with the target named and secrets scrubbed."""
-        raw = exc.message.removeprefix(f"{exc.kind}: ")
-        return ProviderError(
-            exc.kind,
-            scrub(raw, secrets),
-            provider=request.provider,
-            model=request.model,
-            status=exc.status,
-            retry_after_s=exc.retry_after_s,
-            hint=exc.hint,
-        )
 
     def _emit(
         self,
@@ -444,139 +347,3 @@ class Gateway:
                 request_hash=key,
             )
         )
-
-    def _pool_size(self) -> int:
-        return max(16, sum(s.max_concurrency for s in self.project.providers.values()))
-
-    async def _client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        entry = self._clients.get(loop)
-        if entry is not None:
-            return entry.client
-        client = _http.new_client(self._pool_size())
-        closer = _close_at_loop_exit(self._clients, self._clients_lock, client)
-        await closer.__anext__()  # now tracked by the loop: asyncio.run closes it at exit
-        with self._clients_lock:  # loops of other threads add and drop clients too
-            for old in [old for old in self._clients if old.is_closed()]:
-                del self._clients[old]  # a loop closed without shutdown_asyncgens
-            self._clients[loop] = _LoopClient(client, closer)
-        return client
-
-    def _sync_client(self) -> Any:
-        client = self._sync_client_
-        if client is None:
-            with self._bg_lock:
-                if self._sync_client_ is None:
-                    self._sync_client_ = _http.new_sync_client(self._pool_size())
-                client = self._sync_client_
-        return client
-
-    def _run_bg(self, coro: Coroutine[Any, Any, T]) -> T:
-        with self._bg_lock:
-            if self._bg_loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="promptctl-gateway", daemon=True
-                )
-                thread.start()
-                self._bg_loop, self._bg_thread = loop, thread
-            loop = self._bg_loop
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
-
-
-def _check_some_key(plans: Sequence[_Plan]) -> None:
-    """Fail before any call when no target of the chain has its API key set.
-
-    One unset variable keeps the familiar "X is not set"; several are named together
-    with the targets needing them, so the user sees every way to make the chain work.
-    """
-    if any(plan.missing_key is None for plan in plans):
-        return
-    needed: dict[str, list[str]] = {}
-    for plan in plans:
-        assert plan.missing_key is not None
-        targets = needed.setdefault(plan.missing_key, [])
-        if plan.request.target not in targets:
-            targets.append(plan.request.target)
-    first = plans[0].settings
-    if len(needed) == 1:
-        ((var, targets),) = needed.items()
-        raise ProviderError(
-            "config",
-            f"{var} is not set ({', '.join(targets)})",
-            provider=first.name,
-            hint=f"export {var}=<your {first.name} API key>",
-        )
-    choices = " or ".join(f"{var} ({', '.join(t)})" for var, t in needed.items())
-    raise ProviderError(
-        "config",
-        f"no target has its API key: set {choices}",
-        hint="export one of these variables",
-    )
-
-
-@dataclass(frozen=True)
-class _LoopClient:
-    client: Any
-    closer: AsyncGenerator[None, None]
-
-
-async def _close_at_loop_exit(
-    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient],
-    lock: threading.Lock,
-    client: Any,
-) -> AsyncGenerator[None, None]:
-    """Parked at its yield; the loop's `shutdown_asyncgens` (run by `asyncio.run` before it
-    closes the loop) resumes it, so the client's connections close on their own loop."""
-    try:
-        yield
-    finally:
-        loop = asyncio.get_running_loop()
-        with lock:
-            entry = clients.get(loop)
-            if entry is not None and entry.client is client:
-                del clients[loop]
-        await client.aclose()
-
-
-def _drive(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never suspends (the blocking path) to its result."""
-    try:
-        coro.send(None)
-    except StopIteration as done:
-        result: T = done.value
-        return result
-    coro.close()
-    raise RuntimeError("the blocking gateway path suspended")  # a bug, not a user error
-
-
-class _BlockingPost:
-    """`await client.post(...)` over a blocking client: it never suspends."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    async def post(self, url: str, **kwargs: Any) -> Any:
-        return self._client.post(url, **kwargs)
-
-
-class _BlockingSlot:
-    def __init__(self, limiter: SyncLimiter) -> None:
-        self._limiter = limiter
-
-    def slot(self) -> _BlockingSlot:
-        return self
-
-    async def __aenter__(self) -> None:
-        self._limiter.acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._limiter.release()
-
-
-class _BlockingSleep:
-    def __init__(self, sleep: Callable[[float], None]) -> None:
-        self._sleep = sleep
-
-    async def __call__(self, seconds: float) -> None:
-        self._sleep(seconds)

@@ -1,7 +1,8 @@
 """Prompt files -> `Prompt` objects, collecting every problem with file:line:column.
 
 Everything is read through a `FileSource`, so the same code loads the working tree
-or a git commit (the gate's base ref).
+or a git commit (the gate's base ref). Building the `Prompt` from valid data is
+`prompt_build`; the tests and datasets of a prompt are `testcases` and `datasets`.
 """
 
 from __future__ import annotations
@@ -10,27 +11,18 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from promptctl.errors import PromptFileError, RenderError, SourceLocation, UsageError
 from promptctl.spec.diagnostics import Diagnostic
 from promptctl.spec.hashing import content_hash
-from promptctl.spec.model import (
-    MessageTemplate,
-    ModelConfig,
-    OutputSpec,
-    Project,
-    Prompt,
-    Route,
-    Target,
-)
-from promptctl.spec.partials import inline_partials
+from promptctl.spec.model import Project, Prompt
 from promptctl.spec.project import find_project, load_project
+from promptctl.spec.prompt_build import build_prompt, default_id, failing_include
 from promptctl.spec.salvage import salvage
 from promptctl.spec.schemas import did_you_mean, schema_findings
 from promptctl.spec.semver import parse_semver
 from promptctl.spec.sources import FileSource, WorkingTreeSource
-from promptctl.spec.testcases import parse_tests
 from promptctl.spec.yaml_loader import LocatedYaml, decode_text, load_yaml
 
 __all__ = [
@@ -48,7 +40,6 @@ __all__ = [
 
 PROMPT_SUFFIXES = (".yaml", ".yml")
 PARTIALS = "_partials"
-Role = Literal["system", "user", "assistant"]
 
 
 @dataclass
@@ -146,14 +137,6 @@ def load_partials(project: Project, source: FileSource | None = None) -> dict[st
     return out
 
 
-def _default_id(path: Path, project: Project) -> str:
-    try:
-        rel = path.relative_to(project.prompts_dir)
-    except ValueError:
-        rel = Path(path.name)
-    return rel.with_suffix("").as_posix()
-
-
 def load_prompt_file(
     path: Path,
     project: Project,
@@ -164,7 +147,7 @@ def load_prompt_file(
 ) -> FileLoad:
     """Parse, validate and build one prompt, collecting every finding."""
     src = source or WorkingTreeSource()
-    result = FileLoad(path=path, default_id=_default_id(path, project))
+    result = FileLoad(path=path, default_id=default_id(path, project))
     diags = result.diagnostics
     try:
         if text is None:
@@ -219,111 +202,15 @@ def load_prompt_file(
         if salvaged is None:
             return result
         data = salvaged
-    prompt = _build(data, doc, path, project, src, diags)
+    prompt = build_prompt(data, doc, path, project, src, diags)
     table = partials if partials is not None else load_partials(project, src)
     try:
         prompt = dataclasses.replace(prompt, content_hash=content_hash(prompt, table))
     except RenderError as exc:
-        loc = _failing_template(prompt, table, doc)
+        loc = failing_include(prompt, table, doc)
         diags.append(Diagnostic("PC012", "error", exc.message, loc, exc.hint))
     result.prompt = prompt
     return result
-
-
-def _failing_template(
-    prompt: Prompt, partials: dict[str, str], doc: LocatedYaml
-) -> SourceLocation | None:
-    """Location of the first include that cannot be resolved (else its message)."""
-    messages = [*prompt.messages, *(m for t in prompt.model.fallbacks for m in t.messages or ())]
-    for message in messages:
-        try:
-            inline_partials(message.template or "", partials)
-        except RenderError:
-            return _failing_line(message, partials, doc)
-    return prompt.messages[0].location if prompt.messages else None
-
-
-def _failing_line(
-    message: MessageTemplate, partials: dict[str, str], doc: LocatedYaml
-) -> SourceLocation | None:
-    loc = message.location
-    if loc is None or loc.line is None:
-        return loc
-    block = any(doc.values.get(p) == (loc.line, loc.column) for p in doc.block_scalars)
-    for i, line in enumerate((message.template or "").splitlines()):
-        if "include" not in line:
-            continue
-        try:
-            inline_partials(line, partials)
-        except RenderError:
-            if not block and i == 0:
-                return loc
-            return SourceLocation(loc.path, loc.line + i + (1 if block else 0))
-    return loc
-
-
-def _messages(raw: list[dict[str, str]], doc: LocatedYaml, ptr: str) -> tuple[MessageTemplate, ...]:
-    out = []
-    for i, entry in enumerate(raw):
-        ((key, value),) = entry.items()
-        loc = doc.locate(f"{ptr}/{i}/{key}")
-        if key == "history":
-            out.append(MessageTemplate(role=None, history_var=value, location=loc))
-        else:
-            role: Role = "system" if key == "system" else "user" if key == "user" else "assistant"
-            out.append(MessageTemplate(role=role, template=value, location=loc))
-    return tuple(out)
-
-
-def _build(
-    data: dict[str, Any],
-    doc: LocatedYaml,
-    path: Path,
-    project: Project,
-    src: FileSource,
-    diags: list[Diagnostic],
-) -> Prompt:
-    model = data["model"]
-    fallbacks = []
-    for i, fb in enumerate(model.get("fallbacks", ())):
-        loc = doc.locate(f"/model/fallbacks/{i}")
-        if isinstance(fb, str):
-            fallbacks.append(Target(use=fb, location=loc))
-            continue
-        msgs = fb.get("messages")
-        fallbacks.append(
-            Target(
-                use=fb["use"],
-                params=fb.get("params", {}),
-                messages=_messages(msgs, doc, f"/model/fallbacks/{i}/messages") if msgs else None,
-                location=loc,
-            )
-        )
-    routes = tuple(
-        Route(when=r["when"], use=r["use"], location=doc.locate(f"/model/routes/{i}"))
-        for i, r in enumerate(model.get("routes", ()))
-    )
-    output = data.get("output", {})
-    return Prompt(
-        id=data.get("id") or _default_id(path, project),
-        version=str(data.get("version", "")),
-        path=path,
-        model=ModelConfig(
-            use=model["use"],
-            params=model.get("params", {}),
-            fallbacks=tuple(fallbacks),
-            routes=routes,
-        ),
-        messages=_messages(data["messages"], doc, "/messages"),
-        description=data.get("description", ""),
-        status=data.get("status", "draft"),
-        owner=data.get("owner"),
-        tags=tuple(data.get("tags", ())),
-        inputs=data.get("inputs", {}),
-        output=OutputSpec(format=output.get("format", "text"), schema=output.get("schema")),
-        tests=parse_tests(data.get("tests", []), doc.locate, path, src, diags),
-        raw=data,
-    )
 
 
 def _explicit_id(loaded: FileLoad) -> bool:

@@ -1,0 +1,102 @@
+"""Running one case: prepare, reserve budget, call the Gateway, score, settle.
+
+Split from the session's worker pool: a case never raises. Whatever goes wrong in it
+(render, provider, judge, a bug) becomes that case's `error` row, so the pool above only
+schedules and never has to know how a case can fail.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from promptctl.errors import PromptctlError, ProviderError
+from promptctl.evals.cases import Case
+from promptctl.evals.judge import PromptJudge
+from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
+from promptctl.evals.results import CaseError, CaseResult
+from promptctl.evals.scoring import error_result, score_case, skipped_result
+from promptctl.providers.types import CallContext, ChatMessage, ChatResponse, ResponseFormat
+from promptctl.spec.model import Project
+
+if TYPE_CHECKING:
+    from promptctl.evals.budget import Budget
+    from promptctl.providers.gateway import Gateway
+
+__all__ = ["CaseRunner"]
+
+
+class CaseRunner:
+    """Runs cases of one evaluation through one Gateway under one budget."""
+
+    def __init__(
+        self, project: Project, builder: RequestBuilder, budget: Budget, gateway: Gateway
+    ) -> None:
+        self.project = project
+        self.builder = builder
+        self.budget = budget
+        self.gateway = gateway
+
+    async def run(self, case: Case, judge: PromptJudge) -> CaseResult:
+        """The case's result row (`error` or `skipped` rather than an exception)."""
+        try:
+            prepared = self.builder.prepare(case)
+        except PromptctlError as exc:
+            return _case_error(case, "render", exc)
+        if not self.budget.try_reserve(prepared.estimate_usd):
+            return skipped_result(case)
+        request_hash = prepared.request.cache_key(repeat=case.repeat)
+        actual: float | None = None
+        try:
+            response = await self._complete(case, prepared)
+            actual = response.cost_usd if not response.cached else 0.0
+            result = await score_case(
+                case,
+                response,
+                project_root=self.project.root,
+                judge=judge,
+                request_hash=request_hash,
+            )
+            if result.cost_usd is not None and not response.cached:
+                actual = result.cost_usd
+        except ProviderError as exc:
+            return _case_error(case, exc.kind, exc, request_hash)
+        except PromptctlError as exc:
+            return _case_error(case, "render", exc, request_hash)
+        except Exception as exc:  # one broken case must not stop the run
+            return error_result(case, exc, request_hash=request_hash)
+        finally:
+            self.budget.settle(prepared.estimate_usd, actual)
+        return result
+
+    async def judge_complete(
+        self, messages: list[ChatMessage], response_format: ResponseFormat, model: str | None
+    ) -> ChatResponse:
+        """The `PromptJudge` completion: the project's judge model through the Gateway."""
+        request = judge_request(model or self.project.judge, messages, response_format)
+        context = CallContext(source="judge", prompt_id="promptctl/judge")
+        return await self.gateway.complete(request, context=context)
+
+    async def _complete(self, case: Case, prepared: PreparedCase) -> ChatResponse:
+        prompt = case.prompt
+        context = CallContext(
+            source="eval",
+            prompt_id=prompt.id,
+            prompt_version=prompt.version,
+            prompt_hash=prompt.content_hash,
+            test=case.test.name,
+            tags=prompt.tags,
+        )
+        return await self.gateway.complete(
+            prepared.request, fallbacks=prepared.fallbacks, repeat=case.repeat, context=context
+        )
+
+
+def _case_error(
+    case: Case, kind: str, exc: PromptctlError, request_hash: str | None = None
+) -> CaseResult:
+    """An `error` row; the message (with the hint) drops the `kind: ` the report prints."""
+    message = str(exc)
+    if isinstance(exc, ProviderError):
+        message = message.replace(f"{exc.kind}: ", "", 1)
+    error = CaseError(kind, message)
+    return CaseResult.for_case(case, status="error", request_hash=request_hash, error=error)

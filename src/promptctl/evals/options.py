@@ -1,0 +1,76 @@
+"""What an evaluation runs: `EvalOptions` (the `promptctl test` flags) and the cases they select.
+
+Split from the runner so that choosing and validating the work is separate from doing it;
+the CLI and the gate read these without pulling in the worker pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptctl.errors import UsageError
+from promptctl.evals.cases import Case, expand_cases, parse_shard, shard
+from promptctl.providers.recordings import Mode
+from promptctl.spec.model import Project, Prompt
+
+__all__ = ["DEFAULT_CONCURRENCY", "EvalOptions", "check_targets", "select_cases"]
+
+DEFAULT_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What to run and how; every field maps to a `promptctl test` flag.
+
+    `targets` empty means `targets:` of promptctl.yaml, else each prompt's `model.use`.
+    `concurrency` caps cases in flight overall (the providers' limits still apply).
+    `runs_dir` None means `.promptctl/runs/`; `write_run_file` False writes no file there.
+    """
+
+    targets: tuple[str, ...] = ()
+    repeat: int | None = None
+    id_globs: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    test_glob: str | None = None
+    shard: str | None = None  # "I/N"
+    mode: Mode = "auto"
+    use_cache: bool = True
+    max_cost: float | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    output: Path | None = None
+    junit: Path | None = None
+    runs_dir: Path | None = None
+    write_run_file: bool = True
+
+
+def select_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptions) -> list[Case]:
+    """The cases `options` selects, in document order (sharded if asked)."""
+    cases = expand_cases(
+        prompts,
+        targets=options.targets or project.targets,
+        repeat=options.repeat,
+        id_globs=options.id_globs,
+        tags=options.tags,
+        test_glob=options.test_glob,
+    )
+    if options.shard:
+        index, total = parse_shard(options.shard)
+        cases = shard(cases, index, total)
+    return cases
+
+
+def check_targets(project: Project, targets: Sequence[str]) -> None:
+    """A `--target` must be provider/model with a configured provider (exit 2, not N errors)."""
+    for target in targets:
+        provider, sep, model = target.partition("/")
+        if not sep or not provider or not model:
+            raise UsageError(
+                f"--target {target!r} is not provider/model", hint="e.g. openai/gpt-4o"
+            )
+        if provider not in project.providers:
+            known = ", ".join(sorted(project.providers))
+            raise UsageError(
+                f"--target {target!r}: unknown provider {provider!r}", hint=f"known: {known}"
+            )

@@ -1,0 +1,54 @@
+"""Where a run's document goes: the run file, `--output` and `--junit`.
+
+Split from the runner because file handling has its own failure mode: an unusable path
+is refused before any money is spent (`check_writable`), and a write that fails at the
+end is a one-line usage error, not a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from promptctl.errors import UsageError
+from promptctl.evals.options import EvalOptions
+from promptctl.evals.results import write_results
+
+__all__ = ["check_writable", "write_outputs"]
+
+
+def check_writable(path: Path | None) -> None:
+    """Refuse an unusable --output/--junit before any money is spent."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory", hint="give a file name, e.g. results.json")
+    _guarded(path, lambda: path.parent.mkdir(parents=True, exist_ok=True))
+
+
+def write_outputs(
+    options: EvalOptions, default_runs_dir: Path, run_id: str, doc: dict[str, Any]
+) -> Path | None:
+    """Write `doc` everywhere `options` asks; returns the run file written, if any."""
+    run_file = None
+    if options.write_run_file:
+        runs = options.runs_dir or default_runs_dir
+        run_file = runs / f"{run_id}.json"
+        _guarded(run_file, lambda: write_results(run_file, doc))
+    if options.output is not None:
+        output = options.output
+        _guarded(output, lambda: write_results(output, doc))
+    if options.junit is not None:
+        from promptctl.evals.junit import to_junit_xml
+
+        junit = options.junit
+        _guarded(junit, lambda: junit.write_text(to_junit_xml(doc), encoding="utf-8"))
+    return run_file
+
+
+def _guarded(path: Path, step: Callable[[], object]) -> None:
+    try:
+        step()
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,94 @@
+"""Calling one target: the HTTP attempt under its limits slot, retried by policy.
+
+Split from the Gateway, which decides *which* target to call and what to record; this
+module knows *how* a call goes on the wire: build the provider's request once, post it
+under a limiter slot, time it, parse it, and turn transport failures and adapter errors
+into a `ProviderError` naming the target with secrets scrubbed. Transport-agnostic: the
+Gateway passes the async client, limiter and sleep, or their blocking stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from promptctl.errors import ProviderError
+from promptctl.providers import _http
+from promptctl.providers.base import Parsed, scrub
+from promptctl.providers.plan import TargetPlan
+from promptctl.providers.retry import RetryPolicy, with_retries
+from promptctl.providers.types import ChatRequest
+
+__all__ = ["call_target", "tag"]
+
+
+async def call_target(
+    plan: TargetPlan,
+    *,
+    client: Any,
+    limiter: Any,
+    sleep: Callable[[float], Awaitable[None]],
+    policy: RetryPolicy,
+    rng: random.Random,
+    clock: Callable[[], float],
+    deadline: float,
+    on_error: Callable[[ProviderError, int], None],
+) -> tuple[Parsed, int, float]:
+    """The parsed answer, the attempts it took and the last attempt's latency (ms)."""
+    settings, request = plan.settings, plan.request
+    wire = plan.adapter.build_request(request, settings, plan.api_key)
+    content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
+    secrets = (plan.api_key,) if plan.api_key else ()
+    latency = 0.0
+
+    async def attempt(_: int) -> Parsed:
+        nonlocal latency
+        async with limiter.slot():
+            started = time.perf_counter()
+            try:
+                resp = await client.post(
+                    wire.url, headers=wire.headers, content=content, timeout=settings.timeout_s
+                )
+                body = resp.content
+            except _http.TimeoutError_:
+                raise tag(
+                    ProviderError("timeout", f"no response within {settings.timeout_s}s"),
+                    request,
+                    secrets,
+                ) from None
+            except _http.TransportError as exc:
+                msg = f"{type(exc).__name__}: {exc}"
+                raise tag(ProviderError("network", msg), request, secrets) from None
+            latency = (time.perf_counter() - started) * 1000.0
+        try:
+            return plan.adapter.parse_response(resp.status_code, resp.headers, body)
+        except ProviderError as exc:
+            raise tag(exc, request, secrets) from None
+
+    parsed, attempts = await with_retries(
+        attempt,
+        policy=policy,
+        sleep=sleep,
+        rng=rng,
+        clock=clock,
+        deadline=deadline,
+        on_error=on_error,
+    )
+    return parsed, attempts, latency
+
+
+def tag(exc: ProviderError, request: ChatRequest, secrets: tuple[str, ...]) -> ProviderError:
+    """Re-raise an adapter's error with the target named and secrets scrubbed."""
+    raw = exc.message.removeprefix(f"{exc.kind}: ")
+    return ProviderError(
+        exc.kind,
+        scrub(raw, secrets),
+        provider=request.provider,
+        model=request.model,
+        status=exc.status,
+        retry_after_s=exc.retry_after_s,
+        hint=exc.hint,
+    )

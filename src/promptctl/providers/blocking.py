@@ -1,0 +1,65 @@
+"""Driving the Gateway's async call path without an event loop (`complete_sync`).
+
+Why: the async and the blocking path must share one implementation of cache, limits,
+retry, breaker and fallback. The blocking path runs that same coroutine with awaitables
+that never suspend (a blocking HTTP client, thread-safe limits, a blocking sleep), so
+`drive` can step it to its result on the calling thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from promptctl.providers.limits import SyncLimiter
+
+__all__ = ["BlockingPost", "BlockingSleep", "BlockingSlot", "drive"]
+
+T = TypeVar("T")
+
+
+def drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (the blocking path) to its result."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    coro.close()
+    raise RuntimeError("the blocking gateway path suspended")  # a bug, not a user error
+
+
+class BlockingPost:
+    """`await client.post(...)` over a blocking client: it never suspends."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def post(self, url: str, **kwargs: Any) -> Any:
+        return self._client.post(url, **kwargs)
+
+
+class BlockingSlot:
+    """`async with limiter.slot()` over a thread-safe limiter: it never suspends."""
+
+    def __init__(self, limiter: SyncLimiter) -> None:
+        self._limiter = limiter
+
+    def slot(self) -> BlockingSlot:
+        return self
+
+    async def __aenter__(self) -> None:
+        self._limiter.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._limiter.release()
+
+
+class BlockingSleep:
+    """`await sleep(s)` over a blocking sleep: it never suspends."""
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self._sleep = sleep
+
+    async def __call__(self, seconds: float) -> None:
+        self._sleep(seconds)
