@@ -175,3 +175,16 @@ def test_m002_adds_cache_write_1h_to_an_existing_ledger(tmp_path: Path) -> None:
     db.close()
     total = build_report(read_rows(path)).total
     assert (total.cache_write_tokens, total.cache_write_1h_tokens) == (2050, 1500)
+
+
+def test_a_cache_hit_record_carries_its_own_saving(tmp_path: Path) -> None:
+    import dataclasses
+
+    path = tmp_path / "ledger.sqlite"
+    hit = dataclasses.replace(call(cost=0.0), outcome="cached", cost_saved_usd=0.0031)
+    with Ledger(path) as ledger:
+        ledger.record(hit)
+        ledger.record(hit, cost_saved_usd=0.5)  # an explicit figure wins
+    with sqlite3.connect(path) as db:
+        saved = [r[0] for r in db.execute("SELECT cost_saved_usd FROM calls ORDER BY rowid")]
+    assert saved == [0.0031, 0.5]

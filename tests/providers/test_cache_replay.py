@@ -29,6 +29,10 @@ def test_cache_hit_costs_no_call_and_repeat_is_distinct(
     assert second.text == first.text and second.usage == first.usage
     assert [r.outcome for r in harness.records] == ["ok", "cached", "ok"]
     assert harness.records[1].cost_usd == 0.0  # nothing was billed for the hit
+    # ... and the hit says what it saved: the first call's own cost
+    assert first.cost_usd is not None and first.cost_usd > 0
+    assert harness.records[1].cost_saved_usd == first.cost_usd
+    assert harness.records[0].cost_saved_usd is None
     assert (fake_project.state_dir / "cache.sqlite").exists()
 
 

@@ -109,8 +109,10 @@ class Ledger:
         atexit.register(self.close)
 
     def record(self, record: CallRecord, *, cost_saved_usd: float | None = None) -> None:
-        """Enqueue one call; returns at once. `cost_saved_usd`: what caching saved, if known."""
-        row = _row(record, cost_saved_usd)
+        """Enqueue one call; returns at once. `cost_saved_usd`: what caching saved, if known
+        (defaults to the record's own `cost_saved_usd`, set by the gateway on cache hits)."""
+        saved = cost_saved_usd if cost_saved_usd is not None else record.cost_saved_usd
+        row = _row(record, saved)
         with self._close_lock:  # nothing may slip in behind the stop marker
             if not self._closed:
                 self._queue.put(row)

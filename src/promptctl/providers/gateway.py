@@ -229,7 +229,7 @@ class Gateway:
             hit = self._cache.get(key)
         if hit is None:
             return None
-        self._emit(ctx, hit.target, "cached", key, response=hit, cost=0.0)
+        self._emit(ctx, hit.target, "cached", key, response=hit, cost=0.0, saved=hit.cost_usd)
         return replace(hit, cached=True)
 
     def _store(self, request: ChatRequest, key: str, repeat: int, response: ChatResponse) -> None:
@@ -329,6 +329,7 @@ class Gateway:
         error_kind: str | None = None,
         origin: str | None = None,
         cost: float | None = None,
+        saved: float | None = None,
     ) -> None:
         if self._on_call is None:
             return
@@ -345,5 +346,6 @@ class Gateway:
                 error_kind=error_kind,
                 fallback_from=origin,
                 request_hash=key,
+                cost_saved_usd=saved,
             )
         )

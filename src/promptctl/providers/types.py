@@ -198,3 +198,4 @@ class CallRecord:
     error_kind: str | None = None
     fallback_from: str | None = None
     request_hash: str | None = None
+    cost_saved_usd: float | None = None  # a cache/replay hit: what the call would have cost
