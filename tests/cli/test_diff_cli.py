@@ -59,6 +59,16 @@ def test_gate_flags_change_the_verdict(tmp_path: Path) -> None:
     assert run("diff", "--base", base, "--head", head, "--max-cost-increase", "50").returncode == 0
 
 
+def test_new_always_failing_test_fails_unless_turned_off(tmp_path: Path) -> None:
+    base = _write(tmp_path, "base.json", doc_from_outcomes({"p": STABLE}))
+    head = _write(tmp_path, "head.json", doc_from_outcomes({"p": {**STABLE, "brand-new": "FF"}}))
+    failed = run("diff", "--base", base, "--head", head)
+    assert failed.returncode == 1
+    assert "new test(s) fail on every run: brand-new" in failed.stdout
+    off = run("diff", "--base", base, "--head", head, "--no-fail-on-new-failures")
+    assert off.returncode == 0
+
+
 def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     good = _write(tmp_path, "good.json", doc_from_outcomes({"p": STABLE}))
     missing = run("diff", "--base", str(tmp_path / "nope.json"), "--head", good)

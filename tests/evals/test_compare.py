@@ -160,10 +160,31 @@ def test_json_round_trip() -> None:
 
 def test_no_common_tests_is_inconclusive() -> None:
     base = doc_from_outcomes({"p": {"old": "PP"}})
-    head = doc_from_outcomes({"p": {"new": "FF"}})
+    head = doc_from_outcomes({"p": {"new": "PF"}})
     result = compare(base, head, GATE)
     assert result.verdict == "inconclusive"
     assert result.reasons == ("p (openai/gpt-4o-mini): no test has results on both sides",)
+
+
+def test_a_new_test_failing_every_run_fails_the_gate() -> None:
+    base = doc_from_outcomes({"p": {f"t{i}": "PPP" for i in range(5)}})
+    head = doc_from_outcomes({"p": {**{f"t{i}": "PPP" for i in range(5)}, "n": "FFF"}})
+    result = compare(base, head, GATE)
+    assert result.verdict == "fail"
+    assert result.reasons == ("p (openai/gpt-4o-mini): 1 new test(s) fail on every run: n",)
+    assert compare(base, head, GateConfig(fail_on_new_failures=False)).verdict != "fail"
+    # a new test that passes sometimes does not move the verdict
+    sometimes = doc_from_outcomes({"p": {**{f"t{i}": "PPP" for i in range(5)}, "n": "FPF"}})
+    assert compare(base, sometimes, GATE).verdict != "fail"
+
+
+def test_one_flaky_test_does_not_hide_a_hard_regression() -> None:
+    stable = {f"t{i}": "PPP" for i in range(1, 100)}
+    base = doc_from_outcomes({"p": {"t0": "PPP", "flaky": "PFP", **stable}})
+    head = doc_from_outcomes({"p": {"t0": "FFF", "flaky": "FPP", **stable}})
+    result = compare(base, head, GATE)
+    assert result.verdict == "fail"
+    assert "always passed and now always fail: t0" in " ".join(result.reasons)
 
 
 def test_cost_change_is_measured_on_common_tests() -> None:

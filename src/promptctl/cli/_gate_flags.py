@@ -19,6 +19,7 @@ __all__ = [
     "MaxErrorRateOption",
     "MaxLatencyIncreaseOption",
     "MaxPassRateDropOption",
+    "NewFailuresOption",
     "RequireConclusiveOption",
     "gate_config",
     "gate_from_flags",
@@ -44,6 +45,13 @@ RequireConclusiveOption = Annotated[
 FlakyFailsOption = Annotated[
     bool, typer.Option("--flaky-fails", help="A flaky test that got worse fails the gate.")
 ]
+NewFailuresOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--fail-on-new-failures/--no-fail-on-new-failures",
+        help="Hard regressions and new always-failing tests fail the gate (gate:, else on).",
+    ),
+]
 
 _OFF = float("nan")  # a flag said "off": the limit becomes None
 
@@ -66,6 +74,7 @@ def gate_config(
     max_error_rate: float | None,
     require_conclusive: bool,
     flaky_fails: bool,
+    fail_on_new_failures: bool | None = None,
 ) -> GateConfig:
     """The gate flags (as the commands receive them) over `promptctl.yaml`'s gate."""
     return gate_from_flags(
@@ -77,6 +86,7 @@ def gate_config(
         max_error_rate=max_error_rate,
         require_conclusive=require_conclusive or None,
         flaky_fails=flaky_fails or None,
+        fail_on_new_failures=fail_on_new_failures,
     )
 
 

@@ -34,6 +34,7 @@ from promptctl.cli._gate_flags import (
     MaxErrorRateOption,
     MaxLatencyIncreaseOption,
     MaxPassRateDropOption,
+    NewFailuresOption,
     RequireConclusiveOption,
     gate_config,
 )
@@ -82,6 +83,7 @@ def ci(
     max_error_rate: MaxErrorRateOption = None,
     require_conclusive: RequireConclusiveOption = False,
     flaky_fails: FlakyFailsOption = False,
+    new_failures: NewFailuresOption = None,
     project: ProjectOption = None,
 ) -> None:
     """Test the head, diff against the base, gate; write the report (and the PR comment)."""
@@ -111,6 +113,7 @@ def ci(
         max_error_rate=max_error_rate,
         require_conclusive=require_conclusive,
         flaky_fails=flaky_fails,
+        fail_on_new_failures=new_failures,
     )
     check_gate(gate)
     if comment:

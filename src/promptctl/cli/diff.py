@@ -35,6 +35,7 @@ from promptctl.cli._gate_flags import (
     MaxErrorRateOption,
     MaxLatencyIncreaseOption,
     MaxPassRateDropOption,
+    NewFailuresOption,
     RequireConclusiveOption,
     gate_config,
     gate_from_flags,
@@ -84,6 +85,7 @@ def diff(
     max_error_rate: MaxErrorRateOption = None,
     require_conclusive: RequireConclusiveOption = False,
     flaky_fails: FlakyFailsOption = False,
+    new_failures: NewFailuresOption = None,
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
@@ -118,6 +120,7 @@ def diff(
         max_error_rate=max_error_rate,
         require_conclusive=require_conclusive,
         flaky_fails=flaky_fails,
+        fail_on_new_failures=new_failures,
     )
     from promptctl.evals.compare import check_gate
 
