@@ -2,8 +2,8 @@
 
 Each test has a true pass probability (stable and flaky tests mixed); base and head
 are drawn independently, 3 repeats per test. The exact sign test fails only on a drop,
-so the false-alarm rate should sit near alpha / 2; we allow alpha + a 2-point Monte-Carlo
-margin (200 runs: standard error ~1.5 points at 5%).
+so the false-alarm rate should sit near alpha / 2 and at most alpha (the issue's bar).
+The runs are seeded, so the figures are deterministic (400 runs: 0.037 and 1.000).
 """
 
 import random
@@ -12,7 +12,7 @@ from typing import Any
 from promptctl.evals.compare import compare
 from promptctl.spec.model import GateConfig
 
-RUNS = 200
+RUNS = 400
 TESTS = 200
 REPEATS = 3
 TRUE_RATES = (0.97, 0.9, 0.7, 0.5)
@@ -47,5 +47,5 @@ def test_false_alarm_rate_and_power() -> None:
     false_alarm_rate = false_alarms / RUNS
     power = detections / RUNS
     print(f"false-alarm rate {false_alarm_rate:.3f}, detection rate {power:.3f} ({RUNS} runs)")
-    assert false_alarm_rate <= gate.alpha + 0.02
+    assert false_alarm_rate <= gate.alpha  # seeded, so deterministic: no margin needed
     assert power >= 0.80
