@@ -32,6 +32,9 @@ ENV = {"OPENAI_API_KEY": "sk-bench"}
 
 
 def _prompts(n: int) -> list[Any]:
+    import dataclasses
+
+    from promptctl.spec.hashing import content_hash
     from promptctl.spec.model import MessageTemplate, ModelConfig, OutputSpec, Prompt, Target
 
     out = []
@@ -63,10 +66,9 @@ def _prompts(n: int) -> list[Any]:
                     "tier": {"type": "string", "enum": ["free", "pro"], "default": "free"},
                 },
                 output=OutputSpec(),
-                content_hash=f"sha256:{i:064x}",
             )
         )
-    return out
+    return [dataclasses.replace(p, content_hash=content_hash(p)) for p in out]
 
 
 def _write(path: Path, n: int, base_url: str, key_dir: Path) -> Path:

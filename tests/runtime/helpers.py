@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from promptctl.bundle.format import build_bundle, serialize
 from promptctl.bundle.signing import sign
+from promptctl.spec.hashing import content_hash
 from promptctl.spec.model import (
     MessageTemplate,
     ModelConfig,
@@ -32,8 +33,7 @@ def prompt(
     output: OutputSpec | None = None,
     tags: tuple[str, ...] = ("support",),
 ) -> Prompt:
-    digest = hashlib.sha256(f"{prompt_id}|{version}|{template}|{use}".encode()).hexdigest()
-    return Prompt(
+    built = Prompt(
         id=prompt_id,
         version=version,
         path=Path("prompts") / f"{prompt_id}.yaml",
@@ -48,8 +48,9 @@ def prompt(
         tags=tags,
         inputs={k: dict(v) for k, v in (inputs or {"ticket": {"type": "string"}}).items()},
         output=output or OutputSpec(),
-        content_hash=f"sha256:{digest}",
     )
+    # the real hash: the runtime re-checks each prompt's content against it at load
+    return dataclasses.replace(built, content_hash=content_hash(built))
 
 
 def write_bundle(

@@ -16,6 +16,7 @@ from typing import Any
 from promptctl.bundle.format import bundle_prompt_to_prompt, bundle_providers
 from promptctl.bundle.signing import verify_bundle
 from promptctl.errors import BundleError
+from promptctl.spec.hashing import content_hash
 from promptctl.spec.model import Prompt, ProviderSettings
 
 __all__ = ["LoadedBundle", "load_bundle", "merge_providers"]
@@ -65,6 +66,15 @@ def load_bundle(
     prompts = {}
     for entry in doc["prompts"]:
         prompt = bundle_prompt_to_prompt(entry)
+        # Defence in depth for unsigned bundles: a template edited and the digest
+        # recomputed still cannot pass as the published `id@version+sha256:…`.
+        actual = content_hash(prompt)
+        if actual != prompt.content_hash:
+            raise BundleError(
+                f"{path}: {prompt.id}@{prompt.version} does not match its published content "
+                f"hash ({prompt.content_hash}, content is {actual}); the bundle was altered",
+                hint="publish it again, and sign bundles so the runtime can verify them",
+            )
         prompts[prompt.id] = prompt
     return LoadedBundle(
         path=path,
