@@ -4,7 +4,9 @@ The runner reserves each case's estimate before scheduling it and settles the re
 with the actual cost afterwards, so concurrent in-flight cases cannot overshoot together.
 Once one reservation is refused, scheduling stops for good (the remaining cases are counted
 as skipped): the run then covers a prefix of the case list, not a random subset of cheap
-cases, which keeps results comparable between runs.
+cases, which keeps results comparable between runs. A case the Gateway will answer from
+recordings or the cache (`Gateway.has_answer`; every case in replay mode) costs nothing:
+it reserves nothing and runs even after the stop.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Running one case: prepare, reserve budget, call the Gateway, score, settle.
+"""Running one case: prepare, reserve budget (unless answered from cache), call, score, settle.
 
 Split from the session's worker pool: a case never raises. Whatever goes wrong in it
 (render, provider, judge, a bug) becomes that case's `error` row, so the pool above only
@@ -42,7 +42,9 @@ class CaseRunner:
             prepared = self.builder.prepare(case)
         except PromptctlError as exc:
             return _case_error(case, "render", exc)
-        if not self.budget.try_reserve(prepared.estimate_usd):
+        # an answer from recordings or the cache costs nothing: hold budget only for calls
+        reserved = None if self._free(case, prepared) else prepared.estimate_usd
+        if reserved is not None and not self.budget.try_reserve(reserved):
             return skipped_result(case)
         request_hash = prepared.request.cache_key(repeat=case.repeat)
         actual: float | None = None
@@ -65,7 +67,7 @@ class CaseRunner:
         except Exception as exc:  # one broken case must not stop the run
             return error_result(case, exc, request_hash=request_hash)
         finally:
-            self.budget.settle(prepared.estimate_usd, actual)
+            self.budget.settle(reserved, actual)
         return result
 
     async def judge_complete(
@@ -75,6 +77,14 @@ class CaseRunner:
         request = judge_request(model or self.project.judge, messages, response_format)
         context = CallContext(source="judge", prompt_id="promptctl/judge")
         return await self.gateway.complete(request, context=context)
+
+    def _free(self, case: Case, prepared: PreparedCase) -> bool:
+        """Whether the case's answer comes without a provider call (replay never calls)."""
+        if self.budget.max_cost_usd is None:
+            return False  # unlimited: keep counting as before, the answer is the same
+        if self.gateway.mode == "replay":
+            return True
+        return self.gateway.has_answer(prepared.request, repeat=case.repeat)
 
     async def _complete(self, case: Case, prepared: PreparedCase) -> ChatResponse:
         prompt = case.prompt

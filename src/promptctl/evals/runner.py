@@ -14,7 +14,8 @@ What can go wrong, and what the run records:
 - a render/input problem or any other exception in one case: that case is `error`
   (kind `render` or `internal`); the other cases run on;
 - `--max-cost`: a case whose estimate would pass the budget is not started, nor is any
-  later one (`skipped`, counted in `run.skipped_budget`);
+  later one that needs a provider call (`skipped`, counted in `run.skipped_budget`);
+  answers from recordings or the cache are free and always run;
 - cancellation (Ctrl-C): unfinished cases are `skipped`, the document is written with
   `run.interrupted: true`, and the exit code is 130. Finished answers are in the cache,
   so a re-run pays only for what had not finished.

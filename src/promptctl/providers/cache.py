@@ -84,6 +84,11 @@ class ResponseCache:
         )
         return None if row is None else response_from_data(json.loads(row[0]))
 
+    def has(self, key: str) -> bool:
+        """Whether `key` is cached, without loading (or parsing) the response."""
+        row = self._conn().execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone()
+        return row is not None
+
     def put(self, key: str, response: ChatResponse) -> None:
         payload = json.dumps(response_to_data(response), sort_keys=True)
         self._conn().execute(

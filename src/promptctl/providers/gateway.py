@@ -131,6 +131,20 @@ class Gateway:
             )
         return drive(self._complete(request, fallbacks, repeat, context, blocking=True))
 
+    def has_answer(self, request: ChatRequest, *, repeat: int = 0) -> bool:
+        """Whether `complete(request, repeat=...)` would answer from recordings or the cache.
+
+        The same rules as the lookup `complete` does first (`live` and `record` never reuse
+        an answer), but nothing is loaded and no `CallRecord` is emitted: the runner asks
+        this to hold budget only for cases that will really call a provider.
+        """
+        if self.mode in ("live", "record"):
+            return False
+        key = request.cache_key(repeat=repeat)
+        if self._recordings.has(key):
+            return True
+        return self.mode != "replay" and self._cache is not None and self._cache.has(key)
+
     async def _complete(
         self,
         request: ChatRequest,

@@ -32,6 +32,10 @@ class RecordingStore:
     def path_for(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
+    def has(self, key: str) -> bool:
+        """Whether a recording exists for `key` (a malformed one still counts: `load` says so)."""
+        return self.path_for(key).is_file()
+
     def load(self, key: str) -> ChatResponse | None:
         path = self.path_for(key)
         try:
