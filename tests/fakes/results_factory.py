@@ -1,4 +1,4 @@
-"""Build `promptctl/results@1` documents in code, per /work/results-contract.md.
+"""Build `promptctl/results@1` documents in code, per docs/results-format.md.
 
 `doc_from_outcomes` takes one string per test, one letter per repeat:
 P pass, F fail, E error, S skipped — e.g. {"refund": "PPF"}.

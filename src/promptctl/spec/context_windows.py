@@ -1,6 +1,6 @@
 """Context windows (input tokens) of current models, and a cheap token estimate.
 
-Figures from /work/shared/reference/pricing.md "Seed price table" (LiteLLM data).
+Figures from the providers' published model pages as collected in LiteLLM's price table (2026).
 Lint only needs an order of magnitude: it warns when a rendered test prompt plus
 `max_tokens` would not fit.
 """
