@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from promptctl.errors import InputValidationError, RenderError, SourceLocation
 from promptctl.render import render_messages, validate_inputs
 from promptctl.spec.context_windows import context_window, estimate_tokens
 from promptctl.spec.diagnostics import Diagnostic
 from promptctl.spec.loader import FileLoad
-from promptctl.spec.model import Project, Prompt
+from promptctl.spec.model import Project, Prompt, Target, TestCase
 from promptctl.spec.schemas import check_schema, did_you_mean
 
 __all__ = ["check_prompt"]
@@ -149,8 +151,6 @@ def _metadata(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
 
 def _tests(prompt: Prompt, inlined: Prompt | None) -> list[Diagnostic]:
     out = []
-    window = context_window(prompt.model.use)
-    max_tokens = int(prompt.model.params.get("max_tokens", 0) or 0)
     for test in prompt.tests:
         try:
             values = validate_inputs(prompt, test.vars)
@@ -162,31 +162,48 @@ def _tests(prompt: Prompt, inlined: Prompt | None) -> list[Diagnostic]:
             continue
         if inlined is None:
             continue
-        try:
-            messages = render_messages(inlined, values, validate=False)
-        except (RenderError, InputValidationError) as exc:
-            out.append(
-                Diagnostic(
-                    "PC019",
-                    "error",
-                    f"test '{test.name}' does not render: {exc.message}",
-                    test.location,
-                    exc.hint,
-                )
-            )
-            continue
-        if window is None:
-            continue
-        tokens = sum(estimate_tokens(m.content) for m in messages) + max_tokens
-        if tokens > window:
-            out.append(
-                Diagnostic(
-                    "PC106",
-                    "warning",
-                    f"test '{test.name}' needs about {tokens:,} tokens "
-                    f"(incl. max_tokens), over {prompt.model.use}'s {window:,}",
-                    test.location,
-                    "shorten the inputs or pick a model with a larger window",
-                )
-            )
+        out.extend(_render_test(inlined, test, values, None))
+        # A fallback with its own messages is a target of its own (as `render --target`).
+        for fallback in inlined.model.fallbacks:
+            if fallback.messages is not None:
+                out.extend(_render_test(inlined, test, values, fallback))
     return out
+
+
+def _render_test(
+    prompt: Prompt, test: TestCase, values: dict[str, Any], fallback: Target | None
+) -> list[Diagnostic]:
+    """PC019/PC106 for one test on the primary target or on a fallback with overrides."""
+    use = fallback.use if fallback else prompt.model.use
+    params = {**prompt.model.params, **(fallback.params if fallback else {})}
+    where = f" on fallback {use}" if fallback else ""
+    try:
+        messages = render_messages(prompt, values, target=fallback, validate=False)
+    except (RenderError, InputValidationError) as exc:
+        at = (exc.location or fallback.location) if fallback else test.location
+        return [
+            Diagnostic(
+                "PC019",
+                "error",
+                f"test '{test.name}' does not render{where}: {exc.message}",
+                at,
+                exc.hint,
+            )
+        ]
+    window = context_window(use)
+    if window is None:
+        return []
+    tokens = sum(estimate_tokens(m.content) for m in messages)
+    tokens += int(params.get("max_tokens", 0) or 0)
+    if tokens <= window:
+        return []
+    return [
+        Diagnostic(
+            "PC106",
+            "warning",
+            f"test '{test.name}' needs about {tokens:,} tokens "
+            f"(incl. max_tokens), over {use}'s {window:,}",
+            fallback.location if fallback else test.location,
+            "shorten the inputs or pick a model with a larger window",
+        )
+    ]

@@ -28,6 +28,7 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC006", "duplicate-id", "error", "Two files define the same prompt id."),
     Rule("PC007", "dataset", "error", "A test dataset is missing or malformed."),
     Rule("PC008", "duplicate-test", "error", "Two tests of one prompt share a name."),
+    Rule("PC009", "sandbox-unsafe", "error", "A template reaches for Python internals (`__x`)."),
     Rule("PC010", "template-syntax", "error", "A message template is not valid Jinja2."),
     Rule("PC011", "undeclared-variable", "error", "A template uses a variable not under `inputs`."),
     Rule("PC012", "include", "error", "An include is missing, leaves _partials/ or cycles."),

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import jinja2
-from jinja2 import nodes
+from jinja2 import nodes, sandbox
 
 from promptctl.errors import RenderError, SourceLocation
 from promptctl.providers.routing import RouteError, compile_when
@@ -70,6 +70,33 @@ def _unknown_name_hint(message: str, env: jinja2.Environment) -> str | None:
     known = env.filters if match[1] == "filter" else env.tests
     guess = did_you_mean(match[2], known)
     return f"did you mean '{guess}'?" if guess else None
+
+
+_UNSAFE_NAMES = frozenset(
+    {"mro"}
+    | sandbox.UNSAFE_FUNCTION_ATTRIBUTES
+    | sandbox.UNSAFE_METHOD_ATTRIBUTES
+    | sandbox.UNSAFE_GENERATOR_ATTRIBUTES
+    | sandbox.UNSAFE_COROUTINE_ATTRIBUTES
+    | sandbox.UNSAFE_ASYNC_GENERATOR_ATTRIBUTES
+)
+
+
+def _unsafe_names(tree: nodes.Template) -> list[str]:
+    """Attributes the sandbox refuses at render time, found without rendering."""
+    found: list[str] = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        if isinstance(node, nodes.Getattr):
+            name: object = node.attr
+        elif isinstance(node, nodes.Getitem):
+            name = node.arg.value if isinstance(node.arg, nodes.Const) else None
+        else:
+            assert isinstance(node, nodes.Filter)
+            first = node.args[0] if node.name == "attr" and node.args else None
+            name = first.value if isinstance(first, nodes.Const) else None
+        if isinstance(name, str) and (name.startswith("_") or name in _UNSAFE_NAMES):
+            found.append(name)
+    return found
 
 
 _IMPLICIT = frozenset({"loop", "self", "super", "caller", "varargs", "kwargs"})
@@ -149,6 +176,17 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
                 )
             )
             continue
+        unsafe = ", ".join(f"'{n}'" for n in dict.fromkeys(_unsafe_names(ast)))
+        if unsafe:
+            diags.append(
+                Diagnostic(
+                    "PC009",
+                    "error",
+                    f"a {msg.role} message reads {unsafe}, which the sandbox refuses",
+                    msg.location,
+                    "templates may not reach into Python internals",
+                )
+            )
         names = _undeclared(ast) - known_globals
         used |= names
         diags.extend(_undeclared_inputs(names, prompt, f"a {msg.role} message", msg.location))

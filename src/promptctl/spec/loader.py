@@ -21,7 +21,7 @@ from promptctl.spec.project import find_project, load_project
 from promptctl.spec.prompt_build import build_prompt, default_id, failing_include
 from promptctl.spec.salvage import salvage
 from promptctl.spec.schemas import did_you_mean, schema_findings
-from promptctl.spec.semver import parse_semver
+from promptctl.spec.semver import parse_semver, suggest_semver
 from promptctl.spec.sources import FileSource, WorkingTreeSource
 from promptctl.spec.yaml_loader import LocatedYaml, decode_text, load_yaml
 
@@ -172,29 +172,7 @@ def load_prompt_file(
             )
         )
     data: dict[str, Any] = doc.data
-    version = data.get("version")
-    if "version" in data and not isinstance(version, str):
-        diags.append(
-            Diagnostic(
-                "PC005",
-                "error",
-                f"version must be a string, got {version!r}",
-                doc.locate("/version"),
-                f'quote it: version: "{version}"'
-                if isinstance(version, int | float)
-                else 'use MAJOR.MINOR.PATCH, e.g. version: "1.0.0"',
-            )
-        )
-    elif isinstance(version, str) and parse_semver(version) is None:
-        diags.append(
-            Diagnostic(
-                "PC005",
-                "error",
-                f"invalid version {version!r}: not semver",
-                doc.locate("/version"),
-                "use MAJOR.MINOR.PATCH, e.g. 1.2.0",
-            )
-        )
+    diags.extend(_version_findings(data, doc, text))
     findings = schema_findings(doc, "prompt", skip=frozenset({"/version"}))
     diags.extend(d for _, d in findings)
     if findings:
@@ -211,6 +189,31 @@ def load_prompt_file(
         diags.append(Diagnostic("PC012", "error", exc.message, loc, exc.hint))
     result.prompt = prompt
     return result
+
+
+def _version_findings(data: dict[str, Any], doc: LocatedYaml, text: str) -> list[Diagnostic]:
+    """PC005 with a hint that is itself valid semver (built from the source text)."""
+    if "version" not in data:
+        return []
+    version = data["version"]
+    where = doc.locate("/version")
+    if isinstance(version, str) and parse_semver(version) is not None:
+        return []
+    lines = text.splitlines()
+    raw = str(version)
+    if where.line is not None and where.column is not None and where.line <= len(lines):
+        raw = lines[where.line - 1][where.column - 1 :].split(" #", 1)[0]
+    guess = suggest_semver(raw)
+    hint = (
+        f'use a quoted MAJOR.MINOR.PATCH: version: "{guess}"'
+        if guess
+        else 'use MAJOR.MINOR.PATCH, e.g. version: "1.0.0"'
+    )
+    if not isinstance(version, str):
+        message = f"version must be a string, got {version!r}"
+    else:
+        message = f"invalid version {version!r}: not semver"
+    return [Diagnostic("PC005", "error", message, where, hint)]
 
 
 def _explicit_id(loaded: FileLoad) -> bool:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Bump", "SemVer", "bump_level", "parse_semver"]
+__all__ = ["Bump", "SemVer", "bump_level", "parse_semver", "suggest_semver"]
 
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -37,6 +37,18 @@ def parse_semver(text: str) -> SemVer | None:
         return None
     pre = match.group(4) or ""
     return SemVer(int(match[1]), int(match[2]), int(match[3]), not pre, pre)
+
+
+def suggest_semver(raw: str) -> str | None:
+    """The semver a near-miss meant (`01.2` -> `1.2.0`, `v2` -> `2.0.0`), else None.
+
+    Works on the source text, since YAML has already turned `1.10` into the float 1.1.
+    """
+    text = raw.strip().strip("\"'").removeprefix("v").removeprefix("V")
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() and p.isascii() for p in parts):
+        return None
+    return ".".join(str(int(p)) for p in parts + ["0"] * (3 - len(parts)))
 
 
 def bump_level(old: SemVer, new: SemVer) -> Bump:
