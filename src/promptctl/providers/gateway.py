@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import os
 import random
 import time
@@ -50,6 +51,8 @@ from promptctl.providers.types import (
 from promptctl.spec.model import Project
 
 __all__ = ["Gateway"]
+
+log = logging.getLogger(__name__)
 
 
 class Gateway:
@@ -97,6 +100,7 @@ class Gateway:
         self._pool = ClientPool(pool_size)
         # price_for scans the whole price table: memoised per (project, day, target)
         self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
+        self._warned_usage: set[str] = set()  # targets already warned of missing usage
 
     # ---- public API -------------------------------------------------------------
 
@@ -302,11 +306,12 @@ class Gateway:
         skipped: list[SkippedTarget],
     ) -> ChatResponse:
         target = target_plan.request.target
-        price = None
-        if parsed.model_reported:
-            price = self._price(f"{target_plan.settings.name}/{parsed.model_reported}")
-        if price is None:
-            price = self._price(target)
+        cost: float | None = None
+        if parsed.usage_known:
+            cost = cost_usd(parsed.usage, self._price_of(target_plan, parsed), target=target)
+        elif target not in self._warned_usage:
+            self._warned_usage.add(target)
+            log.warning("%s sent no readable token usage: its cost is unknown", target)
         return ChatResponse(
             text=parsed.text,
             target=target,
@@ -315,10 +320,19 @@ class Gateway:
             model_reported=parsed.model_reported,
             latency_ms=latency,
             request_id=parsed.request_id,
-            cost_usd=cost_usd(parsed.usage, price, target=target),
+            cost_usd=cost,
             attempts=attempts,
             fallbacks_tried=tuple(skipped),
         )
+
+    def _price_of(self, target_plan: TargetPlan, parsed: Parsed) -> Price | None:
+        target = target_plan.request.target
+        price = None
+        if parsed.model_reported:
+            price = self._price(f"{target_plan.settings.name}/{parsed.model_reported}")
+        if price is None:
+            price = self._price(target)
+        return price
 
     # ---- plumbing -------------------------------------------------------------
 
