@@ -70,7 +70,7 @@ class Gateway:
         sync_sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
-        deadline_s: float = 600.0,
+        deadline_s: float | None = None,
         retry_base_s: float = 0.5,
         breaker_threshold: int = 5,
         breaker_cooldown_s: float = 30.0,
@@ -168,7 +168,11 @@ class Gateway:
         # config errors before calls
         plans = [plan(self.project, self._env, r) for r in (request, *fallbacks)]
         check_some_key(plans)
-        deadline = self._clock() + self._deadline_s  # one deadline for the whole chain
+        # one deadline for the whole chain, the first target's provider's unless overridden
+        deadline_s = self._deadline_s
+        if deadline_s is None:
+            deadline_s = plans[0].settings.deadline_s
+        deadline = self._clock() + deadline_s
         skipped: list[SkippedTarget] = []
         last: ProviderError | None = None
         for target_plan in plans:
