@@ -48,6 +48,7 @@ from promptctl.providers.types import (
     SkippedTarget,
     Usage,
 )
+from promptctl.spec.context_windows import context_window
 from promptctl.spec.model import Project
 
 __all__ = ["Gateway"]
@@ -175,8 +176,14 @@ class Gateway:
         deadline = self._clock() + deadline_s
         skipped: list[SkippedTarget] = []
         last: ProviderError | None = None
+        too_long_for: int | None = None  # the largest known window the prompt overflowed
         for target_plan in plans:
             target = target_plan.request.target
+            window = context_window(target)
+            if too_long_for is not None and window is not None and window <= too_long_for:
+                msg = f"window {_k(window)} is not larger than {_k(too_long_for)}"
+                skipped.append(SkippedTarget(target, "context_length", msg))
+                continue
             if target_plan.missing_key is not None:  # never called, retried, nor held against it
                 msg = f"{target_plan.missing_key} is not set"
                 skipped.append(SkippedTarget(target, "config", msg))
@@ -205,6 +212,8 @@ class Gateway:
                     breaker.record_success()  # the target answered; the request was at fault
                 if exc.kind in NO_FAILOVER:
                     raise
+                if exc.kind == "context_length" and window is not None:
+                    too_long_for = max(window, too_long_for or 0)
                 skipped.append(SkippedTarget(target, exc.kind, exc.message))
                 last = exc
                 continue
@@ -381,3 +390,8 @@ class Gateway:
                 cost_saved_usd=saved,
             )
         )
+
+
+def _k(tokens: int) -> str:
+    """A context window in thousands of tokens, as people say it: 128k, 1048k."""
+    return f"{round(tokens / 1000)}k"
