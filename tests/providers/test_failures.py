@@ -71,13 +71,24 @@ def test_backoff_is_full_jitter_and_bounded_by_max_retries(
     assert info.value.kind == "server"
 
 
-def test_wait_over_cap_falls_back_to_backoff(
+def test_wait_over_cap_is_capped_at_60_s(
     fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
 ) -> None:
     fake_llm.rate_limit(retry_after="3600")
     harness = Harness(fake_project, fake_env)
     harness.run(chat("openai/gpt-4o-mini"))
-    assert len(harness.waits) == 1 and harness.waits[0] <= 0.5
+    assert harness.waits == [60.0]
+
+
+def test_capped_wait_beyond_deadline_fails_over_at_once(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    fake_llm.rate_limit(retry_after="3600", wire="openai")
+    harness = Harness(fake_project, fake_env, deadline_s=59.0)
+    response = harness.run(chat("openai/gpt-4o-mini"), [chat("anthropic/claude-haiku-4-5")])
+    assert harness.waits == []
+    assert response.target == "anthropic/claude-haiku-4-5"
+    assert fake_llm.calls["openai"] == 1
 
 
 def test_wait_beyond_deadline_fails_over_at_once(

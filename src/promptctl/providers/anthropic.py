@@ -21,6 +21,7 @@ from promptctl.providers.base import (
     retry_after_from_headers,
     scrub,
 )
+from promptctl.providers.shape import bad, count, obj, opt_str
 from promptctl.providers.types import ChatRequest, FinishReason, Usage
 from promptctl.spec.model import ProviderSettings
 
@@ -89,30 +90,37 @@ def _parse(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
     data = decode_json(body, status)
     if status >= 400 or (isinstance(data, Mapping) and data.get("type") == "error"):
         raise _error(status if status >= 400 else 500, headers, data)
-    if not isinstance(data, Mapping) or not isinstance(data.get("content"), list):
-        raise ProviderError("bad_response", "response has no content blocks")
-    text = "".join(
-        str(b.get("text", ""))
-        for b in data["content"]
-        if isinstance(b, Mapping) and b.get("type") == "text"
+    data = obj(data, "(body)")
+    if not isinstance(data.get("content"), list):
+        raise bad("content", "is not an array")
+    texts: list[str] = []
+    for i, raw_block in enumerate(data["content"]):
+        block = obj(raw_block, f"content[{i}]")
+        if block.get("type") == "text":
+            texts.append(opt_str(block.get("text"), f"content[{i}].text") or "")
+    raw = data.get("usage")
+    counts = (
+        count(raw, "input_tokens", required=True),
+        count(raw, "output_tokens", required=True),
+        count(raw, "cache_read_input_tokens"),
+        count(raw, "cache_creation_input_tokens"),
+        count(raw, "cache_creation", "ephemeral_1h_input_tokens"),
     )
-    raw = data.get("usage") or {}
-    cache_read = int(raw.get("cache_read_input_tokens") or 0)
-    cache_write = int(raw.get("cache_creation_input_tokens") or 0)
-    write_1h = int((raw.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
+    inp, out, cache_read, cache_write, write_1h = (n or 0 for n in counts)
     usage = Usage(
-        input_tokens=int(raw.get("input_tokens") or 0) + cache_read + cache_write,
-        output_tokens=int(raw.get("output_tokens") or 0),
+        input_tokens=inp + cache_read + cache_write,
+        output_tokens=out,
         cached_input_tokens=cache_read,
         cache_write_tokens=cache_write,
         cache_write_1h_tokens=write_1h,
     )
     return Parsed(
-        text=text,
+        text="".join(texts),
         finish_reason=_FINISH.get(str(data.get("stop_reason")), "other"),
         usage=usage,
-        model_reported=str(data.get("model") or ""),
-        request_id=headers.get("request-id") or data.get("id"),
+        model_reported=opt_str(data.get("model"), "model") or "",
+        request_id=headers.get("request-id") or opt_str(data.get("id"), "id"),
+        usage_known=None not in counts,
     )
 
 

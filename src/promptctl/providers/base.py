@@ -43,13 +43,18 @@ class WireRequest:
 
 @dataclass(frozen=True)
 class Parsed:
-    """The provider-neutral fields of a successful response."""
+    """The provider-neutral fields of a successful response.
+
+    `usage_known` is False when the usage block was absent or unreadable: the counts
+    are then 0 but the cost is unknown, not free.
+    """
 
     text: str
     finish_reason: FinishReason = "stop"
     usage: Usage = field(default_factory=Usage)
     model_reported: str = ""
     request_id: str | None = None
+    usage_known: bool = True
 
 
 BuildFn = Callable[[ChatRequest, ProviderSettings, "str | None"], WireRequest]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import os
 import random
 import time
@@ -47,9 +48,12 @@ from promptctl.providers.types import (
     SkippedTarget,
     Usage,
 )
+from promptctl.spec.context_windows import context_window
 from promptctl.spec.model import Project
 
 __all__ = ["Gateway"]
+
+log = logging.getLogger(__name__)
 
 
 class Gateway:
@@ -67,7 +71,7 @@ class Gateway:
         sync_sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
-        deadline_s: float = 600.0,
+        deadline_s: float | None = None,
         retry_base_s: float = 0.5,
         breaker_threshold: int = 5,
         breaker_cooldown_s: float = 30.0,
@@ -97,6 +101,7 @@ class Gateway:
         self._pool = ClientPool(pool_size)
         # price_for scans the whole price table: memoised per (project, day, target)
         self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
+        self._warned_usage: set[str] = set()  # targets already warned of missing usage
 
     # ---- public API -------------------------------------------------------------
 
@@ -164,11 +169,21 @@ class Gateway:
         # config errors before calls
         plans = [plan(self.project, self._env, r) for r in (request, *fallbacks)]
         check_some_key(plans)
-        deadline = self._clock() + self._deadline_s  # one deadline for the whole chain
+        # one deadline for the whole chain, the first target's provider's unless overridden
+        deadline_s = self._deadline_s
+        if deadline_s is None:
+            deadline_s = plans[0].settings.deadline_s
+        deadline = self._clock() + deadline_s
         skipped: list[SkippedTarget] = []
         last: ProviderError | None = None
+        too_long_for: int | None = None  # the largest known window the prompt overflowed
         for target_plan in plans:
             target = target_plan.request.target
+            window = context_window(target)
+            if too_long_for is not None and window is not None and window <= too_long_for:
+                msg = f"window {_k(window)} is not larger than {_k(too_long_for)}"
+                skipped.append(SkippedTarget(target, "context_length", msg))
+                continue
             if target_plan.missing_key is not None:  # never called, retried, nor held against it
                 msg = f"{target_plan.missing_key} is not set"
                 skipped.append(SkippedTarget(target, "config", msg))
@@ -197,6 +212,8 @@ class Gateway:
                     breaker.record_success()  # the target answered; the request was at fault
                 if exc.kind in NO_FAILOVER:
                     raise
+                if exc.kind == "context_length" and window is not None:
+                    too_long_for = max(window, too_long_for or 0)
                 skipped.append(SkippedTarget(target, exc.kind, exc.message))
                 last = exc
                 continue
@@ -302,11 +319,12 @@ class Gateway:
         skipped: list[SkippedTarget],
     ) -> ChatResponse:
         target = target_plan.request.target
-        price = None
-        if parsed.model_reported:
-            price = self._price(f"{target_plan.settings.name}/{parsed.model_reported}")
-        if price is None:
-            price = self._price(target)
+        cost: float | None = None
+        if parsed.usage_known:
+            cost = cost_usd(parsed.usage, self._price_of(target_plan, parsed), target=target)
+        elif target not in self._warned_usage:
+            self._warned_usage.add(target)
+            log.warning("%s sent no readable token usage: its cost is unknown", target)
         return ChatResponse(
             text=parsed.text,
             target=target,
@@ -315,10 +333,19 @@ class Gateway:
             model_reported=parsed.model_reported,
             latency_ms=latency,
             request_id=parsed.request_id,
-            cost_usd=cost_usd(parsed.usage, price, target=target),
+            cost_usd=cost,
             attempts=attempts,
             fallbacks_tried=tuple(skipped),
         )
+
+    def _price_of(self, target_plan: TargetPlan, parsed: Parsed) -> Price | None:
+        target = target_plan.request.target
+        price = None
+        if parsed.model_reported:
+            price = self._price(f"{target_plan.settings.name}/{parsed.model_reported}")
+        if price is None:
+            price = self._price(target)
+        return price
 
     # ---- plumbing -------------------------------------------------------------
 
@@ -363,3 +390,8 @@ class Gateway:
                 cost_saved_usd=saved,
             )
         )
+
+
+def _k(tokens: int) -> str:
+    """A context window in thousands of tokens, as people say it: 128k, 1048k."""
+    return f"{round(tokens / 1000)}k"

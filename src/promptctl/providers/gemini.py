@@ -21,6 +21,7 @@ from promptctl.providers.base import (
     error_for_status,
     retry_after_from_headers,
 )
+from promptctl.providers.shape import bad, count, obj, opt_list, opt_obj, opt_str
 from promptctl.providers.types import ChatRequest, FinishReason, Usage
 from promptctl.spec.model import ProviderSettings
 
@@ -115,33 +116,43 @@ def _parse(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
     data = decode_json(body, status)
     if status >= 400 or (isinstance(data, Mapping) and "error" in data):
         raise _error(status if status >= 400 else 500, headers, data)
-    if not isinstance(data, Mapping):
-        raise ProviderError("bad_response", "response is not a JSON object")
-    candidates = data.get("candidates") or []
+    data = obj(data, "(body)")
+    candidates = opt_list(data.get("candidates"), "candidates")
     if not candidates:
-        block = (data.get("promptFeedback") or {}).get("blockReason")
+        feedback = opt_obj(data.get("promptFeedback"), "promptFeedback")
+        block = opt_str(feedback.get("blockReason"), "promptFeedback.blockReason")
         if block:
             raise ProviderError("content_filter", f"prompt blocked: {block}", status=status)
-        raise ProviderError("bad_response", "response has no candidates")
-    first = candidates[0] if isinstance(candidates[0], Mapping) else {}
-    parts = (first.get("content") or {}).get("parts") or []
-    text = "".join(
-        str(p.get("text", "")) for p in parts if isinstance(p, Mapping) and not p.get("thought")
+        raise bad("candidates", "is missing or empty")
+    first = obj(candidates[0], "candidates[0]")
+    content = opt_obj(first.get("content"), "candidates[0].content")
+    texts: list[str] = []
+    for i, raw_part in enumerate(opt_list(content.get("parts"), "candidates[0].content.parts")):
+        field = f"candidates[0].content.parts[{i}]"
+        part = obj(raw_part, field)
+        if not part.get("thought"):
+            texts.append(opt_str(part.get("text"), field + ".text") or "")
+    meta = data.get("usageMetadata")
+    counts = (
+        count(meta, "promptTokenCount", required=True),
+        count(meta, "candidatesTokenCount"),  # absent when nothing was generated
+        count(meta, "cachedContentTokenCount"),
+        count(meta, "thoughtsTokenCount"),
     )
-    meta = data.get("usageMetadata") or {}
-    thoughts = int(meta.get("thoughtsTokenCount") or 0)
+    inp, out, cached, thoughts = (n or 0 for n in counts)
     usage = Usage(
-        input_tokens=int(meta.get("promptTokenCount") or 0),
-        output_tokens=int(meta.get("candidatesTokenCount") or 0) + thoughts,
-        cached_input_tokens=int(meta.get("cachedContentTokenCount") or 0),
+        input_tokens=inp,
+        output_tokens=out + thoughts,
+        cached_input_tokens=cached,
         reasoning_tokens=thoughts,
     )
     return Parsed(
-        text=text,
+        text="".join(texts),
         finish_reason=_FINISH.get(str(first.get("finishReason")), "other"),
         usage=usage,
-        model_reported=str(data.get("modelVersion") or ""),
-        request_id=data.get("responseId"),
+        model_reported=opt_str(data.get("modelVersion"), "modelVersion") or "",
+        request_id=opt_str(data.get("responseId"), "responseId"),
+        usage_known=meta is not None and None not in counts,
     )
 
 

@@ -4,7 +4,8 @@ Reasoning models (o1, o3, o4, gpt-5*) reject `max_tokens` and take `max_completi
 instead, which bounds visible and reasoning tokens together; they also reject a
 `temperature` or `top_p` other than 1, so those are left out for them (a prompt written
 for gpt-4o with `temperature: 0` still runs when it falls back to o4-mini). The parse side is shared
-with Azure and every OpenAI-compatible server, so it treats every usage field as optional.
+with Azure and every OpenAI-compatible server; a server that sends no usage (some local
+ones) leaves the cost unknown rather than free.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from promptctl.providers.base import (
     error_for_status,
     retry_after_from_headers,
 )
+from promptctl.providers.shape import bad, count, obj, opt_list, opt_str
 from promptctl.providers.types import ChatRequest, FinishReason, Usage
 from promptctl.spec.model import ProviderSettings
 
@@ -97,40 +99,54 @@ _FINISH: Mapping[str, FinishReason] = {
 }
 
 
-def _int(data: Any, *path: str) -> int:
-    for key in path:
-        if not isinstance(data, Mapping):
-            return 0
-        data = data.get(key)
-    return data if isinstance(data, int) else 0
-
-
 def parse_chat_completion(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
     data = decode_json(body, status)
     if status >= 400 or (isinstance(data, dict) and "error" in data and "choices" not in data):
         raise _error(status if status >= 400 else 500, headers, data)
-    try:
-        choice = data["choices"][0]
-        message = choice["message"]
-    except (KeyError, IndexError, TypeError):
-        raise ProviderError("bad_response", "response has no choices[0].message") from None
-    content = message.get("content") if isinstance(message, Mapping) else None
+    data = obj(data, "(body)")
+    choices = opt_list(data.get("choices"), "choices")
+    if not choices:
+        raise bad("choices", "is missing or empty")
+    choice = obj(choices[0], "choices[0]")
+    message = obj(choice.get("message"), "choices[0].message")
+    content = _content(message.get("content"))
+    refusal = opt_str(message.get("refusal"), "choices[0].message.refusal")
     finish = _FINISH.get(str(choice.get("finish_reason")), "other")
-    if content is None and message.get("refusal"):
-        content, finish = str(message["refusal"]), "content_filter"
-    usage = data.get("usage") or {}
+    if content is None and refusal:
+        content, finish = refusal, "content_filter"
+    raw = data.get("usage")
+    counts = (
+        count(raw, "prompt_tokens", required=True),
+        count(raw, "completion_tokens", required=True),
+        count(raw, "prompt_tokens_details", "cached_tokens"),
+        count(raw, "completion_tokens_details", "reasoning_tokens"),
+    )
+    inp, out, cached, reasoning = (n or 0 for n in counts)
     return Parsed(
-        text=content if isinstance(content, str) else "",
+        text=content or "",
         finish_reason=finish,
         usage=Usage(
-            input_tokens=_int(usage, "prompt_tokens"),
-            output_tokens=_int(usage, "completion_tokens"),
-            cached_input_tokens=_int(usage, "prompt_tokens_details", "cached_tokens"),
-            reasoning_tokens=_int(usage, "completion_tokens_details", "reasoning_tokens"),
+            input_tokens=inp,
+            output_tokens=out,
+            cached_input_tokens=cached,
+            reasoning_tokens=reasoning,
         ),
-        model_reported=str(data.get("model") or ""),
-        request_id=headers.get("x-request-id") or data.get("id"),
+        model_reported=opt_str(data.get("model"), "model") or "",
+        request_id=headers.get("x-request-id") or opt_str(data.get("id"), "id"),
+        usage_known=None not in counts,
     )
+
+
+def _content(value: Any) -> str | None:
+    """A message's content: a string, null, or (some compatible servers) text parts."""
+    if value is None or isinstance(value, str):
+        return value
+    parts = opt_list(value, "choices[0].message.content")
+    texts: list[str] = []
+    for i, part in enumerate(parts):
+        field = f"choices[0].message.content[{i}]"
+        texts.append(opt_str(obj(part, field).get("text"), field + ".text") or "")
+    return "".join(texts)
 
 
 def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:

@@ -1,7 +1,8 @@
 """Exponential backoff with full jitter, honouring the server's own retry hints.
 
 `max_retries` counts retries after the first attempt. A server hint (retry-after,
-retry-after-ms, Gemini RetryInfo) in (0, MAX_WAIT_S] is used as is; otherwise the wait is
+retry-after-ms, Gemini RetryInfo) above 0 is honoured, capped at MAX_WAIT_S (a server asking
+for an hour gets 60 s, not a sub-second backoff that is sure to be refused); otherwise the wait is
 uniform in [0, min(MAX_WAIT_S, base * 2**n)] ("full jitter", AWS Architecture Blog,
 "Exponential Backoff And Jitter", 2015). A wait that would overrun the deadline fails at
 once so the caller can fall over to the next target instead of sleeping in vain.
@@ -34,8 +35,8 @@ def backoff_wait(
 ) -> float:
     """Seconds to wait before retry number `retry_index` (0-based)."""
     hint = error.retry_after_s
-    if hint is not None and 0 < hint <= policy.max_wait_s:
-        return hint
+    if hint is not None and hint > 0:
+        return min(hint, policy.max_wait_s)
     return rng.uniform(0.0, min(policy.max_wait_s, policy.base_s * (2**retry_index)))
 
 

@@ -159,6 +159,7 @@ class ProviderSettings:
     """One entry of `providers:`; the name is what `use: name/model` refers to.
 
     `api_key_env` names the environment variable; keys never live in files.
+    `deadline_s` bounds a whole call (retries and fallbacks) whose chain starts here.
     """
 
     name: str
@@ -172,6 +173,7 @@ class ProviderSettings:
     headers: Mapping[str, str] = field(default_factory=dict)
     api_version: str | None = None  # azure
     dialect: str | None = None  # openai-compatible quirks: "mistral", "ollama", "vllm", …
+    deadline_s: float = 600.0
 
 
 DEFAULT_PROVIDERS: Mapping[str, ProviderSettings] = {
