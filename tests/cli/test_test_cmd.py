@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fakes.cli import run
 from fakes.llm_server import FakeLLM, Logged
-from promptctl.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,19 +40,6 @@ tests:
     assert:
       - {type: icontains, value: SUN}
 """
-
-
-def run(
-    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["promptctl", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from fakes.cli import run as _run
 from fakes.llm_server import FakeLLM
-from promptctl.cli.main import main
 
 PROMPT = """\
 id: demo/qa
@@ -27,19 +26,6 @@ tests:
       - {type: contains, value: sky}
 """
 OPENAI_KEY = "sk-test-cli-0123456789abcdef"
-
-
-def _run(
-    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["promptctl", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
