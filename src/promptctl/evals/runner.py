@@ -171,6 +171,7 @@ class _Session:
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
         self.case_runner = CaseRunner(project, self.builder, self.budget, self.gateway)
         self.outcome: EvalRun | None = None
+        self._drained = asyncio.Event()  # every case taken: a worker still waiting to start quits
         self.run_info = RunInfo.start(
             mode=options.mode, git_commit=_git_commit(project.root), shard=options.shard
         )
@@ -198,14 +199,19 @@ class _Session:
     # ---- the worker pool ---------------------------------------------------------
 
     async def _worker(self, queue: Iterator[int], judge: PromptJudge, delay_s: float) -> None:
-        if delay_s > 0:
-            await asyncio.sleep(delay_s)
+        if delay_s > 0 and not self._drained.is_set():
+            try:
+                async with asyncio.timeout(delay_s):
+                    await self._drained.wait()
+            except TimeoutError:
+                pass
         for index in queue:
             case = self.cases[index]
             result = await self.case_runner.run(case, judge)
             self.results[index] = result
             if self.progress is not None:
                 self.progress.advance(result, self.budget.spent)
+        self._drained.set()
 
     # ---- set-up and tear-down -----------------------------------------------------
 
