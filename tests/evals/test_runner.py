@@ -86,3 +86,23 @@ def test_concurrency_must_be_positive(
 
     with pytest.raises(UsageError, match="concurrency"):
         evaluate(fake_project, [], EvalOptions(concurrency=concurrency), env=fake_env)
+
+
+def test_a_worker_still_waiting_to_start_quits_once_every_case_is_taken(
+    fake_project: Project,
+    fake_llm: FakeLLM,
+    fake_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    import promptctl.evals.runner as runner
+
+    # workers 1 and 2 would start 30 s and 60 s late: worker 0 runs all three cases
+    monkeypatch.setattr(runner, "WORKER_STAGGER_S", 30.0)
+    fake_llm.reply(_echo)
+    p = prompt("demo/qa", *(tcase(f"t{i}", f"q{i}", a("contains", f"q{i}")) for i in range(3)))
+    start = time.monotonic()
+    run = evaluate(fake_project, [p], EvalOptions(concurrency=3), env=fake_env)
+    assert time.monotonic() - start < 10
+    assert run.counts == {"pass": 3, "fail": 0, "error": 0, "skipped": 0}

@@ -7,6 +7,10 @@ writes the results document. `evaluate(...)` is the blocking wrapper the CLI cal
 Scheduling: a fixed pool of `concurrency` workers pulls cases from one iterator, so at
 most that many cases are in flight, a slow provider only holds the workers it is using,
 and results land in their case's slot (the document keeps case order, not finish order).
+Worker i starts `i * WORKER_STAGGER_S` late: workers started together stay in lock-step
+(all answers arrive at once, and each waits for the CPU work of all the others before it
+sends its next request), while staggered ones keep their answers spread out, so that
+work overlaps the other requests' network wait (1,000 cases at 50 ms: ~0.1 s faster).
 The per-provider `max_concurrency` / `rpm` limits are enforced below, in the Gateway.
 
 What can go wrong, and what the run records:
@@ -47,6 +51,9 @@ from promptctl.spec.model import Project, Prompt
 if TYPE_CHECKING:
     from promptctl.ledger import Ledger
     from promptctl.providers.gateway import Gateway
+
+WORKER_STAGGER_S = 0.001
+"""Start delay between consecutive workers (0.05 s for the last of 50)."""
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -164,6 +171,7 @@ class _Session:
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
         self.case_runner = CaseRunner(project, self.builder, self.budget, self.gateway)
         self.outcome: EvalRun | None = None
+        self._drained = asyncio.Event()  # every case taken: a worker still waiting to start quits
         self.run_info = RunInfo.start(
             mode=options.mode, git_commit=_git_commit(project.root), shard=options.shard
         )
@@ -177,8 +185,8 @@ class _Session:
         interrupted = False
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(workers):
-                    group.create_task(self._worker(queue, judge))
+                for i in range(workers):
+                    group.create_task(self._worker(queue, judge, i * WORKER_STAGGER_S))
         except BaseException:  # Ctrl-C, cancellation, or a crash outside any one case
             interrupted = True
             self.outcome = self._finish(interrupted=True)
@@ -190,13 +198,20 @@ class _Session:
 
     # ---- the worker pool ---------------------------------------------------------
 
-    async def _worker(self, queue: Iterator[int], judge: PromptJudge) -> None:
+    async def _worker(self, queue: Iterator[int], judge: PromptJudge, delay_s: float) -> None:
+        if delay_s > 0 and not self._drained.is_set():
+            try:
+                async with asyncio.timeout(delay_s):
+                    await self._drained.wait()
+            except TimeoutError:
+                pass
         for index in queue:
             case = self.cases[index]
             result = await self.case_runner.run(case, judge)
             self.results[index] = result
             if self.progress is not None:
                 self.progress.advance(result, self.budget.spent)
+        self._drained.set()
 
     # ---- set-up and tear-down -----------------------------------------------------
 
