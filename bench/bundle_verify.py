@@ -8,7 +8,7 @@ from pathlib import Path
 
 from promptctl.bundle.format import build_bundle, bundle_prompt_to_prompt, serialize
 from promptctl.bundle.signing import generate_keypair, sign, verify_bundle
-from promptctl.spec.model import DEFAULT_PROVIDERS, MessageTemplate, ModelConfig, Prompt
+from promptctl.promptfile.model import DEFAULT_PROVIDERS, MessageTemplate, ModelConfig, Prompt
 
 N = 1000
 

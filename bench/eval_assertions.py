@@ -10,7 +10,7 @@ import asyncio
 import time
 
 from promptctl.evals.assertions import AssertionContext, evaluate_test
-from promptctl.spec.model import AssertionSpec
+from promptctl.promptfile.model import AssertionSpec
 
 ASSERTS = (
     AssertionSpec(type="is-json"),

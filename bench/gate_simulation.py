@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from promptctl.evals.compare import compare
-from promptctl.spec.model import GateConfig
+from promptctl.promptfile.model import GateConfig
 
 TRUE_RATES = (0.97, 0.9, 0.7, 0.5)
 

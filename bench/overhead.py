@@ -108,10 +108,10 @@ async def _pool_run(
 
 
 async def _overhead(url: str, n: int, concurrency: int) -> tuple[float, float, float, float]:
+    from promptctl.promptfile.model import Project, ProviderSettings
     from promptctl.providers import _http
     from promptctl.providers.gateway import Gateway
     from promptctl.providers.types import ChatMessage, ChatRequest
-    from promptctl.spec.model import Project, ProviderSettings
 
     settings = ProviderSettings(
         "openai", "openai", url, "OPENAI_API_KEY", max_concurrency=concurrency

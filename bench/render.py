@@ -10,8 +10,8 @@ import statistics
 import time
 from pathlib import Path
 
+from promptctl.promptfile.model import MessageTemplate, ModelConfig, Prompt
 from promptctl.render import render_messages
-from promptctl.spec.model import MessageTemplate, ModelConfig, Prompt
 
 
 def main() -> None:

@@ -34,8 +34,8 @@ ENV = {"OPENAI_API_KEY": "sk-bench"}
 def _prompts(n: int) -> list[Any]:
     import dataclasses
 
-    from promptctl.spec.hashing import content_hash
-    from promptctl.spec.model import MessageTemplate, ModelConfig, OutputSpec, Prompt, Target
+    from promptctl.promptfile.hashing import content_hash
+    from promptctl.promptfile.model import MessageTemplate, ModelConfig, OutputSpec, Prompt, Target
 
     out = []
     for i in range(n):
@@ -74,7 +74,7 @@ def _prompts(n: int) -> list[Any]:
 def _write(path: Path, n: int, base_url: str, key_dir: Path) -> Path:
     from promptctl.bundle.format import build_bundle, serialize
     from promptctl.bundle.signing import generate_keypair, sign
-    from promptctl.spec.model import ProviderSettings
+    from promptctl.promptfile.model import ProviderSettings
 
     providers = {"openai": ProviderSettings("openai", "openai", base_url, "OPENAI_API_KEY")}
     doc = build_bundle(

@@ -14,7 +14,7 @@ if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
 from fakes.llm_server import FakeLLM, fake_providers  # noqa: E402
-from promptctl.spec.model import Project  # noqa: E402
+from promptctl.promptfile.model import Project  # noqa: E402
 
 FAKE_KEYS = {
     "OPENAI_API_KEY": "sk-test-openai-0123456789abcdef",

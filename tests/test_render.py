@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from promptctl.errors import InputValidationError, RenderError
+from promptctl.promptfile.model import MessageTemplate, ModelConfig, Prompt, Target
 from promptctl.providers.types import ChatMessage
 from promptctl.render import content_hash, inline_partials, render_messages, validate_inputs
-from promptctl.spec.model import MessageTemplate, ModelConfig, Prompt, Target
 
 
 def make(*messages: MessageTemplate, inputs: dict[str, Any] | None = None) -> Prompt:
@@ -216,8 +216,8 @@ def test_render_imports_no_cli_dependency() -> None:
 
 
 def test_choose_target_first_true_route_wins() -> None:
+    from promptctl.promptfile.model import Route
     from promptctl.render import choose_target
-    from promptctl.spec.model import Route
 
     prompt = Prompt(
         id="t",

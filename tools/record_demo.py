@@ -175,8 +175,8 @@ def _normalise(path: Path) -> None:
 
 def main() -> int:
     from promptctl.evals.runner import EvalOptions, evaluate
-    from promptctl.spec.loader import load_prompts
-    from promptctl.spec.project import load_project
+    from promptctl.promptfile.loader import load_prompts
+    from promptctl.promptfile.project import load_project
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

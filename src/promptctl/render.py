@@ -17,11 +17,11 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import InputValidationError, RenderError
+from promptctl.promptfile.hashing import content_hash
+from promptctl.promptfile.model import MessageTemplate, Prompt, Target
+from promptctl.promptfile.partials import inline_partials, safe_partial_name
 from promptctl.providers import routing as _routing
 from promptctl.providers.types import ChatMessage
-from promptctl.spec.hashing import content_hash
-from promptctl.spec.model import MessageTemplate, Prompt, Target
-from promptctl.spec.partials import inline_partials, safe_partial_name
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -184,7 +184,7 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
             f"{prompt.id}: missing required input '{name}'",
             hint=f"pass it: --var {name}=... on the CLI, {name}=... or a resolver in the runtime",
         )
-    from promptctl.spec.schemas import did_you_mean, dotted
+    from promptctl.promptfile.schemas import did_you_mean, dotted
 
     if error.validator == "additionalProperties" and not path:
         extra = sorted(set(values) - set(prompt.inputs))

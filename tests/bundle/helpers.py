@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from promptctl.spec.model import (
+from promptctl.promptfile.model import (
     MessageTemplate,
     ModelConfig,
     OutputSpec,
@@ -83,7 +83,7 @@ def publish_worker(release_dir: str, prompt_id: str, template: str, start: Any, 
     from promptctl.bundle.format import build_bundle, serialize
     from promptctl.bundle.release import ReleaseDir
     from promptctl.errors import PublishError
-    from promptctl.spec.model import DEFAULT_PROVIDERS
+    from promptctl.promptfile.model import DEFAULT_PROVIDERS
 
     doc = build_bundle(
         [make_prompt(prompt_id, "1.0.0", template=template)],

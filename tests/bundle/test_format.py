@@ -11,7 +11,7 @@ from promptctl.bundle.format import (
     serialize,
 )
 from promptctl.errors import BundleError
-from promptctl.spec.model import DEFAULT_PROVIDERS, ProviderSettings
+from promptctl.promptfile.model import DEFAULT_PROVIDERS, ProviderSettings
 
 
 def _build(prompts=None, **kw):  # type: ignore[no-untyped-def]

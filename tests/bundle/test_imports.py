@@ -14,7 +14,7 @@ HEAVY = ("typer", "rich", "git", "deepdiff", "click", "cryptography")
         "promptctl.bundle.format",
         "promptctl.bundle.signing",
         "promptctl.bundle.release",
-        "promptctl.bundle.publish",
+        "promptctl.publish.flow",
         "promptctl.bundle",
         "promptctl.ledger",
         "promptctl.ledger.report",
@@ -33,18 +33,19 @@ def test_public_api_is_exactly_the_intended_names() -> None:
 
     assert sorted(promptctl.bundle.__all__) == [
         "BUNDLE_FORMAT",
-        "PublishResult",
         "ReleaseDir",
         "VerifiedBundle",
         "build_bundle",
         "bundle_prompt_to_prompt",
         "bundle_providers",
         "generate_keypair",
-        "publish",
-        "publish_refusals",
         "serialize",
         "sign",
         "verify_bundle",
     ]
     assert all(hasattr(promptctl.bundle, name) for name in promptctl.bundle.__all__)
+    import promptctl.publish
+
+    assert sorted(promptctl.publish.__all__) == ["PublishResult", "publish", "publish_refusals"]
+    assert all(hasattr(promptctl.publish, name) for name in promptctl.publish.__all__)
     assert sorted(promptctl.ledger.__all__) == ["DEFAULT_LEDGER_PATH", "Ledger", "connect"]

@@ -9,7 +9,7 @@ from bundle.helpers import make_prompt, publish_worker
 from promptctl.bundle.format import build_bundle, serialize
 from promptctl.bundle.release import ReleaseDir, atomic_write, bundle_file_name
 from promptctl.errors import PublishError
-from promptctl.spec.model import DEFAULT_PROVIDERS
+from promptctl.promptfile.model import DEFAULT_PROVIDERS
 
 
 def _doc(prompt_id: str = "support/triage", version: str = "1.3.0", template: str = "T {{ t }}"):  # type: ignore[no-untyped-def]

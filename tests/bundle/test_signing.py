@@ -8,7 +8,7 @@ from bundle.helpers import make_prompt
 from promptctl.bundle.format import build_bundle, serialize
 from promptctl.bundle.signing import generate_keypair, sign, verify_bundle
 from promptctl.errors import BundleError
-from promptctl.spec.model import DEFAULT_PROVIDERS
+from promptctl.promptfile.model import DEFAULT_PROVIDERS
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_well_hashed_but_malformed_bundle_is_refused() -> None:
 def test_nan_cannot_enter_a_bundle() -> None:
     from dataclasses import replace
 
-    from promptctl.spec.model import ModelConfig
+    from promptctl.promptfile.model import ModelConfig
 
     prompt = make_prompt()
     prompt = replace(

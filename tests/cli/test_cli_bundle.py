@@ -7,7 +7,7 @@ import pytest
 
 from promptctl.bundle.format import build_bundle, serialize
 from promptctl.bundle.signing import sign
-from promptctl.spec.model import DEFAULT_PROVIDERS, MessageTemplate, ModelConfig, Prompt
+from promptctl.promptfile.model import DEFAULT_PROVIDERS, MessageTemplate, ModelConfig, Prompt
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from promptctl.bundle.signing import generate_keypair
+from promptctl.promptfile.loader import load_prompts
+from promptctl.promptfile.project import project_at
 from promptctl.runtime import Runtime
-from promptctl.spec.loader import load_prompts
-from promptctl.spec.project import project_at
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.evals.assertions import AssertionContext
-from promptctl.spec.model import (
+from promptctl.promptfile.model import (
     AssertionSpec,
     ModelConfig,
     OutputSpec,

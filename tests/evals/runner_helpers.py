@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from promptctl.spec.model import (
+from promptctl.promptfile.model import (
     AssertionSpec,
     MessageTemplate,
     ModelConfig,

@@ -20,7 +20,7 @@ from runner_helpers import a, prompt, question, tcase
 from fakes.llm_server import FakeLLM, Logged
 from promptctl.evals.assertions import ASSERTION_TYPES
 from promptctl.evals.runner import EvalOptions, run_eval
-from promptctl.spec.model import AssertionSpec, Project
+from promptctl.promptfile.model import AssertionSpec, Project
 
 SCHEMA = {
     "type": "object",

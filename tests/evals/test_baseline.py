@@ -11,7 +11,7 @@ from fakes.prompt_repo import git, make_repo, regress
 from promptctl.errors import UsageError
 from promptctl.evals.baseline import default_base_ref, evaluate_side
 from promptctl.evals.runner import EvalOptions
-from promptctl.spec.project import project_at
+from promptctl.promptfile.project import project_at
 
 
 @pytest.fixture

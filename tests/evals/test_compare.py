@@ -5,7 +5,7 @@ import pytest
 from fakes.results_factory import doc_from_outcomes, make_case, make_doc
 from promptctl.evals.compare import compare
 from promptctl.evals.comparison import Comparison, comparison_from_dict, comparison_to_dict
-from promptctl.spec.model import GateConfig
+from promptctl.promptfile.model import GateConfig
 
 GATE = GateConfig(bootstrap_resamples=200)
 

@@ -9,7 +9,7 @@ from evalcore_builders import ctx, spec
 
 from promptctl.evals.assertions import ASSERTION_TYPES, run_assertion
 from promptctl.evals.assertions.text import levenshtein
-from promptctl.spec.model import AssertionSpec
+from promptctl.promptfile.model import AssertionSpec
 
 OUT = "Hello! Your refund of $20 is on its way."
 

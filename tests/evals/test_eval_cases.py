@@ -11,7 +11,7 @@ from promptctl.evals.cases import (
     shard,
     targets_for,
 )
-from promptctl.spec.model import Target, TestCase
+from promptctl.promptfile.model import Target, TestCase
 
 
 def test_default_target_is_model_use_and_key_format() -> None:

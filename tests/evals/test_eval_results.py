@@ -28,8 +28,8 @@ from promptctl.evals.results import (
     write_results,
 )
 from promptctl.evals.stats import wilson_interval
+from promptctl.promptfile.model import TestCase
 from promptctl.providers.types import Usage
-from promptctl.spec.model import TestCase
 
 
 def _result(

@@ -20,8 +20,8 @@ from promptctl.evals.scoring import (
     score_case,
     skipped_result,
 )
+from promptctl.promptfile.model import TestCase
 from promptctl.providers.types import ChatResponse, SkippedTarget, Usage
-from promptctl.spec.model import TestCase
 
 
 def _case(*asserts: Any, repeat: int = 0) -> Case:

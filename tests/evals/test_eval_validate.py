@@ -8,7 +8,7 @@ import pytest
 from evalcore_builders import make_prompt, spec
 
 from promptctl.evals.assertions import spec_problem
-from promptctl.spec.model import AssertionSpec
+from promptctl.promptfile.model import AssertionSpec
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import random
 from typing import Any
 
 from promptctl.evals.compare import compare
-from promptctl.spec.model import GateConfig
+from promptctl.promptfile.model import GateConfig
 
 RUNS = 400
 TESTS = 200

@@ -6,7 +6,7 @@ import pytest
 
 from fakes.results_factory import doc_from_outcomes
 from promptctl.evals.compare import compare
-from promptctl.spec.model import GateConfig
+from promptctl.promptfile.model import GateConfig
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "gating.md"
 

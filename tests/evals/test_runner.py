@@ -13,7 +13,7 @@ from fakes.llm_server import FakeLLM, Logged
 from promptctl.evals.results import results_json_schema
 from promptctl.evals.runner import EvalOptions, evaluate
 from promptctl.ledger import connect
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 
 def _echo(logged: Logged) -> str:

@@ -6,7 +6,7 @@ from runner_helpers import a, prompt, tcase
 
 from fakes.llm_server import FakeLLM
 from promptctl.evals.runner import EvalOptions, evaluate
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 TINY = 0.00001  # below the estimate of a single call (50 output tokens of gpt-4o-mini)
 SOME = 0.00005  # room for a few calls, not for ten

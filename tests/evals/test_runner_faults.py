@@ -12,9 +12,9 @@ from runner_helpers import a, prompt, tcase
 from fakes.faults import ANTHROPIC, CASES, OPENAI, PRIMARY, TIMEOUT_S, Case
 from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.evals.runner import EvalOptions, EvalRun, run_eval
+from promptctl.promptfile.model import Project, Target
 from promptctl.providers.gateway import Gateway
 from promptctl.providers.types import CallRecord
-from promptctl.spec.model import Project, Target
 
 RETRIES = 2
 OPTIONS = EvalOptions(use_cache=False, write_run_file=False)

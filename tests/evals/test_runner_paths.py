@@ -19,7 +19,7 @@ from fakes.llm_server import FakeLLM, Logged, fake_providers
 from promptctl.evals.results import CaseResult, results_json_schema
 from promptctl.evals.runner import EvalOptions, evaluate, run_eval
 from promptctl.ledger import connect
-from promptctl.spec.model import MessageTemplate, Project, Target
+from promptctl.promptfile.model import MessageTemplate, Project, Target
 
 
 class Sink:

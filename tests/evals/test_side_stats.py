@@ -8,7 +8,7 @@ from fakes.results_factory import make_case, make_doc
 from promptctl.evals.aggregate import cost_figures
 from promptctl.evals.compare import compare
 from promptctl.evals.side_stats import side_stats
-from promptctl.spec.model import GateConfig
+from promptctl.promptfile.model import GateConfig
 
 GATE = GateConfig(bootstrap_resamples=0)
 LOCAL = "local/llama3"

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from promptctl.spec.model import ProviderSettings
+from promptctl.promptfile.model import ProviderSettings
 
 __all__ = ["FakeLLM", "Fault", "Logged", "fake_providers"]
 

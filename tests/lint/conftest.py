@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from promptctl.lint import LintReport, lint
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 CLEAN = """\
 version: 1.0.0

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from promptctl.lint.versions import required_bump
-from promptctl.spec.hashing import content_hash
-from promptctl.spec.model import MessageTemplate, ModelConfig, OutputSpec, Prompt
+from promptctl.promptfile.hashing import content_hash
+from promptctl.promptfile.model import MessageTemplate, ModelConfig, OutputSpec, Prompt
 
 
 def prompt(inputs: dict[str, Any], template: str = "{{ a }}", schema: Any = None) -> Prompt:

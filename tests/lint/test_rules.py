@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 from .conftest import CLEAN, Linter, codes
 

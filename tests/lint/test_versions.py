@@ -9,9 +9,9 @@ import pytest
 
 from promptctl.lint import lint
 from promptctl.lint.versions import required_bump
-from promptctl.spec.gitsource import GitTreeSource, merge_base_ref
-from promptctl.spec.loader import load_prompt
-from promptctl.spec.model import Project
+from promptctl.promptfile.gitsource import GitTreeSource, merge_base_ref
+from promptctl.promptfile.loader import load_prompt
+from promptctl.promptfile.model import Project
 
 from .conftest import CLEAN
 

@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from promptctl.promptfile.model import Project
 from promptctl.providers.gateway import Gateway
 from promptctl.providers.types import (
     CallContext,
@@ -15,7 +16,6 @@ from promptctl.providers.types import (
     ChatRequest,
     ChatResponse,
 )
-from promptctl.spec.model import Project
 
 
 class Harness:

@@ -6,8 +6,8 @@ import pytest
 from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
+from promptctl.promptfile.model import Project
 from promptctl.providers.types import ResponseFormat, Usage
-from promptctl.spec.model import Project
 
 SCHEMA = {
     "type": "object",

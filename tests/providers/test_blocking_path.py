@@ -12,10 +12,10 @@ from provider_helpers import chat
 
 from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.errors import ProviderError
+from promptctl.promptfile.model import Project
 from promptctl.providers.gateway import Gateway
 from promptctl.providers.limits import SyncLimiter
 from promptctl.providers.types import CallRecord
-from promptctl.spec.model import Project
 
 
 def test_complete_sync_calls_on_the_callers_thread_with_retries_and_sync_sleep(

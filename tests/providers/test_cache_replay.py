@@ -11,10 +11,10 @@ from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.errors import ProviderError
+from promptctl.promptfile.model import Project
 from promptctl.providers.cache import ResponseCache
 from promptctl.providers.gateway import Gateway
 from promptctl.providers.types import CallContext, ChatResponse, Usage
-from promptctl.spec.model import Project
 
 
 def test_cache_hit_costs_no_call_and_repeat_is_distinct(

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from promptctl.promptfile.model import DEFAULT_PROVIDERS, ProviderSettings
 from promptctl.providers.base import load_adapter
 from promptctl.providers.types import ChatMessage, ChatRequest, ResponseFormat
-from promptctl.spec.model import DEFAULT_PROVIDERS, ProviderSettings
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 VENDORED = Path(__file__).resolve().parent / "specs"

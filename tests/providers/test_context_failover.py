@@ -7,7 +7,7 @@ from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.errors import ProviderError
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 
 def test_fallbacks_with_no_larger_window_are_skipped(

@@ -9,7 +9,7 @@ from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.errors import ConfigError
-from promptctl.spec.project import load_project
+from promptctl.promptfile.project import load_project
 
 
 def _config(tmp_path: Path, fake: FakeLLM, openai_extra: str) -> Path:

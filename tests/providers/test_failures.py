@@ -13,7 +13,7 @@ from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.errors import ProviderError
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 KEYS_ERR = "sk-test-openai-0123456789abcdef"
 

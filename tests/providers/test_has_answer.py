@@ -5,7 +5,7 @@ from __future__ import annotations
 from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 
 def test_cache_answers_only_the_same_repeat_and_asking_emits_nothing(

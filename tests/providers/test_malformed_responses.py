@@ -14,7 +14,7 @@ from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.errors import ProviderError
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 _MSG = {"role": "assistant", "content": "hi"}
 OPENAI: list[tuple[Any, str]] = [

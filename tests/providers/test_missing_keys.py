@@ -9,9 +9,9 @@ from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.errors import ProviderError
+from promptctl.promptfile.model import Project
 from promptctl.providers.gateway import Gateway
 from promptctl.providers.types import SkippedTarget
-from promptctl.spec.model import Project
 
 OPENAI = "openai/gpt-4o-mini"
 ANTHROPIC = "anthropic/claude-haiku-4-5"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from promptctl.promptfile.model import PriceOverride, Project
 from promptctl.providers.pricing import Price, cost_usd, known_prices, price_for
 from promptctl.providers.types import Usage
-from promptctl.spec.model import PriceOverride, Project
 
 
 def test_openai_cached_tokens_are_inside_prompt_tokens() -> None:
@@ -92,7 +92,7 @@ def test_project_overrides_win(tmp_path: Path) -> None:
 
 
 def test_azure_falls_back_to_openai_prices(tmp_path: Path) -> None:
-    from promptctl.spec.model import ProviderSettings
+    from promptctl.promptfile.model import ProviderSettings
 
     project = Project(root=tmp_path, providers={"az": ProviderSettings("az", "azure", "https://x")})
     price = price_for("az/gpt-4o-mini-2024-07-18", project)

@@ -7,11 +7,11 @@ import asyncio
 import pytest
 
 from promptctl.errors import PromptctlError
+from promptctl.promptfile.model import ModelConfig, OutputSpec, Route, Target
 from promptctl.providers.limits import ProviderLimiter
 from promptctl.providers.request import build_chat_request
 from promptctl.providers.routing import choose_target
 from promptctl.providers.types import ChatMessage, ResponseFormat
-from promptctl.spec.model import ModelConfig, OutputSpec, Route, Target
 
 MODEL = ModelConfig(
     use="openai/gpt-4o-mini",

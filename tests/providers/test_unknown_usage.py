@@ -10,8 +10,8 @@ import pytest
 from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
+from promptctl.promptfile.model import Project
 from promptctl.providers.types import ChatResponse
-from promptctl.spec.model import Project
 
 TARGETS = {
     "openai": "openai/gpt-4o-mini",

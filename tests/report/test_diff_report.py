@@ -3,9 +3,9 @@ import json
 from fakes.results_factory import doc_from_outcomes, make_case, make_doc
 from promptctl.evals.compare import compare
 from promptctl.evals.comparison import comparison_from_dict
+from promptctl.promptfile.model import GateConfig
 from promptctl.report.diff_report import MARKER, render_json, render_markdown, verdict_line
 from promptctl.report.diff_terminal import render_terminal_text
-from promptctl.spec.model import GateConfig
 
 GATE = GateConfig(bootstrap_resamples=0)
 STABLE = {f"t{i}": "PP" for i in range(4)}

@@ -3,10 +3,7 @@ from pathlib import Path
 
 from fakes.results_factory import doc_from_outcomes
 from promptctl.evals.compare import compare
-from promptctl.report.diff_report import render_markdown
-from promptctl.report.diff_terminal import render_terminal_text
-from promptctl.report.prompt_diff import all_prompt_changes, prompt_changes
-from promptctl.spec.model import (
+from promptctl.promptfile.model import (
     GateConfig,
     MessageTemplate,
     ModelConfig,
@@ -15,6 +12,9 @@ from promptctl.spec.model import (
     Target,
     TestCase,
 )
+from promptctl.report.diff_report import render_markdown
+from promptctl.report.diff_terminal import render_terminal_text
+from promptctl.report.prompt_diff import all_prompt_changes, prompt_changes
 
 BASE = Prompt(
     id="support/triage",

@@ -9,8 +9,8 @@ from typing import Any
 
 from promptctl.bundle.format import build_bundle, serialize
 from promptctl.bundle.signing import sign
-from promptctl.spec.hashing import content_hash
-from promptctl.spec.model import (
+from promptctl.promptfile.hashing import content_hash
+from promptctl.promptfile.model import (
     MessageTemplate,
     ModelConfig,
     OutputSpec,

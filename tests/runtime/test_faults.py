@@ -18,9 +18,9 @@ import pytest
 from fakes.faults import ANTHROPIC, CASES, OPENAI, PRIMARY, TIMEOUT_S, Case
 from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.errors import ProviderError
+from promptctl.promptfile.model import Target
 from promptctl.providers.types import CallRecord
 from promptctl.runtime import Runtime
-from promptctl.spec.model import Target
 
 from .helpers import prompt, write_bundle
 

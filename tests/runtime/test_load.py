@@ -9,8 +9,8 @@ import pytest
 
 from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.errors import BundleError
+from promptctl.promptfile.model import ProviderSettings
 from promptctl.runtime import Runtime
-from promptctl.spec.model import ProviderSettings
 
 from .helpers import prompt, write_bundle
 

@@ -14,8 +14,8 @@ import pytest
 from fakes.llm_server import FakeLLM, Logged, fake_providers
 from promptctl.errors import InputValidationError, ProviderError
 from promptctl.ledger.store import Ledger, connect
+from promptctl.promptfile.model import OutputSpec, Route, Target
 from promptctl.runtime import Runtime
-from promptctl.spec.model import OutputSpec, Route, Target
 
 from .helpers import prompt, write_bundle
 

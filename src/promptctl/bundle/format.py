@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import BundleError
-from promptctl.spec.model import (
+from promptctl.promptfile.model import (
     MessageTemplate,
     ModelConfig,
     OutputSpec,

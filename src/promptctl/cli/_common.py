@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from promptctl.spec.model import Project
+    from promptctl.promptfile.model import Project
 
 __all__ = ["ProjectOption", "check_choice", "console", "resolve_project"]
 
@@ -31,7 +31,7 @@ def resolve_project(directory: Path | None) -> Project:
     The one way commands get their Project: paths, providers, pricing, gate, budgets and
     ledger all come from the same validated promptctl.yaml (ConfigError, exit 2).
     """
-    from promptctl.spec.project import find_project, project_at
+    from promptctl.promptfile.project import find_project, project_at
 
     return project_at(directory) if directory is not None else find_project()
 

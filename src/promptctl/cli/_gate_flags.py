@@ -10,7 +10,7 @@ import typer
 from promptctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from promptctl.spec.model import GateConfig
+    from promptctl.promptfile.model import GateConfig
 
 __all__ = [
     "AlphaOption",

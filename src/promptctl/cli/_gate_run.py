@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from promptctl.cli._eval_flags import EvalSelection
     from promptctl.evals.baseline import Side
     from promptctl.evals.comparison import Comparison
-    from promptctl.spec.model import GateConfig, Project
+    from promptctl.promptfile.model import GateConfig, Project
 
 __all__ = ["compare_both", "finish"]
 

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
 
         from promptctl.ledger.budgets import check_budgets, earliest_start, parse_budgets
         from promptctl.ledger.report import build_report, parse_since, read_rows
-        from promptctl.spec.project import load_project
+        from promptctl.promptfile.project import load_project
 
         proj = load_project(config) if config is not None else resolve_project(project)
         path = ledger or proj.ledger_file

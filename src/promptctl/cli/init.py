@@ -71,7 +71,7 @@ def scaffold(directory: Path) -> list[Path]:
         directory / ".gitignore": GITIGNORE,
         directory / ".github" / "workflows" / "promptctl.yml": workflow_text(),
     }
-    from promptctl.spec.schemas import schema_text
+    from promptctl.promptfile.schemas import schema_text
 
     for name in ("prompt", "config"):
         files[directory / "schemas" / f"{name}.schema.json"] = schema_text(name)

@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 "github": formats.format_github,
                 "sarif": formats.format_sarif,
             }[output_format]
-            from promptctl.spec.gitsource import find_repo_root
+            from promptctl.promptfile.gitsource import find_repo_root
 
             # GitHub resolves annotation and SARIF paths against the repository root
             root = proj.root if output_format == "json" else find_repo_root(proj.root) or proj.root

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List prompts: id, version, status, model, tests, owner, tags."""
         check_choice(output_format, ("text", "json"))
-        from promptctl.spec.loader import load_prompts
+        from promptctl.promptfile.loader import load_prompts
 
         proj = resolve_project(project)
         result = load_prompts(proj)

@@ -40,9 +40,9 @@ def register(app: typer.Typer) -> None:
         project: ProjectOption = None,
     ) -> None:
         """Publish approved, linted, evaluated prompts as one (signed) bundle."""
-        from promptctl.bundle.publish import publish
-        from promptctl.bundle.selection import select_for_publish
         from promptctl.errors import EXIT_FAILED, PublishError
+        from promptctl.publish.flow import publish
+        from promptctl.publish.selection import select_for_publish
 
         proj = resolve_project(project)
         selection = select_for_publish(proj, ids or ())

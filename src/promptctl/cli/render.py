@@ -70,8 +70,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render a prompt's messages with the given inputs."""
         check_choice(output_format, ("text", "json"))
+        from promptctl.promptfile.loader import load_prompts
         from promptctl.render import choose_target, render_messages, validate_inputs
-        from promptctl.spec.loader import load_prompts
 
         loaded = load_prompts(resolve_project(project))
         prompt = loaded.get(prompt_id)

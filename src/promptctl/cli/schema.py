@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
         which: Annotated[str, typer.Argument(help="prompt (default) or config")] = "prompt",
     ) -> None:
         """Print the JSON Schema of prompt files or of promptctl.yaml."""
-        from promptctl.spec.schemas import schema_text
+        from promptctl.promptfile.schemas import schema_text
 
         if which == "prompt":
             typer.echo(schema_text("prompt"), nl=False)

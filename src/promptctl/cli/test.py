@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
     from promptctl.evals.results import CaseResult
     from promptctl.evals.runner import EvalRun
-    from promptctl.spec.loader import LoadResult
-    from promptctl.spec.model import Project
+    from promptctl.promptfile.loader import LoadResult
+    from promptctl.promptfile.model import Project
 
 __all__ = ["check_selected", "load_or_exit", "register"]
 
@@ -120,7 +120,7 @@ def _fewer_gc_passes() -> Iterator[None]:
 
 def load_or_exit(project: Project, paths: list[Path]) -> LoadResult:
     """The working tree's prompts; invalid prompt files print their findings, exit 2."""
-    from promptctl.spec.loader import load_prompts
+    from promptctl.promptfile.loader import load_prompts
 
     loaded = load_prompts(project, paths or None)
     if loaded.errors:
@@ -147,7 +147,7 @@ def _any_selected(loaded: LoadResult, globs: list[str]) -> bool:
     from dataclasses import replace
 
     from promptctl.evals.cases import expand_cases
-    from promptctl.spec.model import TestCase
+    from promptctl.promptfile.model import TestCase
 
     probes = [replace(p, tests=(TestCase("probe"),)) for p in loaded.prompts]
     return bool(expand_cases(probes, id_globs=globs, repeat=1))

@@ -20,8 +20,8 @@ from typing import Any
 
 from promptctl.errors import UsageError
 from promptctl.evals.runner import EvalOptions, EvalRun, ProgressSink, evaluate
-from promptctl.spec.model import Project, Prompt
-from promptctl.spec.sources import FileSource
+from promptctl.promptfile.model import Project, Prompt
+from promptctl.promptfile.sources import FileSource
 
 __all__ = ["Side", "default_base_ref", "evaluate_side", "git_source", "prompts_at_commit"]
 
@@ -48,7 +48,7 @@ def default_base_ref(project_root: Path, env: Mapping[str, str] | None = None) -
     GitHub Actions), then `origin/main`, then `main`. Outside a git repository, or
     with none of them, a UsageError (exit 2) says to pass `--base`.
     """
-    from promptctl.spec.gitsource import find_repo_root, merge_base_ref
+    from promptctl.promptfile.gitsource import find_repo_root, merge_base_ref
 
     env = os.environ if env is None else env
     repo_root = find_repo_root(project_root)
@@ -86,7 +86,7 @@ def evaluate_side(
     document's `run.git_commit` is the ref's commit. In the working tree, invalid prompt
     files are the caller's problem: load them first (see `cli.test.load_or_exit`).
     """
-    from promptctl.spec.loader import load_prompts
+    from promptctl.promptfile.loader import load_prompts
 
     source: FileSource | None = None
     commit: str | None = None
@@ -108,7 +108,7 @@ def evaluate_side(
 def prompts_at_commit(project: Project, commit: str) -> tuple[Prompt, ...] | None:
     """The prompts as they were at `commit`, or None when that cannot be read (no repo,
     unknown commit): a results file's side then has no prompt diff."""
-    from promptctl.spec.loader import load_prompts
+    from promptctl.promptfile.loader import load_prompts
 
     try:
         source, _ = git_source(project.root, commit)
@@ -120,7 +120,7 @@ def prompts_at_commit(project: Project, commit: str) -> tuple[Prompt, ...] | Non
 def git_source(project_root: Path, ref: str) -> tuple[FileSource, str]:
     """A source over `ref` in the repository holding `project_root`, and its commit sha;
     UsageError (exit 2) outside a repository or for an unknown ref."""
-    from promptctl.spec.gitsource import GitTreeSource, find_repo_root
+    from promptctl.promptfile.gitsource import GitTreeSource, find_repo_root
 
     repo_root = find_repo_root(project_root)
     if repo_root is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from promptctl.errors import UsageError
-from promptctl.spec.model import Prompt, Target, TestCase
+from promptctl.promptfile.model import Prompt, Target, TestCase
 
 __all__ = ["Case", "expand_cases", "fallback_targets", "parse_shard", "shard", "targets_for"]
 

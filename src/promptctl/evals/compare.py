@@ -17,7 +17,7 @@ from promptctl.evals.side_stats import answered, mean_score, side_stats, unprice
 from promptctl.evals.stats import holm, mcnemar_exact, mcnemar_sample_size
 from promptctl.evals.stats import paired_bootstrap_mean_diff as bootstrap
 from promptctl.evals.test_diff import classify_test
-from promptctl.spec.model import GateConfig
+from promptctl.promptfile.model import GateConfig
 
 __all__ = ["check_gate", "compare"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from promptctl.spec.model import GateConfig
+from promptctl.promptfile.model import GateConfig
 
 __all__ = [
     "Comparison",

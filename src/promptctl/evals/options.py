@@ -12,8 +12,8 @@ from pathlib import Path
 
 from promptctl.errors import UsageError
 from promptctl.evals.cases import Case, expand_cases, parse_shard, shard
+from promptctl.promptfile.model import Project, Prompt
 from promptctl.providers.recordings import Mode
-from promptctl.spec.model import Project, Prompt
 
 __all__ = ["DEFAULT_CONCURRENCY", "EvalOptions", "check_targets", "select_cases"]
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from promptctl.evals.budget import estimate_request_cost
 from promptctl.evals.cases import Case
+from promptctl.promptfile.model import Project, Prompt, Target
 from promptctl.providers.pricing import Price, price_for
 from promptctl.providers.request import build_chat_request
 from promptctl.providers.routing import choose_target
 from promptctl.providers.types import ChatMessage, ChatRequest, ResponseFormat
 from promptctl.render import render_messages, validate_inputs
-from promptctl.spec.model import Project, Prompt, Target
 
 __all__ = ["PreparedCase", "RequestBuilder", "judge_request"]
 

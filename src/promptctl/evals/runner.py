@@ -46,7 +46,7 @@ from promptctl.evals.prepare import RequestBuilder
 from promptctl.evals.results import CaseResult, RunInfo, to_document
 from promptctl.evals.run_output import check_writable, write_outputs
 from promptctl.evals.scoring import exit_code, skipped_result
-from promptctl.spec.model import Project, Prompt
+from promptctl.promptfile.model import Project, Prompt
 
 if TYPE_CHECKING:
     from promptctl.ledger import Ledger

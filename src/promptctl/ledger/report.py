@@ -24,7 +24,7 @@ from typing import Any
 
 from promptctl.errors import ConfigError, UsageError
 from promptctl.ledger.store import connect
-from promptctl.spec.model import PriceOverride
+from promptctl.promptfile.model import PriceOverride
 
 __all__ = [
     "GROUP_BY",

@@ -2,6 +2,6 @@
 
 from promptctl.lint.engine import LintReport, lint
 from promptctl.lint.rules import RULES, Rule
-from promptctl.spec.diagnostics import Diagnostic
+from promptctl.promptfile.diagnostics import Diagnostic
 
 __all__ = ["RULES", "Diagnostic", "LintReport", "Rule", "lint"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from promptctl.errors import InputValidationError, RenderError, SourceLocation
+from promptctl.promptfile.context_windows import context_window, estimate_tokens
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.loader import FileLoad
+from promptctl.promptfile.model import Project, Prompt, Target, TestCase
+from promptctl.promptfile.schemas import check_schema, did_you_mean
 from promptctl.render import render_messages, validate_inputs
-from promptctl.spec.context_windows import context_window, estimate_tokens
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.loader import FileLoad
-from promptctl.spec.model import Project, Prompt, Target, TestCase
-from promptctl.spec.schemas import check_schema, did_you_mean
 
 __all__ = ["check_prompt"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from promptctl.errors import EXIT_FAILED, EXIT_OK, PromptctlError, SourceLocation
 from promptctl.lint.checks import check_prompt
 from promptctl.lint.templates import check_templates, find_secrets, secret_diagnostic
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.loader import FileLoad, load_prompts, partials_dir
-from promptctl.spec.model import Project
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.loader import FileLoad, load_prompts, partials_dir
+from promptctl.promptfile.model import Project
 
 __all__ = ["LintReport", "lint"]
 
@@ -81,7 +81,7 @@ def lint(
 def _versions(
     project: Project, files: list[FileLoad], base_ref: str | None, report: LintReport
 ) -> list[Diagnostic]:
-    from promptctl.spec.gitsource import find_repo_root, merge_base_ref
+    from promptctl.promptfile.gitsource import find_repo_root, merge_base_ref
 
     where = SourceLocation(project.config_path) if project.config_path else None
     repo_root = find_repo_root(project.root)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from promptctl import __version__
 from promptctl.lint.engine import LintReport
 from promptctl.lint.rules import RULES
-from promptctl.spec.diagnostics import Diagnostic
+from promptctl.promptfile.diagnostics import Diagnostic
 
 __all__ = ["Format", "format_github", "format_json", "format_sarif", "format_text"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from promptctl.spec.diagnostics import Severity
+from promptctl.promptfile.diagnostics import Severity
 
 __all__ = ["RULES", "Rule"]
 

@@ -11,13 +11,13 @@ import jinja2
 from jinja2 import nodes, sandbox
 
 from promptctl.errors import RenderError, SourceLocation
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.loader import FileLoad
+from promptctl.promptfile.model import MessageTemplate, Prompt
+from promptctl.promptfile.partials import inline_partials
+from promptctl.promptfile.schemas import did_you_mean
 from promptctl.providers.routing import RouteError, compile_when
 from promptctl.render import environment, parse_template
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.loader import FileLoad
-from promptctl.spec.model import MessageTemplate, Prompt
-from promptctl.spec.partials import inline_partials
-from promptctl.spec.schemas import did_you_mean
 
 __all__ = [
     "SECRET_PATTERNS",

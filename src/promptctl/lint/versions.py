@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import SourceLocation
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.loader import FileLoad, LoadResult, load_prompts
-from promptctl.spec.model import Project, Prompt
-from promptctl.spec.semver import Bump, at_least, bump_level, parse_semver
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.loader import FileLoad, LoadResult, load_prompts
+from promptctl.promptfile.model import Project, Prompt
+from promptctl.promptfile.semver import Bump, at_least, bump_level, parse_semver
 
 __all__ = ["check_versions", "required_bump"]
 
@@ -91,7 +91,7 @@ def check_versions(
     current: list[FileLoad], project: Project, repo_root: Path, ref: str
 ) -> list[Diagnostic]:
     """PC020/PC021/PC022 for prompts that also exist at `ref`."""
-    from promptctl.spec.gitsource import GitTreeSource
+    from promptctl.promptfile.gitsource import GitTreeSource
 
     source = GitTreeSource(repo_root, ref)
     base: LoadResult = load_prompts(project, source=source)

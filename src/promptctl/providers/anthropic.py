@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
+from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
     Parsed,
@@ -23,7 +24,6 @@ from promptctl.providers.base import (
 )
 from promptctl.providers.shape import bad, count, obj, opt_str
 from promptctl.providers.types import ChatRequest, FinishReason, Usage
-from promptctl.spec.model import ProviderSettings
 
 __all__ = ["ADAPTER", "API_VERSION", "DEFAULT_MAX_TOKENS"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
+from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.types import ChatRequest, FinishReason, Usage
-from promptctl.spec.model import ProviderSettings
 
 __all__ = [
     "ADAPTERS",

@@ -6,8 +6,8 @@ import os
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from promptctl.promptfile.model import Project
 from promptctl.providers.pricing import Price, known_prices, price_for
-from promptctl.spec.model import Project
 
 __all__ = ["provider_catalog", "used_targets"]
 
@@ -18,7 +18,7 @@ def used_targets(project: Project) -> list[str]:
     Files with errors still count: their model lines are usually fine, and the user
     asking for prices is often in the middle of fixing them.
     """
-    from promptctl.spec.loader import load_prompts
+    from promptctl.promptfile.loader import load_prompts
 
     found = {project.judge}
     for file in load_prompts(project).files:

@@ -22,6 +22,8 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from promptctl.errors import ProviderError
+from promptctl.promptfile.context_windows import context_window
+from promptctl.promptfile.model import Project
 from promptctl.providers.attempt import call_target
 from promptctl.providers.base import Parsed
 from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
@@ -48,8 +50,6 @@ from promptctl.providers.types import (
     SkippedTarget,
     Usage,
 )
-from promptctl.spec.context_windows import context_window
-from promptctl.spec.model import Project
 
 __all__ = ["Gateway"]
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from promptctl.spec.model import ProviderSettings
+from promptctl.promptfile.model import ProviderSettings
 
 __all__ = ["ProviderLimiter", "SyncLimiter", "limiter_for", "sync_limiter_for"]
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from promptctl.errors import ProviderError
+from promptctl.promptfile.model import Project, ProviderSettings
 from promptctl.providers.base import Adapter, load_adapter
 from promptctl.providers.types import ChatRequest, SkippedTarget
-from promptctl.spec.model import Project, ProviderSettings
 
 __all__ = ["BREAKER_KINDS", "NO_FAILOVER", "TargetPlan", "chain_error", "check_some_key", "plan"]
 

@@ -24,8 +24,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from promptctl.promptfile.model import DEFAULT_PROVIDERS, Project, ProviderSettings
 from promptctl.providers.types import Usage
-from promptctl.spec.model import DEFAULT_PROVIDERS, Project, ProviderSettings
 
 __all__ = ["Price", "cost_usd", "known_prices", "price_for", "price_provider"]
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from promptctl.errors import PromptFileError
+from promptctl.promptfile.model import OutputSpec, Target
 from promptctl.providers.types import ChatMessage, ChatRequest, ResponseFormat
-from promptctl.spec.model import OutputSpec, Target
 
 __all__ = ["build_chat_request"]
 

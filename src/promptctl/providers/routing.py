@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from promptctl.errors import RenderError, SourceLocation
-from promptctl.spec.model import ModelConfig, Route, Target
+from promptctl.promptfile.model import ModelConfig, Route, Target
 
 __all__ = ["RouteError", "choose_target", "compile_when"]
 

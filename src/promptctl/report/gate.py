@@ -17,7 +17,7 @@ from promptctl.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK
 from promptctl.evals.compare import compare
 from promptctl.evals.comparison import Comparison, PromptChange
 from promptctl.evals.results import read_results
-from promptctl.spec.model import GateConfig, Project
+from promptctl.promptfile.model import GateConfig, Project
 
 if TYPE_CHECKING:
     from promptctl.evals.baseline import Side

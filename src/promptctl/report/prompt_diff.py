@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from promptctl.evals.comparison import PromptChange
-from promptctl.spec.model import MessageTemplate, Prompt, Target
+from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 
 __all__ = ["all_prompt_changes", "prompt_changes", "prompt_view"]
 

@@ -16,8 +16,8 @@ from typing import Any
 from promptctl.bundle.format import bundle_prompt_to_prompt, bundle_providers
 from promptctl.bundle.signing import verify_bundle
 from promptctl.errors import BundleError
-from promptctl.spec.hashing import content_hash
-from promptctl.spec.model import Prompt, ProviderSettings
+from promptctl.promptfile.hashing import content_hash
+from promptctl.promptfile.model import Prompt, ProviderSettings
 
 __all__ = ["LoadedBundle", "load_bundle", "merge_providers"]
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from promptctl.spec.model import OutputSpec
+from promptctl.promptfile.model import OutputSpec
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator

@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from promptctl.promptfile.model import Prompt
 from promptctl.providers.request import build_chat_request
 from promptctl.providers.routing import choose_target
 from promptctl.providers.types import CallContext, ChatMessage, ChatRequest, ChatResponse
 from promptctl.render import render_messages, validate_inputs
 from promptctl.runtime._output import parse_output
 from promptctl.runtime._result import RunResult
-from promptctl.spec.model import Prompt
 
 __all__ = ["Prepared", "prepare", "render_only", "to_result"]
 

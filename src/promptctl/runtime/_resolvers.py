@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from promptctl.spec.model import Prompt
+from promptctl.promptfile.model import Prompt
 
 __all__ = ["Resolver", "Resolvers"]
 

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 from promptctl.errors import BundleError
+from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
 from promptctl.runtime._resolvers import Resolver, Resolvers
 from promptctl.runtime._result import RunResult
 from promptctl.runtime._tracing import span
-from promptctl.spec.model import Project, Prompt, ProviderSettings
 
 if TYPE_CHECKING:
     from promptctl.providers.gateway import Gateway

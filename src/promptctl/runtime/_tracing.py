@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from promptctl.promptfile.model import Prompt
 from promptctl.providers.types import ChatResponse
-from promptctl.spec.model import Prompt
 
 __all__ = ["Span", "span"]
 

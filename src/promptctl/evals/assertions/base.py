@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from promptctl.spec.model import AssertionSpec, Prompt
+from promptctl.promptfile.model import AssertionSpec, Prompt
 
 __all__ = [
     "REGISTRY",

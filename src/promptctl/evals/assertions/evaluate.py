@@ -19,7 +19,7 @@ from promptctl.evals.assertions.base import (
     run_assertion,
 )
 from promptctl.evals.judge import Judge, JudgeError
-from promptctl.spec.model import AssertionSpec
+from promptctl.promptfile.model import AssertionSpec
 
 __all__ = ["TestOutcome", "evaluate_test", "grade_rubric"]
 

@@ -9,7 +9,7 @@ from promptctl.evals.assertions.base import (
     number_option,
     register,
 )
-from promptctl.spec.model import AssertionSpec
+from promptctl.promptfile.model import AssertionSpec
 
 __all__: list[str] = []
 

@@ -25,7 +25,7 @@ from promptctl.evals.assertions.base import (
     all_options,
     register,
 )
-from promptctl.spec.model import AssertionSpec
+from promptctl.promptfile.model import AssertionSpec
 
 __all__ = ["DEFAULT_PASS_SCORE", "load_check"]
 

@@ -16,7 +16,7 @@ from promptctl.evals.assertions.base import (
     register,
 )
 from promptctl.evals.assertions.jsonpath import JsonPathError, compile_path
-from promptctl.spec.model import AssertionSpec
+from promptctl.promptfile.model import AssertionSpec
 
 __all__: list[str] = []
 

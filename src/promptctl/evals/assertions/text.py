@@ -14,7 +14,7 @@ from promptctl.evals.assertions.base import (
     quote,
     register,
 )
-from promptctl.spec.model import AssertionSpec
+from promptctl.promptfile.model import AssertionSpec
 
 __all__ = ["levenshtein"]
 

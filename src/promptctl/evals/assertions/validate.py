@@ -12,7 +12,7 @@ from pathlib import Path
 
 from promptctl.evals.assertions.base import REGISTRY, AssertionContext, InvalidSpec, all_options
 from promptctl.evals.assertions.python_check import load_check
-from promptctl.spec.model import AssertionSpec, Prompt
+from promptctl.promptfile.model import AssertionSpec, Prompt
 
 __all__ = ["spec_problem"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from promptctl.bundle.release import immutability_refusals
 from promptctl.errors import PublishError
-from promptctl.spec.model import Prompt
+from promptctl.promptfile.model import Prompt
 
 __all__ = [
     "eval_summaries",

@@ -4,14 +4,14 @@ from pathlib import Path
 import pytest
 
 from bundle.helpers import make_prompt, summary_row
-from promptctl.bundle.checks import (
+from promptctl.errors import PublishError
+from promptctl.publish.checks import (
     eval_summaries,
     find_results_docs,
     git_dirty_prompt_paths,
     publish_refusals,
 )
-from promptctl.bundle.codeowners import owners_for
-from promptctl.errors import PublishError
+from promptctl.publish.codeowners import owners_for
 
 
 def _results(*rows, started="2026-11-20T10:00:00Z", interrupted=False, run_id="r1"):  # type: ignore[no-untyped-def]

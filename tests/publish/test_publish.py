@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from bundle.helpers import make_prompt, summary_row
-from promptctl.bundle.publish import publish
 from promptctl.bundle.signing import generate_keypair, verify_bundle
 from promptctl.errors import PublishError
-from promptctl.spec.model import Project, Prompt
+from promptctl.promptfile.model import Project, Prompt
+from promptctl.publish.flow import publish
 
 
 def _setup(root: Path, *prompts: Prompt, passing: bool = True) -> Project:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from promptctl.errors import RenderError, SourceLocation
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.model import (
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.model import (
     MessageTemplate,
     ModelConfig,
     OutputSpec,
@@ -20,10 +20,10 @@ from promptctl.spec.model import (
     Route,
     Target,
 )
-from promptctl.spec.partials import inline_partials
-from promptctl.spec.sources import FileSource
-from promptctl.spec.testcases import parse_tests
-from promptctl.spec.yaml_loader import LocatedYaml
+from promptctl.promptfile.partials import inline_partials
+from promptctl.promptfile.sources import FileSource
+from promptctl.promptfile.testcases import parse_tests
+from promptctl.promptfile.yaml_loader import LocatedYaml
 
 __all__ = ["build_prompt", "default_id", "failing_include"]
 

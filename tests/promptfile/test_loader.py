@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from promptctl.errors import PromptFileError, UsageError
-from promptctl.spec.loader import discover_prompt_files, load_prompt, load_prompts
-from promptctl.spec.model import Project
+from promptctl.promptfile.loader import discover_prompt_files, load_prompt, load_prompts
+from promptctl.promptfile.model import Project
 
 from .conftest import PROMPT, Writer
 
@@ -138,7 +138,7 @@ def test_short_csv_row_is_refused_too(project: Project, write: Writer) -> None:
 
 
 def test_datasets_may_be_larger_than_prompt_files(project: Project, write: Writer) -> None:
-    from promptctl.spec.yaml_loader import MAX_FILE_BYTES
+    from promptctl.promptfile.yaml_loader import MAX_FILE_BYTES
 
     row = '{"vars": {"name": "%s"}}\n' % ("x" * 1000)
     write("evals/big.jsonl", row * (MAX_FILE_BYTES // len(row) + 2))

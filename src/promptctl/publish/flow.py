@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from promptctl import __version__
-from promptctl.bundle.checks import (
+from promptctl.bundle.format import build_bundle, identity, serialize
+from promptctl.bundle.release import ReleaseDir, bundle_file_name
+from promptctl.bundle.signing import sign
+from promptctl.errors import PublishError
+from promptctl.promptfile.model import Project, Prompt
+from promptctl.publish.checks import (
     eval_summaries,
     find_results_docs,
     git_dirty_prompt_paths,
     git_head_commit,
     publish_refusals,
 )
-from promptctl.bundle.codeowners import owners_for
-from promptctl.bundle.format import build_bundle, identity, serialize
-from promptctl.bundle.release import ReleaseDir, bundle_file_name
-from promptctl.bundle.signing import sign
-from promptctl.errors import PublishError
-from promptctl.spec.model import Project, Prompt
+from promptctl.publish.codeowners import owners_for
 
 __all__ = ["PublishResult", "publish", "releases_path"]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from promptctl.errors import PromptFileError
-from promptctl.spec.yaml_loader import MAX_FILE_BYTES, decode_text, load_yaml, pointer
+from promptctl.promptfile.yaml_loader import MAX_FILE_BYTES, decode_text, load_yaml, pointer
 
 P = Path("p.yaml")
 

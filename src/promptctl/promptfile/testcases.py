@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import PromptFileError, SourceLocation
-from promptctl.spec.assertion_types import ASSERTION_TYPES, REGEX_TYPES
-from promptctl.spec.datasets import Locate, read_rows
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.model import AssertionSpec, TestCase
-from promptctl.spec.schemas import did_you_mean
-from promptctl.spec.sources import FileSource
+from promptctl.promptfile.assertion_types import ASSERTION_TYPES, REGEX_TYPES
+from promptctl.promptfile.datasets import Locate, read_rows
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.model import AssertionSpec, TestCase
+from promptctl.promptfile.schemas import did_you_mean
+from promptctl.promptfile.sources import FileSource
 
 __all__ = ["REQUIRED_OPTIONS", "parse_assertion", "parse_tests"]
 
@@ -78,7 +78,7 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
             diags.append(Diagnostic("PC016", "error", f"invalid regex {value!r}: {exc.msg}", loc))
             return None
     if base == "json-schema":
-        from promptctl.spec.schemas import check_schema
+        from promptctl.promptfile.schemas import check_schema
 
         problem = check_schema(value if value is not None else data.get("schema"))
         if problem:

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import ConfigError, PromptFileError, SourceLocation
-from promptctl.spec.model import (
+from promptctl.promptfile.model import (
     DEFAULT_PROVIDERS,
     GateConfig,
     PriceOverride,
     Project,
     ProviderSettings,
 )
-from promptctl.spec.yaml_loader import decode_text, load_yaml
+from promptctl.promptfile.yaml_loader import decode_text, load_yaml
 
 __all__ = ["CONFIG_NAME", "find_project", "load_project", "project_at"]
 
@@ -53,7 +53,7 @@ def _defaults(root: Path) -> Project:
 
 def load_project(config_path: Path) -> Project:
     """Load and validate promptctl.yaml; raises ConfigError naming file:line."""
-    from promptctl.spec.schemas import schema_diagnostics
+    from promptctl.promptfile.schemas import schema_diagnostics
 
     config_path = config_path.resolve()
     root = config_path.parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from promptctl.lint import lint
-from promptctl.spec.model import Project
-from promptctl.spec.salvage import salvage
+from promptctl.promptfile.model import Project
+from promptctl.promptfile.salvage import salvage
 
 from .conftest import Writer
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from promptctl.spec.loader import load_prompts
-from promptctl.spec.model import Project
-from promptctl.spec.semver import parse_semver
+from promptctl.promptfile.loader import load_prompts
+from promptctl.promptfile.model import Project
+from promptctl.promptfile.semver import parse_semver
 
 from .conftest import PROMPT, Writer
 

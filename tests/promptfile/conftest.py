@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 PROMPT = """\
 version: 1.0.0

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from promptctl.errors import ConfigError
-from promptctl.spec.model import DEFAULT_PROVIDERS
-from promptctl.spec.project import find_project, load_project, project_at
+from promptctl.promptfile.model import DEFAULT_PROVIDERS
+from promptctl.promptfile.project import find_project, load_project, project_at
 
 
 def test_find_project_walks_up(tmp_path: Path) -> None:
@@ -84,8 +84,8 @@ def test_config_schema_names_every_project_field() -> None:
     import dataclasses
 
     from promptctl.ledger.budgets import PERIODS, SCOPES
-    from promptctl.spec.model import GateConfig, PriceOverride, ProviderSettings
-    from promptctl.spec.schemas import schema
+    from promptctl.promptfile.model import GateConfig, PriceOverride, ProviderSettings
+    from promptctl.promptfile.schemas import schema
 
     props = schema("config")["properties"]
     assert set(props["gate"]["properties"]) == {f.name for f in dataclasses.fields(GateConfig)}
@@ -98,7 +98,7 @@ def test_config_schema_names_every_project_field() -> None:
 
 
 def test_every_config_key_is_documented() -> None:
-    from promptctl.spec.schemas import schema
+    from promptctl.promptfile.schemas import schema
 
     text = (Path(__file__).parents[2] / "docs" / "config.md").read_text(encoding="utf-8")
     full = schema("config")

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import PromptFileError, SourceLocation
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.sources import FileSource
-from promptctl.spec.yaml_loader import LocatedYaml, decode_text, load_yaml
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.sources import FileSource
+from promptctl.promptfile.yaml_loader import LocatedYaml, decode_text, load_yaml
 
 __all__ = ["MAX_DATASET_BYTES", "Locate", "Row", "read_rows"]
 

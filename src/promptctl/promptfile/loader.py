@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import PromptFileError, RenderError, SourceLocation, UsageError
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.hashing import content_hash
-from promptctl.spec.model import Project, Prompt
-from promptctl.spec.project import find_project, load_project
-from promptctl.spec.prompt_build import build_prompt, default_id, failing_include
-from promptctl.spec.salvage import salvage
-from promptctl.spec.schemas import did_you_mean, schema_findings
-from promptctl.spec.semver import parse_semver, suggest_semver
-from promptctl.spec.sources import FileSource, WorkingTreeSource
-from promptctl.spec.yaml_loader import LocatedYaml, decode_text, load_yaml
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.hashing import content_hash
+from promptctl.promptfile.model import Project, Prompt
+from promptctl.promptfile.project import find_project, load_project
+from promptctl.promptfile.prompt_build import build_prompt, default_id, failing_include
+from promptctl.promptfile.salvage import salvage
+from promptctl.promptfile.schemas import did_you_mean, schema_findings
+from promptctl.promptfile.semver import parse_semver, suggest_semver
+from promptctl.promptfile.sources import FileSource, WorkingTreeSource
+from promptctl.promptfile.yaml_loader import LocatedYaml, decode_text, load_yaml
 
 __all__ = [
     "FileLoad",

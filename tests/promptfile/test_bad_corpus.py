@@ -1,4 +1,4 @@
-"""Every file under tests/spec/bad/prompts/ is one mistake.
+"""Every file under tests/promptfile/bad/prompts/ is one mistake.
 
 Its first line says what lint must report: `# expect: CODE @LINE: message`. The test
 asserts the code, the exact line and the message text (and hint, if given).
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from promptctl.lint import lint
-from promptctl.spec.model import Project
+from promptctl.promptfile.model import Project
 
 BAD = Path(__file__).parent / "bad"
 HEADER = re.compile(r"^# expect: (?P<code>PC\d{3}) @(?P<line>\d+): (?P<message>.+)$")

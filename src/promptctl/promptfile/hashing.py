@@ -7,8 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from promptctl.spec.model import MessageTemplate, Prompt, Target
-from promptctl.spec.partials import inline_partials
+from promptctl.promptfile.model import MessageTemplate, Prompt, Target
+from promptctl.promptfile.partials import inline_partials
 
 __all__ = ["content_hash", "hash_payload"]
 

@@ -12,8 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
-from promptctl.spec.diagnostics import Diagnostic
-from promptctl.spec.yaml_loader import LocatedYaml, pointer
+from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.yaml_loader import LocatedYaml, pointer
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -39,7 +39,7 @@ CODE_UNKNOWN_KEY = "PC004"
 
 def schema_text(name: SchemaName) -> str:
     """The schema as shipped (what `promptctl schema` prints)."""
-    return (resources.files("promptctl.spec") / "schema" / f"{name}.schema.json").read_text(
+    return (resources.files("promptctl.promptfile") / "schema" / f"{name}.schema.json").read_text(
         encoding="utf-8"
     )
 

@@ -1,6 +1,6 @@
 """Which prompts a publish covers, inlined and paired with their lint errors.
 
-The publish flow (`promptctl.bundle.publish.publish`) wants prompts with partials
+The publish flow (`promptctl.publish.flow.publish`) wants prompts with partials
 inlined and lint errors keyed by prompt id; this module produces both from a project.
 It imports the loader and lint, so the runtime never imports it.
 """
@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptctl.spec.model import MessageTemplate, Project, Prompt
-from promptctl.spec.partials import inline_partials
+from promptctl.promptfile.model import MessageTemplate, Project, Prompt
+from promptctl.promptfile.partials import inline_partials
 
 __all__ = ["Selection", "select_for_publish"]
 
@@ -36,7 +36,7 @@ def select_for_publish(project: Project, ids: Sequence[str] = ()) -> Selection:
     not load at all is a refusal (in `refusals`), since it cannot be judged.
     """
     from promptctl.lint import lint
-    from promptctl.spec.loader import load_prompts
+    from promptctl.promptfile.loader import load_prompts
 
     loaded = load_prompts(project)
     refusals: list[str] = []
