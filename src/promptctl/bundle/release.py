@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.bundle.checks import bundle_sequence
-from promptctl.bundle.history import bundle_file_name, release_files
+from promptctl.bundle.history import bundle_file_name, name_sequence, release_files
 from promptctl.bundle.signing import VerifiedBundle, verify_bundle
 from promptctl.errors import BundleError, PublishError
 
@@ -55,7 +55,7 @@ class ReleaseHead:
     path: Path
     bundle: VerifiedBundle
     data: bytes
-    next_sequence: int  # one more than any sequence the directory's file names claim
+    next_sequence: int  # one more than any sequence the directory (or its index) names
 
     @property
     def sequence(self) -> int:
@@ -168,7 +168,17 @@ class ReleaseDir:
                     "it before publishing, so that its prompts are not lost"
                 ]
             ) from None
-        return ReleaseHead(path, verified, data, max(top, verified.sequence) + 1)
+        return ReleaseHead(path, verified, data, max(self.next_sequence(), verified.sequence + 1))
+
+    def next_sequence(self) -> int:
+        """One more than any release number the directory's files or its index name.
+
+        A release deleted from the directory still holds its number (index.json
+        remembers its name): a runtime that served it must see a higher one.
+        """
+        names = [name for _, name in release_files(self.path)] if self.path.is_dir() else []
+        names += [str(n) for n in self.read_index().get("bundles") or ()]
+        return max([0, *(s for n in names if (s := name_sequence(n)) is not None)]) + 1
 
     def publish(self, compose: Compose) -> ReleaseResult:
         """Write one release under the lock; refuse if it would change a published version.

@@ -141,7 +141,7 @@ def publish(
                     return at.bundle.doc, at.data
                 signed = sign(same, key_pem)
                 return signed, serialize(signed)
-        doc = build(at.next_sequence if at is not None else 1)
+        doc = build(at.next_sequence if at is not None else releases.next_sequence())
         if key_pem is not None:
             doc = sign(doc, key_pem)
         return doc, serialize(doc)
