@@ -70,8 +70,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render a prompt's messages with the given inputs."""
         check_choice(output_format, ("text", "json"))
+        from promptctl.plan.routing import choose_target
         from promptctl.promptfile.loader import load_prompts
-        from promptctl.render import choose_target, render_messages, validate_inputs
+        from promptctl.render import render_messages, validate_inputs
 
         loaded = load_prompts(resolve_project(project))
         prompt = loaded.get(prompt_id)
@@ -95,7 +96,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"{target!r} is not a target of {prompt_id}")
         messages = render_messages(prompt, values, target=chosen, partials=loaded.partials)
         if target is None:
-            target = choose_target(prompt, validate_inputs(prompt, values)).use
+            target = choose_target(prompt.model, validate_inputs(prompt, values)).use
         if output_format == "json":
             doc = {
                 "prompt": prompt.id,

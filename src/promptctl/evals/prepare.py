@@ -15,11 +15,11 @@ from typing import Any
 
 from promptctl.evals.budget import estimate_request_cost
 from promptctl.evals.cases import Case
+from promptctl.plan.request import ChatRequest, build_chat_request
+from promptctl.plan.routing import choose_target
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.model import Project, Prompt, Target
 from promptctl.providers.pricing import Price, price_for
-from promptctl.providers.request import build_chat_request
-from promptctl.providers.routing import choose_target
-from promptctl.providers.types import ChatMessage, ChatRequest, ResponseFormat
 from promptctl.render import render_messages, validate_inputs
 
 __all__ = ["PreparedCase", "RequestBuilder", "judge_request"]

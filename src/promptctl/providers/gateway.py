@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.context_windows import context_window
 from promptctl.promptfile.model import Project
 from promptctl.providers.attempt import call_target
@@ -42,14 +43,7 @@ from promptctl.providers.plan import (
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.retry import RetryPolicy
-from promptctl.providers.types import (
-    CallContext,
-    CallRecord,
-    ChatRequest,
-    ChatResponse,
-    SkippedTarget,
-    Usage,
-)
+from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
 
 __all__ = ["Gateway"]
 

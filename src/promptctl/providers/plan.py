@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import Project, ProviderSettings
 from promptctl.providers.base import Adapter, load_adapter
-from promptctl.providers.types import ChatRequest, SkippedTarget
+from promptctl.providers.types import SkippedTarget
 
 __all__ = ["BREAKER_KINDS", "NO_FAILOVER", "TargetPlan", "chain_error", "check_some_key", "plan"]
 

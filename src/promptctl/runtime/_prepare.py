@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from promptctl.plan.request import ChatRequest, build_chat_request
+from promptctl.plan.routing import choose_target
+from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.model import Prompt
-from promptctl.providers.request import build_chat_request
-from promptctl.providers.routing import choose_target
-from promptctl.providers.types import CallContext, ChatMessage, ChatRequest, ChatResponse
+from promptctl.providers.types import CallContext, ChatResponse
 from promptctl.render import render_messages, validate_inputs
 from promptctl.runtime._output import parse_output
 from promptctl.runtime._result import RunResult
