@@ -19,7 +19,7 @@ from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.providers import _http
 from promptctl.providers.base import Parsed, scrub
-from promptctl.providers.plan import TargetPlan
+from promptctl.providers.chain import TargetPlan
 from promptctl.providers.retry import RetryPolicy, with_retries
 
 __all__ = ["call_target", "tag"]

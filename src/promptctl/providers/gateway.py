@@ -4,7 +4,7 @@ Every provider call of an evaluation or of the runtime goes through `Gateway.com
 It emits a `CallRecord` to `on_call` for each attempt outcome, so the ledger and the
 evaluation report see retries, fallbacks and cache hits alike.
 
-This module orchestrates; the parts live beside it: `plan` (the target chain and missing
+This module orchestrates; the parts live beside it: `chain` (the target chain and missing
 keys), `attempt` (one target's HTTP call with retries), `clients` (connection lifetime)
 and `blocking` (running the same path without an event loop for `complete_sync`).
 """
@@ -30,9 +30,7 @@ from promptctl.providers.base import Parsed
 from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
 from promptctl.providers.breaker import Breakers
 from promptctl.providers.cache import ResponseCache
-from promptctl.providers.clients import ClientPool
-from promptctl.providers.limits import limiter_for, sync_limiter_for
-from promptctl.providers.plan import (
+from promptctl.providers.chain import (
     BREAKER_KINDS,
     NO_FAILOVER,
     TargetPlan,
@@ -40,6 +38,8 @@ from promptctl.providers.plan import (
     check_some_key,
     plan,
 )
+from promptctl.providers.clients import ClientPool
+from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.retry import RetryPolicy
