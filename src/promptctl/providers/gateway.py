@@ -36,6 +36,7 @@ from promptctl.providers.chain import (
     TargetPlan,
     chain_error,
     check_some_key,
+    distinct_targets,
     plan,
 )
 from promptctl.providers.clients import ClientPool
@@ -161,7 +162,7 @@ class Gateway:
         if hit is not None:
             return hit
         # config errors before calls
-        plans = [plan(self.project, self._env, r) for r in (request, *fallbacks)]
+        plans = [plan(self.project, self._env, r) for r in distinct_targets(request, fallbacks)]
         check_some_key(plans)
         # one deadline for the whole chain, the first target's provider's unless overridden
         deadline_s = self._deadline_s
