@@ -180,7 +180,8 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
         name = str(error.message).split("'")[1]
         raise InputValidationError(
             f"{prompt.id}: missing required input '{name}'",
-            hint=f"pass it: --var {name}=... on the CLI, {name}=... or a resolver in the runtime",
+            hint=f"pass {name}=... or register a resolver for it",
+            missing=name,
         )
     from promptctl.promptfile.schemas import did_you_mean, dotted
 

@@ -118,6 +118,7 @@ def test_render_missing_input_and_unknown_id(
 ) -> None:
     code, _, err = run(["render", "support/triage"], monkeypatch, capsys)
     assert code == 2 and "missing required input 'ticket'" in err
+    assert "(pass it: --var ticket=... (or --vars FILE, --test NAME))" in err
     code, _, err = run(["render", "support/triag"], monkeypatch, capsys)
     assert code == 2 and "did you mean 'support/triage'?" in err
     code, _, err = run(["render", "support/triage", "--var", "tciket=x"], monkeypatch, capsys)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
-from promptctl.errors import UsageError
+from promptctl.errors import InputValidationError, UsageError
 
 if TYPE_CHECKING:
     from promptctl.plan.request import ChatRequest
@@ -115,7 +115,13 @@ def register(app: typer.Typer) -> None:
         own = {prompt.model.use, *(r.use for r in prompt.model.routes)}
         if target is not None and target not in own | {t.use for t in prompt.model.fallbacks}:
             raise UsageError(f"{target!r} is not a target of {prompt_id}")
-        plan = plan_call(prompt, values, target=target, partials=loaded.partials)
+        try:
+            plan = plan_call(prompt, values, target=target, partials=loaded.partials)
+        except InputValidationError as exc:
+            if exc.missing is None:
+                raise
+            hint = f"pass it: --var {exc.missing}=... (or --vars FILE, --test NAME)"
+            raise InputValidationError(exc.message, hint=hint, missing=exc.missing) from None
         messages = plan.messages
         if output_format == "json":
             doc = {
