@@ -215,7 +215,7 @@ def test_render_json_names_the_routed_target(
     _, out, _ = run(["render", "r", "-f", "json"], monkeypatch, capsys)
     assert json.loads(out)["target"] == "openai/gpt-4o-mini"
     code, _, err = run(["render", "r", "--target", "x/y"], monkeypatch, capsys)
-    assert code == 2 and "'x/y' is not a target of r" in err
+    assert code == 2 and "--target 'x/y': unknown provider 'x'" in err
 
 
 def test_lint_and_list_of_an_empty_project_say_where_they_looked(

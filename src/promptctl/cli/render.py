@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         test: Annotated[str | None, typer.Option(help="Start from this test's vars.")] = None,
         target: Annotated[
-            str | None, typer.Option(help="Render for this fallback target (provider/model).")
+            str | None, typer.Option(help="Render as `test --target` runs (provider/model).")
         ] = None,
         output_format: Annotated[str, typer.Option("--format", "-f", help="text | json")] = "text",
         project: ProjectOption = None,
@@ -112,9 +112,10 @@ def register(app: typer.Typer) -> None:
         for raw in var or ():
             key, value = _parse_var(raw, prompt.inputs.get(raw.split("=", 1)[0]))
             values[key] = value
-        own = {prompt.model.use, *(r.use for r in prompt.model.routes)}
-        if target is not None and target not in own | {t.use for t in prompt.model.fallbacks}:
-            raise UsageError(f"{target!r} is not a target of {prompt_id}")
+        if target is not None:
+            from promptctl.evals.options import check_targets
+
+            check_targets(proj, [target])  # as `promptctl test --target` checks it
         try:
             plan = plan_call(prompt, values, target=target, partials=loaded.partials)
         except InputValidationError as exc:

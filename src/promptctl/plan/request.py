@@ -99,7 +99,9 @@ def build_chat_request(
     base_params: Mapping[str, Any],
     output: OutputSpec,
 ) -> ChatRequest:
-    """Target params win over `base_params`; unknown params pass through in `extra`."""
+    """Target params win over `base_params`; unknown params pass through in `extra`.
+
+    The output schema and `extra` are key-sorted (see `_sorted`)."""
     if "/" not in target.use:
         raise PromptFileError(
             f"model {target.use!r} is not provider/model",
@@ -112,7 +114,7 @@ def build_chat_request(
         () if stop is None else (stop,) if isinstance(stop, str) else tuple(map(str, stop))
     )
     if output.format == "json" and output.schema is not None:
-        fmt = ResponseFormat("json_schema", schema=output.schema)
+        fmt = ResponseFormat("json_schema", schema=_sorted(output.schema))
     elif output.format == "json":
         fmt = ResponseFormat("json")
     else:
@@ -127,8 +129,19 @@ def build_chat_request(
         stop=stops,
         seed=_opt(params, "seed", int),
         response_format=fmt,
-        extra={k: v for k, v in params.items() if k not in _KNOWN},
+        extra=_sorted({k: v for k, v in params.items() if k not in _KNOWN}),
     )
+
+
+def _sorted(value: Any) -> Any:
+    """Mappings with their keys sorted, all the way down: a schema or param object sends
+    the same bytes whether it was read from the prompt file (author's order) or from a
+    bundle (stored with sorted keys), so the runtime and `promptctl test` agree."""
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def _opt(params: Mapping[str, Any], key: str, cast: type[Any]) -> Any:
