@@ -67,3 +67,28 @@ def test_signing_over_another_keys_release_needs_adoption(tmp_path: Path) -> Non
     # the same key's release is carried without a word
     own = _head(tmp_path / "own", key=key)
     assert carry_refusals(own, one, remove=(), signing_key=key, adopt_previous=False) == []
+
+
+def test_a_carried_prompt_whose_provider_was_dropped_is_refused(tmp_path: Path) -> None:
+    head = _head(tmp_path)
+    only_openai = {"openai": DEFAULT_PROVIDERS["openai"]}
+    new_faq = [make_prompt("faq", "0.2.0", template="Q2 {{ q }}")]
+    reasons = carry_refusals(
+        head, new_faq, remove=(), signing_key=None, adopt_previous=False, providers=only_openai
+    )
+    assert reasons == [
+        f"support/triage@1.3.0 (carried over from {head.path.name}) uses provider "
+        "'anthropic', which promptctl.yaml no longer configures; configure it or drop the "
+        "prompt with --remove support/triage"
+    ]
+    assert (
+        carry_refusals(
+            head,
+            new_faq,
+            remove=(),
+            signing_key=None,
+            adopt_previous=False,
+            providers=DEFAULT_PROVIDERS,
+        )
+        == []
+    )

@@ -206,22 +206,36 @@ def test_git_unclean_sees_modified_staged_and_untracked_prompts(git_project) -> 
 def test_git_unclean_refuses_ignored_inputs_and_a_dirty_config(git_project) -> None:  # type: ignore[no-untyped-def]
     root, repo = git_project
     (root / "promptctl.yaml").write_text("prompts: prompts\n")
-    (root / ".gitignore").write_text("*.j2\nprompts/scratch.yaml\n*.swp\n")
-    repo.index.add(["promptctl.yaml", ".gitignore"])
+    (root / ".gitignore").write_text(
+        "*.j2\nprompts/scratch.yaml\n*.swp\nprompts/.cache/\nprompts/gen/\nprompts/notes/\n"
+        "prompts/_partials/local/\n"
+    )
+    (root / "CODEOWNERS").write_text("/prompts/ @acme/leads\n")
+    repo.index.add(["promptctl.yaml", ".gitignore", "CODEOWNERS"])
     repo.index.commit("config")
     assert git_unclean_inputs(_project(root)) == []
-    (root / "prompts" / "_partials").mkdir()
+    for folder in ("_partials/local", ".cache", "gen", "notes"):
+        (root / "prompts" / folder).mkdir(parents=True)
     (root / "prompts" / "_partials" / "tone.j2").write_text("Be rude.\n")
+    (root / "prompts" / "_partials" / "local" / "rules.txt").write_text("Refund all.\n")
     (root / "prompts" / "scratch.yaml").write_text("id: scratch\n")
+    (root / "prompts" / "gen" / "made.yaml").write_text("id: made\n")
     (root / "prompts" / ".triage.yaml.swp").write_text("editor junk, not an input\n")
+    (root / "prompts" / ".cache" / "x.yaml").write_text("hidden folder: not read\n")
+    (root / "prompts" / "notes" / "todo.txt").write_text("not a prompt file\n")
     (root / "promptctl.yaml").write_text("providers: {openai: {base_url: http://evil/v1}}\n")
+    (root / "CODEOWNERS").write_text("/prompts/ @mallory\n")
     reasons = git_unclean_inputs(_project(root))
+    ignored = (
+        "is ignored by git but would go into the bundle; commit it (`git add -f`) or remove it"
+    )
     assert reasons == [
+        "uncommitted changes to CODEOWNERS; commit them first",
         "uncommitted changes to promptctl.yaml; commit them first",
-        "prompts/_partials/tone.j2 is ignored by git but would go into the bundle; "
-        "commit it (`git add -f`) or remove it",
-        "prompts/scratch.yaml is ignored by git but would go into the bundle; "
-        "commit it (`git add -f`) or remove it",
+        f"prompts/_partials/local/ {ignored}",
+        f"prompts/_partials/tone.j2 {ignored}",
+        f"prompts/gen/ {ignored}",
+        f"prompts/scratch.yaml {ignored}",
     ]
 
 

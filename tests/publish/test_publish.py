@@ -35,6 +35,8 @@ def test_publish_writes_a_bundle_that_verifies(git_project, monkeypatch) -> None
     prompts = _prompts(root)
     project = _setup(root, *prompts)
     (root / "CODEOWNERS").write_text("/prompts/support/ @acme/support-leads\n")
+    repo.index.add(["CODEOWNERS"])  # it names the approver in the bundle: committed
+    repo.index.commit("owners")
     private, public = generate_keypair(root.parent / "keys")
     result = publish(project, prompts, lint_errors_by_prompt={}, sign_key=private)
     assert result.path.parent == root / "releases"

@@ -18,7 +18,7 @@ from typing import Any
 from promptctl.bundle.release import ReleaseHead
 from promptctl.bundle.signing import public_key_pem, verify_bundle
 from promptctl.errors import BundleError
-from promptctl.promptfile.model import Prompt
+from promptctl.promptfile.model import Prompt, ProviderSettings
 
 __all__ = ["carried_entries", "carry_refusals"]
 
@@ -41,8 +41,11 @@ def carry_refusals(
     remove: Sequence[str],
     signing_key: bytes | None,
     adopt_previous: bool,
+    providers: Mapping[str, ProviderSettings] | None = None,
 ) -> list[str]:
-    """Removals that make no sense, and carrying over what this key cannot vouch for."""
+    """Removals that make no sense, carried prompts whose provider is no longer
+    configured (`providers`: promptctl.yaml's), and carrying over what this key cannot
+    vouch for."""
     reasons = []
     present = {e["id"] for e in head.bundle.doc["prompts"]} if head is not None else set()
     selected = {p.id for p in prompts}
@@ -53,6 +56,8 @@ def carry_refusals(
             where = head.path.name if head is not None else "no release yet"
             reasons.append(f"cannot remove {prompt_id}: it is not in the newest release ({where})")
     carried = carried_entries(head, prompts, remove)
+    if head is not None and providers is not None:
+        reasons += _unconfigured(head, carried, providers)
     if head is None or not carried or signing_key is None or adopt_previous:
         return reasons
     try:
@@ -69,3 +74,24 @@ def carry_refusals(
             f"(`promptctl bundle show {head.path}`) and pass --adopt-previous to vouch for them"
         )
     return reasons
+
+
+def _unconfigured(
+    head: ReleaseHead,
+    carried: Sequence[Mapping[str, Any]],
+    providers: Mapping[str, ProviderSettings],
+) -> list[str]:
+    """Carried prompts using a provider promptctl.yaml dropped: the bundle could not say
+    how to reach it (providers are written from the current config)."""
+    out = []
+    for entry in carried:
+        model = entry["model"]
+        uses = [model["use"], *(t["use"] for t in [*model["fallbacks"], *model["routes"]])]
+        for name in dict.fromkeys(use.split("/", 1)[0] for use in uses):
+            if name not in providers:
+                out.append(
+                    f"{entry['id']}@{entry['version']} (carried over from {head.path.name}) "
+                    f"uses provider {name!r}, which promptctl.yaml no longer configures; "
+                    f"configure it or drop the prompt with --remove {entry['id']}"
+                )
+    return out

@@ -16,7 +16,7 @@ What goes into a bundle must be committed: prompt files, partials and promptctl.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from promptctl.bundle.release import immutability_refusals
@@ -126,24 +126,31 @@ def find_results_docs(runs_dir: Path, extra_files: Iterable[Path] = ()) -> list[
 def git_unclean_inputs(project: Project) -> list[str]:
     """One reason per bundle input that is not exactly as committed in HEAD.
 
-    Inputs: everything under the prompts directory (prompt files, `_partials/`) and
-    promptctl.yaml (its providers go into the bundle). Modified, staged and untracked
-    files are refused as uncommitted; a file git *ignores* is refused too when it would
-    be read into a bundle (a prompt file, a partial, the config), since it was never
-    reviewed. Raises PublishError outside a git repository.
+    Inputs: everything under the prompts directory (prompt files, `_partials/`),
+    promptctl.yaml (its providers go into the bundle) and CODEOWNERS (the approver).
+    Modified, staged and untracked files are refused as uncommitted; a file or folder
+    git *ignores* is refused too when publish would read it (a prompt file, a partial,
+    the config), since it was never reviewed. Raises PublishError outside a git
+    repository.
     """
-    from promptctl.promptfile.loader import PARTIALS, PROMPT_SUFFIXES
+    from promptctl.publish.codeowners import codeowners_file
 
     with _repo(project.root) as repo:
+        top = Path(repo.working_tree_dir).resolve()
         prompts = _relative(repo, project.root, project.prompts_dir)
-        config = (
-            _relative(repo, project.root, project.config_path)
-            if project.config_path is not None
-            else None
-        )
-        paths = [prompts, *([config] if config else [])]
+        singles = {
+            _relative(repo, project.root, path)
+            for path in (project.config_path, codeowners_file(project.root))
+            if path is not None
+        }
         out = repo.git.status(
-            "--porcelain=v1", "-z", "--ignored", "--untracked-files=all", "--", *paths
+            "--porcelain=v1",
+            "-z",
+            "--ignored=matching",
+            "--untracked-files=all",
+            "--",
+            prompts,
+            *sorted(singles),
         )
     prefix = "" if prompts == "." else prompts.rstrip("/") + "/"
     reasons: list[tuple[str, str]] = []
@@ -156,21 +163,40 @@ def git_unclean_inputs(project: Project) -> list[str]:
             next(entries, None)  # a rename's second field is the old path
         if code != "!!":
             reasons.append((path, f"uncommitted changes to {path}; commit them first"))
-            continue
-        inner = path[len(prefix) :] if path.startswith(prefix) else None
-        is_input = path == config or (
-            inner is not None
-            and (inner.startswith(PARTIALS + "/") or Path(inner).suffix in PROMPT_SUFFIXES)
-        )
-        if is_input:
-            reasons.append(
-                (
-                    path,
-                    f"{path} is ignored by git but would go into the bundle; commit it "
-                    "(`git add -f`) or remove it",
-                )
+        elif path in singles or (
+            path.startswith(prefix) and _read_by_publish(path[len(prefix) :], top / path)
+        ):
+            reason = (
+                f"{path} is ignored by git but would go into the bundle; commit it "
+                "(`git add -f`) or remove it"
             )
+            reasons.append((path, reason))
     return [reason for _, reason in sorted(reasons)]
+
+
+def _read_by_publish(inner: str, where: Path) -> bool:
+    """Whether the loader reads `inner` (relative to the prompts dir; a folder ends in /).
+
+    Mirrors discovery: hidden folders are skipped, `_partials/` is read whole, prompt
+    files are `*.yaml|yml` elsewhere.
+    """
+    from promptctl.promptfile.loader import PARTIALS, PROMPT_SUFFIXES
+    from promptctl.promptfile.sources import WorkingTreeSource
+
+    def read(parts: tuple[str, ...]) -> bool:
+        if any(part.startswith(".") for part in parts[:-1]):
+            return False
+        if parts[0] == PARTIALS:
+            return len(parts) > 1
+        return PARTIALS not in parts and Path(parts[-1]).suffix in PROMPT_SUFFIXES
+
+    parts = PurePosixPath(inner.rstrip("/")).parts
+    if not inner.endswith("/"):
+        return bool(parts) and read(parts)
+    if not parts or parts[-1].startswith("."):
+        return False
+    files = WorkingTreeSource().list_files(where)
+    return any(read((*parts, *f.relative_to(where).parts)) for f in files)
 
 
 def git_head_commit(repo_root: Path) -> str | None:

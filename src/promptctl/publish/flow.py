@@ -107,7 +107,12 @@ def publish(
         eval_targets=eval_targets,
     )
     reasons += carry_refusals(
-        head, prompts, remove=remove, signing_key=key_pem, adopt_previous=adopt_previous
+        head,
+        prompts,
+        remove=remove,
+        signing_key=key_pem,
+        adopt_previous=adopt_previous,
+        providers=project.providers,
     )
     if reasons:
         raise PublishError(reasons)
