@@ -7,7 +7,7 @@ lint (passing `lint_errors_by_prompt`), so this module depends on neither.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,12 @@ def publish(
 
     def compose(at: ReleaseHead | None) -> tuple[dict[str, Any], bytes]:
         problems = carry_refusals(
-            at, prompts, remove=remove, signing_key=key_pem, adopt_previous=adopt_previous
+            at,
+            prompts,
+            remove=remove,
+            signing_key=key_pem,
+            adopt_previous=adopt_previous,
+            providers=project.providers,
         )
         if problems:  # another publish moved the release meanwhile
             raise PublishError(problems)
@@ -139,17 +144,7 @@ def publish(
                 carried=carried_entries(at, prompts, remove),
             )
 
-        if at is not None and at.sequence > 0:
-            same = build(at.sequence)
-            if same["manifest"]["digest"] == at.bundle.digest:
-                if key_pem is None:  # keep the release as it is (and its signature)
-                    return at.bundle.doc, at.data
-                signed = sign(same, key_pem)
-                return signed, serialize(signed)
-        doc = build(at.next_sequence if at is not None else releases.next_sequence())
-        if key_pem is not None:
-            doc = sign(doc, key_pem)
-        return doc, serialize(doc)
+        return _next_release(at, build, key_pem, releases)
 
     if dry_run:
         doc, data = compose(head)
@@ -192,6 +187,28 @@ def publish(
         removed=tuple(str(before[i]["identity"]) for i in dict.fromkeys(remove) if i in before),
         unchanged=built_on is not None and built_on.bundle.digest == digest,
     )
+
+
+def _next_release(
+    at: ReleaseHead | None,
+    build: Callable[[int], dict[str, Any]],
+    key_pem: bytes | None,
+    releases: ReleaseDir,
+) -> tuple[dict[str, Any], bytes]:
+    """The release to write on top of `at`: the next sequence number, unless `at` already
+    holds exactly this content, then `at` itself (re-signed when a key is given), so a
+    repeated publish is a no-op and same prompts + same sequence give the same bytes."""
+    if at is not None and at.sequence > 0:
+        same = build(at.sequence)
+        if same["manifest"]["digest"] == at.bundle.digest:
+            if key_pem is None:  # keep the release as it is (and its signature)
+                return at.bundle.doc, at.data
+            signed = sign(same, key_pem)
+            return signed, serialize(signed)
+    doc = build(at.next_sequence if at is not None else releases.next_sequence())
+    if key_pem is not None:
+        doc = sign(doc, key_pem)
+    return doc, serialize(doc)
 
 
 def _read_key(sign_key: Path | bytes | None, reasons: list[str]) -> bytes | None:
