@@ -105,6 +105,11 @@ def test_head_is_the_highest_sequence_and_must_verify(tmp_path: Path) -> None:
     (tmp_path / "bundle-000009-0123456789ab.bundle.json").write_bytes(b"{}")
     with pytest.raises(PublishError, match=r"newest release .*000009.* does not verify"):
         releases.head()
+    # an old release renamed to look newest is not built on either
+    renamed = tmp_path / "bundle-000009-0123456789ab.bundle.json"
+    renamed.write_bytes(second.path.read_bytes())
+    with pytest.raises(PublishError, match="file name says release 9, its manifest 2"):
+        releases.head()
 
 
 def test_crash_during_replace_leaves_no_partial_file(

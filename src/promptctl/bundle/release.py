@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.bundle.checks import bundle_sequence
-from promptctl.bundle.history import bundle_file_name, name_sequence, release_files
+from promptctl.bundle.history import (
+    bundle_file_name,
+    name_sequence,
+    read_latest_name,
+    release_files,
+)
 from promptctl.bundle.signing import VerifiedBundle, verify_bundle
 from promptctl.errors import BundleError, PublishError
 
@@ -152,14 +157,19 @@ class ReleaseDir:
                     ]
                 )
             path = self.path / names[0]
+        elif not self.latest_path.exists():
+            return None
         else:
-            latest = self.latest()
-            if latest is None:
-                return None
-            path = latest
+            path = self.latest_path  # named in an error until the pointer is read
         try:
+            if top == 0:
+                path = self.path / read_latest_name(self.path)
             data = path.read_bytes()
             verified = verify_bundle(data, public_key=None)
+            if top and verified.sequence != top:
+                raise BundleError(
+                    f"its file name says release {top}, its manifest {verified.sequence}"
+                )
         except (OSError, BundleError) as exc:
             why = exc.message if isinstance(exc, BundleError) else exc.strerror
             raise PublishError(
