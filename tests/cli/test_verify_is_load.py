@@ -200,7 +200,10 @@ def test_verify_of_a_release_directory_refuses_a_rollback_like_load(
         text=True,
         check=False,
     )
-    assert ok.returncode == 0 and "release 2" in ok.stdout, ok.stderr
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith(
+        f"ok: {releases.path} (latest: {paths[1].name}): 1 prompt(s), release 2"
+    )
     releases.latest_path.write_text(paths[0].name + "\n")
     cli = subprocess.run(
         [sys.executable, "-m", "promptctl", "bundle", "verify", str(releases.path)],
