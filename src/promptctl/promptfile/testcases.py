@@ -14,6 +14,7 @@ from promptctl.promptfile.assertion_types import ASSERTION_TYPES, REGEX_TYPES
 from promptctl.promptfile.datasets import Locate, read_rows
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.model import AssertionSpec, TestCase
+from promptctl.promptfile.rules import finding
 from promptctl.promptfile.schemas import did_you_mean
 from promptctl.promptfile.sources import FileSource
 
@@ -52,15 +53,14 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
     if base not in ASSERTION_TYPES:
         guess = did_you_mean(base, ASSERTION_TYPES)
         hint = f"did you mean '{'not-' if negate else ''}{guess}'?" if guess else None
-        diags.append(Diagnostic("PC015", "error", f"unknown assertion type '{name}'", loc, hint))
+        diags.append(finding("PC015", f"unknown assertion type '{name}'", loc, hint))
         return None
     needs = REQUIRED_OPTIONS.get(base, ())
     if needs and not any(k in data for k in needs):
         keys = " or ".join(f"`{k}`" for k in needs)
         diags.append(
-            Diagnostic(
+            finding(
                 "PC016",
-                "error",
                 f"assertion '{name}' needs {keys}",
                 loc,
                 f"use the long form: {{type: {name}, {needs[0]}: ...}}",
@@ -69,20 +69,20 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
         return None
     value = data.get("value")
     if base in _LIST_VALUED and value is not None and not isinstance(value, list):
-        diags.append(Diagnostic("PC016", "error", f"'{name}' needs a list `value`", loc))
+        diags.append(finding("PC016", f"'{name}' needs a list `value`", loc))
         return None
     if base in REGEX_TYPES:
         try:
             re.compile(str(value))
         except re.error as exc:
-            diags.append(Diagnostic("PC016", "error", f"invalid regex {value!r}: {exc.msg}", loc))
+            diags.append(finding("PC016", f"invalid regex {value!r}: {exc.msg}", loc))
             return None
     if base == "json-schema":
         from promptctl.promptfile.schemas import check_schema
 
         problem = check_schema(value if value is not None else data.get("schema"))
         if problem:
-            diags.append(Diagnostic("PC016", "error", f"invalid JSON Schema: {problem}", loc))
+            diags.append(finding("PC016", f"invalid JSON Schema: {problem}", loc))
             return None
     return AssertionSpec(
         type=base,
@@ -106,9 +106,8 @@ def _long_form(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> dict[s
     if len(named) != 1:
         what = f"several keys ({', '.join(map(str, named))})" if named else "no type"
         diags.append(
-            Diagnostic(
+            finding(
                 "PC015",
-                "error",
                 f"assertion has {what}",
                 loc,
                 "write one `- TYPE: value` per list item, or `- {type: TYPE, ...}`",
@@ -154,9 +153,8 @@ def parse_tests(
             stray = [k for k in ("name", "vars") if k in entry]
             if stray:
                 diags.append(
-                    Diagnostic(
+                    finding(
                         "PC003",
-                        "error",
                         f"tests[{i}]: a dataset entry cannot have `{stray[0]}`",
                         locate(f"{ptr}/{stray[0]}"),
                         "names and vars come from the dataset rows",
@@ -168,9 +166,8 @@ def parse_tests(
             continue
         if "name" not in entry:
             diags.append(
-                Diagnostic(
+                finding(
                     "PC003",
-                    "error",
                     f"tests[{i}]: missing required key 'name'",
                     locate(ptr),
                     "give each test a `name:` (or use `dataset:`)",
@@ -192,9 +189,8 @@ def parse_tests(
             first = seen[test.name].location
             where = first.line if first else "?"
             diags.append(
-                Diagnostic(
+                finding(
                     "PC008",
-                    "error",
                     f"duplicate test name '{test.name}' (first at line {where})",
                     test.location,
                     "test names identify results across runs; make them unique",
@@ -219,9 +215,8 @@ def _dataset(
         rows = read_rows(path, source, diags)
     except FileNotFoundError:
         diags.append(
-            Diagnostic(
+            finding(
                 "PC007",
-                "error",
                 f"dataset {rel!r} not found",
                 loc,
                 f"paths are relative to the prompt file; looked for {path}",
@@ -229,21 +224,21 @@ def _dataset(
         )
         return []
     except PromptFileError as exc:
-        diags.append(Diagnostic("PC007", "error", exc.message, exc.location, exc.hint))
+        diags.append(finding("PC007", exc.message, exc.location, exc.hint))
         return []
     out: list[TestCase] = []
     for line, row, row_locate in rows:
         row_loc = SourceLocation(path, line)
         if not isinstance(row, dict):
-            diags.append(Diagnostic("PC007", "error", "dataset row must be an object", row_loc))
+            diags.append(finding("PC007", "dataset row must be an object", row_loc))
             continue
         vars_ = row["vars"] if "vars" in row else {k: v for k, v in row.items() if k != "assert"}
         if not isinstance(vars_, dict):
-            diags.append(Diagnostic("PC007", "error", "dataset `vars` must be an object", row_loc))
+            diags.append(finding("PC007", "dataset `vars` must be an object", row_loc))
             continue
         raw_asserts = row.get("assert") or []
         if not isinstance(raw_asserts, list):
-            diags.append(Diagnostic("PC007", "error", "dataset `assert` must be a list", row_loc))
+            diags.append(finding("PC007", "dataset `assert` must be a list", row_loc))
             continue
         asserts = [*common, *_asserts(raw_asserts, row_locate, "", diags)]
         structured = "vars" in row  # else the whole row (minus `assert`) is the vars
