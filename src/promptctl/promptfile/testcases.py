@@ -18,7 +18,7 @@ from promptctl.promptfile.rules import finding
 from promptctl.promptfile.schemas import did_you_mean
 from promptctl.promptfile.sources import FileSource
 
-__all__ = ["REQUIRED_OPTIONS", "parse_assertion", "parse_tests"]
+__all__ = ["REQUIRED_OPTIONS", "bare_schema_problems", "parse_assertion", "parse_tests"]
 
 # Each type needs at least one of these keys (the short string form gives none).
 REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -29,7 +29,8 @@ REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
     "contains-all": ("value",),
     "starts-with": ("value",),
     "regex": ("value",),
-    "json-schema": ("value", "schema"),
+    # json-schema: `value`, `schema:` or else the prompt's output.schema (checked by
+    # `bare_schema_problems` once the output spec is known)
     "json-path": ("path",),
     "length": ("min", "max"),
     "levenshtein": ("value",),
@@ -77,10 +78,11 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
         except re.error as exc:
             diags.append(finding("PC016", f"invalid regex {value!r}: {exc.msg}", loc))
             return None
-    if base == "json-schema":
+    schema = value if value is not None else data.get("schema")
+    if base == "json-schema" and schema is not None:
         from promptctl.promptfile.schemas import check_schema
 
-        problem = check_schema(value if value is not None else data.get("schema"))
+        problem = check_schema(schema)
         if problem:
             diags.append(finding("PC016", f"invalid JSON Schema: {problem}", loc))
             return None
@@ -133,6 +135,30 @@ def _asserts(raw: Any, locate: Locate, ptr: str, diags: list[Diagnostic]) -> lis
         if spec is not None:
             out.append(spec)
     return out
+
+
+def bare_schema_problems(
+    tests: tuple[TestCase, ...], output_schema: object, diags: list[Diagnostic]
+) -> None:
+    """A `json-schema` assertion with neither a schema of its own nor the prompt's
+    output.schema to fall back on (PC016, once per assertion in the file)."""
+    if output_schema is not None:
+        return
+    seen: set[object] = set()
+    for test in tests:
+        for spec in test.asserts:
+            bare = spec.value is None and "schema" not in spec.options
+            if spec.type != "json-schema" or not bare or spec.location in seen:
+                continue
+            seen.add(spec.location)
+            diags.append(
+                finding(
+                    "PC016",
+                    "assertion 'json-schema' has no schema and the prompt no output.schema",
+                    spec.location,
+                    "add output.schema, or write {type: json-schema, value: {...}}",
+                )
+            )
 
 
 def parse_tests(
