@@ -82,6 +82,7 @@ async def score_case(
         usage=response.usage,
         cost_usd=cost,
         latency_ms=response.latency_ms,
+        attempt_latency_ms=response.attempt_latency_ms or None,
         cached=response.cached,
         fallbacks_tried=tuple(FallbackTried.from_skipped(s) for s in response.fallbacks_tried),
     )
