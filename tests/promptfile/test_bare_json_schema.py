@@ -44,3 +44,17 @@ def test_bare_json_schema_is_accepted_and_uses_the_output_schema(tmp_path: Path)
 
     assert check('{"category": "bug"}') == (True, False)
     assert check('{"category": "sales"}') == (False, True)
+
+
+def test_a_test_can_opt_out_of_the_output_schema_check(tmp_path: Path) -> None:
+    (tmp_path / "prompts").mkdir()
+    text = PROMPT.replace(
+        "    vars: {ticket: x}\n", "    vars: {ticket: x}\n    check_output_schema: false\n"
+    )
+    (tmp_path / "prompts" / "p.yaml").write_text(text)
+    project = Project(root=tmp_path, prompts_dir=tmp_path / "prompts", evals_dir=tmp_path / "evals")
+    (test,) = load_prompts(project).get("p").tests
+    assert test.check_output_schema is False
+    (tmp_path / "prompts" / "p.yaml").write_text(text.replace("false", "maybe"))
+    codes = [d.code for d in lint(project, check_versions=False).diagnostics if d.is_error]
+    assert codes == ["PC003"]

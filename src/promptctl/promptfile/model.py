@@ -123,6 +123,9 @@ class TestCase:
     asserts: tuple[AssertionSpec, ...] = ()
     repeat: int | None = None
     location: SourceLocation | None = None
+    # the answer is checked against the prompt's output.schema (an implicit assertion,
+    # as the runtime's `result.ok`) unless the test says `check_output_schema: false`
+    check_output_schema: bool = True
 
     __test__ = False  # not a pytest class
 

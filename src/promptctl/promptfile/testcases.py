@@ -6,6 +6,7 @@ Reading the dataset files themselves is `datasets`.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -186,9 +187,9 @@ def parse_tests(
                         "names and vars come from the dataset rows",
                     )
                 )
-            tests.extend(
-                _dataset(entry, common, locate(f"{ptr}/dataset"), prompt_path, source, diags)
-            )
+            rows = _dataset(entry, common, locate(f"{ptr}/dataset"), prompt_path, source, diags)
+            checked = entry.get("check_output_schema", True)
+            tests.extend(r if checked else replace(r, check_output_schema=False) for r in rows)
             continue
         if "name" not in entry:
             diags.append(
@@ -207,6 +208,7 @@ def parse_tests(
                 asserts=tuple(common),
                 repeat=entry.get("repeat"),
                 location=locate(ptr),
+                check_output_schema=entry.get("check_output_schema", True),
             )
         )
     seen: dict[str, TestCase] = {}

@@ -383,9 +383,7 @@ class Gateway:
                 outcome=outcome,
                 usage=response.usage if response else Usage(),
                 cost_usd=cost if cost is not None else (response.cost_usd if response else None),
-                latency_ms=(response.attempt_latency_ms or response.latency_ms)
-                if response
-                else 0.0,
+                latency_ms=attempt_ms,
                 error_kind=error_kind,
                 fallback_from=origin,
                 request_hash=key,
