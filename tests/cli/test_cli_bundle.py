@@ -1,11 +1,11 @@
 import dataclasses
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from fakes.cli import invoke
 from promptctl.bundle.format import build_bundle, serialize
 from promptctl.bundle.signing import sign
 from promptctl.promptfile.hashing import content_hash
@@ -13,9 +13,7 @@ from promptctl.promptfile.model import DEFAULT_PROVIDERS, MessageTemplate, Model
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "promptctl", *args], capture_output=True, text=True, check=False
-    )
+    return invoke(*args)
 
 
 def _prompt(pid: str, version: str, text: str) -> Prompt:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from fakes.cli import invoke
 from promptctl.bundle.signing import generate_keypair
 from promptctl.promptfile.loader import load_prompts
 from promptctl.promptfile.project import project_at
@@ -20,13 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "promptctl", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-    )
+    return invoke(*args, cwd=cwd)
 
 
 @pytest.fixture
