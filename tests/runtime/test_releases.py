@@ -174,3 +174,22 @@ def test_a_bundle_from_before_sequences_still_loads_as_release_0(
     _point_latest(releases, legacy.name)
     with pytest.raises(BundleError, match="newer valid release 1"):
         Runtime.load(releases, public_key=keypair[1])
+
+
+def test_a_pinned_file_reloads_forward_only(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    path = tmp_path / "pinned.bundle.json"
+    write_bundle(path, [prompt(version="2.0.0")], providers, private_key=keypair[0], sequence=2)
+    with Runtime.load(path, public_key=keypair[1]) as rt:
+        other = [prompt(version="2.0.1", template="other {{ ticket }}")]
+        write_bundle(path, other, providers, private_key=keypair[0], sequence=2)
+        with pytest.raises(BundleError, match="different bundle with the same release number 2"):
+            rt.reload()
+        write_bundle(path, other, providers, private_key=keypair[0], sequence=1)
+        with pytest.raises(BundleError, match="older release 1"):
+            rt.reload()
+        assert rt.prompt("support/triage").version == "2.0.0"
+        write_bundle(path, other, providers, private_key=keypair[0], sequence=3)
+        assert rt.reload() is True
+        assert rt.bundle.sequence == 3 and rt.prompt("support/triage").version == "2.0.1"
