@@ -131,6 +131,12 @@ def _cases(private: bytes) -> list[tuple[str, bytes, bool, str | None]]:
             "prompt 'a' appears twice",
         ),
         (
+            "nested 100,000 deep",
+            b'{"manifest": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            False,
+            "bundle is nested too deeply",
+        ),
+        (
             "prompt_count wrong",
             serialize(_redigest(_edit(unsigned, lambda d: d["manifest"].update(prompt_count=1)))),
             False,
