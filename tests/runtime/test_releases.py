@@ -193,3 +193,18 @@ def test_a_pinned_file_reloads_forward_only(
         write_bundle(path, other, providers, private_key=keypair[0], sequence=3)
         assert rt.reload() is True
         assert rt.bundle.sequence == 3 and rt.prompt("support/triage").version == "2.0.1"
+
+
+def test_a_latest_pointer_that_is_not_a_bundle_name_is_not_quoted(tmp_path: Path) -> None:
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    for body in ("API_KEY=" + "s" * 5000, "sk-live-0123456789abcdef"):
+        secret = tmp_path / "secret.txt"
+        secret.write_text(body + "\n")
+        (releases / "latest").unlink(missing_ok=True)
+        (releases / "latest").symlink_to(secret)
+        with pytest.raises(BundleError) as info:
+            Runtime.load(releases)
+        message = str(info.value)
+        assert "does not name a bundle file" in message and "(not shown)" in message
+        assert "sss" not in message and "sk-live" not in message

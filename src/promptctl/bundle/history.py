@@ -35,6 +35,7 @@ __all__ = [
 
 _SEQUENCED = re.compile(r"^bundle-(\d{1,12})-([0-9a-f]{12})\.bundle\.json$")
 _LEGACY = re.compile(r"^bundle-([0-9a-f]{12})\.bundle\.json$")
+_POINTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.bundle\.json$")
 _log = logging.getLogger("promptctl.bundle")
 
 
@@ -76,9 +77,12 @@ def read_latest_name(directory: Path) -> str:
             hint="pass a *.bundle.json file or a release directory written by publish",
         ) from exc
     name = raw.decode("utf-8", "replace").strip()
-    if not name or "/" in name or "\\" in name or name.startswith(".") or len(raw) >= 256:
+    if not _POINTER_NAME.match(name):
+        # not quoted: `latest` may be a link to any file (a key, /proc/self/environ)
+        size = f"{len(raw)}+" if len(raw) >= 256 else str(len(raw))
         raise BundleError(
-            f"{pointer} does not name a bundle file in {directory}: {name[:60]!r}",
+            f"{pointer} does not name a bundle file in {directory}: it holds {size} bytes "
+            "that are not a `*.bundle.json` file name (not shown)",
             hint="it should hold one file name, as written by `promptctl publish`",
         )
     return name
