@@ -208,3 +208,16 @@ def test_a_latest_pointer_that_is_not_a_bundle_name_is_not_quoted(tmp_path: Path
         message = str(info.value)
         assert "does not name a bundle file" in message and "(not shown)" in message
         assert "sss" not in message and "sk-live" not in message
+
+
+def test_a_fifo_claiming_a_newer_release_does_not_hang_the_load(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    releases = tmp_path / "releases"
+    one = _release(releases, [prompt(version="1.0.0")], providers, keypair[0])
+    os.mkfifo(releases / "bundle-000002-dddddddddddd.bundle.json")
+    with Runtime.load(releases, public_key=keypair[1]) as rt:  # skipped, not read
+        assert rt.bundle.path == one
+    _point_latest(releases, "bundle-000002-dddddddddddd.bundle.json")
+    with pytest.raises(BundleError, match="is not a regular file"):
+        Runtime.load(releases, public_key=keypair[1])

@@ -17,7 +17,9 @@ between writing the bundle and moving `latest`) and the load is refused.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +30,7 @@ __all__ = [
     "bundle_file_name",
     "name_sequence",
     "open_bundle",
+    "read_bundle_file",
     "read_latest_name",
     "release_files",
     "resolve_latest",
@@ -37,6 +40,8 @@ _SEQUENCED = re.compile(r"^bundle-(\d{1,12})-([0-9a-f]{12})\.bundle\.json$")
 _LEGACY = re.compile(r"^bundle-([0-9a-f]{12})\.bundle\.json$")
 _POINTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.bundle\.json$")
 _log = logging.getLogger("promptctl.bundle")
+# A bundle of 1,000 prompts is ~1.5 MB; far above any real one, far below harm.
+MAX_BUNDLE_BYTES = 256 << 20
 
 
 def bundle_file_name(digest: str, sequence: int = 0) -> str:
@@ -88,6 +93,21 @@ def read_latest_name(directory: Path) -> str:
     return name
 
 
+def read_bundle_file(path: Path) -> bytes:
+    """A bundle file's bytes: a regular file (a FIFO or device in a release directory
+    would hang or flood the reader) of at most MAX_BUNDLE_BYTES."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise BundleError(f"{path} is not a regular file; a bundle is a plain JSON file")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError(f"{path} is larger than {MAX_BUNDLE_BYTES >> 20} MiB; not a bundle")
+    return data
+
+
 def open_bundle(
     source: Path, *, public_key: bytes | str | Path | None
 ) -> tuple[Path, VerifiedBundle]:
@@ -98,10 +118,7 @@ def open_bundle(
     """
 
     def verify(path: Path) -> VerifiedBundle:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
+        data = read_bundle_file(path)
         try:
             return verify_bundle(data, public_key=public_key)
         except BundleError as exc:
