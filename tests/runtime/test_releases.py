@@ -221,3 +221,47 @@ def test_a_fifo_claiming_a_newer_release_does_not_hang_the_load(
     _point_latest(releases, "bundle-000002-dddddddddddd.bundle.json")
     with pytest.raises(BundleError, match="is not a regular file"):
         Runtime.load(releases, public_key=keypair[1])
+
+
+def test_a_load_during_a_publish_waits_for_latest_instead_of_refusing(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    import threading
+    import time
+
+    from promptctl.bundle.history import bundle_file_name
+
+    releases = tmp_path / "releases"
+    _release(releases, [prompt(version="1.0.0")], providers, keypair[0])
+    doc = sign(
+        build_bundle(
+            [prompt(version="2.0.0")],
+            providers=providers,
+            eval_summaries={},
+            git_commit=None,
+            created_from="test",
+            sequence=2,
+        ),
+        keypair[0],
+    )
+    name = bundle_file_name(doc["manifest"]["digest"], 2)
+    loaded: list[Runtime | BaseException] = []
+
+    def load() -> None:
+        try:
+            loaded.append(Runtime.load(releases, public_key=keypair[1]))
+        except BaseException as exc:  # handed to the test thread
+            loaded.append(exc)
+
+    with ReleaseDir(releases).lock():  # a publish between writing the bundle and `latest`
+        (releases / name).write_bytes(serialize(doc))
+        reader = threading.Thread(target=load)
+        reader.start()
+        time.sleep(0.3)
+        assert reader.is_alive() and not loaded  # waiting for the publish, not refusing
+        (releases / "latest").write_text(f"{name}\n")
+    reader.join(10)
+    rt = loaded[0]
+    assert isinstance(rt, Runtime), rt
+    assert rt.bundle.sequence == 2
+    rt.close()

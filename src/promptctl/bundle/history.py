@@ -130,13 +130,15 @@ def open_bundle(
 
 
 def resolve_latest(
-    directory: Path, verify: Callable[[Path], VerifiedBundle]
+    directory: Path, verify: Callable[[Path], VerifiedBundle], *, wait_s: float = 5.0
 ) -> tuple[Path, VerifiedBundle]:
     """The bundle `latest` names, verified, and proof that no newer valid release exists.
 
     `verify(path)` is the caller's verifier (its public key); it raises BundleError.
     Bundles with a higher claimed sequence that do not verify are skipped with a
     warning: a stray or forged file cannot stop a service, only a valid newer release.
+    A publish writes the new bundle before it moves `latest`, holding `.lock`; a newer
+    release seen while that lock is held is waited for (up to `wait_s`), not refused.
     """
     name = read_latest_name(directory)
     path = directory / name
@@ -157,6 +159,8 @@ def resolve_latest(
             _log.warning("ignoring %s in %s: %s", other, directory, exc.message)
             continue
         if newer.sequence > verified.sequence:
+            if wait_s > 0 and _waited_for_publish(directory, wait_s):
+                return resolve_latest(directory, verify, wait_s=0)
             raise BundleError(
                 f"{directory}/latest names release {verified.sequence} ({name}) but the "
                 f"directory holds the newer valid release {newer.sequence} ({other}): "
@@ -166,3 +170,35 @@ def resolve_latest(
                 f"Runtime.load('{path}')",
             )
     return path, verified
+
+
+def _waited_for_publish(directory: Path, timeout_s: float) -> bool:
+    """True when a publish held the release lock and finished within `timeout_s`.
+
+    A shared flock on `.lock` (a read-only descriptor is enough) is granted only once
+    the publisher's exclusive lock is released. No lock file, or no publish holding
+    it: False at once.
+    """
+    import fcntl
+    import time
+
+    try:
+        fd = os.open(directory / ".lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        deadline = time.monotonic() + timeout_s
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                waited = True
+                time.sleep(0.02)
+                continue
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return waited
+    finally:
+        os.close(fd)
