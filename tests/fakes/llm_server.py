@@ -22,6 +22,7 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
                                       Anthropic enforced_spend_limit_reached)
     fake.error(status)                500 / 503 / 529 … in the wire's error envelope
     fake.context_length(), fake.auth_error()
+    fake.model_retired(model, wire=)  404 each vendor sends for a retired or unknown model
     fake.timeout(seconds)             sleep longer than the client's timeout, then answer
     fake.drop()                       close the socket without a response
     fake.non_json(status=200)         a body that is not JSON
@@ -233,6 +234,20 @@ class FakeLLM:
                 wire=wire,
             )
         )
+
+    def model_retired(self, model: str, *, wire: str | None = None) -> None:
+        """The 404 each vendor answers for a retired (or never existing) model id."""
+        messages = {
+            "openai": f"The model `{model}` does not exist or you do not have access to it.",
+            "anthropic": f"model: {model}",
+            "gemini": f"models/{model} is not found for API version v1beta, or is not "
+            "supported for generateContent. Call ListModels to see the list of available "
+            "models and their supported methods.",
+        }
+        wires = [wire] if wire else list(messages)
+        for w in wires:
+            code = "model_not_found" if w == "openai" else ""
+            self.add_fault(Fault("status", 404, message=messages[w], code=code, wire=w))
 
     def auth_error(self, *, message: str = "invalid key", wire: str | None = None) -> None:
         self.add_fault(Fault("status", 401, message=message, code="invalid_api_key", wire=wire))

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "bundle",
     "costs",
     "providers",
+    "models",
     "cache",
 )
 
