@@ -16,6 +16,8 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
     fake.reply(text_or_fn)            scripted reply: a str, or fn(Logged) -> str
     fake.usage[wire] = {...}          raw usage object returned in that wire's format
     fake.latency_s = 0.05             delay before every answer
+    fake.response_headers = {...}     extra headers on every successful answer (a proxy's
+                                      x-litellm-response-cost, …)
     Fault injection (a FIFO queue; each fault answers one request, `wire=` restricts it):
     fake.rate_limit(retry_after=…, retry_after_ms=…, retry_delay=…)   429
     fake.quota()                      429 that will not heal (OpenAI insufficient_quota,
@@ -125,6 +127,7 @@ class FakeLLM:
             "gemini": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
         }
         self.latency_s = 0.0
+        self.response_headers: dict[str, str] = {}
         self._reply: Callable[[Logged], str] = lambda _: "hello from fake"
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -325,7 +328,8 @@ class FakeLLM:
             self._send(h, fault.status, json.dumps(payload).encode(), fault.headers)
             return
         text = self._reply(logged)
-        self._send(h, 200, json.dumps(self._ok_body(wire, logged, text)).encode(), {})
+        body = json.dumps(self._ok_body(wire, logged, text)).encode()
+        self._send(h, 200, body, dict(self.response_headers))
 
     def _send(
         self, h: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "keygen",
     "bundle",
     "costs",
+    "calls",
     "providers",
     "models",
     "cache",

@@ -55,6 +55,8 @@ class Parsed:
     model_reported: str = ""
     request_id: str | None = None
     usage_known: bool = True
+    # what a proxy says the call cost (LiteLLM's x-litellm-response-cost), if it said
+    reported_cost_usd: float | None = None
 
 
 BuildFn = Callable[[ChatRequest, ProviderSettings, "str | None"], WireRequest]

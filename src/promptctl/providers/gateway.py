@@ -329,8 +329,11 @@ class Gateway:
     ) -> ChatResponse:
         target = target_plan.request.target
         cost: float | None = None
-        if parsed.usage_known:
-            cost = cost_usd(parsed.usage, self._price_of(target_plan, parsed), target=target)
+        price = self._price_of(target_plan, parsed)
+        if price is None and parsed.reported_cost_usd is not None:
+            cost = parsed.reported_cost_usd  # no price of ours: the proxy's figure
+        elif parsed.usage_known:
+            cost = cost_usd(parsed.usage, price, target=target)
         elif target not in self._warned_usage:
             self._warned_usage.add(target)
             log.warning("%s sent no readable token usage: its cost is unknown", target)
