@@ -74,7 +74,7 @@ def test_lint_warns_before_and_fails_after_the_shutdown_date(
     assert [(d["code"], d["severity"], d["line"]) for d in diags] == [("PC109", "warning", 5)]
     assert "shuts down on 2027-01-22 (in 48 days)" in str(diags[0]["message"])
     assert "replacement anthropic/claude-opus-5-5" in str(diags[0]["message"])
-    assert "promptctl test support/triage --target anthropic/claude-opus-5-5" in str(
+    assert "promptctl compare support/triage --candidates anthropic/claude-opus-5-5" in str(
         diags[0]["hint"]
     )
     code, diags = _lint("2027-01-22", monkeypatch, capsys)  # the day itself: an error

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "schema",
     "test",
     "diff",
+    "compare",
     "ci",
     "merge",
     "publish",

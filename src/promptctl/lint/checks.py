@@ -108,7 +108,7 @@ def _lifecycle(
             continue
         retired = state == "retired"
         check = (
-            f"try it first: `promptctl test {prompt_id} --target {row.replacement}`; "
+            f"check it with `promptctl compare {prompt_id} --candidates {row.replacement}`; "
             if row.replacement
             else "move to an active model; "
         )

@@ -266,6 +266,7 @@ class Project:
     budgets: Mapping[str, Any] = field(default_factory=dict)
     ledger_path: Path | None = None
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
 
     @property
     def state_dir(self) -> Path:

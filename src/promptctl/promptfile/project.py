@@ -98,6 +98,7 @@ def load_project(config_path: Path) -> Project:
         budgets=data.get("budgets", {}),
         ledger_path=root / data["ledger"] if "ledger" in data else None,
         lifecycle=_lifecycle(data.get("lifecycle", {}), doc.locate),
+        candidates=tuple(data.get("candidates", ())),
     )
 
 
