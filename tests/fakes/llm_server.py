@@ -7,6 +7,8 @@ Routes (the request's path picks the wire format):
     POST …/chat/completions           OpenAI Chat Completions (also Azure and compatible)
     POST /v1/messages                 Anthropic Messages
     POST …/models/{model}:generateContent   Gemini
+    Batch APIs (OpenAI files/batches, Anthropic message batches): see fakes/batch_api.py,
+    scripted through `fake.batches`
 
 API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conftest.py):
     fake.base_url                     "http://127.0.0.1:PORT"
@@ -137,6 +139,9 @@ class FakeLLM:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        from fakes.batch_api import BatchAPI
+
+        self.batches = BatchAPI(self)
 
     # ---- lifecycle ----
     def start(self) -> FakeLLM:
@@ -150,6 +155,9 @@ class FakeLLM:
 
             def do_POST(self) -> None:
                 fake._handle(self)
+
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
@@ -286,9 +294,22 @@ class FakeLLM:
                     return self._faults.pop(i)
         return None
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def _handle(self, h: BaseHTTPRequestHandler, method: str = "POST") -> None:
         length = int(h.headers.get("content-length") or 0)
         raw = h.rfile.read(length)
+        if self.batches.handles(method, h.path):
+            wire = "anthropic-batch" if "/messages/" in h.path else "openai-batch"
+            try:
+                body: Any = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw  # a multipart upload
+            with self._lock:
+                self.requests.append(
+                    Logged(wire, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+                )
+                self.calls[wire] += 1
+            self.batches.handle(h, method, raw)
+            return
         try:
             body = json.loads(raw)
         except ValueError:
