@@ -141,6 +141,7 @@ ProviderErrorKind = Literal[
     "auth",
     "bad_request",
     "not_found",
+    "model_retired",
     "context_length",
     "content_filter",
     "rate_limit",
