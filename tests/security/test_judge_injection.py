@@ -109,6 +109,6 @@ def test_a_verdict_without_required_fields_is_an_error_not_a_pass(
     assert code == 1, err
     (assertion,) = _case(project)["assertions"]
     assert assertion["pass"] is False
-    assert "`score` must be a number from 0 to 1, `reason` must be a string" in (
-        assertion["reason"]
+    assert (
+        "`score` must be a number from 0 to 1, `reason` must be a string" in (assertion["reason"])
     )
