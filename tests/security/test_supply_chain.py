@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 HASH = "ab" * 32
 # `pip install promptctl`, `pip install -U "promptctl==0.1"`, `pip install promptctl[x]`…
-BY_NAME = re.compile(r"pip install(?:\s+-\S+)*\s+[\"']?promptctl(?!\s*@)(?:\s|$|[\"'=<>~!\[])")
+BY_NAME = re.compile(r"pip install(?:\s+-\S+)*\s+[\"']?promptctl(?!\s*@)(?:\s|$|[\"'`=<>~!\[])")
 
 
 def _workflow(root: Path) -> dict[Any, Any]:
