@@ -44,6 +44,7 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC020", "version-not-bumped", "error", "Content changed since the base, same version."),
     Rule("PC021", "version-lowered", "error", "The version is lower than at the base."),
     Rule("PC022", "version-bump-too-small", "error", "The bump is smaller than the change."),
+    Rule("PC030", "private-key-tracked", "error", "A private key file is tracked by git."),
     Rule("PC101", "unused-input", "warning", "An input no template uses."),
     Rule("PC102", "no-tests", "warning", "A prompt without tests."),
     Rule("PC103", "missing-description", "warning", "A prompt without a description."),
