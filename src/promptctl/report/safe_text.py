@@ -10,7 +10,10 @@ together cover every byte it writes:
   every `typer.echo`, `print` and `sys.stderr.write` is neutralised;
 - `neutral_console()` is the rich console of the CLI: it writes to the raw stream (rich's
   own colours and progress bar must pass) and neutralises the *text* of everything it
-  renders, never rich's styling (a render hook over the segments).
+  renders, never rich's styling (a render hook over the segments; rich itself already
+  drops BEL, backspace, VT, FF and CR from text);
+- `write_data()` prints machine-readable formats: exact when stdout is a file or pipe,
+  neutralised on a terminal.
 
 Kept: newline and tab. Shown escaped: the other C0 controls, DEL, C1 (`\\x9b` is a CSI on
 some terminals) and the bidirectional overrides/isolates ("Trojan Source" reordering).
@@ -27,7 +30,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
-__all__ = ["NeutralStream", "neutral_console", "neutral_streams", "neutralize", "raw_stream"]
+__all__ = [
+    "NeutralStream",
+    "neutral_console",
+    "neutral_streams",
+    "neutralize",
+    "raw_stream",
+    "write_data",
+]
 
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\r": "\\r", "\x1b": "\\x1b"}
@@ -77,6 +87,16 @@ class NeutralStream:
 def raw_stream(stream: TextIO) -> TextIO:
     """The stream under a NeutralStream (for rich, which neutralises its own text)."""
     return stream.raw if isinstance(stream, NeutralStream) else stream
+
+
+def write_data(text: str) -> None:
+    """Machine-readable output (JSON, CSV, SARIF, markdown) on stdout: the exact text for
+    a file or a pipe (an escape added to JSON or CSV would corrupt it), neutralised when
+    a person reads it on a terminal."""
+    out = raw_stream(sys.stdout)
+    isatty = getattr(out, "isatty", None)
+    out.write(neutralize(text) if callable(isatty) and isatty() else text)
+    out.flush()
 
 
 @contextmanager
