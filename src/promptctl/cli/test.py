@@ -16,18 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from promptctl.cli._common import ProjectOption, resolve_project
-from promptctl.cli._eval_flags import (
-    ConcurrencyOption,
-    MaxCostOption,
-    ModeOption,
-    NoCacheOption,
-    RepeatOption,
-    SelectorsArgument,
-    TagOption,
-    TargetOption,
-    TestGlobOption,
-    eval_selection,
-)
+from promptctl.cli._eval_flags import EvalFlags, eval_flags
 from promptctl.errors import EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
@@ -45,17 +34,10 @@ def register(app: typer.Typer) -> None:
     app.command("test")(test)
 
 
+@eval_flags
 def test(
-    selectors: SelectorsArgument = None,
-    target: TargetOption = None,
-    repeat: RepeatOption = None,
-    tag: TagOption = None,
-    test_glob: TestGlobOption = None,
+    flags: EvalFlags,
     shard: Annotated[str | None, typer.Option(help="Run shard I of N (I/N).")] = None,
-    mode: ModeOption = "auto",
-    no_cache: NoCacheOption = False,
-    max_cost: MaxCostOption = None,
-    concurrency: ConcurrencyOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the results here.")
     ] = None,
@@ -68,20 +50,7 @@ def test(
     """Run the prompts' tests against their models and report pass rates, cost and latency."""
     from promptctl.evals.runner import evaluate
 
-    selection = eval_selection(
-        selectors,
-        target=target,
-        repeat=repeat,
-        tag=tag,
-        test_glob=test_glob,
-        mode=mode,
-        no_cache=no_cache,
-        max_cost=max_cost,
-        concurrency=concurrency,
-        shard=shard,
-        output=output,
-        junit=junit,
-    )
+    selection = flags.selection(shard=shard, output=output, junit=junit)
     proj = resolve_project(project)
     options = selection.options
     loaded = load_or_exit(proj, list(selection.paths))
