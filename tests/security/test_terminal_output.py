@@ -142,3 +142,13 @@ def test_on_a_terminal_colours_pass_and_nothing_else_does(project: Path, fake_ll
     rest = SGR.sub("", report).replace("\r\n", "\n")  # the pty turns \n into \r\n
     assert not RAW_CONTROL.search(rest), repr(rest)
     assert "\\x1b]0;pwned" in rest
+
+
+def test_typers_own_help_keeps_its_colours(tmp_path: Path) -> None:
+    env = {**os.environ, "TERM": "xterm-256color"}
+    for name in ("NO_COLOR", "FORCE_COLOR"):
+        env.pop(name, None)
+    exe = str(Path(sys.executable).parent / "promptctl")
+    code, out = _run_in_a_terminal([exe, "lint", "--help"], tmp_path, env)
+    assert code == 0, out
+    assert SGR.search(out) and "\\x1b" not in out  # real colours, not escaped ones

@@ -57,11 +57,15 @@ def neutralize(text: str) -> str:
 class NeutralStream:
     """A text stream that writes `neutralize(text)` to `raw` (looks like `raw` otherwise).
 
-    No `buffer` attribute on purpose: click/typer would write bytes around it.
+    No `buffer` attribute on purpose: click/typer would write bytes around it. rich
+    consoles write to `rich_proxied_file` (rich's own protocol for wrapped streams), the
+    raw stream: their colours and cursor moves must pass. promptctl's consoles neutralise
+    their text themselves (`neutral_console`); typer's print only its own help and usage.
     """
 
     def __init__(self, raw: TextIO) -> None:
         self.raw = raw
+        self.rich_proxied_file = raw
         self.encoding: str = getattr(raw, "encoding", None) or "utf-8"
         self.errors: str = getattr(raw, "errors", None) or "strict"
 

@@ -7,6 +7,7 @@ past `CHECK_TIMEOUT_S`) is that case's failed assertion, and the run goes on wit
 child. Cost: the child starts once (~25 ms) and each call is a pipe round trip (tens of
 microseconds; bench/python_checks.py). The child is not a sandbox: it runs as the same
 user with the same environment (see docs/security.md for untrusted pull requests).
+POSIX only: the timeout waits on the pipe with `select`.
 """
 
 from __future__ import annotations
