@@ -192,7 +192,7 @@ def test_a_fork_pr_adding_a_provider_is_refused_but_tuning_one_is_not(
     _event(tmp_path, monkeypatch, "mallory/prompts")
     code, _, err = run(["ci"], monkeypatch, capsys)
     assert code == 0, err
-    assert "pull request #7 from mallory/prompts: no python checks, providers as on the base" in err
+    assert "pull request #7 from mallory/prompts: no python checks; providers and" in err
     _change_config(
         repo, "gate:", "  mine: {kind: openai-compatible, base_url: 'http://127.0.0.1:9/v1'}\ngate:"
     )
@@ -215,3 +215,26 @@ def test_every_routing_field_of_a_provider_is_compared() -> None:
     harmless = {"name", "timeout_s", "max_concurrency", "rpm", "max_retries", "deadline_s"}
     names = {f.name for f in dataclasses.fields(ProviderSettings)}
     assert names - harmless == set(PROVIDER_TRUST_FIELDS)
+
+
+def test_a_fork_pr_bringing_its_own_recordings_is_refused(
+    repo: Path,
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Replayed answers the pull request wrote itself would pass any change."""
+    forged = repo / "evals" / "recordings" / "ab" / ("ab" + "0" * 62 + ".json")
+    forged.parent.mkdir(parents=True)
+    forged.write_text('{"schema": "promptctl/recording@1", "response": {"text": "sky!"}}\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "recordings")
+    _event(tmp_path, monkeypatch, "mallory/prompts")
+    code, _, err = run(["ci", "--mode", "replay"], monkeypatch, capsys)
+    assert code == 1, err
+    assert f"evals/recordings/ab/{forged.name}: a recording the pull request added" in err
+    assert fake_llm.calls["openai"] == 0
+    forged.unlink()  # not committed: the working tree is what would be replayed
+    code, _, err = run(["ci"], monkeypatch, capsys)
+    assert code == 0, err

@@ -6,8 +6,9 @@ a file and to $GITHUB_STEP_SUMMARY, optionally post it as the PR comment, exit b
 gate: 0 holds (inconclusive too, loudly, unless require_conclusive), 1 fails, 3 too many
 errors to judge, 2 bad input, 130 interrupted.
 
-On a pull request from a fork (`$GITHUB_EVENT_PATH`), `python` checks and changed provider
-settings are refused (exit 1) before anything runs, unless `--trust-pr` (evals.pr_trust).
+On a pull request from a fork (`$GITHUB_EVENT_PATH`), `python` checks, changed provider
+settings and its own recordings are refused (exit 1) before anything runs, unless
+`--trust-pr` (evals.pr_trust).
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def ci(
 
 
 def _refuse_untrusted_fork(proj: Project, base: str | None) -> None:
-    """RefusedError (exit 1) when a fork's pull request has python checks or new providers."""
+    """RefusedError (exit 1) when a fork's pull request would run its own code, redirect
+    requests or replay its own answers."""
     from promptctl.evals.pr_trust import check_untrusted_pr, pull_request_from_env
 
     pr = pull_request_from_env()
@@ -115,7 +117,9 @@ def _refuse_untrusted_fork(proj: Project, base: str | None) -> None:
     else:
         _, commit = git_source(proj.root, base)
     check_untrusted_pr(proj, pr, commit, load_or_exit(proj, []).prompts)
-    typer.echo(f"{pr.describe()}: no python checks, providers as on the base", err=True)
+    typer.echo(
+        f"{pr.describe()}: no python checks; providers and recordings as on the base", err=True
+    )
 
 
 def _write(path: Path, text: str) -> None:

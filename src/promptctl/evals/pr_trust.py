@@ -1,12 +1,14 @@
 """Pull requests from forks: what `promptctl ci` will not do for them unless trusted.
 
 A pull request controls the files `ci` reads: `python` checks are code it runs, and
-`promptctl.yaml` decides where requests (and the API keys in their headers) go. On a pull
-request from a fork (GitHub's event file: head repository != base repository), `ci`
-refuses, before any call, when the head (or the base it compares with) has `python`
-checks, or when the head's providers differ from the base's in anything that decides
-where a request goes or what credentials it carries. `--trust-pr` lifts both, after a
-human has read the change. Same-repository branches and local runs are not affected.
+`promptctl.yaml` decides where requests (and the API keys in their headers) go, and
+recordings are answers replayed as the model's. On a pull request from a fork (GitHub's
+event file: head repository != base repository), `ci` refuses, before any call, when the
+head (or the base it compares with) has `python` checks, when the head's providers differ
+from the base's in anything that decides where a request goes or what credentials it
+carries, or when it adds or changes recordings (a fork could write the passing answers
+itself). `--trust-pr` lifts all three, after a human has read the change.
+Same-repository branches and local runs are not affected.
 See docs/security.md for the threat model.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -25,6 +28,7 @@ from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 __all__ = [
     "PROVIDER_TRUST_FIELDS",
     "PullRequest",
+    "changed_recordings",
     "check_untrusted_pr",
     "provider_changes",
     "pull_request_from_env",
@@ -126,6 +130,29 @@ def _field(settings: ProviderSettings, name: str) -> object:
     return dict(value) if isinstance(value, Mapping) else value
 
 
+def changed_recordings(project: Project, base_commit: str) -> list[str]:
+    """Recording files (relative to the project) that differ from `base_commit`: changed,
+    added or deleted in the working tree, or untracked. Empty outside a repository."""
+    root, recordings = project.root.resolve(), project.recordings_dir.resolve()
+    if not recordings.is_relative_to(root):
+        recordings = root
+    where = str(recordings)
+    found: set[str] = set()
+    for args in (
+        ["diff", "--name-only", "--no-renames", "--relative", base_commit, "--", where],
+        ["ls-files", "--others", "--exclude-standard", "--", where],
+    ):
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out.returncode == 0:
+            found.update(line for line in out.stdout.splitlines() if line)
+    return sorted(found)
+
+
 def _base_providers(project: Project, base_commit: str) -> Mapping[str, ProviderSettings]:
     """The providers of promptctl.yaml at `base_commit` (built-in defaults without one)."""
     from promptctl.evals.baseline import git_source
@@ -164,6 +191,14 @@ def check_untrusted_pr(
     reasons += [
         f"{config}: {change} (requests and API keys would go where the pull request says)"
         for change in provider_changes(project.providers, _base_providers(project, base_commit))
+    ]
+    recordings = changed_recordings(project, base_commit)
+    shown = recordings[:5]
+    more = f" (and {len(recordings) - len(shown)} more)" if len(recordings) > len(shown) else ""
+    reasons += [
+        f"{path}: a recording the pull request added or changed (its answers would be "
+        f"replayed as the model's){more if path == shown[-1] else ''}"
+        for path in shown
     ]
     if reasons:
         lines = "\n".join(f"  - {r}" for r in reasons)
