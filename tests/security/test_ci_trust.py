@@ -233,8 +233,27 @@ def test_a_fork_pr_bringing_its_own_recordings_is_refused(
     _event(tmp_path, monkeypatch, "mallory/prompts")
     code, _, err = run(["ci", "--mode", "replay"], monkeypatch, capsys)
     assert code == 1, err
-    assert f"evals/recordings/ab/{forged.name}: a recording the pull request added" in err
+    assert f"evals/recordings/ab/{forged.name}: answers the pull request added" in err
     assert fake_llm.calls["openai"] == 0
     forged.unlink()  # not committed: the working tree is what would be replayed
+    code, _, err = run(["ci"], monkeypatch, capsys)
+    assert code == 0, err
+
+
+def test_a_fork_pr_committing_a_response_cache_is_refused(
+    repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(["test"], monkeypatch, capsys)[0] == 0  # fills .promptctl/cache.sqlite
+    git(repo, "add", "-f", ".promptctl/cache.sqlite")
+    git(repo, "commit", "-q", "-m", "a cache full of answers")
+    _event(tmp_path, monkeypatch, "mallory/prompts")
+    code, _, err = run(["ci"], monkeypatch, capsys)
+    assert code == 1, err
+    assert ".promptctl/cache.sqlite: answers the pull request added or changed" in err
+    git(repo, "rm", "-q", "--cached", ".promptctl/cache.sqlite")
+    git(repo, "commit", "-q", "-m", "untracked again: a cache restored by CI is fine")
     code, _, err = run(["ci"], monkeypatch, capsys)
     assert code == 0, err

@@ -28,7 +28,7 @@ from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 __all__ = [
     "PROVIDER_TRUST_FIELDS",
     "PullRequest",
-    "changed_recordings",
+    "changed_answers",
     "check_untrusted_pr",
     "provider_changes",
     "pull_request_from_env",
@@ -130,27 +130,33 @@ def _field(settings: ProviderSettings, name: str) -> object:
     return dict(value) if isinstance(value, Mapping) else value
 
 
-def changed_recordings(project: Project, base_commit: str) -> list[str]:
-    """Recording files (relative to the project) that differ from `base_commit`: changed,
-    added or deleted in the working tree, or untracked. Empty outside a repository."""
-    root, recordings = project.root.resolve(), project.recordings_dir.resolve()
-    if not recordings.is_relative_to(root):
-        recordings = root
-    where = str(recordings)
+def changed_answers(project: Project, base_commit: str) -> list[str]:
+    """Files of answers the pull request may have written itself (relative to the project):
+    recordings that differ from `base_commit` (changed, added, deleted or untracked), and
+    files under `.promptctl/` (the response cache) that the pull request commits. An
+    untracked cache is normal (restored by actions/cache from trusted runs). Empty outside
+    a repository."""
+    root = project.root.resolve()
+    recordings = project.recordings_dir.resolve()
+    state = project.state_dir.resolve()
     found: set[str] = set()
     for args in (
-        ["diff", "--name-only", "--no-renames", "--relative", base_commit, "--", where],
-        ["ls-files", "--others", "--exclude-standard", "--", where],
+        ["diff", "--name-only", "--no-renames", "--relative", base_commit, "--", str(recordings)],
+        ["ls-files", "--others", "--exclude-standard", "--", str(recordings)],
+        ["diff", "--name-only", "--no-renames", "--relative", base_commit, "--", str(state)],
     ):
-        try:
-            out = subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, timeout=60, check=False
-            )
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if out.returncode == 0:
-            found.update(line for line in out.stdout.splitlines() if line)
+        found.update(_git_lines(root, args))
     return sorted(found)
+
+
+def _git_lines(cwd: Path, args: list[str]) -> list[str]:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line for line in out.stdout.splitlines() if line] if out.returncode == 0 else []
 
 
 def _base_providers(project: Project, base_commit: str) -> Mapping[str, ProviderSettings]:
@@ -192,12 +198,12 @@ def check_untrusted_pr(
         f"{config}: {change} (requests and API keys would go where the pull request says)"
         for change in provider_changes(project.providers, _base_providers(project, base_commit))
     ]
-    recordings = changed_recordings(project, base_commit)
-    shown = recordings[:5]
-    more = f" (and {len(recordings) - len(shown)} more)" if len(recordings) > len(shown) else ""
+    answers = changed_answers(project, base_commit)
+    shown = answers[:5]
+    more = f" (and {len(answers) - len(shown)} more)" if len(answers) > len(shown) else ""
     reasons += [
-        f"{path}: a recording the pull request added or changed (its answers would be "
-        f"replayed as the model's){more if path == shown[-1] else ''}"
+        f"{path}: answers the pull request added or changed (they would be replayed as "
+        f"the model's){more if path == shown[-1] else ''}"
         for path in shown
     ]
     if reasons:
