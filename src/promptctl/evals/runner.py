@@ -31,6 +31,7 @@ to run is `options`, one case is `case_run`, and where the document goes is `run
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -220,12 +221,19 @@ class _Session:
 
         path = self.project.ledger_path or self.project.state_dir / "ledger.sqlite"
         self._ledger = Ledger(path)
+        shared = None
+        env = os.environ if self.env is None else self.env
+        if self.project.shared_state or env.get("PROMPTCTL_SHARED_STATE"):
+            from promptctl.providers.shared_state import shared_state_from
+
+            shared = shared_state_from(self.project.shared_state, env)
         return Gateway(
             self.project,
             mode=self.options.mode,
             use_cache=self.options.use_cache,
             env=self.env,
             on_call=self._ledger.record,
+            shared_state=shared,
         )
 
     async def _close(self, interrupted: bool) -> None:

@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from promptctl.errors import ConfigError, PromptFileError, SourceLocation
 from promptctl.promptfile.model import (
@@ -98,9 +99,22 @@ def load_project(config_path: Path) -> Project:
         gate=GateConfig(**data.get("gate", {})),
         budgets=data.get("budgets", {}),
         ledger_path=root / data["ledger"] if "ledger" in data else None,
+        shared_state=_shared_state(data.get("shared_state"), doc.locate),
         lifecycle=_lifecycle(data.get("lifecycle", {}), doc.locate),
         candidates=tuple(data.get("candidates", ())),
     )
+
+
+def _shared_state(url: str | None, locate: Any) -> str | None:
+    """`shared_state:`; a password would be committed with the file, so it is refused."""
+    if url is not None and urlsplit(url).password:
+        raise ConfigError(
+            "shared_state: the URL holds a password, and promptctl.yaml is committed",
+            location=locate("/shared_state"),
+            hint="drop it here and set PROMPTCTL_SHARED_STATE=redis://:PASSWORD@host:port "
+            "in the environment",
+        )
+    return url
 
 
 def _lifecycle(raw: dict[str, Any], locate: Any) -> LifecycleConfig:

@@ -5,6 +5,10 @@ once (kind `circuit_open`) instead of waiting on a provider that is down. After
 `cooldown_s` one trial call is let through (half-open); success closes the circuit,
 failure opens it for another cool-down. Thread-safe: blocking calls update breakers
 from the application's threads.
+
+With shared state (Redis) a `SharedBreaker` keeps the state for the whole fleet: one
+process's failures open it for all, and one process at a time probes a half-open target.
+When Redis cannot answer, the process's own breaker decides.
 """
 
 from __future__ import annotations
@@ -13,11 +17,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
-__all__ = ["Breakers", "CircuitBreaker"]
+if TYPE_CHECKING:
+    from promptctl.providers.shared_state import SharedState
+
+__all__ = ["Breaker", "Breakers", "CircuitBreaker", "SharedBreaker"]
 
 State = Literal["closed", "open", "half_open"]
+
+
+class Breaker(Protocol):
+    def allow(self) -> bool: ...
+    def record_success(self) -> None: ...
+    def record_failure(self) -> None: ...
 
 
 @dataclass
@@ -67,17 +80,48 @@ class CircuitBreaker:
 
 
 @dataclass
+class SharedBreaker:
+    """The fleet's breaker of one target in Redis, the local one when Redis is down."""
+
+    target: str
+    local: CircuitBreaker
+    shared: SharedState
+    _reset: threading.local = field(default_factory=threading.local, repr=False)
+
+    def allow(self) -> bool:
+        verdict = self.shared.breaker_allow(self.target, self.local.cooldown_s)
+        if verdict is None:
+            return self.local.allow()
+        self._reset.pending = verdict > 0  # failures or a probe: a success must clear them
+        return verdict >= 0
+
+    def record_success(self) -> None:
+        self.local.record_success()
+        if getattr(self._reset, "pending", True):
+            self.shared.breaker_success(self.target)
+
+    def record_failure(self) -> None:
+        self.local.record_failure()
+        self._reset.pending = True
+        self.shared.breaker_failure(self.target, self.local.threshold, self.local.cooldown_s)
+
+
+@dataclass
 class Breakers:
-    """The breakers of one gateway, keyed by `provider/model`."""
+    """The breakers of one gateway, keyed by `provider/model` (fleet-wide with `shared`)."""
 
     threshold: int = 5
     cooldown_s: float = 30.0
     clock: Callable[[], float] = time.monotonic
-    _by_target: dict[str, CircuitBreaker] = field(default_factory=dict)
+    shared: SharedState | None = None
+    _by_target: dict[str, Breaker] = field(default_factory=dict)
 
-    def get(self, target: str) -> CircuitBreaker:
+    def get(self, target: str) -> Breaker:
         breaker = self._by_target.get(target)
         if breaker is None:  # setdefault: two threads racing here share one breaker
-            fresh = CircuitBreaker(self.threshold, self.cooldown_s, self.clock)
+            local = CircuitBreaker(self.threshold, self.cooldown_s, self.clock)
+            fresh: Breaker = local
+            if self.shared is not None:
+                fresh = SharedBreaker(target, local, self.shared)
             breaker = self._by_target.setdefault(target, fresh)
         return breaker

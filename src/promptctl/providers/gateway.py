@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
@@ -46,6 +46,9 @@ from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.retry import RetryPolicy
 from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
 
+if TYPE_CHECKING:
+    from promptctl.providers.shared_state import SharedState
+
 __all__ = ["Gateway"]
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,9 @@ class Gateway:
         retry_base_s: float = 0.5,
         breaker_threshold: int = 5,
         breaker_cooldown_s: float = 30.0,
+        shared_state: SharedState | None = None,
     ) -> None:
+        """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md)."""
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
         if env is None:
@@ -89,7 +94,8 @@ class Gateway:
         self._rng = rng or random.Random()
         self._deadline_s = deadline_s
         self._retry_base_s = retry_base_s
-        self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock)
+        self._shared = shared_state
+        self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock, shared_state)
         self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
         self._recordings = RecordingStore(project.recordings_dir)
         pool_size = max(16, sum(s.max_concurrency for s in project.providers.values()))
@@ -223,6 +229,9 @@ class Gateway:
                 last = exc
                 continue
             breaker.record_success()
+            if self._shared is not None and target_plan.settings.tpm:
+                used = parsed.usage.input_tokens + parsed.usage.output_tokens
+                self._shared.spend(target_plan.settings.name, target_plan.settings.tpm, used)
             total = (time.perf_counter() - started) * 1000.0
             response = self._response(target_plan, parsed, attempts, latency, total, skipped)
             self._emit(ctx, target, "ok", key, response=response, origin=origin)
@@ -292,16 +301,22 @@ class Gateway:
             assert self._sync_sleep is not None
             client = BlockingPost(self._pool.sync_client())
             limiter = BlockingSlot(
-                sync_limiter_for(settings, clock=self._clock, sleep=self._sync_sleep)
+                sync_limiter_for(
+                    settings, clock=self._clock, sleep=self._sync_sleep, shared=self._shared
+                )
             )
             sleep = BlockingSleep(self._sync_sleep)
         else:
             client = await self._pool.client()
-            limiter = limiter_for(settings, clock=self._clock, sleep=self._sleep)
+            limiter = limiter_for(
+                settings, clock=self._clock, sleep=self._sleep, shared=self._shared
+            )
             sleep = self._sleep
         target = target_plan.request.target
 
         def on_error(exc: ProviderError, _: int) -> None:
+            if self._shared is not None and exc.retry_after_s:  # one 429 slows the fleet
+                self._shared.pause(settings.name, exc.retry_after_s)
             self._emit(ctx, target, "error", key, error_kind=exc.kind, origin=origin)
 
         return await call_target(

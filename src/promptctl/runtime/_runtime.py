@@ -28,13 +28,16 @@ from promptctl.runtime._tracing import span
 
 if TYPE_CHECKING:
     from promptctl.providers.gateway import Gateway
+    from promptctl.providers.shared_state import SharedState
     from promptctl.providers.types import CallRecord
 
-__all__ = ["LEDGER_ENV", "Runtime"]
+__all__ = ["LEDGER_ENV", "SHARED_STATE_ENV", "Runtime"]
 
 # Where `ledger=None` looks for a ledger path: set it in a deployment to turn the ledger
 # on without a code change.
 LEDGER_ENV = "PROMPTCTL_LEDGER"
+# Where `shared_state=None` looks for the fleet's Redis URL (docs/deployment.md).
+SHARED_STATE_ENV = "PROMPTCTL_SHARED_STATE"
 _log = logging.getLogger("promptctl.runtime")
 F = TypeVar("F", bound=Resolver)
 
@@ -60,6 +63,8 @@ class Runtime:
         tags: tuple[str, ...] = (),
         gateway_options: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared_state: SharedState | None = None,
+        owns_shared_state: bool = False,
     ) -> None:
         self._bundle = bundle
         self._public_key = public_key
@@ -71,6 +76,8 @@ class Runtime:
         self._watch_interval_s = watch_interval_s
         self._tags = tags
         self._gateway_options = dict(gateway_options or {})
+        self._shared_state = shared_state
+        self._owns_shared_state = owns_shared_state
         self._clock = clock
         self._resolvers = Resolvers()
         self._gateway_: Gateway | None = None
@@ -93,6 +100,7 @@ class Runtime:
         watch_interval_s: float = 2.0,
         tags: tuple[str, ...] = (),
         gateway_options: Mapping[str, Any] | None = None,
+        shared_state: SharedState | str | Literal[False] | None = None,
     ) -> Runtime:
         """Verify and load a bundle; raise BundleError when it cannot be trusted.
 
@@ -104,7 +112,10 @@ class Runtime:
         `Ledger` (yours to close), a path (opened and closed by the runtime), False for
         none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
         `providers` overrides the bundle's provider settings per deployment; `env`
-        (default `os.environ`) supplies the API keys.
+        (default `os.environ`) supplies the API keys. `shared_state`: the fleet's rate
+        limits, retry-after pauses and circuit breakers in Redis: a `redis://` URL, a
+        `SharedState` (yours to close), False for none, or None: the URL in
+        `PROMPTCTL_SHARED_STATE`, else none (docs/deployment.md).
         """
         if isinstance(public_key, str) and public_key.lstrip().startswith("-----BEGIN"):
             public_key = public_key.encode("ascii")  # PEM text, not a path
@@ -121,6 +132,15 @@ class Runtime:
             sink = Ledger(Path(ledger))
         else:
             sink = ledger or None
+        if shared_state is None:
+            shared_state = (env if env is not None else os.environ).get(SHARED_STATE_ENV) or False
+        shared: SharedState | None = None
+        if isinstance(shared_state, str):
+            from promptctl.providers.shared_state import shared_state_from
+
+            shared = shared_state_from(shared_state, {})
+        elif shared_state:
+            shared = shared_state
         return cls(
             bundle,
             public_key=public_key,
@@ -132,6 +152,8 @@ class Runtime:
             watch_interval_s=watch_interval_s,
             tags=tags,
             gateway_options=gateway_options,
+            shared_state=shared,
+            owns_shared_state=isinstance(shared_state, str),
         )
 
     # ---- the bundle -------------------------------------------------------------
@@ -289,6 +311,8 @@ class Runtime:
             close = getattr(self._ledger, "close", None)
             if close is not None:
                 close()
+        if self._owns_shared_state and self._shared_state is not None:
+            self._shared_state.close()
 
     async def aclose(self) -> None:
         """Close the current event loop's connections, then everything `close()` does."""
@@ -325,6 +349,7 @@ class Runtime:
                     use_cache=False,
                     env=self._env,
                     on_call=self._ledger.record if self._ledger is not None else None,
+                    shared_state=self._shared_state,
                     **self._gateway_options,
                 )
             return self._gateway_
