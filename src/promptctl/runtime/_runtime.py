@@ -24,7 +24,8 @@ from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
 from promptctl.runtime._resolvers import Resolver, Resolvers
 from promptctl.runtime._result import RunResult
-from promptctl.runtime._tracing import span
+from promptctl.runtime._tracing import enabled as tracing_enabled
+from promptctl.runtime._tracing import record_attempt, span
 
 if TYPE_CHECKING:
     from promptctl.providers.gateway import Gateway
@@ -348,11 +349,25 @@ class Runtime:
                     mode="live",
                     use_cache=False,
                     env=self._env,
-                    on_call=self._ledger.record if self._ledger is not None else None,
+                    on_call=self._on_call(),
                     shared_state=self._shared_state,
                     **self._gateway_options,
                 )
             return self._gateway_
+
+    def _on_call(self) -> Callable[[CallRecord], None] | None:
+        """The ledger's `record`, plus attempt spans when OpenTelemetry is installed."""
+        record = self._ledger.record if self._ledger is not None else None
+        if not tracing_enabled():
+            return record
+        if record is None:
+            return record_attempt
+
+        def both(call: CallRecord) -> None:
+            record(call)
+            record_attempt(call)
+
+        return both
 
     @staticmethod
     def _project(bundle: LoadedBundle) -> Project:
