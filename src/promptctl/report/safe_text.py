@@ -3,12 +3,12 @@
 Model output, provider error bodies, prompt ids, test names, file names and tags can all
 carry terminal escapes: `ESC ] 0 ; title BEL` renames the window, `ESC [ 2 J` clears the
 screen, OSC 8 fakes a hyperlink, `\\r` overwrites a line (a FAIL repainted as PASS). The CLI
-shows every control character as an escape (`\\x1b`, `\\r`) instead, in two places that
+shows every control character as an escape (`\\x1b`, `\\r`) instead; three entry points
 together cover every byte it writes:
 
 - `neutral_streams()` (around the whole CLI run) wraps `sys.stdout`/`sys.stderr`, so
   every `typer.echo`, `print` and `sys.stderr.write` is neutralised;
-- `neutral_console()` is the rich console of the CLI: it writes to the raw stream (rich's
+- `neutral_console()` is the rich console of the CLI: it writes past that filter (rich's
   own colours and progress bar must pass) and neutralises the *text* of everything it
   renders, never rich's styling (a render hook over the segments; rich itself already
   drops BEL, backspace, VT, FF and CR from text);
@@ -22,7 +22,7 @@ CI logs are read by a machine first: a line starting with `::` is a GitHub Actio
 workflow command (`::error …::` forges an annotation, `::add-mask::` hides text), `##vso[`
 an Azure Pipelines one. Every stream above (`write_data` too, except for the commands
 `lint --format github` writes on purpose) puts a zero-width space into such a line
-(`:\u200b:error`), which reads the same and runs nothing.
+(`:\\u200b:error`), which reads the same and runs nothing (`CommandGuard`).
 """
 
 from __future__ import annotations
