@@ -4,8 +4,8 @@ A check is arbitrary code from the repository. Run in promptctl's own process, o
 raised `SystemExit(0)` or called `os._exit(0)` ended `promptctl test`/`ci` with exit code 0
 and the failing cases unreported. In a child, whatever the check does (exit, crash, hang
 past `CHECK_TIMEOUT_S`) is that case's failed assertion, and the run goes on with a fresh
-child. Cost: the child starts once (~25 ms) and each call is a pipe round trip (tens of
-microseconds; bench/python_checks.py). The child is not a sandbox: it runs as the same
+child. Cost: the child starts once (~25 ms) and each call is a pipe round trip (~0.1 ms,
+bench/python_checks.py). The child is not a sandbox: it runs as the same
 user with the same environment (see docs/security.md for untrusted pull requests).
 POSIX only: the timeout waits on the pipe with `select`.
 """
