@@ -56,14 +56,17 @@ class PullRequest:
 
     def describe(self) -> str:
         number = f"#{self.number} " if self.number is not None else ""
-        return f"pull request {number}from {self.head_repo or 'a deleted fork'}"
+        return f"pull request {number}from {self.head_repo or 'an unknown or deleted fork'}"
 
 
 def pull_request_from_env(env: Mapping[str, str] | None = None) -> PullRequest | None:
-    """The pull request of this job, or None (not GitHub Actions, or not a PR event).
+    """The pull request of this job, or None (not GitHub Actions, or not about a PR).
 
-    An event file that is named but unreadable is an error: deciding "not a fork" on a
-    file we could not read would fail open.
+    `pull_request*` events name both repositories; a `workflow_run` of a pull request
+    names the head repository (`head_repository`) and this one; an `issue_comment` on a
+    pull request names neither head, so its origin is unknown, hence untrusted. An event
+    file that is named but unreadable is an error: deciding "not a fork" on a file we
+    could not read would fail open.
     """
     env = os.environ if env is None else env
     path = env.get("GITHUB_EVENT_PATH")
@@ -76,21 +79,37 @@ def pull_request_from_env(env: Mapping[str, str] | None = None) -> PullRequest |
             f"cannot read $GITHUB_EVENT_PATH ({path}): {exc}",
             hint="ci needs the event file to tell a fork's pull request from a branch",
         ) from None
-    pr = data.get("pull_request") if isinstance(data, dict) else None
-    if not isinstance(pr, dict):
+    if not isinstance(data, dict):
         return None
-    number = pr.get("number")
-    return PullRequest(
-        number=number if isinstance(number, int) else None,
-        head_repo=_full_name(pr.get("head")),
-        base_repo=_full_name(pr.get("base")),
-    )
+    pr, run, issue = data.get("pull_request"), data.get("workflow_run"), data.get("issue")
+    if isinstance(pr, dict):
+        head, base = _get(pr, "head", "repo"), _get(pr, "base", "repo")
+        return PullRequest(_number(pr), _name(head), _name(base))
+    if isinstance(run, dict) and run.get("event") in ("pull_request", "pull_request_target"):
+        prs = run.get("pull_requests")
+        first = prs[0] if isinstance(prs, list) and prs and isinstance(prs[0], dict) else {}
+        here = _name(data.get("repository"))
+        return PullRequest(_number(first), _name(run.get("head_repository")), here)
+    if isinstance(issue, dict) and issue.get("pull_request"):
+        return PullRequest(_number(issue), None, _name(data.get("repository")))
+    return None
 
 
-def _full_name(side: object) -> str | None:
-    repo = side.get("repo") if isinstance(side, dict) else None
+def _get(data: Mapping[str, object], *keys: str) -> object:
+    value: object = data
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _name(repo: object) -> str | None:
     name = repo.get("full_name") if isinstance(repo, dict) else None
     return name if isinstance(name, str) and name else None
+
+
+def _number(data: Mapping[str, object]) -> int | None:
+    number = data.get("number")
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
 
 
 def python_check_uses(prompts: Iterable[Prompt], root: Path) -> list[str]:
