@@ -151,6 +151,7 @@ ProviderErrorKind = Literal[
     "auth",
     "bad_request",
     "not_found",
+    "model_retired",
     "context_length",
     "content_filter",
     "rate_limit",

@@ -25,13 +25,16 @@ COMMAND_MODULES = (
     "schema",
     "test",
     "diff",
+    "compare",
     "ci",
     "merge",
     "publish",
     "keygen",
     "bundle",
     "costs",
+    "calls",
     "providers",
+    "models",
     "cache",
 )
 

@@ -45,6 +45,16 @@ def test(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar; plain summary.")
     ] = False,
+    batch: Annotated[
+        bool,
+        typer.Option("--batch", help="Answer uncached cases through batch APIs at batch prices."),
+    ] = False,
+    batch_poll: Annotated[
+        float,
+        typer.Option(
+            "--batch-poll", help="First wait between batch polls, s (doubles to 60).", min=0
+        ),
+    ] = 2.0,
     project: ProjectOption = None,
 ) -> None:
     """Run the prompts' tests against their models and report pass rates, cost and latency."""
@@ -57,6 +67,10 @@ def test(
     check_selected(loaded, list(options.id_globs))
     prompts, partials = loaded.prompts, loaded.partials
     del loaded  # the parsed YAML with positions is not needed any more (memory)
+    if batch:
+        from promptctl.cli._batch import prefill
+
+        prefill(proj, prompts, partials, options, first_wait_s=batch_poll)
     bar = None if quiet or not sys.stderr.isatty() else _ProgressBar()
     try:
         with _fewer_gc_passes():
