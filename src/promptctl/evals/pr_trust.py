@@ -153,8 +153,8 @@ def changed_answers(project: Project, base_commit: str) -> list[str]:
     """Files of answers the pull request may have written itself (relative to the project):
     recordings that differ from `base_commit` (changed, added, deleted or untracked), and
     files under `.promptctl/` (the response cache) that the pull request commits. An
-    untracked cache is normal (restored by actions/cache from trusted runs). Empty outside
-    a repository."""
+    untracked cache is normal (restored by actions/cache from trusted runs). A git failure
+    is a refusal: a comparison we could not make must not read as "nothing changed"."""
     root = project.root.resolve()
     recordings = project.recordings_dir.resolve()
     state = project.state_dir.resolve()
@@ -173,9 +173,18 @@ def _git_lines(cwd: Path, args: list[str]) -> list[str]:
         out = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
         )
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line for line in out.stdout.splitlines() if line] if out.returncode == 0 else []
+    except (OSError, subprocess.SubprocessError) as exc:
+        why = str(exc)
+    else:
+        if out.returncode == 0:
+            return [line for line in out.stdout.splitlines() if line]
+        why = (
+            out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"
+        )
+    raise RefusedError(
+        f"cannot compare the pull request's recordings with the base: git {args[0]}: {why}",
+        hint="fetch the base (actions/checkout with fetch-depth: 0), or review and --trust-pr",
+    )
 
 
 def _base_providers(project: Project, base_commit: str) -> Mapping[str, ProviderSettings]:
