@@ -1,18 +1,20 @@
 """The selection and evaluation flags `test`, `diff` and `ci` share, declared once.
 
-Each command names its parameters like these aliases (`selectors`, `target`, `repeat`,
-`tag`, `test_glob`, `mode`, `no_cache`, `max_cost`, `concurrency`) and passes them to
-`eval_selection`, which checks them and builds the runner's `EvalOptions`.
+`EvalFlags` is the one declaration (names, help texts, defaults); a command takes
+`flags: EvalFlags` under `@eval_flags` and calls `flags.selection(...)`, which checks
+them (`eval_selection`) and builds the runner's `EvalOptions`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from promptctl.cli._flag_sets import flag_set
 from promptctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MODES",
     "ConcurrencyOption",
+    "EvalFlags",
     "EvalSelection",
     "MaxCostOption",
     "ModeOption",
@@ -31,6 +34,7 @@ __all__ = [
     "TagOption",
     "TargetOption",
     "TestGlobOption",
+    "eval_flags",
     "eval_selection",
 ]
 
@@ -56,6 +60,43 @@ MaxCostOption = Annotated[
     float | None, typer.Option("--max-cost", help="Stop before spending more USD.")
 ]
 ConcurrencyOption = Annotated[int | None, typer.Option(help="Max cases in flight (default 64).")]
+
+
+@dataclass(frozen=True)
+class EvalFlags:
+    """The shared selection and evaluation flags, as typer parameters."""
+
+    selectors: SelectorsArgument = None
+    target: TargetOption = None
+    repeat: RepeatOption = None
+    tag: TagOption = None
+    test_glob: TestGlobOption = None
+    mode: ModeOption = "auto"
+    no_cache: NoCacheOption = False
+    max_cost: MaxCostOption = None
+    concurrency: ConcurrencyOption = None
+
+    def selection(
+        self, *, shard: str | None = None, output: Path | None = None, junit: Path | None = None
+    ) -> EvalSelection:
+        """Check the flags (UsageError, exit 2) and build the selection and options."""
+        return eval_selection(
+            self.selectors,
+            target=self.target,
+            repeat=self.repeat,
+            tag=self.tag,
+            test_glob=self.test_glob,
+            mode=self.mode,
+            no_cache=self.no_cache,
+            max_cost=self.max_cost,
+            concurrency=self.concurrency,
+            shard=shard,
+            output=output,
+            junit=junit,
+        )
+
+
+eval_flags = flag_set(EvalFlags, "flags")
 
 
 @dataclass(frozen=True)
@@ -102,8 +143,15 @@ def eval_selection(
         concurrency=concurrency if concurrency is not None else DEFAULT_CONCURRENCY,
         output=output,
         junit=junit,
+        junit_renderer=_junit_renderer() if junit is not None else None,
     )
     return EvalSelection(tuple(paths), options)
+
+
+def _junit_renderer() -> Callable[[Mapping[str, Any]], str]:
+    from promptctl.report.junit import to_junit_xml
+
+    return to_junit_xml
 
 
 def _split_selectors(selectors: list[str]) -> tuple[list[Path], list[str]]:

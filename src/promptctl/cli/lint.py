@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         check_choice(output_format, _FORMATS)
         import gc
 
-        from promptctl.lint import formats, lint
+        from promptctl.lint import lint
+        from promptctl.report import lint_formats as formats
 
         # A short batch run that allocates many small acyclic objects: the cyclic
         # collector costs ~15% of lint time and frees nothing useful.
@@ -65,5 +66,7 @@ def register(app: typer.Typer) -> None:
 
             # GitHub resolves annotation and SARIF paths against the repository root
             root = proj.root if output_format == "json" else find_repo_root(proj.root) or proj.root
-            typer.echo(render(report, root))
+            from promptctl.report.safe_text import write_data
+
+            write_data(render(report, root) + "\n")
         raise typer.Exit(report.exit_code())

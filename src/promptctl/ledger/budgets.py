@@ -24,7 +24,6 @@ from typing import Any
 
 from promptctl.errors import ConfigError
 from promptctl.ledger.report import LedgerRow, unknown_cost
-from promptctl.report.money import format_usd
 
 __all__ = [
     "PERIODS",
@@ -33,6 +32,7 @@ __all__ = [
     "BudgetStatus",
     "check_budgets",
     "earliest_start",
+    "in_scope",
     "parse_budgets",
     "period_start",
 ]
@@ -63,16 +63,6 @@ class BudgetStatus:
     @property
     def exceeded(self) -> bool:
         return self.spent_usd > self.budget.limit_usd
-
-    def line(self) -> str:
-        state = "exceeded" if self.exceeded else "ok"
-        text = (
-            f"budget {state}: {self.budget.label}: {format_usd(self.spent_usd)} spent of "
-            f"{format_usd(self.budget.limit_usd)} since {self.since:%Y-%m-%d}"
-        )
-        if self.unknown_cost_calls:
-            text += f" (+{self.unknown_cost_calls} calls of unknown cost)"
-        return text
 
 
 def parse_budgets(raw: Mapping[str, Any]) -> list[Budget]:
@@ -118,7 +108,7 @@ def check_budgets(
         start = since.timestamp()
         spent, unknown = 0.0, 0
         for row in rows:
-            if row.ts < start or not _in_scope(row, budget):
+            if row.ts < start or not in_scope(row, budget):
                 continue
             if unknown_cost(row):
                 unknown += 1
@@ -133,7 +123,7 @@ def earliest_start(budgets: Iterable[Budget], now: datetime) -> float | None:
     return min(starts) if starts else None
 
 
-def _in_scope(row: LedgerRow, budget: Budget) -> bool:
+def in_scope(row: LedgerRow, budget: Budget) -> bool:
     if budget.scope == "total":
         return True
     if budget.scope == "tag":

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -23,7 +24,7 @@ from promptctl.providers.base import (
     scrub,
 )
 from promptctl.providers.shape import bad, count, obj, opt_str
-from promptctl.providers.types import ChatRequest, FinishReason, Usage
+from promptctl.providers.types import FinishReason, Usage
 
 __all__ = ["ADAPTER", "API_VERSION", "DEFAULT_MAX_TOKENS"]
 
@@ -135,7 +136,7 @@ def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:
     if details.get("error_code") == "enforced_spend_limit_reached":
         return ProviderError("quota", scrub(message), status=status, hint="raise the spend limit")
     generic = error_for_status(status, message, retry_after_s=retry_after)
-    if generic.kind == "context_length":
+    if generic.kind in ("context_length", "model_retired"):
         return generic
     kind = _KINDS.get(etype)
     if kind is None:

@@ -4,7 +4,7 @@ Every provider call of an evaluation or of the runtime goes through `Gateway.com
 It emits a `CallRecord` to `on_call` for each attempt outcome, so the ledger and the
 evaluation report see retries, fallbacks and cache hits alike.
 
-This module orchestrates; the parts live beside it: `plan` (the target chain and missing
+This module orchestrates; the parts live beside it: `chain` (the target chain and missing
 keys), `attempt` (one target's HTTP call with retries), `clients` (connection lifetime)
 and `blocking` (running the same path without an event loop for `complete_sync`).
 """
@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.context_windows import context_window
 from promptctl.promptfile.model import Project
 from promptctl.providers.attempt import call_target
@@ -29,27 +30,21 @@ from promptctl.providers.base import Parsed
 from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
 from promptctl.providers.breaker import Breakers
 from promptctl.providers.cache import ResponseCache
-from promptctl.providers.clients import ClientPool
-from promptctl.providers.limits import limiter_for, sync_limiter_for
-from promptctl.providers.plan import (
+from promptctl.providers.chain import (
     BREAKER_KINDS,
     NO_FAILOVER,
     TargetPlan,
     chain_error,
     check_some_key,
+    distinct_targets,
     plan,
 )
+from promptctl.providers.clients import ClientPool
+from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.retry import RetryPolicy
-from promptctl.providers.types import (
-    CallContext,
-    CallRecord,
-    ChatRequest,
-    ChatResponse,
-    SkippedTarget,
-    Usage,
-)
+from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
 
 __all__ = ["Gateway"]
 
@@ -102,6 +97,8 @@ class Gateway:
         # price_for scans the whole price table: memoised per (project, day, target)
         self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
         self._warned_usage: set[str] = set()  # targets already warned of missing usage
+        # targets whose provider said the model is retired: skipped from then on
+        self._retired: dict[str, ProviderError] = {}
 
     # ---- public API -------------------------------------------------------------
 
@@ -167,13 +164,14 @@ class Gateway:
         if hit is not None:
             return hit
         # config errors before calls
-        plans = [plan(self.project, self._env, r) for r in (request, *fallbacks)]
+        plans = [plan(self.project, self._env, r) for r in distinct_targets(request, fallbacks)]
         check_some_key(plans)
         # one deadline for the whole chain, the first target's provider's unless overridden
         deadline_s = self._deadline_s
         if deadline_s is None:
             deadline_s = plans[0].settings.deadline_s
         deadline = self._clock() + deadline_s
+        started = time.perf_counter()  # latency_ms: the whole chain, as the caller waits
         skipped: list[SkippedTarget] = []
         last: ProviderError | None = None
         too_long_for: int | None = None  # the largest known window the prompt overflowed
@@ -190,6 +188,11 @@ class Gateway:
                 continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
+            if target in self._retired:
+                last = self._retired[target]
+                skipped.append(SkippedTarget(target, "model_retired", last.message))
+                self._emit(ctx, target, "error", key, error_kind="model_retired", origin=origin)
+                continue
             if not breaker.allow():
                 last = ProviderError(
                     "circuit_open",
@@ -212,13 +215,16 @@ class Gateway:
                     breaker.record_success()  # the target answered; the request was at fault
                 if exc.kind in NO_FAILOVER:
                     raise
+                if exc.kind == "model_retired":
+                    exc = self._retire(target, exc, has_next=target_plan is not plans[-1])
                 if exc.kind == "context_length" and window is not None:
                     too_long_for = max(window, too_long_for or 0)
                 skipped.append(SkippedTarget(target, exc.kind, exc.message))
                 last = exc
                 continue
             breaker.record_success()
-            response = self._response(target_plan, parsed, attempts, latency, skipped)
+            total = (time.perf_counter() - started) * 1000.0
+            response = self._response(target_plan, parsed, attempts, latency, total, skipped)
             self._emit(ctx, target, "ok", key, response=response, origin=origin)
             self._store(request, key, repeat, response)
             return response
@@ -316,12 +322,16 @@ class Gateway:
         parsed: Parsed,
         attempts: int,
         latency: float,
+        total: float,
         skipped: list[SkippedTarget],
     ) -> ChatResponse:
         target = target_plan.request.target
         cost: float | None = None
-        if parsed.usage_known:
-            cost = cost_usd(parsed.usage, self._price_of(target_plan, parsed), target=target)
+        price = self._price_of(target_plan, parsed)
+        if price is None and parsed.reported_cost_usd is not None:
+            cost = parsed.reported_cost_usd  # no price of ours: the proxy's figure
+        elif parsed.usage_known:
+            cost = cost_usd(parsed.usage, price, target=target)
         elif target not in self._warned_usage:
             self._warned_usage.add(target)
             log.warning("%s sent no readable token usage: its cost is unknown", target)
@@ -331,7 +341,8 @@ class Gateway:
             finish_reason=parsed.finish_reason,
             usage=parsed.usage,
             model_reported=parsed.model_reported,
-            latency_ms=latency,
+            latency_ms=max(total, latency),
+            attempt_latency_ms=latency,
             request_id=parsed.request_id,
             cost_usd=cost,
             attempts=attempts,
@@ -346,6 +357,28 @@ class Gateway:
         if price is None:
             price = self._price(target)
         return price
+
+    def _retire(self, target: str, exc: ProviderError, *, has_next: bool) -> ProviderError:
+        """Remember a retired target (never called again by this gateway) and say so once."""
+        from promptctl.providers.lifecycle import lifecycle_for
+
+        row = lifecycle_for(target, self.project)
+        fix = f"switch to {row.replacement}" if row and row.replacement else None
+        hint = (fix or "switch to an active model") + " (`promptctl models` lists lifecycles)"
+        retired = ProviderError(
+            "model_retired",
+            exc.message.removeprefix(f"{target}: model_retired: "),
+            provider=exc.provider,
+            model=exc.model,
+            status=exc.status,
+            hint=hint,
+        )
+        self._retired[target] = retired
+        then = "failing over at once, no retries" if has_next else "no fallback left"
+        log.warning(
+            "%s: the provider says the model is retired or unknown (%s); %s", target, hint, then
+        )
+        return retired
 
     # ---- plumbing -------------------------------------------------------------
 
@@ -374,6 +407,7 @@ class Gateway:
     ) -> None:
         if self._on_call is None:
             return
+        attempt_ms = (response.attempt_latency_ms or response.latency_ms) if response else 0.0
         self._on_call(
             CallRecord(
                 timestamp=time.time(),
@@ -383,7 +417,7 @@ class Gateway:
                 outcome=outcome,
                 usage=response.usage if response else Usage(),
                 cost_usd=cost if cost is not None else (response.cost_usd if response else None),
-                latency_ms=response.latency_ms if response else 0.0,
+                latency_ms=attempt_ms,
                 error_kind=error_kind,
                 fallback_from=origin,
                 request_hash=key,
