@@ -104,13 +104,16 @@ def test_hard_flip_with_unequal_runs() -> None:
 
 def test_margin_test_hand_computed() -> None:
     # drops 1/3 (6 tests) and 0 (6 tests): mean 1/6; spread around the margin .05:
-    # sqrt((6 * (1/3 - .05)**2 + 6 * .05**2) / 12) = 0.20344, se 0.058729;
-    # z = (0.16667 - 0.05) / 0.058729 = 1.9865, p = 0.023488
+    # sqrt((6 * (1/3 - .05)**2 + 6 * .05**2) / 12) = 0.20344, se 0.058729; continuity
+    # correction 1 / (2 * 12 * 3) = 0.013889;
+    # z = (0.16667 - 0.05 - 0.013889) / 0.058729 = 1.7500, p = 0.040056
     outcomes = [Outcome(3, 3, 2, 3)] * 6 + [Outcome(3, 3, 3, 3)] * 6
-    assert margin_test(outcomes, 0.05) == pytest.approx(0.023488, abs=2e-6)
+    assert margin_test(outcomes, 0.05) == pytest.approx(0.040056, abs=2e-6)
     assert margin_test(outcomes, 0.3) > 0.9
-    all_dropped = [Outcome(1, 1, 0, 1)] * 5  # spread .5 around .5: z = .5 / (.5 / sqrt 5)
-    assert margin_test(all_dropped, 0.5) == pytest.approx(NormalDist().cdf(-math.sqrt(5)))
+    # all dropped: spread .5 around .5; z = (.5 - 1/10) / (.5 / sqrt 5)
+    all_dropped = [Outcome(1, 1, 0, 1)] * 5
+    expected = NormalDist().cdf(-0.4 / (0.5 / math.sqrt(5)))
+    assert margin_test(all_dropped, 0.5) == pytest.approx(expected)
     assert margin_test([Outcome(1, 1, 0, 1)], 0.5) == 1.0  # one test: no evidence
 
 

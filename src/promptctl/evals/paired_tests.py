@@ -211,10 +211,11 @@ def margin_test(outcomes: Sequence[Outcome], margin: float) -> float:
     """One-sided p of H0 "the mean per-test drop is at most `margin`".
 
     A score-type z statistic: the mean per-test drop against the margin, its variance
-    estimated around the margin (the null) rather than the sample mean, which is slightly
-    conservative when the drop is large. Per-test drops are bounded in [-1, 1], so the
-    normal approximation is close already at a few dozen tests; at the boundary itself
-    the false-alarm rate is alpha up to that approximation (docs/gating.md's table). The
+    estimated around the margin (the null) rather than the sample mean, with half a
+    lattice step of continuity correction (the mean drop is a multiple of 1 / (tests *
+    runs)). Per-test drops are bounded in [-1, 1], so the normal approximation is close
+    already at a few dozen tests; without the correction a drop exactly at the margin
+    failed ~5.3% of 9,000 seeded 200x3 runs, with it ~4.7% (docs/gating.md). The
     caller combines it with `shift_test` (a drop beyond a margin is also a drop), which
     guards tiny groups where a standard error means little.
     """
@@ -226,7 +227,10 @@ def margin_test(outcomes: Sequence[Outcome], margin: float) -> float:
     spread = math.sqrt(sum((d - margin) ** 2 for d in drops) / m)
     if spread == 0:
         return 1.0  # every test dropped by exactly the margin
-    return NormalDist().cdf(-(mean - margin) / (spread / math.sqrt(m)))
+    # the mean drop moves in steps of 1 / (m * runs): half a step of continuity correction
+    runs = max(math.lcm(o.base_runs, o.head_runs) for o in outcomes)
+    excess = mean - margin - 1 / (2 * m * runs)
+    return NormalDist().cdf(-excess / (spread / math.sqrt(m)))
 
 
 def required_tests(
