@@ -331,3 +331,17 @@ def test_cost_change_is_measured_on_common_tests() -> None:
     assert group.cost_change_pct == pytest.approx(0.0)  # the new test does not count
     assert group.verdict == "inconclusive"  # 3 tests; and no cost reason
     assert not any("cost" in r for r in group.reasons)
+
+
+def test_old_comparison_documents_still_load() -> None:
+    """Documents written before issue 9 lack the new group fields: they get defaults."""
+    base = doc_from_outcomes({"p": STABLE})
+    data = json.loads(json.dumps(comparison_to_dict(compare(base, base, GATE))))
+    new = ("hard_flips", "hard_candidates", "hard_p_value", "hard_p_adjusted", "set_aside")
+    new += ("margin_p_value", "margin_p_adjusted", "errors_counted", "base_target")
+    for group in data["groups"]:
+        for key in new:
+            del group[key]
+    (group,) = comparison_from_dict(data).groups
+    assert (group.hard_flips, group.hard_p_value, group.base_target) == (0, None, None)
+    assert group.model_change is None and group.paired_tests == 40

@@ -17,7 +17,9 @@ from promptctl.evals.comparison import Comparison, GroupComparison, TestDiff, Ve
 from promptctl.evals.cost_change import with_cost_latency
 from promptctl.evals.paired_tests import (
     Outcome,
+    could_flip,
     hard_flip_test,
+    is_hard_flip,
     margin_test,
     required_tests,
     shift_test,
@@ -160,8 +162,8 @@ def _measure(
         better=sum(1 for o in outcomes if o.drop < 0),
         pass_rate_change=-sum(o.drop for o in outcomes) / len(outcomes),
         p_value=shift.p_value,
-        hard_flips=sum(1 for o in outcomes if _flipped(o)),
-        hard_candidates=sum(1 for o in outcomes if _could_flip(o)),
+        hard_flips=sum(1 for o in outcomes if is_hard_flip(o)),
+        hard_candidates=sum(1 for o in outcomes if could_flip(o)),
         hard_p_value=hard.p_value if hard.p_min < 1 else None,
     )
     hypotheses: list[tuple[_Kind, float]] = []
@@ -309,16 +311,7 @@ def _failures(g: GroupComparison, gate: GateConfig) -> list[str]:
 
 def _hard(t: TestDiff) -> bool:
     o = outcome(t)
-    return o is not None and _flipped(o)
-
-
-def _could_flip(o: Outcome) -> bool:
-    """Repeated on both sides, with as many passes as base runs (see hard_flip_test)."""
-    return o.base_runs >= 2 and o.head_runs >= 2 and o.passes == o.base_runs
-
-
-def _flipped(o: Outcome) -> bool:
-    return _could_flip(o) and o.head_passed == 0
+    return o is not None and is_hard_flip(o)
 
 
 def _policies(g: GroupComparison, gate: GateConfig) -> list[str]:

@@ -37,7 +37,9 @@ from promptctl.evals.stats import binomial_half_cdf
 __all__ = [
     "Outcome",
     "TestResult",
+    "could_flip",
     "hard_flip_test",
+    "is_hard_flip",
     "margin_test",
     "required_tests",
     "shift_test",
@@ -178,16 +180,24 @@ def _normal_tail(strata: Sequence[_Stratum], observed: int) -> float:
     return NormalDist().cdf((observed + 0.5 - mean) / math.sqrt(var))
 
 
+def could_flip(o: Outcome) -> bool:
+    """Repeated on both sides (>= 2 runs each) with as many passes as base runs: the only
+    tests whose runs can split "every base run passes, every head run fails" by chance."""
+    return o.base_runs >= 2 and o.head_runs >= 2 and o.passes == o.base_runs
+
+
+def is_hard_flip(o: Outcome) -> bool:
+    return could_flip(o) and o.head_passed == 0
+
+
 def hard_flip_test(outcomes: Sequence[Outcome]) -> TestResult:
     """Tests that always passed (>= 2 runs) and now always fail (>= 2 runs), against chance.
 
-    The candidates are the tests whose total passes equal their base runs: only those can
-    show the split by chance. One run a side is left to `shift_test` (a single-run flip
-    is no evidence on its own).
+    The candidates (`could_flip`) are judged against the chance of that split given their
+    totals. One run a side is left to `shift_test` (a single-run flip is no evidence on
+    its own).
     """
-    candidates = [
-        o for o in outcomes if o.base_runs >= 2 and o.head_runs >= 2 and o.passes == o.base_runs
-    ]
+    candidates = [o for o in outcomes if could_flip(o)]
     flips = sum(1 for o in candidates if o.head_passed == 0)
     chances = [1 / math.comb(o.base_runs + o.head_runs, o.base_runs) for o in candidates]
     p_min = math.prod(chances) if chances else 1.0
