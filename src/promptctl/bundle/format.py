@@ -27,6 +27,7 @@ from promptctl.promptfile.model import (
     ProviderSettings,
     Route,
     Target,
+    url_credentials,
 )
 
 __all__ = [
@@ -287,6 +288,11 @@ def _provider_entries(
         if settings is None:
             raise BundleError(
                 f"a prompt uses provider {name!r}, which is not configured in promptctl.yaml"
+            )
+        if url_credentials(settings.base_url):
+            raise BundleError(
+                f"providers.{name}.base_url holds credentials (user:password@) and would be "
+                "published in the bundle; use api_key_env instead"
             )
         for header in settings.headers:
             if any(word in header.lower() for word in _SECRET_HEADER_WORDS):

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from promptctl.errors import SourceLocation
 
@@ -28,6 +29,7 @@ __all__ = [
     "Status",
     "Target",
     "TestCase",
+    "url_credentials",
 ]
 
 Status = Literal["draft", "approved", "deprecated"]
@@ -262,3 +264,14 @@ class Project:
     @property
     def recordings_dir(self) -> Path:
         return self.evals_dir / "recordings"
+
+
+def url_credentials(url: str | None) -> bool:
+    """Whether `url` carries a user or password (`https://user:pass@host/...`)."""
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "@" in url
+    return bool(parts.username or parts.password) or "@" in parts.netloc

@@ -41,6 +41,7 @@ from promptctl.providers.plan import (
 )
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
+from promptctl.providers.redact import Redactor, secrets_from_env
 from promptctl.providers.retry import RetryPolicy
 from promptctl.providers.types import (
     CallContext,
@@ -102,6 +103,16 @@ class Gateway:
         # price_for scans the whole price table: memoised per (project, day, target)
         self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
         self._warned_usage: set[str] = set()  # targets already warned of missing usage
+        self._redactor_memo: tuple[Project, Redactor] | None = None
+
+    @property
+    def redactor(self) -> Redactor:
+        """Scrubs the key values of every configured provider (see providers/redact.py)."""
+        memo = self._redactor_memo
+        if memo is None or memo[0] is not self.project:  # `reload()` swaps the project
+            secrets = secrets_from_env(self.project.providers.values(), self._env)
+            memo = self._redactor_memo = (self.project, Redactor(secrets))
+        return memo[1]
 
     # ---- public API -------------------------------------------------------------
 
@@ -264,10 +275,11 @@ class Gateway:
         return replace(hit, cached=True)
 
     def _store(self, request: ChatRequest, key: str, repeat: int, response: ChatResponse) -> None:
+        redact = self.redactor.known  # the answer is clean already; inputs may hold a key
         if self.mode == "record":
-            self._recordings.save(key, request, repeat, response)
+            self._recordings.save(key, request, repeat, response, redact=redact)
         if self._cache is not None:
-            self._cache.put(key, response)
+            self._cache.put(key, response, redact=redact)
 
     async def _call(
         self,
@@ -298,6 +310,9 @@ class Gateway:
         def on_error(exc: ProviderError, _: int) -> None:
             self._emit(ctx, target, "error", key, error_kind=exc.kind, origin=origin)
 
+        def on_cancel() -> None:  # sent, maybe billed, never answered: cost unknown
+            self._emit(ctx, target, "error", key, error_kind="cancelled", origin=origin)
+
         return await call_target(
             target_plan,
             client=client,
@@ -308,6 +323,8 @@ class Gateway:
             clock=self._clock,
             deadline=deadline,
             on_error=on_error,
+            on_cancel=on_cancel,
+            redactor=self.redactor,
         )
 
     def _response(
