@@ -142,6 +142,7 @@ class CaseResult:
     cached: bool = False
     error: CaseError | None = None
     fallbacks_tried: tuple[FallbackTried, ...] = ()
+    usage_known: bool = True  # False: the response's token usage was absent or unreadable
 
     @classmethod
     def for_case(cls, case: Case, *, status: CaseStatus, **fields: Any) -> CaseResult:
@@ -191,6 +192,7 @@ class CaseResult:
             "fallbacks_tried": [
                 {"target": f.target, "reason": f.reason} for f in self.fallbacks_tried
             ],
+            "usage_known": self.usage_known,
         }
 
     @classmethod
@@ -219,6 +221,7 @@ class CaseResult:
             fallbacks_tried=tuple(
                 FallbackTried(f["target"], f["reason"]) for f in data.get("fallbacks_tried", ())
             ),
+            usage_known=bool(data.get("usage_known", True)),
         )
 
 

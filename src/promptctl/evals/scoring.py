@@ -44,6 +44,7 @@ def assertion_context(
         cost_usd=response.cost_usd,
         latency_ms=response.latency_ms,
         cached=response.cached,
+        usage_known=response.usage_known,
         project_root=project_root,
         test_name=case.test.name,
     )
@@ -84,6 +85,7 @@ async def score_case(
         latency_ms=response.latency_ms,
         cached=response.cached,
         fallbacks_tried=tuple(FallbackTried.from_skipped(s) for s in response.fallbacks_tried),
+        usage_known=response.usage_known,
     )
 
 

@@ -55,6 +55,7 @@ _COLUMNS = (
     "latency_ms",
     "request_hash",
     "cache_write_1h_tokens",
+    "usage_known",
 )
 _INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
@@ -216,4 +217,5 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         rec.latency_ms,
         rec.request_hash,
         usage.cache_write_1h_tokens,
+        int(rec.usage_known),
     )

@@ -102,7 +102,7 @@ class Gateway:
         self._pool = ClientPool(pool_size)
         # price_for scans the whole price table: memoised per (project, day, target)
         self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
-        self._warned_usage: set[str] = set()  # targets already warned of missing usage
+        self._warned_usage: set[tuple[str, str]] = set()  # (warning, target) already logged
         self._redactor_memo: tuple[Project, Redactor] | None = None
 
     @property
@@ -338,10 +338,19 @@ class Gateway:
         target = target_plan.request.target
         cost: float | None = None
         if parsed.usage_known:
-            cost = cost_usd(parsed.usage, self._price_of(target_plan, parsed), target=target)
-        elif target not in self._warned_usage:
-            self._warned_usage.add(target)
-            log.warning("%s sent no readable token usage: its cost is unknown", target)
+            price = self._price_of(target_plan, parsed)
+            cost = cost_usd(parsed.usage, price, target=target, warn=False)
+            if price is None:
+                self._warn_once(
+                    target,
+                    "no price known for %s: its cost is unknown (add it under `pricing:` "
+                    "in promptctl.yaml)",
+                )
+        else:
+            self._warn_once(
+                target,
+                "%s sent no readable token usage: its cost is unknown",
+            )
         return ChatResponse(
             text=parsed.text,
             target=target,
@@ -353,7 +362,14 @@ class Gateway:
             cost_usd=cost,
             attempts=attempts,
             fallbacks_tried=tuple(skipped),
+            usage_known=parsed.usage_known,
         )
+
+    def _warn_once(self, target: str, message: str) -> None:
+        """Log `message` (with `%s` for the target) once per target and gateway."""
+        if (message, target) not in self._warned_usage:
+            self._warned_usage.add((message, target))
+            log.warning(message, target)
 
     def _price_of(self, target_plan: TargetPlan, parsed: Parsed) -> Price | None:
         target = target_plan.request.target
@@ -405,6 +421,7 @@ class Gateway:
                 fallback_from=origin,
                 request_hash=key,
                 cost_saved_usd=saved,
+                usage_known=response.usage_known if response else error_kind != "cancelled",
             )
         )
 

@@ -164,6 +164,7 @@ class ChatResponse:
     cached: bool = False
     attempts: int = 1
     fallbacks_tried: tuple[SkippedTarget, ...] = ()
+    usage_known: bool = True  # False: the usage block was absent or unreadable
 
 
 @dataclass(frozen=True)
@@ -199,3 +200,4 @@ class CallRecord:
     fallback_from: str | None = None
     request_hash: str | None = None
     cost_saved_usd: float | None = None  # a cache/replay hit: what the call would have cost
+    usage_known: bool = True  # False: unreadable usage, or a call cancelled in flight

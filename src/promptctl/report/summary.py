@@ -142,6 +142,12 @@ def notes(doc: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"no price for {', '.join(unpriced)}: add {them} under `pricing:` in promptctl.yaml"
         )
+    unreadable = _unpriced_models(doc, usage_known=False)
+    if unreadable:
+        lines.append(
+            f"cost unknown: unreadable token usage from {', '.join(unreadable)} (absent or "
+            "invalid counts in the response; the price is not the problem)"
+        )
     return lines
 
 
@@ -170,15 +176,20 @@ def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _unpriced_models(doc: Mapping[str, Any]) -> list[str]:
-    """Models that answered without a known price, in order of appearance."""
+def _unpriced_models(doc: Mapping[str, Any], *, usage_known: bool = True) -> list[str]:
+    """Models that answered with an unknown cost, in order of appearance: for lack of a
+    price (`usage_known`), or of readable token usage (not `usage_known`)."""
     models: dict[str, None] = {}
     cases = doc.get("cases")
     if cases:
         for c in cases:
-            if c["status"] in ("pass", "fail") and c.get("cost_usd") is None:
+            if (
+                c["status"] in ("pass", "fail")
+                and c.get("cost_usd") is None
+                and c.get("usage_known", True) is usage_known
+            ):
                 models[c.get("answered_by") or c["target"]] = None
-    else:
+    elif usage_known:
         for s in doc.get("summary", ()):
             if s.get("cost_unknown_cases"):
                 models[s["target"]] = None
