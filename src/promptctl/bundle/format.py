@@ -23,6 +23,7 @@ from promptctl.promptfile.model import (
     MessageTemplate,
     ModelConfig,
     OutputSpec,
+    PriceOverride,
     Prompt,
     ProviderSettings,
     Route,
@@ -33,6 +34,7 @@ from promptctl.promptfile.model import (
 __all__ = [
     "BUNDLE_FORMAT",
     "build_bundle",
+    "bundle_pricing",
     "bundle_prompt_to_prompt",
     "bundle_providers",
     "canonical_bytes",
@@ -75,6 +77,7 @@ def build_bundle(
     created_from: str,
     approvers: Mapping[str, str] | None = None,
     root: Path | None = None,
+    pricing: Mapping[str, PriceOverride] | None = None,
 ) -> dict[str, Any]:
     """Build the unsigned bundle document (with its digest) for `prompts`.
 
@@ -82,6 +85,8 @@ def build_bundle(
     approved it; `approvers` maps a prompt id to who approved it (CODEOWNERS match),
     defaulting to the prompt's `owner`. Message templates must already have partials
     inlined. `root` makes each prompt's `source` path relative (and so portable).
+    `pricing` (promptctl.yaml's `pricing:`) travels for the providers the prompts use, so
+    the runtime prices those models as `promptctl test` did; it is under the digest.
     """
     seen: set[str] = set()
     for prompt in prompts:
@@ -110,6 +115,9 @@ def build_bundle(
         "prompts": entries,
         "providers": _provider_entries(prompts, providers),
     }
+    prices = _pricing_entries(prompts, pricing or {})
+    if prices:  # absent when empty: bundles without overrides keep their bytes
+        doc["pricing"] = prices
     manifest["digest"] = compute_digest(doc)
     return doc
 
@@ -193,6 +201,41 @@ def bundle_providers(doc: Mapping[str, Any]) -> dict[str, ProviderSettings]:
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"bundle provider {name!r} is malformed: {exc!r}") from exc
     return out
+
+
+def bundle_pricing(doc: Mapping[str, Any]) -> dict[str, PriceOverride]:
+    """The `pricing:` overrides a bundle carries (USD per million tokens, by target)."""
+    out = {}
+    raw = doc.get("pricing") or {}
+    if not isinstance(raw, Mapping):
+        raise BundleError("bundle pricing is malformed: not an object")
+    for target, p in raw.items():
+        try:
+            out[str(target)] = PriceOverride(
+                input=float(p["input"]),
+                output=float(p["output"]),
+                cached_input=None if p.get("cached_input") is None else float(p["cached_input"]),
+                cache_write=None if p.get("cache_write") is None else float(p["cache_write"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"bundle price for {target!r} is malformed: {exc!r}") from exc
+    return out
+
+
+def _pricing_entries(
+    prompts: Sequence[Prompt], pricing: Mapping[str, PriceOverride]
+) -> dict[str, Any]:
+    used = _used_providers(prompts)
+    return {
+        target: {
+            "input": p.input,
+            "output": p.output,
+            "cached_input": p.cached_input,
+            "cache_write": p.cache_write,
+        }
+        for target, p in sorted(pricing.items())
+        if target.split("/", 1)[0] in used
+    }
 
 
 def _messages_from(items: Sequence[Mapping[str, Any]]) -> tuple[MessageTemplate, ...]:

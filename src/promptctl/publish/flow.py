@@ -98,6 +98,7 @@ def publish(
         created_from=f"promptctl {__version__}",
         approvers=approvers,
         root=project.root,
+        pricing=project.pricing,
     )
     if key_pem is not None:
         doc = sign(doc, key_pem)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from promptctl.bundle.format import bundle_prompt_to_prompt, bundle_providers
+from promptctl.bundle.format import bundle_pricing, bundle_prompt_to_prompt, bundle_providers
 from promptctl.bundle.signing import verify_bundle
 from promptctl.errors import BundleError
 from promptctl.promptfile.hashing import content_hash
-from promptctl.promptfile.model import Prompt, ProviderSettings
+from promptctl.promptfile.model import PriceOverride, Prompt, ProviderSettings
 
 __all__ = ["LoadedBundle", "load_bundle", "merge_providers"]
 
@@ -39,6 +39,7 @@ class LoadedBundle:
     prompts: Mapping[str, Prompt]
     providers: Mapping[str, ProviderSettings]
     mtime_ns: int
+    pricing: Mapping[str, PriceOverride] = field(default_factory=dict)  # from `pricing:`
 
 
 def load_bundle(
@@ -88,6 +89,7 @@ def load_bundle(
         prompts=prompts,
         providers=merge_providers(bundle_providers(doc), overrides),
         mtime_ns=mtime_ns,
+        pricing=bundle_pricing(doc),
     )
 
 

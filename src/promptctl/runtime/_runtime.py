@@ -346,7 +346,12 @@ class Runtime:
     def _project(bundle: LoadedBundle) -> Project:
         """The provider layer works on a Project: one holding only the bundle's providers."""
         root = bundle.path.parent.resolve()
-        return Project(root=root, evals_dir=root, providers=dict(bundle.providers))
+        return Project(
+            root=root,
+            evals_dir=root,
+            providers=dict(bundle.providers),
+            pricing=dict(bundle.pricing),
+        )
 
 
 def _closed_error() -> UsageError:
