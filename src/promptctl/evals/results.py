@@ -70,6 +70,8 @@ class RunInfo:
     interrupted: bool = False
     shard: str | None = None  # "I/N"
     skipped_budget: int = 0
+    max_cost_usd: float | None = None  # --max-cost; None: unlimited
+    spent_usd: float | None = None  # what the budget counted (with --max-cost only)
 
     @classmethod
     def start(
@@ -97,6 +99,8 @@ class RunInfo:
             "interrupted": self.interrupted,
             "shard": self.shard,
             "skipped_budget": self.skipped_budget,
+            "max_cost_usd": self.max_cost_usd,
+            "spent_usd": self.spent_usd,
         }
 
 

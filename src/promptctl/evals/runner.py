@@ -245,6 +245,9 @@ class _Session:
             for r, c in zip(self.results, self.cases, strict=True)
         ]
         self.run_info.skipped_budget = self.budget.skipped
+        if self.budget.max_cost_usd is not None:
+            self.run_info.max_cost_usd = self.budget.max_cost_usd
+            self.run_info.spent_usd = round(self.budget.spent, 9)
         self.run_info.finish(interrupted=interrupted)
         doc = to_document(self.run_info, results)
         clean = self.gateway.redactor.data(doc)  # a key in an input, output or check message

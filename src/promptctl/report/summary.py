@@ -201,8 +201,13 @@ def _totals_line(doc: Mapping[str, Any]) -> str:
     totals = {k: sum(s[k] for s in summary) for k in ("passed", "failed", "errors", "skipped")}
     words = {"passed": "passed", "failed": "failed", "errors": "errored", "skipped": "skipped"}
     line = ", ".join(f"{v} {words[k]}" for k, v in totals.items() if v or k in ("passed", "failed"))
-    skipped_budget = doc.get("run", {}).get("skipped_budget", 0)
-    if skipped_budget:
+    run = doc.get("run", {})
+    skipped_budget = run.get("skipped_budget", 0)
+    cap = run.get("max_cost_usd")
+    if cap is not None:
+        spent = format_usd(run.get("spent_usd") or 0.0)
+        line += f"; spent {spent} of --max-cost {format_usd(cap)}; {skipped_budget} cases skipped"
+    elif skipped_budget:
         line += f"; {skipped_budget} not run (over --max-cost)"
     return line
 
