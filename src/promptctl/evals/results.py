@@ -72,6 +72,8 @@ class RunInfo:
     skipped_budget: int = 0
     max_cost_usd: float | None = None  # --max-cost; None: unlimited
     spent_usd: float | None = None  # what the budget counted (with --max-cost only)
+    # each time a circuit opened: {target, opened_at, failures, closed_at, failed_trials}
+    circuit_breaker: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -101,6 +103,7 @@ class RunInfo:
             "skipped_budget": self.skipped_budget,
             "max_cost_usd": self.max_cost_usd,
             "spent_usd": self.spent_usd,
+            "circuit_breaker": list(self.circuit_breaker),
         }
 
 

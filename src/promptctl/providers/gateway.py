@@ -28,7 +28,7 @@ from promptctl.promptfile.model import Project
 from promptctl.providers.attempt import call_target
 from promptctl.providers.base import Parsed
 from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
-from promptctl.providers.breaker import Breakers
+from promptctl.providers.breaker import BreakerEvent, Breakers, wait_for_trial
 from promptctl.providers.cache import ResponseCache
 from promptctl.providers.chain import (
     BREAKER_KINDS,
@@ -71,6 +71,7 @@ class Gateway:
         retry_base_s: float = 0.5,
         breaker_threshold: int = 5,
         breaker_cooldown_s: float = 30.0,
+        probe_wait: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
@@ -91,6 +92,9 @@ class Gateway:
         self._deadline_s = deadline_s
         self._retry_base_s = retry_base_s
         self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock)
+        # evaluations: a call finding the circuit open waits for the trial call in flight
+        # (with cool-down 0, the next call after an opening is that trial) instead of failing
+        self._probe_wait = probe_wait
         self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
         self._recordings = RecordingStore(project.recordings_dir)
         pool_size = max(16, sum(s.max_concurrency for s in project.providers.values()))
@@ -196,13 +200,19 @@ class Gateway:
                 continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
-            if not breaker.allow():
+            admitted = breaker.admit()
+            if admitted is None and self._probe_wait:
+                admitted = await wait_for_trial(
+                    breaker, deadline=deadline, clock=self._clock, blocking=blocking
+                )
+            if admitted is None:
+                cooldown = self._breakers.cooldown_s
                 last = ProviderError(
                     "circuit_open",
                     "skipped: circuit open after repeated failures",
                     provider=target_plan.settings.name,
                     model=target_plan.request.model,
-                    hint=f"retried after {self._breakers.cooldown_s:g} s",
+                    hint=f"retried after {cooldown:g} s" if cooldown else "the next call retries",
                 )
                 skipped.append(SkippedTarget(target, "circuit_open", last.message))
                 self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
@@ -212,10 +222,11 @@ class Gateway:
                     target_plan, ctx, key, origin, deadline, blocking
                 )
             except ProviderError as exc:
+                trial = admitted == "trial"
                 if exc.kind in BREAKER_KINDS:
-                    breaker.record_failure()
-                else:
-                    breaker.record_success()  # the target answered; the request was at fault
+                    breaker.record_failure(trial=trial)
+                else:  # the target answered; the request was at fault
+                    breaker.record_success()
                 if exc.kind in NO_FAILOVER:
                     raise
                 if exc.kind == "context_length" and window is not None:
@@ -223,6 +234,10 @@ class Gateway:
                 skipped.append(SkippedTarget(target, exc.kind, exc.message))
                 last = exc
                 continue
+            except BaseException:
+                if admitted == "trial":
+                    breaker.abandon()  # cancelled, or a bug: no outcome for the circuit
+                raise
             breaker.record_success()
             response = self._response(target_plan, parsed, attempts, latency, skipped)
             self._emit(ctx, target, "ok", key, response=response, origin=origin)
@@ -230,6 +245,10 @@ class Gateway:
             return response
         assert last is not None  # check_some_key: some target was called
         raise chain_error(last, skipped)
+
+    def breaker_history(self) -> list[BreakerEvent]:
+        """Every time a circuit opened in this gateway (for a run's report)."""
+        return self._breakers.history()
 
     async def aclose(self) -> None:
         await self._pool.aclose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from promptctl.report.money import format_usd
@@ -135,7 +136,7 @@ def problems(doc: Mapping[str, Any], *, output_chars: int = 160) -> list[Problem
 
 def notes(doc: Mapping[str, Any]) -> list[str]:
     """Lines under the table: cases answered by a fallback, then one hint for unpriced models."""
-    lines = _fallback_lines(doc)
+    lines = _fallback_lines(doc) + _breaker_lines(doc)
     unpriced = _unpriced_models(doc)
     if unpriced:
         them = "it" if len(unpriced) == 1 else "them"
@@ -149,6 +150,29 @@ def notes(doc: Mapping[str, Any]) -> list[str]:
             "invalid counts in the response; the price is not the problem)"
         )
     return lines
+
+
+def _breaker_lines(doc: Mapping[str, Any]) -> list[str]:
+    """When a circuit opened during the run, after how many failures, and if it closed."""
+    lines = []
+    for event in doc.get("run", {}).get("circuit_breaker") or ():
+        line = (
+            f"circuit opened for {event['target']} at {_clock(event['opened_at'])} after "
+            f"{event['failures']} consecutive failures"
+        )
+        if event.get("closed_at") is not None:
+            line += f"; closed at {_clock(event['closed_at'])} (a trial call answered)"
+        else:
+            line += "; still open at the end"
+        if event.get("failed_trials"):
+            line += f" ({event['failed_trials']} trial call(s) failed)"
+        lines.append(line)
+    return lines
+
+
+def _clock(epoch: float) -> str:
+    """HH:MM:SS UTC, to the second: enough to find the moment in CI logs."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%H:%M:%SZ")
 
 
 def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
