@@ -18,6 +18,7 @@ later price change leaves old rows as they were billed.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import sqlite3
 import threading
@@ -57,6 +58,7 @@ _COLUMNS = (
     "cache_write_1h_tokens",
     "usage_known",
 )
+_CHECKPOINT_ROWS = 1000  # checkpoint after this many rows (SQLite's own default: 1000 pages)
 _INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 _Row = tuple[object, ...]
@@ -97,6 +99,9 @@ class Ledger:
         self.dropped = 0  # rows lost to a write error (disk full, …); see last_error
         self.last_error: str | None = None
         self._db = connect(path)  # opened here so a bad path fails loudly
+        # checkpoints (the WAL's fsync) run on the writer thread's own connection, never
+        # inside a caller's commit: a paid call's record() stays a WAL append
+        self._db.execute("PRAGMA wal_autocheckpoint = 0")
         self._pending: list[_Row] = []
         self._appended = 0  # rows ever appended to `_pending`
         self._written = 0  # rows ever taken from it (committed, or dropped on error)
@@ -157,15 +162,26 @@ class Ledger:
         self.close()
 
     def _run(self) -> None:
-        """Commit cache-hit rows left pending: every `flush_interval_s`, or at batch size."""
-        while True:
-            self._wake.wait(self.flush_interval_s)
-            self._wake.clear()
-            with self._pending_lock:
-                closed, seq = self._closed, self._appended
-            self._commit(seq)
-            if closed:
-                return
+        """Commit cache-hit rows left pending: every `flush_interval_s`, or at batch size;
+        and checkpoint the WAL into the database now and then (PASSIVE: writers go on)."""
+        checkpointer = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+        checkpointed = 0
+        try:
+            while True:
+                self._wake.wait(self.flush_interval_s)
+                self._wake.clear()
+                with self._pending_lock:
+                    closed, seq = self._closed, self._appended
+                self._commit(seq)
+                if self._written - checkpointed >= _CHECKPOINT_ROWS or (closed and seq):
+                    checkpointed = self._written
+                    # busy readers: the next round (or the next open) does it
+                    with contextlib.suppress(sqlite3.Error):
+                        checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if closed:
+                    return
+        finally:
+            checkpointer.close()
 
     def _commit(self, seq: int) -> None:
         """Make rows up to number `seq` durable; one commit takes every row pending."""
