@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from fakes.cli import run
-from fakes.llm_server import FakeLLM
+from fakes.llm_server import FakeLLM, fake_providers
+from promptctl.errors import PromptctlError
+from promptctl.runtime import Runtime
+from runtime.helpers import prompt, write_bundle
 
 # A key with no well-known shape (Azure/Mistral style): only the configured value can find it.
 KEY = "f3c9e1a7b2d84c6e9a0b1c2d3e4f5a6b7c8d"
@@ -132,3 +135,31 @@ def test_credentials_in_base_url_are_refused_at_config_load(
         assert "promptctl.yaml:4" in err and "base_url holds credentials" in err
         assert "api_key_env" in err
         assert "Traceback" not in err
+
+
+def test_runtime_provider_override_with_credentials_in_base_url_is_refused(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    bundle = tmp_path / "app.bundle.json"
+    write_bundle(bundle, [prompt()], fake_providers(fake_llm))
+    override = {"openai": {"base_url": "https://bob:hunter2secret@proxy.example/v1"}}
+    with pytest.raises(PromptctlError, match="base_url holds credentials") as info:
+        Runtime.load(bundle, env={}, providers=override, ledger=False)
+    assert "hunter2secret" not in str(info.value)
+
+
+def test_bundle_refuses_credentials_in_base_url(fake_llm: FakeLLM) -> None:
+    import dataclasses
+
+    from promptctl.bundle.format import build_bundle
+    from promptctl.errors import BundleError
+
+    providers = fake_providers(fake_llm)
+    providers["openai"] = dataclasses.replace(
+        providers["openai"], base_url="https://bob:hunter2secret@proxy.example/v1"
+    )
+    with pytest.raises(BundleError, match="holds credentials") as info:
+        build_bundle(
+            [prompt()], providers=providers, eval_summaries={}, git_commit=None, created_from="t"
+        )
+    assert "hunter2secret" not in str(info.value)

@@ -139,3 +139,46 @@ def test_sigint_records_calls_in_flight_as_cancelled(tmp_path: Path, fake_llm: F
     assert answered + cancelled >= served, (answered, cancelled, served)  # …and are recorded
     assert _rows(ledger, "error_kind = 'cancelled' AND cost_usd IS NOT NULL") == 0
     assert "Traceback" not in err
+
+
+# One thread calling the runtime in a loop; Ctrl-C lands while a call is in flight.
+APP_SIGINT = """
+import sys
+from promptctl.runtime import Runtime
+rt = Runtime.load(sys.argv[1], ledger=sys.argv[2], env={"OPENAI_API_KEY": sys.argv[3]})
+try:
+    while True:
+        rt.run("support/triage", ticket="t")
+        sys.stdout.write("answered\\n")
+        sys.stdout.flush()
+except KeyboardInterrupt:
+    rt.close()
+    sys.exit(130)
+"""
+
+
+def test_sigint_in_a_runtime_call_records_it_as_cancelled(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    bundle = tmp_path / "app.bundle.json"
+    write_bundle(bundle, [prompt()], fake_providers(fake_llm, max_retries=0, timeout_s=30))
+    ledger = tmp_path / "ledger.sqlite"
+    fake_llm.latency_s = 0.3
+    proc = subprocess.Popen(
+        [sys.executable, "-c", APP_SIGINT, str(bundle), str(ledger), KEY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while fake_llm.calls["openai"] < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the third call is in flight (the fake answers after 0.3 s)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    served = fake_llm.calls["openai"]
+    answered = out.count("answered")
+    assert _rows(ledger, "outcome = 'ok'") >= answered
+    assert _rows(ledger, "error_kind = 'cancelled' AND cost_usd IS NULL AND usage_known = 0") == 1
+    assert _rows(ledger) >= served, (answered, served)

@@ -16,7 +16,7 @@ from typing import Any
 from promptctl.bundle.format import bundle_pricing, bundle_providers
 from promptctl.bundle.history import open_bundle
 from promptctl.errors import BundleError
-from promptctl.promptfile.model import PriceOverride, Prompt, ProviderSettings
+from promptctl.promptfile.model import PriceOverride, Prompt, ProviderSettings, url_credentials
 
 __all__ = ["LoadedBundle", "load_bundle", "merge_providers"]
 
@@ -109,5 +109,11 @@ def merge_providers(
             raise BundleError(
                 f"providers override for {name!r}: the bundle has no such provider",
                 hint="give at least `kind` to add one",
+            )
+    for name, settings in out.items():
+        if url_credentials(settings.base_url):  # never echo the URL: it is the secret
+            raise BundleError(
+                f"provider {name!r}: base_url holds credentials (user:password@)",
+                hint="put the key in an environment variable named by api_key_env",
             )
     return out
