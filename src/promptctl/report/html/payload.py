@@ -1,0 +1,154 @@
+"""The data a report page shows: plain JSON-ready dicts built from a results document or
+a Comparison. The page's script only lays these out; every figure it shows is here.
+
+A run's cases keep the results document's field names (docs/results-format.md) minus the
+hashes, so the page and the document can be checked against each other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from promptctl.evals.comparison import Comparison, TestDiff, comparison_to_dict
+from promptctl.report.html.words import word_diff
+
+__all__ = [
+    "HISTORY_RUNS",
+    "MessagesFor",
+    "diff_payload",
+    "history_points",
+    "run_payload",
+    "target_points",
+]
+
+HISTORY_RUNS = 20
+_HISTORY_MAX_BYTES = 20_000_000  # a run file bigger than this is left out of the history
+_CASE_FIELDS = (
+    "prompt",
+    "version",
+    "target",
+    "answered_by",
+    "test",
+    "repeat",
+    "vars",
+    "status",
+    "score",
+    "output",
+    "assertions",
+    "usage",
+    "cost_usd",
+    "latency_ms",
+    "cached",
+    "error",
+    "fallbacks_tried",
+)
+
+# (case dict) -> rendered chat messages [{"role", "content"}], or None when unknown
+MessagesFor = Callable[[Mapping[str, Any]], list[dict[str, str]] | None]
+
+
+def _case(case: Mapping[str, Any], messages: MessagesFor | None) -> dict[str, Any]:
+    out = {k: case.get(k) for k in _CASE_FIELDS}
+    if messages is not None:
+        out["messages"] = messages(case)
+    return out
+
+
+def target_points(summary: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per target over all prompts: pass rate (passed / judged) and cost per answered case.
+
+    The cost per case divides the known cost by the answered cases that had a price, as
+    the gate does; None when no answered case was priced.
+    """
+    acc: dict[str, dict[str, Any]] = {}
+    for s in summary:
+        t = acc.setdefault(s["target"], {"passed": 0, "failed": 0, "cost": 0.0, "priced": 0})
+        t["passed"] += s["passed"]
+        t["failed"] += s["failed"]
+        answered = s["passed"] + s["failed"]
+        priced = answered - (s.get("cost_unknown_cases") or 0)
+        if s.get("cost_usd") is not None and priced > 0:
+            t["cost"] += s["cost_usd"]
+            t["priced"] += priced
+    points = []
+    for target, t in acc.items():
+        judged = t["passed"] + t["failed"]
+        points.append(
+            {
+                "target": target,
+                "passed": t["passed"],
+                "judged": judged,
+                "pass_rate": t["passed"] / judged if judged else None,
+                "cost_per_case": t["cost"] / t["priced"] if t["priced"] else None,
+            }
+        )
+    return points
+
+
+def history_points(runs_dir: Path, *, limit: int = HISTORY_RUNS) -> list[dict[str, Any]]:
+    """Pass rate per prompt (all targets pooled) in the last `limit` run files, oldest
+    first. Unreadable or foreign files are skipped: history is a nicety, never an error."""
+    if not runs_dir.is_dir():
+        return []
+    files = sorted(runs_dir.glob("*.json"))[-limit:]
+    out: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            if path.stat().st_size > _HISTORY_MAX_BYTES:
+                continue
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            rates: dict[str, list[int]] = {}
+            for s in doc["summary"]:
+                r = rates.setdefault(str(s["prompt"]), [0, 0])
+                r[0] += int(s["passed"])
+                r[1] += int(s["passed"]) + int(s["failed"])
+            run = doc.get("run") or {}
+            out.append(
+                {
+                    "run": str(run.get("id") or path.stem),
+                    "started_at": run.get("started_at"),
+                    "pass_rate": {p: (a / n if n else None) for p, (a, n) in rates.items()},
+                }
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def run_payload(
+    doc: Mapping[str, Any],
+    *,
+    tags: Mapping[str, Sequence[str]] | None = None,
+    messages: MessagesFor | None = None,
+    history: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """What the run page shows: run info, summary rows, cases, tags, chart data."""
+    summary = list(doc.get("summary", ()))
+    return {
+        "kind": "run",
+        "run": dict(doc.get("run") or {}),
+        "summary": summary,
+        "targets": target_points(summary),
+        "cases": [_case(c, messages) for c in doc.get("cases", ())],
+        "tags": {k: list(v) for k, v in (tags or {}).items()},
+        "history": list(history),
+    }
+
+
+def _with_words(t: TestDiff) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if t.base_output is not None and t.head_output is not None and t.base_output != t.head_output:
+        out["words"] = [list(seg) for seg in word_diff(t.base_output, t.head_output)]
+    return out
+
+
+def diff_payload(comparison: Comparison, *, verdict_line: str) -> dict[str, Any]:
+    """What the diff page shows: the comparison as JSON, plus word diffs of changed outputs."""
+    data = comparison_to_dict(comparison)
+    for g_data, group in zip(data["groups"], comparison.groups, strict=True):
+        for t_data, test in zip(g_data["tests"], group.tests, strict=True):
+            t_data.update(_with_words(test))
+    return {"kind": "diff", "verdict_line": verdict_line, **data}
