@@ -38,6 +38,7 @@ from promptctl.cli._gate_flags import (
     RequireConclusiveOption,
     gate_config,
 )
+from promptctl.cli._html import HtmlOption
 
 __all__ = ["register"]
 
@@ -73,6 +74,7 @@ def ci(
         ),
     ] = None,
     junit: Annotated[Path | None, typer.Option(help="Write the head's JUnit XML here.")] = None,
+    html: HtmlOption = None,
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
@@ -126,8 +128,12 @@ def ci(
     from promptctl.report.github import append_step_summary, publish_report
 
     print_terminal(comparison, console())
-    markdown = render_markdown(comparison)
     report_path = report or proj.state_dir / "ci-report.md"
+    html_path = html or report_path.with_suffix(".html")
+    from promptctl.cli._html import write_diff_html
+
+    write_diff_html(html_path, comparison)
+    markdown = render_markdown(comparison) + _html_link(html_path)
     _write(report_path, markdown)
     typer.echo(f"report: {report_path}", err=True)
     typer.echo(f"head results: {selection.options.output}", err=True)
@@ -136,6 +142,23 @@ def ci(
     elif append_step_summary(markdown) is not None:
         typer.echo("report appended to $GITHUB_STEP_SUMMARY", err=True)
     finish(comparison)
+
+
+def _html_link(html_path: Path) -> str:
+    """A line pointing at the HTML report: in GitHub Actions, the run page that holds the
+    uploaded artifact (see the scaffolded workflow); elsewhere, the file."""
+    import os
+
+    server, repo, run_id = (
+        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if server and repo and run_id:
+        url = f"{server}/{repo}/actions/runs/{run_id}#artifacts"
+        return (
+            f"\n<sub>📄 Full HTML report (outputs side by side, word diffs): "
+            f"the `promptctl-report` artifact of [this run]({url}).</sub>\n"
+        )
+    return f"\n<sub>📄 Full HTML report: `{html_path.name}` next to this file.</sub>\n"
 
 
 def _write(path: Path, text: str) -> None:

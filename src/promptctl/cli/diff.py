@@ -40,6 +40,7 @@ from promptctl.cli._gate_flags import (
     gate_config,
     gate_from_flags,
 )
+from promptctl.cli._html import HtmlOption
 
 if TYPE_CHECKING:
     from promptctl.evals.comparison import Comparison
@@ -78,6 +79,7 @@ def diff(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
+    html: HtmlOption = None,
     max_pass_rate_drop: MaxPassRateDropOption = None,
     max_cost_increase: MaxCostIncreaseOption = None,
     max_latency_increase: MaxLatencyIncreaseOption = None,
@@ -131,6 +133,10 @@ def diff(
         check_comment_env()  # a job that cannot comment fails before spending anything
     comparison, _, _ = compare_both(proj, selection, gate, base=base, head=head)
     _emit(comparison, fmt, output)
+    if html is not None:
+        from promptctl.cli._html import write_diff_html
+
+        write_diff_html(html, comparison)
     if comment:
         from promptctl.report.diff_report import render_markdown
         from promptctl.report.github import publish_report

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "test",
     "diff",
     "ci",
+    "report_cmd",
+    "view",
     "merge",
     "publish",
     "keygen",
@@ -109,6 +111,9 @@ def main() -> None:
         if not callable(message):
             raise
         text = str(message())
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group run without a command
+            sys.stdout.write(text + "\n")
+            sys.exit(EXIT_USAGE)
         ctx = getattr(exc, "ctx", None)
         where = f" (see `{ctx.command_path} -h`)" if ctx is not None else ""
         if text:  # empty when the help was shown instead (a group run without a command)

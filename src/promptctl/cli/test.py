@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._common import ProjectOption, check_choice, resolve_project
 from promptctl.cli._eval_flags import (
     ConcurrencyOption,
     MaxCostOption,
@@ -28,6 +28,7 @@ from promptctl.cli._eval_flags import (
     TestGlobOption,
     eval_selection,
 )
+from promptctl.cli._html import HtmlOption
 from promptctl.errors import EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
@@ -60,6 +61,13 @@ def test(
         Path | None, typer.Option("--output", "-o", help="Also write the results here.")
     ] = None,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    html: HtmlOption = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="text (table), json (the results document) or markdown."
+        ),
+    ] = "text",
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar; plain summary.")
     ] = False,
@@ -68,6 +76,7 @@ def test(
     """Run the prompts' tests against their models and report pass rates, cost and latency."""
     from promptctl.evals.runner import evaluate
 
+    fmt = check_choice(format, ("text", "json", "markdown"))
     selection = eval_selection(
         selectors,
         target=target,
@@ -95,7 +104,11 @@ def test(
     finally:
         if bar is not None:
             bar.stop()
-    _report(run, proj, quiet=quiet)
+    _report(run, proj, quiet=quiet, fmt=fmt)
+    if html is not None and run.results:
+        from promptctl.cli._html import run_page, write_run_html
+
+        write_run_html(html, run_page(run.document, proj, prompts=prompts, partials=partials))
     raise typer.Exit(run.exit_code)
 
 
@@ -153,12 +166,18 @@ def _any_selected(loaded: LoadResult, globs: list[str]) -> bool:
     return bool(expand_cases(probes, id_globs=globs, repeat=1))
 
 
-def _report(run: EvalRun, project: Project, *, quiet: bool) -> None:
-    from promptctl.report.summary import render_plain, summary_renderables
+def _report(run: EvalRun, project: Project, *, quiet: bool, fmt: str = "text") -> None:
+    from promptctl.report.summary import render_markdown, render_plain, summary_renderables
 
     doc = run.document
-    if not run.results:
+    if fmt == "json":
+        import json
+
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    elif not run.results:
         typer.echo("no tests selected")
+    elif fmt == "markdown":
+        sys.stdout.write(render_markdown(doc))
     elif quiet or not sys.stdout.isatty():
         sys.stdout.write(render_plain(doc))
     else:
@@ -168,7 +187,8 @@ def _report(run: EvalRun, project: Project, *, quiet: bool) -> None:
         for renderable in summary_renderables(doc):
             out.print(renderable)
     if run.run_file is not None:
-        typer.echo(f"results: {_relative(run.run_file, project.root)}")
+        where = _relative(run.run_file, project.root)
+        typer.echo(f"results: {where}", err=fmt != "text")
     kinds = {r.error.kind for r in run.results if r.error is not None}
     if "replay_missing" in kinds:
         sys.stderr.write(

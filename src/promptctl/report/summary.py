@@ -22,6 +22,7 @@ __all__ = [
     "Problem",
     "notes",
     "problems",
+    "render_markdown",
     "render_plain",
     "summary_renderables",
     "summary_rows",
@@ -212,6 +213,28 @@ def render_plain(doc: Mapping[str, Any], *, max_problems: int = 20, output_chars
     if len(found) > max_problems:
         lines.append(f"… and {len(found) - max_problems} more")
     lines.append(_totals_line(doc))
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Safe in a markdown table cell or list item: no pipes, newlines or raw HTML."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_markdown(doc: Mapping[str, Any], *, max_problems: int = 20) -> str:
+    """The summary as a markdown table, then the failures (e.g. for $GITHUB_STEP_SUMMARY)."""
+    lines = [
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "---|" * 2 + "---:|" * (len(HEADERS) - 2),
+    ]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in summary_rows(doc)]
+    lines += ["", *(f"- {_md(n)}" for n in notes(doc))]
+    found = problems(doc)
+    for p in found[:max_problems]:
+        lines.append(f"- **{p.status.upper()}** {_md(p.label)}: {_md(p.reason)}")
+    if len(found) > max_problems:
+        lines.append(f"- … and {len(found) - max_problems} more")
+    lines += ["", f"**{_totals_line(doc)}**"]
     return "\n".join(lines) + "\n"
 
 
