@@ -28,7 +28,7 @@ function costScatter(points, bar) {
   const priced = points.filter((p) => p.pass_rate !== null && p.cost_per_case !== null);
   axes(chart, L, B, R, T);
   const maxCost = Math.max(...priced.map((p) => p.cost_per_case), 0) || 1;
-  const x = (c) => L + (c / maxCost) * (R - L - 20);
+  const x = (c) => L + 10 + (c / maxCost) * (R - L - 30);
   const y = (r) => B - r * (B - T);
   chart.append(svg("text", { x: L - 6, y: y(1) + 4, "text-anchor": "end", text: "100%" }));
   chart.append(svg("text", { x: L - 6, y: B, "text-anchor": "end", text: "0%" }));
@@ -40,7 +40,9 @@ function costScatter(points, bar) {
     const dot = svg("circle", { cx: x(p.cost_per_case), cy: y(p.pass_rate), r: isBest ? 7 : 5,
       cls: isBest ? "best" : "pt", "data-target": p.target });
     dot.append(svg("title", { text: `${p.target}: ${pct(p.pass_rate)}, ${usd(p.cost_per_case)} per case` }));
-    chart.append(dot, svg("text", { x: x(p.cost_per_case) + 9, y: y(p.pass_rate) + 4, text: p.target }));
+    const right = x(p.cost_per_case) > (L + R) / 2;  // label on the side with room
+    chart.append(dot, svg("text", { x: x(p.cost_per_case) + (right ? -10 : 10), y: y(p.pass_rate) + 4,
+      "text-anchor": right ? "end" : "start", text: p.target }));
   }
   return [chart, best];
 }
@@ -111,18 +113,19 @@ function historyLines(history) {
 }
 
 function pairBars(rows, label) {
-  // rows: [{name, base, head, fmt}] -> base/head bars per row, each row scaled to its max
-  const rowH = 34, W = 420, L = 150, R = 330;
-  const chart = chartFrame(W, rows.length * rowH + 10);
+  // rows: [{name, base, head, fmt}] -> a label line, then base and head bars per row,
+  // each row scaled to its own maximum
+  const rowH = 46, W = 420, L = 8, R = 300;
+  const chart = chartFrame(W, rows.length * rowH + 6);
   chart.setAttribute("aria-label", label);
   rows.forEach((row, i) => {
-    const top = 6 + i * rowH;
+    const top = 4 + i * rowH;
     const peak = Math.max(row.base || 0, row.head || 0) || 1;
-    chart.append(svg("text", { x: L - 6, y: top + 18, "text-anchor": "end", text: row.name }));
+    chart.append(svg("text", { x: L, y: top + 11, text: row.name }));
     [["base", row.base, 0], ["head", row.head, 1]].forEach(([side, v, k]) => {
       const w = v === null ? 0 : (v / peak) * (R - L);
-      chart.append(svg("rect", { cls: "bar " + side, x: L, y: top + k * 13, width: Math.max(w, 1), height: 11 }));
-      chart.append(svg("text", { x: L + w + 4, y: top + k * 13 + 10, text: `${side} ${row.fmt(v)}` }));
+      chart.append(svg("rect", { cls: "bar " + side, x: L, y: top + 16 + k * 13, width: Math.max(w, 1), height: 11 }));
+      chart.append(svg("text", { x: L + w + 4, y: top + 26 + k * 13, text: `${side} ${row.fmt(v)}` }));
     });
   });
   return chart;
