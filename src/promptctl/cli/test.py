@@ -184,7 +184,7 @@ def _report(run: EvalRun, project: Project, *, quiet: bool, fmt: str = "text") -
         from promptctl.cli._common import console
 
         out = console()
-        for renderable in summary_renderables(doc):
+        for renderable in summary_renderables(doc, width=out.width):
             out.print(renderable)
     if run.run_file is not None:
         where = _relative(run.run_file, project.root)
