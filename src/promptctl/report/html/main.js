@@ -5,4 +5,5 @@
   main.replaceChildren();
   if (data.kind === "diff") renderDiff(data, main); else renderRun(data, main);
   document.documentElement.dataset.ready = "true";
+  performance.mark("promptctl-ready");  // time to interactive, read by bench/html_report.py
 })();
