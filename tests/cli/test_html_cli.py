@@ -164,3 +164,15 @@ def test_diff_html_from_two_results_files(
     assert ["-", "the"] in tests["sky"]["words"] and ["+", "no"] in tests["sky"]["words"]
     assert "html report: d.html" in err
     assert (data["verdict"], code) == ("fail", 1)  # a test that always passed now always fails
+
+
+def test_an_unusable_html_path_fails_before_any_call(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (project / "taken").mkdir()
+    code, _, err = run(["test", "--html", "taken"], monkeypatch, capsys)
+    assert code == 2 and "is a directory" in err and "Traceback" not in err
+    assert fake_llm.requests == []

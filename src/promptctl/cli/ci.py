@@ -93,6 +93,9 @@ def ci(
     from promptctl.evals.compare import check_gate
 
     proj = resolve_project(project)
+    from promptctl.evals.run_output import check_writable
+
+    check_writable(html)  # an unusable --html path fails before anything is spent
     selection = eval_selection(
         selectors,
         target=target,

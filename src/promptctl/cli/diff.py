@@ -113,6 +113,9 @@ def diff(
         concurrency=concurrency,
     )
     proj = resolve_project(project)
+    from promptctl.evals.run_output import check_writable
+
+    check_writable(html)  # an unusable --html path fails before anything is spent
     gate = gate_config(
         proj.gate,
         max_pass_rate_drop=max_pass_rate_drop,

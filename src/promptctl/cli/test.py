@@ -92,6 +92,9 @@ def test(
         junit=junit,
     )
     proj = resolve_project(project)
+    from promptctl.evals.run_output import check_writable
+
+    check_writable(html)  # an unusable --html path fails before anything is spent
     options = selection.options
     loaded = load_or_exit(proj, list(selection.paths))
     check_selected(loaded, list(options.id_globs))

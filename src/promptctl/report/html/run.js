@@ -149,6 +149,7 @@ function matrixView(main, cases, tags) {
           "aria-label": `${name} on ${t}: ${c.status}`, text: c.status + (c.score !== null && c.status !== "error" ? " " + c.score.toFixed(2) : "") });
         first = false;
         b.addEventListener("click", () => { state.selected = c; showCase(detail, c);
+          if (window.innerWidth <= 900) detail.scrollIntoView({ block: "start" });  // stacked layout
           for (const p of tbody.querySelectorAll("button[aria-pressed=true]")) p.setAttribute("aria-pressed", "false");
           b.setAttribute("aria-pressed", "true"); });
         return el("td", { cls: "cell" }, b);
