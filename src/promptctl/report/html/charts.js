@@ -76,6 +76,8 @@ function histogram(series) {
     bar.append(svg("title", { text: `${series[si].name}: ${n} between ${ms(lo + bi * width)} and ${ms(lo + (bi + 1) * width)}` }));
     chart.append(bar);
   }));
+  chart.append(svg("text", { x: L - 4, y: T + 8, "text-anchor": "end", text: String(peak) }));
+  chart.append(svg("text", { x: L - 4, y: B, "text-anchor": "end", text: "0" }));
   chart.append(svg("text", { x: L, y: B + 16, text: ms(lo) }));
   chart.append(svg("text", { x: R, y: B + 16, "text-anchor": "end", text: ms(hi) }));
   series.forEach((s, i) => chart.append(svg("text", { x: L + 4, y: B + 32 + 0 * i, dx: i * 130,
