@@ -15,29 +15,8 @@ from typing import Annotated
 import typer
 
 from promptctl.cli._common import ProjectOption, console, resolve_project
-from promptctl.cli._eval_flags import (
-    ConcurrencyOption,
-    MaxCostOption,
-    ModeOption,
-    NoCacheOption,
-    RepeatOption,
-    SelectorsArgument,
-    TagOption,
-    TargetOption,
-    TestGlobOption,
-    eval_selection,
-)
-from promptctl.cli._gate_flags import (
-    AlphaOption,
-    FlakyFailsOption,
-    MaxCostIncreaseOption,
-    MaxErrorRateOption,
-    MaxLatencyIncreaseOption,
-    MaxPassRateDropOption,
-    NewFailuresOption,
-    RequireConclusiveOption,
-    gate_config,
-)
+from promptctl.cli._eval_flags import EvalFlags, eval_flags
+from promptctl.cli._gate_flags import GateFlags, gate_flags_option
 from promptctl.cli._html import HtmlOption
 
 __all__ = ["register"]
@@ -47,22 +26,17 @@ def register(app: typer.Typer) -> None:
     app.command("ci")(ci)
 
 
+@eval_flags
+@gate_flags_option
 def ci(
-    selectors: SelectorsArgument = None,
+    flags: EvalFlags,
+    *,
     base: Annotated[
         str | None,
         typer.Option(
             "--base", help="Git ref or results file (default: merge-base with origin/main)."
         ),
     ] = None,
-    target: TargetOption = None,
-    repeat: RepeatOption = None,
-    tag: TagOption = None,
-    test_glob: TestGlobOption = None,
-    mode: ModeOption = "auto",
-    no_cache: NoCacheOption = False,
-    max_cost: MaxCostOption = None,
-    concurrency: ConcurrencyOption = None,
     report: Annotated[
         Path | None,
         typer.Option("--report", help="Markdown report file (default .promptctl/ci-report.md)."),
@@ -78,14 +52,7 @@ def ci(
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
-    max_pass_rate_drop: MaxPassRateDropOption = None,
-    max_cost_increase: MaxCostIncreaseOption = None,
-    max_latency_increase: MaxLatencyIncreaseOption = None,
-    alpha: AlphaOption = None,
-    max_error_rate: MaxErrorRateOption = None,
-    require_conclusive: RequireConclusiveOption = False,
-    flaky_fails: FlakyFailsOption = False,
-    new_failures: NewFailuresOption = None,
+    gate_flags: GateFlags,
     project: ProjectOption = None,
 ) -> None:
     """Test the head, diff against the base, gate; write the report (and the PR comment)."""
@@ -96,30 +63,8 @@ def ci(
     from promptctl.evals.run_output import check_writable
 
     check_writable(html)  # an unusable --html path fails before anything is spent
-    selection = eval_selection(
-        selectors,
-        target=target,
-        repeat=repeat,
-        tag=tag,
-        test_glob=test_glob,
-        mode=mode,
-        no_cache=no_cache,
-        max_cost=max_cost,
-        concurrency=concurrency,
-        output=output or proj.state_dir / "ci-results.json",
-        junit=junit,
-    )
-    gate = gate_config(
-        proj.gate,
-        max_pass_rate_drop=max_pass_rate_drop,
-        max_cost_increase=max_cost_increase,
-        max_latency_increase=max_latency_increase,
-        alpha=alpha,
-        max_error_rate=max_error_rate,
-        require_conclusive=require_conclusive,
-        flaky_fails=flaky_fails,
-        fail_on_new_failures=new_failures,
-    )
+    selection = flags.selection(output=output or proj.state_dir / "ci-results.json", junit=junit)
+    gate = gate_flags.config(proj.gate)
     check_gate(gate)
     if comment:
         from promptctl.report.github import check_comment_env

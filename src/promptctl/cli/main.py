@@ -82,7 +82,7 @@ def main() -> None:
     """Console entry point: user errors print one clear line, never a traceback."""
     try:
         # Without standalone mode, click *returns* the code of a `typer.Exit(code)`.
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="promptctl")
         if isinstance(code, int) and code:
             sys.exit(code)
     except PromptctlError as exc:

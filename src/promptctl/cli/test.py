@@ -16,18 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from promptctl.cli._common import ProjectOption, check_choice, resolve_project
-from promptctl.cli._eval_flags import (
-    ConcurrencyOption,
-    MaxCostOption,
-    ModeOption,
-    NoCacheOption,
-    RepeatOption,
-    SelectorsArgument,
-    TagOption,
-    TargetOption,
-    TestGlobOption,
-    eval_selection,
-)
+from promptctl.cli._eval_flags import EvalFlags, eval_flags
 from promptctl.cli._html import HtmlOption
 from promptctl.errors import EXIT_USAGE, UsageError
 
@@ -46,17 +35,10 @@ def register(app: typer.Typer) -> None:
     app.command("test")(test)
 
 
+@eval_flags
 def test(
-    selectors: SelectorsArgument = None,
-    target: TargetOption = None,
-    repeat: RepeatOption = None,
-    tag: TagOption = None,
-    test_glob: TestGlobOption = None,
+    flags: EvalFlags,
     shard: Annotated[str | None, typer.Option(help="Run shard I of N (I/N).")] = None,
-    mode: ModeOption = "auto",
-    no_cache: NoCacheOption = False,
-    max_cost: MaxCostOption = None,
-    concurrency: ConcurrencyOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the results here.")
     ] = None,
@@ -77,20 +59,7 @@ def test(
     from promptctl.evals.runner import evaluate
 
     fmt = check_choice(format, ("text", "json", "markdown"))
-    selection = eval_selection(
-        selectors,
-        target=target,
-        repeat=repeat,
-        tag=tag,
-        test_glob=test_glob,
-        mode=mode,
-        no_cache=no_cache,
-        max_cost=max_cost,
-        concurrency=concurrency,
-        shard=shard,
-        output=output,
-        junit=junit,
-    )
+    selection = flags.selection(shard=shard, output=output, junit=junit)
     proj = resolve_project(project)
     from promptctl.evals.run_output import check_writable
 

@@ -12,6 +12,7 @@ from promptctl.lint.templates import check_templates, find_secrets, secret_diagn
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad, load_prompts, partials_dir
 from promptctl.promptfile.model import Project
+from promptctl.promptfile.rules import finding
 
 __all__ = ["LintReport", "lint"]
 
@@ -88,13 +89,12 @@ def _versions(
     if repo_root is None:
         if base_ref is not None:
             raise PromptctlError(f"--base {base_ref}: {project.root} is not in a git repository")
-        return [Diagnostic("PC900", "note", "version rules skipped: not a git repository", where)]
+        return [finding("PC900", "version rules skipped: not a git repository", where)]
     ref = base_ref or merge_base_ref(repo_root)
     if ref is None:
         return [
-            Diagnostic(
+            finding(
                 "PC900",
-                "note",
                 "version rules skipped: no main or origin/main branch to compare with",
                 where,
                 "pass --base REF",

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from promptctl.errors import SourceLocation
 
 __all__ = [
     "DEFAULT_PROVIDERS",
+    "PROVIDER_KINDS",
     "AssertionSpec",
     "GateConfig",
     "MessageTemplate",
@@ -23,6 +24,7 @@ __all__ = [
     "PriceOverride",
     "Project",
     "Prompt",
+    "ProviderKind",
     "ProviderSettings",
     "Route",
     "Status",
@@ -121,6 +123,9 @@ class TestCase:
     asserts: tuple[AssertionSpec, ...] = ()
     repeat: int | None = None
     location: SourceLocation | None = None
+    # the answer is checked against the prompt's output.schema (an implicit assertion,
+    # as the runtime's `result.ok`) unless the test says `check_output_schema: false`
+    check_output_schema: bool = True
 
     __test__ = False  # not a pytest class
 
@@ -154,6 +159,14 @@ class Prompt:
         return [name for name, schema in self.inputs.items() if "default" not in schema]
 
 
+# The wire formats a provider can speak. The adapter registry
+# (`promptctl.providers.base.ADAPTERS`) is the source; this list sits below it so the
+# config schema and its hints can name the kinds, and tests/promptfile/test_kinds.py
+# keeps the two, the config JSON Schema enum and docs/config.md equal.
+ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "azure"]
+PROVIDER_KINDS: tuple[str, ...] = get_args(ProviderKind)
+
+
 @dataclass(frozen=True)
 class ProviderSettings:
     """One entry of `providers:`; the name is what `use: name/model` refers to.
@@ -163,7 +176,7 @@ class ProviderSettings:
     """
 
     name: str
-    kind: Literal["openai", "anthropic", "gemini", "openai-compatible", "azure"]
+    kind: ProviderKind
     base_url: str | None = None
     api_key_env: str | None = None
     timeout_s: float = 60.0

@@ -9,6 +9,7 @@ from typing import Any
 from promptctl.errors import ConfigError, PromptFileError, SourceLocation
 from promptctl.promptfile.model import (
     DEFAULT_PROVIDERS,
+    PROVIDER_KINDS,
     GateConfig,
     PriceOverride,
     Project,
@@ -109,7 +110,7 @@ def _providers(raw: dict[str, Any], locate: Any, path: Path) -> dict[str, Provid
             raise ConfigError(
                 f"provider '{name}' needs a `kind`",
                 location=locate(f"/providers/{name}"),
-                hint="one of openai, anthropic, gemini, openai-compatible, azure",
+                hint=f"one of {', '.join(PROVIDER_KINDS)}",
             )
         merged[name] = ProviderSettings(name=name, **fields)
     return merged

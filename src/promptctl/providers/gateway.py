@@ -169,6 +169,7 @@ class Gateway:
         if deadline_s is None:
             deadline_s = plans[0].settings.deadline_s
         deadline = self._clock() + deadline_s
+        started = time.perf_counter()  # latency_ms: the whole chain, as the caller waits
         skipped: list[SkippedTarget] = []
         last: ProviderError | None = None
         too_long_for: int | None = None  # the largest known window the prompt overflowed
@@ -213,7 +214,8 @@ class Gateway:
                 last = exc
                 continue
             breaker.record_success()
-            response = self._response(target_plan, parsed, attempts, latency, skipped)
+            total = (time.perf_counter() - started) * 1000.0
+            response = self._response(target_plan, parsed, attempts, latency, total, skipped)
             self._emit(ctx, target, "ok", key, response=response, origin=origin)
             self._store(request, key, repeat, response)
             return response
@@ -311,6 +313,7 @@ class Gateway:
         parsed: Parsed,
         attempts: int,
         latency: float,
+        total: float,
         skipped: list[SkippedTarget],
     ) -> ChatResponse:
         target = target_plan.request.target
@@ -326,7 +329,8 @@ class Gateway:
             finish_reason=parsed.finish_reason,
             usage=parsed.usage,
             model_reported=parsed.model_reported,
-            latency_ms=latency,
+            latency_ms=max(total, latency),
+            attempt_latency_ms=latency,
             request_id=parsed.request_id,
             cost_usd=cost,
             attempts=attempts,
@@ -369,6 +373,7 @@ class Gateway:
     ) -> None:
         if self._on_call is None:
             return
+        attempt_ms = (response.attempt_latency_ms or response.latency_ms) if response else 0.0
         self._on_call(
             CallRecord(
                 timestamp=time.time(),
@@ -378,7 +383,7 @@ class Gateway:
                 outcome=outcome,
                 usage=response.usage if response else Usage(),
                 cost_usd=cost if cost is not None else (response.cost_usd if response else None),
-                latency_ms=response.latency_ms if response else 0.0,
+                latency_ms=attempt_ms,
                 error_kind=error_kind,
                 fallback_from=origin,
                 request_hash=key,

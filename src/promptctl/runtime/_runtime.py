@@ -96,8 +96,10 @@ class Runtime:
     ) -> Runtime:
         """Verify and load a bundle; raise BundleError when it cannot be trusted.
 
-        `path` is a `*.bundle.json` file or a release directory (its `latest` bundle;
-        `reload()` and `watch` then follow the pointer).
+        `path` is a release directory (its `latest` bundle, refused when the directory
+        holds a newer valid release: a rollback; `reload()` and `watch` then follow the
+        pointer, never backwards) or one `*.bundle.json` file: an explicit pin, the way
+        to serve an older release on purpose.
         `public_key` (a path, or the PEM as bytes or text) makes a signature mandatory. `ledger`: a
         `Ledger` (yours to close), a path (opened and closed by the runtime), False for
         none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
@@ -163,14 +165,17 @@ class Runtime:
     def reload(self) -> bool:
         """Load the file again; True when a different bundle is now in service.
 
-        A bundle that fails verification raises BundleError and the last good one stays
-        in service (also recorded in `last_reload_error`).
+        A bundle that fails verification, or whose release sequence is older than the
+        one in service (or the same sequence with other content), raises BundleError and
+        the last good one stays in service (also recorded in `last_reload_error`): a
+        reload never goes backwards.
         """
         current = self._bundle
         try:
             fresh = load_bundle(
                 current.source, public_key=self._public_key, overrides=self._overrides
             )
+            _check_forward(current, fresh)
         except BundleError as exc:
             self.last_reload_error = exc
             raise
@@ -327,6 +332,19 @@ class Runtime:
         """The provider layer works on a Project: one holding only the bundle's providers."""
         root = bundle.path.parent.resolve()
         return Project(root=root, evals_dir=root, providers=dict(bundle.providers))
+
+
+def _check_forward(current: LoadedBundle, fresh: LoadedBundle) -> None:
+    """Refuse a reload that would serve an older release than the one in service."""
+    older = fresh.sequence < current.sequence
+    other = fresh.sequence == current.sequence > 0 and fresh.digest != current.digest
+    if older or other:
+        what = "older release" if older else "different bundle with the same release number"
+        raise BundleError(
+            f"{fresh.path}: refusing to replace release {current.sequence} "
+            f"({current.digest}) with {what} {fresh.sequence} ({fresh.digest})",
+            hint="a reload never goes backwards; restart with an explicit pin to roll back",
+        )
 
 
 def _warn_unverified(bundle: LoadedBundle) -> None:
