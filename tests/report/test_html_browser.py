@@ -212,3 +212,21 @@ def test_diff_report_verdict_changes_and_word_diff(
         page.emulate_media(color_scheme=scheme)
         page.screenshot(path=str(tmp_path / f"report-diff-{scheme}.png"), full_page=True)
     assert (tmp_path / "report-diff-dark.png").stat().st_size > 10_000
+
+
+def test_history_chart_draws_one_line_per_prompt(
+    browser: Any, doc: dict[str, Any], tmp_path: Path
+) -> None:
+    history = [
+        {"run": "r1", "started_at": None, "pass_rate": {"a/one": 0.5, "b/two": 1.0}},
+        {"run": "r2", "started_at": None, "pass_rate": {"a/one": 1.0}},
+    ]
+    path = tmp_path / "run.html"
+    path.write_text(render_run(doc, history=history), encoding="utf-8")
+    opened = open_report(browser, path)
+    assert len(opened.page.query_selector_all("#history polyline")) == 2
+    titles = opened.page.eval_on_selector_all(
+        "#history circle title", "ts => ts.map(t => t.textContent)"
+    )
+    assert titles == ["a/one in r1: 50.0%", "a/one in r2: 100.0%", "b/two in r1: 100.0%"]
+    assert opened.errors == []
