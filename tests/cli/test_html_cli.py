@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +115,18 @@ def test_report_and_view_from_results_files(
     assert code == 0 and out.strip() == diff["verdict_line"]
     assert diff["kind"] == "diff" and diff["verdict"] == "inconclusive"  # two tests only
     assert {t["status"] for t in diff["groups"][0]["tests"]} == {"passing", "still_failing"}
+    monkeypatch.setattr("tempfile.tempdir", str(project / "tmp"))
+    (project / "tmp").mkdir()
+    stale, fresh = (
+        project / "tmp" / "promptctl-report-old.html",
+        project / "tmp" / "promptctl-report-new.html",
+    )
+    for page in (stale, fresh):
+        page.write_text("<p>")
+    os.utime(stale, (time.time() - 2 * 86400, time.time() - 2 * 86400))
     code, out, _ = run(["view", "--no-open"], monkeypatch, capsys)
     assert code == 0
+    assert not stale.exists() and fresh.exists()  # a day-old page of an earlier view goes
     page = Path(out.strip())
     assert page.name.startswith("promptctl-report-") and page.suffix == ".html"
     assert (

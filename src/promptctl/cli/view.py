@@ -1,9 +1,9 @@
 """`promptctl view [RESULTS.json]`: open a run's HTML report in the browser, no server.
 
 The page is written to a new temporary file (it holds model outputs: readable by the
-user only) and opened with the standard `webbrowser` module; `--no-open` only prints
-the path. Without an argument: the latest run in .promptctl/runs/. Exit 2 when there
-is no run to show.
+user only; pages older than a day are deleted on the next `view`) and opened with the
+standard `webbrowser` module; `--no-open` only prints the path. Without an argument:
+the latest run in .promptctl/runs/. Exit 2 when there is no run to show.
 """
 
 from __future__ import annotations
@@ -15,11 +15,28 @@ import typer
 
 from promptctl.cli._common import ProjectOption, resolve_project
 
-__all__ = ["latest_run", "register"]
+__all__ = ["PREFIX", "latest_run", "register"]
 
 
 def register(app: typer.Typer) -> None:
     app.command("view")(view)
+
+
+PREFIX = "promptctl-report-"
+_KEEP_S = 24 * 3600
+
+
+def _forget_old_pages(folder: Path) -> None:
+    """Delete pages an earlier `view` wrote more than a day ago (never fails the command)."""
+    import time
+
+    cutoff = time.time() - _KEEP_S
+    for old in folder.glob(f"{PREFIX}*.html"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            continue
 
 
 def latest_run(runs_dir: Path) -> Path | None:
@@ -54,7 +71,8 @@ def view(
                 hint="run `promptctl test` first, or pass a results file",
             )
     page = run_page(read_results(results), proj)
-    fd, name = tempfile.mkstemp(prefix="promptctl-report-", suffix=".html")
+    _forget_old_pages(Path(tempfile.gettempdir()))
+    fd, name = tempfile.mkstemp(prefix=PREFIX, suffix=".html")
     path = Path(name)
     import os
 
