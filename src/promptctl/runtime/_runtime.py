@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
-from promptctl.errors import BundleError
+from promptctl.errors import BundleError, PromptctlError
 from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
@@ -110,6 +110,7 @@ class Runtime:
             public_key = public_key.encode("ascii")  # PEM text, not a path
         bundle = load_bundle(Path(path), public_key=public_key, overrides=providers)
         _warn_unverified(bundle)
+        _warn_lifecycle(bundle, env)
         if ledger is None:
             ledger = (env if env is not None else os.environ).get(LEDGER_ENV) or False
         owns = isinstance(ledger, str | Path)
@@ -181,6 +182,7 @@ class Runtime:
             raise
         self.last_reload_error = None
         _warn_unverified(fresh)
+        _warn_lifecycle(fresh, self._env)
         with self._lock:
             self._bundle = fresh
             if self._gateway_ is not None:
@@ -352,3 +354,17 @@ def _warn_unverified(bundle: LoadedBundle) -> None:
     if not bundle.verified:
         state = "signed but not verified (no public_key)" if bundle.signed else "UNSIGNED"
         _log.warning("bundle %s (%s) is %s", bundle.path, bundle.digest, state)
+
+
+def _warn_lifecycle(bundle: LoadedBundle, env: Mapping[str, str] | None) -> None:
+    """One log warning per model past or near its shutdown date (per process)."""
+    from promptctl.providers.lifecycle import warn_retiring
+
+    targets = []
+    for prompt in bundle.prompts.values():
+        model = prompt.model
+        targets += [model.use, *(t.use for t in model.fallbacks), *(r.use for r in model.routes)]
+    try:
+        warn_retiring(targets, Runtime._project(bundle), env)
+    except PromptctlError as exc:  # a malformed PROMPTCTL_TODAY must not stop serving
+        _log.warning("model lifecycle check skipped: %s", exc)
