@@ -230,3 +230,21 @@ def test_history_chart_draws_one_line_per_prompt(
     )
     assert titles == ["a/one in r1: 50.0%", "a/one in r2: 100.0%", "b/two in r1: 100.0%"]
     assert opened.errors == []
+
+
+def test_prompt_ids_named_like_object_members_filter_safely(browser: Any, tmp_path: Path) -> None:
+    from html_builders import case
+
+    from promptctl.evals.results import RunInfo, to_document
+
+    doc = to_document(
+        RunInfo.start(),
+        [case(p, "t", TARGETS[0], "pass", "ok") for p in ("constructor", "__proto__", "a/b")],
+    )
+    path = tmp_path / "run.html"
+    path.write_text(render_run(doc, tags={"a/b": ["x"]}), encoding="utf-8")
+    opened = open_report(browser, path)
+    opened.page.select_option("select[aria-label=tag]", "x")
+    names = opened.page.eval_on_selector_all("#matrix td.name", "ds => ds.map(d => d.textContent)")
+    assert names == ["a/b › t"]
+    assert opened.errors == []

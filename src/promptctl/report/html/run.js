@@ -122,7 +122,7 @@ function matrixView(main, cases, tags) {
     return h;
   };
   const matches = (c) => (!state.prompt || c.prompt === state.prompt) && (!state.target || c.target === state.target)
-    && (!state.status || c.status === state.status) && (!state.tag || (tags[c.prompt] || []).includes(state.tag))
+    && (!state.status || c.status === state.status) && (!state.tag || (Object.hasOwn(tags, c.prompt) && tags[c.prompt].includes(state.tag)))
     && (!state.q || text(c).includes(state.q));
 
   function draw() {
