@@ -142,3 +142,18 @@ def test_diff_page_carries_the_verdict_and_word_diffs() -> None:
 def test_write_html_refuses_a_directory(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot write HTML report"):
         write_html(tmp_path, "<p>")
+
+
+def test_diff_page_with_the_documents_shows_whole_outputs_of_every_test() -> None:
+    comparison, base_doc, head_doc = diff_comparison()
+    long = "word " * 200  # the comparison keeps 400-character excerpts
+    for c in head_doc["cases"]:
+        if c["test"] == "refund":
+            c["output"] = long
+    data = _data(render_diff(comparison, base_doc=base_doc, head_doc=head_doc))
+    tests = {t["test"]: t for t in data["groups"][0]["tests"]}  # type: ignore[index]
+    assert tests["refund"]["head_output"] == long
+    assert tests["refund"]["base_output"] == "category: billing, urgency: high (refund)"
+    assert tests["login"]["base_output"] == tests["login"]["head_output"] is not None
+    assert "words" not in tests["login"]
+    assert tests["vat"]["head_output"] == "category: billing, urgency: high (vat)"  # fixed

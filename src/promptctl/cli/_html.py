@@ -57,8 +57,13 @@ def write_run_html(path: Path, page: str) -> None:
     typer.echo(f"html report: {path}", err=True)
 
 
-def write_diff_html(path: Path, comparison: Comparison) -> None:
+def write_diff_html(
+    path: Path,
+    comparison: Comparison,
+    base_doc: Mapping[str, Any] | None = None,
+    head_doc: Mapping[str, Any] | None = None,
+) -> None:
     from promptctl.report.html import render_diff, write_html
 
-    write_html(path, render_diff(comparison))
+    write_html(path, render_diff(comparison, base_doc=base_doc, head_doc=head_doc))
     typer.echo(f"html report: {path}", err=True)

@@ -87,7 +87,7 @@ def ci(
         check_comment_env()  # a job that cannot comment fails before spending anything
     if not trust_pr:
         _refuse_untrusted_fork(proj, base)
-    comparison, _, _ = compare_both(proj, selection, gate, base=base, head=None)
+    comparison, base_side, head_side = compare_both(proj, selection, gate, base=base, head=None)
     from promptctl.report.diff_report import render_markdown
     from promptctl.report.diff_terminal import print_terminal
     from promptctl.report.github import append_step_summary, publish_report
@@ -97,7 +97,7 @@ def ci(
     html_path = html or report_path.with_suffix(".html")
     from promptctl.cli._html import write_diff_html
 
-    write_diff_html(html_path, comparison)
+    write_diff_html(html_path, comparison, base_side.document, head_side.document)
     markdown = render_markdown(comparison) + _html_link(html_path)
     _write(report_path, markdown)
     typer.echo(f"report: {report_path}", err=True)

@@ -79,12 +79,12 @@ def diff(
         from promptctl.report.github import check_comment_env
 
         check_comment_env()  # a job that cannot comment fails before spending anything
-    comparison, _, _ = compare_both(proj, selection, gate, base=base, head=head)
+    comparison, base_side, head_side = compare_both(proj, selection, gate, base=base, head=head)
     _emit(comparison, fmt, output)
     if html is not None:
         from promptctl.cli._html import write_diff_html
 
-        write_diff_html(html, comparison)
+        write_diff_html(html, comparison, base_side.document, head_side.document)
     if comment:
         from promptctl.report.diff_report import render_markdown
         from promptctl.report.github import publish_report

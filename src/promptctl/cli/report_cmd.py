@@ -41,6 +41,7 @@ def report(
     from promptctl.report.diff_report import verdict_line
 
     check_gate(proj.gate)
-    comparison = compare(read_results(base), head_doc, proj.gate)
-    write_diff_html(html, comparison)
+    base_doc = read_results(base)
+    comparison = compare(base_doc, head_doc, proj.gate)
+    write_diff_html(html, comparison, base_doc, head_doc)
     typer.echo(verdict_line(comparison))

@@ -31,9 +31,16 @@ def render_run(
     return page(f"promptctl run {run_id}", payload)
 
 
-def render_diff(comparison: Comparison) -> str:
-    """The page of a comparison: the verdict first, then what changed and why."""
+def render_diff(
+    comparison: Comparison,
+    *,
+    base_doc: Mapping[str, Any] | None = None,
+    head_doc: Mapping[str, Any] | None = None,
+) -> str:
+    """The page of a comparison: the verdict first, then what changed and why. With the
+    two results documents, every test shows both sides' whole outputs."""
     from promptctl.report.diff_report import verdict_line
 
     line = verdict_line(comparison)
-    return page(line, diff_payload(comparison, verdict_line=line))
+    payload = diff_payload(comparison, verdict_line=line, base_doc=base_doc, head_doc=head_doc)
+    return page(line, payload)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from promptctl.evals.comparison import Comparison, TestDiff, comparison_to_dict
+from promptctl.evals.comparison import Comparison, comparison_to_dict
 from promptctl.report.html.words import word_diff
 
 __all__ = [
@@ -138,17 +138,53 @@ def run_payload(
     }
 
 
-def _with_words(t: TestDiff) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if t.base_output is not None and t.head_output is not None and t.base_output != t.head_output:
-        out["words"] = [list(seg) for seg in word_diff(t.base_output, t.head_output)]
+Outputs = dict[tuple[str, str, str], list[Mapping[str, Any]]]
+
+
+def _outputs(doc: Mapping[str, Any] | None) -> Outputs:
+    """Judged (pass/fail) cases by (prompt, target, test), in document order."""
+    out: Outputs = {}
+    for c in (doc or {}).get("cases", ()):
+        if c.get("status") in ("pass", "fail"):
+            out.setdefault((c["prompt"], c["target"], c["test"]), []).append(c)
     return out
 
 
-def diff_payload(comparison: Comparison, *, verdict_line: str) -> dict[str, Any]:
-    """What the diff page shows: the comparison as JSON, plus word diffs of changed outputs."""
+def _pick(cases: list[Mapping[str, Any]] | None, prefer: str) -> str | None:
+    """The whole output of a case with status `prefer` if any, else of the first one."""
+    if not cases:
+        return None
+    chosen = next((c for c in cases if c.get("status") == prefer), cases[0])
+    output = chosen.get("output")
+    return output if isinstance(output, str) else None
+
+
+def _side_by_side(t_data: dict[str, Any], base: str | None, head: str | None) -> None:
+    """Whole outputs (the comparison keeps 400-character excerpts, and only of changes),
+    and their word diff when they differ."""
+    if base is not None:
+        t_data["base_output"] = base
+    if head is not None:
+        t_data["head_output"] = head
+    b, h = t_data.get("base_output"), t_data.get("head_output")
+    if b is not None and h is not None and b != h:
+        t_data["words"] = [list(seg) for seg in word_diff(b, h)]
+
+
+def diff_payload(
+    comparison: Comparison,
+    *,
+    verdict_line: str,
+    base_doc: Mapping[str, Any] | None = None,
+    head_doc: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the diff page shows: the comparison as JSON, each test's outputs on both sides
+    (a passing base case against a failing head case when there are such, as the gate's
+    excerpts do) and their word diff. Without the documents, the comparison's excerpts."""
     data = comparison_to_dict(comparison)
+    base, head = _outputs(base_doc), _outputs(head_doc)
     for g_data, group in zip(data["groups"], comparison.groups, strict=True):
-        for t_data, test in zip(g_data["tests"], group.tests, strict=True):
-            t_data.update(_with_words(test))
+        for t_data in g_data["tests"]:
+            key = (group.prompt, group.target, t_data["test"])
+            _side_by_side(t_data, _pick(base.get(key), "pass"), _pick(head.get(key), "fail"))
     return {"kind": "diff", "verdict_line": verdict_line, **data}
