@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,15 @@ from playwright.sync_api import expect
 from promptctl.report.diff_report import verdict_line
 from promptctl.report.html import render_diff, render_run
 from promptctl.report.money import format_usd
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: $PROMPTCTL_TEST_ARTIFACTS (CI keeps them), else the test's
+    temporary directory."""
+    folder = Path(os.environ.get("PROMPTCTL_TEST_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
@@ -155,14 +165,14 @@ def test_cheapest_target_meeting_the_bar(run_page: Opened) -> None:
 
 
 def test_screenshots_light_dark_and_narrow(
-    browser: Any, doc: dict[str, Any], tmp_path: Path
+    browser: Any, doc: dict[str, Any], tmp_path: Path, shots: Path
 ) -> None:
     path = tmp_path / "run.html"
     path.write_text(render_run(doc), encoding="utf-8")
     for scheme, width in (("light", 1280), ("dark", 1280), ("light", 420)):
         opened = open_report(browser, path, width=width, scheme=scheme)
         opened.page.click("#matrix button")
-        shot = tmp_path / f"report-run-{scheme}-{width}.png"
+        shot = shots / f"report-run-{scheme}-{width}.png"
         opened.page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
         bg = opened.page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -181,7 +191,7 @@ def diff_page(browser: Any, tmp_path: Path) -> tuple[Opened, Any]:
 
 
 def test_diff_report_verdict_changes_and_word_diff(
-    diff_page: tuple[Opened, Any], tmp_path: Path
+    diff_page: tuple[Opened, Any], shots: Path
 ) -> None:
     opened, comparison = diff_page
     page = opened.page
@@ -210,8 +220,8 @@ def test_diff_report_verdict_changes_and_word_diff(
     page.click("button[data-status=regressed]")
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
-        page.screenshot(path=str(tmp_path / f"report-diff-{scheme}.png"), full_page=True)
-    assert (tmp_path / "report-diff-dark.png").stat().st_size > 10_000
+        page.screenshot(path=str(shots / f"report-diff-{scheme}.png"), full_page=True)
+    assert (shots / "report-diff-dark.png").stat().st_size > 10_000
 
 
 def test_history_chart_draws_one_line_per_prompt(
@@ -248,3 +258,17 @@ def test_prompt_ids_named_like_object_members_filter_safely(browser: Any, tmp_pa
     names = opened.page.eval_on_selector_all("#matrix td.name", "ds => ds.map(d => d.textContent)")
     assert names == ["a/b › t"]
     assert opened.errors == []
+
+
+def test_diff_report_keyboard(diff_page: tuple[Opened, Any]) -> None:
+    opened, _ = diff_page
+    page = opened.page
+    page.focus("button[data-status=regressed]")
+    page.keyboard.press("Space")  # hide the regressed tests
+    shown = page.eval_on_selector_all("#tests details", "ds => ds.map(d => d.dataset.status)")
+    assert shown == ["fixed"]
+    page.keyboard.press("Tab")  # to the next chip: fixed
+    page.keyboard.press("Enter")
+    assert page.eval_on_selector_all("#tests details", "ds => ds.length") == 0
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search"
