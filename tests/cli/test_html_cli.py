@@ -188,3 +188,18 @@ def test_an_unusable_html_path_fails_before_any_call(
     code, _, err = run(["test", "--html", "taken"], monkeypatch, capsys)
     assert code == 2 and "is a directory" in err and "Traceback" not in err
     assert fake_llm.requests == []
+
+
+def test_report_shows_messages_only_for_the_prompt_that_ran(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["test", "-o", "r.json"], monkeypatch, capsys)[0] == 1
+    assert run(["report", "r.json", "--html", "same.html"], monkeypatch, capsys)[0] == 0
+    same = _data((project / "same.html").read_text())
+    assert all(c["messages"][-1]["content"].startswith("Q: ") for c in same["cases"])
+    qa = project / "prompts" / "demo" / "qa.yaml"
+    qa.write_text(qa.read_text().replace("Answer briefly.", "Answer at length."))
+    assert run(["report", "r.json", "--html", "edited.html"], monkeypatch, capsys)[0] == 0
+    edited = _data((project / "edited.html").read_text())
+    assert [c["messages"] for c in edited["cases"]] == [None, None]  # never sent like this
+    assert edited["tags"] == {"demo/qa": ["demo"]}
