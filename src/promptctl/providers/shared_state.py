@@ -235,6 +235,10 @@ class SharedState:
         """Close the breaker for the fleet (a success resets its failures); None: down."""
         return self._run(lambda: self._client.delete(*self._breaker_keys(target)) >= 0)
 
+    def breaker_abandon(self, target: str) -> None:
+        """The trial call ended without an outcome: another process may probe."""
+        self._run(lambda: self._client.delete(self._breaker_keys(target)[2]))
+
     def close(self) -> None:
         self._client.close()
 
