@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from fakes.servers import RedisServer
+from fakes.servers import PostgresServer, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +29,26 @@ def redis_url(redis_server: RedisServer) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer.find()
+    try:
+        yield server.init()
+    finally:
+        server.remove()
+
+
+_DATABASES = itertools.count()
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> str:
+    """A new, empty database on the session's server: the URL a fleet would be given."""
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_DATABASES)}"
+    with psycopg.connect(postgres_server.url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return postgres_server.url_for(name)

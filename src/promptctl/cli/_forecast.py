@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["check_forecast", "show_forecast"]
 
 
-def _rows_since(path: Path, today: date, window: int) -> list[Any]:
+def _rows_since(path: Path | str, today: date, window: int) -> list[Any]:
     from promptctl.ledger.report import read_rows
 
     first = min(today.replace(day=1), today - timedelta(days=max(window, 14)))
@@ -52,7 +52,7 @@ def budget_line(b: BudgetForecast) -> str:
 
 
 def show_forecast(
-    project: Project, path: Path, by: str, window: int, fmt: str, today: date
+    project: Project, path: Path | str, by: str, window: int, fmt: str, today: date
 ) -> None:
     from promptctl.ledger.budgets import parse_budgets
     from promptctl.ledger.forecast import budget_forecasts, drivers, forecast, forecast_groups
@@ -155,7 +155,7 @@ def _signed(value: float) -> str:
     return ("+" if value > 0 else "") + _usd(value)
 
 
-def check_forecast(project: Project, path: Path, window: int, today: date) -> bool:
+def check_forecast(project: Project, path: Path | str, window: int, today: date) -> bool:
     """Print each budget's forecast line; True when one is forecast to be exceeded."""
     from promptctl.ledger.budgets import parse_budgets
     from promptctl.ledger.forecast import budget_forecasts

@@ -12,6 +12,7 @@ from promptctl.cli._common import ProjectOption, check_choice, console, resolve_
 
 if TYPE_CHECKING:
     from promptctl.ledger.report import Bucket, CostReport
+    from promptctl.promptfile.model import Project
 
 __all__ = ["register"]
 
@@ -107,12 +108,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _ledger_target(option: str | None, proj: Project) -> Path | str:
+    """`--ledger`, else promptctl.yaml's `ledger:`: a file or a postgresql:// URL."""
+    from promptctl.ledger.postgres import is_pg_url
+
+    chosen = option or proj.ledger_url
+    if chosen is None:
+        return proj.ledger_file
+    return chosen if is_pg_url(chosen) else Path(chosen)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("costs")
     def costs(
         ledger: Annotated[
-            Path | None,
-            typer.Option("--ledger", help="Ledger file [default: .promptctl/ledger.sqlite]."),
+            str | None,
+            typer.Option(
+                "--ledger",
+                help="Ledger file or postgresql:// URL (also PROMPTCTL_LEDGER) "
+                "[default: .promptctl/ledger.sqlite].",
+            ),
         ] = None,
         by: Annotated[
             str, typer.Option("--by", help="prompt | model | provider | tag | day | source")
@@ -150,7 +165,7 @@ def register(app: typer.Typer) -> None:
         from promptctl.report.costs import budget_line
 
         proj = load_project(config) if config is not None else resolve_project(project)
-        path = ledger or proj.ledger_file
+        path = _ledger_target(ledger, proj)
         if check_forecast and not check:
             from promptctl.errors import UsageError
 

@@ -51,6 +51,7 @@ from promptctl.promptfile.model import Project, Prompt
 
 if TYPE_CHECKING:
     from promptctl.ledger import Ledger
+    from promptctl.ledger.postgres import PgLedger
     from promptctl.providers.gateway import Gateway
 
 WORKER_STAGGER_S = 0.001
@@ -167,7 +168,7 @@ class _Session:
         self.budget = Budget(options.max_cost)
         self.results: list[CaseResult | None] = [None] * len(self.cases)
         self._own_gateway = gateway is None
-        self._ledger: Ledger | None = None
+        self._ledger: Ledger | PgLedger | None = None
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
         self.case_runner = CaseRunner(project, self.builder, self.budget, self.gateway)
         self.outcome: EvalRun | None = None
@@ -219,8 +220,14 @@ class _Session:
         from promptctl.ledger import Ledger
         from promptctl.providers.gateway import Gateway
 
-        path = self.project.ledger_path or self.project.state_dir / "ledger.sqlite"
-        self._ledger = Ledger(path)
+        ledger: Ledger | PgLedger
+        if self.project.ledger_url:
+            from promptctl.ledger.postgres import PgLedger
+
+            ledger = PgLedger(self.project.ledger_url)
+        else:
+            ledger = Ledger(self.project.ledger_path or self.project.state_dir / "ledger.sqlite")
+        self._ledger = ledger
         shared = None
         env = os.environ if self.env is None else self.env
         if self.project.shared_state or env.get("PROMPTCTL_SHARED_STATE"):
@@ -232,7 +239,7 @@ class _Session:
             mode=self.options.mode,
             use_cache=self.options.use_cache,
             env=self.env,
-            on_call=self._ledger.record,
+            on_call=ledger.record,
             shared_state=shared,
             # a burst of errors must not fail the healthy cases after it: the next case
             # is the circuit's trial call and cases meanwhile wait for its outcome

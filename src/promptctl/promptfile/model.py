@@ -281,6 +281,7 @@ class Project:
     gate: GateConfig = field(default_factory=GateConfig)
     budgets: Mapping[str, Any] = field(default_factory=dict)
     ledger_path: Path | None = None
+    ledger_url: str | None = None  # `ledger: postgresql://…` (no password: libpq's env has it)
     shared_state: str | None = None  # redis:// URL (no password: that comes from the env)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given

@@ -111,8 +111,9 @@ class Runtime:
         pointer, never backwards) or one `*.bundle.json` file: an explicit pin, the way
         to serve an older release on purpose.
         `public_key` (a path, or the PEM as bytes or text) makes a signature mandatory. `ledger`: a
-        `Ledger` (yours to close), a path (opened and closed by the runtime), False for
-        none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
+        `Ledger` (yours to close), a path or a `postgresql://` URL (opened and closed by the
+        runtime), False for none, or None: the path or URL in the `PROMPTCTL_LEDGER`
+        environment variable, else none.
         `providers` overrides the bundle's provider settings per deployment; `env`
         (default `os.environ`) supplies the API keys. `shared_state`: the fleet's rate
         limits, retry-after pauses and circuit breakers in Redis: a `redis://` URL, a
@@ -128,7 +129,11 @@ class Runtime:
             ledger = (env if env is not None else os.environ).get(LEDGER_ENV) or False
         owns = isinstance(ledger, str | Path)
         sink: LedgerLike | None
-        if isinstance(ledger, str | Path):
+        if isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://")):
+            from promptctl.ledger.postgres import PgLedger
+
+            sink = PgLedger(ledger)  # the fleet's ledger (docs/deployment.md)
+        elif isinstance(ledger, str | Path):
             from promptctl.ledger.store import Ledger
 
             sink = Ledger(Path(ledger))
