@@ -48,6 +48,7 @@ from promptctl.providers.retry import RetryPolicy
 from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
 
 if TYPE_CHECKING:
+    from promptctl.providers.shared_cache import SharedResponseCache
     from promptctl.providers.shared_state import SharedState
 
 __all__ = ["Gateway"]
@@ -101,7 +102,13 @@ class Gateway:
         # evaluations: a call finding the circuit open waits for the trial call in flight
         # (with cool-down 0, the next call after an opening is that trial) instead of failing
         self._probe_wait = probe_wait
-        self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
+        self._cache: ResponseCache | SharedResponseCache | None = None
+        if use_cache and mode != "live":
+            self._cache = ResponseCache(project.cache_path)
+            if shared_state is not None:  # shards and runners reuse one another's answers
+                from promptctl.providers.shared_cache import SharedResponseCache
+
+                self._cache = SharedResponseCache(self._cache, shared_state)
         self._recordings = RecordingStore(project.recordings_dir)
         pool_size = max(16, sum(s.max_concurrency for s in project.providers.values()))
         self._pool = ClientPool(pool_size)

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from promptctl.errors import ConfigError
@@ -238,6 +238,14 @@ class SharedState:
     def breaker_abandon(self, target: str) -> None:
         """The trial call ended without an outcome: another process may probe."""
         self._run(lambda: self._client.delete(self._breaker_keys(target)[2]))
+
+    def script(self, source: str) -> Any:
+        """A Lua script registered on this connection (for the shared response cache)."""
+        return self._client.register_script(source)
+
+    def call(self, op: Callable[[Any], T]) -> T | None:
+        """`op(redis client)`, or None when Redis is down (logged once)."""
+        return self._run(lambda: op(self._client))
 
     def close(self) -> None:
         self._client.close()
