@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import subprocess
@@ -196,3 +197,19 @@ def test_concurrent_threads_share_commits(pg_url: str):
         t.join()
     assert _count(pg_url) == 400
     ledger.close()
+
+
+def test_calls_lists_the_fleet_ledger_with_filters(tmp_path: Path, pg_url: str):
+    ledger = PgLedger(pg_url)
+    for n in range(6):
+        record = _record(n)
+        if n % 2:
+            tagged = dataclasses.replace(record.context, tags=("vip",))
+            record = dataclasses.replace(record, context=tagged)
+        ledger.record(record)
+    ledger.close()
+    done = invoke("calls", "--ledger", pg_url, "--tag", "vip", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["calls"]
+    assert [r["input_tokens"] for r in rows] == [105, 103, 101]  # newest first
+    assert all(r["tags"] == ["vip"] for r in rows)

@@ -12,7 +12,6 @@ from promptctl.cli._common import ProjectOption, check_choice, console, resolve_
 
 if TYPE_CHECKING:
     from promptctl.ledger.report import Bucket, CostReport
-    from promptctl.promptfile.model import Project
 
 __all__ = ["register"]
 
@@ -108,16 +107,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _ledger_target(option: str | None, proj: Project) -> Path | str:
-    """`--ledger`, else promptctl.yaml's `ledger:`: a file or a postgresql:// URL."""
-    from promptctl.ledger.postgres import is_pg_url
-
-    chosen = option or proj.ledger_url
-    if chosen is None:
-        return proj.ledger_file
-    return chosen if is_pg_url(chosen) else Path(chosen)
-
-
 def register(app: typer.Typer) -> None:
     @app.command("costs")
     def costs(
@@ -165,7 +154,9 @@ def register(app: typer.Typer) -> None:
         from promptctl.report.costs import budget_line
 
         proj = load_project(config) if config is not None else resolve_project(project)
-        path = _ledger_target(ledger, proj)
+        from promptctl.ledger.postgres import ledger_location
+
+        path = ledger_location(ledger, lambda: proj)
         if check_forecast and not check:
             from promptctl.errors import UsageError
 

@@ -25,7 +25,9 @@ import atexit
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from promptctl.errors import ConfigError
 from promptctl.ledger.migrations import PG_MIGRATIONS
@@ -33,7 +35,10 @@ from promptctl.ledger.store import COLUMNS, Row, to_row
 from promptctl.providers.shared_state import redact_url
 from promptctl.providers.types import CallRecord
 
-__all__ = ["PgLedger", "is_pg_url", "pg_connect", "redact_url"]
+if TYPE_CHECKING:
+    from promptctl.promptfile.model import Project
+
+__all__ = ["PgLedger", "is_pg_url", "ledger_location", "pg_connect", "redact_url"]
 
 log = logging.getLogger("promptctl.ledger")
 _LOCK_KEY = 0x70726F6D  # "prom": the advisory lock that serialises migrations
@@ -42,6 +47,17 @@ _COPY = f"COPY calls ({', '.join(COLUMNS)}) FROM STDIN"
 
 def is_pg_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def ledger_location(option: str | None, project: Callable[[], Project]) -> Path | str:
+    """A command's `--ledger`, else promptctl.yaml's `ledger:`: a file or a postgresql:// URL.
+
+    `project` is only called (the project found and read) without `--ledger`.
+    """
+    if option:
+        return option if is_pg_url(option) else Path(option)
+    found = project()
+    return found.ledger_url or found.ledger_file
 
 
 def _scrub(url: str, text: str) -> str:
