@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,19 @@ def test_runtime_import_and_a_plain_run_load_no_fleet_driver():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_tpm_travels_in_the_bundle_and_is_absent_when_unset(tmp_path: Path, fake_llm: Any):
+    import dataclasses
+
+    from fakes.llm_server import fake_providers
+    from promptctl.runtime import Runtime
+    from runtime.helpers import prompt, write_bundle
+
+    providers = fake_providers(fake_llm)
+    limited = {"openai": dataclasses.replace(providers["openai"], rpm=60, tpm=90_000)}
+    data = write_bundle(tmp_path / "a.bundle.json", [prompt()], limited)
+    plain = write_bundle(tmp_path / "b.bundle.json", [prompt()], {"openai": providers["openai"]})
+    assert b'"tpm"' in data and b'"tpm"' not in plain  # older bundles keep their bytes
+    with Runtime.load(tmp_path / "a.bundle.json", ledger=False, shared_state=False) as rt:
+        assert rt.bundle.providers["openai"].tpm == 90_000
