@@ -2,7 +2,8 @@
 
 Loads a Runtime on the job's bundle with shared state (and/or a ledger), waits for the
 common start time, makes `calls` blocking calls and prints one JSON line per call:
-{"ok": bool, "kind": error kind or null, "t": time.time()}.
+{"ok": bool, "kind": error kind or null, "t0": when it was called, "t": when it returned}
+(wall-clock seconds).
 """
 
 from __future__ import annotations
@@ -28,16 +29,19 @@ def main(job: dict[str, Any]) -> None:
         shared_state=shared,
         gateway_options=job.get("gateway_options") or {},
     )
+    if job.get("warmup"):  # imports, connections: the timed calls then start on time
+        runtime.run(job["warmup"], ticket="warm-up")
     start_at = job.get("start_at", 0.0)
     while time.time() < start_at:
         time.sleep(0.005)
     with runtime:
         for n in range(job["calls"]):
+            t0 = time.time()
             try:
                 runtime.run(job.get("prompt", "support/triage"), ticket=f"{job['name']}-{n}")
-                line = {"ok": True, "kind": None, "t": time.time()}
+                line = {"ok": True, "kind": None, "t0": t0, "t": time.time()}
             except ProviderError as exc:
-                line = {"ok": False, "kind": exc.kind, "t": time.time()}
+                line = {"ok": False, "kind": exc.kind, "t0": t0, "t": time.time()}
             print(json.dumps(line), flush=True)
 
 
