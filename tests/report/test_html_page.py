@@ -130,8 +130,9 @@ def test_word_diff_marks_only_the_changed_word() -> None:
 def test_diff_page_carries_the_verdict_and_word_diffs() -> None:
     comparison, _, _ = diff_comparison()
     data = _data(render_diff(comparison))
-    assert data["kind"] == "diff" and data["verdict"] == "fail"
-    assert str(data["verdict_line"]).startswith("❌ promptctl: 1 regression in support/triage")
+    # 3 tests, one always->never: the gate cannot call that a pass (too few tests to fail).
+    assert data["kind"] == "diff" and data["verdict"] == comparison.verdict == "inconclusive"
+    assert "support/triage" in str(data["verdict_line"])
     tests = {t["test"]: t for t in data["groups"][0]["tests"]}  # type: ignore[index]
     assert ["-", "billing"] in tests["refund"]["words"] and ["+", "other"] in tests["refund"][
         "words"
