@@ -44,6 +44,8 @@ def test_ci_comment_is_created_then_updated(
             "GITHUB_REF": "refs/pull/7/merge",
             "GITHUB_API_URL": gh.base_url,
             "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_RUN_ID": "4242",
         }.items():
             monkeypatch.setenv(name, value)
         first = run(
@@ -61,6 +63,9 @@ def test_ci_comment_is_created_then_updated(
     assert MARKER in comment["body"] and "### What changed in the prompts" in comment["body"]
     report = (repo / ".promptctl" / "ci-report.md").read_text(encoding="utf-8")
     assert report == comment["body"]
+    assert "https://github.com/acme/prompts/actions/runs/4242#artifacts" in report
+    html = (repo / ".promptctl" / "ci-report.html").read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in html and '"verdict":"fail"' in html
     assert summary.read_text(encoding="utf-8").count(MARKER) == 2
     head = json.loads((repo / ".promptctl" / "ci-results.json").read_text(encoding="utf-8"))
     assert len(head["cases"]) == 3 * len(TESTS)

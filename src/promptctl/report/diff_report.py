@@ -11,6 +11,7 @@ same comment on the next push.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from promptctl.evals.comparison import (
@@ -299,5 +300,8 @@ def _code(text: str) -> str:
 
 
 def _fence(text: str, lang: str = "text") -> str:
-    ticks = "````" if "```" in text else "```"
+    """A code block `text` cannot close: its fence is longer than any backtick run in it
+    (a model output holding ```` must not end the block and write the comment itself)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
     return f"{ticks}{lang}\n{text}\n{ticks}"
