@@ -249,7 +249,7 @@ class LifecycleConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    max_pass_rate_drop: float = 0.0
+    max_pass_rate_drop: float = 0.0  # non-inferiority margin (docs/gating.md)
     max_cost_increase_pct: float | None = 10.0
     max_p95_latency_increase_pct: float | None = None
     fail_on_new_failures: bool = True
@@ -258,7 +258,7 @@ class GateConfig:
     max_error_rate: float = 0.2
     # Added by the gate (issue 5); see docs/gating.md.
     flaky_fails: bool = False  # a flaky test whose pass rate fell fails the gate
-    min_detectable_drop: float = 0.10  # drop to be able to detect when max_pass_rate_drop is 0
+    min_detectable_drop: float = 0.10  # drop (beyond the margin) a group must be able to detect
     bootstrap_resamples: int = 2000  # paired bootstrap of the score change; 0 turns it off
 
 
