@@ -16,12 +16,13 @@ from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from promptctl.errors import InputValidationError, RenderError
+from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
 from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.promptfile.partials import inline_partials, safe_partial_name
 from promptctl.providers import routing as _routing
 from promptctl.providers.types import ChatMessage
+from promptctl.render_limits import LimitedSandbox, render_limited
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -69,7 +70,7 @@ def environment(partials: Mapping[str, str] | None = None) -> SandboxedEnvironme
     key = tuple(sorted((partials or {}).items()))
     env = _ENV_CACHE.get(key)
     if env is None:
-        env = SandboxedEnvironment(
+        env = LimitedSandbox(
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             loader=_PartialsLoader(partials or {}),
@@ -118,7 +119,7 @@ def render_template(
     """Render one template; every Jinja failure becomes a RenderError."""
     template = compile_template(source, env)
     try:
-        return template.render(variables)
+        return render_limited(template, variables)
     except SecurityError as exc:
         raise RenderError(
             f"sandbox refused: {exc}", hint="templates may not reach into Python internals"
@@ -138,6 +139,10 @@ def render_template(
         raise
     except jinja2.TemplateError as exc:
         raise RenderError(f"template error: {exc}") from None
+    except MemoryError:
+        raise RenderError(
+            "template ran out of memory", hint="see docs/prompt-format.md#limits"
+        ) from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise RenderError(f"template failed: {type(exc).__name__}: {exc}") from None
 
@@ -148,6 +153,16 @@ def _validator(prompt: Prompt) -> Draft202012Validator:
         return cached[1]
     from jsonschema import Draft202012Validator
 
+    from promptctl.promptfile.schemas import check_schema
+
+    for name, declared in prompt.inputs.items():
+        problem = check_schema(declared)
+        if problem:
+            raise PromptFileError(
+                f"{prompt.id}: input '{name}' is not a valid JSON Schema: {problem}",
+                location=SourceLocation(prompt.path),
+                hint="`promptctl lint` shows the line (PC013)",
+            )
     schema = {
         "type": "object",
         "properties": {k: dict(v) for k, v in prompt.inputs.items()},

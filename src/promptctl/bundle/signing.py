@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from promptctl.bundle.format import BUNDLE_FORMAT, canonical_bytes, compute_digest
 from promptctl.errors import BundleError
+from promptctl.promptfile.safe_io import nesting_depth
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -62,6 +63,9 @@ class VerifiedBundle:
         if self.signed:
             return f"signed (key {self.key_id}), not verified: no public key given"
         return "UNSIGNED"
+
+
+_MAX_DEPTH = 200  # prompts carry JSON Schemas; none needs to nest this deep
 
 
 def generate_keypair(directory: Path) -> tuple[Path, Path]:
@@ -168,6 +172,12 @@ def _parse(data: bytes) -> dict[str, Any]:
         raise BundleError(f"bundle is not UTF-8 (byte {exc.start})") from exc
     try:
         doc = json.loads(text)
+        if nesting_depth(doc, _MAX_DEPTH) > _MAX_DEPTH:
+            raise RecursionError
+    except RecursionError:
+        raise BundleError(
+            f"bundle is nested more than {_MAX_DEPTH} levels deep; not a promptctl bundle"
+        ) from None
     except json.JSONDecodeError as exc:
         stripped = text.rstrip()
         if exc.pos >= len(stripped) or not stripped.endswith("}"):

@@ -20,9 +20,10 @@ _KEY_HELP = "Ed25519 public key (PEM) to check the signature with."
 def _load(path: Path, public_key: Path | None) -> VerifiedBundle:
     from promptctl.bundle.signing import verify_bundle
     from promptctl.errors import BundleError, UsageError
+    from promptctl.promptfile.safe_io import MAX_BUNDLE_BYTES, read_file
 
     try:
-        data = path.read_bytes()
+        data = read_file(path, root=None, limit=MAX_BUNDLE_BYTES, what="bundle")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
     try:

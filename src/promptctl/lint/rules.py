@@ -54,6 +54,7 @@ _TABLE: tuple[Rule, ...] = (
         "PC107", "undelimited-input", "warning", "An input in a system message without delimiters."
     ),
     Rule("PC108", "param-typo", "warning", "A model param that looks like a misspelt known one."),
+    Rule("PC109", "catastrophic-regex", "warning", "A regex that can take exponential time."),
     Rule("PC900", "version-check-skipped", "note", "Version rules could not run (no git base)."),
 )
 

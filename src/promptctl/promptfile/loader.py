@@ -19,6 +19,7 @@ from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import Project, Prompt
 from promptctl.promptfile.project import find_project, load_project
 from promptctl.promptfile.prompt_build import build_prompt, default_id, failing_include
+from promptctl.promptfile.safe_io import confine
 from promptctl.promptfile.salvage import salvage
 from promptctl.promptfile.schemas import did_you_mean, schema_findings
 from promptctl.promptfile.semver import parse_semver, suggest_semver
@@ -110,11 +111,16 @@ def partials_dir(project: Project) -> Path:
 def discover_prompt_files(
     project: Project, paths: Sequence[Path] | None = None, *, source: FileSource | None = None
 ) -> list[Path]:
-    """`prompts/**/*.yaml|yml` (or the given files/folders), excluding `_partials/`."""
+    """`prompts/**/*.yaml|yml` (or the given files/folders), excluding `_partials/`.
+
+    Raises UnsafeFileError when a folder or file given resolves outside the project.
+    """
     src = source or WorkingTreeSource()
     roots = [p.resolve() for p in paths] if paths else [project.prompts_dir]
     found: set[Path] = set()
     for root in roots:
+        if isinstance(src, WorkingTreeSource):
+            confine(root, project.root, what="prompts folder" if not paths else "path")
         if src.is_file(root):
             if root.suffix in PROMPT_SUFFIXES:
                 found.add(root)
@@ -128,12 +134,17 @@ def discover_prompt_files(
 
 
 def load_partials(project: Project, source: FileSource | None = None) -> dict[str, str]:
-    """Every file under `prompts/_partials/` as {relative name: text}."""
+    """Every file under `prompts/_partials/` as {relative name: text}.
+
+    Raises UnsafeFileError (exit 2) for a partial that leaves the project (a symlink to
+    `/proc/self/environ`), is not a regular file or is too large: nothing is rendered.
+    """
     src = source or WorkingTreeSource()
     base = partials_dir(project)
     out: dict[str, str] = {}
     for path in src.list_files(base):
-        out[path.relative_to(base).as_posix()] = src.read_bytes(path).decode("utf-8", "replace")
+        data = src.read_bytes(path, root=project.root, what="partial")
+        out[path.relative_to(base).as_posix()] = decode_text(data, path)
     return out
 
 
@@ -151,7 +162,7 @@ def load_prompt_file(
     diags = result.diagnostics
     try:
         if text is None:
-            text = decode_text(src.read_bytes(path), path)
+            text = decode_text(src.read_bytes(path, root=project.root, what="prompt file"), path)
         doc = load_yaml(text, path)
     except FileNotFoundError:
         diags.append(Diagnostic("PC001", "error", "file not found", SourceLocation(path)))

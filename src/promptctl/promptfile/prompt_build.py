@@ -131,6 +131,6 @@ def build_prompt(
         tags=tuple(data.get("tags", ())),
         inputs=data.get("inputs", {}),
         output=OutputSpec(format=output.get("format", "text"), schema=output.get("schema")),
-        tests=parse_tests(data.get("tests", []), doc.locate, path, src, diags),
+        tests=parse_tests(data.get("tests", []), doc.locate, path, project, src, diags),
         raw=data,
     )

@@ -18,6 +18,7 @@ from promptctl.bundle.signing import verify_bundle
 from promptctl.errors import BundleError
 from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import Prompt, ProviderSettings
+from promptctl.promptfile.safe_io import MAX_BUNDLE_BYTES, UnsafeFileError, excerpt, read_file
 
 __all__ = ["LoadedBundle", "load_bundle", "merge_providers"]
 
@@ -41,6 +42,9 @@ class LoadedBundle:
     mtime_ns: int
 
 
+_MAX_POINTER_BYTES = 4096  # one file name; a `latest` linked to a big file is refused
+
+
 def load_bundle(
     source: Path,
     *,
@@ -55,7 +59,9 @@ def load_bundle(
     path, watched = _resolve(source)
     try:
         mtime_ns = os.stat(watched).st_mtime_ns
-        data = path.read_bytes()
+        data = read_file(path, root=None, limit=MAX_BUNDLE_BYTES, what="bundle")
+    except UnsafeFileError as exc:
+        raise BundleError(exc.message, hint=exc.hint) from None
     except OSError as exc:
         raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
     try:
@@ -96,14 +102,23 @@ def _resolve(source: Path) -> tuple[Path, Path]:
         return source, source
     pointer = source / "latest"
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
+        raw = read_file(pointer, root=None, limit=_MAX_POINTER_BYTES, what="`latest` pointer")
+        name = raw.decode("utf-8", "replace").strip()
+    except UnsafeFileError as exc:
+        raise BundleError(
+            f"{pointer} is not a release pointer: {exc.message}",
+            hint="publish writes `latest` as one line naming a bundle file",
+        ) from None
     except OSError as exc:
         raise BundleError(
             f"{source} is a directory without a readable `latest` pointer: {exc.strerror}",
             hint="pass a *.bundle.json file or a release directory written by publish",
         ) from exc
     if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise BundleError(f"{pointer} does not name a bundle file in {source}: {name!r}")
+        raise BundleError(
+            f"{pointer} does not name a bundle file in {source}: {excerpt(name)}",
+            hint="publish writes `latest` as one line naming a bundle file",
+        )
     return source / name, pointer
 
 
