@@ -247,6 +247,11 @@ def _vars_fifo(root: Path, outside: Path) -> None:
     _fifo(root / "vars.yaml")
 
 
+def _results_fifo(root: Path, outside: Path) -> None:
+    _project(root)
+    _fifo(root / "shard1.json")
+
+
 def _deep_bundle(root: Path, outside: Path) -> None:
     _write(root / "deep.bundle.json", '{"manifest": ' + "[" * 10_000 + "]" * 10_000 + "}")
 
@@ -556,6 +561,15 @@ CASES: tuple[Hostile, ...] = (
         ("render", "a", "--vars", "vars.yaml"),
         2,
         ("vars.yaml", "FIFO"),
+        (_TB,),
+        subprocess=True,
+    ),
+    Hostile(
+        "results-file-fifo",
+        _results_fifo,
+        ("merge", "shard1.json", "--output", "all.json"),
+        2,
+        ("shard1.json", "FIFO"),
         (_TB,),
         subprocess=True,
     ),

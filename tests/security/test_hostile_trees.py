@@ -26,7 +26,7 @@ from promptctl.errors import BundleError
 from promptctl.promptfile.gitsource import GitTreeSource
 from promptctl.promptfile.regex_safety import RegexTimeout, catastrophic, deadline
 from promptctl.promptfile.safe_io import UnsafeFileError, excerpt, read_file
-from security.hostile_trees import CANARY, CASES, Hostile
+from security.hostile_trees import CANARY, CASES, Hostile, prompt_yaml
 
 TIMEOUT_S = 60
 
@@ -113,6 +113,33 @@ def test_python_check_outside_is_never_imported(
     assert code == 2, out + err
     assert "python check" in err and "outside the project" in err
     assert not (outside / "imported.marker").exists()
+
+
+def test_recording_replaced_by_a_fifo_is_an_error_not_a_hang(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Recordings are committed: a FIFO in their place makes the case error (exit 3)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "prompts").mkdir()
+    (root / "prompts" / "a.yaml").write_text(prompt_yaml())
+    (root / "promptctl.yaml").write_text(
+        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
+    )
+    fake_llm.reply("hi!")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-hostile-0123456789")
+    code, out, err = run(["test", "--mode", "record"], monkeypatch, capsys)
+    assert code == 0, out + err
+    (recording,) = (root / "evals" / "recordings").rglob("*.json")
+    recording.unlink()
+    os.mkfifo(recording)
+    code, out, err = _subprocess(["test", "--mode", "replay"], root, {})
+    assert code == 3, out + err
+    assert "FIFO" in out + err and "Traceback" not in out + err
 
 
 # --- below the CLI ---------------------------------------------------------------------
