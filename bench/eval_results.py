@@ -12,9 +12,9 @@ import tracemalloc
 from pathlib import Path
 
 from promptctl.evals.assertions import AssertionResult
-from promptctl.evals.junit import to_junit_xml
 from promptctl.evals.results import CaseResult, RunInfo, read_results, to_document, write_results
 from promptctl.providers.types import Usage
+from promptctl.report.junit import to_junit_xml
 
 N = 10_000
 

@@ -108,10 +108,11 @@ async def _pool_run(
 
 
 async def _overhead(url: str, n: int, concurrency: int) -> tuple[float, float, float, float]:
+    from promptctl.plan.request import ChatRequest
+    from promptctl.promptfile.chat import ChatMessage
     from promptctl.promptfile.model import Project, ProviderSettings
     from promptctl.providers import _http
     from promptctl.providers.gateway import Gateway
-    from promptctl.providers.types import ChatMessage, ChatRequest
 
     settings = ProviderSettings(
         "openai", "openai", url, "OPENAI_API_KEY", max_concurrency=concurrency

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from promptctl.errors import InputValidationError, RenderError
+from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.model import MessageTemplate, ModelConfig, Prompt, Target
-from promptctl.providers.types import ChatMessage
 from promptctl.render import content_hash, inline_partials, render_messages, validate_inputs
 
 
@@ -216,8 +216,8 @@ def test_render_imports_no_cli_dependency() -> None:
 
 
 def test_choose_target_first_true_route_wins() -> None:
+    from promptctl.plan.routing import choose_target
     from promptctl.promptfile.model import Route
-    from promptctl.render import choose_target
 
     prompt = Prompt(
         id="t",
@@ -233,10 +233,10 @@ def test_choose_target_first_true_route_wins() -> None:
         ),
         messages=(user("x"),),
     )
-    assert choose_target(prompt, {"tier": "enterprise", "ticket": "a"}).use == "openai/gpt-4o"
-    long_ticket = choose_target(prompt, {"tier": "free", "ticket": "a" * 20})
+    assert choose_target(prompt.model, {"tier": "enterprise", "ticket": "a"}).use == "openai/gpt-4o"
+    long_ticket = choose_target(prompt.model, {"tier": "free", "ticket": "a" * 20})
     assert long_ticket.use == "anthropic/claude-sonnet-4-5"
     assert long_ticket.params == {"temperature": 0}
-    assert choose_target(prompt, {"tier": "free", "ticket": "a"}).use == "openai/gpt-4o-mini"
+    assert choose_target(prompt.model, {"tier": "free", "ticket": "a"}).use == "openai/gpt-4o-mini"
     with pytest.raises(RenderError, match="route `when` failed"):
-        choose_target(prompt, {"ticket": "a"})  # `tier` undefined under StrictUndefined
+        choose_target(prompt.model, {"ticket": "a"})  # `tier` undefined under StrictUndefined

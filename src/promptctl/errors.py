@@ -107,7 +107,22 @@ class RenderError(PromptctlError):
 
 
 class InputValidationError(PromptctlError):
-    """Inputs do not match the prompt's input schema."""
+    """Inputs do not match the prompt's input schema.
+
+    `missing` names a required input that was not given, so a front door can say how to
+    pass it in its own terms (the CLI: `--var`); the message itself names no flag.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: SourceLocation | None = None,
+        hint: str | None = None,
+        missing: str | None = None,
+    ) -> None:
+        super().__init__(message, location=location, hint=hint)
+        self.missing = missing
 
 
 class BundleError(PromptctlError):

@@ -17,18 +17,16 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
+from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.promptfile.partials import inline_partials, safe_partial_name
-from promptctl.providers import routing as _routing
-from promptctl.providers.types import ChatMessage
 from promptctl.render_limits import LimitedSandbox, render_limited
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 __all__ = [
-    "choose_target",
     "compile_template",
     "content_hash",
     "environment",
@@ -197,7 +195,8 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
         name = str(error.message).split("'")[1]
         raise InputValidationError(
             f"{prompt.id}: missing required input '{name}'",
-            hint=f"pass it: --var {name}=... on the CLI, {name}=... or a resolver in the runtime",
+            hint=f"pass {name}=... or register a resolver for it",
+            missing=name,
         )
     from promptctl.promptfile.schemas import did_you_mean, dotted
 
@@ -265,12 +264,3 @@ def render_messages(
             raise RenderError(exc.message, location=message.location, hint=exc.hint) from None
         out.append(ChatMessage(role=message.role or "user", content=text.strip()))
     return out
-
-
-def choose_target(prompt: Prompt, inputs: Mapping[str, Any]) -> Target:
-    """The first route whose `when` is true over the inputs, else the primary model.
-
-    Kept for callers that hold a Prompt; the one implementation (compiled, cached,
-    raising `RouteError`, a RenderError) is `promptctl.providers.routing.choose_target`.
-    """
-    return _routing.choose_target(prompt.model, inputs)

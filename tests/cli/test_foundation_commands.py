@@ -118,6 +118,7 @@ def test_render_missing_input_and_unknown_id(
 ) -> None:
     code, _, err = run(["render", "support/triage"], monkeypatch, capsys)
     assert code == 2 and "missing required input 'ticket'" in err
+    assert "(pass it: --var ticket=... (or --vars FILE, --test NAME))" in err
     code, _, err = run(["render", "support/triag"], monkeypatch, capsys)
     assert code == 2 and "did you mean 'support/triage'?" in err
     code, _, err = run(["render", "support/triage", "--var", "tciket=x"], monkeypatch, capsys)
@@ -214,7 +215,7 @@ def test_render_json_names_the_routed_target(
     _, out, _ = run(["render", "r", "-f", "json"], monkeypatch, capsys)
     assert json.loads(out)["target"] == "openai/gpt-4o-mini"
     code, _, err = run(["render", "r", "--target", "x/y"], monkeypatch, capsys)
-    assert code == 2 and "'x/y' is not a target of r" in err
+    assert code == 2 and "--target 'x/y': unknown provider 'x'" in err
 
 
 def test_lint_and_list_of_an_empty_project_say_where_they_looked(

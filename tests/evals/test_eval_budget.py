@@ -49,7 +49,8 @@ def test_unlimited_and_unpriced() -> None:
 
 
 def test_estimate_request_cost_uses_message_chars_and_max_tokens() -> None:
-    from promptctl.providers.types import ChatMessage, ChatRequest
+    from promptctl.plan.request import ChatRequest
+    from promptctl.promptfile.chat import ChatMessage
 
     request = ChatRequest(
         provider="openai",

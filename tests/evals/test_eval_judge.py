@@ -20,7 +20,8 @@ from promptctl.evals.judge import (
     judge_prompt_text,
     parse_verdict,
 )
-from promptctl.providers.types import ChatMessage, ChatResponse, ResponseFormat
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
+from promptctl.providers.types import ChatResponse
 
 
 class FakeJudge:

@@ -12,7 +12,7 @@ MODULES = [
     "promptctl.evals.budget",
     "promptctl.evals.results",
     "promptctl.evals.aggregate",
-    "promptctl.evals.junit",
+    "promptctl.report.junit",
     "promptctl.report.summary",
 ]
 

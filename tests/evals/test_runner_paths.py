@@ -274,8 +274,9 @@ def test_render_problem_is_that_cases_error_only(
 def test_a_crash_in_one_case_is_that_cases_error(
     fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
 ) -> None:
+    from promptctl.plan.request import ChatRequest
     from promptctl.providers.gateway import Gateway
-    from promptctl.providers.types import CallContext, ChatRequest, ChatResponse
+    from promptctl.providers.types import CallContext, ChatResponse
 
     class Flaky(Gateway):
         async def complete(

@@ -11,7 +11,8 @@ Routes (the request's path picks the wire format):
 API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conftest.py):
     fake.base_url                     "http://127.0.0.1:PORT"
     fake.openai_base / anthropic_base / gemini_base   base_url values for ProviderSettings
-    fake.requests                     list[Logged(wire, path, headers (lower-case), body)]
+    fake.requests                     list[Logged(wire, path, headers (lower-case), body,
+                                      raw (the body bytes), method)]
     fake.calls[wire]                  request count per wire ("openai", "anthropic", "gemini")
     fake.reply(text_or_fn)            scripted reply: a str, or fn(Logged) -> str
     fake.usage[wire] = {...}          raw usage object returned in that wire's format
@@ -55,6 +56,8 @@ class Logged:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""  # the body exactly as received
+    method: str = "POST"
 
 
 @dataclass(frozen=True)
@@ -273,7 +276,8 @@ class FakeLLM:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         wire = _wire(h.path)
-        logged = Logged(wire, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        logged = Logged(wire, h.path, headers, body, raw, h.command)
         with self._lock:
             self.requests.append(logged)
             self.calls[wire] += 1

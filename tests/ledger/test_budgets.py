@@ -6,6 +6,7 @@ from ledger.records import call
 from promptctl.errors import ConfigError
 from promptctl.ledger.budgets import Budget, check_budgets, parse_budgets, period_start
 from promptctl.ledger.report import LedgerRow
+from promptctl.report.costs import budget_line
 
 NOW = datetime(2026, 11, 27, 15, tzinfo=UTC)  # a Friday
 
@@ -86,7 +87,7 @@ def test_exceeded_counts_only_the_period_and_scope() -> None:
     assert total.spent_usd == 5.5 and total.exceeded
     assert prompt.spent_usd == 3.0 and not prompt.exceeded
     assert tag.spent_usd == 13.0 and tag.exceeded
-    assert total.line() == (
+    assert budget_line(total) == (
         "budget exceeded: total daily: $5.50 spent of $5.00 since 2026-11-27 "
         "(+1 calls of unknown cost)"
     )

@@ -7,8 +7,9 @@ import pytest
 from ledger.records import call
 from promptctl.errors import ConfigError, UsageError
 from promptctl.ledger import Ledger
-from promptctl.ledger.report import build_report, parse_since, read_rows, report_csv, report_json
+from promptctl.ledger.report import build_report, parse_since, read_rows
 from promptctl.promptfile.model import PriceOverride
+from promptctl.report.costs import report_csv, report_json
 
 DAY = 86_400.0
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC).timestamp()

@@ -7,15 +7,11 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.model import Project
 from promptctl.providers.gateway import Gateway
-from promptctl.providers.types import (
-    CallContext,
-    CallRecord,
-    ChatMessage,
-    ChatRequest,
-    ChatResponse,
-)
+from promptctl.providers.types import CallContext, CallRecord, ChatResponse
 
 
 class Harness:

@@ -6,8 +6,9 @@ import pytest
 from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
+from promptctl.promptfile.chat import ResponseFormat
 from promptctl.promptfile.model import Project
-from promptctl.providers.types import ResponseFormat, Usage
+from promptctl.providers.types import Usage
 
 SCHEMA = {
     "type": "object",

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
+from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.model import DEFAULT_PROVIDERS, ProviderSettings
 from promptctl.providers.base import load_adapter
-from promptctl.providers.types import ChatMessage, ChatRequest, ResponseFormat
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 VENDORED = Path(__file__).resolve().parent / "specs"

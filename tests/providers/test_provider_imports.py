@@ -9,7 +9,7 @@ import sys
 def test_gateway_imports_no_cli_or_pricing_heavyweights() -> None:
     code = (
         "import sys\n"
-        "import promptctl.providers.gateway, promptctl.providers.routing\n"
+        "import promptctl.providers.gateway, promptctl.plan.routing\n"
         "from promptctl.providers.base import ADAPTERS, load_adapter\n"
         "[load_adapter(k) for k in ADAPTERS]\n"
         "from promptctl.providers.pricing import price_for\n"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from promptctl.providers.types import ChatMessage, ChatRequest, ResponseFormat
+from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 
 
 def _reference_key(request: ChatRequest, repeat: int) -> str:

@@ -69,8 +69,10 @@ def test_render_returns_role_content_dicts(rt: Runtime) -> None:
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Ticket: Printer on fire"},
     ]
-    with pytest.raises(InputValidationError, match="missing required input 'ticket'"):
+    with pytest.raises(InputValidationError, match="missing required input 'ticket'") as info:
         rt.render("support/triage")
+    # a runtime error speaks of the runtime: no CLI flag in the hint
+    assert info.value.hint == "pass ticket=... or register a resolver for it"
 
 
 def test_run_answers_with_usage_cost_and_model(rt: Runtime, fake_llm: FakeLLM) -> None:

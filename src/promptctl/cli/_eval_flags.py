@@ -7,9 +7,10 @@ Each command names its parameters like these aliases (`selectors`, `target`, `re
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -102,8 +103,15 @@ def eval_selection(
         concurrency=concurrency if concurrency is not None else DEFAULT_CONCURRENCY,
         output=output,
         junit=junit,
+        junit_renderer=_junit_renderer() if junit is not None else None,
     )
     return EvalSelection(tuple(paths), options)
+
+
+def _junit_renderer() -> Callable[[Mapping[str, Any]], str]:
+    from promptctl.report.junit import to_junit_xml
+
+    return to_junit_xml
 
 
 def _split_selectors(selectors: list[str]) -> tuple[list[Path], list[str]]:

@@ -31,7 +31,7 @@ def compare_both(
 
     `--max-cost` caps the whole command: the base gets what the head left.
     """
-    from promptctl.report.gate import compare_sides
+    from promptctl.evals.gate import compare_sides
 
     options = selection.options
     base, base_label = _base_ref(project, base)  # fail fast, before spending on the head
@@ -52,7 +52,7 @@ def compare_both(
 def _base_ref(project: Project, base: str | None) -> tuple[str | None, str | None]:
     """The base as a commit (and its label) when it is a git ref; a results file as is."""
     from promptctl.evals.baseline import default_base_ref
-    from promptctl.report.gate import is_results_file
+    from promptctl.evals.gate import is_results_file
 
     if base is not None and is_results_file(base):
         return base, None
@@ -72,7 +72,7 @@ def _resolve(
     role: Literal["base", "head"],
     label: str | None = None,
 ) -> Side:
-    from promptctl.report.gate import is_results_file, resolve_side
+    from promptctl.evals.gate import is_results_file, resolve_side
 
     evaluating = source is None or not is_results_file(source)
     if evaluating:
@@ -105,7 +105,7 @@ def _resolve(
 
 def finish(comparison: Comparison) -> None:
     """Say INCONCLUSIVE loudly on stderr and exit with the gate's code."""
-    from promptctl.report.gate import exit_code_for
+    from promptctl.evals.gate import exit_code_for
 
     if comparison.verdict == "inconclusive":
         sys.stderr.write(

@@ -103,6 +103,7 @@ def register(app: typer.Typer) -> None:
         from promptctl.ledger.budgets import check_budgets, earliest_start, parse_budgets
         from promptctl.ledger.report import build_report, parse_since, read_rows
         from promptctl.promptfile.project import load_project
+        from promptctl.report.costs import budget_line
 
         proj = load_project(config) if config is not None else resolve_project(project)
         path = ledger or proj.ledger_file
@@ -116,7 +117,7 @@ def register(app: typer.Typer) -> None:
                 read_rows(path, since=earliest_start(budgets, now)), budgets, now=now
             )
             for status in sorted(statuses, key=lambda s: not s.exceeded):
-                typer.echo(status.line())
+                typer.echo(budget_line(status))
             if any(s.exceeded for s in statuses):
                 raise typer.Exit(1)
             return
@@ -126,6 +127,6 @@ def register(app: typer.Typer) -> None:
         if fmt == "table":
             _print_table(report)
         else:
-            from promptctl.ledger.report import report_csv, report_json
+            from promptctl.report.costs import report_csv, report_json
 
             typer.echo(report_json(report) if fmt == "json" else report_csv(report), nl=False)

@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         check_choice(output_format, _FORMATS)
         import gc
 
-        from promptctl.lint import formats, lint
+        from promptctl.lint import lint
+        from promptctl.report import lint_formats as formats
 
         # A short batch run that allocates many small acyclic objects: the cyclic
         # collector costs ~15% of lint time and frees nothing useful.

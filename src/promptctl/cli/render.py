@@ -1,15 +1,22 @@
-"""`promptctl render ID`: print the messages a prompt renders to."""
+"""`promptctl render ID`: print the messages a prompt renders to.
+
+The messages, target and (with `--format json`) request body come from the call plan
+(`promptctl.plan.call.plan_call`), the one the runtime and `promptctl test` use."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
-from promptctl.errors import UsageError
+from promptctl.errors import InputValidationError, UsageError
+
+if TYPE_CHECKING:
+    from promptctl.plan.request import ChatRequest
+    from promptctl.promptfile.model import Project
 
 
 def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
@@ -53,6 +60,23 @@ def _read_vars(path: Path) -> dict[str, Any]:
     return data
 
 
+def _wire(project: Project, request: ChatRequest) -> dict[str, Any]:
+    """The first request as its provider receives it: path and JSON body (no headers, so
+    no key). The body is the same object the gateway encodes and sends."""
+    from urllib.parse import urlsplit
+
+    from promptctl.providers.base import load_adapter
+
+    settings = project.providers.get(request.provider)
+    if settings is None:
+        raise UsageError(
+            f"unknown provider {request.provider!r} in {request.target!r}",
+            hint="configure it under providers: in promptctl.yaml",
+        )
+    wire = load_adapter(settings.kind).build_request(request, settings, None)
+    return {"method": "POST", "path": urlsplit(wire.url).path, "body": wire.body}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render_cmd(
@@ -65,17 +89,18 @@ def register(app: typer.Typer) -> None:
         ] = None,
         test: Annotated[str | None, typer.Option(help="Start from this test's vars.")] = None,
         target: Annotated[
-            str | None, typer.Option(help="Render for this fallback target (provider/model).")
+            str | None, typer.Option(help="Render as `test --target` runs (provider/model).")
         ] = None,
         output_format: Annotated[str, typer.Option("--format", "-f", help="text | json")] = "text",
         project: ProjectOption = None,
     ) -> None:
         """Render a prompt's messages with the given inputs."""
         check_choice(output_format, ("text", "json"))
+        from promptctl.plan.call import plan_call
         from promptctl.promptfile.loader import load_prompts
-        from promptctl.render import choose_target, render_messages, validate_inputs
 
-        loaded = load_prompts(resolve_project(project))
+        proj = resolve_project(project)
+        loaded = load_prompts(proj)
         prompt = loaded.get(prompt_id)
         values: dict[str, Any] = {}
         if test is not None:
@@ -89,22 +114,26 @@ def register(app: typer.Typer) -> None:
         for raw in var or ():
             key, value = _parse_var(raw, prompt.inputs.get(raw.split("=", 1)[0]))
             values[key] = value
-        chosen = None
-        routed = [r.use for r in prompt.model.routes]
-        if target is not None and target != prompt.model.use and target not in routed:
-            chosen = next((t for t in prompt.model.fallbacks if t.use == target), None)
-            if chosen is None:
-                raise UsageError(f"{target!r} is not a target of {prompt_id}")
-        messages = render_messages(prompt, values, target=chosen, partials=loaded.partials)
-        if target is None:
-            target = choose_target(prompt, validate_inputs(prompt, values)).use
+        if target is not None:
+            from promptctl.evals.options import check_targets
+
+            check_targets(proj, [target])  # as `promptctl test --target` checks it
+        try:
+            plan = plan_call(prompt, values, target=target, partials=loaded.partials)
+        except InputValidationError as exc:
+            if exc.missing is None:
+                raise
+            hint = f"pass it: --var {exc.missing}=... (or --vars FILE, --test NAME)"
+            raise InputValidationError(exc.message, hint=hint, missing=exc.missing) from None
+        messages = plan.messages
         if output_format == "json":
             doc = {
                 "prompt": prompt.id,
                 "version": prompt.version,
                 "content_hash": prompt.content_hash,
-                "target": target,
+                "target": plan.request.target,
                 "messages": [{"role": m.role, "content": m.content} for m in messages],
+                "request": _wire(proj, plan.request),
             }
             typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
             return

@@ -9,9 +9,11 @@
 - `results`: the `promptctl/results@1` document: `CaseResult`, `RunInfo`, `to_document`,
   `write_results` (atomic), `read_results`, `summary_rows`; `aggregate`: `summarize`;
   `stats`: `wilson_interval`, nearest-rank `percentile`, the gate's tests.
-- `junit`: `to_junit_xml(doc)`.
 - `baseline`: `evaluate_side` (the working tree or a git ref), `default_base_ref`, `Side`;
-  `compare`: the gate (`compare(base_doc, head_doc, gate) -> Comparison`).
+  `compare`: the rules (`compare(base_doc, head_doc, gate) -> Comparison`); `gate`: resolving
+  the sides, `compare_sides`, `exit_code_for`; `prompt_diff`: what changed in the prompts.
+
+Renderers (terminal, markdown, JSON, JUnit) live in `promptctl.report`; evals imports none.
 
 Submodules are imported explicitly (nothing is re-exported here) so that importing one
 piece does not import the rest.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from promptctl.providers.types import ChatRequest
+from promptctl.plan.request import ChatRequest
 
 __all__ = [
     "CHARS_PER_TOKEN",

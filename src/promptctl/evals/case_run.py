@@ -15,8 +15,9 @@ from promptctl.evals.judge import PromptJudge
 from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
 from promptctl.evals.results import CaseError, CaseResult
 from promptctl.evals.scoring import error_result, score_case, skipped_result
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.model import Project
-from promptctl.providers.types import CallContext, ChatMessage, ChatResponse, ResponseFormat
+from promptctl.providers.types import CallContext, ChatResponse
 
 if TYPE_CHECKING:
     from promptctl.evals.budget import Budget

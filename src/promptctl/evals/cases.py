@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from promptctl.errors import UsageError
+from promptctl.plan.call import target_for
 from promptctl.promptfile.model import Limits, Prompt, Target, TestCase
 
 __all__ = ["Case", "expand_cases", "fallback_targets", "parse_shard", "shard", "targets_for"]
@@ -39,8 +40,10 @@ class Case:
 def targets_for(prompt: Prompt, overrides: Sequence[str] = ()) -> list[Target]:
     """The targets a prompt runs on: `overrides` (`provider/model`) if given, else `model.use`.
 
-    An override target inherits the prompt's own `model.params` (temperature, max_tokens…),
-    so a matrix compares models, not parameter sets. Duplicates are dropped, order kept.
+    An override means what it means everywhere (`promptctl.plan.call.target_for`): the
+    fallback of that name with its own params and messages, else the model with the
+    prompt's own `model.params`, so a matrix compares models, not parameter sets.
+    Duplicates are dropped, order kept.
     """
     if not overrides:
         return [prompt.model.primary]
@@ -50,7 +53,7 @@ def targets_for(prompt: Prompt, overrides: Sequence[str] = ()) -> list[Target]:
         if use in seen:
             continue
         seen.add(use)
-        out.append(Target(use=use, params=dict(prompt.model.params)))
+        out.append(target_for(prompt, use))
     return out
 
 

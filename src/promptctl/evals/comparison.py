@@ -73,7 +73,7 @@ class TestDiff:
 
 @dataclass(frozen=True)
 class PromptChange:
-    """What changed in a prompt between base and head (see report.prompt_diff)."""
+    """What changed in a prompt between base and head (see evals.prompt_diff)."""
 
     prompt: str
     status: Literal["added", "removed", "changed", "unchanged"]

@@ -6,9 +6,10 @@ the CLI and the gate read these without pulling in the worker pool.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from promptctl.errors import UsageError
 from promptctl.evals.cases import Case, expand_cases, parse_shard, shard
@@ -41,6 +42,9 @@ class EvalOptions:
     concurrency: int = DEFAULT_CONCURRENCY
     output: Path | None = None
     junit: Path | None = None
+    # renders the results document as JUnit XML for `junit`: the caller composes it
+    # (the CLI passes `promptctl.report.junit.to_junit_xml`); evals imports no renderer
+    junit_renderer: Callable[[Mapping[str, Any]], str] | None = None
     runs_dir: Path | None = None
     write_run_file: bool = True
 

@@ -1,4 +1,6 @@
-"""From a case to the requests the runner sends: validate, route, render, build.
+"""From a case to the requests the runner sends: the call plan of `promptctl.plan.call`.
+
+The same `plan_call` as the runtime's, so a test sends what an application sends.
 
 Repeats of one test on one target send the same request (only the cache key's repeat
 index differs), so `RequestBuilder` renders each (prompt, target, test) once and reuses
@@ -15,12 +17,11 @@ from typing import Any
 
 from promptctl.evals.budget import estimate_request_cost
 from promptctl.evals.cases import Case
-from promptctl.promptfile.model import Project, Prompt, Target
+from promptctl.plan.call import plan_call
+from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
+from promptctl.promptfile.model import Project
 from promptctl.providers.pricing import Price, price_for
-from promptctl.providers.request import build_chat_request
-from promptctl.providers.routing import choose_target
-from promptctl.providers.types import ChatMessage, ChatRequest, ResponseFormat
-from promptctl.render import render_messages, validate_inputs
 
 __all__ = ["PreparedCase", "RequestBuilder", "judge_request"]
 
@@ -64,31 +65,14 @@ class RequestBuilder:
         self._done.clear()
 
     def _build(self, case: Case) -> PreparedCase:
-        prompt = case.prompt
-        values = validate_inputs(prompt, case.test.vars)
-        own_target = case.target.use == prompt.model.use and case.target.messages is None
-        target = choose_target(prompt.model, values) if own_target else case.target
-        request = self._request(prompt, target, values)
-        fallbacks: tuple[ChatRequest, ...] = ()
-        if own_target:
-            fallbacks = tuple(
-                self._request(prompt, fb, values)
-                for fb in prompt.model.fallbacks
-                if fb.use != target.use
-            )
-        price = self._price(request.target)
+        plan = plan_call(case.prompt, case.test.vars, target=case.target, partials=self._partials)
+        price = self._price(plan.request.target)
         estimate = (
-            estimate_request_cost(request, price.input, price.output) if price is not None else None
+            estimate_request_cost(plan.request, price.input, price.output)
+            if price is not None
+            else None
         )
-        return PreparedCase(request, fallbacks, estimate)
-
-    def _request(self, prompt: Prompt, target: Target, values: Mapping[str, Any]) -> ChatRequest:
-        messages = render_messages(
-            prompt, values, target=target, partials=self._partials, validate=False
-        )
-        return build_chat_request(
-            target, messages, base_params=prompt.model.params, output=prompt.output
-        )
+        return PreparedCase(plan.request, plan.fallbacks, estimate)
 
     def _price(self, target: str) -> Price | None:
         if target not in self._prices:

@@ -15,11 +15,22 @@ from promptctl.errors import UsageError
 from promptctl.evals.options import EvalOptions
 from promptctl.evals.results import write_results
 
-__all__ = ["check_writable", "write_outputs"]
+__all__ = ["check_outputs", "check_writable", "write_outputs"]
+
+
+def check_outputs(options: EvalOptions) -> None:
+    """Refuse an unusable --output/--junit before any money is spent."""
+    check_writable(options.output)
+    check_writable(options.junit)
+    if options.junit is not None and options.junit_renderer is None:
+        raise UsageError(
+            "a JUnit path needs a renderer",
+            hint="pass junit_renderer=promptctl.report.junit.to_junit_xml in EvalOptions",
+        )
 
 
 def check_writable(path: Path | None) -> None:
-    """Refuse an unusable --output/--junit before any money is spent."""
+    """Refuse an unusable output path before any money is spent."""
     if path is None:
         return
     if path.is_dir():
@@ -39,11 +50,9 @@ def write_outputs(
     if options.output is not None:
         output = options.output
         _guarded(output, lambda: write_results(output, doc))
-    if options.junit is not None:
-        from promptctl.evals.junit import to_junit_xml
-
-        junit = options.junit
-        _guarded(junit, lambda: junit.write_text(to_junit_xml(doc), encoding="utf-8"))
+    if options.junit is not None and options.junit_renderer is not None:
+        junit, render = options.junit, options.junit_renderer
+        _guarded(junit, lambda: junit.write_text(render(doc), encoding="utf-8"))
     return run_file
 
 

@@ -44,7 +44,7 @@ from promptctl.evals.judge import PromptJudge
 from promptctl.evals.options import DEFAULT_CONCURRENCY, EvalOptions, check_targets, select_cases
 from promptctl.evals.prepare import RequestBuilder
 from promptctl.evals.results import CaseResult, RunInfo, to_document
-from promptctl.evals.run_output import check_writable, write_outputs
+from promptctl.evals.run_output import check_outputs, write_outputs
 from promptctl.evals.scoring import exit_code, skipped_result
 from promptctl.promptfile.model import Project, Prompt
 
@@ -155,8 +155,7 @@ class _Session:
 
         if options.concurrency < 1:
             raise UsageError(f"--concurrency must be at least 1, got {options.concurrency}")
-        check_writable(options.output)
-        check_writable(options.junit)
+        check_outputs(options)
         check_targets(project, options.targets)
         self.project = project
         self.options = options

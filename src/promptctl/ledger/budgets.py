@@ -24,7 +24,6 @@ from typing import Any
 
 from promptctl.errors import ConfigError
 from promptctl.ledger.report import LedgerRow, unknown_cost
-from promptctl.report.money import format_usd
 
 __all__ = [
     "PERIODS",
@@ -63,16 +62,6 @@ class BudgetStatus:
     @property
     def exceeded(self) -> bool:
         return self.spent_usd > self.budget.limit_usd
-
-    def line(self) -> str:
-        state = "exceeded" if self.exceeded else "ok"
-        text = (
-            f"budget {state}: {self.budget.label}: {format_usd(self.spent_usd)} spent of "
-            f"{format_usd(self.budget.limit_usd)} since {self.since:%Y-%m-%d}"
-        )
-        if self.unknown_cost_calls:
-            text += f" (+{self.unknown_cost_calls} calls of unknown cost)"
-        return text
 
 
 def parse_budgets(raw: Mapping[str, Any]) -> list[Budget]:

@@ -11,8 +11,6 @@ cached_input)`. Without a price the saving is counted as unknown.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import sqlite3
@@ -32,10 +30,9 @@ __all__ = [
     "CostReport",
     "LedgerRow",
     "build_report",
+    "iso_utc",
     "parse_since",
     "read_rows",
-    "report_csv",
-    "report_json",
     "unknown_cost",
 ]
 
@@ -216,35 +213,7 @@ def parse_since(text: str, *, now: datetime | None = None) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
-def report_json(report: CostReport) -> str:
-    doc = {
-        "by": report.by,
-        "since": _iso(report.since) if report.since is not None else None,
-        "total": report.total.as_dict(),
-        "groups": [g.as_dict() for g in report.groups],
-        "unpriced_models": report.unpriced_models,
-    }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
-
-
-def report_csv(report: CostReport) -> str:
-    out = io.StringIO()
-    columns = [report.by, *(k for k in report.total.as_dict() if k != "key")]
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for bucket in [*report.groups, report.total]:
-        data = bucket.as_dict()
-        writer.writerow([bucket.key, *(_cell(data[c]) for c in columns[1:])])
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    return f"{value:.8f}" if isinstance(value, float) else value
-
-
-def _iso(ts: float) -> str:
+def iso_utc(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

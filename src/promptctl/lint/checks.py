@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from promptctl.errors import InputValidationError, RenderError, SourceLocation
+from promptctl.plan.call import plan_call
 from promptctl.promptfile.context_windows import context_window, estimate_tokens
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad
-from promptctl.promptfile.model import Project, Prompt, Target, TestCase
+from promptctl.promptfile.model import Project, Prompt, TestCase
 from promptctl.promptfile.schemas import check_schema, did_you_mean
-from promptctl.render import render_messages, validate_inputs
+from promptctl.render import validate_inputs
 
 __all__ = ["check_prompt"]
 
@@ -160,26 +161,26 @@ def _tests(prompt: Prompt, inlined: Prompt | None) -> list[Diagnostic]:
                 Diagnostic("PC014", "error", f"test '{test.name}': {msg}", test.location, exc.hint)
             )
             continue
-        if inlined is None:
-            continue
-        out.extend(_render_test(inlined, test, values, None))
-        # A fallback with its own messages is a target of its own (as `render --target`).
-        for fallback in inlined.model.fallbacks:
-            if fallback.messages is not None:
-                out.extend(_render_test(inlined, test, values, fallback))
+        if inlined is not None:
+            out.extend(_plan_test(inlined, test, values))
     return out
 
 
-def _render_test(
-    prompt: Prompt, test: TestCase, values: dict[str, Any], fallback: Target | None
-) -> list[Diagnostic]:
-    """PC019/PC106 for one test on the primary target or on a fallback with overrides."""
-    use = fallback.use if fallback else prompt.model.use
-    params = {**prompt.model.params, **(fallback.params if fallback else {})}
-    where = f" on fallback {use}" if fallback else ""
+def _plan_test(prompt: Prompt, test: TestCase, values: dict[str, Any]) -> list[Diagnostic]:
+    """PC019/PC106 for one test over its call plan: the requests `promptctl test` would
+    send (routed target, then each fallback, own messages rendered), as the runtime does."""
     try:
-        messages = render_messages(prompt, values, target=fallback, validate=False)
+        plan = plan_call(prompt, values, validate=False)
     except (RenderError, InputValidationError) as exc:
+        fallback = next(
+            (
+                f
+                for f in prompt.model.fallbacks
+                if f.messages and any(m.location == exc.location for m in f.messages)
+            ),
+            None,
+        )
+        where = f" on fallback {fallback.use}" if fallback else ""
         at = (exc.location or fallback.location) if fallback else test.location
         return [
             Diagnostic(
@@ -190,20 +191,23 @@ def _render_test(
                 exc.hint,
             )
         ]
-    window = context_window(use)
-    if window is None:
-        return []
-    tokens = sum(estimate_tokens(m.content) for m in messages)
-    tokens += int(params.get("max_tokens", 0) or 0)
-    if tokens <= window:
-        return []
-    return [
-        Diagnostic(
-            "PC106",
-            "warning",
-            f"test '{test.name}' needs about {tokens:,} tokens "
-            f"(incl. max_tokens), over {use}'s {window:,}",
-            fallback.location if fallback else test.location,
-            "shorten the inputs or pick a model with a larger window",
+    out = []
+    for i, (target, request) in enumerate(zip(plan.targets, plan.chain, strict=True)):
+        window = context_window(target.use)
+        if window is None:
+            continue
+        tokens = sum(estimate_tokens(m.content) for m in request.messages)
+        tokens += request.max_tokens or 0
+        if tokens <= window:
+            continue
+        out.append(
+            Diagnostic(
+                "PC106",
+                "warning",
+                f"test '{test.name}' needs about {tokens:,} tokens "
+                f"(incl. max_tokens), over {target.use}'s {window:,}",
+                (target.location if i else None) or test.location,
+                "shorten the inputs or pick a model with a larger window",
+            )
         )
-    ]
+    return out

@@ -11,12 +11,12 @@ import jinja2
 from jinja2 import nodes, sandbox
 
 from promptctl.errors import RenderError, SourceLocation
+from promptctl.plan.routing import RouteError, compile_when
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad
 from promptctl.promptfile.model import MessageTemplate, Prompt
 from promptctl.promptfile.partials import inline_partials
 from promptctl.promptfile.schemas import did_you_mean
-from promptctl.providers.routing import RouteError, compile_when
 from promptctl.render import environment, parse_template
 
 __all__ = [

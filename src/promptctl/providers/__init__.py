@@ -5,7 +5,7 @@ so `import promptctl.providers.pricing` does not pull in the HTTP client):
 
 - `gateway.Gateway`: the one call path (cache/replay -> limits -> retry -> breaker ->
   fallback); `complete()` async, `complete_sync()` for the runtime.
-- `request.build_chat_request`, `routing.choose_target`: from a prompt to a `ChatRequest`.
+- `promptctl.plan` builds the `ChatRequest` (routing, rendering, fallbacks) handed in here.
 - `pricing.price_for`, `pricing.cost_usd`: prices with their source and date.
 - `cache.ResponseCache`, `recordings.RecordingStore`: the stores behind the modes.
 - `base.load_adapter(kind)`: the pure wire mappings, one module per format.

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -23,7 +24,7 @@ from promptctl.providers.base import (
     scrub,
 )
 from promptctl.providers.shape import bad, count, obj, opt_str
-from promptctl.providers.types import ChatRequest, FinishReason, Usage
+from promptctl.providers.types import FinishReason, Usage
 
 __all__ = ["ADAPTER", "API_VERSION", "DEFAULT_MAX_TOKENS"]
 

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.providers import _http
 from promptctl.providers.base import Parsed, scrub
-from promptctl.providers.plan import TargetPlan
+from promptctl.providers.chain import TargetPlan
 from promptctl.providers.retry import RetryPolicy, with_retries
-from promptctl.providers.types import ChatRequest
 
 __all__ = ["call_target", "tag"]
 

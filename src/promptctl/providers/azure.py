@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Adapter, WireRequest
 from promptctl.providers.openai import parse_chat_completion, reasoning_body
-from promptctl.providers.types import ChatRequest
 
 __all__ = ["ADAPTER", "DEFAULT_API_VERSION"]
 

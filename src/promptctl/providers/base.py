@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
-from promptctl.providers.types import ChatRequest, FinishReason, Usage
+from promptctl.providers.types import FinishReason, Usage
 
 __all__ = [
     "ADAPTERS",

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError
-from promptctl.providers.types import ChatResponse, SkippedTarget, Usage, plain_data
+from promptctl.plan.request import plain_data
+from promptctl.providers.types import ChatResponse, SkippedTarget, Usage
 
 __all__ = ["response_from_data", "response_to_data"]
 

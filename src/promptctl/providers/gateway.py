@@ -4,7 +4,7 @@ Every provider call of an evaluation or of the runtime goes through `Gateway.com
 It emits a `CallRecord` to `on_call` for each attempt outcome, so the ledger and the
 evaluation report see retries, fallbacks and cache hits alike.
 
-This module orchestrates; the parts live beside it: `plan` (the target chain and missing
+This module orchestrates; the parts live beside it: `chain` (the target chain and missing
 keys), `attempt` (one target's HTTP call with retries), `clients` (connection lifetime)
 and `blocking` (running the same path without an event loop for `complete_sync`).
 """
@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.context_windows import context_window
 from promptctl.promptfile.model import Project
 from promptctl.providers.attempt import call_target
@@ -29,27 +30,21 @@ from promptctl.providers.base import Parsed
 from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
 from promptctl.providers.breaker import Breakers
 from promptctl.providers.cache import ResponseCache
-from promptctl.providers.clients import ClientPool
-from promptctl.providers.limits import limiter_for, sync_limiter_for
-from promptctl.providers.plan import (
+from promptctl.providers.chain import (
     BREAKER_KINDS,
     NO_FAILOVER,
     TargetPlan,
     chain_error,
     check_some_key,
+    distinct_targets,
     plan,
 )
+from promptctl.providers.clients import ClientPool
+from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.retry import RetryPolicy
-from promptctl.providers.types import (
-    CallContext,
-    CallRecord,
-    ChatRequest,
-    ChatResponse,
-    SkippedTarget,
-    Usage,
-)
+from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
 
 __all__ = ["Gateway"]
 
@@ -167,7 +162,7 @@ class Gateway:
         if hit is not None:
             return hit
         # config errors before calls
-        plans = [plan(self.project, self._env, r) for r in (request, *fallbacks)]
+        plans = [plan(self.project, self._env, r) for r in distinct_targets(request, fallbacks)]
         check_some_key(plans)
         # one deadline for the whole chain, the first target's provider's unless overridden
         deadline_s = self._deadline_s

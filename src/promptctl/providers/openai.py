@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -25,7 +26,7 @@ from promptctl.providers.base import (
     retry_after_from_headers,
 )
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_str
-from promptctl.providers.types import ChatRequest, FinishReason, Usage
+from promptctl.providers.types import FinishReason, Usage
 
 __all__ = [
     "ADAPTER",

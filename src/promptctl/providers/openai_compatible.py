@@ -8,10 +8,10 @@ so a missing key is not an error for them unless `api_key_env` is configured.
 from __future__ import annotations
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Adapter, WireRequest
 from promptctl.providers.openai import chat_body, parse_chat_completion
-from promptctl.providers.types import ChatRequest
 
 __all__ = ["ADAPTER"]
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.safe_io import UnsafeFileError, read_file
 from promptctl.providers.codec import response_from_data, response_to_data
-from promptctl.providers.types import ChatRequest, ChatResponse
+from promptctl.providers.types import ChatResponse
 
 __all__ = ["MODES", "Mode", "RecordingStore"]
 

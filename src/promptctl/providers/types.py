@@ -6,11 +6,13 @@ Adapters map `ChatRequest` to their wire format and the wire response back to
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Literal
+
+# The request types live with the prompt format and the call plan; re-exported here
+# because they are the provider layer's interface (adapters map a ChatRequest).
+from promptctl.plan.request import ChatRequest, plain_data
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 
 __all__ = [
     "CallContext",
@@ -26,91 +28,6 @@ __all__ = [
 ]
 
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other"]
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Literal["system", "user", "assistant"]
-    content: str
-
-
-@dataclass(frozen=True)
-class ResponseFormat:
-    """`text`, `json` (any JSON object) or `json_schema` (with `schema`)."""
-
-    type: Literal["text", "json", "json_schema"] = "text"
-    schema: Mapping[str, Any] | None = None
-    name: str = "output"
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """What promptctl asks of a model, before any vendor mapping.
-
-    `extra` carries provider-specific params passed through verbatim (e.g. `top_k`).
-    """
-
-    provider: str
-    model: str
-    messages: tuple[ChatMessage, ...]
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    response_format: ResponseFormat = field(default_factory=ResponseFormat)
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def target(self) -> str:
-        return f"{self.provider}/{self.model}"
-
-    def canonical(self) -> dict[str, Any]:
-        """The request as plain sorted data: the basis of cache keys and recordings."""
-        data: dict[str, Any] = json.loads(json.dumps(asdict(self), sort_keys=True))
-        return data
-
-    def _canonical_json(self) -> str:
-        """`canonical()` as compact sorted JSON, computed once per (immutable) request:
-        an evaluation asks for the key of the same request several times."""
-        cached: str | None = self.__dict__.get("_canonical_json_cache")
-        if cached is None:
-            cached = json.dumps(
-                plain_data(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            )
-            object.__setattr__(self, "_canonical_json_cache", cached)
-        return cached
-
-    def cache_key(self, *, repeat: int = 0) -> str:
-        """SHA-256 of the canonical request; `repeat` keeps N repeats N distinct calls.
-
-        The payload is `{"repeat": N, "request": canonical}` as compact sorted JSON.
-        """
-        payload = f'{{"repeat":{int(repeat)},"request":{self._canonical_json()}}}'
-        return hashlib.sha256(payload.encode()).hexdigest()
-
-
-_SCALARS = (str, int, float, bool, type(None))
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def plain_data(value: Any) -> Any:
-    """`asdict` without its deep copies (tuples become lists; the JSON is the same): a
-    runtime call computes one cache key per request, and `asdict` was most of the
-    gateway's own time."""
-    cls = type(value)
-    if cls in _SCALARS:
-        return value
-    names = _FIELD_NAMES.get(cls)
-    if names is None and is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
-    if names is not None:
-        return {name: plain_data(getattr(value, name)) for name in names}
-    if isinstance(value, list | tuple):
-        return [plain_data(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: plain_data(v) for k, v in value.items()}
-    return value
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """From a prompt and resolved inputs to the provider requests, and back to a result.
 
-Pure functions, no I/O: validation (defaults applied), routing, rendering of the
-primary and of every fallback (a fallback with its own `messages` renders those), and
-the mapping of the provider layer's `ChatResponse` to a `RunResult`.
+Pure functions, no I/O: the call plan (validation, routing, rendering, the fallback
+chain: `promptctl.plan.call`, shared with the evaluations) with the runtime's call
+context, and the mapping of the provider layer's `ChatResponse` to a `RunResult`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from promptctl.plan.call import plan_call
+from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.model import Prompt
-from promptctl.providers.request import build_chat_request
-from promptctl.providers.routing import choose_target
-from promptctl.providers.types import CallContext, ChatMessage, ChatRequest, ChatResponse
-from promptctl.render import render_messages, validate_inputs
+from promptctl.providers.types import CallContext, ChatResponse
 from promptctl.runtime._output import parse_output
 from promptctl.runtime._result import RunResult
 
@@ -30,27 +30,14 @@ class Prepared:
 
 
 def render_only(prompt: Prompt, inputs: Mapping[str, Any]) -> list[ChatMessage]:
-    """Validated, routed and rendered messages for the target the call would use."""
-    values = validate_inputs(prompt, inputs)
-    target = choose_target(prompt.model, values) if prompt.model.routes else prompt.model.primary
-    return render_messages(prompt, values, target=target, validate=False)
+    """Validated, routed and rendered messages of the first request the call would send."""
+    return list(plan_call(prompt, inputs).messages)
 
 
 def prepare(prompt: Prompt, inputs: Mapping[str, Any], tags: Sequence[str]) -> Prepared:
-    values = validate_inputs(prompt, inputs)
-    model = prompt.model
-    target = choose_target(model, values) if model.routes else model.primary
-    messages = render_messages(prompt, values, target=target, validate=False)
-    request = build_chat_request(target, messages, base_params=model.params, output=prompt.output)
-    fallbacks = tuple(
-        build_chat_request(
-            f,
-            render_messages(prompt, values, target=f, validate=False) if f.messages else messages,
-            base_params=model.params,
-            output=prompt.output,
-        )
-        for f in model.fallbacks
-    )
+    """The call plan (`promptctl.plan.call.plan_call`, as `promptctl test` uses) plus the
+    runtime's call context."""
+    plan = plan_call(prompt, inputs)
     context = CallContext(
         source="runtime",
         prompt_id=prompt.id,
@@ -58,7 +45,7 @@ def prepare(prompt: Prompt, inputs: Mapping[str, Any], tags: Sequence[str]) -> P
         prompt_hash=prompt.content_hash,
         tags=(*prompt.tags, *tags),
     )
-    return Prepared(request, fallbacks, context)
+    return Prepared(plan.request, plan.fallbacks, context)
 
 
 def to_result(prompt: Prompt, response: ChatResponse, latency_ms: float) -> RunResult:

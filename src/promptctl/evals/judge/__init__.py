@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, Protocol
 
-from promptctl.providers.types import ChatMessage, ChatResponse, ResponseFormat
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
+from promptctl.providers.types import ChatResponse
 
 __all__ = [
     "JUDGE_PROMPT_ID",
@@ -96,7 +97,7 @@ class PromptJudge:
     `complete(messages, response_format, model)` performs the call (model None = the
     configured judge). `render(vars)` may replace the built-in minimal renderer, e.g. with
     promptctl's full renderer on the loaded judge prompt; the built-in one renders the
-    shipped templates with a sandboxed Jinja2 environment and strict undefined variables.
+    shipped templates in promptctl's one sandboxed Jinja2 environment (strict undefined).
     """
 
     def __init__(self, complete: JudgeComplete, *, render: JudgeRender | None = None) -> None:
@@ -109,14 +110,12 @@ class PromptJudge:
     def render(self, vars: Mapping[str, Any]) -> list[ChatMessage]:
         if self._render is not None:
             return self._render(vars)
-        from jinja2 import StrictUndefined
-        from jinja2.sandbox import SandboxedEnvironment
+        from promptctl.render import render_template
 
-        env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
         out: list[ChatMessage] = []
         for role, text in self._templates:
             if role in _ROLES:
-                content = env.from_string(text).render(**vars)
+                content = render_template(text, vars)
                 out.append(ChatMessage(role=_ROLES[role], content=content))
         return out
 

@@ -1,9 +1,10 @@
 """`model.routes`: the first route whose `when` expression is true picks the model.
 
-Expressions are sandboxed Jinja2 expressions over the prompt's inputs, compiled once
-and cached, e.g. `customer_tier == 'enterprise' and ticket | length > 2000`. This is
-the only implementation: `promptctl.render.choose_target` delegates here and lint
-validates `when` with the same `compile_when`, so what lint accepts is what runs.
+Expressions are Jinja2 expressions over the prompt's inputs, compiled once and cached
+in the one sandboxed environment of `promptctl.render`, e.g.
+`customer_tier == 'enterprise' and ticket | length > 2000`. This is the only router: the
+call plan uses it and lint validates `when` with the same `compile_when`, so what lint
+accepts is what runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from promptctl.errors import RenderError, SourceLocation
 from promptctl.promptfile.model import ModelConfig, Route, Target
+from promptctl.render import environment
 
 __all__ = ["RouteError", "choose_target", "compile_when"]
 
@@ -34,14 +36,6 @@ class RouteError(RenderError):
         self.detail = detail
 
 
-@lru_cache(maxsize=1)
-def _env() -> Any:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
 @lru_cache(maxsize=512)
 def _compile(expression: str) -> Callable[..., Any]:
     from jinja2 import TemplateSyntaxError
@@ -49,7 +43,7 @@ def _compile(expression: str) -> Callable[..., Any]:
     try:
         # undefined_to_none=False: a bare undefined name stays StrictUndefined and fails
         # when tested, instead of silently reading as None (false).
-        compiled: Callable[..., Any] = _env().compile_expression(
+        compiled: Callable[..., Any] = environment().compile_expression(
             expression, undefined_to_none=False
         )
     except TemplateSyntaxError as exc:

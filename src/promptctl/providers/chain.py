@@ -13,11 +13,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from promptctl.errors import ProviderError
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import Project, ProviderSettings
 from promptctl.providers.base import Adapter, load_adapter
-from promptctl.providers.types import ChatRequest, SkippedTarget
+from promptctl.providers.types import SkippedTarget
 
-__all__ = ["BREAKER_KINDS", "NO_FAILOVER", "TargetPlan", "chain_error", "check_some_key", "plan"]
+__all__ = [
+    "BREAKER_KINDS",
+    "NO_FAILOVER",
+    "TargetPlan",
+    "chain_error",
+    "check_some_key",
+    "distinct_targets",
+    "plan",
+]
 
 # Failures that say something about the target (not the request): they count towards
 # opening its circuit.
@@ -36,6 +45,17 @@ class TargetPlan:
     api_key: str | None
     # the unset environment variable holding this target's key: the target is skipped
     missing_key: str | None = None
+
+
+def distinct_targets(request: ChatRequest, fallbacks: Sequence[ChatRequest]) -> list[ChatRequest]:
+    """The chain without a fallback whose target is already in it: a model that just
+    failed is not asked again under another name. `plan_call` builds chains this way
+    already; the gateway holds the same line for callers that hand it their own."""
+    chain = [request]
+    for fallback in fallbacks:
+        if all(fallback.target != r.target for r in chain):
+            chain.append(fallback)
+    return chain
 
 
 def plan(project: Project, env: Mapping[str, str], request: ChatRequest) -> TargetPlan:

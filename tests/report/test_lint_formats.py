@@ -5,7 +5,7 @@ from pathlib import Path
 
 from promptctl.errors import SourceLocation
 from promptctl.lint import Diagnostic, LintReport
-from promptctl.lint.formats import format_github, format_json, format_sarif, format_text
+from promptctl.report.lint_formats import format_github, format_json, format_sarif, format_text
 
 ROOT = Path("/repo")
 

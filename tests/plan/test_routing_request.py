@@ -7,11 +7,11 @@ import asyncio
 import pytest
 
 from promptctl.errors import PromptctlError
+from promptctl.plan.request import build_chat_request
+from promptctl.plan.routing import choose_target
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.model import ModelConfig, OutputSpec, Route, Target
 from promptctl.providers.limits import ProviderLimiter
-from promptctl.providers.request import build_chat_request
-from promptctl.providers.routing import choose_target
-from promptctl.providers.types import ChatMessage, ResponseFormat
 
 MODEL = ModelConfig(
     use="openai/gpt-4o-mini",
@@ -115,7 +115,7 @@ def test_route_errors_carry_the_route_location() -> None:
     from pathlib import Path
 
     from promptctl.errors import RenderError, SourceLocation
-    from promptctl.providers.routing import RouteError
+    from promptctl.plan.routing import RouteError
 
     where = SourceLocation(Path("p.yaml"), 7, 7)
     for when in ("tier ==", "tier == 1"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from promptctl.evals.junit import to_junit_xml
+from promptctl.report.junit import to_junit_xml
 
 
 def _case(

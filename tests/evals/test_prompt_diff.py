@@ -3,6 +3,7 @@ from pathlib import Path
 
 from fakes.results_factory import doc_from_outcomes
 from promptctl.evals.compare import compare
+from promptctl.evals.prompt_diff import all_prompt_changes, prompt_changes
 from promptctl.promptfile.model import (
     GateConfig,
     MessageTemplate,
@@ -14,7 +15,6 @@ from promptctl.promptfile.model import (
 )
 from promptctl.report.diff_report import render_markdown
 from promptctl.report.diff_terminal import render_terminal_text
-from promptctl.report.prompt_diff import all_prompt_changes, prompt_changes
 
 BASE = Prompt(
     id="support/triage",

@@ -1,0 +1,111 @@
+"""`plan_call`: the one way from a prompt and inputs to the requests a call sends.
+
+The runtime (`Runtime.run`), the evaluations (`promptctl test`/`diff`/`ci`), `promptctl
+render` and lint all ask this function, so an application and CI make the same chain of
+calls for the same prompt and inputs. The rules (stated for users in docs/providers.md,
+"Fallbacks"):
+
+1. Inputs are validated against `inputs:` with defaults applied.
+2. The first target is the first route whose `when` is true, else `model.use`; a
+   `target` override other than `model.use` pins the call to that model instead (a
+   fallback's `use` means that fallback, with its own params and messages).
+3. Every target renders the prompt's `messages`, or its own `messages` when it has them;
+   its params are `model.params` overlaid with its own.
+4. The fallbacks are `model.fallbacks` in order, without any whose `use` is already in
+   the chain (the routed target included). A pinned call has no fallbacks: it asks for
+   that model, and an answer from another would be scored under the wrong name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from promptctl.plan.request import ChatRequest, build_chat_request
+from promptctl.plan.routing import choose_target
+from promptctl.promptfile.chat import ChatMessage
+from promptctl.promptfile.model import MessageTemplate, Prompt, Target
+from promptctl.render import render_messages, validate_inputs
+
+__all__ = ["CallPlan", "plan_call", "target_for"]
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """What one call of a prompt sends: `request` first, then each of `fallbacks` in turn.
+
+    `values` are the validated inputs (defaults applied); `target` is the chosen first
+    target and `targets` the target of every request of the chain, in order.
+    """
+
+    values: Mapping[str, Any]
+    target: Target
+    request: ChatRequest
+    fallbacks: tuple[ChatRequest, ...]
+    targets: tuple[Target, ...]
+
+    @property
+    def messages(self) -> tuple[ChatMessage, ...]:
+        return self.request.messages
+
+    @property
+    def chain(self) -> tuple[ChatRequest, ...]:
+        return (self.request, *self.fallbacks)
+
+
+def target_for(prompt: Prompt, use: str) -> Target:
+    """What a `provider/model` override means for `prompt`: its primary, the fallback of
+    that name (own params and messages), or any other model with the prompt's params."""
+    model = prompt.model
+    if use == model.use:
+        return model.primary
+    for fallback in model.fallbacks:
+        if fallback.use == use:
+            return fallback
+    return Target(use=use, params=dict(model.params))
+
+
+def plan_call(
+    prompt: Prompt,
+    inputs: Mapping[str, Any],
+    *,
+    target: str | Target | None = None,
+    partials: Mapping[str, str] | None = None,
+    validate: bool = True,
+) -> CallPlan:
+    """Validate, route, render and build the request chain (see the module docstring).
+
+    `partials` serves `{% include %}` (a bundle's templates are inlined: none needed);
+    `validate=False` takes `inputs` as already validated. Raises `InputValidationError`,
+    `RenderError` (a `RouteError` for a failing `when`) or `PromptFileError`.
+    """
+    values = validate_inputs(prompt, inputs) if validate else dict(inputs)
+    model = prompt.model
+    chosen = target_for(prompt, target) if isinstance(target, str) else target
+    pinned = chosen is not None and (chosen.use != model.use or chosen.messages is not None)
+    if chosen is None or not pinned:
+        chosen = choose_target(model, values) if model.routes else model.primary
+    chain = [chosen]
+    if not pinned:
+        for fallback in model.fallbacks:
+            if all(fallback.use != t.use for t in chain):
+                chain.append(fallback)
+    rendered: dict[int, list[ChatMessage]] = {}
+
+    def messages_for(t: Target) -> list[ChatMessage]:
+        templates: tuple[MessageTemplate, ...] = (
+            t.messages if t.messages is not None else prompt.messages
+        )
+        key = id(templates)
+        if key not in rendered:
+            rendered[key] = render_messages(
+                prompt, values, target=t, partials=partials, validate=False
+            )
+        return rendered[key]
+
+    requests = [
+        build_chat_request(t, messages_for(t), base_params=model.params, output=prompt.output)
+        for t in chain
+    ]
+    return CallPlan(values, chosen, requests[0], tuple(requests[1:]), tuple(chain))

@@ -1,0 +1,154 @@
+"""The provider-neutral request and how a target, messages and params become one.
+
+`ChatRequest` is what a call plan hands to the provider layer; adapters map it to their
+wire format. Its canonical form is the basis of cache keys and recordings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Any
+
+from promptctl.errors import PromptFileError
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat
+from promptctl.promptfile.model import OutputSpec, Target
+
+__all__ = ["ChatRequest", "build_chat_request", "plain_data"]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """What promptctl asks of a model, before any vendor mapping.
+
+    `extra` carries provider-specific params passed through verbatim (e.g. `top_k`).
+    """
+
+    provider: str
+    model: str
+    messages: tuple[ChatMessage, ...]
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    response_format: ResponseFormat = field(default_factory=ResponseFormat)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as plain sorted data: the basis of cache keys and recordings."""
+        data: dict[str, Any] = json.loads(json.dumps(asdict(self), sort_keys=True))
+        return data
+
+    def _canonical_json(self) -> str:
+        """`canonical()` as compact sorted JSON, computed once per (immutable) request:
+        an evaluation asks for the key of the same request several times."""
+        cached: str | None = self.__dict__.get("_canonical_json_cache")
+        if cached is None:
+            cached = json.dumps(
+                plain_data(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            )
+            object.__setattr__(self, "_canonical_json_cache", cached)
+        return cached
+
+    def cache_key(self, *, repeat: int = 0) -> str:
+        """SHA-256 of the canonical request; `repeat` keeps N repeats N distinct calls.
+
+        The payload is `{"repeat": N, "request": canonical}` as compact sorted JSON.
+        """
+        payload = f'{{"repeat":{int(repeat)},"request":{self._canonical_json()}}}'
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain_data(value: Any) -> Any:
+    """`asdict` without its deep copies (tuples become lists; the JSON is the same): a
+    runtime call computes one cache key per request, and `asdict` was most of the
+    gateway's own time."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    names = _FIELD_NAMES.get(cls)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: plain_data(getattr(value, name)) for name in names}
+    if isinstance(value, list | tuple):
+        return [plain_data(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: plain_data(v) for k, v in value.items()}
+    return value
+
+
+_KNOWN = ("temperature", "top_p", "max_tokens", "stop", "seed")
+
+
+def build_chat_request(
+    target: Target,
+    messages: Sequence[ChatMessage],
+    *,
+    base_params: Mapping[str, Any],
+    output: OutputSpec,
+) -> ChatRequest:
+    """Target params win over `base_params`; unknown params pass through in `extra`.
+
+    The output schema and `extra` are key-sorted (see `_sorted`)."""
+    if "/" not in target.use:
+        raise PromptFileError(
+            f"model {target.use!r} is not provider/model",
+            location=target.location,
+            hint="write e.g. openai/gpt-4o-mini",
+        )
+    params = {**base_params, **target.params}
+    stop = params.get("stop")
+    stops: tuple[str, ...] = (
+        () if stop is None else (stop,) if isinstance(stop, str) else tuple(map(str, stop))
+    )
+    if output.format == "json" and output.schema is not None:
+        fmt = ResponseFormat("json_schema", schema=_sorted(output.schema))
+    elif output.format == "json":
+        fmt = ResponseFormat("json")
+    else:
+        fmt = ResponseFormat()
+    return ChatRequest(
+        provider=target.provider,
+        model=target.model,
+        messages=tuple(messages),
+        temperature=_opt(params, "temperature", float),
+        top_p=_opt(params, "top_p", float),
+        max_tokens=_opt(params, "max_tokens", int),
+        stop=stops,
+        seed=_opt(params, "seed", int),
+        response_format=fmt,
+        extra=_sorted({k: v for k, v in params.items() if k not in _KNOWN}),
+    )
+
+
+def _sorted(value: Any) -> Any:
+    """Mappings with their keys sorted, all the way down: a schema or param object sends
+    the same bytes whether it was read from the prompt file (author's order) or from a
+    bundle (stored with sorted keys), so the runtime and `promptctl test` agree."""
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _opt(params: Mapping[str, Any], key: str, cast: type[Any]) -> Any:
+    value = params.get(key)
+    if value is None:
+        return None
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        raise PromptFileError(f"param {key}: {value!r} is not a {cast.__name__}") from None

@@ -1,0 +1,323 @@
+"""What `promptctl test` sends is what an application sends (DESIGN.md, "the same path").
+
+For each row of the table, a real project on disk (promptctl.yaml pointing at the fake
+LLM server) is evaluated with `promptctl test` (the real CLI, in-process) and published
+into a bundle that `Runtime.run` loads; both runs hit the same fake server with the same
+faults queued, and the HTTP requests they make — method, path and body bytes, in order —
+must be identical. `promptctl render --format json` must show the first request's body.
+
+Rows with a `--target` override compare with the runtime's own parts for an override
+(`plan_call(..., target=...)` sent through the same `Gateway` the runtime builds): a
+`Runtime` has no per-call target override.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fakes.cli import run as run_cli
+from fakes.llm_server import FakeLLM
+from promptctl.bundle.format import build_bundle, serialize
+from promptctl.plan.call import plan_call
+from promptctl.promptfile.loader import load_prompts
+from promptctl.promptfile.project import load_project
+from promptctl.providers.gateway import Gateway
+from promptctl.publish.selection import select_for_publish
+from promptctl.runtime import Runtime
+
+KEYS = {
+    "OPENAI_API_KEY": "sk-test-openai-0123456789abcdef",
+    "ANTHROPIC_API_KEY": "sk-ant-test-0123456789abcdef",
+    "GEMINI_API_KEY": "AIzaFakeGeminiKey0123456789abcdef",
+}
+
+SCHEMA = {
+    "type": "object",
+    "required": ["category"],
+    "properties": {"category": {"enum": ["billing", "bug", "other"]}},
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    model: dict[str, Any]
+    vars: dict[str, Any]
+    messages: list[Any] = field(default_factory=lambda: [{"user": "Ticket: {{ ticket }}"}])
+    inputs: dict[str, Any] = field(
+        default_factory=lambda: {
+            "ticket": {"type": "string"},
+            "tier": {"type": "string", "default": "free"},
+        }
+    )
+    output: dict[str, Any] | None = None
+    target: str | None = None
+    # faults queued before each side runs: (wire, status) answered in order
+    faults: tuple[tuple[str, int], ...] = ()
+    expect_paths: tuple[str, ...] = ()  # the requests' paths, to show the row does its job
+
+
+OPENAI = "/v1/chat/completions"
+ANTHROPIC = "/v1/messages"
+GEMINI = "/v1beta/models/gemini-2.0-flash:generateContent"
+
+ROWS = [
+    Row(
+        "plain text",
+        {"use": "openai/gpt-4o-mini", "params": {"temperature": 0, "max_tokens": 50}},
+        {"ticket": "refund please"},
+        expect_paths=(OPENAI,),
+    ),
+    Row(
+        "json output with schema",
+        {"use": "anthropic/claude-3-5-haiku-latest", "params": {"max_tokens": 80}},
+        {"ticket": "refund please"},
+        output={"format": "json", "schema": SCHEMA},
+        expect_paths=(ANTHROPIC,),
+    ),
+    Row(
+        "route picks the model",
+        {
+            "use": "openai/gpt-4o-mini",
+            "params": {"temperature": 0.2},
+            "routes": [{"when": "tier == 'enterprise'", "use": "gemini/gemini-2.0-flash"}],
+            "fallbacks": ["openai/gpt-4o"],
+        },
+        {"ticket": "down again", "tier": "enterprise"},
+        expect_paths=(GEMINI,),
+    ),
+    Row(
+        "routed primary fails over; the fallback equal to the route is dropped",
+        {
+            "use": "openai/gpt-4o-mini",
+            "routes": [{"when": "tier == 'enterprise'", "use": "gemini/gemini-2.0-flash"}],
+            "fallbacks": [
+                {"use": "gemini/gemini-2.0-flash", "params": {"temperature": 1}},
+                "anthropic/claude-3-5-haiku-latest",
+            ],
+        },
+        {"ticket": "down again", "tier": "enterprise"},
+        faults=(("gemini", 503),),
+        expect_paths=(GEMINI, ANTHROPIC),
+    ),
+    Row(
+        "fallback with its own messages and params answers",
+        {
+            "use": "openai/gpt-4o-mini",
+            "params": {"temperature": 0, "max_tokens": 100},
+            "fallbacks": [
+                {
+                    "use": "anthropic/claude-3-5-haiku-latest",
+                    "params": {"max_tokens": 300, "top_k": 5},
+                    "messages": [
+                        {"system": "You are Claude. Tier {{ tier }}."},
+                        {"user": "<ticket>{{ ticket }}</ticket>"},
+                    ],
+                },
+                "gemini/gemini-2.0-flash",
+            ],
+        },
+        {"ticket": "charged twice"},
+        output={"format": "json", "schema": SCHEMA},
+        faults=(("openai", 500),),
+        expect_paths=(OPENAI, ANTHROPIC),
+    ),
+    Row(
+        "whole chain fails over to the last fallback",
+        {
+            "use": "openai/gpt-4o-mini",
+            "fallbacks": [
+                {
+                    "use": "anthropic/claude-3-5-haiku-latest",
+                    "messages": [{"user": "{{ ticket }}"}],
+                },
+                "gemini/gemini-2.0-flash",
+            ],
+        },
+        {"ticket": "charged twice"},
+        faults=(("openai", 503), ("anthropic", 529)),
+        expect_paths=(OPENAI, ANTHROPIC, GEMINI),
+    ),
+    Row(
+        "history spliced in, partial included",
+        {"use": "openai/gpt-4o-mini", "fallbacks": ["anthropic/claude-3-5-haiku-latest"]},
+        {
+            "ticket": "still broken",
+            "history": [
+                {"role": "user", "content": "it broke"},
+                {"role": "assistant", "content": "try a restart"},
+            ],
+        },
+        messages=[
+            {"system": '{% include "tone.j2" %}\nClassify.'},
+            {"history": "history"},
+            {"user": "Ticket ({{ tier }}): {{ ticket }}"},
+        ],
+        inputs={
+            "ticket": {"type": "string"},
+            "tier": {"type": "string", "default": "free"},
+            "history": {"type": "array", "default": []},
+        },
+        faults=(("openai", 500),),
+        expect_paths=(OPENAI, ANTHROPIC),
+    ),
+    Row(
+        "--target a fallback with its own messages pins it",
+        {
+            "use": "openai/gpt-4o-mini",
+            "params": {"temperature": 0},
+            "fallbacks": [
+                {
+                    "use": "anthropic/claude-3-5-haiku-latest",
+                    "params": {"max_tokens": 64},
+                    "messages": [{"user": "Claude, triage: {{ ticket }}"}],
+                },
+            ],
+        },
+        {"ticket": "charged twice"},
+        target="anthropic/claude-3-5-haiku-latest",
+        expect_paths=(ANTHROPIC,),
+    ),
+    Row(
+        "--target another model keeps the prompt's params",
+        {
+            "use": "openai/gpt-4o-mini",
+            "params": {"temperature": 0.3, "max_tokens": 40},
+            "fallbacks": ["anthropic/claude-3-5-haiku-latest"],
+        },
+        {"ticket": "charged twice"},
+        target="gemini/gemini-2.0-flash",
+        expect_paths=(GEMINI,),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeLLM]:
+    server = FakeLLM().start()
+    server.reply(lambda _: '{"category": "billing"}')
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _project(root: Path, fake: FakeLLM, row: Row) -> Path:
+    common = "api_key_env: {env}, max_retries: 0, timeout_s: 5"
+    root.mkdir(parents=True)
+    (root / "promptctl.yaml").write_text(
+        "providers:\n"
+        f"  openai: {{kind: openai, base_url: '{fake.openai_base}', "
+        + common.format(env="OPENAI_API_KEY")
+        + "}\n"
+        f"  anthropic: {{kind: anthropic, base_url: '{fake.anthropic_base}', "
+        + common.format(env="ANTHROPIC_API_KEY")
+        + "}\n"
+        f"  gemini: {{kind: gemini, base_url: '{fake.gemini_base}', "
+        + common.format(env="GEMINI_API_KEY")
+        + "}\n",
+        encoding="utf-8",
+    )
+    (root / "prompts" / "_partials").mkdir(parents=True)
+    (root / "prompts" / "_partials" / "tone.j2").write_text("Be kind and brief.")
+    doc: dict[str, Any] = {
+        "id": "t/p",
+        "version": "1.0.0",
+        "description": row.name,
+        "status": "approved",
+        "model": row.model,
+        "inputs": row.inputs,
+        "messages": row.messages,
+        "tests": [
+            {"name": "case", "vars": row.vars, "assert": [{"type": "contains", "value": ""}]}
+        ],
+    }
+    if row.output is not None:
+        doc["output"] = row.output
+    (root / "prompts" / "p.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    (root / "vars.json").write_text(json.dumps(row.vars))
+    return root
+
+
+Sent = list[tuple[str, str, bytes]]
+
+
+def _sent(fake: FakeLLM, run: Callable[[], object], faults: tuple[tuple[str, int], ...]) -> Sent:
+    for wire, status in faults:
+        fake.error(status, wire=wire)
+    before = len(fake.requests)
+    run()
+    return [(r.method, r.path, r.raw) for r in fake.requests[before:]]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_runtime_and_promptctl_test_send_the_same_requests(
+    row: Row,
+    fake: FakeLLM,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = _project(tmp_path / "proj", fake, row)
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(root)
+
+    args = ["test", "t/p", "--mode", "live", "--no-cache", "--output", str(tmp_path / "r.json")]
+    if row.target is not None:
+        args += ["--target", row.target]
+    code: list[int] = []
+
+    def evaluate() -> None:
+        code.append(run_cli(args, monkeypatch, capsys)[0])
+
+    by_test = _sent(fake, evaluate, row.faults)
+    assert code == [0], capsys.readouterr()
+
+    project = load_project(root / "promptctl.yaml")
+    if row.target is None:
+        selection = select_for_publish(project, ["t/p"])
+        bundle = root / "t.bundle.json"
+        doc = build_bundle(
+            selection.prompts,
+            providers=project.providers,
+            eval_summaries={},
+            git_commit=None,
+            created_from="test",
+        )
+        bundle.write_bytes(serialize(doc))
+        with Runtime.load(bundle, env=KEYS, ledger=False) as runtime:
+            by_app = _sent(fake, lambda: runtime.run("t/p", **row.vars), row.faults)
+    else:
+        loaded = load_prompts(project)
+        plan = plan_call(loaded.get("t/p"), row.vars, target=row.target, partials=loaded.partials)
+        gateway = Gateway(project, mode="live", use_cache=False, env=KEYS)
+        try:
+            by_app = _sent(
+                fake,
+                lambda: gateway.complete_sync(plan.request, fallbacks=plan.fallbacks),
+                row.faults,
+            )
+        finally:
+            gateway.close()
+
+    assert [path for _, path, _ in by_test] == list(row.expect_paths)
+    assert by_app == by_test
+
+    render = ["render", "t/p", "--vars", str(root / "vars.json"), "--format", "json"]
+    if row.target is not None:
+        render += ["--target", row.target]
+    rc, out, err = run_cli(render, monkeypatch, capsys)
+    assert rc == 0, err
+    shown = json.loads(out)["request"]
+    method, path, body = by_test[0]
+    assert (shown["method"], shown["path"]) == (method, path)
+    encoded = json.dumps(shown["body"], separators=(",", ":"), ensure_ascii=False).encode()
+    assert encoded == body
