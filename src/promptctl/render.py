@@ -21,7 +21,7 @@ from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.promptfile.partials import inline_partials, safe_partial_name
-from promptctl.render_limits import LimitedSandbox, render_limited
+from promptctl.promptfile.sandbox import LimitedSandbox, render_limited
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
