@@ -247,6 +247,25 @@ def _vars_fifo(root: Path, outside: Path) -> None:
     _fifo(root / "vars.yaml")
 
 
+def _too_many_cases(root: Path, outside: Path) -> None:
+    tests = "  - name: t\n    vars: {word: hi}\n    repeat: 6\n    assert: [contains: hi]\n"
+    _project(root, config="limits: {max_cases: 5}\n", prompt=prompt_yaml(tests=tests))
+
+
+def _dataset_over_byte_cap(root: Path, outside: Path) -> None:
+    _project(
+        root,
+        config="limits: {max_dataset_bytes: 100}\n",
+        prompt=prompt_yaml(tests=_DATASET.format(where="../evals/rows.jsonl")),
+    )
+    _write(root / "evals" / "rows.jsonl", '{"vars": {"word": "' + "w" * 200 + '"}}\n')
+
+
+def _regex_nested(root: Path, outside: Path) -> None:
+    tests = "  - name: t\n    vars: {word: hi}\n    assert: [{type: regex, value: '(a+)+$'}]\n"
+    _project(root, prompt=prompt_yaml(tests=tests))
+
+
 def _results_fifo(root: Path, outside: Path) -> None:
     _project(root)
     _fifo(root / "shard1.json")
@@ -561,6 +580,39 @@ CASES: tuple[Hostile, ...] = (
         ("render", "a", "--vars", "vars.yaml"),
         2,
         ("vars.yaml", "FIFO"),
+        (_TB,),
+        subprocess=True,
+    ),
+    Hostile(
+        "cases-over-max-cases",
+        _too_many_cases,
+        ("test", "--mode", "replay"),
+        2,
+        ("6 cases, over the limit of 5", "max_cases"),
+        (_TB,),
+    ),
+    Hostile(
+        "dataset-over-byte-cap",
+        _dataset_over_byte_cap,
+        ("lint", "--no-version-check"),
+        1,
+        ("prompts/a.yaml:8:14", "PC007", "over the 100-byte limit", "limits:"),
+        (_TB,),
+    ),
+    Hostile(
+        "regex-nested-quantifier-warned",
+        _regex_nested,
+        ("lint", "--no-version-check"),
+        0,
+        ("prompts/a.yaml:10:", "PC109", "nests a repeat inside a repeat"),
+        (_TB,),
+    ),
+    Hostile(
+        "template-output-over-cap",
+        _template("{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}"),
+        ("render", "a", "--var", "word=hi"),
+        2,
+        ("prompts/a.yaml:7:", "output is over the limit of 10,000,000 characters"),
         (_TB,),
         subprocess=True,
     ),
