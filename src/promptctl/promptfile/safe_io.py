@@ -10,9 +10,12 @@ read of a project file goes through `read_file`, which
   opened, so it cannot block; the open is non-blocking anyway and re-checked with fstat);
 - refuses a file over `limit` bytes, and never reads more than `limit + 1` bytes.
 
-Errors are `UnsafeFileError` (a `PromptFileError`, exit 2) carrying the file; callers that
-know the line that named the file (`dataset:` in a prompt) re-raise it with that location.
-`excerpt` is how error messages quote untrusted file content: short and escaped.
+`checked` is the same without the read, for a file another library opens (a python
+check is imported). Errors are `UnsafeFileError` (a `PromptFileError`, exit 2) carrying
+the file; callers that know the line that named the file (`dataset:` in a prompt)
+re-raise it with that location. Two more guards against hostile content live here:
+`nesting_depth` (data nested deeper than `MAX_DEPTH` ends in a RecursionError later) and
+`excerpt`, how error messages quote untrusted file content: short and escaped.
 """
 
 from __future__ import annotations
