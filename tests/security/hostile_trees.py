@@ -266,6 +266,16 @@ def _regex_nested(root: Path, outside: Path) -> None:
     _project(root, prompt=prompt_yaml(tests=tests))
 
 
+def _huge_version(root: Path, outside: Path) -> None:
+    _project(root)
+    _write(root / "prompts" / "b.yaml", f"version: 'v{SECRET}" + "9" * 500_000 + "'\n")
+
+
+def _deep_results(root: Path, outside: Path) -> None:
+    _project(root)
+    _write(root / "shard1.json", "[" * 100_000 + "]" * 100_000)
+
+
 def _results_fifo(root: Path, outside: Path) -> None:
     _project(root)
     _fifo(root / "shard1.json")
@@ -615,6 +625,30 @@ CASES: tuple[Hostile, ...] = (
         ("prompts/a.yaml:7:", "output is over the limit of 10,000,000 characters"),
         (_TB,),
         subprocess=True,
+    ),
+    Hostile(
+        "half-megabyte-version-is-not-quoted",
+        _huge_version,
+        ("lint", "--no-version-check"),
+        1,
+        ("prompts/b.yaml:1:10", "PC005", "more characters)"),
+        ("9" * 200, _TB),
+    ),
+    Hostile(
+        "results-file-100000-deep",
+        _deep_results,
+        ("merge", "shard1.json", "--output", "all.json"),
+        2,
+        ("shard1.json", "nested too deeply"),
+        (_TB, "RecursionError"),
+    ),
+    Hostile(
+        "var-30000-deep",
+        lambda root, outside: _project(root, prompt=prompt_yaml(inputs="inputs: {word: {}}\n")),
+        ("render", "a", "--var", "word=" + "[" * 30_000 + "]" * 30_000),
+        2,
+        ("--var word", "nested too deeply"),
+        (_TB, "RecursionError"),
     ),
     Hostile(
         "results-file-fifo",

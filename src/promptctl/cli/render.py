@@ -31,6 +31,8 @@ def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
         return key, value
     try:
         return key, json.loads(value)
+    except RecursionError:
+        raise UsageError(f"--var {key}: the value is nested too deeply") from None
     except json.JSONDecodeError:
         import yaml
 

@@ -294,6 +294,8 @@ def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read results file: {exc.strerror}") from None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{path}: not a results document (JSON nested too deeply)") from None
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"not a JSON results document: {exc.msg}",

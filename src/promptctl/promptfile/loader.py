@@ -19,7 +19,7 @@ from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import Project, Prompt
 from promptctl.promptfile.project import find_project, load_project
 from promptctl.promptfile.prompt_build import build_prompt, default_id, failing_include
-from promptctl.promptfile.safe_io import confine
+from promptctl.promptfile.safe_io import confine, excerpt
 from promptctl.promptfile.salvage import salvage
 from promptctl.promptfile.schemas import did_you_mean, schema_findings
 from promptctl.promptfile.semver import parse_semver, suggest_semver
@@ -221,9 +221,10 @@ def _version_findings(data: dict[str, Any], doc: LocatedYaml, text: str) -> list
         else 'use MAJOR.MINOR.PATCH, e.g. version: "1.0.0"'
     )
     if not isinstance(version, str):
-        message = f"version must be a string, got {version!r}"
+        got = repr(version)
+        message = f"version must be a string, got {got if len(got) <= 60 else excerpt(got)}"
     else:
-        message = f"invalid version {version!r}: not semver"
+        message = f"invalid version {excerpt(version)}: not semver"
     return [Diagnostic("PC005", "error", message, where, hint)]
 
 
