@@ -276,6 +276,18 @@ def _deep_results(root: Path, outside: Path) -> None:
     _write(root / "shard1.json", "[" * 100_000 + "]" * 100_000)
 
 
+def _state_dir_symlink(root: Path, outside: Path) -> None:
+    _project(root)
+    (outside / "state").mkdir()
+    _symlink(root / ".promptctl", outside / "state")
+
+
+def _recordings_symlink(root: Path, outside: Path) -> None:
+    _project(root)
+    (outside / "recordings").mkdir()
+    _symlink(root / "evals" / "recordings", outside / "recordings")
+
+
 def _results_fifo(root: Path, outside: Path) -> None:
     _project(root)
     _fifo(root / "shard1.json")
@@ -649,6 +661,22 @@ CASES: tuple[Hostile, ...] = (
         2,
         ("--var word", "nested too deeply"),
         (_TB, "RecursionError"),
+    ),
+    Hostile(
+        "state-dir-symlink-outside",
+        _state_dir_symlink,
+        ("test", "--mode", "replay"),
+        2,
+        (".promptctl", _OUT),
+        (_TB,),
+    ),
+    Hostile(
+        "recordings-symlink-outside",
+        _recordings_symlink,
+        ("test", "--mode", "replay"),
+        2,
+        ("evals/recordings", _OUT),
+        (_TB,),
     ),
     Hostile(
         "results-file-fifo",

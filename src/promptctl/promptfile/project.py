@@ -46,12 +46,31 @@ def project_at(directory: Path) -> Project:
 
 
 def _defaults(root: Path) -> Project:
-    return Project(
-        root=root,
-        prompts_dir=root / "prompts",
-        evals_dir=root / "evals",
-        releases_dir=root / "releases",
+    return _checked_writes(
+        Project(
+            root=root,
+            prompts_dir=root / "prompts",
+            evals_dir=root / "evals",
+            releases_dir=root / "releases",
+        )
     )
+
+
+def _checked_writes(project: Project) -> Project:
+    """Refuse a committed `.promptctl` or `evals/recordings` symlink that leads out.
+
+    promptctl writes its cache, run files and recordings there; a pull request must not
+    be able to redirect those writes elsewhere on the CI machine.
+    """
+    for path in (project.state_dir, project.recordings_dir):
+        if os.path.lexists(path):
+            try:
+                confine(path, project.root, what="folder")
+            except UnsafeFileError as exc:
+                raise ConfigError(
+                    exc.message, location=exc.location, hint="remove the symlink"
+                ) from None
+    return project
 
 
 def load_project(config_path: Path) -> Project:
@@ -86,7 +105,7 @@ def load_project(config_path: Path) -> Project:
             first_diag.message + more, location=first_diag.location, hint=first_diag.hint
         )
     data: dict[str, Any] = doc.data
-    return Project(
+    project = Project(
         root=root,
         config_path=config_path,
         prompts_dir=_inside(root, data, "prompts", doc),
@@ -101,6 +120,7 @@ def load_project(config_path: Path) -> Project:
         ledger_path=root / data["ledger"] if "ledger" in data else None,
         limits=Limits(**data.get("limits", {})),
     )
+    return _checked_writes(project)
 
 
 def _inside(root: Path, data: dict[str, Any], key: str, doc: LocatedYaml) -> Path:
