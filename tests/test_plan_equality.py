@@ -321,3 +321,45 @@ def test_runtime_and_promptctl_test_send_the_same_requests(
     assert (shown["method"], shown["path"]) == (method, path)
     encoded = json.dumps(shown["body"], separators=(",", ":"), ensure_ascii=False).encode()
     assert encoded == body
+
+
+def test_latency_is_the_whole_call_on_both_sides(
+    fake: FakeLLM,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A primary that fails over is slow on both sides (the p95 latency gate sees it);
+    the answering attempt's own latency is recorded beside it."""
+    row = next(r for r in ROWS if r.name == "whole chain fails over to the last fallback")
+    root = _project(tmp_path / "proj", fake, row)
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(fake, "latency_s", 0.05)
+    out = tmp_path / "r.json"
+    for wire, status in row.faults:
+        fake.error(status, wire=wire)
+    args = ["test", "t/p", "--mode", "live", "--no-cache", "--output", str(out)]
+    assert run_cli(args, monkeypatch, capsys)[0] == 0
+    (case,) = json.loads(out.read_text())["cases"]
+    assert case["latency_ms"] >= 150 > case["attempt_latency_ms"] >= 50
+    assert [f["reason"] for f in case["fallbacks_tried"]] == ["overloaded", "overloaded"]
+
+    project = load_project(root / "promptctl.yaml")
+    doc = build_bundle(
+        select_for_publish(project, ["t/p"]).prompts,
+        providers=project.providers,
+        eval_summaries={},
+        git_commit=None,
+        created_from="test",
+    )
+    (root / "t.bundle.json").write_bytes(serialize(doc))
+    for wire, status in row.faults:
+        fake.error(status, wire=wire)
+    with Runtime.load(root / "t.bundle.json", env=KEYS, ledger=False) as runtime:
+        result = runtime.run("t/p", **row.vars)
+    assert result.latency_ms >= 150 > result.attempt_latency_ms >= 50
+    assert [(s.target, s.reason) for s in result.fallbacks_tried] == [
+        (f["target"], f["reason"]) for f in case["fallbacks_tried"]
+    ]

@@ -1,24 +1,18 @@
 import json
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from fakes.cli import invoke
 from promptctl.ledger import Ledger
 from promptctl.providers.types import CallContext, CallRecord, Usage
 
 
 def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "promptctl", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-    )
+    return invoke(*args, cwd=cwd)
 
 
 def _record(prompt: str, cost: float | None, ts: float) -> CallRecord:

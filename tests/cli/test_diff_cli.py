@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fakes.cli import invoke
 from fakes.results_factory import doc_from_outcomes
 from promptctl.report.diff_report import MARKER
 
@@ -14,9 +15,7 @@ STABLE = {f"t{i}": "PP" for i in range(5)}
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "promptctl", *args], capture_output=True, text=True, check=False
-    )
+    return invoke(*args)
 
 
 def _write(tmp_path: Path, name: str, doc: dict[str, Any]) -> str:
@@ -128,24 +127,7 @@ def test_comment_flag_posts_once_and_never_prints_the_token(tmp_path: Path) -> N
         }
         env.pop("GITHUB_EVENT_PATH", None)
         outs = [
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "promptctl",
-                    "diff",
-                    "--base",
-                    base,
-                    "--head",
-                    h,
-                    "--comment",
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                env=env,
-            )
-            for h in (head, base)
+            invoke("diff", "--base", base, "--head", h, "--comment", env=env) for h in (head, base)
         ]
     assert [o.returncode for o in outs] == [1, 0]
     assert "PR comment created" in outs[0].stderr and "PR comment updated" in outs[1].stderr

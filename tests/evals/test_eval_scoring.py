@@ -107,3 +107,29 @@ def test_exit_codes() -> None:
     assert exit_code(errored) == 3
     assert exit_code([*failed, *errored]) == 1
     assert exit_code(passed, skipped_budget=2) == 1
+
+
+def test_output_schema_is_checked_on_every_case_unless_the_test_opts_out(tmp_path: Path) -> None:
+    """Like the runtime's `result.ok`: a declared output.schema is an implicit assertion."""
+    from promptctl.promptfile.model import OutputSpec
+
+    schema = {"type": "object", "required": ["category"]}
+
+    def run(test: TestCase, text: str) -> tuple[str, list[tuple[str, bool]]]:
+        prompt = replace(
+            make_prompt(tests=(test,)),
+            inputs={"ticket": {}},
+            output=OutputSpec(format="json", schema=schema),
+        )
+        case = Case(prompt, prompt.model.primary, test, 0)
+        result = asyncio.run(score_case(case, _response(text), project_root=tmp_path))
+        return result.status, [(a.type, a.passed) for a in result.assertions]
+
+    plain = TestCase("t", vars={"ticket": "x"}, asserts=(spec("contains", "cat"),))
+    assert run(plain, '{"cat": 1}') == ("fail", [("contains", True), ("json-schema", False)])
+    assert run(plain, '{"category": 1}') == ("pass", [("contains", True), ("json-schema", True)])
+    opted_out = replace(plain, check_output_schema=False)
+    assert run(opted_out, '{"cat": 1}') == ("pass", [("contains", True)])
+    # an explicit json-schema assertion is not doubled
+    explicit = replace(plain, asserts=(spec("json-schema"),))
+    assert run(explicit, '{"cat": 1}') == ("fail", [("json-schema", False)])

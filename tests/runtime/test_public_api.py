@@ -14,6 +14,7 @@ def test_exported_names_exactly() -> None:
         "RenderError",
         "RunResult",
         "Runtime",
+        "SkippedTarget",
         "Usage",
     ]
     for name in promptctl.runtime.__all__:

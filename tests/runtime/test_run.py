@@ -98,7 +98,9 @@ def test_fallback_answers_when_primary_fails(rt: Runtime, fake_llm: FakeLLM) -> 
     result = rt.run("support/triage", ticket="t")
     assert result.text == "from the fallback"
     assert result.model == "anthropic/claude-3-5-haiku-latest"
-    assert result.fallbacks_tried == ("openai/gpt-4o-mini",)
+    assert [(s.target, s.reason) for s in result.fallbacks_tried] == [
+        ("openai/gpt-4o-mini", "overloaded")
+    ]
     # claude-3-5-haiku: $0.80 / $4.00 per million input / output tokens
     assert result.cost_usd == pytest.approx(10 * 0.8e-6 + 5 * 4.0e-6)
     assert fake_llm.requests[-1].body["max_tokens"] == 50  # the fallback's own params

@@ -626,7 +626,7 @@ CASES: tuple[Hostile, ...] = (
         _regex_nested,
         ("lint", "--no-version-check"),
         0,
-        ("prompts/a.yaml:10:", "PC109", "nests a repeat inside a repeat"),
+        ("prompts/a.yaml:10:", "PC110", "nests a repeat inside a repeat"),
         (_TB,),
     ),
     Hostile(
@@ -692,7 +692,7 @@ CASES: tuple[Hostile, ...] = (
         _deep_bundle,
         ("bundle", "verify", "deep.bundle.json"),
         2,
-        ("deep.bundle.json", "nested more than 200 levels"),
+        ("deep.bundle.json", "nested too deeply"),
         (_TB, "RecursionError"),
     ),
     Hostile(

@@ -1,8 +1,8 @@
 """The selection and evaluation flags `test`, `diff` and `ci` share, declared once.
 
-Each command names its parameters like these aliases (`selectors`, `target`, `repeat`,
-`tag`, `test_glob`, `mode`, `no_cache`, `max_cost`, `concurrency`) and passes them to
-`eval_selection`, which checks them and builds the runner's `EvalOptions`.
+`EvalFlags` is the one declaration (names, help texts, defaults); a command takes
+`flags: EvalFlags` under `@eval_flags` and calls `flags.selection(...)`, which checks
+them (`eval_selection`) and builds the runner's `EvalOptions`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from promptctl.cli._flag_sets import flag_set
 from promptctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MODES",
     "ConcurrencyOption",
+    "EvalFlags",
     "EvalSelection",
     "MaxCostOption",
     "ModeOption",
@@ -32,6 +34,7 @@ __all__ = [
     "TagOption",
     "TargetOption",
     "TestGlobOption",
+    "eval_flags",
     "eval_selection",
 ]
 
@@ -57,6 +60,43 @@ MaxCostOption = Annotated[
     float | None, typer.Option("--max-cost", help="Stop before spending more USD.")
 ]
 ConcurrencyOption = Annotated[int | None, typer.Option(help="Max cases in flight (default 64).")]
+
+
+@dataclass(frozen=True)
+class EvalFlags:
+    """The shared selection and evaluation flags, as typer parameters."""
+
+    selectors: SelectorsArgument = None
+    target: TargetOption = None
+    repeat: RepeatOption = None
+    tag: TagOption = None
+    test_glob: TestGlobOption = None
+    mode: ModeOption = "auto"
+    no_cache: NoCacheOption = False
+    max_cost: MaxCostOption = None
+    concurrency: ConcurrencyOption = None
+
+    def selection(
+        self, *, shard: str | None = None, output: Path | None = None, junit: Path | None = None
+    ) -> EvalSelection:
+        """Check the flags (UsageError, exit 2) and build the selection and options."""
+        return eval_selection(
+            self.selectors,
+            target=self.target,
+            repeat=self.repeat,
+            tag=self.tag,
+            test_glob=self.test_glob,
+            mode=self.mode,
+            no_cache=self.no_cache,
+            max_cost=self.max_cost,
+            concurrency=self.concurrency,
+            shard=shard,
+            output=output,
+            junit=junit,
+        )
+
+
+eval_flags = flag_set(EvalFlags, "flags")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,17 @@
-"""The gate flags `diff` and `ci` share, declared once, and the GateConfig they build."""
+"""The gate flags `diff` and `ci` share, declared once, and the GateConfig they build.
+
+`GateFlags` is the one declaration; a command takes `gate_flags: GateFlags` under
+`@gate_flags_option` and calls `gate_flags.config(project.gate)`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from promptctl.cli._flag_sets import flag_set
 from promptctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -15,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlphaOption",
     "FlakyFailsOption",
+    "GateFlags",
     "MaxCostIncreaseOption",
     "MaxErrorRateOption",
     "MaxLatencyIncreaseOption",
@@ -22,6 +28,7 @@ __all__ = [
     "NewFailuresOption",
     "RequireConclusiveOption",
     "gate_config",
+    "gate_flags_option",
     "gate_from_flags",
 ]
 
@@ -52,6 +59,37 @@ NewFailuresOption = Annotated[
         help="Hard regressions and new always-failing tests fail the gate (gate:, else on).",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class GateFlags:
+    """The shared gate flags, as typer parameters (None / False: not given)."""
+
+    max_pass_rate_drop: MaxPassRateDropOption = None
+    max_cost_increase: MaxCostIncreaseOption = None
+    max_latency_increase: MaxLatencyIncreaseOption = None
+    alpha: AlphaOption = None
+    max_error_rate: MaxErrorRateOption = None
+    require_conclusive: RequireConclusiveOption = False
+    flaky_fails: FlakyFailsOption = False
+    new_failures: NewFailuresOption = None
+
+    def config(self, base: GateConfig) -> GateConfig:
+        """These flags over `promptctl.yaml`'s gate."""
+        return gate_config(
+            base,
+            max_pass_rate_drop=self.max_pass_rate_drop,
+            max_cost_increase=self.max_cost_increase,
+            max_latency_increase=self.max_latency_increase,
+            alpha=self.alpha,
+            max_error_rate=self.max_error_rate,
+            require_conclusive=self.require_conclusive,
+            flaky_fails=self.flaky_fails,
+            fail_on_new_failures=self.new_failures,
+        )
+
+
+gate_flags_option = flag_set(GateFlags, "gate_flags")
 
 _OFF = float("nan")  # a flag said "off": the limit becomes None
 

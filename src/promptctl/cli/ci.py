@@ -5,39 +5,25 @@ target branch, or --base REF|RESULTS.json), apply the gate, write the markdown r
 a file and to $GITHUB_STEP_SUMMARY, optionally post it as the PR comment, exit by the
 gate: 0 holds (inconclusive too, loudly, unless require_conclusive), 1 fails, 3 too many
 errors to judge, 2 bad input, 130 interrupted.
+
+On a pull request from a fork (`$GITHUB_EVENT_PATH`), `python` checks, changed provider
+settings and its own recordings are refused (exit 1) before anything runs, unless
+`--trust-pr` (evals.pr_trust).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from promptctl.cli._common import ProjectOption, console, resolve_project
-from promptctl.cli._eval_flags import (
-    ConcurrencyOption,
-    MaxCostOption,
-    ModeOption,
-    NoCacheOption,
-    RepeatOption,
-    SelectorsArgument,
-    TagOption,
-    TargetOption,
-    TestGlobOption,
-    eval_selection,
-)
-from promptctl.cli._gate_flags import (
-    AlphaOption,
-    FlakyFailsOption,
-    MaxCostIncreaseOption,
-    MaxErrorRateOption,
-    MaxLatencyIncreaseOption,
-    MaxPassRateDropOption,
-    NewFailuresOption,
-    RequireConclusiveOption,
-    gate_config,
-)
+from promptctl.cli._eval_flags import EvalFlags, eval_flags
+from promptctl.cli._gate_flags import GateFlags, gate_flags_option
+
+if TYPE_CHECKING:
+    from promptctl.promptfile.model import Project
 
 __all__ = ["register"]
 
@@ -46,22 +32,17 @@ def register(app: typer.Typer) -> None:
     app.command("ci")(ci)
 
 
+@eval_flags
+@gate_flags_option
 def ci(
-    selectors: SelectorsArgument = None,
+    flags: EvalFlags,
+    *,
     base: Annotated[
         str | None,
         typer.Option(
             "--base", help="Git ref or results file (default: merge-base with origin/main)."
         ),
     ] = None,
-    target: TargetOption = None,
-    repeat: RepeatOption = None,
-    tag: TagOption = None,
-    test_glob: TestGlobOption = None,
-    mode: ModeOption = "auto",
-    no_cache: NoCacheOption = False,
-    max_cost: MaxCostOption = None,
-    concurrency: ConcurrencyOption = None,
     report: Annotated[
         Path | None,
         typer.Option("--report", help="Markdown report file (default .promptctl/ci-report.md)."),
@@ -76,14 +57,15 @@ def ci(
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
-    max_pass_rate_drop: MaxPassRateDropOption = None,
-    max_cost_increase: MaxCostIncreaseOption = None,
-    max_latency_increase: MaxLatencyIncreaseOption = None,
-    alpha: AlphaOption = None,
-    max_error_rate: MaxErrorRateOption = None,
-    require_conclusive: RequireConclusiveOption = False,
-    flaky_fails: FlakyFailsOption = False,
-    new_failures: NewFailuresOption = None,
+    gate_flags: GateFlags,
+    trust_pr: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pr",
+            help="On a fork's pull request, still run its python checks and provider "
+            "settings (only after reviewing it; see docs/security.md).",
+        ),
+    ] = False,
     project: ProjectOption = None,
 ) -> None:
     """Test the head, diff against the base, gate; write the report (and the PR comment)."""
@@ -91,35 +73,15 @@ def ci(
     from promptctl.evals.compare import check_gate
 
     proj = resolve_project(project)
-    selection = eval_selection(
-        selectors,
-        target=target,
-        repeat=repeat,
-        tag=tag,
-        test_glob=test_glob,
-        mode=mode,
-        no_cache=no_cache,
-        max_cost=max_cost,
-        concurrency=concurrency,
-        output=output or proj.state_dir / "ci-results.json",
-        junit=junit,
-    )
-    gate = gate_config(
-        proj.gate,
-        max_pass_rate_drop=max_pass_rate_drop,
-        max_cost_increase=max_cost_increase,
-        max_latency_increase=max_latency_increase,
-        alpha=alpha,
-        max_error_rate=max_error_rate,
-        require_conclusive=require_conclusive,
-        flaky_fails=flaky_fails,
-        fail_on_new_failures=new_failures,
-    )
+    selection = flags.selection(output=output or proj.state_dir / "ci-results.json", junit=junit)
+    gate = gate_flags.config(proj.gate)
     check_gate(gate)
     if comment:
         from promptctl.report.github import check_comment_env
 
         check_comment_env()  # a job that cannot comment fails before spending anything
+    if not trust_pr:
+        _refuse_untrusted_fork(proj, base)
     comparison, _, _ = compare_both(proj, selection, gate, base=base, head=None)
     from promptctl.report.diff_report import render_markdown
     from promptctl.report.diff_terminal import print_terminal
@@ -136,6 +98,28 @@ def ci(
     elif append_step_summary(markdown) is not None:
         typer.echo("report appended to $GITHUB_STEP_SUMMARY", err=True)
     finish(comparison)
+
+
+def _refuse_untrusted_fork(proj: Project, base: str | None) -> None:
+    """RefusedError (exit 1) when a fork's pull request would run its own code, redirect
+    requests or replay its own answers."""
+    from promptctl.evals.pr_trust import check_untrusted_pr, pull_request_from_env
+
+    pr = pull_request_from_env()
+    if pr is None or not pr.from_fork:
+        return
+    from promptctl.cli.test import load_or_exit
+    from promptctl.evals.baseline import default_base_ref, git_source
+    from promptctl.evals.gate import is_results_file
+
+    if base is None or is_results_file(base):
+        commit, _ = default_base_ref(proj.root)
+    else:
+        _, commit = git_source(proj.root, base)
+    check_untrusted_pr(proj, pr, commit, load_or_exit(proj, []).prompts)
+    typer.echo(
+        f"{pr.describe()}: no python checks; providers and recordings as on the base", err=True
+    )
 
 
 def _write(path: Path, text: str) -> None:

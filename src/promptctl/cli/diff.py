@@ -9,37 +9,14 @@ judge, 2 bad input, 130 interrupted.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
-from promptctl.cli._eval_flags import (
-    ConcurrencyOption,
-    MaxCostOption,
-    ModeOption,
-    NoCacheOption,
-    RepeatOption,
-    SelectorsArgument,
-    TagOption,
-    TargetOption,
-    TestGlobOption,
-    eval_selection,
-)
-from promptctl.cli._gate_flags import (
-    AlphaOption,
-    FlakyFailsOption,
-    MaxCostIncreaseOption,
-    MaxErrorRateOption,
-    MaxLatencyIncreaseOption,
-    MaxPassRateDropOption,
-    NewFailuresOption,
-    RequireConclusiveOption,
-    gate_config,
-    gate_from_flags,
-)
+from promptctl.cli._eval_flags import EvalFlags, eval_flags
+from promptctl.cli._gate_flags import GateFlags, gate_flags_option, gate_from_flags
 
 if TYPE_CHECKING:
     from promptctl.evals.comparison import Comparison
@@ -52,8 +29,11 @@ def register(app: typer.Typer) -> None:
     app.command("diff")(diff)
 
 
+@eval_flags
+@gate_flags_option
 def diff(
-    selectors: SelectorsArgument = None,
+    flags: EvalFlags,
+    *,
     base: Annotated[
         str | None,
         typer.Option(
@@ -64,28 +44,13 @@ def diff(
         str | None,
         typer.Option("--head", help="Results file (default: evaluate the working tree)."),
     ] = None,
-    target: TargetOption = None,
-    repeat: RepeatOption = None,
-    tag: TagOption = None,
-    test_glob: TestGlobOption = None,
-    mode: ModeOption = "auto",
-    no_cache: NoCacheOption = False,
-    max_cost: MaxCostOption = None,
-    concurrency: ConcurrencyOption = None,
     format: Annotated[
         str, typer.Option("--format", "-f", help="terminal, markdown or json.")
     ] = "terminal",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
-    max_pass_rate_drop: MaxPassRateDropOption = None,
-    max_cost_increase: MaxCostIncreaseOption = None,
-    max_latency_increase: MaxLatencyIncreaseOption = None,
-    alpha: AlphaOption = None,
-    max_error_rate: MaxErrorRateOption = None,
-    require_conclusive: RequireConclusiveOption = False,
-    flaky_fails: FlakyFailsOption = False,
-    new_failures: NewFailuresOption = None,
+    gate_flags: GateFlags,
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
@@ -99,29 +64,9 @@ def diff(
     from promptctl.cli._gate_run import compare_both, finish
 
     fmt = _format(format)
-    selection = eval_selection(
-        selectors,
-        target=target,
-        repeat=repeat,
-        tag=tag,
-        test_glob=test_glob,
-        mode=mode,
-        no_cache=no_cache,
-        max_cost=max_cost,
-        concurrency=concurrency,
-    )
+    selection = flags.selection()
     proj = resolve_project(project)
-    gate = gate_config(
-        proj.gate,
-        max_pass_rate_drop=max_pass_rate_drop,
-        max_cost_increase=max_cost_increase,
-        max_latency_increase=max_latency_increase,
-        alpha=alpha,
-        max_error_rate=max_error_rate,
-        require_conclusive=require_conclusive,
-        flaky_fails=flaky_fails,
-        fail_on_new_failures=new_failures,
-    )
+    gate = gate_flags.config(proj.gate)
     from promptctl.evals.compare import check_gate
 
     check_gate(gate)  # bad gate settings are exit 2 before anything is evaluated
@@ -162,4 +107,6 @@ def _emit(comparison: Comparison, fmt: Format, output: Path | None) -> None:
 
         print_terminal(comparison, console())
     else:
-        sys.stdout.write(render(comparison, fmt))
+        from promptctl.report.safe_text import write_data
+
+        write_data(render(comparison, fmt))

@@ -16,18 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from promptctl.cli._common import ProjectOption, resolve_project
-from promptctl.cli._eval_flags import (
-    ConcurrencyOption,
-    MaxCostOption,
-    ModeOption,
-    NoCacheOption,
-    RepeatOption,
-    SelectorsArgument,
-    TagOption,
-    TargetOption,
-    TestGlobOption,
-    eval_selection,
-)
+from promptctl.cli._eval_flags import EvalFlags, eval_flags
 from promptctl.errors import EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
@@ -45,17 +34,10 @@ def register(app: typer.Typer) -> None:
     app.command("test")(test)
 
 
+@eval_flags
 def test(
-    selectors: SelectorsArgument = None,
-    target: TargetOption = None,
-    repeat: RepeatOption = None,
-    tag: TagOption = None,
-    test_glob: TestGlobOption = None,
+    flags: EvalFlags,
     shard: Annotated[str | None, typer.Option(help="Run shard I of N (I/N).")] = None,
-    mode: ModeOption = "auto",
-    no_cache: NoCacheOption = False,
-    max_cost: MaxCostOption = None,
-    concurrency: ConcurrencyOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the results here.")
     ] = None,
@@ -63,31 +45,32 @@ def test(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar; plain summary.")
     ] = False,
+    batch: Annotated[
+        bool,
+        typer.Option("--batch", help="Answer uncached cases through batch APIs at batch prices."),
+    ] = False,
+    batch_poll: Annotated[
+        float,
+        typer.Option(
+            "--batch-poll", help="First wait between batch polls, s (doubles to 60).", min=0
+        ),
+    ] = 2.0,
     project: ProjectOption = None,
 ) -> None:
     """Run the prompts' tests against their models and report pass rates, cost and latency."""
     from promptctl.evals.runner import evaluate
 
-    selection = eval_selection(
-        selectors,
-        target=target,
-        repeat=repeat,
-        tag=tag,
-        test_glob=test_glob,
-        mode=mode,
-        no_cache=no_cache,
-        max_cost=max_cost,
-        concurrency=concurrency,
-        shard=shard,
-        output=output,
-        junit=junit,
-    )
+    selection = flags.selection(shard=shard, output=output, junit=junit)
     proj = resolve_project(project)
     options = selection.options
     loaded = load_or_exit(proj, list(selection.paths))
     check_selected(loaded, list(options.id_globs))
     prompts, partials = loaded.prompts, loaded.partials
     del loaded  # the parsed YAML with positions is not needed any more (memory)
+    if batch:
+        from promptctl.cli._batch import prefill
+
+        prefill(proj, prompts, partials, options, first_wait_s=batch_poll)
     bar = None if quiet or not sys.stderr.isatty() else _ProgressBar()
     try:
         with _fewer_gc_passes():
@@ -192,7 +175,6 @@ class _ProgressBar:
     """A rich progress bar on stderr: done/total, ETA, pass/fail/error counts, cost."""
 
     def __init__(self, console: Console | None = None) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -201,6 +183,8 @@ class _ProgressBar:
             TimeRemainingColumn,
         )
 
+        from promptctl.report.safe_text import neutral_console
+
         self._counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
         self._progress = Progress(
             TextColumn("[bold]testing"),
@@ -208,7 +192,7 @@ class _ProgressBar:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[status]}"),
-            console=console or Console(stderr=True),
+            console=console or neutral_console(stderr=True),
             transient=True,
             refresh_per_second=8,
         )

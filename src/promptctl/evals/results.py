@@ -140,10 +140,11 @@ class CaseResult:
     assertions: tuple[AssertionResult, ...] = ()
     usage: Usage = field(default_factory=Usage)
     cost_usd: float | None = None
-    latency_ms: float | None = None
+    latency_ms: float | None = None  # the whole call: retries and fallbacks included
     cached: bool = False
     error: CaseError | None = None
     fallbacks_tried: tuple[FallbackTried, ...] = ()
+    attempt_latency_ms: float | None = None  # the answering HTTP attempt alone
 
     @classmethod
     def for_case(cls, case: Case, *, status: CaseStatus, **fields: Any) -> CaseResult:
@@ -186,6 +187,7 @@ class CaseResult:
             },
             "cost_usd": self.cost_usd,
             "latency_ms": self.latency_ms,
+            "attempt_latency_ms": self.attempt_latency_ms,
             "cached": self.cached,
             "error": None
             if self.error is None
@@ -216,6 +218,7 @@ class CaseResult:
             usage=Usage(**data.get("usage", {})),
             cost_usd=data.get("cost_usd"),
             latency_ms=data.get("latency_ms"),
+            attempt_latency_ms=data.get("attempt_latency_ms"),
             cached=bool(data.get("cached", False)),
             error=None if not err else CaseError(str(err["kind"]), str(err["message"])),
             fallbacks_tried=tuple(

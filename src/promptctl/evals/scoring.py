@@ -16,6 +16,7 @@ from promptctl.evals.assertions import AssertionContext, evaluate_test
 from promptctl.evals.cases import Case
 from promptctl.evals.judge import Judge
 from promptctl.evals.results import CaseError, CaseResult, FallbackTried
+from promptctl.promptfile.model import AssertionSpec
 from promptctl.providers.types import ChatResponse
 
 __all__ = [
@@ -49,6 +50,21 @@ def assertion_context(
     )
 
 
+OUTPUT_SCHEMA = AssertionSpec(type="json-schema", options={"implicit": "output.schema"})
+
+
+def assertions_of(case: Case) -> tuple[AssertionSpec, ...]:
+    """The test's assertions, plus a check against the prompt's output.schema when it
+    declares one (as the runtime's `result.ok` checks every answer), unless the test
+    opts out (`check_output_schema: false`) or asserts json-schema itself."""
+    asserts = case.test.asserts
+    if case.prompt.output.schema is None or not case.test.check_output_schema:
+        return asserts
+    if any(a.type == "json-schema" and not a.negate for a in asserts):
+        return asserts
+    return (*asserts, OUTPUT_SCHEMA)
+
+
 async def score_case(
     case: Case,
     response: ChatResponse,
@@ -64,7 +80,7 @@ async def score_case(
     runner turns it into `error_result`.
     """
     outcome = await evaluate_test(
-        case.test.asserts,
+        assertions_of(case),
         assertion_context(case, response, project_root=project_root),
         judge=judge,
     )
@@ -82,6 +98,7 @@ async def score_case(
         usage=response.usage,
         cost_usd=cost,
         latency_ms=response.latency_ms,
+        attempt_latency_ms=response.attempt_latency_ms or None,
         cached=response.cached,
         fallbacks_tried=tuple(FallbackTried.from_skipped(s) for s in response.fallbacks_tried),
     )

@@ -10,7 +10,9 @@ from promptctl.promptfile.context_windows import context_window, estimate_tokens
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad
 from promptctl.promptfile.model import Project, Prompt, TestCase
+from promptctl.promptfile.rules import finding
 from promptctl.promptfile.schemas import check_schema, did_you_mean
+from promptctl.providers.lifecycle import describe, status, today
 from promptctl.render import validate_inputs
 
 __all__ = ["check_prompt"]
@@ -35,9 +37,8 @@ def check_prompt(
         if problem:
             schemas_ok = False
             diags.append(
-                Diagnostic(
+                finding(
                     "PC013",
-                    "error",
                     f"input '{name}' is not a valid JSON Schema: {problem}",
                     _loc(loaded, f"/inputs/{name}"),
                 )
@@ -46,18 +47,16 @@ def check_prompt(
         problem = check_schema(prompt.output.schema)
         if problem:
             diags.append(
-                Diagnostic(
+                finding(
                     "PC013",
-                    "error",
                     f"output.schema is not a valid JSON Schema: {problem}",
                     _loc(loaded, "/output/schema"),
                 )
             )
     elif prompt.output.format == "json":
         diags.append(
-            Diagnostic(
+            finding(
                 "PC105",
-                "warning",
                 "output.format is json but there is no output.schema",
                 _loc(loaded, "/output/format"),
                 "add a schema so evals and the runtime can validate the answer",
@@ -75,21 +74,47 @@ def _targets(loaded: FileLoad, prompt: Prompt, project: Project) -> list[Diagnos
     uses = [(prompt.model.use, "/model/use")]
     uses += [(t.use, f"/model/fallbacks/{i}") for i, t in enumerate(prompt.model.fallbacks)]
     uses += [(r.use, f"/model/routes/{i}/use") for i, r in enumerate(prompt.model.routes)]
-    out = []
+    out = _lifecycle(loaded, uses, project, prompt.id)
     for use, ptr in uses:
         provider = use.split("/", 1)[0]
         if provider in project.providers:
             continue
         guess = did_you_mean(provider, project.providers)
         out.append(
-            Diagnostic(
+            finding(
                 "PC017",
-                "error",
                 f"unknown provider '{provider}' in '{use}'",
                 _loc(loaded, ptr),
                 f"did you mean '{guess}'?"
                 if guess
                 else "configure it under `providers:` in promptctl.yaml",
+            )
+        )
+    return out
+
+
+def _lifecycle(
+    loaded: FileLoad, uses: list[tuple[str, str]], project: Project, prompt_id: str
+) -> list[Diagnostic]:
+    """PC023 past a model's shutdown date, PC109 within `lifecycle.warn_days` of it."""
+    day = today()
+    out = []
+    for use, ptr in uses:
+        state, row = status(use, project, day)
+        if row is None or state not in ("retired", "retiring"):
+            continue
+        retired = state == "retired"
+        check = (
+            f"check it with `promptctl compare {prompt_id} --candidates {row.replacement}`; "
+            if row.replacement
+            else "move to an active model; "
+        )
+        out.append(
+            finding(
+                "PC023" if retired else "PC109",
+                describe(row, day) + (": calls to it fail" if retired else ""),
+                _loc(loaded, ptr),
+                f"{check}source: {row.source}",
             )
         )
     return out
@@ -110,9 +135,8 @@ def _param_typos(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
             guess = None if key in _KNOWN_PARAMS else did_you_mean(key, _KNOWN_PARAMS)
             if guess:
                 out.append(
-                    Diagnostic(
+                    finding(
                         "PC108",
-                        "warning",
                         f"unknown param '{key}' is passed to the provider as is",
                         _loc(loaded, f"{ptr}/{key}", key=True),
                         f"did you mean '{guess}'?",
@@ -126,9 +150,8 @@ def _metadata(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
     top = SourceLocation(prompt.path, 1, 1)
     if not prompt.description.strip():
         out.append(
-            Diagnostic(
+            finding(
                 "PC103",
-                "warning",
                 "prompt has no description",
                 top,
                 "add `description:` saying what it does",
@@ -137,16 +160,15 @@ def _metadata(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
     if not prompt.tests:
         if prompt.status == "approved":
             out.append(
-                Diagnostic(
+                finding(
                     "PC104",
-                    "warning",
                     "prompt is approved but has no tests",
                     _loc(loaded, "/status"),
                     "add `tests:` before approving",
                 )
             )
         else:
-            out.append(Diagnostic("PC102", "warning", "prompt has no tests", top, "add `tests:`"))
+            out.append(finding("PC102", "prompt has no tests", top, "add `tests:`"))
     return out
 
 
@@ -157,9 +179,7 @@ def _tests(prompt: Prompt, inlined: Prompt | None) -> list[Diagnostic]:
             values = validate_inputs(prompt, test.vars)
         except InputValidationError as exc:
             msg = exc.message.removeprefix(f"{prompt.id}: ")
-            out.append(
-                Diagnostic("PC014", "error", f"test '{test.name}': {msg}", test.location, exc.hint)
-            )
+            out.append(finding("PC014", f"test '{test.name}': {msg}", test.location, exc.hint))
             continue
         if inlined is not None:
             out.extend(_plan_test(inlined, test, values))
@@ -183,9 +203,8 @@ def _plan_test(prompt: Prompt, test: TestCase, values: dict[str, Any]) -> list[D
         where = f" on fallback {fallback.use}" if fallback else ""
         at = (exc.location or fallback.location) if fallback else test.location
         return [
-            Diagnostic(
+            finding(
                 "PC019",
-                "error",
                 f"test '{test.name}' does not render{where}: {exc.message}",
                 at,
                 exc.hint,
@@ -201,9 +220,8 @@ def _plan_test(prompt: Prompt, test: TestCase, values: dict[str, Any]) -> list[D
         if tokens <= window:
             continue
         out.append(
-            Diagnostic(
+            finding(
                 "PC106",
-                "warning",
                 f"test '{test.name}' needs about {tokens:,} tokens "
                 f"(incl. max_tokens), over {target.use}'s {window:,}",
                 (target.location if i else None) or test.location,

@@ -12,6 +12,7 @@ from promptctl.lint.templates import check_templates, find_secrets, secret_diagn
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad, load_prompts, partials_dir
 from promptctl.promptfile.model import Project
+from promptctl.promptfile.rules import finding
 
 __all__ = ["LintReport", "lint"]
 
@@ -72,10 +73,21 @@ def lint(
     for name, text in loaded.partials.items():
         for line, label in find_secrets(text):
             diags.append(secret_diagnostic(label, SourceLocation(base / name, line, 1)))
+    diags.extend(_tracked_keys(project))
     if check_versions:
         diags.extend(_versions(project, loaded.files, base_ref, report))
     diags.sort(key=_sort_key)
     return report
+
+
+def _tracked_keys(project: Project) -> list[Diagnostic]:
+    """PC030 for every private key git tracks in the project's repository."""
+    from promptctl.bundle.key_hygiene import tracked_key_message, tracked_private_keys
+
+    return [
+        finding("PC030", tracked_key_message(path), SourceLocation(path))
+        for path in tracked_private_keys(project.root)
+    ]
 
 
 def _versions(
@@ -88,13 +100,12 @@ def _versions(
     if repo_root is None:
         if base_ref is not None:
             raise PromptctlError(f"--base {base_ref}: {project.root} is not in a git repository")
-        return [Diagnostic("PC900", "note", "version rules skipped: not a git repository", where)]
+        return [finding("PC900", "version rules skipped: not a git repository", where)]
     ref = base_ref or merge_base_ref(repo_root)
     if ref is None:
         return [
-            Diagnostic(
+            finding(
                 "PC900",
-                "note",
                 "version rules skipped: no main or origin/main branch to compare with",
                 where,
                 "pass --base REF",

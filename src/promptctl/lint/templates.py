@@ -16,6 +16,7 @@ from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad
 from promptctl.promptfile.model import MessageTemplate, Prompt
 from promptctl.promptfile.partials import inline_partials
+from promptctl.promptfile.rules import finding
 from promptctl.promptfile.schemas import did_you_mean
 from promptctl.render import environment, parse_template
 
@@ -117,9 +118,8 @@ def _undeclared_inputs(
     """PC011 for each name that `where` reads but `inputs:` does not declare."""
     for name in sorted(names - set(prompt.inputs)):
         guess = did_you_mean(name, prompt.inputs)
-        yield Diagnostic(
+        yield finding(
             "PC011",
-            "error",
             f"variable '{name}' is used in {where} but not declared",
             location,
             f"did you mean '{guess}'?" if guess else f"add `{name}:` under `inputs:`",
@@ -167,9 +167,8 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
         except jinja2.TemplateSyntaxError as exc:
             sound = False
             diags.append(
-                Diagnostic(
+                finding(
                     "PC010",
-                    "error",
                     f"template syntax error: {exc.message}",
                     _line_of(loaded, msg, exc.lineno),
                     _unknown_name_hint(str(exc.message), env),
@@ -179,9 +178,8 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
         unsafe = ", ".join(f"'{n}'" for n in dict.fromkeys(_unsafe_names(ast)))
         if unsafe:
             diags.append(
-                Diagnostic(
+                finding(
                     "PC009",
-                    "error",
                     f"a {msg.role} message reads {unsafe}, which the sandbox refuses",
                     msg.location,
                     "templates may not reach into Python internals",
@@ -200,9 +198,7 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
             names = _undeclared(env.parse("{{ (" + route.when + ") }}")) - known_globals
         except RouteError as exc:
             diags.append(
-                Diagnostic(
-                    "PC010", "error", f"route `when` syntax error: {exc.detail}", route.location
-                )
+                finding("PC010", f"route `when` syntax error: {exc.detail}", route.location)
             )
             continue
         used |= names
@@ -211,9 +207,8 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
         if name not in used:
             loc = loaded.doc.locate(f"/inputs/{name}", key=True) if loaded.doc else None
             diags.append(
-                Diagnostic(
+                finding(
                     "PC101",
-                    "warning",
                     f"input '{name}' is declared but no template uses it",
                     loc,
                     "remove it, or use it in a message",
@@ -257,9 +252,8 @@ def find_secrets(text: str) -> list[tuple[int, str]]:
 
 
 def secret_diagnostic(label: str, location: SourceLocation | None) -> Diagnostic:
-    return Diagnostic(
+    return finding(
         "PC018",
-        "error",
         f"template contains what looks like a {label}",
         location,
         "never put secrets in prompts; pass data as an input",
@@ -285,9 +279,8 @@ def _undelimited(msg: MessageTemplate, source: str, inputs: set[str]) -> list[Di
             continue
         reported.add(name)
         out.append(
-            Diagnostic(
+            finding(
                 "PC107",
-                "warning",
                 f"input '{name}' is inserted into a system message without delimiters",
                 msg.location,
                 f"wrap it, e.g. <{name}>{{{{ {name} }}}}</{name}>, or move it to a user message",

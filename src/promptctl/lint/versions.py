@@ -14,6 +14,7 @@ from promptctl.errors import SourceLocation
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad, LoadResult, load_prompts
 from promptctl.promptfile.model import Project, Prompt
+from promptctl.promptfile.rules import finding
 from promptctl.promptfile.semver import Bump, at_least, bump_level, parse_semver
 
 __all__ = ["check_versions", "required_bump"]
@@ -109,9 +110,8 @@ def check_versions(
         loc = loaded.doc.locate("/version") if loaded.doc else SourceLocation(prompt.path)
         if new_v < old_v:
             out.append(
-                Diagnostic(
+                finding(
                     "PC021",
-                    "error",
                     f"version {prompt.version} is lower than {old.version} at {short}",
                     loc,
                     "versions only go up",
@@ -124,9 +124,8 @@ def check_versions(
             continue
         if got == "none":
             out.append(
-                Diagnostic(
+                finding(
                     "PC020",
-                    "error",
                     f"content changed since {short} but version is still {prompt.version}",
                     loc,
                     f"{why}: bump at least the {need} version",
@@ -134,9 +133,8 @@ def check_versions(
             )
         elif not at_least(got, need):
             out.append(
-                Diagnostic(
+                finding(
                     "PC022",
-                    "error",
                     f"{old.version} -> {prompt.version} is a {got} bump, but {why}",
                     loc,
                     f"this change needs a {need} bump",

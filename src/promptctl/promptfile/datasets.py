@@ -17,6 +17,7 @@ from typing import Any
 from promptctl.errors import PromptFileError, SourceLocation
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.model import Limits
+from promptctl.promptfile.rules import finding
 from promptctl.promptfile.sources import FileSource
 from promptctl.promptfile.yaml_loader import (
     MAX_DEPTH,
@@ -112,9 +113,8 @@ def _jsonl(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
                 raise RecursionError
         except RecursionError:
             diags.append(
-                Diagnostic(
+                finding(
                     "PC007",
-                    "error",
                     f"dataset row is nested more than {MAX_DEPTH} levels deep",
                     SourceLocation(path, n),
                     "flatten the row",
@@ -123,9 +123,8 @@ def _jsonl(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
             continue
         except json.JSONDecodeError as exc:
             diags.append(
-                Diagnostic(
+                finding(
                     "PC007",
-                    "error",
                     f"invalid JSON in dataset: {exc.msg}",
                     SourceLocation(path, n, exc.colno),
                     'each line is one JSON object, e.g. {"vars": {"ticket": "hi"}}',
@@ -146,9 +145,8 @@ def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
             width = len(reader.fieldnames or ())
             got = width + len(record.get(None) or ()) - sum(v is None for v in record.values())
             diags.append(
-                Diagnostic(
+                finding(
                     "PC007",
-                    "error",
                     f"CSV row has {got} fields, the header has {width}",
                     SourceLocation(path, line),
                     "quote values that contain commas; give every row one value per column",
@@ -165,9 +163,8 @@ def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
                     raise RecursionError
             except RecursionError:
                 diags.append(
-                    Diagnostic(
+                    finding(
                         "PC007",
-                        "error",
                         f"`_assert` is nested more than {MAX_DEPTH} levels deep",
                         SourceLocation(path, line),
                     )
@@ -175,9 +172,8 @@ def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
                 continue
             except json.JSONDecodeError as exc:
                 diags.append(
-                    Diagnostic(
+                    finding(
                         "PC007",
-                        "error",
                         f"invalid JSON in `_assert` column: {exc.msg}",
                         SourceLocation(path, line),
                         'a JSON list, e.g. "[""is-json""]" (double the quotes inside CSV)',

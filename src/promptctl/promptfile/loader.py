@@ -19,6 +19,7 @@ from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import Project, Prompt
 from promptctl.promptfile.project import find_project, load_project
 from promptctl.promptfile.prompt_build import build_prompt, default_id, failing_include
+from promptctl.promptfile.rules import finding
 from promptctl.promptfile.safe_io import confine, excerpt
 from promptctl.promptfile.salvage import salvage
 from promptctl.promptfile.schemas import did_you_mean, schema_findings
@@ -165,18 +166,17 @@ def load_prompt_file(
             text = decode_text(src.read_bytes(path, root=project.root, what="prompt file"), path)
         doc = load_yaml(text, path)
     except FileNotFoundError:
-        diags.append(Diagnostic("PC001", "error", "file not found", SourceLocation(path)))
+        diags.append(finding("PC001", "file not found", SourceLocation(path)))
         return result
     except PromptFileError as exc:
-        diags.append(Diagnostic("PC001", "error", exc.message, exc.location, exc.hint))
+        diags.append(finding("PC001", exc.message, exc.location, exc.hint))
         return result
     result.doc = doc
     for ptr, (line, col), first in doc.duplicates:
         key = ptr.rsplit("/", 1)[-1]
         diags.append(
-            Diagnostic(
+            finding(
                 "PC002",
-                "error",
                 f"duplicate key '{key}' (first defined on line {first})",
                 SourceLocation(path, line, col),
                 "YAML keeps only the last one; remove or merge the other",
@@ -197,7 +197,7 @@ def load_prompt_file(
         prompt = dataclasses.replace(prompt, content_hash=content_hash(prompt, table))
     except RenderError as exc:
         loc = failing_include(prompt, table, doc)
-        diags.append(Diagnostic("PC012", "error", exc.message, loc, exc.hint))
+        diags.append(finding("PC012", exc.message, loc, exc.hint))
     result.prompt = prompt
     return result
 
@@ -225,7 +225,7 @@ def _version_findings(data: dict[str, Any], doc: LocatedYaml, text: str) -> list
         message = f"version must be a string, got {got if len(got) <= 60 else excerpt(got)}"
     else:
         message = f"invalid version {excerpt(version)}: not semver"
-    return [Diagnostic("PC005", "error", message, where, hint)]
+    return [finding("PC005", message, where, hint)]
 
 
 def _explicit_id(loaded: FileLoad) -> bool:
@@ -240,9 +240,8 @@ def _report_clash(loaded: FileLoad, other: FileLoad, project: Project) -> None:
         where = str(other.path)
     how = "has it as `id:`" if _explicit_id(other) else "gets it from its path"
     loaded.diagnostics.append(
-        Diagnostic(
+        finding(
             "PC006",
-            "error",
             f"duplicate prompt id '{prompt_id}' ({where} {how})",
             loaded.doc.locate("/id") if loaded.doc else SourceLocation(loaded.path),
             "ids must be unique; rename one file or set a different `id:`",

@@ -6,17 +6,21 @@ runtime) reads only these, never raw dictionaries.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from promptctl.errors import SourceLocation
 
 __all__ = [
     "DEFAULT_PROVIDERS",
+    "PROVIDER_KINDS",
     "AssertionSpec",
     "GateConfig",
+    "LifecycleConfig",
+    "LifecycleRow",
     "Limits",
     "MessageTemplate",
     "ModelConfig",
@@ -24,6 +28,7 @@ __all__ = [
     "PriceOverride",
     "Project",
     "Prompt",
+    "ProviderKind",
     "ProviderSettings",
     "Route",
     "Status",
@@ -122,6 +127,9 @@ class TestCase:
     asserts: tuple[AssertionSpec, ...] = ()
     repeat: int | None = None
     location: SourceLocation | None = None
+    # the answer is checked against the prompt's output.schema (an implicit assertion,
+    # as the runtime's `result.ok`) unless the test says `check_output_schema: false`
+    check_output_schema: bool = True
 
     __test__ = False  # not a pytest class
 
@@ -155,6 +163,14 @@ class Prompt:
         return [name for name, schema in self.inputs.items() if "default" not in schema]
 
 
+# The wire formats a provider can speak. The adapter registry
+# (`promptctl.providers.base.ADAPTERS`) is the source; this list sits below it so the
+# config schema and its hints can name the kinds, and tests/promptfile/test_kinds.py
+# keeps the two, the config JSON Schema enum and docs/config.md equal.
+ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "azure"]
+PROVIDER_KINDS: tuple[str, ...] = get_args(ProviderKind)
+
+
 @dataclass(frozen=True)
 class ProviderSettings:
     """One entry of `providers:`; the name is what `use: name/model` refers to.
@@ -164,7 +180,7 @@ class ProviderSettings:
     """
 
     name: str
-    kind: Literal["openai", "anthropic", "gemini", "openai-compatible", "azure"]
+    kind: ProviderKind
     base_url: str | None = None
     api_key_env: str | None = None
     timeout_s: float = 60.0
@@ -209,6 +225,25 @@ class PriceOverride:
     output: float
     cached_input: float | None = None
     cache_write: float | None = None
+
+
+@dataclass(frozen=True)
+class LifecycleRow:
+    """One `lifecycle.models` row of promptctl.yaml: adds or overrides the shipped table."""
+
+    deprecated: datetime.date | None = None
+    shutdown: datetime.date | None = None
+    replacement: str | None = None
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """`lifecycle:`: warn `warn_days` before a shutdown; rows per `provider/model`."""
+
+    warn_days: int = 90
+    models: Mapping[str, LifecycleRow] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -258,6 +293,8 @@ class Project:
     gate: GateConfig = field(default_factory=GateConfig)
     budgets: Mapping[str, Any] = field(default_factory=dict)
     ledger_path: Path | None = None
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
     limits: Limits = field(default_factory=Limits)
 
     @property

@@ -22,7 +22,7 @@ from promptctl.promptfile.model import (
 )
 from promptctl.promptfile.partials import inline_partials
 from promptctl.promptfile.sources import FileSource
-from promptctl.promptfile.testcases import parse_tests
+from promptctl.promptfile.testcases import bare_schema_problems, parse_tests
 from promptctl.promptfile.yaml_loader import LocatedYaml
 
 __all__ = ["build_prompt", "default_id", "failing_include"]
@@ -114,6 +114,8 @@ def build_prompt(
         for i, r in enumerate(model.get("routes", ()))
     )
     output = data.get("output", {})
+    tests = parse_tests(data.get("tests", []), doc.locate, path, project, src, diags)
+    bare_schema_problems(tests, output.get("schema"), diags)
     return Prompt(
         id=data.get("id") or default_id(path, project),
         version=str(data.get("version", "")),
@@ -131,6 +133,6 @@ def build_prompt(
         tags=tuple(data.get("tags", ())),
         inputs=data.get("inputs", {}),
         output=OutputSpec(format=output.get("format", "text"), schema=output.get("schema")),
-        tests=parse_tests(data.get("tests", []), doc.locate, path, project, src, diags),
+        tests=tests,
         raw=data,
     )

@@ -6,7 +6,7 @@ model output, so two guards:
 
 - `catastrophic(pattern)` finds a quantifier nested inside another unbounded one
   (`(a+)+`, `(a*b?)*`, `(?:x|y+)+`), the shape behind nearly every exponential case,
-  by walking the parsed pattern; the loader warns with file:line (PC109), as a few
+  by walking the parsed pattern; the loader warns with file:line (PC110), as a few
   such patterns are safe (`(\\d+,)*`).
 - `deadline(seconds)` interrupts a match that still runs too long (`re` checks for
   signals while it backtracks): SIGALRM on the main thread, where the runner scores.

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.rules import finding
 from promptctl.promptfile.yaml_loader import LocatedYaml, pointer
 
 if TYPE_CHECKING:
@@ -158,9 +159,8 @@ def _diagnose_one(
             diags.append(
                 (
                     (*error.absolute_path, str(key)),
-                    Diagnostic(
+                    finding(
                         CODE_UNKNOWN_KEY,
-                        "error",
                         f"unknown key '{key}'{place}",
                         doc.locate(pointer([*error.absolute_path, str(key)]), key=True),
                         hint,
@@ -171,34 +171,32 @@ def _diagnose_one(
     if kind == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
         msg = f"{where}: missing required key '{missing}'"
-        return [((*error.absolute_path, missing), Diagnostic(CODE_SCHEMA, "error", msg, loc))]
+        return [((*error.absolute_path, missing), finding(CODE_SCHEMA, msg, loc))]
     if kind in {"minProperties", "maxProperties"} and "system" in sub.get("properties", {}):
         msg = f"{where}: a message needs exactly one of system, user, assistant, history"
-        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc))]
+        return [(None, finding(CODE_SCHEMA, msg, loc))]
     if kind == "type":
         expected = error.validator_value
         exp = " or ".join(expected) if isinstance(expected, list) else str(expected)
         got = _json_type(error.instance)
         fix = _type_hint(where, error.instance)
         msg = f"{where}: expected {exp}, got {got}"
-        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, fix))]
+        return [(None, finding(CODE_SCHEMA, msg, loc, fix))]
     if kind == "enum":
         allowed_values: Any = error.validator_value
         choices = ", ".join(str(c) for c in allowed_values)
         msg = f"{where}: {error.instance!r} is not one of: {choices}"
         close = did_you_mean(instance, allowed_values) if isinstance(instance, str) else None
         suggestion = f"did you mean '{close}'?" if close else None
-        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, suggestion))]
+        return [(None, finding(CODE_SCHEMA, msg, loc, suggestion))]
     if kind == "pattern" and "description" in sub:
         msg = f"{where}: {error.instance!r} is not valid"
-        return [
-            (None, Diagnostic(CODE_SCHEMA, "error", msg, loc, f"expected {sub['description']}"))
-        ]
+        return [(None, finding(CODE_SCHEMA, msg, loc, f"expected {sub['description']}"))]
     if kind == "minItems" and where == "messages":
         hint = 'add at least one, e.g. `- user: "{{ question }}"`'
         msg = f"{where}: the list is empty"
-        return [(None, Diagnostic(CODE_SCHEMA, "error", msg, loc, hint))]
-    return [(None, Diagnostic(CODE_SCHEMA, "error", f"{where}: {error.message}", loc))]
+        return [(None, finding(CODE_SCHEMA, msg, loc, hint))]
+    return [(None, finding(CODE_SCHEMA, f"{where}: {error.message}", loc))]
 
 
 _TYPE_HINTS = {

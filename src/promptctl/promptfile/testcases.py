@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ from promptctl.promptfile.datasets import Locate, read_rows
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.model import AssertionSpec, Limits, Project, TestCase
 from promptctl.promptfile.regex_safety import REGEX_TIMEOUT_S, catastrophic
-from promptctl.promptfile.safe_io import MAX_CHECK_BYTES, UnsafeFileError, checked
+from promptctl.promptfile.rules import finding
+from promptctl.promptfile.safe_io import MAX_CHECK_BYTES, UnsafeFileError
+from promptctl.promptfile.safe_io import checked as checked_file
 from promptctl.promptfile.schemas import did_you_mean
 from promptctl.promptfile.sources import FileSource, WorkingTreeSource
 
-__all__ = ["REQUIRED_OPTIONS", "parse_assertion", "parse_tests"]
+__all__ = ["REQUIRED_OPTIONS", "bare_schema_problems", "parse_assertion", "parse_tests"]
 
 # Each type needs at least one of these keys (the short string form gives none).
 REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -31,7 +34,8 @@ REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
     "contains-all": ("value",),
     "starts-with": ("value",),
     "regex": ("value",),
-    "json-schema": ("value", "schema"),
+    # json-schema: `value`, `schema:` or else the prompt's output.schema (checked by
+    # `bare_schema_problems` once the output spec is known)
     "json-path": ("path",),
     "length": ("min", "max"),
     "levenshtein": ("value",),
@@ -55,15 +59,14 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
     if base not in ASSERTION_TYPES:
         guess = did_you_mean(base, ASSERTION_TYPES)
         hint = f"did you mean '{'not-' if negate else ''}{guess}'?" if guess else None
-        diags.append(Diagnostic("PC015", "error", f"unknown assertion type '{name}'", loc, hint))
+        diags.append(finding("PC015", f"unknown assertion type '{name}'", loc, hint))
         return None
     needs = REQUIRED_OPTIONS.get(base, ())
     if needs and not any(k in data for k in needs):
         keys = " or ".join(f"`{k}`" for k in needs)
         diags.append(
-            Diagnostic(
+            finding(
                 "PC016",
-                "error",
                 f"assertion '{name}' needs {keys}",
                 loc,
                 f"use the long form: {{type: {name}, {needs[0]}: ...}}",
@@ -72,19 +75,18 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
         return None
     value = data.get("value")
     if base in _LIST_VALUED and value is not None and not isinstance(value, list):
-        diags.append(Diagnostic("PC016", "error", f"'{name}' needs a list `value`", loc))
+        diags.append(finding("PC016", f"'{name}' needs a list `value`", loc))
         return None
     if base in REGEX_TYPES:
         try:
             re.compile(str(value))
         except re.error as exc:
-            diags.append(Diagnostic("PC016", "error", f"invalid regex {value!r}: {exc.msg}", loc))
+            diags.append(finding("PC016", f"invalid regex {value!r}: {exc.msg}", loc))
             return None
         if catastrophic(str(value)):
             diags.append(
-                Diagnostic(
-                    "PC109",
-                    "warning",
+                finding(
+                    "PC110",
                     f"regex {value!r} nests a repeat inside a repeat: matching can take "
                     "exponential time (each match is stopped after "
                     f"{REGEX_TIMEOUT_S:g}s)",
@@ -93,12 +95,13 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
                     "possessive repeat (a++)",
                 )
             )
-    if base == "json-schema":
+    schema = value if value is not None else data.get("schema")
+    if base == "json-schema" and schema is not None:
         from promptctl.promptfile.schemas import check_schema
 
-        problem = check_schema(value if value is not None else data.get("schema"))
+        problem = check_schema(schema)
         if problem:
-            diags.append(Diagnostic("PC016", "error", f"invalid JSON Schema: {problem}", loc))
+            diags.append(finding("PC016", f"invalid JSON Schema: {problem}", loc))
             return None
     return AssertionSpec(
         type=base,
@@ -122,9 +125,8 @@ def _long_form(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> dict[s
     if len(named) != 1:
         what = f"several keys ({', '.join(map(str, named))})" if named else "no type"
         diags.append(
-            Diagnostic(
+            finding(
                 "PC015",
-                "error",
                 f"assertion has {what}",
                 loc,
                 "write one `- TYPE: value` per list item, or `- {type: TYPE, ...}`",
@@ -152,6 +154,30 @@ def _asserts(raw: Any, locate: Locate, ptr: str, diags: list[Diagnostic]) -> lis
     return out
 
 
+def bare_schema_problems(
+    tests: tuple[TestCase, ...], output_schema: object, diags: list[Diagnostic]
+) -> None:
+    """A `json-schema` assertion with neither a schema of its own nor the prompt's
+    output.schema to fall back on (PC016, once per assertion in the file)."""
+    if output_schema is not None:
+        return
+    seen: set[object] = set()
+    for test in tests:
+        for spec in test.asserts:
+            bare = spec.value is None and "schema" not in spec.options
+            if spec.type != "json-schema" or not bare or spec.location in seen:
+                continue
+            seen.add(spec.location)
+            diags.append(
+                finding(
+                    "PC016",
+                    "assertion 'json-schema' has no schema and the prompt no output.schema",
+                    spec.location,
+                    "add output.schema, or write {type: json-schema, value: {...}}",
+                )
+            )
+
+
 def parse_tests(
     raw_tests: list[Any],
     locate: Locate,
@@ -175,22 +201,22 @@ def parse_tests(
             stray = [k for k in ("name", "vars") if k in entry]
             if stray:
                 diags.append(
-                    Diagnostic(
+                    finding(
                         "PC003",
-                        "error",
                         f"tests[{i}]: a dataset entry cannot have `{stray[0]}`",
                         locate(f"{ptr}/{stray[0]}"),
                         "names and vars come from the dataset rows",
                     )
                 )
             ds_loc = locate(f"{ptr}/dataset")
-            tests.extend(_dataset(entry, common, ds_loc, prompt_path, project, source, diags))
+            rows = _dataset(entry, common, ds_loc, prompt_path, project, source, diags)
+            checked = entry.get("check_output_schema", True)
+            tests.extend(r if checked else replace(r, check_output_schema=False) for r in rows)
             continue
         if "name" not in entry:
             diags.append(
-                Diagnostic(
+                finding(
                     "PC003",
-                    "error",
                     f"tests[{i}]: missing required key 'name'",
                     locate(ptr),
                     "give each test a `name:` (or use `dataset:`)",
@@ -205,6 +231,7 @@ def parse_tests(
                 asserts=tuple(common),
                 repeat=repeat,
                 location=locate(ptr),
+                check_output_schema=entry.get("check_output_schema", True),
             )
         )
     if isinstance(source, WorkingTreeSource):
@@ -215,9 +242,8 @@ def parse_tests(
             first = seen[test.name].location
             where = first.line if first else "?"
             diags.append(
-                Diagnostic(
+                finding(
                     "PC008",
-                    "error",
                     f"duplicate test name '{test.name}' (first at line {where})",
                     test.location,
                     "test names identify results across runs; make them unique",
@@ -243,9 +269,11 @@ def _check_python_files(tests: list[TestCase], root: Path, diags: list[Diagnosti
             if not file_part:
                 continue
             try:
-                checked(root / file_part, root=root, limit=MAX_CHECK_BYTES, what="python check")
+                checked_file(
+                    root / file_part, root=root, limit=MAX_CHECK_BYTES, what="python check"
+                )
             except UnsafeFileError as exc:
-                diags.append(Diagnostic("PC016", "error", exc.message, spec.location, exc.hint))
+                diags.append(finding("PC016", exc.message, spec.location, exc.hint))
             except OSError:
                 continue  # a missing file is the runner's (and the user's) business
 
@@ -256,9 +284,8 @@ def _repeat(value: Any, loc: SourceLocation, limits: Limits, diags: list[Diagnos
         return None
     if value > limits.max_repeat:
         diags.append(
-            Diagnostic(
+            finding(
                 "PC003",
-                "error",
                 f"repeat: {value} is over the limit of {limits.max_repeat}",
                 loc,
                 "lower it, or raise `limits: {max_repeat: N}` in promptctl.yaml",
@@ -282,13 +309,12 @@ def _dataset(
     try:
         rows = read_rows(path, source, diags, root=project.root, limits=project.limits)
     except UnsafeFileError as exc:
-        diags.append(Diagnostic("PC007", "error", exc.message, loc, exc.hint))
+        diags.append(finding("PC007", exc.message, loc, exc.hint))
         return []
     except FileNotFoundError:
         diags.append(
-            Diagnostic(
+            finding(
                 "PC007",
-                "error",
                 f"dataset {rel!r} not found",
                 loc,
                 f"paths are relative to the prompt file; looked for {path}",
@@ -296,21 +322,21 @@ def _dataset(
         )
         return []
     except PromptFileError as exc:
-        diags.append(Diagnostic("PC007", "error", exc.message, exc.location, exc.hint))
+        diags.append(finding("PC007", exc.message, exc.location, exc.hint))
         return []
     out: list[TestCase] = []
     for line, row, row_locate in rows:
         row_loc = SourceLocation(path, line)
         if not isinstance(row, dict):
-            diags.append(Diagnostic("PC007", "error", "dataset row must be an object", row_loc))
+            diags.append(finding("PC007", "dataset row must be an object", row_loc))
             continue
         vars_ = row["vars"] if "vars" in row else {k: v for k, v in row.items() if k != "assert"}
         if not isinstance(vars_, dict):
-            diags.append(Diagnostic("PC007", "error", "dataset `vars` must be an object", row_loc))
+            diags.append(finding("PC007", "dataset `vars` must be an object", row_loc))
             continue
         raw_asserts = row.get("assert") or []
         if not isinstance(raw_asserts, list):
-            diags.append(Diagnostic("PC007", "error", "dataset `assert` must be a list", row_loc))
+            diags.append(finding("PC007", "dataset `assert` must be a list", row_loc))
             continue
         asserts = [*common, *_asserts(raw_asserts, row_locate, "", diags)]
         structured = "vars" in row  # else the whole row (minus `assert`) is the vars

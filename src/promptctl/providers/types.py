@@ -68,6 +68,9 @@ class ChatResponse:
 
     `target` is the `provider/model` that actually answered (after routing or
     fallback); `model_reported` is the exact model id the server returned.
+    `latency_ms` is the whole call as the caller waited for it: every retry, wait and
+    failed target of the chain included; `attempt_latency_ms` is the answering HTTP
+    attempt alone (what the ledger records per attempt).
     """
 
     text: str
@@ -81,6 +84,7 @@ class ChatResponse:
     cached: bool = False
     attempts: int = 1
     fallbacks_tried: tuple[SkippedTarget, ...] = ()
+    attempt_latency_ms: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from promptctl.errors import (
     ProviderError,
     RenderError,
 )
-from promptctl.providers.types import Usage
+from promptctl.providers.types import SkippedTarget, Usage
 from promptctl.runtime._bundle import LoadedBundle
 from promptctl.runtime._result import RunResult
 from promptctl.runtime._runtime import LEDGER_ENV, Runtime
@@ -32,5 +32,6 @@ __all__ = [
     "RenderError",
     "RunResult",
     "Runtime",
+    "SkippedTarget",
     "Usage",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from promptctl.providers.types import Usage
+from promptctl.providers.types import SkippedTarget, Usage
 
 __all__ = ["RunResult"]
 
@@ -15,7 +15,11 @@ class RunResult:
     """One answered call.
 
     `model` is the `provider/model` that answered (after routing and fallbacks);
-    `fallbacks_tried` names the targets that failed first, in order. For a prompt with
+    `fallbacks_tried` holds each target passed over first, in order, with the reason
+    (`SkippedTarget(target, reason, message)`, as the results document's
+    `fallbacks_tried`). `latency_ms` is the whole call (retries and fallbacks included,
+    as `promptctl test` reports it); `attempt_latency_ms` the answering attempt alone.
+    For a prompt with
     `output.format: json`, `data` is the parsed answer when it is JSON and matches the
     output schema; otherwise `data` is None and `output_error` says why (the call itself
     succeeded and was billed, so this is a flag, not an exception).
@@ -29,11 +33,12 @@ class RunResult:
     latency_ms: float
     model: str
     model_reported: str
-    fallbacks_tried: tuple[str, ...]
+    fallbacks_tried: tuple[SkippedTarget, ...]
     prompt_id: str
     prompt_version: str
     prompt_hash: str
     finish_reason: str
+    attempt_latency_ms: float = 0.0
 
     @property
     def ok(self) -> bool:

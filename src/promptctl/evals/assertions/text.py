@@ -123,7 +123,7 @@ def _regex(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     except RegexTimeout:
         raise InvalidSpec(
             f"regex {quote(pattern)} ran longer than {REGEX_TIMEOUT_S:g}s on this output "
-            "(catastrophic backtracking; see lint PC109)"
+            "(catastrophic backtracking; see lint PC110)"
         ) from None
     if match:
         return Check(True, f"output matches /{pattern}/ at {quote(match.group(0))}")
