@@ -240,3 +240,25 @@ def test_regex_deadline_interrupts_backtracking() -> None:
     with pytest.raises(RegexTimeout), deadline(0.2):
         re.search("^(a+)+$", "a" * 40 + "b")
     assert time.monotonic() - started < 5
+
+
+def test_symlinks_inside_the_project_still_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Confinement is not a ban on symlinks: a shared partial and dataset inside are read."""
+    root = tmp_path / "project"
+    (root / "shared").mkdir(parents=True)
+    (root / "shared" / "tone.j2").write_text("Be kind.\n")
+    (root / "shared" / "rows.jsonl").write_text('{"name": "r", "vars": {"word": "sea"}}\n')
+    (root / "prompts" / "_partials").mkdir(parents=True)
+    os.symlink("../../shared/tone.j2", root / "prompts" / "_partials" / "p.j2")
+    (root / "evals").mkdir()
+    os.symlink("../shared/rows.jsonl", root / "evals" / "rows.jsonl")
+    messages = '  - system: "{% include \'p.j2\' %}"\n  - user: "say {{ word }}"\n'
+    tests = "  - dataset: ../evals/rows.jsonl\n"
+    (root / "prompts" / "a.yaml").write_text(prompt_yaml(messages=messages, tests=tests))
+    monkeypatch.chdir(root)
+    code, out, err = run(["render", "a", "--test", "r", "--format", "json"], monkeypatch, capsys)
+    assert code == 0, err
+    messages_out = json.loads(out)["messages"]
+    assert [m["content"] for m in messages_out] == ["Be kind.", "say sea"]
