@@ -31,6 +31,8 @@ def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
         return key, value
     try:
         return key, json.loads(value)
+    except RecursionError:
+        raise UsageError(f"--var {key}: the value is nested too deeply") from None
     except json.JSONDecodeError:
         import yaml
 
@@ -45,8 +47,10 @@ def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
 def _read_vars(path: Path) -> dict[str, Any]:
     import yaml
 
+    from promptctl.promptfile.safe_io import read_file
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_file(path, root=None, what="--vars file").decode("utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
     except UnicodeDecodeError:

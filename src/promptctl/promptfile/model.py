@@ -22,6 +22,7 @@ __all__ = [
     "GateConfig",
     "LifecycleConfig",
     "LifecycleRow",
+    "Limits",
     "MessageTemplate",
     "ModelConfig",
     "OutputSpec",
@@ -263,6 +264,20 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """`limits:` of promptctl.yaml: caps on what one file or run may ask for.
+
+    A `repeat: 100000000` or a million-row dataset would otherwise hang a run or fill
+    memory before anything is reported; each cap's error names the key that raises it.
+    """
+
+    max_repeat: int = 100
+    max_dataset_rows: int = 100_000
+    max_dataset_bytes: int = 64 * 1024 * 1024
+    max_cases: int = 1_000_000
+
+
+@dataclass(frozen=True)
 class Project:
     """promptctl.yaml, resolved: paths are absolute, providers include the defaults."""
 
@@ -282,6 +297,7 @@ class Project:
     ledger_path: Path | None = None
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def state_dir(self) -> Path:
