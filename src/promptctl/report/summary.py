@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Problem",
+    "interval_text",
     "notes",
     "problems",
+    "render_markdown",
     "render_plain",
     "summary_renderables",
     "summary_rows",
@@ -55,14 +57,20 @@ def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def _pass_rate(s: Mapping[str, Any]) -> str:
+def interval_text(s: Mapping[str, Any]) -> str:
+    """The pass rate's 95% interval as `[lo%–hi%]`, or "" when the row has none."""
+    ci = s.get("pass_rate_ci95")
+    return f"[{_pct(ci[0])}–{_pct(ci[1])}]" if ci and s.get("pass_rate") is not None else ""
+
+
+def _pass_rate(s: Mapping[str, Any], *, interval: bool = True) -> str:
     rate = s.get("pass_rate")
     if rate is None:
         return "–"
     text = f"{_pct(rate)} ({s['passed']}/{s['passed'] + s['failed']})"
-    ci = s.get("pass_rate_ci95")
-    if ci:
-        text += f" [{_pct(ci[0])}–{_pct(ci[1])}]"
+    ci = interval_text(s)
+    if interval and ci:
+        text += f" {ci}"
     return text
 
 
@@ -86,8 +94,9 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f} ms"
 
 
-def summary_rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
-    """One row of strings per summary entry, in HEADERS order."""
+def summary_rows(doc: Mapping[str, Any], *, interval: bool = True) -> list[tuple[str, ...]]:
+    """One row of strings per summary entry, in HEADERS order (`interval`: the pass rate's
+    95% interval after it)."""
     rows: list[tuple[str, ...]] = []
     for s in doc.get("summary", ()):
         score = s.get("mean_score")
@@ -95,7 +104,7 @@ def summary_rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
             (
                 f"{s['prompt']}@{s['version']}",
                 s["target"],
-                _pass_rate(s),
+                _pass_rate(s, interval=interval),
                 "–" if score is None else f"{score:.2f}",
                 f"{s['input_tokens']}/{s['output_tokens']}",
                 _cost(s),
@@ -255,21 +264,48 @@ def render_plain(doc: Mapping[str, Any], *, max_problems: int = 20, output_chars
     return "\n".join(lines) + "\n"
 
 
+def _md(text: str) -> str:
+    """Safe in a markdown table cell or list item: no pipes, newlines or raw HTML."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_markdown(doc: Mapping[str, Any], *, max_problems: int = 20) -> str:
+    """The summary as a markdown table, then the failures (e.g. for $GITHUB_STEP_SUMMARY)."""
+    lines = [
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "---|" * 2 + "---:|" * (len(HEADERS) - 2),
+    ]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in summary_rows(doc)]
+    lines += ["", *(f"- {_md(n)}" for n in notes(doc))]
+    found = problems(doc)
+    for p in found[:max_problems]:
+        lines.append(f"- **{p.status.upper()}** {_md(p.label)}: {_md(p.reason)}")
+    if len(found) > max_problems:
+        lines.append(f"- … and {len(found) - max_problems} more")
+    lines += ["", f"**{_totals_line(doc)}**"]
+    return "\n".join(lines) + "\n"
+
+
 def summary_renderables(
-    doc: Mapping[str, Any], *, max_problems: int = 20, output_chars: int = 160
+    doc: Mapping[str, Any],
+    *,
+    max_problems: int = 20,
+    output_chars: int = 160,
+    width: int | None = None,
 ) -> list[RenderableType]:
-    """rich renderables: the per prompt x target table, the problem list, the totals."""
+    """rich renderables for a `width`-column console: the per prompt x target table (laid
+    out so that no number is cut, see `summary_table`), the problem list, the totals."""
     from rich.markup import escape
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="promptctl test", title_justify="left")
-    for i, header in enumerate(HEADERS):
-        table.add_column(header, justify="right" if i >= 3 else "left", no_wrap=i < 2)
-    for row in summary_rows(doc):
-        errors = row[-1]
-        table.add_row(*row[:-1], f"[red]{errors}[/red]" if errors != "0" else errors)
+    from promptctl.report.summary_table import summary_table
+
+    table, layout = summary_table(doc, 10_000 if width is None else width)
     out: list[RenderableType] = [table]
+    if layout.interval == "none" and any(interval_text(s) for s in doc.get("summary", ())):
+        out.append(
+            Text("(95% intervals left out to fit the terminal; see --format markdown)", style="dim")
+        )
     out += [Text(line, style="yellow") for line in notes(doc)]
     found = problems(doc, output_chars=output_chars)
     for p in found[:max_problems]:
