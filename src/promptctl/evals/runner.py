@@ -230,6 +230,7 @@ class _Session:
             # is the circuit's trial call and cases meanwhile wait for its outcome
             breaker_cooldown_s=0.0,
             probe_wait=True,
+            on_call_blocks=True,  # the ledger commits each paid call: off the loop
         )
 
     async def _close(self, interrupted: bool) -> None:

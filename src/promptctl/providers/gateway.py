@@ -72,6 +72,7 @@ class Gateway:
         breaker_threshold: int = 5,
         breaker_cooldown_s: float = 30.0,
         probe_wait: bool = False,
+        on_call_blocks: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
@@ -95,6 +96,9 @@ class Gateway:
         # evaluations: a call finding the circuit open waits for the trial call in flight
         # (with cool-down 0, the next call after an opening is that trial) instead of failing
         self._probe_wait = probe_wait
+        # `on_call` waits on a disk (a ledger committing each paid call): from an event
+        # loop, call it on a worker thread for answers, so the loop never waits on it
+        self._on_call_blocks = on_call_blocks
         self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
         self._recordings = RecordingStore(project.recordings_dir)
         pool_size = max(16, sum(s.max_concurrency for s in project.providers.values()))
@@ -251,7 +255,7 @@ class Gateway:
             breaker.record_success()
             total = (time.perf_counter() - started) * 1000.0
             response = self._response(target_plan, parsed, attempts, latency, total, skipped)
-            self._emit(ctx, target, "ok", key, response=response, origin=origin)
+            await self._emit_answer(ctx, target, key, response, origin, blocking)
             self._store(request, key, repeat, response)
             return response
         assert last is not None  # check_some_key: some target was called
@@ -455,23 +459,61 @@ class Gateway:
     ) -> None:
         if self._on_call is None:
             return
-        attempt_ms = (response.attempt_latency_ms or response.latency_ms) if response else 0.0
         self._on_call(
-            CallRecord(
-                timestamp=time.time(),
-                context=ctx,
-                target=target,
-                model_reported=response.model_reported if response else "",
-                outcome=outcome,
-                usage=response.usage if response else Usage(),
-                cost_usd=cost if cost is not None else (response.cost_usd if response else None),
-                latency_ms=attempt_ms,
-                error_kind=error_kind,
-                fallback_from=origin,
-                request_hash=key,
-                cost_saved_usd=saved,
-                usage_known=response.usage_known if response else error_kind != "cancelled",
-            )
+            self._record(ctx, target, outcome, key, response, error_kind, origin, cost, saved)
+        )
+
+    async def _emit_answer(
+        self,
+        ctx: CallContext,
+        target: str,
+        key: str,
+        response: ChatResponse,
+        origin: str | None,
+        blocking: bool,
+    ) -> None:
+        """Record an answer before it is returned (a ledger commits a paid call on record).
+
+        Blocking callers record on their own thread. With `on_call_blocks`, on an event
+        loop the record goes to a worker thread, so the loop never waits on the disk and
+        answers arriving together share one commit; a cancellation meanwhile does not
+        stop the write.
+        """
+        if self._on_call is None:
+            return
+        record = self._record(ctx, target, "ok", key, response, None, origin, None, None)
+        if blocking or not self._on_call_blocks:
+            self._on_call(record)
+        else:
+            await asyncio.to_thread(self._on_call, record)
+
+    @staticmethod
+    def _record(
+        ctx: CallContext,
+        target: str,
+        outcome: Literal["ok", "cached", "error"],
+        key: str,
+        response: ChatResponse | None,
+        error_kind: str | None,
+        origin: str | None,
+        cost: float | None,
+        saved: float | None,
+    ) -> CallRecord:
+        attempt_ms = (response.attempt_latency_ms or response.latency_ms) if response else 0.0
+        return CallRecord(
+            timestamp=time.time(),
+            context=ctx,
+            target=target,
+            model_reported=response.model_reported if response else "",
+            outcome=outcome,
+            usage=response.usage if response else Usage(),
+            cost_usd=cost if cost is not None else (response.cost_usd if response else None),
+            latency_ms=attempt_ms,
+            error_kind=error_kind,
+            fallback_from=origin,
+            request_hash=key,
+            cost_saved_usd=saved,
+            usage_known=response.usage_known if response else error_kind != "cancelled",
         )
 
 

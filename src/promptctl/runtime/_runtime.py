@@ -345,6 +345,7 @@ class Runtime:
                     use_cache=False,
                     env=self._env,
                     on_call=self._ledger.record if self._ledger is not None else None,
+                    on_call_blocks=self._ledger is not None,
                     **self._gateway_options,
                 )
             return self._gateway_
