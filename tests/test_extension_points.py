@@ -1,8 +1,8 @@
 """One list per extension point: every other place that names the members agrees with it.
 
-- provider kinds: the adapter registry `providers.base.ADAPTERS` is the source; the
-  prompt-file layer's `PROVIDER_KINDS` (type, hint), the config JSON Schema enum and
-  docs/config.md must list exactly the same kinds;
+- provider kinds: `promptfile.model.ProviderKind` is the list; the adapter registry
+  derives from it (and every kind's module must load as that kind's adapter), the
+  config JSON Schema enum and docs/config.md must list exactly the same kinds;
 - assertion types: the evaluator registry is the source; the loader's list and the
   documentation tables must match it;
 - lint rules: each rule owns its code and severity (`promptfile.rules.RULES`) and every
