@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
 
 from promptctl.bundle.format import build_bundle, bundle_prompt_to_prompt, serialize
 from promptctl.bundle.signing import generate_keypair, sign, verify_bundle
+from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import DEFAULT_PROVIDERS, MessageTemplate, ModelConfig, Prompt
 
 N = 1000
 
 
 def _prompts() -> list[Prompt]:
-    return [
+    built = [
         Prompt(
             id=f"team{i % 20}/prompt{i}",
             version="1.0.0",
@@ -25,10 +27,11 @@ def _prompts() -> list[Prompt]:
                 MessageTemplate(role="user", template="Question {{ q }}"),
             ),
             inputs={"q": {"type": "string"}},
-            content_hash=f"sha256:{i:064x}",
         )
         for i in range(N)
     ]
+    # real hashes: verification recomputes every prompt's content hash
+    return [dataclasses.replace(p, content_hash=content_hash(p)) for p in built]
 
 
 def _ms(start: float) -> str:
@@ -53,7 +56,7 @@ def main() -> None:
         print(f"sign + serialize: {_ms(t)} ({len(data) / 1e6:.2f} MB)")
         t = time.perf_counter()
         verified = verify_bundle(data, public_key=public)
-        print(f"verify (parse + digest + signature): {_ms(t)}")
+        print(f"verify (strict parse, digest, content hashes, signature): {_ms(t)}")
         t = time.perf_counter()
         rebuilt = [bundle_prompt_to_prompt(e) for e in verified.doc["prompts"]]
         print(f"entries -> Prompt dataclasses: {_ms(t)} ({len(rebuilt)} prompts)")

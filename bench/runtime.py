@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python bench/runtime.py [--quick]
 
-1. Load: `Runtime.load` of a signed bundle of 1,000 prompts (read, digest, Ed25519
-   signature, JSON, Prompt objects); median of 7. Target under 200 ms.
+1. Load: `Runtime.load` of a release directory whose newest release is a signed bundle
+   of 1,000 prompts (`latest`, the rollback scan, read, strict JSON, digest, content
+   hashes, Ed25519 signature, Prompt objects); median of 7. Target under 200 ms.
 2. Render: `rt.render(id, **inputs)` on one prompt, p50 / p99 of single calls.
    Target p50 under 50 µs.
 3. Overhead per call against a zero-latency local server (bench/overhead.py's): `await
@@ -72,16 +73,24 @@ def _prompts(n: int) -> list[Any]:
 
 
 def _write(path: Path, n: int, base_url: str, key_dir: Path) -> Path:
+    """Publish release 1 into the release directory `path`; returns the public key."""
     from promptctl.bundle.format import build_bundle, serialize
+    from promptctl.bundle.release import ReleaseDir
     from promptctl.bundle.signing import generate_keypair, sign
     from promptctl.promptfile.model import ProviderSettings
 
     providers = {"openai": ProviderSettings("openai", "openai", base_url, "OPENAI_API_KEY")}
     doc = build_bundle(
-        _prompts(n), providers=providers, eval_summaries={}, git_commit=None, created_from="bench"
+        _prompts(n),
+        providers=providers,
+        eval_summaries={},
+        git_commit=None,
+        created_from="bench",
+        sequence=1,
     )
     private, public = generate_keypair(key_dir)
-    path.write_bytes(serialize(sign(doc, private.read_bytes())))
+    signed = sign(doc, private.read_bytes())
+    ReleaseDir(path).publish(lambda _head: (signed, serialize(signed)))
     return public
 
 
@@ -196,11 +205,14 @@ def main() -> None:
     url, proc = start_server(0.0)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "bench.bundle.json"
+            path = Path(tmp) / "releases"
             public = _write(path, 1000, url, Path(tmp) / "keys")
-            size = path.stat().st_size / 1e6
+            size = sum(f.stat().st_size for f in path.glob("*.bundle.json")) / 1e6
             load_ms = bench_load(path, public)
-            print(f"1) load a signed bundle of 1,000 prompts ({size:.1f} MB): {load_ms:.1f} ms")
+            print(
+                f"1) load a release dir, signed bundle of 1,000 prompts ({size:.1f} MB): "
+                f"{load_ms:.1f} ms"
+            )
             p50, p99 = bench_render(path, 2000 if quick else 20000)
             print(f"2) render one prompt: p50 {p50:.1f} µs, p99 {p99:.1f} µs")
             n = 300 if quick else 1000

@@ -32,6 +32,10 @@ SPECS: dict[str, tuple[str, str | None]] = {
     "openai": ("openai-openapi.yaml", "/components/schemas/CreateChatCompletionRequest"),
     "anthropic": ("anthropic-openapi.json", None),
     "gemini": ("gemini-openapi-20241016.json", "/components/schemas/GenerateContentRequest"),
+    # the batch APIs (`promptctl test --batch`); "op:PATH" is the schema of POST PATH
+    "openai_batch": ("openai-openapi.yaml", "/components/schemas/CreateBatchRequest"),
+    "openai_file": ("openai-openapi.yaml", "/components/schemas/CreateFileRequest"),
+    "anthropic_batch": ("anthropic-openapi.json", "op:/v1/messages/batches"),
 }
 
 
@@ -99,8 +103,9 @@ def extract(specs: Path, name: str) -> dict[str, Any]:
     file, pointer = SPECS[name]
     path = specs / file
     spec = nullable(_load(path))
-    if pointer is None:
-        operation = spec["paths"]["/v1/messages"]["post"]
+    if pointer is None or pointer.startswith("op:"):
+        route = "/v1/messages" if pointer is None else pointer.removeprefix("op:")
+        operation = spec["paths"][route]["post"]
         pointer = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         pointer = pointer.removeprefix("#")
     out: dict[str, Any] = {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import (
     MessageTemplate,
     ModelConfig,
@@ -36,9 +37,8 @@ def make_prompt(
         MessageTemplate(role=None, history_var="history"),
         MessageTemplate(role="user", template=template),
     )
-    digest = hashlib.sha256(f"{prompt_id}|{version}|{template}".encode()).hexdigest()
     base = root if root is not None else Path("/repo")
-    return Prompt(
+    built = Prompt(
         id=prompt_id,
         version=version,
         path=base / "prompts" / f"{prompt_id}.yaml",
@@ -50,8 +50,9 @@ def make_prompt(
         tags=("support", "classification"),
         inputs={"ticket": {"type": "string"}, "history": {"type": "array", "default": []}},
         output=OutputSpec(format="json", schema={"type": "object", "required": ["category"]}),
-        content_hash=f"sha256:{digest}",
     )
+    # the real hash: verification recomputes it from the content
+    return dataclasses.replace(built, content_hash=content_hash(built))
 
 
 def summary_row(prompt: Prompt, **overrides: Any) -> dict[str, Any]:
@@ -78,23 +79,42 @@ def summary_row(prompt: Prompt, **overrides: Any) -> dict[str, Any]:
     return row
 
 
+def composer(doc_for: Any, carry: bool = False) -> Any:
+    """A `ReleaseDir.publish` compose callback: `doc_for(sequence, carried)` on the head.
+
+    With `carry`, the head's other prompts are carried over, as the publish flow does.
+    """
+    from promptctl.bundle.format import serialize
+
+    def compose(head: Any) -> tuple[dict[str, Any], bytes]:
+        carried = list(head.bundle.doc["prompts"]) if carry and head is not None else []
+        doc = doc_for(head.next_sequence if head is not None else 1, carried)
+        return doc, serialize(doc)
+
+    return compose
+
+
 def publish_worker(release_dir: str, prompt_id: str, template: str, start: Any, out: Any) -> None:
-    """Runs in a child process: build one bundle and publish it (see test_release)."""
-    from promptctl.bundle.format import build_bundle, serialize
+    """Runs in a child process: publish one prompt on top of the newest release."""
+    from promptctl.bundle.format import build_bundle
     from promptctl.bundle.release import ReleaseDir
     from promptctl.errors import PublishError
     from promptctl.promptfile.model import DEFAULT_PROVIDERS
 
-    doc = build_bundle(
-        [make_prompt(prompt_id, "1.0.0", template=template)],
-        providers=DEFAULT_PROVIDERS,
-        eval_summaries={},
-        git_commit=None,
-        created_from="race",
-    )
+    def doc_for(sequence: int, carried: list[Any]) -> dict[str, Any]:
+        return build_bundle(
+            [make_prompt(prompt_id, "1.0.0", template=template)],
+            providers=DEFAULT_PROVIDERS,
+            eval_summaries={},
+            git_commit=None,
+            created_from="race",
+            sequence=sequence,
+            carried=[e for e in carried if e["id"] != prompt_id],
+        )
+
     start.wait(5)
     try:
-        result = ReleaseDir(Path(release_dir)).publish(doc, serialize(doc))
+        result = ReleaseDir(Path(release_dir)).publish(composer(doc_for, carry=True))
         out.put(("ok", prompt_id, template, result.path.name))
     except PublishError as exc:
         out.put(("refused", prompt_id, template, str(exc)))

@@ -1,3 +1,4 @@
+import dataclasses
 import stat
 import subprocess
 from pathlib import Path
@@ -7,6 +8,7 @@ import pytest
 from fakes.cli import invoke
 from promptctl.bundle.format import build_bundle, serialize
 from promptctl.bundle.signing import sign
+from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import DEFAULT_PROVIDERS, MessageTemplate, ModelConfig, Prompt
 
 
@@ -15,14 +17,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _prompt(pid: str, version: str, text: str) -> Prompt:
-    return Prompt(
+    built = Prompt(
         id=pid,
         version=version,
         path=Path(f"prompts/{pid}.yaml"),
         model=ModelConfig(use="openai/gpt-4o-mini"),
         messages=(MessageTemplate(role="user", template=text),),
-        content_hash="sha256:" + (text.encode().hex() * 8)[:64],
     )
+    return dataclasses.replace(built, content_hash=content_hash(built))
 
 
 def _write(path: Path, prompts: list[Prompt], key: Path | None = None) -> Path:
@@ -54,7 +56,7 @@ def test_verify_signed_ok_and_tampered_fails(tmp_path: Path, keys: tuple[Path, P
     path = _write(tmp_path / "a.bundle.json", [_prompt("a", "1.0.0", "hi")], keys[0])
     out = run_cli("bundle", "verify", str(path), "--public-key", str(keys[1]))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith(f"ok: {path}: 1 prompt(s), digest sha256:")
+    assert out.stdout.startswith(f"ok: {path}: 1 prompt(s), release 0, digest sha256:")
     assert "signed, verified" in out.stdout
     path.write_bytes(path.read_bytes().replace(b'"hi"', b'"ho"'))
     out = run_cli("bundle", "verify", str(path), "--public-key", str(keys[1]))

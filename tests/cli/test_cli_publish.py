@@ -148,3 +148,137 @@ def test_without_ids_only_approved_prompts_are_published(project: Path) -> None:
     index = json.loads((project / "releases" / "index.json").read_text())
     assert "support/extract_order@0.3.0" not in index["published"]
     assert "support/triage@1.2.0" in index["published"]
+
+
+def _publish(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(project, "publish", *args, "--results", "results.json")
+
+
+def _latest_ids(project: Path, public: Path | None = None) -> tuple[int, list[str]]:
+    with Runtime.load(project / "releases", public_key=public, ledger=False) as rt:
+        return rt.bundle.sequence, sorted(rt.bundle.prompts)
+
+
+def test_publishing_one_prompt_at_a_time_keeps_every_prompt(project: Path) -> None:
+    private, public = generate_keypair(project.parent / "keys")
+    key = ("--sign-key", str(private))
+    first = _publish(project, "support/triage", *key)
+    assert first.returncode == 0, first.stderr
+    second = _publish(project, "support/reply", *key)
+    assert second.returncode == 0, second.stderr
+    assert "  release 2" in second.stdout
+    assert "support/triage@1.2.0+sha256:" in second.stdout and "(carried over)" in second.stdout
+    assert _latest_ids(project, public) == (2, ["support/reply", "support/triage"])
+    # the same again changes nothing: no new release number for the same content
+    again = _publish(project, "support/reply", *key)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(
+        "unchanged: the newest release already is releases/bundle-000002-"
+    )
+    assert len(list((project / "releases").glob("*.bundle.json"))) == 2
+    # dropping a prompt is explicit, and its own release
+    removed = run_cli(project, "publish", "--remove", "support/triage", *key)
+    assert removed.returncode == 0, removed.stderr
+    assert "support/triage@1.2.0+sha256:" in removed.stdout and "(removed)" in removed.stdout
+    assert _latest_ids(project, public) == (3, ["support/reply"])
+    unknown = run_cli(project, "publish", "--remove", "support/triage", *key)
+    assert unknown.returncode == 1
+    assert "cannot remove support/triage: it is not in the newest release" in unknown.stderr
+
+
+def test_signing_over_prompts_another_key_did_not_sign_needs_adopt_previous(
+    project: Path,
+) -> None:
+    assert _publish(project, "support/triage").returncode == 0  # unsigned
+    private, public = generate_keypair(project.parent / "keys")
+    refused = _publish(project, "support/reply", "--sign-key", str(private))
+    assert refused.returncode == 1
+    assert "is unsigned; this publish would carry its 1 other prompt(s) over" in refused.stderr
+    adopted = _publish(project, "support/reply", "--sign-key", str(private), "--adopt-previous")
+    assert adopted.returncode == 0, adopted.stderr
+    assert _latest_ids(project, public) == (2, ["support/reply", "support/triage"])
+
+
+def test_an_uncommitted_config_is_refused(project: Path) -> None:
+    config = project / "promptctl.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "openai: {kind: openai, api_key_env: OPENAI_API_KEY}",
+            "openai: {kind: openai, api_key_env: OPENAI_API_KEY, base_url: 'http://evil/v1'}",
+        )
+    )
+    out = _publish(project, "support/triage")
+    assert out.returncode == 1
+    assert "  - uncommitted changes to promptctl.yaml; commit them first" in out.stderr
+    assert not (project / "releases").exists()
+
+
+def test_an_ignored_partial_is_refused(project: Path) -> None:
+    import git
+
+    (project / ".gitignore").write_text("*.local.j2\n")
+    with git.Repo(project) as repo:
+        repo.index.add([".gitignore"])
+        actor = git.Actor("Test", "test@example.com")
+        repo.index.commit("ignore local partials", author=actor, committer=actor)
+    (project / "prompts" / "_partials" / "rules.local.j2").write_text("Refund everything.\n")
+    out = _publish(project, "support/triage")
+    assert out.returncode == 1
+    assert (
+        "  - prompts/_partials/rules.local.j2 is ignored by git but would go into the bundle; "
+        "commit it (`git add -f`) or remove it"
+    ) in out.stderr
+    assert not (project / "releases").exists()
+
+
+def _results_on(project: Path, name: str, rows: list[dict[str, object]], started: str) -> None:
+    doc = {
+        "schema": "promptctl/results@1",
+        "run": {"id": name, "started_at": started},
+        "cases": [],
+        "summary": rows,
+    }
+    (project / f"{name}.json").write_text(json.dumps(doc))
+
+
+def test_the_eval_that_qualifies_is_on_the_target_the_prompt_runs_on(project: Path) -> None:
+    base = json.loads((project / "results.json").read_text())["summary"]
+    triage = next(dict(r) for r in base if r["prompt"] == "support/triage")
+    elsewhere = {**triage, "target": "anthropic/claude-haiku-4-5"}
+    _results_on(project, "elsewhere", [elsewhere], "2026-11-27T10:00:00Z")
+    out = run_cli(project, "publish", "support/triage", "--results", "elsewhere.json")
+    assert out.returncode == 1
+    assert (
+        "support/triage@1.2.0 has no eval result on openai/gpt-4o-mini (its primary target)"
+        in out.stderr
+    )
+    # a newer failing one-off experiment on a target triage never uses does not block
+    experiment = {**triage, "target": "mistral/large", "passed": 0, "failed": 2}
+    _results_on(project, "experiment", [experiment], "2026-11-28T10:00:00Z")
+    ok = run_cli(
+        project,
+        "publish",
+        "support/triage",
+        "--results",
+        "results.json",
+        "--results",
+        "experiment.json",
+    )
+    assert ok.returncode == 0, ok.stderr
+    bundle = json.loads(
+        (project / "releases" / (project / "releases" / "latest").read_text().strip()).read_text()
+    )
+    assert [row["target"] for row in bundle["prompts"][0]["provenance"]["evals"]] == [
+        "openai/gpt-4o-mini"
+    ]
+
+
+def test_eval_targets_all_also_requires_the_fallbacks(project: Path) -> None:
+    out = _publish(project, "support/reply", "--eval-targets", "all")
+    assert out.returncode == 1
+    assert (
+        "support/reply@1.0.3 has no eval result on anthropic/claude-haiku-4-5 (a target it may use)"
+    ) in out.stderr
+    assert _publish(project, "support/reply").returncode == 0  # default: primary only
+    bad = _publish(project, "support/reply", "--eval-targets", "some")
+    assert bad.returncode == 2 and "expected `primary` or `all`" in bad.stderr

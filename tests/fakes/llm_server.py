@@ -7,6 +7,8 @@ Routes (the request's path picks the wire format):
     POST …/chat/completions           OpenAI Chat Completions (also Azure and compatible)
     POST /v1/messages                 Anthropic Messages
     POST …/models/{model}:generateContent   Gemini
+    Batch APIs (OpenAI files/batches, Anthropic message batches): see fakes/batch_api.py,
+    scripted through `fake.batches`
 
 API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conftest.py):
     fake.base_url                     "http://127.0.0.1:PORT"
@@ -17,12 +19,15 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
     fake.reply(text_or_fn)            scripted reply: a str, or fn(Logged) -> str
     fake.usage[wire] = {...}          raw usage object returned in that wire's format
     fake.latency_s = 0.05             delay before every answer
+    fake.response_headers = {...}     extra headers on every successful answer (a proxy's
+                                      x-litellm-response-cost, …)
     Fault injection (a FIFO queue; each fault answers one request, `wire=` restricts it):
     fake.rate_limit(retry_after=…, retry_after_ms=…, retry_delay=…)   429
     fake.quota()                      429 that will not heal (OpenAI insufficient_quota,
                                       Anthropic enforced_spend_limit_reached)
     fake.error(status)                500 / 503 / 529 … in the wire's error envelope
     fake.context_length(), fake.auth_error()
+    fake.model_retired(model, wire=)  404 each vendor sends for a retired or unknown model
     fake.timeout(seconds)             sleep longer than the client's timeout, then answer
     fake.drop()                       close the socket without a response
     fake.non_json(status=200)         a body that is not JSON
@@ -127,12 +132,16 @@ class FakeLLM:
             "gemini": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
         }
         self.latency_s = 0.0
+        self.response_headers: dict[str, str] = {}
         self._reply: Callable[[Logged], str] = lambda _: "hello from fake"
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        from fakes.batch_api import BatchAPI
+
+        self.batches = BatchAPI(self)
 
     # ---- lifecycle ----
     def start(self) -> FakeLLM:
@@ -146,6 +155,9 @@ class FakeLLM:
 
             def do_POST(self) -> None:
                 fake._handle(self)
+
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
@@ -237,6 +249,20 @@ class FakeLLM:
             )
         )
 
+    def model_retired(self, model: str, *, wire: str | None = None) -> None:
+        """The 404 each vendor answers for a retired (or never existing) model id."""
+        messages = {
+            "openai": f"The model `{model}` does not exist or you do not have access to it.",
+            "anthropic": f"model: {model}",
+            "gemini": f"models/{model} is not found for API version v1beta, or is not "
+            "supported for generateContent. Call ListModels to see the list of available "
+            "models and their supported methods.",
+        }
+        wires = [wire] if wire else list(messages)
+        for w in wires:
+            code = "model_not_found" if w == "openai" else ""
+            self.add_fault(Fault("status", 404, message=messages[w], code=code, wire=w))
+
     def auth_error(self, *, message: str = "invalid key", wire: str | None = None) -> None:
         self.add_fault(Fault("status", 401, message=message, code="invalid_api_key", wire=wire))
 
@@ -268,9 +294,22 @@ class FakeLLM:
                     return self._faults.pop(i)
         return None
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def _handle(self, h: BaseHTTPRequestHandler, method: str = "POST") -> None:
         length = int(h.headers.get("content-length") or 0)
         raw = h.rfile.read(length)
+        if self.batches.handles(method, h.path):
+            wire = "anthropic-batch" if "/messages/" in h.path else "openai-batch"
+            try:
+                body: Any = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw  # a multipart upload
+            with self._lock:
+                self.requests.append(
+                    Logged(wire, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+                )
+                self.calls[wire] += 1
+            self.batches.handle(h, method, raw)
+            return
         try:
             body = json.loads(raw)
         except ValueError:
@@ -314,7 +353,8 @@ class FakeLLM:
             self._send(h, fault.status, json.dumps(payload).encode(), fault.headers)
             return
         text = self._reply(logged)
-        self._send(h, 200, json.dumps(self._ok_body(wire, logged, text)).encode(), {})
+        body = json.dumps(self._ok_body(wire, logged, text)).encode()
+        self._send(h, 200, body, dict(self.response_headers))
 
     def _send(
         self, h: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]

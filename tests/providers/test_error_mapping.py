@@ -41,7 +41,7 @@ def _kind(
             "openai",
             404,
             {"error": {"message": "no such model", "code": "model_not_found"}},
-            "not_found",
+            "model_retired",
         ),
         ("openai", 503, {"error": {"message": "busy"}}, "overloaded"),
         ("openai", 502, b"<html>bad gateway</html>", "server"),

@@ -35,6 +35,8 @@ def test_publish_writes_a_bundle_that_verifies(git_project, monkeypatch) -> None
     prompts = _prompts(root)
     project = _setup(root, *prompts)
     (root / "CODEOWNERS").write_text("/prompts/support/ @acme/support-leads\n")
+    repo.index.add(["CODEOWNERS"])  # it names the approver in the bundle: committed
+    repo.index.commit("owners")
     private, public = generate_keypair(root.parent / "keys")
     result = publish(project, prompts, lint_errors_by_prompt={}, sign_key=private)
     assert result.path.parent == root / "releases"
@@ -123,3 +125,24 @@ def test_outside_git_publish_is_refused(tmp_path: Path) -> None:
     project = _setup(tmp_path, p)
     with pytest.raises(PublishError, match="not inside a git repository"):
         publish(project, [p], lint_errors_by_prompt={})
+
+
+def test_a_release_carries_the_previous_prompts_and_dry_run_shows_it(git_project) -> None:  # type: ignore[no-untyped-def]
+    root, _ = git_project
+    triage, faq = _prompts(root)
+    project = _setup(root, triage, faq)
+    first = publish(project, [triage], lint_errors_by_prompt={})
+    assert first.sequence == 1 and first.carried == ()
+    before = sorted(p.name for p in (root / "releases").iterdir())
+    planned = publish(project, [faq], lint_errors_by_prompt={}, dry_run=True)
+    assert planned.sequence == 2 and not planned.path.exists()
+    assert planned.carried == (first.identities[0],)
+    assert sorted(p.name for p in (root / "releases").iterdir()) == before
+    second = publish(project, [faq], lint_errors_by_prompt={})
+    assert second.data == planned.data and second.path == planned.path
+    assert [e["id"] for e in second.doc["prompts"]] == ["faq", "support/triage"]
+    # the triage entry is the first release's, verbatim (its provenance included)
+    assert second.doc["prompts"][1] == first.doc["prompts"][0]
+    dropped = publish(project, [], lint_errors_by_prompt={}, remove=["faq"])
+    assert dropped.sequence == 3 and dropped.removed == (second.identities[0],)
+    assert [e["id"] for e in dropped.doc["prompts"]] == ["support/triage"]

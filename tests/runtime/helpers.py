@@ -59,9 +59,15 @@ def write_bundle(
     providers: Mapping[str, ProviderSettings],
     *,
     private_key: bytes | None = None,
+    sequence: int = 0,
 ) -> bytes:
     doc = build_bundle(
-        prompts, providers=providers, eval_summaries={}, git_commit=None, created_from="test"
+        prompts,
+        providers=providers,
+        eval_summaries={},
+        git_commit=None,
+        created_from="test",
+        sequence=sequence,
     )
     if private_key is not None:
         doc = sign(doc, private_key)

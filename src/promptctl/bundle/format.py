@@ -74,6 +74,8 @@ def build_bundle(
     created_from: str,
     approvers: Mapping[str, str] | None = None,
     root: Path | None = None,
+    sequence: int = 0,
+    carried: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Build the unsigned bundle document (with its digest) for `prompts`.
 
@@ -81,22 +83,22 @@ def build_bundle(
     approved it; `approvers` maps a prompt id to who approved it (CODEOWNERS match),
     defaulting to the prompt's `owner`. Message templates must already have partials
     inlined. `root` makes each prompt's `source` path relative (and so portable).
+    `sequence` and `carried` make it a release (`_release_fields`, `_with_carried`).
     """
-    seen: set[str] = set()
-    for prompt in prompts:
-        if prompt.id in seen:
-            raise BundleError(f"prompt {prompt.id!r} appears twice; a bundle holds one version")
-        seen.add(prompt.id)
-    entries = [
-        _prompt_entry(p, eval_summaries.get(p.content_hash, ()), git_commit, approvers, root)
-        for p in sorted(prompts, key=lambda p: p.id)
-    ]
+    entries = _with_carried(
+        [
+            _prompt_entry(p, eval_summaries.get(p.content_hash, ()), git_commit, approvers, root)
+            for p in prompts
+        ],
+        carried,
+    )
     manifest: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "git_commit": git_commit,
         "created_from": created_from,
         "prompt_count": len(entries),
     }
+    _release_fields(manifest, sequence)
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
@@ -107,10 +109,41 @@ def build_bundle(
     doc: dict[str, Any] = {
         "manifest": manifest,
         "prompts": entries,
-        "providers": _provider_entries(prompts, providers),
+        "providers": _provider_entries(
+            [*prompts, *(bundle_prompt_to_prompt(e) for e in carried)], providers
+        ),
     }
     manifest["digest"] = compute_digest(doc)
     return doc
+
+
+def _release_fields(manifest: dict[str, Any], sequence: int) -> None:
+    """`manifest.sequence`: the release number, signed, one more than the last publish's.
+
+    0 (a bundle built outside a release directory) writes no field, so such bundles
+    keep their bytes; see docs/bundle-format.md "Releases".
+    """
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
+        raise BundleError(f"release sequence {sequence!r} is not a count")
+    if sequence:
+        manifest["sequence"] = sequence
+
+
+def _with_carried(
+    entries: list[dict[str, Any]], carried: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """New entries plus the previous release's entries kept verbatim, sorted by id.
+
+    A carried entry keeps its own provenance (the commit and evals it was published
+    with). One version per id: an id both new and carried is the caller's mistake.
+    """
+    out = [*entries, *(_plain(dict(e), where=str(e.get("id"))) for e in carried)]
+    seen: set[str] = set()
+    for entry in out:
+        if entry["id"] in seen:
+            raise BundleError(f"prompt {entry['id']!r} appears twice; a bundle holds one version")
+        seen.add(entry["id"])
+    return sorted(out, key=lambda e: str(e["id"]))
 
 
 def canonical_bytes(doc: Mapping[str, Any]) -> bytes:

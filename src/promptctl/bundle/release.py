@@ -2,9 +2,11 @@
 
 Every file is written atomically (temp file in the same directory, fsync, os.replace),
 so a reader never sees half a bundle. A publish holds an exclusive `fcntl.flock` on
-`releases/.lock` from reading the index to writing it, so two publishes that race are
-serialized and the immutability check sees the other's result. Published `id@version`
-are immutable: the same version with another content hash is refused.
+`releases/.lock` from reading the newest release and the index to writing `latest`, so
+two publishes that race are serialized: each builds on the other's release (its
+prompts and its sequence, see `history`) and the immutability check sees its result.
+Published `id@version` are immutable: the same version with another content hash is
+refused.
 """
 
 from __future__ import annotations
@@ -13,17 +15,27 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promptctl.bundle.checks import bundle_sequence
+from promptctl.bundle.history import (
+    bundle_file_name,
+    name_sequence,
+    read_bundle_file,
+    read_latest_name,
+    release_files,
+)
+from promptctl.bundle.signing import VerifiedBundle, verify_bundle
 from promptctl.errors import BundleError, PublishError
 
 __all__ = [
     "INDEX_SCHEMA",
     "ReleaseDir",
+    "ReleaseHead",
     "ReleaseResult",
     "atomic_write",
     "bundle_file_name",
@@ -39,12 +51,25 @@ class ReleaseResult:
     digest: str
     new_versions: tuple[str, ...]  # `id@version` published for the first time
     already_present: bool  # the very same bundle file was already there
+    sequence: int = 0
 
 
-def bundle_file_name(digest: str) -> str:
-    """Deterministic from the digest: the same bundle always lands in the same file."""
-    hexdigest = digest.removeprefix("sha256:")
-    return f"bundle-{hexdigest[:12]}.bundle.json"
+@dataclass(frozen=True)
+class ReleaseHead:
+    """The release a publish builds on: the newest bundle in the directory, verified."""
+
+    path: Path
+    bundle: VerifiedBundle
+    data: bytes
+    next_sequence: int  # one more than any sequence the directory (or its index) names
+
+    @property
+    def sequence(self) -> int:
+        return self.bundle.sequence
+
+
+# compose(head) -> (document, file bytes): called under the lock, see ReleaseDir.publish
+Compose = Callable[[ReleaseHead | None], tuple[Mapping[str, Any], bytes]]
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -113,16 +138,80 @@ class ReleaseDir:
             return None
         return self.path / self.latest_path.read_text(encoding="utf-8").strip()
 
-    def publish(self, doc: Mapping[str, Any], data: bytes) -> ReleaseResult:
-        """Write one bundle under the lock; refuse if it would change a published version.
+    def head(self) -> ReleaseHead | None:
+        """The newest release (highest sequence; `latest` among pre-sequence bundles).
 
-        The immutability check is repeated here, under the lock, because the caller's
-        earlier check may have raced with another publish.
+        It must pass the same verification as the runtime's (integrity; the caller
+        checks the signature against its key): a publish carries its prompts over.
         """
-        digest = str(doc["manifest"]["digest"])
-        entries = [(p["id"], p["version"], p["content_hash"]) for p in doc["prompts"]]
-        name = bundle_file_name(digest)
+        files = release_files(self.path) if self.path.is_dir() else []
+        if not files:
+            return None
+        top = files[0][0]
+        if top > 0:
+            names = [name for seq, name in files if seq == top]
+            if len(names) > 1:
+                raise PublishError(
+                    [
+                        f"{len(names)} bundles in {self.path} claim release {top}: "
+                        f"{', '.join(names)}; remove the one that is not yours"
+                    ]
+                )
+            path = self.path / names[0]
+        elif not self.latest_path.exists():
+            return None
+        else:
+            path = self.latest_path  # named in an error until the pointer is read
+        try:
+            if top == 0:
+                path = self.path / read_latest_name(self.path)
+            data = read_bundle_file(path)
+            verified = verify_bundle(data, public_key=None)
+            if top and verified.sequence != top:
+                raise BundleError(
+                    f"its file name says release {top}, its manifest {verified.sequence}"
+                )
+        except (OSError, BundleError) as exc:
+            why = exc.message if isinstance(exc, BundleError) else exc.strerror
+            raise PublishError(
+                [
+                    f"the newest release {path} does not verify ({why}); restore it or remove "
+                    "it before publishing, so that its prompts are not lost"
+                ]
+            ) from None
+        return ReleaseHead(path, verified, data, max(self.next_sequence(), verified.sequence + 1))
+
+    def next_sequence(self) -> int:
+        """One more than any release number the directory's files or its index name.
+
+        A release deleted from the directory still holds its number (index.json
+        remembers its name): a runtime that served it must see a higher one.
+        """
+        names = [name for _, name in release_files(self.path)] if self.path.is_dir() else []
+        names += [str(n) for n in self.read_index().get("bundles") or ()]
+        return max([0, *(s for n in names if (s := name_sequence(n)) is not None)]) + 1
+
+    def publish(self, compose: Compose) -> ReleaseResult:
+        """Write one release under the lock; refuse if it would change a published version.
+
+        `compose(head)` builds the document on the newest release read under the lock
+        (its prompts, its sequence + 1), so racing publishes never lose each other's
+        prompts nor reuse a sequence. The immutability check is repeated here because
+        the caller's earlier check may have raced with another publish.
+        """
         with self.lock():
+            head = self.head()
+            doc, data = compose(head)
+            digest = str(doc["manifest"]["digest"])
+            sequence = bundle_sequence(doc)
+            same = head is not None and head.bundle.digest == digest
+            if head is not None and not same and sequence <= head.sequence:
+                raise BundleError(
+                    f"release {sequence} is not newer than release {head.sequence} "
+                    f"({head.path.name}); a publish must increase the sequence"
+                )
+            entries = [(p["id"], p["version"], p["content_hash"]) for p in doc["prompts"]]
+            name = bundle_file_name(digest, sequence)
             index = self.read_index()
             published: dict[str, Any] = index["published"]
             refusals = immutability_refusals(entries, published)
@@ -142,7 +231,7 @@ class ReleaseDir:
             text = json.dumps(index, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
             atomic_write(self.index_path, text.encode("utf-8"))
             atomic_write(self.latest_path, f"{name}\n".encode())
-        return ReleaseResult(target, digest, new, present)
+        return ReleaseResult(target, digest, new, present, sequence)
 
 
 def _fsync_dir(path: Path) -> None:

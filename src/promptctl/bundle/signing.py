@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptctl.bundle.checks import bundle_sequence, check_document, parse_document
 from promptctl.bundle.format import BUNDLE_FORMAT, canonical_bytes, compute_digest
 from promptctl.errors import BundleError
+from promptctl.promptfile.model import Prompt
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -32,6 +33,7 @@ __all__ = [
     "VerifiedBundle",
     "generate_keypair",
     "key_id",
+    "public_key_pem",
     "sign",
     "verify_bundle",
 ]
@@ -46,7 +48,10 @@ class VerifiedBundle:
 
     `signed` says whether the document carries a signature; `verified` whether it was
     checked against a public key. An unsigned bundle loaded without a key has both
-    False: it is allowed, but callers should flag it.
+    False: it is allowed, but callers should flag it. `key_id` is computed from the
+    public key that verified it, never read from the (unsigned) `signature.key_id`.
+    `sequence` is the signed release sequence (0: published before sequences existed);
+    `prompts` are the entries rebuilt as `Prompt`s, content hashes checked.
     """
 
     doc: dict[str, Any]
@@ -54,13 +59,15 @@ class VerifiedBundle:
     signed: bool
     verified: bool
     key_id: str | None
+    sequence: int = 0
+    prompts: tuple[Prompt, ...] = ()
 
     @property
     def flag(self) -> str:
         if self.verified:
             return f"signed, verified (key {self.key_id})"
         if self.signed:
-            return f"signed (key {self.key_id}), not verified: no public key given"
+            return "signed, not verified: no public key given"
         return "UNSIGNED"
 
 
@@ -108,6 +115,16 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def public_key_pem(private_key_pem: bytes) -> bytes:
+    """The public half of a signing key, as PEM: publish checks the previous release with it."""
+    from cryptography.hazmat.primitives import serialization
+
+    public = _load_private(private_key_pem).public_key()
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def sign(doc: Mapping[str, Any], private_key_pem: bytes) -> dict[str, Any]:
     """Return a copy of `doc` with a fresh digest and an Ed25519 `signature`."""
     key = _load_private(private_key_pem)
@@ -125,11 +142,15 @@ def sign(doc: Mapping[str, Any], private_key_pem: bytes) -> dict[str, Any]:
 def verify_bundle(data: bytes, *, public_key: bytes | str | Path | None) -> VerifiedBundle:
     """Parse and check a bundle file's bytes; raise BundleError with a one-line reason.
 
-    Checks, in order: JSON (truncation named as such), format version, digest (tamper),
-    then the signature: a key given and no signature is refused; no key given and a
-    signature present is reported as not verified.
+    The one verifier: `bundle verify`, `Runtime.load`/reload and publish (reading the
+    previous release) all call it. Checks, in order: strict JSON (truncation named as
+    such, duplicate keys refused), format version, digest (tamper), the document
+    (`checks.check_document`: structure, ids, sequence, content hashes), then the
+    signature: a key given and no signature is refused; no key given and a signature
+    present is reported as not verified. Nothing outside the signed bytes (e.g.
+    `signature.key_id`) changes the outcome.
     """
-    doc = _parse(data)
+    doc = parse_document(data)
     manifest = doc.get("manifest")
     if not isinstance(manifest, dict):
         raise BundleError("not a promptctl bundle: no manifest")
@@ -137,70 +158,27 @@ def verify_bundle(data: bytes, *, public_key: bytes | str | Path | None) -> Veri
         raise BundleError(
             f"unsupported bundle format {manifest.get('format')!r}; expected {BUNDLE_FORMAT}"
         )
-    expected = compute_digest(doc)
+    body = canonical_bytes(doc)  # once: the digest's and the signature's message
+    expected = "sha256:" + hashlib.sha256(body).hexdigest()
     if manifest.get("digest") != expected:
         raise BundleError(
             f"bundle digest mismatch: the file says {manifest.get('digest')}, its content "
             f"hashes to {expected}; the bundle was modified after it was built"
         )
-    _check_structure(doc)
+    prompts = check_document(doc)
+    sequence = bundle_sequence(doc)
     signature = doc.get("signature")
     if signature is None:
         if public_key is not None:
             raise BundleError("bundle is unsigned but a public key was given; refusing it")
-        return VerifiedBundle(doc, expected, signed=False, verified=False, key_id=None)
+        return VerifiedBundle(doc, expected, False, False, None, sequence, prompts)
     if not isinstance(signature, dict) or signature.get("alg") != "ed25519":
         raise BundleError("bundle signature is malformed or not ed25519")
-    sig_key_id = str(signature.get("key_id"))
     if public_key is None:
-        return VerifiedBundle(doc, expected, signed=True, verified=False, key_id=sig_key_id)
+        return VerifiedBundle(doc, expected, True, False, None, sequence, prompts)
     key = _load_public(public_key)
-    _check_signature(key, signature, canonical_bytes(doc))
-    return VerifiedBundle(doc, expected, signed=True, verified=True, key_id=key_id(key))
-
-
-def _parse(data: bytes) -> dict[str, Any]:
-    if not data.strip():
-        raise BundleError("bundle file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BundleError(f"bundle is not UTF-8 (byte {exc.start})") from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        stripped = text.rstrip()
-        if exc.pos >= len(stripped) or not stripped.endswith("}"):
-            raise BundleError(
-                f"bundle is truncated: the JSON ends early after {len(data)} bytes "
-                "(an interrupted copy or download?)"
-            ) from exc
-        raise BundleError(
-            f"bundle is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
-    if not isinstance(doc, dict):
-        raise BundleError("not a promptctl bundle: the top level is not an object")
-    return doc
-
-
-def _check_structure(doc: Mapping[str, Any]) -> None:
-    """The shape the runtime relies on; a digest only proves the content is unchanged."""
-    prompts = doc.get("prompts")
-    if not isinstance(prompts, list) or not isinstance(doc.get("providers"), dict):
-        raise BundleError("bundle is malformed: `prompts` must be a list, `providers` a mapping")
-    for i, entry in enumerate(prompts):
-        ok = (
-            isinstance(entry, dict)
-            and all(isinstance(entry.get(k), str) for k in ("id", "version", "content_hash"))
-            and isinstance(entry.get("messages"), list)
-            and isinstance(entry.get("model"), dict)
-            and isinstance(entry["model"].get("use"), str)
-        )
-        if not ok:
-            raise BundleError(
-                f"bundle is malformed: prompts[{i}] lacks id, version, content_hash, "
-                "messages or model.use"
-            )
+    _check_signature(key, signature, body)
+    return VerifiedBundle(doc, expected, True, True, key_id(key), sequence, prompts)
 
 
 def _check_signature(key: Ed25519PublicKey, signature: Mapping[str, Any], message: bytes) -> None:
@@ -211,8 +189,8 @@ def _check_signature(key: Ed25519PublicKey, signature: Mapping[str, Any], messag
         key.verify(value, message)
     except (InvalidSignature, ValueError) as exc:
         raise BundleError(
-            f"bundle signature does not verify with public key {key_id(key)} "
-            f"(signed by key {signature.get('key_id')}): wrong key or forged signature"
+            f"bundle signature does not verify with public key {key_id(key)}: "
+            "wrong key or forged signature"
         ) from exc
 
 

@@ -17,18 +17,21 @@ __all__ = ["register"]
 _KEY_HELP = "Ed25519 public key (PEM) to check the signature with."
 
 
-def _load(path: Path, public_key: Path | None) -> VerifiedBundle:
-    from promptctl.bundle.signing import verify_bundle
-    from promptctl.errors import BundleError, UsageError
+def _open(path: Path, public_key: Path | None) -> tuple[Path, VerifiedBundle]:
+    """The runtime's own check (`open_bundle`): verify passes exactly what load accepts.
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        return verify_bundle(data, public_key=public_key)
-    except BundleError as exc:
-        raise BundleError(f"{path}: {exc.message}") from exc
+    Returns the bundle file (a release directory's `latest`) and the verified bundle.
+    """
+    from promptctl.bundle.history import open_bundle
+    from promptctl.errors import UsageError
+
+    if not path.exists():
+        raise UsageError(f"cannot read {path}: no such file or directory")
+    return open_bundle(path, public_key=public_key)
+
+
+def _load(path: Path, public_key: Path | None) -> VerifiedBundle:
+    return _open(path, public_key)[1]
 
 
 def _short(content_hash: str) -> str:
@@ -41,13 +44,17 @@ def register(app: typer.Typer) -> None:
 
     @group.command("verify")
     def verify(
-        file: Annotated[Path, typer.Argument(help="A *.bundle.json file.")],
+        file: Annotated[Path, typer.Argument(help="A *.bundle.json file or a release directory.")],
         public_key: Annotated[Path | None, typer.Option("--public-key", help=_KEY_HELP)] = None,
     ) -> None:
-        """Check format, digest and signature; exit 2 with the reason when it fails."""
-        result = _load(file, public_key)
-        count = len(result.doc.get("prompts", []))
-        typer.echo(f"ok: {file}: {count} prompt(s), digest {result.digest}, {result.flag}")
+        """Run the checks `Runtime.load` runs; exit 2 with the reason when one fails."""
+        bundle_file, result = _open(file, public_key)
+        count = len(result.prompts)
+        name = f"{file} (latest: {bundle_file.name})" if bundle_file != file else str(file)
+        typer.echo(
+            f"ok: {name}: {count} prompt(s), release {result.sequence}, "
+            f"digest {result.digest}, {result.flag}"
+        )
 
     @group.command("show")
     def show(
@@ -62,6 +69,7 @@ def register(app: typer.Typer) -> None:
         out = console()
         out.print(f"bundle {file}")
         out.print(f"  digest     {result.digest}")
+        out.print(f"  release    {result.sequence}")
         out.print(f"  signature  {result.flag}")
         out.print(f"  git commit {manifest.get('git_commit') or '-'}")
         if manifest.get("created_at"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -74,6 +75,18 @@ def _print_table(report: CostReport) -> None:
         out.print(f"cache savings unknown for {total.unknown_savings_calls} call(s)")
 
 
+def _now() -> datetime:
+    """The clock, or the end of PROMPTCTL_TODAY (the day the forecast also uses) when set."""
+    import os
+    from datetime import UTC, time
+
+    from promptctl.providers.lifecycle import TODAY_ENV, today
+
+    if os.environ.get(TODAY_ENV):
+        return datetime.combine(today(), time.max, UTC)
+    return datetime.now(UTC)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("costs")
     def costs(
@@ -91,6 +104,19 @@ def register(app: typer.Typer) -> None:
         check: Annotated[
             bool, typer.Option("--check", help="Exit 1 if a `budgets:` limit is exceeded.")
         ] = False,
+        forecast: Annotated[
+            bool,
+            typer.Option("--forecast", help="Project month-end spend per group; budgets; drivers."),
+        ] = False,
+        check_forecast: Annotated[
+            bool,
+            typer.Option(
+                "--check-forecast", help="With --check: also exit 1 on a forecast breach."
+            ),
+        ] = False,
+        window: Annotated[
+            int, typer.Option("--window", help="Days of history the forecast trend uses.", min=3)
+        ] = 28,
         project: ProjectOption = None,
         config: Annotated[
             Path | None,
@@ -98,8 +124,6 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Spending from the call ledger: totals, top spenders, cost per call, cache savings."""
-        from datetime import UTC, datetime
-
         from promptctl.ledger.budgets import check_budgets, earliest_start, parse_budgets
         from promptctl.ledger.report import build_report, parse_since, read_rows
         from promptctl.promptfile.project import load_project
@@ -107,18 +131,37 @@ def register(app: typer.Typer) -> None:
 
         proj = load_project(config) if config is not None else resolve_project(project)
         path = ledger or proj.ledger_file
+        if check_forecast and not check:
+            from promptctl.errors import UsageError
+
+            raise UsageError(
+                "--check-forecast needs --check", hint="promptctl costs --check --check-forecast"
+            )
+        if forecast and not check:
+            from promptctl.cli._forecast import show_forecast
+            from promptctl.providers.lifecycle import today
+
+            check_choice(fmt, ("table", "json"))
+            show_forecast(proj, path, by, window, fmt, today())
+            return
         if check:
             budgets = parse_budgets(proj.budgets)
             if not budgets:
                 typer.echo("no budgets configured in promptctl.yaml (`budgets:`); nothing to check")
                 return
-            now = datetime.now(UTC)
+            now = _now()
             statuses = check_budgets(
                 read_rows(path, since=earliest_start(budgets, now)), budgets, now=now
             )
             for status in sorted(statuses, key=lambda s: not s.exceeded):
                 typer.echo(budget_line(status))
-            if any(s.exceeded for s in statuses):
+            breach = False
+            if check_forecast:
+                from promptctl.cli._forecast import check_forecast as forecast_check
+                from promptctl.providers.lifecycle import today
+
+                breach = forecast_check(proj, path, window, today())
+            if any(s.exceeded for s in statuses) or breach:
                 raise typer.Exit(1)
             return
         check_choice(fmt, ("table", "json", "csv"))
@@ -128,5 +171,6 @@ def register(app: typer.Typer) -> None:
             _print_table(report)
         else:
             from promptctl.report.costs import report_csv, report_json
+            from promptctl.report.safe_text import write_data
 
-            typer.echo(report_json(report) if fmt == "json" else report_csv(report), nl=False)
+            write_data(report_json(report) if fmt == "json" else report_csv(report))

@@ -45,6 +45,16 @@ def test(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar; plain summary.")
     ] = False,
+    batch: Annotated[
+        bool,
+        typer.Option("--batch", help="Answer uncached cases through batch APIs at batch prices."),
+    ] = False,
+    batch_poll: Annotated[
+        float,
+        typer.Option(
+            "--batch-poll", help="First wait between batch polls, s (doubles to 60).", min=0
+        ),
+    ] = 2.0,
     project: ProjectOption = None,
 ) -> None:
     """Run the prompts' tests against their models and report pass rates, cost and latency."""
@@ -57,6 +67,10 @@ def test(
     check_selected(loaded, list(options.id_globs))
     prompts, partials = loaded.prompts, loaded.partials
     del loaded  # the parsed YAML with positions is not needed any more (memory)
+    if batch:
+        from promptctl.cli._batch import prefill
+
+        prefill(proj, prompts, partials, options, first_wait_s=batch_poll)
     bar = None if quiet or not sys.stderr.isatty() else _ProgressBar()
     try:
         with _fewer_gc_passes():
@@ -161,7 +175,6 @@ class _ProgressBar:
     """A rich progress bar on stderr: done/total, ETA, pass/fail/error counts, cost."""
 
     def __init__(self, console: Console | None = None) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -170,6 +183,8 @@ class _ProgressBar:
             TimeRemainingColumn,
         )
 
+        from promptctl.report.safe_text import neutral_console
+
         self._counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
         self._progress = Progress(
             TextColumn("[bold]testing"),
@@ -177,7 +192,7 @@ class _ProgressBar:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[status]}"),
-            console=console or Console(stderr=True),
+            console=console or neutral_console(stderr=True),
             transient=True,
             refresh_per_second=8,
         )

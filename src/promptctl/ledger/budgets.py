@@ -32,6 +32,7 @@ __all__ = [
     "BudgetStatus",
     "check_budgets",
     "earliest_start",
+    "in_scope",
     "parse_budgets",
     "period_start",
 ]
@@ -107,7 +108,7 @@ def check_budgets(
         start = since.timestamp()
         spent, unknown = 0.0, 0
         for row in rows:
-            if row.ts < start or not _in_scope(row, budget):
+            if row.ts < start or not in_scope(row, budget):
                 continue
             if unknown_cost(row):
                 unknown += 1
@@ -122,7 +123,7 @@ def earliest_start(budgets: Iterable[Budget], now: datetime) -> float | None:
     return min(starts) if starts else None
 
 
-def _in_scope(row: LedgerRow, budget: Budget) -> bool:
+def in_scope(row: LedgerRow, budget: Budget) -> bool:
     if budget.scope == "total":
         return True
     if budget.scope == "tag":

@@ -30,6 +30,7 @@ __all__ = [
     "CostReport",
     "LedgerRow",
     "build_report",
+    "group_keys",
     "iso_utc",
     "parse_since",
     "read_rows",
@@ -189,7 +190,7 @@ def build_report(
         total.add(row, saved)
         if unknown_cost(row):
             unpriced[row.target] = None
-        for key in _keys(row, by):
+        for key in group_keys(row, by):
             groups.setdefault(key, Bucket(key)).add(row, saved)
     ordered = sorted(groups.values(), key=lambda b: (-b.cost_usd, -b.unknown_cost_calls, b.key))
     return CostReport(
@@ -217,7 +218,8 @@ def iso_utc(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _keys(row: LedgerRow, by: str) -> Sequence[str]:
+def group_keys(row: LedgerRow, by: str) -> Sequence[str]:
+    """The group(s) a row counts under for `--by` (a call counts under each of its tags)."""
     if by == "tag":
         return row.tags or ("(untagged)",)
     if by == "day":

@@ -12,6 +12,7 @@ from promptctl.promptfile.loader import FileLoad
 from promptctl.promptfile.model import Project, Prompt, TestCase
 from promptctl.promptfile.rules import finding
 from promptctl.promptfile.schemas import check_schema, did_you_mean
+from promptctl.providers.lifecycle import describe, status, today
 from promptctl.render import validate_inputs
 
 __all__ = ["check_prompt"]
@@ -73,7 +74,7 @@ def _targets(loaded: FileLoad, prompt: Prompt, project: Project) -> list[Diagnos
     uses = [(prompt.model.use, "/model/use")]
     uses += [(t.use, f"/model/fallbacks/{i}") for i, t in enumerate(prompt.model.fallbacks)]
     uses += [(r.use, f"/model/routes/{i}/use") for i, r in enumerate(prompt.model.routes)]
-    out = []
+    out = _lifecycle(loaded, uses, project, prompt.id)
     for use, ptr in uses:
         provider = use.split("/", 1)[0]
         if provider in project.providers:
@@ -87,6 +88,33 @@ def _targets(loaded: FileLoad, prompt: Prompt, project: Project) -> list[Diagnos
                 f"did you mean '{guess}'?"
                 if guess
                 else "configure it under `providers:` in promptctl.yaml",
+            )
+        )
+    return out
+
+
+def _lifecycle(
+    loaded: FileLoad, uses: list[tuple[str, str]], project: Project, prompt_id: str
+) -> list[Diagnostic]:
+    """PC023 past a model's shutdown date, PC109 within `lifecycle.warn_days` of it."""
+    day = today()
+    out = []
+    for use, ptr in uses:
+        state, row = status(use, project, day)
+        if row is None or state not in ("retired", "retiring"):
+            continue
+        retired = state == "retired"
+        check = (
+            f"check it with `promptctl compare {prompt_id} --candidates {row.replacement}`; "
+            if row.replacement
+            else "move to an active model; "
+        )
+        out.append(
+            finding(
+                "PC023" if retired else "PC109",
+                describe(row, day) + (": calls to it fail" if retired else ""),
+                _loc(loaded, ptr),
+                f"{check}source: {row.source}",
             )
         )
     return out

@@ -6,6 +6,7 @@ runtime) reads only these, never raw dictionaries.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ __all__ = [
     "PROVIDER_KINDS",
     "AssertionSpec",
     "GateConfig",
+    "LifecycleConfig",
+    "LifecycleRow",
     "MessageTemplate",
     "ModelConfig",
     "OutputSpec",
@@ -224,6 +227,25 @@ class PriceOverride:
 
 
 @dataclass(frozen=True)
+class LifecycleRow:
+    """One `lifecycle.models` row of promptctl.yaml: adds or overrides the shipped table."""
+
+    deprecated: datetime.date | None = None
+    shutdown: datetime.date | None = None
+    replacement: str | None = None
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """`lifecycle:`: warn `warn_days` before a shutdown; rows per `provider/model`."""
+
+    warn_days: int = 90
+    models: Mapping[str, LifecycleRow] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class GateConfig:
     max_pass_rate_drop: float = 0.0
     max_cost_increase_pct: float | None = 10.0
@@ -256,6 +278,8 @@ class Project:
     gate: GateConfig = field(default_factory=GateConfig)
     budgets: Mapping[str, Any] = field(default_factory=dict)
     ledger_path: Path | None = None
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
 
     @property
     def state_dir(self) -> Path:

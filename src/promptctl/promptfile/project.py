@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from promptctl.promptfile.model import (
     DEFAULT_PROVIDERS,
     PROVIDER_KINDS,
     GateConfig,
+    LifecycleConfig,
+    LifecycleRow,
     PriceOverride,
     Project,
     ProviderSettings,
@@ -95,7 +98,37 @@ def load_project(config_path: Path) -> Project:
         gate=GateConfig(**data.get("gate", {})),
         budgets=data.get("budgets", {}),
         ledger_path=root / data["ledger"] if "ledger" in data else None,
+        lifecycle=_lifecycle(data.get("lifecycle", {}), doc.locate),
+        candidates=tuple(data.get("candidates", ())),
     )
+
+
+def _lifecycle(raw: dict[str, Any], locate: Any) -> LifecycleConfig:
+    """`lifecycle:`; YAML reads a bare 2026-01-05 as a date, a quoted one as text: both work."""
+    rows = {}
+    for target, fields in raw.get("models", {}).items():
+        dates: dict[str, datetime.date | None] = {}
+        for key in ("deprecated", "shutdown"):
+            value = fields.get(key)
+            if value is None or isinstance(value, datetime.date):
+                dates[key] = value
+                continue
+            try:
+                dates[key] = datetime.date.fromisoformat(str(value))
+            except ValueError:
+                raise ConfigError(
+                    f"lifecycle.models.{target}.{key}: {value!r} is not a date",
+                    location=locate(f"/lifecycle/models/{target.replace('/', '~1')}/{key}"),
+                    hint="write it as YYYY-MM-DD",
+                ) from None
+        rows[target] = LifecycleRow(
+            deprecated=dates["deprecated"],
+            shutdown=dates["shutdown"],
+            replacement=fields.get("replacement"),
+            source=fields.get("source", ""),
+            note=fields.get("note", ""),
+        )
+    return LifecycleConfig(warn_days=raw.get("warn_days", 90), models=rows)
 
 
 def _providers(raw: dict[str, Any], locate: Any, path: Path) -> dict[str, ProviderSettings]:

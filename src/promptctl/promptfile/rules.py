@@ -51,6 +51,8 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC020", "version-not-bumped", "error", "Content changed since the base, same version."),
     Rule("PC021", "version-lowered", "error", "The version is lower than at the base."),
     Rule("PC022", "version-bump-too-small", "error", "The bump is smaller than the change."),
+    Rule("PC023", "model-retired", "error", "A target's model is past its shutdown date."),
+    Rule("PC030", "private-key-tracked", "error", "A private key file is tracked by git."),
     Rule("PC101", "unused-input", "warning", "An input no template uses."),
     Rule("PC102", "no-tests", "warning", "A prompt without tests."),
     Rule("PC103", "missing-description", "warning", "A prompt without a description."),
@@ -61,6 +63,7 @@ _TABLE: tuple[Rule, ...] = (
         "PC107", "undelimited-input", "warning", "An input in a system message without delimiters."
     ),
     Rule("PC108", "param-typo", "warning", "A model param that looks like a misspelt known one."),
+    Rule("PC109", "model-retiring", "warning", "A target's model shuts down within N days."),
     Rule("PC900", "version-check-skipped", "note", "Version rules could not run (no git base)."),
 )
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Bump", "SemVer", "bump_level", "parse_semver", "suggest_semver"]
+__all__ = ["Bump", "SemVer", "bump_level", "bumped", "parse_semver", "suggest_semver"]
 
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -64,3 +64,17 @@ def bump_level(old: SemVer, new: SemVer) -> Bump:
 
 def at_least(actual: Bump, required: Bump) -> bool:
     return _LEVELS.index(actual) >= _LEVELS.index(required)
+
+
+def bumped(version: SemVer, level: Bump) -> SemVer:
+    """The next version at `level` ("none" counts as a patch: the content changed).
+
+    A pre-release's patch step is its release (1.2.0-rc.1 -> 1.2.0), as semver orders them.
+    """
+    if level == "major":
+        return SemVer(version.major + 1, 0, 0, True, "")
+    if level == "minor":
+        return SemVer(version.major, version.minor + 1, 0, True, "")
+    if not version.release:
+        return SemVer(version.major, version.minor, version.patch, True, "")
+    return SemVer(version.major, version.minor, version.patch + 1, True, "")

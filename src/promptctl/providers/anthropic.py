@@ -136,7 +136,7 @@ def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:
     if details.get("error_code") == "enforced_spend_limit_reached":
         return ProviderError("quota", scrub(message), status=status, hint="raise the spend limit")
     generic = error_for_status(status, message, retry_after_s=retry_after)
-    if generic.kind == "context_length":
+    if generic.kind in ("context_length", "model_retired"):
         return generic
     kind = _KINDS.get(etype)
     if kind is None:

@@ -10,9 +10,11 @@ Gateway passes the async client, limiter and sleep, or their blocking stand-ins.
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from promptctl.errors import ProviderError
@@ -22,7 +24,7 @@ from promptctl.providers.base import Parsed, scrub
 from promptctl.providers.chain import TargetPlan
 from promptctl.providers.retry import RetryPolicy, with_retries
 
-__all__ = ["call_target", "tag"]
+__all__ = ["COST_HEADER", "call_target", "reported_cost", "tag"]
 
 
 async def call_target(
@@ -64,9 +66,11 @@ async def call_target(
                 raise tag(ProviderError("network", msg), request, secrets) from None
             latency = (time.perf_counter() - started) * 1000.0
         try:
-            return plan.adapter.parse_response(resp.status_code, resp.headers, body)
+            parsed = plan.adapter.parse_response(resp.status_code, resp.headers, body)
         except ProviderError as exc:
             raise tag(exc, request, secrets) from None
+        reported = reported_cost(resp.headers)
+        return parsed if reported is None else replace(parsed, reported_cost_usd=reported)
 
     parsed, attempts = await with_retries(
         attempt,
@@ -78,6 +82,21 @@ async def call_target(
         on_error=on_error,
     )
     return parsed, attempts, latency
+
+
+COST_HEADER = "x-litellm-response-cost"
+
+
+def reported_cost(headers: Any) -> float | None:
+    """The USD cost a LiteLLM proxy reports for the call; None if absent or not a sane number."""
+    raw = headers.get(COST_HEADER)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def tag(exc: ProviderError, request: ChatRequest, secrets: tuple[str, ...]) -> ProviderError:

@@ -56,6 +56,8 @@ class Parsed:
     model_reported: str = ""
     request_id: str | None = None
     usage_known: bool = True
+    # what a proxy says the call cost (LiteLLM's x-litellm-response-cost), if it said
+    reported_cost_usd: float | None = None
 
 
 BuildFn = Callable[[ChatRequest, ProviderSettings, "str | None"], WireRequest]
@@ -137,6 +139,8 @@ def error_for_status(
         message
     ):
         kind = "context_length"
+    elif code == "model_not_found" or (status in (400, 404, 410) and _looks_retired(message)):
+        kind = "model_retired"
     elif code == "content_filter":
         kind = "content_filter"
     elif code == "insufficient_quota":
@@ -160,6 +164,21 @@ def error_for_status(
     else:
         kind = "bad_request"
     return ProviderError(kind, scrub(message), status=status, retry_after_s=retry_after_s)
+
+
+# "The model `gpt-4-32k` does not exist or you do not have access to it." (OpenAI),
+# "model: claude-3-opus-20240229" (Anthropic not_found_error), "models/gemini-1.0-pro is not
+# found for API version v1beta, or is not supported for generateContent." (Gemini).
+_RETIRED = re.compile(
+    r"^model: \S+$|\bmodels?\b.*\b(does not exist|not found|deprecated|retired"
+    r"|decommissioned|no longer (available|supported)|has been shut down)",
+    re.IGNORECASE,
+)
+
+
+def _looks_retired(message: str) -> bool:
+    """A refusal naming the model as gone, not some other missing resource."""
+    return _RETIRED.search(message.strip()) is not None
 
 
 def _looks_like_context(message: str) -> bool:

@@ -97,6 +97,8 @@ class Gateway:
         # price_for scans the whole price table: memoised per (project, day, target)
         self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
         self._warned_usage: set[str] = set()  # targets already warned of missing usage
+        # targets whose provider said the model is retired: skipped from then on
+        self._retired: dict[str, ProviderError] = {}
 
     # ---- public API -------------------------------------------------------------
 
@@ -186,6 +188,11 @@ class Gateway:
                 continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
+            if target in self._retired:
+                last = self._retired[target]
+                skipped.append(SkippedTarget(target, "model_retired", last.message))
+                self._emit(ctx, target, "error", key, error_kind="model_retired", origin=origin)
+                continue
             if not breaker.allow():
                 last = ProviderError(
                     "circuit_open",
@@ -208,6 +215,8 @@ class Gateway:
                     breaker.record_success()  # the target answered; the request was at fault
                 if exc.kind in NO_FAILOVER:
                     raise
+                if exc.kind == "model_retired":
+                    exc = self._retire(target, exc, has_next=target_plan is not plans[-1])
                 if exc.kind == "context_length" and window is not None:
                     too_long_for = max(window, too_long_for or 0)
                 skipped.append(SkippedTarget(target, exc.kind, exc.message))
@@ -318,8 +327,11 @@ class Gateway:
     ) -> ChatResponse:
         target = target_plan.request.target
         cost: float | None = None
-        if parsed.usage_known:
-            cost = cost_usd(parsed.usage, self._price_of(target_plan, parsed), target=target)
+        price = self._price_of(target_plan, parsed)
+        if price is None and parsed.reported_cost_usd is not None:
+            cost = parsed.reported_cost_usd  # no price of ours: the proxy's figure
+        elif parsed.usage_known:
+            cost = cost_usd(parsed.usage, price, target=target)
         elif target not in self._warned_usage:
             self._warned_usage.add(target)
             log.warning("%s sent no readable token usage: its cost is unknown", target)
@@ -345,6 +357,28 @@ class Gateway:
         if price is None:
             price = self._price(target)
         return price
+
+    def _retire(self, target: str, exc: ProviderError, *, has_next: bool) -> ProviderError:
+        """Remember a retired target (never called again by this gateway) and say so once."""
+        from promptctl.providers.lifecycle import lifecycle_for
+
+        row = lifecycle_for(target, self.project)
+        fix = f"switch to {row.replacement}" if row and row.replacement else None
+        hint = (fix or "switch to an active model") + " (`promptctl models` lists lifecycles)"
+        retired = ProviderError(
+            "model_retired",
+            exc.message.removeprefix(f"{target}: model_retired: "),
+            provider=exc.provider,
+            model=exc.model,
+            status=exc.status,
+            hint=hint,
+        )
+        self._retired[target] = retired
+        then = "failing over at once, no retries" if has_next else "no fallback left"
+        log.warning(
+            "%s: the provider says the model is retired or unknown (%s); %s", target, hint, then
+        )
+        return retired
 
     # ---- plumbing -------------------------------------------------------------
 

@@ -1,42 +1,62 @@
 """Why a publish must be refused: one clear line per reason, computed before any write.
 
-The passing-eval rule (documented in docs/bundle-format.md): for each prompt, take the
-newest results document (by `run.started_at`) that has summary rows for its exact
-`content_hash` and was not interrupted; every such row (one per target) must have
+The passing-eval rule (documented in docs/bundle-format.md): a prompt qualifies on the
+targets it will run on, `required_targets` — its primary `model.use` by default, plus
+its routes' and fallbacks' targets with `eval_targets="all"`. For each of them, the
+newest non-interrupted results document (by `run.started_at`) with a summary row for
+the prompt's exact `content_hash` on that target decides; the row must have
 `failed == 0`, `errors == 0`, `skipped == 0` and `passed >= 1` (so `pass_rate == 1.0`).
-Older passing runs do not rescue a newer failing one.
+Older passing runs do not rescue a newer failing one; rows on other targets (an
+experiment with `--target`) neither qualify nor block.
+
+What goes into a bundle must be committed: prompt files, partials and promptctl.yaml
+(`git_unclean_inputs`), including files git ignores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
 
 from promptctl.bundle.release import immutability_refusals
 from promptctl.errors import PublishError
-from promptctl.promptfile.model import Prompt
+from promptctl.promptfile.model import Project, Prompt
 
 __all__ = [
+    "EvalTargets",
     "eval_summaries",
     "find_results_docs",
-    "git_dirty_prompt_paths",
     "git_head_commit",
+    "git_unclean_inputs",
     "publish_refusals",
+    "required_targets",
 ]
+
+# "primary": the prompt's `model.use`; "all": also every route's and fallback's target
+EvalTargets = Literal["primary", "all"]
 
 
 def publish_refusals(
     prompts: Sequence[Prompt],
     *,
-    dirty_paths: Sequence[str],
     lint_errors_by_prompt: Mapping[str, Sequence[str]],
     results_docs: Sequence[Mapping[str, Any]],
     release_index: Mapping[str, Any],
+    dirty_paths: Sequence[str] = (),
+    unclean: Sequence[str] = (),
+    removing: bool = False,
+    eval_targets: EvalTargets = "primary",
 ) -> list[str]:
-    """Every reason not to publish `prompts`; empty means go."""
+    """Every reason not to publish `prompts`; empty means go.
+
+    `dirty_paths` are paths with uncommitted changes; `unclean` ready-made reason
+    lines (`git_unclean_inputs`). `removing`: the publish only drops prompts, so an
+    empty selection is fine.
+    """
     reasons = [f"uncommitted changes to {path}; commit them first" for path in dirty_paths]
-    if not prompts:
+    reasons += unclean
+    if not prompts and not removing:
         reasons.append("no prompts selected")
     for p in prompts:
         if p.status != "approved":
@@ -44,23 +64,35 @@ def publish_refusals(
         errors = lint_errors_by_prompt.get(p.id) or ()
         if errors:
             reasons.append(f"{p.id}@{p.version} has {len(errors)} lint error(s): {errors[0]}")
-        verdict = _eval_verdict(p, results_docs)
-        if verdict:
-            reasons.append(verdict)
+        reasons += _eval_verdicts(p, results_docs, eval_targets)
     entries = [(p.id, p.version, p.content_hash) for p in prompts]
     reasons += immutability_refusals(entries, release_index.get("published", {}))
     return reasons
 
 
+def required_targets(prompt: Prompt, eval_targets: EvalTargets = "primary") -> list[str]:
+    """The `provider/model` targets whose eval qualifies `prompt` for publishing."""
+    uses = [prompt.model.use]
+    if eval_targets == "all":
+        uses += [r.use for r in prompt.model.routes] + [f.use for f in prompt.model.fallbacks]
+    return list(dict.fromkeys(uses))
+
+
 def eval_summaries(
-    prompts: Sequence[Prompt], results_docs: Sequence[Mapping[str, Any]]
+    prompts: Sequence[Prompt],
+    results_docs: Sequence[Mapping[str, Any]],
+    eval_targets: EvalTargets = "primary",
 ) -> dict[str, list[Mapping[str, Any]]]:
-    """content_hash -> the summary rows of the run that decides it (for provenance)."""
+    """content_hash -> the deciding summary row per required target (for provenance)."""
     out: dict[str, list[Mapping[str, Any]]] = {}
     for p in prompts:
-        found = _deciding_rows(p, results_docs)
-        if found:
-            out[p.content_hash] = found[1]
+        rows = [
+            found[1]
+            for target in required_targets(p, eval_targets)
+            if (found := _deciding_row(p, target, results_docs))
+        ]
+        if rows:
+            out[p.content_hash] = rows
     return out
 
 
@@ -91,21 +123,80 @@ def find_results_docs(runs_dir: Path, extra_files: Iterable[Path] = ()) -> list[
     return docs
 
 
-def git_dirty_prompt_paths(repo_root: Path, prompts_dir: Path) -> list[str]:
-    """Paths under `prompts_dir` that differ from HEAD (staged, unstaged or untracked).
+def git_unclean_inputs(project: Project) -> list[str]:
+    """One reason per bundle input that is not exactly as committed in HEAD.
 
-    Raises PublishError outside a git repository: publish needs a commit to point to.
+    Inputs: everything under the prompts directory (prompt files, `_partials/`),
+    promptctl.yaml (its providers go into the bundle) and CODEOWNERS (the approver).
+    Modified, staged and untracked files are refused as uncommitted; a file or folder
+    git *ignores* is refused too when publish would read it (a prompt file, a partial,
+    the config), since it was never reviewed. Raises PublishError outside a git
+    repository.
     """
-    with _repo(repo_root) as repo:
-        rel = _relative(repo, repo_root, prompts_dir)
-        dirty = {d.a_path or d.b_path for d in repo.index.diff(None, paths=rel)}
-        if repo.head.is_valid():
-            dirty |= {d.a_path or d.b_path for d in repo.index.diff("HEAD", paths=rel)}
-        else:
-            dirty |= {str(path) for path, _ in repo.index.entries}
-        dirty |= set(repo.untracked_files)
-    prefix = rel.rstrip("/") + "/"
-    return sorted(p for p in dirty if p and (rel == "." or p.startswith(prefix)))
+    from promptctl.publish.codeowners import codeowners_file
+
+    with _repo(project.root) as repo:
+        top = Path(repo.working_tree_dir).resolve()
+        prompts = _relative(repo, project.root, project.prompts_dir)
+        singles = {
+            _relative(repo, project.root, path)
+            for path in (project.config_path, codeowners_file(project.root))
+            if path is not None
+        }
+        out = repo.git.status(
+            "--porcelain=v1",
+            "-z",
+            "--ignored=matching",
+            "--untracked-files=all",
+            "--",
+            prompts,
+            *sorted(singles),
+        )
+    prefix = "" if prompts == "." else prompts.rstrip("/") + "/"
+    reasons: list[tuple[str, str]] = []
+    entries = iter(out.split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        code, path = entry[:2], entry[3:]
+        if code[0] in "RC":
+            next(entries, None)  # a rename's second field is the old path
+        if code != "!!":
+            reasons.append((path, f"uncommitted changes to {path}; commit them first"))
+        elif path in singles or (
+            path.startswith(prefix) and _read_by_publish(path[len(prefix) :], top / path)
+        ):
+            reason = (
+                f"{path} is ignored by git but would go into the bundle; commit it "
+                "(`git add -f`) or remove it"
+            )
+            reasons.append((path, reason))
+    return [reason for _, reason in sorted(reasons)]
+
+
+def _read_by_publish(inner: str, where: Path) -> bool:
+    """Whether the loader reads `inner` (relative to the prompts dir; a folder ends in /).
+
+    Mirrors discovery: hidden folders are skipped, `_partials/` is read whole, prompt
+    files are `*.yaml|yml` elsewhere.
+    """
+    from promptctl.promptfile.loader import PARTIALS, PROMPT_SUFFIXES
+    from promptctl.promptfile.sources import WorkingTreeSource
+
+    def read(parts: tuple[str, ...]) -> bool:
+        if any(part.startswith(".") for part in parts[:-1]):
+            return False
+        if parts[0] == PARTIALS:
+            return len(parts) > 1
+        return PARTIALS not in parts and Path(parts[-1]).suffix in PROMPT_SUFFIXES
+
+    parts = PurePosixPath(inner.rstrip("/")).parts
+    if not inner.endswith("/"):
+        return bool(parts) and read(parts)
+    if not parts or parts[-1].startswith("."):
+        return False
+    files = WorkingTreeSource().list_files(where)
+    return any(read((*parts, *f.relative_to(where).parts)) for f in files)
 
 
 def git_head_commit(repo_root: Path) -> str | None:
@@ -134,38 +225,45 @@ def _relative(repo: Any, repo_root: Path, prompts_dir: Path) -> str:
         raise PublishError([f"{prompts_dir} is outside the git repository {top}"]) from exc
 
 
-def _deciding_rows(
-    prompt: Prompt, docs: Sequence[Mapping[str, Any]]
-) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | None:
-    best: tuple[str, Mapping[str, Any], list[Mapping[str, Any]]] | None = None
+def _deciding_row(
+    prompt: Prompt, target: str, docs: Sequence[Mapping[str, Any]]
+) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
+    """(document, row) of the newest complete run of `prompt`'s content on `target`."""
+    best: tuple[str, Mapping[str, Any], Mapping[str, Any]] | None = None
     for doc in docs:
         run = doc.get("run") or {}
         if run.get("interrupted"):
             continue
-        rows = [
-            r
-            for r in doc.get("summary") or ()
-            if r.get("content_hash") == prompt.content_hash and r.get("prompt") == prompt.id
-        ]
         started = str(run.get("started_at") or "")
-        if rows and (best is None or started > best[0]):
-            best = (started, doc, rows)
+        for row in doc.get("summary") or ():
+            if (
+                row.get("content_hash") == prompt.content_hash
+                and row.get("prompt") == prompt.id
+                and row.get("target") == target
+                and (best is None or started > best[0])
+            ):
+                best = (started, doc, row)
     return (best[1], best[2]) if best else None
 
 
-def _eval_verdict(prompt: Prompt, docs: Sequence[Mapping[str, Any]]) -> str | None:
+def _eval_verdicts(
+    prompt: Prompt, docs: Sequence[Mapping[str, Any]], eval_targets: EvalTargets
+) -> list[str]:
     name = f"{prompt.id}@{prompt.version}"
-    found = _deciding_rows(prompt, docs)
-    if found is None:
-        return (
-            f"{name} has no eval result for its content hash {prompt.content_hash}; "
-            "run `promptctl test` on it"
-        )
-    doc, rows = found
-    run_id = (doc.get("run") or {}).get("id", "?")
-    for row in sorted(rows, key=lambda r: str(r.get("target"))):
+    out = []
+    for target in required_targets(prompt, eval_targets):
+        role = "its primary target" if target == prompt.model.use else "a target it may use"
+        found = _deciding_row(prompt, target, docs)
+        if found is None:
+            out.append(
+                f"{name} has no eval result on {target} ({role}) for its content hash "
+                f"{prompt.content_hash}; run `promptctl test {prompt.id} --target {target}`"
+            )
+            continue
+        doc, row = found
+        run_id = (doc.get("run") or {}).get("id", "?")
         bad = {k: int(row.get(k) or 0) for k in ("failed", "errors", "skipped")}
         if any(bad.values()) or int(row.get("passed") or 0) < 1:
             counts = ", ".join(f"{v} {k}" for k, v in bad.items() if v) or "no case passed"
-            return f"{name} did not pass its eval on {row.get('target')} in run {run_id}: {counts}"
-    return None
+            out.append(f"{name} did not pass its eval on {target} in run {run_id}: {counts}")
+    return out

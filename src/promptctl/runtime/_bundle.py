@@ -13,10 +13,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from promptctl.bundle.format import bundle_prompt_to_prompt, bundle_providers
-from promptctl.bundle.signing import verify_bundle
+from promptctl.bundle.format import bundle_providers
+from promptctl.bundle.history import open_bundle
 from promptctl.errors import BundleError
-from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import Prompt, ProviderSettings
 
 __all__ = ["LoadedBundle", "load_bundle", "merge_providers"]
@@ -39,6 +38,7 @@ class LoadedBundle:
     prompts: Mapping[str, Prompt]
     providers: Mapping[str, ProviderSettings]
     mtime_ns: int
+    sequence: int = 0  # the signed release sequence (0: a bundle from before sequences)
 
 
 def load_bundle(
@@ -47,35 +47,20 @@ def load_bundle(
     public_key: bytes | str | Path | None,
     overrides: Mapping[str, ProviderSettings | Mapping[str, Any]] | None,
 ) -> LoadedBundle:
-    """Verify a bundle (digest, then signature when a key is given), build its prompts.
+    """Verify a bundle (the same checks as `promptctl bundle verify`), build its prompts.
 
-    `source` is a `*.bundle.json` file or a release directory, whose `latest` pointer
-    names the bundle to load.
+    `source` is a `*.bundle.json` file (an explicit pin: loaded as it is) or a release
+    directory, whose `latest` pointer names the bundle to load; a `latest` older than
+    a valid release in the directory is refused (`history.resolve_latest`).
     """
-    path, watched = _resolve(source)
+
+    watched = source / "latest" if source.is_dir() else source
     try:
         mtime_ns = os.stat(watched).st_mtime_ns
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
-    try:
-        verified = verify_bundle(data, public_key=public_key)
-    except BundleError as exc:
-        raise BundleError(f"{path}: {exc.message}", hint=exc.hint) from None
+    except OSError:
+        mtime_ns = 0  # open_bundle says why it cannot be read
+    path, verified = open_bundle(source, public_key=public_key)
     doc = verified.doc
-    prompts = {}
-    for entry in doc["prompts"]:
-        prompt = bundle_prompt_to_prompt(entry)
-        # Defence in depth for unsigned bundles: a template edited and the digest
-        # recomputed still cannot pass as the published `id@version+sha256:…`.
-        actual = content_hash(prompt)
-        if actual != prompt.content_hash:
-            raise BundleError(
-                f"{path}: {prompt.id}@{prompt.version} does not match its published content "
-                f"hash ({prompt.content_hash}, content is {actual}); the bundle was altered",
-                hint="publish it again, and sign bundles so the runtime can verify them",
-            )
-        prompts[prompt.id] = prompt
     return LoadedBundle(
         path=path,
         source=source,
@@ -85,26 +70,11 @@ def load_bundle(
         verified=verified.verified,
         key_id=verified.key_id,
         git_commit=doc["manifest"].get("git_commit"),
-        prompts=prompts,
+        prompts={p.id: p for p in verified.prompts},
         providers=merge_providers(bundle_providers(doc), overrides),
         mtime_ns=mtime_ns,
+        sequence=verified.sequence,
     )
-
-
-def _resolve(source: Path) -> tuple[Path, Path]:
-    if not source.is_dir():
-        return source, source
-    pointer = source / "latest"
-    try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise BundleError(
-            f"{source} is a directory without a readable `latest` pointer: {exc.strerror}",
-            hint="pass a *.bundle.json file or a release directory written by publish",
-        ) from exc
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise BundleError(f"{pointer} does not name a bundle file in {source}: {name!r}")
-    return source / name, pointer
 
 
 def merge_providers(

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
-from promptctl.errors import BundleError
+from promptctl.errors import BundleError, PromptctlError
 from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
@@ -96,8 +96,10 @@ class Runtime:
     ) -> Runtime:
         """Verify and load a bundle; raise BundleError when it cannot be trusted.
 
-        `path` is a `*.bundle.json` file or a release directory (its `latest` bundle;
-        `reload()` and `watch` then follow the pointer).
+        `path` is a release directory (its `latest` bundle, refused when the directory
+        holds a newer valid release: a rollback; `reload()` and `watch` then follow the
+        pointer, never backwards) or one `*.bundle.json` file: an explicit pin, the way
+        to serve an older release on purpose.
         `public_key` (a path, or the PEM as bytes or text) makes a signature mandatory. `ledger`: a
         `Ledger` (yours to close), a path (opened and closed by the runtime), False for
         none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
@@ -108,6 +110,7 @@ class Runtime:
             public_key = public_key.encode("ascii")  # PEM text, not a path
         bundle = load_bundle(Path(path), public_key=public_key, overrides=providers)
         _warn_unverified(bundle)
+        _warn_lifecycle(bundle, env)
         if ledger is None:
             ledger = (env if env is not None else os.environ).get(LEDGER_ENV) or False
         owns = isinstance(ledger, str | Path)
@@ -163,19 +166,23 @@ class Runtime:
     def reload(self) -> bool:
         """Load the file again; True when a different bundle is now in service.
 
-        A bundle that fails verification raises BundleError and the last good one stays
-        in service (also recorded in `last_reload_error`).
+        A bundle that fails verification, or whose release sequence is older than the
+        one in service (or the same sequence with other content), raises BundleError and
+        the last good one stays in service (also recorded in `last_reload_error`): a
+        reload never goes backwards.
         """
         current = self._bundle
         try:
             fresh = load_bundle(
                 current.source, public_key=self._public_key, overrides=self._overrides
             )
+            _check_forward(current, fresh)
         except BundleError as exc:
             self.last_reload_error = exc
             raise
         self.last_reload_error = None
         _warn_unverified(fresh)
+        _warn_lifecycle(fresh, self._env)
         with self._lock:
             self._bundle = fresh
             if self._gateway_ is not None:
@@ -329,8 +336,35 @@ class Runtime:
         return Project(root=root, evals_dir=root, providers=dict(bundle.providers))
 
 
+def _check_forward(current: LoadedBundle, fresh: LoadedBundle) -> None:
+    """Refuse a reload that would serve an older release than the one in service."""
+    older = fresh.sequence < current.sequence
+    other = fresh.sequence == current.sequence > 0 and fresh.digest != current.digest
+    if older or other:
+        what = "older release" if older else "different bundle with the same release number"
+        raise BundleError(
+            f"{fresh.path}: refusing to replace release {current.sequence} "
+            f"({current.digest}) with {what} {fresh.sequence} ({fresh.digest})",
+            hint="a reload never goes backwards; restart with an explicit pin to roll back",
+        )
+
+
 def _warn_unverified(bundle: LoadedBundle) -> None:
     """Unsigned bundles are allowed but flagged: the log says so on every load."""
     if not bundle.verified:
         state = "signed but not verified (no public_key)" if bundle.signed else "UNSIGNED"
         _log.warning("bundle %s (%s) is %s", bundle.path, bundle.digest, state)
+
+
+def _warn_lifecycle(bundle: LoadedBundle, env: Mapping[str, str] | None) -> None:
+    """One log warning per model past or near its shutdown date (per process)."""
+    from promptctl.providers.lifecycle import warn_retiring
+
+    targets = []
+    for prompt in bundle.prompts.values():
+        model = prompt.model
+        targets += [model.use, *(t.use for t in model.fallbacks), *(r.use for r in model.routes)]
+    try:
+        warn_retiring(targets, Runtime._project(bundle), env)
+    except PromptctlError as exc:  # a malformed PROMPTCTL_TODAY must not stop serving
+        _log.warning("model lifecycle check skipped: %s", exc)

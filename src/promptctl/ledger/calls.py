@@ -1,0 +1,107 @@
+"""`promptctl calls`: recent ledger rows, one per provider attempt, newest first.
+
+So nobody has to open the SQLite file to see what happened to one call: which prompt
+and version, which target was asked and which model answered, tokens, cost, latency,
+outcome and error kind. Filters narrow in SQL (indexed on `ts`, `prompt_id`), so a
+large ledger answers a `--limit 50` query without reading every row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from promptctl.errors import ConfigError
+from promptctl.ledger.store import connect
+
+__all__ = ["CallFilter", "CallRow", "read_calls"]
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """Every field narrows the rows; None (or empty) means any."""
+
+    since: float | None = None
+    prompt: str | None = None
+    model: str | None = None  # provider/model as asked (the ledger's `target`)
+    provider: str | None = None
+    tag: str | None = None
+    source: str | None = None
+    outcome: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class CallRow:
+    ts: float
+    source: str
+    prompt_id: str | None
+    prompt_version: str | None
+    test: str | None
+    tags: tuple[str, ...]
+    target: str
+    model_reported: str | None
+    fallback_from: str | None
+    outcome: str
+    error_kind: str | None
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    latency_ms: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "tags": list(self.tags)}
+
+
+_FIELDS = (
+    "ts, source, prompt_id, prompt_version, test, tags, target, model_reported, "
+    "fallback_from, outcome, error_kind, input_tokens, cached_input_tokens, output_tokens, "
+    "cost_usd, latency_ms"
+)
+
+
+def _where(f: CallFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, value in (
+        ("prompt_id", f.prompt),
+        ("target", f.model),
+        ("provider", f.provider),
+        ("source", f.source),
+        ("outcome", f.outcome),
+    ):
+        if value:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if f.since is not None:
+        clauses.append("ts >= ?")
+        args.append(f.since)
+    if f.tag:
+        # tags are stored as a JSON array of strings: match the quoted element
+        clauses.append("instr(tags, ?) > 0")
+        args.append(json.dumps(f.tag))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def read_calls(path: Path, where: CallFilter) -> list[CallRow]:
+    """The newest `where.limit` rows matching `where`, newest first (read-only)."""
+    db = connect(path, readonly=True)
+    try:
+        sql, args = _where(where)
+        query = f"SELECT {_FIELDS} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT ?"
+        cursor = db.execute(query, [*args, max(0, where.limit)])
+        return [_row(r) for r in cursor]
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"cannot read ledger {path}: {exc}") from None
+    finally:
+        db.close()
+
+
+def _row(r: Sequence[Any]) -> CallRow:
+    tags = tuple(json.loads(r[5])) if r[5] else ()
+    return CallRow(r[0], r[1], r[2], r[3], r[4], tags, *r[6:])
