@@ -165,10 +165,10 @@ class Prompt:
         return [name for name, schema in self.inputs.items() if "default" not in schema]
 
 
-# The wire formats a provider can speak. The adapter registry
-# (`promptctl.providers.base.ADAPTERS`) is the source; this list sits below it so the
-# config schema and its hints can name the kinds, and tests/promptfile/test_kinds.py
-# keeps the two, the config JSON Schema enum and docs/config.md equal.
+# The wire formats a provider can speak: the one list. The adapter registry
+# (`promptctl.providers.base.ADAPTERS`: kind `x-y` -> `providers/x_y.py`) and the config
+# hints derive from it; tests/test_extension_points.py keeps the config JSON Schema enum
+# and docs/config.md equal to it.
 ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "azure"]
 PROVIDER_KINDS: tuple[str, ...] = get_args(ProviderKind)
 

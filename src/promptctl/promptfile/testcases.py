@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import PromptFileError, SourceLocation
-from promptctl.promptfile.assertion_types import ASSERTION_TYPES, REGEX_TYPES
+from promptctl.promptfile.assertion_types import ASSERTION_TYPES, REGEX_TYPES, REQUIRED_OPTIONS
 from promptctl.promptfile.datasets import Locate, read_rows
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.model import AssertionSpec, Limits, Project, TestCase
@@ -25,25 +25,6 @@ from promptctl.promptfile.sources import FileSource, WorkingTreeSource
 
 __all__ = ["REQUIRED_OPTIONS", "bare_schema_problems", "parse_assertion", "parse_tests"]
 
-# Each type needs at least one of these keys (the short string form gives none).
-REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
-    "equals": ("value",),
-    "contains": ("value",),
-    "icontains": ("value",),
-    "contains-any": ("value",),
-    "contains-all": ("value",),
-    "starts-with": ("value",),
-    "regex": ("value",),
-    # json-schema: `value`, `schema:` or else the prompt's output.schema (checked by
-    # `bare_schema_problems` once the output spec is known)
-    "json-path": ("path",),
-    "length": ("min", "max"),
-    "levenshtein": ("value",),
-    "cost": ("max", "value"),
-    "latency": ("max", "value"),
-    "python": ("value", "file"),
-    "llm-rubric": ("value", "rubric"),
-}
 _LIST_VALUED = frozenset({"contains-any", "contains-all"})
 _RESERVED = frozenset({"type", "value", "weight", "threshold"})
 

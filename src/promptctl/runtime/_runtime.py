@@ -59,6 +59,7 @@ class Runtime:
         watch_interval_s: float = 2.0,
         tags: tuple[str, ...] = (),
         gateway_options: Mapping[str, Any] | None = None,
+        targets: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._bundle = bundle
@@ -70,6 +71,7 @@ class Runtime:
         self._watch = watch
         self._watch_interval_s = watch_interval_s
         self._tags = tags
+        self._targets = dict(targets or {})
         self._gateway_options = dict(gateway_options or {})
         self._clock = clock
         self._resolvers = Resolvers()
@@ -94,6 +96,7 @@ class Runtime:
         watch_interval_s: float = 2.0,
         tags: tuple[str, ...] = (),
         gateway_options: Mapping[str, Any] | None = None,
+        targets: Mapping[str, str] | None = None,
     ) -> Runtime:
         """Verify and load a bundle; raise BundleError when it cannot be trusted.
 
@@ -105,7 +108,10 @@ class Runtime:
         `Ledger` (yours to close), a path (opened and closed by the runtime), False for
         none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
         `providers` overrides the bundle's provider settings per deployment; `env`
-        (default `os.environ`) supplies the API keys.
+        (default `os.environ`) supplies the API keys. `targets` pins prompts to a model
+        per deployment (`{"support/triage": "anthropic/claude-3-5-haiku-latest"}`), with
+        the meaning `promptctl test --target` gives it: a fallback's own messages and
+        params, no fallbacks (docs/providers.md, "Fallbacks").
         """
         if isinstance(public_key, str) and public_key.lstrip().startswith("-----BEGIN"):
             public_key = public_key.encode("ascii")  # PEM text, not a path
@@ -133,6 +139,7 @@ class Runtime:
             watch_interval_s=watch_interval_s,
             tags=tags,
             gateway_options=gateway_options,
+            targets=targets,
         )
 
     # ---- the bundle -------------------------------------------------------------
@@ -244,7 +251,10 @@ class Runtime:
             self._check_watch()
         prompt = self.prompt(ref)
         values = self._resolvers.resolve_sync(prompt, inputs)
-        return [{"role": m.role, "content": m.content} for m in render_only(prompt, values)]
+        return [
+            {"role": m.role, "content": m.content}
+            for m in render_only(prompt, values, self._targets.get(prompt.id))
+        ]
 
     def run(self, ref: str, /, **inputs: Any) -> RunResult:
         """Resolve, validate, render, route and call; raise ProviderError if no target answers."""
@@ -252,7 +262,7 @@ class Runtime:
             self._check_watch()
         prompt = self.prompt(ref)
         values = self._resolvers.resolve_sync(prompt, inputs)
-        call = prepare(prompt, values, self._tags)
+        call = prepare(prompt, values, self._tags, self._targets.get(prompt.id))
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
@@ -273,7 +283,7 @@ class Runtime:
             self._check_watch()
         prompt = self.prompt(ref)
         values = await self._resolvers.resolve_async(prompt, inputs)
-        call = prepare(prompt, values, self._tags)
+        call = prepare(prompt, values, self._tags, self._targets.get(prompt.id))
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
