@@ -169,13 +169,15 @@ def test_diff_html_from_two_results_files(
     fake_llm.reply(lambda logged: "a mountain view" if _q(logged) == "sea" else "no idea")
     assert run(["test", "--no-cache", "-o", "head.json"], monkeypatch, capsys)[0] == 1
     args = ["diff", "--base", "base.json", "--head", "head.json", "--html", "d.html"]
-    code, _, err = run([*args, "--format", "json"], monkeypatch, capsys)
+    code, out, err = run([*args, "--format", "json"], monkeypatch, capsys)
     data = _data((project / "d.html").read_text())
     tests = {t["test"]: t for t in data["groups"][0]["tests"]}
     assert tests["sky"]["status"] == "regressed" and tests["sea"]["status"] == "fixed"
     assert ["-", "the"] in tests["sky"]["words"] and ["+", "no"] in tests["sky"]["words"]
     assert "html report: d.html" in err
-    assert (data["verdict"], code) == ("fail", 1)  # a test that always passed now always fails
+    # One flip each way at repeat 1 is no evidence: the page shows the gate's own verdict.
+    assert (data["verdict"], code) == ("inconclusive", 0)
+    assert json.loads(out)["verdict"] == data["verdict"]
 
 
 def test_an_unusable_html_path_fails_before_any_call(

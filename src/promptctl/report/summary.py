@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from promptctl.report.money import format_usd
@@ -144,14 +145,43 @@ def problems(doc: Mapping[str, Any], *, output_chars: int = 160) -> list[Problem
 
 def notes(doc: Mapping[str, Any]) -> list[str]:
     """Lines under the table: cases answered by a fallback, then one hint for unpriced models."""
-    lines = _fallback_lines(doc)
+    lines = _fallback_lines(doc) + _breaker_lines(doc)
     unpriced = _unpriced_models(doc)
     if unpriced:
         them = "it" if len(unpriced) == 1 else "them"
         lines.append(
             f"no price for {', '.join(unpriced)}: add {them} under `pricing:` in promptctl.yaml"
         )
+    unreadable = _unpriced_models(doc, usage_known=False)
+    if unreadable:
+        lines.append(
+            f"cost unknown: unreadable token usage from {', '.join(unreadable)} (absent or "
+            "invalid counts in the response; the price is not the problem)"
+        )
     return lines
+
+
+def _breaker_lines(doc: Mapping[str, Any]) -> list[str]:
+    """When a circuit opened during the run, after how many failures, and if it closed."""
+    lines = []
+    for event in doc.get("run", {}).get("circuit_breaker") or ():
+        line = (
+            f"circuit opened for {event['target']} at {_clock(event['opened_at'])} after "
+            f"{event['failures']} consecutive failures"
+        )
+        if event.get("closed_at") is not None:
+            line += f"; closed at {_clock(event['closed_at'])} (a trial call answered)"
+        else:
+            line += "; still open at the end"
+        if event.get("failed_trials"):
+            line += f" ({event['failed_trials']} trial call(s) failed)"
+        lines.append(line)
+    return lines
+
+
+def _clock(epoch: float) -> str:
+    """HH:MM:SS UTC, to the second: enough to find the moment in CI logs."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%H:%M:%SZ")
 
 
 def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
@@ -179,15 +209,20 @@ def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _unpriced_models(doc: Mapping[str, Any]) -> list[str]:
-    """Models that answered without a known price, in order of appearance."""
+def _unpriced_models(doc: Mapping[str, Any], *, usage_known: bool = True) -> list[str]:
+    """Models that answered with an unknown cost, in order of appearance: for lack of a
+    price (`usage_known`), or of readable token usage (not `usage_known`)."""
     models: dict[str, None] = {}
     cases = doc.get("cases")
     if cases:
         for c in cases:
-            if c["status"] in ("pass", "fail") and c.get("cost_usd") is None:
+            if (
+                c["status"] in ("pass", "fail")
+                and c.get("cost_usd") is None
+                and c.get("usage_known", True) is usage_known
+            ):
                 models[c.get("answered_by") or c["target"]] = None
-    else:
+    elif usage_known:
         for s in doc.get("summary", ()):
             if s.get("cost_unknown_cases"):
                 models[s["target"]] = None
@@ -199,8 +234,13 @@ def _totals_line(doc: Mapping[str, Any]) -> str:
     totals = {k: sum(s[k] for s in summary) for k in ("passed", "failed", "errors", "skipped")}
     words = {"passed": "passed", "failed": "failed", "errors": "errored", "skipped": "skipped"}
     line = ", ".join(f"{v} {words[k]}" for k, v in totals.items() if v or k in ("passed", "failed"))
-    skipped_budget = doc.get("run", {}).get("skipped_budget", 0)
-    if skipped_budget:
+    run = doc.get("run", {})
+    skipped_budget = run.get("skipped_budget", 0)
+    cap = run.get("max_cost_usd")
+    if cap is not None:
+        spent = format_usd(run.get("spent_usd") or 0.0)
+        line += f"; spent {spent} of --max-cost {format_usd(cap)}; {skipped_budget} cases skipped"
+    elif skipped_budget:
         line += f"; {skipped_budget} not run (over --max-cost)"
     return line
 
