@@ -90,11 +90,11 @@ def test(
     finally:
         if bar is not None:
             bar.stop()
-    _report(run, proj, quiet=quiet, fmt=fmt)
-    if html is not None and run.results:
+    if html is not None and run.results:  # before printing: a closed pipe must not lose it
         from promptctl.cli._html import run_page, write_run_html
 
         write_run_html(html, run_page(run.document, proj, prompts=prompts, partials=partials))
+    _report(run, proj, quiet=quiet, fmt=fmt)
     raise typer.Exit(run.exit_code)
 
 
