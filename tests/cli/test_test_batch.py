@@ -185,17 +185,42 @@ def test_anthropic_message_batches(
     assert costs["sky"] == pytest.approx(half) and costs["rain"] == pytest.approx(2 * half)
 
 
-def test_gemini_runs_live_and_says_so(
+def test_gemini_batch_mode_maps_answers_back_by_order(
     project: Path,
     fake_llm: FakeLLM,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _write(project, "gemini/gemini-2.5-flash")
+    fake_llm.batches.fail = lambda body: _q(body) == "sun"
+    code, out, err, doc = _test(monkeypatch, capsys)
+    assert code == 0, out + err
+    assert fake_llm.batches.created == ["batches/gb_1"]
+    created = next(r for r in fake_llm.requests if r.path.endswith(":batchGenerateContent"))
+    assert created.path == "/v1beta/models/gemini-2.5-flash:batchGenerateContent"
+    inlined = created.body["batch"]["inputConfig"]["requests"]["requests"]
+    assert [_q(r["request"]) for r in inlined] == list(WORDS)
+    # the fake answers in request order without metadata: each case still gets its own
+    assert [c["status"] for c in doc["cases"]] == ["pass"] * 6
+    assert fake_llm.calls["gemini"] == 1  # only "sun" went live
+    half = (10 * 0.30 + 5 * 2.50) / 1e6 / 2
+    costs = {c["test"]: c["cost_usd"] for c in doc["cases"]}
+    assert costs["sky"] == pytest.approx(half) and costs["sun"] == pytest.approx(2 * half)
+
+
+def test_a_provider_without_batch_support_runs_live_and_says_so(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with (project / "promptctl.yaml").open("a") as config:
+        config.write(f"  local: {{kind: openai-compatible, base_url: '{fake_llm.openai_base}'}}\n")
+    _write(project, "local/llama-3-8b")
     code, _, err, _ = _test(monkeypatch, capsys)
     assert code == 0
-    assert "6 on gemini run live (no batch support)" in err
-    assert fake_llm.calls["gemini"] == 6 and fake_llm.batches.created == []
+    assert "6 on local run live (no batch support)" in err
+    assert fake_llm.calls["openai"] == 6 and fake_llm.batches.created == []
 
 
 def test_batch_needs_the_cache(

@@ -106,7 +106,8 @@ def run_batches(
     groups = _groups(project, cases, partials, report)
     cache = ResponseCache(project.cache_path)
     try:
-        for provider, items in groups.items():
+        for items in groups.values():
+            provider = items[0].request.provider
             target_plan = plan(project, env, items[0].request)
             if target_plan.missing_key is not None:
                 raise ProviderError(
@@ -155,15 +156,19 @@ def _groups(
             if recordings.has(key) or cache.has(key):
                 report.cached += 1
                 continue
-            groups.setdefault(request.provider, []).append(_Item(key, key, case, request))
+            # a Gemini batch holds one model (it is in the URL): group Gemini by target
+            settings = project.providers.get(request.provider)
+            group = request.target if settings and settings.kind == "gemini" else request.provider
+            groups.setdefault(group, []).append(_Item(key, key, case, request))
     finally:
         cache.close()
     return groups
 
 
-def _state_path(project: Project, provider: str, items: Sequence[_Item]) -> Path:
+def _state_path(project: Project, group: str, items: Sequence[_Item]) -> Path:
     digest = hashlib.sha256("\n".join(sorted(i.key for i in items)).encode()).hexdigest()
-    return project.state_dir / "batches" / f"{provider}-{digest[:16]}.json"
+    name = group.split("/", 1)[0]  # a provider name; a Gemini group's model is in the digest
+    return project.state_dir / "batches" / f"{name}-{digest[:16]}.json"
 
 
 def _one_batch(
@@ -180,12 +185,13 @@ def _one_batch(
     max_wait_s: float,
 ) -> None:
     state = _state_path(project, provider, items)
-    batch_id = _resume(state)
+    batch_id, order = _resume(state)
     if batch_id is not None:
         report.resumed.append(batch_id)
         progress(f"{provider}: resuming batch {batch_id} ({len(items)} requests)")
     else:
         batch_id = client.submit([(i.custom_id, i.request) for i in items])
+        order = [i.custom_id for i in items]
         state.parent.mkdir(parents=True, exist_ok=True)
         doc = {
             "provider": provider,
@@ -200,7 +206,7 @@ def _one_batch(
     status = _wait(client, batch_id, progress, sleep, first_wait_s, max_wait_s)
     by_id = {i.custom_id: i for i in items}
     answered: set[str] = set()
-    for result in client.results(batch_id):
+    for result in client.results(batch_id, order or [i.custom_id for i in items]):
         item = by_id.get(result.custom_id)
         if item is None or result.parsed is None:
             continue
@@ -219,13 +225,15 @@ def _one_batch(
     state.unlink(missing_ok=True)
 
 
-def _resume(state: Path) -> str | None:
+def _resume(state: Path) -> tuple[str | None, list[str]]:
+    """The submitted batch's id and custom ids (in submission order), if one is pending."""
     try:
         doc = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    batch_id = doc.get("batch_id") if isinstance(doc, dict) else None
-    return str(batch_id) if batch_id else None
+        return None, []
+    if not isinstance(doc, dict) or not doc.get("batch_id"):
+        return None, []
+    return str(doc["batch_id"]), [str(c) for c in doc.get("custom_ids") or []]
 
 
 def _wait(
