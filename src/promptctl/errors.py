@@ -11,6 +11,8 @@ message (file:line:column, what is wrong, how to fix it), never as a traceback::
     ├── InputValidationError       inputs do not match the prompt's input schema
     ├── BundleError                a bundle is missing, tampered with, truncated or unsigned
     ├── PublishError               publish refused (one line per reason)
+    ├── RefusedError               exit 1: refused for safety (an untrusted pull request's
+    │                              code or providers, a private key inside git)
     └── ProviderError              exit 3: a provider call failed (kind: auth, rate_limit, …)
 
 Exit codes: 0 ok, 1 tests failed / regression / lint errors, 2 bad input or usage,
@@ -37,6 +39,7 @@ __all__ = [
     "ProviderError",
     "ProviderErrorKind",
     "PublishError",
+    "RefusedError",
     "RenderError",
     "SourceLocation",
     "UsageError",
@@ -135,6 +138,13 @@ class PublishError(PromptctlError):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("publish refused:\n" + "\n".join(f"  - {r}" for r in reasons))
         self.reasons = reasons
+
+
+class RefusedError(PromptctlError):
+    """Refused for safety, not for bad input: a fork's pull request would run its own
+    code or send keys to its own provider settings, a private key would enter git."""
+
+    exit_code = EXIT_FAILED
 
 
 ProviderErrorKind = Literal[

@@ -122,3 +122,22 @@ def test_providers_roundtrip_to_settings() -> None:
     settings = bundle_providers(doc)
     assert settings["anthropic"] == DEFAULT_PROVIDERS["anthropic"]
     assert settings["openai"] == DEFAULT_PROVIDERS["openai"]
+
+
+def test_same_prompts_and_sequence_give_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    triage, faq = make_prompt(), make_prompt("faq/answer", "0.2.0")
+    a = _build([triage, faq], sequence=3)
+    b = _build([faq, triage], sequence=3)
+    assert serialize(a) == serialize(b) and a["manifest"]["sequence"] == 3
+    assert serialize(_build([triage, faq], sequence=4)) != serialize(a)
+    # a carried entry is kept verbatim and sorted in with the new ones
+    carried = _build([triage, faq], sequence=3)["prompts"][0]  # faq/answer's entry
+    c = _build([triage], sequence=3, carried=[carried])
+    assert serialize(c) == serialize(a)
+    # sequence 0 (outside a release directory) writes no field: earlier bytes unchanged
+    assert "sequence" not in _build([triage, faq])["manifest"]
+    with pytest.raises(BundleError, match="appears twice"):
+        _build([triage, faq], sequence=3, carried=[carried])
+    with pytest.raises(BundleError, match="not a count"):
+        _build([triage], sequence=-1)

@@ -1,6 +1,7 @@
 """`promptctl bundle verify` and `Runtime.load` accept and refuse the same bundles.
 
-A table of tampered bundles, each run through the CLI (a subprocess) and the runtime:
+A table of tampered bundles, each run through the CLI (its entry point, in-process) and
+the runtime:
 same verdict, and a refusal gives the same reason. Fields outside the signature
 (`signature.key_id`) change neither verdict nor what is reported.
 """
@@ -10,14 +11,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fakes.cli import invoke
 from promptctl.bundle.format import build_bundle, compute_digest, serialize
 from promptctl.bundle.signing import generate_keypair, sign
 from promptctl.errors import BundleError
@@ -131,6 +131,12 @@ def _cases(private: bytes) -> list[tuple[str, bytes, bool, str | None]]:
             "prompt 'a' appears twice",
         ),
         (
+            "nested 100,000 deep",
+            b'{"manifest": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            False,
+            "bundle is nested too deeply",
+        ),
+        (
             "prompt_count wrong",
             serialize(_redigest(_edit(unsigned, lambda d: d["manifest"].update(prompt_count=1)))),
             False,
@@ -148,9 +154,7 @@ def test_verify_and_load_agree_on_every_tampered_bundle(
         path = tmp_path / f"{name.replace(' ', '_').replace(',', '')}.bundle.json"
         path.write_bytes(data)
         args = ["bundle", "verify", str(path), *(["--public-key", str(public)] if with_key else [])]
-        cli = subprocess.run(
-            [sys.executable, "-m", "promptctl", *args], capture_output=True, text=True, check=False
-        )
+        cli = invoke(*args)
         loaded: Runtime | None = None
         error: BundleError | None = None
         try:
@@ -194,20 +198,13 @@ def test_verify_of_a_release_directory_refuses_a_rollback_like_load(
             private,
         )
         paths.append(releases.publish(lambda head, d=doc: (d, serialize(d))).path)
-    ok = subprocess.run(
-        [sys.executable, "-m", "promptctl", "bundle", "verify", str(releases.path)],
-        capture_output=True,
-        text=True,
-        check=False,
+    ok = invoke("bundle", "verify", str(releases.path))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith(
+        f"ok: {releases.path} (latest: {paths[1].name}): 1 prompt(s), release 2"
     )
-    assert ok.returncode == 0 and "release 2" in ok.stdout, ok.stderr
     releases.latest_path.write_text(paths[0].name + "\n")
-    cli = subprocess.run(
-        [sys.executable, "-m", "promptctl", "bundle", "verify", str(releases.path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    cli = invoke("bundle", "verify", str(releases.path))
     with pytest.raises(BundleError) as info:
         Runtime.load(releases.path, public_key=public, ledger=False)
     assert cli.returncode == 2 and "newer valid release 2" in info.value.message

@@ -91,9 +91,7 @@ def test_evaluate_test_weighted_mean_and_all_must_pass() -> None:
         ('{"pass": true, "score": 0.8, "reason": "ok"}', (True, 0.8, "ok")),
         ('```json\n{"pass": false, "score": 0.1, "reason": "no"}\n```', (False, 0.1, "no")),
         ('Verdict:\n{"pass": true, "score": 1, "reason": "ok"} Hope it helps', (True, 1.0, "ok")),
-        ('{"pass": true}', (True, 1.0, "")),
-        ('{"score": 0.3, "reason": "weak"}', (False, 0.3, "weak")),
-        ('{"note": 1} then {"pass": false, "score": 0, "reason": "bad"}', (False, 0.0, "bad")),
+        ('{"pass": false, "score": 0, "reason": "x", "detail": {"a": 1}}', (False, 0.0, "x")),
     ],
 )  # fmt: skip
 def test_parse_verdict_is_robust(reply: str, expected: tuple[bool, float, str]) -> None:
@@ -103,7 +101,18 @@ def test_parse_verdict_is_robust(reply: str, expected: tuple[bool, float, str]) 
 
 
 @pytest.mark.parametrize(
-    "reply", ["I think it is fine.", "", '{"pass": "yes"}', '{"score": 7}', "[true]"]
+    "reply",
+    [
+        "I think it is fine.",
+        "",
+        '{"pass": "yes"}',
+        '{"score": 7}',
+        "[true]",
+        '{"pass": true}',  # required fields missing: not guessed
+        '{"score": 0.3, "reason": "weak"}',
+        '{"pass": true, "score": 1, "reason": 5}',
+        '{"note": 1} then {"pass": false, "score": 0, "reason": "bad"}',  # two objects
+    ],
 )
 def test_parse_verdict_rejects_garbage(reply: str) -> None:
     with pytest.raises(JudgeError, match="not a JSON verdict"):
@@ -132,7 +141,7 @@ def test_prompt_judge_renders_shipped_prompt_and_parses_fenced_reply() -> None:
     messages, fmt, model = complete.seen[0]
     assert [m.role for m in messages] == ["system", "user"]
     assert "<rubric>\nIs polite\n</rubric>" in messages[1].content
-    assert "{{ not rendered }}" in messages[1].content  # output is data, not a template
+    assert '"{{ not rendered }}"' in messages[1].content  # data (a JSON string), not a template
     assert fmt.type == "json_schema" and fmt.schema is not None
     assert set(fmt.schema["required"]) == {"pass", "score", "reason"}
     assert model is None

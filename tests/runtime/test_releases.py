@@ -174,3 +174,94 @@ def test_a_bundle_from_before_sequences_still_loads_as_release_0(
     _point_latest(releases, legacy.name)
     with pytest.raises(BundleError, match="newer valid release 1"):
         Runtime.load(releases, public_key=keypair[1])
+
+
+def test_a_pinned_file_reloads_forward_only(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    path = tmp_path / "pinned.bundle.json"
+    write_bundle(path, [prompt(version="2.0.0")], providers, private_key=keypair[0], sequence=2)
+    with Runtime.load(path, public_key=keypair[1]) as rt:
+        other = [prompt(version="2.0.1", template="other {{ ticket }}")]
+        write_bundle(path, other, providers, private_key=keypair[0], sequence=2)
+        with pytest.raises(BundleError, match="different bundle with the same release number 2"):
+            rt.reload()
+        write_bundle(path, other, providers, private_key=keypair[0], sequence=1)
+        with pytest.raises(BundleError, match="older release 1"):
+            rt.reload()
+        assert rt.prompt("support/triage").version == "2.0.0"
+        write_bundle(path, other, providers, private_key=keypair[0], sequence=3)
+        assert rt.reload() is True
+        assert rt.bundle.sequence == 3 and rt.prompt("support/triage").version == "2.0.1"
+
+
+def test_a_latest_pointer_that_is_not_a_bundle_name_is_not_quoted(tmp_path: Path) -> None:
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    for body in ("API_KEY=" + "s" * 5000, "sk-live-0123456789abcdef"):
+        secret = tmp_path / "secret.txt"
+        secret.write_text(body + "\n")
+        (releases / "latest").unlink(missing_ok=True)
+        (releases / "latest").symlink_to(secret)
+        with pytest.raises(BundleError) as info:
+            Runtime.load(releases)
+        message = str(info.value)
+        assert "does not name a bundle file" in message and "(not shown)" in message
+        assert "sss" not in message and "sk-live" not in message
+
+
+def test_a_fifo_claiming_a_newer_release_does_not_hang_the_load(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    releases = tmp_path / "releases"
+    one = _release(releases, [prompt(version="1.0.0")], providers, keypair[0])
+    os.mkfifo(releases / "bundle-000002-dddddddddddd.bundle.json")
+    with Runtime.load(releases, public_key=keypair[1]) as rt:  # skipped, not read
+        assert rt.bundle.path == one
+    _point_latest(releases, "bundle-000002-dddddddddddd.bundle.json")
+    with pytest.raises(BundleError, match="is not a regular file"):
+        Runtime.load(releases, public_key=keypair[1])
+
+
+def test_a_load_during_a_publish_waits_for_latest_instead_of_refusing(
+    tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
+) -> None:
+    import threading
+    import time
+
+    from promptctl.bundle.history import bundle_file_name
+
+    releases = tmp_path / "releases"
+    _release(releases, [prompt(version="1.0.0")], providers, keypair[0])
+    doc = sign(
+        build_bundle(
+            [prompt(version="2.0.0")],
+            providers=providers,
+            eval_summaries={},
+            git_commit=None,
+            created_from="test",
+            sequence=2,
+        ),
+        keypair[0],
+    )
+    name = bundle_file_name(doc["manifest"]["digest"], 2)
+    loaded: list[Runtime | BaseException] = []
+
+    def load() -> None:
+        try:
+            loaded.append(Runtime.load(releases, public_key=keypair[1]))
+        except BaseException as exc:  # handed to the test thread
+            loaded.append(exc)
+
+    with ReleaseDir(releases).lock():  # a publish between writing the bundle and `latest`
+        (releases / name).write_bytes(serialize(doc))
+        reader = threading.Thread(target=load)
+        reader.start()
+        time.sleep(0.3)
+        assert reader.is_alive() and not loaded  # waiting for the publish, not refusing
+        (releases / "latest").write_text(f"{name}\n")
+    reader.join(10)
+    rt = loaded[0]
+    assert isinstance(rt, Runtime), rt
+    assert rt.bundle.sequence == 2
+    rt.close()

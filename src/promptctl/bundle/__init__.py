@@ -1,8 +1,10 @@
 """The bundle format (`promptctl/bundle@1`): what the runtime reads.
 
-Modules: `format` (the document, determinism, digest), `signing` (Ed25519 keys,
-signatures, verification), `release` (the release directory: atomic writes, index,
-`latest`, lock, immutability), `inspect` (show/diff). Choosing, checking and releasing
+Modules: `format` (the document, determinism, digest), `checks` (strict JSON and the
+document checks every verifier runs), `signing` (Ed25519 keys, signatures,
+`verify_bundle`: the one verifier), `history` (release sequences: the newest release,
+rollback refusal), `release` (the release directory: atomic writes, index, `latest`,
+lock, immutability), `inspect` (show/diff). Choosing, checking and releasing
 prompts is `promptctl.publish`. None imports typer, rich, gitpython or cryptography at
 module level: the runtime uses this package.
 """

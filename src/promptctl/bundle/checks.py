@@ -37,6 +37,8 @@ def parse_document(data: bytes) -> dict[str, Any]:
             "its value, so it is refused",
             hint="publish it again; never edit a bundle by hand",
         ) from None
+    except RecursionError:
+        raise BundleError("bundle is nested too deeply to be a promptctl bundle") from None
     except json.JSONDecodeError as exc:
         stripped = text.rstrip()
         if exc.pos >= len(stripped) or not stripped.endswith("}"):

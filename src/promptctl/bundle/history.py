@@ -17,7 +17,9 @@ between writing the bundle and moving `latest`) and the load is refused.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +30,7 @@ __all__ = [
     "bundle_file_name",
     "name_sequence",
     "open_bundle",
+    "read_bundle_file",
     "read_latest_name",
     "release_files",
     "resolve_latest",
@@ -35,7 +38,10 @@ __all__ = [
 
 _SEQUENCED = re.compile(r"^bundle-(\d{1,12})-([0-9a-f]{12})\.bundle\.json$")
 _LEGACY = re.compile(r"^bundle-([0-9a-f]{12})\.bundle\.json$")
+_POINTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.bundle\.json$")
 _log = logging.getLogger("promptctl.bundle")
+# A bundle of 1,000 prompts is ~1.5 MB; far above any real one, far below harm.
+MAX_BUNDLE_BYTES = 256 << 20
 
 
 def bundle_file_name(digest: str, sequence: int = 0) -> str:
@@ -76,12 +82,30 @@ def read_latest_name(directory: Path) -> str:
             hint="pass a *.bundle.json file or a release directory written by publish",
         ) from exc
     name = raw.decode("utf-8", "replace").strip()
-    if not name or "/" in name or "\\" in name or name.startswith(".") or len(raw) >= 256:
+    if not _POINTER_NAME.match(name):
+        # not quoted: `latest` may be a link to any file (a key, /proc/self/environ)
+        size = f"{len(raw)}+" if len(raw) >= 256 else str(len(raw))
         raise BundleError(
-            f"{pointer} does not name a bundle file in {directory}: {name[:60]!r}",
+            f"{pointer} does not name a bundle file in {directory}: it holds {size} bytes "
+            "that are not a `*.bundle.json` file name (not shown)",
             hint="it should hold one file name, as written by `promptctl publish`",
         )
     return name
+
+
+def read_bundle_file(path: Path) -> bytes:
+    """A bundle file's bytes: a regular file (a FIFO or device in a release directory
+    would hang or flood the reader) of at most MAX_BUNDLE_BYTES."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise BundleError(f"{path} is not a regular file; a bundle is a plain JSON file")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError(f"{path} is larger than {MAX_BUNDLE_BYTES >> 20} MiB; not a bundle")
+    return data
 
 
 def open_bundle(
@@ -94,10 +118,7 @@ def open_bundle(
     """
 
     def verify(path: Path) -> VerifiedBundle:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
+        data = read_bundle_file(path)
         try:
             return verify_bundle(data, public_key=public_key)
         except BundleError as exc:
@@ -109,13 +130,15 @@ def open_bundle(
 
 
 def resolve_latest(
-    directory: Path, verify: Callable[[Path], VerifiedBundle]
+    directory: Path, verify: Callable[[Path], VerifiedBundle], *, wait_s: float = 5.0
 ) -> tuple[Path, VerifiedBundle]:
     """The bundle `latest` names, verified, and proof that no newer valid release exists.
 
     `verify(path)` is the caller's verifier (its public key); it raises BundleError.
     Bundles with a higher claimed sequence that do not verify are skipped with a
     warning: a stray or forged file cannot stop a service, only a valid newer release.
+    A publish writes the new bundle before it moves `latest`, holding `.lock`; a newer
+    release seen while that lock is held is waited for (up to `wait_s`), not refused.
     """
     name = read_latest_name(directory)
     path = directory / name
@@ -136,6 +159,8 @@ def resolve_latest(
             _log.warning("ignoring %s in %s: %s", other, directory, exc.message)
             continue
         if newer.sequence > verified.sequence:
+            if wait_s > 0 and _waited_for_publish(directory, wait_s):
+                return resolve_latest(directory, verify, wait_s=0)
             raise BundleError(
                 f"{directory}/latest names release {verified.sequence} ({name}) but the "
                 f"directory holds the newer valid release {newer.sequence} ({other}): "
@@ -145,3 +170,35 @@ def resolve_latest(
                 f"Runtime.load('{path}')",
             )
     return path, verified
+
+
+def _waited_for_publish(directory: Path, timeout_s: float) -> bool:
+    """True when a publish held the release lock and finished within `timeout_s`.
+
+    A shared flock on `.lock` (a read-only descriptor is enough) is granted only once
+    the publisher's exclusive lock is released. No lock file, or no publish holding
+    it: False at once.
+    """
+    import fcntl
+    import time
+
+    try:
+        fd = os.open(directory / ".lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        deadline = time.monotonic() + timeout_s
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                waited = True
+                time.sleep(0.02)
+                continue
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return waited
+    finally:
+        os.close(fd)

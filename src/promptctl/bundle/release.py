@@ -25,6 +25,7 @@ from promptctl.bundle.checks import bundle_sequence
 from promptctl.bundle.history import (
     bundle_file_name,
     name_sequence,
+    read_bundle_file,
     read_latest_name,
     release_files,
 )
@@ -164,7 +165,7 @@ class ReleaseDir:
         try:
             if top == 0:
                 path = self.path / read_latest_name(self.path)
-            data = path.read_bytes()
+            data = read_bundle_file(path)
             verified = verify_bundle(data, public_key=None)
             if top and verified.sequence != top:
                 raise BundleError(

@@ -158,7 +158,8 @@ def verify_bundle(data: bytes, *, public_key: bytes | str | Path | None) -> Veri
         raise BundleError(
             f"unsupported bundle format {manifest.get('format')!r}; expected {BUNDLE_FORMAT}"
         )
-    expected = compute_digest(doc)
+    body = canonical_bytes(doc)  # once: the digest's and the signature's message
+    expected = "sha256:" + hashlib.sha256(body).hexdigest()
     if manifest.get("digest") != expected:
         raise BundleError(
             f"bundle digest mismatch: the file says {manifest.get('digest')}, its content "
@@ -176,7 +177,7 @@ def verify_bundle(data: bytes, *, public_key: bytes | str | Path | None) -> Veri
     if public_key is None:
         return VerifiedBundle(doc, expected, True, False, None, sequence, prompts)
     key = _load_public(public_key)
-    _check_signature(key, signature, canonical_bytes(doc))
+    _check_signature(key, signature, body)
     return VerifiedBundle(doc, expected, True, True, key_id(key), sequence, prompts)
 
 

@@ -37,12 +37,13 @@ def resolve_project(directory: Path | None) -> Project:
 
 
 def console() -> Console:
-    """A rich console; piped output gets wide lines instead of rich's 80 columns."""
+    """A rich console whose text is neutralised (`report.safe_text`); piped output gets
+    wide lines instead of rich's 80 columns."""
     import sys
 
-    from rich.console import Console
+    from promptctl.report.safe_text import neutral_console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    return neutral_console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def check_choice(value: str, choices: Sequence[str], flag: str = "--format") -> str:

@@ -17,14 +17,21 @@ __all__ = ["register"]
 _KEY_HELP = "Ed25519 public key (PEM) to check the signature with."
 
 
-def _load(path: Path, public_key: Path | None) -> VerifiedBundle:
-    """The runtime's own check (`open_bundle`): verify passes exactly what load accepts."""
+def _open(path: Path, public_key: Path | None) -> tuple[Path, VerifiedBundle]:
+    """The runtime's own check (`open_bundle`): verify passes exactly what load accepts.
+
+    Returns the bundle file (a release directory's `latest`) and the verified bundle.
+    """
     from promptctl.bundle.history import open_bundle
     from promptctl.errors import UsageError
 
     if not path.exists():
         raise UsageError(f"cannot read {path}: no such file or directory")
-    return open_bundle(path, public_key=public_key)[1]
+    return open_bundle(path, public_key=public_key)
+
+
+def _load(path: Path, public_key: Path | None) -> VerifiedBundle:
+    return _open(path, public_key)[1]
 
 
 def _short(content_hash: str) -> str:
@@ -41,10 +48,11 @@ def register(app: typer.Typer) -> None:
         public_key: Annotated[Path | None, typer.Option("--public-key", help=_KEY_HELP)] = None,
     ) -> None:
         """Run the checks `Runtime.load` runs; exit 2 with the reason when one fails."""
-        result = _load(file, public_key)
+        bundle_file, result = _open(file, public_key)
         count = len(result.prompts)
+        name = f"{file} (latest: {bundle_file.name})" if bundle_file != file else str(file)
         typer.echo(
-            f"ok: {file}: {count} prompt(s), release {result.sequence}, "
+            f"ok: {name}: {count} prompt(s), release {result.sequence}, "
             f"digest {result.digest}, {result.flag}"
         )
 

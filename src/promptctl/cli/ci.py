@@ -5,18 +5,25 @@ target branch, or --base REF|RESULTS.json), apply the gate, write the markdown r
 a file and to $GITHUB_STEP_SUMMARY, optionally post it as the PR comment, exit by the
 gate: 0 holds (inconclusive too, loudly, unless require_conclusive), 1 fails, 3 too many
 errors to judge, 2 bad input, 130 interrupted.
+
+On a pull request from a fork (`$GITHUB_EVENT_PATH`), `python` checks, changed provider
+settings and its own recordings are refused (exit 1) before anything runs, unless
+`--trust-pr` (evals.pr_trust).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from promptctl.cli._common import ProjectOption, console, resolve_project
 from promptctl.cli._eval_flags import EvalFlags, eval_flags
 from promptctl.cli._gate_flags import GateFlags, gate_flags_option
+
+if TYPE_CHECKING:
+    from promptctl.promptfile.model import Project
 
 __all__ = ["register"]
 
@@ -51,6 +58,14 @@ def ci(
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
     gate_flags: GateFlags,
+    trust_pr: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pr",
+            help="On a fork's pull request, still run its python checks and provider "
+            "settings (only after reviewing it; see docs/security.md).",
+        ),
+    ] = False,
     project: ProjectOption = None,
 ) -> None:
     """Test the head, diff against the base, gate; write the report (and the PR comment)."""
@@ -65,6 +80,8 @@ def ci(
         from promptctl.report.github import check_comment_env
 
         check_comment_env()  # a job that cannot comment fails before spending anything
+    if not trust_pr:
+        _refuse_untrusted_fork(proj, base)
     comparison, _, _ = compare_both(proj, selection, gate, base=base, head=None)
     from promptctl.report.diff_report import render_markdown
     from promptctl.report.diff_terminal import print_terminal
@@ -81,6 +98,28 @@ def ci(
     elif append_step_summary(markdown) is not None:
         typer.echo("report appended to $GITHUB_STEP_SUMMARY", err=True)
     finish(comparison)
+
+
+def _refuse_untrusted_fork(proj: Project, base: str | None) -> None:
+    """RefusedError (exit 1) when a fork's pull request would run its own code, redirect
+    requests or replay its own answers."""
+    from promptctl.evals.pr_trust import check_untrusted_pr, pull_request_from_env
+
+    pr = pull_request_from_env()
+    if pr is None or not pr.from_fork:
+        return
+    from promptctl.cli.test import load_or_exit
+    from promptctl.evals.baseline import default_base_ref, git_source
+    from promptctl.evals.gate import is_results_file
+
+    if base is None or is_results_file(base):
+        commit, _ = default_base_ref(proj.root)
+    else:
+        _, commit = git_source(proj.root, base)
+    check_untrusted_pr(proj, pr, commit, load_or_exit(proj, []).prompts)
+    typer.echo(
+        f"{pr.describe()}: no python checks; providers and recordings as on the base", err=True
+    )
 
 
 def _write(path: Path, text: str) -> None:

@@ -171,5 +171,6 @@ def register(app: typer.Typer) -> None:
             _print_table(report)
         else:
             from promptctl.report.costs import report_csv, report_json
+            from promptctl.report.safe_text import write_data
 
-            typer.echo(report_json(report) if fmt == "json" else report_csv(report), nl=False)
+            write_data(report_json(report) if fmt == "json" else report_csv(report))

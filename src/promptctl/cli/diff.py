@@ -9,7 +9,6 @@ judge, 2 bad input, 130 interrupted.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -108,4 +107,6 @@ def _emit(comparison: Comparison, fmt: Format, output: Path | None) -> None:
 
         print_terminal(comparison, console())
     else:
-        sys.stdout.write(render(comparison, fmt))
+        from promptctl.report.safe_text import write_data
+
+        write_data(render(comparison, fmt))

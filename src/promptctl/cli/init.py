@@ -1,7 +1,9 @@
 """`promptctl init [DIR]`: scaffold a prompt repository that lints clean.
 
 It also writes `.github/workflows/promptctl.yml` (the template ships as package data,
-`cli/templates/github-workflow.yaml`): `promptctl ci --comment` on every pull request.
+`cli/templates/github-workflow.yaml`): `promptctl ci --comment` on every pull request,
+installing promptctl from a pinned source (`install_pin`), never by name from the index.
+The `.gitignore` covers the default signing-key location (`keygen keys` writes there).
 """
 
 from __future__ import annotations
@@ -47,18 +49,29 @@ tests:
 """
 
 TONE = "You are a friendly, concise support agent for Acme. Never invent policies.\n"
-GITIGNORE = ".promptctl/\n"
+GITIGNORE = """\
+.promptctl/
+# signing keys: `promptctl keygen keys` writes here; the private key must never be committed
+keys/*.key
+promptctl-signing.key
+"""
+UNPINNED = (
+    "'echo \"::error::pin how promptctl is installed: edit .github/workflows/promptctl.yml"
+    " (see docs/install.md)\" && exit 1'"
+)
 
 
-def workflow_text() -> str:
-    """The GitHub Actions workflow `init` writes (API keys from repository secrets)."""
+def workflow_text(install: str | None) -> str:
+    """The GitHub Actions workflow `init` writes (API keys from repository secrets);
+    `install` is its install command (None: a step that fails until someone pins one)."""
     from importlib import resources
 
     template = resources.files("promptctl.cli") / "templates" / "github-workflow.yaml"
-    return template.read_text(encoding="utf-8")
+    step = UNPINNED if install is None else f'"{install}"'
+    return template.read_text(encoding="utf-8").replace("@@INSTALL@@", step)
 
 
-def scaffold(directory: Path) -> list[Path]:
+def scaffold(directory: Path, install: str | None = None) -> list[Path]:
     """Write the skeleton; refuses to touch an existing promptctl.yaml."""
     config = directory / "promptctl.yaml"
     if config.exists():
@@ -69,7 +82,7 @@ def scaffold(directory: Path) -> list[Path]:
         directory / "prompts" / "_partials" / "tone.j2": TONE,
         directory / "evals" / "datasets" / ".gitkeep": "",
         directory / ".gitignore": GITIGNORE,
-        directory / ".github" / "workflows" / "promptctl.yml": workflow_text(),
+        directory / ".github" / "workflows" / "promptctl.yml": workflow_text(install),
     }
     from promptctl.promptfile.schemas import schema_text
 
@@ -92,9 +105,21 @@ def register(app: typer.Typer) -> None:
     @app.command("init")
     def init_cmd(
         directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path(),
+        install_from: Annotated[
+            str | None,
+            typer.Option(
+                "--install-from",
+                help="Pinned source the CI workflow installs promptctl from: "
+                "git+https://…/promptctl@COMMIT or a wheel URL with #sha256=… "
+                "(default: where this copy came from, if pinned).",
+            ),
+        ] = None,
     ) -> None:
         """Scaffold a prompt repository: config, an example prompt with tests, partials."""
-        for path in scaffold(directory):
+        from promptctl.cli.install_pin import install_command
+
+        install = install_command(install_from)
+        for path in scaffold(directory, install):
             typer.echo(f"created {path}")
         here = directory.resolve() == Path.cwd().resolve()
         typer.echo(f"next: {'' if here else f'cd {directory} && '}promptctl lint && promptctl list")
@@ -102,3 +127,11 @@ def register(app: typer.Typer) -> None:
             "CI: add your API keys as repository secrets; .github/workflows/promptctl.yml "
             "runs `promptctl ci --comment` on pull requests"
         )
+        if install is None:
+            typer.echo(
+                "warning: the workflow cannot install promptctl yet: no pinned source is "
+                "known (never `pip install promptctl`: that name on PyPI is another project); "
+                "re-run with --install-from git+https://…/promptctl@COMMIT or edit its "
+                "install step (docs/install.md)",
+                err=True,
+            )

@@ -66,5 +66,7 @@ def register(app: typer.Typer) -> None:
 
             # GitHub resolves annotation and SARIF paths against the repository root
             root = proj.root if output_format == "json" else find_repo_root(proj.root) or proj.root
-            typer.echo(render(report, root))
+            from promptctl.report.safe_text import write_data
+
+            write_data(render(report, root) + "\n")
         raise typer.Exit(report.exit_code())

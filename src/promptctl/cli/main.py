@@ -79,7 +79,18 @@ _register_commands()
 
 
 def main() -> None:
-    """Console entry point: user errors print one clear line, never a traceback."""
+    """Console entry point: user errors print one clear line, never a traceback.
+
+    Everything written to the terminal passes `report.safe_text` (control characters from
+    model output or files are shown escaped, never run by the terminal).
+    """
+    from promptctl.report.safe_text import neutral_streams
+
+    with neutral_streams():
+        _main()
+
+
+def _main() -> None:
     try:
         # Without standalone mode, click *returns* the code of a `typer.Exit(code)`.
         code = app(standalone_mode=False, prog_name="promptctl")

@@ -133,7 +133,9 @@ def register(app: typer.Typer) -> None:
                 "messages": [{"role": m.role, "content": m.content} for m in messages],
                 "request": _wire(proj, plan.request),
             }
-            typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+            from promptctl.report.safe_text import write_data
+
+            write_data(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
             return
         from rich.markup import escape
 

@@ -175,7 +175,6 @@ class _ProgressBar:
     """A rich progress bar on stderr: done/total, ETA, pass/fail/error counts, cost."""
 
     def __init__(self, console: Console | None = None) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -184,6 +183,8 @@ class _ProgressBar:
             TimeRemainingColumn,
         )
 
+        from promptctl.report.safe_text import neutral_console
+
         self._counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
         self._progress = Progress(
             TextColumn("[bold]testing"),
@@ -191,7 +192,7 @@ class _ProgressBar:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[status]}"),
-            console=console or Console(stderr=True),
+            console=console or neutral_console(stderr=True),
             transient=True,
             refresh_per_second=8,
         )

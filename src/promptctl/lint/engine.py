@@ -73,10 +73,21 @@ def lint(
     for name, text in loaded.partials.items():
         for line, label in find_secrets(text):
             diags.append(secret_diagnostic(label, SourceLocation(base / name, line, 1)))
+    diags.extend(_tracked_keys(project))
     if check_versions:
         diags.extend(_versions(project, loaded.files, base_ref, report))
     diags.sort(key=_sort_key)
     return report
+
+
+def _tracked_keys(project: Project) -> list[Diagnostic]:
+    """PC030 for every private key git tracks in the project's repository."""
+    from promptctl.bundle.key_hygiene import tracked_key_message, tracked_private_keys
+
+    return [
+        finding("PC030", tracked_key_message(path), SourceLocation(path))
+        for path in tracked_private_keys(project.root)
+    ]
 
 
 def _versions(

@@ -52,6 +52,7 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC021", "version-lowered", "error", "The version is lower than at the base."),
     Rule("PC022", "version-bump-too-small", "error", "The bump is smaller than the change."),
     Rule("PC023", "model-retired", "error", "A target's model is past its shutdown date."),
+    Rule("PC030", "private-key-tracked", "error", "A private key file is tracked by git."),
     Rule("PC101", "unused-input", "warning", "An input no template uses."),
     Rule("PC102", "no-tests", "warning", "A prompt without tests."),
     Rule("PC103", "missing-description", "warning", "A prompt without a description."),

@@ -15,6 +15,7 @@ from typing import Any
 from promptctl import __version__
 from promptctl.bundle.format import build_bundle, identity, serialize
 from promptctl.bundle.history import bundle_file_name
+from promptctl.bundle.key_hygiene import tracked_key_message, tracked_private_keys
 from promptctl.bundle.release import ReleaseDir, ReleaseHead
 from promptctl.bundle.signing import sign
 from promptctl.errors import PublishError
@@ -92,6 +93,7 @@ def publish(
     except PublishError as exc:
         reasons += exc.reasons
     key_pem = _read_key(sign_key, reasons)
+    reasons += [tracked_key_message(path) for path in tracked_private_keys(project.root)]
     head: ReleaseHead | None = None
     try:
         head = releases.head()

@@ -15,7 +15,7 @@ from promptctl.ledger.budgets import BudgetStatus
 from promptctl.ledger.report import CostReport, iso_utc
 from promptctl.report.money import format_usd
 
-__all__ = ["budget_line", "report_csv", "report_json"]
+__all__ = ["budget_line", "report_csv", "report_json", "safe_csv_cell"]
 
 
 def report_json(report: CostReport) -> str:
@@ -30,19 +30,36 @@ def report_json(report: CostReport) -> str:
 
 
 def report_csv(report: CostReport) -> str:
+    """The report as CSV; text cells are `safe_csv_cell`s (tags and ids come from PRs)."""
     out = io.StringIO()
     columns = [report.by, *(k for k in report.total.as_dict() if k != "key")]
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([safe_csv_cell(c) for c in columns])
     for bucket in [*report.groups, report.total]:
         data = bucket.as_dict()
-        writer.writerow([bucket.key, *(_cell(data[c]) for c in columns[1:])])
+        writer.writerow([safe_csv_cell(bucket.key), *(_cell(data[c]) for c in columns[1:])])
     return out.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_csv_cell(text: str) -> str:
+    """`text` made inert for spreadsheets (OWASP CSV injection): a cell starting with
+    `= + - @`, tab or CR would be read as a formula (`=HYPERLINK(…)`, `@SUM(…)`, DDE), so
+    it gets a leading `'`, which spreadsheets show as text. A CR inside becomes a newline:
+    the csv module quotes a newline but not a bare CR, which would start a new row (whose
+    first cell could be a formula). Numbers are never text here."""
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return safe_csv_cell(value)
     return f"{value:.8f}" if isinstance(value, float) else value
 
 

@@ -9,11 +9,10 @@ ledger), which is how judge calls get cached and costed like any other call.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, Protocol
@@ -127,50 +126,67 @@ class PromptJudge:
         return parse_verdict(response.text, cost_usd=response.cost_usd)
 
 
-_FENCED = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"^```(?:json|JSON)?[ \t]*\n(.*?)\n?```$", re.DOTALL)
+_FIELDS = {"pass": "a boolean", "score": "a number from 0 to 1", "reason": "a string"}
 
 
-def _candidates(text: str) -> Sequence[Any]:
-    """JSON objects found in `text`: the whole text, fenced blocks, then any `{...}` span."""
-    found: list[Any] = []
-    stripped = text.strip()
-    with contextlib.suppress(ValueError):
-        found.append(json.loads(stripped))
-    for block in _FENCED.findall(text):
-        with contextlib.suppress(ValueError):
-            found.append(json.loads(block.strip()))
+def _top_level_objects(text: str) -> list[Any]:
+    """JSON objects at the top level of `text`, in order (nested ones are not counted)."""
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", text):
+    found: list[Any] = []
+    i = text.find("{")
+    while i != -1:
         try:
-            value, _ = decoder.raw_decode(text, match.start())
+            value, end = decoder.raw_decode(text, i)
         except ValueError:
+            i = text.find("{", i + 1)
             continue
         found.append(value)
+        i = text.find("{", end)
     return found
 
 
-def parse_verdict(text: str, *, cost_usd: float | None = None) -> JudgeVerdict:
-    """Parse a judge reply, tolerating code fences and prose around the JSON object.
-
-    The first object with a boolean `pass` or a numeric `score` in [0, 1] wins. A missing
-    score is 1/0 from `pass`; a missing `pass` is score >= 0.5. Raises JudgeError otherwise.
-    """
-    for value in _candidates(text):
-        if not isinstance(value, dict):
-            continue
-        passed, raw_score = value.get("pass"), value.get("score")
-        score: float | None = None
-        if isinstance(raw_score, int | float) and not isinstance(raw_score, bool):
-            if not 0 <= raw_score <= 1:
-                continue
-            score = float(raw_score)
-        if isinstance(passed, bool) or score is not None:
-            score_f = score if score is not None else (1.0 if passed else 0.0)
-            final = passed if isinstance(passed, bool) else score_f >= 0.5
-            return JudgeVerdict(final, score_f, str(value.get("reason", "")), cost_usd)
+def _fail(why: str, text: str, cost_usd: float | None) -> JudgeError:
     snippet = text.strip().replace("\n", " ")
     snippet = snippet if len(snippet) <= 120 else snippet[:119] + "…"
-    raise JudgeError(
-        f"the judge's reply is not a JSON verdict {{pass, score, reason}}: {snippet!r}",
+    return JudgeError(
+        f"the judge's reply is not a JSON verdict {{pass, score, reason}} ({why}): {snippet!r}",
         cost_usd,
     )
+
+
+def parse_verdict(text: str, *, cost_usd: float | None = None) -> JudgeVerdict:
+    """Parse a judge reply strictly; JudgeError unless it holds exactly one verdict.
+
+    The reply must contain one top-level JSON object (prose or a code fence around it is
+    tolerated), with `pass` a boolean, `score` a number in [0, 1] and `reason` a string.
+    Several objects are refused rather than guessed between: a judge that echoes an
+    object from the graded output (`{"pass": true}`) must not decide the verdict.
+    """
+    stripped = text.strip()
+    fenced = _FENCE.match(stripped)
+    body = fenced.group(1) if fenced else stripped
+    objects = _top_level_objects(body)
+    if not objects:
+        raise _fail("no JSON object", text, cost_usd)
+    if len(objects) > 1:
+        raise _fail(f"{len(objects)} JSON objects, expected exactly one", text, cost_usd)
+    value = objects[0]
+    passed, score, reason = value.get("pass"), value.get("score"), value.get("reason")
+    bad = [
+        name
+        for name, ok in (
+            ("pass", isinstance(passed, bool)),
+            ("score", _is_unit(score)),
+            ("reason", isinstance(reason, str)),
+        )
+        if not ok
+    ]
+    if bad:
+        wanted = ", ".join(f"`{name}` must be {_FIELDS[name]}" for name in bad)
+        raise _fail(wanted, text, cost_usd)
+    return JudgeVerdict(bool(passed), float(score), str(reason), cost_usd)
+
+
+def _is_unit(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1

@@ -1,0 +1,152 @@
+"""Text for a terminal from sources we do not control: control characters shown, not run.
+
+Model output, provider error bodies, prompt ids, test names, file names and tags can all
+carry terminal escapes: `ESC ] 0 ; title BEL` renames the window, `ESC [ 2 J` clears the
+screen, OSC 8 fakes a hyperlink, `\\r` overwrites a line (a FAIL repainted as PASS). The CLI
+shows every control character as an escape (`\\x1b`, `\\r`) instead, in two places that
+together cover every byte it writes:
+
+- `neutral_streams()` (around the whole CLI run) wraps `sys.stdout`/`sys.stderr`, so
+  every `typer.echo`, `print` and `sys.stderr.write` is neutralised;
+- `neutral_console()` is the rich console of the CLI: it writes to the raw stream (rich's
+  own colours and progress bar must pass) and neutralises the *text* of everything it
+  renders, never rich's styling (a render hook over the segments; rich itself already
+  drops BEL, backspace, VT, FF and CR from text);
+- `write_data()` prints machine-readable formats: exact when stdout is a file or pipe,
+  neutralised on a terminal.
+
+Kept: newline and tab. Shown escaped: the other C0 controls, DEL, C1 (`\\x9b` is a CSI on
+some terminals) and the bidirectional overrides/isolates ("Trojan Source" reordering).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+
+__all__ = [
+    "NeutralStream",
+    "neutral_console",
+    "neutral_streams",
+    "neutralize",
+    "raw_stream",
+    "write_data",
+]
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\r": "\\r", "\x1b": "\\x1b"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def neutralize(text: str) -> str:
+    """`text` with every control character but newline and tab shown as an escape."""
+    return _UNSAFE.sub(_escape, text)
+
+
+class NeutralStream:
+    """A text stream that writes `neutralize(text)` to `raw` (looks like `raw` otherwise).
+
+    No `buffer` attribute on purpose: click/typer would write bytes around it. rich
+    consoles write to `rich_proxied_file` (rich's own protocol for wrapped streams), the
+    raw stream: their colours and cursor moves must pass. promptctl's consoles neutralise
+    their text themselves (`neutral_console`); typer's print only its own help and usage.
+    """
+
+    def __init__(self, raw: TextIO) -> None:
+        self.raw = raw
+        self.rich_proxied_file = raw
+        self.encoding: str = getattr(raw, "encoding", None) or "utf-8"
+        self.errors: str = getattr(raw, "errors", None) or "strict"
+
+    def write(self, s: str) -> int:
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        self.raw.write(neutralize(s))
+        return len(s)
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+
+def raw_stream(stream: TextIO) -> TextIO:
+    """The stream under a NeutralStream (for rich, which neutralises its own text)."""
+    return stream.raw if isinstance(stream, NeutralStream) else stream
+
+
+def write_data(text: str) -> None:
+    """Machine-readable output (JSON, CSV, SARIF, markdown) on stdout: the exact text for
+    a file or a pipe (an escape added to JSON or CSV would corrupt it), neutralised when
+    a person reads it on a terminal."""
+    out = raw_stream(sys.stdout)
+    isatty = getattr(out, "isatty", None)
+    out.write(neutralize(text) if callable(isatty) and isatty() else text)
+    out.flush()
+
+
+@contextmanager
+def neutral_streams() -> Iterator[None]:
+    """Neutralise everything written to sys.stdout/sys.stderr inside the block."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = NeutralStream(saved[0]), NeutralStream(saved[1])
+    try:
+        yield
+    finally:
+        for wrapper in (sys.stdout, sys.stderr):
+            if isinstance(wrapper, NeutralStream):
+                wrapper.flush()
+        sys.stdout, sys.stderr = saved
+
+
+class _Neutral:
+    """A renderable whose text segments are neutralised (control segments pass)."""
+
+    def __init__(self, inner: RenderableType) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        for segment in console.render(self.inner, options):
+            if segment.control is None and _UNSAFE.search(segment.text):
+                yield Segment(neutralize(segment.text), segment.style)
+            else:
+                yield segment
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Any:
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.inner)
+
+
+def neutral_console(*, stderr: bool = False, **kwargs: Any) -> Console:
+    """A rich Console on the raw stdout/stderr whose rendered text is neutralised."""
+    from rich.console import Console, RenderHook
+
+    class _Hook(RenderHook):
+        def process_renderables(self, renderables: list[Any]) -> list[Any]:
+            return [_Neutral(r) for r in renderables]
+
+    stream = raw_stream(sys.stderr if stderr else sys.stdout)
+    console = Console(file=stream, **kwargs)
+    console.push_render_hook(_Hook())
+    return console
