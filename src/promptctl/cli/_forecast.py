@@ -105,6 +105,7 @@ def _print(
     window: int,
     today: date,
 ) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -118,7 +119,7 @@ def _print(
     for f in [*groups, total]:
         trend = f.trend_usd_per_day
         table.add_row(
-            f.key if f is not total else "TOTAL",
+            escape(f.key) if f is not total else "TOTAL",
             _usd(f.actual_usd),
             _usd(f.projected_usd),
             _usd(f.total_usd),
@@ -137,8 +138,8 @@ def _print(
         drivers.add_column(col, justify="left" if col in ("prompt", "model") else "right")
     for d in moved:
         drivers.add_row(
-            d.prompt,
-            d.model,
+            escape(d.prompt),
+            escape(d.model),
             _usd(d.before_usd),
             _usd(d.after_usd),
             _signed(d.change_usd),

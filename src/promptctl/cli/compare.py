@@ -138,6 +138,7 @@ def _print(result: Comparison, fmt: str) -> None:
     if fmt == "markdown":
         typer.echo(to_markdown(result), nl=False)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -148,7 +149,7 @@ def _print(result: Comparison, fmt: str) -> None:
     for col in COLUMNS:
         table.add_column(col, justify="right" if col in ("cost/case", "p50", "p95") else "left")
     for row in rows(result):
-        table.add_row(*row)
+        table.add_row(*(escape(c) for c in row))
     out.print(table)
     for line in recommendation_lines(result):
         out.print(line, markup=False)
