@@ -99,6 +99,7 @@ class Gateway:
         self._warned_usage: set[str] = set()  # targets already warned of missing usage
         # targets whose provider said the model is retired: skipped from then on
         self._retired: dict[str, ProviderError] = {}
+        self._retired_for = project  # a new project (runtime reload) forgets them
 
     # ---- public API -------------------------------------------------------------
 
@@ -188,6 +189,8 @@ class Gateway:
                 continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
+            if self._retired_for is not self.project:
+                self._retired, self._retired_for = {}, self.project
             if target in self._retired:
                 last = self._retired[target]
                 skipped.append(SkippedTarget(target, "model_retired", last.message))
