@@ -101,10 +101,18 @@ def test_openai_batch_lifecycle_at_batch_prices(
     assert {_q(line["body"]) for line in lines} == set(WORDS)
     assert all(line["body"]["model"] == "gpt-4o-mini" for line in lines)
     assert not list((project / ".promptctl" / "batches").glob("*.json"))  # state cleared
+    # the ledger: six calls at the batch price, none counted as a free cache hit
+    code, out, _ = run(["calls", "--format", "json"], monkeypatch, capsys)
+    rows = json.loads(out)["calls"]
+    assert [r["outcome"] for r in rows] == ["ok"] * 6
+    assert all(r["cost_usd"] == pytest.approx(HALF) for r in rows)
+    assert {r["test"] for r in rows} == set(WORDS)
     # a second run finds everything cached: nothing is submitted again
     code, _, err, _ = _test(monkeypatch, capsys)
     assert code == 0 and fake_llm.batches.created == ["batch_1"]
     assert "6 already cached" in err
+    code, out, _ = run(["calls", "--outcome", "cached", "--format", "json"], monkeypatch, capsys)
+    assert len(json.loads(out)["calls"]) == 6  # the re-run really was free
 
 
 def test_partially_failed_batch_falls_back_to_live_calls(

@@ -1,11 +1,12 @@
 """`promptctl test --batch`: answer an evaluation's uncached cases through the batch APIs.
 
-The batch fills the response cache: each answer is stored under the cache key of the
-very request a live call would send, priced at the batch rate. The evaluation then runs
-as usual and finds those answers in the cache, so scoring, results, JUnit and the gate
-are untouched, and every case the batch did not answer (failed, expired, a provider
-without batch support) is called live by that same run: the fallback costs nothing to
-build.
+Each answer is stored in the response cache under the cache key of the very request a
+live call would send, priced at the batch rate, and handed to the evaluation that follows
+(`evaluate(answered=...)`): the gateway gives each out once as that call's own answer,
+so the ledger records it as an "ok" call at the batch price (not as a free cache hit),
+and scoring, results, JUnit and the gate are untouched. Every case the batch did not
+answer (failed, expired, a provider without batch support) is called live by that same
+run: the fallback costs nothing to build.
 
 Resuming: before submitting, the batch's id and its custom ids are written to
 `.promptctl/batches/<provider>-<digest>.json`, where the digest covers the cache keys
@@ -37,7 +38,7 @@ from promptctl.providers.cache import ResponseCache
 from promptctl.providers.chain import plan
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import RecordingStore
-from promptctl.providers.types import CallContext, CallRecord, ChatResponse
+from promptctl.providers.types import ChatResponse
 
 __all__ = ["BatchReport", "batch_price", "run_batches"]
 
@@ -52,6 +53,8 @@ class BatchReport:
     cost_usd: float = 0.0
     batches: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    # cache key -> answer, for `evaluate(answered=...)`: the run records each as its call
+    answers: dict[str, ChatResponse] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,6 @@ def run_batches(
     *,
     env: Mapping[str, str],
     http: Any,
-    on_call: Callable[[CallRecord], None] | None = None,
     progress: Callable[[str], None] = lambda _: None,
     sleep: Callable[[float], None] = time.sleep,
     first_wait_s: float = 2.0,
@@ -127,7 +129,6 @@ def run_batches(
                 items,
                 cache,
                 report,
-                on_call,
                 progress,
                 sleep,
                 first_wait_s,
@@ -178,7 +179,6 @@ def _one_batch(
     items: list[_Item],
     cache: ResponseCache,
     report: BatchReport,
-    on_call: Callable[[CallRecord], None] | None,
     progress: Callable[[str], None],
     sleep: Callable[[float], None],
     first_wait_s: float,
@@ -211,11 +211,10 @@ def _one_batch(
         if item is None or result.parsed is None:
             continue
         response = _response(project, item, result.parsed)
-        cache.put(item.key, response)
+        cache.put(item.key, response)  # kept even if the run that follows is interrupted
         answered.add(item.custom_id)
+        report.answers[item.key] = response
         report.cost_usd += response.cost_usd or 0.0
-        if on_call is not None:
-            on_call(_record(item, response))
     report.answered += len(answered)
     report.failed += len(items) - len(answered)
     progress(
@@ -272,25 +271,4 @@ def _response(project: Project, item: _Item, parsed: Any) -> ChatResponse:
         model_reported=parsed.model_reported,
         request_id=parsed.request_id,
         cost_usd=cost,
-    )
-
-
-def _record(item: _Item, response: ChatResponse) -> CallRecord:
-    prompt, case = item.case.prompt, item.case
-    return CallRecord(
-        timestamp=time.time(),
-        context=CallContext(
-            source="eval",
-            prompt_id=prompt.id,
-            prompt_version=prompt.version,
-            prompt_hash=prompt.content_hash,
-            test=case.test.name,
-            tags=prompt.tags,
-        ),
-        target=response.target,
-        model_reported=response.model_reported,
-        outcome="ok",
-        usage=response.usage,
-        cost_usd=response.cost_usd,
-        request_hash=item.key,
     )
