@@ -275,3 +275,22 @@ def test_flaky_repeats_use_the_paired_t_bound(
     assert test["method"].startswith("paired t")  # type: ignore[index]
     assert test["delta"] == pytest.approx(-10 * 0.5 / 30)  # type: ignore[index]
     assert test["verdict"] != "non-inferior" and doc["recommended"] is None  # type: ignore[index]
+
+
+def test_a_retiring_primary_is_compared_with_its_replacement_by_default(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _write_prompt(project, 40)
+    path.write_text(path.read_text().replace("openai/gpt-4o\n", "anthropic/claude-opus-4-5\n"))
+    monkeypatch.setenv("PROMPTCTL_TODAY", "2026-12-05")  # 48 days before its shutdown
+    fake_llm.reply(_replies({}))
+    code, doc, err = _compare(["--margin", "0.1"], monkeypatch, capsys)
+    assert code == 0, err
+    assert "anthropic/claude-opus-4-5 is retiring: comparing with its replacement" in err
+    assert [t["target"] for t in doc["targets"]] == [  # type: ignore[attr-defined]
+        "anthropic/claude-opus-4-5",
+        "anthropic/claude-opus-5-5",
+    ]
