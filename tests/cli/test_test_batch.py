@@ -236,3 +236,18 @@ def test_batch_needs_the_cache(
 ) -> None:
     code, _, err = run(["test", "--batch", "--no-cache"], monkeypatch, capsys)
     assert code == 2 and "--batch needs --mode auto and the response cache" in err
+
+
+def test_max_cost_refuses_a_batch_that_may_cost_more(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err, _ = _test(monkeypatch, capsys, "--max-cost", "0.0000001")
+    assert code == 2
+    assert "--max-cost $1e-07: the batches would cost about $" in err
+    assert "nothing was submitted" in err and fake_llm.batches.created == []
+    code, _, err, _ = _test(monkeypatch, capsys, "--max-cost", "1")
+    assert code == 0, err
+    assert fake_llm.batches.created == ["batch_1"]

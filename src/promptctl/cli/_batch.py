@@ -56,6 +56,7 @@ def prefill(
             http=http,
             progress=say,
             first_wait_s=first_wait_s,
+            max_cost=options.max_cost,
         )
     except KeyboardInterrupt:
         say(

@@ -63,6 +63,7 @@ class _Item:
     key: str  # the response-cache key
     case: Case
     request: ChatRequest
+    estimate_usd: float | None = None  # at the live price (the runner's own estimate)
 
 
 def batch_price(target: str, project: Project) -> Price | None:
@@ -102,10 +103,18 @@ def run_batches(
     sleep: Callable[[float], None] = time.sleep,
     first_wait_s: float = 2.0,
     max_wait_s: float = 60.0,
+    max_cost: float | None = None,
 ) -> BatchReport:
-    """Submit (or resume), wait for and store the batch answers of `cases`."""
+    """Submit (or resume), wait for and store the batch answers of `cases`.
+
+    `max_cost` (`--max-cost`): refuse before submitting when the batches' estimated cost
+    (the runner's per-request estimate at the batch discount) exceeds it, or cannot be
+    estimated; a batch cannot be stopped half way like a live run.
+    """
     report = BatchReport()
     groups = _groups(project, cases, partials, report)
+    if max_cost is not None:
+        _check_budget(groups, project, max_cost)
     cache = ResponseCache(project.cache_path)
     try:
         for items in groups.values():
@@ -139,6 +148,30 @@ def run_batches(
     return report
 
 
+def _check_budget(groups: Mapping[str, list[_Item]], project: Project, max_cost: float) -> None:
+    """UsageError when the batches to submit (resumed ones are paid) may exceed `max_cost`."""
+    from promptctl.errors import UsageError
+
+    total = 0.0
+    for items in groups.values():
+        provider = items[0].request.provider
+        if _state_path(project, provider, items).exists():
+            continue
+        unknown = [i.request.target for i in items if i.estimate_usd is None]
+        if unknown:
+            raise UsageError(
+                f"--max-cost: the cost of a batch on {unknown[0]} cannot be estimated (no price)",
+                hint="add its price under `pricing:` or run without --max-cost",
+            )
+        total += sum(i.estimate_usd or 0.0 for i in items) * BATCH_DISCOUNT
+    if total > max_cost:
+        raise UsageError(
+            f"--max-cost ${max_cost:g}: the batches would cost about ${total:.6g} "
+            "(estimated at the batch price); nothing was submitted",
+            hint="raise --max-cost or select fewer cases (--test, --shard)",
+        )
+
+
 def _groups(
     project: Project, cases: Sequence[Case], partials: Mapping[str, str], report: BatchReport
 ) -> dict[str, list[_Item]]:
@@ -149,7 +182,8 @@ def _groups(
     seen: set[str] = set()
     try:
         for case in cases:
-            request = builder.prepare(case).request
+            prepared = builder.prepare(case)
+            request = prepared.request
             key = request.cache_key(repeat=case.repeat)
             if key in seen:
                 continue
@@ -160,7 +194,8 @@ def _groups(
             # a Gemini batch holds one model (it is in the URL): group Gemini by target
             settings = project.providers.get(request.provider)
             group = request.target if settings and settings.kind == "gemini" else request.provider
-            groups.setdefault(group, []).append(_Item(key, key, case, request))
+            item = _Item(key, key, case, request, prepared.estimate_usd)
+            groups.setdefault(group, []).append(item)
     finally:
         cache.close()
     return groups
