@@ -1,11 +1,11 @@
-"""Monte-Carlo check of the regression gate: false-alarm rate and power.
+"""Monte-Carlo check of the regression gate: false alarms and power, row by row.
 
-A noisy model: every test has a true pass probability (a mix of stable and flaky
-tests). Base and head are sampled independently with `repeats` runs per test.
-Prints the share of seeded runs where the gate fails when nothing changed (should be
-<= alpha) and when the head's true pass rate is lower by `drop` (power).
+The rows are the test suite's (tests/fakes/gate_sim.py: mixes, sizes, 20-group families,
+errors, margins, hard flips), run here with more seeds; each rate comes with its exact
+Clopper-Pearson 95% interval. Then the timing of the exact tests. Prints a markdown table
+(the one in docs/gating.md).
 
-    .venv/bin/python bench/gate_simulation.py [runs]
+    .venv/bin/python bench/gate_simulation.py [seeds]   # default 1000 (family rows: / 5)
 """
 
 from __future__ import annotations
@@ -13,56 +13,57 @@ from __future__ import annotations
 import random
 import sys
 import time
-from typing import Any
+from pathlib import Path
 
-from promptctl.evals.compare import compare
-from promptctl.promptfile.model import GateConfig
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-TRUE_RATES = (0.97, 0.9, 0.7, 0.5)
-
-
-def sample_side(rates: list[float], rng: random.Random, repeats: int) -> dict[str, Any]:
-    cases = [
-        {
-            "key": f"p::t::{i}::{r}",
-            "prompt": "p",
-            "target": "t",
-            "test": f"test-{i}",
-            "repeat": r,
-            "status": "pass" if rng.random() < p else "fail",
-            "cost_usd": 0.001,
-        }
-        for i, p in enumerate(rates)
-        for r in range(repeats)
-    ]
-    return {"schema": "promptctl/results@1", "cases": cases}
+from fakes.gate_sim import ROWS, Row, clopper_pearson, run
+from promptctl.evals.paired_tests import Outcome, shift_test
+from promptctl.evals.stats import sign_test
 
 
-def simulate(
-    runs: int, *, tests: int = 200, repeats: int = 3, drop: float = 0.15
-) -> tuple[float, float]:
-    gate = GateConfig(bootstrap_resamples=0)
-    false_alarms = detections = 0
-    for seed in range(runs):
-        rng = random.Random(seed)
-        rates = [rng.choice(TRUE_RATES) for _ in range(tests)]
-        lowered = [max(0.0, p - drop) for p in rates]
-        same = compare(sample_side(rates, rng, repeats), sample_side(rates, rng, repeats), gate)
-        worse = compare(sample_side(rates, rng, repeats), sample_side(lowered, rng, repeats), gate)
-        false_alarms += same.verdict == "fail"
-        detections += worse.verdict == "fail"
-    return false_alarms / runs, detections / runs
+def _seeds(row: Row, seeds: int) -> int:
+    return max(row.seeds, seeds // 5 if row.scenario.groups > 1 else seeds)  # 0: bench only
+
+
+def _best(fn: object, repeat: int = 5) -> float:
+    assert callable(fn)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    start = time.perf_counter()
-    false_alarm, power = simulate(runs)
-    took = time.perf_counter() - start
-    print(f"runs={runs} tests=200 repeats=3 alpha=0.05")
-    print(f"false-alarm rate (no change): {false_alarm:.3f}")
-    print(f"detection rate (15-point drop): {power:.3f}")
-    print(f"time: {took:.1f} s")
+    seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    print("| scenario | target | seeds | fail rate | 95% CI | inconclusive |")
+    print("|---|---|---|---|---|---|")
+    for row in ROWS:
+        tally = run(row.scenario, _seeds(row, seeds))
+        low, high = clopper_pearson(tally.fails, tally.runs)
+        target = "<= 0.05" if row.kind == "alarm" else ">= 0.80"
+        print(
+            f"| {row.scenario.name} | {target} | {tally.runs} | {tally.fail_rate:.3f} "
+            f"| {low:.3f}-{high:.3f} | {tally.inconclusive / tally.runs:.2f} |",
+            flush=True,
+        )
+    rng = random.Random(0)
+    coins = [
+        Outcome(1, 1, 0, 1) if rng.random() < 0.51 else Outcome(0, 1, 1, 1) for _ in range(100_000)
+    ]
+    worse = sum(1 for o in coins if o.base_passed)
+    typical = [Outcome(rng.randint(0, 3), 3, rng.randint(0, 3), 3) for _ in range(200)]
+    print()
+    print("| timing | best of 5 |")
+    print("|---|---|")
+    t = _best(lambda: sign_test(worse, 100_000, alternative="greater"))
+    print(f"| sign_test, n = 100,000 discordant tests | {t * 1000:.2f} ms |")
+    t = _best(lambda: shift_test(coins))
+    print(f"| shift_test, 100,000 tests x 1 run | {t * 1000:.1f} ms |")
+    t = _best(lambda: shift_test(typical))
+    print(f"| shift_test, 200 mixed tests x 3 runs (exact convolution) | {t * 1000:.2f} ms |")
 
 
 if __name__ == "__main__":

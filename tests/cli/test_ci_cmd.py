@@ -44,14 +44,16 @@ def test_ci_comment_is_created_then_updated(
             "GITHUB_REF": "refs/pull/7/merge",
             "GITHUB_API_URL": gh.base_url,
             "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_RUN_ID": "4242",
         }.items():
             monkeypatch.setenv(name, value)
         first = run(
-            ["ci", "--comment", "--repeat", "2", "--junit", ".promptctl/ci.xml"],
+            ["ci", "--comment", "--repeat", "3", "--junit", ".promptctl/ci.xml"],
             monkeypatch,
             capsys,
         )
-        second = run(["ci", "--comment", "--repeat", "2"], monkeypatch, capsys)
+        second = run(["ci", "--comment", "--repeat", "3"], monkeypatch, capsys)
     assert [first[0], second[0]] == [1, 1]
     assert "PR comment created" in first[2] and "PR comment updated" in second[2]
     methods = [r.method for r in gh.requests]
@@ -61,11 +63,14 @@ def test_ci_comment_is_created_then_updated(
     assert MARKER in comment["body"] and "### What changed in the prompts" in comment["body"]
     report = (repo / ".promptctl" / "ci-report.md").read_text(encoding="utf-8")
     assert report == comment["body"]
+    assert "https://github.com/acme/prompts/actions/runs/4242#artifacts" in report
+    html = (repo / ".promptctl" / "ci-report.html").read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in html and '"verdict":"fail"' in html
     assert summary.read_text(encoding="utf-8").count(MARKER) == 2
     head = json.loads((repo / ".promptctl" / "ci-results.json").read_text(encoding="utf-8"))
-    assert len(head["cases"]) == 2 * len(TESTS)
+    assert len(head["cases"]) == 3 * len(TESTS)
     assert sorted({c["test"] for c in head["cases"] if c["status"] == "fail"}) == ["sea", "sun"]
-    assert (repo / ".promptctl" / "ci.xml").read_text(encoding="utf-8").count("<failure") == 4
+    assert (repo / ".promptctl" / "ci.xml").read_text(encoding="utf-8").count("<failure") == 6
     assert all(TOKEN not in out + err for _, out, err in (first, second))
     assert snapshot(repo) == before
 
@@ -107,7 +112,7 @@ def test_readme_shard_matrix_merges_to_the_unsharded_run(
     regress(repo)
     codes = [
         run(
-            ["test", "--repeat", "2", "--shard", f"{i}/2", "-o", f"shard-{i}.json", "-q"],
+            ["test", "--repeat", "3", "--shard", f"{i}/2", "-o", f"shard-{i}.json", "-q"],
             monkeypatch,
             capsys,
         )[0]
@@ -118,14 +123,14 @@ def test_readme_shard_matrix_merges_to_the_unsharded_run(
         ["merge", "shard-1.json", "shard-2.json", "-o", "all.json"], monkeypatch, capsys
     )
     assert code == 0, out
-    code, _, _ = run(["test", "--repeat", "2", "-o", "whole.json", "-q"], monkeypatch, capsys)
+    code, _, _ = run(["test", "--repeat", "3", "-o", "whole.json", "-q"], monkeypatch, capsys)
     merged = json.loads((repo / "all.json").read_text(encoding="utf-8"))
     whole = json.loads((repo / "whole.json").read_text(encoding="utf-8"))
     shards = [json.loads((repo / f"shard-{i}.json").read_text()) for i in (1, 2)]
     assert all(s["cases"] for s in shards)  # both shards got work
     assert sorted(c["key"] for c in merged["cases"]) == sorted(c["key"] for c in whole["cases"])
-    assert [(s["passed"], s["failed"]) for s in merged["summary"]] == [(8, 4)]
-    code, out, _ = run(["diff", "--head", "all.json", "--repeat", "2"], monkeypatch, capsys)
+    assert [(s["passed"], s["failed"]) for s in merged["summary"]] == [(12, 6)]
+    code, out, _ = run(["diff", "--head", "all.json", "--repeat", "3"], monkeypatch, capsys)
     assert code == 1
     assert "2 regressions in demo/qa" in out.splitlines()[0]
 

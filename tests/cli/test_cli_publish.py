@@ -13,6 +13,7 @@ import pytest
 from fakes.cli import invoke
 from promptctl.bundle.signing import generate_keypair
 from promptctl.promptfile.loader import load_prompts
+from promptctl.promptfile.model import PriceOverride
 from promptctl.promptfile.project import project_at
 from promptctl.runtime import Runtime
 
@@ -148,6 +149,27 @@ def test_without_ids_only_approved_prompts_are_published(project: Path) -> None:
     index = json.loads((project / "releases" / "index.json").read_text())
     assert "support/extract_order@0.3.0" not in index["published"]
     assert "support/triage@1.2.0" in index["published"]
+
+
+def test_published_bundle_carries_the_projects_pricing(project: Path) -> None:
+    import git
+
+    config = project / "promptctl.yaml"
+    config.write_text(
+        config.read_text()
+        + "pricing:\n  openai/gpt-4o-mini: {input: 0.5, output: 2.5}\n"
+        + "  gemini/unused: {input: 1, output: 1}\n"
+    )
+    repo = git.Repo(project)
+    repo.index.add(["promptctl.yaml"])
+    actor = git.Actor("Test", "test@example.com")
+    repo.index.commit("pricing", author=actor, committer=actor)
+    out = run_cli(project, "publish", "support/triage", "--results", "results.json")
+    assert out.returncode == 0, out.stderr
+    with Runtime.load(project / "releases") as rt:
+        assert dict(rt.bundle.pricing) == {
+            "openai/gpt-4o-mini": PriceOverride(input=0.5, output=2.5)
+        }
 
 
 def _publish(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,8 @@ from fakes.cli import invoke
 from fakes.results_factory import doc_from_outcomes
 from promptctl.report.diff_report import MARKER
 
-STABLE = {f"t{i}": "PP" for i in range(5)}
+STABLE = {f"t{i}": "PPP" for i in range(40)}  # enough to judge a 10-point drop
+WORSE = {**STABLE, "t0": "FFF", "t1": "FFF", "t2": "FFF"}  # 3 hard flips: p = 20**-3
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -27,19 +28,21 @@ def _write(tmp_path: Path, name: str, doc: dict[str, Any]) -> str:
 def test_exit_codes(tmp_path: Path) -> None:
     base = _write(tmp_path, "base.json", doc_from_outcomes({"p": STABLE}))
     same = _write(tmp_path, "same.json", doc_from_outcomes({"p": STABLE}))
-    worse = _write(tmp_path, "worse.json", doc_from_outcomes({"p": {**STABLE, "t0": "FF"}}))
-    errors = _write(
-        tmp_path, "errors.json", doc_from_outcomes({"p": {**STABLE, "t0": "EE", "t1": "EE"}})
-    )
+    worse = _write(tmp_path, "worse.json", doc_from_outcomes({"p": WORSE}))
+    erroring = {f"t{i}": "EEE" for i in range(9)}  # 27 of 120 runs errored: 22.5% > 20%
+    errors = _write(tmp_path, "errors.json", doc_from_outcomes({"p": {**STABLE, **erroring}}))
     ok = run("diff", "--base", base, "--head", same, "--format", "markdown")
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.splitlines()[0] == "✅ promptctl: no regressions"
     failed = run("diff", "--base", base, "--head", worse)
     assert failed.returncode == 1
-    assert "1 regression in p (openai/gpt-4o-mini)" in failed.stdout
+    assert "3 regressions in p (openai/gpt-4o-mini)" in failed.stdout
     assert run("diff", "--base", base, "--head", errors).returncode == 3
+    # tolerated errors are not dropped: 9 always-passing tests now error on every run and
+    # count as failing (9 worse, 0 better), so the head fails rather than passes
     tolerant = run("diff", "--base", base, "--head", errors, "--max-error-rate", "0.5")
-    assert tolerant.returncode == 0
+    assert tolerant.returncode == 1
+    assert "9 paired test(s) had errored runs, counted as failures" in tolerant.stdout
 
 
 def test_inconclusive_exits_zero_loudly_unless_required(tmp_path: Path) -> None:
@@ -83,7 +86,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_output_file_json_and_markdown(tmp_path: Path) -> None:
     base = _write(tmp_path, "base.json", doc_from_outcomes({"p": STABLE}))
-    head = _write(tmp_path, "head.json", doc_from_outcomes({"p": {**STABLE, "t0": "FF"}}))
+    head = _write(tmp_path, "head.json", doc_from_outcomes({"p": WORSE}))
     report = tmp_path / "out" / "report.json"
     done = run("diff", "--base", base, "--head", head, "--format", "json", "-o", str(report))
     assert done.returncode == 1
@@ -114,7 +117,7 @@ def test_comment_flag_posts_once_and_never_prints_the_token(tmp_path: Path) -> N
     from fakes.github_api import serve
 
     base = _write(tmp_path, "base.json", doc_from_outcomes({"p": STABLE}))
-    head = _write(tmp_path, "head.json", doc_from_outcomes({"p": {**STABLE, "t0": "FF"}}))
+    head = _write(tmp_path, "head.json", doc_from_outcomes({"p": WORSE}))
     token = "ghs_cli_secret_token"
     with serve(token) as gh:
         env = {

@@ -40,18 +40,18 @@ def test_regression_in_every_format_and_the_tree_is_untouched(
     before = snapshot(repo)
     main_sha = git(repo, "rev-parse", "main").strip()
 
-    code, out, err = run(["diff", "--repeat", "2"], *cli)
+    code, out, err = run(["diff", "--repeat", "3"], *cli)
     assert code == 1, err
     assert out.splitlines()[0] == "❌ promptctl: 2 regressions in demo/qa (openai/gpt-4o-mini)"
     assert f"base: git {main_sha[:12]} (merge-base with main) · head: working tree" in out
     for word in ("sea", "sun"):
         assert f"regressed demo/qa (openai/gpt-4o-mini) :: {word}  100% → 0%" in out
     assert "-Repeat the word." in out and "+Repeat the word. Be terse." in out
-    assert f"base: git {main_sha[:12]} (merge-base with main): 12 cases" in err
-    assert "head: working tree: 12 cases" in err
+    assert f"base: git {main_sha[:12]} (merge-base with main): 18 cases" in err
+    assert "head: working tree: 18 cases" in err
     assert snapshot(repo) == before
 
-    code, md, _ = run(["diff", "--repeat", "2", "--format", "markdown"], *cli)
+    code, md, _ = run(["diff", "--repeat", "3", "--format", "markdown"], *cli)
     assert code == 1
     assert md.startswith("❌ promptctl: 2 regressions in demo/qa (openai/gpt-4o-mini)\n")
     assert "### Regressed tests (2)" in md and "### What changed in the prompts" in md
@@ -59,14 +59,14 @@ def test_regression_in_every_format_and_the_tree_is_untouched(
     assert "+Repeat the word. Be terse." in md
     assert "actual (head output):\n```text\nno.\n```" in md
 
-    code, js, _ = run(["diff", "--repeat", "2", "-f", "json"], *cli)
+    code, js, _ = run(["diff", "--repeat", "3", "-f", "json"], *cli)
     doc = json.loads(js)
     assert code == 1 and doc["verdict"] == "fail"
     assert doc["base_run"]["git_commit"] == main_sha
     (group,) = doc["groups"]
     regressed = sorted(t["test"] for t in group["tests"] if t["status"] == "regressed")
     assert regressed == ["sea", "sun"]
-    assert group["base"]["cases"] == group["head"]["cases"] == 2 * len(TESTS)
+    assert group["base"]["cases"] == group["head"]["cases"] == 3 * len(TESTS)
     (change,) = doc["prompt_changes"]
     assert change["status"] == "changed"
     assert change["changes"] == []  # only the template changed, not model/inputs/output
@@ -108,26 +108,26 @@ def test_selection_flags_apply_to_both_sides_and_base_can_be_a_ref(
     other = (repo / "prompts" / "demo" / "qa.yaml").read_text().replace("demo/qa", "other/new")
     (repo / "prompts" / "other").mkdir()
     (repo / "prompts" / "other" / "new.yaml").write_text(other)  # added, but not selected
-    args = ["diff", "demo/*", "--base", "main", "--test", "s*", "-f", "json"]
+    args = ["diff", "demo/*", "--base", "main", "--test", "s*", "--repeat", "3", "-f", "json"]
     code, js, err = run(args, *cli)
     doc = json.loads(js)
     assert [c["prompt"] for c in doc["prompt_changes"]] == ["demo/qa"]
     (group,) = doc["groups"]
     assert sorted(t["test"] for t in group["tests"]) == ["sea", "sky", "sun"]
-    assert group["base"]["cases"] == group["head"]["cases"] == 3
+    assert group["base"]["cases"] == group["head"]["cases"] == 9
     assert code == 1, err
 
 
 def test_head_results_file_against_a_base_ref(repo: Path, fake_llm: FakeLLM, cli: Cli) -> None:
     regress(repo)
-    code, _, _ = run(["test", "--output", "head.json", "--repeat", "2", "-q"], *cli)
+    code, _, _ = run(["test", "--output", "head.json", "--repeat", "3", "-q"], *cli)
     assert code == 1
     calls = fake_llm.calls["openai"]
-    code, out, _ = run(["diff", "--base", "main", "--head", "head.json", "--repeat", "2"], *cli)
+    code, out, _ = run(["diff", "--base", "main", "--head", "head.json", "--repeat", "3"], *cli)
     assert code == 1
     assert "· head: file head.json" in out
     assert "+Repeat the word. Be terse." in out  # head prompts loaded at its git_commit
-    assert fake_llm.calls["openai"] == calls + 2 * len(TESTS)  # only the base was evaluated
+    assert fake_llm.calls["openai"] == calls + 3 * len(TESTS)  # only the base was evaluated
 
 
 def test_bad_ref_and_no_repository_are_usage_errors(

@@ -98,9 +98,9 @@ def test_gate_on_a_noisy_model(
     )
     assert code == expected, out + err
     first = out.splitlines()[0]
-    if expected:  # a significant drop, named with its sign test
+    if expected:  # a significant drop, named with its exact test
         assert first.startswith("❌ promptctl: ") and "in noisy/judge (openai/gpt-4o-mini)" in first
-        assert "pass rate dropped" in out and "sign test p=" in out
+        assert "pass rate dropped" in out and "exact one-sided p=" in out
     else:  # holds: with this much noise 150 tests cannot rule out a 10-point drop
         assert first.startswith(("✅", "⚠️ promptctl: inconclusive")), first
     assert fake_llm.calls["openai"] == 2 * N_TESTS * REPEATS

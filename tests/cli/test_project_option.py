@@ -16,13 +16,14 @@ from promptctl.ledger import Ledger
 from promptctl.providers.cache import ResponseCache
 from promptctl.providers.types import CallContext, CallRecord, ChatResponse, Usage
 
-STABLE = {f"t{i}": "PP" for i in range(5)}
+STABLE = {f"t{i}": "PPP" for i in range(40)}  # enough to judge a 10-point drop
+WORSE = {**STABLE, "t0": "FFF", "t1": "FFF", "t2": "FFF"}  # 3 hard flips: p = 20**-3
 
 
 def _results(tmp_path: Path) -> tuple[str, str]:
     base, head = tmp_path / "base.json", tmp_path / "head.json"
     base.write_text(json.dumps(doc_from_outcomes({"p": STABLE})), encoding="utf-8")
-    head.write_text(json.dumps(doc_from_outcomes({"p": {**STABLE, "t0": "FF"}})), encoding="utf-8")
+    head.write_text(json.dumps(doc_from_outcomes({"p": WORSE})), encoding="utf-8")
     return str(base), str(head)
 
 

@@ -57,27 +57,21 @@ class Help:
 
 
 def _parse_help(output: str) -> Help:
+    """Click's plain help: `Options:` / `Commands:` sections of two-space indented rows."""
     commands: set[str] = set()
     options: set[str] = set()
-    panel = ""
+    section = ""
     for raw in output.splitlines():
-        if raw.startswith("╭─"):
-            panel = raw.strip("╭─╮ ").split(" ─")[0].strip()
+        if raw and not raw.startswith(" "):
+            section = raw.rstrip(":").strip()
             continue
-        if not raw.lstrip().startswith("│"):
-            panel = "" if raw.lstrip().startswith("╰") else panel
-            continue
-        row = raw.strip().strip("│").strip().lstrip("*").strip()  # '*' marks required
-        if not row:
-            continue
-        cells = re.split(r"\s{2,}", row)
-        if panel == "Commands":
-            commands.add(cells[0])
-        elif panel == "Options":
-            for cell in cells:
-                if not cell.startswith("-"):
-                    break
-                options.update(part for part in re.split(r"[,/ ]+", cell) if part)
+        if not raw.startswith("  ") or raw.startswith("   "):
+            continue  # a blank line or a wrapped help line
+        first = re.split(r"\s{2,}", raw.strip())[0]
+        if section == "Commands":
+            commands.add(first)
+        elif section == "Options":
+            options.update(p for p in re.split(r"[,/ ]+", first) if p.startswith("-"))
     return Help(commands, options)
 
 

@@ -5,9 +5,9 @@ import math
 import pytest
 
 from promptctl.evals.stats import (
+    binomial_half_cdf,
     holm,
     mcnemar_exact,
-    mcnemar_sample_size,
     paired_bootstrap_mean_diff,
     percentile,
     sign_test,
@@ -25,6 +25,27 @@ def test_sign_test_exact_tails() -> None:
 
 def test_sign_test_huge_n_does_not_overflow() -> None:
     assert 0.0 <= sign_test(600, 2000) < 1e-50
+
+
+def test_one_sided_sign_test() -> None:
+    assert sign_test(1, 10, alternative="less") == pytest.approx(11 / 1024)  # C(10,0)+C(10,1)
+    assert sign_test(9, 10, alternative="greater") == pytest.approx(11 / 1024)
+    assert sign_test(9, 10, alternative="less") == pytest.approx(1 - 1 / 1024)
+    assert sign_test(0, 0, alternative="less") == 1.0
+
+
+@pytest.mark.parametrize("n", [1001, 2000, 5003, 20_000])
+def test_binomial_half_cdf_log_space_matches_exact_integers(n: int) -> None:
+    for k in (0, 1, n // 3, n // 2 - 40, n // 2, n // 2 + 7, n - 2):
+        exact = sum(math.comb(n, i) for i in range(k + 1)) / (1 << n)
+        assert binomial_half_cdf(k, n) == pytest.approx(exact, rel=1e-9, abs=1e-300)
+    assert binomial_half_cdf(-1, n) == 0.0 and binomial_half_cdf(n, n) == 1.0
+
+
+def test_binomial_half_cdf_is_symmetric_for_large_n() -> None:
+    n = 100_000
+    for k in (49_000, 49_900, 50_100):
+        assert binomial_half_cdf(k, n) + binomial_half_cdf(n - k - 1, n) == pytest.approx(1.0)
 
 
 def test_mcnemar_uses_only_discordant_pairs() -> None:
@@ -54,17 +75,6 @@ def test_bootstrap_constant_difference_has_zero_width() -> None:
     assert paired_bootstrap_mean_diff([0.2, 0.4], [0.1, 0.3], resamples=100) == pytest.approx(
         (-0.1, -0.1, -0.1)
     )
-
-
-def test_sample_size_connor_and_exact_floor() -> None:
-    # psi = 0.1: (1.95996*sqrt(.1) + 0.84162*sqrt(.1 - .01))^2 / .01 = 76.09 -> 77
-    assert mcnemar_sample_size(0.1, 0.05) == 77
-    # psi = 0.5: (1.95996*0.70711 + 0.84162*0.7)^2 / 0.01 = 390.3 -> 391
-    assert mcnemar_sample_size(0.1, 0.05, discordant=0.5) == 391
-    # a huge drop is floored by the exact test: ceil(log2(2/0.05)) = 6 regressions needed
-    assert mcnemar_sample_size(1.0, 0.05) == 6
-    with pytest.raises(ValueError):
-        mcnemar_sample_size(0.0, 0.05)
 
 
 def test_wilson_interval_matches_hand_computation() -> None:

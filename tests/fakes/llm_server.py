@@ -17,6 +17,7 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
                                       raw (the body bytes), method)]
     fake.calls[wire]                  request count per wire ("openai", "anthropic", "gemini")
     fake.reply(text_or_fn)            scripted reply: a str, or fn(Logged) -> str
+    fake.echo_headers()               reply with the request's headers as JSON (a leaky proxy)
     fake.usage[wire] = {...}          raw usage object returned in that wire's format
     fake.latency_s = 0.05             delay before every answer
     fake.response_headers = {...}     extra headers on every successful answer (a proxy's
@@ -194,6 +195,10 @@ class FakeLLM:
     # ---- scripting ----
     def reply(self, text: str | Callable[[Logged], str]) -> None:
         self._reply = text if callable(text) else (lambda _: text)
+
+    def echo_headers(self) -> None:
+        """Answer every request with its own headers (Authorization included), as JSON."""
+        self.reply(lambda logged: json.dumps(logged.headers, sort_keys=True))
 
     def add_fault(self, fault: Fault) -> None:
         with self._lock:

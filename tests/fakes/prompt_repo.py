@@ -59,7 +59,7 @@ def make_repo(root: Path, fake: FakeLLM) -> Path:
         "providers:\n"
         f"  openai: {{kind: openai, base_url: '{fake.openai_base}',"
         " api_key_env: OPENAI_API_KEY, max_retries: 0, timeout_s: 2}\n"
-        "gate: {max_cost_increase_pct: null}\n"
+        "gate: {max_cost_increase_pct: null, min_detectable_drop: 0.5}\n"
     )
     (root / ".gitignore").write_text(".promptctl/\n")
     (root / "prompts" / "demo").mkdir(parents=True)

@@ -53,15 +53,18 @@ def test_concurrent_threads_lose_nothing_on_close(tmp_path: Path) -> None:
     assert ledger.dropped == 0
 
 
-def test_record_returns_before_the_write_and_batches_by_time(tmp_path: Path) -> None:
+def test_paid_call_is_written_through_and_cache_hits_batch_by_time(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path, batch_size=1000, flush_interval_s=0.15)
+    ledger.record(call(outcome="cached", cost=0.0))
+    assert _count(path) == 0  # a free cache hit waits for the next batch
     ledger.record(call())
-    assert _count(path) == 0  # enqueued, not yet written
+    assert _count(path) == 2  # a paid call commits before record() returns, with the hit
+    ledger.record(call(outcome="cached", cost=0.0))
     deadline = time.monotonic() + 2.0
-    while _count(path) == 0 and time.monotonic() < deadline:
+    while _count(path) == 2 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert _count(path) == 1
+    assert _count(path) == 3
     ledger.close()
 
 
@@ -69,12 +72,13 @@ def test_batch_size_triggers_a_write_and_flush_waits(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path, batch_size=10, flush_interval_s=60.0)
     for _ in range(10):
-        ledger.record(call())
+        ledger.record(call(outcome="cached", cost=0.0))
     deadline = time.monotonic() + 2.0
     while _count(path) < 10 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _count(path) == 10
-    ledger.record(call())
+    ledger.record(call(outcome="cached", cost=0.0))
+    assert _count(path) == 10
     assert ledger.flush(timeout=2.0)
     assert _count(path) == 11
     ledger.close()
@@ -169,7 +173,7 @@ def test_m002_adds_cache_write_1h_to_an_existing_ledger(tmp_path: Path) -> None:
         ledger.record(dataclasses.replace(call(ts=2), usage=usage))
     db = sqlite3.connect(path)
     names = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY name")]
-    assert names == ["m001_initial", "m002_cache_write_1h"]
+    assert names == ["m001_initial", "m002_cache_write_1h", "m003_usage_known"]
     stored = db.execute("SELECT cache_write_tokens, cache_write_1h_tokens FROM calls ORDER BY ts")
     assert stored.fetchall() == [(50, 0), (2000, 1500)]
     db.close()

@@ -8,7 +8,7 @@ from promptctl.report.diff_report import MARKER, render_json, render_markdown, v
 from promptctl.report.diff_terminal import render_terminal_text
 
 GATE = GateConfig(bootstrap_resamples=0)
-STABLE = {f"t{i}": "PP" for i in range(4)}
+STABLE = {f"t{i}": "PPP" for i in range(40)}  # enough tests to judge a 10-point drop
 
 
 def test_pass_verdict_first_line_and_marker() -> None:
@@ -22,19 +22,29 @@ def test_pass_verdict_first_line_and_marker() -> None:
 
 def test_fail_names_the_regressions_and_shows_expected_vs_actual() -> None:
     base = make_doc(
-        [make_case("support/triage", t, r, "pass", output="billing") for t in "ab" for r in (0, 1)]
+        [
+            make_case("support/triage", t, r, "pass", output="billing")
+            for t in "abc"
+            for r in range(3)
+        ]
     )
     head = make_doc(
         [
-            *(make_case("support/triage", "a", r, "fail", output="other | x") for r in (0, 1)),
-            *(make_case("support/triage", "b", r, "fail", output="other") for r in (0, 1)),
+            *(make_case("support/triage", "a", r, "fail", output="other | x") for r in range(3)),
+            *(
+                make_case("support/triage", t, r, "fail", output="other")
+                for t in "bc"
+                for r in range(3)
+            ),
         ]
     )
     md = render_markdown(compare(base, head, GATE))
+    # 3 of 3 tests 3/3 -> 0/3: each split has chance 1/20, all three 1/8000
     assert (
-        md.splitlines()[0] == "❌ promptctl: 2 regressions in support/triage (openai/gpt-4o-mini)"
+        md.splitlines()[0] == "❌ promptctl: 3 regressions in support/triage (openai/gpt-4o-mini)"
     )
-    assert "### Regressed tests (2)" in md
+    assert "### Regressed tests (3)" in md
+    assert "hard flips 3 of 3 possible, p=0.000125" in md
     assert "expected (base output):\n```text\nbilling\n```" in md
     assert "actual (head output):\n```text\nother | x\n```" in md
     assert "- equals: expected 'billing', got 'other'" in md
@@ -73,7 +83,7 @@ def test_table_cells_escape_pipes_and_html() -> None:
 
 def test_json_report_round_trips() -> None:
     base = doc_from_outcomes({"p": STABLE})
-    head = doc_from_outcomes({"p": {**STABLE, "t0": "FF"}})
+    head = doc_from_outcomes({"p": {**STABLE, "t0": "FFF", "t1": "FFF", "t2": "FFF"}})
     comparison = compare(base, head, GATE)
     data = json.loads(render_json(comparison))
     assert data["verdict"] == "fail"
@@ -82,13 +92,20 @@ def test_json_report_round_trips() -> None:
 
 
 def test_terminal_text_shows_verdict_and_tests() -> None:
-    base = doc_from_outcomes({"p": STABLE})
-    head = doc_from_outcomes({"p": {**STABLE, "t0": "FF", "t1": "PF"}})
+    small = dict(list(STABLE.items())[:5])
+    base = doc_from_outcomes({"p": {**small, "t1": "PFP"}})
+    head = doc_from_outcomes({"p": {**small, "t0": "FFF", "t1": "PPF"}})
     text = render_terminal_text(compare(base, head, GATE), width=160)
-    assert text.splitlines()[0].startswith("⚠️ promptctl: inconclusive")  # t1 flaky
+    # one hard flip among 5 tests is p = 1/20 on its own: too few tests to tell
+    assert text.splitlines()[0].startswith("⚠️ promptctl: inconclusive")
     assert "regressed p (openai/gpt-4o-mini) :: t0  100% → 0%" in text
-    assert "flaky     p (openai/gpt-4o-mini) :: t1  100% → 50%" in text
+    assert "flaky     p (openai/gpt-4o-mini) :: t1  67% → 67%" in text
     assert "INCONCLUSIVE" in text
+    # t0: P(k | 3 passes in all) = C(3,k) C(3,3-k) / 20 = 1, 9, 9, 1 / 20 for k = 0..3;
+    # t1: P(k | 4 in all) = 3, 9, 3 / 15 for k = 1..3. Observed k = 0 and 2:
+    # P(sum <= 2) = 1/20 * 12/15 + 9/20 * 3/15 = 0.04 + 0.09 = 0.13
+    assert "paired tests 5: 1 worse, 0 better; exact one-sided p=0.13" in text
+    assert "hard flips 1 of 1 possible, p=0.05" in text
 
 
 def test_fail_without_regressed_tests_names_the_reason() -> None:

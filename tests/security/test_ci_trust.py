@@ -173,7 +173,7 @@ def test_a_fork_pr_pointing_base_url_elsewhere_never_sends_the_key(
     code, _, err = run(["ci"], monkeypatch, capsys)
     assert code == 1, err
     assert "provider 'openai' changes base_url" in err
-    assert "from a deleted fork" in err
+    assert "from an unknown or deleted fork" in err
     assert attacker.requests == [] and fake_llm.calls["openai"] == 0
     assert attacker.openai_base not in err  # settings are named, not echoed
     code, _, err = run(["ci", "--trust-pr"], monkeypatch, capsys)
@@ -257,3 +257,55 @@ def test_a_fork_pr_committing_a_response_cache_is_refused(
     git(repo, "commit", "-q", "-m", "untracked again: a cache restored by CI is fine")
     code, _, err = run(["ci"], monkeypatch, capsys)
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("event", "refused"),
+    [
+        (  # a run triggered by a fork's pull_request workflow (artifacts, caches)
+            {
+                "workflow_run": {
+                    "event": "pull_request",
+                    "head_repository": {"full_name": "mallory/prompts"},
+                    "pull_requests": [],
+                },
+                "repository": {"full_name": "acme/prompts"},
+            },
+            True,
+        ),
+        (
+            {
+                "workflow_run": {
+                    "event": "pull_request",
+                    "head_repository": {"full_name": "acme/prompts"},
+                    "pull_requests": [{"number": 7}],
+                },
+                "repository": {"full_name": "acme/prompts"},
+            },
+            False,
+        ),
+        (  # "/evaluate" commented on a pull request: whose head is unknown
+            {
+                "issue": {"number": 7, "pull_request": {"url": "https://api.github.com/…"}},
+                "repository": {"full_name": "acme/prompts"},
+            },
+            True,
+        ),
+        ({"ref": "refs/heads/main", "repository": {"full_name": "acme/prompts"}}, False),
+    ],
+)
+def test_other_events_about_pull_requests(
+    event: dict[str, object],
+    refused: bool,
+    repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _add_python_check(repo)
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+    code, _, err = run(["ci"], monkeypatch, capsys)
+    assert (code, "refusing to test" in err) == ((1, True) if refused else (0, False)), err
+    assert (repo / "evals" / "ran.txt").exists() is not refused

@@ -157,3 +157,21 @@ def test_a_hanging_check_is_stopped(
         AssertionSpec(type="python", value="evals/checks.py:prints_then_passes"), ctx
     )
     assert after.passed
+
+
+def test_a_check_killed_by_a_signal_fails_its_case(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    from promptctl.evals.assertions.base import AssertionContext, run_assertion
+    from promptctl.promptfile.model import AssertionSpec
+
+    root = _project(tmp_path, fake_llm)
+    (root / "evals" / "nasty.py").write_text(
+        "import os, signal\ndef segv(output, context):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    ctx = AssertionContext(output="x", project_root=root)
+    killed = run_assertion(AssertionSpec(type="python", value="evals/nasty.py:segv"), ctx)
+    assert not killed.passed
+    assert killed.reason.endswith(
+        "ended the check process (signal 9: sys.exit, os._exit or a crash)"
+    )
+    fine = AssertionSpec(type="python", value="evals/checks.py:prints_then_passes")
+    assert run_assertion(fine, ctx).passed  # a fresh process answers the next check

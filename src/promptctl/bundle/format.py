@@ -23,15 +23,18 @@ from promptctl.promptfile.model import (
     MessageTemplate,
     ModelConfig,
     OutputSpec,
+    PriceOverride,
     Prompt,
     ProviderSettings,
     Route,
     Target,
+    url_credentials,
 )
 
 __all__ = [
     "BUNDLE_FORMAT",
     "build_bundle",
+    "bundle_pricing",
     "bundle_prompt_to_prompt",
     "bundle_providers",
     "canonical_bytes",
@@ -74,6 +77,7 @@ def build_bundle(
     created_from: str,
     approvers: Mapping[str, str] | None = None,
     root: Path | None = None,
+    pricing: Mapping[str, PriceOverride] | None = None,
     sequence: int = 0,
     carried: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
@@ -83,6 +87,8 @@ def build_bundle(
     approved it; `approvers` maps a prompt id to who approved it (CODEOWNERS match),
     defaulting to the prompt's `owner`. Message templates must already have partials
     inlined. `root` makes each prompt's `source` path relative (and so portable).
+    `pricing` (promptctl.yaml's `pricing:`) travels for the providers the prompts use, so
+    the runtime prices those models as `promptctl test` did; it is under the digest.
     `sequence` and `carried` make it a release (`_release_fields`, `_with_carried`).
     """
     entries = _with_carried(
@@ -113,6 +119,9 @@ def build_bundle(
             [*prompts, *(bundle_prompt_to_prompt(e) for e in carried)], providers
         ),
     }
+    prices = _pricing_entries(prompts, pricing or {})
+    if prices:  # absent when empty: bundles without overrides keep their bytes
+        doc["pricing"] = prices
     manifest["digest"] = compute_digest(doc)
     return doc
 
@@ -227,6 +236,41 @@ def bundle_providers(doc: Mapping[str, Any]) -> dict[str, ProviderSettings]:
     return out
 
 
+def bundle_pricing(doc: Mapping[str, Any]) -> dict[str, PriceOverride]:
+    """The `pricing:` overrides a bundle carries (USD per million tokens, by target)."""
+    out = {}
+    raw = doc.get("pricing") or {}
+    if not isinstance(raw, Mapping):
+        raise BundleError("bundle pricing is malformed: not an object")
+    for target, p in raw.items():
+        try:
+            out[str(target)] = PriceOverride(
+                input=float(p["input"]),
+                output=float(p["output"]),
+                cached_input=None if p.get("cached_input") is None else float(p["cached_input"]),
+                cache_write=None if p.get("cache_write") is None else float(p["cache_write"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"bundle price for {target!r} is malformed: {exc!r}") from exc
+    return out
+
+
+def _pricing_entries(
+    prompts: Sequence[Prompt], pricing: Mapping[str, PriceOverride]
+) -> dict[str, Any]:
+    used = _used_providers(prompts)
+    return {
+        target: {
+            "input": p.input,
+            "output": p.output,
+            "cached_input": p.cached_input,
+            "cache_write": p.cache_write,
+        }
+        for target, p in sorted(pricing.items())
+        if target.split("/", 1)[0] in used
+    }
+
+
 def _messages_from(items: Sequence[Mapping[str, Any]]) -> tuple[MessageTemplate, ...]:
     return tuple(
         MessageTemplate(
@@ -320,6 +364,11 @@ def _provider_entries(
         if settings is None:
             raise BundleError(
                 f"a prompt uses provider {name!r}, which is not configured in promptctl.yaml"
+            )
+        if url_credentials(settings.base_url):
+            raise BundleError(
+                f"providers.{name}.base_url holds credentials (user:password@) and would be "
+                "published in the bundle; use api_key_env instead"
             )
         for header in settings.headers:
             if any(word in header.lower() for word in _SECRET_HEADER_WORDS):

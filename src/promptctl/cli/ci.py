@@ -21,6 +21,7 @@ import typer
 from promptctl.cli._common import ProjectOption, console, resolve_project
 from promptctl.cli._eval_flags import EvalFlags, eval_flags
 from promptctl.cli._gate_flags import GateFlags, gate_flags_option
+from promptctl.cli._html import HtmlOption
 
 if TYPE_CHECKING:
     from promptctl.promptfile.model import Project
@@ -54,6 +55,7 @@ def ci(
         ),
     ] = None,
     junit: Annotated[Path | None, typer.Option(help="Write the head's JUnit XML here.")] = None,
+    html: HtmlOption = None,
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
     ] = False,
@@ -73,6 +75,9 @@ def ci(
     from promptctl.evals.compare import check_gate
 
     proj = resolve_project(project)
+    from promptctl.evals.run_output import check_writable
+
+    check_writable(html)  # an unusable --html path fails before anything is spent
     selection = flags.selection(output=output or proj.state_dir / "ci-results.json", junit=junit)
     gate = gate_flags.config(proj.gate)
     check_gate(gate)
@@ -82,14 +87,18 @@ def ci(
         check_comment_env()  # a job that cannot comment fails before spending anything
     if not trust_pr:
         _refuse_untrusted_fork(proj, base)
-    comparison, _, _ = compare_both(proj, selection, gate, base=base, head=None)
+    comparison, base_side, head_side = compare_both(proj, selection, gate, base=base, head=None)
     from promptctl.report.diff_report import render_markdown
     from promptctl.report.diff_terminal import print_terminal
     from promptctl.report.github import append_step_summary, publish_report
 
     print_terminal(comparison, console())
-    markdown = render_markdown(comparison)
     report_path = report or proj.state_dir / "ci-report.md"
+    html_path = html or report_path.with_suffix(".html")
+    from promptctl.cli._html import write_diff_html
+
+    write_diff_html(html_path, comparison, base_side.document, head_side.document)
+    markdown = render_markdown(comparison) + _html_link(html_path)
     _write(report_path, markdown)
     typer.echo(f"report: {report_path}", err=True)
     typer.echo(f"head results: {selection.options.output}", err=True)
@@ -120,6 +129,23 @@ def _refuse_untrusted_fork(proj: Project, base: str | None) -> None:
     typer.echo(
         f"{pr.describe()}: no python checks; providers and recordings as on the base", err=True
     )
+
+
+def _html_link(html_path: Path) -> str:
+    """A line pointing at the HTML report: in GitHub Actions, the run page that holds the
+    uploaded artifact (see the scaffolded workflow); elsewhere, the file."""
+    import os
+
+    server, repo, run_id = (
+        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if server and repo and run_id:
+        url = f"{server}/{repo}/actions/runs/{run_id}#artifacts"
+        return (
+            f"\n<sub>📄 Full HTML report (outputs side by side, word diffs): "
+            f"the `promptctl-report` artifact of [this run]({url}).</sub>\n"
+        )
+    return f"\n<sub>📄 Full HTML report: `{html_path.name}` next to this file.</sub>\n"
 
 
 def _write(path: Path, text: str) -> None:

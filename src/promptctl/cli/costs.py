@@ -63,16 +63,36 @@ def _print_table(report: CostReport) -> None:
         )
     out.print(table)
     if total.unknown_cost_calls:
-        models = report.unpriced_models
-        them = "it" if len(models) == 1 else "them"
         out.print(
             f"{total.unknown_cost_calls} call(s) of unknown cost are not in the totals; "
-            f"no price for {', '.join(models)}: add {them} under `pricing:` in promptctl.yaml",
+            + "; ".join(unknown_cost_reasons(report)),
             markup=False,
             highlight=False,
         )
     if total.unknown_savings_calls:
         out.print(f"cache savings unknown for {total.unknown_savings_calls} call(s)")
+
+
+def unknown_cost_reasons(report: CostReport) -> list[str]:
+    """What is really missing for the unknown costs: a price, readable usage, an answer."""
+    reasons = []
+    if report.unpriced_models:
+        models = report.unpriced_models
+        them = "it" if len(models) == 1 else "them"
+        reasons.append(
+            f"no price for {', '.join(models)}: add {them} under `pricing:` in promptctl.yaml"
+        )
+    if report.unreadable_usage_models:
+        reasons.append(
+            f"unreadable token usage from {', '.join(report.unreadable_usage_models)} "
+            "(absent or invalid counts in the response; the price is not the problem)"
+        )
+    if report.cancelled_calls:
+        reasons.append(
+            f"{report.cancelled_calls} call(s) cancelled in flight (interrupted: "
+            "the provider may have billed them)"
+        )
+    return reasons
 
 
 def _now() -> datetime:

@@ -17,6 +17,7 @@ import typer
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
 from promptctl.cli._eval_flags import EvalFlags, eval_flags
 from promptctl.cli._gate_flags import GateFlags, gate_flags_option, gate_from_flags
+from promptctl.cli._html import HtmlOption
 
 if TYPE_CHECKING:
     from promptctl.evals.comparison import Comparison
@@ -50,6 +51,7 @@ def diff(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
+    html: HtmlOption = None,
     gate_flags: GateFlags,
     comment: Annotated[
         bool, typer.Option("--comment", help="Post/update the PR comment (GitHub Actions).")
@@ -66,6 +68,9 @@ def diff(
     fmt = _format(format)
     selection = flags.selection()
     proj = resolve_project(project)
+    from promptctl.evals.run_output import check_writable
+
+    check_writable(html)  # an unusable --html path fails before anything is spent
     gate = gate_flags.config(proj.gate)
     from promptctl.evals.compare import check_gate
 
@@ -74,8 +79,12 @@ def diff(
         from promptctl.report.github import check_comment_env
 
         check_comment_env()  # a job that cannot comment fails before spending anything
-    comparison, _, _ = compare_both(proj, selection, gate, base=base, head=head)
+    comparison, base_side, head_side = compare_both(proj, selection, gate, base=base, head=head)
     _emit(comparison, fmt, output)
+    if html is not None:
+        from promptctl.cli._html import write_diff_html
+
+        write_diff_html(html, comparison, base_side.document, head_side.document)
     if comment:
         from promptctl.report.diff_report import render_markdown
         from promptctl.report.github import publish_report

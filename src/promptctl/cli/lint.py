@@ -68,5 +68,5 @@ def register(app: typer.Typer) -> None:
             root = proj.root if output_format == "json" else find_repo_root(proj.root) or proj.root
             from promptctl.report.safe_text import write_data
 
-            write_data(render(report, root) + "\n")
+            write_data(render(report, root) + "\n", ci_commands=output_format == "github")
         raise typer.Exit(report.exit_code())

@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "diff",
     "compare",
     "ci",
+    "report_cmd",
+    "view",
     "merge",
     "publish",
     "keygen",
@@ -44,6 +46,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -122,6 +125,9 @@ def _main() -> None:
         if not callable(message):
             raise
         text = str(message())
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group run without a command
+            sys.stdout.write(text + "\n")
+            sys.exit(EXIT_USAGE)
         ctx = getattr(exc, "ctx", None)
         where = f" (see `{ctx.command_path} -h`)" if ctx is not None else ""
         if text:  # empty when the help was shown instead (a group run without a command)

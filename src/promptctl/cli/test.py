@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from promptctl.cli._common import ProjectOption, resolve_project
+from promptctl.cli._common import ProjectOption, check_choice, resolve_project
 from promptctl.cli._eval_flags import EvalFlags, eval_flags
+from promptctl.cli._html import HtmlOption
 from promptctl.errors import EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
@@ -42,6 +43,13 @@ def test(
         Path | None, typer.Option("--output", "-o", help="Also write the results here.")
     ] = None,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    html: HtmlOption = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="text (table), json (the results document) or markdown."
+        ),
+    ] = "text",
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar; plain summary.")
     ] = False,
@@ -60,8 +68,12 @@ def test(
     """Run the prompts' tests against their models and report pass rates, cost and latency."""
     from promptctl.evals.runner import evaluate
 
+    fmt = check_choice(format, ("text", "json", "markdown"))
     selection = flags.selection(shard=shard, output=output, junit=junit)
     proj = resolve_project(project)
+    from promptctl.evals.run_output import check_writable
+
+    check_writable(html)  # an unusable --html path fails before anything is spent
     options = selection.options
     loaded = load_or_exit(proj, list(selection.paths))
     check_selected(loaded, list(options.id_globs))
@@ -81,7 +93,11 @@ def test(
     finally:
         if bar is not None:
             bar.stop()
-    _report(run, proj, quiet=quiet)
+    _report(run, proj, quiet=quiet, fmt=fmt)
+    if html is not None and run.results:
+        from promptctl.cli._html import run_page, write_run_html
+
+        write_run_html(html, run_page(run.document, proj, prompts=prompts, partials=partials))
     raise typer.Exit(run.exit_code)
 
 
@@ -139,22 +155,29 @@ def _any_selected(loaded: LoadResult, globs: list[str]) -> bool:
     return bool(expand_cases(probes, id_globs=globs, repeat=1))
 
 
-def _report(run: EvalRun, project: Project, *, quiet: bool) -> None:
-    from promptctl.report.summary import render_plain, summary_renderables
+def _report(run: EvalRun, project: Project, *, quiet: bool, fmt: str = "text") -> None:
+    from promptctl.report.summary import render_markdown, render_plain, summary_renderables
 
     doc = run.document
-    if not run.results:
+    if fmt == "json":
+        import json
+
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    elif not run.results:
         typer.echo("no tests selected")
+    elif fmt == "markdown":
+        sys.stdout.write(render_markdown(doc))
     elif quiet or not sys.stdout.isatty():
         sys.stdout.write(render_plain(doc))
     else:
         from promptctl.cli._common import console
 
         out = console()
-        for renderable in summary_renderables(doc):
+        for renderable in summary_renderables(doc, width=out.width):
             out.print(renderable)
     if run.run_file is not None:
-        typer.echo(f"results: {_relative(run.run_file, project.root)}")
+        where = _relative(run.run_file, project.root)
+        typer.echo(f"results: {where}", err=fmt != "text")
     kinds = {r.error.kind for r in run.results if r.error is not None}
     if "replay_missing" in kinds:
         sys.stderr.write(

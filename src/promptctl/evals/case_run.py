@@ -45,7 +45,7 @@ class CaseRunner:
             return _case_error(case, "render", exc)
         # an answer from recordings or the cache costs nothing: hold budget only for calls
         reserved = None if self._free(case, prepared) else prepared.estimate_usd
-        if reserved is not None and not self.budget.try_reserve(reserved):
+        if reserved is not None and not await self.budget.reserve(reserved):
             return skipped_result(case)
         request_hash = prepared.request.cache_key(repeat=case.repeat)
         actual: float | None = None

@@ -1,29 +1,49 @@
 """Compare a base and a head results document and apply the gate.
 
 Cases are grouped by (prompt, target) and, inside, by test across repeats. The unit of
-the paired test is the test: its pass rate on the base and on the head. Method,
-thresholds and a worked example: docs/gating.md.
+the paired tests is the test: its passes on the base and on the head (`paired_tests`).
+Every rule with a chance component yields a p-value, and all of them, over all groups,
+form one Holm family. Method, thresholds and a worked example: docs/gating.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from promptctl.errors import ConfigError
-from promptctl.evals.comparison import Comparison, GroupComparison, Verdict
-from promptctl.evals.side_stats import answered, mean_score, side_stats, unpriced_targets
-from promptctl.evals.stats import holm, mcnemar_exact, mcnemar_sample_size
+from promptctl.evals.comparison import Comparison, GroupComparison, TestDiff, Verdict
+from promptctl.evals.cost_change import with_cost_latency
+from promptctl.evals.paired_tests import (
+    Outcome,
+    could_flip,
+    hard_flip_test,
+    is_hard_flip,
+    margin_test,
+    required_tests,
+    shift_test,
+)
+from promptctl.evals.side_stats import mean_score, side_stats
+from promptctl.evals.stats import holm
 from promptctl.evals.stats import paired_bootstrap_mean_diff as bootstrap
 from promptctl.evals.test_diff import classify_test
 from promptctl.promptfile.model import GateConfig
 
-__all__ = ["check_gate", "compare"]
+__all__ = ["check_gate", "compare", "outcome"]
 
 Case = Mapping[str, Any]
 _Tests = dict[str, list[Case]]
-_PAIRED = {"passing", "fixed", "regressed", "still_failing", "flaky"}
+_Key = tuple[str, str]
+_PAIRED = {"passing", "fixed", "regressed", "still_failing", "flaky", "errored"}
+_Kind = Literal["shift", "hard", "margin"]
+
+
+@dataclass(frozen=True)
+class _Hypothesis:
+    group: int
+    kind: _Kind
+    p_value: float
 
 
 def compare(
@@ -33,13 +53,16 @@ def compare(
     check_gate(gate)
     base = _group_cases(base_doc.get("cases", ()))
     head = _group_cases(head_doc.get("cases", ()))
+    renamed = _model_changes(base, head)
+    base = {renamed.get(k, k): v for k, v in base.items()}
     keys = list(head) + [k for k in base if k not in head]
-    groups = [_measure(k, base.get(k), head.get(k), gate) for k in keys]
-    tested = [i for i, g in enumerate(groups) if g.p_value is not None]
-    adjusted = holm([groups[i].p_value or 1.0 for i in tested])
-    for i, p_adj in zip(tested, adjusted, strict=True):
-        groups[i] = replace(groups[i], p_adjusted=p_adj)
-    groups = [_decide(g, gate) for g in groups]
+    measured = [_measure(k, base.get(k), head.get(k), gate) for k in keys]
+    back = {v: k[1] for k, v in renamed.items()}
+    groups = [replace(g, base_target=back.get((g.prompt, g.target))) for g, _ in measured]
+    family = [_Hypothesis(i, kind, p) for i, (_, hs) in enumerate(measured) for kind, p in hs]
+    groups = _adjust(groups, family)
+    planned = max(1, sum(1 for g in groups if g.paired_tests))
+    groups = [_decide(g, gate, planned) for g in groups]
     verdict, reasons = _overall(groups)
     return Comparison(
         verdict=verdict,
@@ -66,22 +89,57 @@ def check_gate(gate: GateConfig) -> None:
         raise ConfigError("invalid gate: " + "; ".join(problems))
 
 
-def _group_cases(cases: Iterable[Case]) -> dict[tuple[str, str], _Tests]:
-    out: dict[tuple[str, str], _Tests] = {}
+def _group_cases(cases: Iterable[Case]) -> dict[_Key, _Tests]:
+    out: dict[_Key, _Tests] = {}
     for case in cases:
         tests = out.setdefault((str(case["prompt"]), str(case["target"])), {})
         tests.setdefault(str(case["test"]), []).append(case)
     return out
 
 
+def _model_changes(base: dict[_Key, _Tests], head: dict[_Key, _Tests]) -> dict[_Key, _Key]:
+    """Base group -> head group for prompts whose one target was replaced by another.
+
+    A prompt that lost exactly one target and gained exactly one (its model changed, or
+    its provider was renamed) is compared across the change rather than read as "target
+    removed" plus "target added". Several at once are ambiguous and left unpaired.
+    """
+    out: dict[_Key, _Key] = {}
+    for prompt in dict.fromkeys(p for p, _ in base):
+        gone = [k for k in base if k[0] == prompt and k not in head]
+        new = [k for k in head if k[0] == prompt and k not in base]
+        if len(gone) == 1 and len(new) == 1:
+            out[gone[0]] = new[0]
+    return out
+
+
+def outcome(t: TestDiff) -> Outcome | None:
+    """A test's paired outcome, errored repeats counted as failures on their side.
+
+    Symmetric on both sides, so random errors do not make "nothing changed" look worse;
+    a test that errors on every head repeat counts as failing there. None when a side has
+    no run, or when every run on both sides errored (set aside: no evidence either way).
+    """
+    if t.status not in _PAIRED:
+        return None
+    n_b, n_h = t.base_runs + t.base_errors, t.head_runs + t.head_errors
+    if n_b == 0 or n_h == 0 or t.base_runs + t.head_runs == 0:
+        return None
+    k_b = round((t.base_rate or 0.0) * t.base_runs)
+    k_h = round((t.head_rate or 0.0) * t.head_runs)
+    return Outcome(k_b, n_b, k_h, n_h)
+
+
 def _measure(
-    key: tuple[str, str], base: _Tests | None, head: _Tests | None, gate: GateConfig
-) -> GroupComparison:
-    """Everything but the verdict: per-test diffs, side stats, the paired test."""
+    key: _Key, base: _Tests | None, head: _Tests | None, gate: GateConfig
+) -> tuple[GroupComparison, list[tuple[_Kind, float]]]:
+    """Everything but the verdict: per-test diffs, side stats, the paired tests."""
     base, head = base or {}, head or {}
     names = list(base) + [t for t in head if t not in base]
     tests = tuple(classify_test(t, base.get(t), head.get(t)) for t in names)
-    paired = [t for t in tests if t.status in _PAIRED]
+    pairs = [(t, outcome(t)) for t in tests]
+    paired = [(t, o) for t, o in pairs if o is not None]
+    outcomes = [o for _, o in paired]
     group = GroupComparison(
         prompt=key[0],
         target=key[1],
@@ -91,25 +149,58 @@ def _measure(
         reasons=(),
         tests=tests,
         paired_tests=len(paired),
+        errors_counted=sum(1 for t, _ in paired if t.base_errors or t.head_errors),
+        set_aside=sum(1 for t, o in pairs if o is None and t.status == "errored"),
     )
-    if not paired:
-        return _with_cost_latency(group, base, head, gate)
-    diffs = [(t.head_rate or 0.0) - (t.base_rate or 0.0) for t in paired]
-    worse = sum(1 for d in diffs if d < 0)
-    better = sum(1 for d in diffs if d > 0)
-    effect = gate.max_pass_rate_drop if gate.max_pass_rate_drop > 0 else gate.min_detectable_drop
+    if not paired or not base or not head:
+        return with_cost_latency(group, base, head, gate), []
+    shift = shift_test(outcomes)
+    hard = hard_flip_test(outcomes)
     group = replace(
         group,
-        worse=worse,
-        better=better,
-        pass_rate_change=sum(diffs) / len(diffs),
-        p_value=mcnemar_exact(worse, better),
-        required_tests=mcnemar_sample_size(
-            min(1.0, effect), gate.alpha, discordant=(worse + better) / len(paired)
-        ),
+        worse=sum(1 for o in outcomes if o.drop > 0),
+        better=sum(1 for o in outcomes if o.drop < 0),
+        pass_rate_change=-sum(o.drop for o in outcomes) / len(outcomes),
+        p_value=shift.p_value,
+        hard_flips=sum(1 for o in outcomes if is_hard_flip(o)),
+        hard_candidates=sum(1 for o in outcomes if could_flip(o)),
+        hard_p_value=hard.p_value if hard.p_min < 1 else None,
     )
-    group = _with_scores(group, base, head, [t.test for t in paired], gate)
-    return _with_cost_latency(group, base, head, gate)
+    hypotheses: list[tuple[_Kind, float]] = []
+    if gate.max_pass_rate_drop > 0:
+        p = max(margin_test(outcomes, gate.max_pass_rate_drop), shift.p_value)
+        group = replace(group, margin_p_value=p)
+        hypotheses.append(("margin", p))
+    else:
+        # Tarone: a test whose totals cannot reach alpha can never reject; leaving it out
+        # of the family spends none of alpha on it (valid: p_min depends only on totals).
+        if shift.p_min <= gate.alpha:
+            hypotheses.append(("shift", shift.p_value))
+        if gate.fail_on_new_failures and hard.p_min <= gate.alpha:
+            hypotheses.append(("hard", hard.p_value))
+    group = _with_scores(group, base, head, [t.test for t, _ in paired], gate)
+    return with_cost_latency(group, base, head, gate), hypotheses
+
+
+def _repeats(outcomes: list[Outcome]) -> int:
+    """The group's typical runs per test and side (the median of the smaller side)."""
+    runs = sorted(min(o.base_runs, o.head_runs) for o in outcomes)
+    return runs[len(runs) // 2]
+
+
+def _adjust(groups: list[GroupComparison], family: list[_Hypothesis]) -> list[GroupComparison]:
+    """Holm over every hypothesis of every group: one family-wise error rate."""
+    adjusted = holm([h.p_value for h in family])
+    out = list(groups)
+    for h, p_adj in zip(family, adjusted, strict=True):
+        g = out[h.group]
+        if h.kind == "shift":
+            out[h.group] = replace(g, p_adjusted=p_adj)
+        elif h.kind == "hard":
+            out[h.group] = replace(g, hard_p_adjusted=p_adj)
+        else:
+            out[h.group] = replace(g, margin_p_adjusted=p_adj)
+    return out
 
 
 def _with_scores(
@@ -128,73 +219,9 @@ def _with_scores(
     return replace(group, score_change=change, score_change_ci95=(lo, hi))
 
 
-def _with_cost_latency(
-    group: GroupComparison, base: _Tests, head: _Tests, gate: GateConfig
-) -> GroupComparison:
-    """Changes measured on the tests both sides ran, so adding a costly test is no regression."""
-    if not base or not head:
-        return group
-    common = [t for t in base if t in head]
-    if not common:
-        return group
-    b = side_stats([c for t in common for c in base[t]])
-    h = side_stats([c for t in common for c in head[t]])
-    cost_change, why = _cost_change(base, head, common)
-    note = None
-    if why is not None:
-        verb = "cost not compared" if gate.max_cost_increase_pct is None else "cost gate skipped"
-        note = why if cost_change is not None else f"{verb}: {why}"
-    return replace(
-        group,
-        cost_change_pct=cost_change,
-        cost_note=note,
-        latency_p95_change_pct=_pct(b.latency_p95_ms, h.latency_p95_ms),
-    )
-
-
-def _cost_change(base: _Tests, head: _Tests, common: list[str]) -> tuple[float | None, str | None]:
-    """Cost per case change over the common tests, with a note when prices are missing.
-
-    A side with no known cost at all makes the change unknown. With some unpriced answers,
-    the change is taken over the tests whose answers are all priced on both sides.
-    """
-    sides = {
-        "base": [c for t in common for c in base[t]],
-        "head": [c for t in common for c in head[t]],
-    }
-    stats = {name: side_stats(cases) for name, cases in sides.items()}
-    blind = [n for n, s in stats.items() if s.cost_per_case is None and s.cost_unknown_cases]
-    if blind:
-        who = ", ".join(dict.fromkeys(x for n in blind for x in unpriced_targets(sides[n])))
-        return None, f"cost unknown on {' and '.join(blind)}: no price for {who}"
-    if not any(s.cost_unknown_cases for s in stats.values()):
-        return _pct(stats["base"].cost_per_case, stats["head"].cost_per_case), None
-    priced = [t for t in common if _all_priced(base[t]) and _all_priced(head[t])]
-    left_out = ", ".join(f"{n} {s.cost_unknown_cases}" for n, s in stats.items())
-    if not priced:
-        return None, f"no test is priced on both sides (unpriced answers: {left_out})"
-    b = side_stats([c for t in priced for c in base[t]])
-    h = side_stats([c for t in priced for c in head[t]])
-    change = _pct(b.cost_per_case, h.cost_per_case)
-    return change, (
-        f"cost per case compared over the {len(priced)} of {len(common)} tests priced on both "
-        f"sides (unpriced answers: {left_out})"
-    )
-
-
-def _all_priced(cases: list[Case]) -> bool:
-    done = answered(cases)
-    return bool(done) and all(c.get("cost_usd") is not None for c in done)
-
-
-def _pct(base: float | None, head: float | None) -> float | None:
-    if base is None or head is None or base <= 0:
-        return None
-    return (head - base) / base * 100
-
-
-def _decide(g: GroupComparison, gate: GateConfig) -> GroupComparison:
+def _decide(g: GroupComparison, gate: GateConfig, planned: int) -> GroupComparison:
     """Apply the gate rules in order: error, fail, inconclusive, pass (docs/gating.md)."""
+    note = (f"model changed: {g.model_change}",) if g.model_change else ()
     if g.base is None:
         return replace(g, verdict="pass", reasons=("new prompt x target: no baseline",))
     if g.head is None:
@@ -205,55 +232,95 @@ def _decide(g: GroupComparison, gate: GateConfig) -> GroupComparison:
                 g,
                 verdict="error",
                 reasons=(
+                    *note,
                     f"{stats.errors} of {stats.cases - stats.skipped} cases errored on the "
                     f"{side} ({stats.error_rate:.0%} > max_error_rate {gate.max_error_rate:.0%})",
                 ),
             )
+    need, why = _needed(g, gate, planned)
+    g = replace(g, required_tests=need)
     failures = _failures(g, gate)
     if failures:
-        return replace(g, verdict="fail", reasons=tuple(failures))
+        return replace(g, verdict="fail", reasons=(*note, *failures, *_error_note(g)))
     if g.paired_tests == 0:
-        return replace(g, verdict="inconclusive", reasons=("no test has results on both sides",))
-    if g.required_tests is not None and g.paired_tests < g.required_tests and not _stable(g):
-        effect = gate.max_pass_rate_drop or gate.min_detectable_drop
-        runs = max((t.head_runs for t in g.tests), default=1)
         return replace(
-            g,
-            verdict="inconclusive",
-            reasons=(
-                f"{g.paired_tests} paired tests cannot detect a {effect:.0%} pass-rate drop "
-                f"at alpha={gate.alpha:g}: needs >= {g.required_tests} tests "
-                f"({g.required_tests * runs} cases at {runs} repeat(s))"
-                + ("" if runs >= 2 else ", or --repeat 2+ to show outputs are stable"),
-            ),
+            g, verdict="inconclusive", reasons=(*note, "no test has results on both sides")
         )
-    return replace(g, verdict="pass", reasons=())
+    if why is not None:
+        return replace(g, verdict="inconclusive", reasons=(*note, why, *_error_note(g)))
+    return replace(g, verdict="pass", reasons=(*note, *_error_note(g)))
 
 
-def _stable(g: GroupComparison) -> bool:
-    """Repeats agree everywhere: outputs are evidently deterministic, any flip is real."""
-    paired = [t for t in g.tests if t.status in _PAIRED]
-    return (
-        bool(paired)
-        and all(t.status != "flaky" for t in paired)
-        and all(t.base_runs >= 2 and t.head_runs >= 2 for t in paired)
+def _error_note(g: GroupComparison) -> tuple[str, ...]:
+    out = []
+    if g.errors_counted:
+        out.append(f"{g.errors_counted} paired test(s) had errored runs, counted as failures")
+    if g.set_aside:
+        out.append(f"{g.set_aside} test(s) set aside: every run on both sides errored")
+    return tuple(out)
+
+
+def _needed(g: GroupComparison, gate: GateConfig, planned: int) -> tuple[int | None, str | None]:
+    """Tests needed to detect min_detectable_drop, and why the group is short, if it is."""
+    if not g.paired_tests:
+        return None, None
+    outcomes = [o for o in (outcome(t) for t in g.tests) if o is not None]
+    repeats = _repeats(outcomes)
+    effect = gate.min_detectable_drop
+    need = required_tests(outcomes, effect, gate.alpha, family=planned, repeats=repeats)
+    if g.paired_tests >= need:
+        return need, None
+    margin = gate.max_pass_rate_drop
+    beyond = f" beyond max_pass_rate_drop {margin:.0%}" if margin else ""
+    text = (
+        f"{g.paired_tests} paired tests cannot detect a {effect:.0%} pass-rate drop{beyond} "
+        f"(alpha={gate.alpha:g}, {planned} group(s) in the family): needs >= {need} tests "
+        f"at {repeats} repeat(s)"
     )
+    if repeats < 3:
+        at3 = required_tests(outcomes, effect, gate.alpha, family=planned, repeats=3)
+        text += f", or >= {at3} tests with --repeat 3"
+    return need, text
 
 
 def _failures(g: GroupComparison, gate: GateConfig) -> list[str]:
     out: list[str] = []
     drop = -(g.pass_rate_change or 0.0)
-    if (
-        g.p_adjusted is not None
-        and g.p_adjusted <= gate.alpha
-        and g.worse > g.better
-        and drop > gate.max_pass_rate_drop
-    ):
+    alpha = gate.alpha
+    if g.p_adjusted is not None and g.p_adjusted <= alpha:
         out.append(
             f"pass rate dropped {drop:.1%} ({g.worse} tests worse, {g.better} better; "
-            f"sign test p={g.p_value:.2g}, Holm-adjusted p={g.p_adjusted:.2g} <= {gate.alpha:g})"
+            f"exact one-sided p={g.p_value:.2g}, Holm-adjusted p={g.p_adjusted:.2g} <= {alpha:g})"
         )
-    out.extend(_hard_regressions(g, gate))
+    if g.margin_p_adjusted is not None and g.margin_p_adjusted <= alpha:
+        out.append(
+            f"pass rate dropped {drop:.1%}, significantly more than max_pass_rate_drop "
+            f"{gate.max_pass_rate_drop:.1%} ({g.worse} tests worse, {g.better} better; "
+            f"p={g.margin_p_value:.2g}, Holm-adjusted p={g.margin_p_adjusted:.2g} <= {alpha:g})"
+        )
+    if g.hard_p_adjusted is not None and g.hard_p_adjusted <= alpha:
+        names = ", ".join(t.test for t in g.tests if _hard(t))[:300]
+        out.append(
+            f"{g.hard_flips} test(s) always passed and now always fail: {names} "
+            f"({g.hard_flips} of the {g.hard_candidates} tests whose runs allow it by chance; "
+            f"p={g.hard_p_value:.2g}, Holm-adjusted p={g.hard_p_adjusted:.2g} <= {alpha:g})"
+        )
+    out.extend(_policies(g, gate))
+    return out
+
+
+def _hard(t: TestDiff) -> bool:
+    o = outcome(t)
+    return o is not None and is_hard_flip(o)
+
+
+def _policies(g: GroupComparison, gate: GateConfig) -> list[str]:
+    """Rules with no chance component, or ones a team opts into knowingly."""
+    out: list[str] = []
+    new_failing = [t for t in g.tests if t.status == "new" and t.head_rate == 0.0]
+    if gate.fail_on_new_failures and new_failing:
+        names = ", ".join(t.test for t in new_failing[:5])
+        out.append(f"{len(new_failing)} new test(s) fail on every run: {names}")
     if gate.flaky_fails:
         worse_flaky = [
             t.test
@@ -269,42 +336,6 @@ def _failures(g: GroupComparison, gate: GateConfig) -> list[str]:
     lat = g.latency_p95_change_pct
     if limit is not None and lat is not None and lat > limit:
         out.append(f"p95 latency up {lat:.1f}% (> {limit:g}%)")
-    return out
-
-
-# A group where more than this share of the paired tests is flaky is noisy: there a test
-# going 3/3 -> 0/3 happens by chance (p = 0.5 gives 1/64 per test), so the flip is left
-# to the sign test. Below it, outputs are evidently stable and one such flip is a real
-# regression, even next to the odd flaky test.
-NOISY_GROUP_SHARE = 0.05
-
-
-def _flaky_share(g: GroupComparison) -> float:
-    paired = [t for t in g.tests if t.status in _PAIRED]
-    return sum(t.status == "flaky" for t in paired) / len(paired) if paired else 0.0
-
-
-def _hard_regressions(g: GroupComparison, gate: GateConfig) -> list[str]:
-    if not gate.fail_on_new_failures:
-        return []
-    regressed = [t for t in g.tests if t.status == "regressed"]
-    repeated = [t for t in regressed if t.base_runs >= 2 and t.head_runs >= 2]
-    single = [t for t in regressed if t.base_runs == 1 and t.head_runs == 1]
-    out: list[str] = []
-    if repeated and _flaky_share(g) <= NOISY_GROUP_SHARE:
-        names = ", ".join(t.test for t in repeated[:5])
-        out.append(f"{len(repeated)} test(s) always passed and now always fail: {names}")
-    new_failing = [t for t in g.tests if t.status == "new" and t.head_rate == 0.0]
-    if new_failing:
-        names = ", ".join(t.test for t in new_failing[:5])
-        out.append(f"{len(new_failing)} new test(s) fail on every run: {names}")
-    if single and g.paired_tests and len(single) / g.paired_tests > gate.max_pass_rate_drop:
-        names = ", ".join(t.test for t in single[:5])
-        out.append(
-            f"{len(single)} of {g.paired_tests} tests went pass -> fail "
-            f"({len(single) / g.paired_tests:.1%} > max_pass_rate_drop "
-            f"{gate.max_pass_rate_drop:.1%}): {names}"
-        )
     return out
 
 

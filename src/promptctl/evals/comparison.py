@@ -97,20 +97,35 @@ class GroupComparison:
     reasons: tuple[str, ...]
     tests: tuple[TestDiff, ...]
     paired_tests: int = 0
-    worse: int = 0  # paired tests whose head pass rate is lower
+    worse: int = 0  # paired tests whose head pass rate is lower (errors count as failures)
     better: int = 0
     pass_rate_change: float | None = None  # mean over paired tests of head - base rate
-    p_value: float | None = None  # exact sign test, two-sided
-    p_adjusted: float | None = None  # Holm over all prompt x target groups
+    p_value: float | None = None  # exact conditional test of "head passes less", one-sided
+    p_adjusted: float | None = None  # Holm over the whole family; None: not in the family
     score_change: float | None = None
     score_change_ci95: tuple[float, float] | None = None  # paired bootstrap
-    required_tests: int | None = None  # paired tests needed to detect the tolerance
+    required_tests: int | None = None  # paired tests needed to detect min_detectable_drop
     cost_change_pct: float | None = None
     latency_p95_change_pct: float | None = None
     cost_note: str | None = None  # why cost was not compared, or compared on fewer tests
+    # Added by issue 9 (one family; docs/gating.md). Defaults keep old documents readable.
+    hard_flips: int = 0  # tests that passed every base run (>= 2) and fail every head run
+    hard_candidates: int = 0  # tests whose totals allow such a flip by chance
+    hard_p_value: float | None = None
+    hard_p_adjusted: float | None = None
+    margin_p_value: float | None = None  # H0: drop <= max_pass_rate_drop (when it is > 0)
+    margin_p_adjusted: float | None = None
+    errors_counted: int = 0  # paired tests with errored repeats, counted as failures
+    set_aside: int = 0  # tests that errored on every run of both sides (no evidence)
+    base_target: str | None = None  # the base's target when the model changed
 
     def count(self, status: TestStatus) -> int:
         return sum(1 for t in self.tests if t.status == status)
+
+    @property
+    def model_change(self) -> str | None:
+        """ "A → B" when the prompt's model changed between base and head."""
+        return f"{self.base_target} → {self.target}" if self.base_target else None
 
 
 @dataclass(frozen=True)

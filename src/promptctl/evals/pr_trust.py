@@ -56,14 +56,17 @@ class PullRequest:
 
     def describe(self) -> str:
         number = f"#{self.number} " if self.number is not None else ""
-        return f"pull request {number}from {self.head_repo or 'a deleted fork'}"
+        return f"pull request {number}from {self.head_repo or 'an unknown or deleted fork'}"
 
 
 def pull_request_from_env(env: Mapping[str, str] | None = None) -> PullRequest | None:
-    """The pull request of this job, or None (not GitHub Actions, or not a PR event).
+    """The pull request of this job, or None (not GitHub Actions, or not about a PR).
 
-    An event file that is named but unreadable is an error: deciding "not a fork" on a
-    file we could not read would fail open.
+    `pull_request*` events name both repositories; a `workflow_run` of a pull request
+    names the head repository (`head_repository`) and this one; an `issue_comment` on a
+    pull request names neither head, so its origin is unknown, hence untrusted. An event
+    file that is named but unreadable is an error: deciding "not a fork" on a file we
+    could not read would fail open.
     """
     env = os.environ if env is None else env
     path = env.get("GITHUB_EVENT_PATH")
@@ -76,21 +79,37 @@ def pull_request_from_env(env: Mapping[str, str] | None = None) -> PullRequest |
             f"cannot read $GITHUB_EVENT_PATH ({path}): {exc}",
             hint="ci needs the event file to tell a fork's pull request from a branch",
         ) from None
-    pr = data.get("pull_request") if isinstance(data, dict) else None
-    if not isinstance(pr, dict):
+    if not isinstance(data, dict):
         return None
-    number = pr.get("number")
-    return PullRequest(
-        number=number if isinstance(number, int) else None,
-        head_repo=_full_name(pr.get("head")),
-        base_repo=_full_name(pr.get("base")),
-    )
+    pr, run, issue = data.get("pull_request"), data.get("workflow_run"), data.get("issue")
+    if isinstance(pr, dict):
+        head, base = _get(pr, "head", "repo"), _get(pr, "base", "repo")
+        return PullRequest(_number(pr), _name(head), _name(base))
+    if isinstance(run, dict) and run.get("event") in ("pull_request", "pull_request_target"):
+        prs = run.get("pull_requests")
+        first = prs[0] if isinstance(prs, list) and prs and isinstance(prs[0], dict) else {}
+        here = _name(data.get("repository"))
+        return PullRequest(_number(first), _name(run.get("head_repository")), here)
+    if isinstance(issue, dict) and issue.get("pull_request"):
+        return PullRequest(_number(issue), None, _name(data.get("repository")))
+    return None
 
 
-def _full_name(side: object) -> str | None:
-    repo = side.get("repo") if isinstance(side, dict) else None
+def _get(data: Mapping[str, object], *keys: str) -> object:
+    value: object = data
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _name(repo: object) -> str | None:
     name = repo.get("full_name") if isinstance(repo, dict) else None
     return name if isinstance(name, str) and name else None
+
+
+def _number(data: Mapping[str, object]) -> int | None:
+    number = data.get("number")
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
 
 
 def python_check_uses(prompts: Iterable[Prompt], root: Path) -> list[str]:
@@ -134,8 +153,8 @@ def changed_answers(project: Project, base_commit: str) -> list[str]:
     """Files of answers the pull request may have written itself (relative to the project):
     recordings that differ from `base_commit` (changed, added, deleted or untracked), and
     files under `.promptctl/` (the response cache) that the pull request commits. An
-    untracked cache is normal (restored by actions/cache from trusted runs). Empty outside
-    a repository."""
+    untracked cache is normal (restored by actions/cache from trusted runs). A git failure
+    is a refusal: a comparison we could not make must not read as "nothing changed"."""
     root = project.root.resolve()
     recordings = project.recordings_dir.resolve()
     state = project.state_dir.resolve()
@@ -154,9 +173,18 @@ def _git_lines(cwd: Path, args: list[str]) -> list[str]:
         out = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
         )
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line for line in out.stdout.splitlines() if line] if out.returncode == 0 else []
+    except (OSError, subprocess.SubprocessError) as exc:
+        why = str(exc)
+    else:
+        if out.returncode == 0:
+            return [line for line in out.stdout.splitlines() if line]
+        why = (
+            out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"
+        )
+    raise RefusedError(
+        f"cannot compare the pull request's recordings with the base: git {args[0]}: {why}",
+        hint="fetch the base (actions/checkout with fetch-depth: 0), or review and --trust-pr",
+    )
 
 
 def _base_providers(project: Project, base_commit: str) -> Mapping[str, ProviderSettings]:

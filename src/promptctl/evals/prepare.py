@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from promptctl.evals.budget import estimate_request_cost
+from promptctl.evals.budget import (
+    DEFAULT_OUTPUT_TOKENS,
+    estimate_chain_cost,
+    estimate_cost,
+    estimate_request_cost,
+    input_token_bound,
+)
 from promptctl.evals.cases import Case
 from promptctl.plan.call import plan_call
 from promptctl.plan.request import ChatRequest
@@ -28,7 +34,8 @@ __all__ = ["PreparedCase", "RequestBuilder", "judge_request"]
 
 @dataclass(frozen=True, slots=True)
 class PreparedCase:
-    """The request for a case, its fallbacks, and the budget estimate of the first."""
+    """The request for a case, its fallbacks, and the budget's bound of its cost (the
+    most expensive target of the chain, plus its `llm-rubric` judge calls)."""
 
     request: ChatRequest
     fallbacks: tuple[ChatRequest, ...]
@@ -66,13 +73,32 @@ class RequestBuilder:
 
     def _build(self, case: Case) -> PreparedCase:
         plan = plan_call(case.prompt, case.test.vars, target=case.target, partials=self._partials)
-        price = self._price(plan.request.target)
-        estimate = (
-            estimate_request_cost(plan.request, price.input, price.output)
-            if price is not None
-            else None
-        )
+        chain = estimate_chain_cost(self._estimate(r) for r in (plan.request, *plan.fallbacks))
+        judged = self._judge_estimate(case, plan.request)
+        estimate = None if chain is None and judged is None else (chain or 0.0) + (judged or 0.0)
         return PreparedCase(plan.request, plan.fallbacks, estimate)
+
+    def _estimate(self, request: ChatRequest) -> float | None:
+        price = self._price(request.target)
+        return None if price is None else estimate_request_cost(request, price.input, price.output)
+
+    def _judge_estimate(self, case: Case, request: ChatRequest) -> float | None:
+        """The `llm-rubric` calls' bound: the rubric page (<= 4096 tokens), the case's input
+        and its output (<= 8 tokens per output token), 400 tokens of verdict each."""
+        total: float | None = None
+        output_bound = request.max_tokens or DEFAULT_OUTPUT_TOKENS
+        for spec in case.test.asserts:
+            if spec.type != "llm-rubric":
+                continue
+            price = self._price(str(spec.options.get("model") or self._project.judge))
+            if price is None:
+                continue
+            tokens = 4096 + input_token_bound(request) + 8 * output_bound
+            max_tokens = int(JUDGE_PARAMS["max_tokens"])
+            total = (total or 0.0) + (
+                estimate_cost(tokens, max_tokens, price.input, price.output) or 0.0
+            )
+        return total
 
     def _price(self, target: str) -> Price | None:
         if target not in self._prices:

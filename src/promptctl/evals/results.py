@@ -70,6 +70,10 @@ class RunInfo:
     interrupted: bool = False
     shard: str | None = None  # "I/N"
     skipped_budget: int = 0
+    max_cost_usd: float | None = None  # --max-cost; None: unlimited
+    spent_usd: float | None = None  # what the budget counted (with --max-cost only)
+    # each time a circuit opened: {target, opened_at, failures, closed_at, failed_trials}
+    circuit_breaker: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -97,6 +101,9 @@ class RunInfo:
             "interrupted": self.interrupted,
             "shard": self.shard,
             "skipped_budget": self.skipped_budget,
+            "max_cost_usd": self.max_cost_usd,
+            "spent_usd": self.spent_usd,
+            "circuit_breaker": list(self.circuit_breaker),
         }
 
 
@@ -142,6 +149,7 @@ class CaseResult:
     cached: bool = False
     error: CaseError | None = None
     fallbacks_tried: tuple[FallbackTried, ...] = ()
+    usage_known: bool = True  # False: the response's token usage was absent or unreadable
     attempt_latency_ms: float | None = None  # the answering HTTP attempt alone
 
     @classmethod
@@ -193,6 +201,7 @@ class CaseResult:
             "fallbacks_tried": [
                 {"target": f.target, "reason": f.reason} for f in self.fallbacks_tried
             ],
+            "usage_known": self.usage_known,
         }
 
     @classmethod
@@ -222,6 +231,7 @@ class CaseResult:
             fallbacks_tried=tuple(
                 FallbackTried(f["target"], f["reason"]) for f in data.get("fallbacks_tried", ())
             ),
+            usage_known=bool(data.get("usage_known", True)),
         )
 
 

@@ -235,6 +235,10 @@ class _Session:
             use_cache=self.options.use_cache,
             env=self.env,
             on_call=self._ledger.record,
+            # a burst of errors must not fail the healthy cases after it: the next case
+            # is the circuit's trial call and cases meanwhile wait for its outcome
+            breaker_cooldown_s=0.0,
+            probe_wait=True,
             answered=self._answered,
         )
 
@@ -255,8 +259,16 @@ class _Session:
             for r, c in zip(self.results, self.cases, strict=True)
         ]
         self.run_info.skipped_budget = self.budget.skipped
+        self.run_info.circuit_breaker = [e.to_dict() for e in self.gateway.breaker_history()]
+        if self.budget.max_cost_usd is not None:
+            self.run_info.max_cost_usd = self.budget.max_cost_usd
+            self.run_info.spent_usd = round(self.budget.spent, 9)
         self.run_info.finish(interrupted=interrupted)
         doc = to_document(self.run_info, results)
+        clean = self.gateway.redactor.data(doc)  # a key in an input, output or check message
+        if clean is not doc:  # rare: the terminal report is made from `results`, so them too
+            doc = clean
+            results = [CaseResult.from_dict(c) for c in doc["cases"]]
         default_runs = self.project.state_dir / "runs"
         run_file = write_outputs(self.options, default_runs, self.run_info.id, doc)
         counts = Counter(r.status for r in results)

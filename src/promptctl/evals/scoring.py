@@ -45,6 +45,7 @@ def assertion_context(
         cost_usd=response.cost_usd,
         latency_ms=response.latency_ms,
         cached=response.cached,
+        usage_known=response.usage_known,
         project_root=project_root,
         test_name=case.test.name,
     )
@@ -101,6 +102,7 @@ async def score_case(
         attempt_latency_ms=response.attempt_latency_ms or None,
         cached=response.cached,
         fallbacks_tried=tuple(FallbackTried.from_skipped(s) for s in response.fallbacks_tried),
+        usage_known=response.usage_known,
     )
 
 

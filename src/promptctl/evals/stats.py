@@ -2,7 +2,7 @@
 
 Everything here is exact or seeded, so the same inputs always give the same verdict:
 
-- `sign_test` / `mcnemar_exact`: the exact two-sided binomial sign test on discordant
+- `sign_test` / `mcnemar_exact`: the exact binomial sign test (two- or one-sided) on discordant
   pairs (McNemar 1947, "Note on the sampling error of the difference between correlated
   proportions or percentages", Psychometrika 12:153-157; exact form per Fisher/Mosteller).
 - `holm`: Holm-Bonferroni step-down adjusted p-values (Holm 1979, "A simple sequentially
@@ -14,9 +14,9 @@ Everything here is exact or seeded, so the same inputs always give the same verd
   Brown, Cai & DasGupta (2001, "Interval Estimation for a Binomial Proportion", Statist.
   Sci. 16:101-133) recommend it over the normal interval for small n and rates near 0 or 1.
 - `percentile`: nearest-rank percentiles (always an observed value).
-- `mcnemar_sample_size`: pairs needed for McNemar's test to detect a given difference
-  (Connor 1987, "Sample size for testing differences in proportions for the paired-sample
-  design", Biometrics 43:207-211), floored by the exact test's smallest possible p-value.
+- `binomial_half_cdf`: the Binomial(n, 1/2) CDF behind the sign test, in linear time.
+
+The gate's own tests on per-test outcomes (conditional, one-sided) are in `paired_tests`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from statistics import NormalDist
+from typing import Literal
 
 __all__ = [
     "Z95",
+    "binomial_half_cdf",
     "holm",
     "mcnemar_exact",
-    "mcnemar_sample_size",
     "paired_bootstrap_mean_diff",
     "percentile",
     "sign_test",
@@ -38,20 +38,51 @@ __all__ = [
 ]
 
 Z95 = 1.959963984540054  # two-sided 95% standard normal quantile
+_LN2 = math.log(2)
 
 
-def sign_test(successes: int, n: int) -> float:
-    """Exact two-sided p-value of `successes` out of `n` under Binomial(n, 1/2).
+def binomial_half_cdf(k: int, n: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, 1/2), in time linear in n at worst.
 
-    Doubles the smaller tail (the distribution is symmetric), capped at 1; n == 0 gives 1.
+    Exact integer arithmetic up to n = 1000; above, the terms are summed in log space from
+    the largest one (at k, via lgamma) outwards until they no longer change the sum, so
+    n = 100,000 takes a few thousand steps.
+    """
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    if 2 * k > n:  # sum the shorter tail
+        return 1.0 - binomial_half_cdf(n - k - 1, n)
+    if n <= 1000:
+        return sum(math.comb(n, i) for i in range(k + 1)) / (1 << n)
+    log_top = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) - n * _LN2
+    total = term = 1.0
+    for i in range(k, 0, -1):  # C(n, i-1) = C(n, i) * i / (n - i + 1)
+        term *= i / (n - i + 1)
+        total += term
+        if term < total * 1e-17:
+            break
+    return min(1.0, math.exp(log_top + math.log(total)))
+
+
+def sign_test(
+    successes: int, n: int, *, alternative: Literal["two-sided", "less", "greater"] = "two-sided"
+) -> float:
+    """Exact p-value of `successes` out of `n` under Binomial(n, 1/2).
+
+    "less": P(X <= successes); "greater": P(X >= successes); "two-sided" doubles the
+    smaller tail (the distribution is symmetric), capped at 1. n == 0 gives 1.
     """
     if n < 0 or not 0 <= successes <= n:
         raise ValueError(f"need 0 <= successes <= n, got {successes}/{n}")
     if n == 0:
         return 1.0
-    k = min(successes, n - successes)
-    tail = sum(math.comb(n, i) for i in range(k + 1))
-    return min(1.0, 2 * tail / (1 << n))  # int / int: exact even for huge n
+    if alternative == "less":
+        return binomial_half_cdf(successes, n)
+    if alternative == "greater":
+        return binomial_half_cdf(n - successes, n)
+    return min(1.0, 2 * binomial_half_cdf(min(successes, n - successes), n))
 
 
 def mcnemar_exact(worse: int, better: int) -> float:
@@ -117,34 +148,6 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float,
     centre = (p + z2 / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def mcnemar_sample_size(
-    drop: float,
-    alpha: float,
-    *,
-    power: float = 0.8,
-    discordant: float | None = None,
-) -> int:
-    """Paired units needed to detect a pass-rate `drop` with McNemar's test at `alpha`.
-
-    `discordant` is the expected share of pairs whose outcome differs (estimated from the
-    data); it is at least `drop`, the best case where every change is a regression.
-    Connor's normal approximation is floored by the exact test's own limit: with k
-    discordant pairs the smallest two-sided p-value is 2 / 2**k, so at least
-    ceil(log2(2 / alpha)) regressions must be observable, i.e. that many / drop pairs.
-    """
-    if not 0 < drop <= 1:
-        raise ValueError(f"drop must be in (0, 1], got {drop}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    psi = min(1.0, max(drop, discordant if discordant is not None else drop))
-    z_a = NormalDist().inv_cdf(1 - alpha / 2)
-    z_b = NormalDist().inv_cdf(power)
-    connor = (z_a * math.sqrt(psi) + z_b * math.sqrt(max(0.0, psi - drop * drop))) ** 2
-    n_connor = math.ceil(connor / (drop * drop))
-    k_min = math.ceil(math.log2(2 / alpha))
-    return max(n_connor, math.ceil(k_min / drop))
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:

@@ -52,9 +52,18 @@ def m002_cache_write_1h(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0")
 
 
+def m003_usage_known(db: sqlite3.Connection) -> None:
+    """0 when a call's token usage is unknown: unreadable usage, or cancelled in flight.
+
+    Says why a cost is unknown when the price is known (no price is the other reason).
+    """
+    db.execute("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     m001_initial,
     m002_cache_write_1h,
+    m003_usage_known,
 )
 
 

@@ -42,7 +42,7 @@ GROUP_BY = ("prompt", "model", "provider", "tag", "day", "source")
 _FIELDS = (
     "ts, source, prompt_id, prompt_version, tags, provider, target, outcome, input_tokens, "
     "cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, "
-    "cost_saved_usd, latency_ms, cache_write_1h_tokens"
+    "cost_saved_usd, latency_ms, cache_write_1h_tokens, error_kind, usage_known"
 )
 
 
@@ -65,11 +65,22 @@ class LedgerRow:
     cost_saved_usd: float | None
     latency_ms: float | None
     cache_write_1h_tokens: int = 0  # a subset of cache_write_tokens (m002)
+    error_kind: str | None = None
+    usage_known: bool = True  # m003: False for unreadable usage and cancelled calls
 
 
 def unknown_cost(row: LedgerRow) -> bool:
-    """A successful, uncached call whose model has no price (a failed call cost nothing)."""
-    return row.cost_usd is None and row.outcome == "ok"
+    """A call that may have been billed but whose cost is unknown: a successful, uncached
+    call without a price or with unreadable usage, or one cancelled in flight (Ctrl-C).
+    A failed call cost nothing."""
+    return row.cost_usd is None and (row.outcome == "ok" or row.error_kind == "cancelled")
+
+
+def unknown_cost_reason(row: LedgerRow) -> str:
+    """Why `unknown_cost(row)`: "cancelled", "usage" (unreadable) or "price" (none known)."""
+    if row.error_kind == "cancelled":
+        return "cancelled"
+    return "price" if row.usage_known else "usage"
 
 
 @dataclass
@@ -143,7 +154,9 @@ class CostReport:
     since: float | None
     total: Bucket
     groups: list[Bucket] = field(default_factory=list)  # most expensive first
-    unpriced_models: list[str] = field(default_factory=list)  # targets of unknown-cost calls
+    unpriced_models: list[str] = field(default_factory=list)  # answered without a price
+    unreadable_usage_models: list[str] = field(default_factory=list)  # priced, usage unreadable
+    cancelled_calls: int = 0  # in flight when cancelled (Ctrl-C): maybe billed, cost unknown
 
 
 def read_rows(path: Path, *, since: float | None = None) -> list[LedgerRow]:
@@ -161,6 +174,8 @@ def read_rows(path: Path, *, since: float | None = None) -> list[LedgerRow]:
         fields = _FIELDS
         if "cache_write_1h_tokens" not in columns:
             fields = fields.replace("cache_write_1h_tokens", "0")
+        if "usage_known" not in columns:  # written before m003
+            fields = fields.replace("usage_known", "1")
         query = f"SELECT {fields} FROM calls"
         args: tuple[float, ...] = ()
         if since is not None:
@@ -184,17 +199,26 @@ def build_report(
         raise UsageError(f"cannot group by {by!r}; choose one of {', '.join(GROUP_BY)}")
     total = Bucket("total")
     groups: dict[str, Bucket] = {}
-    unpriced: dict[str, None] = {}
+    unknown: dict[str, dict[str, None]] = {"price": {}, "usage": {}, "cancelled": {}}
+    cancelled = 0
     for row in rows:
         saved = _saving(row, (prices or {}).get(row.target))
         total.add(row, saved)
         if unknown_cost(row):
-            unpriced[row.target] = None
+            reason = unknown_cost_reason(row)
+            unknown[reason][row.target] = None
+            cancelled += reason == "cancelled"
         for key in group_keys(row, by):
             groups.setdefault(key, Bucket(key)).add(row, saved)
     ordered = sorted(groups.values(), key=lambda b: (-b.cost_usd, -b.unknown_cost_calls, b.key))
     return CostReport(
-        by=by, since=since, total=total, groups=ordered, unpriced_models=sorted(unpriced)
+        by=by,
+        since=since,
+        total=total,
+        groups=ordered,
+        unpriced_models=sorted(unknown["price"]),
+        unreadable_usage_models=sorted(unknown["usage"]),
+        cancelled_calls=cancelled,
     )
 
 
@@ -251,4 +275,5 @@ def _saving(row: LedgerRow, price: PriceOverride | None) -> float | None:
 
 def _row(r: tuple[Any, ...]) -> LedgerRow:
     tags = json.loads(r[4]) if r[4] else []
-    return LedgerRow(r[0], r[1], r[2], r[3], tuple(tags), *r[5:])
+    values = (*r[:4], tuple(tags), *r[5:-1], bool(r[-1]))
+    return LedgerRow(*values)

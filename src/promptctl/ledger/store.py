@@ -1,22 +1,27 @@
-"""The call ledger: every provider call appended to SQLite (WAL), off the request path.
+"""The call ledger: every provider call appended to SQLite (WAL), durable before it is used.
 
-`Ledger.record` only enqueues; one background thread writes rows in batches (when
-`batch_size` rows are waiting or `flush_interval_s` after the first of them), so a call
-never waits on the disk. `flush()` waits until everything enqueued so far is written;
-`close()` (also run at interpreter exit) writes the rest: nothing is lost on a clean
-shutdown. Cost is stored as computed at call time, so a later price change leaves old
-rows as they were billed.
+Durability bound (docs/costs.md): a paid call (any row that is not a cache/replay hit) is
+committed by `record()` before it returns, so before the gateway hands the answer to its
+caller. With WAL and `synchronous = NORMAL` a commit is in the operating system's page
+cache when `record()` returns: the row survives SIGKILL or a crash of the process up to
+the last completed call. Only an OS crash or power loss can lose the last commits (the
+WAL is fsynced at checkpoints, not per commit).
+
+Commits are grouped: rows wait in one pending list and whoever commits writes all of
+them, so threads recording at once share a transaction (group commit) instead of queuing
+for one each. Cache hits (they cost nothing) are only appended to the list, committed by
+the next paid call or by a background thread `flush_interval_s` later. `close()` (also
+run at interpreter exit) writes the rest. Cost is stored as computed at call time, so a
+later price change leaves old rows as they were billed.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
-import queue
 import sqlite3
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from promptctl.errors import ConfigError
@@ -51,19 +56,12 @@ _COLUMNS = (
     "latency_ms",
     "request_hash",
     "cache_write_1h_tokens",
+    "usage_known",
 )
+_CHECKPOINT_ROWS = 1000  # checkpoint after this many rows (SQLite's own default: 1000 pages)
 _INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 _Row = tuple[object, ...]
-
-
-@dataclass
-class _Flush:
-    done: threading.Event
-
-
-class _Stop:
-    pass
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -86,7 +84,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 class Ledger:
-    """Thread-safe, append-only, batched writer of `CallRecord`s."""
+    """Thread-safe, append-only writer of `CallRecord`s; paid calls are written through."""
 
     def __init__(
         self,
@@ -100,43 +98,61 @@ class Ledger:
         self.flush_interval_s = flush_interval_s
         self.dropped = 0  # rows lost to a write error (disk full, …); see last_error
         self.last_error: str | None = None
-        self._db = connect(path)  # opened here so a bad path fails loudly, used by the writer
-        self._queue: queue.SimpleQueue[_Row | _Flush | _Stop] = queue.SimpleQueue()
+        self._db = connect(path)  # opened here so a bad path fails loudly
+        # checkpoints (the WAL's fsync) run on the writer thread's own connection, never
+        # inside a caller's commit: a paid call's record() stays a WAL append
+        self._db.execute("PRAGMA wal_autocheckpoint = 0")
+        self._pending: list[_Row] = []
+        self._appended = 0  # rows ever appended to `_pending`
+        self._written = 0  # rows ever taken from it (committed, or dropped on error)
+        self._pending_lock = threading.Lock()  # `_pending`, `_appended`, `_closed`
+        self._write_lock = threading.Lock()  # the connection, `_written`
         self._closed = False
-        self._close_lock = threading.Lock()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="promptctl-ledger", daemon=True)
         self._thread.start()
         atexit.register(self.close)
 
     def record(self, record: CallRecord, *, cost_saved_usd: float | None = None) -> None:
-        """Enqueue one call; returns at once. `cost_saved_usd`: what caching saved, if known
-        (defaults to the record's own `cost_saved_usd`, set by the gateway on cache hits)."""
+        """Append one call; a paid one (not a cache hit) is committed before this returns.
+
+        `cost_saved_usd`: what caching saved, if known (defaults to the record's own
+        `cost_saved_usd`, set by the gateway on cache hits).
+        """
         saved = cost_saved_usd if cost_saved_usd is not None else record.cost_saved_usd
         row = _row(record, saved)
-        with self._close_lock:  # nothing may slip in behind the stop marker
-            if not self._closed:
-                self._queue.put(row)
+        with self._pending_lock:  # nothing may slip in behind close()
+            if self._closed:
+                self.dropped += 1
+                self.last_error = "record() after close()"
                 return
-            self.dropped += 1
-        self.last_error = "record() after close()"
+            self._pending.append(row)
+            self._appended += 1
+            seq, waiting = self._appended, len(self._pending)
+        if record.outcome != "cached":
+            self._commit(seq)
+        elif waiting >= self.batch_size:
+            self._wake.set()
 
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until every row enqueued before this call is written; False on timeout."""
-        if self._closed:
-            return True
-        done = threading.Event()
-        self._queue.put(_Flush(done))
-        return done.wait(timeout)
+        """Commit every row recorded so far (`timeout` is kept for compatibility)."""
+        with self._pending_lock:
+            seq = self._appended
+        self._commit(seq)
+        return True
 
     def close(self) -> None:
         """Write what is pending and stop the writer; idempotent."""
-        with self._close_lock:
+        with self._pending_lock:
             if self._closed:
                 return
             self._closed = True
-            self._queue.put(_Stop())
+            seq = self._appended
+        self._wake.set()
         self._thread.join()
-        self._db.close()
+        self._commit(seq)
+        with self._write_lock:
+            self._db.close()
         atexit.unregister(self.close)
 
     def __enter__(self) -> Ledger:
@@ -146,41 +162,49 @@ class Ledger:
         self.close()
 
     def _run(self) -> None:
-        pending: list[_Row] = []
-        deadline = 0.0
-        while True:
-            timeout = max(0.0, deadline - time.monotonic()) if pending else None
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                self._write(pending)
-                continue
-            if isinstance(item, tuple):
-                if not pending:
-                    deadline = time.monotonic() + self.flush_interval_s
-                pending.append(item)
-                if len(pending) >= self.batch_size:
-                    self._write(pending)
-            elif isinstance(item, _Flush):
-                self._write(pending)
-                item.done.set()
-            else:
-                self._write(pending)
-                return
+        """Commit cache-hit rows left pending: every `flush_interval_s`, or at batch size;
+        and checkpoint the WAL into the database now and then (PASSIVE: writers go on)."""
+        checkpointer = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+        checkpointed = 0
+        try:
+            while True:
+                self._wake.wait(self.flush_interval_s)
+                self._wake.clear()
+                with self._pending_lock:
+                    closed, seq = self._closed, self._appended
+                self._commit(seq)
+                if self._written - checkpointed >= _CHECKPOINT_ROWS or (closed and seq):
+                    checkpointed = self._written
+                    # busy readers: the next round (or the next open) does it
+                    with contextlib.suppress(sqlite3.Error):
+                        checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if closed:
+                    return
+        finally:
+            checkpointer.close()
 
-    def _write(self, pending: list[_Row]) -> None:
-        if not pending:
+    def _commit(self, seq: int) -> None:
+        """Make rows up to number `seq` durable; one commit takes every row pending."""
+        with self._write_lock:
+            if self._written >= seq:
+                return  # another thread's commit already took it (group commit)
+            with self._pending_lock:
+                batch, self._pending = self._pending, []
+                self._written = self._appended
+            self._write(batch)
+
+    def _write(self, batch: list[_Row]) -> None:
+        if not batch:
             return
         try:
             self._db.execute("BEGIN")
-            self._db.executemany(_INSERT, pending)
+            self._db.executemany(_INSERT, batch)
             self._db.execute("COMMIT")
-        except Exception as exc:  # the writer must outlive any bad batch
+        except Exception as exc:  # a bad batch (disk full, …) must not break the caller
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            self.dropped += len(pending)
+            self.dropped += len(batch)
             self.last_error = str(exc)
-        pending.clear()
 
 
 def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
@@ -209,4 +233,5 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         rec.latency_ms,
         rec.request_hash,
         usage.cache_write_1h_tokens,
+        int(rec.usage_known),
     )

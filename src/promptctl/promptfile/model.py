@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from promptctl.errors import SourceLocation
 
@@ -33,6 +34,7 @@ __all__ = [
     "Status",
     "Target",
     "TestCase",
+    "url_credentials",
 ]
 
 Status = Literal["draft", "approved", "deprecated"]
@@ -299,3 +301,14 @@ class Project:
     @property
     def recordings_dir(self) -> Path:
         return self.evals_dir / "recordings"
+
+
+def url_credentials(url: str | None) -> bool:
+    """Whether `url` carries a user or password (`https://user:pass@host/...`)."""
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "@" in url
+    return bool(parts.username or parts.password) or "@" in parts.netloc

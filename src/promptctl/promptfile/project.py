@@ -17,6 +17,7 @@ from promptctl.promptfile.model import (
     PriceOverride,
     Project,
     ProviderSettings,
+    url_credentials,
 )
 from promptctl.promptfile.yaml_loader import decode_text, load_yaml
 
@@ -136,6 +137,15 @@ def _providers(raw: dict[str, Any], locate: Any, path: Path) -> dict[str, Provid
     for name, settings in raw.items():
         base = DEFAULT_PROVIDERS.get(name)
         fields = dict(settings)
+        if url_credentials(fields.get("base_url")):
+            # never echo the URL: it is the secret
+            raise ConfigError(
+                f"providers.{name}.base_url holds credentials (user:password@); they would "
+                "be copied into bundles, logs and `promptctl providers`",
+                location=locate(f"/providers/{name}/base_url"),
+                hint="remove them from the URL and put the key in an environment variable "
+                "named by `api_key_env` (sent as the provider's auth header)",
+            )
         if base is not None:
             merged[name] = dataclasses.replace(base, **fields)
             continue

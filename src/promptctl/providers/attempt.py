@@ -9,6 +9,7 @@ Gateway passes the async client, limiter and sleep, or their blocking stand-ins.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
@@ -22,6 +23,7 @@ from promptctl.plan.request import ChatRequest
 from promptctl.providers import _http
 from promptctl.providers.base import Parsed, scrub
 from promptctl.providers.chain import TargetPlan
+from promptctl.providers.redact import Redactor
 from promptctl.providers.retry import RetryPolicy, with_retries
 
 __all__ = ["COST_HEADER", "call_target", "reported_cost", "tag"]
@@ -38,12 +40,21 @@ async def call_target(
     clock: Callable[[], float],
     deadline: float,
     on_error: Callable[[ProviderError, int], None],
+    on_cancel: Callable[[], None] | None = None,
+    redactor: Redactor | None = None,
 ) -> tuple[Parsed, int, float]:
-    """The parsed answer, the attempts it took and the last attempt's latency (ms)."""
+    """The parsed answer, the attempts it took and the last attempt's latency (ms).
+
+    `on_cancel` runs when the call is cancelled (Ctrl-C, task cancellation) after its
+    request went out: it may be billed, so the caller records it with an unknown cost.
+    `redactor` scrubs the response body before anything parses it, so a key that the
+    server echoes reaches no answer, error, cache, recording or report.
+    """
     settings, request = plan.settings, plan.request
     wire = plan.adapter.build_request(request, settings, plan.api_key)
     content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
-    secrets = (plan.api_key,) if plan.api_key else ()
+    known = redactor.secrets if redactor is not None else ()
+    secrets = (plan.api_key, *known) if plan.api_key else known
     latency = 0.0
 
     async def attempt(_: int) -> Parsed:
@@ -55,6 +66,10 @@ async def call_target(
                     wire.url, headers=wire.headers, content=content, timeout=settings.timeout_s
                 )
                 body = resp.content
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                if on_cancel is not None:
+                    on_cancel()
+                raise
             except _http.TimeoutError_:
                 raise tag(
                     ProviderError("timeout", f"no response within {settings.timeout_s}s"),
@@ -65,6 +80,8 @@ async def call_target(
                 msg = f"{type(exc).__name__}: {exc}"
                 raise tag(ProviderError("network", msg), request, secrets) from None
             latency = (time.perf_counter() - started) * 1000.0
+        if redactor is not None:
+            body = redactor.bytes(body)
         try:
             parsed = plan.adapter.parse_response(resp.status_code, resp.headers, body)
         except ProviderError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 from promptctl.errors import ProviderError, ProviderErrorKind
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
+from promptctl.providers.redact import scrub
 from promptctl.providers.types import FinishReason, Usage
 
 __all__ = [
@@ -104,26 +105,13 @@ def load_adapter(kind: str) -> Adapter:
     return loaded
 
 
-_KEY_PATTERNS = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}"
-    r"|(?i:(?:api[-_]?key|x-api-key|key)=)[A-Za-z0-9._\-]{8,})"
-)
-
-
-def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove the given secrets and anything shaped like an API key from `text`."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return _KEY_PATTERNS.sub("[redacted]", text)
-
-
 def decode_json(body: bytes, status: int) -> Any:
     """Parse a response body; a non-JSON body is `bad_response` (or the HTTP failure)."""
     try:
         return json.loads(body)
     except ValueError:
-        snippet = scrub(body[:200].decode("utf-8", "replace"))
+        # scrub first, then cut: a cut key is still a key (and the patterns need it whole)
+        snippet = scrub(body[:4096].decode("utf-8", "replace"))[:200]
         if status >= 400:
             raise error_for_status(status, f"HTTP {status}: {snippet!r}") from None
         raise ProviderError(

@@ -89,8 +89,12 @@ class ResponseCache:
         row = self._conn().execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone()
         return row is not None
 
-    def put(self, key: str, response: ChatResponse) -> None:
+    def put(
+        self, key: str, response: ChatResponse, *, redact: Callable[[str], str] | None = None
+    ) -> None:
         payload = json.dumps(response_to_data(response), sort_keys=True)
+        if redact is not None:
+            payload = redact(payload)
         self._conn().execute(
             "INSERT OR REPLACE INTO responses (key, target, response, created_at)"
             " VALUES (?, ?, ?, ?)",

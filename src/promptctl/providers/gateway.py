@@ -28,7 +28,7 @@ from promptctl.promptfile.model import Project
 from promptctl.providers.attempt import call_target
 from promptctl.providers.base import Parsed
 from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
-from promptctl.providers.breaker import Breakers
+from promptctl.providers.breaker import BreakerEvent, Breakers, wait_for_trial
 from promptctl.providers.cache import ResponseCache
 from promptctl.providers.chain import (
     BREAKER_KINDS,
@@ -43,6 +43,7 @@ from promptctl.providers.clients import ClientPool
 from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
+from promptctl.providers.redact import Redactor, secrets_from_env
 from promptctl.providers.retry import RetryPolicy
 from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
 
@@ -70,6 +71,7 @@ class Gateway:
         retry_base_s: float = 0.5,
         breaker_threshold: int = 5,
         breaker_cooldown_s: float = 30.0,
+        probe_wait: bool = False,
         answered: Mapping[str, ChatResponse] | None = None,
     ) -> None:
         if mode not in MODES:
@@ -91,19 +93,32 @@ class Gateway:
         self._deadline_s = deadline_s
         self._retry_base_s = retry_base_s
         self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock)
+        # evaluations: a call finding the circuit open waits for the trial call in flight
+        # (with cool-down 0, the next call after an opening is that trial) instead of failing
+        self._probe_wait = probe_wait
         self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
         self._recordings = RecordingStore(project.recordings_dir)
         pool_size = max(16, sum(s.max_concurrency for s in project.providers.values()))
         self._pool = ClientPool(pool_size)
         # price_for scans the whole price table: memoised per (project, day, target)
         self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
-        self._warned_usage: set[str] = set()  # targets already warned of missing usage
+        self._warned_usage: set[tuple[str, str]] = set()  # (warning, target) already logged
         # targets whose provider said the model is retired: skipped from then on
         self._retired: dict[str, ProviderError] = {}
         self._retired_for = project  # a new project (runtime reload) forgets them
         # answers already paid for elsewhere (a batch), by cache key: each is handed out
         # once as that call's own answer (ledger "ok" at its price), later reads hit the cache
         self._answered = dict(answered or {})
+        self._redactor_memo: tuple[Project, Redactor] | None = None
+
+    @property
+    def redactor(self) -> Redactor:
+        """Scrubs the key values of every configured provider (see providers/redact.py)."""
+        memo = self._redactor_memo
+        if memo is None or memo[0] is not self.project:  # `reload()` swaps the project
+            secrets = secrets_from_env(self.project.providers.values(), self._env)
+            memo = self._redactor_memo = (self.project, Redactor(secrets))
+        return memo[1]
 
     # ---- public API -------------------------------------------------------------
 
@@ -200,13 +215,19 @@ class Gateway:
                 skipped.append(SkippedTarget(target, "model_retired", last.message))
                 self._emit(ctx, target, "error", key, error_kind="model_retired", origin=origin)
                 continue
-            if not breaker.allow():
+            admitted = breaker.admit()
+            if admitted is None and self._probe_wait:
+                admitted = await wait_for_trial(
+                    breaker, deadline=deadline, clock=self._clock, blocking=blocking
+                )
+            if admitted is None:
+                cooldown = self._breakers.cooldown_s
                 last = ProviderError(
                     "circuit_open",
                     "skipped: circuit open after repeated failures",
                     provider=target_plan.settings.name,
                     model=target_plan.request.model,
-                    hint=f"retried after {self._breakers.cooldown_s:g} s",
+                    hint=f"retried after {cooldown:g} s" if cooldown else "the next call retries",
                 )
                 skipped.append(SkippedTarget(target, "circuit_open", last.message))
                 self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
@@ -216,10 +237,11 @@ class Gateway:
                     target_plan, ctx, key, origin, deadline, blocking
                 )
             except ProviderError as exc:
+                trial = admitted == "trial"
                 if exc.kind in BREAKER_KINDS:
-                    breaker.record_failure()
-                else:
-                    breaker.record_success()  # the target answered; the request was at fault
+                    breaker.record_failure(trial=trial)
+                else:  # the target answered; the request was at fault
+                    breaker.record_success()
                 if exc.kind in NO_FAILOVER:
                     raise
                 if exc.kind == "model_retired":
@@ -229,6 +251,10 @@ class Gateway:
                 skipped.append(SkippedTarget(target, exc.kind, exc.message))
                 last = exc
                 continue
+            except BaseException:
+                if admitted == "trial":
+                    breaker.abandon()  # cancelled, or a bug: no outcome for the circuit
+                raise
             breaker.record_success()
             total = (time.perf_counter() - started) * 1000.0
             response = self._response(target_plan, parsed, attempts, latency, total, skipped)
@@ -237,6 +263,10 @@ class Gateway:
             return response
         assert last is not None  # check_some_key: some target was called
         raise chain_error(last, skipped)
+
+    def breaker_history(self) -> list[BreakerEvent]:
+        """Every time a circuit opened in this gateway (for a run's report)."""
+        return self._breakers.history()
 
     async def aclose(self) -> None:
         await self._pool.aclose()
@@ -281,10 +311,11 @@ class Gateway:
         return replace(hit, cached=True)
 
     def _store(self, request: ChatRequest, key: str, repeat: int, response: ChatResponse) -> None:
+        redact = self.redactor.known  # the answer is clean already; inputs may hold a key
         if self.mode == "record":
-            self._recordings.save(key, request, repeat, response)
+            self._recordings.save(key, request, repeat, response, redact=redact)
         if self._cache is not None:
-            self._cache.put(key, response)
+            self._cache.put(key, response, redact=redact)
 
     async def _call(
         self,
@@ -315,6 +346,9 @@ class Gateway:
         def on_error(exc: ProviderError, _: int) -> None:
             self._emit(ctx, target, "error", key, error_kind=exc.kind, origin=origin)
 
+        def on_cancel() -> None:  # sent, maybe billed, never answered: cost unknown
+            self._emit(ctx, target, "error", key, error_kind="cancelled", origin=origin)
+
         return await call_target(
             target_plan,
             client=client,
@@ -325,6 +359,8 @@ class Gateway:
             clock=self._clock,
             deadline=deadline,
             on_error=on_error,
+            on_cancel=on_cancel,
+            redactor=self.redactor,
         )
 
     def _response(
@@ -342,10 +378,15 @@ class Gateway:
         if price is None and parsed.reported_cost_usd is not None:
             cost = parsed.reported_cost_usd  # no price of ours: the proxy's figure
         elif parsed.usage_known:
-            cost = cost_usd(parsed.usage, price, target=target)
-        elif target not in self._warned_usage:
-            self._warned_usage.add(target)
-            log.warning("%s sent no readable token usage: its cost is unknown", target)
+            cost = cost_usd(parsed.usage, price, target=target, warn=False)
+            if price is None:
+                self._warn_once(
+                    target,
+                    "no price known for %s: its cost is unknown (add it under `pricing:` "
+                    "in promptctl.yaml)",
+                )
+        else:
+            self._warn_once(target, "%s sent no readable token usage: its cost is unknown")
         return ChatResponse(
             text=parsed.text,
             target=target,
@@ -358,7 +399,14 @@ class Gateway:
             cost_usd=cost,
             attempts=attempts,
             fallbacks_tried=tuple(skipped),
+            usage_known=parsed.usage_known,
         )
+
+    def _warn_once(self, target: str, message: str) -> None:
+        """Log `message` (with `%s` for the target) once per target and gateway."""
+        if (message, target) not in self._warned_usage:
+            self._warned_usage.add((message, target))
+            log.warning(message, target)
 
     def _price_of(self, target_plan: TargetPlan, parsed: Parsed) -> Price | None:
         target = target_plan.request.target
@@ -433,6 +481,7 @@ class Gateway:
                 fallback_from=origin,
                 request_hash=key,
                 cost_saved_usd=saved,
+                usage_known=response.usage_known if response else error_kind != "cancelled",
             )
         )
 

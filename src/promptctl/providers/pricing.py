@@ -136,10 +136,14 @@ def _rate(price: Price, name: str, base: float | None, input_tokens: int) -> flo
     return rate
 
 
-def cost_usd(usage: Usage, price: Price | None, *, target: str = "") -> float | None:
-    """USD cost of `usage` at `price`; None (and a warning) when the price is unknown."""
+def cost_usd(
+    usage: Usage, price: Price | None, *, target: str = "", warn: bool = True
+) -> float | None:
+    """USD cost of `usage` at `price`; None (and a warning unless `warn` is False: the
+    gateway warns once per target itself) when the price is unknown."""
     if price is None:
-        log.warning("no price known for %s: cost is unknown", target or "this model")
+        if warn:
+            log.warning("no price known for %s: cost is unknown", target or "this model")
         return None
     n_in = usage.input_tokens
     cached = usage.cached_input_tokens

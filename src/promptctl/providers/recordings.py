@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,8 +53,19 @@ class RecordingStore:
                 hint="delete it and re-record with --mode record",
             ) from None
 
-    def save(self, key: str, request: ChatRequest, repeat: int, response: ChatResponse) -> Path:
-        """Write atomically (temp file + rename) so a reader never sees half a file."""
+    def save(
+        self,
+        key: str,
+        request: ChatRequest,
+        repeat: int,
+        response: ChatResponse,
+        *,
+        redact: Callable[[str], str] | None = None,
+    ) -> Path:
+        """Write atomically (temp file + rename) so a reader never sees half a file.
+
+        `redact` scrubs the text written: recordings are committed to the repository.
+        """
         path = self.path_for(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         doc = {
@@ -65,6 +76,8 @@ class RecordingStore:
             "response": response_to_data(response),
         }
         text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        if redact is not None:
+            text = redact(text)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

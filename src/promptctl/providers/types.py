@@ -84,6 +84,7 @@ class ChatResponse:
     cached: bool = False
     attempts: int = 1
     fallbacks_tried: tuple[SkippedTarget, ...] = ()
+    usage_known: bool = True  # False: the usage block was absent or unreadable
     attempt_latency_ms: float = 0.0
 
 
@@ -120,3 +121,4 @@ class CallRecord:
     fallback_from: str | None = None
     request_hash: str | None = None
     cost_saved_usd: float | None = None  # a cache/replay hit: what the call would have cost
+    usage_known: bool = True  # False: unreadable usage, or a call cancelled in flight

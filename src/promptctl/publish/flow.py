@@ -144,6 +144,7 @@ def publish(
                 root=project.root,
                 sequence=sequence,
                 carried=carried_entries(at, prompts, remove),
+                pricing=project.pricing,
             )
 
         return _next_release(at, build, key_pem, releases)

@@ -11,6 +11,7 @@ same comment on the next push.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from promptctl.evals.comparison import (
@@ -27,6 +28,7 @@ __all__ = [
     "MARKER",
     "MAX_MARKDOWN_CHARS",
     "cost_cell",
+    "group_statistics",
     "render_json",
     "render_markdown",
     "sources_line",
@@ -52,7 +54,12 @@ def verdict_line(c: Comparison) -> str:
     if c.verdict == "pass":
         return "✅ promptctl: no regressions"
     if c.verdict == "fail":
-        regressed = sum(g.count("regressed") for g in bad)
+        # hard regressions that the gate found significant (not every 1 -> 0 flip: noise)
+        regressed = sum(
+            g.hard_flips
+            for g in bad
+            if g.hard_p_adjusted is not None and g.hard_p_adjusted <= c.gate.alpha
+        )
         if regressed:
             plural = "s" if regressed != 1 else ""
             return f"❌ promptctl: {regressed} regression{plural} in {where}"
@@ -116,9 +123,8 @@ def _table(c: Comparison) -> str:
                 _pair(g, "latency_p95_ms", _ms),
             ]
         )
-        rows.append(
-            f"| {_cell(g.prompt)} | {_cell(g.target)} | {_icon(g.verdict)} {g.verdict} | {cells} |"
-        )
+        target = _cell(g.model_change or g.target)
+        rows.append(f"| {_cell(g.prompt)} | {target} | {_icon(g.verdict)} {g.verdict} | {cells} |")
     return "\n".join(rows) + "\n"
 
 
@@ -192,12 +198,7 @@ def _details(c: Comparison) -> list[str]:
     out: list[str] = []
     for g in c.groups:
         rows = [t for t in g.tests if t.status != "passing"]
-        stats = (
-            f"paired tests {g.paired_tests}: {g.worse} worse, {g.better} better"
-            + (f"; sign test p={g.p_value:.3g}" if g.p_value is not None else "")
-            + (f", Holm p={g.p_adjusted:.3g}" if g.p_adjusted is not None else "")
-            + (_ci(g) if g.score_change_ci95 else "")
-        )
+        stats = group_statistics(g) + (_ci(g) if g.score_change_ci95 else "")
         table = [
             f"\n<details><summary>{_cell(g.prompt)} ({_cell(g.target)}): "
             f"{len(rows)} changed / flaky / failing tests</summary>\n",
@@ -215,10 +216,34 @@ def _details(c: Comparison) -> list[str]:
     return out
 
 
+def group_statistics(g: GroupComparison) -> str:
+    """The paired tests of one group in a line: counts, p-values, Holm-adjusted ones."""
+    parts = [f"paired tests {g.paired_tests}: {g.worse} worse, {g.better} better"]
+    if g.p_value is not None:
+        parts.append(f"exact one-sided p={g.p_value:.3g}" + _holm(g.p_adjusted))
+    if g.hard_p_value is not None:
+        parts.append(
+            f"hard flips {g.hard_flips} of {g.hard_candidates} possible, "
+            f"p={g.hard_p_value:.3g}" + _holm(g.hard_p_adjusted)
+        )
+    if g.margin_p_value is not None:
+        parts.append(
+            f"drop beyond the margin p={g.margin_p_value:.3g}" + _holm(g.margin_p_adjusted)
+        )
+    if g.errors_counted or g.set_aside:
+        parts.append(f"{g.errors_counted} with errors counted as failures, {g.set_aside} set aside")
+    return "; ".join(parts)
+
+
+def _holm(p: float | None) -> str:
+    return f", Holm p={p:.3g}" if p is not None else " (cannot reach alpha: not in the family)"
+
+
 def _method(c: Comparison) -> str:
     gate = c.gate
     return (
-        "\n<sub>Gate: exact sign test per prompt x target on per-test pass rates, Holm-corrected, "
+        "\n<sub>Gate: exact one-sided conditional tests per prompt x target (pass rate, "
+        "hard flips, margin), one Holm family over all of them, "
         f"alpha={gate.alpha:g}; max pass-rate drop {gate.max_pass_rate_drop:.0%}; "
         f"max cost increase {_limit(gate.max_cost_increase_pct)}; "
         f"max p95 latency increase {_limit(gate.max_p95_latency_increase_pct)}. "
@@ -275,5 +300,8 @@ def _code(text: str) -> str:
 
 
 def _fence(text: str, lang: str = "text") -> str:
-    ticks = "````" if "```" in text else "```"
+    """A code block `text` cannot close: its fence is longer than any backtick run in it
+    (a model output holding ```` must not end the block and write the comment itself)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
     return f"{ticks}{lang}\n{text}\n{ticks}"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from promptctl.evals.comparison import Comparison
-from promptctl.report.diff_report import cost_cell, sources_line, verdict_line
+from promptctl.report.diff_report import cost_cell, group_statistics, sources_line, verdict_line
 from promptctl.report.money import format_usd
 
 if TYPE_CHECKING:
@@ -45,7 +45,8 @@ def print_terminal(c: Comparison, console: Console) -> None:
         console.print(sources, style="dim", markup=False, highlight=False)
     for g in c.groups:
         table = Table(
-            title=f"{escape(g.prompt)} ({escape(g.target)}): [{_STYLE[g.verdict]}]{g.verdict}[/]",
+            title=f"{escape(g.prompt)} ({escape(g.model_change or g.target)}): "
+            f"[{_STYLE[g.verdict]}]{g.verdict}[/]",
             title_justify="left",
         )
         for name in ("", "base", "head", "change"):
@@ -66,6 +67,8 @@ def print_terminal(c: Comparison, console: Console) -> None:
             else:
                 table.add_row(label, _f(base, fmt), _f(head, fmt), _change(base, head, change))
         console.print(table)
+        if g.paired_tests:
+            console.print(f"  {group_statistics(g)}", style="dim", markup=False, highlight=False)
         if g.cost_note:
             console.print(f"  {g.cost_note}", style="dim", markup=False, highlight=False)
     _tests(c, console)

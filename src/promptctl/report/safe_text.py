@@ -3,12 +3,12 @@
 Model output, provider error bodies, prompt ids, test names, file names and tags can all
 carry terminal escapes: `ESC ] 0 ; title BEL` renames the window, `ESC [ 2 J` clears the
 screen, OSC 8 fakes a hyperlink, `\\r` overwrites a line (a FAIL repainted as PASS). The CLI
-shows every control character as an escape (`\\x1b`, `\\r`) instead, in two places that
+shows every control character as an escape (`\\x1b`, `\\r`) instead; three entry points
 together cover every byte it writes:
 
 - `neutral_streams()` (around the whole CLI run) wraps `sys.stdout`/`sys.stderr`, so
   every `typer.echo`, `print` and `sys.stderr.write` is neutralised;
-- `neutral_console()` is the rich console of the CLI: it writes to the raw stream (rich's
+- `neutral_console()` is the rich console of the CLI: it writes past that filter (rich's
   own colours and progress bar must pass) and neutralises the *text* of everything it
   renders, never rich's styling (a render hook over the segments; rich itself already
   drops BEL, backspace, VT, FF and CR from text);
@@ -17,6 +17,12 @@ together cover every byte it writes:
 
 Kept: newline and tab. Shown escaped: the other C0 controls, DEL, C1 (`\\x9b` is a CSI on
 some terminals) and the bidirectional overrides/isolates ("Trojan Source" reordering).
+
+CI logs are read by a machine first: a line starting with `::` is a GitHub Actions
+workflow command (`::error …::` forges an annotation, `::add-mask::` hides text), `##vso[`
+an Azure Pipelines one. Every stream above (`write_data` too, except for the commands
+`lint --format github` writes on purpose) puts a zero-width space into such a line
+(`:\\u200b:error`), which reads the same and runs nothing (`CommandGuard`).
 """
 
 from __future__ import annotations
@@ -25,12 +31,13 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
 __all__ = [
+    "CommandGuard",
     "NeutralStream",
     "neutral_console",
     "neutral_streams",
@@ -54,6 +61,44 @@ def neutralize(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+_COMMAND = re.compile(r"(?<=\n)([ \t]*)(:)(?=:)|(?<=\n)([ \t]*)(#)(?=#(?:vso)?\[)")
+
+
+def _defang(match: re.Match[str]) -> str:
+    indent, char = (match.group(1), match.group(2)) if match.group(2) else match.group(3, 4)
+    return f"{indent}{char}\u200b"
+
+
+class CommandGuard:
+    """Writes to `raw`, breaking CI log commands at line starts (see the module docstring)."""
+
+    def __init__(self, raw: TextIO) -> None:
+        self.raw = raw
+        self.encoding: str = getattr(raw, "encoding", None) or "utf-8"
+        self.errors: str = getattr(raw, "errors", None) or "strict"
+        self._line_start = True
+
+    def write(self, s: str) -> int:
+        if not s:
+            return 0
+        text = _COMMAND.sub(_defang, ("\n" if self._line_start else " ") + s)[1:]
+        self._line_start = s.endswith("\n")
+        self.raw.write(text)
+        return len(s)
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+
 class NeutralStream:
     """A text stream that writes `neutralize(text)` to `raw` (looks like `raw` otherwise).
 
@@ -65,14 +110,14 @@ class NeutralStream:
 
     def __init__(self, raw: TextIO) -> None:
         self.raw = raw
-        self.rich_proxied_file = raw
+        self.rich_proxied_file = CommandGuard(raw)
         self.encoding: str = getattr(raw, "encoding", None) or "utf-8"
         self.errors: str = getattr(raw, "errors", None) or "strict"
 
     def write(self, s: str) -> int:
         if not isinstance(s, str):
             raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        self.raw.write(neutralize(s))
+        self.rich_proxied_file.write(neutralize(s))
         return len(s)
 
     def writable(self) -> bool:
@@ -89,15 +134,21 @@ class NeutralStream:
 
 
 def raw_stream(stream: TextIO) -> TextIO:
-    """The stream under a NeutralStream (for rich, which neutralises its own text)."""
-    return stream.raw if isinstance(stream, NeutralStream) else stream
+    """What a NeutralStream writes to, with only CI commands broken (for rich, which
+    neutralises its own text); any other stream as is."""
+    if isinstance(stream, NeutralStream):
+        return cast("TextIO", stream.rich_proxied_file)
+    return stream
 
 
-def write_data(text: str) -> None:
+def write_data(text: str, *, ci_commands: bool = False) -> None:
     """Machine-readable output (JSON, CSV, SARIF, markdown) on stdout: the exact text for
     a file or a pipe (an escape added to JSON or CSV would corrupt it), neutralised when
-    a person reads it on a terminal."""
+    a person reads it on a terminal. CI log commands at line starts are broken unless
+    `ci_commands` (GitHub annotations that `lint --format github` writes on purpose)."""
     out = raw_stream(sys.stdout)
+    if ci_commands and isinstance(out, CommandGuard):
+        out = out.raw
     isatty = getattr(out, "isatty", None)
     out.write(neutralize(text) if callable(isatty) and isatty() else text)
     out.flush()

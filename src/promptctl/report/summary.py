@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from promptctl.report.money import format_usd
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Problem",
+    "interval_text",
     "notes",
     "problems",
+    "render_markdown",
     "render_plain",
     "summary_renderables",
     "summary_rows",
@@ -54,14 +57,20 @@ def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def _pass_rate(s: Mapping[str, Any]) -> str:
+def interval_text(s: Mapping[str, Any]) -> str:
+    """The pass rate's 95% interval as `[lo%–hi%]`, or "" when the row has none."""
+    ci = s.get("pass_rate_ci95")
+    return f"[{_pct(ci[0])}–{_pct(ci[1])}]" if ci and s.get("pass_rate") is not None else ""
+
+
+def _pass_rate(s: Mapping[str, Any], *, interval: bool = True) -> str:
     rate = s.get("pass_rate")
     if rate is None:
         return "–"
     text = f"{_pct(rate)} ({s['passed']}/{s['passed'] + s['failed']})"
-    ci = s.get("pass_rate_ci95")
-    if ci:
-        text += f" [{_pct(ci[0])}–{_pct(ci[1])}]"
+    ci = interval_text(s)
+    if interval and ci:
+        text += f" {ci}"
     return text
 
 
@@ -85,8 +94,9 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f} ms"
 
 
-def summary_rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
-    """One row of strings per summary entry, in HEADERS order."""
+def summary_rows(doc: Mapping[str, Any], *, interval: bool = True) -> list[tuple[str, ...]]:
+    """One row of strings per summary entry, in HEADERS order (`interval`: the pass rate's
+    95% interval after it)."""
     rows: list[tuple[str, ...]] = []
     for s in doc.get("summary", ()):
         score = s.get("mean_score")
@@ -94,7 +104,7 @@ def summary_rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
             (
                 f"{s['prompt']}@{s['version']}",
                 s["target"],
-                _pass_rate(s),
+                _pass_rate(s, interval=interval),
                 "–" if score is None else f"{score:.2f}",
                 f"{s['input_tokens']}/{s['output_tokens']}",
                 _cost(s),
@@ -135,14 +145,43 @@ def problems(doc: Mapping[str, Any], *, output_chars: int = 160) -> list[Problem
 
 def notes(doc: Mapping[str, Any]) -> list[str]:
     """Lines under the table: cases answered by a fallback, then one hint for unpriced models."""
-    lines = _fallback_lines(doc)
+    lines = _fallback_lines(doc) + _breaker_lines(doc)
     unpriced = _unpriced_models(doc)
     if unpriced:
         them = "it" if len(unpriced) == 1 else "them"
         lines.append(
             f"no price for {', '.join(unpriced)}: add {them} under `pricing:` in promptctl.yaml"
         )
+    unreadable = _unpriced_models(doc, usage_known=False)
+    if unreadable:
+        lines.append(
+            f"cost unknown: unreadable token usage from {', '.join(unreadable)} (absent or "
+            "invalid counts in the response; the price is not the problem)"
+        )
     return lines
+
+
+def _breaker_lines(doc: Mapping[str, Any]) -> list[str]:
+    """When a circuit opened during the run, after how many failures, and if it closed."""
+    lines = []
+    for event in doc.get("run", {}).get("circuit_breaker") or ():
+        line = (
+            f"circuit opened for {event['target']} at {_clock(event['opened_at'])} after "
+            f"{event['failures']} consecutive failures"
+        )
+        if event.get("closed_at") is not None:
+            line += f"; closed at {_clock(event['closed_at'])} (a trial call answered)"
+        else:
+            line += "; still open at the end"
+        if event.get("failed_trials"):
+            line += f" ({event['failed_trials']} trial call(s) failed)"
+        lines.append(line)
+    return lines
+
+
+def _clock(epoch: float) -> str:
+    """HH:MM:SS UTC, to the second: enough to find the moment in CI logs."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%H:%M:%SZ")
 
 
 def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
@@ -170,15 +209,20 @@ def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _unpriced_models(doc: Mapping[str, Any]) -> list[str]:
-    """Models that answered without a known price, in order of appearance."""
+def _unpriced_models(doc: Mapping[str, Any], *, usage_known: bool = True) -> list[str]:
+    """Models that answered with an unknown cost, in order of appearance: for lack of a
+    price (`usage_known`), or of readable token usage (not `usage_known`)."""
     models: dict[str, None] = {}
     cases = doc.get("cases")
     if cases:
         for c in cases:
-            if c["status"] in ("pass", "fail") and c.get("cost_usd") is None:
+            if (
+                c["status"] in ("pass", "fail")
+                and c.get("cost_usd") is None
+                and c.get("usage_known", True) is usage_known
+            ):
                 models[c.get("answered_by") or c["target"]] = None
-    else:
+    elif usage_known:
         for s in doc.get("summary", ()):
             if s.get("cost_unknown_cases"):
                 models[s["target"]] = None
@@ -190,8 +234,13 @@ def _totals_line(doc: Mapping[str, Any]) -> str:
     totals = {k: sum(s[k] for s in summary) for k in ("passed", "failed", "errors", "skipped")}
     words = {"passed": "passed", "failed": "failed", "errors": "errored", "skipped": "skipped"}
     line = ", ".join(f"{v} {words[k]}" for k, v in totals.items() if v or k in ("passed", "failed"))
-    skipped_budget = doc.get("run", {}).get("skipped_budget", 0)
-    if skipped_budget:
+    run = doc.get("run", {})
+    skipped_budget = run.get("skipped_budget", 0)
+    cap = run.get("max_cost_usd")
+    if cap is not None:
+        spent = format_usd(run.get("spent_usd") or 0.0)
+        line += f"; spent {spent} of --max-cost {format_usd(cap)}; {skipped_budget} cases skipped"
+    elif skipped_budget:
         line += f"; {skipped_budget} not run (over --max-cost)"
     return line
 
@@ -215,21 +264,48 @@ def render_plain(doc: Mapping[str, Any], *, max_problems: int = 20, output_chars
     return "\n".join(lines) + "\n"
 
 
+def _md(text: str) -> str:
+    """Safe in a markdown table cell or list item: no pipes, newlines or raw HTML."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_markdown(doc: Mapping[str, Any], *, max_problems: int = 20) -> str:
+    """The summary as a markdown table, then the failures (e.g. for $GITHUB_STEP_SUMMARY)."""
+    lines = [
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "---|" * 2 + "---:|" * (len(HEADERS) - 2),
+    ]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in summary_rows(doc)]
+    lines += ["", *(f"- {_md(n)}" for n in notes(doc))]
+    found = problems(doc)
+    for p in found[:max_problems]:
+        lines.append(f"- **{p.status.upper()}** {_md(p.label)}: {_md(p.reason)}")
+    if len(found) > max_problems:
+        lines.append(f"- … and {len(found) - max_problems} more")
+    lines += ["", f"**{_totals_line(doc)}**"]
+    return "\n".join(lines) + "\n"
+
+
 def summary_renderables(
-    doc: Mapping[str, Any], *, max_problems: int = 20, output_chars: int = 160
+    doc: Mapping[str, Any],
+    *,
+    max_problems: int = 20,
+    output_chars: int = 160,
+    width: int | None = None,
 ) -> list[RenderableType]:
-    """rich renderables: the per prompt x target table, the problem list, the totals."""
+    """rich renderables for a `width`-column console: the per prompt x target table (laid
+    out so that no number is cut, see `summary_table`), the problem list, the totals."""
     from rich.markup import escape
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="promptctl test", title_justify="left")
-    for i, header in enumerate(HEADERS):
-        table.add_column(header, justify="right" if i >= 3 else "left", no_wrap=i < 2)
-    for row in summary_rows(doc):
-        errors = row[-1]
-        table.add_row(*row[:-1], f"[red]{errors}[/red]" if errors != "0" else errors)
+    from promptctl.report.summary_table import summary_table
+
+    table, layout = summary_table(doc, 10_000 if width is None else width)
     out: list[RenderableType] = [table]
+    if layout.interval == "none" and any(interval_text(s) for s in doc.get("summary", ())):
+        out.append(
+            Text("(95% intervals left out to fit the terminal; see --format markdown)", style="dim")
+        )
     out += [Text(line, style="yellow") for line in notes(doc)]
     found = problems(doc, output_chars=output_chars)
     for p in found[:max_problems]:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from promptctl.bundle.format import bundle_providers
+from promptctl.bundle.format import bundle_pricing, bundle_providers
 from promptctl.bundle.history import open_bundle
 from promptctl.errors import BundleError
-from promptctl.promptfile.model import Prompt, ProviderSettings
+from promptctl.promptfile.model import PriceOverride, Prompt, ProviderSettings, url_credentials
 
 __all__ = ["LoadedBundle", "load_bundle", "merge_providers"]
 
@@ -38,6 +38,7 @@ class LoadedBundle:
     prompts: Mapping[str, Prompt]
     providers: Mapping[str, ProviderSettings]
     mtime_ns: int
+    pricing: Mapping[str, PriceOverride] = field(default_factory=dict)  # from `pricing:`
     sequence: int = 0  # the signed release sequence (0: a bundle from before sequences)
 
 
@@ -73,6 +74,7 @@ def load_bundle(
         prompts={p.id: p for p in verified.prompts},
         providers=merge_providers(bundle_providers(doc), overrides),
         mtime_ns=mtime_ns,
+        pricing=bundle_pricing(doc),
         sequence=verified.sequence,
     )
 
@@ -107,5 +109,11 @@ def merge_providers(
             raise BundleError(
                 f"providers override for {name!r}: the bundle has no such provider",
                 hint="give at least `kind` to add one",
+            )
+    for name, settings in out.items():
+        if url_credentials(settings.base_url):  # never echo the URL: it is the secret
+            raise BundleError(
+                f"provider {name!r}: base_url holds credentials (user:password@)",
+                hint="put the key in an environment variable named by api_key_env",
             )
     return out

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
-from promptctl.errors import BundleError, PromptctlError
+from promptctl.errors import BundleError, PromptctlError, UsageError
 from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
@@ -78,6 +78,7 @@ class Runtime:
         self._watch_lock = threading.Lock()
         self._next_check = clock() + watch_interval_s
         self._failed_mtime_ns: int | None = None
+        self._closed = False
         self.last_reload_error: BundleError | None = None
 
     @classmethod
@@ -255,9 +256,14 @@ class Runtime:
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
-            response = gateway.complete_sync(
-                call.request, fallbacks=call.fallbacks, context=call.context
-            )
+            try:
+                response = gateway.complete_sync(
+                    call.request, fallbacks=call.fallbacks, context=call.context
+                )
+            except RuntimeError:  # httpx: "the client has been closed" by a racing close()
+                if self._closed:
+                    raise _closed_error() from None
+                raise
             trace.answered(response)
         return to_result(prompt, response, (time.perf_counter() - started) * 1000.0)
 
@@ -271,17 +277,24 @@ class Runtime:
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
-            response = await gateway.complete(
-                call.request, fallbacks=call.fallbacks, context=call.context
-            )
+            try:
+                response = await gateway.complete(
+                    call.request, fallbacks=call.fallbacks, context=call.context
+                )
+            except RuntimeError:
+                if self._closed:
+                    raise _closed_error() from None
+                raise
             trace.answered(response)
         return to_result(prompt, response, (time.perf_counter() - started) * 1000.0)
 
     # ---- lifecycle ----------------------------------------------------------------
 
     def close(self) -> None:
-        """Close connections and (if the runtime opened it) flush and close the ledger."""
+        """End the runtime: close every connection and (if the runtime opened it) flush and
+        close the ledger. Idempotent; later `run()`/`arun()` calls raise UsageError."""
         with self._lock:
+            self._closed = True
             gateway, self._gateway_ = self._gateway_, None
         if gateway is not None:
             gateway.close()
@@ -291,11 +304,15 @@ class Runtime:
                 close()
 
     async def aclose(self) -> None:
-        """Close the current event loop's connections, then everything `close()` does."""
+        """Close the current event loop's connections only.
+
+        Shared resources (the ledger, the blocking pool other threads use, the breaker)
+        stay open, so one loop finishing never cuts off threads or other loops still
+        calling; `close()` (or leaving `with`/`async with`) ends the runtime.
+        """
         gateway = self._gateway_
         if gateway is not None:
             await gateway.aclose()
-        self.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -308,6 +325,7 @@ class Runtime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+        self.close()
 
     # ---- plumbing -----------------------------------------------------------------
 
@@ -316,6 +334,8 @@ class Runtime:
         if gateway is not None:
             return gateway
         with self._lock:
+            if self._closed:
+                raise _closed_error()
             if self._gateway_ is None:
                 from promptctl.providers.gateway import Gateway
 
@@ -333,7 +353,19 @@ class Runtime:
     def _project(bundle: LoadedBundle) -> Project:
         """The provider layer works on a Project: one holding only the bundle's providers."""
         root = bundle.path.parent.resolve()
-        return Project(root=root, evals_dir=root, providers=dict(bundle.providers))
+        return Project(
+            root=root,
+            evals_dir=root,
+            providers=dict(bundle.providers),
+            pricing=dict(bundle.pricing),
+        )
+
+
+def _closed_error() -> UsageError:
+    return UsageError(
+        "this Runtime is closed: close() ended it (its connections and ledger)",
+        hint="load a new Runtime; to end only one event loop's connections use aclose()",
+    )
 
 
 def _check_forward(current: LoadedBundle, fresh: LoadedBundle) -> None:

@@ -44,12 +44,18 @@ class CheckProblem(Exception):
         self.kind = kind
 
 
+MAX_FRAME = 64 * 1024 * 1024
+"""Larger frames mean a broken (or tampered) channel: treated like a closed one."""
+
+
 def read_frame(stream: IO[bytes]) -> bytes | None:
     """One frame's payload, or None at end of stream (the other side is gone)."""
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         return None
     (size,) = _HEADER.unpack(header)
+    if size > MAX_FRAME:
+        return None
     payload = stream.read(size)
     return payload if len(payload) == size else None
 

@@ -60,6 +60,7 @@ class AssertionContext:
     cost_usd: float | None = None
     latency_ms: float | None = None
     cached: bool = False
+    usage_known: bool = True  # False: the cost is unknown for lack of usage, not of a price
     project_root: Path = field(default_factory=Path.cwd)
     test_name: str = ""
 

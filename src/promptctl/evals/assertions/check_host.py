@@ -4,8 +4,8 @@ A check is arbitrary code from the repository. Run in promptctl's own process, o
 raised `SystemExit(0)` or called `os._exit(0)` ended `promptctl test`/`ci` with exit code 0
 and the failing cases unreported. In a child, whatever the check does (exit, crash, hang
 past `CHECK_TIMEOUT_S`) is that case's failed assertion, and the run goes on with a fresh
-child. Cost: the child starts once (~25 ms) and each call is a pipe round trip (tens of
-microseconds; bench/python_checks.py). The child is not a sandbox: it runs as the same
+child. Cost: the child starts once (~25 ms) and each call is a pipe round trip (~0.1 ms,
+bench/python_checks.py). The child is not a sandbox: it runs as the same
 user with the same environment (see docs/security.md for untrusted pull requests).
 POSIX only: the timeout waits on the pipe with `select`.
 """
@@ -66,13 +66,11 @@ class _Host:
                 frame = read_frame(proc.stdout)
                 if frame is None:
                     raise self._died(proc, label)
+                reply = _decode(frame, label)
                 done = True
             finally:
-                if not done:
+                if not done:  # a child in an unknown state is never asked again
                     self._kill()
-        reply = json.loads(frame)
-        if not isinstance(reply, dict):
-            raise CheckProblem("crashed", f"{label}: unreadable reply from the check process")
         return reply
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -92,7 +90,9 @@ class _Host:
             code = proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        how = f"exit code {code}" if code is not None and code >= 0 else f"signal {-(code or 0)}"
+        if code is None:
+            return CheckProblem("crashed", f"{label} broke the check process's channel")
+        how = f"exit code {code}" if code >= 0 else f"signal {-code}"
         return CheckProblem(
             "crashed", f"{label} ended the check process ({how}: sys.exit, os._exit or a crash)"
         )
@@ -111,6 +111,16 @@ class _Host:
     def close(self) -> None:
         with self._lock:
             self._kill()
+
+
+def _decode(frame: bytes, label: str) -> dict[str, Any]:
+    try:
+        reply = json.loads(frame)
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict):
+        raise CheckProblem("crashed", f"{label}: unreadable reply from the check process")
+    return reply
 
 
 def _wait_readable(stream: Any, timeout_s: float) -> bool:

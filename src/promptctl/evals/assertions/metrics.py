@@ -27,6 +27,8 @@ def _cost(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     """Pass when the case cost at most `max` USD; an unknown cost (no price) fails."""
     limit = _max(spec)
     if ctx.cost_usd is None:
+        if not ctx.usage_known:
+            return Check(False, "cost is unknown (the response's token usage is unreadable)")
         return Check(False, "cost is unknown (no price for this model; add one under pricing:)")
     ok = ctx.cost_usd <= limit
     return Check(ok, f"cost ${ctx.cost_usd:.6f} {'<=' if ok else '>'} max ${limit:g}")

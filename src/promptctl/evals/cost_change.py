@@ -1,0 +1,85 @@
+"""Cost and latency changes of one prompt x target, measured on the tests both sides ran.
+
+Adding an expensive test is no cost regression, so only common tests count; cost per
+case follows `aggregate.cost_figures` (answered cases with a known price).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from promptctl.evals.comparison import GroupComparison
+from promptctl.evals.side_stats import answered, side_stats, unpriced_targets
+from promptctl.promptfile.model import GateConfig
+
+__all__ = ["with_cost_latency"]
+
+Case = Mapping[str, Any]
+_Tests = dict[str, list[Case]]
+
+
+def with_cost_latency(
+    group: GroupComparison, base: _Tests, head: _Tests, gate: GateConfig
+) -> GroupComparison:
+    """Changes measured on the tests both sides ran, so adding a costly test is no regression."""
+    if not base or not head:
+        return group
+    common = [t for t in base if t in head]
+    if not common:
+        return group
+    b = side_stats([c for t in common for c in base[t]])
+    h = side_stats([c for t in common for c in head[t]])
+    cost_change, why = _cost_change(base, head, common)
+    note = None
+    if why is not None:
+        verb = "cost not compared" if gate.max_cost_increase_pct is None else "cost gate skipped"
+        note = why if cost_change is not None else f"{verb}: {why}"
+    return replace(
+        group,
+        cost_change_pct=cost_change,
+        cost_note=note,
+        latency_p95_change_pct=_pct(b.latency_p95_ms, h.latency_p95_ms),
+    )
+
+
+def _cost_change(base: _Tests, head: _Tests, common: list[str]) -> tuple[float | None, str | None]:
+    """Cost per case change over the common tests, with a note when prices are missing.
+
+    A side with no known cost at all makes the change unknown. With some unpriced answers,
+    the change is taken over the tests whose answers are all priced on both sides.
+    """
+    sides = {
+        "base": [c for t in common for c in base[t]],
+        "head": [c for t in common for c in head[t]],
+    }
+    stats = {name: side_stats(cases) for name, cases in sides.items()}
+    blind = [n for n, s in stats.items() if s.cost_per_case is None and s.cost_unknown_cases]
+    if blind:
+        who = ", ".join(dict.fromkeys(x for n in blind for x in unpriced_targets(sides[n])))
+        return None, f"cost unknown on {' and '.join(blind)}: no price for {who}"
+    if not any(s.cost_unknown_cases for s in stats.values()):
+        return _pct(stats["base"].cost_per_case, stats["head"].cost_per_case), None
+    priced = [t for t in common if _all_priced(base[t]) and _all_priced(head[t])]
+    left_out = ", ".join(f"{n} {s.cost_unknown_cases}" for n, s in stats.items())
+    if not priced:
+        return None, f"no test is priced on both sides (unpriced answers: {left_out})"
+    b = side_stats([c for t in priced for c in base[t]])
+    h = side_stats([c for t in priced for c in head[t]])
+    change = _pct(b.cost_per_case, h.cost_per_case)
+    return change, (
+        f"cost per case compared over the {len(priced)} of {len(common)} tests priced on both "
+        f"sides (unpriced answers: {left_out})"
+    )
+
+
+def _all_priced(cases: list[Case]) -> bool:
+    done = answered(cases)
+    return bool(done) and all(c.get("cost_usd") is not None for c in done)
+
+
+def _pct(base: float | None, head: float | None) -> float | None:
+    if base is None or head is None or base <= 0:
+        return None
+    return (head - base) / base * 100

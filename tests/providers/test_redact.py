@@ -1,0 +1,42 @@
+"""The redaction rules: whole keys, their prefixes and suffixes, bytes and JSON data."""
+
+from __future__ import annotations
+
+from promptctl.promptfile.model import ProviderSettings
+from promptctl.providers.redact import MARK, Redactor, scrub, secrets_from_env
+
+KEY = "f3c9e1a7b2d84c6e9a0b1c2d3e4f5a6b"
+
+
+def test_whole_key_prefix_and_suffix_are_removed_but_short_pieces_stay() -> None:
+    r = Redactor((KEY,))
+    assert r.text(f"a {KEY} b") == f"a {MARK} b"
+    assert r.text(f"cut: {KEY[:9]}") == f"cut: {MARK}"  # the tail of a truncated excerpt
+    assert r.text(f"{KEY[-12:]} rest") == f"{MARK} rest"  # the head of one
+    assert r.text(f"x{KEY[:7]}y") == f"x{KEY[:7]}y"  # 7 characters: not a usable piece
+    assert r.text(f"{KEY[:10]}zz{KEY[:10]}") == f"{MARK}zz{MARK}"
+
+
+def test_bytes_and_json_data() -> None:
+    r = Redactor((KEY,))
+    assert (
+        r.bytes(f'{{"auth": "Bearer {KEY}"}}'.encode()) == f'{{"auth": "Bearer {MARK}"}}'.encode()
+    )
+    clean = {"a": ["ok", 1]}
+    assert r.data(clean) is clean  # nothing to change: the same object
+    assert r.data({"a": [f"k={KEY[:20]}"]}) == {"a": [f"k={MARK}"]}
+
+
+def test_secrets_come_from_the_configured_api_key_envs() -> None:
+    providers = [
+        ProviderSettings("a", "openai", api_key_env="A_KEY"),
+        ProviderSettings("b", "openai", api_key_env="B_KEY"),
+        ProviderSettings("c", "openai-compatible"),
+    ]
+    env = {"A_KEY": "short-but-long-enough-key", "B_KEY": "abc", "OTHER": "x" * 40}
+    assert secrets_from_env(providers, env) == ("short-but-long-enough-key",)
+
+
+def test_scrub_keeps_the_shape_patterns() -> None:
+    assert scrub("key sk-abcdefghijkl0123 here") == f"key {MARK} here"
+    assert scrub(f"x {KEY[:12]}", (KEY,)) == f"x {MARK}"
