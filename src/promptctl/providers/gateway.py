@@ -73,6 +73,7 @@ class Gateway:
         breaker_cooldown_s: float = 30.0,
         probe_wait: bool = False,
         on_call_blocks: bool = False,
+        answered: Mapping[str, ChatResponse] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
@@ -108,6 +109,10 @@ class Gateway:
         self._warned_usage: set[tuple[str, str]] = set()  # (warning, target) already logged
         # targets whose provider said the model is retired: skipped from then on
         self._retired: dict[str, ProviderError] = {}
+        self._retired_for = project  # a new project (runtime reload) forgets them
+        # answers already paid for elsewhere (a batch), by cache key: each is handed out
+        # once as that call's own answer (ledger "ok" at its price), later reads hit the cache
+        self._answered = dict(answered or {})
         self._redactor_memo: tuple[Project, Redactor] | None = None
 
     @property
@@ -207,6 +212,8 @@ class Gateway:
                 continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
+            if self._retired_for is not self.project:
+                self._retired, self._retired_for = {}, self.project
             if target in self._retired:
                 last = self._retired[target]
                 skipped.append(SkippedTarget(target, "model_retired", last.message))
@@ -286,6 +293,10 @@ class Gateway:
     ) -> ChatResponse | None:
         if self.mode in ("live", "record"):
             return None
+        paid = self._answered.pop(key, None) if self._answered else None
+        if paid is not None:
+            self._emit(ctx, paid.target, "ok", key, response=paid)
+            return replace(paid, cached=True)  # not timed live: kept out of latency figures
         hit = self._recordings.load(key)
         if hit is None and self.mode == "replay":
             where = f"prompt {ctx.prompt_id or '?'}, test {ctx.test or '?'!r}, repeat {repeat}"
