@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fakes.gate_sim import ROWS, Row, clopper_pearson, run
+from fakes.gate_sim import ROWS, Row, Scenario, clopper_pearson, lower, run
 from promptctl.evals.paired_tests import Outcome, shift_test
 from promptctl.evals.stats import sign_test
 
@@ -36,6 +36,24 @@ def _best(fn: object, repeat: int = 5) -> float:
     return min(times)
 
 
+def calibration(seeds: int) -> None:
+    """Is `inconclusive` right? Per design: the share of A/A runs called inconclusive next
+    to the power against min_detectable_drop (10 points). A design with power >= 0.8
+    should not be called inconclusive; one with much less should."""
+    print()
+    print("| design | power vs a 10-point drop | inconclusive when nothing changed |")
+    print("|---|---|---|")
+    for mix in ("noisy", "stable"):
+        for tests, repeats in ((20, 1), (50, 1), (200, 1), (50, 3), (100, 3), (200, 3)):
+            same = run(Scenario("aa", mix, tests, repeats), seeds)
+            drop = run(Scenario("drop", mix, tests, repeats, change=lower(0.10)), seeds)
+            print(
+                f"| {mix} {tests}x{repeats} | {drop.fail_rate:.2f} "
+                f"| {same.inconclusive / same.runs:.2f} |",
+                flush=True,
+            )
+
+
 def main() -> None:
     seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     print("| scenario | target | seeds | fail rate | 95% CI | inconclusive |")
@@ -49,6 +67,7 @@ def main() -> None:
             f"| {low:.3f}-{high:.3f} | {tally.inconclusive / tally.runs:.2f} |",
             flush=True,
         )
+    calibration(max(100, seeds // 5))
     rng = random.Random(0)
     coins = [
         Outcome(1, 1, 0, 1) if rng.random() < 0.51 else Outcome(0, 1, 1, 1) for _ in range(100_000)

@@ -1,8 +1,8 @@
 """One list per extension point: every other place that names the members agrees with it.
 
-- provider kinds: the adapter registry `providers.base.ADAPTERS` is the source; the
-  prompt-file layer's `PROVIDER_KINDS` (type, hint), the config JSON Schema enum and
-  docs/config.md must list exactly the same kinds;
+- provider kinds: `promptfile.model.ProviderKind` is the list; the adapter registry
+  derives from it (and every kind's module must load as that kind's adapter), the
+  config JSON Schema enum and docs/config.md must list exactly the same kinds;
 - assertion types: the evaluator registry is the source; the loader's list and the
   documentation tables must match it;
 - lint rules: each rule owns its code and severity (`promptfile.rules.RULES`) and every
@@ -15,16 +15,14 @@ from __future__ import annotations
 import ast
 import json
 import re
-from pathlib import Path
 
-import promptctl
+from fakes.source import SRC, parsed
 from promptctl.evals.assertions import ASSERTION_TYPES as EVALUATED
 from promptctl.lint.rules import RULES
 from promptctl.promptfile.assertion_types import ASSERTION_TYPES as ACCEPTED
 from promptctl.promptfile.model import PROVIDER_KINDS
 from promptctl.providers.base import ADAPTERS, load_adapter
 
-SRC = Path(promptctl.__file__).parent
 DOCS = SRC.parents[1] / "docs"
 
 
@@ -55,7 +53,7 @@ def _findings() -> list[tuple[str, int, str]]:
     """(file, line, how) for every Diagnostic/finding construction in src/promptctl."""
     out = []
     for path in sorted(SRC.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
                 continue
             if node.func.id in ("Diagnostic", "finding"):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import promptctl
+from fakes.source import SRC, parsed
 
 # top-down, as in DESIGN.md "Layers"
 LAYERS = (
@@ -34,7 +34,6 @@ LAYERS = (
     "errors",
     "",  # the package root: promptctl/__init__.py
 )
-SRC = Path(promptctl.__file__).parent
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -53,7 +52,7 @@ def _imports(path: Path, root: Path) -> list[tuple[int, str]]:
     module = _module_name(path, root)
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     out: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.Import):
             out += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -6,9 +6,8 @@ into a bundle that `Runtime.run` loads; both runs hit the same fake server with 
 faults queued, and the HTTP requests they make — method, path and body bytes, in order —
 must be identical. `promptctl render --format json` must show the first request's body.
 
-Rows with a `--target` override compare with the runtime's own parts for an override
-(`plan_call(..., target=...)` sent through the same `Gateway` the runtime builds): a
-`Runtime` has no per-call target override.
+Rows with a `--target` override load the runtime with the same pin
+(`Runtime.load(..., targets={id: model})`).
 """
 
 from __future__ import annotations
@@ -25,10 +24,7 @@ import yaml
 from fakes.cli import run as run_cli
 from fakes.llm_server import FakeLLM
 from promptctl.bundle.format import build_bundle, serialize
-from promptctl.plan.call import plan_call
-from promptctl.promptfile.loader import load_prompts
 from promptctl.promptfile.project import load_project
-from promptctl.providers.gateway import Gateway
 from promptctl.publish.selection import select_for_publish
 from promptctl.runtime import Runtime
 
@@ -282,31 +278,21 @@ def test_runtime_and_promptctl_test_send_the_same_requests(
     assert code == [0], capsys.readouterr()
 
     project = load_project(root / "promptctl.yaml")
-    if row.target is None:
-        selection = select_for_publish(project, ["t/p"])
-        bundle = root / "t.bundle.json"
-        doc = build_bundle(
-            selection.prompts,
-            providers=project.providers,
-            eval_summaries={},
-            git_commit=None,
-            created_from="test",
-        )
-        bundle.write_bytes(serialize(doc))
-        with Runtime.load(bundle, env=KEYS, ledger=False) as runtime:
-            by_app = _sent(fake, lambda: runtime.run("t/p", **row.vars), row.faults)
-    else:
-        loaded = load_prompts(project)
-        plan = plan_call(loaded.get("t/p"), row.vars, target=row.target, partials=loaded.partials)
-        gateway = Gateway(project, mode="live", use_cache=False, env=KEYS)
-        try:
-            by_app = _sent(
-                fake,
-                lambda: gateway.complete_sync(plan.request, fallbacks=plan.fallbacks),
-                row.faults,
-            )
-        finally:
-            gateway.close()
+    selection = select_for_publish(project, ["t/p"])
+    bundle = root / "t.bundle.json"
+    doc = build_bundle(
+        selection.prompts,
+        providers=project.providers,
+        eval_summaries={},
+        git_commit=None,
+        created_from="test",
+    )
+    bundle.write_bytes(serialize(doc))
+    pins = {"t/p": row.target} if row.target is not None else None
+    # a deployment that pins a model of a provider the bundle does not carry configures it
+    extra = {p: project.providers[p] for p in ("gemini",)} if pins else None
+    with Runtime.load(bundle, env=KEYS, ledger=False, targets=pins, providers=extra) as runtime:
+        by_app = _sent(fake, lambda: runtime.run("t/p", **row.vars), row.faults)
 
     assert [path for _, path, _ in by_test] == list(row.expect_paths)
     assert by_app == by_test

@@ -16,11 +16,12 @@ from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from promptctl.errors import InputValidationError, RenderError
+from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
 from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.promptfile.partials import inline_partials, safe_partial_name
+from promptctl.promptfile.sandbox import LimitedSandbox, render_limited
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -67,7 +68,7 @@ def environment(partials: Mapping[str, str] | None = None) -> SandboxedEnvironme
     key = tuple(sorted((partials or {}).items()))
     env = _ENV_CACHE.get(key)
     if env is None:
-        env = SandboxedEnvironment(
+        env = LimitedSandbox(
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             loader=_PartialsLoader(partials or {}),
@@ -116,7 +117,7 @@ def render_template(
     """Render one template; every Jinja failure becomes a RenderError."""
     template = compile_template(source, env)
     try:
-        return template.render(variables)
+        return render_limited(template, variables)
     except SecurityError as exc:
         raise RenderError(
             f"sandbox refused: {exc}", hint="templates may not reach into Python internals"
@@ -136,6 +137,10 @@ def render_template(
         raise
     except jinja2.TemplateError as exc:
         raise RenderError(f"template error: {exc}") from None
+    except MemoryError:
+        raise RenderError(
+            "template ran out of memory", hint="see docs/prompt-format.md#limits"
+        ) from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise RenderError(f"template failed: {type(exc).__name__}: {exc}") from None
 
@@ -146,6 +151,16 @@ def _validator(prompt: Prompt) -> Draft202012Validator:
         return cached[1]
     from jsonschema import Draft202012Validator
 
+    from promptctl.promptfile.schemas import check_schema
+
+    for name, declared in prompt.inputs.items():
+        problem = check_schema(declared)
+        if problem:
+            raise PromptFileError(
+                f"{prompt.id}: input '{name}' is not a valid JSON Schema: {problem}",
+                location=SourceLocation(prompt.path),
+                hint="`promptctl lint` shows the line (PC013)",
+            )
     schema = {
         "type": "object",
         "properties": {k: dict(v) for k, v in prompt.inputs.items()},

@@ -213,7 +213,16 @@ def test_render_json_names_the_routed_target(
     _, out, _ = run(["render", "r", "--var", "tier=vip", "-f", "json"], monkeypatch, capsys)
     assert json.loads(out)["target"] == "openai/gpt-4o"
     _, out, _ = run(["render", "r", "-f", "json"], monkeypatch, capsys)
-    assert json.loads(out)["target"] == "openai/gpt-4o-mini"
+    doc = json.loads(out)
+    assert doc["target"] == "openai/gpt-4o-mini"
+    # the first request as the built-in openai provider receives it
+    assert doc["request"]["path"] == "/v1/chat/completions"
+    assert doc["request"]["body"]["messages"] == [{"role": "user", "content": "Tier std"}]
+    (tmp_path / "prompts" / "n.yaml").write_text(
+        "version: 1.0.0\nmodel: {use: nowhere/x}\nmessages:\n  - user: hi\n"
+    )
+    _, out, _ = run(["render", "n", "-f", "json"], monkeypatch, capsys)
+    assert json.loads(out)["request"] is None  # no such provider: no wire format to show
     code, _, err = run(["render", "r", "--target", "x/y"], monkeypatch, capsys)
     assert code == 2 and "--target 'x/y': unknown provider 'x'" in err
 

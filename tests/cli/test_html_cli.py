@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -205,3 +207,22 @@ def test_report_shows_messages_only_for_the_prompt_that_ran(
     edited = _data((project / "edited.html").read_text())
     assert [c["messages"] for c in edited["cases"]] == [None, None]  # never sent like this
     assert edited["tags"] == {"demo/qa": ["demo"]}
+
+
+def test_a_closed_stdout_pipe_does_not_lose_the_html(project: Path) -> None:
+    # `promptctl test --html r.html | head -1`: the reader may be gone before the table.
+    exe = str(Path(sys.executable).parent / "promptctl")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        subprocess.run(
+            [exe, "test", "--html", "r.html"],
+            cwd=project,
+            stdout=write_end,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert _data((project / "r.html").read_text())["kind"] == "run"

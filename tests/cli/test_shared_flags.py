@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 
 import pytest
@@ -13,12 +14,18 @@ from promptctl.cli._gate_flags import GateFlags
 from promptctl.cli.main import app, main
 
 
+@functools.cache
 def _params(command: str) -> dict[str, tuple[object, ...]]:
-    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    click_command = _root().commands[command]  # type: ignore[attr-defined]
     return {
         p.name: (tuple(p.opts), getattr(p, "help", None), p.default, p.multiple)
         for p in click_command.params
     }
+
+
+@functools.cache
+def _root() -> object:
+    return typer.main.get_command(app)
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,13 @@ def main(job: dict[str, Any]) -> None:
     start_at = job.get("start_at", 0.0)
     while time.time() < start_at:
         time.sleep(0.005)
+    if job.get("wait_for_key"):  # start once another process has left this Redis key
+        import redis
+
+        client = redis.Redis.from_url(job["redis"])
+        deadline = time.time() + 60
+        while not client.exists(job["wait_for_key"]) and time.time() < deadline:
+            time.sleep(0.002)
     with runtime:
         for n in range(job["calls"]):
             t0 = time.time()

@@ -129,14 +129,14 @@ def test_git_tree_source_reads_the_commit(repo: Project) -> None:
     edit(repo, "Classify the ticket.", "CHANGED")
     source = GitTreeSource(repo.root, "main")
     path = repo.prompts_dir / "p.yaml"
-    assert b"Classify the ticket." in source.read_bytes(path)
+    assert b"Classify the ticket." in source.read_bytes(path, root=repo.root)
     assert source.is_file(path)
     assert source.list_files(repo.prompts_dir) == [path]
     old = load_prompt(path, repo, source=source)
     new = load_prompt(path, repo)
     assert required_bump(old, new)[0] == "patch"
     with pytest.raises(FileNotFoundError):
-        source.read_bytes(repo.root / "nope.yaml")
+        source.read_bytes(repo.root / "nope.yaml", root=repo.root)
 
 
 def test_merge_base_is_found(repo: Project) -> None:

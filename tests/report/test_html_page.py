@@ -12,6 +12,7 @@ import pytest
 from html_builders import HOSTILE, TARGETS, diff_comparison, run_doc
 
 from promptctl.errors import UsageError
+from promptctl.report.diff_report import verdict_line
 from promptctl.report.html import render_diff, render_run, write_html
 from promptctl.report.html.page import embed_json
 from promptctl.report.html.payload import history_points, target_points
@@ -130,8 +131,9 @@ def test_word_diff_marks_only_the_changed_word() -> None:
 def test_diff_page_carries_the_verdict_and_word_diffs() -> None:
     comparison, _, _ = diff_comparison()
     data = _data(render_diff(comparison))
-    assert data["kind"] == "diff" and data["verdict"] == "fail"
-    assert str(data["verdict_line"]).startswith("❌ promptctl: 1 regression in support/triage")
+    assert data["kind"] == "diff" and data["verdict"] == comparison.verdict
+    assert data["verdict_line"] == verdict_line(comparison)
+    assert data["reasons"] == list(comparison.reasons) and data["reasons"]
     tests = {t["test"]: t for t in data["groups"][0]["tests"]}  # type: ignore[index]
     assert ["-", "billing"] in tests["refund"]["words"] and ["+", "other"] in tests["refund"][
         "words"

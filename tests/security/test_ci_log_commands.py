@@ -32,6 +32,10 @@ tests:
   - name: t
     assert: [{type: contains, value: "never said"}]
 """
+# Enough tests that all of them flipping is a regression the gate can see at repeat 1.
+MANY_TESTS = PROMPT + "".join(
+    f'  - name: t{i}\n    assert: [{{type: contains, value: "never said"}}]\n' for i in range(11)
+)
 
 
 @pytest.fixture
@@ -67,6 +71,7 @@ def test_model_output_in_a_results_file_cannot_issue_commands(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    (project / "prompts" / "demo" / "log.yaml").write_text(MANY_TESTS)
     fake_llm.reply("I never said that")
     assert run(["test", "--output", "base.json"], monkeypatch, capsys)[0] == 0
     fake_llm.reply(INJECTED)

@@ -32,7 +32,7 @@ def test_a_head_output_cannot_close_its_fence(
         return FORGED if text == "no." else text
 
     fake_llm.reply(forge)
-    code, md, err = run(["diff", "--format", "markdown"], monkeypatch, capsys)
+    code, md, err = run(["diff", "--repeat", "3", "--format", "markdown"], monkeypatch, capsys)
     assert code == 1, err
     assert md.startswith("❌ promptctl: 2 regressions")
     block = md.split("actual (head output):\n", 1)[1]

@@ -144,11 +144,14 @@ def test_on_a_terminal_colours_pass_and_nothing_else_does(project: Path, fake_ll
     assert "\\x1b]0;pwned" in rest
 
 
-def test_typers_own_help_keeps_its_colours(tmp_path: Path) -> None:
-    env = {**os.environ, "TERM": "xterm-256color"}
+def test_help_on_a_terminal_is_printed_as_is(tmp_path: Path) -> None:
+    # Help is click's plain text (issue 14: no `<bool>` after flags, names never cut at
+    # 80 columns); the neutralising streams must pass it through unchanged.
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80"}
     for name in ("NO_COLOR", "FORCE_COLOR"):
         env.pop(name, None)
     exe = str(Path(sys.executable).parent / "promptctl")
     code, out = _run_in_a_terminal([exe, "lint", "--help"], tmp_path, env)
     assert code == 0, out
-    assert SGR.search(out) and "\\x1b" not in out  # real colours, not escaped ones
+    assert "\\x1b" not in out and not RAW_CONTROL.search(out.replace("\r\n", "\n"))
+    assert "Usage: promptctl lint [OPTIONS]" in out and "  -h, --help" in out

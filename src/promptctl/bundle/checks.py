@@ -17,8 +17,11 @@ from typing import Any
 from promptctl.bundle.format import bundle_prompt_to_prompt
 from promptctl.errors import BundleError
 from promptctl.promptfile.model import Prompt
+from promptctl.promptfile.safe_io import nesting_depth
 
 __all__ = ["bundle_sequence", "check_document", "parse_document"]
+
+_MAX_DEPTH = 200  # prompts carry JSON Schemas; none needs to nest this deep
 
 
 def parse_document(data: bytes) -> dict[str, Any]:
@@ -49,6 +52,10 @@ def parse_document(data: bytes) -> dict[str, Any]:
         raise BundleError(
             f"bundle is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+    if nesting_depth(doc, _MAX_DEPTH) > _MAX_DEPTH:  # later stages recurse per level
+        raise BundleError(
+            f"bundle is nested too deeply (more than {_MAX_DEPTH} levels) to be a promptctl bundle"
+        )
     if not isinstance(doc, dict):
         raise BundleError("not a promptctl bundle: the top level is not an object")
     return doc

@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from promptctl.bundle.signing import VerifiedBundle, verify_bundle
 from promptctl.errors import BundleError
+from promptctl.promptfile.safe_io import MAX_BUNDLE_BYTES, UnsafeFileError, read_file
 
 __all__ = [
     "bundle_file_name",
@@ -41,7 +41,7 @@ _LEGACY = re.compile(r"^bundle-([0-9a-f]{12})\.bundle\.json$")
 _POINTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.bundle\.json$")
 _log = logging.getLogger("promptctl.bundle")
 # A bundle of 1,000 prompts is ~1.5 MB; far above any real one, far below harm.
-MAX_BUNDLE_BYTES = 256 << 20
+_POINTER_BYTES = 256
 
 
 def bundle_file_name(digest: str, sequence: int = 0) -> str:
@@ -71,11 +71,20 @@ def release_files(directory: Path) -> list[tuple[int, str]]:
 
 
 def read_latest_name(directory: Path) -> str:
-    """The file name the `latest` pointer holds, checked to be a plain name in `directory`."""
+    """The file name the `latest` pointer holds, checked to be a plain name in `directory`.
+
+    Read through `safe_io`: a FIFO or device named `latest` is refused, not opened.
+    """
     pointer = directory / "latest"
     try:
-        with open(pointer, "rb") as fh:
-            raw = fh.read(256)
+        raw = read_file(pointer, root=None, limit=_POINTER_BYTES, what="`latest` pointer")
+    except UnsafeFileError as exc:
+        if "limit" not in exc.message:
+            raise BundleError(
+                f"{pointer}: {exc.message}",
+                hint="it should hold one file name, as written by `promptctl publish`",
+            ) from None
+        raw = b""  # a big file: not a name; reported (unquoted) below
     except OSError as exc:
         raise BundleError(
             f"{directory} is a directory without a readable `latest` pointer: {exc.strerror}",
@@ -84,7 +93,7 @@ def read_latest_name(directory: Path) -> str:
     name = raw.decode("utf-8", "replace").strip()
     if not _POINTER_NAME.match(name):
         # not quoted: `latest` may be a link to any file (a key, /proc/self/environ)
-        size = f"{len(raw)}+" if len(raw) >= 256 else str(len(raw))
+        size = f"{len(raw)}" if raw else f"{_POINTER_BYTES}+"
         raise BundleError(
             f"{pointer} does not name a bundle file in {directory}: it holds {size} bytes "
             "that are not a `*.bundle.json` file name (not shown)",
@@ -95,17 +104,13 @@ def read_latest_name(directory: Path) -> str:
 
 def read_bundle_file(path: Path) -> bytes:
     """A bundle file's bytes: a regular file (a FIFO or device in a release directory
-    would hang or flood the reader) of at most MAX_BUNDLE_BYTES."""
+    would hang or flood the reader) of at most MAX_BUNDLE_BYTES (see `safe_io`)."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise BundleError(f"{path} is not a regular file; a bundle is a plain JSON file")
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BUNDLE_BYTES + 1)
+        return read_file(path, root=None, limit=MAX_BUNDLE_BYTES, what="bundle")
+    except UnsafeFileError as exc:
+        raise BundleError(exc.message, hint="a bundle is a plain JSON file") from None
     except OSError as exc:
         raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError(f"{path} is larger than {MAX_BUNDLE_BYTES >> 20} MiB; not a bundle")
-    return data
 
 
 def open_bundle(

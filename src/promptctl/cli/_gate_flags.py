@@ -34,7 +34,10 @@ __all__ = [
 
 MaxPassRateDropOption = Annotated[
     float | None,
-    typer.Option(help="Tolerated pass-rate drop, 0..1 (promptctl.yaml gate:, else 0)."),
+    typer.Option(
+        help="Non-inferiority margin, 0..1: fail only on a drop significantly beyond it "
+        "(promptctl.yaml gate:, else 0)."
+    ),
 ]
 MaxCostIncreaseOption = Annotated[
     str | None, typer.Option(help="Max cost-per-case increase in %, or off (gate:, else 10).")
@@ -56,7 +59,7 @@ NewFailuresOption = Annotated[
     bool | None,
     typer.Option(
         "--fail-on-new-failures/--no-fail-on-new-failures",
-        help="Hard regressions and new always-failing tests fail the gate (gate:, else on).",
+        help="Significant hard flips and new always-failing tests fail the gate (gate:, else on).",
     ),
 ]
 

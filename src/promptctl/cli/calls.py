@@ -133,6 +133,7 @@ def _print_csv(rows: list[CallRow]) -> None:
 
 
 def _print_table(rows: list[CallRow]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -145,5 +146,5 @@ def _print_table(rows: list[CallRow]) -> None:
             col, justify="right" if col in ("in", "out", "cost", "latency") else "left"
         )
     for row in rows:
-        table.add_row(*_cells(row))
+        table.add_row(*(escape(c) for c in _cells(row)))  # ledger text is data, not markup
     out.print(table)

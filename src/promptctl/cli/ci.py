@@ -92,14 +92,15 @@ def ci(
     from promptctl.report.diff_terminal import print_terminal
     from promptctl.report.github import append_step_summary, publish_report
 
-    print_terminal(comparison, console())
     report_path = report or proj.state_dir / "ci-report.md"
     html_path = html or report_path.with_suffix(".html")
     from promptctl.cli._html import write_diff_html
 
+    # files first: a closed stdout pipe must not lose the reports
     write_diff_html(html_path, comparison, base_side.document, head_side.document)
     markdown = render_markdown(comparison) + _html_link(html_path)
     _write(report_path, markdown)
+    print_terminal(comparison, console())
     typer.echo(f"report: {report_path}", err=True)
     typer.echo(f"head results: {selection.options.output}", err=True)
     if comment:

@@ -80,11 +80,11 @@ def diff(
 
         check_comment_env()  # a job that cannot comment fails before spending anything
     comparison, base_side, head_side = compare_both(proj, selection, gate, base=base, head=head)
-    _emit(comparison, fmt, output)
-    if html is not None:
+    if html is not None:  # files first: a closed stdout pipe must not lose them
         from promptctl.cli._html import write_diff_html
 
         write_diff_html(html, comparison, base_side.document, head_side.document)
+    _emit(comparison, fmt, output)
     if comment:
         from promptctl.report.diff_report import render_markdown
         from promptctl.report.github import publish_report

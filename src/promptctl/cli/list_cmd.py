@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
+from promptctl.errors import EXIT_USAGE
 
 
 def register(app: typer.Typer) -> None:
@@ -61,6 +62,9 @@ def register(app: typer.Typer) -> None:
             )
         broken = len({d.location.path for d in result.errors if d.location})
         if broken:
+            first = result.errors[0]
+            sys.stderr.write(f"error: {first}\n")
             sys.stderr.write(
-                f"warning: {broken} file(s) with errors not listed; run `promptctl lint`\n"
+                f"error: {broken} file(s) with errors not listed; run `promptctl lint`\n"
             )
+            raise typer.Exit(EXIT_USAGE)  # bad input exits 2, as everywhere

@@ -31,6 +31,8 @@ def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
         return key, value
     try:
         return key, json.loads(value)
+    except RecursionError:
+        raise UsageError(f"--var {key}: the value is nested too deeply") from None
     except json.JSONDecodeError:
         import yaml
 
@@ -45,8 +47,10 @@ def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
 def _read_vars(path: Path) -> dict[str, Any]:
     import yaml
 
+    from promptctl.promptfile.safe_io import read_file
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_file(path, root=None, what="--vars file").decode("utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -58,19 +62,17 @@ def _read_vars(path: Path) -> dict[str, Any]:
     return data
 
 
-def _wire(project: Project, request: ChatRequest) -> dict[str, Any]:
+def _wire(project: Project, request: ChatRequest) -> dict[str, Any] | None:
     """The first request as its provider receives it: path and JSON body (no headers, so
-    no key). The body is the same object the gateway encodes and sends."""
+    no key). The body is the same object the gateway encodes and sends. None when the
+    provider is not configured (lint says PC017): there is no wire format to show."""
     from urllib.parse import urlsplit
 
     from promptctl.providers.base import load_adapter
 
     settings = project.providers.get(request.provider)
     if settings is None:
-        raise UsageError(
-            f"unknown provider {request.provider!r} in {request.target!r}",
-            hint="configure it under providers: in promptctl.yaml",
-        )
+        return None
     wire = load_adapter(settings.kind).build_request(request, settings, None)
     return {"method": "POST", "path": urlsplit(wire.url).path, "body": wire.body}
 

@@ -79,22 +79,25 @@ def test(
     check_selected(loaded, list(options.id_globs))
     prompts, partials = loaded.prompts, loaded.partials
     del loaded  # the parsed YAML with positions is not needed any more (memory)
+    answered = None
     if batch:
         from promptctl.cli._batch import prefill
 
-        prefill(proj, prompts, partials, options, first_wait_s=batch_poll)
+        answered = prefill(proj, prompts, partials, options, first_wait_s=batch_poll)
     bar = None if quiet or not sys.stderr.isatty() else _ProgressBar()
     try:
         with _fewer_gc_passes():
-            run = evaluate(proj, prompts, options, partials=partials, progress=bar)
+            run = evaluate(
+                proj, prompts, options, partials=partials, progress=bar, answered=answered
+            )
     finally:
         if bar is not None:
             bar.stop()
-    _report(run, proj, quiet=quiet, fmt=fmt)
-    if html is not None and run.results:
+    if html is not None and run.results:  # before printing: a closed pipe must not lose it
         from promptctl.cli._html import run_page, write_run_html
 
         write_run_html(html, run_page(run.document, proj, prompts=prompts, partials=partials))
+    _report(run, proj, quiet=quiet, fmt=fmt)
     raise typer.Exit(run.exit_code)
 
 

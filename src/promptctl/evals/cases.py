@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from promptctl.errors import UsageError
 from promptctl.plan.call import target_for
-from promptctl.promptfile.model import Prompt, Target, TestCase
+from promptctl.promptfile.model import Limits, Prompt, Target, TestCase
 
 __all__ = ["Case", "expand_cases", "fallback_targets", "parse_shard", "shard", "targets_for"]
 
@@ -96,6 +96,7 @@ def expand_cases(
     tags: Sequence[str] = (),
     test_glob: str | None = None,
     include_fallbacks: bool = False,
+    limits: Limits | None = None,
 ) -> list[Case]:
     """All cases for `prompts`, in a deterministic order (prompt, target, test, repeat).
 
@@ -106,10 +107,18 @@ def expand_cases(
     - `id_globs` match the prompt id or its file path (fnmatch); `tags` keep prompts having
       any of them; `test_glob` matches test names.
     - `include_fallbacks` adds `fallback_targets(prompt)` as extra targets.
+    - `limits` caps `--repeat` and the number of cases (UsageError, before expanding).
     """
+    limits = limits or Limits()
     if repeat is not None and repeat < 1:
         raise UsageError(f"--repeat must be at least 1, got {repeat}")
-    cases: list[Case] = []
+    if repeat is not None and repeat > limits.max_repeat:
+        raise UsageError(
+            f"--repeat {repeat} is over the limit of {limits.max_repeat}",
+            hint="lower it, or raise `limits: {max_repeat: N}` in promptctl.yaml",
+        )
+    plan: list[tuple[Prompt, Target, TestCase, int]] = []
+    total = 0
     for prompt in prompts:
         if not _selected(prompt, id_globs, tags):
             continue
@@ -123,8 +132,15 @@ def expand_cases(
         for target in prompt_targets:
             for test in tests:
                 count = repeat if repeat is not None else (test.repeat or 1)
-                cases.extend(Case(prompt, target, test, i) for i in range(count))
-    return cases
+                plan.append((prompt, target, test, count))
+                total += count
+    if total > limits.max_cases:
+        raise UsageError(
+            f"this run expands to {total:,} cases, over the limit of {limits.max_cases:,}",
+            hint="select fewer prompts, targets or repeats, or raise "
+            "`limits: {max_cases: N}` in promptctl.yaml",
+        )
+    return [Case(p, t, test, i) for p, t, test, count in plan for i in range(count)]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

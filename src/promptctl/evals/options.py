@@ -58,6 +58,7 @@ def select_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptio
         id_globs=options.id_globs,
         tags=options.tags,
         test_glob=options.test_glob,
+        limits=project.limits,
     )
     if options.shard:
         index, total = parse_shard(options.shard)

@@ -195,7 +195,7 @@ def _base_providers(project: Project, base_commit: str) -> Mapping[str, Provider
     source, _ = git_source(project.root, base_commit)
     config = project.config_path or project.root / "promptctl.yaml"
     try:
-        raw = source.read_bytes(config)
+        raw = source.read_bytes(config, root=project.root, what=CONFIG_NAME)
     except FileNotFoundError:
         raw = b""
     with tempfile.TemporaryDirectory(prefix="promptctl-base-") as tmp:

@@ -24,6 +24,7 @@ from promptctl.errors import SourceLocation, UsageError
 from promptctl.evals.aggregate import Summary, summarize
 from promptctl.evals.assertions.base import AssertionResult
 from promptctl.evals.cases import Case
+from promptctl.promptfile.safe_io import UnsafeFileError, read_file
 from promptctl.providers.types import SkippedTarget, Usage
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
 
 SCHEMA_ID = "promptctl/results@1"
 # What every reader relies on: the fields `CaseResult.from_dict` indexes directly.
+MAX_RESULTS_BYTES = 1024 * 1024 * 1024  # a results document (`--base-results`, merge)
 _CASE_FIELDS = ("key", "prompt", "version", "content_hash", "target", "test", "repeat", "status")
 _STATUSES = {"pass", "fail", "error", "skipped"}
 CaseStatus = Literal["pass", "fail", "error", "skipped"]
@@ -294,15 +296,19 @@ def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
     against the shipped JSON Schema (slower on large runs).
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_file(path, root=None, limit=MAX_RESULTS_BYTES, what="results file").decode()
     except FileNotFoundError:
         raise UsageError(f"{path}: results file not found") from None
+    except UnsafeFileError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not a JSON results document (not UTF-8 text)") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read results file: {exc.strerror}") from None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{path}: not a results document (JSON nested too deeply)") from None
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"not a JSON results document: {exc.msg}",

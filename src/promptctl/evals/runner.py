@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from promptctl.ledger import Ledger
     from promptctl.ledger.postgres import PgLedger
     from promptctl.providers.gateway import Gateway
+    from promptctl.providers.types import ChatResponse
 
 WORKER_STAGGER_S = 0.001
 """Start delay between consecutive workers (0.05 s for the last of 50)."""
@@ -123,9 +124,14 @@ def evaluate(
     partials: Mapping[str, str] | None = None,
     progress: ProgressSink | None = None,
     env: Mapping[str, str] | None = None,
+    answered: Mapping[str, ChatResponse] | None = None,
 ) -> EvalRun:
-    """Blocking `run_eval`; Ctrl-C returns the interrupted run (exit code 130)."""
-    session = _Session(project, prompts, options, partials, None, progress, env)
+    """Blocking `run_eval`; Ctrl-C returns the interrupted run (exit code 130).
+
+    `answered`: answers already paid for (`promptctl test --batch`) by cache key; the
+    gateway hands each out once, as that call's answer (`Gateway(answered=...)`).
+    """
+    session = _Session(project, prompts, options, partials, None, progress, env, answered=answered)
 
     async def main() -> None:
         # Returns None: asyncio.run formats its task's repr (result included) on exit.
@@ -152,6 +158,8 @@ class _Session:
         gateway: Gateway | None,
         progress: ProgressSink | None,
         env: Mapping[str, str] | None,
+        *,
+        answered: Mapping[str, ChatResponse] | None = None,
     ) -> None:
         from promptctl.evals.budget import Budget
 
@@ -169,6 +177,7 @@ class _Session:
         self.results: list[CaseResult | None] = [None] * len(self.cases)
         self._own_gateway = gateway is None
         self._ledger: Ledger | PgLedger | None = None
+        self._answered = answered
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
         self.case_runner = CaseRunner(project, self.builder, self.budget, self.gateway)
         self.outcome: EvalRun | None = None
@@ -245,6 +254,8 @@ class _Session:
             # is the circuit's trial call and cases meanwhile wait for its outcome
             breaker_cooldown_s=0.0,
             probe_wait=True,
+            on_call_blocks=True,  # the ledger commits each paid call: off the loop
+            answered=self._answered,
         )
 
     async def _close(self, interrupted: bool) -> None:

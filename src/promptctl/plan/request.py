@@ -114,7 +114,7 @@ def build_chat_request(
         () if stop is None else (stop,) if isinstance(stop, str) else tuple(map(str, stop))
     )
     if output.format == "json" and output.schema is not None:
-        fmt = ResponseFormat("json_schema", schema=_sorted(output.schema))
+        fmt = ResponseFormat("json_schema", schema=_sorted_schema(output.schema))
     elif output.format == "json":
         fmt = ResponseFormat("json")
     else:
@@ -131,6 +131,22 @@ def build_chat_request(
         response_format=fmt,
         extra=_sorted({k: v for k, v in params.items() if k not in _KNOWN}),
     )
+
+
+_SCHEMAS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _sorted_schema(schema: Mapping[str, Any]) -> Any:
+    """`_sorted(schema)`, once per schema object: a loaded prompt's schema is immutable and
+    the runtime builds a request from it on every call."""
+    cached = _SCHEMAS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    if len(_SCHEMAS) > 1024:
+        _SCHEMAS.clear()
+    result = _sorted(schema)
+    _SCHEMAS[id(schema)] = (schema, result)
+    return result
 
 
 def _sorted(value: Any) -> Any:

@@ -1,29 +1,39 @@
-"""The assertion names a test may use (each also with a `not-` prefix)."""
+"""The assertion names a test may use (each also with a `not-` prefix), and what each needs.
+
+One table: a new assertion type is a checker registered in `promptctl.evals.assertions`
+plus its row here (tests/test_extension_points.py keeps the two equal). Each row names
+the keys of which the assertion needs at least one (the bare short form gives none);
+`()` means it can stand alone.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ASSERTION_TYPES", "REGEX_TYPES"]
+from collections.abc import Mapping
 
-ASSERTION_TYPES: frozenset[str] = frozenset(
-    {
-        "equals",
-        "contains",
-        "icontains",
-        "contains-any",
-        "contains-all",
-        "starts-with",
-        "regex",
-        "is-json",
-        "json-schema",
-        "json-path",
-        "length",
-        "levenshtein",
-        "cost",
-        "latency",
-        "python",
-        "llm-rubric",
-    }
-)
+__all__ = ["ASSERTION_TYPES", "REGEX_TYPES", "REQUIRED_OPTIONS"]
+
+REQUIRED_OPTIONS: Mapping[str, tuple[str, ...]] = {
+    "equals": ("value",),
+    "contains": ("value",),
+    "icontains": ("value",),
+    "contains-any": ("value",),
+    "contains-all": ("value",),
+    "starts-with": ("value",),
+    "regex": ("value",),
+    "is-json": (),
+    # `value`, `schema:` or else the prompt's output.schema (the loader checks the last
+    # once the output spec is known: `testcases.bare_schema_problems`)
+    "json-schema": (),
+    "json-path": ("path",),
+    "length": ("min", "max"),
+    "levenshtein": ("value",),
+    "cost": ("max", "value"),
+    "latency": ("max", "value"),
+    "python": ("value", "file"),
+    "llm-rubric": ("value", "rubric"),
+}
+
+ASSERTION_TYPES: frozenset[str] = frozenset(REQUIRED_OPTIONS)
 
 # Types whose `value` is a regular expression the loader compiles up front.
 REGEX_TYPES: frozenset[str] = frozenset({"regex"})

@@ -16,26 +16,52 @@ from typing import Any
 
 from promptctl.errors import PromptFileError, SourceLocation
 from promptctl.promptfile.diagnostics import Diagnostic
+from promptctl.promptfile.model import Limits
 from promptctl.promptfile.rules import finding
 from promptctl.promptfile.sources import FileSource
-from promptctl.promptfile.yaml_loader import LocatedYaml, decode_text, load_yaml
+from promptctl.promptfile.yaml_loader import (
+    MAX_DEPTH,
+    LocatedYaml,
+    decode_text,
+    load_yaml,
+    nesting_depth,
+)
 
 __all__ = ["MAX_DATASET_BYTES", "Locate", "Row", "read_rows"]
 
-MAX_DATASET_BYTES = 64 * 1024 * 1024  # datasets are where large test data belongs
+MAX_DATASET_BYTES = Limits.max_dataset_bytes  # datasets are where large test data belongs
 
 Locate = Callable[[str], SourceLocation]
 # (line, row, locate-inside-the-row's-assert)
 Row = tuple[int, Any, Locate]
 
 
-def read_rows(path: Path, source: FileSource, diags: list[Diagnostic]) -> list[Row]:
-    """The rows of the dataset at `path`; bad lines go to `diags`.
+def read_rows(
+    path: Path,
+    source: FileSource,
+    diags: list[Diagnostic],
+    *,
+    root: Path,
+    limits: Limits | None = None,
+) -> list[Row]:
+    """The rows of the dataset at `path` (inside `root`); bad lines go to `diags`.
 
-    Raises FileNotFoundError, or PromptFileError for a file that cannot be read at all.
+    Raises FileNotFoundError, UnsafeFileError for a file outside `root`, not regular or
+    over `limits.max_dataset_bytes`, or PromptFileError for a file that cannot be read at
+    all or has more than `limits.max_dataset_rows` rows.
     """
-    text = decode_text(source.read_bytes(path), path, limit=MAX_DATASET_BYTES)
-    return _rows(path, text, diags)
+    limits = limits or Limits()
+    data = source.read_bytes(path, root=root, limit=limits.max_dataset_bytes, what="dataset")
+    text = decode_text(data, path, limit=limits.max_dataset_bytes)
+    rows = _rows(path, text, diags)
+    if len(rows) > limits.max_dataset_rows:
+        raise PromptFileError(
+            f"dataset {path.name} has {len(rows):,} rows, over the limit of "
+            f"{limits.max_dataset_rows:,}",
+            location=SourceLocation(path, rows[limits.max_dataset_rows][0]),
+            hint="split it, or raise `limits: {max_dataset_rows: N}` in promptctl.yaml",
+        )
+    return rows
 
 
 def _yaml_row_locate(doc: LocatedYaml, index: int, ptr: str) -> SourceLocation:
@@ -83,6 +109,18 @@ def _jsonl(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
             continue
         try:
             row = json.loads(line)
+            if nesting_depth(row) > MAX_DEPTH:
+                raise RecursionError
+        except RecursionError:
+            diags.append(
+                finding(
+                    "PC007",
+                    f"dataset row is nested more than {MAX_DEPTH} levels deep",
+                    SourceLocation(path, n),
+                    "flatten the row",
+                )
+            )
+            continue
         except json.JSONDecodeError as exc:
             diags.append(
                 finding(
@@ -121,6 +159,17 @@ def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
         if record.get("_assert"):
             try:
                 row["assert"] = json.loads(record["_assert"])
+                if nesting_depth(row["assert"]) > MAX_DEPTH:
+                    raise RecursionError
+            except RecursionError:
+                diags.append(
+                    finding(
+                        "PC007",
+                        f"`_assert` is nested more than {MAX_DEPTH} levels deep",
+                        SourceLocation(path, line),
+                    )
+                )
+                continue
             except json.JSONDecodeError as exc:
                 diags.append(
                     finding(

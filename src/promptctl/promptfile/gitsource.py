@@ -6,12 +6,18 @@ gitpython is imported here only; nothing on the CLI's startup path imports this.
 
 from __future__ import annotations
 
+import os
+import posixpath
 from pathlib import Path
 from typing import Any
 
-from promptctl.errors import UsageError
+from promptctl.errors import SourceLocation, UsageError
+from promptctl.promptfile.safe_io import MAX_FILE_BYTES, UnsafeFileError, shown
 
 __all__ = ["GitTreeSource", "find_repo_root", "merge_base_ref"]
+
+_SYMLINK = 0o120000
+_MAX_HOPS = 40  # as the kernel's ELOOP limit
 
 
 def find_repo_root(start: Path) -> Path | None:
@@ -73,16 +79,60 @@ class GitTreeSource:
         return self._files
 
     def _rel(self, path: Path) -> str | None:
+        """`path` relative to the repository, lexically: the working tree's symlinks
+        say nothing about the commit's."""
         try:
-            return path.resolve().relative_to(self.repo_root).as_posix()
+            return Path(os.path.normpath(path)).relative_to(self.repo_root).as_posix()
         except ValueError:
             return None
 
-    def read_bytes(self, path: Path) -> bytes:
+    def _resolve(self, rel: str, path: Path, what: str) -> str:
+        """Follow the symlinks stored in the commit (as the kernel would on checkout)."""
+        parts = rel.split("/")
+        hops = 0
+        i = 0
+        while i < len(parts):
+            prefix = "/".join(parts[: i + 1])
+            item = self._index().get(prefix)
+            if item is None or item.mode != _SYMLINK:
+                i += 1
+                continue
+            hops += 1
+            target = item.data_stream.read().decode("utf-8", "replace")
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(prefix), target))
+            if hops > _MAX_HOPS or posixpath.isabs(target) or joined.split("/")[0] == "..":
+                raise UnsafeFileError(
+                    f"{what} {rel} at {self.ref} is a symlink to {target!r}, outside the project",
+                    location=SourceLocation(path),
+                    hint="files must stay inside the project; commit a plain file instead",
+                )
+            parts = [*joined.split("/"), *parts[i + 1 :]]
+            parts = [p for p in parts if p not in ("", ".")]
+            i = 0
+        return "/".join(parts)
+
+    def read_bytes(
+        self, path: Path, *, root: Path, limit: int = MAX_FILE_BYTES, what: str = "file"
+    ) -> bytes:
         rel = self._rel(path)
-        blob = self._index().get(rel) if rel is not None else None
+        if rel is None:
+            raise FileNotFoundError(f"{path} not in {self.ref}")
+        real = self._resolve(rel, path, what)
+        if not (self.repo_root / real).is_relative_to(Path(os.path.normpath(root))):
+            raise UnsafeFileError(
+                f"{what} {shown(path, root)} at {self.ref} resolves to {real}, outside the project",
+                location=SourceLocation(path),
+                hint="files must stay inside the project",
+            )
+        blob = self._index().get(real)
         if blob is None:
             raise FileNotFoundError(f"{path} not in {self.ref}")
+        if blob.size > limit:
+            raise UnsafeFileError(
+                f"{what} is {blob.size:,} bytes at {self.ref}, over the {limit:,}-byte limit",
+                location=SourceLocation(path),
+                hint="split it, or raise the cap under `limits:` in promptctl.yaml",
+            )
         data: bytes = blob.data_stream.read()
         return data
 

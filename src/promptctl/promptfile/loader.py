@@ -20,6 +20,7 @@ from promptctl.promptfile.model import Project, Prompt
 from promptctl.promptfile.project import find_project, load_project
 from promptctl.promptfile.prompt_build import build_prompt, default_id, failing_include
 from promptctl.promptfile.rules import finding
+from promptctl.promptfile.safe_io import confine, excerpt
 from promptctl.promptfile.salvage import salvage
 from promptctl.promptfile.schemas import did_you_mean, schema_findings
 from promptctl.promptfile.semver import parse_semver, suggest_semver
@@ -111,11 +112,16 @@ def partials_dir(project: Project) -> Path:
 def discover_prompt_files(
     project: Project, paths: Sequence[Path] | None = None, *, source: FileSource | None = None
 ) -> list[Path]:
-    """`prompts/**/*.yaml|yml` (or the given files/folders), excluding `_partials/`."""
+    """`prompts/**/*.yaml|yml` (or the given files/folders), excluding `_partials/`.
+
+    Raises UnsafeFileError when a folder or file given resolves outside the project.
+    """
     src = source or WorkingTreeSource()
     roots = [p.resolve() for p in paths] if paths else [project.prompts_dir]
     found: set[Path] = set()
     for root in roots:
+        if isinstance(src, WorkingTreeSource):
+            confine(root, project.root, what="prompts folder" if not paths else "path")
         if src.is_file(root):
             if root.suffix in PROMPT_SUFFIXES:
                 found.add(root)
@@ -129,12 +135,17 @@ def discover_prompt_files(
 
 
 def load_partials(project: Project, source: FileSource | None = None) -> dict[str, str]:
-    """Every file under `prompts/_partials/` as {relative name: text}."""
+    """Every file under `prompts/_partials/` as {relative name: text}.
+
+    Raises UnsafeFileError (exit 2) for a partial that leaves the project (a symlink to
+    `/proc/self/environ`), is not a regular file or is too large: nothing is rendered.
+    """
     src = source or WorkingTreeSource()
     base = partials_dir(project)
     out: dict[str, str] = {}
     for path in src.list_files(base):
-        out[path.relative_to(base).as_posix()] = src.read_bytes(path).decode("utf-8", "replace")
+        data = src.read_bytes(path, root=project.root, what="partial")
+        out[path.relative_to(base).as_posix()] = decode_text(data, path)
     return out
 
 
@@ -152,7 +163,7 @@ def load_prompt_file(
     diags = result.diagnostics
     try:
         if text is None:
-            text = decode_text(src.read_bytes(path), path)
+            text = decode_text(src.read_bytes(path, root=project.root, what="prompt file"), path)
         doc = load_yaml(text, path)
     except FileNotFoundError:
         diags.append(finding("PC001", "file not found", SourceLocation(path)))
@@ -210,9 +221,10 @@ def _version_findings(data: dict[str, Any], doc: LocatedYaml, text: str) -> list
         else 'use MAJOR.MINOR.PATCH, e.g. version: "1.0.0"'
     )
     if not isinstance(version, str):
-        message = f"version must be a string, got {version!r}"
+        got = repr(version)
+        message = f"version must be a string, got {got if len(got) <= 60 else excerpt(got)}"
     else:
-        message = f"invalid version {version!r}: not semver"
+        message = f"invalid version {excerpt(version)}: not semver"
     return [finding("PC005", message, where, hint)]
 
 

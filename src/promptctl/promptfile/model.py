@@ -22,6 +22,7 @@ __all__ = [
     "GateConfig",
     "LifecycleConfig",
     "LifecycleRow",
+    "Limits",
     "MessageTemplate",
     "ModelConfig",
     "OutputSpec",
@@ -164,10 +165,10 @@ class Prompt:
         return [name for name, schema in self.inputs.items() if "default" not in schema]
 
 
-# The wire formats a provider can speak. The adapter registry
-# (`promptctl.providers.base.ADAPTERS`) is the source; this list sits below it so the
-# config schema and its hints can name the kinds, and tests/promptfile/test_kinds.py
-# keeps the two, the config JSON Schema enum and docs/config.md equal.
+# The wire formats a provider can speak: the one list. The adapter registry
+# (`promptctl.providers.base.ADAPTERS`: kind `x-y` -> `providers/x_y.py`) and the config
+# hints derive from it; tests/test_extension_points.py keeps the config JSON Schema enum
+# and docs/config.md equal to it.
 ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "azure"]
 PROVIDER_KINDS: tuple[str, ...] = get_args(ProviderKind)
 
@@ -250,7 +251,7 @@ class LifecycleConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    max_pass_rate_drop: float = 0.0
+    max_pass_rate_drop: float = 0.0  # non-inferiority margin (docs/gating.md)
     max_cost_increase_pct: float | None = 10.0
     max_p95_latency_increase_pct: float | None = None
     fail_on_new_failures: bool = True
@@ -259,8 +260,22 @@ class GateConfig:
     max_error_rate: float = 0.2
     # Added by the gate (issue 5); see docs/gating.md.
     flaky_fails: bool = False  # a flaky test whose pass rate fell fails the gate
-    min_detectable_drop: float = 0.10  # drop to be able to detect when max_pass_rate_drop is 0
+    min_detectable_drop: float = 0.10  # drop (beyond the margin) a group must be able to detect
     bootstrap_resamples: int = 2000  # paired bootstrap of the score change; 0 turns it off
+
+
+@dataclass(frozen=True)
+class Limits:
+    """`limits:` of promptctl.yaml: caps on what one file or run may ask for.
+
+    A `repeat: 100000000` or a million-row dataset would otherwise hang a run or fill
+    memory before anything is reported; each cap's error names the key that raises it.
+    """
+
+    max_repeat: int = 100
+    max_dataset_rows: int = 100_000
+    max_dataset_bytes: int = 64 * 1024 * 1024
+    max_cases: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -285,6 +300,7 @@ class Project:
     shared_state: str | None = None  # redis:// URL (no password: that comes from the env)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def state_dir(self) -> Path:

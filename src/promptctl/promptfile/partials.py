@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from promptctl.errors import RenderError
+from promptctl.promptfile.safe_io import read_file
 
 __all__ = ["INCLUDE_RE", "inline_partials", "read_partials_dir", "safe_partial_name"]
 
@@ -34,13 +35,19 @@ def safe_partial_name(name: str) -> str:
 
 
 def read_partials_dir(directory: Path) -> dict[str, str]:
-    """All files under `directory` as {posix relative name: text}."""
+    """All files under `directory` as {posix relative name: text}.
+
+    Each must be a regular file inside `directory` (see `safe_io`); the loader's
+    `load_partials` is the project-wide variant, confined to the project root.
+    """
     if not directory.is_dir():
         return {}
     return {
-        p.relative_to(directory).as_posix(): p.read_text(encoding="utf-8")
+        p.relative_to(directory).as_posix(): read_file(p, root=directory, what="partial").decode(
+            "utf-8", "replace"
+        )
         for p in sorted(directory.rglob("*"))
-        if p.is_file()
+        if not p.is_dir()
     }
 
 

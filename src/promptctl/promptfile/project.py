@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,12 +16,14 @@ from promptctl.promptfile.model import (
     GateConfig,
     LifecycleConfig,
     LifecycleRow,
+    Limits,
     PriceOverride,
     Project,
     ProviderSettings,
     url_credentials,
 )
-from promptctl.promptfile.yaml_loader import decode_text, load_yaml
+from promptctl.promptfile.safe_io import UnsafeFileError, confine, read_file
+from promptctl.promptfile.yaml_loader import LocatedYaml, decode_text, load_yaml
 
 __all__ = ["CONFIG_NAME", "find_project", "load_project", "project_at"]
 
@@ -35,7 +38,7 @@ def find_project(start: Path | None = None) -> Project:
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         config = candidate / CONFIG_NAME
-        if config.is_file():
+        if os.path.lexists(config):  # a directory or FIFO named so is an error, not skipped
             return load_project(config)
     return _defaults(here)
 
@@ -45,26 +48,47 @@ def project_at(directory: Path) -> Project:
     if not directory.is_dir():
         raise ConfigError(f"project directory {directory} does not exist")
     config = directory / CONFIG_NAME
-    return load_project(config) if config.is_file() else _defaults(directory.resolve())
+    return load_project(config) if os.path.lexists(config) else _defaults(directory.resolve())
 
 
 def _defaults(root: Path) -> Project:
-    return Project(
-        root=root,
-        prompts_dir=root / "prompts",
-        evals_dir=root / "evals",
-        releases_dir=root / "releases",
+    return _checked_writes(
+        Project(
+            root=root,
+            prompts_dir=root / "prompts",
+            evals_dir=root / "evals",
+            releases_dir=root / "releases",
+        )
     )
+
+
+def _checked_writes(project: Project) -> Project:
+    """Refuse a committed `.promptctl` or `evals/recordings` symlink that leads out.
+
+    promptctl writes its cache, run files and recordings there; a pull request must not
+    be able to redirect those writes elsewhere on the CI machine.
+    """
+    for path in (project.state_dir, project.recordings_dir):
+        if os.path.lexists(path):
+            try:
+                confine(path, project.root, what="folder")
+            except UnsafeFileError as exc:
+                raise ConfigError(
+                    exc.message, location=exc.location, hint="remove the symlink"
+                ) from None
+    return project
 
 
 def load_project(config_path: Path) -> Project:
     """Load and validate promptctl.yaml; raises ConfigError naming file:line."""
     from promptctl.promptfile.schemas import schema_diagnostics
 
-    config_path = config_path.resolve()
-    root = config_path.parent
+    root = Path(os.path.realpath(config_path.parent))
+    config_path = root / config_path.name
     try:
-        raw = config_path.read_bytes()
+        raw = read_file(config_path, root=root, what=CONFIG_NAME)
+    except UnsafeFileError as exc:
+        raise ConfigError(exc.message, location=exc.location, hint=exc.hint) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {config_path}: {exc.strerror}") from None
     try:
@@ -87,11 +111,11 @@ def load_project(config_path: Path) -> Project:
             first_diag.message + more, location=first_diag.location, hint=first_diag.hint
         )
     data: dict[str, Any] = doc.data
-    return Project(
+    project = Project(
         root=root,
         config_path=config_path,
-        prompts_dir=root / data.get("prompts", "prompts"),
-        evals_dir=root / data.get("evals", "evals"),
+        prompts_dir=_inside(root, data, "prompts", doc),
+        evals_dir=_inside(root, data, "evals", doc),
         releases_dir=root / data.get("releases", "releases"),
         providers=_providers(data.get("providers", {}), doc.locate, config_path),
         targets=tuple(data.get("targets", ())),
@@ -104,7 +128,34 @@ def load_project(config_path: Path) -> Project:
         shared_state=_shared_state(data.get("shared_state"), doc.locate),
         lifecycle=_lifecycle(data.get("lifecycle", {}), doc.locate),
         candidates=tuple(data.get("candidates", ())),
+        limits=Limits(**data.get("limits", {})),
     )
+    return _checked_writes(project)
+
+
+def _inside(root: Path, data: dict[str, Any], key: str, doc: LocatedYaml) -> Path:
+    """`prompts:`/`evals:` as an absolute path that must stay inside the project.
+
+    Everything under them is read (and python checks under evals/ are executed), so
+    `prompts: /etc` or a symlink out of the project would read files the project does
+    not own.
+    """
+    path = Path(os.path.normpath(root / data.get(key, key)))
+    try:
+        confine(path, root, what=f"`{key}:` folder")
+    except UnsafeFileError as exc:
+        raise ConfigError(
+            exc.message,
+            location=doc.locate(f"/{key}"),
+            hint=f"`{key}:` is a folder inside the project, relative to {CONFIG_NAME}",
+        ) from None
+    if path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"`{key}:` {data.get(key, key)} is not a folder",
+            location=doc.locate(f"/{key}"),
+            hint=f"point `{key}:` at a folder inside the project",
+        )
+    return path
 
 
 def _is_url(data: dict[str, Any]) -> bool:

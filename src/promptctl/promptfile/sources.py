@@ -2,7 +2,8 @@
 
 The loader only ever asks a `FileSource`, so the gate can load the prompts as they
 were at a base ref (see `gitsource.GitTreeSource`) with the same code. Paths are
-absolute paths as they would be in the working tree.
+absolute paths as they would be in the working tree. Every read is confined to a root
+(the project), regular files only, size-capped: see `safe_io`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from promptctl.promptfile.safe_io import MAX_FILE_BYTES, read_file
+
 __all__ = ["FileSource", "WorkingTreeSource"]
 
 
 @runtime_checkable
 class FileSource(Protocol):
-    def read_bytes(self, path: Path) -> bytes:
-        """The file's bytes; raises FileNotFoundError when absent."""
+    def read_bytes(
+        self, path: Path, *, root: Path, limit: int = MAX_FILE_BYTES, what: str = "file"
+    ) -> bytes:
+        """The bytes of the regular file `path`, which must resolve inside `root`.
+
+        Raises FileNotFoundError when absent, `safe_io.UnsafeFileError` when it leaves
+        `root` (through `..` or a symlink), is not a regular file or is over `limit`.
+        """
         ...
 
     def is_file(self, path: Path) -> bool: ...
@@ -30,8 +39,10 @@ class FileSource(Protocol):
 class WorkingTreeSource:
     """Reads the files on disk."""
 
-    def read_bytes(self, path: Path) -> bytes:
-        return path.read_bytes()
+    def read_bytes(
+        self, path: Path, *, root: Path, limit: int = MAX_FILE_BYTES, what: str = "file"
+    ) -> bytes:
+        return read_file(path, root=root, limit=limit, what=what)
 
     def is_file(self, path: Path) -> bool:
         return path.is_file()

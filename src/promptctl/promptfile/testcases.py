@@ -5,41 +5,26 @@ Reading the dataset files themselves is `datasets`.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from promptctl.errors import PromptFileError, SourceLocation
-from promptctl.promptfile.assertion_types import ASSERTION_TYPES, REGEX_TYPES
+from promptctl.promptfile.assertion_types import ASSERTION_TYPES, REGEX_TYPES, REQUIRED_OPTIONS
 from promptctl.promptfile.datasets import Locate, read_rows
 from promptctl.promptfile.diagnostics import Diagnostic
-from promptctl.promptfile.model import AssertionSpec, TestCase
+from promptctl.promptfile.model import AssertionSpec, Limits, Project, TestCase
+from promptctl.promptfile.regex_safety import REGEX_TIMEOUT_S, catastrophic
 from promptctl.promptfile.rules import finding
+from promptctl.promptfile.safe_io import MAX_CHECK_BYTES, UnsafeFileError
+from promptctl.promptfile.safe_io import checked as checked_file
 from promptctl.promptfile.schemas import did_you_mean
-from promptctl.promptfile.sources import FileSource
+from promptctl.promptfile.sources import FileSource, WorkingTreeSource
 
 __all__ = ["REQUIRED_OPTIONS", "bare_schema_problems", "parse_assertion", "parse_tests"]
 
-# Each type needs at least one of these keys (the short string form gives none).
-REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
-    "equals": ("value",),
-    "contains": ("value",),
-    "icontains": ("value",),
-    "contains-any": ("value",),
-    "contains-all": ("value",),
-    "starts-with": ("value",),
-    "regex": ("value",),
-    # json-schema: `value`, `schema:` or else the prompt's output.schema (checked by
-    # `bare_schema_problems` once the output spec is known)
-    "json-path": ("path",),
-    "length": ("min", "max"),
-    "levenshtein": ("value",),
-    "cost": ("max", "value"),
-    "latency": ("max", "value"),
-    "python": ("value", "file"),
-    "llm-rubric": ("value", "rubric"),
-}
 _LIST_VALUED = frozenset({"contains-any", "contains-all"})
 _RESERVED = frozenset({"type", "value", "weight", "threshold"})
 
@@ -79,6 +64,18 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
         except re.error as exc:
             diags.append(finding("PC016", f"invalid regex {value!r}: {exc.msg}", loc))
             return None
+        if catastrophic(str(value)):
+            diags.append(
+                finding(
+                    "PC110",
+                    f"regex {value!r} nests a repeat inside a repeat: matching can take "
+                    "exponential time (each match is stopped after "
+                    f"{REGEX_TIMEOUT_S:g}s)",
+                    loc,
+                    "make the inner part unambiguous, e.g. (a+)+ -> a+, or use a "
+                    "possessive repeat (a++)",
+                )
+            )
     schema = value if value is not None else data.get("schema")
     if base == "json-schema" and schema is not None:
         from promptctl.promptfile.schemas import check_schema
@@ -166,10 +163,15 @@ def parse_tests(
     raw_tests: list[Any],
     locate: Locate,
     prompt_path: Path,
+    project: Project,
     source: FileSource,
     diags: list[Diagnostic],
 ) -> tuple[TestCase, ...]:
-    """Inline tests and dataset rows, in file order; names must be unique."""
+    """Inline tests and dataset rows, in file order; names must be unique.
+
+    Datasets resolve inside the project; `repeat:` and dataset sizes are capped by
+    `project.limits`.
+    """
     tests: list[TestCase] = []
     for i, entry in enumerate(raw_tests):
         if entry is None:  # removed after a schema error, already reported
@@ -187,7 +189,8 @@ def parse_tests(
                         "names and vars come from the dataset rows",
                     )
                 )
-            rows = _dataset(entry, common, locate(f"{ptr}/dataset"), prompt_path, source, diags)
+            ds_loc = locate(f"{ptr}/dataset")
+            rows = _dataset(entry, common, ds_loc, prompt_path, project, source, diags)
             checked = entry.get("check_output_schema", True)
             tests.extend(r if checked else replace(r, check_output_schema=False) for r in rows)
             continue
@@ -201,16 +204,19 @@ def parse_tests(
                 )
             )
             continue
+        repeat = _repeat(entry.get("repeat"), locate(f"{ptr}/repeat"), project.limits, diags)
         tests.append(
             TestCase(
                 name=entry["name"],
                 vars=entry.get("vars") or {},
                 asserts=tuple(common),
-                repeat=entry.get("repeat"),
+                repeat=repeat,
                 location=locate(ptr),
                 check_output_schema=entry.get("check_output_schema", True),
             )
         )
+    if isinstance(source, WorkingTreeSource):
+        _check_python_files(tests, project.root, diags)
     seen: dict[str, TestCase] = {}
     for test in tests:
         if test.name in seen:
@@ -229,18 +235,63 @@ def parse_tests(
     return tuple(tests)
 
 
+def _check_python_files(tests: list[TestCase], root: Path, diags: list[Diagnostic]) -> None:
+    """A `python` check's file must be a regular file inside the project (PC016).
+
+    The runner refuses it too, case by case; this says so once, at the assertion's line.
+    """
+    seen: set[int] = set()
+    for test in tests:
+        for spec in test.asserts:
+            if spec.type != "python" or not isinstance(spec.value, str) or id(spec) in seen:
+                continue
+            seen.add(id(spec))
+            file_part = spec.value.rpartition(":")[0]
+            if not file_part:
+                continue
+            try:
+                checked_file(
+                    root / file_part, root=root, limit=MAX_CHECK_BYTES, what="python check"
+                )
+            except UnsafeFileError as exc:
+                diags.append(finding("PC016", exc.message, spec.location, exc.hint))
+            except OSError:
+                continue  # a missing file is the runner's (and the user's) business
+
+
+def _repeat(value: Any, loc: SourceLocation, limits: Limits, diags: list[Diagnostic]) -> int | None:
+    """`repeat:` if within `limits.max_repeat`; a larger one is an error (and dropped)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if value > limits.max_repeat:
+        diags.append(
+            finding(
+                "PC003",
+                f"repeat: {value} is over the limit of {limits.max_repeat}",
+                loc,
+                "lower it, or raise `limits: {max_repeat: N}` in promptctl.yaml",
+            )
+        )
+        return None
+    return value
+
+
 def _dataset(
     entry: dict[str, Any],
     common: list[AssertionSpec],
     loc: SourceLocation,
     prompt_path: Path,
+    project: Project,
     source: FileSource,
     diags: list[Diagnostic],
 ) -> list[TestCase]:
     rel = str(entry["dataset"])
-    path = (prompt_path.parent / rel).resolve()
+    path = Path(os.path.normpath(prompt_path.parent / rel))
     try:
-        rows = read_rows(path, source, diags)
+        rows = read_rows(path, source, diags, root=project.root, limits=project.limits)
+    except UnsafeFileError as exc:
+        diags.append(finding("PC007", exc.message, loc, exc.hint))
+        return []
     except FileNotFoundError:
         diags.append(
             finding(
@@ -270,14 +321,15 @@ def _dataset(
             continue
         asserts = [*common, *_asserts(raw_asserts, row_locate, "", diags)]
         structured = "vars" in row  # else the whole row (minus `assert`) is the vars
-        repeat = row.get("repeat") if structured else None
+        raw_repeat = row.get("repeat") if structured else None
+        repeat = _repeat(raw_repeat, row_loc, project.limits, diags)
         name = row.get("name") if structured else None
         out.append(
             TestCase(
                 name=str(name or f"{path.name}:{line}"),
                 vars=vars_,
                 asserts=tuple(asserts),
-                repeat=repeat if isinstance(repeat, int) else None,
+                repeat=repeat,
                 location=row_loc,
             )
         )

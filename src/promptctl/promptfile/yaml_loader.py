@@ -14,16 +14,18 @@ from typing import Any
 import yaml
 
 from promptctl.errors import PromptFileError, SourceLocation
+from promptctl.promptfile.safe_io import MAX_DEPTH, MAX_FILE_BYTES, nesting_depth
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "LocatedYaml",
     "decode_text",
     "load_yaml",
+    "nesting_depth",
     "pointer",
 ]
 
-MAX_FILE_BYTES = 1024 * 1024
 _MAX_NODES = 200_000  # guards against alias bombs ("billion laughs")
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -112,7 +114,7 @@ def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> Located
             raise PromptFileError("file is empty", location=SourceLocation(path, 1, 1))
         result = LocatedYaml(path=path, data=None)
         walker = _Walker(loader, result)
-        result.data = walker.walk(node, "")
+        result.data = walker.walk(node, "", 0)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = SourceLocation(path, mark.line + 1, mark.column + 1) if mark else SourceLocation(path)
@@ -162,8 +164,14 @@ class _Walker:
             return node.value  # fast path: most nodes are plain strings
         return self._loader.construct_object(node, deep=True)
 
-    def walk(self, node: yaml.Node, ptr: str) -> Any:
+    def walk(self, node: yaml.Node, ptr: str, depth: int) -> Any:
         self._count += 1
+        if depth > MAX_DEPTH:
+            raise PromptFileError(
+                f"data is nested more than {MAX_DEPTH} levels deep",
+                location=SourceLocation(self._out.path, *_pos(node)),
+                hint="flatten the structure",
+            )
         if self._count > _MAX_NODES:
             raise PromptFileError(
                 f"document expands to more than {_MAX_NODES:,} nodes (alias bomb?)",
@@ -183,14 +191,16 @@ class _Walker:
         self._stack.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
-                return [self.walk(child, f"{ptr}/{i}") for i, child in enumerate(node.value)]
+                return [
+                    self.walk(child, f"{ptr}/{i}", depth + 1) for i, child in enumerate(node.value)
+                ]
             if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, ptr)
+                return self._mapping(node, ptr, depth)
         finally:
             self._stack.discard(id(node))
         return self._loader.construct_object(node, deep=True)
 
-    def _mapping(self, node: yaml.MappingNode, ptr: str) -> dict[Any, Any]:
+    def _mapping(self, node: yaml.MappingNode, ptr: str, depth: int) -> dict[Any, Any]:
         if any(k.tag == _MERGE for k, _ in node.value):
             self._check_duplicates([(k, v) for k, v in node.value if k.tag != _MERGE], ptr)
             self._loader.flatten_mapping(node)
@@ -203,7 +213,7 @@ class _Walker:
             child = f"{ptr}/{_escape(str(key))}"
             if child not in keys:
                 keys[child] = _pos(key_node)
-            data[key] = self.walk(value_node, child)
+            data[key] = self.walk(value_node, child, depth + 1)
         return data
 
     def _check_duplicates(self, pairs: list[tuple[yaml.Node, yaml.Node]], ptr: str) -> None:

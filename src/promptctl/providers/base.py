@@ -19,7 +19,7 @@ from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
 from promptctl.plan.request import ChatRequest
-from promptctl.promptfile.model import ProviderSettings
+from promptctl.promptfile.model import PROVIDER_KINDS, ProviderSettings
 from promptctl.providers.redact import scrub
 from promptctl.providers.types import FinishReason, Usage
 
@@ -75,13 +75,12 @@ class Adapter:
     needs_key: bool = True
 
 
-# kind -> "module:attribute"; imported on first use so unused adapters cost nothing.
+# kind -> "module:attribute", imported on first use so unused adapters cost nothing. The
+# kinds are `promptfile.model.ProviderKind` (what promptctl.yaml may name); kind `x-y`
+# lives in `providers/x_y.py` as `ADAPTER`, so a new wire format is its module plus its
+# name in that list.
 ADAPTERS: Mapping[str, str] = {
-    "openai": "promptctl.providers.openai:ADAPTER",
-    "anthropic": "promptctl.providers.anthropic:ADAPTER",
-    "gemini": "promptctl.providers.gemini:ADAPTER",
-    "openai-compatible": "promptctl.providers.openai_compatible:ADAPTER",
-    "azure": "promptctl.providers.azure:ADAPTER",
+    kind: f"promptctl.providers.{kind.replace('-', '_')}:ADAPTER" for kind in PROVIDER_KINDS
 }
 _loaded: dict[str, Adapter] = {}
 

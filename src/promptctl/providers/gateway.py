@@ -77,6 +77,8 @@ class Gateway:
         breaker_cooldown_s: float = 30.0,
         shared_state: SharedState | None = None,
         probe_wait: bool = False,
+        on_call_blocks: bool = False,
+        answered: Mapping[str, ChatResponse] | None = None,
     ) -> None:
         """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md)."""
         if mode not in MODES:
@@ -102,6 +104,9 @@ class Gateway:
         # evaluations: a call finding the circuit open waits for the trial call in flight
         # (with cool-down 0, the next call after an opening is that trial) instead of failing
         self._probe_wait = probe_wait
+        # `on_call` waits on a disk (a ledger committing each paid call): from an event
+        # loop, call it on a worker thread for answers, so the loop never waits on it
+        self._on_call_blocks = on_call_blocks
         self._cache: ResponseCache | SharedResponseCache | None = None
         if use_cache and mode != "live":
             self._cache = ResponseCache(project.cache_path)
@@ -117,6 +122,10 @@ class Gateway:
         self._warned_usage: set[tuple[str, str]] = set()  # (warning, target) already logged
         # targets whose provider said the model is retired: skipped from then on
         self._retired: dict[str, ProviderError] = {}
+        self._retired_for = project  # a new project (runtime reload) forgets them
+        # answers already paid for elsewhere (a batch), by cache key: each is handed out
+        # once as that call's own answer (ledger "ok" at its price), later reads hit the cache
+        self._answered = dict(answered or {})
         self._redactor_memo: tuple[Project, Redactor] | None = None
 
     @property
@@ -216,6 +225,8 @@ class Gateway:
                 continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
+            if self._retired_for is not self.project:
+                self._retired, self._retired_for = {}, self.project
             if target in self._retired:
                 last = self._retired[target]
                 skipped.append(SkippedTarget(target, "model_retired", last.message))
@@ -267,7 +278,7 @@ class Gateway:
                 self._shared.spend(target_plan.settings.name, target_plan.settings.tpm, used)
             total = (time.perf_counter() - started) * 1000.0
             response = self._response(target_plan, parsed, attempts, latency, total, skipped)
-            self._emit(ctx, target, "ok", key, response=response, origin=origin)
+            await self._emit_answer(ctx, target, key, response, origin, blocking)
             self._store(request, key, repeat, response)
             return response
         assert last is not None  # check_some_key: some target was called
@@ -298,6 +309,10 @@ class Gateway:
     ) -> ChatResponse | None:
         if self.mode in ("live", "record"):
             return None
+        paid = self._answered.pop(key, None) if self._answered else None
+        if paid is not None:
+            self._emit(ctx, paid.target, "ok", key, response=paid)
+            return replace(paid, cached=True)  # not timed live: kept out of latency figures
         hit = self._recordings.load(key)
         if hit is None and self.mode == "replay":
             where = f"prompt {ctx.prompt_id or '?'}, test {ctx.test or '?'!r}, repeat {repeat}"
@@ -477,23 +492,61 @@ class Gateway:
     ) -> None:
         if self._on_call is None:
             return
-        attempt_ms = (response.attempt_latency_ms or response.latency_ms) if response else 0.0
         self._on_call(
-            CallRecord(
-                timestamp=time.time(),
-                context=ctx,
-                target=target,
-                model_reported=response.model_reported if response else "",
-                outcome=outcome,
-                usage=response.usage if response else Usage(),
-                cost_usd=cost if cost is not None else (response.cost_usd if response else None),
-                latency_ms=attempt_ms,
-                error_kind=error_kind,
-                fallback_from=origin,
-                request_hash=key,
-                cost_saved_usd=saved,
-                usage_known=response.usage_known if response else error_kind != "cancelled",
-            )
+            self._record(ctx, target, outcome, key, response, error_kind, origin, cost, saved)
+        )
+
+    async def _emit_answer(
+        self,
+        ctx: CallContext,
+        target: str,
+        key: str,
+        response: ChatResponse,
+        origin: str | None,
+        blocking: bool,
+    ) -> None:
+        """Record an answer before it is returned (a ledger commits a paid call on record).
+
+        Blocking callers record on their own thread. With `on_call_blocks`, on an event
+        loop the record goes to a worker thread, so the loop never waits on the disk and
+        answers arriving together share one commit; a cancellation meanwhile does not
+        stop the write.
+        """
+        if self._on_call is None:
+            return
+        record = self._record(ctx, target, "ok", key, response, None, origin, None, None)
+        if blocking or not self._on_call_blocks:
+            self._on_call(record)
+        else:
+            await asyncio.to_thread(self._on_call, record)
+
+    @staticmethod
+    def _record(
+        ctx: CallContext,
+        target: str,
+        outcome: Literal["ok", "cached", "error"],
+        key: str,
+        response: ChatResponse | None,
+        error_kind: str | None,
+        origin: str | None,
+        cost: float | None,
+        saved: float | None,
+    ) -> CallRecord:
+        attempt_ms = (response.attempt_latency_ms or response.latency_ms) if response else 0.0
+        return CallRecord(
+            timestamp=time.time(),
+            context=ctx,
+            target=target,
+            model_reported=response.model_reported if response else "",
+            outcome=outcome,
+            usage=response.usage if response else Usage(),
+            cost_usd=cost if cost is not None else (response.cost_usd if response else None),
+            latency_ms=attempt_ms,
+            error_kind=error_kind,
+            fallback_from=origin,
+            request_hash=key,
+            cost_saved_usd=saved,
+            usage_known=response.usage_known if response else error_kind != "cancelled",
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.safe_io import UnsafeFileError, read_file
 from promptctl.providers.codec import response_from_data, response_to_data
 from promptctl.providers.types import ChatResponse
 
@@ -24,6 +25,7 @@ __all__ = ["MODES", "Mode", "RecordingStore"]
 Mode = Literal["auto", "record", "replay", "live"]
 MODES: tuple[Mode, ...] = ("auto", "record", "replay", "live")
 SCHEMA = "promptctl/recording@1"
+MAX_RECORDING_BYTES = 16 * 1024 * 1024
 
 
 class RecordingStore:
@@ -40,13 +42,16 @@ class RecordingStore:
     def load(self, key: str) -> ChatResponse | None:
         path = self.path_for(key)
         try:
-            text = path.read_text(encoding="utf-8")
+            # committed by pull requests: a FIFO or a link out of the folder is refused
+            raw = read_file(path, root=self.root, limit=MAX_RECORDING_BYTES, what="recording")
         except FileNotFoundError:
             return None
+        except UnsafeFileError as exc:
+            raise ProviderError("bad_response", exc.message, hint=exc.hint) from None
         try:
-            data: Mapping[str, Any] = json.loads(text)
+            data: Mapping[str, Any] = json.loads(raw.decode("utf-8"))
             return response_from_data(data["response"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise ProviderError(
                 "bad_response",
                 f"recording {path} is malformed",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from promptctl.promptfile.safe_io import read_file
+
 __all__ = ["codeowners_file", "owners_for"]
 
 _LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
@@ -35,7 +37,8 @@ def owners_for(repo_root: Path, path: Path) -> str | None:
     except ValueError:
         return None
     found: str | None = None
-    for line in source.read_text(encoding="utf-8").splitlines():
+    text = read_file(source, root=repo_root, what="CODEOWNERS").decode("utf-8", "replace")
+    for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith(("#", "[")):
             continue

@@ -154,7 +154,7 @@ def summary_table(doc: Mapping[str, Any], width: int) -> tuple[Table, Layout]:
             title_justify="left",
             box=None,
             pad_edge=False,
-            header_style="bold underline",
+            header_style="bold",
         )
         table.add_column(headers[0], width=id_widths[0], no_wrap=True)
         ids = [[_wrap_id(r[0], id_widths[0]) + "\n" + _wrap_id(r[1], id_widths[0])] for r in rows]

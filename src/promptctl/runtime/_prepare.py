@@ -29,15 +29,19 @@ class Prepared:
     context: CallContext
 
 
-def render_only(prompt: Prompt, inputs: Mapping[str, Any]) -> list[ChatMessage]:
+def render_only(
+    prompt: Prompt, inputs: Mapping[str, Any], target: str | None = None
+) -> list[ChatMessage]:
     """Validated, routed and rendered messages of the first request the call would send."""
-    return list(plan_call(prompt, inputs).messages)
+    return list(plan_call(prompt, inputs, target=target).messages)
 
 
-def prepare(prompt: Prompt, inputs: Mapping[str, Any], tags: Sequence[str]) -> Prepared:
+def prepare(
+    prompt: Prompt, inputs: Mapping[str, Any], tags: Sequence[str], target: str | None = None
+) -> Prepared:
     """The call plan (`promptctl.plan.call.plan_call`, as `promptctl test` uses) plus the
-    runtime's call context."""
-    plan = plan_call(prompt, inputs)
+    runtime's call context; `target` pins the call as `--target` does."""
+    plan = plan_call(prompt, inputs, target=target)
     context = CallContext(
         source="runtime",
         prompt_id=prompt.id,

@@ -63,6 +63,7 @@ class Runtime:
         watch_interval_s: float = 2.0,
         tags: tuple[str, ...] = (),
         gateway_options: Mapping[str, Any] | None = None,
+        targets: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         shared_state: SharedState | None = None,
         owns_shared_state: bool = False,
@@ -76,6 +77,7 @@ class Runtime:
         self._watch = watch
         self._watch_interval_s = watch_interval_s
         self._tags = tags
+        self._targets = dict(targets or {})
         self._gateway_options = dict(gateway_options or {})
         self._shared_state = shared_state
         self._owns_shared_state = owns_shared_state
@@ -102,6 +104,7 @@ class Runtime:
         watch_interval_s: float = 2.0,
         tags: tuple[str, ...] = (),
         gateway_options: Mapping[str, Any] | None = None,
+        targets: Mapping[str, str] | None = None,
         shared_state: SharedState | str | Literal[False] | None = None,
     ) -> Runtime:
         """Verify and load a bundle; raise BundleError when it cannot be trusted.
@@ -115,8 +118,11 @@ class Runtime:
         runtime), False for none, or None: the path or URL in the `PROMPTCTL_LEDGER`
         environment variable, else none.
         `providers` overrides the bundle's provider settings per deployment; `env`
-        (default `os.environ`) supplies the API keys. `shared_state`: the fleet's rate
-        limits, retry-after pauses and circuit breakers in Redis: a `redis://` URL, a
+        (default `os.environ`) supplies the API keys. `targets` pins prompts to a model
+        per deployment (`{"support/triage": "anthropic/claude-3-5-haiku-latest"}`), with
+        the meaning `promptctl test --target` gives it: a fallback's own messages and
+        params, no fallbacks (docs/providers.md, "Fallbacks"). `shared_state`: the fleet's
+        rate limits, retry-after pauses and circuit breakers in Redis: a `redis://` URL, a
         `SharedState` (yours to close), False for none, or None: the URL in
         `PROMPTCTL_SHARED_STATE`, else none (docs/deployment.md).
         """
@@ -159,6 +165,7 @@ class Runtime:
             watch_interval_s=watch_interval_s,
             tags=tags,
             gateway_options=gateway_options,
+            targets=targets,
             shared_state=shared,
             owns_shared_state=isinstance(shared_state, str),
         )
@@ -272,7 +279,10 @@ class Runtime:
             self._check_watch()
         prompt = self.prompt(ref)
         values = self._resolvers.resolve_sync(prompt, inputs)
-        return [{"role": m.role, "content": m.content} for m in render_only(prompt, values)]
+        return [
+            {"role": m.role, "content": m.content}
+            for m in render_only(prompt, values, self._targets.get(prompt.id))
+        ]
 
     def run(self, ref: str, /, **inputs: Any) -> RunResult:
         """Resolve, validate, render, route and call; raise ProviderError if no target answers."""
@@ -280,7 +290,7 @@ class Runtime:
             self._check_watch()
         prompt = self.prompt(ref)
         values = self._resolvers.resolve_sync(prompt, inputs)
-        call = prepare(prompt, values, self._tags)
+        call = prepare(prompt, values, self._tags, self._targets.get(prompt.id))
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
@@ -301,7 +311,7 @@ class Runtime:
             self._check_watch()
         prompt = self.prompt(ref)
         values = await self._resolvers.resolve_async(prompt, inputs)
-        call = prepare(prompt, values, self._tags)
+        call = prepare(prompt, values, self._tags, self._targets.get(prompt.id))
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
@@ -375,6 +385,7 @@ class Runtime:
                     use_cache=False,
                     env=self._env,
                     on_call=self._on_call(),
+                    on_call_blocks=self._ledger is not None,
                     shared_state=self._shared_state,
                     **self._gateway_options,
                 )

@@ -24,6 +24,7 @@ from promptctl.evals.assertions.base import (
     register,
 )
 from promptctl.promptfile.model import AssertionSpec
+from promptctl.promptfile.safe_io import MAX_CHECK_BYTES, UnsafeFileError, checked
 
 __all__ = ["DEFAULT_PASS_SCORE", "check_ref", "load_check"]
 
@@ -33,12 +34,12 @@ def _locate(ref: str, root: Path) -> tuple[Path, str, str]:
     file_part, sep, func_name = ref.rpartition(":")
     if not sep or not file_part.endswith(".py") or not func_name.isidentifier():
         raise InvalidSpec(f"python check must look like 'evals/checks.py:name', got {ref!r}")
-    base = root.resolve()
-    path = (base / file_part).resolve()
-    if not path.is_relative_to(base):
-        raise InvalidSpec(f"python check {file_part!r} is outside the project")
-    if not path.is_file():
-        raise InvalidSpec(f"python check file not found: {file_part}")
+    try:
+        path = checked(root / file_part, root=root, limit=MAX_CHECK_BYTES, what="python check")
+    except UnsafeFileError as exc:
+        raise InvalidSpec(f"{exc.message} ({exc.hint})") from None
+    except FileNotFoundError:
+        raise InvalidSpec(f"python check file not found: {file_part}") from None
     return path, file_part, func_name
 
 

@@ -15,6 +15,7 @@ from promptctl.evals.assertions.base import (
     register,
 )
 from promptctl.promptfile.model import AssertionSpec
+from promptctl.promptfile.regex_safety import REGEX_TIMEOUT_S, RegexTimeout, deadline
 
 __all__ = ["levenshtein"]
 
@@ -107,7 +108,7 @@ _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
 @register("regex")
 def _regex(spec: AssertionSpec, ctx: AssertionContext) -> Check:
-    """`re.search`; optional `flags:` letters among i, m, s."""
+    """`re.search`, stopped after REGEX_TIMEOUT_S; optional `flags:` letters among i, m, s."""
     pattern = _text_value(spec)
     flags = 0
     for letter in str(option(spec, "flags", "")):
@@ -115,9 +116,15 @@ def _regex(spec: AssertionSpec, ctx: AssertionContext) -> Check:
             raise InvalidSpec(f"unknown regex flag {letter!r} (use i, m, s)")
         flags |= _FLAGS[letter]
     try:
-        match = re.search(pattern, ctx.output, flags)
+        with deadline(REGEX_TIMEOUT_S):
+            match = re.search(pattern, ctx.output, flags)
     except re.error as exc:
         raise InvalidSpec(f"bad regex {quote(pattern)}: {exc}") from exc
+    except RegexTimeout:
+        raise InvalidSpec(
+            f"regex {quote(pattern)} ran longer than {REGEX_TIMEOUT_S:g}s on this output "
+            "(catastrophic backtracking; see lint PC110)"
+        ) from None
     if match:
         return Check(True, f"output matches /{pattern}/ at {quote(match.group(0))}")
     return Check(False, f"output does not match /{pattern}/")
