@@ -146,7 +146,7 @@ class SharedState:
         *,
         window_s: float = 60.0,
         prefix: str = "promptctl",
-        timeout_s: float = 0.25,
+        timeout_s: float = 0.5,
         retry_down_s: float = 5.0,
     ) -> None:
         """`window_s` is the rate window (`rpm` = starts per window): 60 in production."""
