@@ -212,7 +212,7 @@ def test_an_unreadable_event_file_fails_closed(
 
 def test_every_routing_field_of_a_provider_is_compared() -> None:
     """A new ProviderSettings field must be classed as harmless here, or compared."""
-    harmless = {"name", "timeout_s", "max_concurrency", "rpm", "max_retries", "deadline_s"}
+    harmless = {"name", "timeout_s", "max_concurrency", "rpm", "tpm", "max_retries", "deadline_s"}
     names = {f.name for f in dataclasses.fields(ProviderSettings)}
     assert names - harmless == set(PROVIDER_TRUST_FIELDS)
 

@@ -76,7 +76,8 @@ def pg_connect(url: str, *, migrate: bool = True, timeout_s: float = 5.0) -> Any
     except ImportError:
         raise ConfigError(
             "a postgresql:// ledger needs psycopg, which is not installed",
-            hint="pip install 'promptctl[postgres]'",
+            hint="install promptctl with its postgres extra (docs/install.md), "
+            "or pip install 'psycopg[binary]'",
         ) from None
     try:
         db = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout_s)))

@@ -155,7 +155,8 @@ class SharedState:
         except ImportError:
             raise ConfigError(
                 "shared_state needs the redis client, which is not installed",
-                hint="pip install 'promptctl[redis]'",
+                hint="install promptctl with its redis extra (docs/install.md), "
+                "or pip install redis",
             ) from None
         self.url = redact_url(url)
         self.window_ms = max(1, int(window_s * 1000))

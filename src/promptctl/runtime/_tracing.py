@@ -2,7 +2,7 @@
 
 Checked once with `importlib.util.find_spec`; without the package nothing is imported,
 `span()` is a no-op and `enabled()` is False (the runtime then adds nothing to a call).
-With it (`pip install 'promptctl[otel]'`), each run is a `chat {model}` span whose
+With it (the `otel` extra), each run is a `chat {model}` span whose
 children are its provider attempts (one per `CallRecord`: retries and fallbacks
 included), all with the GenAI semantic-convention attributes (`gen_ai.*`) plus
 `promptctl.prompt.id/.version/.hash`, `promptctl.cost_usd` and `promptctl.fallback_from`,
