@@ -235,3 +235,9 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         usage.cache_write_1h_tokens,
         int(rec.usage_known),
     )
+
+
+# the PostgreSQL ledger (ledger/postgres.py) writes exactly these rows
+COLUMNS = _COLUMNS
+Row = _Row
+to_row = _row
