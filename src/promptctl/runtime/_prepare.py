@@ -37,7 +37,11 @@ def render_only(
 
 
 def prepare(
-    prompt: Prompt, inputs: Mapping[str, Any], tags: Sequence[str], target: str | None = None
+    prompt: Prompt,
+    inputs: Mapping[str, Any],
+    tags: Sequence[str],
+    target: str | None = None,
+    degraded: tuple[tuple[str, str], ...] = (),
 ) -> Prepared:
     """The call plan (`promptctl.plan.call.plan_call`, as `promptctl test` uses) plus the
     runtime's call context; `target` pins the call as `--target` does."""
@@ -48,11 +52,17 @@ def prepare(
         prompt_version=prompt.version,
         prompt_hash=prompt.content_hash,
         tags=(*prompt.tags, *tags),
+        context_degraded=degraded,
     )
     return Prepared(plan.request, plan.fallbacks, context)
 
 
-def to_result(prompt: Prompt, response: ChatResponse, latency_ms: float) -> RunResult:
+def to_result(
+    prompt: Prompt,
+    response: ChatResponse,
+    latency_ms: float,
+    degraded: tuple[tuple[str, str], ...] = (),
+) -> RunResult:
     data, error = parse_output(prompt.output, response.text)
     return RunResult(
         text=response.text,
@@ -69,4 +79,5 @@ def to_result(prompt: Prompt, response: ChatResponse, latency_ms: float) -> RunR
         prompt_version=prompt.version,
         prompt_hash=prompt.content_hash,
         finish_reason=response.finish_reason,
+        context_degraded=degraded,
     )

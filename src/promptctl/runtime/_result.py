@@ -23,6 +23,8 @@ class RunResult:
     `output.format: json`, `data` is the parsed answer when it is JSON and matches the
     output schema; otherwise `data` is None and `output_error` says why (the call itself
     succeeded and was billed, so this is a flag, not an exception).
+    `context_degraded` holds `(input, reason)` for each resolver that timed out or raised
+    and was replaced by its fallback or the input's default (docs/runtime.md, "Context").
     """
 
     text: str
@@ -39,6 +41,7 @@ class RunResult:
     prompt_hash: str
     finish_reason: str
     attempt_latency_ms: float = 0.0
+    context_degraded: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -52,6 +52,12 @@ class Span:
             tried = ",".join(s.target for s in response.fallbacks_tried)
             self._inner.set_attribute("promptctl.fallbacks_tried", tried)
 
+    def degraded(self, degraded: tuple[tuple[str, str], ...]) -> None:
+        """`promptctl.context.degraded`: the inputs served from a fallback or default."""
+        if self._inner is None or not degraded:
+            return
+        self._inner.set_attribute("promptctl.context.degraded", [n for n, _ in degraded])
+
     def failed(self, exc: BaseException) -> None:
         if self._inner is None:
             return
