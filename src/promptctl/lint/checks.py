@@ -190,7 +190,7 @@ def _plan_test(prompt: Prompt, test: TestCase, values: dict[str, Any]) -> list[D
     """PC019/PC106 for one test over its call plan: the requests `promptctl test` would
     send (routed target, then each fallback, own messages rendered), as the runtime does."""
     try:
-        plan = plan_call(prompt, values, validate=False)
+        plan = plan_call(prompt, values, validate=False, fit=False)
     except (RenderError, InputValidationError) as exc:
         fallback = next(
             (

@@ -47,13 +47,16 @@ class MessageTemplate:
     """One entry of `messages:`: a role with a Jinja2 template, or a `history` splice.
 
     For a splice, `role` is None and `history_var` names the input holding the list of
-    earlier `{role, content}` messages.
+    earlier `{role, content}` messages; `max_tokens` / `max_messages` bound how much of it
+    is sent (the newest whole turns; `promptctl.plan.history`).
     """
 
     role: Role | None
     template: str | None = None
     history_var: str | None = None
     location: SourceLocation | None = None
+    max_tokens: int | None = None
+    max_messages: int | None = None
 
 
 @dataclass(frozen=True)

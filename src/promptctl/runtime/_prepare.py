@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from promptctl.plan.call import plan_call
+from promptctl.plan.call import CallPlan, plan_call
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.chat import ChatMessage
+from promptctl.promptfile.history import Trim
 from promptctl.promptfile.model import Prompt
-from promptctl.providers.types import CallContext, ChatResponse
+from promptctl.providers.types import CallContext, ChatResponse, SkippedTarget
 from promptctl.runtime._output import parse_output
 from promptctl.runtime._result import RunResult
 
@@ -27,6 +28,7 @@ class Prepared:
     request: ChatRequest
     fallbacks: tuple[ChatRequest, ...]
     context: CallContext
+    plan: CallPlan
 
 
 def render_only(
@@ -54,7 +56,7 @@ def prepare(
         tags=(*prompt.tags, *tags),
         context_degraded=degraded,
     )
-    return Prepared(plan.request, plan.fallbacks, context)
+    return Prepared(plan.request, plan.fallbacks, context, plan)
 
 
 def to_result(
@@ -62,8 +64,16 @@ def to_result(
     response: ChatResponse,
     latency_ms: float,
     degraded: tuple[tuple[str, str], ...] = (),
+    plan: CallPlan | None = None,
 ) -> RunResult:
+    """`plan`'s targets left out for their window come first in `fallbacks_tried`."""
     data, error = parse_output(prompt.output, response.text)
+    tried = response.fallbacks_tried
+    trimmed: tuple[Trim, ...] = ()
+    if plan is not None:
+        skipped = tuple(SkippedTarget(t, "context_length", why) for t, why in plan.too_long)
+        tried = skipped + tried
+        trimmed = plan.trims_for(response.target)
     return RunResult(
         text=response.text,
         data=data,
@@ -73,11 +83,12 @@ def to_result(
         latency_ms=latency_ms,
         model=response.target,
         model_reported=response.model_reported,
-        fallbacks_tried=response.fallbacks_tried,
+        fallbacks_tried=tried,
         attempt_latency_ms=response.attempt_latency_ms,
         prompt_id=prompt.id,
         prompt_version=prompt.version,
         prompt_hash=prompt.content_hash,
         finish_reason=response.finish_reason,
         context_degraded=degraded,
+        context_trimmed=trimmed,
     )

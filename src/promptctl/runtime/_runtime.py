@@ -320,7 +320,8 @@ class Runtime:
                 raise
             trace.answered(response)
             trace.degraded(degraded)
-        return to_result(prompt, response, (time.perf_counter() - started) * 1000.0, degraded)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return to_result(prompt, response, elapsed_ms, degraded, call.plan)
 
     async def arun(self, ref: str, /, **inputs: Any) -> RunResult:
         """`run` for asyncio code: the call runs on the caller's event loop."""
@@ -343,7 +344,8 @@ class Runtime:
                 raise
             trace.answered(response)
             trace.degraded(degraded)
-        return to_result(prompt, response, (time.perf_counter() - started) * 1000.0, degraded)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return to_result(prompt, response, elapsed_ms, degraded, call.plan)
 
     # ---- lifecycle ----------------------------------------------------------------
 
