@@ -134,3 +134,27 @@ def test_bad_filters_are_usage_errors(
     assert code == 2 and "--since 'yesterday'" in err
     code, _, err = run(["calls"], monkeypatch, capsys)  # nothing recorded yet
     assert code == 2 and "no ledger at" in err
+
+
+def test_ledger_text_is_printed_as_data_not_markup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from promptctl.ledger import Ledger
+    from promptctl.providers.types import CallContext, CallRecord, Usage
+
+    with Ledger(tmp_path / ".promptctl" / "ledger.sqlite") as ledger:
+        ledger.record(
+            CallRecord(
+                timestamp=1.0e9,
+                context=CallContext(source="runtime", prompt_id="[red]p[/red]"),
+                target="openai/m",
+                model_reported="[link=http://evil]m[/link]",
+                outcome="ok",
+                usage=Usage(input_tokens=1, output_tokens=1),
+                cost_usd=0.5,
+            )
+        )
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["calls"], monkeypatch, capsys)
+    assert code == 0
+    assert "[red]p[/red]" in out and "[link=http://evil]m[/link]" in out

@@ -220,3 +220,77 @@ def test_bad_input(
     assert code == 2 and "unknown provider 'nope'" in err
     code, _, err = run(["compare", "qa/missing", "-c", "openai/gpt-4o-mini"], monkeypatch, capsys)
     assert code == 2 and "qa/missing" in err
+
+
+def test_repeats_and_an_unpriced_candidate(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With --repeat a pair is two pass rates; a good candidate without a price is not
+    recommended, and the reason says what to add."""
+    _write_prompt(project, 30)
+    with (project / "promptctl.yaml").open("a") as config:
+        config.write(f"  local: {{kind: openai-compatible, base_url: '{fake_llm.openai_base}'}}\n")
+    fake_llm.reply(_replies({}))
+    code, doc, err = _compare(
+        ["-c", "local/llama-3-70b", "--margin", "0.1", "--repeat", "2"], monkeypatch, capsys
+    )
+    assert code == 0, err
+    local = _targets(doc)["local/llama-3-70b"]
+    assert local["passed"] == 60 and local["cost_per_case"] is None
+    assert local["test"]["method"].startswith("Tango")  # type: ignore[index]
+    assert doc["recommended"] is None
+    assert doc["reason"] == (
+        "non-inferior but of unknown cost: local/llama-3-70b; add a price under `pricing:`"
+    )
+
+
+def test_flaky_repeats_use_the_paired_t_bound(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _write_prompt(project, 30)
+    seen: dict[int, int] = {}
+
+    def reply(logged: Logged) -> str:
+        n = _n(logged)
+        if logged.body["model"] == "gpt-4o-mini" and n < 10:
+            seen[n] = seen.get(n, 0) + 1
+            if seen[n] % 2 == 0:  # every second repeat of the first ten tests is wrong
+                return "no idea"
+        return f"answer {n}"
+
+    fake_llm.reply(reply)
+    code, doc, err = _compare(
+        ["-c", "openai/gpt-4o-mini", "--margin", "0.1", "--repeat", "2", "--no-cache"],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    test = _targets(doc)["openai/gpt-4o-mini"]["test"]
+    assert test["method"].startswith("paired t")  # type: ignore[index]
+    assert test["delta"] == pytest.approx(-10 * 0.5 / 30)  # type: ignore[index]
+    assert test["verdict"] != "non-inferior" and doc["recommended"] is None  # type: ignore[index]
+
+
+def test_a_retiring_primary_is_compared_with_its_replacement_by_default(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _write_prompt(project, 40)
+    path.write_text(path.read_text().replace("openai/gpt-4o\n", "anthropic/claude-opus-4-5\n"))
+    monkeypatch.setenv("PROMPTCTL_TODAY", "2026-12-05")  # 48 days before its shutdown
+    fake_llm.reply(_replies({}))
+    code, doc, err = _compare(["--margin", "0.1"], monkeypatch, capsys)
+    assert code == 0, err
+    assert "anthropic/claude-opus-4-5 is retiring: comparing with its replacement" in err
+    assert [t["target"] for t in doc["targets"]] == [  # type: ignore[attr-defined]
+        "anthropic/claude-opus-4-5",
+        "anthropic/claude-opus-5-5",
+    ]

@@ -101,10 +101,18 @@ def test_openai_batch_lifecycle_at_batch_prices(
     assert {_q(line["body"]) for line in lines} == set(WORDS)
     assert all(line["body"]["model"] == "gpt-4o-mini" for line in lines)
     assert not list((project / ".promptctl" / "batches").glob("*.json"))  # state cleared
+    # the ledger: six calls at the batch price, none counted as a free cache hit
+    code, out, _ = run(["calls", "--format", "json"], monkeypatch, capsys)
+    rows = json.loads(out)["calls"]
+    assert [r["outcome"] for r in rows] == ["ok"] * 6
+    assert all(r["cost_usd"] == pytest.approx(HALF) for r in rows)
+    assert {r["test"] for r in rows} == set(WORDS)
     # a second run finds everything cached: nothing is submitted again
     code, _, err, _ = _test(monkeypatch, capsys)
     assert code == 0 and fake_llm.batches.created == ["batch_1"]
     assert "6 already cached" in err
+    code, out, _ = run(["calls", "--outcome", "cached", "--format", "json"], monkeypatch, capsys)
+    assert len(json.loads(out)["calls"]) == 6  # the re-run really was free
 
 
 def test_partially_failed_batch_falls_back_to_live_calls(
@@ -185,17 +193,42 @@ def test_anthropic_message_batches(
     assert costs["sky"] == pytest.approx(half) and costs["rain"] == pytest.approx(2 * half)
 
 
-def test_gemini_runs_live_and_says_so(
+def test_gemini_batch_mode_maps_answers_back_by_order(
     project: Path,
     fake_llm: FakeLLM,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _write(project, "gemini/gemini-2.5-flash")
+    fake_llm.batches.fail = lambda body: _q(body) == "sun"
+    code, out, err, doc = _test(monkeypatch, capsys)
+    assert code == 0, out + err
+    assert fake_llm.batches.created == ["batches/gb_1"]
+    created = next(r for r in fake_llm.requests if r.path.endswith(":batchGenerateContent"))
+    assert created.path == "/v1beta/models/gemini-2.5-flash:batchGenerateContent"
+    inlined = created.body["batch"]["inputConfig"]["requests"]["requests"]
+    assert [_q(r["request"]) for r in inlined] == list(WORDS)
+    # the fake answers in request order without metadata: each case still gets its own
+    assert [c["status"] for c in doc["cases"]] == ["pass"] * 6
+    assert fake_llm.calls["gemini"] == 1  # only "sun" went live
+    half = (10 * 0.30 + 5 * 2.50) / 1e6 / 2
+    costs = {c["test"]: c["cost_usd"] for c in doc["cases"]}
+    assert costs["sky"] == pytest.approx(half) and costs["sun"] == pytest.approx(2 * half)
+
+
+def test_a_provider_without_batch_support_runs_live_and_says_so(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with (project / "promptctl.yaml").open("a") as config:
+        config.write(f"  local: {{kind: openai-compatible, base_url: '{fake_llm.openai_base}'}}\n")
+    _write(project, "local/llama-3-8b")
     code, _, err, _ = _test(monkeypatch, capsys)
     assert code == 0
-    assert "6 on gemini run live (no batch support)" in err
-    assert fake_llm.calls["gemini"] == 6 and fake_llm.batches.created == []
+    assert "6 on local run live (no batch support)" in err
+    assert fake_llm.calls["openai"] == 6 and fake_llm.batches.created == []
 
 
 def test_batch_needs_the_cache(
@@ -203,3 +236,18 @@ def test_batch_needs_the_cache(
 ) -> None:
     code, _, err = run(["test", "--batch", "--no-cache"], monkeypatch, capsys)
     assert code == 2 and "--batch needs --mode auto and the response cache" in err
+
+
+def test_max_cost_refuses_a_batch_that_may_cost_more(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err, _ = _test(monkeypatch, capsys, "--max-cost", "0.0000001")
+    assert code == 2
+    assert "--max-cost $1e-07: the batches would cost about $" in err
+    assert "nothing was submitted" in err and fake_llm.batches.created == []
+    code, _, err, _ = _test(monkeypatch, capsys, "--max-cost", "1")
+    assert code == 0, err
+    assert fake_llm.batches.created == ["batch_1"]

@@ -10,6 +10,10 @@ Routes (mounted by `FakeLLM`; every request is logged in `fake.requests` with wi
     POST /v1/messages/batches               Anthropic: create -> processing_status in_progress
     GET  /v1/messages/batches/{id}          in_progress -> ended
     GET  /v1/messages/batches/{id}/results  JSONL of results
+    POST /v1beta/models/{m}:batchGenerateContent  Gemini: inlined requests -> operation
+    GET  /v1beta/batches/{id}               BATCH_STATE_PENDING -> RUNNING -> SUCCEEDED; the
+                                            inlined responses in request order, without
+                                            their metadata (as the live API may send them)
 
 Scripting (`fake.batches`):
     polls = 2                   in_progress polls before the batch finishes
@@ -65,7 +69,9 @@ class BatchAPI:
     def handles(self, method: str, path: str) -> bool:
         path = path.split("?")[0]
         if method == "POST":
-            return path.endswith(("/v1/files", "/v1/batches", "/v1/messages/batches"))
+            return path.endswith(
+                ("/v1/files", "/v1/batches", "/v1/messages/batches", ":batchGenerateContent")
+            )
         return "/v1/files/" in path or "/batches/" in path
 
     def handle(self, h: BaseHTTPRequestHandler, method: str, raw: bytes) -> None:
@@ -75,6 +81,8 @@ class BatchAPI:
                 self._send(h, 200, self._upload(h, raw))
             elif method == "POST" and path.endswith("/v1/messages/batches"):
                 self._send(h, 200, self._create_anthropic(json.loads(raw)))
+            elif method == "POST" and path.endswith(":batchGenerateContent"):
+                self._send(h, 200, self._create_gemini(json.loads(raw)))
             elif method == "POST" and path.endswith("/v1/batches"):
                 self._send(h, 200, self._create_openai(json.loads(raw)))
             elif match := re.search(r"/v1/files/([^/]+)/content$", path):
@@ -83,6 +91,8 @@ class BatchAPI:
                 self._send_raw(h, 200, self._jsonl(self._batches[match[1]].results))
             elif match := re.search(r"/v1/messages/batches/([^/]+)$", path):
                 self._send(h, 200, self._poll_anthropic(self._batches[match[1]]))
+            elif match := re.search(r"/v1beta/(batches/[^/]+)$", path):
+                self._send(h, 200, self._poll_gemini(self._batches[match[1]]))
             elif match := re.search(r"/v1/batches/([^/]+)$", path):
                 self._send(h, 200, self._poll_openai(self._batches[match[1]]))
             else:
@@ -236,6 +246,52 @@ class BatchAPI:
                 else None
             ),
         }
+
+    # ---- Gemini ----
+    def _create_gemini(self, body: dict[str, Any]) -> dict[str, Any]:
+        batch = body["batch"]
+        inlined = batch["inputConfig"]["requests"]["requests"]
+        if not batch.get("displayName") or not all("request" in r for r in inlined):
+            raise ValueError("batch needs displayName and inlined requests")
+        created = self._new("batches/gb", "gemini", inlined, "BATCH_STATE_PENDING")
+        return self._gemini_view(created)
+
+    def _poll_gemini(self, batch: _Batch) -> dict[str, Any]:
+        with self._lock:
+            if batch.status == "BATCH_STATE_PENDING":
+                batch.status = "BATCH_STATE_RUNNING"
+            elif batch.status == "BATCH_STATE_RUNNING":
+                batch.polls += 1
+                if batch.polls >= self.polls:
+                    for i, r in enumerate(batch.lines):
+                        if self.expire and i >= len(batch.lines) // 2:
+                            break
+                        if self.fail(r["request"]):
+                            error = {"code": 500, "message": "fake batch failure"}
+                            batch.results.append({"error": error})
+                            continue
+                        answer = self._answer("gemini", r["request"], "/models/m:generateContent")
+                        batch.results.append({"response": answer})
+                    batch.status = "BATCH_STATE_EXPIRED" if self.expire else "BATCH_STATE_SUCCEEDED"
+        return self._gemini_view(batch)
+
+    def _gemini_view(self, batch: _Batch) -> dict[str, Any]:
+        ok = sum("response" in r for r in batch.results)
+        meta = {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+            "name": batch.id,
+            "state": batch.status,
+            "batchStats": {
+                "requestCount": str(len(batch.lines)),
+                "successfulRequestCount": str(ok),
+                "failedRequestCount": str(len(batch.results) - ok),
+            },
+        }
+        view: dict[str, Any] = {"name": batch.id, "metadata": meta}
+        if batch.status in ("BATCH_STATE_SUCCEEDED", "BATCH_STATE_EXPIRED"):
+            view["done"] = True
+            view["response"] = {"inlinedResponses": {"inlinedResponses": batch.results}}
+        return view
 
     # ---- helpers ----
     def _new(self, prefix: str, wire: str, lines: list[dict[str, Any]], status: str) -> _Batch:

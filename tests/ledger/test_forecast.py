@@ -12,6 +12,7 @@ from promptctl.ledger.forecast import (
     drivers,
     forecast,
     linear_projection,
+    spend_from_rows,
     t_quantile,
 )
 from promptctl.ledger.report import LedgerRow
@@ -56,7 +57,7 @@ def linear_ledger() -> list[LedgerRow]:
 
 
 def test_exact_line_is_projected_exactly() -> None:
-    f = forecast(linear_ledger(), TODAY)
+    f = forecast(spend_from_rows(linear_ledger()), TODAY)
     assert (f.period_start, f.period_end) == (date(2026, 3, 1), date(2026, 4, 1))
     # Mar 1..14 are days 14..27: 14 + 0.1 * (14 + ... + 27) = 42.7
     assert f.actual_usd == pytest.approx(42.7)
@@ -93,7 +94,7 @@ def test_t_quantiles_match_tables() -> None:
 
 def test_little_history_projects_the_mean_without_an_interval() -> None:
     rows = [row(TODAY - timedelta(days=2), 2.0), row(TODAY - timedelta(days=1), 4.0)]
-    f = forecast(rows, TODAY)
+    f = forecast(spend_from_rows(rows), TODAY)
     assert f.history_days == 2 and f.projected_usd == pytest.approx(3.0 * 17)
     assert f.low_usd is None and f.trend_usd_per_day is None
 
@@ -101,7 +102,7 @@ def test_little_history_projects_the_mean_without_an_interval() -> None:
 def test_a_falling_trend_never_projects_negative_spend() -> None:
     start = TODAY - timedelta(days=10)
     rows = [row(start + timedelta(days=i), 10.0 - i) for i in range(10)]  # 10 .. 1
-    f = forecast(rows, TODAY)
+    f = forecast(spend_from_rows(rows), TODAY)
     assert f.projected_usd == pytest.approx(0.0)
     assert f.low_usd is not None and f.low_usd >= f.actual_usd
 
@@ -110,7 +111,9 @@ def test_budget_breach_and_the_day_it_happens() -> None:
     limit = Budget("total", None, "monthly", 100.0)
     generous = Budget("total", None, "monthly", 150.0)
     other_prompt = Budget("prompt", "b", "monthly", 1.0)
-    tight, loose, none = budget_forecasts(linear_ledger(), [limit, generous, other_prompt], TODAY)
+    tight, loose, none = budget_forecasts(
+        spend_from_rows(linear_ledger()), [limit, generous, other_prompt], TODAY
+    )
     # 42.7 so far; 3.8 + 3.9 + ... passes the remaining 57.3 on the 14th day (Mar 28)
     assert tight.breach and tight.exceeded_on == date(2026, 3, 28)
     assert not loose.breach and loose.exceeded_on is None
@@ -126,7 +129,7 @@ def test_drivers_split_the_change_into_calls_length_and_price() -> None:
     rows.append(row(TODAY - timedelta(days=3), None, prompt="b", outcome="error"))
     rows.append(row(TODAY - timedelta(days=3), 0.5, prompt="new"))
     rows.append(row(TODAY, 9.0, prompt="today-is-not-complete"))
-    top = drivers(rows, TODAY)
+    top = drivers(spend_from_rows(rows), TODAY)
     assert [(d.prompt, round(d.change_usd, 6)) for d in top] == [("new", 0.5), ("a", 0.05)]
     new, a = top
     assert (new.calls_effect, new.length_effect, new.price_effect) == (0.5, 0.0, 0.0)

@@ -92,3 +92,20 @@ def test_without_a_fallback_the_error_names_the_replacement(
     assert info.value.kind == "model_retired" and fake_llm.calls["anthropic"] == 1
     assert info.value.hint is not None
     assert "switch to anthropic/claude-opus-4-5" in info.value.hint
+
+
+def test_a_new_project_forgets_retired_targets(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    """A runtime reload swaps the gateway's project: a fixed deployment is tried again."""
+    from dataclasses import replace
+
+    fake_llm.model_retired("gpt-4o-mini", wire="openai")
+    harness = Harness(fake_project, fake_env)
+    fallback = chat("anthropic/claude-haiku-4-5")
+    harness.run(chat("openai/gpt-4o-mini"), [fallback])
+    harness.run(chat("openai/gpt-4o-mini", ("user", "2")), [fallback])
+    assert fake_llm.calls["openai"] == 1
+    harness.gateway.project = replace(fake_project)
+    answered = harness.run(chat("openai/gpt-4o-mini", ("user", "3")), [fallback])
+    assert fake_llm.calls["openai"] == 2 and answered.target == "openai/gpt-4o-mini"

@@ -226,6 +226,7 @@ def bundle_providers(doc: Mapping[str, Any]) -> dict[str, ProviderSettings]:
                 timeout_s=float(s.get("timeout_s", 60.0)),
                 max_concurrency=int(s.get("max_concurrency", 16)),
                 rpm=s.get("rpm"),
+                tpm=s.get("tpm"),
                 max_retries=int(s.get("max_retries", 3)),
                 headers=dict(s.get("headers") or {}),
                 api_version=s.get("api_version"),
@@ -402,6 +403,8 @@ def _provider_entries(
             "api_version": settings.api_version,
             "dialect": settings.dialect,
         }
+        if settings.tpm is not None:  # only when set: older bundles keep their bytes
+            out[name]["tpm"] = settings.tpm
     return out
 
 

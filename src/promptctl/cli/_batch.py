@@ -11,6 +11,7 @@ from promptctl.errors import UsageError
 if TYPE_CHECKING:
     from promptctl.evals.options import EvalOptions
     from promptctl.promptfile.model import Project, Prompt
+    from promptctl.providers.types import ChatResponse
 
 __all__ = ["prefill"]
 
@@ -22,13 +23,15 @@ def prefill(
     options: EvalOptions,
     *,
     first_wait_s: float,
-) -> None:
-    """Submit (or resume) the batches; print progress and a summary line to stderr."""
+) -> dict[str, ChatResponse]:
+    """Submit (or resume) the batches; print progress and a summary line to stderr.
+
+    Returns the answers by cache key, for `evaluate(answered=...)`.
+    """
     import os
 
     from promptctl.evals.batch import run_batches
     from promptctl.evals.options import select_cases
-    from promptctl.ledger import Ledger
     from promptctl.providers import _http
     from promptctl.report.money import format_usd
 
@@ -43,7 +46,6 @@ def prefill(
         sys.stderr.write(f"batch: {text}\n")
         sys.stderr.flush()
 
-    ledger = Ledger(project.ledger_path or project.state_dir / "ledger.sqlite")
     http = _http.new_sync_client(4)
     try:
         report = run_batches(
@@ -52,9 +54,9 @@ def prefill(
             partials,
             env=os.environ,
             http=http,
-            on_call=ledger.record,
             progress=say,
             first_wait_s=first_wait_s,
+            max_cost=options.max_cost,
         )
     except KeyboardInterrupt:
         say(
@@ -64,7 +66,6 @@ def prefill(
         raise
     finally:
         http.close()
-        ledger.close()
     parts = [f"{report.answered} answered at batch prices ({format_usd(report.cost_usd)})"]
     if report.failed:
         parts.append(f"{report.failed} left for live calls")
@@ -73,3 +74,4 @@ def prefill(
     for provider, n in sorted(report.unsupported.items()):
         parts.append(f"{n} on {provider} run live (no batch support)")
     say(", ".join(parts))
+    return report.answers

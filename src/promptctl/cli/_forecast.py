@@ -19,12 +19,13 @@ if TYPE_CHECKING:
 __all__ = ["check_forecast", "show_forecast"]
 
 
-def _rows_since(path: Path, today: date, window: int) -> list[Any]:
-    from promptctl.ledger.report import read_rows
+def _rows_since(path: Path | str, today: date, window: int) -> list[Any]:
+    from promptctl.ledger.forecast import read_day_spend
 
+    # the period start of a weekly/monthly budget, the trend window, the drivers' 14 days
     first = min(today.replace(day=1), today - timedelta(days=max(window, 14)))
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    return read_rows(path, since=start.timestamp())
+    return read_day_spend(path, since=start.timestamp())
 
 
 def _usd(value: float | None) -> str:
@@ -52,14 +53,23 @@ def budget_line(b: BudgetForecast) -> str:
 
 
 def show_forecast(
-    project: Project, path: Path, by: str, window: int, fmt: str, today: date
+    project: Project, path: Path | str, by: str, window: int, fmt: str, today: date
 ) -> None:
+    from promptctl.errors import UsageError
     from promptctl.ledger.budgets import parse_budgets
-    from promptctl.ledger.forecast import budget_forecasts, drivers, forecast, forecast_groups
-    from promptctl.ledger.report import group_keys
+    from promptctl.ledger.forecast import (
+        budget_forecasts,
+        drivers,
+        forecast,
+        forecast_groups,
+        spend_keys,
+    )
+    from promptctl.ledger.report import GROUP_BY
 
+    if by not in GROUP_BY:
+        raise UsageError(f"cannot group by {by!r}; choose one of {', '.join(GROUP_BY)}")
     rows = _rows_since(path, today, window)
-    groups = forecast_groups(rows, today, lambda r: group_keys(r, by), window=window)
+    groups = forecast_groups(rows, today, lambda r: spend_keys(r, by), window=window)
     total = forecast(rows, today, window=window)
     budgets = budget_forecasts(rows, parse_budgets(project.budgets), today, window=window)
     moved = drivers(rows, today)
@@ -105,6 +115,7 @@ def _print(
     window: int,
     today: date,
 ) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -118,7 +129,7 @@ def _print(
     for f in [*groups, total]:
         trend = f.trend_usd_per_day
         table.add_row(
-            f.key if f is not total else "TOTAL",
+            escape(f.key) if f is not total else "TOTAL",
             _usd(f.actual_usd),
             _usd(f.projected_usd),
             _usd(f.total_usd),
@@ -137,8 +148,8 @@ def _print(
         drivers.add_column(col, justify="left" if col in ("prompt", "model") else "right")
     for d in moved:
         drivers.add_row(
-            d.prompt,
-            d.model,
+            escape(d.prompt),
+            escape(d.model),
             _usd(d.before_usd),
             _usd(d.after_usd),
             _signed(d.change_usd),
@@ -155,7 +166,7 @@ def _signed(value: float) -> str:
     return ("+" if value > 0 else "") + _usd(value)
 
 
-def check_forecast(project: Project, path: Path, window: int, today: date) -> bool:
+def check_forecast(project: Project, path: Path | str, window: int, today: date) -> bool:
     """Print each budget's forecast line; True when one is forecast to be exceeded."""
     from promptctl.ledger.budgets import parse_budgets
     from promptctl.ledger.forecast import budget_forecasts

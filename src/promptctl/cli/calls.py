@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -77,8 +76,11 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N rows.")] = 50,
         fmt: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
         ledger: Annotated[
-            Path | None,
-            typer.Option("--ledger", help="Ledger file [default: .promptctl/ledger.sqlite]."),
+            str | None,
+            typer.Option(
+                "--ledger",
+                help="Ledger file or postgresql:// URL [default: .promptctl/ledger.sqlite].",
+            ),
         ] = None,
         project: ProjectOption = None,
     ) -> None:
@@ -89,7 +91,9 @@ def register(app: typer.Typer) -> None:
         check_choice(fmt, ("table", "json", "csv"))
         if outcome is not None:
             check_choice(outcome, ("ok", "cached", "error"), "--outcome")
-        path = ledger or resolve_project(project).ledger_file
+        from promptctl.ledger.postgres import ledger_location
+
+        path = ledger_location(ledger, lambda: resolve_project(project))
         where = CallFilter(
             since=parse_since(since) if since else None,
             prompt=prompt,
@@ -129,6 +133,7 @@ def _print_csv(rows: list[CallRow]) -> None:
 
 
 def _print_table(rows: list[CallRow]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -141,5 +146,5 @@ def _print_table(rows: list[CallRow]) -> None:
             col, justify="right" if col in ("in", "out", "cost", "latency") else "left"
         )
     for row in rows:
-        table.add_row(*_cells(row))
+        table.add_row(*(escape(c) for c in _cells(row)))  # ledger text is data, not markup
     out.print(table)

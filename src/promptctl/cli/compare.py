@@ -98,7 +98,16 @@ def compare(
 
 
 def _candidates(raw: str | None, project: Project, primary: str) -> tuple[str, ...]:
+    """--candidates, else `candidates:`, else the lifecycle replacement of a primary that
+    is retiring or deprecated (a migration is a comparison with the replacement)."""
     names = [c.strip() for c in raw.split(",")] if raw else list(project.candidates)
+    if not names:
+        from promptctl.providers.lifecycle import status, today
+
+        state, row = status(primary, project, today())
+        if row is not None and row.replacement and state in ("retiring", "deprecated"):
+            typer.echo(f"{primary} is {state}: comparing with its replacement", err=True)
+            names = [row.replacement]
     out = tuple(dict.fromkeys(c for c in names if c and c != primary))
     if not out:
         raise UsageError(
@@ -138,6 +147,7 @@ def _print(result: Comparison, fmt: str) -> None:
     if fmt == "markdown":
         typer.echo(to_markdown(result), nl=False)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -148,7 +158,7 @@ def _print(result: Comparison, fmt: str) -> None:
     for col in COLUMNS:
         table.add_column(col, justify="right" if col in ("cost/case", "p50", "p95") else "left")
     for row in rows(result):
-        table.add_row(*row)
+        table.add_row(*(escape(c) for c in row))
     out.print(table)
     for line in recommendation_lines(result):
         out.print(line, markup=False)

@@ -111,8 +111,12 @@ def register(app: typer.Typer) -> None:
     @app.command("costs")
     def costs(
         ledger: Annotated[
-            Path | None,
-            typer.Option("--ledger", help="Ledger file [default: .promptctl/ledger.sqlite]."),
+            str | None,
+            typer.Option(
+                "--ledger",
+                help="Ledger file or postgresql:// URL (also PROMPTCTL_LEDGER) "
+                "[default: .promptctl/ledger.sqlite].",
+            ),
         ] = None,
         by: Annotated[
             str, typer.Option("--by", help="prompt | model | provider | tag | day | source")
@@ -150,7 +154,9 @@ def register(app: typer.Typer) -> None:
         from promptctl.report.costs import budget_line
 
         proj = load_project(config) if config is not None else resolve_project(project)
-        path = ledger or proj.ledger_file
+        from promptctl.ledger.postgres import ledger_location
+
+        path = ledger_location(ledger, lambda: proj)
         if check_forecast and not check:
             from promptctl.errors import UsageError
 

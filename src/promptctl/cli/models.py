@@ -76,6 +76,7 @@ def models(
 
 
 def _print(rows: list[dict[str, Any]], day: str) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     def num(v: float | None) -> str:
@@ -93,7 +94,12 @@ def _print(rows: list[dict[str, Any]], day: str) -> None:
         if r["days_left"] is not None and r["days_left"] >= 0 and r["state"] == "retiring":
             when += f" ({r['days_left']} d)"
         table.add_row(
-            r["model"], state, when, r["replacement"] or "-", num(r["input"]), num(r["output"])
+            escape(r["model"]),
+            state,
+            when,
+            escape(r["replacement"] or "-"),
+            num(r["input"]),
+            num(r["output"]),
         )
     out = console()
     out.print(table)

@@ -79,14 +79,17 @@ def test(
     check_selected(loaded, list(options.id_globs))
     prompts, partials = loaded.prompts, loaded.partials
     del loaded  # the parsed YAML with positions is not needed any more (memory)
+    answered = None
     if batch:
         from promptctl.cli._batch import prefill
 
-        prefill(proj, prompts, partials, options, first_wait_s=batch_poll)
+        answered = prefill(proj, prompts, partials, options, first_wait_s=batch_poll)
     bar = None if quiet or not sys.stderr.isatty() else _ProgressBar()
     try:
         with _fewer_gc_passes():
-            run = evaluate(proj, prompts, options, partials=partials, progress=bar)
+            run = evaluate(
+                proj, prompts, options, partials=partials, progress=bar, answered=answered
+            )
     finally:
         if bar is not None:
             bar.stop()

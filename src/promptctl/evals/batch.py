@@ -1,11 +1,12 @@
 """`promptctl test --batch`: answer an evaluation's uncached cases through the batch APIs.
 
-The batch fills the response cache: each answer is stored under the cache key of the
-very request a live call would send, priced at the batch rate. The evaluation then runs
-as usual and finds those answers in the cache, so scoring, results, JUnit and the gate
-are untouched, and every case the batch did not answer (failed, expired, a provider
-without batch support) is called live by that same run: the fallback costs nothing to
-build.
+Each answer is stored in the response cache under the cache key of the very request a
+live call would send, priced at the batch rate, and handed to the evaluation that follows
+(`evaluate(answered=...)`): the gateway gives each out once as that call's own answer,
+so the ledger records it as an "ok" call at the batch price (not as a free cache hit),
+and scoring, results, JUnit and the gate are untouched. Every case the batch did not
+answer (failed, expired, a provider without batch support) is called live by that same
+run: the fallback costs nothing to build.
 
 Resuming: before submitting, the batch's id and its custom ids are written to
 `.promptctl/batches/<provider>-<digest>.json`, where the digest covers the cache keys
@@ -37,7 +38,7 @@ from promptctl.providers.cache import ResponseCache
 from promptctl.providers.chain import plan
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import RecordingStore
-from promptctl.providers.types import CallContext, CallRecord, ChatResponse
+from promptctl.providers.types import ChatResponse
 
 __all__ = ["BatchReport", "batch_price", "run_batches"]
 
@@ -52,6 +53,8 @@ class BatchReport:
     cost_usd: float = 0.0
     batches: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    # cache key -> answer, for `evaluate(answered=...)`: the run records each as its call
+    answers: dict[str, ChatResponse] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class _Item:
     key: str  # the response-cache key
     case: Case
     request: ChatRequest
+    estimate_usd: float | None = None  # at the live price (the runner's own estimate)
 
 
 def batch_price(target: str, project: Project) -> Price | None:
@@ -95,18 +99,26 @@ def run_batches(
     *,
     env: Mapping[str, str],
     http: Any,
-    on_call: Callable[[CallRecord], None] | None = None,
     progress: Callable[[str], None] = lambda _: None,
     sleep: Callable[[float], None] = time.sleep,
     first_wait_s: float = 2.0,
     max_wait_s: float = 60.0,
+    max_cost: float | None = None,
 ) -> BatchReport:
-    """Submit (or resume), wait for and store the batch answers of `cases`."""
+    """Submit (or resume), wait for and store the batch answers of `cases`.
+
+    `max_cost` (`--max-cost`): refuse before submitting when the batches' estimated cost
+    (the runner's per-request estimate at the batch discount) exceeds it, or cannot be
+    estimated; a batch cannot be stopped half way like a live run.
+    """
     report = BatchReport()
     groups = _groups(project, cases, partials, report)
+    if max_cost is not None:
+        _check_budget(groups, project, max_cost)
     cache = ResponseCache(project.cache_path)
     try:
-        for provider, items in groups.items():
+        for items in groups.values():
+            provider = items[0].request.provider
             target_plan = plan(project, env, items[0].request)
             if target_plan.missing_key is not None:
                 raise ProviderError(
@@ -126,7 +138,6 @@ def run_batches(
                 items,
                 cache,
                 report,
-                on_call,
                 progress,
                 sleep,
                 first_wait_s,
@@ -135,6 +146,30 @@ def run_batches(
     finally:
         cache.close()
     return report
+
+
+def _check_budget(groups: Mapping[str, list[_Item]], project: Project, max_cost: float) -> None:
+    """UsageError when the batches to submit (resumed ones are paid) may exceed `max_cost`."""
+    from promptctl.errors import UsageError
+
+    total = 0.0
+    for items in groups.values():
+        provider = items[0].request.provider
+        if _state_path(project, provider, items).exists():
+            continue
+        unknown = [i.request.target for i in items if i.estimate_usd is None]
+        if unknown:
+            raise UsageError(
+                f"--max-cost: the cost of a batch on {unknown[0]} cannot be estimated (no price)",
+                hint="add its price under `pricing:` or run without --max-cost",
+            )
+        total += sum(i.estimate_usd or 0.0 for i in items) * BATCH_DISCOUNT
+    if total > max_cost:
+        raise UsageError(
+            f"--max-cost ${max_cost:g}: the batches would cost about ${total:.6g} "
+            "(estimated at the batch price); nothing was submitted",
+            hint="raise --max-cost or select fewer cases (--test, --shard)",
+        )
 
 
 def _groups(
@@ -147,7 +182,8 @@ def _groups(
     seen: set[str] = set()
     try:
         for case in cases:
-            request = builder.prepare(case).request
+            prepared = builder.prepare(case)
+            request = prepared.request
             key = request.cache_key(repeat=case.repeat)
             if key in seen:
                 continue
@@ -155,15 +191,20 @@ def _groups(
             if recordings.has(key) or cache.has(key):
                 report.cached += 1
                 continue
-            groups.setdefault(request.provider, []).append(_Item(key, key, case, request))
+            # a Gemini batch holds one model (it is in the URL): group Gemini by target
+            settings = project.providers.get(request.provider)
+            group = request.target if settings and settings.kind == "gemini" else request.provider
+            item = _Item(key, key, case, request, prepared.estimate_usd)
+            groups.setdefault(group, []).append(item)
     finally:
         cache.close()
     return groups
 
 
-def _state_path(project: Project, provider: str, items: Sequence[_Item]) -> Path:
+def _state_path(project: Project, group: str, items: Sequence[_Item]) -> Path:
     digest = hashlib.sha256("\n".join(sorted(i.key for i in items)).encode()).hexdigest()
-    return project.state_dir / "batches" / f"{provider}-{digest[:16]}.json"
+    name = group.split("/", 1)[0]  # a provider name; a Gemini group's model is in the digest
+    return project.state_dir / "batches" / f"{name}-{digest[:16]}.json"
 
 
 def _one_batch(
@@ -173,19 +214,19 @@ def _one_batch(
     items: list[_Item],
     cache: ResponseCache,
     report: BatchReport,
-    on_call: Callable[[CallRecord], None] | None,
     progress: Callable[[str], None],
     sleep: Callable[[float], None],
     first_wait_s: float,
     max_wait_s: float,
 ) -> None:
     state = _state_path(project, provider, items)
-    batch_id = _resume(state)
+    batch_id, order = _resume(state)
     if batch_id is not None:
         report.resumed.append(batch_id)
         progress(f"{provider}: resuming batch {batch_id} ({len(items)} requests)")
     else:
         batch_id = client.submit([(i.custom_id, i.request) for i in items])
+        order = [i.custom_id for i in items]
         state.parent.mkdir(parents=True, exist_ok=True)
         doc = {
             "provider": provider,
@@ -200,16 +241,15 @@ def _one_batch(
     status = _wait(client, batch_id, progress, sleep, first_wait_s, max_wait_s)
     by_id = {i.custom_id: i for i in items}
     answered: set[str] = set()
-    for result in client.results(batch_id):
+    for result in client.results(batch_id, order or [i.custom_id for i in items]):
         item = by_id.get(result.custom_id)
         if item is None or result.parsed is None:
             continue
         response = _response(project, item, result.parsed)
-        cache.put(item.key, response)
+        cache.put(item.key, response)  # kept even if the run that follows is interrupted
         answered.add(item.custom_id)
+        report.answers[item.key] = response
         report.cost_usd += response.cost_usd or 0.0
-        if on_call is not None:
-            on_call(_record(item, response))
     report.answered += len(answered)
     report.failed += len(items) - len(answered)
     progress(
@@ -219,13 +259,15 @@ def _one_batch(
     state.unlink(missing_ok=True)
 
 
-def _resume(state: Path) -> str | None:
+def _resume(state: Path) -> tuple[str | None, list[str]]:
+    """The submitted batch's id and custom ids (in submission order), if one is pending."""
     try:
         doc = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    batch_id = doc.get("batch_id") if isinstance(doc, dict) else None
-    return str(batch_id) if batch_id else None
+        return None, []
+    if not isinstance(doc, dict) or not doc.get("batch_id"):
+        return None, []
+    return str(doc["batch_id"]), [str(c) for c in doc.get("custom_ids") or []]
 
 
 def _wait(
@@ -264,25 +306,4 @@ def _response(project: Project, item: _Item, parsed: Any) -> ChatResponse:
         model_reported=parsed.model_reported,
         request_id=parsed.request_id,
         cost_usd=cost,
-    )
-
-
-def _record(item: _Item, response: ChatResponse) -> CallRecord:
-    prompt, case = item.case.prompt, item.case
-    return CallRecord(
-        timestamp=time.time(),
-        context=CallContext(
-            source="eval",
-            prompt_id=prompt.id,
-            prompt_version=prompt.version,
-            prompt_hash=prompt.content_hash,
-            test=case.test.name,
-            tags=prompt.tags,
-        ),
-        target=response.target,
-        model_reported=response.model_reported,
-        outcome="ok",
-        usage=response.usage,
-        cost_usd=response.cost_usd,
-        request_hash=item.key,
     )

@@ -31,6 +31,7 @@ to run is `options`, one case is `case_run`, and where the document goes is `run
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -50,7 +51,9 @@ from promptctl.promptfile.model import Project, Prompt
 
 if TYPE_CHECKING:
     from promptctl.ledger import Ledger
+    from promptctl.ledger.postgres import PgLedger
     from promptctl.providers.gateway import Gateway
+    from promptctl.providers.types import ChatResponse
 
 WORKER_STAGGER_S = 0.001
 """Start delay between consecutive workers (0.05 s for the last of 50)."""
@@ -121,9 +124,14 @@ def evaluate(
     partials: Mapping[str, str] | None = None,
     progress: ProgressSink | None = None,
     env: Mapping[str, str] | None = None,
+    answered: Mapping[str, ChatResponse] | None = None,
 ) -> EvalRun:
-    """Blocking `run_eval`; Ctrl-C returns the interrupted run (exit code 130)."""
-    session = _Session(project, prompts, options, partials, None, progress, env)
+    """Blocking `run_eval`; Ctrl-C returns the interrupted run (exit code 130).
+
+    `answered`: answers already paid for (`promptctl test --batch`) by cache key; the
+    gateway hands each out once, as that call's answer (`Gateway(answered=...)`).
+    """
+    session = _Session(project, prompts, options, partials, None, progress, env, answered=answered)
 
     async def main() -> None:
         # Returns None: asyncio.run formats its task's repr (result included) on exit.
@@ -150,6 +158,8 @@ class _Session:
         gateway: Gateway | None,
         progress: ProgressSink | None,
         env: Mapping[str, str] | None,
+        *,
+        answered: Mapping[str, ChatResponse] | None = None,
     ) -> None:
         from promptctl.evals.budget import Budget
 
@@ -166,7 +176,8 @@ class _Session:
         self.budget = Budget(options.max_cost)
         self.results: list[CaseResult | None] = [None] * len(self.cases)
         self._own_gateway = gateway is None
-        self._ledger: Ledger | None = None
+        self._ledger: Ledger | PgLedger | None = None
+        self._answered = answered
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
         self.case_runner = CaseRunner(project, self.builder, self.budget, self.gateway)
         self.outcome: EvalRun | None = None
@@ -218,19 +229,33 @@ class _Session:
         from promptctl.ledger import Ledger
         from promptctl.providers.gateway import Gateway
 
-        path = self.project.ledger_path or self.project.state_dir / "ledger.sqlite"
-        self._ledger = Ledger(path)
+        ledger: Ledger | PgLedger
+        if self.project.ledger_url:
+            from promptctl.ledger.postgres import PgLedger
+
+            ledger = PgLedger(self.project.ledger_url)
+        else:
+            ledger = Ledger(self.project.ledger_path or self.project.state_dir / "ledger.sqlite")
+        self._ledger = ledger
+        shared = None
+        env = os.environ if self.env is None else self.env
+        if self.project.shared_state or env.get("PROMPTCTL_SHARED_STATE"):
+            from promptctl.providers.shared_state import shared_state_from
+
+            shared = shared_state_from(self.project.shared_state, env)
         return Gateway(
             self.project,
             mode=self.options.mode,
             use_cache=self.options.use_cache,
             env=self.env,
-            on_call=self._ledger.record,
+            on_call=ledger.record,
+            shared_state=shared,
             # a burst of errors must not fail the healthy cases after it: the next case
             # is the circuit's trial call and cases meanwhile wait for its outcome
             breaker_cooldown_s=0.0,
             probe_wait=True,
             on_call_blocks=True,  # the ledger commits each paid call: off the loop
+            answered=self._answered,
         )
 
     async def _close(self, interrupted: bool) -> None:

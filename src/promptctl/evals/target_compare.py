@@ -135,17 +135,18 @@ def _recommend(stats: list[TargetStats], margin: float) -> tuple[str | None, str
     good = [s for s in candidates if s.test is not None and s.test.verdict == "non-inferior"]
     if primary.cost_per_case is None:
         return None, f"the cost of {primary.target} is unknown: add it under `pricing:`"
-    cheaper = [s for s in good if s.cost_per_case is not None]
-    cheaper = [
-        s
-        for s in cheaper
-        if s.cost_per_case is not None and s.cost_per_case < primary.cost_per_case
-    ]
+    priced = [s for s in good if s.cost_per_case is not None]
+    cheaper = [s for s in priced if (s.cost_per_case or 0.0) < primary.cost_per_case]
     if cheaper:
         best = min(cheaper, key=lambda s: (s.cost_per_case or 0.0, s.target))
         return best.target, (
             f"{best.target} is non-inferior to {primary.target} at a margin of "
             f"{margin:g} and costs less per case"
+        )
+    unpriced = [s.target for s in good if s.cost_per_case is None]
+    if unpriced:
+        return None, (
+            f"non-inferior but of unknown cost: {', '.join(unpriced)}; add a price under `pricing:`"
         )
     if good:
         return None, "the non-inferior candidates cost no less per case than the primary"

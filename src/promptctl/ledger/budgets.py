@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from promptctl.errors import ConfigError
 from promptctl.ledger.report import LedgerRow, unknown_cost
@@ -30,6 +30,7 @@ __all__ = [
     "SCOPES",
     "Budget",
     "BudgetStatus",
+    "Scoped",
     "check_budgets",
     "earliest_start",
     "in_scope",
@@ -123,7 +124,22 @@ def earliest_start(budgets: Iterable[Budget], now: datetime) -> float | None:
     return min(starts) if starts else None
 
 
-def in_scope(row: LedgerRow, budget: Budget) -> bool:
+class Scoped(Protocol):
+    """What a budget scope looks at: a ledger row, or a day's sum of rows (forecast)."""
+
+    @property
+    def prompt_id(self) -> str | None: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+def in_scope(row: Scoped, budget: Budget) -> bool:
     if budget.scope == "total":
         return True
     if budget.scope == "tag":

@@ -65,7 +65,8 @@ _FIELDS = (
 )
 
 
-def _where(f: CallFilter) -> tuple[str, list[Any]]:
+def _where(f: CallFilter, mark: str = "?") -> tuple[str, list[Any]]:
+    """The WHERE clause; `mark` is the driver's placeholder (`?` SQLite, `%s` PostgreSQL)."""
     clauses: list[str] = []
     args: list[Any] = []
     for column, value in (
@@ -76,20 +77,37 @@ def _where(f: CallFilter) -> tuple[str, list[Any]]:
         ("outcome", f.outcome),
     ):
         if value:
-            clauses.append(f"{column} = ?")
+            clauses.append(f"{column} = {mark}")
             args.append(value)
     if f.since is not None:
-        clauses.append("ts >= ?")
+        clauses.append(f"ts >= {mark}")
         args.append(f.since)
     if f.tag:
         # tags are stored as a JSON array of strings: match the quoted element
-        clauses.append("instr(tags, ?) > 0")
+        clauses.append(f"strpos(tags, {mark}) > 0" if mark == "%s" else "instr(tags, ?) > 0")
         args.append(json.dumps(f.tag))
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-def read_calls(path: Path, where: CallFilter) -> list[CallRow]:
-    """The newest `where.limit` rows matching `where`, newest first (read-only)."""
+def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
+    """The newest `where.limit` rows matching `where`, newest first (read-only).
+
+    `path`: a SQLite file or the fleet's `postgresql://` ledger (the same query).
+    """
+    from promptctl.ledger.postgres import is_pg_url, pg_connect, redact_url
+
+    if is_pg_url(path):
+        url = str(path)
+        pg = pg_connect(url, migrate=False)
+        try:
+            sql, args = _where(where, "%s")
+            query = f"SELECT {_FIELDS} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT %s"
+            return [_row(r) for r in pg.execute(query, [*args, max(0, where.limit)])]
+        except Exception as exc:  # psycopg.Error, imported lazily
+            raise ConfigError(f"cannot read ledger {redact_url(url)}: {exc}") from None
+        finally:
+            pg.close()
+    path = Path(path)
     db = connect(path, readonly=True)
     try:
         sql, args = _where(where)

@@ -23,17 +23,24 @@ change, or more output relative to input).
 
 from __future__ import annotations
 
+import json
 import math
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
+from promptctl.errors import ConfigError
 from promptctl.ledger.budgets import Budget, in_scope, period_start
 from promptctl.ledger.report import LedgerRow, unknown_cost
+from promptctl.ledger.store import connect
 
 __all__ = [
     "BudgetForecast",
+    "DaySpend",
     "Driver",
     "Forecast",
     "Projection",
@@ -42,10 +49,103 @@ __all__ = [
     "forecast",
     "forecast_groups",
     "linear_projection",
+    "read_day_spend",
+    "spend_from_rows",
+    "spend_keys",
     "t_quantile",
 ]
 
-DAY_S = 86_400
+
+@dataclass(frozen=True)
+class DaySpend:
+    """One UTC day's calls of one (prompt, target, source, tags): what forecasts need.
+
+    Summed in SQL (`read_day_spend`), so a month of a busy ledger is a few thousand of
+    these, not millions of rows. `calls` and `tokens` leave failed calls out.
+    """
+
+    day: date
+    prompt_id: str | None
+    target: str
+    provider: str
+    source: str
+    tags: tuple[str, ...]
+    calls: int
+    tokens: int  # input + output
+    cost_usd: float  # known costs
+    unknown_cost_calls: int = 0
+
+
+def read_day_spend(path: Path | str, *, since: float) -> list[DaySpend]:
+    """The ledger from `since` (epoch s), summed per UTC day and group; read-only.
+
+    The fleet's PostgreSQL ledger (a `postgresql://` URL) is read with `read_rows` and
+    summed here (`spend_from_rows`): the same sums, one query for both databases.
+    """
+    from promptctl.ledger.postgres import is_pg_url
+
+    if is_pg_url(path):
+        from promptctl.ledger.report import read_rows
+
+        return spend_from_rows(read_rows(path, since=since))
+    path = Path(path)
+    db = connect(path, readonly=True)
+    try:
+        cursor = db.execute(
+            "SELECT date(ts, 'unixepoch'), prompt_id, target, provider, source, tags, "
+            "SUM(outcome != 'error'), "
+            "SUM(CASE WHEN outcome != 'error' THEN input_tokens + output_tokens ELSE 0 END), "
+            "COALESCE(SUM(cost_usd), 0), SUM(outcome = 'ok' AND cost_usd IS NULL) "
+            "FROM calls WHERE ts >= ? "
+            "GROUP BY 1, prompt_id, target, provider, source, tags",
+            (since,),
+        )
+        return [
+            DaySpend(
+                date.fromisoformat(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                tuple(json.loads(r[5]) if r[5] else ()),
+                int(r[6]),
+                int(r[7]),
+                float(r[8]),
+                int(r[9]),
+            )
+            for r in cursor
+        ]
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"cannot read ledger {path}: {exc}") from None
+    finally:
+        db.close()
+
+
+def spend_from_rows(rows: Iterable[LedgerRow]) -> list[DaySpend]:
+    """The same sums from rows already read (tests, small ledgers)."""
+    sums: dict[tuple[Any, ...], list[float]] = {}
+    for r in rows:
+        key: tuple[Any, ...] = (_day(r.ts), r.prompt_id, r.target, r.provider, r.source, r.tags)
+        acc = sums.setdefault(key, [0, 0, 0.0, 0])
+        ok = r.outcome != "error"
+        acc[0] += ok
+        acc[1] += (r.input_tokens + r.output_tokens) if ok else 0
+        acc[2] += r.cost_usd or 0.0
+        acc[3] += unknown_cost(r)
+    return [
+        DaySpend(k[0], k[1], k[2], k[3], k[4], k[5], int(a[0]), int(a[1]), float(a[2]), int(a[3]))
+        for k, a in sums.items()
+    ]
+
+
+def spend_keys(d: DaySpend, by: str) -> tuple[str, ...]:
+    """The group(s) of `--by` (as `costs` groups rows: a call counts under each tag)."""
+    if by == "tag":
+        return d.tags or ("(untagged)",)
+    if by == "day":
+        return (d.day.isoformat(),)
+    value = {"prompt": d.prompt_id, "model": d.target, "provider": d.provider, "source": d.source}
+    return (value[by] or "(none)",)
 
 
 @dataclass(frozen=True)
@@ -156,11 +256,11 @@ def _day(ts: float) -> date:
     return datetime.fromtimestamp(ts, tz=UTC).date()
 
 
-def _daily(rows: Iterable[LedgerRow], start: date, days: int) -> list[float]:
+def _daily(rows: Iterable[DaySpend], start: date, days: int) -> list[float]:
     out = [0.0] * days
     for row in rows:
-        i = (_day(row.ts) - start).days
-        if 0 <= i < days and row.cost_usd is not None:
+        i = (row.day - start).days
+        if 0 <= i < days:
             out[i] += row.cost_usd
     return out
 
@@ -174,7 +274,7 @@ def _period_end(period: str, start: date) -> date:
 
 
 def forecast(
-    rows: Sequence[LedgerRow],
+    rows: Sequence[DaySpend],
     today: date,
     *,
     key: str = "total",
@@ -186,7 +286,7 @@ def forecast(
     now = datetime(today.year, today.month, today.day, tzinfo=UTC)
     start = period_start(period, now).date()
     end = _period_end(period, start)
-    first = _day(min((r.ts for r in rows), default=now.timestamp()))
+    first = min((r.day for r in rows), default=today)
     history_start = max(today - timedelta(days=window), first)
     n = (today - history_start).days
     history = _daily(rows, history_start, n) if n > 0 else []
@@ -203,20 +303,20 @@ def forecast(
         high_usd=None if p.high is None else actual + p.high,
         trend_usd_per_day=p.slope,
         history_days=n,
-        unknown_cost_calls=sum(unknown_cost(r) for r in rows),
+        unknown_cost_calls=sum(r.unknown_cost_calls for r in rows),
         daily_usd=p.days,
     )
 
 
 def forecast_groups(
-    rows: Sequence[LedgerRow],
+    rows: Sequence[DaySpend],
     today: date,
-    key_of: Callable[[LedgerRow], Sequence[str]],
+    key_of: Callable[[DaySpend], Sequence[str]],
     *,
     window: int = 28,
 ) -> list[Forecast]:
     """One month-end forecast per group, highest forecast first."""
-    groups: dict[str, list[LedgerRow]] = {}
+    groups: dict[str, list[DaySpend]] = {}
     for row in rows:
         for key in key_of(row):
             groups.setdefault(key, []).append(row)
@@ -225,7 +325,7 @@ def forecast_groups(
 
 
 def budget_forecasts(
-    rows: Sequence[LedgerRow], budgets: Iterable[Budget], today: date, *, window: int = 28
+    rows: Sequence[DaySpend], budgets: Iterable[Budget], today: date, *, window: int = 28
 ) -> list[BudgetForecast]:
     """Each budget's period-end forecast and the day the trend passes its limit, if any."""
     out = []
@@ -248,21 +348,20 @@ def _crossing(fc: Forecast, budget: Budget, today: date) -> date | None:
     return None
 
 
-def drivers(rows: Iterable[LedgerRow], today: date, *, top: int = 5) -> list[Driver]:
+def drivers(rows: Iterable[DaySpend], today: date, *, top: int = 5) -> list[Driver]:
     """The (prompt, model) pairs whose cost changed most, last 7 complete days vs prior 7."""
     after_start = today - timedelta(days=7)
     before_start = today - timedelta(days=14)
     sums: dict[tuple[str, str], list[list[float]]] = {}
     for row in rows:
-        day = _day(row.ts)
-        if not before_start <= day < today or row.outcome == "error":
+        if not before_start <= row.day < today or not row.calls:
             continue
-        side = 1 if day >= after_start else 0
+        side = 1 if row.day >= after_start else 0
         key = (row.prompt_id or "(none)", row.target)
         bucket = sums.setdefault(key, [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])[side]
-        bucket[0] += 1
-        bucket[1] += row.input_tokens + row.output_tokens
-        bucket[2] += row.cost_usd or 0.0
+        bucket[0] += row.calls
+        bucket[1] += row.tokens
+        bucket[2] += row.cost_usd
     out = []
     for (prompt, model), (b, a) in sums.items():
         calls_e, length_e, price_e = _decompose(b, a)

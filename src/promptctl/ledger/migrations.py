@@ -1,7 +1,8 @@
 """Append-only schema migrations for the ledger, recorded in `_migrations`.
 
 Each migration is a small function applied once, in order, inside a transaction; never
-edit one that has shipped: add `m00N_…` instead.
+edit one that has shipped: add `m00N_…` instead, and its PostgreSQL twin to
+`PG_MIGRATIONS` under the same name (a test holds the two lists to the same names).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-__all__ = ["MIGRATIONS", "apply_migrations"]
+__all__ = ["MIGRATIONS", "PG_MIGRATIONS", "apply_migrations"]
 
 
 def m001_initial(db: sqlite3.Connection) -> None:
@@ -70,6 +71,50 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     m002_cache_write_1h,
     m003_usage_known,
     m004_context_degraded,
+)
+
+
+# The same schema in PostgreSQL (ledger/postgres.py applies it under an advisory lock).
+PG_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "m001_initial",
+        (
+            """
+            CREATE TABLE calls (
+                id BIGSERIAL PRIMARY KEY,
+                ts DOUBLE PRECISION NOT NULL,
+                source TEXT NOT NULL,
+                prompt_id TEXT,
+                prompt_version TEXT,
+                prompt_hash TEXT,
+                test TEXT,
+                tags TEXT NOT NULL DEFAULT '[]',
+                provider TEXT NOT NULL,
+                target TEXT NOT NULL,
+                model_reported TEXT,
+                fallback_from TEXT,
+                outcome TEXT NOT NULL,
+                error_kind TEXT,
+                input_tokens BIGINT NOT NULL DEFAULT 0,
+                cached_input_tokens BIGINT NOT NULL DEFAULT 0,
+                cache_write_tokens BIGINT NOT NULL DEFAULT 0,
+                output_tokens BIGINT NOT NULL DEFAULT 0,
+                reasoning_tokens BIGINT NOT NULL DEFAULT 0,
+                cost_usd DOUBLE PRECISION,
+                cost_saved_usd DOUBLE PRECISION,
+                latency_ms DOUBLE PRECISION,
+                request_hash TEXT
+            )
+            """,
+            "CREATE INDEX calls_ts ON calls (ts)",
+            "CREATE INDEX calls_prompt ON calls (prompt_id, ts)",
+        ),
+    ),
+    (
+        "m002_cache_write_1h",
+        ("ALTER TABLE calls ADD COLUMN cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0",),
+    ),
+    ("m003_usage_known", ("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1",)),
 )
 
 

@@ -159,33 +159,66 @@ class CostReport:
     cancelled_calls: int = 0  # in flight when cancelled (Ctrl-C): maybe billed, cost unknown
 
 
-def read_rows(path: Path, *, since: float | None = None) -> list[LedgerRow]:
+def read_rows(path: Path | str, *, since: float | None = None) -> list[LedgerRow]:
     """Rows at or after `since` (epoch seconds), oldest first; the ledger is opened read-only.
 
-    Read-only means no migrations run: a ledger last written before m002 has no
+    `path` is a SQLite file or a `postgresql://` URL (the fleet's ledger): one query for
+    both. Read-only means no migrations run: a ledger last written before m002 has no
     `cache_write_1h_tokens` column, which then reads as 0. A file that is not a ledger is
     a ConfigError (exit 2).
     """
+    from promptctl.ledger.postgres import is_pg_url
+
+    if is_pg_url(path):
+        return _read_pg_rows(str(path), since)
+    path = Path(path)
     db = connect(path, readonly=True)
     try:
         columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
-        if not columns:
-            raise ConfigError(f"{path} is not a promptctl ledger (no `calls` table)")
-        fields = _FIELDS
-        if "cache_write_1h_tokens" not in columns:
-            fields = fields.replace("cache_write_1h_tokens", "0")
-        if "usage_known" not in columns:  # written before m003
-            fields = fields.replace("usage_known", "1")
-        query = f"SELECT {fields} FROM calls"
-        args: tuple[float, ...] = ()
-        if since is not None:
-            query, args = query + " WHERE ts >= ?", (since,)
-        cursor = db.execute(query + " ORDER BY ts", args)
-        return [_row(r) for r in cursor]
+        query, args = _rows_query(columns, since, "?", str(path))
+        return [_row(r) for r in db.execute(query, args)]
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"cannot read ledger {path}: {exc}") from None
     finally:
         db.close()
+
+
+def _read_pg_rows(url: str, since: float | None) -> list[LedgerRow]:
+    from promptctl.ledger.postgres import pg_connect, redact_url
+
+    db = pg_connect(url, migrate=False)
+    try:
+        found = db.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'calls'"
+            " AND table_schema = current_schema()"
+        )
+        columns = {row[0] for row in found}
+        query, args = _rows_query(columns, since, "%s", redact_url(url))
+        return [_row(r) for r in db.execute(query, args)]
+    except Exception as exc:  # psycopg.Error, imported lazily
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"cannot read ledger {redact_url(url)}: {exc}") from None
+    finally:
+        db.close()
+
+
+def _rows_query(
+    columns: set[str], since: float | None, mark: str, where: str
+) -> tuple[str, tuple[float, ...]]:
+    """The one query of `read_rows`, for the columns the ledger has (older ledgers lack some)."""
+    if not columns:
+        raise ConfigError(f"{where} is not a promptctl ledger (no `calls` table)")
+    fields = _FIELDS
+    if "cache_write_1h_tokens" not in columns:
+        fields = fields.replace("cache_write_1h_tokens", "0")
+    if "usage_known" not in columns:  # written before m003
+        fields = fields.replace("usage_known", "1")
+    query = f"SELECT {fields} FROM calls"
+    args: tuple[float, ...] = ()
+    if since is not None:
+        query, args = query + f" WHERE ts >= {mark}", (since,)
+    return query + " ORDER BY ts", args
 
 
 def build_report(

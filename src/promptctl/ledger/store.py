@@ -237,3 +237,9 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         int(rec.usage_known),
         json.dumps([list(d) for d in ctx.context_degraded]) if ctx.context_degraded else None,
     )
+
+
+# the PostgreSQL ledger (ledger/postgres.py) writes exactly these rows
+COLUMNS = _COLUMNS
+Row = _Row
+to_row = _row

@@ -191,6 +191,7 @@ class ProviderSettings:
     timeout_s: float = 60.0
     max_concurrency: int = 16
     rpm: int | None = None
+    tpm: int | None = None  # tokens per minute; enforced fleet-wide with shared_state
     max_retries: int = 3
     headers: Mapping[str, str] = field(default_factory=dict)
     api_version: str | None = None  # azure
@@ -298,6 +299,8 @@ class Project:
     gate: GateConfig = field(default_factory=GateConfig)
     budgets: Mapping[str, Any] = field(default_factory=dict)
     ledger_path: Path | None = None
+    ledger_url: str | None = None  # `ledger: postgresql://…` (no password: libpq's env has it)
+    shared_state: str | None = None  # redis:// URL (no password: that comes from the env)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
     limits: Limits = field(default_factory=Limits)

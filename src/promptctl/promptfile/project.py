@@ -7,6 +7,7 @@ import datetime
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from promptctl.errors import ConfigError, PromptFileError, SourceLocation
 from promptctl.promptfile.model import (
@@ -122,7 +123,9 @@ def load_project(config_path: Path) -> Project:
         pricing={k: PriceOverride(**v) for k, v in data.get("pricing", {}).items()},
         gate=GateConfig(**data.get("gate", {})),
         budgets=data.get("budgets", {}),
-        ledger_path=root / data["ledger"] if "ledger" in data else None,
+        ledger_path=root / data["ledger"] if "ledger" in data and not _is_url(data) else None,
+        ledger_url=_no_password(data["ledger"], "/ledger", doc.locate) if _is_url(data) else None,
+        shared_state=_shared_state(data.get("shared_state"), doc.locate),
         lifecycle=_lifecycle(data.get("lifecycle", {}), doc.locate),
         candidates=tuple(data.get("candidates", ())),
         limits=Limits(**data.get("limits", {})),
@@ -153,6 +156,29 @@ def _inside(root: Path, data: dict[str, Any], key: str, doc: LocatedYaml) -> Pat
             hint=f"point `{key}:` at a folder inside the project",
         )
     return path
+
+
+def _is_url(data: dict[str, Any]) -> bool:
+    """`ledger:` names the fleet's PostgreSQL database rather than a file."""
+    return str(data.get("ledger", "")).startswith(("postgresql://", "postgres://"))
+
+
+def _no_password(url: str, pointer: str, locate: Any) -> str:
+    """A URL from promptctl.yaml; a password would be committed with the file: refused."""
+    if urlsplit(url).password:
+        key = pointer.strip("/")
+        where = "PGPASSWORD (or ~/.pgpass)" if key == "ledger" else "PROMPTCTL_SHARED_STATE"
+        raise ConfigError(
+            f"{key}: the URL holds a password, and promptctl.yaml is committed",
+            location=locate(pointer),
+            hint=f"drop it here and put it in {where} in the environment",
+        )
+    return url
+
+
+def _shared_state(url: str | None, locate: Any) -> str | None:
+    """`shared_state:`, without a password (PROMPTCTL_SHARED_STATE carries that)."""
+    return None if url is None else _no_password(url, "/shared_state", locate)
 
 
 def _lifecycle(raw: dict[str, Any], locate: Any) -> LifecycleConfig:

@@ -7,7 +7,12 @@
 - Anthropic Message Batches: `POST /v1/messages/batches` with `{requests: [{custom_id,
   params}]}`, poll `GET /v1/messages/batches/{id}` until `processing_status` is `ended`,
   then read the JSONL at `results_url` (succeeded | errored | canceled | expired).
-- Gemini batch mode is not implemented: its cases run live (see docs/evaluation.md).
+- Gemini batch mode: `POST /models/{model}:batchGenerateContent` with inlined requests
+  (`{batch: {displayName, inputConfig: {requests: {requests: [{request, metadata}]}}}}`;
+  one model per batch), poll `GET /batches/{id}` (BATCH_STATE_PENDING / RUNNING /
+  SUCCEEDED / FAILED / CANCELLED / EXPIRED); the inlined responses come back in request
+  order. The vendored Gemini spec (2024-10-16) predates batch mode, so these bodies are
+  checked against the published API reference only.
 
 Each request body is exactly what the live adapter builds, so a batched answer is the
 answer to the same request (and is cached under the same key). Both vendors bill batch
@@ -37,7 +42,7 @@ __all__ = [
 ]
 
 BATCH_DISCOUNT = 0.5
-BATCH_KINDS = ("openai", "anthropic")
+BATCH_KINDS = ("openai", "anthropic", "gemini")
 State = Literal["running", "ended"]
 
 
@@ -63,7 +68,10 @@ class BatchClient(Protocol):
 
     def status(self, batch_id: str) -> BatchStatus: ...
 
-    def results(self, batch_id: str) -> list[ItemResult]: ...
+    def results(self, batch_id: str, order: Sequence[str]) -> list[ItemResult]:
+        """Answers by custom id; `order` is the submitted custom ids, in order (Gemini
+        returns its answers in request order, without ids)."""
+        ...
 
 
 def batch_client(settings: ProviderSettings, api_key: str | None, http: Any) -> BatchClient | None:
@@ -72,6 +80,8 @@ def batch_client(settings: ProviderSettings, api_key: str | None, http: Any) -> 
         return OpenAIBatch(settings, api_key, http)
     if settings.kind == "anthropic":
         return AnthropicBatch(settings, api_key, http)
+    if settings.kind == "gemini":
+        return GeminiBatch(settings, api_key, http)
     return None
 
 
@@ -163,7 +173,7 @@ class OpenAIBatch:
             int(counts.get("total") or 0),
         )
 
-    def results(self, batch_id: str) -> list[ItemResult]:
+    def results(self, batch_id: str, order: Sequence[str]) -> list[ItemResult]:
         data = _check(self._get(f"/batches/{batch_id}"), self._secrets)
         parse = load_adapter("openai").parse_response
         out: list[ItemResult] = []
@@ -250,7 +260,7 @@ class AnthropicBatch:
             done + failed + int(counts.get("processing") or 0),
         )
 
-    def results(self, batch_id: str) -> list[ItemResult]:
+    def results(self, batch_id: str, order: Sequence[str]) -> list[ItemResult]:
         url = self._view(batch_id).get("results_url") or (
             f"{self._base}/v1/messages/batches/{batch_id}/results"
         )
@@ -268,6 +278,103 @@ class AnthropicBatch:
             try:
                 parsed = parse(200, {}, json.dumps(result.get("message")).encode())
                 out.append(ItemResult(cid, parsed, None))
+            except ProviderError as exc:
+                out.append(ItemResult(cid, None, exc.message))
+        return out
+
+
+_GEMINI_ENDED = {
+    "BATCH_STATE_SUCCEEDED",
+    "BATCH_STATE_FAILED",
+    "BATCH_STATE_CANCELLED",
+    "BATCH_STATE_EXPIRED",
+}
+
+
+class GeminiBatch:
+    """One model per batch: the model is part of the URL (the orchestrator groups so)."""
+
+    def __init__(self, settings: ProviderSettings, api_key: str | None, http: Any) -> None:
+        self._settings = settings
+        self._key = api_key
+        self._http = http
+        self._base = (
+            settings.base_url or "https://generativelanguage.googleapis.com/v1beta"
+        ).rstrip("/")
+        self._secrets = (api_key,) if api_key else ()
+        probe = load_adapter("gemini").build_request(
+            ChatRequest("gemini", "x", ()), settings, api_key
+        )
+        self._headers = probe.headers
+
+    def submit(self, items: Sequence[tuple[str, ChatRequest]]) -> str:
+        adapter = load_adapter("gemini")
+        models = {request.model for _, request in items}
+        if len(models) != 1:
+            raise ValueError("a Gemini batch holds one model")
+        (model,) = models
+        inlined = []
+        for custom_id, request in items:
+            body = adapter.build_request(request, self._settings, self._key).body
+            inlined.append({"request": body, "metadata": {"key": custom_id}})
+        payload = {
+            "batch": {
+                "displayName": "promptctl",
+                "inputConfig": {"requests": {"requests": inlined}},
+            }
+        }
+        created = _check(
+            self._http.post(
+                f"{self._base}/models/{model}:batchGenerateContent",
+                headers=self._headers,
+                json=payload,
+                timeout=self._settings.timeout_s,
+            ),
+            self._secrets,
+        )
+        return str(created["name"])
+
+    def _view(self, batch_id: str) -> Any:
+        resp = self._http.get(
+            f"{self._base}/{batch_id}", headers=self._headers, timeout=self._settings.timeout_s
+        )
+        return _check(resp, self._secrets)
+
+    @staticmethod
+    def _batch(data: Mapping[str, Any]) -> Mapping[str, Any]:
+        meta = data.get("metadata")
+        return meta if isinstance(meta, Mapping) and "state" in meta else data
+
+    def status(self, batch_id: str) -> BatchStatus:
+        batch = self._batch(self._view(batch_id))
+        stats = batch.get("batchStats") or {}
+        raw = str(batch.get("state"))
+        return BatchStatus(
+            batch_id,
+            "ended" if raw in _GEMINI_ENDED else "running",
+            raw,
+            int(stats.get("successfulRequestCount") or 0),
+            int(stats.get("failedRequestCount") or 0),
+            int(stats.get("requestCount") or 0),
+        )
+
+    def results(self, batch_id: str, order: Sequence[str]) -> list[ItemResult]:
+        data = self._view(batch_id)
+        output = data.get("response") or self._batch(data).get("output") or {}
+        lines = (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
+        parse = load_adapter("gemini").parse_response
+        out = []
+        for i, line in enumerate(lines):
+            meta = line.get("metadata") or {}
+            cid = str(meta.get("key") or (order[i] if i < len(order) else ""))
+            if "response" not in line:
+                error = line.get("error") or {}
+                out.append(ItemResult(cid, None, str(error.get("message") or "failed")))
+                continue
+            try:
+                out.append(
+                    ItemResult(cid, parse(200, {}, json.dumps(line["response"]).encode()), None)
+                )
             except ProviderError as exc:
                 out.append(ItemResult(cid, None, exc.message))
         return out

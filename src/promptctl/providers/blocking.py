@@ -44,15 +44,16 @@ class BlockingSlot:
 
     def __init__(self, limiter: SyncLimiter) -> None:
         self._limiter = limiter
+        self._ticket: str | None = None  # one call's attempts take their slots in turn
 
     def slot(self) -> BlockingSlot:
         return self
 
     async def __aenter__(self) -> None:
-        self._limiter.acquire()
+        self._ticket = self._limiter.acquire()
 
     async def __aexit__(self, *exc: object) -> None:
-        self._limiter.release()
+        self._limiter.release(self._ticket)
 
 
 class BlockingSleep:

@@ -11,6 +11,10 @@ the next case after the circuit opens is the trial, and cases arriving meanwhile
 for its outcome instead of failing, so a burst of errors never turns the healthy cases
 after it into errors. Every opening is kept in `history` (when, after how many
 failures, when it closed) for the run's report.
+
+With shared state (Redis) a `SharedBreaker` keeps the state for the whole fleet: one
+process's failures open it for all, and one process at a time probes a half-open target
+(a lease in Redis). When Redis cannot answer, the process's own breaker decides.
 """
 
 from __future__ import annotations
@@ -20,9 +24,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["Admission", "BreakerEvent", "Breakers", "CircuitBreaker", "wait_for_trial"]
+if TYPE_CHECKING:
+    from promptctl.providers.shared_state import SharedState
+
+__all__ = [
+    "Admission",
+    "BreakerEvent",
+    "Breakers",
+    "CircuitBreaker",
+    "SharedBreaker",
+    "wait_for_trial",
+]
 
 State = Literal["closed", "open", "half_open"]
 Admission = Literal["call", "trial"]
@@ -129,18 +143,62 @@ class CircuitBreaker:
 
 
 @dataclass
+class SharedBreaker(CircuitBreaker):
+    """The fleet's breaker of one target, in Redis; its own (local) state when Redis is down.
+
+    The local state is always kept too (it is what decides during an outage).
+    """
+
+    shared: SharedState | None = None
+    _reset: threading.local = field(default_factory=threading.local, repr=False)
+
+    def admit(self) -> Admission | None:
+        assert self.shared is not None
+        verdict = self.shared.breaker_allow(self.target, max(self.cooldown_s, 1.0))
+        if verdict is None:
+            return super().admit()
+        self._reset.pending = verdict > 0  # failures or a trial: a success must clear them
+        if verdict < 0:
+            return None
+        return "trial" if verdict == 2 else "call"
+
+    def abandon(self) -> None:
+        super().abandon()
+        assert self.shared is not None
+        self.shared.breaker_abandon(self.target)
+
+    def record_success(self) -> None:
+        super().record_success()
+        assert self.shared is not None
+        if getattr(self._reset, "pending", True):
+            self.shared.breaker_success(self.target)
+
+    def record_failure(self, *, trial: bool = False) -> None:
+        super().record_failure(trial=trial)
+        self._reset.pending = True
+        assert self.shared is not None
+        self.shared.breaker_failure(self.target, self.threshold, self.cooldown_s)
+
+
+@dataclass
 class Breakers:
-    """The breakers of one gateway, keyed by `provider/model`."""
+    """The breakers of one gateway, keyed by `provider/model` (fleet-wide with `shared`)."""
 
     threshold: int = 5
     cooldown_s: float = 30.0
     clock: Callable[[], float] = time.monotonic
+    shared: SharedState | None = None
     _by_target: dict[str, CircuitBreaker] = field(default_factory=dict)
 
     def get(self, target: str) -> CircuitBreaker:
         breaker = self._by_target.get(target)
         if breaker is None:  # setdefault: two threads racing here share one breaker
-            fresh = CircuitBreaker(self.threshold, self.cooldown_s, self.clock, target=target)
+            args = (self.threshold, self.cooldown_s, self.clock)
+            fresh = (
+                CircuitBreaker(*args, target=target)
+                if self.shared is None
+                else SharedBreaker(*args, target=target, shared=self.shared)
+            )
             breaker = self._by_target.setdefault(target, fresh)
         return breaker
 

@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
@@ -47,6 +47,10 @@ from promptctl.providers.redact import Redactor, secrets_from_env
 from promptctl.providers.retry import RetryPolicy
 from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
 
+if TYPE_CHECKING:
+    from promptctl.providers.shared_cache import SharedResponseCache
+    from promptctl.providers.shared_state import SharedState
+
 __all__ = ["Gateway"]
 
 log = logging.getLogger(__name__)
@@ -71,9 +75,12 @@ class Gateway:
         retry_base_s: float = 0.5,
         breaker_threshold: int = 5,
         breaker_cooldown_s: float = 30.0,
+        shared_state: SharedState | None = None,
         probe_wait: bool = False,
         on_call_blocks: bool = False,
+        answered: Mapping[str, ChatResponse] | None = None,
     ) -> None:
+        """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md)."""
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
         if env is None:
@@ -92,14 +99,21 @@ class Gateway:
         self._rng = rng or random.Random()
         self._deadline_s = deadline_s
         self._retry_base_s = retry_base_s
-        self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock)
+        self._shared = shared_state
+        self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock, shared_state)
         # evaluations: a call finding the circuit open waits for the trial call in flight
         # (with cool-down 0, the next call after an opening is that trial) instead of failing
         self._probe_wait = probe_wait
         # `on_call` waits on a disk (a ledger committing each paid call): from an event
         # loop, call it on a worker thread for answers, so the loop never waits on it
         self._on_call_blocks = on_call_blocks
-        self._cache = ResponseCache(project.cache_path) if use_cache and mode != "live" else None
+        self._cache: ResponseCache | SharedResponseCache | None = None
+        if use_cache and mode != "live":
+            self._cache = ResponseCache(project.cache_path)
+            if shared_state is not None:  # shards and runners reuse one another's answers
+                from promptctl.providers.shared_cache import SharedResponseCache
+
+                self._cache = SharedResponseCache(self._cache, shared_state)
         self._recordings = RecordingStore(project.recordings_dir)
         pool_size = max(16, sum(s.max_concurrency for s in project.providers.values()))
         self._pool = ClientPool(pool_size)
@@ -108,6 +122,10 @@ class Gateway:
         self._warned_usage: set[tuple[str, str]] = set()  # (warning, target) already logged
         # targets whose provider said the model is retired: skipped from then on
         self._retired: dict[str, ProviderError] = {}
+        self._retired_for = project  # a new project (runtime reload) forgets them
+        # answers already paid for elsewhere (a batch), by cache key: each is handed out
+        # once as that call's own answer (ledger "ok" at its price), later reads hit the cache
+        self._answered = dict(answered or {})
         self._redactor_memo: tuple[Project, Redactor] | None = None
 
     @property
@@ -207,6 +225,8 @@ class Gateway:
                 continue
             breaker = self._breakers.get(target)
             origin = skipped[-1].target if skipped else None
+            if self._retired_for is not self.project:
+                self._retired, self._retired_for = {}, self.project
             if target in self._retired:
                 last = self._retired[target]
                 skipped.append(SkippedTarget(target, "model_retired", last.message))
@@ -253,6 +273,9 @@ class Gateway:
                     breaker.abandon()  # cancelled, or a bug: no outcome for the circuit
                 raise
             breaker.record_success()
+            if self._shared is not None and target_plan.settings.tpm:
+                used = parsed.usage.input_tokens + parsed.usage.output_tokens
+                self._shared.spend(target_plan.settings.name, target_plan.settings.tpm, used)
             total = (time.perf_counter() - started) * 1000.0
             response = self._response(target_plan, parsed, attempts, latency, total, skipped)
             await self._emit_answer(ctx, target, key, response, origin, blocking)
@@ -286,6 +309,10 @@ class Gateway:
     ) -> ChatResponse | None:
         if self.mode in ("live", "record"):
             return None
+        paid = self._answered.pop(key, None) if self._answered else None
+        if paid is not None:
+            self._emit(ctx, paid.target, "ok", key, response=paid)
+            return replace(paid, cached=True)  # not timed live: kept out of latency figures
         hit = self._recordings.load(key)
         if hit is None and self.mode == "replay":
             where = f"prompt {ctx.prompt_id or '?'}, test {ctx.test or '?'!r}, repeat {repeat}"
@@ -327,16 +354,22 @@ class Gateway:
             assert self._sync_sleep is not None
             client = BlockingPost(self._pool.sync_client())
             limiter = BlockingSlot(
-                sync_limiter_for(settings, clock=self._clock, sleep=self._sync_sleep)
+                sync_limiter_for(
+                    settings, clock=self._clock, sleep=self._sync_sleep, shared=self._shared
+                )
             )
             sleep = BlockingSleep(self._sync_sleep)
         else:
             client = await self._pool.client()
-            limiter = limiter_for(settings, clock=self._clock, sleep=self._sleep)
+            limiter = limiter_for(
+                settings, clock=self._clock, sleep=self._sleep, shared=self._shared
+            )
             sleep = self._sleep
         target = target_plan.request.target
 
         def on_error(exc: ProviderError, _: int) -> None:
+            if self._shared is not None and exc.retry_after_s:  # one 429 slows the fleet
+                self._shared.pause(settings.name, exc.retry_after_s)
             self._emit(ctx, target, "error", key, error_kind=exc.kind, origin=origin)
 
         def on_cancel() -> None:  # sent, maybe billed, never answered: cost unknown

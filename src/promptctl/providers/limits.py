@@ -6,6 +6,10 @@ one loop cannot together exceed a provider's `max_concurrency` or `rpm`; blockin
 process. A limiter whose settings no longer match (a `Runtime.reload()` changed
 `max_concurrency` or `rpm`) is replaced on its next use; calls holding a slot of the old
 one finish under the old limits.
+
+With shared state (Redis) the rate part is the fleet's: `rpm`, `tpm` and any provider
+retry-after pause are decided by one Redis script per call (see shared_state); when Redis
+cannot answer, the local window applies. `max_concurrency` always stays per process.
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from promptctl.promptfile.model import ProviderSettings
+
+if TYPE_CHECKING:
+    from promptctl.providers.shared_state import SharedState
 
 __all__ = ["ProviderLimiter", "SyncLimiter", "limiter_for", "sync_limiter_for"]
 
@@ -41,6 +49,9 @@ class ProviderLimiter:
     rpm: int | None
     clock: Callable[[], float]
     sleep: Callable[[float], Awaitable[None]]
+    name: str = ""
+    tpm: int | None = None
+    shared: SharedState | None = None
     _sem: asyncio.Semaphore = field(init=False)
     _starts: deque[float] = field(default_factory=deque)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -48,18 +59,30 @@ class ProviderLimiter:
     def __post_init__(self) -> None:
         self._sem = asyncio.Semaphore(max(1, self.max_concurrency))
 
-    async def _rate(self) -> None:
+    async def _rate(self) -> str | None:
+        """The fleet's ticket of this start, or None when the local window admitted it."""
+        if self.shared is not None:
+            ticket = self.shared.ticket()
+            while wait := self.shared.admit(self.name, self.rpm, self.tpm, ticket):
+                await self.sleep(wait)
+            if wait is not None:
+                return ticket  # None: Redis down, the local window decides
         if not self.rpm:
-            return
+            return None
         async with self._lock:
             while wait := _admit(self._starts, self.clock(), self.rpm):
                 await self.sleep(wait)
+        return None
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with self._sem:
-            await self._rate()
-            yield
+            ticket = await self._rate()
+            try:
+                yield
+            finally:
+                if ticket is not None and self.rpm and self.shared is not None:
+                    self.shared.finished(self.name, ticket)
 
 
 @dataclass
@@ -70,6 +93,9 @@ class SyncLimiter:
     rpm: int | None
     clock: Callable[[], float]
     sleep: Callable[[float], None]
+    name: str = ""
+    tpm: int | None = None
+    shared: SharedState | None = None
     _sem: threading.BoundedSemaphore = field(init=False)
     _starts: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,20 +103,30 @@ class SyncLimiter:
     def __post_init__(self) -> None:
         self._sem = threading.BoundedSemaphore(max(1, self.max_concurrency))
 
-    def acquire(self) -> None:
+    def acquire(self) -> str | None:
+        """Take a slot; returns the fleet's ticket of this start (give it to `release`)."""
         self._sem.acquire()
-        if not self.rpm:
-            return
         try:
+            if self.shared is not None:
+                ticket = self.shared.ticket()
+                while wait := self.shared.admit(self.name, self.rpm, self.tpm, ticket):
+                    self.sleep(wait)
+                if wait is not None:
+                    return ticket
+            if not self.rpm:
+                return None
             with self._lock:
                 while wait := _admit(self._starts, self.clock(), self.rpm):
                     self.sleep(wait)
+            return None
         except BaseException:
             self._sem.release()
             raise
 
-    def release(self) -> None:
+    def release(self, ticket: str | None = None) -> None:
         self._sem.release()
+        if ticket is not None and self.rpm and self.shared is not None:
+            self.shared.finished(self.name, ticket)
 
 
 _registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ProviderLimiter]] = (
@@ -100,11 +136,15 @@ _sync_registry: dict[str, SyncLimiter] = {}
 _sync_lock = threading.Lock()
 
 
-def _stale(limiter: ProviderLimiter | SyncLimiter | None, settings: ProviderSettings) -> bool:
-    return limiter is None or (limiter.max_concurrency, limiter.rpm) != (
-        settings.max_concurrency,
-        settings.rpm,
-    )
+def _stale(
+    limiter: ProviderLimiter | SyncLimiter | None,
+    settings: ProviderSettings,
+    shared: SharedState | None,
+) -> bool:
+    if limiter is None or limiter.shared is not shared:
+        return True
+    mine = (limiter.max_concurrency, limiter.rpm, limiter.tpm)
+    return mine != (settings.max_concurrency, settings.rpm, settings.tpm)
 
 
 def limiter_for(
@@ -112,6 +152,7 @@ def limiter_for(
     *,
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
+    shared: SharedState | None = None,
 ) -> ProviderLimiter:
     """The limiter of `settings.name` on the running loop (created on first use)."""
     loop = asyncio.get_running_loop()
@@ -119,8 +160,16 @@ def limiter_for(
     if per_loop is None:
         per_loop = _registry[loop] = {}
     limiter = per_loop.get(settings.name)
-    if limiter is None or _stale(limiter, settings):
-        limiter = ProviderLimiter(settings.max_concurrency, settings.rpm, clock, sleep)
+    if limiter is None or _stale(limiter, settings, shared):
+        limiter = ProviderLimiter(
+            settings.max_concurrency,
+            settings.rpm,
+            clock,
+            sleep,
+            settings.name,
+            settings.tpm,
+            shared,
+        )
         per_loop[settings.name] = limiter
     return limiter
 
@@ -130,14 +179,23 @@ def sync_limiter_for(
     *,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
+    shared: SharedState | None = None,
 ) -> SyncLimiter:
     """The process-wide blocking limiter of `settings.name` (created on first use)."""
     limiter = _sync_registry.get(settings.name)
-    if limiter is not None and not _stale(limiter, settings):
+    if limiter is not None and not _stale(limiter, settings, shared):
         return limiter
     with _sync_lock:
         limiter = _sync_registry.get(settings.name)
-        if limiter is None or _stale(limiter, settings):
-            limiter = SyncLimiter(settings.max_concurrency, settings.rpm, clock, sleep)
+        if limiter is None or _stale(limiter, settings, shared):
+            limiter = SyncLimiter(
+                settings.max_concurrency,
+                settings.rpm,
+                clock,
+                sleep,
+                settings.name,
+                settings.tpm,
+                shared,
+            )
             _sync_registry[settings.name] = limiter
         return limiter

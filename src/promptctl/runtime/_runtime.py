@@ -24,17 +24,21 @@ from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
 from promptctl.runtime._resolvers import NO_FALLBACK, Resolver, Resolvers
 from promptctl.runtime._result import RunResult
-from promptctl.runtime._tracing import span
+from promptctl.runtime._tracing import enabled as tracing_enabled
+from promptctl.runtime._tracing import record_attempt, span
 
 if TYPE_CHECKING:
     from promptctl.providers.gateway import Gateway
+    from promptctl.providers.shared_state import SharedState
     from promptctl.providers.types import CallRecord
 
-__all__ = ["LEDGER_ENV", "Runtime"]
+__all__ = ["LEDGER_ENV", "SHARED_STATE_ENV", "Runtime"]
 
 # Where `ledger=None` looks for a ledger path: set it in a deployment to turn the ledger
 # on without a code change.
 LEDGER_ENV = "PROMPTCTL_LEDGER"
+# Where `shared_state=None` looks for the fleet's Redis URL (docs/deployment.md).
+SHARED_STATE_ENV = "PROMPTCTL_SHARED_STATE"
 _log = logging.getLogger("promptctl.runtime")
 F = TypeVar("F", bound=Resolver)
 
@@ -61,6 +65,8 @@ class Runtime:
         gateway_options: Mapping[str, Any] | None = None,
         targets: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared_state: SharedState | None = None,
+        owns_shared_state: bool = False,
     ) -> None:
         self._bundle = bundle
         self._public_key = public_key
@@ -73,6 +79,8 @@ class Runtime:
         self._tags = tags
         self._targets = dict(targets or {})
         self._gateway_options = dict(gateway_options or {})
+        self._shared_state = shared_state
+        self._owns_shared_state = owns_shared_state
         self._clock = clock
         self._resolvers = Resolvers(clock)
         self._gateway_: Gateway | None = None
@@ -97,6 +105,7 @@ class Runtime:
         tags: tuple[str, ...] = (),
         gateway_options: Mapping[str, Any] | None = None,
         targets: Mapping[str, str] | None = None,
+        shared_state: SharedState | str | Literal[False] | None = None,
     ) -> Runtime:
         """Verify and load a bundle; raise BundleError when it cannot be trusted.
 
@@ -105,13 +114,17 @@ class Runtime:
         pointer, never backwards) or one `*.bundle.json` file: an explicit pin, the way
         to serve an older release on purpose.
         `public_key` (a path, or the PEM as bytes or text) makes a signature mandatory. `ledger`: a
-        `Ledger` (yours to close), a path (opened and closed by the runtime), False for
-        none, or None: a path from the `PROMPTCTL_LEDGER` environment variable, else none.
+        `Ledger` (yours to close), a path or a `postgresql://` URL (opened and closed by the
+        runtime), False for none, or None: the path or URL in the `PROMPTCTL_LEDGER`
+        environment variable, else none.
         `providers` overrides the bundle's provider settings per deployment; `env`
         (default `os.environ`) supplies the API keys. `targets` pins prompts to a model
         per deployment (`{"support/triage": "anthropic/claude-3-5-haiku-latest"}`), with
         the meaning `promptctl test --target` gives it: a fallback's own messages and
-        params, no fallbacks (docs/providers.md, "Fallbacks").
+        params, no fallbacks (docs/providers.md, "Fallbacks"). `shared_state`: the fleet's
+        rate limits, retry-after pauses and circuit breakers in Redis: a `redis://` URL, a
+        `SharedState` (yours to close), False for none, or None: the URL in
+        `PROMPTCTL_SHARED_STATE`, else none (docs/deployment.md).
         """
         if isinstance(public_key, str) and public_key.lstrip().startswith("-----BEGIN"):
             public_key = public_key.encode("ascii")  # PEM text, not a path
@@ -122,12 +135,25 @@ class Runtime:
             ledger = (env if env is not None else os.environ).get(LEDGER_ENV) or False
         owns = isinstance(ledger, str | Path)
         sink: LedgerLike | None
-        if isinstance(ledger, str | Path):
+        if isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://")):
+            from promptctl.ledger.postgres import PgLedger
+
+            sink = PgLedger(ledger)  # the fleet's ledger (docs/deployment.md)
+        elif isinstance(ledger, str | Path):
             from promptctl.ledger.store import Ledger
 
             sink = Ledger(Path(ledger))
         else:
             sink = ledger or None
+        if shared_state is None:
+            shared_state = (env if env is not None else os.environ).get(SHARED_STATE_ENV) or False
+        shared: SharedState | None = None
+        if isinstance(shared_state, str):
+            from promptctl.providers.shared_state import shared_state_from
+
+            shared = shared_state_from(shared_state, {})
+        elif shared_state:
+            shared = shared_state
         return cls(
             bundle,
             public_key=public_key,
@@ -140,6 +166,8 @@ class Runtime:
             tags=tags,
             gateway_options=gateway_options,
             targets=targets,
+            shared_state=shared,
+            owns_shared_state=isinstance(shared_state, str),
         )
 
     # ---- the bundle -------------------------------------------------------------
@@ -361,6 +389,8 @@ class Runtime:
             close = getattr(self._ledger, "close", None)
             if close is not None:
                 close()
+        if self._owns_shared_state and self._shared_state is not None:
+            self._shared_state.close()
 
     async def aclose(self) -> None:
         """Close the current event loop's connections only.
@@ -403,11 +433,26 @@ class Runtime:
                     mode="live",
                     use_cache=False,
                     env=self._env,
-                    on_call=self._ledger.record if self._ledger is not None else None,
+                    on_call=self._on_call(),
                     on_call_blocks=self._ledger is not None,
+                    shared_state=self._shared_state,
                     **self._gateway_options,
                 )
             return self._gateway_
+
+    def _on_call(self) -> Callable[[CallRecord], None] | None:
+        """The ledger's `record`, plus attempt spans when OpenTelemetry is installed."""
+        record = self._ledger.record if self._ledger is not None else None
+        if not tracing_enabled():
+            return record
+        if record is None:
+            return record_attempt
+
+        def both(call: CallRecord) -> None:
+            record(call)
+            record_attempt(call)
+
+        return both
 
     @staticmethod
     def _project(bundle: LoadedBundle) -> Project:
