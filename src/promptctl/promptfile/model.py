@@ -135,6 +135,9 @@ class TestCase:
     # the answer is checked against the prompt's output.schema (an implicit assertion,
     # as the runtime's `result.ok`) unless the test says `check_output_schema: false`
     check_output_schema: bool = True
+    # `degraded:` inputs whose context source the test simulates as down (left out of
+    # `vars`, which already merge the test's recorded `context:` values)
+    degraded: tuple[str, ...] = ()
 
     __test__ = False  # not a pytest class
 

@@ -123,7 +123,15 @@ def build_prompt(
         for i, r in enumerate(model.get("routes", ()))
     )
     output = data.get("output", {})
-    tests = parse_tests(data.get("tests", []), doc.locate, path, project, src, diags)
+    tests = parse_tests(
+        data.get("tests", []),
+        doc.locate,
+        path,
+        project,
+        src,
+        diags,
+        declared=data.get("inputs") or {},
+    )
     bare_schema_problems(tests, output.get("schema"), diags)
     return Prompt(
         id=data.get("id") or default_id(path, project),
