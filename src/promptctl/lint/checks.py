@@ -65,6 +65,7 @@ def check_prompt(
     diags.extend(_targets(loaded, prompt, project))
     diags.extend(_param_typos(loaded, prompt))
     diags.extend(_metadata(loaded, prompt))
+    diags.extend(_history_budgets(prompt))
     if schemas_ok:
         diags.extend(_tests(prompt, inlined))
     return diags
@@ -170,6 +171,22 @@ def _metadata(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
         else:
             out.append(finding("PC102", "prompt has no tests", top, "add `tests:`"))
     return out
+
+
+def _history_budgets(prompt: Prompt) -> list[Diagnostic]:
+    """PC111: a history with no `max_tokens`/`max_messages` is only cut at the window."""
+    messages = [*prompt.messages, *(m for f in prompt.model.fallbacks for m in f.messages or ())]
+    return [
+        finding(
+            "PC111",
+            f"history '{m.history_var}' has no budget: each call sends all of it, trimmed "
+            "only when the request outgrows the model's window",
+            m.location,
+            "add max_tokens: and/or max_messages: to bound cost and latency",
+        )
+        for m in messages
+        if m.history_var is not None and m.max_tokens is None and m.max_messages is None
+    ]
 
 
 def _tests(prompt: Prompt, inlined: Prompt | None) -> list[Diagnostic]:
