@@ -115,6 +115,7 @@ PG_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("ALTER TABLE calls ADD COLUMN cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0",),
     ),
     ("m003_usage_known", ("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1",)),
+    ("m004_context_degraded", ("ALTER TABLE calls ADD COLUMN context_degraded TEXT",)),
 )
 
 
