@@ -174,11 +174,19 @@ def _section_flags(lines: list[str]) -> list[Usage]:
     return found
 
 
-@pytest.mark.parametrize("usage", _section_flags(README_LINES), ids=lambda u: f"README.md:{u.line}")
-def test_flags_in_a_command_section_exist(usage: Usage) -> None:
+SECTION_FLAGS = [("README.md", u) for u in _section_flags(README_LINES)] + [
+    (doc.name, u) for doc in DOCS for u in _section_flags(doc.read_text("utf-8").splitlines())
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "usage"), SECTION_FLAGS, ids=lambda x: x if isinstance(x, str) else f"{x.line}"
+)
+def test_flags_in_a_command_section_exist(name: str, usage: Usage) -> None:
+    # The guides in docs/ hold what were the README's command sections.
     options = _help(usage.command).options
     assert usage.flags[0] in options, (
-        f"README.md:{usage.line}: {usage.text!r} is under the 'promptctl {usage.command}' "
+        f"{name}:{usage.line}: {usage.text!r} is under the 'promptctl {usage.command}' "
         f"heading but 'promptctl {usage.command} --help' does not list {usage.flags[0]}"
     )
 
