@@ -64,6 +64,22 @@ OPENAI = "/v1/chat/completions"
 ANTHROPIC = "/v1/messages"
 GEMINI = "/v1beta/models/gemini-2.0-flash:generateContent"
 
+HISTORY_INPUTS = {
+    "ticket": {"type": "string"},
+    "tier": {"type": "string", "default": "free"},
+    "history": {"type": "array", "default": []},
+}
+
+
+def _long_history(turns: int) -> list[dict[str, str]]:
+    """`turns` user/assistant pairs of ~700 bytes each: 300 overflow gpt-4o-mini's window."""
+    out = []
+    for i in range(turns):
+        out.append({"role": "user", "content": f"Q{i}: " + "my order has not arrived yet " * 24})
+        out.append({"role": "assistant", "content": f"A{i}: " + "let me check that for you " * 26})
+    return out
+
+
 ROWS = [
     Row(
         "plain text",
@@ -163,6 +179,26 @@ ROWS = [
         },
         faults=(("openai", 500),),
         expect_paths=(OPENAI, ANTHROPIC),
+    ),
+    Row(
+        "300-turn history trimmed to the window, oldest turns first",
+        {"use": "openai/gpt-4o-mini", "params": {"max_tokens": 1000}},
+        {"ticket": "where is it?", "history": _long_history(300)},
+        messages=[{"system": "Help."}, {"history": "history"}, {"user": "{{ ticket }}"}],
+        inputs=HISTORY_INPUTS,
+        expect_paths=(OPENAI,),
+    ),
+    Row(
+        "history budget keeps the newest whole turns",
+        {"use": "openai/gpt-4o-mini"},
+        {"ticket": "and now?", "history": _long_history(5)},
+        messages=[
+            {"system": "Help."},
+            {"history": "history", "max_messages": 5, "max_tokens": 100000},
+            {"user": "{{ ticket }}"},
+        ],
+        inputs=HISTORY_INPUTS,
+        expect_paths=(OPENAI,),
     ),
     Row(
         "--target a fallback with its own messages pins it",
@@ -296,6 +332,19 @@ def test_runtime_and_promptctl_test_send_the_same_requests(
 
     assert [path for _, path, _ in by_test] == list(row.expect_paths)
     assert by_app == by_test
+    if "history" in row.vars:  # what was trimmed is recorded on both sides alike
+        (case,) = json.loads((tmp_path / "r.json").read_text())["cases"]
+        with Runtime.load(bundle, env=KEYS, ledger=False) as runtime:
+            trimmed = runtime.run("t/p", **row.vars).context_trimmed
+        assert case["context_trimmed"] == [
+            {
+                "target": t.target,
+                "reason": t.reason,
+                "messages_dropped": t.messages_dropped,
+                "tokens_dropped": t.tokens_dropped,
+            }
+            for t in trimmed
+        ]
 
     render = ["render", "t/p", "--vars", str(root / "vars.json"), "--format", "json"]
     if row.target is not None:
@@ -349,3 +398,33 @@ def test_latency_is_the_whole_call_on_both_sides(
     assert [(s.target, s.reason) for s in result.fallbacks_tried] == [
         (f["target"], f["reason"]) for f in case["fallbacks_tried"]
     ]
+
+
+def test_the_long_history_rows_really_trim(tmp_path: Path, fake: FakeLLM) -> None:
+    """The two history rows above send less than they were given, by whole turns."""
+    long_row, budget_row = (r for r in ROWS if "history" in r.vars and len(r.vars["history"]) > 2)
+    for row, kept_turns in ((long_row, None), (budget_row, 2)):
+        root = _project(tmp_path / row.name[:10].replace(" ", "_"), fake, row)
+        project = load_project(root / "promptctl.yaml")
+        doc = build_bundle(
+            select_for_publish(project, ["t/p"]).prompts,
+            providers=project.providers,
+            eval_summaries={},
+            git_commit=None,
+            created_from="test",
+        )
+        (root / "t.bundle.json").write_bytes(serialize(doc))
+        with Runtime.load(root / "t.bundle.json", env=KEYS, ledger=False) as runtime:
+            before = len(fake.requests)
+            result = runtime.run("t/p", **row.vars)
+        sent = fake.requests[before:][0].body["messages"]
+        history = [m for m in sent[1:-1]]
+        given = row.vars["history"]
+        assert history == given[len(given) - len(history) :]  # the newest, in order
+        assert history[0]["role"] == "user" and len(history) % 2 == 0  # whole turns
+        (trim,) = result.context_trimmed
+        assert trim.messages_dropped == len(given) - len(history) > 0
+        if kept_turns is None:
+            assert trim.reason == "window" and 500 < len(history) < 600
+        else:
+            assert trim.reason == "budget" and len(history) == 2 * kept_turns

@@ -9,6 +9,7 @@ message (file:line:column, what is wrong, how to fix it), never as a traceback::
     ├── PromptFileError            a prompt file is invalid (carries a SourceLocation)
     ├── RenderError                a template failed to render (missing input, sandbox escape…)
     ├── InputValidationError       inputs do not match the prompt's input schema
+    ├── ContextError               a required input's resolver failed with no fallback/default
     ├── BundleError                a bundle is missing, tampered with, truncated or unsigned
     ├── PublishError               publish refused (one line per reason)
     ├── RefusedError               exit 1: refused for safety (an untrusted pull request's
@@ -33,6 +34,7 @@ __all__ = [
     "EXIT_USAGE",
     "BundleError",
     "ConfigError",
+    "ContextError",
     "InputValidationError",
     "PromptFileError",
     "PromptctlError",
@@ -126,6 +128,11 @@ class InputValidationError(PromptctlError):
     ) -> None:
         super().__init__(message, location=location, hint=hint)
         self.missing = missing
+
+
+class ContextError(PromptctlError):
+    """A required input could not be resolved (its resolver timed out or raised) and has
+    neither a fallback nor a default; the message names the input and the cause."""
 
 
 class BundleError(PromptctlError):

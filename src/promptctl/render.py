@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
 from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.hashing import content_hash
+from promptctl.promptfile.history import Spliced, fit_history
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.promptfile.partials import inline_partials, safe_partial_name
 from promptctl.promptfile.sandbox import LimitedSandbox, render_limited
@@ -240,11 +241,14 @@ def render_messages(
     target: Target | None = None,
     partials: Mapping[str, str] | None = None,
     validate: bool = True,
+    spliced: Spliced | None = None,
 ) -> list[ChatMessage]:
-    """Validate inputs, render each message, splice `history` entries.
+    """Validate inputs, render each message, splice `history` entries (the newest whole
+    turns within the entry's `max_tokens`/`max_messages`, when set).
 
     A fallback `target` with its own `messages` renders those instead. Without
     `partials` the templates must be self-contained (a bundle's are inlined).
+    `spliced`, when given, receives where the history landed and what was left out.
     """
     values = validate_inputs(prompt, inputs) if validate else dict(inputs)
     templates: tuple[MessageTemplate, ...] = (
@@ -254,9 +258,17 @@ def render_messages(
     out: list[ChatMessage] = []
     for message in templates:
         if message.history_var is not None:
-            out.extend(
-                _history(message.history_var, values.get(message.history_var, []), prompt.id)
-            )
+            history = _history(message.history_var, values.get(message.history_var, []), prompt.id)
+            if message.max_tokens is not None or message.max_messages is not None:
+                history, dropped, tokens = fit_history(
+                    history, max_tokens=message.max_tokens, max_messages=message.max_messages
+                )
+                if spliced is not None:
+                    spliced.messages_dropped += dropped
+                    spliced.tokens_dropped += tokens
+            if spliced is not None:
+                spliced.spans.append((len(out), len(out) + len(history)))
+            out.extend(history)
             continue
         try:
             text = render_template(message.template or "", values, env)

@@ -173,7 +173,12 @@ def test_m002_adds_cache_write_1h_to_an_existing_ledger(tmp_path: Path) -> None:
         ledger.record(dataclasses.replace(call(ts=2), usage=usage))
     db = sqlite3.connect(path)
     names = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY name")]
-    assert names == ["m001_initial", "m002_cache_write_1h", "m003_usage_known"]
+    assert names == [
+        "m001_initial",
+        "m002_cache_write_1h",
+        "m003_usage_known",
+        "m004_context_degraded",
+    ]
     stored = db.execute("SELECT cache_write_tokens, cache_write_1h_tokens FROM calls ORDER BY ts")
     assert stored.fetchall() == [(50, 0), (2000, 1500)]
     db.close()

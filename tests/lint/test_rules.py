@@ -143,3 +143,17 @@ def test_misspelt_param_warns_with_the_known_name(lint_text: Linter) -> None:
         "did you mean 'temperature'?",
     )
     assert diag.location is not None and (diag.location.line, diag.location.column) == (6, 28)
+
+
+def test_history_without_budget_is_a_note_and_a_budget_silences_it(lint_text: Linter) -> None:
+    text = CLEAN.replace(
+        "  ticket: {type: string}\n",
+        "  ticket: {type: string}\n  past: {type: array, default: []}\n",
+    ).replace('  - user: "<ticket>', '  - history: past\n  - user: "<ticket>')
+    report = lint_text(text)
+    assert codes(report) == ["PC111"]
+    (diag,) = report.diagnostics
+    assert diag.severity == "note" and "history 'past' has no budget" in diag.message
+    assert diag.location is not None and diag.location.line == 15  # the history entry
+    budgeted = text.replace("  - history: past\n", "  - history: past\n    max_messages: 20\n")
+    assert codes(lint_text(budgeted)) == []

@@ -6,6 +6,7 @@ import promptctl.runtime
 def test_exported_names_exactly() -> None:
     assert sorted(promptctl.runtime.__all__) == [
         "BundleError",
+        "ContextError",
         "InputValidationError",
         "LEDGER_ENV",
         "LoadedBundle",

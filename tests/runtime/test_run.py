@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from fakes.llm_server import FakeLLM, Logged, fake_providers
-from promptctl.errors import InputValidationError, ProviderError
+from promptctl.errors import ContextError, InputValidationError, ProviderError
 from promptctl.ledger.store import Ledger, connect
 from promptctl.promptfile.model import OutputSpec, Route, Target
 from promptctl.runtime import Runtime
@@ -176,7 +176,7 @@ def test_resolved_inputs_are_validated(rt: Runtime) -> None:
         rt.render("reply", customer_id="c", ticket="t")
 
 
-def test_resolver_exception_propagates_with_a_note(rt: Runtime) -> None:
+def test_resolver_exception_on_a_required_input_is_a_context_error(rt: Runtime) -> None:
     class CustomerNotFound(Exception):
         pass
 
@@ -184,9 +184,12 @@ def test_resolver_exception_propagates_with_a_note(rt: Runtime) -> None:
         raise CustomerNotFound(inputs["customer_id"])
 
     rt.resolver("customer", missing)
-    with pytest.raises(CustomerNotFound) as info:
+    with pytest.raises(ContextError) as info:
         rt.run("reply", customer_id="c-9", ticket="t")
-    assert "while resolving input 'customer' of prompt reply" in info.value.__notes__
+    assert "required input 'customer'" in str(info.value)
+    assert "raised CustomerNotFound: c-9" in str(info.value)
+    assert isinstance(info.value.__cause__, CustomerNotFound)
+    assert info.value.exit_code == 2
 
 
 def test_concurrent_runs_from_threads(rt: Runtime, fake_llm: FakeLLM) -> None:

@@ -179,3 +179,20 @@ def test_without_opentelemetry_nothing_is_imported_and_nothing_added(tmp_path: P
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got == {"enabled": False, "on_call": False, "loaded": []}
+
+
+def test_a_degraded_context_is_a_span_attribute(
+    tmp_path: Path, fake_llm: FakeLLM, otel: tuple[InMemorySpanExporter, InMemoryMetricReader]
+):
+    exporter, _ = otel
+
+    def down(inputs: Any) -> str:
+        raise ConnectionError("crm down")
+
+    with _runtime(tmp_path, fake_llm) as rt:
+        rt.resolver("ticket", down, fallback="(no ticket text)")
+        result = rt.run("support/triage")
+    assert [n for n, _ in result.context_degraded] == ["ticket"]
+    call = next(s for s in exporter.get_finished_spans() if s.name.startswith("chat"))
+    assert call.attributes is not None
+    assert tuple(call.attributes["promptctl.context.degraded"]) == ("ticket",)

@@ -275,16 +275,30 @@ def _pricing_entries(
 def _messages_from(items: Sequence[Mapping[str, Any]]) -> tuple[MessageTemplate, ...]:
     return tuple(
         MessageTemplate(
-            role=m.get("role"), template=m.get("template"), history_var=m.get("history_var")
+            role=m.get("role"),
+            template=m.get("template"),
+            history_var=m.get("history_var"),
+            max_tokens=m.get("max_tokens"),
+            max_messages=m.get("max_messages"),
         )
         for m in items
     )
 
 
 def _messages_entry(messages: Sequence[MessageTemplate]) -> list[dict[str, Any]]:
-    return [
-        {"role": m.role, "template": m.template, "history_var": m.history_var} for m in messages
-    ]
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        entry: dict[str, Any] = {
+            "role": m.role,
+            "template": m.template,
+            "history_var": m.history_var,
+        }
+        if m.max_tokens is not None:  # only when set: older bundles stay byte-identical
+            entry["max_tokens"] = m.max_tokens
+        if m.max_messages is not None:
+            entry["max_messages"] = m.max_messages
+        out.append(entry)
+    return out
 
 
 def _prompt_entry(

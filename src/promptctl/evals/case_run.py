@@ -7,6 +7,7 @@ schedules and never has to know how a case can fail.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from promptctl.errors import PromptctlError, ProviderError
@@ -41,6 +42,8 @@ class CaseRunner:
         """The case's result row (`error` or `skipped` rather than an exception)."""
         try:
             prepared = self.builder.prepare(case)
+        except ProviderError as exc:  # context_length: no target's window takes it
+            return _case_error(case, exc.kind, exc)
         except PromptctlError as exc:
             return _case_error(case, "render", exc)
         # an answer from recordings or the cache costs nothing: hold budget only for calls
@@ -61,6 +64,9 @@ class CaseRunner:
             )
             if result.cost_usd is not None and not response.cached:
                 actual = result.cost_usd
+            trimmed = tuple(t for t in prepared.trims if t.target == response.target)
+            if trimmed:
+                result = dataclasses.replace(result, context_trimmed=trimmed)
         except ProviderError as exc:
             return _case_error(case, exc.kind, exc, request_hash)
         except PromptctlError as exc:

@@ -26,6 +26,7 @@ from promptctl.evals.cases import Case
 from promptctl.plan.call import plan_call
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat
+from promptctl.promptfile.history import Trim
 from promptctl.promptfile.model import Project
 from promptctl.providers.pricing import Price, price_for
 
@@ -40,6 +41,7 @@ class PreparedCase:
     request: ChatRequest
     fallbacks: tuple[ChatRequest, ...]
     estimate_usd: float | None
+    trims: tuple[Trim, ...] = ()  # history left out, per target (as the runtime's)
 
 
 class RequestBuilder:
@@ -76,7 +78,7 @@ class RequestBuilder:
         chain = estimate_chain_cost(self._estimate(r) for r in (plan.request, *plan.fallbacks))
         judged = self._judge_estimate(case, plan.request)
         estimate = None if chain is None and judged is None else (chain or 0.0) + (judged or 0.0)
-        return PreparedCase(plan.request, plan.fallbacks, estimate)
+        return PreparedCase(plan.request, plan.fallbacks, estimate, plan.trims)
 
     def _estimate(self, request: ChatRequest) -> float | None:
         price = self._price(request.target)

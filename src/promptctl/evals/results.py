@@ -24,6 +24,7 @@ from promptctl.errors import SourceLocation, UsageError
 from promptctl.evals.aggregate import Summary, summarize
 from promptctl.evals.assertions.base import AssertionResult
 from promptctl.evals.cases import Case
+from promptctl.promptfile.history import Trim
 from promptctl.promptfile.safe_io import UnsafeFileError, read_file
 from promptctl.providers.types import SkippedTarget, Usage
 
@@ -153,6 +154,7 @@ class CaseResult:
     fallbacks_tried: tuple[FallbackTried, ...] = ()
     usage_known: bool = True  # False: the response's token usage was absent or unreadable
     attempt_latency_ms: float | None = None  # the answering HTTP attempt alone
+    context_trimmed: tuple[Trim, ...] = ()  # history the answering request left out
 
     @classmethod
     def for_case(cls, case: Case, *, status: CaseStatus, **fields: Any) -> CaseResult:
@@ -204,6 +206,15 @@ class CaseResult:
                 {"target": f.target, "reason": f.reason} for f in self.fallbacks_tried
             ],
             "usage_known": self.usage_known,
+            "context_trimmed": [
+                {
+                    "target": t.target,
+                    "reason": t.reason,
+                    "messages_dropped": t.messages_dropped,
+                    "tokens_dropped": t.tokens_dropped,
+                }
+                for t in self.context_trimmed
+            ],
         }
 
     @classmethod
@@ -234,6 +245,15 @@ class CaseResult:
                 FallbackTried(f["target"], f["reason"]) for f in data.get("fallbacks_tried", ())
             ),
             usage_known=bool(data.get("usage_known", True)),
+            context_trimmed=tuple(
+                Trim(
+                    str(t["target"]),
+                    str(t["reason"]),
+                    int(t["messages_dropped"]),
+                    int(t["tokens_dropped"]),
+                )
+                for t in data.get("context_trimmed") or ()
+            ),
         )
 
 

@@ -61,10 +61,16 @@ def m003_usage_known(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1")
 
 
+def m004_context_degraded(db: sqlite3.Connection) -> None:
+    """JSON `[[input, reason], ...]` of the context sources that degraded; NULL: none."""
+    db.execute("ALTER TABLE calls ADD COLUMN context_degraded TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     m001_initial,
     m002_cache_write_1h,
     m003_usage_known,
+    m004_context_degraded,
 )
 
 
@@ -109,6 +115,7 @@ PG_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("ALTER TABLE calls ADD COLUMN cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0",),
     ),
     ("m003_usage_known", ("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1",)),
+    ("m004_context_degraded", ("ALTER TABLE calls ADD COLUMN context_degraded TEXT",)),
 )
 
 

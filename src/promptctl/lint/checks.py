@@ -65,6 +65,7 @@ def check_prompt(
     diags.extend(_targets(loaded, prompt, project))
     diags.extend(_param_typos(loaded, prompt))
     diags.extend(_metadata(loaded, prompt))
+    diags.extend(_history_budgets(prompt))
     if schemas_ok:
         diags.extend(_tests(prompt, inlined))
     return diags
@@ -172,6 +173,22 @@ def _metadata(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
     return out
 
 
+def _history_budgets(prompt: Prompt) -> list[Diagnostic]:
+    """PC111: a history with no `max_tokens`/`max_messages` is only cut at the window."""
+    messages = [*prompt.messages, *(m for f in prompt.model.fallbacks for m in f.messages or ())]
+    return [
+        finding(
+            "PC111",
+            f"history '{m.history_var}' has no budget: each call sends all of it, trimmed "
+            "only when the request outgrows the model's window",
+            m.location,
+            "add max_tokens: and/or max_messages: to bound cost and latency",
+        )
+        for m in messages
+        if m.history_var is not None and m.max_tokens is None and m.max_messages is None
+    ]
+
+
 def _tests(prompt: Prompt, inlined: Prompt | None) -> list[Diagnostic]:
     out = []
     for test in prompt.tests:
@@ -190,7 +207,7 @@ def _plan_test(prompt: Prompt, test: TestCase, values: dict[str, Any]) -> list[D
     """PC019/PC106 for one test over its call plan: the requests `promptctl test` would
     send (routed target, then each fallback, own messages rendered), as the runtime does."""
     try:
-        plan = plan_call(prompt, values, validate=False)
+        plan = plan_call(prompt, values, validate=False, fit=False)
     except (RenderError, InputValidationError) as exc:
         fallback = next(
             (

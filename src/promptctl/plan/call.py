@@ -14,6 +14,10 @@ calls for the same prompt and inputs. The rules (stated for users in docs/provid
 4. The fallbacks are `model.fallbacks` in order, without any whose `use` is already in
    the chain (the routed target included). A pinned call has no fallbacks: it asks for
    that model, and an answer from another would be scored under the wrong name.
+5. Each request is fitted into its target's context window (`promptctl.plan.fit`):
+   history is trimmed oldest-first, a target too small even without history is left
+   out of the chain, and with none left the call fails with `context_length`.
+   `fit=False` skips this (lint measures the untrimmed render).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from promptctl.plan.fit import fit_chain
 from promptctl.plan.request import ChatRequest, build_chat_request
 from promptctl.plan.routing import choose_target
 from promptctl.promptfile.chat import ChatMessage
+from promptctl.promptfile.history import Spliced, Trim
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.render import render_messages, validate_inputs
 
@@ -36,7 +42,9 @@ class CallPlan:
     """What one call of a prompt sends: `request` first, then each of `fallbacks` in turn.
 
     `values` are the validated inputs (defaults applied); `target` is the chosen first
-    target and `targets` the target of every request of the chain, in order.
+    target and `targets` the target of every request of the chain, in order. `trims`
+    says what history each request left out (by its budget or to fit the window);
+    `too_long` the targets left out of the chain because the request cannot fit them.
     """
 
     values: Mapping[str, Any]
@@ -44,6 +52,12 @@ class CallPlan:
     request: ChatRequest
     fallbacks: tuple[ChatRequest, ...]
     targets: tuple[Target, ...]
+    trims: tuple[Trim, ...] = ()
+    too_long: tuple[tuple[str, str], ...] = ()
+
+    def trims_for(self, target: str) -> tuple[Trim, ...]:
+        """What the request to `target` (`provider/model`) left out."""
+        return tuple(t for t in self.trims if t.target == target)
 
     @property
     def messages(self) -> tuple[ChatMessage, ...]:
@@ -73,12 +87,14 @@ def plan_call(
     target: str | Target | None = None,
     partials: Mapping[str, str] | None = None,
     validate: bool = True,
+    fit: bool = True,
 ) -> CallPlan:
     """Validate, route, render and build the request chain (see the module docstring).
 
     `partials` serves `{% include %}` (a bundle's templates are inlined: none needed);
     `validate=False` takes `inputs` as already validated. Raises `InputValidationError`,
-    `RenderError` (a `RouteError` for a failing `when`) or `PromptFileError`.
+    `RenderError` (a `RouteError` for a failing `when`), `PromptFileError`, or
+    `ProviderError("context_length")` when no target's window can take the request.
     """
     values = validate_inputs(prompt, inputs) if validate else dict(inputs)
     model = prompt.model
@@ -91,21 +107,35 @@ def plan_call(
         for fallback in model.fallbacks:
             if all(fallback.use != t.use for t in chain):
                 chain.append(fallback)
-    rendered: dict[int, list[ChatMessage]] = {}
+    rendered: dict[int, tuple[list[ChatMessage], Spliced]] = {}
 
-    def messages_for(t: Target) -> list[ChatMessage]:
+    def messages_for(t: Target) -> tuple[list[ChatMessage], Spliced]:
         templates: tuple[MessageTemplate, ...] = (
             t.messages if t.messages is not None else prompt.messages
         )
         key = id(templates)
         if key not in rendered:
-            rendered[key] = render_messages(
-                prompt, values, target=t, partials=partials, validate=False
+            spliced = Spliced()
+            messages = render_messages(
+                prompt, values, target=t, partials=partials, validate=False, spliced=spliced
             )
+            rendered[key] = messages, spliced
         return rendered[key]
 
     requests = [
-        build_chat_request(t, messages_for(t), base_params=model.params, output=prompt.output)
+        build_chat_request(t, messages_for(t)[0], base_params=model.params, output=prompt.output)
         for t in chain
     ]
-    return CallPlan(values, chosen, requests[0], tuple(requests[1:]), tuple(chain))
+    if not fit:
+        return CallPlan(values, chosen, requests[0], tuple(requests[1:]), tuple(chain))
+    fitted = fit_chain(chain, requests, [messages_for(t)[1] for t in chain])
+    first, *rest = fitted.requests
+    return CallPlan(
+        values,
+        fitted.targets[0],
+        first,
+        tuple(rest),
+        fitted.targets,
+        fitted.trims,
+        fitted.too_long,
+    )

@@ -1,8 +1,8 @@
 """Context windows (input tokens) of current models, and a cheap token estimate.
 
 Figures from the providers' published model pages as collected in LiteLLM's price table (2026).
-Lint only needs an order of magnitude: it warns when a rendered test prompt plus
-`max_tokens` would not fit.
+Lint warns when a rendered test prompt plus `max_tokens` would not fit; the call plan
+trims history or fails over before sending a request that would not.
 """
 
 from __future__ import annotations
@@ -44,5 +44,11 @@ def context_window(target: str) -> int | None:
 
 
 def estimate_tokens(text: str) -> int:
-    """About four characters per token for English; good enough for a warning."""
-    return (len(text) + 3) // 4
+    """An upper-biased token count: `ceil(utf8_bytes / 3)`.
+
+    BPE tokenizers average ~4 bytes per token on English prose and ~3 on code, so this
+    errs high (never sends a request the window cannot take); see
+    `promptctl.promptfile.history` and docs/prompt-format.md, "History".
+    """
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    return -(-size // 3)

@@ -17,7 +17,12 @@ def _messages(messages: tuple[MessageTemplate, ...], partials: Mapping[str, str]
     out: list[Any] = []
     for m in messages:
         if m.history_var is not None:
-            out.append({"history": m.history_var})
+            entry: dict[str, Any] = {"history": m.history_var}
+            if m.max_tokens is not None:  # only when set: older hashes stay the same
+                entry["max_tokens"] = m.max_tokens
+            if m.max_messages is not None:
+                entry["max_messages"] = m.max_messages
+            out.append(entry)
         else:
             out.append({str(m.role): inline_partials(m.template or "", partials)})
     return out

@@ -47,13 +47,16 @@ class MessageTemplate:
     """One entry of `messages:`: a role with a Jinja2 template, or a `history` splice.
 
     For a splice, `role` is None and `history_var` names the input holding the list of
-    earlier `{role, content}` messages.
+    earlier `{role, content}` messages; `max_tokens` / `max_messages` bound how much of it
+    is sent (the newest whole turns; `promptctl.plan.history`).
     """
 
     role: Role | None
     template: str | None = None
     history_var: str | None = None
     location: SourceLocation | None = None
+    max_tokens: int | None = None
+    max_messages: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,9 @@ class TestCase:
     # the answer is checked against the prompt's output.schema (an implicit assertion,
     # as the runtime's `result.ok`) unless the test says `check_output_schema: false`
     check_output_schema: bool = True
+    # `degraded:` inputs whose context source the test simulates as down (left out of
+    # `vars`, which already merge the test's recorded `context:` values)
+    degraded: tuple[str, ...] = ()
 
     __test__ = False  # not a pytest class
 

@@ -71,16 +71,25 @@ def _failing_line(
     return loc
 
 
-def _messages(raw: list[dict[str, str]], doc: LocatedYaml, ptr: str) -> tuple[MessageTemplate, ...]:
+def _messages(raw: list[dict[str, Any]], doc: LocatedYaml, ptr: str) -> tuple[MessageTemplate, ...]:
     out = []
     for i, entry in enumerate(raw):
+        if "history" in entry:
+            loc = doc.locate(f"{ptr}/{i}/history")
+            out.append(
+                MessageTemplate(
+                    role=None,
+                    history_var=entry["history"],
+                    location=loc,
+                    max_tokens=entry.get("max_tokens"),
+                    max_messages=entry.get("max_messages"),
+                )
+            )
+            continue
         ((key, value),) = entry.items()
         loc = doc.locate(f"{ptr}/{i}/{key}")
-        if key == "history":
-            out.append(MessageTemplate(role=None, history_var=value, location=loc))
-        else:
-            role: Role = "system" if key == "system" else "user" if key == "user" else "assistant"
-            out.append(MessageTemplate(role=role, template=value, location=loc))
+        role: Role = "system" if key == "system" else "user" if key == "user" else "assistant"
+        out.append(MessageTemplate(role=role, template=value, location=loc))
     return tuple(out)
 
 
@@ -114,7 +123,15 @@ def build_prompt(
         for i, r in enumerate(model.get("routes", ()))
     )
     output = data.get("output", {})
-    tests = parse_tests(data.get("tests", []), doc.locate, path, project, src, diags)
+    tests = parse_tests(
+        data.get("tests", []),
+        doc.locate,
+        path,
+        project,
+        src,
+        diags,
+        declared=data.get("inputs") or {},
+    )
     bare_schema_problems(tests, output.get("schema"), diags)
     return Prompt(
         id=data.get("id") or default_id(path, project),

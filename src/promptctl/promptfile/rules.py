@@ -65,6 +65,7 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC108", "param-typo", "warning", "A model param that looks like a misspelt known one."),
     Rule("PC109", "model-retiring", "warning", "A target's model shuts down within N days."),
     Rule("PC110", "catastrophic-regex", "warning", "A regex that can take exponential time."),
+    Rule("PC111", "history-without-budget", "note", "A `history` entry with no budget."),
     Rule("PC900", "version-check-skipped", "note", "Version rules could not run (no git base)."),
 )
 

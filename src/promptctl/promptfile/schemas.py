@@ -139,6 +139,16 @@ def _diagnose(doc: LocatedYaml, error: ValidationError, ptr: str) -> list[tuple[
     return [(p or path, d) for p, d in _diagnose_one(doc, error, ptr)]
 
 
+_MESSAGE_KEYS = frozenset({"system", "user", "assistant", "history", "max_tokens", "max_messages"})
+
+
+def _message_entry(sub: Any, instance: Any) -> bool:
+    """A `messages:` entry (its schema, or an if/then/else branch of it)."""
+    if "system" in sub.get("properties", {}):
+        return True
+    return isinstance(instance, dict) and bool(instance) and set(instance) <= _MESSAGE_KEYS
+
+
 def _diagnose_one(
     doc: LocatedYaml, error: ValidationError, ptr: str
 ) -> list[tuple[Path | None, Diagnostic]]:
@@ -172,7 +182,7 @@ def _diagnose_one(
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
         msg = f"{where}: missing required key '{missing}'"
         return [((*error.absolute_path, missing), finding(CODE_SCHEMA, msg, loc))]
-    if kind in {"minProperties", "maxProperties"} and "system" in sub.get("properties", {}):
+    if kind in {"minProperties", "maxProperties"} and _message_entry(sub, instance):
         msg = f"{where}: a message needs exactly one of system, user, assistant, history"
         return [(None, finding(CODE_SCHEMA, msg, loc))]
     if kind == "type":

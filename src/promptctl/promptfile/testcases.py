@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -166,8 +167,14 @@ def parse_tests(
     project: Project,
     source: FileSource,
     diags: list[Diagnostic],
+    *,
+    declared: Mapping[str, Any] | None = None,
 ) -> tuple[TestCase, ...]:
     """Inline tests and dataset rows, in file order; names must be unique.
+
+    An inline test's `context:` values (recorded from the application's resolvers) are
+    merged under its `vars:`; its `degraded:` inputs (checked against `declared`) are
+    left out, as a context source that is down.
 
     Datasets resolve inside the project; `repeat:` and dataset sizes are capped by
     `project.limits`.
@@ -205,10 +212,12 @@ def parse_tests(
             )
             continue
         repeat = _repeat(entry.get("repeat"), locate(f"{ptr}/repeat"), project.limits, diags)
+        degraded = tuple(entry.get("degraded") or ())
         tests.append(
             TestCase(
                 name=entry["name"],
-                vars=entry.get("vars") or {},
+                vars=_with_context(entry, degraded),
+                degraded=degraded,
                 asserts=tuple(common),
                 repeat=repeat,
                 location=locate(ptr),
@@ -217,6 +226,8 @@ def parse_tests(
         )
     if isinstance(source, WorkingTreeSource):
         _check_python_files(tests, project.root, diags)
+    if declared is not None:
+        _check_degraded(raw_tests, declared, locate, diags)
     seen: dict[str, TestCase] = {}
     for test in tests:
         if test.name in seen:
@@ -334,3 +345,32 @@ def _dataset(
             )
         )
     return out
+
+
+def _with_context(entry: Mapping[str, Any], degraded: tuple[str, ...]) -> dict[str, Any]:
+    """A test's inputs: its recorded `context:` values, then its `vars:`, without the
+    `degraded:` ones (as a resolver that failed without a fallback: the default applies)."""
+    merged = {**(entry.get("context") or {}), **(entry.get("vars") or {})}
+    return {k: v for k, v in merged.items() if k not in degraded}
+
+
+def _check_degraded(
+    raw_tests: Sequence[Any],
+    declared: Mapping[str, Any],
+    locate: Locate,
+    diags: list[Diagnostic],
+) -> None:
+    """`degraded:` names must be inputs of the prompt."""
+    for i, entry in enumerate(raw_tests):
+        if not isinstance(entry, Mapping):
+            continue
+        for j, name in enumerate(entry.get("degraded") or ()):
+            if name not in declared:
+                diags.append(
+                    finding(
+                        "PC003",
+                        f"tests[{i}].degraded: '{name}' is not an input of this prompt",
+                        locate(f"/tests/{i}/degraded/{j}"),
+                        f"declared inputs: {', '.join(declared) or 'none'}",
+                    )
+                )

@@ -98,6 +98,8 @@ class CallContext:
     prompt_hash: str | None = None
     test: str | None = None
     tags: tuple[str, ...] = ()
+    # inputs whose context source degraded: (name, reason), as RunResult.context_degraded
+    context_degraded: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

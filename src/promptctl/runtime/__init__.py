@@ -12,6 +12,7 @@ See docs/runtime.md.
 
 from promptctl.errors import (
     BundleError,
+    ContextError,
     InputValidationError,
     PromptctlError,
     ProviderError,
@@ -25,6 +26,7 @@ from promptctl.runtime._runtime import LEDGER_ENV, Runtime
 __all__ = [
     "LEDGER_ENV",
     "BundleError",
+    "ContextError",
     "InputValidationError",
     "LoadedBundle",
     "PromptctlError",

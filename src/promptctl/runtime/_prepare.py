@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from promptctl.plan.call import plan_call
+from promptctl.plan.call import CallPlan, plan_call
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.chat import ChatMessage
+from promptctl.promptfile.history import Trim
 from promptctl.promptfile.model import Prompt
-from promptctl.providers.types import CallContext, ChatResponse
+from promptctl.providers.types import CallContext, ChatResponse, SkippedTarget
 from promptctl.runtime._output import parse_output
 from promptctl.runtime._result import RunResult
 
@@ -27,6 +28,7 @@ class Prepared:
     request: ChatRequest
     fallbacks: tuple[ChatRequest, ...]
     context: CallContext
+    plan: CallPlan
 
 
 def render_only(
@@ -37,7 +39,11 @@ def render_only(
 
 
 def prepare(
-    prompt: Prompt, inputs: Mapping[str, Any], tags: Sequence[str], target: str | None = None
+    prompt: Prompt,
+    inputs: Mapping[str, Any],
+    tags: Sequence[str],
+    target: str | None = None,
+    degraded: tuple[tuple[str, str], ...] = (),
 ) -> Prepared:
     """The call plan (`promptctl.plan.call.plan_call`, as `promptctl test` uses) plus the
     runtime's call context; `target` pins the call as `--target` does."""
@@ -48,12 +54,26 @@ def prepare(
         prompt_version=prompt.version,
         prompt_hash=prompt.content_hash,
         tags=(*prompt.tags, *tags),
+        context_degraded=degraded,
     )
-    return Prepared(plan.request, plan.fallbacks, context)
+    return Prepared(plan.request, plan.fallbacks, context, plan)
 
 
-def to_result(prompt: Prompt, response: ChatResponse, latency_ms: float) -> RunResult:
+def to_result(
+    prompt: Prompt,
+    response: ChatResponse,
+    latency_ms: float,
+    degraded: tuple[tuple[str, str], ...] = (),
+    plan: CallPlan | None = None,
+) -> RunResult:
+    """`plan`'s targets left out for their window come first in `fallbacks_tried`."""
     data, error = parse_output(prompt.output, response.text)
+    tried = response.fallbacks_tried
+    trimmed: tuple[Trim, ...] = ()
+    if plan is not None:
+        skipped = tuple(SkippedTarget(t, "context_length", why) for t, why in plan.too_long)
+        tried = skipped + tried
+        trimmed = plan.trims_for(response.target)
     return RunResult(
         text=response.text,
         data=data,
@@ -63,10 +83,12 @@ def to_result(prompt: Prompt, response: ChatResponse, latency_ms: float) -> RunR
         latency_ms=latency_ms,
         model=response.target,
         model_reported=response.model_reported,
-        fallbacks_tried=response.fallbacks_tried,
+        fallbacks_tried=tried,
         attempt_latency_ms=response.attempt_latency_ms,
         prompt_id=prompt.id,
         prompt_version=prompt.version,
         prompt_hash=prompt.content_hash,
         finish_reason=response.finish_reason,
+        context_degraded=degraded,
+        context_trimmed=trimmed,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from promptctl.promptfile.history import Trim
 from promptctl.providers.types import SkippedTarget, Usage
 
 __all__ = ["RunResult"]
@@ -23,6 +24,10 @@ class RunResult:
     `output.format: json`, `data` is the parsed answer when it is JSON and matches the
     output schema; otherwise `data` is None and `output_error` says why (the call itself
     succeeded and was billed, so this is a flag, not an exception).
+    `context_degraded` holds `(input, reason)` for each resolver that timed out or raised
+    and was replaced by its fallback or the input's default (docs/runtime.md, "Context");
+    `context_trimmed` what history the answering request left out (`Trim(target,
+    reason, messages_dropped, tokens_dropped)`; reason `budget` or `window`).
     """
 
     text: str
@@ -39,6 +44,8 @@ class RunResult:
     prompt_hash: str
     finish_reason: str
     attempt_latency_ms: float = 0.0
+    context_degraded: tuple[tuple[str, str], ...] = ()
+    context_trimmed: tuple[Trim, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -22,7 +22,7 @@ from promptctl.errors import BundleError, PromptctlError, UsageError
 from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
-from promptctl.runtime._resolvers import Resolver, Resolvers
+from promptctl.runtime._resolvers import NO_FALLBACK, Resolver, Resolvers
 from promptctl.runtime._result import RunResult
 from promptctl.runtime._tracing import enabled as tracing_enabled
 from promptctl.runtime._tracing import record_attempt, span
@@ -82,7 +82,7 @@ class Runtime:
         self._shared_state = shared_state
         self._owns_shared_state = owns_shared_state
         self._clock = clock
-        self._resolvers = Resolvers()
+        self._resolvers = Resolvers(clock)
         self._gateway_: Gateway | None = None
         self._lock = threading.Lock()  # gateway creation and bundle swaps
         self._watch_lock = threading.Lock()
@@ -256,17 +256,60 @@ class Runtime:
     # ---- resolvers ----------------------------------------------------------------
 
     @overload
-    def resolver(self, name: str) -> Callable[[F], F]: ...
+    def resolver(
+        self,
+        name: str,
+        *,
+        timeout_s: float | None = ...,
+        cache_ttl_s: float | None = ...,
+        cache_size: int = ...,
+        fallback: Any = ...,
+        reads: tuple[str, ...] | None = ...,
+    ) -> Callable[[F], F]: ...
     @overload
-    def resolver(self, name: str, fn: F) -> F: ...
-    def resolver(self, name: str, fn: F | None = None) -> F | Callable[[F], F]:
-        """Register `fn(inputs) -> value` (sync or async) for input `name`; or decorate."""
+    def resolver(
+        self,
+        name: str,
+        fn: F,
+        *,
+        timeout_s: float | None = ...,
+        cache_ttl_s: float | None = ...,
+        cache_size: int = ...,
+        fallback: Any = ...,
+        reads: tuple[str, ...] | None = ...,
+    ) -> F: ...
+    def resolver(
+        self,
+        name: str,
+        fn: F | None = None,
+        *,
+        timeout_s: float | None = None,
+        cache_ttl_s: float | None = None,
+        cache_size: int = 1024,
+        fallback: Any = NO_FALLBACK,
+        reads: tuple[str, ...] | None = None,
+    ) -> F | Callable[[F], F]:
+        """Register `fn(inputs) -> value` (sync or async) for input `name`; or decorate.
+
+        `timeout_s`: give up after that long; `fallback`: the value to use when it times
+        out or raises (else the input's default; a required input with neither fails
+        the call with ContextError); `cache_ttl_s`/`cache_size`: keep values that long,
+        keyed by the values read; `reads`: the inputs it reads (default: all the caller
+        passed; naming an input another resolver fills runs it after that one).
+        """
+        options: dict[str, Any] = {
+            "timeout_s": timeout_s,
+            "cache_ttl_s": cache_ttl_s,
+            "cache_size": cache_size,
+            "fallback": fallback,
+            "reads": reads,
+        }
         if fn is not None:
-            self._resolvers.register(name, fn)
+            self._resolvers.register(name, fn, **options)
             return fn
 
         def decorate(f: F) -> F:
-            self._resolvers.register(name, f)
+            self._resolvers.register(name, f, **options)
             return f
 
         return decorate
@@ -278,7 +321,7 @@ class Runtime:
         if self._watch:
             self._check_watch()
         prompt = self.prompt(ref)
-        values = self._resolvers.resolve_sync(prompt, inputs)
+        values = self._resolvers.resolve_sync(prompt, inputs).values
         return [
             {"role": m.role, "content": m.content}
             for m in render_only(prompt, values, self._targets.get(prompt.id))
@@ -289,8 +332,9 @@ class Runtime:
         if self._watch:
             self._check_watch()
         prompt = self.prompt(ref)
-        values = self._resolvers.resolve_sync(prompt, inputs)
-        call = prepare(prompt, values, self._tags, self._targets.get(prompt.id))
+        resolved = self._resolvers.resolve_sync(prompt, inputs)
+        degraded = resolved.degraded
+        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
@@ -303,15 +347,18 @@ class Runtime:
                     raise _closed_error() from None
                 raise
             trace.answered(response)
-        return to_result(prompt, response, (time.perf_counter() - started) * 1000.0)
+            trace.degraded(degraded)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return to_result(prompt, response, elapsed_ms, degraded, call.plan)
 
     async def arun(self, ref: str, /, **inputs: Any) -> RunResult:
         """`run` for asyncio code: the call runs on the caller's event loop."""
         if self._watch:
             self._check_watch()
         prompt = self.prompt(ref)
-        values = await self._resolvers.resolve_async(prompt, inputs)
-        call = prepare(prompt, values, self._tags, self._targets.get(prompt.id))
+        resolved = await self._resolvers.resolve_async(prompt, inputs)
+        degraded = resolved.degraded
+        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
@@ -324,7 +371,9 @@ class Runtime:
                     raise _closed_error() from None
                 raise
             trace.answered(response)
-        return to_result(prompt, response, (time.perf_counter() - started) * 1000.0)
+            trace.degraded(degraded)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return to_result(prompt, response, elapsed_ms, degraded, call.plan)
 
     # ---- lifecycle ----------------------------------------------------------------
 

@@ -123,6 +123,12 @@ class Span:
         if response.cost_usd:
             otel.cost.add(response.cost_usd, attrs)
 
+    def degraded(self, degraded: tuple[tuple[str, str], ...]) -> None:
+        """`promptctl.context.degraded`: the inputs served from a fallback or default."""
+        if self._inner is None or not degraded:
+            return
+        self._inner.set_attribute("promptctl.context.degraded", [n for n, _ in degraded])
+
     def failed(self, exc: BaseException) -> None:
         if self._inner is None:
             return
