@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from promptctl.bundle.checks import bundle_sequence
 from promptctl.bundle.history import (
     bundle_file_name,
     name_sequence,
@@ -30,6 +29,7 @@ from promptctl.bundle.history import (
     release_files,
 )
 from promptctl.bundle.signing import VerifiedBundle, verify_bundle
+from promptctl.bundle.validate import bundle_sequence
 from promptctl.errors import BundleError, PublishError
 
 __all__ = [

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promptctl.bundle.checks import bundle_sequence, check_document, parse_document
 from promptctl.bundle.format import BUNDLE_FORMAT, canonical_bytes, compute_digest
+from promptctl.bundle.validate import bundle_sequence, check_document, parse_document
 from promptctl.errors import BundleError
 from promptctl.promptfile.model import Prompt
 
