@@ -36,6 +36,13 @@ SPECS: dict[str, tuple[str, str | None]] = {
     "openai_batch": ("openai-openapi.yaml", "/components/schemas/CreateBatchRequest"),
     "openai_file": ("openai-openapi.yaml", "/components/schemas/CreateFileRequest"),
     "anthropic_batch": ("anthropic-openapi.json", "op:/v1/messages/batches"),
+    # the Responses API (kind openai-responses) and the embeddings endpoints
+    "openai_responses": ("openai-openapi.yaml", "/components/schemas/CreateResponse"),
+    "openai_embeddings": ("openai-openapi.yaml", "/components/schemas/CreateEmbeddingRequest"),
+    "gemini_embed": (
+        "gemini-openapi-20241016.json",
+        "/components/schemas/BatchEmbedContentsRequest",
+    ),
 }
 
 

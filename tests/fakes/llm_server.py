@@ -7,6 +7,13 @@ Routes (the request's path picks the wire format):
     POST …/chat/completions           OpenAI Chat Completions (also Azure and compatible)
     POST /v1/messages                 Anthropic Messages
     POST …/models/{model}:generateContent   Gemini
+    POST …/responses                  OpenAI Responses (wire "openai-responses")
+    POST …/embeddings                 OpenAI/Azure/compatible embeddings (wire "openai-embed";
+                                      `encoding_format: base64` honoured)
+    POST …/models/{model}:batchEmbedContents, :embedContent   Gemini embeddings ("gemini-embed")
+      (embedding answers: fakes/more_wires.py; bag-of-words vectors, `fake.embed_dims[model]`
+      dimensions (default 64) unless the request asks for some, 1 token per word;
+      `fake.gemini_embed_usage = False` leaves out Gemini's usageMetadata)
     Batch APIs (OpenAI files/batches, Anthropic message batches): see fakes/batch_api.py,
     scripted through `fake.batches`
 
@@ -52,6 +59,7 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from fakes import more_wires
 from promptctl.promptfile.model import ProviderSettings
 
 __all__ = ["FakeLLM", "Fault", "Logged", "fake_providers"]
@@ -105,6 +113,12 @@ _ANTHROPIC_TYPE = {
 def _wire(path: str) -> str:
     if path.split("?")[0].endswith("/chat/completions"):
         return "openai"
+    if path.split("?")[0].endswith("/responses"):
+        return "openai-responses"
+    if path.split("?")[0].endswith("/embeddings"):
+        return "openai-embed"
+    if ":batchEmbedContents" in path or ":embedContent" in path:
+        return "gemini-embed"
     if path.split("?")[0].endswith("/v1/messages"):
         return "anthropic"
     if ":generateContent" in path:
@@ -133,7 +147,16 @@ class FakeLLM:
             "openai": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
             "anthropic": {"input_tokens": 10, "output_tokens": 5},
             "gemini": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
+            "openai-responses": {
+                "input_tokens": 10,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 5,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 15,
+            },
         }
+        self.embed_dims: dict[str, int] = {}  # model -> native dimension of its vectors
+        self.gemini_embed_usage = True
         self.latency_s = 0.0
         self.response_headers: dict[str, str] = {}
         self._reply: Callable[[Logged], str] = lambda _: "hello from fake"
@@ -377,6 +400,14 @@ class FakeLLM:
 
     def _ok_body(self, wire: str, logged: Logged, text: str) -> dict[str, Any]:
         body = logged.body if isinstance(logged.body, dict) else {}
+        if wire == "openai-responses":
+            rid = f"resp_{len(self.requests)}"
+            return more_wires.responses_body(body, text, self.usage[wire], rid)
+        if wire == "openai-embed":
+            return more_wires.embeddings_body(body, self.embed_dims)
+        if wire == "gemini-embed":
+            usage = self.gemini_embed_usage
+            return more_wires.gemini_embed_body(logged.path, body, self.embed_dims, usage)
         if wire == "anthropic":
             return {
                 "id": "msg_fake",
@@ -426,7 +457,7 @@ class FakeLLM:
             if isinstance(fault.details, dict):
                 error["details"] = fault.details
             return {"type": "error", "error": error}
-        if wire == "gemini":
+        if wire in ("gemini", "gemini-embed"):
             gerr: dict[str, Any] = {
                 "code": fault.status,
                 "message": fault.message,
@@ -445,6 +476,7 @@ def fake_providers(fake: FakeLLM, **overrides: Any) -> dict[str, ProviderSetting
         ProviderSettings("anthropic", "anthropic", fake.anthropic_base, "ANTHROPIC_API_KEY"),
         ProviderSettings("gemini", "gemini", fake.gemini_base, "GEMINI_API_KEY"),
         ProviderSettings("local", "openai-compatible", fake.openai_base, None),
+        ProviderSettings("responses", "openai-responses", fake.openai_base, "OPENAI_API_KEY"),
         ProviderSettings("mistral", "openai-compatible", fake.openai_base, None, dialect="mistral"),
         ProviderSettings(
             "azure", "azure", fake.base_url, "AZURE_OPENAI_API_KEY", api_version="2024-10-21"
