@@ -12,7 +12,8 @@ Routes (the request's path picks the wire format):
                                       `encoding_format: base64` honoured)
     POST …/models/{model}:batchEmbedContents, :embedContent   Gemini embeddings ("gemini-embed")
       (embedding answers: fakes/more_wires.py; bag-of-words vectors, `fake.embed_dims[model]`
-      dimensions (default 64) unless the request asks for some, 1 token per word;
+      dimensions (the real sizes of OpenAI's and Gemini's models, else 64) unless the
+      request asks for some, 1 token per word;
       `fake.gemini_embed_usage = False` leaves out Gemini's usageMetadata)
     Batch APIs (OpenAI files/batches, Anthropic message batches): see fakes/batch_api.py,
     scripted through `fake.batches`
@@ -155,7 +156,8 @@ class FakeLLM:
                 "total_tokens": 15,
             },
         }
-        self.embed_dims: dict[str, int] = {}  # model -> native dimension of its vectors
+        # model -> native dimension of its vectors (others: DEFAULT_DIMS, 64)
+        self.embed_dims: dict[str, int] = dict(more_wires.NATIVE_DIMS)
         self.gemini_embed_usage = True
         self.latency_s = 0.0
         self.response_headers: dict[str, str] = {}

@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_DIMS",
+    "NATIVE_DIMS",
     "embeddings_body",
     "gemini_embed_body",
     "responses_body",
@@ -25,6 +26,13 @@ __all__ = [
 ]
 
 DEFAULT_DIMS = 64
+# the real models' sizes, so the runtime's table of native dimensions holds on the fake
+NATIVE_DIMS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+    "gemini-embedding-001": 3072,
+}
 _WORD = re.compile(r"[a-z0-9]+")
 
 

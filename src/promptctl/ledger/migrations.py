@@ -66,11 +66,17 @@ def m004_context_degraded(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN context_degraded TEXT")
 
 
+def m005_operation(db: sqlite3.Connection) -> None:
+    """`chat` or `embed`: embedding calls are rows too (tokens in, no tokens out)."""
+    db.execute("ALTER TABLE calls ADD COLUMN operation TEXT NOT NULL DEFAULT 'chat'")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     m001_initial,
     m002_cache_write_1h,
     m003_usage_known,
     m004_context_degraded,
+    m005_operation,
 )
 
 
@@ -116,6 +122,7 @@ PG_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("m003_usage_known", ("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1",)),
     ("m004_context_degraded", ("ALTER TABLE calls ADD COLUMN context_degraded TEXT",)),
+    ("m005_operation", ("ALTER TABLE calls ADD COLUMN operation TEXT NOT NULL DEFAULT 'chat'",)),
 )
 
 

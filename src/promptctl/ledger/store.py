@@ -58,6 +58,7 @@ _COLUMNS = (
     "cache_write_1h_tokens",
     "usage_known",
     "context_degraded",
+    "operation",
 )
 _CHECKPOINT_ROWS = 1000  # checkpoint after this many rows (SQLite's own default: 1000 pages)
 _INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -236,6 +237,7 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         usage.cache_write_1h_tokens,
         int(rec.usage_known),
         json.dumps([list(d) for d in ctx.context_degraded]) if ctx.context_degraded else None,
+        ctx.operation,
     )
 
 

@@ -100,6 +100,8 @@ class CallContext:
     tags: tuple[str, ...] = ()
     # inputs whose context source degraded: (name, reason), as RunResult.context_degraded
     context_degraded: tuple[tuple[str, str], ...] = ()
+    # what was asked: a chat completion or embeddings (the ledger's `operation` column)
+    operation: Literal["chat", "embed"] = "chat"
 
 
 @dataclass(frozen=True)

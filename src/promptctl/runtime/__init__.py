@@ -18,6 +18,7 @@ from promptctl.errors import (
     ProviderError,
     RenderError,
 )
+from promptctl.providers.embeddings import EmbedResult
 from promptctl.providers.types import SkippedTarget, Usage
 from promptctl.runtime._bundle import LoadedBundle
 from promptctl.runtime._result import RunResult
@@ -27,6 +28,7 @@ __all__ = [
     "LEDGER_ENV",
     "BundleError",
     "ContextError",
+    "EmbedResult",
     "InputValidationError",
     "LoadedBundle",
     "PromptctlError",
