@@ -60,3 +60,44 @@ def test_vendored_schema_matches_a_fresh_extraction(name: str) -> None:
     tool = _extractor()
     fresh = tool.render(tool.extract(SHARED_SPECS, name))
     assert (VENDORED / f"{name}.json").read_text(encoding="utf-8") == fresh
+
+
+# ---- embeddings -------------------------------------------------------------------
+
+
+def _embed_bodies(kind: str) -> list[dict[str, Any]]:
+    from promptctl.providers.embeddings import EmbedRequest, embed_wire
+
+    settings = ProviderSettings("e", kind, "https://example.test/v1", "K")  # type: ignore[arg-type]
+    wire = embed_wire(settings)
+    return [
+        wire.build(EmbedRequest("e", "text-embedding-3-small", texts, dims), settings, "k").body
+        for texts, dims in ((("one",), None), (("one", "two"), 256))
+    ]
+
+
+@pytest.mark.parametrize("kind", ["openai", "azure", "openai-compatible", "openai-responses"])
+def test_embedding_bodies_match_create_embedding_request(kind: str) -> None:
+    for body in _embed_bodies(kind):
+        _validate("openai_embeddings", body)
+
+
+def test_gemini_embedding_bodies_match_batch_embed_contents_request() -> None:
+    for body in _embed_bodies("gemini"):
+        _validate("gemini_embed", body)
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind", "mutate"),
+    [
+        ("openai_embeddings", "openai", lambda b: b.update(dimension=3)),
+        ("openai_embeddings", "openai", lambda b: b.update(encoding_format="float16")),
+        ("gemini_embed", "gemini", lambda b: b["requests"][0].update(output_dimensionality=3)),
+        ("gemini_embed", "gemini", lambda b: b["requests"][0].update(content="text")),
+    ],
+)
+def test_a_wrong_embedding_field_fails_validation(spec: str, kind: str, mutate: Any) -> None:
+    body = _embed_bodies(kind)[1]
+    mutate(body)
+    with pytest.raises(AssertionError):
+        _validate(spec, body)
