@@ -39,6 +39,8 @@ SPECS: dict[str, tuple[str, str | None]] = {
     # the Responses API (kind openai-responses) and the embeddings endpoints
     "openai_responses": ("openai-openapi.yaml", "/components/schemas/CreateResponse"),
     "openai_embeddings": ("openai-openapi.yaml", "/components/schemas/CreateEmbeddingRequest"),
+    # what the fake server answers on /v1/responses must be a valid `Response`
+    "openai_response_object": ("openai-openapi.yaml", "/components/schemas/Response"),
     "gemini_embed": (
         "gemini-openapi-20241016.json",
         "/components/schemas/BatchEmbedContentsRequest",

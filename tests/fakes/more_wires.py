@@ -104,14 +104,23 @@ def responses_body(
         "status": "completed",
         "error": None,
         "incomplete_details": None,
+        "instructions": body.get("instructions"),
         "model": body.get("model", ""),
+        "tools": body.get("tools", []),
+        "tool_choice": body.get("tool_choice", "auto"),
+        "parallel_tool_calls": True,
+        "metadata": {},
+        "temperature": body.get("temperature", 1.0),
+        "top_p": body.get("top_p", 1.0),
         "output": [
             {
                 "type": "message",
                 "id": "msg_fake",
                 "status": "completed",
                 "role": "assistant",
-                "content": [{"type": "output_text", "text": text, "annotations": []}],
+                "content": [
+                    {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+                ],
             }
         ],
         "usage": usage,

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
 import pytest
 from test_conformance import SHARED_SPECS, VENDORED, _extractor, _requests, _spec, _validate
 
+from fakes.llm_server import FakeLLM
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import load_adapter
 
 SETTINGS = ProviderSettings("r", "openai-responses", "https://api.openai.com/v1", "K")
-NAMES = ("openai_responses", "openai_embeddings", "gemini_embed")
+NAMES = ("openai_responses", "openai_embeddings", "gemini_embed", "openai_response_object")
 
 
 def _body(request: ChatRequest) -> dict[str, Any]:
@@ -45,6 +47,19 @@ def test_a_wrong_field_fails_validation(mutate: Any) -> None:
     mutate(body)
     with pytest.raises(AssertionError):
         _validate("openai_responses", body)
+
+
+def test_the_fake_servers_answer_is_a_valid_response(fake_llm: FakeLLM) -> None:
+    """The fake's /v1/responses answer matches OpenAI's `Response` schema, so the adapter
+    is tested against the wire format and not against the fake's idea of it."""
+    settings = ProviderSettings("r", "openai-responses", fake_llm.openai_base, "K")
+    request = _supported(_requests("gpt-4o-mini")[3])
+    wire = load_adapter("openai-responses").build_request(request, settings, "k")
+    answer = httpx2.post(wire.url, json=wire.body, headers=wire.headers, timeout=5).json()
+    _validate("openai_response_object", answer)
+    answer["output"][0]["content"][0]["type"] = "text"
+    with pytest.raises(AssertionError):
+        _validate("openai_response_object", answer)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -37,7 +37,7 @@ from promptctl.providers.openai import is_reasoning_model
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_obj, opt_str
 from promptctl.providers.types import FinishReason, Usage
 
-__all__ = ["ADAPTER", "parse_response", "responses_body"]
+__all__ = ["ADAPTER", "parse_response", "read_response", "responses_body"]
 
 
 def responses_body(request: ChatRequest) -> dict[str, Any]:
@@ -109,10 +109,15 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> Pars
     data = decode_json(body, status)
     if status >= 400:
         raise _error(status, headers, data)
-    data = obj(data, "(body)")
+    return read_response(obj(data, "(body)"), headers.get("x-request-id"))
+
+
+def read_response(data: Mapping[str, Any], request_id: str | None = None) -> Parsed:
+    """A `Response` object (the body, or a stream's `response.completed` event) as `Parsed`;
+    a failed one raises the error of its kind."""
     state = opt_str(data.get("status"), "status") or "completed"
     if state == "failed" or (data.get("error") and "output" not in data):
-        raise _error(500, headers, data)
+        raise _error(500, {}, data)
     if state not in ("completed", "incomplete"):
         raise bad("status", f"is {state!r}: only finished (non-background) responses are read")
     texts: list[str] = []
@@ -158,7 +163,7 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> Pars
             reasoning_tokens=reasoning,
         ),
         model_reported=opt_str(data.get("model"), "model") or "",
-        request_id=headers.get("x-request-id") or opt_str(data.get("id"), "id"),
+        request_id=request_id or opt_str(data.get("id"), "id"),
         usage_known=None not in counts,
     )
 
