@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-__all__ = ["ChatMessage", "ResponseFormat", "ToolCall", "ToolSpec", "tool_call_from_json"]
+__all__ = [
+    "ChatMessage",
+    "ResponseFormat",
+    "ToolCall",
+    "ToolSpec",
+    "tool_call_from_json",
+    "tools_of",
+]
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -61,6 +68,19 @@ class ToolSpec:
     description: str = ""
     parameters: Mapping[str, Any] = field(
         default_factory=lambda: {"type": "object", "properties": {}}
+    )
+
+
+def tools_of(raw: Any) -> tuple[ToolSpec, ...]:
+    """Schema-valid `tools:` entries (a prompt file's or a bundle's) as `ToolSpec`s; no
+    `parameters` means a tool without any."""
+    return tuple(
+        ToolSpec(
+            name=t["name"],
+            description=t.get("description") or "",
+            parameters=t.get("parameters") or {"type": "object", "properties": {}},
+        )
+        for t in raw
     )
 
 

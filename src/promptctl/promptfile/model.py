@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from promptctl.errors import SourceLocation
+from promptctl.promptfile.chat import ToolSpec
 
 __all__ = [
     "DEFAULT_PROVIDERS",
@@ -165,6 +166,10 @@ class Prompt:
     output: OutputSpec = field(default_factory=OutputSpec)
     tests: tuple[TestCase, ...] = ()
     content_hash: str = ""
+    # `tools:` (functions the model may call) and `tool_choice` (auto, none, required or
+    # a tool's name; None: the provider's default, auto)
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def required_inputs(self) -> list[str]:
