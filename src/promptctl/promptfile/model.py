@@ -139,6 +139,10 @@ class TestCase:
     # `degraded:` inputs whose context source the test simulates as down (left out of
     # `vars`, which already merge the test's recorded `context:` values)
     degraded: tuple[str, ...] = ()
+    # `tool_results:` tool name -> its result (a string, or JSON data sent as JSON): a
+    # case whose answer calls only tools listed here continues with their results
+    # (docs/prompt-format.md, "Tool calls in tests")
+    tool_results: Mapping[str, Any] = field(default_factory=dict)
 
     __test__ = False  # not a pytest class
 
