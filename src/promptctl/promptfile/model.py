@@ -310,6 +310,9 @@ class Project:
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
     limits: Limits = field(default_factory=Limits)
+    # providers whose `max_concurrency` promptctl.yaml sets: `--concurrency` raises the
+    # others' default (16) to itself, and only notes these (docs/performance.md)
+    concurrency_set: frozenset[str] = frozenset()
 
     @property
     def state_dir(self) -> Path:
