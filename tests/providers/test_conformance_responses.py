@@ -57,6 +57,10 @@ def test_the_fake_servers_answer_is_a_valid_response(fake_llm: FakeLLM) -> None:
     wire = load_adapter("openai-responses").build_request(request, settings, "k")
     answer = httpx2.post(wire.url, json=wire.body, headers=wire.headers, timeout=5).json()
     _validate("openai_response_object", answer)
+    fake_llm.reply_tool_calls([("get_weather", {"city": "Paris"})])
+    calls = httpx2.post(wire.url, json=wire.body, headers=wire.headers, timeout=5).json()
+    assert calls["output"][0]["type"] == "function_call"
+    _validate("openai_response_object", calls)
     answer["output"][0]["content"][0]["type"] = "text"
     with pytest.raises(AssertionError):
         _validate("openai_response_object", answer)

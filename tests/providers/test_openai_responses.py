@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.errors import ProviderError
-from promptctl.promptfile.chat import ResponseFormat
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat, ToolCall, ToolSpec
 from promptctl.promptfile.model import Project
 from promptctl.providers.types import Usage
 
@@ -18,6 +19,7 @@ SCHEMA = {
     "type": "object",
     "properties": {"category": {"type": "string"}},
     "required": ["category"],
+    "additionalProperties": False,  # strict-compatible: sent with strict true
 }
 
 
@@ -222,3 +224,108 @@ def test_stop_and_seed_are_refused_before_any_call(
     assert f"no {field} parameter" in info.value.message
     assert "kind openai" in (info.value.hint or "")
     assert fake_llm.requests == []
+
+
+# ---- tools ----------------------------------------------------------------------------
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "The weather in a city.",
+    {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+)
+LOOSE = ToolSpec("search", "", {"type": "object", "properties": {"q": {"type": "string"}}})
+
+
+def test_tools_choice_and_tool_history_map_to_items(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    request = dataclasses.replace(
+        chat("responses/gpt-4o-mini", ("system", "Help."), ("user", "Weather in Paris?")),
+        tools=(WEATHER, LOOSE),
+        tool_choice="get_weather",
+    )
+    history = (
+        *request.messages,
+        ChatMessage(
+            "assistant",
+            "Let me look.",
+            tool_calls=(ToolCall("call_1", "get_weather", {"city": "Paris"}),),
+        ),
+        ChatMessage("tool", '{"temp_c": 21}', tool_call_id="call_1", name="get_weather"),
+    )
+    Harness(fake_project, fake_env).run(dataclasses.replace(request, messages=history))
+    body = fake_llm.requests[0].body
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "The weather in a city.",
+            "parameters": dict(WEATHER.parameters),
+            "strict": True,
+        },
+        {
+            "type": "function",
+            "name": "search",
+            "parameters": dict(LOOSE.parameters),
+            "strict": False,
+        },
+    ]
+    assert body["tool_choice"] == {"type": "function", "name": "get_weather"}
+    assert body["input"] == [
+        {"type": "message", "role": "user", "content": "Weather in Paris?"},
+        {"type": "message", "role": "assistant", "content": "Let me look."},
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city": "Paris"}',
+        },
+        {"type": "function_call_output", "call_id": "call_1", "output": '{"temp_c": 21}'},
+    ]
+
+
+@pytest.mark.parametrize("choice", ["auto", "none", "required"])
+def test_plain_tool_choices_pass_as_strings(
+    choice: str, fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    request = dataclasses.replace(
+        chat("responses/gpt-4o-mini"), tools=(WEATHER,), tool_choice=choice
+    )
+    Harness(fake_project, fake_env).run(request)
+    assert fake_llm.requests[0].body["tool_choice"] == choice
+
+
+def test_function_call_items_are_tool_calls_checked_against_the_schema(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    fake_llm.reply_tool_calls(
+        [("get_weather", {"city": "Paris"}), ("get_weather", {"town": "Oslo"}), ("search", "{bad")]
+    )
+    request = dataclasses.replace(chat("responses/gpt-4o-mini"), tools=(WEATHER, LOOSE))
+    response = Harness(fake_project, fake_env).run(request)
+    assert response.finish_reason == "tool_calls"
+    good, wrong, broken = response.tool_calls
+    assert (good.id, good.name, dict(good.arguments), good.arguments_valid) == (
+        "call_fake_0",
+        "get_weather",
+        {"city": "Paris"},
+        True,
+    )
+    assert wrong.arguments_valid is False and "city" in (wrong.arguments_error or "")
+    assert broken.arguments_valid is False and "not JSON" in (broken.arguments_error or "")
+
+
+def test_a_function_call_without_its_call_id_is_bad_response(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    item = {"type": "function_call", "name": "search", "arguments": "{}"}
+    for _ in range(4):
+        fake_llm.raw(_answer(output=[item]))
+    with pytest.raises(ProviderError) as info:
+        Harness(fake_project, fake_env).run(chat("responses/gpt-5-mini"))
+    assert info.value.kind == "bad_response" and "call_id" in info.value.message

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
-from promptctl.providers import _http
 from promptctl.providers.base import Parsed, WireRequest, scrub
 from promptctl.providers.chain import TargetPlan
 from promptctl.providers.redact import Redactor
@@ -100,6 +99,8 @@ async def call_wire(
 ) -> tuple[T, int, float]:
     """Post `wire` to `plan`'s target with retries and parse the answer with `parse`:
     the one HTTP path of chat calls and embeddings alike (see `call_target`)."""
+    from promptctl.providers import _http  # here: a run answered from the cache needs no HTTP
+
     settings, request = plan.settings, plan.request
     content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
     known = redactor.secrets if redactor is not None else ()

@@ -1,9 +1,13 @@
 """OpenAI Responses API (`POST {base_url}/responses`), provider kind `openai-responses`.
 
 Leading system messages become `instructions`; the rest of the conversation is `input`
-(one message item per turn). Structured output moved to `text.format`; the token limit
-is `max_output_tokens`, which bounds reasoning and visible tokens together. Reasoning
-models get the same treatment as on Chat Completions (no temperature/top_p other than 1).
+(one message item per turn; an assistant's tool calls are `function_call` items and a
+tool's result a `function_call_output` item, joined by `call_id`). Tools are flat
+function tools; `function_call` output items come back as the answer's tool calls.
+Structured output moved to `text.format` (`strict` only for a strict-compatible schema,
+as on Chat Completions); the token limit is `max_output_tokens`, which bounds reasoning
+and visible tokens together. Reasoning models get the same treatment as on Chat
+Completions (no temperature/top_p other than 1).
 `store: false` is sent unless the prompt's params say otherwise: promptctl never reads a
 stored response back (no `previous_response_id`), so there is no reason to leave the
 conversation on OpenAI's servers for 30 days.
@@ -19,11 +23,13 @@ writes), `output_tokens` includes `reasoning_tokens`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage, ToolCall, ToolSpec, tool_call_from_json
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -34,6 +40,7 @@ from promptctl.providers.base import (
     retry_after_from_headers,
 )
 from promptctl.providers.openai import is_reasoning_model
+from promptctl.providers.openai_strict import is_strict_compatible
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_obj, opt_str
 from promptctl.providers.types import FinishReason, Usage
 
@@ -59,7 +66,7 @@ def responses_body(request: ChatRequest) -> dict[str, Any]:
         if m.role == "system" and not items:
             instructions.append(m.content)
         else:
-            items.append({"type": "message", "role": m.role, "content": m.content})
+            items += _items(m)
     body: dict[str, Any] = {"model": request.model, "input": items, "store": False}
     if instructions:
         body["instructions"] = "\n\n".join(instructions)
@@ -73,16 +80,54 @@ def responses_body(request: ChatRequest) -> dict[str, Any]:
     if fmt.type == "json":
         body["text"] = {"format": {"type": "json_object"}}
     elif fmt.type == "json_schema":
+        schema = fmt.schema or {}
         body["text"] = {
             "format": {
                 "type": "json_schema",
                 "name": fmt.name,
-                "schema": dict(fmt.schema or {}),
-                "strict": True,
+                "schema": dict(schema),
+                "strict": is_strict_compatible(schema),
             }
         }
+    if request.tools:
+        body["tools"] = [_tool(t) for t in request.tools]
+    if request.tool_choice is not None:
+        choice = request.tool_choice
+        body["tool_choice"] = (
+            choice
+            if choice in ("auto", "none", "required")
+            else {"type": "function", "name": choice}
+        )
     body.update(request.extra)
     return body
+
+
+def _items(m: ChatMessage) -> list[dict[str, Any]]:
+    """One message as input items: a tool's result is a `function_call_output`; an
+    assistant's tool calls are `function_call` items after its text (if any)."""
+    if m.role == "tool":
+        return [
+            {"type": "function_call_output", "call_id": m.tool_call_id or "", "output": m.content}
+        ]
+    items: list[dict[str, Any]] = []
+    if m.content or not m.tool_calls:
+        items.append({"type": "message", "role": m.role, "content": m.content})
+    for call in m.tool_calls:
+        arguments = json.dumps(dict(call.arguments), ensure_ascii=False)
+        items.append(
+            {"type": "function_call", "call_id": call.id, "name": call.name, "arguments": arguments}
+        )
+    return items
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    """A function tool, flat (`name`, `parameters` at the top, unlike Chat's `function`)."""
+    out: dict[str, Any] = {"type": "function", "name": tool.name}
+    if tool.description:
+        out["description"] = tool.description
+    out["parameters"] = dict(tool.parameters)
+    out["strict"] = is_strict_compatible(tool.parameters)
+    return out
 
 
 def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
@@ -122,12 +167,12 @@ def read_response(data: Mapping[str, Any], request_id: str | None = None) -> Par
         raise bad("status", f"is {state!r}: only finished (non-background) responses are read")
     texts: list[str] = []
     refusals: list[str] = []
-    calls = False
+    calls: list[ToolCall] = []
     for i, raw_item in enumerate(opt_list(data.get("output"), "output")):
         item = obj(raw_item, f"output[{i}]")
         kind = item.get("type")
         if kind == "function_call":
-            calls = True
+            calls.append(_call(item, f"output[{i}]"))
         if kind != "message":
             continue  # reasoning summaries and built-in tool items carry no answer text
         for j, raw_part in enumerate(opt_list(item.get("content"), f"output[{i}].content")):
@@ -165,6 +210,18 @@ def read_response(data: Mapping[str, Any], request_id: str | None = None) -> Par
         model_reported=opt_str(data.get("model"), "model") or "",
         request_id=request_id or opt_str(data.get("id"), "id"),
         usage_known=None not in counts,
+        tool_calls=tuple(calls),
+    )
+
+
+def _call(item: Mapping[str, Any], field: str) -> ToolCall:
+    """A `function_call` output item: arguments arrive as a JSON string (flagged if bad)."""
+    call_id = opt_str(item.get("call_id"), field + ".call_id") or ""
+    name = opt_str(item.get("name"), field + ".name")
+    if not call_id or not name:
+        raise bad(field, "is a function call without call_id or name")
+    return tool_call_from_json(
+        call_id, name, opt_str(item.get("arguments"), field + ".arguments") or ""
     )
 
 
