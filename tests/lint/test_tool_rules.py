@@ -71,6 +71,20 @@ def test_tool_set_problems_are_pc024(lint_text: Linter) -> None:
     assert report.exit_code() == 1
 
 
+def test_tool_results_must_name_declared_tools(lint_text: Linter) -> None:
+    text = _with("tools:\n  - {name: escalate}\n").replace(
+        "    assert: [is-json]\n", "    tool_results: {escalte: done}\n    assert: [is-json]\n"
+    )
+    (diag,) = lint_text(text).diagnostics
+    assert (diag.code, diag.message, diag.hint) == (
+        "PC024",
+        "tests[0].tool_results: 'escalte' is not a declared tool",
+        "did you mean 'escalate'?",
+    )
+    assert diag.location is not None
+    assert diag.location.line == text.splitlines().index("    tool_results: {escalte: done}") + 1
+
+
 def test_a_tool_name_providers_refuse_is_a_schema_error(lint_text: Linter) -> None:
     report = lint_text(_with("tools:\n  - {name: look up}\n"))
     assert codes(report) == ["PC003"]

@@ -325,3 +325,29 @@ def test_cached_response_keeps_its_tool_calls(
     fake_llm.reply_tool_calls(lambda _: None)
     without = Harness(fake_project, fake_env).run(chat("openai/gpt-4o-mini"))
     assert "tool_calls" not in response_to_data(without)  # stored answers stay as they were
+
+
+def test_mistral_gets_nine_character_call_ids_consistently(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    from promptctl.plan.request import ChatRequest
+
+    turns = (
+        *CONVERSATION[:1],
+        ChatMessage(
+            "assistant",
+            "",
+            tool_calls=(
+                ToolCall("call_OpenAI_long_id_1", "get_weather", {"city": "Paris"}),
+                ToolCall("Ab3dE6gH9", "get_weather", {"city": "Oslo"}),  # Mistral's own
+            ),
+        ),
+        ChatMessage("tool", "sun", tool_call_id="call_OpenAI_long_id_1"),
+        ChatMessage("tool", "rain", tool_call_id="Ab3dE6gH9"),
+    )
+    request = ChatRequest("mistral", "mistral-small", turns, tools=(WEATHER,))
+    Harness(fake_project, fake_env).run(request)
+    messages = fake_llm.requests[0].body["messages"]
+    first, second = (c["id"] for c in messages[1]["tool_calls"])
+    assert len(first) == 9 and first.isalnum() and second == "Ab3dE6gH9"
+    assert [m["tool_call_id"] for m in messages[2:]] == [first, second]
