@@ -14,7 +14,8 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
     fake.base_url                     "http://127.0.0.1:PORT"
     fake.openai_base / anthropic_base / gemini_base   base_url values for ProviderSettings
     fake.requests                     list[Logged(wire, path, headers (lower-case), body,
-                                      raw (the body bytes), method, at (monotonic arrival))]
+                                      raw (the body bytes), method, at (monotonic arrival),
+                                      peer (client address: one per connection))]
     fake.calls[wire]                  request count per wire ("openai", "anthropic", "gemini")
     fake.reply(text_or_fn)            scripted reply: a str, or fn(Logged) -> str
     fake.reply_tool_calls(calls_or_fn)  scripted tool calls: [(name, arguments)], or
@@ -74,6 +75,7 @@ class Logged:
     raw: bytes = b""  # the body exactly as received
     method: str = "POST"
     at: float = 0.0  # time.monotonic() when the request arrived (rate-limit tests)
+    peer: tuple[str, int] = ("", 0)  # the client's address: one per connection
 
 
 @dataclass(frozen=True)
@@ -335,7 +337,9 @@ class FakeLLM:
             body = raw.decode("utf-8", "replace")
         wire = _wire(h.path)
         headers = {k.lower(): v for k, v in h.headers.items()}
-        logged = Logged(wire, h.path, headers, body, raw, h.command, time.monotonic())
+        logged = Logged(
+            wire, h.path, headers, body, raw, h.command, time.monotonic(), h.client_address
+        )
         with self._lock:
             self.requests.append(logged)
             self.calls[wire] += 1

@@ -69,8 +69,15 @@ class ChatRequest:
 
         The payload is `{"repeat": N, "request": canonical}` as compact sorted JSON.
         """
-        payload = f'{{"repeat":{int(repeat)},"request":{self._canonical_json()}}}'
-        return hashlib.sha256(payload.encode()).hexdigest()
+        keys: dict[int, str] | None = self.__dict__.get("_cache_keys")
+        if keys is None:
+            keys = {}
+            object.__setattr__(self, "_cache_keys", keys)
+        key = keys.get(repeat)
+        if key is None:  # the runner, the gateway and the ledger all ask: hashed once
+            payload = f'{{"repeat":{int(repeat)},"request":{self._canonical_json()}}}'
+            key = keys[repeat] = hashlib.sha256(payload.encode()).hexdigest()
+        return key
 
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -288,6 +288,9 @@ class Limits:
     """
 
     max_repeat: int = 100
+    # generated suites keep thousands of inline tests (10,000 take ~2 MB); larger data
+    # belongs in a dataset file, which is read row by row
+    max_prompt_file_bytes: int = 8 * 1024 * 1024
     max_dataset_rows: int = 100_000
     max_dataset_bytes: int = 64 * 1024 * 1024
     max_cases: int = 1_000_000
@@ -316,6 +319,9 @@ class Project:
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
     limits: Limits = field(default_factory=Limits)
+    # providers whose `max_concurrency` promptctl.yaml sets: `--concurrency` raises the
+    # others' default (16) to itself, and only notes these (docs/performance.md)
+    concurrency_set: frozenset[str] = frozenset()
 
     @property
     def state_dir(self) -> Path:
