@@ -351,3 +351,22 @@ def test_mistral_gets_nine_character_call_ids_consistently(
     first, second = (c["id"] for c in messages[1]["tool_calls"])
     assert len(first) == 9 and first.isalnum() and second == "Ab3dE6gH9"
     assert [m["tool_call_id"] for m in messages[2:]] == [first, second]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object"},
+        {"type": "object", "properties": {"meta": {"type": "object"}}},
+        {"type": "object", "properties": {"rows": {"type": "array", "items": {"type": "object"}}}},
+    ],
+)
+def test_gemini_gets_no_response_schema_with_an_empty_object(schema: dict[str, object]) -> None:
+    from promptctl.promptfile.model import DEFAULT_PROVIDERS
+    from promptctl.providers.gemini import ADAPTER
+
+    fmt = ResponseFormat("json_schema", schema=schema)
+    request = chat("gemini/gemini-2.5-flash", response_format=fmt)
+    body = ADAPTER.build_request(request, DEFAULT_PROVIDERS["gemini"], "k").body
+    # JSON mode alone: Gemini refuses an OBJECT without properties
+    assert body["generationConfig"] == {"responseMimeType": "application/json"}
