@@ -303,6 +303,15 @@ def test_gemini_structured_output_is_response_schema(
     }
 
 
+def test_a_broken_tool_schema_flags_the_call_instead_of_raising() -> None:
+    broken = ToolSpec("t", "", {"type": "object", "properties": {"a": {"type": "strng"}}})
+    (call,) = check_tool_calls((broken,), (ToolCall("1", "t", {"a": 1}),))
+    assert not call.arguments_valid
+    assert call.arguments_error == (
+        "the tool's parameters are not a usable JSON Schema (UnknownType)"
+    )
+
+
 def test_check_tool_calls_keeps_a_json_failure_and_checks_the_rest() -> None:
     bad_json = ToolCall("a", "get_weather", {}, False, "arguments are not JSON: x")
     missing = ToolCall("b", "get_weather", {})

@@ -40,8 +40,14 @@ def check_tool_calls(tools: Sequence[ToolSpec], calls: Sequence[ToolCall]) -> tu
 
 
 def schema_error(schema: Mapping[str, Any], value: Any) -> str | None:
-    """None when `value` matches `schema`, else the first error with where it is."""
-    error = first_error(schema, value)
+    """None when `value` matches `schema`, else the first error with where it is.
+
+    A schema jsonschema cannot apply (lint's PC013; `promptctl test` does not refuse it)
+    flags the call rather than failing the whole answer."""
+    try:
+        error = first_error(schema, value)
+    except Exception as exc:  # UnknownType, TypeError…: the schema is broken, not the call
+        return f"the tool's parameters are not a usable JSON Schema ({type(exc).__name__})"
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
