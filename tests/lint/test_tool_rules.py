@@ -103,3 +103,33 @@ def test_non_strict_output_schema_warns_for_openai_targets(lint_text: Linter) ->
     # the same schema on an Anthropic-only prompt: no OpenAI request, no warning
     claude = loose.replace("use: openai/gpt-4o-mini", "use: anthropic/claude-haiku-4-5")
     assert lint_text(claude).diagnostics == []
+
+
+def test_a_tool_call_assertion_with_a_bad_spec_is_pc016(lint_text: Linter) -> None:
+    text = _with("tools:\n  - {name: escalate}\n").replace(
+        "    assert: [is-json]\n",
+        "    assert:\n"
+        "      - {type: tool-call, name: escalte}\n"
+        "      - {type: tool-call, arguments: [1]}\n"
+        "      - {type: tool-call, schema: {type: strng}}\n"
+        "      - {type: not-tool-call, name: delete_account}\n",
+    )
+    found = sorted((d.code, d.message, d.hint) for d in lint_text(text).diagnostics)
+    assert found == [
+        (
+            "PC016",
+            "'tool-call': `arguments` must be a mapping (a subset of the call's arguments)",
+            None,
+        ),
+        (
+            "PC016",
+            "'tool-call': invalid JSON Schema: type: 'strng' is not valid under any of the "
+            "given schemas",
+            None,
+        ),
+        (
+            "PC016",
+            "test 'billing': tool-call 'escalte' is not a declared tool",
+            "did you mean 'escalate'?",
+        ),
+    ]

@@ -93,6 +93,19 @@ def check_tools(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
                         f"did you mean '{guess}'?" if guess else "declare it under `tools:`",
                     )
                 )
+    for test in prompt.tests if seen else ():
+        for spec in test.asserts:
+            name = spec.value if isinstance(spec.value, str) else spec.options.get("name")
+            if spec.type == "tool-call" and not spec.negate and name and name not in seen:
+                guess = did_you_mean(name, seen)
+                out.append(
+                    finding(
+                        "PC016",
+                        f"test '{test.name}': tool-call '{name}' is not a declared tool",
+                        spec.location,
+                        f"did you mean '{guess}'?" if guess else "declare it under `tools:`",
+                    )
+                )
     choice = prompt.tool_choice
     if choice is not None and choice not in _CHOICES and choice not in seen:
         names = [*_CHOICES, *seen]

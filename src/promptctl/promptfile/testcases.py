@@ -30,6 +30,22 @@ _LIST_VALUED = frozenset({"contains-any", "contains-all"})
 _RESERVED = frozenset({"type", "value", "weight", "threshold"})
 
 
+def _tool_call_problem(value: Any, data: Mapping[str, Any]) -> str | None:
+    """What is wrong with a `tool-call` assertion's arguments (evals/assertions/tools.py)."""
+    name = value if value is not None else data.get("name")
+    if name is not None and not isinstance(name, str):
+        return "`name` must be a tool's name"
+    if "arguments" in data and not isinstance(data["arguments"], Mapping):
+        return "`arguments` must be a mapping (a subset of the call's arguments)"
+    if "schema" in data:
+        from promptctl.promptfile.schemas import check_schema
+
+        problem = check_schema(data["schema"])
+        if problem:
+            return f"invalid JSON Schema: {problem}"
+    return None
+
+
 def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> AssertionSpec | None:
     """Short (`is-json`, `contains: hi`) or long (`{type: regex, value: ...}`) form."""
     data = _long_form(raw, loc, diags)
@@ -77,6 +93,11 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
                     "possessive repeat (a++)",
                 )
             )
+    if base == "tool-call":
+        problem = _tool_call_problem(value, data)
+        if problem:
+            diags.append(finding("PC016", f"'{name}': {problem}", loc))
+            return None
     schema = value if value is not None else data.get("schema")
     if base == "json-schema" and schema is not None:
         from promptctl.promptfile.schemas import check_schema
