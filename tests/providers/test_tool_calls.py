@@ -379,3 +379,13 @@ def test_gemini_gets_no_response_schema_with_an_empty_object(schema: dict[str, o
     body = ADAPTER.build_request(request, DEFAULT_PROVIDERS["gemini"], "k").body
     # JSON mode alone: Gemini refuses an OBJECT without properties
     assert body["generationConfig"] == {"responseMimeType": "application/json"}
+
+
+def test_anthropic_forces_no_tool_for_an_output_that_is_not_an_object() -> None:
+    from promptctl.promptfile.model import DEFAULT_PROVIDERS
+    from promptctl.providers.anthropic import ADAPTER
+
+    fmt = ResponseFormat("json_schema", schema={"type": "array", "items": {"type": "string"}})
+    request = chat("anthropic/claude-haiku-4-5", response_format=fmt)
+    body = ADAPTER.build_request(request, DEFAULT_PROVIDERS["anthropic"], "k").body
+    assert "tools" not in body and "tool_choice" not in body  # input_schema must be an object
