@@ -133,3 +133,8 @@ def test_a_tool_call_assertion_with_a_bad_spec_is_pc016(lint_text: Linter) -> No
             "did you mean 'escalate'?",
         ),
     ]
+
+
+def test_tool_choice_without_tools(lint_text: Linter) -> None:
+    (diag,) = lint_text(_with("tool_choice: required\n")).diagnostics
+    assert (diag.code, diag.message) == ("PC024", "tool_choice without tools")

@@ -389,3 +389,13 @@ def test_anthropic_forces_no_tool_for_an_output_that_is_not_an_object() -> None:
     request = chat("anthropic/claude-haiku-4-5", response_format=fmt)
     body = ADAPTER.build_request(request, DEFAULT_PROVIDERS["anthropic"], "k").body
     assert "tools" not in body and "tool_choice" not in body  # input_schema must be an object
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+def test_no_tool_choice_is_sent_without_tools(kind: str) -> None:
+    from promptctl.promptfile.model import DEFAULT_PROVIDERS
+    from promptctl.providers.base import load_adapter
+
+    request = chat(f"{kind}/m", tool_choice="required")
+    body = load_adapter(kind).build_request(request, DEFAULT_PROVIDERS[kind], "k").body
+    assert not {"tools", "tool_choice", "toolConfig"} & set(body)

@@ -107,7 +107,16 @@ def check_tools(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
                     )
                 )
     choice = prompt.tool_choice
-    if choice is not None and choice not in _CHOICES and choice not in seen:
+    if choice is not None and not seen:
+        out.append(
+            finding(
+                "PC024",
+                "tool_choice without tools",
+                _loc(loaded, "/tool_choice"),
+                "declare the tools under `tools:`, or remove tool_choice",
+            )
+        )
+    elif choice is not None and choice not in _CHOICES and choice not in seen:
         names = [*_CHOICES, *seen]
         guess = did_you_mean(choice, names)
         out.append(

@@ -95,8 +95,8 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
             config["responseSchema"] = converted
     if request.tools:
         body["tools"] = [{"functionDeclarations": [_declaration(t) for t in request.tools]}]
-    if request.tool_choice is not None:
-        body["toolConfig"] = {"functionCallingConfig": _calling_config(request.tool_choice)}
+        if request.tool_choice is not None:
+            body["toolConfig"] = {"functionCallingConfig": _calling_config(request.tool_choice)}
     extra = dict(request.extra)
     config.update(extra.pop("generationConfig", {}) or {})
     if config:
