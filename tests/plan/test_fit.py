@@ -154,3 +154,28 @@ def test_unknown_window_is_sent_as_is_and_reserve_defaults() -> None:
     plan = plan_call(_prompt("openai/some-new-model"), {"q": "x", "history": _history(50, 900)})
     assert len(plan.request.messages) == 102 and plan.trims == ()
     assert OUTPUT_RESERVE == 1024
+
+
+def test_tools_and_tool_turns_count_against_the_window() -> None:
+    """Tool definitions ride along with every request, and tool turns of the history
+    carry their calls' arguments: both take room the history has to give up."""
+    import dataclasses
+    import json
+
+    from promptctl.promptfile.chat import ToolCall, ToolSpec
+
+    window = CONTEXT_WINDOWS["mistral/mistral-small-latest"]
+    big = {"type": "object", "properties": {"q": {"type": "string", "description": "d" * 30000}}}
+    tools = (ToolSpec("search", "Search.", big),)
+    base = _prompt("mistral/mistral-small-latest")
+    with_tools = dataclasses.replace(base, tools=tools)
+    history = _history(40, 900)
+    plain = plan_call(base, {"q": "hi", "history": history}).request.messages
+    tooled = plan_call(with_tools, {"q": "hi", "history": history}).request
+    fixed = estimate_tokens(json.dumps([dataclasses.asdict(t) for t in tooled.tools]))
+    assert fixed > 9000
+    assert sum(estimate_message(m) for m in tooled.messages) <= window - 1000 - fixed
+    assert len(tooled.messages) < len(plain)  # the tools cost history
+    call = ToolCall("c1", "search", {"q": "z" * 3000})
+    turn = ChatMessage("assistant", "", tool_calls=(call,))
+    assert estimate_message(turn) >= estimate_tokens("z" * 3000)
