@@ -79,8 +79,13 @@ class Gateway:
         probe_wait: bool = False,
         on_call_blocks: bool = False,
         answered: Mapping[str, ChatResponse] | None = None,
+        cache_write_batch: int = 1,
     ) -> None:
-        """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md)."""
+        """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md).
+
+        `cache_write_batch`: answers stored per cache transaction (`ResponseCache`); an
+        evaluation batches them (written at the latest by `aclose`), a service does not.
+        """
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
         if env is None:
@@ -109,7 +114,7 @@ class Gateway:
         self._on_call_blocks = on_call_blocks
         self._cache: ResponseCache | SharedResponseCache | None = None
         if use_cache and mode != "live":
-            self._cache = ResponseCache(project.cache_path)
+            self._cache = ResponseCache(project.cache_path, write_batch=cache_write_batch)
             if shared_state is not None:  # shards and runners reuse one another's answers
                 from promptctl.providers.shared_cache import SharedResponseCache
 
