@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from promptctl.errors import SourceLocation
+from promptctl.promptfile.chat import ToolSpec
 
 __all__ = [
     "DEFAULT_PROVIDERS",
@@ -138,6 +139,10 @@ class TestCase:
     # `degraded:` inputs whose context source the test simulates as down (left out of
     # `vars`, which already merge the test's recorded `context:` values)
     degraded: tuple[str, ...] = ()
+    # `tool_results:` tool name -> its result (a string, or JSON data sent as JSON): a
+    # case whose answer calls only tools listed here continues with their results
+    # (docs/prompt-format.md, "Tool calls in tests")
+    tool_results: Mapping[str, Any] = field(default_factory=dict)
 
     __test__ = False  # not a pytest class
 
@@ -165,6 +170,10 @@ class Prompt:
     output: OutputSpec = field(default_factory=OutputSpec)
     tests: tuple[TestCase, ...] = ()
     content_hash: str = ""
+    # `tools:` (functions the model may call) and `tool_choice` (auto, none, required or
+    # a tool's name; None: the provider's default, auto)
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def required_inputs(self) -> list[str]:
