@@ -194,3 +194,40 @@ def test_an_evaluation_leaves_every_answer_in_the_cache(tmp_path: Path) -> None:
     finally:
         fake.stop()
     assert ResponseCache(project.cache_path).stats().entries == 5
+
+
+def test_a_cancelled_caller_still_gets_its_paid_answer_into_the_ledger(
+    fake_project: Project, fake_llm: FakeLLM
+) -> None:
+    """With `on_call_blocks` the answer's record goes to a worker thread. If the caller is
+    cancelled (Ctrl-C) while that write still waits for a free thread, the write must
+    not be cancelled with it: the call was paid. `aclose` waits for it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    recorded: list[str] = []
+    gateway = Gateway(
+        fake_project,
+        env={"OPENAI_API_KEY": "sk-x"},
+        mode="live",
+        on_call=lambda rec: recorded.append(rec.outcome),
+        on_call_blocks=True,
+    )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(1))
+        busy = threading.Event()
+        blocker = loop.run_in_executor(None, busy.wait)  # the only worker is taken
+        task = asyncio.ensure_future(gateway.complete(chat("openai/gpt-4o-mini")))
+        while not gateway._writes:  # answered; its record is queued behind the blocker
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        busy.set()
+        await blocker
+        await gateway.aclose()
+
+    asyncio.run(main())
+    assert fake_llm.calls["openai"] == 1
+    assert recorded == ["ok"]

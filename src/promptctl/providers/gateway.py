@@ -133,6 +133,7 @@ class Gateway:
         # once as that call's own answer (ledger "ok" at its price), later reads hit the cache
         self._answered = dict(answered or {})
         self._redactor_memo: tuple[Project, Redactor] | None = None
+        self._writes: set[asyncio.Future[None]] = set()  # `on_call`s on worker threads
 
     @property
     def redactor(self) -> Redactor:
@@ -295,6 +296,10 @@ class Gateway:
         return self._breakers.history()
 
     async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        writes = [w for w in self._writes if w.get_loop() is loop]
+        if writes:  # answers of cancelled callers still on their way to the ledger
+            await asyncio.gather(*writes, return_exceptions=True)
         await self._pool.aclose()
         if self._cache is not None:
             self._cache.close()
@@ -524,8 +529,13 @@ class Gateway:
         record = self._record(ctx, target, "ok", key, response, None, origin, None, None)
         if blocking or not self._on_call_blocks:
             self._on_call(record)
-        else:
-            await asyncio.to_thread(self._on_call, record)
+            return
+        # Shielded: cancelling the caller would cancel a write still queued for a thread,
+        # and a paid answer would never reach the ledger; `aclose` waits for it.
+        write = asyncio.ensure_future(asyncio.to_thread(self._on_call, record))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        await asyncio.shield(write)
 
     @staticmethod
     def _record(
