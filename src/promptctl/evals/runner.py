@@ -268,6 +268,7 @@ class _Session:
             probe_wait=True,
             on_call_blocks=True,  # the ledger commits each paid call: off the loop
             answered=self._answered,
+            cache_write_batch=64,  # one transaction per 64 answers; the rest at close
         )
 
     async def _close(self, interrupted: bool) -> None:
