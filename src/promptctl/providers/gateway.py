@@ -17,7 +17,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,6 +50,7 @@ from promptctl.providers.types import CallContext, CallRecord, ChatResponse, Ski
 if TYPE_CHECKING:
     from promptctl.providers.shared_cache import SharedResponseCache
     from promptctl.providers.shared_state import SharedState
+    from promptctl.providers.streaming import StreamItem
 
 __all__ = ["Gateway"]
 
@@ -169,6 +170,56 @@ class Gateway:
                 self.complete(request, fallbacks=fallbacks, repeat=repeat, context=context)
             )
         return drive(self._complete(request, fallbacks, repeat, context, blocking=True))
+
+    def stream(
+        self,
+        request: ChatRequest,
+        *,
+        fallbacks: Sequence[ChatRequest] = (),
+        repeat: int = 0,
+        context: CallContext | None = None,
+        first_token_s: float | None = None,
+    ) -> AsyncIterator[StreamItem]:
+        """`complete`, streamed: text deltas, then the `ChatResponse` (providers/streaming.py).
+
+        Failover happens only before the first token (`first_token_s`: a deadline for it);
+        after it a broken stream raises `StreamInterrupted`.
+        """
+        from promptctl.providers.streaming import stream_chain
+
+        return stream_chain(
+            self, request, fallbacks, repeat, context, first_token_s=first_token_s, blocking=False
+        )
+
+    def stream_sync(
+        self,
+        request: ChatRequest,
+        *,
+        fallbacks: Sequence[ChatRequest] = (),
+        repeat: int = 0,
+        context: CallContext | None = None,
+        first_token_s: float | None = None,
+    ) -> Iterator[StreamItem]:
+        """Blocking `stream`: on the calling thread, or (with a first-token deadline, which
+        must interrupt a read, or an async-only `sleep`) on the private loop thread."""
+        from promptctl.providers.blocking import drive_iter, loop_iter
+        from promptctl.providers.streaming import stream_chain
+
+        if self._sync_sleep is None or first_token_s is not None:
+            agen = stream_chain(
+                self,
+                request,
+                fallbacks,
+                repeat,
+                context,
+                first_token_s=first_token_s,
+                blocking=False,
+            )
+            return loop_iter(agen, self._pool.run_bg)
+        agen = stream_chain(
+            self, request, fallbacks, repeat, context, first_token_s=None, blocking=True
+        )
+        return drive_iter(agen)
 
     def has_answer(self, request: ChatRequest, *, repeat: int = 0) -> bool:
         """Whether `complete(request, repeat=...)` would answer from recordings or the cache.

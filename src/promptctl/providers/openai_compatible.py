@@ -11,7 +11,7 @@ from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Adapter, WireRequest
-from promptctl.providers.openai import chat_body, parse_chat_completion
+from promptctl.providers.openai import chat_body, parse_chat_completion, stream_decoder
 
 __all__ = ["ADAPTER"]
 
@@ -35,4 +35,21 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     return WireRequest(f"{settings.base_url.rstrip('/')}/chat/completions", headers, body)
 
 
-ADAPTER = Adapter("openai-compatible", _build, parse_chat_completion, needs_key=False)
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    """Mistral's API refuses unknown fields (`stream_options`) and reports usage anyway."""
+    from promptctl.providers.openai_stream import streaming
+
+    wire = _build(request, settings, api_key)
+    return streaming(wire, include_usage=settings.dialect != "mistral")
+
+
+ADAPTER = Adapter(
+    "openai-compatible",
+    _build,
+    parse_chat_completion,
+    needs_key=False,
+    build_stream_request=_build_stream,
+    stream_decoder=stream_decoder,
+)

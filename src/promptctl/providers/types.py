@@ -86,6 +86,7 @@ class ChatResponse:
     fallbacks_tried: tuple[SkippedTarget, ...] = ()
     usage_known: bool = True  # False: the usage block was absent or unreadable
     attempt_latency_ms: float = 0.0
+    ttft_ms: float | None = None  # a streamed answer: time to its first token, chain included
 
 
 @dataclass(frozen=True)
