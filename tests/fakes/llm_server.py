@@ -41,6 +41,7 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
                                       (SSE comments every keepalive_s meanwhile, if set)
     fake.stream_garbage(after=N)      N text events, then an event that is not JSON
     fake.stream_error(after=N, status=)  N text events, then the wire's error event
+    fake.streams_aborted              streams the client closed before their end
     fake.stop()                       shuts down; pending sleeps are cut short
     fake_providers(fake, **overrides) ProviderSettings for openai, anthropic, gemini, local,
                                       mistral and azure, all pointing at the fake
@@ -151,6 +152,7 @@ class FakeLLM:
         }
         self.latency_s = 0.0
         self.stream_delay_s = 0.0
+        self.streams_aborted = 0  # streams whose client went away before their end
         self.stream_pieces: Callable[[str], list[str]] = _words
         self.response_headers: dict[str, str] = {}
         self._reply: Callable[[Logged], str] = lambda _: "hello from fake"
@@ -453,6 +455,8 @@ class FakeLLM:
             write(b"")  # the last chunk
         except (BrokenPipeError, ConnectionResetError):  # the client closed the stream
             h.close_connection = True
+            with self._lock:
+                self.streams_aborted += 1
 
     def _send(
         self, h: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]

@@ -17,6 +17,7 @@ from promptctl.errors import (
     PromptctlError,
     ProviderError,
     RenderError,
+    StreamInterrupted,
 )
 from promptctl.providers.types import SkippedTarget, Usage
 from promptctl.runtime._bundle import LoadedBundle
@@ -35,5 +36,6 @@ __all__ = [
     "RunResult",
     "Runtime",
     "SkippedTarget",
+    "StreamInterrupted",
     "Usage",
 ]

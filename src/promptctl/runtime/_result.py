@@ -28,6 +28,8 @@ class RunResult:
     and was replaced by its fallback or the input's default (docs/runtime.md, "Context");
     `context_trimmed` what history the answering request left out (`Trim(target,
     reason, messages_dropped, tokens_dropped)`; reason `budget` or `window`).
+    `ttft_ms` (streamed calls only) is the time from the call to its first text delta,
+    retries and failovers before it included; None for `run()` and for cached answers.
     """
 
     text: str
@@ -46,6 +48,7 @@ class RunResult:
     attempt_latency_ms: float = 0.0
     context_degraded: tuple[tuple[str, str], ...] = ()
     context_trimmed: tuple[Trim, ...] = ()
+    ttft_ms: float | None = None  # `stream`/`astream`: time to the first token, chain included
 
     @property
     def ok(self) -> bool:
