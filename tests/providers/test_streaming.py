@@ -266,7 +266,7 @@ def test_a_broken_stream_after_the_first_token_raises_with_the_partial_text(
 
             async def go() -> None:
                 async for d in env.gw.stream(primary, fallbacks=[backup]):
-                    seen.append(d)  # type: ignore[arg-type]
+                    seen.append(d)
 
             asyncio.run(go())
     err = info.value
@@ -302,13 +302,13 @@ def test_closing_early_closes_the_response_and_records_it(env: Env, how: str) ->
     if how == "sync":
         stream = env.gw.stream_sync(_request("anthropic"))
         assert next(stream) == "word "
-        stream.close()  # type: ignore[attr-defined]
+        stream.close()
     else:
 
         async def go() -> None:
             stream = env.gw.stream(_request("anthropic"))
             assert await stream.__anext__() == "word "
-            await stream.aclose()  # type: ignore[attr-defined]
+            await stream.aclose()
 
         asyncio.run(go())
     deadline = time.monotonic() + 3
