@@ -31,6 +31,7 @@ __all__ = [
     "NoCacheOption",
     "RepeatOption",
     "SelectorsArgument",
+    "StreamOption",
     "TagOption",
     "TargetOption",
     "TestGlobOption",
@@ -60,6 +61,9 @@ MaxCostOption = Annotated[
     float | None, typer.Option("--max-cost", help="Stop before spending more USD.")
 ]
 ConcurrencyOption = Annotated[int | None, typer.Option(help="Max cases in flight (default 64).")]
+StreamOption = Annotated[
+    bool, typer.Option("--stream", help="Stream every call; results get time to first token.")
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class EvalFlags:
     no_cache: NoCacheOption = False
     max_cost: MaxCostOption = None
     concurrency: ConcurrencyOption = None
+    stream: StreamOption = False
 
     def selection(
         self, *, shard: str | None = None, output: Path | None = None, junit: Path | None = None
@@ -90,6 +95,7 @@ class EvalFlags:
             no_cache=self.no_cache,
             max_cost=self.max_cost,
             concurrency=self.concurrency,
+            stream=self.stream,
             shard=shard,
             output=output,
             junit=junit,
@@ -118,6 +124,7 @@ def eval_selection(
     no_cache: bool,
     max_cost: float | None,
     concurrency: int | None,
+    stream: bool = False,
     shard: str | None = None,
     output: Path | None = None,
     junit: Path | None = None,
@@ -144,6 +151,7 @@ def eval_selection(
         output=output,
         junit=junit,
         junit_renderer=_junit_renderer() if junit is not None else None,
+        stream=stream,
     )
     return EvalSelection(tuple(paths), options)
 

@@ -47,6 +47,9 @@ class EvalOptions:
     junit_renderer: Callable[[Mapping[str, Any]], str] | None = None
     runs_dir: Path | None = None
     write_run_file: bool = True
+    # stream every case (as `stream: true` in a prompt's params does for its own cases):
+    # the results then carry time to first token (`ttft_ms`)
+    stream: bool = False
 
 
 def select_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptions) -> list[Case]:
