@@ -72,6 +72,7 @@ def _anthropic(
         "model": body.get("model", ""),
         "content": [],
         "stop_reason": None,
+        "stop_sequence": None,
         "usage": start_usage,
     }
     yield _data({"type": "message_start", "message": message}, "message_start"), False
@@ -84,7 +85,8 @@ def _anthropic(
         delta["delta"] = {"type": "text_delta", "text": piece}
         yield _data(delta, "content_block_delta"), True
     yield _data({"type": "content_block_stop", "index": 0}, "content_block_stop"), False
-    end: dict[str, Any] = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}
+    end: dict[str, Any] = {"type": "message_delta"}
+    end["delta"] = {"stop_reason": "end_turn", "stop_sequence": None}
     if "output_tokens" in usage:
         end["usage"] = {"output_tokens": usage["output_tokens"]}
     yield _data(end, "message_delta"), False

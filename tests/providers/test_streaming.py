@@ -31,7 +31,7 @@ TARGETS = {
     "anthropic": ("anthropic", "claude-3-5-haiku-latest"),
     "gemini": ("gemini", "gemini-2.0-flash"),
 }
-TIMEOUT_S = 0.3
+TIMEOUT_S = 0.5  # the client's read timeout (the stall faults wait 3x)
 
 
 def _request(wire: str) -> ChatRequest:
