@@ -104,7 +104,7 @@ def test_a_browser_leaving_closes_the_provider_stream(
         next(resp.iter_bytes())
     deadline = time.monotonic() + 5
     rows: list[Any] = []
-    while time.monotonic() < deadline and not rows:
+    while time.monotonic() < deadline and not (rows and fake_llm.streams_aborted):
         time.sleep(0.05)
         db = connect(tmp_path / "ledger.sqlite", readonly=True)
         rows = db.execute("SELECT outcome, error_kind FROM calls").fetchall()
