@@ -11,6 +11,9 @@ Run: .venv/bin/python bench/runtime.py [--quick]
    rt.arun` vs a raw `httpx2.AsyncClient.post` of the same body, and `rt.run` (sync)
    vs a raw `httpx2.Client.post`; concurrency 1, interleaved, best of 5. Target under
    300 µs.
+4. Streaming overhead per chunk over reading the raw SSE with bare httpx2 (target ≤ 20 µs)
+5. Streaming time to first token added by the runtime (target ≤ 300 µs); both in
+   bench/streaming.py.
 """
 
 from __future__ import annotations
@@ -227,6 +230,9 @@ def main() -> None:
                 f"   run:  raw httpx2 {raw_s:6.1f} µs, runtime {rt_s:6.1f} µs"
                 f" (+{rt_s - raw_s:5.1f} µs/call)"
             )
+            from bench.streaming import report
+
+            report(path, quick)
     finally:
         proc.terminate()
 
