@@ -183,14 +183,128 @@ def test_anthropic_cut_before_message_delta_has_input_usage_but_is_not_known() -
     assert result.usage.input_tokens == 125 and not result.usage_known
 
 
-def test_anthropic_thinking_and_tool_json_deltas_are_not_answer_text() -> None:
+def test_anthropic_thinking_deltas_are_not_answer_text() -> None:
     stream = _sse(
         ("content_block_delta", {"type": "content_block_delta", "index": 0,
                                  "delta": {"type": "thinking_delta", "thinking": "hmm"}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 1,
-                                 "delta": {"type": "input_json_delta", "partial_json": "{"}}),
     )  # fmt: skip
     assert _decode("anthropic", stream)[0] == []
+
+
+def _tool_use(index: int, call_id: str, name: str, *pieces: str) -> list[Any]:
+    start = {
+        "type": "content_block_start",
+        "index": index,
+        "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}},
+    }
+    deltas = [
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "input_json_delta", "partial_json": p},
+            },
+        )
+        for p in pieces
+    ]
+    return [("content_block_start", start), *deltas,
+            ("content_block_stop", {"type": "content_block_stop", "index": index})]  # fmt: skip
+
+
+def _stop(reason: str) -> list[Any]:
+    return [
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": reason},
+                           "usage": {"output_tokens": 9}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]  # fmt: skip
+
+
+def test_anthropic_tool_use_input_is_assembled_from_its_json_deltas() -> None:
+    stream = _sse(
+        *_tool_use(0, "toolu_1", "lookup_order", '{"id":', ' "A-', '1"}'),
+        *_tool_use(1, "toolu_2", "refund", '{"amount": 3'),  # cut JSON: flagged
+        *_stop("tool_use"),
+    )
+    deltas, decoder = _decode("anthropic", stream)
+    assert deltas == []  # tool input is not answer text
+    result = decoder.result()
+    first, second = result.tool_calls
+    assert (first.id, first.name, dict(first.arguments)) == ("toolu_1", "lookup_order",
+                                                              {"id": "A-1"})  # fmt: skip
+    assert first.arguments_valid and result.finish_reason == "tool_calls"
+    assert not second.arguments_valid and "not JSON" in (second.arguments_error or "")
+
+
+def test_anthropic_forced_output_tool_streams_as_the_answer_text() -> None:
+    """A JSON-schema prompt on Anthropic is forced tool use: its input is the answer."""
+    from promptctl.providers.anthropic import OUTPUT_TOOL
+
+    stream = _sse(*_tool_use(0, "toolu_1", OUTPUT_TOOL, '{"category"', ': "billing"}'),
+                  *_stop("tool_use"))  # fmt: skip
+    deltas, decoder = _decode("anthropic", stream)
+    assert deltas == ['{"category"', ': "billing"}']
+    result = decoder.result()
+    assert result.text == '{"category": "billing"}' and result.tool_calls == ()
+    assert result.finish_reason == "stop"
+
+
+def test_anthropic_json_delta_for_an_unknown_block_is_bad_response() -> None:
+    stream = _sse(("content_block_delta", {"type": "content_block_delta", "index": 4,
+                   "delta": {"type": "input_json_delta", "partial_json": "{"}}))  # fmt: skip
+    with pytest.raises(ProviderError) as info:
+        _decode("anthropic", stream)
+    assert info.value.kind == "bad_response"
+
+
+def _call_delta(index: int, *, call_id: str = "", name: str = "", args: str = "") -> Any:
+    function: dict[str, str] = {"arguments": args}
+    if name:
+        function["name"] = name
+    call: dict[str, Any] = {"index": index, "function": function}
+    if call_id:
+        call |= {"id": call_id, "type": "function"}
+    return _chunk({"tool_calls": [call]})
+
+
+def test_openai_tool_call_argument_deltas_are_assembled_per_index() -> None:
+    stream = _sse(
+        _chunk({"role": "assistant", "content": None}),
+        _call_delta(0, call_id="call_a", name="lookup_order"),
+        _call_delta(1, call_id="call_b", name="weather"),
+        _call_delta(0, args='{"id"'),
+        _call_delta(1, args='{"city": "Oslo"}'),
+        _call_delta(0, args=': "A-1"}'),
+        _chunk({}, "tool_calls"),
+        "[DONE]",
+    )
+    deltas, decoder = _decode("openai", stream)
+    assert deltas == []
+    result = decoder.result()
+    assert [(c.id, c.name, dict(c.arguments)) for c in result.tool_calls] == [
+        ("call_a", "lookup_order", {"id": "A-1"}),
+        ("call_b", "weather", {"city": "Oslo"}),
+    ]
+    assert result.finish_reason == "tool_calls" and result.text == ""
+
+
+def test_openai_tool_call_without_a_name_is_bad_response() -> None:
+    _, decoder = _decode("openai", _sse(_call_delta(0, args="{}"), _chunk({}, "tool_calls")))
+    with pytest.raises(ProviderError) as info:
+        decoder.result()
+    assert info.value.kind == "bad_response"
+
+
+def test_gemini_function_call_parts() -> None:
+    call = {"functionCall": {"name": "lookup_order", "args": {"id": "A-1"}}}
+    chunk = {"candidates": [{"content": {"role": "model", "parts": [call]},
+                             "finishReason": "STOP"}],
+             "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 3}}  # fmt: skip
+    deltas, decoder = _decode("gemini", _sse(chunk))
+    result = decoder.result()
+    assert deltas == [] and result.finish_reason == "tool_calls"
+    [only] = result.tool_calls
+    assert (only.id, only.name, dict(only.arguments)) == ("call_0", "lookup_order", {"id": "A-1"})
 
 
 @pytest.mark.parametrize(

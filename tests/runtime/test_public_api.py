@@ -17,6 +17,7 @@ def test_exported_names_exactly() -> None:
         "Runtime",
         "SkippedTarget",
         "StreamInterrupted",
+        "ToolCall",
         "Usage",
     ]
     for name in promptctl.runtime.__all__:

@@ -8,6 +8,7 @@ schedules and never has to know how a case can fail.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from promptctl.errors import PromptctlError, ProviderError
@@ -16,7 +17,8 @@ from promptctl.evals.judge import PromptJudge
 from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
 from promptctl.evals.results import CaseError, CaseResult
 from promptctl.evals.scoring import error_result, score_case, skipped_result
-from promptctl.plan.request import wants_stream
+from promptctl.evals.tool_steps import complete_with_tools
+from promptctl.plan.request import ChatRequest, wants_stream
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.model import Project
 from promptctl.providers.types import CallContext, ChatResponse
@@ -111,17 +113,23 @@ class CaseRunner:
             test=case.test.name,
             tags=prompt.tags,
         )
-        if self.stream or wants_stream({**prompt.model.params, **case.target.params}):
-            # the same request, streamed: what an application calling `stream()` sees
-            items = self.gateway.stream(
-                prepared.request, fallbacks=prepared.fallbacks, repeat=case.repeat, context=context
+        streamed = self.stream or wants_stream({**prompt.model.params, **case.target.params})
+
+        async def complete(request: ChatRequest, fallbacks: Sequence[ChatRequest]) -> ChatResponse:
+            if streamed:  # the same request, streamed: what an application's `stream()` sees
+                items = self.gateway.stream(
+                    request, fallbacks=fallbacks, repeat=case.repeat, context=context
+                )
+                async for item in items:
+                    if isinstance(item, ChatResponse):
+                        return item
+                raise AssertionError("a stream ended without its response")  # a bug
+            return await self.gateway.complete(
+                request, fallbacks=fallbacks, repeat=case.repeat, context=context
             )
-            async for item in items:
-                if isinstance(item, ChatResponse):
-                    return item
-            raise AssertionError("a stream ended without its response")  # a bug
-        return await self.gateway.complete(
-            prepared.request, fallbacks=prepared.fallbacks, repeat=case.repeat, context=context
+
+        return await complete_with_tools(
+            complete, prepared.request, prepared.fallbacks, case.test.tool_results
         )
 
 

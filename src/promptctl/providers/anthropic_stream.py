@@ -5,7 +5,10 @@ Events: `message_start` (the message with its input usage), then per content blo
 are not answer text), `content_block_stop`; `message_delta` (stop reason and the
 cumulative output usage, lately input and cache counts too), `message_stop`; `ping`
 keep-alives, and `error` (e.g. `overloaded_error`) at any point. The event's data
-carries its own `type`, which is what is read.
+carries its own `type`, which is what is read. A `tool_use` block's input arrives as
+`input_json_delta` pieces; the forced output tool of a JSON-schema prompt (`OUTPUT_TOOL`)
+is the answer itself, so its pieces are text deltas (as `anthropic.answer_of` makes its
+input the text of a whole answer).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from promptctl.promptfile.chat import tool_call_from_json
 from promptctl.providers.anthropic import _FINISH as FINISH
+from promptctl.providers.anthropic import OUTPUT_TOOL
 from promptctl.providers.anthropic import _error as error_from_body
 from promptctl.providers.base import Parsed
 from promptctl.providers.shape import bad, count, opt_obj, opt_str
@@ -27,10 +32,11 @@ __all__ = ["MessagesDecoder"]
 class MessagesDecoder:
     """`StreamDecoder` for Messages events."""
 
-    __slots__ = ("_done", "_finish", "_id", "_model", "_parts", "_usage")
+    __slots__ = ("_blocks", "_done", "_finish", "_id", "_model", "_parts", "_usage")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._blocks: dict[int, tuple[str, str, list[str]]] = {}  # tool_use: id, name, input
         self._finish: FinishReason | None = None
         self._usage: dict[str, Any] = {}  # merged: message_start's, then message_delta's
         self._model = ""
@@ -51,8 +57,26 @@ class MessagesDecoder:
                 text = opt_str(delta.get("text"), "delta.text") or ""
                 self._parts.append(text)
                 return text
+            if delta.get("type") == "input_json_delta":
+                tool = self._blocks.get(data.get("index", -1))
+                if tool is None:
+                    raise bad("index", "names no tool_use block")
+                piece = opt_str(delta.get("partial_json"), "delta.partial_json") or ""
+                tool[2].append(piece)
+                if tool[1] == OUTPUT_TOOL:  # the answer itself
+                    self._parts.append(piece)
+                    return piece
             return ""
-        if kind == "message_start":
+        if kind == "content_block_start":
+            block = opt_obj(data.get("content_block"), "content_block")
+            if block.get("type") == "tool_use":
+                index = data.get("index")
+                if not isinstance(index, int):
+                    raise bad("index", "is not an integer")
+                name = opt_str(block.get("name"), "content_block.name") or ""
+                call_id = opt_str(block.get("id"), "content_block.id") or ""
+                self._blocks[index] = (call_id, name, [])
+        elif kind == "message_start":
             message = opt_obj(data.get("message"), "message")
             self._model = opt_str(message.get("model"), "message.model") or ""
             self._id = opt_str(message.get("id"), "message.id")
@@ -87,9 +111,17 @@ class MessagesDecoder:
             count(raw, "cache_creation", "ephemeral_1h_input_tokens"),
         )
         inp, out, cache_read, cache_write, write_1h = (n or 0 for n in counts)
+        calls = tuple(
+            tool_call_from_json(call_id, name, "".join(pieces))
+            for call_id, name, pieces in (self._blocks[i] for i in sorted(self._blocks))
+            if name != OUTPUT_TOOL
+        )
+        finish = self._finish or "other"
+        if finish == "tool_calls" and not calls:  # the forced output tool: an answer
+            finish = "stop"
         return Parsed(
             text="".join(self._parts),
-            finish_reason=self._finish or "other",
+            finish_reason=finish,
             usage=Usage(
                 input_tokens=inp + cache_read + cache_write,
                 output_tokens=out,
@@ -101,6 +133,7 @@ class MessagesDecoder:
             request_id=self._id,
             # output_tokens of message_start is a placeholder: known once message_delta came
             usage_known=None not in counts and self._finish is not None,
+            tool_calls=calls,
         )
 
 

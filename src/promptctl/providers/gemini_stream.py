@@ -5,6 +5,7 @@ Each event's data is a whole `GenerateContentResponse` holding only the new text
 the candidate's `finishReason`. There is no end marker: a stream is complete once a
 finish reason came. A prompt blocked by safety filters is a first chunk with
 `promptFeedback.blockReason` and no candidates; an error mid-stream is `{"error": …}`.
+A `functionCall` part comes whole, read as a whole answer reads it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import replace
 from typing import Any
 
 from promptctl.errors import ProviderError
+from promptctl.promptfile.chat import ToolCall
 from promptctl.providers.base import Parsed, WireRequest
 from promptctl.providers.gemini import _FINISH as FINISH
 from promptctl.providers.gemini import _error as error_from_body
+from promptctl.providers.gemini import _tool_call
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_obj, opt_str
 from promptctl.providers.sse import SSEEvent
 from promptctl.providers.types import FinishReason, Usage
@@ -33,10 +36,11 @@ def streaming(wire: WireRequest) -> WireRequest:
 class StreamGenerateDecoder:
     """`StreamDecoder` for `GenerateContentResponse` chunks."""
 
-    __slots__ = ("_finish", "_id", "_meta", "_model", "_parts")
+    __slots__ = ("_calls", "_finish", "_id", "_meta", "_model", "_parts")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._calls: list[ToolCall] = []
         self._finish: FinishReason | None = None
         self._meta: Any = None
         self._model = ""
@@ -68,7 +72,10 @@ class StreamGenerateDecoder:
         texts: list[str] = []
         for i, raw in enumerate(opt_list(content.get("parts"), "candidates[0].content.parts")):
             part = obj(raw, f"candidates[0].content.parts[{i}]")
-            if not part.get("thought"):
+            if "functionCall" in part:
+                field = f"candidates[0].content.parts[{i}].functionCall"
+                self._calls.append(_tool_call(part["functionCall"], field, len(self._calls)))
+            elif not part.get("thought"):
                 texts.append(opt_str(part.get("text"), "candidates[0].content.parts[].text") or "")
         reason = first.get("finishReason")
         if reason is not None:
@@ -91,9 +98,12 @@ class StreamGenerateDecoder:
             count(meta, "thoughtsTokenCount"),
         )
         inp, out, cached, thoughts = (n or 0 for n in counts)
+        finish = self._finish or "other"
+        if self._calls and finish == "stop":  # Gemini says STOP after function calls too
+            finish = "tool_calls"
         return Parsed(
             text="".join(self._parts),
-            finish_reason=self._finish or "other",
+            finish_reason=finish,
             usage=Usage(
                 input_tokens=inp,
                 output_tokens=out + thoughts,
@@ -103,6 +113,7 @@ class StreamGenerateDecoder:
             model_reported=self._model,
             request_id=self._id,
             usage_known=meta is not None and None not in counts and self._finish is not None,
+            tool_calls=tuple(self._calls),
         )
 
 

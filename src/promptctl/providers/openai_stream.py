@@ -5,7 +5,9 @@ finish reason on the last choice chunk, and with `stream_options.include_usage` 
 chunk with empty `choices` and the `usage`; then `data: [DONE]`. Compatible servers vary:
 llama.cpp and others may send no usage (the cost is then unknown, not free) and some
 omit `[DONE]`, so a stream that ended after its finish reason counts as complete. An
-error mid-stream arrives as `data: {"error": {...}}`.
+error mid-stream arrives as `data: {"error": {...}}`. Tool calls arrive as
+`delta.tool_calls[]`: the first piece of each (by `index`) has its id and name, later
+pieces append to `function.arguments`, parsed once the stream ends.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from promptctl.promptfile.chat import ToolCall, tool_call_from_json
 from promptctl.providers.base import Parsed, WireRequest
 from promptctl.providers.openai import _FINISH as FINISH
 from promptctl.providers.openai import _error as error_from_body
@@ -35,10 +38,11 @@ def streaming(wire: WireRequest, *, include_usage: bool = True) -> WireRequest:
 class ChatCompletionsDecoder:
     """`StreamDecoder` for `chat.completion.chunk` events."""
 
-    __slots__ = ("_done", "_finish", "_id", "_model", "_parts", "_refusal", "_usage")
+    __slots__ = ("_calls", "_done", "_finish", "_id", "_model", "_parts", "_refusal", "_usage")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._calls: dict[int, tuple[str, str, list[str]]] = {}  # index -> id, name, args
         self._refusal: list[str] = []
         self._finish: FinishReason | None = None
         self._usage: Any = None
@@ -74,6 +78,9 @@ class ChatCompletionsDecoder:
             if content:
                 text = opt_str(content, "choices[0].delta.content") or ""
                 self._parts.append(text)
+            calls = delta.get("tool_calls")
+            if calls:
+                self._tool_deltas(calls)
             refusal = delta.get("refusal")
             if refusal:
                 self._refusal.append(opt_str(refusal, "choices[0].delta.refusal") or "")
@@ -81,6 +88,31 @@ class ChatCompletionsDecoder:
             if finish is not None:
                 self._finish = FINISH.get(str(finish), "other")
         return text
+
+    def _tool_deltas(self, calls: Any) -> None:
+        for raw in opt_list(calls, "choices[0].delta.tool_calls"):
+            call = obj(raw, "choices[0].delta.tool_calls[]")
+            index = call.get("index", len(self._calls))
+            if not isinstance(index, int):
+                raise bad("choices[0].delta.tool_calls[].index", "is not an integer")
+            function = opt_obj(call.get("function"), "choices[0].delta.tool_calls[].function")
+            call_id, name, args = self._calls.get(index, ("", "", []))
+            call_id = opt_str(call.get("id"), "choices[0].delta.tool_calls[].id") or call_id
+            name = opt_str(function.get("name"), "tool_calls[].function.name") or name
+            piece = function.get("arguments")
+            if isinstance(piece, dict):  # some compatible servers send the object whole
+                piece = json.dumps(piece)
+            args.append(opt_str(piece, "tool_calls[].function.arguments") or "")
+            self._calls[index] = (call_id, name, args)
+
+    def _tool_calls(self) -> tuple[ToolCall, ...]:
+        out = []
+        for index in sorted(self._calls):
+            call_id, name, args = self._calls[index]
+            if not name:
+                raise bad(f"tool_calls[{index}].function.name", "is missing")
+            out.append(tool_call_from_json(call_id or f"call_{index}", name, "".join(args)))
+        return tuple(out)
 
     @property
     def complete(self) -> bool:
@@ -111,4 +143,5 @@ class ChatCompletionsDecoder:
             model_reported=self._model,
             request_id=self._id,
             usage_known=None not in counts,
+            tool_calls=self._tool_calls() if self._calls else (),
         )

@@ -19,7 +19,7 @@ from promptctl.errors import (
     RenderError,
     StreamInterrupted,
 )
-from promptctl.providers.types import SkippedTarget, Usage
+from promptctl.providers.types import SkippedTarget, ToolCall, Usage
 from promptctl.runtime._bundle import LoadedBundle
 from promptctl.runtime._result import RunResult
 from promptctl.runtime._runtime import LEDGER_ENV, Runtime
@@ -37,5 +37,6 @@ __all__ = [
     "Runtime",
     "SkippedTarget",
     "StreamInterrupted",
+    "ToolCall",
     "Usage",
 ]
