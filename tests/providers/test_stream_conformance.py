@@ -66,6 +66,7 @@ def _events(fake: FakeLLM, kind: str, extra: dict[str, Any]) -> list[Any]:
     return [json.loads(e.data) for e in events if e.data != "[DONE]"]
 
 
+@pytest.mark.parametrize("tools", [False, True], ids=["text", "tool calls"])
 @pytest.mark.parametrize(
     ("kind", "extra"),
     [
@@ -76,11 +77,13 @@ def _events(fake: FakeLLM, kind: str, extra: dict[str, Any]) -> list[Any]:
     ],
 )
 def test_the_fake_servers_events_match_the_vendors_schemas(
-    fake_llm: FakeLLM, kind: str, extra: dict[str, Any]
+    fake_llm: FakeLLM, kind: str, extra: dict[str, Any], tools: bool
 ) -> None:
     fake_llm.reply("one two three")
+    if tools:
+        fake_llm.reply_tool_calls([("get_weather", {"city": "Oslo"}), ("get_weather", {})])
     events = _events(fake_llm, kind, extra)
-    assert len(events) >= 3
+    assert len(events) >= (1 if tools and kind == "gemini" else 3)  # a functionCall: whole
     for event in events:
         if event.get("type") == "ping":  # in Anthropic's streaming guide, not the union
             continue
