@@ -14,6 +14,9 @@ deadline) with one difference that streaming forces:
   gets a `cancelled` row with the usage reported so far (usually none: the vendors send
   usage at the end, so its cost is unknown, as for a call cancelled in flight).
 
+The walk down the chain is the Gateway's own (`Gateway._admit`, `Gateway._failed`), so
+whole and streamed calls pass over, count and fail over targets by the same rules.
+
 The blocking path (`Gateway.stream_sync`) drives this same generator with a blocking
 client whose awaits never suspend (see providers/blocking.py); with a first-token
 deadline it runs on the gateway's private loop thread instead, where the deadline can
@@ -31,17 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 from promptctl.errors import ProviderError, StreamInterrupted
 from promptctl.plan.request import ChatRequest
-from promptctl.promptfile.context_windows import context_window
 from promptctl.providers import _http
 from promptctl.providers.attempt import reported_cost, tag
 from promptctl.providers.base import Parsed, StreamDecoder
 from promptctl.providers.blocking import BlockingSleep, BlockingSlot
-from promptctl.providers.breaker import wait_for_trial
 from promptctl.providers.chain import (
     BREAKER_KINDS,
-    NO_FAILOVER,
+    ChainWalk,
     TargetPlan,
-    chain_error,
     check_some_key,
     distinct_targets,
     plan,
@@ -50,7 +50,7 @@ from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import cost_usd
 from promptctl.providers.retry import RetryPolicy, with_retries
 from promptctl.providers.sse import SSEParser
-from promptctl.providers.types import CallContext, ChatResponse, SkippedTarget
+from promptctl.providers.types import CallContext, ChatResponse
 
 if TYPE_CHECKING:
     from promptctl.providers.gateway import Gateway
@@ -175,68 +175,25 @@ async def stream_chain(
         deadline_s = plans[0].settings.deadline_s
     deadline = gw._clock() + deadline_s
     started = time.perf_counter()
-    skipped: list[SkippedTarget] = []
-    last: ProviderError | None = None
-    too_long_for: int | None = None
+    walk = ChainWalk()
     for target_plan in plans:
-        target = target_plan.request.target
-        window = context_window(target)
-        if too_long_for is not None and window is not None and window <= too_long_for:
-            skipped.append(SkippedTarget(target, "context_length", "window is not larger"))
-            continue
-        if target_plan.missing_key is not None:
-            msg = f"{target_plan.missing_key} is not set"
-            skipped.append(SkippedTarget(target, "config", msg))
-            continue
-        breaker = gw._breakers.get(target)
-        origin = skipped[-1].target if skipped else None
-        if gw._retired_for is not gw.project:
-            gw._retired, gw._retired_for = {}, gw.project
-        if target in gw._retired:
-            last = gw._retired[target]
-            skipped.append(SkippedTarget(target, "model_retired", last.message))
-            gw._emit(ctx, target, "error", key, error_kind="model_retired", origin=origin)
-            continue
-        admitted = breaker.admit()
-        if admitted is None and gw._probe_wait:
-            admitted = await wait_for_trial(
-                breaker, deadline=deadline, clock=gw._clock, blocking=blocking
-            )
+        admitted = await gw._admit(target_plan, walk, ctx, key, deadline, blocking)
         if admitted is None:
-            cooldown = gw._breakers.cooldown_s
-            last = ProviderError(
-                "circuit_open",
-                "skipped: circuit open after repeated failures",
-                provider=target_plan.settings.name,
-                model=target_plan.request.model,
-                hint=f"retried after {cooldown:g} s" if cooldown else "the next call retries",
-            )
-            skipped.append(SkippedTarget(target, "circuit_open", last.message))
-            gw._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
             continue
+        origin = admitted.origin
         try:
             live, attempts = await _open(
                 gw, target_plan, ctx, key, origin, deadline, blocking, first_token_s
             )
         except ProviderError as exc:
-            if exc.kind in BREAKER_KINDS:
-                breaker.record_failure(trial=admitted == "trial")
-            else:
-                breaker.record_success()
-            if exc.kind in NO_FAILOVER:
-                raise
-            if exc.kind == "model_retired":
-                exc = gw._retire(target, exc, has_next=target_plan is not plans[-1])
-            if exc.kind == "context_length" and window is not None:
-                too_long_for = max(window, too_long_for or 0)
-            skipped.append(SkippedTarget(target, exc.kind, exc.message))
-            last = exc
+            gw._failed(target_plan, exc, admitted, walk, has_next=target_plan is not plans[-1])
             continue
         except BaseException:
-            if admitted == "trial":
-                breaker.abandon()
+            admitted.abandon()
             raise
         ttft_ms = (live.first_at - started) * 1000.0
+        breaker = admitted.breaker
+        trial = admitted.admission == "trial"
         finished = interrupted = False
         try:
             for delta in live.deltas:
@@ -249,7 +206,7 @@ async def stream_chain(
         except ProviderError as exc:  # broken after the first token: never replayed
             interrupted = True
             if exc.kind in BREAKER_KINDS:
-                breaker.record_failure(trial=admitted == "trial")
+                breaker.record_failure(trial=trial)
             else:
                 breaker.record_success()
             raise _interrupted(gw, target_plan, live, exc, ctx, key, origin) from None
@@ -257,7 +214,7 @@ async def stream_chain(
             await _release(live)
             if not finished and not interrupted:  # the caller stopped early (or was cancelled)
                 _record_partial(gw, target_plan, live, ctx, key, origin, "cancelled")
-                if admitted == "trial":
+                if trial:
                     breaker.record_success()  # it answered: the circuit may close
         breaker.record_success()
         parsed = live.decoder.result()
@@ -265,20 +222,18 @@ async def stream_chain(
             parsed = replace(parsed, reported_cost_usd=live.reported_cost)
         if gw.redactor.secrets:
             parsed = replace(parsed, text=gw.redactor.known(parsed.text))
-        if gw._shared is not None and target_plan.settings.tpm:
-            used = parsed.usage.input_tokens + parsed.usage.output_tokens
-            gw._shared.spend(target_plan.settings.name, target_plan.settings.tpm, used)
+        gw._spend_tokens(target_plan, parsed)
         ended = time.perf_counter()
         latency = (ended - live.started) * 1000.0
         total = (ended - started) * 1000.0
-        response = gw._response(target_plan, parsed, attempts, latency, total, skipped)
+        response = gw._response(target_plan, parsed, attempts, latency, total, walk.skipped)
         response = replace(response, ttft_ms=ttft_ms)
+        target = target_plan.request.target
         await gw._emit_answer(ctx, target, key, response, origin, blocking)
         gw._store(request, key, repeat, response)
         yield response
         return
-    assert last is not None
-    raise chain_error(last, skipped)
+    raise walk.error()
 
 
 async def _open(
