@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from fakes.llm_server import FakeLLM, fake_providers
+from promptctl.errors import UsageError
 from promptctl.ledger.store import connect
 from promptctl.promptfile.model import OutputSpec, Target
 from promptctl.runtime import InputValidationError, RunResult, Runtime, StreamInterrupted
@@ -187,3 +188,15 @@ def test_stopping_early_records_a_cancelled_call(
     assert _rows(tmp_path) == [
         ("runtime", "support/triage", "openai/gpt-4o-mini", "error", "cancelled", None, 0, 0, 0),
     ]
+
+
+@pytest.mark.parametrize("bad", [0, -1.5, float("nan")])
+def test_a_first_token_deadline_must_be_positive(
+    rt: Runtime, fake_llm: FakeLLM, bad: float
+) -> None:
+    with pytest.raises(UsageError) as info:
+        rt.stream("support/triage", first_token_s=bad, ticket="t")
+    assert "first_token_s" in str(info.value) and info.value.exit_code == 2
+    with pytest.raises(UsageError):
+        asyncio.run(anext(rt.astream("support/triage", first_token_s=bad, ticket="t")))
+    assert fake_llm.requests == []

@@ -387,6 +387,7 @@ class Runtime:
         partial text. Closing the iterator early closes the HTTP response (docs/runtime.md,
         "Streaming").
         """
+        _check_first_token(first_token_s)
         if self._watch:
             self._check_watch()
         prompt = self.prompt(ref)
@@ -406,6 +407,7 @@ class Runtime:
         self, ref: str, /, *, first_token_s: float | None = None, **inputs: Any
     ) -> AsyncGenerator[StreamChunk, None]:
         """`stream` for asyncio code (`async for`); on the caller's event loop."""
+        _check_first_token(first_token_s)
         if self._watch:
             self._check_watch()
         prompt = self.prompt(ref)
@@ -514,6 +516,14 @@ class Runtime:
             evals_dir=root,
             providers=dict(bundle.providers),
             pricing=dict(bundle.pricing),
+        )
+
+
+def _check_first_token(first_token_s: float | None) -> None:
+    if first_token_s is not None and not first_token_s > 0:
+        raise UsageError(
+            f"first_token_s={first_token_s!r}: a deadline must be a positive number of seconds",
+            hint="pass e.g. first_token_s=5, or None for no first-token deadline",
         )
 
 
