@@ -216,6 +216,19 @@ def test_first_token_deadline_fails_over_at_once(env: Env, how: str) -> None:
     assert final.ttft_ms is not None and final.ttft_ms >= 250
 
 
+@pytest.mark.parametrize("how", COLLECT)
+def test_first_token_deadline_counts_from_the_request(env: Env, how: str) -> None:
+    """A server that does not even send its headers in time misses the deadline too
+    (before its own read timeout, 0.5 s, would fire)."""
+    env.fake.timeout(2.0, wire="openai")
+    started = time.perf_counter()
+    _, final = _split(
+        COLLECT[how](env, _request("openai"), fallbacks=[_backup("openai")], first_token_s=0.15)
+    )
+    assert time.perf_counter() - started < 1.5  # the server would answer after 2 s
+    assert "no first token within 0.15s" in final.fallbacks_tried[0].message
+
+
 def test_a_400_is_raised_at_once(env: Env) -> None:
     env.fake.error(400, message="bad field", wire="openai")
     with pytest.raises(ProviderError) as info:

@@ -270,49 +270,52 @@ async def _open(
     make_decoder = adapter.stream_decoder
     timeout_s = settings.timeout_s
 
+    async def send_and_read(slot: Any, opened: list[_Body], begun: float) -> _Live:
+        http_request = client.build_request(
+            "POST", wire.url, headers=wire.headers, content=content, timeout=timeout_s
+        )
+        body: _Body
+        if blocking:
+            body = _BlockingBody(client.send(http_request, stream=True))
+        else:
+            body = _Body(await client.send(http_request, stream=True))
+        opened.append(body)
+        live = _Live(body, slot, SSEParser(), make_decoder(), [], begun, 0.0, timeout_s)
+        return await _first(live, adapter, gw.redactor.bytes)
+
     async def attempt(_: int) -> _Live:
         slot = limiter.slot()
         await slot.__aenter__()
-        body: _Body | None = None
+        opened: list[_Body] = []  # the response, once its headers came
         begun = time.perf_counter()
         try:
-            http_request = client.build_request(
-                "POST", wire.url, headers=wire.headers, content=content, timeout=settings.timeout_s
-            )
-            if blocking:
-                body = _BlockingBody(client.send(http_request, stream=True))
-                live = await _first(body, slot, make_decoder, adapter, begun, timeout_s)
-            else:
-                body = _Body(await client.send(http_request, stream=True))
-                if first_token_s is None:
-                    live = await _first(body, slot, make_decoder, adapter, begun, timeout_s)
-                else:
-                    try:
-                        async with asyncio.timeout(first_token_s):
-                            live = await _first(body, slot, make_decoder, adapter, begun, timeout_s)
-                    except TimeoutError:
-                        raise _FirstTokenTimeout(
-                            "timeout",
-                            f"no first token within {first_token_s:g}s",
-                            provider=request.provider,
-                            model=request.model,
-                        ) from None
-            return live
+            if first_token_s is None:  # the blocking path never has one (see stream_sync)
+                return await send_and_read(slot, opened, begun)
+            try:  # from the request on: a provider slow to answer at all is as slow
+                async with asyncio.timeout(first_token_s):
+                    return await send_and_read(slot, opened, begun)
+            except TimeoutError:
+                raise _FirstTokenTimeout(
+                    "timeout",
+                    f"no first token within {first_token_s:g}s",
+                    provider=request.provider,
+                    model=request.model,
+                ) from None
         except (asyncio.CancelledError, KeyboardInterrupt):
             _emit(gw, ctx, target, key, "cancelled", origin)
-            await _abandon(body, slot)
+            await _abandon(opened, slot)
             raise
         except _FirstTokenTimeout:
-            await _abandon(body, slot)
+            await _abandon(opened, slot)
             raise
         except ProviderError as exc:
-            await _abandon(body, slot)
+            await _abandon(opened, slot)
             raise tag(exc, request, secrets) from None
         except _http.TransportError as exc:
-            await _abandon(body, slot)
-            raise tag(_transport(exc, settings.timeout_s), request, secrets) from None
+            await _abandon(opened, slot)
+            raise tag(_transport(exc, timeout_s), request, secrets) from None
         except BaseException:
-            await _abandon(body, slot)
+            await _abandon(opened, slot)
             raise
 
     def on_error(exc: ProviderError, _: int) -> None:
@@ -333,25 +336,24 @@ async def _open(
 
 
 async def _first(
-    body: _Body,
-    slot: Any,
-    make_decoder: Callable[[], StreamDecoder],
+    live: _Live,
     adapter: Any,
-    begun: float,
-    timeout_s: float,
+    redact: Callable[[bytes], bytes],
 ) -> _Live:
-    """Read until the first text delta, the end of an empty answer, or an error."""
-    resp = body.resp
+    """Read until the first text delta, the end of an empty answer, or an error. A whole
+    JSON body (an error, or a server ignoring `stream`) is parsed as the adapter parses a
+    whole answer, scrubbed of known keys first as the whole-call path does."""
+    resp = live.body.resp
     status = resp.status_code
     ctype = resp.headers.get("content-type", "")
     if status >= 400 or (status == 200 and "json" in ctype and "event-stream" not in ctype):
-        data = await body.read()
+        data = redact(await live.body.read())
         parsed = adapter.parse_response(status, resp.headers, data)  # raises for an error
-        now = time.perf_counter()
-        deltas = [parsed.text] if parsed.text else []
-        whole = _Whole(parsed)
-        return _Live(body, slot, SSEParser(), whole, deltas, begun, now, timeout_s, ended=True)
-    live = _Live(body, slot, SSEParser(), make_decoder(), [], begun, 0.0, timeout_s)
+        live.decoder = _Whole(parsed)
+        live.deltas = [parsed.text] if parsed.text else []
+        live.first_at = time.perf_counter()
+        live.ended = True
+        return live
     live.reported_cost = reported_cost(resp.headers)
     while not live.ended:
         await _more(live)
@@ -391,10 +393,10 @@ def _transport(exc: Exception, timeout_s: float) -> ProviderError:
     return ProviderError("network", f"{type(exc).__name__}: {exc}")
 
 
-async def _abandon(body: _Body | None, slot: Any) -> None:
+async def _abandon(opened: list[_Body], slot: Any) -> None:
     try:
-        if body is not None:
-            await body.close()
+        if opened:
+            await opened[0].close()
     finally:
         await slot.__aexit__(None, None, None)
 
