@@ -202,6 +202,7 @@ async def stream_chain(
                 await _more(live)
                 for delta in live.rest:
                     yield delta
+            parsed = live.decoder.result()  # a malformed tool call fails here, as broken
             finished = True
         except ProviderError as exc:  # broken after the first token: never replayed
             interrupted = True
@@ -217,7 +218,6 @@ async def stream_chain(
                 if trial:
                     breaker.record_success()  # it answered: the circuit may close
         breaker.record_success()
-        parsed = live.decoder.result()
         if live.reported_cost is not None:
             parsed = replace(parsed, reported_cost_usd=live.reported_cost)
         if gw.redactor.secrets:
@@ -421,7 +421,10 @@ def _emit(
 
 def _partial(gw: Gateway, target_plan: TargetPlan, live: _Live) -> ChatResponse:
     """What a stream that did not finish said: its text so far and any reported usage."""
-    parsed = live.decoder.result()
+    try:
+        parsed = live.decoder.result()
+    except ProviderError:  # what it said cannot be read (a tool call with no name)
+        parsed = Parsed(text="", usage_known=False)
     cost = None
     if parsed.usage_known:
         cost = cost_usd(parsed.usage, gw._price_of(target_plan, parsed), warn=False)
