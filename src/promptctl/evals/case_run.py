@@ -18,7 +18,7 @@ from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
 from promptctl.evals.results import CaseError, CaseResult
 from promptctl.evals.scoring import error_result, score_case, skipped_result
 from promptctl.evals.tool_steps import complete_with_tools
-from promptctl.plan.request import ChatRequest
+from promptctl.plan.request import ChatRequest, wants_stream
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.model import Project
 from promptctl.providers.types import CallContext, ChatResponse
@@ -34,12 +34,19 @@ class CaseRunner:
     """Runs cases of one evaluation through one Gateway under one budget."""
 
     def __init__(
-        self, project: Project, builder: RequestBuilder, budget: Budget, gateway: Gateway
+        self,
+        project: Project,
+        builder: RequestBuilder,
+        budget: Budget,
+        gateway: Gateway,
+        *,
+        stream: bool = False,
     ) -> None:
         self.project = project
         self.builder = builder
         self.budget = budget
         self.gateway = gateway
+        self.stream = stream  # every case; else those whose params say `stream: true`
 
     async def run(self, case: Case, judge: PromptJudge) -> CaseResult:
         """The case's result row (`error` or `skipped` rather than an exception)."""
@@ -108,8 +115,17 @@ class CaseRunner:
             test=case.test.name,
             tags=prompt.tags,
         )
+        streamed = self.stream or wants_stream({**prompt.model.params, **case.target.params})
 
         async def complete(request: ChatRequest, fallbacks: Sequence[ChatRequest]) -> ChatResponse:
+            if streamed:  # the same request, streamed: what an application's `stream()` sees
+                items = self.gateway.stream(
+                    request, fallbacks=fallbacks, repeat=case.repeat, context=context
+                )
+                async for item in items:
+                    if isinstance(item, ChatResponse):
+                        return item
+                raise AssertionError("a stream ended without its response")  # a bug
             return await self.gateway.complete(
                 request, fallbacks=fallbacks, repeat=case.repeat, context=context
             )

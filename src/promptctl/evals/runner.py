@@ -191,7 +191,9 @@ class _Session:
         self._ledger: Ledger | PgLedger | None = None
         self._answered = answered
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
-        self.case_runner = CaseRunner(project, self.builder, self.budget, self.gateway)
+        self.case_runner = CaseRunner(
+            project, self.builder, self.budget, self.gateway, stream=options.stream
+        )
         self.outcome: EvalRun | None = None
         self._drained = asyncio.Event()  # every case taken: a worker still waiting to start quits
         self.run_info = RunInfo.start(

@@ -21,6 +21,7 @@ from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
     Parsed,
+    StreamDecoder,
     WireRequest,
     decode_json,
     error_for_status,
@@ -237,4 +238,23 @@ def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:
     return ProviderError(kind, scrub(message), status=status, retry_after_s=retry_after)
 
 
-ADAPTER = Adapter("anthropic", _build, _parse)
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    wire = _build(request, settings, api_key)
+    return WireRequest(wire.url, wire.headers, {**wire.body, "stream": True})
+
+
+def _stream_decoder() -> StreamDecoder:
+    from promptctl.providers.anthropic_stream import MessagesDecoder
+
+    return MessagesDecoder()
+
+
+ADAPTER = Adapter(
+    "anthropic",
+    _build,
+    _parse,
+    build_stream_request=_build_stream,
+    stream_decoder=_stream_decoder,
+)

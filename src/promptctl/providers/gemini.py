@@ -22,6 +22,7 @@ from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
     Parsed,
+    StreamDecoder,
     WireRequest,
     decode_json,
     error_for_status,
@@ -268,4 +269,24 @@ def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:
     return error_for_status(status, message, retry_after_s=retry_after)
 
 
-ADAPTER = Adapter("gemini", _build, _parse)
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    from promptctl.providers.gemini_stream import streaming
+
+    return streaming(_build(request, settings, api_key))
+
+
+def _stream_decoder() -> StreamDecoder:
+    from promptctl.providers.gemini_stream import StreamGenerateDecoder
+
+    return StreamGenerateDecoder()
+
+
+ADAPTER = Adapter(
+    "gemini",
+    _build,
+    _parse,
+    build_stream_request=_build_stream,
+    stream_decoder=_stream_decoder,
+)

@@ -16,7 +16,7 @@ from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Adapter, WireRequest
-from promptctl.providers.openai import chat_body, parse_chat_completion
+from promptctl.providers.openai import chat_body, parse_chat_completion, stream_decoder
 
 __all__ = ["ADAPTER"]
 
@@ -61,4 +61,22 @@ def _short_id(call_id: str) -> str:
 
 _MISTRAL_ID = re.compile(r"[A-Za-z0-9]{9}")
 
-ADAPTER = Adapter("openai-compatible", _build, parse_chat_completion, needs_key=False)
+
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    """Mistral's API refuses unknown fields (`stream_options`) and reports usage anyway."""
+    from promptctl.providers.openai_stream import streaming
+
+    wire = _build(request, settings, api_key)
+    return streaming(wire, include_usage=settings.dialect != "mistral")
+
+
+ADAPTER = Adapter(
+    "openai-compatible",
+    _build,
+    parse_chat_completion,
+    needs_key=False,
+    build_stream_request=_build_stream,
+    stream_decoder=stream_decoder,
+)

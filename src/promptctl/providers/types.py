@@ -88,6 +88,7 @@ class ChatResponse:
     fallbacks_tried: tuple[SkippedTarget, ...] = ()
     usage_known: bool = True  # False: the usage block was absent or unreadable
     attempt_latency_ms: float = 0.0
+    ttft_ms: float | None = None  # a streamed answer: time to its first token, chain included
     # the tool calls the model asked for, arguments checked against the tools' schemas
     tool_calls: tuple[ToolCall, ...] = ()
 

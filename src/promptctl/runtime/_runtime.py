@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
@@ -25,6 +25,7 @@ from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
 from promptctl.runtime._resolvers import NO_FALLBACK, Resolver, Resolvers
 from promptctl.runtime._result import RunResult
+from promptctl.runtime._stream import StreamChunk, arun_stream, run_stream
 from promptctl.runtime._tracing import enabled as tracing_enabled
 from promptctl.runtime._tracing import record_attempt, span
 
@@ -374,6 +375,58 @@ class Runtime:
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         return to_result(prompt, response, elapsed_ms, degraded, call.plan)
 
+    def stream(
+        self, ref: str, /, *, first_token_s: float | None = None, **inputs: Any
+    ) -> Iterator[StreamChunk]:
+        """`run`, streamed: yields the answer's text deltas (str), then its `RunResult`
+        (with `ttft_ms`). Inputs are resolved and validated before this returns.
+
+        Failures before the first token fail over like `run` (`first_token_s`: a deadline
+        for it, per target); after it, a broken stream raises `StreamInterrupted` with the
+        partial text. Closing the iterator early closes the HTTP response (docs/runtime.md,
+        "Streaming").
+        """
+        _check_first_token(first_token_s)
+        if self._watch:
+            self._check_watch()
+        prompt = self.prompt(ref)
+        resolved = self._resolvers.resolve_sync(prompt, inputs)
+        degraded = resolved.degraded
+        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
+        started = time.perf_counter()
+        items = self._gateway().stream_sync(
+            call.request,
+            fallbacks=call.fallbacks,
+            context=call.context,
+            first_token_s=first_token_s,
+        )
+        return run_stream(prompt, call, items, started, degraded)
+
+    async def astream(
+        self, ref: str, /, *, first_token_s: float | None = None, **inputs: Any
+    ) -> AsyncGenerator[StreamChunk, None]:
+        """`stream` for asyncio code (`async for`); on the caller's event loop."""
+        _check_first_token(first_token_s)
+        if self._watch:
+            self._check_watch()
+        prompt = self.prompt(ref)
+        resolved = await self._resolvers.resolve_async(prompt, inputs)
+        degraded = resolved.degraded
+        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
+        started = time.perf_counter()
+        items = self._gateway().stream(
+            call.request,
+            fallbacks=call.fallbacks,
+            context=call.context,
+            first_token_s=first_token_s,
+        )
+        chunks = arun_stream(prompt, call, items, started, degraded)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()
+
     # ---- lifecycle ----------------------------------------------------------------
 
     def close(self) -> None:
@@ -462,6 +515,14 @@ class Runtime:
             evals_dir=root,
             providers=dict(bundle.providers),
             pricing=dict(bundle.pricing),
+        )
+
+
+def _check_first_token(first_token_s: float | None) -> None:
+    if first_token_s is not None and not first_token_s > 0:
+        raise UsageError(
+            f"first_token_s={first_token_s!r}: a deadline must be a positive number of seconds",
+            hint="pass e.g. first_token_s=5, or None for no first-token deadline",
         )
 
 
