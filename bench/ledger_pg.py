@@ -6,6 +6,7 @@ PROMPTCTL_BENCH_PG)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import statistics
 import tempfile
@@ -14,6 +15,7 @@ import time
 
 from _servers import postgres_url
 
+from promptctl.ledger import spool as spool_module
 from promptctl.ledger.postgres import PgLedger
 from promptctl.providers.types import CallContext, CallRecord, Usage
 
@@ -86,6 +88,43 @@ def _threads(url: str, spool: str, record: CallRecord) -> None:
     print(f"record() {THREADS} threads: {per * THREADS / total:,.0f} rows/s in PostgreSQL")
 
 
+def _crash_window(url: str, spool: str, busy_s: float) -> None:
+    """How old the oldest row of each batch is when the batch is on disk: what a crash
+    at the worst moment loses. The application calls record() every ~0.5 ms, either
+    sleeping between calls (`busy_s` 0: an I/O-bound app) or computing (the writer thread
+    then waits for the GIL)."""
+    ages: list[float] = []
+    append = spool_module.Spool.append
+
+    def timed(self: spool_module.Spool, body: bytes) -> int:
+        end = append(self, body)
+        ages.append(time.time() - float(body.split(b"\t", 1)[0]))
+        return end
+
+    spool_module.Spool.append = timed  # type: ignore[method-assign]
+    try:
+        ledger = PgLedger(url, spool_dir=spool)
+        stop = time.time() + 3.0
+        while time.time() < stop:
+            ledger.record(dataclasses.replace(_record(), timestamp=time.time()))
+            if busy_s:
+                until = time.perf_counter() + busy_s
+                while time.perf_counter() < until:
+                    pass
+            else:
+                time.sleep(0.0005)
+        ledger.close()
+    finally:
+        spool_module.Spool.append = append  # type: ignore[method-assign]
+    ages.sort()
+    p50, p99 = ages[len(ages) // 2] * 1000, ages[int(len(ages) * 0.99)] * 1000
+    kind = f"busy {busy_s * 1e6:.0f} µs per call" if busy_s else "idle between calls"
+    print(
+        f"crash window ({kind}): oldest row of a batch is {p50:.1f} ms old at its fsync "
+        f"(p50), {p99:.1f} ms (p99), {ages[-1] * 1000:.1f} ms (max); {len(ages)} batches"
+    )
+
+
 def main() -> None:
     with postgres_url() as url, tempfile.TemporaryDirectory() as spool:
         if url is None:
@@ -94,6 +133,8 @@ def main() -> None:
         print(f"load average {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
         _one_thread(url, spool, _record())
         _threads(url, spool, _record())
+        _crash_window(url, spool, 0.0)
+        _crash_window(url, spool, 0.0005)
         print(f"load average {os.getloadavg()[0]:.2f} (1 min)")
 
 

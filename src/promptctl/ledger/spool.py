@@ -1,7 +1,7 @@
 """The PostgreSQL ledger's local spool: an append-only, fsync'd file of rows on their way.
 
 `record()` only queues a row; a writer thread appends each batch to this file as one
-frame and fsyncs it (one fsync per batch), and a drainer ships the file's bytes to
+frame, durably (one synchronous write per batch), and a drainer ships the file's bytes to
 PostgreSQL. The file holds rows already in COPY's text format, so draining is a plain
 `COPY ... FROM STDIN` of the file's bytes: no row is parsed in Python twice.
 
@@ -31,6 +31,7 @@ __all__ = ["SPOOL_ENV", "Spool", "encode_rows", "spool_dir_for"]
 
 SPOOL_ENV = "PROMPTCTL_LEDGER_SPOOL"
 _MAGIC = b"promptctl-ledger-spool 1 "
+_DSYNC = getattr(os, "O_DSYNC", 0)  # each write returns once on disk (else: an fsync)
 _SUFFIX = ".spool"
 # COPY text format: backslash, tab, newline and carriage return are escaped; PostgreSQL
 # text cannot hold NUL, so it becomes U+FFFD rather than failing the whole batch.
@@ -89,7 +90,7 @@ class Spool:
         directory.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex
         tmp = directory / f"{name}.tmp"
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | _DSYNC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             header = _MAGIC + ",".join(columns).encode() + b"\n"
@@ -109,7 +110,7 @@ class Spool:
     def claim(cls, path: Path) -> Spool | None:
         """Take a spool whose process died, or None (alive, gone, or not a spool)."""
         try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | _DSYNC)
         except OSError:
             return None
         try:
@@ -135,14 +136,16 @@ class Spool:
         return sorted(found, key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
 
     def append(self, body: bytes) -> int:
-        """Write one frame and fsync it; the new end. On error the file is cut back to
-        the last whole frame (so later frames stay readable) and the error raised."""
+        """Write one frame, durably (the file is O_DSYNC: the write is the fsync); the new
+        end. On error the file is cut back to the last whole frame (so later frames stay
+        readable) and the error raised."""
         frame = b"#%d %08x\n" % (len(body), zlib.crc32(body)) + body
         try:
             written = os.write(self._fd, frame)
             if written != len(frame):
                 raise OSError(f"short write to the ledger spool {self.path}")
-            os.fsync(self._fd)
+            if not _DSYNC:
+                os.fsync(self._fd)
         except OSError:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self.end)
