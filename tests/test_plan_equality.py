@@ -12,7 +12,9 @@ Rows with a `--target` override load the runtime with the same pin
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,8 +336,22 @@ def test_runtime_and_promptctl_test_send_the_same_requests(
     assert by_app == by_test
     if "history" in row.vars:  # what was trimmed is recorded on both sides alike
         (case,) = json.loads((tmp_path / "r.json").read_text())["cases"]
-        with Runtime.load(bundle, env=KEYS, ledger=False) as runtime:
-            trimmed = runtime.run("t/p", **row.vars).context_trimmed
+        app_ledger = tmp_path / "app.sqlite"
+        with Runtime.load(bundle, env=KEYS, ledger=app_ledger) as runtime:
+            result = runtime.run("t/p", **row.vars)
+        trimmed = result.context_trimmed
+        # and in both ledgers, on the row of the call that answered (no trim: NULL)
+        keys = ("reason", "messages_dropped", "tokens_dropped")
+        for path, trims in (
+            (root / ".promptctl" / "ledger.sqlite", case["context_trimmed"]),
+            (app_ledger, [dataclasses.asdict(t) for t in trimmed]),
+        ):
+            db = sqlite3.connect(path)
+            (stored,) = db.execute("SELECT context_trimmed FROM calls ORDER BY id DESC LIMIT 1")
+            db.close()
+            assert (json.loads(stored[0]) if stored[0] else []) == [
+                {k: t[k] for k in keys} for t in trims
+            ]
         assert case["context_trimmed"] == [
             {
                 "target": t.target,

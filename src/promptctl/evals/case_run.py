@@ -102,6 +102,7 @@ class CaseRunner:
             prompt_hash=prompt.content_hash,
             test=case.test.name,
             tags=prompt.tags,
+            context_trimmed=prepared.trims,
         )
         return await self.gateway.complete(
             prepared.request, fallbacks=prepared.fallbacks, repeat=case.repeat, context=context
