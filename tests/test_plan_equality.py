@@ -74,11 +74,11 @@ HISTORY_INPUTS = {
 
 
 def _long_history(turns: int) -> list[dict[str, str]]:
-    """`turns` user/assistant pairs of ~700 bytes each: 300 overflow gpt-4o-mini's window."""
+    """`turns` user/assistant pairs of ~950 bytes each: 300 overflow gpt-4o-mini's window."""
     out = []
     for i in range(turns):
-        out.append({"role": "user", "content": f"Q{i}: " + "my order has not arrived yet " * 24})
-        out.append({"role": "assistant", "content": f"A{i}: " + "let me check that for you " * 26})
+        out.append({"role": "user", "content": f"Q{i}: " + "my order has not arrived yet " * 33})
+        out.append({"role": "assistant", "content": f"A{i}: " + "let me check that for you " * 36})
     return out
 
 
@@ -441,6 +441,6 @@ def test_the_long_history_rows_really_trim(tmp_path: Path, fake: FakeLLM) -> Non
         (trim,) = result.context_trimmed
         assert trim.messages_dropped == len(given) - len(history) > 0
         if kept_turns is None:
-            assert trim.reason == "window" and 500 < len(history) < 600
+            assert trim.reason == "window" and 400 < len(history) < 600
         else:
             assert trim.reason == "budget" and len(history) == 2 * kept_turns

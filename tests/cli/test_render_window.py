@@ -34,8 +34,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_inputs_too_long_for_every_window_exit_2_in_one_line(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # gpt-4o-mini: 128,000 tokens; 400,000 bytes are estimated at ~133,000
-    (project / "vars.json").write_text(json.dumps({"doc": "word " * 80_000}))
+    # gpt-4o-mini: 128,000 tokens; 600,000 bytes of prose are estimated at ~150,000
+    (project / "vars.json").write_text(json.dumps({"doc": "word " * 120_000}))
     code, out, err = run(["render", "docs/ask", "--vars", "vars.json"], monkeypatch, capsys)
     assert code == 2, err
     lines = err.strip().splitlines()
