@@ -2,9 +2,12 @@
 
 Run: .venv/bin/python bench/overhead.py [--quick]
 
-1. Pools: 1,000 requests at concurrency 50 to a local server answering after 50 ms, with
-   httpx and httpx2, one client of 50 connections vs five clients of 10. Prints wall time
-   and client CPU per request (the server runs in its own process).
+1. Pools: 1,000 requests at concurrency 50 to a local server answering after 50 ms, against
+   two servers (a raw asyncio one and the stdlib's threading `http.server`), one option per
+   row: httpx2's own pool (one client of 50 connections, or five of 10), the bare httpcore2
+   pool without the httpx2 layer, httpx2 over promptctl's `PooledTransport` (what providers
+   use), and aiohttp when it is installed (for comparison only; not a dependency). Prints
+   wall time and client CPU per request, best of 3 (the server runs in its own process).
 2. Overhead: Gateway.complete (live mode, no cache) vs a raw client.post of the same body
    to a zero-latency local server, at concurrency 1 and 50; prints µs added per call.
 """
@@ -68,42 +71,149 @@ def _server_main(sock: socket.socket, latency: float) -> None:
 
 
 def start_server(latency: float) -> tuple[str, multiprocessing.Process]:
+    """The raw asyncio server in its own process; returns its base URL."""
+    return _start(_server_main, latency)
+
+
+def _threading_main(sock: socket.socket, latency: float) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as every provider's server does
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            if latency:
+                time.sleep(latency)
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(REPLY)))
+            self.end_headers()
+            self.wfile.write(REPLY)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(sock.getsockname(), Handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = sock
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def start_threading_server(latency: float) -> tuple[str, multiprocessing.Process]:
+    """The stdlib's threading `http.server` (a thread per connection) in its own process."""
+    return _start(_threading_main, latency)
+
+
+SERVERS = {"asyncio": start_server, "threading": start_threading_server}
+
+
+def _start(main: Any, latency: float) -> tuple[str, multiprocessing.Process]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(512)
-    proc = multiprocessing.Process(target=_server_main, args=(sock, latency), daemon=True)
+    proc = multiprocessing.Process(target=main, args=(sock, latency), daemon=True)
     proc.start()
     return f"http://127.0.0.1:{sock.getsockname()[1]}/v1", proc
 
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 5}
+HEADERS = {"content-type": "application/json", "authorization": "Bearer x"}
 
 
-async def _pool_run(
-    lib: Any, url: str, n: int, concurrency: int, clients: int
-) -> tuple[float, float]:
-    per = concurrency // clients
+def _httpx_clients(lib: Any, clients: int, per: int) -> tuple[list[Any], Any]:
     pool = [
         lib.AsyncClient(limits=lib.Limits(max_connections=per, max_keepalive_connections=per))
         for _ in range(clients)
     ]
+
+    async def post(i: int, url: str, content: bytes) -> None:
+        r = await pool[i % clients].post(url, content=content, headers=HEADERS)
+        r.raise_for_status()
+
+    async def close() -> None:
+        for c in pool:
+            await c.aclose()
+
+    return [post], close
+
+
+def _pooled_transport(per: int) -> tuple[list[Any], Any]:
+    import httpx2
+
+    from promptctl.providers._transport import PooledTransport
+
+    client = httpx2.AsyncClient(transport=PooledTransport(per))
+
+    async def post(i: int, url: str, content: bytes) -> None:
+        r = await client.post(url, content=content, headers=HEADERS)
+        r.raise_for_status()
+
+    return [post], client.aclose
+
+
+def _bare_httpcore2(per: int) -> tuple[list[Any], Any]:
+    import httpcore2
+
+    pool = httpcore2.AsyncConnectionPool(max_connections=per, max_keepalive_connections=per)
+    headers = list(HEADERS.items())
+
+    async def post(i: int, url: str, content: bytes) -> None:
+        r = await pool.request("POST", url, headers=headers, content=content)
+        assert r.status == 200
+
+    return [post], pool.aclose
+
+
+def _aiohttp(per: int) -> tuple[list[Any], Any]:
+    import aiohttp
+
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=per))
+
+    async def post(i: int, url: str, content: bytes) -> None:
+        async with session.post(url, data=content, headers=HEADERS) as r:
+            r.raise_for_status()
+            await r.read()
+
+    return [post], session.close
+
+
+def _options() -> dict[str, Any]:
+    import httpx
+    import httpx2
+
+    options: dict[str, Any] = {
+        "httpx  5 clients x 10 conns": lambda: _httpx_clients(httpx, 5, 10),
+        "httpx2 1 client  x 50 conns": lambda: _httpx_clients(httpx2, 1, 50),
+        "httpx2 5 clients x 10 conns": lambda: _httpx_clients(httpx2, 5, 10),
+        "bare httpcore2 pool (50)": lambda: _bare_httpcore2(50),
+        "httpx2 + PooledTransport (50)": lambda: _pooled_transport(50),
+    }
+    try:
+        import aiohttp  # noqa: F401
+
+        options["aiohttp (50), not a dependency"] = lambda: _aiohttp(50)
+    except ImportError:
+        pass
+    return options
+
+
+async def _pool_run(make: Any, url: str, n: int, concurrency: int) -> tuple[float, float]:
+    (post,), close = make()
     content = json.dumps(BODY).encode()
-    headers = {"content-type": "application/json", "authorization": "Bearer x"}
+    target = url + "/chat/completions"
     sem = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
         async with sem:
-            r = await pool[i % clients].post(
-                url + "/chat/completions", content=content, headers=headers
-            )
-            r.raise_for_status()
+            await post(i, target, content)
 
     await asyncio.gather(*(one(i) for i in range(min(n, 100))))  # warm up connections
     wall, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(i) for i in range(n)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    for c in pool:
-        await c.aclose()
+    await close()
     return wall, cpu
 
 
@@ -155,25 +265,23 @@ async def _overhead(url: str, n: int, concurrency: int) -> tuple[float, float, f
 
 
 def main() -> None:
-    import httpx
-    import httpx2
-
     quick = "--quick" in sys.argv
     n = 300 if quick else 1000
-    url, proc = start_server(0.05)
-    try:
-        print(
-            f"1) {n} requests, concurrency 50, server latency 50 ms (floor {n / 50 * 0.05:.2f} s)"
-        )
-        for lib in (httpx, httpx2):
-            for clients in (1, 5):
-                wall, cpu = asyncio.run(_pool_run(lib, url, n, 50, clients))
+    for name, start in SERVERS.items():
+        url, proc = start(0.05)
+        try:
+            print(
+                f"1) {n} requests, concurrency 50, {name} server, latency 50 ms"
+                f" (floor {n / 50 * 0.05:.2f} s), best of 3"
+            )
+            for label, make in _options().items():
+                runs = [asyncio.run(_pool_run(make, url, n, 50)) for _ in range(3)]
+                wall, cpu = min(r[0] for r in runs), min(r[1] for r in runs)
                 print(
-                    f"   {lib.__name__:6} {clients} client(s) x {50 // clients:2} conns: "
-                    f"wall {wall:5.2f} s, client CPU {cpu / n * 1000:5.2f} ms/request"
+                    f"   {label:32} wall {wall:5.2f} s, client CPU {cpu / n * 1000:5.2f} ms/request"
                 )
-    finally:
-        proc.terminate()
+        finally:
+            proc.terminate()
     url, proc = start_server(0.0)
     try:
         print("2) promptctl Gateway vs raw client call, zero-latency server (best of 5)")

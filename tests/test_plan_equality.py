@@ -60,6 +60,7 @@ class Row:
     # faults queued before each side runs: (wire, status) answered in order
     faults: tuple[tuple[str, int], ...] = ()
     expect_paths: tuple[str, ...] = ()  # the requests' paths, to show the row does its job
+    extra: dict[str, Any] = field(default_factory=dict)  # more top-level keys (tools:)
 
 
 OPENAI = "/v1/chat/completions"
@@ -82,7 +83,46 @@ def _long_history(turns: int) -> list[dict[str, str]]:
     return out
 
 
+TOOLS = {
+    "tools": [
+        {
+            "name": "lookup_order",
+            "description": "Find an order by id.",
+            "parameters": {
+                "type": "object",
+                "properties": {"order_id": {"type": "string"}, "verbose": {"type": "boolean"}},
+                "required": ["order_id"],
+            },
+        },
+        {"name": "escalate", "description": "Hand over to a human."},
+    ],
+    "tool_choice": "required",
+}
+TOOL_HISTORY = [
+    {"role": "user", "content": "where is A-1?"},
+    {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"id": "c1", "name": "lookup_order", "arguments": {"order_id": "A-1"}}],
+    },
+    {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'},
+]
+
 ROWS = [
+    Row(
+        "tools, tool_choice and tool history on every wire, failing over",
+        {
+            "use": "openai/gpt-4o-mini",
+            "fallbacks": ["anthropic/claude-3-5-haiku-latest", "gemini/gemini-2.0-flash"],
+        },
+        {"ticket": "and A-2?", "history": TOOL_HISTORY},
+        messages=[{"system": "Help."}, {"history": "history"}, {"user": "{{ ticket }}"}],
+        inputs=HISTORY_INPUTS,
+        output={"format": "json", "schema": SCHEMA},
+        faults=(("openai", 503), ("anthropic", 529)),
+        expect_paths=(OPENAI, ANTHROPIC, GEMINI),
+        extra=TOOLS,
+    ),
     Row(
         "plain text",
         {"use": "openai/gpt-4o-mini", "params": {"temperature": 0, "max_tokens": 50}},
@@ -275,6 +315,7 @@ def _project(root: Path, fake: FakeLLM, row: Row) -> Path:
     }
     if row.output is not None:
         doc["output"] = row.output
+    doc.update(row.extra)
     (root / "prompts" / "p.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     (root / "vars.json").write_text(json.dumps(row.vars))
     return root
@@ -334,6 +375,10 @@ def test_runtime_and_promptctl_test_send_the_same_requests(
 
     assert [path for _, path, _ in by_test] == list(row.expect_paths)
     assert by_app == by_test
+    if row.extra.get("tools"):  # the row does its job: every wire got the tools
+        bodies = [json.loads(raw) for _, _, raw in by_test]
+        assert all(b.get("tools") for b in bodies)
+        assert all("c1" in raw.decode() or "gemini" in path for _, path, raw in by_test)
     if "history" in row.vars:  # what was trimmed is recorded on both sides alike
         (case,) = json.loads((tmp_path / "r.json").read_text())["cases"]
         app_ledger = tmp_path / "app.sqlite"
@@ -418,7 +463,7 @@ def test_latency_is_the_whole_call_on_both_sides(
 
 def test_the_long_history_rows_really_trim(tmp_path: Path, fake: FakeLLM) -> None:
     """The two history rows above send less than they were given, by whole turns."""
-    long_row, budget_row = (r for r in ROWS if "history" in r.vars and len(r.vars["history"]) > 2)
+    long_row, budget_row = (r for r in ROWS if "history" in r.vars and len(r.vars["history"]) > 3)
     for row, kept_turns in ((long_row, None), (budget_row, 2)):
         root = _project(tmp_path / row.name[:10].replace(" ", "_"), fake, row)
         project = load_project(root / "promptctl.yaml")

@@ -17,7 +17,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
-from promptctl.promptfile.chat import ChatMessage
+from promptctl.promptfile.chat import ChatMessage, ToolCall
 from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.history import Spliced, fit_history
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
@@ -219,19 +219,49 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _history(var: str, value: Any, prompt_id: str) -> list[ChatMessage]:
+    """Earlier turns: `{role, content}`; an assistant turn may carry `tool_calls`
+    (`[{id, name, arguments}]`, as `result.tool_calls` gives them) and a `tool` turn is a
+    tool's result: `{role: tool, tool_call_id, content, name?}`."""
     if not isinstance(value, list):
         raise InputValidationError(f"{prompt_id}: input '{var}' must be a list of messages")
     out = []
     for i, item in enumerate(value):
         role = item.get("role") if isinstance(item, dict) else None
         content = item.get("content") if isinstance(item, dict) else None
-        if role not in ("system", "user", "assistant") or not isinstance(content, str):
-            raise InputValidationError(
-                f"{prompt_id}: input '{var}'[{i}] must be "
-                "{role: system|user|assistant, content: str}"
-            )
-        out.append(ChatMessage(role=role, content=content))
+        if role not in ("system", "user", "assistant", "tool") or not isinstance(content, str):
+            if role == "assistant" and content is None and item.get("tool_calls"):
+                content = ""
+            else:
+                raise InputValidationError(
+                    f"{prompt_id}: input '{var}'[{i}] must be "
+                    "{role: system|user|assistant|tool, content: str}"
+                )
+        out.append(_history_message(item, role, content, f"{prompt_id}: input '{var}'[{i}]"))
     return out
+
+
+def _history_message(item: dict[str, Any], role: Any, content: str, where: str) -> ChatMessage:
+    if role == "tool":
+        call_id, name = item.get("tool_call_id"), item.get("name")
+        if not isinstance(call_id, str) or not call_id or not isinstance(name, str | None):
+            raise InputValidationError(
+                f"{where}: a tool message needs tool_call_id (the id of the call it answers)",
+                hint="{role: tool, tool_call_id: <result.tool_calls[n].id>, content: <result>}",
+            )
+        return ChatMessage("tool", content, tool_call_id=call_id, name=name)
+    raw_calls = item.get("tool_calls") or []
+    if raw_calls and role != "assistant":
+        raise InputValidationError(f"{where}: only an assistant message carries tool_calls")
+    calls = []
+    for j, call in enumerate(raw_calls if isinstance(raw_calls, list) else [None]):
+        ok = isinstance(call, dict) and all(isinstance(call.get(k), str) for k in ("id", "name"))
+        arguments = call.get("arguments", {}) if isinstance(call, dict) else None
+        if not ok or not isinstance(arguments, dict):
+            raise InputValidationError(
+                f"{where}.tool_calls[{j}] must be {{id: str, name: str, arguments: object}}"
+            )
+        calls.append(ToolCall(call["id"], call["name"], arguments))
+    return ChatMessage(role, content, tool_calls=tuple(calls))
 
 
 def render_messages(

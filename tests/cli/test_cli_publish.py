@@ -109,7 +109,7 @@ def test_refusal_lists_every_reason_and_exits_1(project: Path) -> None:
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     # without ids, drafts are left out (said so), not refused
-    assert lines[0] == "skipped support/extract_order@0.3.0 (draft): not approved"
+    assert lines[0] == "skipped support/extract_order@1.0.0 (draft): not approved"
     assert lines[1] == f"publish refused ({len(lines) - 2} reason(s)):"
     reasons = [line.removeprefix("  - ") for line in lines[2:]]
     assert "uncommitted changes to prompts/support/triage.yaml; commit them first" in reasons
@@ -130,14 +130,14 @@ def test_a_file_that_does_not_load_is_one_more_reason(project: Path) -> None:
     out = run_cli(project, "publish", "--results", "results.json")
     assert out.returncode == 1
     assert "  - prompts/broken.yaml does not load: " in out.stderr
-    assert "skipped support/extract_order@0.3.0 (draft): not approved" in out.stderr
+    assert "skipped support/extract_order@1.0.0 (draft): not approved" in out.stderr
     assert not (project / "releases").exists()
 
 
 def test_naming_a_draft_is_refused(project: Path) -> None:
     out = run_cli(project, "publish", "support/extract_order", "--results", "results.json")
     assert out.returncode == 1
-    assert "  - support/extract_order@0.3.0 is draft, not approved" in out.stderr
+    assert "  - support/extract_order@1.0.0 is draft, not approved" in out.stderr
     assert "skipped" not in out.stderr
     assert not (project / "releases").exists()
 
@@ -145,9 +145,9 @@ def test_naming_a_draft_is_refused(project: Path) -> None:
 def test_without_ids_only_approved_prompts_are_published(project: Path) -> None:
     out = run_cli(project, "publish", "--results", "results.json")
     assert out.returncode == 0, out.stderr
-    assert "skipped support/extract_order@0.3.0 (draft): not approved" in out.stderr
+    assert "skipped support/extract_order@1.0.0 (draft): not approved" in out.stderr
     index = json.loads((project / "releases" / "index.json").read_text())
-    assert "support/extract_order@0.3.0" not in index["published"]
+    assert "support/extract_order@1.0.0" not in index["published"]
     assert "support/triage@1.2.0" in index["published"]
 
 

@@ -20,6 +20,7 @@ from runner_helpers import a, prompt, question, tcase
 from fakes.llm_server import FakeLLM, Logged
 from promptctl.evals.assertions import ASSERTION_TYPES
 from promptctl.evals.runner import EvalOptions, run_eval
+from promptctl.promptfile.chat import ToolSpec
 from promptctl.promptfile.model import AssertionSpec, Project
 
 SCHEMA = {
@@ -32,6 +33,11 @@ def says_yes(output, context):
     ok = "yes" in output.lower()
     return {"pass": ok, "reason": "the answer agrees" if ok else "no yes in the answer"}
 """
+LOOKUP = ToolSpec(
+    "lookup_order",
+    "Find an order.",
+    {"type": "object", "properties": {"id": {"type": "string"}, "verbose": {"type": "boolean"}}},
+)
 POLITE = '{"pass": true, "score": 0.9, "reason": "the answer is polite"}'
 RUDE = '{"pass": false, "score": 0.1, "reason": "the answer is rude"}'
 
@@ -126,6 +132,16 @@ ROWS = [
         **same(a("python", "evals/checks.py:says_yes"), "Yes, sure", "Nope"),
         reason=r"^no yes in the answer$",
     ),
+    # a reply "CALL name {json}" is answered as that tool call (see `_script`)
+    Row(
+        "tool-call",
+        **same(
+            a("tool-call", name="lookup_order", arguments={"id": "A-1"}),
+            'CALL lookup_order {"id": "A-1", "verbose": true}',
+            'CALL lookup_order {"id": "A-2"}',
+        ),
+        reason=r"no a call of lookup_order matches \(lookup_order\(\{\"id\": \"A-2\"\}\) lacks",
+    ),
     Row(
         "llm-rubric",
         **same(a("llm-rubric", "The answer is polite."), "Thank you, glad to help", "go away"),
@@ -167,7 +183,15 @@ def _script(fake: FakeLLM, cases: dict[str, Expect]) -> None:
             return POLITE if "Thank you" in graded else RUDE
         return cases[question(logged.body)].reply
 
+    def tool_calls(logged: Logged) -> list[tuple[str, dict[str, object] | str]] | None:
+        content = logged.body["messages"][-1]["content"]
+        if "<rubric>" in content or not cases[question(logged.body)].reply.startswith("CALL "):
+            return None
+        _, name, arguments = cases[question(logged.body)].reply.split(" ", 2)
+        return [(name, json.loads(arguments))]
+
     fake.reply(reply)
+    fake.reply_tool_calls(tool_calls)
 
 
 def test_the_table_covers_every_assertion_type() -> None:
@@ -182,13 +206,16 @@ def test_every_assertion_type_passes_and_fails_through_the_runner(
     cases = _cases()
     _script(fake_llm, cases)
     p = prompt("demo/asserts", *[tcase(name, name, e.spec) for name, e in cases.items()])
+    p = dataclasses.replace(p, tools=(LOOKUP,))
     options = EvalOptions(output=tmp_path / "run.json")
     run = asyncio.run(run_eval(fake_project, [p], options, env=fake_env))
 
     problems = []
     for result in run.results:
         want = cases[result.test]
-        (got,) = result.assertions
+        # the test's assertion, then the implicit check that tool arguments are valid
+        got, implicit = result.assertions
+        assert implicit.passed and implicit.type == "tool-call"
         if result.status != want.status:
             problems.append(f"{result.test}: {result.status} ({got.reason}), want {want.status}")
         elif want.status == "fail" and not re.search(want.reason, got.reason):

@@ -14,9 +14,18 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
     fake.base_url                     "http://127.0.0.1:PORT"
     fake.openai_base / anthropic_base / gemini_base   base_url values for ProviderSettings
     fake.requests                     list[Logged(wire, path, headers (lower-case), body,
-                                      raw (the body bytes), method, at (monotonic arrival))]
+                                      raw (the body bytes), method, at (monotonic arrival),
+                                      peer (client address: one per connection))]
     fake.calls[wire]                  request count per wire ("openai", "anthropic", "gemini")
     fake.reply(text_or_fn)            scripted reply: a str, or fn(Logged) -> str
+    fake.reply_tool_calls(calls_or_fn)  scripted tool calls: [(name, arguments)], or
+                                      fn(Logged) -> [(name, arguments)] | None (None: the
+                                      text reply); arguments a dict, or a str sent verbatim
+                                      (invalid JSON); in each wire's shape (OpenAI
+                                      message.tool_calls, Anthropic tool_use blocks, Gemini
+                                      functionCall parts), ids `call_fake_<n>`. An Anthropic
+                                      request forcing one tool (tool_choice type tool) gets
+                                      that tool_use with the text reply parsed as its input.
     fake.echo_headers()               reply with the request's headers as JSON (a leaky proxy)
     fake.usage[wire] = {...}          raw usage object returned in that wire's format
     fake.latency_s = 0.05             delay before every answer
@@ -66,6 +75,7 @@ class Logged:
     raw: bytes = b""  # the body exactly as received
     method: str = "POST"
     at: float = 0.0  # time.monotonic() when the request arrived (rate-limit tests)
+    peer: tuple[str, int] = ("", 0)  # the client's address: one per connection
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,7 @@ class FakeLLM:
         self.latency_s = 0.0
         self.response_headers: dict[str, str] = {}
         self._reply: Callable[[Logged], str] = lambda _: "hello from fake"
+        self._tool_calls: Callable[[Logged], ToolCalls | None] = lambda _: None
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -200,6 +211,9 @@ class FakeLLM:
     # ---- scripting ----
     def reply(self, text: str | Callable[[Logged], str]) -> None:
         self._reply = text if callable(text) else (lambda _: text)
+
+    def reply_tool_calls(self, calls: ToolCalls | Callable[[Logged], ToolCalls | None]) -> None:
+        self._tool_calls = calls if callable(calls) else (lambda _: calls)
 
     def echo_headers(self) -> None:
         """Answer every request with its own headers (Authorization included), as JSON."""
@@ -326,7 +340,9 @@ class FakeLLM:
             body = raw.decode("utf-8", "replace")
         wire = _wire(h.path)
         headers = {k.lower(): v for k, v in h.headers.items()}
-        logged = Logged(wire, h.path, headers, body, raw, h.command, time.monotonic())
+        logged = Logged(
+            wire, h.path, headers, body, raw, h.command, time.monotonic(), h.client_address
+        )
         with self._lock:
             self.requests.append(logged)
             self.calls[wire] += 1
@@ -363,7 +379,13 @@ class FakeLLM:
             self._send(h, fault.status, json.dumps(payload).encode(), fault.headers)
             return
         text = self._reply(logged)
-        body = json.dumps(self._ok_body(wire, logged, text)).encode()
+        ok = self._ok_body(wire, logged, text)
+        calls = self._tool_calls(logged)
+        if calls is not None:
+            _with_tool_calls(wire, ok, list(calls))
+        elif wire == "anthropic":
+            _forced_tool(logged, ok, text)
+        body = json.dumps(ok).encode()
         self._send(h, 200, body, dict(self.response_headers))
 
     def _send(
@@ -439,6 +461,55 @@ class FakeLLM:
                 gerr["details"] = fault.details
             return {"error": gerr}
         return {"error": {"message": fault.message, "type": "error", "code": fault.code or None}}
+
+
+ToolCalls = list[tuple[str, dict[str, Any] | str]]
+
+
+def _with_tool_calls(wire: str, ok: dict[str, Any], calls: ToolCalls) -> None:
+    """Turn a text answer into one asking for `calls` (each wire's shape)."""
+    ids = [f"call_fake_{i}" for i in range(len(calls))]
+    if wire == "anthropic":
+        ok["content"] = [
+            {"type": "tool_use", "id": i, "name": name, "input": args}
+            for i, (name, args) in zip(ids, calls, strict=True)
+        ]
+        ok["stop_reason"] = "tool_use"
+    elif wire == "gemini":
+        ok["candidates"][0]["content"]["parts"] = [
+            {"functionCall": {"name": name, "args": args}} for name, args in calls
+        ]
+    else:
+        message = ok["choices"][0]["message"]
+        message["content"] = None
+        message["tool_calls"] = [
+            {
+                "id": i,
+                "type": "function",
+                "function": {
+                    "name": name,
+                    "arguments": args if isinstance(args, str) else json.dumps(args),
+                },
+            }
+            for i, (name, args) in zip(ids, calls, strict=True)
+        ]
+        ok["choices"][0]["finish_reason"] = "tool_calls"
+
+
+def _forced_tool(logged: Logged, ok: dict[str, Any], text: str) -> None:
+    """Anthropic forced to call one tool answers with that tool_use, as the real API does."""
+    body = logged.body if isinstance(logged.body, dict) else {}
+    choice = body.get("tool_choice")
+    if not (isinstance(choice, dict) and choice.get("type") == "tool"):
+        return
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return
+    if isinstance(value, dict):
+        tool_use = {"type": "tool_use", "id": "call_fake_0", "name": choice["name"], "input": value}
+        ok["content"] = [tool_use]
+        ok["stop_reason"] = "tool_use"
 
 
 def fake_providers(fake: FakeLLM, **overrides: Any) -> dict[str, ProviderSettings]:

@@ -19,7 +19,7 @@ inputs:
   ticket: {type: string}
 output:
   format: json
-  schema: {type: object}
+  schema: {type: object, additionalProperties: false}
 messages:
   - system: Classify the ticket.
   - user: "<ticket>{{ ticket }}</ticket>"

@@ -27,7 +27,7 @@ def test_clean_prompt_has_no_findings(lint_text: Linter) -> None:
         ("PC103", "description: Classify a ticket.\n", "", "prompt has no description"),
         (
             "PC105",
-            "  schema: {type: object}\n",
+            "  schema: {type: object, additionalProperties: false}\n",
             "",
             "output.format is json but there is no output.schema",
         ),

@@ -94,7 +94,8 @@ def test_new_optional_input_minor_is_enough(repo: Project) -> None:
 
 
 def test_output_schema_change_needs_major(repo: Project) -> None:
-    edit(repo, "schema: {type: object}", "schema: {type: object, required: [category]}")
+    old, new = "additionalProperties: false}", "additionalProperties: false, required: []}"
+    edit(repo, old, new)
     edit(repo, "version: 1.0.0", "version: 1.5.0")
     ((code, message),) = version_codes(repo)
     assert code == "PC022" and "output format or schema changed" in message

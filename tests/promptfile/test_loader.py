@@ -8,6 +8,7 @@ import pytest
 from promptctl.errors import PromptFileError, UsageError
 from promptctl.promptfile.loader import discover_prompt_files, load_prompt, load_prompts
 from promptctl.promptfile.model import Project
+from promptctl.promptfile.project import load_project
 
 from .conftest import PROMPT, Writer
 
@@ -280,7 +281,7 @@ def test_missing_partial_points_at_the_including_message(project: Project, write
     [
         (b"version: 1.0.0\n\x00\x01\x02", "file looks binary (contains NUL bytes)", None),
         (b"version: 1.0.0\ndescription: caf\xe9\n", "file is not valid UTF-8 (byte 0xe9)", 2),
-        (b"a: " + b"x" * (1024 * 1024), "over the 1,048,576-byte limit", None),
+        (b"a: " + b"x" * (8 * 1024 * 1024), "over the 8,388,608-byte limit", None),
     ],
 )
 def test_unreadable_files_are_pc001(
@@ -291,3 +292,24 @@ def test_unreadable_files_are_pc001(
     (diag,) = load_prompts(project).errors
     assert diag.code == "PC001" and message in diag.message
     assert diag.location is not None and diag.location.line == line
+
+
+def test_prompt_file_size_limit_is_configurable_and_says_how(tmp_path: Path) -> None:
+    """A generated suite over the cap: the error names both ways on (dataset, the key)."""
+    (tmp_path / "promptctl.yaml").write_text("limits: {max_prompt_file_bytes: 2000}\n")
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    tests = "".join(f"  - {{name: t{i}, vars: {{q: x}}}}\n" for i in range(100))
+    body = "version: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\ninputs: {q: {type: string}}\n"
+    body += "messages:\n  - user: '{{ q }}'\ntests:\n" + tests
+    (prompts / "big.yaml").write_text(body)
+    project = load_project(tmp_path / "promptctl.yaml")
+    (diag,) = load_prompts(project).errors
+    assert diag.code == "PC001"
+    assert f"{len(body.encode()):,} bytes, over the 2,000-byte limit" in diag.message
+    assert diag.hint is not None
+    assert "dataset" in diag.hint and "max_prompt_file_bytes: 4000" in diag.hint
+
+    (tmp_path / "promptctl.yaml").write_text("limits: {max_prompt_file_bytes: 40000}\n")
+    loaded = load_prompts(load_project(tmp_path / "promptctl.yaml"))
+    assert loaded.errors == [] and len(loaded.prompts[0].tests) == 100

@@ -14,6 +14,7 @@ SCHEMA = {
     "type": "object",
     "properties": {"category": {"type": "string"}},
     "required": ["category"],
+    "additionalProperties": False,
 }
 
 
@@ -226,7 +227,7 @@ def test_gemini_schema_conversion() -> None:
             "tags": {
                 "type": "ARRAY",
                 "items": {"type": "STRING", "enum": ["a", "b"]},
-                "minItems": 1,
+                "minItems": "1",  # int64: a JSON string in Google's API
             },
             "note": {"type": "STRING", "nullable": True, "description": "free text"},
         },

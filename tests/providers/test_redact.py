@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from promptctl.promptfile.model import ProviderSettings
-from promptctl.providers.redact import MARK, Redactor, scrub, secrets_from_env
+from promptctl.providers.redact import MARK, MIN_FRAGMENT, Redactor, scrub, secrets_from_env
 
 KEY = "f3c9e1a7b2d84c6e9a0b1c2d3e4f5a6b"
 
@@ -40,3 +42,26 @@ def test_secrets_come_from_the_configured_api_key_envs() -> None:
 def test_scrub_keeps_the_shape_patterns() -> None:
     assert scrub("key sk-abcdefghijkl0123 here") == f"key {MARK} here"
     assert scrub(f"x {KEY[:12]}", (KEY,)) == f"x {MARK}"
+
+
+def test_data_fast_path_finds_a_secret_anywhere_in_a_document() -> None:
+    """`data` first looks for the secrets in the document's JSON; each place a secret
+    can hide (deep value, a prefix, a suffix) must still be scrubbed."""
+    secret = "sk-live-0123456789abcdef"
+    red = Redactor((secret,))
+    clean = {"cases": [{"output": "fine", "vars": {"q": "x"}} for _ in range(3)]}
+    assert red.data(clean) is clean
+    for leaked in (secret, secret[:10] + "…", "…" + secret[-9:]):
+        doc = {"cases": [{"output": "fine"}, {"vars": {"q": ["a", f"key {leaked}"]}}]}
+        out = red.data(doc)
+        assert out is not doc
+        assert secret[:MIN_FRAGMENT] not in json.dumps(out)
+        assert secret[-MIN_FRAGMENT:] not in json.dumps(out)
+        assert out["cases"][0] is doc["cases"][0]  # untouched parts are the same objects
+
+
+def test_data_with_a_secret_json_would_escape_still_walks() -> None:
+    secret = 'pa"ss\\word-123456'
+    doc = {"a": [f"x {secret} y"]}
+    out = Redactor((secret,)).data(doc)
+    assert out == {"a": [f"x {MARK} y"]}

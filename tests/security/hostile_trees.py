@@ -169,7 +169,7 @@ def _prompt_fifo(root: Path, outside: Path) -> None:
 
 def _prompt_huge(root: Path, outside: Path) -> None:
     _project(root)
-    _write(root / "prompts" / "b.yaml", "version: 1.0.0\n# " + "x" * (2 * 1024 * 1024) + "\n")
+    _write(root / "prompts" / "b.yaml", "version: 1.0.0\n# " + "x" * (9 * 1024 * 1024) + "\n")
 
 
 def _prompt_deep(root: Path, outside: Path) -> None:
@@ -428,11 +428,11 @@ CASES: tuple[Hostile, ...] = (
         subprocess=True,
     ),
     Hostile(
-        "prompt-2mb",
+        "prompt-9mb",
         _prompt_huge,
         ("lint", "--no-version-check"),
         1,
-        ("prompts/b.yaml", "PC001", "over the 1,048,576-byte limit"),
+        ("prompts/b.yaml", "PC001", "over the 8,388,608-byte limit"),
         (_TB,),
     ),
     Hostile(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import BundleError
+from promptctl.promptfile.chat import tools_of
 from promptctl.promptfile.model import (
     MessageTemplate,
     ModelConfig,
@@ -207,6 +208,8 @@ def bundle_prompt_to_prompt(entry: Mapping[str, Any]) -> Prompt:
             inputs={k: dict(v) for k, v in (entry.get("inputs") or {}).items()},
             output=OutputSpec(format=output.get("format") or "text", schema=output.get("schema")),
             content_hash=entry["content_hash"],
+            tools=tools_of(entry.get("tools") or ()),
+            tool_choice=entry.get("tool_choice"),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         name = entry.get("id", "?") if isinstance(entry, Mapping) else "?"
@@ -329,6 +332,7 @@ def _prompt_entry(
             "messages": _messages_entry(prompt.messages),
             "inputs": prompt.inputs,
             "output": {"format": prompt.output.format, "schema": prompt.output.schema},
+            **_tools_entry(prompt),
             "model": {
                 "use": model.use,
                 "params": model.params,
@@ -351,6 +355,19 @@ def _prompt_entry(
         where=prompt.id,
     )
     return entry
+
+
+def _tools_entry(prompt: Prompt) -> dict[str, Any]:
+    """`tools`/`tool_choice`, only when the prompt has them (older bundles stay the same)."""
+    out: dict[str, Any] = {}
+    if prompt.tools:
+        out["tools"] = [
+            {"name": t.name, "description": t.description, "parameters": t.parameters}
+            for t in prompt.tools
+        ]
+    if prompt.tool_choice is not None:
+        out["tool_choice"] = prompt.tool_choice
+    return out
 
 
 def _source(path: Path, root: Path | None) -> str:

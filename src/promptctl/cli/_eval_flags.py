@@ -59,7 +59,13 @@ NoCacheOption = Annotated[
 MaxCostOption = Annotated[
     float | None, typer.Option("--max-cost", help="Stop before spending more USD.")
 ]
-ConcurrencyOption = Annotated[int | None, typer.Option(help="Max cases in flight (default 64).")]
+ConcurrencyOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Max cases in flight (default 64); also each provider's limit unless "
+        "promptctl.yaml sets its max_concurrency (default 16)."
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,7 @@ def eval_selection(
         use_cache=not no_cache,
         max_cost=max_cost,
         concurrency=concurrency if concurrency is not None else DEFAULT_CONCURRENCY,
+        concurrency_given=concurrency is not None,
         output=output,
         junit=junit,
         junit_renderer=_junit_renderer() if junit is not None else None,

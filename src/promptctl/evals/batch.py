@@ -38,6 +38,7 @@ from promptctl.providers.cache import ResponseCache
 from promptctl.providers.chain import plan
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import RecordingStore
+from promptctl.providers.tool_calls import check_tool_calls
 from promptctl.providers.types import ChatResponse
 
 __all__ = ["BatchReport", "batch_price", "run_batches"]
@@ -306,4 +307,5 @@ def _response(project: Project, item: _Item, parsed: Any) -> ChatResponse:
         model_reported=parsed.model_reported,
         request_id=parsed.request_id,
         cost_usd=cost,
+        tool_calls=check_tool_calls(item.request.tools, parsed.tool_calls),
     )

@@ -8,6 +8,7 @@ schedules and never has to know how a case can fail.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from promptctl.errors import PromptctlError, ProviderError
@@ -16,6 +17,8 @@ from promptctl.evals.judge import PromptJudge
 from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
 from promptctl.evals.results import CaseError, CaseResult
 from promptctl.evals.scoring import error_result, score_case, skipped_result
+from promptctl.evals.tool_steps import complete_with_tools
+from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.model import Project
 from promptctl.providers.types import CallContext, ChatResponse
@@ -104,8 +107,14 @@ class CaseRunner:
             tags=prompt.tags,
             context_trimmed=prepared.trims,
         )
-        return await self.gateway.complete(
-            prepared.request, fallbacks=prepared.fallbacks, repeat=case.repeat, context=context
+
+        async def complete(request: ChatRequest, fallbacks: Sequence[ChatRequest]) -> ChatResponse:
+            return await self.gateway.complete(
+                request, fallbacks=fallbacks, repeat=case.repeat, context=context
+            )
+
+        return await complete_with_tools(
+            complete, prepared.request, prepared.fallbacks, case.test.tool_results
         )
 
 

@@ -7,7 +7,7 @@ the CLI and the gate read these without pulling in the worker pool.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,13 @@ from promptctl.evals.cases import Case, expand_cases, parse_shard, shard
 from promptctl.promptfile.model import Project, Prompt
 from promptctl.providers.recordings import Mode
 
-__all__ = ["DEFAULT_CONCURRENCY", "EvalOptions", "check_targets", "select_cases"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "EvalOptions",
+    "check_targets",
+    "provider_limits",
+    "select_cases",
+]
 
 DEFAULT_CONCURRENCY = 64
 
@@ -26,7 +32,8 @@ class EvalOptions:
     """What to run and how; every field maps to a `promptctl test` flag.
 
     `targets` empty means `targets:` of promptctl.yaml, else each prompt's `model.use`.
-    `concurrency` caps cases in flight overall (the providers' limits still apply).
+    `concurrency` caps cases in flight overall (the providers' limits still apply; with
+    `concurrency_given`, a provider's default limit is raised to it: `provider_limits`).
     `runs_dir` None means `.promptctl/runs/`; `write_run_file` False writes no file there.
     """
 
@@ -47,6 +54,8 @@ class EvalOptions:
     junit_renderer: Callable[[Mapping[str, Any]], str] | None = None
     runs_dir: Path | None = None
     write_run_file: bool = True
+    # `--concurrency` was given: it is then the one knob (see `provider_limits`)
+    concurrency_given: bool = False
 
 
 def select_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptions) -> list[Case]:
@@ -64,6 +73,35 @@ def select_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptio
         index, total = parse_shard(options.shard)
         cases = shard(cases, index, total)
     return cases
+
+
+def provider_limits(
+    project: Project, options: EvalOptions, cases: Sequence[Case]
+) -> tuple[Project, list[str]]:
+    """The project the run's Gateway uses, and notes for the user.
+
+    `--concurrency N` is the one knob: a provider whose `max_concurrency` is the default
+    gets N, so the default never cuts it silently. A limit set in promptctl.yaml is the
+    provider's own (a rate agreement, a small local server) and stays; when it is lower
+    than N for a provider the cases use, a note says so and names the key.
+    """
+    if not options.concurrency_given:
+        return project, []
+    wanted = options.concurrency
+    providers = {
+        name: s
+        if name in project.concurrency_set or s.max_concurrency >= wanted
+        else replace(s, max_concurrency=wanted)
+        for name, s in project.providers.items()
+    }
+    used = sorted({c.target.use.split("/", 1)[0] for c in cases})
+    notes = [
+        f"note: --concurrency {wanted}, but at most {providers[name].max_concurrency} calls "
+        f"at once go to {name} (providers.{name}.max_concurrency in promptctl.yaml)"
+        for name in used
+        if name in providers and providers[name].max_concurrency < wanted
+    ]
+    return replace(project, providers=providers), notes
 
 
 def check_targets(project: Project, targets: Sequence[str]) -> None:

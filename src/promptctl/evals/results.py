@@ -24,6 +24,7 @@ from promptctl.errors import SourceLocation, UsageError
 from promptctl.evals.aggregate import Summary, summarize
 from promptctl.evals.assertions.base import AssertionResult
 from promptctl.evals.cases import Case
+from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.history import Trim
 from promptctl.promptfile.safe_io import UnsafeFileError, read_file
 from promptctl.providers.types import SkippedTarget, Usage
@@ -155,6 +156,7 @@ class CaseResult:
     usage_known: bool = True  # False: the response's token usage was absent or unreadable
     attempt_latency_ms: float | None = None  # the answering HTTP attempt alone
     context_trimmed: tuple[Trim, ...] = ()  # history the answering request left out
+    tool_calls: tuple[ToolCall, ...] = ()  # every tool call of the case, in order
 
     @classmethod
     def for_case(cls, case: Case, *, status: CaseStatus, **fields: Any) -> CaseResult:
@@ -215,6 +217,16 @@ class CaseResult:
                 }
                 for t in self.context_trimmed
             ],
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "arguments": dict(c.arguments),
+                    "arguments_valid": c.arguments_valid,
+                    "arguments_error": c.arguments_error,
+                }
+                for c in self.tool_calls
+            ],
         }
 
     @classmethod
@@ -253,6 +265,16 @@ class CaseResult:
                     int(t["tokens_dropped"]),
                 )
                 for t in data.get("context_trimmed") or ()
+            ),
+            tool_calls=tuple(
+                ToolCall(
+                    str(c["id"]),
+                    str(c["name"]),
+                    dict(c.get("arguments") or {}),
+                    bool(c.get("arguments_valid", True)),
+                    c.get("arguments_error"),
+                )
+                for c in data.get("tool_calls") or ()
             ),
         )
 

@@ -31,6 +31,7 @@ to run is `options`, one case is `case_run`, and where the document goes is `run
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 from collections import Counter
@@ -42,7 +43,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from promptctl.errors import EXIT_INTERRUPTED, UsageError
 from promptctl.evals.case_run import CaseRunner
 from promptctl.evals.judge import PromptJudge
-from promptctl.evals.options import DEFAULT_CONCURRENCY, EvalOptions, check_targets, select_cases
+from promptctl.evals.options import (
+    DEFAULT_CONCURRENCY,
+    EvalOptions,
+    check_targets,
+    provider_limits,
+    select_cases,
+)
 from promptctl.evals.prepare import RequestBuilder
 from promptctl.evals.results import CaseResult, RunInfo, to_document
 from promptctl.evals.run_output import check_outputs, write_outputs
@@ -54,6 +61,8 @@ if TYPE_CHECKING:
     from promptctl.ledger.postgres import PgLedger
     from promptctl.providers.gateway import Gateway
     from promptctl.providers.types import ChatResponse
+
+log = logging.getLogger(__name__)
 
 WORKER_STAGGER_S = 0.001
 """Start delay between consecutive workers (0.05 s for the last of 50)."""
@@ -170,6 +179,9 @@ class _Session:
         self.project = project
         self.options = options
         self.cases = select_cases(project, prompts, options)
+        self._gateway_project, notes = provider_limits(project, options, self.cases)
+        for note in notes:
+            log.warning("%s", note)
         self.builder = RequestBuilder(project, partials or {})
         self.progress = progress
         self.env = env
@@ -246,7 +258,7 @@ class _Session:
 
             shared = shared_state_from(self.project.shared_state, env)
         return Gateway(
-            self.project,
+            self._gateway_project,
             mode=self.options.mode,
             use_cache=self.options.use_cache,
             env=self.env,

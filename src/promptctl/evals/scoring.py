@@ -48,18 +48,27 @@ def assertion_context(
         usage_known=response.usage_known,
         project_root=project_root,
         test_name=case.test.name,
+        tool_calls=response.tool_calls,
     )
 
 
 OUTPUT_SCHEMA = AssertionSpec(type="json-schema", options={"implicit": "output.schema"})
+TOOL_ARGUMENTS = AssertionSpec(type="tool-call", options={"implicit": "arguments"})
 
 
-def assertions_of(case: Case) -> tuple[AssertionSpec, ...]:
+def assertions_of(case: Case, response: ChatResponse | None = None) -> tuple[AssertionSpec, ...]:
     """The test's assertions, plus a check against the prompt's output.schema when it
     declares one (as the runtime's `result.ok` checks every answer), unless the test
-    opts out (`check_output_schema: false`) or asserts json-schema itself."""
+    opts out (`check_output_schema: false`) or asserts json-schema itself; and, for a
+    prompt with tools, that every tool call's arguments are valid (same opt-out). An
+    answer that is only tool calls is not the final answer: its output is not checked."""
     asserts = case.test.asserts
-    if case.prompt.output.schema is None or not case.test.check_output_schema:
+    if not case.test.check_output_schema:
+        return asserts
+    if case.prompt.tools:
+        asserts = (*asserts, TOOL_ARGUMENTS)
+    calls_only = response is not None and response.tool_calls and not response.text.strip()
+    if case.prompt.output.schema is None or calls_only:
         return asserts
     if any(a.type == "json-schema" and not a.negate for a in asserts):
         return asserts
@@ -81,7 +90,7 @@ async def score_case(
     runner turns it into `error_result`.
     """
     outcome = await evaluate_test(
-        assertions_of(case),
+        assertions_of(case, response),
         assertion_context(case, response, project_root=project_root),
         judge=judge,
     )
@@ -103,6 +112,7 @@ async def score_case(
         cached=response.cached,
         fallbacks_tried=tuple(FallbackTried.from_skipped(s) for s in response.fallbacks_tried),
         usage_known=response.usage_known,
+        tool_calls=response.tool_calls,
     )
 
 

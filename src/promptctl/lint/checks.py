@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from promptctl.errors import InputValidationError, RenderError, SourceLocation
+from promptctl.lint.tool_checks import check_tools, strict_output
 from promptctl.plan.call import plan_call
 from promptctl.promptfile.context_windows import context_window, estimate_tokens
 from promptctl.promptfile.diagnostics import Diagnostic
@@ -62,6 +63,8 @@ def check_prompt(
                 "add a schema so evals and the runtime can validate the answer",
             )
         )
+    diags.extend(check_tools(loaded, prompt))
+    diags.extend(strict_output(loaded, prompt, project))
     diags.extend(_targets(loaded, prompt, project))
     diags.extend(_param_typos(loaded, prompt))
     diags.extend(_metadata(loaded, prompt))

@@ -123,7 +123,14 @@ def plan_call(
         return rendered[key]
 
     requests = [
-        build_chat_request(t, messages_for(t)[0], base_params=model.params, output=prompt.output)
+        build_chat_request(
+            t,
+            messages_for(t)[0],
+            base_params=model.params,
+            output=prompt.output,
+            tools=prompt.tools,
+            tool_choice=prompt.tool_choice,
+        )
         for t in chain
     ]
     if not fit:

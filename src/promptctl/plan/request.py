@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from typing import Any
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar
 
 from promptctl.errors import PromptFileError
-from promptctl.promptfile.chat import ChatMessage, ResponseFormat
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat, ToolSpec
 from promptctl.promptfile.model import OutputSpec, Target
 
 __all__ = ["ChatRequest", "build_chat_request", "plain_data"]
@@ -24,6 +24,9 @@ class ChatRequest:
     """What promptctl asks of a model, before any vendor mapping.
 
     `extra` carries provider-specific params passed through verbatim (e.g. `top_k`).
+    `tools` are the prompt's `tools:`; `tool_choice` is `auto`, `none`, `required` or a
+    tool's name (None: the provider's default). Both are left out of the canonical form
+    while empty, so requests without tools keep their cache keys and recordings.
     """
 
     provider: str
@@ -36,6 +39,10 @@ class ChatRequest:
     seed: int | None = None
     response_format: ResponseFormat = field(default_factory=ResponseFormat)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str | None = None
+
+    _omit_defaults: ClassVar[tuple[str, ...]] = ("tools", "tool_choice")
 
     @property
     def target(self) -> str:
@@ -43,7 +50,7 @@ class ChatRequest:
 
     def canonical(self) -> dict[str, Any]:
         """The request as plain sorted data: the basis of cache keys and recordings."""
-        data: dict[str, Any] = json.loads(json.dumps(asdict(self), sort_keys=True))
+        data: dict[str, Any] = json.loads(json.dumps(plain_data(self), sort_keys=True))
         return data
 
     def _canonical_json(self) -> str:
@@ -62,26 +69,55 @@ class ChatRequest:
 
         The payload is `{"repeat": N, "request": canonical}` as compact sorted JSON.
         """
-        payload = f'{{"repeat":{int(repeat)},"request":{self._canonical_json()}}}'
-        return hashlib.sha256(payload.encode()).hexdigest()
+        keys: dict[int, str] | None = self.__dict__.get("_cache_keys")
+        if keys is None:
+            keys = {}
+            object.__setattr__(self, "_cache_keys", keys)
+        key = keys.get(repeat)
+        if key is None:  # the runner, the gateway and the ledger all ask: hashed once
+            payload = f'{{"repeat":{int(repeat)},"request":{self._canonical_json()}}}'
+            key = keys[repeat] = hashlib.sha256(payload.encode()).hexdigest()
+        return key
 
 
 _SCALARS = (str, int, float, bool, type(None))
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, tuple[tuple[str, ...], dict[str, Any]]] = {}
+
+
+def _field_names(value: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """A dataclass's field names, and the defaults of those listed in its
+    `_omit_defaults` (fields added later, left out while unset so old keys hold)."""
+    omit = getattr(value, "_omit_defaults", ())
+    defaults: dict[str, Any] = {}
+    for f in fields(value):
+        if f.name in omit:
+            factory = f.default_factory
+            defaults[f.name] = factory() if factory is not MISSING else f.default
+    return tuple(f.name for f in fields(value)), defaults
 
 
 def plain_data(value: Any) -> Any:
     """`asdict` without its deep copies (tuples become lists; the JSON is the same): a
     runtime call computes one cache key per request, and `asdict` was most of the
-    gateway's own time."""
+    gateway's own time. Fields named in a class's `_omit_defaults` are left out while
+    they hold their default."""
     cls = type(value)
     if cls in _SCALARS:
         return value
-    names = _FIELD_NAMES.get(cls)
-    if names is None and is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
-    if names is not None:
-        return {name: plain_data(getattr(value, name)) for name in names}
+    known = _FIELD_NAMES.get(cls)
+    if known is None and is_dataclass(value) and not isinstance(value, type):
+        known = _FIELD_NAMES[cls] = _field_names(value)
+    if known is not None:
+        names, defaults = known
+        if not defaults:
+            return {name: plain_data(getattr(value, name)) for name in names}
+        out = {}
+        for name in names:
+            item = getattr(value, name)
+            if name in defaults and item == defaults[name]:
+                continue
+            out[name] = plain_data(item)
+        return out
     if isinstance(value, list | tuple):
         return [plain_data(v) for v in value]
     if isinstance(value, Mapping):
@@ -98,10 +134,12 @@ def build_chat_request(
     *,
     base_params: Mapping[str, Any],
     output: OutputSpec,
+    tools: Sequence[ToolSpec] = (),
+    tool_choice: str | None = None,
 ) -> ChatRequest:
     """Target params win over `base_params`; unknown params pass through in `extra`.
 
-    The output schema and `extra` are key-sorted (see `_sorted`)."""
+    The output schema, tool parameters and `extra` are key-sorted (see `_sorted`)."""
     if "/" not in target.use:
         raise PromptFileError(
             f"model {target.use!r} is not provider/model",
@@ -130,6 +168,8 @@ def build_chat_request(
         seed=_opt(params, "seed", int),
         response_format=fmt,
         extra=_sorted({k: v for k, v in params.items() if k not in _KNOWN}),
+        tools=tuple(ToolSpec(t.name, t.description, _sorted_schema(t.parameters)) for t in tools),
+        tool_choice=tool_choice,
     )
 
 

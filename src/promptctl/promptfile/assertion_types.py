@@ -31,6 +31,9 @@ REQUIRED_OPTIONS: Mapping[str, tuple[str, ...]] = {
     "latency": ("max", "value"),
     "python": ("value", "file"),
     "llm-rubric": ("value", "rubric"),
+    # `name` (or the short form's value), `arguments` and `schema` are all optional: alone,
+    # `tool-call` means "calls some tool" and `not-tool-call` "calls no tool"
+    "tool-call": (),
 }
 
 ASSERTION_TYPES: frozenset[str] = frozenset(REQUIRED_OPTIONS)

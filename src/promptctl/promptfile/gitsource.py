@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import SourceLocation, UsageError
-from promptctl.promptfile.safe_io import MAX_FILE_BYTES, UnsafeFileError, shown
+from promptctl.promptfile.safe_io import (
+    MAX_FILE_BYTES,
+    FileTooLargeError,
+    UnsafeFileError,
+    shown,
+    too_big_hint,
+)
 
 __all__ = ["GitTreeSource", "find_repo_root", "merge_base_ref"]
 
@@ -128,10 +134,10 @@ class GitTreeSource:
         if blob is None:
             raise FileNotFoundError(f"{path} not in {self.ref}")
         if blob.size > limit:
-            raise UnsafeFileError(
+            raise FileTooLargeError(
                 f"{what} is {blob.size:,} bytes at {self.ref}, over the {limit:,}-byte limit",
                 location=SourceLocation(path),
-                hint="split it, or raise the cap under `limits:` in promptctl.yaml",
+                hint=too_big_hint(what),
             )
         data: bytes = blob.data_stream.read()
         return data

@@ -36,13 +36,13 @@ def _target(t: Target, partials: Mapping[str, str]) -> dict[str, Any]:
 
 
 def hash_payload(prompt: Prompt, partials: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """What the hash covers: resolved messages, model config, input/output schemas.
+    """What the hash covers: resolved messages, model config, input/output schemas, tools.
 
     Metadata (id, version, description, status, owner, tags) and tests are excluded,
     so approving a prompt or adding a test keeps its eval results valid.
     """
     table = partials or {}
-    return {
+    payload: dict[str, Any] = {
         "messages": _messages(prompt.messages, table),
         "model": {
             "use": prompt.model.use,
@@ -56,6 +56,14 @@ def hash_payload(prompt: Prompt, partials: Mapping[str, str] | None = None) -> d
             "schema": dict(prompt.output.schema) if prompt.output.schema is not None else None,
         },
     }
+    if prompt.tools:  # only when set: prompts without tools keep their hashes
+        payload["tools"] = [
+            {"name": t.name, "description": t.description, "parameters": dict(t.parameters)}
+            for t in prompt.tools
+        ]
+    if prompt.tool_choice is not None:
+        payload["tool_choice"] = prompt.tool_choice
+    return payload
 
 
 def content_hash(prompt: Prompt, partials: Mapping[str, str] | None = None) -> str:

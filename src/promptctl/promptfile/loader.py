@@ -20,7 +20,7 @@ from promptctl.promptfile.model import Project, Prompt
 from promptctl.promptfile.project import find_project, load_project
 from promptctl.promptfile.prompt_build import build_prompt, default_id, failing_include
 from promptctl.promptfile.rules import finding
-from promptctl.promptfile.safe_io import confine, excerpt
+from promptctl.promptfile.safe_io import FileTooLargeError, confine, excerpt
 from promptctl.promptfile.salvage import salvage
 from promptctl.promptfile.schemas import did_you_mean, schema_findings
 from promptctl.promptfile.semver import parse_semver, suggest_semver
@@ -163,7 +163,7 @@ def load_prompt_file(
     diags = result.diagnostics
     try:
         if text is None:
-            text = decode_text(src.read_bytes(path, root=project.root, what="prompt file"), path)
+            text = _read_prompt_file(path, project, src)
         doc = load_yaml(text, path)
     except FileNotFoundError:
         diags.append(finding("PC001", "file not found", SourceLocation(path)))
@@ -200,6 +200,21 @@ def load_prompt_file(
         diags.append(finding("PC012", exc.message, loc, exc.hint))
     result.prompt = prompt
     return result
+
+
+def _read_prompt_file(path: Path, project: Project, src: FileSource) -> str:
+    """The file's text, within `limits.max_prompt_file_bytes` (the error says how to go on)."""
+    limit = project.limits.max_prompt_file_bytes
+    try:
+        raw = src.read_bytes(path, root=project.root, limit=limit, what="prompt file")
+    except FileTooLargeError as exc:
+        raise PromptFileError(
+            exc.message,
+            location=exc.location,
+            hint="move the tests into a dataset file (`dataset: evals/<name>.jsonl`), or "
+            f"raise `limits: {{max_prompt_file_bytes: {2 * limit}}}` in promptctl.yaml",
+        ) from None
+    return decode_text(raw, path, limit=limit)
 
 
 def _version_findings(data: dict[str, Any], doc: LocatedYaml, text: str) -> list[Diagnostic]:

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from promptctl.errors import SourceLocation
+from promptctl.promptfile.chat import ToolSpec
 
 __all__ = [
     "DEFAULT_PROVIDERS",
@@ -138,6 +139,10 @@ class TestCase:
     # `degraded:` inputs whose context source the test simulates as down (left out of
     # `vars`, which already merge the test's recorded `context:` values)
     degraded: tuple[str, ...] = ()
+    # `tool_results:` tool name -> its result (a string, or JSON data sent as JSON): a
+    # case whose answer calls only tools listed here continues with their results
+    # (docs/prompt-format.md, "Tool calls in tests")
+    tool_results: Mapping[str, Any] = field(default_factory=dict)
 
     __test__ = False  # not a pytest class
 
@@ -165,6 +170,10 @@ class Prompt:
     output: OutputSpec = field(default_factory=OutputSpec)
     tests: tuple[TestCase, ...] = ()
     content_hash: str = ""
+    # `tools:` (functions the model may call) and `tool_choice` (auto, none, required or
+    # a tool's name; None: the provider's default, auto)
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def required_inputs(self) -> list[str]:
@@ -279,6 +288,9 @@ class Limits:
     """
 
     max_repeat: int = 100
+    # generated suites keep thousands of inline tests (10,000 take ~2 MB); larger data
+    # belongs in a dataset file, which is read row by row
+    max_prompt_file_bytes: int = 8 * 1024 * 1024
     max_dataset_rows: int = 100_000
     max_dataset_bytes: int = 64 * 1024 * 1024
     max_cases: int = 1_000_000
@@ -307,6 +319,9 @@ class Project:
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     candidates: tuple[str, ...] = ()  # `promptctl compare` targets when none are given
     limits: Limits = field(default_factory=Limits)
+    # providers whose `max_concurrency` promptctl.yaml sets: `--concurrency` raises the
+    # others' default (16) to itself, and only notes these (docs/performance.md)
+    concurrency_set: frozenset[str] = frozenset()
 
     @property
     def state_dir(self) -> Path:

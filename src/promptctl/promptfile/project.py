@@ -129,6 +129,9 @@ def load_project(config_path: Path) -> Project:
         lifecycle=_lifecycle(data.get("lifecycle", {}), doc.locate),
         candidates=tuple(data.get("candidates", ())),
         limits=Limits(**data.get("limits", {})),
+        concurrency_set=frozenset(
+            name for name, raw in data.get("providers", {}).items() if "max_concurrency" in raw
+        ),
     )
     return _checked_writes(project)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from promptctl.errors import RenderError, SourceLocation
+from promptctl.promptfile.chat import tools_of
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.model import (
     MessageTemplate,
@@ -152,4 +153,6 @@ def build_prompt(
         output=OutputSpec(format=output.get("format", "text"), schema=output.get("schema")),
         tests=tests,
         raw=data,
+        tools=tools_of(data.get("tools") or ()),
+        tool_choice=data.get("tool_choice"),
     )

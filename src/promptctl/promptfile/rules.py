@@ -39,7 +39,12 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC010", "template-syntax", "error", "A message template is not valid Jinja2."),
     Rule("PC011", "undeclared-variable", "error", "A template uses a variable not under `inputs`."),
     Rule("PC012", "include", "error", "An include is missing, leaves _partials/ or cycles."),
-    Rule("PC013", "invalid-schema", "error", "An input or output schema is not valid JSON Schema."),
+    Rule(
+        "PC013",
+        "invalid-schema",
+        "error",
+        "An input, output or tool parameters schema is not valid JSON Schema.",
+    ),
     Rule("PC014", "test-vars", "error", "A test's `vars` violate the input schema."),
     Rule("PC015", "unknown-assertion", "error", "An assertion type that does not exist."),
     Rule("PC016", "invalid-assertion", "error", "An assertion with a bad argument (regex…)."),
@@ -52,6 +57,7 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC021", "version-lowered", "error", "The version is lower than at the base."),
     Rule("PC022", "version-bump-too-small", "error", "The bump is smaller than the change."),
     Rule("PC023", "model-retired", "error", "A target's model is past its shutdown date."),
+    Rule("PC024", "tools", "error", "A tool set providers refuse, or a tool_choice naming none."),
     Rule("PC030", "private-key-tracked", "error", "A private key file is tracked by git."),
     Rule("PC101", "unused-input", "warning", "An input no template uses."),
     Rule("PC102", "no-tests", "warning", "A prompt without tests."),
@@ -66,6 +72,12 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC109", "model-retiring", "warning", "A target's model shuts down within N days."),
     Rule("PC110", "catastrophic-regex", "warning", "A regex that can take exponential time."),
     Rule("PC111", "history-without-budget", "note", "A `history` entry with no budget."),
+    Rule(
+        "PC112",
+        "strict-schema",
+        "warning",
+        "An output schema OpenAI cannot take with strict: true (sent strict: false).",
+    ),
     Rule("PC900", "version-check-skipped", "note", "Version rules could not run (no git base)."),
 )
 

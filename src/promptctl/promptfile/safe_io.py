@@ -32,6 +32,7 @@ __all__ = [
     "MAX_CHECK_BYTES",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "FileTooLargeError",
     "UnsafeFileError",
     "checked",
     "confine",
@@ -40,6 +41,7 @@ __all__ = [
     "read_file",
     "require_regular",
     "shown",
+    "too_big_hint",
 ]
 
 # Deeper data than any prompt needs; every later stage (schema validation, hashing,
@@ -59,6 +61,10 @@ _KINDS = {
 
 class UnsafeFileError(PromptFileError):
     """A file leaves the project, is not a regular file, or is over its size cap."""
+
+
+class FileTooLargeError(UnsafeFileError):
+    """A file is over its size cap (callers that know which setting raises it say so)."""
 
 
 def shown(path: Path, root: Path | None) -> str:
@@ -101,11 +107,20 @@ def require_regular(path: Path, mode: int, *, what: str = "file") -> None:
     )
 
 
-def _too_big(path: Path, size: int, limit: int, what: str) -> UnsafeFileError:
-    return UnsafeFileError(
+# the `limits:` key of promptctl.yaml that raises each configurable cap
+LIMIT_KEYS = {"prompt file": "max_prompt_file_bytes", "dataset": "max_dataset_bytes"}
+
+
+def too_big_hint(what: str) -> str:
+    key = LIMIT_KEYS.get(what)
+    return f"split it, or raise `limits: {{{key}: ...}}` in promptctl.yaml" if key else "split it"
+
+
+def _too_big(path: Path, size: int, limit: int, what: str) -> FileTooLargeError:
+    return FileTooLargeError(
         f"{what} is {size:,} bytes, over the {limit:,}-byte limit",
         location=SourceLocation(path),
-        hint="split it, or raise the cap under `limits:` in promptctl.yaml",
+        hint=too_big_hint(what),
     )
 
 

@@ -222,6 +222,7 @@ def parse_tests(
                 repeat=repeat,
                 location=locate(ptr),
                 check_output_schema=entry.get("check_output_schema", True),
+                tool_results=entry.get("tool_results") or {},
             )
         )
     if isinstance(source, WorkingTreeSource):

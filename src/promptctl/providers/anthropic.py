@@ -4,15 +4,19 @@ The system prompt is top level, `max_tokens` is required (DEFAULT_MAX_TOKENS whe
 prompt sets none), and usage reports cache reads and writes *apart from*
 `input_tokens`: they are added back so `Usage.input_tokens` counts every prompt token.
 A 429 for a reached spend limit is `quota`, never retried: waiting will not heal it.
+Structured output is forced tool use (`_tool_fields`): the answer is the tool's input.
+A tool result is a `tool_result` block in a user turn.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
 from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage, ToolCall, ToolSpec
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -26,10 +30,13 @@ from promptctl.providers.base import (
 from promptctl.providers.shape import bad, count, obj, opt_str
 from promptctl.providers.types import FinishReason, Usage
 
-__all__ = ["ADAPTER", "API_VERSION", "DEFAULT_MAX_TOKENS"]
+__all__ = ["ADAPTER", "API_VERSION", "DEFAULT_MAX_TOKENS", "OUTPUT_TOOL", "answer_of"]
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
+# The tool a JSON Schema output is forced through (no JSON mode in the Messages API);
+# the prompt-file loader refuses a tool of this name.
+OUTPUT_TOOL = "promptctl_output"
 
 
 def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
@@ -38,10 +45,12 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     for m in request.messages:
         if m.role == "system":
             continue
-        if messages and messages[-1]["role"] == m.role:  # Anthropic wants alternating turns
-            messages[-1]["content"][0]["text"] += "\n\n" + m.content
+        role = "assistant" if m.role == "assistant" else "user"  # a tool result is user's
+        blocks = _blocks(m)
+        if messages and messages[-1]["role"] == role:  # Anthropic wants alternating turns
+            _merge(messages[-1]["content"], blocks)
         else:
-            messages.append({"role": m.role, "content": [{"type": "text", "text": m.content}]})
+            messages.append({"role": role, "content": blocks})
     body: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
@@ -55,6 +64,7 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
         body["top_p"] = request.top_p
     if request.stop:
         body["stop_sequences"] = list(request.stop)
+    body.update(_tool_fields(request))
     body.update(request.extra)
     headers = {
         "content-type": "application/json",
@@ -87,6 +97,58 @@ _KINDS: Mapping[str, ProviderErrorKind] = {
 }
 
 
+def _blocks(m: ChatMessage) -> list[dict[str, Any]]:
+    if m.role == "tool":
+        return [{"type": "tool_result", "tool_use_id": m.tool_call_id or "", "content": m.content}]
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
+    for c in m.tool_calls:
+        blocks.append({"type": "tool_use", "id": c.id, "name": c.name, "input": dict(c.arguments)})
+    return blocks or [{"type": "text", "text": ""}]
+
+
+def _merge(into: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> None:
+    """Two turns of one role become one: texts join with a blank line, tool blocks
+    (results of parallel calls) follow each other."""
+    for block in blocks:
+        last = into[-1] if into else None
+        if block["type"] == "text" and last is not None and last["type"] == "text":
+            last["text"] += "\n\n" + block["text"]
+        else:
+            into.append(block)
+
+
+def _tool_fields(request: ChatRequest) -> dict[str, Any]:
+    """`tools`/`tool_choice`; a JSON Schema output without tools is forced tool use:
+    one tool, `OUTPUT_TOOL`, whose input schema is the output schema (`_parse` turns
+    its input back into the answer's text)."""
+    fmt = request.response_format
+    if not request.tools:
+        if fmt.type == "json_schema" and fmt.schema is not None:
+            tool = {
+                "name": OUTPUT_TOOL,
+                "description": "Give the answer: call this with the answer as its input.",
+                "input_schema": dict(fmt.schema),
+            }
+            return {"tools": [tool], "tool_choice": {"type": "tool", "name": OUTPUT_TOOL}}
+        return {}
+    out: dict[str, Any] = {"tools": [_tool(t) for t in request.tools]}
+    choice = request.tool_choice
+    if choice is not None:
+        kinds = {"auto": "auto", "none": "none", "required": "any"}
+        out["tool_choice"] = (
+            {"type": kinds[choice]} if choice in kinds else {"type": "tool", "name": choice}
+        )
+    return out
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        out["description"] = tool.description
+    out["input_schema"] = dict(tool.parameters)
+    return out
+
+
 def _parse(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
     data = decode_json(body, status)
     if status >= 400 or (isinstance(data, Mapping) and data.get("type") == "error"):
@@ -95,10 +157,14 @@ def _parse(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
     if not isinstance(data.get("content"), list):
         raise bad("content", "is not an array")
     texts: list[str] = []
+    calls: list[ToolCall] = []
     for i, raw_block in enumerate(data["content"]):
         block = obj(raw_block, f"content[{i}]")
         if block.get("type") == "text":
             texts.append(opt_str(block.get("text"), f"content[{i}].text") or "")
+        elif block.get("type") == "tool_use":
+            calls.append(_tool_call(block, f"content[{i}]"))
+    text, tool_calls = answer_of("".join(texts), calls)
     raw = data.get("usage")
     counts = (
         count(raw, "input_tokens", required=True),
@@ -115,14 +181,40 @@ def _parse(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
         cache_write_tokens=cache_write,
         cache_write_1h_tokens=write_1h,
     )
+    finish = _FINISH.get(str(data.get("stop_reason")), "other")
+    if finish == "tool_calls" and not tool_calls:  # the forced output tool: an answer
+        finish = "stop"
     return Parsed(
-        text="".join(texts),
-        finish_reason=_FINISH.get(str(data.get("stop_reason")), "other"),
+        text=text,
+        finish_reason=finish,
         usage=usage,
         model_reported=opt_str(data.get("model"), "model") or "",
         request_id=headers.get("request-id") or opt_str(data.get("id"), "id"),
         usage_known=None not in counts,
+        tool_calls=tool_calls,
     )
+
+
+def _tool_call(block: Mapping[str, Any], field: str) -> ToolCall:
+    name = opt_str(block.get("name"), field + ".name")
+    if not name:
+        raise bad(field + ".name", "is missing")
+    call_id = opt_str(block.get("id"), field + ".id") or ""
+    arguments = block.get("input")
+    if not isinstance(arguments, Mapping):
+        return ToolCall(call_id, name, {}, False, "arguments are not a JSON object")
+    return ToolCall(call_id, name, arguments)
+
+
+def answer_of(text: str, calls: list[ToolCall]) -> tuple[str, tuple[ToolCall, ...]]:
+    """(text, tool calls) of an answer: a call of `OUTPUT_TOOL` (forced tool use for a
+    JSON Schema output) is the answer itself, its input as JSON text. Shared with the
+    streaming parser, which assembles the same blocks from deltas."""
+    output = next((c for c in calls if c.name == OUTPUT_TOOL), None)
+    if output is None:
+        return text, tuple(calls)
+    rest = tuple(c for c in calls if c is not output)
+    return json.dumps(dict(output.arguments), ensure_ascii=False), rest
 
 
 def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:

@@ -20,7 +20,6 @@ from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
-from promptctl.providers import _http
 from promptctl.providers.base import Parsed, scrub
 from promptctl.providers.chain import TargetPlan
 from promptctl.providers.redact import Redactor
@@ -50,6 +49,8 @@ async def call_target(
     `redactor` scrubs the response body before anything parses it, so a key that the
     server echoes reaches no answer, error, cache, recording or report.
     """
+    from promptctl.providers import _http  # here: a run answered from the cache needs no HTTP
+
     settings, request = plan.settings, plan.request
     wire = plan.adapter.build_request(request, settings, plan.api_key)
     content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()

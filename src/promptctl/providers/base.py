@@ -19,6 +19,7 @@ from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
 from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.model import PROVIDER_KINDS, ProviderSettings
 from promptctl.providers.redact import scrub
 from promptctl.providers.types import FinishReason, Usage
@@ -48,7 +49,9 @@ class Parsed:
     """The provider-neutral fields of a successful response.
 
     `usage_known` is False when the usage block was absent or unreadable: the counts
-    are then 0 but the cost is unknown, not free.
+    are then 0 but the cost is unknown, not free. `tool_calls` are the calls the model
+    asked for, in order (their arguments checked as JSON only: the gateway checks them
+    against the tools' schemas, which the adapter does not see).
     """
 
     text: str
@@ -59,6 +62,7 @@ class Parsed:
     usage_known: bool = True
     # what a proxy says the call cost (LiteLLM's x-litellm-response-cost), if it said
     reported_cost_usd: float | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 BuildFn = Callable[[ChatRequest, ProviderSettings, "str | None"], WireRequest]

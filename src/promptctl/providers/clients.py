@@ -15,8 +15,6 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from promptctl.providers import _http
-
 __all__ = ["ClientPool"]
 
 T = TypeVar("T")
@@ -54,6 +52,8 @@ class ClientPool:
         entry = self._clients.get(loop)
         if entry is not None:
             return entry.client
+        from promptctl.providers import _http  # not imported by a run that never calls
+
         client = _http.new_client(self._max_connections)
         closer = _close_at_loop_exit(self._clients, self._clients_lock, client)
         await closer.__anext__()  # now tracked by the loop: asyncio.run closes it at exit
@@ -69,6 +69,8 @@ class ClientPool:
         if client is None:
             with self._bg_lock:
                 if self._sync_client is None:
+                    from promptctl.providers import _http
+
                     self._sync_client = _http.new_sync_client(self._max_connections)
                 client = self._sync_client
         return client

@@ -7,7 +7,7 @@ from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import plain_data
-from promptctl.providers.types import ChatResponse, SkippedTarget, Usage
+from promptctl.providers.types import ChatResponse, SkippedTarget, ToolCall, Usage
 
 __all__ = ["response_from_data", "response_to_data"]
 
@@ -26,6 +26,7 @@ def response_from_data(data: Mapping[str, Any]) -> ChatResponse:
         fields["fallbacks_tried"] = tuple(
             SkippedTarget(**s) for s in fields.get("fallbacks_tried", ())
         )
+        fields["tool_calls"] = tuple(ToolCall(**c) for c in fields.get("tool_calls", ()))
         return ChatResponse(**fields)
     except TypeError as exc:
         raise ProviderError("bad_response", f"stored response is malformed: {exc}") from None

@@ -45,6 +45,7 @@ from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.redact import Redactor, secrets_from_env
 from promptctl.providers.retry import RetryPolicy
+from promptctl.providers.tool_calls import check_tool_calls
 from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
 
 if TYPE_CHECKING:
@@ -426,6 +427,7 @@ class Gateway:
             attempts=attempts,
             fallbacks_tried=tuple(skipped),
             usage_known=parsed.usage_known,
+            tool_calls=check_tool_calls(target_plan.request.tools, parsed.tool_calls),
         )
 
     def _warn_once(self, target: str, message: str) -> None:

@@ -4,16 +4,20 @@ The key travels in the `x-goog-api-key` header, never in `?key=` (query strings 
 logs and recordings). `thoughtsTokenCount` is reported apart from
 `candidatesTokenCount` and billed as output, so it is added to `Usage.output_tokens`.
 A prompt blocked by safety filters comes back as HTTP 200 with no candidates.
+Tools are `functionDeclarations` (parameters converted by `gemini_schema`, as a JSON
+Schema output is for `responseSchema`); `tool_choice` is `toolConfig`'s calling mode.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage, ToolCall, ToolSpec
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -50,10 +54,13 @@ def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     elif "enum" in schema:
         out["type"] = "STRING"
     if "enum" in schema:
-        out["enum"] = [str(v) for v in schema["enum"]]
+        out["enum"] = [str(v) for v in schema["enum"] if v is not None]
+        if None in schema["enum"]:
+            out["nullable"] = True
     for key in _SCHEMA_KEYS:
         if key in schema:
-            out[key] = schema[key]
+            # int64 fields travel as JSON strings in Google's API (proto3 JSON mapping)
+            out[key] = str(schema[key]) if key in ("maxItems", "minItems") else schema[key]
     props = schema.get("properties")
     if isinstance(props, Mapping):
         out["properties"] = {str(k): gemini_schema(v) for k, v in props.items()}
@@ -65,12 +72,7 @@ def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
     system = "\n\n".join(m.content for m in request.messages if m.role == "system")
-    contents = [
-        {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
-        for m in request.messages
-        if m.role != "system"
-    ]
-    body: dict[str, Any] = {"contents": contents}
+    body: dict[str, Any] = {"contents": _contents(request.messages)}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     config: dict[str, Any] = {}
@@ -89,6 +91,10 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
         config["responseMimeType"] = "application/json"
     if fmt.type == "json_schema" and fmt.schema is not None:
         config["responseSchema"] = gemini_schema(fmt.schema)
+    if request.tools:
+        body["tools"] = [{"functionDeclarations": [_declaration(t) for t in request.tools]}]
+    if request.tool_choice is not None:
+        body["toolConfig"] = {"functionCallingConfig": _calling_config(request.tool_choice)}
     extra = dict(request.extra)
     config.update(extra.pop("generationConfig", {}) or {})
     if config:
@@ -99,6 +105,55 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
         headers["x-goog-api-key"] = api_key
     base = (settings.base_url or "https://generativelanguage.googleapis.com/v1beta").rstrip("/")
     return WireRequest(f"{base}/models/{request.model}:generateContent", headers, body)
+
+
+def _contents(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """Turns as `contents`: an assistant's tool calls are `functionCall` parts, tool
+    results `functionResponse` parts of a user turn (results of parallel calls share one).
+    Gemini matches a result to its call by the function's name, so a result without
+    `name` takes the name of the call its `tool_call_id` answers."""
+    names = {c.id: c.name for m in messages for c in m.tool_calls}
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        if m.role == "tool":
+            name = m.name or names.get(m.tool_call_id or "", "")
+            part = {"functionResponse": {"name": name, "response": {"output": _result(m.content)}}}
+            if out and out[-1]["role"] == "user" and "functionResponse" in out[-1]["parts"][-1]:
+                out[-1]["parts"].append(part)
+            else:
+                out.append({"role": "user", "parts": [part]})
+            continue
+        parts: list[dict[str, Any]] = [{"text": m.content}] if m.content or not m.tool_calls else []
+        for c in m.tool_calls:
+            parts.append({"functionCall": {"name": c.name, "args": dict(c.arguments)}})
+        out.append({"role": "model" if m.role == "assistant" else "user", "parts": parts})
+    return out
+
+
+def _result(content: str) -> Any:
+    """A tool's result as JSON when it is JSON (Gemini reads structured output), else text."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content
+
+
+def _declaration(tool: ToolSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        out["description"] = tool.description
+    if tool.parameters.get("properties"):  # Gemini refuses an object with no properties
+        out["parameters"] = gemini_schema(tool.parameters)
+    return out
+
+
+def _calling_config(choice: str) -> dict[str, Any]:
+    modes = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+    if choice in modes:
+        return {"mode": modes[choice]}
+    return {"mode": "ANY", "allowedFunctionNames": [choice]}
 
 
 _FINISH: Mapping[str, FinishReason] = {
@@ -128,10 +183,13 @@ def _parse(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
     first = obj(candidates[0], "candidates[0]")
     content = opt_obj(first.get("content"), "candidates[0].content")
     texts: list[str] = []
+    calls: list[ToolCall] = []
     for i, raw_part in enumerate(opt_list(content.get("parts"), "candidates[0].content.parts")):
         field = f"candidates[0].content.parts[{i}]"
         part = obj(raw_part, field)
-        if not part.get("thought"):
+        if "functionCall" in part:
+            calls.append(_tool_call(part["functionCall"], field + ".functionCall", len(calls)))
+        elif not part.get("thought"):
             texts.append(opt_str(part.get("text"), field + ".text") or "")
     meta = data.get("usageMetadata")
     counts = (
@@ -147,14 +205,34 @@ def _parse(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
         cached_input_tokens=cached,
         reasoning_tokens=thoughts,
     )
+    finish = _FINISH.get(str(first.get("finishReason")), "other")
+    if calls and finish == "stop":  # Gemini says STOP after function calls too
+        finish = "tool_calls"
     return Parsed(
         text="".join(texts),
-        finish_reason=_FINISH.get(str(first.get("finishReason")), "other"),
+        finish_reason=finish,
         usage=usage,
         model_reported=opt_str(data.get("modelVersion"), "modelVersion") or "",
         request_id=opt_str(data.get("responseId"), "responseId"),
         usage_known=meta is not None and None not in counts,
+        tool_calls=tuple(calls),
     )
+
+
+def _tool_call(value: Any, field: str, index: int) -> ToolCall:
+    """A `functionCall` part; Gemini sends no id before its newer API versions, so the
+    call's position stands in (`call_<n>`) for matching results to calls."""
+    call = obj(value, field)
+    name = opt_str(call.get("name"), field + ".name")
+    if not name:
+        raise bad(field + ".name", "is missing")
+    call_id = opt_str(call.get("id"), field + ".id") or f"call_{index}"
+    args = call.get("args")
+    if args is None:
+        return ToolCall(call_id, name, {})
+    if not isinstance(args, Mapping):
+        return ToolCall(call_id, name, {}, False, "arguments are not a JSON object")
+    return ToolCall(call_id, name, args)
 
 
 def _retry_delay(details: Any) -> float | None:

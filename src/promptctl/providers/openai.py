@@ -5,17 +5,21 @@ instead, which bounds visible and reasoning tokens together; they also reject a
 `temperature` or `top_p` other than 1, so those are left out for them (a prompt written
 for gpt-4o with `temperature: 0` still runs when it falls back to o4-mini). The parse side is shared
 with Azure and every OpenAI-compatible server; a server that sends no usage (some local
-ones) leaves the cost unknown rather than free.
+ones) leaves the cost unknown rather than free. A JSON Schema output (and a tool's
+parameters) is sent with `strict: true` only when OpenAI accepts it strictly
+(`openai_strict`); otherwise `strict: false`, as OpenAI would answer 400.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage, ToolCall, ToolSpec, tool_call_from_json
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -25,6 +29,7 @@ from promptctl.providers.base import (
     error_for_status,
     retry_after_from_headers,
 )
+from promptctl.providers.openai_strict import is_strict_compatible
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_str
 from promptctl.providers.types import FinishReason, Usage
 
@@ -47,7 +52,7 @@ def chat_body(request: ChatRequest, *, max_tokens_field: str = "max_tokens") -> 
     """The Chat Completions body shared by OpenAI, Azure and compatible servers."""
     body: dict[str, Any] = {
         "model": request.model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [_message(m) for m in request.messages],
     }
     if request.temperature is not None:
         body["temperature"] = request.temperature
@@ -63,12 +68,60 @@ def chat_body(request: ChatRequest, *, max_tokens_field: str = "max_tokens") -> 
     if fmt.type == "json":
         body["response_format"] = {"type": "json_object"}
     elif fmt.type == "json_schema":
+        schema = fmt.schema or {}
         body["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": fmt.name, "schema": dict(fmt.schema or {}), "strict": True},
+            "json_schema": {
+                "name": fmt.name,
+                "schema": dict(schema),
+                "strict": is_strict_compatible(schema),
+            },
         }
+    if request.tools:
+        body["tools"] = [_tool(t) for t in request.tools]
+    if request.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(request.tool_choice)
     body.update(request.extra)
     return body
+
+
+def _message(m: ChatMessage) -> dict[str, Any]:
+    """One message; an assistant's tool calls and a tool's result in Chat's shape."""
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.content}
+    if m.role == "assistant" and m.tool_calls:
+        return {
+            "role": "assistant",
+            "content": m.content or None,
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {
+                        "name": c.name,
+                        "arguments": json.dumps(dict(c.arguments), ensure_ascii=False),
+                    },
+                }
+                for c in m.tool_calls
+            ],
+        }
+    return {"role": m.role, "content": m.content}
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        function["description"] = tool.description
+    function["parameters"] = dict(tool.parameters)
+    if is_strict_compatible(tool.parameters):
+        function["strict"] = True
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: str) -> Any:
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
 
 
 def reasoning_body(request: ChatRequest) -> dict[str, Any]:
@@ -115,6 +168,7 @@ def parse_chat_completion(status: int, headers: Mapping[str, str], body: bytes) 
     finish = _FINISH.get(str(choice.get("finish_reason")), "other")
     if content is None and refusal:
         content, finish = refusal, "content_filter"
+    calls = _tool_calls(message.get("tool_calls"))
     raw = data.get("usage")
     counts = (
         count(raw, "prompt_tokens", required=True),
@@ -135,7 +189,27 @@ def parse_chat_completion(status: int, headers: Mapping[str, str], body: bytes) 
         model_reported=opt_str(data.get("model"), "model") or "",
         request_id=headers.get("x-request-id") or opt_str(data.get("id"), "id"),
         usage_known=None not in counts,
+        tool_calls=calls,
     )
+
+
+def _tool_calls(value: Any) -> tuple[ToolCall, ...]:
+    """`message.tool_calls`: arguments arrive as a JSON string, parsed and flagged here."""
+    out = []
+    for i, raw in enumerate(opt_list(value, "choices[0].message.tool_calls")):
+        field = f"choices[0].message.tool_calls[{i}]"
+        call = obj(raw, field)
+        function = obj(call.get("function"), field + ".function")
+        name = opt_str(function.get("name"), field + ".function.name")
+        if not name:
+            raise bad(field + ".function.name", "is missing")
+        arguments = function.get("arguments")
+        if isinstance(arguments, Mapping):  # some compatible servers send an object
+            arguments = json.dumps(arguments)
+        raw_args = opt_str(arguments, field + ".function.arguments") or ""
+        call_id = opt_str(call.get("id"), field + ".id") or f"call_{i}"
+        out.append(tool_call_from_json(call_id, name, raw_args))
+    return tuple(out)
 
 
 def _content(value: Any) -> str | None:

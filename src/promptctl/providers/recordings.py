@@ -41,6 +41,10 @@ class RecordingStore:
 
     def load(self, key: str) -> ChatResponse | None:
         path = self.path_for(key)
+        if not os.path.lexists(path):
+            # the common case (no recording): one lstat, not read_file's realpath walk of
+            # every parent (~10 lstats); a link or anything else present is checked below
+            return None
         try:
             # committed by pull requests: a FIFO or a link out of the folder is refused
             raw = read_file(path, root=self.root, limit=MAX_RECORDING_BYTES, what="recording")

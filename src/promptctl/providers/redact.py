@@ -16,6 +16,7 @@ the writers of those artifacts scrub again (inputs and check output may hold a k
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -73,15 +74,42 @@ class Redactor:
         object when nothing had to change (so callers can tell cheaply)."""
         if not self.secrets:
             return value
+        if isinstance(value, dict | list) and not self._mentioned_in(value):
+            return value
+        return self._data(value)
+
+    def _mentioned_in(self, value: Any) -> bool:
+        """Whether any secret (or a piece `_remove` would cut) may be in `value`: one C
+        pass over its JSON instead of a Python call per value (a run's document has tens
+        of thousands). JSON escapes only `"`, `\\` and control characters, so a secret
+        without those appears in it verbatim; one with them always takes the full walk."""
+        if any(_escaped_in_json(s) for s in self.secrets):
+            return True
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError, RecursionError):  # keys JSON cannot hold: walk it
+            return True
+        return any(
+            s in text
+            if len(s) < MIN_FRAGMENT
+            else (s[:MIN_FRAGMENT] in text or s[-MIN_FRAGMENT:] in text)
+            for s in self.secrets
+        )
+
+    def _data(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.known(value)
         if isinstance(value, dict):
-            out = {k: self.data(v) for k, v in value.items()}
+            out = {k: self._data(v) for k, v in value.items()}
             return value if all(out[k] is value[k] for k in value) else out
         if isinstance(value, list):
-            items = [self.data(v) for v in value]
+            items = [self._data(v) for v in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         return value
+
+
+def _escaped_in_json(secret: str) -> bool:
+    return any(c in secret for c in '"\\') or any(ord(c) < 0x20 for c in secret)
 
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:

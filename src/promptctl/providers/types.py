@@ -7,12 +7,12 @@ Adapters map `ChatRequest` to their wire format and the wire response back to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 # The request types live with the prompt format and the call plan; re-exported here
 # because they are the provider layer's interface (adapters map a ChatRequest).
 from promptctl.plan.request import ChatRequest, plain_data
-from promptctl.promptfile.chat import ChatMessage, ResponseFormat
+from promptctl.promptfile.chat import ChatMessage, ResponseFormat, ToolCall, ToolSpec
 from promptctl.promptfile.history import Trim
 
 __all__ = [
@@ -24,6 +24,8 @@ __all__ = [
     "FinishReason",
     "ResponseFormat",
     "SkippedTarget",
+    "ToolCall",
+    "ToolSpec",
     "Usage",
     "plain_data",
 ]
@@ -87,6 +89,11 @@ class ChatResponse:
     fallbacks_tried: tuple[SkippedTarget, ...] = ()
     usage_known: bool = True  # False: the usage block was absent or unreadable
     attempt_latency_ms: float = 0.0
+    # the tool calls the model asked for, arguments checked against the tools' schemas
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    # stored responses (cache, recordings) without tool calls stay as they were
+    _omit_defaults: ClassVar[tuple[str, ...]] = ("tool_calls",)
 
 
 @dataclass(frozen=True)

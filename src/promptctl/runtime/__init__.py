@@ -18,7 +18,7 @@ from promptctl.errors import (
     ProviderError,
     RenderError,
 )
-from promptctl.providers.types import SkippedTarget, Usage
+from promptctl.providers.types import SkippedTarget, ToolCall, Usage
 from promptctl.runtime._bundle import LoadedBundle
 from promptctl.runtime._result import RunResult
 from promptctl.runtime._runtime import LEDGER_ENV, Runtime
@@ -35,5 +35,6 @@ __all__ = [
     "RunResult",
     "Runtime",
     "SkippedTarget",
+    "ToolCall",
     "Usage",
 ]

@@ -68,7 +68,10 @@ def to_result(
     plan: CallPlan | None = None,
 ) -> RunResult:
     """`plan`'s targets left out for their window come first in `fallbacks_tried`."""
-    data, error = parse_output(prompt.output, response.text)
+    if response.tool_calls and not response.text.strip():
+        data, error = None, None  # a turn of tool calls: the answer comes later
+    else:
+        data, error = parse_output(prompt.output, response.text)
     tried = response.fallbacks_tried
     trimmed: tuple[Trim, ...] = ()
     if plan is not None:
@@ -92,4 +95,5 @@ def to_result(
         finish_reason=response.finish_reason,
         context_degraded=degraded,
         context_trimmed=trimmed,
+        tool_calls=response.tool_calls,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptctl.promptfile.history import Trim
-from promptctl.providers.types import SkippedTarget, Usage
+from promptctl.providers.types import SkippedTarget, ToolCall, Usage
 
 __all__ = ["RunResult"]
 
@@ -28,6 +28,10 @@ class RunResult:
     and was replaced by its fallback or the input's default (docs/runtime.md, "Context");
     `context_trimmed` what history the answering request left out (`Trim(target,
     reason, messages_dropped, tokens_dropped)`; reason `budget` or `window`).
+    `tool_calls` are the calls the model asks for (`ToolCall(id, name, arguments,
+    arguments_valid, arguments_error)`): arguments that are not JSON or break the tool's
+    schema are a flag, as an invalid JSON answer is. An answer that is only tool calls
+    is not checked against `output.schema`: it is not the final answer yet.
     """
 
     text: str
@@ -46,8 +50,10 @@ class RunResult:
     attempt_latency_ms: float = 0.0
     context_degraded: tuple[tuple[str, str], ...] = ()
     context_trimmed: tuple[Trim, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """False when a JSON prompt's answer is not valid JSON or breaks its schema."""
-        return self.output_error is None
+        """False when a JSON prompt's answer is not valid JSON or breaks its schema, or a
+        tool call's arguments are invalid."""
+        return self.output_error is None and all(c.arguments_valid for c in self.tool_calls)

@@ -6,7 +6,7 @@ and `spec_problem(spec)` let lint reject a broken assertion before a run.
 
 from __future__ import annotations
 
-from promptctl.evals.assertions import metrics, python_check, structured, text
+from promptctl.evals.assertions import metrics, python_check, structured, text, tools
 from promptctl.evals.assertions.base import (
     REGISTRY,
     AssertionContext,
@@ -40,6 +40,6 @@ __all__ = [
     "spec_problem",
 ]
 
-_ = (metrics, python_check, structured, text)  # imported for their registrations
+_ = (metrics, python_check, structured, text, tools)  # imported for their registrations
 
 ASSERTION_TYPES: frozenset[str] = frozenset({*REGISTRY, "llm-rubric"})

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.model import AssertionSpec, Prompt
 
 __all__ = [
@@ -63,6 +64,7 @@ class AssertionContext:
     usage_known: bool = True  # False: the cost is unknown for lack of usage, not of a price
     project_root: Path = field(default_factory=Path.cwd)
     test_name: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()  # every call of the case, in order
 
     @cached_property
     def json(self) -> ParsedJson:

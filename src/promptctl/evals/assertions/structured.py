@@ -18,7 +18,7 @@ from promptctl.evals.assertions.base import (
 from promptctl.evals.assertions.jsonpath import JsonPathError, compile_path
 from promptctl.promptfile.model import AssertionSpec
 
-__all__: list[str] = []
+__all__ = ["schema_errors"]
 
 
 # id(schema mapping) -> (the mapping, its validator or the schema error). Specs and prompts
@@ -45,7 +45,7 @@ def _validator(schema_in: Mapping[str, Any]) -> Any:
     return cached[1]
 
 
-def _schema_errors(schema_in: Mapping[str, Any], value: Any) -> str | None:
+def schema_errors(schema_in: Mapping[str, Any], value: Any) -> str | None:
     """The first validation error as 'at $.path: message', or None when valid."""
     validator = _validator(schema_in)
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
@@ -64,7 +64,7 @@ def _is_json(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     if not parsed.ok:
         return Check(False, f"output is not valid JSON: {parsed.error}")
     if isinstance(spec.value, Mapping):
-        error = _schema_errors(spec.value, parsed.value)
+        error = schema_errors(spec.value, parsed.value)
         if error:
             return Check(False, f"output is JSON but does not match the schema {error}")
     return Check(True, "output is valid JSON")
@@ -81,7 +81,7 @@ def _json_schema(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     parsed = ctx.json
     if not parsed.ok:
         return Check(False, f"output is not valid JSON: {parsed.error}")
-    error = _schema_errors(schema, parsed.value)
+    error = schema_errors(schema, parsed.value)
     if error:
         return Check(False, f"output does not match the schema {error}")
     return Check(True, "output matches the schema")

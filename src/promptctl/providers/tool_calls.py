@@ -1,0 +1,67 @@
+"""Checking a model's tool calls against the tools the request declared.
+
+Adapters only parse a call's arguments as JSON (they never see the request); the
+gateway runs every answer through `check_tool_calls`, so the runtime, `promptctl test`
+and a cached or replayed answer flag the same calls. A call of a tool the request did
+not declare is flagged too: the application has nothing to run for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from promptctl.promptfile.chat import ToolCall, ToolSpec
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+__all__ = ["check_tool_calls", "schema_error"]
+
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+
+
+def check_tool_calls(tools: Sequence[ToolSpec], calls: Sequence[ToolCall]) -> tuple[ToolCall, ...]:
+    """`calls` with `arguments_valid`/`arguments_error` set from the tools' schemas."""
+    if not calls:
+        return ()
+    by_name = {t.name: t for t in tools}
+    out: list[ToolCall] = []
+    for call in calls:
+        if not call.arguments_valid:
+            out.append(call)
+            continue
+        tool = by_name.get(call.name)
+        if tool is None:
+            error: str | None = f"tool {call.name!r} is not one of the request's tools"
+        else:
+            error = schema_error(tool.parameters, call.arguments)
+        if error is not None:
+            call = replace(call, arguments_valid=False, arguments_error=error)
+        out.append(call)
+    return tuple(out)
+
+
+def schema_error(schema: Mapping[str, Any], value: Any) -> str | None:
+    """None when `value` matches `schema`, else the first error with where it is."""
+    error = next(iter(_validator(schema).iter_errors(value)), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return f"arguments do not match the tool's schema at {where}: {error.message}"
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """One compiled validator per schema object (a request's tools are immutable and
+    reused by every call of the prompt)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    from jsonschema import Draft202012Validator
+
+    if len(_VALIDATORS) > 1024:
+        _VALIDATORS.clear()
+    validator = Draft202012Validator(schema)
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator

@@ -1,0 +1,105 @@
+"""Multi-step tool cases: `tool_results` answer the model's calls, then it answers."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from runner_helpers import a, prompt, tcase
+
+from fakes.llm_server import FakeLLM, Logged
+from promptctl.evals.runner import EvalOptions, run_eval
+from promptctl.evals.tool_steps import MAX_MODEL_CALLS
+from promptctl.promptfile.chat import ToolSpec
+from promptctl.promptfile.model import Project, Prompt
+
+LOOKUP = ToolSpec(
+    "lookup_order",
+    "Find an order.",
+    {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+)
+
+
+def _prompt(*tests: object) -> Prompt:
+    p = prompt("demo/tools", *tests)  # type: ignore[arg-type]
+    return dataclasses.replace(p, tools=(LOOKUP,))
+
+
+def _answered(logged: Logged) -> bool:
+    return any(m["role"] == "tool" for m in logged.body["messages"])
+
+
+def test_tool_results_continue_the_case_to_the_answer(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_llm.reply_tool_calls(lambda r: None if _answered(r) else [("lookup_order", {"id": "A-1"})])
+    fake_llm.reply("Your order A-1 has shipped.")
+    test = dataclasses.replace(
+        tcase(
+            "looks up, then answers",
+            "where is A-1?",
+            a("tool-call", "lookup_order", arguments={"id": "A-1"}),
+            a("contains", "shipped"),
+        ),
+        tool_results={"lookup_order": {"status": "shipped"}},
+    )
+    options = EvalOptions(output=tmp_path / "run.json")
+    run = asyncio.run(run_eval(fake_project, [_prompt(test)], options, env=fake_env))
+    (result,) = run.results
+    assert result.status == "pass", [x.reason for x in result.assertions]
+    assert result.output == "Your order A-1 has shipped."
+    # both calls were billed: the fake bills 10 in + 5 out tokens of gpt-4o-mini per call
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (20, 10)
+    assert result.cost_usd == pytest.approx(2 * 10 * 0.15e-6 + 2 * 5 * 0.6e-6)
+    _, second = fake_llm.requests
+    assert [m["role"] for m in second.body["messages"]][-2:] == ["assistant", "tool"]
+    assert second.body["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": "call_fake_0",
+        "content": '{"status": "shipped"}',
+    }
+    doc = json.loads((tmp_path / "run.json").read_text())
+    assert doc["cases"][0]["tool_calls"] == [
+        {
+            "id": "call_fake_0",
+            "name": "lookup_order",
+            "arguments": {"id": "A-1"},
+            "arguments_valid": True,
+            "arguments_error": None,
+        }
+    ]
+
+
+def test_a_call_without_a_result_ends_the_case_and_calls_are_capped(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    fake_llm.reply_tool_calls([("lookup_order", {"id": "A-1"})])  # it never stops calling
+    looping = dataclasses.replace(
+        tcase("loops", "loop", a("not-tool-call")), tool_results={"lookup_order": "pending"}
+    )
+    no_result = tcase("no result", "stop", a("tool-call", "lookup_order"))
+    run = asyncio.run(
+        run_eval(fake_project, [_prompt(looping, no_result)], EvalOptions(), env=fake_env)
+    )
+    by_test = {r.test: r for r in run.results}
+    assert len(by_test["loops"].tool_calls) == MAX_MODEL_CALLS
+    assert by_test["loops"].status == "fail"  # the model called a tool: not-tool-call fails
+    assert len(by_test["no result"].tool_calls) == 1 and by_test["no result"].status == "pass"
+    loops = [r for r in fake_llm.requests if "loop" in json.dumps(r.body)]
+    assert len(loops) == MAX_MODEL_CALLS
+
+
+def test_invalid_tool_arguments_fail_the_case_implicitly(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    fake_llm.reply_tool_calls([("lookup_order", {"id": 7})])
+    test = tcase("bad args", "q", a("not-contains", "zzz"))
+    run = asyncio.run(run_eval(fake_project, [_prompt(test)], EvalOptions(), env=fake_env))
+    (result,) = run.results
+    assert result.status == "fail"
+    implicit = result.assertions[-1]
+    assert implicit.type == "tool-call" and not implicit.passed
+    assert "at id: 7 is not of type 'string'" in implicit.reason

@@ -1,0 +1,173 @@
+"""PooledTransport: the providers' async connection pool, against real local servers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx2
+import pytest
+
+from fakes.llm_server import FakeLLM
+from promptctl.providers import _http
+from promptctl.providers._transport import PooledTransport
+
+BODY = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+
+
+def _client(max_connections: int) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(transport=PooledTransport(max_connections), timeout=5.0)
+
+
+async def _post(client: httpx2.AsyncClient, url: str, **kwargs: Any) -> httpx2.Response:
+    return await client.post(url, content=BODY, **kwargs)
+
+
+def test_sequential_requests_reuse_one_connection(fake_llm: FakeLLM) -> None:
+    url = fake_llm.openai_base + "/chat/completions"
+
+    async def main() -> list[int]:
+        async with _client(10) as client:
+            return [(await _post(client, url)).status_code for _ in range(5)]
+
+    assert asyncio.run(main()) == [200] * 5
+    assert len({r.peer for r in fake_llm.requests}) == 1
+    assert all(r.body["model"] == "m" for r in fake_llm.requests)  # head and body both sent
+
+
+def test_concurrency_is_capped_at_max_connections(fake_llm: FakeLLM) -> None:
+    fake_llm.latency_s = 0.05
+    url = fake_llm.openai_base + "/chat/completions"
+
+    async def main() -> list[int]:
+        async with _client(3) as client:
+            replies = await asyncio.gather(*(_post(client, url) for _ in range(12)))
+        return [r.status_code for r in replies]
+
+    assert asyncio.run(main()) == [200] * 12
+    assert len({r.peer for r in fake_llm.requests}) == 3  # 3 connections, each reused
+
+
+def test_connection_close_from_the_server_opens_a_new_one(fake_llm: FakeLLM) -> None:
+    fake_llm.response_headers = {"connection": "close"}
+    url = fake_llm.openai_base + "/chat/completions"
+
+    async def main() -> list[int]:
+        async with _client(2) as client:
+            return [(await _post(client, url)).status_code for _ in range(3)]
+
+    assert asyncio.run(main()) == [200] * 3
+    assert len({r.peer for r in fake_llm.requests}) == 3
+
+
+def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
+    """The keep-alive race: the server closed the socket after answering, without
+    saying so; the next request must go out on a new connection, not fail."""
+    reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    peers: list[Any] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.append(writer.get_extra_info("peername"))
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()  # keep-alive promised (HTTP/1.1, no `connection: close`), not kept
+
+    async def main() -> list[bytes]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        bodies = []
+        async with server, _client(1) as client:
+            for _ in range(3):
+                bodies.append((await _post(client, f"http://127.0.0.1:{port}/")).content)
+                await asyncio.sleep(0.05)  # the close reaches the client meanwhile
+        return bodies
+
+    assert asyncio.run(main()) == [b"ok"] * 3
+    assert len(set(peers)) == 3
+
+
+def test_read_timeout_is_httpx2s_timeout(fake_llm: FakeLLM) -> None:
+    fake_llm.timeout(1.0)
+    url = fake_llm.openai_base + "/chat/completions"
+
+    async def main() -> None:
+        async with _client(2) as client:
+            await _post(client, url, timeout=0.1)
+
+    with pytest.raises(httpx2.ReadTimeout):
+        asyncio.run(main())
+
+
+def test_refused_connection_is_httpx2s_connect_error() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def main() -> None:
+        async with _client(2) as client:
+            await _post(client, f"http://127.0.0.1:{port}/")
+
+    with pytest.raises(httpx2.ConnectError):
+        asyncio.run(main())
+
+
+def test_dropped_socket_is_a_transport_error_and_the_pool_recovers(fake_llm: FakeLLM) -> None:
+    fake_llm.drop()
+    url = fake_llm.openai_base + "/chat/completions"
+
+    async def main() -> tuple[type[BaseException] | None, int]:
+        async with _client(1) as client:  # one slot: a leaked slot would hang the retry
+            error: type[BaseException] | None = None
+            try:
+                await _post(client, url)
+            except httpx2.TransportError as exc:
+                error = type(exc)
+            again = await asyncio.wait_for(_post(client, url), 5)
+            return error, again.status_code
+
+    error, status = asyncio.run(main())
+    assert error is not None and issubclass(error, httpx2.TransportError)
+    assert status == 200
+
+
+def test_no_ssl_context_for_plain_http(fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CA bundle costs tens of ms: an http-only run never does it."""
+    built: list[int] = []
+    real = httpx2.create_ssl_context
+    monkeypatch.setattr(httpx2, "create_ssl_context", lambda *a, **k: built.append(1) or real())
+
+    async def main() -> int:
+        client = _http.new_client(4)
+        try:
+            return (await _post(client, fake_llm.openai_base + "/chat/completions")).status_code
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(main()) == 200
+    assert built == []
+
+
+def test_an_environment_proxy_keeps_httpx2s_own_transport(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PooledTransport connects directly; with a proxy configured httpx2 must route."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    client = _http.new_client(4)
+    try:
+        assert not isinstance(client._transport, PooledTransport)
+    finally:
+        asyncio.run(client.aclose())
+    monkeypatch.delenv("HTTPS_PROXY")
+    for name in ("HTTP_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    client = _http.new_client(4)
+    try:
+        assert isinstance(client._transport, PooledTransport)
+    finally:
+        asyncio.run(client.aclose())
