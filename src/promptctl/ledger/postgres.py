@@ -31,102 +31,38 @@ import atexit
 import logging
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from promptctl.errors import ConfigError
-from promptctl.ledger.migrations import PG_MIGRATIONS
+from promptctl.ledger.pg_connect import (
+    apply_pg_migrations,
+    is_pg_url,
+    ledger_location,
+    pg_connect,
+    scrub,
+)
 from promptctl.ledger.spool import SPOOL_ENV, Spool, encode_rows, spool_dir_for
 from promptctl.ledger.store import COLUMNS, to_row
 from promptctl.providers.shared_state import redact_url
 from promptctl.providers.types import CallRecord
 
-if TYPE_CHECKING:
-    from promptctl.promptfile.model import Project
-
-__all__ = ["PgLedger", "is_pg_url", "ledger_location", "pg_connect", "redact_url"]
+__all__ = [
+    "PgLedger",
+    "apply_pg_migrations",
+    "is_pg_url",
+    "ledger_location",
+    "pg_connect",
+    "redact_url",
+]
 
 log = logging.getLogger("promptctl.ledger")
-_LOCK_KEY = 0x70726F6D  # "prom": the advisory lock that serialises migrations
 _ORPHAN_SCAN_S = 60.0  # how often a live process looks for spools left by dead ones
-_PROGRESS_TABLE = (
-    "CREATE TABLE IF NOT EXISTS _ledger_spools"
-    " (spool TEXT PRIMARY KEY, drained BIGINT NOT NULL, updated_at DOUBLE PRECISION)"
-)
 _SET_PROGRESS = (
     "INSERT INTO _ledger_spools VALUES (%s, %s, %s)"
     " ON CONFLICT (spool) DO UPDATE"
     " SET drained = EXCLUDED.drained, updated_at = EXCLUDED.updated_at"
 )
-
-
-def is_pg_url(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
-
-
-def ledger_location(option: str | None, project: Callable[[], Project]) -> Path | str:
-    """A command's `--ledger`, else promptctl.yaml's `ledger:`: a file or a postgresql:// URL.
-
-    `project` is only called (the project found and read) without `--ledger`.
-    """
-    if option:
-        return option if is_pg_url(option) else Path(option)
-    found = project()
-    return found.ledger_url or found.ledger_file
-
-
-def _scrub(url: str, text: str) -> str:
-    from urllib.parse import unquote, urlsplit
-
-    password = urlsplit(url).password
-    for secret in filter(None, (password, password and unquote(password))):
-        text = text.replace(secret, "***")
-    return text
-
-
-def pg_connect(url: str, *, migrate: bool = True, timeout_s: float = 5.0) -> Any:
-    """An autocommit psycopg connection (migrated unless `migrate=False`); ConfigError if not."""
-    try:
-        import psycopg
-    except ImportError:
-        raise ConfigError(
-            "a postgresql:// ledger needs psycopg, which is not installed",
-            hint="install promptctl with its postgres extra (docs/install.md), "
-            "or pip install 'psycopg[binary]'",
-        ) from None
-    try:
-        db = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout_s)))
-    except (psycopg.Error, ValueError) as exc:
-        msg = _scrub(url, str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
-        raise ConfigError(
-            f"cannot open ledger {redact_url(url)}: {msg}",
-            hint="check the URL; the password comes from PGPASSWORD or ~/.pgpass",
-        ) from None
-    if migrate:
-        apply_pg_migrations(db)
-    return db
-
-
-def apply_pg_migrations(db: Any) -> list[str]:
-    """Apply the migrations not yet recorded, once for the fleet (advisory lock)."""
-    applied: list[str] = []
-    with db.transaction():
-        db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS _migrations"
-            " (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION)"
-        )
-        db.execute(_PROGRESS_TABLE)  # the spools' bookkeeping, like _migrations: not a migration
-        done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-        for name, statements in PG_MIGRATIONS:
-            if name in done:
-                continue
-            for sql in statements:
-                db.execute(sql)
-            db.execute("INSERT INTO _migrations VALUES (%s, %s)", (name, time.time()))
-            applied.append(name)
-    return applied
 
 
 class PgLedger:
@@ -423,7 +359,7 @@ class PgLedger:
                     continue
                 assert frames is not None  # only COPY raises these
                 self.dropped += frames.rows
-                self.last_error = _scrub(self.url, str(exc).strip().splitlines()[0])
+                self.last_error = scrub(self.url, str(exc).strip().splitlines()[0])
                 log.error(
                     "ledger %s: %d rows refused (%s)", self.path, frames.rows, self.last_error
                 )
@@ -435,7 +371,7 @@ class PgLedger:
                     self._down()
                     return None
             except Exception as exc:  # down: the spool keeps the rows, the caller never fails
-                self.last_error = _scrub(
+                self.last_error = scrub(
                     self.url, str(exc).strip().splitlines()[0] if str(exc) else ""
                 )
                 self._down()
