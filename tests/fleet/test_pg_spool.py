@@ -117,3 +117,15 @@ def test_text_with_tabs_newlines_backslashes_and_nul_arrives_as_written(pg_url: 
         stored = db.execute("SELECT tags, fallback_from, model_reported FROM calls").fetchone()
     # JSON keeps the tab and the NUL escaped; an empty string is not NULL
     assert stored == ('["x\\ty", "nul\\u0000"]', "", None)
+
+
+def test_a_row_that_cannot_be_written_is_counted_and_the_writer_goes_on(pg_url: str):
+    good = record(1)
+    bad = dataclasses.replace(good, context=dataclasses.replace(good.context, tags=(object(),)))
+    with PgLedger(pg_url) as ledger:
+        ledger.record(bad)  # its tags are not JSON
+        assert ledger.flush()
+        assert ledger.dropped == 1 and "cannot encode" in (ledger.last_error or "")
+        ledger.record(good)
+        assert ledger.flush()
+    assert _tokens(pg_url) == [1]

@@ -215,7 +215,10 @@ class PgLedger:
             with self._lock:
                 batch, self._pending = self._pending, []
                 seq, closed, self._urgent = self._appended, self._closed, False
-            added = self._append(batch) if batch else 0
+            try:
+                added = self._append(batch) if batch else 0
+            except Exception as exc:  # a row that cannot be encoded: never stop the writer
+                added = self._drop(len(batch), f"cannot encode rows: {exc!r}")
             with self._progress:
                 self._synced_seq = seq
                 self._synced_bytes += added
