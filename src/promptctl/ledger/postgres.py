@@ -13,7 +13,7 @@ a drainer thread ships the spool to PostgreSQL with COPY every `drain_interval_s
 Durability (docs/deployment.md): a clean shutdown loses nothing, even with the database
 down (the spool stays on disk, and a process that finds a spool whose owner died drains
 it at start); a crash of the process or of the machine loses only the rows not yet on
-disk: those of the last batch window, ~5-20 ms while the writer gets the CPU, and never
+disk: those of the last batch window, ~5-30 ms while the writer gets the CPU, and never
 more than `batch_size` queued rows (record() waits for the writer beyond that).
 
 When PostgreSQL cannot be reached, `record()` does not fail the call: rows go on into
