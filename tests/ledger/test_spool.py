@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from promptctl.ledger.spool import Spool, encode_rows, spool_dir_for
 
 COLUMNS = ("ts", "prompt_id", "cost_usd")
@@ -87,3 +89,18 @@ def test_the_spool_file_is_private(tmp_path: Path):
     spool = Spool.create(tmp_path, COLUMNS)
     assert os.stat(spool.path).st_mode & 0o777 == 0o600
     spool.remove()
+
+
+def test_the_spool_directory_is_the_variable_else_the_user_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    url = "postgresql://app:***@db1/ledger"
+    monkeypatch.setenv("PROMPTCTL_LEDGER_SPOOL", str(tmp_path / "spool"))
+    assert spool_dir_for(url, None).parent == tmp_path / "spool"
+    monkeypatch.delenv("PROMPTCTL_LEDGER_SPOOL")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert spool_dir_for(url, None).parent == tmp_path / "state" / "promptctl" / "ledger-spool"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    expected = tmp_path / "home" / ".local" / "state" / "promptctl" / "ledger-spool"
+    assert spool_dir_for(url, None).parent == expected

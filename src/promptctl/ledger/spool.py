@@ -39,11 +39,15 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "
 
 
 def spool_dir_for(url_shown: str, base: str | Path | None) -> Path:
-    """The directory of one ledger's spools: `base` (else $PROMPTCTL_LEDGER_SPOOL, else
-    `.promptctl/ledger-spool`) / a digest of the password-free URL, so a spool is never
-    drained into another database."""
-    root = Path(base or os.environ.get(SPOOL_ENV) or Path(".promptctl") / "ledger-spool")
-    return root / hashlib.sha256(url_shown.encode()).hexdigest()[:16]
+    """The directory of one ledger's spools: `base`, else $PROMPTCTL_LEDGER_SPOOL, else
+    the user's state directory ($XDG_STATE_HOME, else ~/.local/state)/promptctl/
+    ledger-spool — not the working directory, which is the application's — then a
+    digest of the password-free URL, so a spool is never drained into another database."""
+    root = base or os.environ.get(SPOOL_ENV)
+    if not root:
+        state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+        root = Path(state) / "promptctl" / "ledger-spool"
+    return Path(root) / hashlib.sha256(url_shown.encode()).hexdigest()[:16]
 
 
 def _field(value: object) -> str:
