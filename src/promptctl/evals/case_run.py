@@ -114,6 +114,7 @@ class CaseRunner:
             prompt_hash=prompt.content_hash,
             test=case.test.name,
             tags=prompt.tags,
+            context_trimmed=prepared.trims,
         )
         streamed = self.stream or wants_stream({**prompt.model.params, **case.target.params})
 

@@ -23,6 +23,7 @@ from promptctl.promptfile.history import (
     Spliced,
     Trim,
     estimate_message,
+    estimate_messages,
     turns,
 )
 from promptctl.promptfile.model import Target
@@ -60,7 +61,7 @@ def fit_chain(
         limit = window - reserve - _fixed_tokens(request)
         fitted, trim = _fit(request, splice, limit)
         if fitted is None:
-            size = sum(estimate_message(m) for m in request.messages)
+            size = estimate_messages(request.messages)
             too_long.append(
                 (
                     request.target,

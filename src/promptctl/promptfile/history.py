@@ -93,7 +93,7 @@ def fit_history(
     """The newest whole turns within both budgets; `(kept, messages_dropped, tokens_dropped)`."""
     if max_tokens is None and max_messages is None:
         return list(messages), 0, 0
-    costs = [estimate_message(m) for m in messages]
+    costs = [estimate_tokens(m.content) + MESSAGE_OVERHEAD for m in messages]  # hot: inlined
     keep_from = len(messages)
     tokens = count = 0
     for start, end in reversed(turns(messages)):

@@ -139,8 +139,10 @@ class Runtime:
         sink: LedgerLike | None
         if isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://")):
             from promptctl.ledger.postgres import PgLedger
+            from promptctl.ledger.spool import SPOOL_ENV
 
-            sink = PgLedger(ledger)  # the fleet's ledger (docs/deployment.md)
+            spool = (env if env is not None else os.environ).get(SPOOL_ENV)
+            sink = PgLedger(ledger, spool_dir=spool)  # the fleet's ledger (docs/deployment.md)
         elif isinstance(ledger, str | Path):
             from promptctl.ledger.store import Ledger
 
