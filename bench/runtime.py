@@ -11,22 +11,25 @@ Run: .venv/bin/python bench/runtime.py [--quick]
    rt.arun` vs a raw `httpx2.AsyncClient.post` of the same body, and `rt.run` (sync)
    vs a raw `httpx2.Client.post`; concurrency 1, interleaved, best of 5. Target under
    300 µs.
-4. Embed overhead per call: `rt.embed` / `await rt.aembed` of 16 texts with
-   openai/text-embedding-3-small against a zero-latency server answering 16 vectors of
-   1,536 float32 (base64, as OpenAI does for `encoding_format: base64`), vs a raw httpx2
-   post of the same body plus the decode any client needs (JSON, base64 to float lists);
-   concurrency 1, interleaved, best of 5.
+4. Tool calls and structured output (`bench_tool_parsing`): what parsing a response
+   costs on top of parsing a text answer of the same size, per wire, for a 1 KB
+   argument object: a tool call (the adapter's parse, then `check_tool_calls` against
+   the tool's schema) and a structured answer (OpenAI/Gemini: JSON text; Anthropic: the
+   forced tool's input; then `parse_output` validates it against the output schema).
+   CPU time, best of 7 interleaved runs of 2,000 parses. Target under 50 µs per call.
+5. Streaming overhead per chunk over reading the raw SSE with bare httpx2 (target ≤ 20 µs)
+6. Streaming time to first token added by the runtime (target ≤ 300 µs); both in
+   bench/streaming.py.
+7. Embed overhead per call (bench/embed.py): `rt.embed` / `await rt.aembed` of 16
+   texts against a zero-latency server answering 16 vectors of 1,536 float32 (base64),
+   vs a raw httpx2 post of the same body plus the decode any client needs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import multiprocessing
-import socket
 import statistics
-import struct
 import sys
 import tempfile
 import time
@@ -205,140 +208,131 @@ def _sync_overhead(path: Path, url: str, n: int) -> tuple[float, float]:
     return min(raw_runs), min(rt_runs)
 
 
-EMBED_TEXTS = [f"support article {i}: how refunds, shipping and invoices work" for i in range(16)]
-EMBED_DIMS = 1536
+_ORDER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["order_id", "customer", "items", "note"],
+    "properties": {
+        "order_id": {"type": "string", "pattern": "^A-[0-9]{6}$"},
+        "customer": {
+            "type": "object",
+            "required": ["name", "email"],
+            "properties": {"name": {"type": "string"}, "email": {"type": "string"}},
+        },
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sku", "qty"],
+                "properties": {
+                    "sku": {"type": "string"},
+                    "qty": {"type": "integer", "minimum": 1},
+                    "gift": {"type": "boolean"},
+                },
+            },
+        },
+        "note": {"type": "string", "maxLength": 2000},
+    },
+}
 
 
-def _embed_reply() -> bytes:
-    vector = base64.b64encode(
-        struct.pack(f"<{EMBED_DIMS}f", *(i / EMBED_DIMS for i in range(EMBED_DIMS)))
-    ).decode()
-    reply = json.dumps(
-        {
-            "object": "list",
-            "model": "text-embedding-3-small",
-            "data": [
-                {"object": "embedding", "index": i, "embedding": vector}
-                for i in range(len(EMBED_TEXTS))
-            ],
-            "usage": {"prompt_tokens": 160, "total_tokens": 160},
-        }
-    ).encode()
-    head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(reply)}"
-    return head.encode() + b"\r\n\r\n" + reply
+def _order_arguments() -> dict[str, Any]:
+    """An argument object of about 1 KB of JSON that matches `_ORDER_SCHEMA`."""
+    return {
+        "order_id": "A-204518",
+        "customer": {"name": "Ada Lovelace", "email": "ada@example.com"},
+        "items": [{"sku": f"SKU-{i:05d}", "qty": i + 1, "gift": i % 2 == 0} for i in range(15)],
+        "note": "Please leave the parcel with the neighbour at number 12 if nobody is home. " * 3,
+    }
 
 
-def _embed_server_main(sock: socket.socket) -> None:
-    response = _embed_reply()
+def _bodies(wire: str, args: dict[str, Any]) -> tuple[bytes, bytes, bytes]:
+    """(text answer, tool-call answer, structured answer) as `wire` sends them."""
+    text = json.dumps(args)
+    if wire == "openai":
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                await reader.readexactly(length)
-                writer.write(response)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+        def chat(message: dict[str, Any]) -> bytes:
+            choice = {"index": 0, "message": {"role": "assistant", **message}}
+            usage = {"prompt_tokens": 10, "completion_tokens": 300}
+            body = {"model": "m", "choices": [{**choice, "finish_reason": "stop"}], "usage": usage}
+            return json.dumps(body).encode()
 
-    async def serve() -> None:
-        server = await asyncio.start_server(handle, sock=sock, backlog=64)
-        async with server:
-            await server.serve_forever()
+        function = {"name": "place_order", "arguments": text}
+        call = {"id": "c1", "type": "function", "function": function}
+        plain = chat({"content": text})
+        return plain, chat({"content": None, "tool_calls": [call]}), plain
+    if wire == "anthropic":
+        from promptctl.providers.anthropic import OUTPUT_TOOL
 
-    asyncio.run(serve())
+        def message(block: dict[str, Any]) -> bytes:
+            usage = {"input_tokens": 10, "output_tokens": 300}
+            body = {"model": "m", "content": [block], "stop_reason": "end_turn", "usage": usage}
+            return json.dumps(body).encode()
 
+        use = {"type": "tool_use", "id": "t1", "input": args}
+        return (
+            message({"type": "text", "text": text}),
+            message({**use, "name": "place_order"}),
+            message({**use, "name": OUTPUT_TOOL}),
+        )
 
-def _start_embed_server() -> tuple[str, multiprocessing.Process]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    proc = multiprocessing.Process(target=_embed_server_main, args=(sock,), daemon=True)
-    proc.start()
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/v1", proc
+    def candidate(part: dict[str, Any]) -> bytes:
+        usage = {"promptTokenCount": 10, "candidatesTokenCount": 300}
+        first = {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP"}
+        return json.dumps({"candidates": [first], "usageMetadata": usage}).encode()
 
-
-def _decode(content: bytes) -> list[list[float]]:
-    """What any client does with the answer: parse, and float32 base64 to float lists."""
-    from array import array
-
-    out = []
-    for item in json.loads(content)["data"]:
-        floats = array("f")
-        floats.frombytes(base64.b64decode(item["embedding"]))
-        out.append(floats.tolist())
-    return out
+    plain = candidate({"text": text})
+    return plain, candidate({"functionCall": {"name": "place_order", "args": args}}), plain
 
 
-def bench_embed(path: Path, url: str, n: int) -> tuple[float, float, float, float]:
-    """(raw sync, rt.embed, raw async, rt.aembed) µs per call; see 4) above."""
-    import httpx2
-
-    from promptctl.runtime import Runtime
-
-    model = "openai/text-embedding-3-small"
-    body = json.dumps(
-        {"model": "text-embedding-3-small", "input": EMBED_TEXTS, "encoding_format": "base64"}
-    ).encode()
-    headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
-    providers = {"openai": {"base_url": url}}
-    rt = Runtime.load(path, ledger=False, env=ENV, providers=providers)
-    raw = httpx2.Client()
-
-    def timed(fn: Any) -> float:
-        for _ in range(30):
-            fn()
-        started = time.perf_counter()
-        for _ in range(n):
-            fn()
-        return (time.perf_counter() - started) / n * 1e6
-
-    def raw_call() -> None:
-        vectors = _decode(raw.post(url + "/embeddings", content=body, headers=headers).content)
-        assert len(vectors) == 16
-
-    def rt_call() -> None:
-        assert rt.embed(EMBED_TEXTS, model=model).dimensions == EMBED_DIMS
-
-    raw_s, rt_s = [], []
-    for _ in range(5):
-        raw_s.append(timed(raw_call))
-        rt_s.append(timed(rt_call))
-    raw.close()
-
-    async def run_async() -> tuple[float, float]:
-        client = httpx2.AsyncClient()
-
-        async def a_timed(fn: Any) -> float:
-            for _ in range(30):
-                await fn()
-            started = time.perf_counter()
+def _per_call(fns: list[Any], runs: int, n: int) -> list[float]:
+    """CPU µs per call of each of `fns`, best of `runs` interleaved runs: on a shared
+    machine the wall clock measures the neighbours, CPU time the code."""
+    for fn in fns:
+        fn()  # warm: validators compile once per schema
+    best = [float("inf")] * len(fns)
+    for _ in range(runs):
+        for k, fn in enumerate(fns):
+            start = time.process_time()
             for _ in range(n):
-                await fn()
-            return (time.perf_counter() - started) / n * 1e6
+                fn()
+            best[k] = min(best[k], (time.process_time() - start) / n * 1e6)
+    return best
 
-        async def raw_a() -> None:
-            answer = await client.post(url + "/embeddings", content=body, headers=headers)
-            assert len(_decode(answer.content)) == 16
 
-        async def rt_a() -> None:
-            assert (await rt.aembed(EMBED_TEXTS, model=model)).dimensions == EMBED_DIMS
+def _added(wire: str, runs: int, n: int) -> tuple[float, float]:
+    """(tool call, structured output) µs per call over parsing a text answer."""
+    from promptctl.promptfile.chat import ToolSpec
+    from promptctl.promptfile.model import OutputSpec
+    from promptctl.providers.base import load_adapter
+    from promptctl.providers.tool_calls import check_tool_calls
+    from promptctl.runtime._output import parse_output
 
-        raws, rts = [], []
-        for _ in range(5):
-            raws.append(await a_timed(raw_a))
-            rts.append(await a_timed(rt_a))
-        await client.aclose()
-        await rt.aclose()
-        return min(raws), min(rts)
+    args = _order_arguments()
+    tools = (ToolSpec("place_order", "Place an order.", _ORDER_SCHEMA),)
+    structured = OutputSpec(format="json", schema=_ORDER_SCHEMA)
+    text_only = OutputSpec()
+    parse = load_adapter(wire).parse_response
+    plain, tool, answer = _bodies(wire, args)
 
-    raw_a, rt_a = asyncio.run(run_async())
-    rt.close()
-    return min(raw_s), min(rt_s), raw_a, rt_a
+    def base() -> None:
+        parse_output(text_only, parse(200, {}, plain).text)
+
+    def tool_call() -> None:
+        parsed = parse(200, {}, tool)
+        assert check_tool_calls(tools, parsed.tool_calls)[0].arguments_valid
+
+    def structured_answer() -> None:
+        data, error = parse_output(structured, parse(200, {}, answer).text)
+        assert error is None and data == args
+
+    b, t, o = _per_call([base, tool_call, structured_answer], runs, n)
+    return t - b, o - b
+
+
+def bench_tool_parsing(runs: int = 7, n: int = 2000) -> dict[str, tuple[float, float]]:
+    """wire -> (tool call, structured output) µs added per call (see item 4)."""
+    return {wire: _added(wire, runs, n) for wire in ("openai", "anthropic", "gemini")}
 
 
 def main() -> None:
@@ -372,18 +366,21 @@ def main() -> None:
                 f"   run:  raw httpx2 {raw_s:6.1f} µs, runtime {rt_s:6.1f} µs"
                 f" (+{rt_s - raw_s:5.1f} µs/call)"
             )
-            embed_url, embed_proc = _start_embed_server()
-            try:
-                raw_e, rt_e, raw_ae, rt_ae = bench_embed(path, embed_url, n // 2)
-            finally:
-                embed_proc.terminate()
-            print(
-                f"4) embed 16 texts x {EMBED_DIMS} dims, zero-latency server, best of 5:\n"
-                f"   embed:  raw httpx2 + decode {raw_e:6.1f} µs, runtime {rt_e:6.1f} µs"
-                f" (+{rt_e - raw_e:5.1f} µs/call)\n"
-                f"   aembed: raw httpx2 + decode {raw_ae:6.1f} µs, runtime {rt_ae:6.1f} µs"
-                f" (+{rt_ae - raw_ae:5.1f} µs/call)"
-            )
+            size = len(json.dumps(_order_arguments()))
+            print(f"4) parsing added over a text answer, {size:,}-byte argument object:")
+            for wire, (tool_us, out_us) in bench_tool_parsing(runs=3 if quick else 7).items():
+                print(
+                    f"   {wire:9s} tool call +{tool_us:5.1f} µs, "
+                    f"structured output +{out_us:5.1f} µs"
+                )
+
+            from bench.streaming import report
+
+            report(path, quick)  # inside: the bundle lives in the temporary directory
+
+            from bench.embed import report as embed_report
+
+            embed_report(path, quick)
     finally:
         proc.terminate()
 

@@ -66,7 +66,13 @@ def m004_context_degraded(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN context_degraded TEXT")
 
 
-def m005_operation(db: sqlite3.Connection) -> None:
+def m005_context_trimmed(db: sqlite3.Connection) -> None:
+    """JSON `[{reason, messages_dropped, tokens_dropped}, ...]`: history this row's request
+    left out (its budget, or to fit its target's window); NULL: none."""
+    db.execute("ALTER TABLE calls ADD COLUMN context_trimmed TEXT")
+
+
+def m006_operation(db: sqlite3.Connection) -> None:
     """`chat` or `embed`: embedding calls are rows too (tokens in, no tokens out)."""
     db.execute("ALTER TABLE calls ADD COLUMN operation TEXT NOT NULL DEFAULT 'chat'")
 
@@ -76,7 +82,8 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     m002_cache_write_1h,
     m003_usage_known,
     m004_context_degraded,
-    m005_operation,
+    m005_context_trimmed,
+    m006_operation,
 )
 
 
@@ -122,7 +129,8 @@ PG_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("m003_usage_known", ("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1",)),
     ("m004_context_degraded", ("ALTER TABLE calls ADD COLUMN context_degraded TEXT",)),
-    ("m005_operation", ("ALTER TABLE calls ADD COLUMN operation TEXT NOT NULL DEFAULT 'chat'",)),
+    ("m005_context_trimmed", ("ALTER TABLE calls ADD COLUMN context_trimmed TEXT",)),
+    ("m006_operation", ("ALTER TABLE calls ADD COLUMN operation TEXT NOT NULL DEFAULT 'chat'",)),
 )
 
 

@@ -17,6 +17,7 @@ from promptctl.errors import (
     PromptctlError,
     ProviderError,
     RenderError,
+    StreamInterrupted,
 )
 from promptctl.providers.embeddings import EmbedResult
 from promptctl.providers.types import SkippedTarget, ToolCall, Usage
@@ -37,6 +38,7 @@ __all__ = [
     "RunResult",
     "Runtime",
     "SkippedTarget",
+    "StreamInterrupted",
     "ToolCall",
     "Usage",
 ]
