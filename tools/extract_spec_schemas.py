@@ -58,6 +58,7 @@ SPECS: dict[str, tuple[str, str | None]] = {
         "gemini-openapi-20241016.json",
         "/components/schemas/GenerateContentResponse",
     ),
+    "openai_responses_stream": ("openai-openapi.yaml", "/components/schemas/ResponseStreamEvent"),
 }
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import math
 import re
 import struct
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "embeddings_body",
     "gemini_embed_body",
     "responses_body",
+    "responses_error_event",
+    "responses_events",
     "text_vector",
     "word_tokens",
 ]
@@ -125,3 +129,87 @@ def responses_body(
         ],
         "usage": usage,
     }
+
+
+def _event(kind: str, seq: int, **fields: Any) -> bytes:
+    data = json.dumps({"type": kind, "sequence_number": seq, **fields})
+    return f"event: {kind}\ndata: {data}\n\n".encode()
+
+
+def responses_events(
+    body: dict[str, Any],
+    pieces: list[str],
+    usage: dict[str, Any] | None,
+    calls: list[tuple[str, dict[str, Any] | str]],
+    split: Callable[[str], list[str]],
+) -> Iterator[tuple[bytes, bool]]:
+    """A streamed `POST /v1/responses`: (event bytes, whether it carries a piece).
+
+    response.created, then the message item (its text part, one output_text.delta per
+    piece, the dones) or, with scripted `calls`, one function_call item each (arguments
+    in function_call_arguments.delta pieces), then response.completed carrying the whole
+    `Response` with its usage (left out when `usage` is None).
+    """
+    final = responses_body(body, "".join(pieces), usage or {}, "resp_fake")
+    if usage is None:
+        final.pop("usage")
+    if calls:
+        final["output"] = [
+            {
+                "type": "function_call",
+                "id": f"fc_{i}",
+                "call_id": f"call_fake_{i}",
+                "name": name,
+                "arguments": args if isinstance(args, str) else json.dumps(args),
+                "status": "completed",
+            }
+            for i, (name, args) in enumerate(calls)
+        ]
+    seq = iter(range(1_000_000))
+    started = {**final, "status": "in_progress", "output": []}
+    started.pop("usage", None)
+    yield _event("response.created", next(seq), response=started), False
+    for index, item in enumerate(final["output"]):
+        if item["type"] == "function_call":
+            opened = {**item, "arguments": "", "status": "in_progress"}
+            yield (
+                _event("response.output_item.added", next(seq), output_index=index, item=opened),
+                False,
+            )
+            at = {"item_id": item["id"], "output_index": index}
+            for piece in split(item["arguments"]):
+                yield (
+                    _event("response.function_call_arguments.delta", next(seq), **at, delta=piece),
+                    True,
+                )
+            done = {**at, "name": item["name"], "arguments": item["arguments"]}
+            yield _event("response.function_call_arguments.done", next(seq), **done), False
+        else:
+            opened = {**item, "status": "in_progress", "content": []}
+            yield (
+                _event("response.output_item.added", next(seq), output_index=index, item=opened),
+                False,
+            )
+            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            at = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            yield _event("response.content_part.added", next(seq), **at, part=part), False
+            for piece in pieces:
+                yield (
+                    _event("response.output_text.delta", next(seq), **at, delta=piece, logprobs=[]),
+                    True,
+                )
+            text = "".join(pieces)
+            yield (
+                _event("response.output_text.done", next(seq), **at, text=text, logprobs=[]),
+                False,
+            )
+            done = {**part, "text": text}
+            yield _event("response.content_part.done", next(seq), **at, part=done), False
+        yield _event("response.output_item.done", next(seq), output_index=index, item=item), False
+    yield _event("response.completed", next(seq), response=final), False
+
+
+def responses_error_event(status: int, message: str) -> bytes:
+    """The `error` event the Responses API sends mid-stream."""
+    code = "rate_limit_exceeded" if status == 429 else "server_error"
+    return _event("error", 99, code=code, message=message, param=None)

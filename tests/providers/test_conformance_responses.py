@@ -15,7 +15,13 @@ from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import load_adapter
 
 SETTINGS = ProviderSettings("r", "openai-responses", "https://api.openai.com/v1", "K")
-NAMES = ("openai_responses", "openai_embeddings", "gemini_embed", "openai_response_object")
+NAMES = (
+    "openai_responses",
+    "openai_embeddings",
+    "gemini_embed",
+    "openai_response_object",
+    "openai_responses_stream",
+)
 
 
 def _body(request: ChatRequest) -> dict[str, Any]:

@@ -14,7 +14,8 @@ conversation on OpenAI's servers for 30 days.
 
 The API has no `stop` sequences and no `seed`: a request carrying either is refused
 with the fix (`bad_request`, no call is made) instead of being sent without them.
-A 200 answer can still be a failure: `status: failed` carries an `error` object, mapped
+Streaming (`"stream": true`) is decoded by `openai_responses_stream`. A 200 answer can
+still be a failure: `status: failed` carries an `error` object, mapped
 like an HTTP error of the same meaning; `status: incomplete` is a (billed) answer cut
 short, whose `incomplete_details.reason` gives the finish reason. Usage counts are
 normalised as on Chat Completions: `input_tokens` includes `cached_tokens` (and cache
@@ -34,6 +35,7 @@ from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
     Parsed,
+    StreamDecoder,
     WireRequest,
     decode_json,
     error_for_status,
@@ -243,4 +245,25 @@ def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:
     )
 
 
-ADAPTER = Adapter("openai-responses", _build, parse_response)
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    """The same request asking for server-sent events (usage comes with the last one)."""
+    wire = _build(request, settings, api_key)
+    return WireRequest(wire.url, wire.headers, {**wire.body, "stream": True})
+
+
+def _stream_decoder() -> StreamDecoder:
+    """The Responses API stream decoder (imported on first use, as adapters are)."""
+    from promptctl.providers.openai_responses_stream import ResponsesDecoder
+
+    return ResponsesDecoder()
+
+
+ADAPTER = Adapter(
+    "openai-responses",
+    _build,
+    parse_response,
+    build_stream_request=_build_stream,
+    stream_decoder=_stream_decoder,
+)
