@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+import httpx2
 import pytest
 
 from fakes.llm_server import FakeLLM
@@ -318,3 +319,12 @@ def test_repeated_failures_open_the_circuit(
         embedder.embed(["x"], "openai/text-embedding-3-small")
     assert info.value.kind == "circuit_open"
     assert fake_llm.calls["openai-embed"] == calls  # not called while open
+
+
+def test_the_fakes_single_embed_content_route(fake_llm: FakeLLM) -> None:
+    """`:embedContent` (one text) answers `{embedding: {values}}`, as Gemini does."""
+    url = fake_llm.gemini_base + "/models/text-embedding-004:embedContent"
+    body = {"model": "models/text-embedding-004", "content": {"parts": [{"text": "hi there"}]}}
+    answer = httpx2.post(url, json=body, timeout=5).json()
+    assert answer["embedding"] == {"values": text_vector("hi there")}
+    assert answer["usageMetadata"]["promptTokenCount"] == 2
