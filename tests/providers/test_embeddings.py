@@ -328,3 +328,24 @@ def test_the_fakes_single_embed_content_route(fake_llm: FakeLLM) -> None:
     answer = httpx2.post(url, json=body, timeout=5).json()
     assert answer["embedding"] == {"values": text_vector("hi there")}
     assert answer["usageMetadata"]["promptTokenCount"] == 2
+
+
+def test_a_shortened_answer_is_not_taken_for_the_native_size(
+    fake_llm: FakeLLM, embedder: Embedder
+) -> None:
+    fake_llm.embed_dims["x-embed"] = 24
+    assert embedder.embed(["a"], "local/x-embed", dimensions=8).dimensions == 8
+    assert embedder.embed(["a"], "local/x-embed").dimensions == 24  # not "expected 8"
+
+
+def test_a_fixed_size_model_is_skipped_when_another_size_is_asked(
+    fake_llm: FakeLLM, embedder: Embedder
+) -> None:
+    """ada-002 cannot shorten its vectors: asked for 512, it is passed over, never called."""
+    with pytest.raises(ProviderError) as info:
+        embedder.embed(["a"], "openai/text-embedding-ada-002", dimensions=512)
+    assert "its dimension is 1536, not 512" in info.value.message
+    assert fake_llm.requests == []
+    result = embedder.embed(["a"], "openai/text-embedding-ada-002", dimensions=1536)
+    assert "dimensions" not in fake_llm.requests[0].body  # ada-002 would answer 400
+    assert result.dimensions == 1536

@@ -117,7 +117,7 @@ class EmbedChain:
         check_some_key(plans)
         for target_plan in plans:  # config errors before any call
             embed_wire(target_plan.settings)
-        expected = self.dimension(request.target, request.dimensions)
+        expected = request.dimensions or self.dimension(request.target, None)
         deadline_s = gw._deadline_s if gw._deadline_s is not None else plans[0].settings.deadline_s
         deadline = gw._clock() + deadline_s
         started = time.perf_counter()
@@ -177,7 +177,8 @@ class EmbedChain:
                     breaker.abandon()
                 raise
             breaker.record_success()
-            self._dims[target] = result.dimensions
+            if request.dimensions is None:  # a shortened answer says nothing of the native size
+                self._dims[target] = result.dimensions
             total = (time.perf_counter() - started) * 1000.0
             return replace(result, latency_ms=total, fallbacks_tried=tuple(skipped))
         if last is None:  # no target was called: every one was skipped
