@@ -396,6 +396,8 @@ class Runtime:
         within the provider's limits, retried, and one ledger row per HTTP request
         (docs/runtime.md, "Embeddings").
         """
+        if self._watch:  # a new release may change the provider settings
+            self._check_watch()
         gateway = self._gateway()
         context = CallContext(source="runtime", tags=self._tags)
         try:
@@ -416,6 +418,8 @@ class Runtime:
         dimensions: int | None = None,
     ) -> EmbedResult:
         """`embed` for asyncio code: the batches of one call are sent concurrently."""
+        if self._watch:
+            self._check_watch()
         gateway = self._gateway()
         context = CallContext(source="runtime", tags=self._tags)
         try:
