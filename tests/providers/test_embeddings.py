@@ -349,3 +349,14 @@ def test_a_fixed_size_model_is_skipped_when_another_size_is_asked(
     result = embedder.embed(["a"], "openai/text-embedding-ada-002", dimensions=1536)
     assert "dimensions" not in fake_llm.requests[0].body  # ada-002 would answer 400
     assert result.dimensions == 1536
+
+
+def test_replay_mode_refuses_to_embed(
+    fake_project: Project, fake_env: dict[str, str], fake_llm: FakeLLM
+) -> None:
+    """Embeddings are never recorded: a replay run (CI without keys) must not call out."""
+    embedder = Embedder(fake_project, fake_env, mode="replay")
+    with pytest.raises(ProviderError) as info:
+        embedder.embed(["x"], "openai/text-embedding-3-small")
+    assert info.value.kind == "replay_missing" and "not recorded" in info.value.message
+    assert fake_llm.requests == []
