@@ -17,9 +17,6 @@ import pytest
 
 from fakes.gate_sim import ROWS, Row, Tally, caught, clopper_pearson, run
 
-# the rows' tallies are shared with the pooled test: the module runs on one worker
-pytestmark = pytest.mark.xdist_group("gate_simulation")
-
 ALPHA = 0.05
 POWER = 0.80
 _TALLIES: dict[str, Tally] = {}

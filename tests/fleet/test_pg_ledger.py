@@ -27,9 +27,6 @@ from promptctl.providers.types import CallContext, CallRecord, Usage
 from promptctl.runtime import Runtime
 from runtime.helpers import prompt, write_bundle
 
-# one PostgreSQL cluster (the session's `postgres_server`) for the module: one worker
-pytestmark = pytest.mark.xdist_group("postgres")
-
 KEYS = {"OPENAI_API_KEY": "sk-test-openai-0123456789abcdef"}
 
 

@@ -16,9 +16,6 @@ from promptctl.report.diff_report import verdict_line
 from promptctl.report.html import render_diff, render_run
 from promptctl.report.money import format_usd
 
-# one Chromium (the module-scoped `browser`) for the module: its tests share one worker
-pytestmark = pytest.mark.xdist_group("chromium")
-
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
