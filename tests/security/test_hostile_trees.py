@@ -107,6 +107,20 @@ def test_hostile_tree_is_refused_cleanly(
         assert forbidden not in text, f"{forbidden!r} in:\n{text}"
 
 
+def test_a_forked_call_still_running_at_its_timeout_is_killed(
+    forked: ForkRunner, tmp_path: Path
+) -> None:
+    """The guard behind the cases above: a call over its timeout is stopped and reported
+    (no lint run finishes within a millisecond), and the helper serves the next call."""
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "a.yaml").write_text(prompt_yaml())
+    env = dict(os.environ)
+    with pytest.raises(Hung, match=r"still running after 0\.001s"):
+        forked.run(["lint", "--no-version-check"], cwd=tmp_path, env=env, timeout=0.001)
+    code, out, err = forked.run(["lint", "--no-version-check"], cwd=tmp_path, env=env, timeout=60)
+    assert code == 0, out + err
+
+
 def test_python_check_outside_is_never_imported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
