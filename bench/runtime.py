@@ -13,7 +13,7 @@ Run: .venv/bin/python bench/runtime.py [--quick]
    300 µs.
 4. Streaming overhead per chunk over reading the raw SSE with bare httpx2 (target ≤ 20 µs)
 5. Streaming time to first token added by the runtime (target ≤ 300 µs); both in
-   bench/streaming.py.
+   bench/_streaming.py.
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def main() -> None:
                 f"   run:  raw httpx2 {raw_s:6.1f} µs, runtime {rt_s:6.1f} µs"
                 f" (+{rt_s - raw_s:5.1f} µs/call)"
             )
-            from bench.streaming import report
+            from bench._streaming import report
 
             report(path, quick)
     finally:
