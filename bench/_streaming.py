@@ -1,6 +1,6 @@
 """Streaming: what `Runtime.astream`/`stream` add over reading the raw SSE with bare httpx2.
 
-Run through bench/runtime.py (items 4 and 5), or alone: .venv/bin/python bench/_streaming.py
+Run through bench/runtime.py (items 5 and 6), or alone: .venv/bin/python bench/_streaming.py
 (the underscore keeps `python -m bench` from running it twice)
 
 A local server (its own process) answers every POST with N OpenAI `chat.completion.chunk`
@@ -8,11 +8,11 @@ events (one HTTP chunk each, no delay), the usage chunk and `[DONE]`. The baseli
 what an application would write by hand: `httpx2` `client.stream(...)`, `aiter_lines()`,
 `json.loads` of each `data:` line and the delta's `content`.
 
-4. Overhead per chunk: the runtime's extra CPU time per event (the client's process time;
+5. Overhead per chunk: the runtime's extra CPU time per event (the client's process time;
    the server has its own process), as the slope between streams of N=50 and N=1,000
-   events (so the per-call overhead of item 3 cancels out); median of 5 rounds, runtime
-   and raw calls interleaved. Target ≤ 20 µs per chunk.
-5. Time to first token added: from the call to the first text delta, runtime minus raw,
+   events (so the per-call overhead of bench/runtime.py's item 3 cancels out); median of
+   5 rounds, runtime and raw calls interleaved. Target ≤ 20 µs per chunk.
+6. Time to first token added: from the call to the first text delta, runtime minus raw,
    median of 300 calls, as wall time and as this process's CPU time (the wall figure
    grows with other load on the machine, the CPU one hardly). Target ≤ 300 µs.
 """
@@ -240,7 +240,7 @@ def _per_chunk(
 
 
 def report(path: Path, quick: bool) -> None:
-    """Items 4 and 5 of bench/runtime.py over a bundle whose prompt `app/p0500` exists."""
+    """Items 5 and 6 of bench/runtime.py over a bundle whose prompt `app/p0500` exists."""
     sizes = (50, 1000)
     servers = {n: start_sse_server(n) for n in sizes}
     try:
@@ -250,14 +250,14 @@ def report(path: Path, quick: bool) -> None:
         def arun(p: Path, u: str, c: int) -> Round:
             return asyncio.run(_async_round(p, u, c))
 
-        print("4) streaming, CPU per chunk (slope from 50 to 1,000 events, median of 5):")
+        print("5) streaming, CPU per chunk (slope from 50 to 1,000 events, median of 5):")
         for name, fn in (("astream", arun), ("stream ", _sync_round)):
             raw, rt, added = _per_chunk(fn, path, urls, calls)
             print(
                 f"   {name}: raw httpx2 {raw:5.2f} µs/chunk, runtime {rt:5.2f} µs/chunk"
                 f" (+{added:5.2f} µs/chunk)"
             )
-        print("5) streaming, time to first token added (median of runtime minus raw per call):")
+        print("6) streaming, time to first token added (median of runtime minus raw per call):")
         n = 100 if quick else 300
         for name, fn in (("astream", arun), ("stream ", _sync_round)):
             _, _, ttft = fn(path, urls[50], n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from provider_helpers import Harness, chat
 
-from fakes.llm_server import FakeLLM
+from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.errors import ProviderError
 from promptctl.promptfile.model import Project
 from promptctl.providers.cache import ResponseCache
@@ -151,3 +152,82 @@ def test_cache_is_safe_under_concurrent_processes(tmp_path: Path) -> None:
     shared = cache.get("shared")
     assert shared is not None and shared.text in {"p0", "p1", "p2", "p3"}
     cache.close()
+
+
+def _answer(text: str) -> ChatResponse:
+    return ChatResponse(text=text, target="openai/gpt-4o-mini", usage=Usage(3, 1), cost_usd=0.01)
+
+
+def test_batched_writes_are_read_back_at_once_and_written_in_groups(tmp_path: Path) -> None:
+    """`write_batch`: held answers are served to this cache at once; another reader (a
+    parallel job) sees them when a batch fills, and the rest when the cache closes."""
+    path = tmp_path / "cache.sqlite"
+    cache = ResponseCache(path, write_batch=3)
+    other = ResponseCache(path)
+    cache.put("k1", _answer("one"))
+    cache.put("k2", _answer("two"))
+    assert cache.has("k1") and (hit := cache.get("k2")) is not None and hit.text == "two"
+    assert not other.has("k1") and other.get("k2") is None  # held, not written yet
+    cache.put("k3", _answer("three"))  # the batch is full: all three in one transaction
+    assert [other.has(k) for k in ("k1", "k2", "k3")] == [True, True, True]
+    cache.put("k4", _answer("four"))
+    assert not other.has("k4")
+    cache.close()
+    assert (late := other.get("k4")) is not None and late.text == "four"
+    assert other.stats().entries == 4
+    other.close()
+
+
+def test_an_evaluation_leaves_every_answer_in_the_cache(tmp_path: Path) -> None:
+    """The runner batches cache writes; a run shorter than a batch still stores all."""
+    fake = FakeLLM().start()
+    try:
+        project = Project(root=tmp_path, providers=fake_providers(fake))
+        gateway = Gateway(project, env={"OPENAI_API_KEY": "sk-x"}, cache_write_batch=64)
+
+        async def run() -> None:
+            for i in range(5):
+                await gateway.complete(chat("openai/gpt-4o-mini", ("user", f"question {i}")))
+            await gateway.aclose()
+
+        asyncio.run(run())
+    finally:
+        fake.stop()
+    assert ResponseCache(project.cache_path).stats().entries == 5
+
+
+def test_a_cancelled_caller_still_gets_its_paid_answer_into_the_ledger(
+    fake_project: Project, fake_llm: FakeLLM
+) -> None:
+    """With `on_call_blocks` the answer's record goes to a worker thread. If the caller is
+    cancelled (Ctrl-C) while that write still waits for a free thread, the write must
+    not be cancelled with it: the call was paid. `aclose` waits for it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    recorded: list[str] = []
+    gateway = Gateway(
+        fake_project,
+        env={"OPENAI_API_KEY": "sk-x"},
+        mode="live",
+        on_call=lambda rec: recorded.append(rec.outcome),
+        on_call_blocks=True,
+    )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(1))
+        busy = threading.Event()
+        blocker = loop.run_in_executor(None, busy.wait)  # the only worker is taken
+        task = asyncio.ensure_future(gateway.complete(chat("openai/gpt-4o-mini")))
+        while not gateway._writes:  # answered; its record is queued behind the blocker
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        busy.set()
+        await blocker
+        await gateway.aclose()
+
+    asyncio.run(main())
+    assert fake_llm.calls["openai"] == 1
+    assert recorded == ["ok"]

@@ -124,7 +124,7 @@ def load_or_exit(project: Project, paths: list[Path]) -> LoadResult:
     """The working tree's prompts; invalid prompt files print their findings, exit 2."""
     from promptctl.promptfile.loader import load_prompts
 
-    loaded = load_prompts(project, paths or None)
+    loaded = load_prompts(project, paths or None, keep_docs=False)
     if loaded.errors:
         for diag in loaded.errors:
             sys.stderr.write(f"{diag}\n")

@@ -101,6 +101,8 @@ class CaseRunner:
             return False  # unlimited: keep counting as before, the answer is the same
         if self.gateway.mode == "replay":
             return True
+        if case.test.tool_results:  # a cached first step says nothing of the later ones
+            return False
         return self.gateway.has_answer(prepared.request, repeat=case.repeat)
 
     async def _complete(self, case: Case, prepared: PreparedCase) -> ChatResponse:
@@ -112,6 +114,7 @@ class CaseRunner:
             prompt_hash=prompt.content_hash,
             test=case.test.name,
             tags=prompt.tags,
+            context_trimmed=prepared.trims,
         )
         streamed = self.stream or wants_stream({**prompt.model.params, **case.target.params})
 

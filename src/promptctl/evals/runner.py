@@ -246,8 +246,10 @@ class _Session:
         ledger: Ledger | PgLedger
         if self.project.ledger_url:
             from promptctl.ledger.postgres import PgLedger
+            from promptctl.ledger.spool import SPOOL_ENV
 
-            ledger = PgLedger(self.project.ledger_url)
+            spool = os.environ.get(SPOOL_ENV) or self.project.state_dir / "ledger-spool"
+            ledger = PgLedger(self.project.ledger_url, spool_dir=spool)
         else:
             ledger = Ledger(self.project.ledger_path or self.project.state_dir / "ledger.sqlite")
         self._ledger = ledger
@@ -270,6 +272,7 @@ class _Session:
             probe_wait=True,
             on_call_blocks=True,  # the ledger commits each paid call: off the loop
             answered=self._answered,
+            cache_write_batch=64,  # one transaction per 64 answers; the rest at close
         )
 
     async def _close(self, interrupted: bool) -> None:

@@ -53,6 +53,8 @@ class FileLoad:
     doc: LocatedYaml | None = None
     default_id: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # where `id:` is (None: the id comes from the path); kept when `doc` is dropped
+    id_location: SourceLocation | None = None
 
     @property
     def ok(self) -> bool:
@@ -172,6 +174,8 @@ def load_prompt_file(
         diags.append(finding("PC001", exc.message, exc.location, exc.hint))
         return result
     result.doc = doc
+    if isinstance(doc.data, dict) and "id" in doc.data:
+        result.id_location = doc.locate("/id")
     for ptr, (line, col), first in doc.duplicates:
         key = ptr.rsplit("/", 1)[-1]
         diags.append(
@@ -244,7 +248,7 @@ def _version_findings(data: dict[str, Any], doc: LocatedYaml, text: str) -> list
 
 
 def _explicit_id(loaded: FileLoad) -> bool:
-    return loaded.doc is not None and "id" in loaded.doc.data
+    return loaded.id_location is not None
 
 
 def _report_clash(loaded: FileLoad, other: FileLoad, project: Project) -> None:
@@ -258,7 +262,7 @@ def _report_clash(loaded: FileLoad, other: FileLoad, project: Project) -> None:
         finding(
             "PC006",
             f"duplicate prompt id '{prompt_id}' ({where} {how})",
-            loaded.doc.locate("/id") if loaded.doc else SourceLocation(loaded.path),
+            loaded.id_location or SourceLocation(loaded.path),
             "ids must be unique; rename one file or set a different `id:`",
         )
     )
@@ -287,14 +291,22 @@ def load_prompts(
     paths: Sequence[Path] | None = None,
     *,
     source: FileSource | None = None,
+    keep_docs: bool = True,
 ) -> LoadResult:
-    """Load every prompt file; collects all findings, refuses duplicate ids."""
+    """Load every prompt file; collects all findings, refuses duplicate ids.
+
+    `keep_docs=False` drops each file's parsed YAML (`FileLoad.doc`, positions of every
+    node) once its prompt is built: a run needs only the prompts, and 10,000 inline tests
+    hold ~25 MB of positions.
+    """
     src = source or WorkingTreeSource()
     partials = load_partials(project, src)
-    files = [
-        load_prompt_file(p, project, source=src, partials=partials)
-        for p in discover_prompt_files(project, paths, source=src)
-    ]
+    files = []
+    for path in discover_prompt_files(project, paths, source=src):
+        loaded = load_prompt_file(path, project, source=src, partials=partials)
+        if not keep_docs:
+            loaded.doc = None
+        files.append(loaded)
     by_id: dict[str, FileLoad] = {}
     for loaded in files:
         if loaded.prompt is None:

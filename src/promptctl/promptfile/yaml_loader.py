@@ -7,6 +7,7 @@ map a JSON-pointer path (``/tests/0/vars``) back to the line a user must edit.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,8 @@ class _Walker:
         keys = self._out.keys
         for key_node, value_node in node.value:
             key = self._scalar(key_node)
+            if type(key) is str:  # `name`, `vars`, `assert`… once each, not once per test
+                key = sys.intern(key)
             child = f"{ptr}/{_escape(str(key))}"
             if child not in keys:
                 keys[child] = _pos(key_node)

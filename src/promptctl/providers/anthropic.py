@@ -119,12 +119,13 @@ def _merge(into: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> None:
 
 
 def _tool_fields(request: ChatRequest) -> dict[str, Any]:
-    """`tools`/`tool_choice`; a JSON Schema output without tools is forced tool use:
-    one tool, `OUTPUT_TOOL`, whose input schema is the output schema (`_parse` turns
-    its input back into the answer's text)."""
+    """`tools`/`tool_choice`; a JSON Schema output (of an object) without tools is forced
+    tool use: one tool, `OUTPUT_TOOL`, whose input schema is the output schema (`_parse`
+    turns its input back into the answer's text)."""
     fmt = request.response_format
     if not request.tools:
-        if fmt.type == "json_schema" and fmt.schema is not None:
+        # a tool's input is an object: another root stays with the instructions alone
+        if fmt.type == "json_schema" and fmt.schema and fmt.schema.get("type") == "object":
             tool = {
                 "name": OUTPUT_TOOL,
                 "description": "Give the answer: call this with the answer as its input.",

@@ -82,8 +82,13 @@ class Gateway:
         probe_wait: bool = False,
         on_call_blocks: bool = False,
         answered: Mapping[str, ChatResponse] | None = None,
+        cache_write_batch: int = 1,
     ) -> None:
-        """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md)."""
+        """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md).
+
+        `cache_write_batch`: answers stored per cache transaction (`ResponseCache`); an
+        evaluation batches them (written at the latest by `aclose`), a service does not.
+        """
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
         if env is None:
@@ -112,7 +117,7 @@ class Gateway:
         self._on_call_blocks = on_call_blocks
         self._cache: ResponseCache | SharedResponseCache | None = None
         if use_cache and mode != "live":
-            self._cache = ResponseCache(project.cache_path)
+            self._cache = ResponseCache(project.cache_path, write_batch=cache_write_batch)
             if shared_state is not None:  # shards and runners reuse one another's answers
                 from promptctl.providers.shared_cache import SharedResponseCache
 
@@ -130,6 +135,7 @@ class Gateway:
         # once as that call's own answer (ledger "ok" at its price), later reads hit the cache
         self._answered = dict(answered or {})
         self._redactor_memo: tuple[Project, Redactor] | None = None
+        self._writes: set[asyncio.Future[None]] = set()  # `on_call`s on worker threads
 
     @property
     def redactor(self) -> Redactor:
@@ -376,6 +382,10 @@ class Gateway:
         return self._breakers.history()
 
     async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        writes = [w for w in self._writes if w.get_loop() is loop]
+        if writes:  # answers of cancelled callers still on their way to the ledger
+            await asyncio.gather(*writes, return_exceptions=True)
         await self._pool.aclose()
         if self._cache is not None:
             self._cache.close()
@@ -605,8 +615,13 @@ class Gateway:
         record = self._record(ctx, target, "ok", key, response, None, origin, None, None)
         if blocking or not self._on_call_blocks:
             self._on_call(record)
-        else:
-            await asyncio.to_thread(self._on_call, record)
+            return
+        # Shielded: cancelling the caller would cancel a write still queued for a thread,
+        # and a paid answer would never reach the ledger; `aclose` waits for it.
+        write = asyncio.ensure_future(asyncio.to_thread(self._on_call, record))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        await asyncio.shield(write)
 
     @staticmethod
     def _record(

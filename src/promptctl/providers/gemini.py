@@ -91,11 +91,13 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     if fmt.type in ("json", "json_schema"):
         config["responseMimeType"] = "application/json"
     if fmt.type == "json_schema" and fmt.schema is not None:
-        config["responseSchema"] = gemini_schema(fmt.schema)
+        converted = gemini_schema(fmt.schema)
+        if _objects_have_properties(converted):
+            config["responseSchema"] = converted
     if request.tools:
         body["tools"] = [{"functionDeclarations": [_declaration(t) for t in request.tools]}]
-    if request.tool_choice is not None:
-        body["toolConfig"] = {"functionCallingConfig": _calling_config(request.tool_choice)}
+        if request.tool_choice is not None:
+            body["toolConfig"] = {"functionCallingConfig": _calling_config(request.tool_choice)}
     extra = dict(request.extra)
     config.update(extra.pop("generationConfig", {}) or {})
     if config:
@@ -106,6 +108,18 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
         headers["x-goog-api-key"] = api_key
     base = (settings.base_url or "https://generativelanguage.googleapis.com/v1beta").rstrip("/")
     return WireRequest(f"{base}/models/{request.model}:generateContent", headers, body)
+
+
+def _objects_have_properties(schema: Mapping[str, Any]) -> bool:
+    """Gemini answers 400 to an OBJECT without properties anywhere in `responseSchema`
+    ("should be non-empty for OBJECT type"): such a schema is left out (JSON mode alone;
+    the answer is still validated against the full schema)."""
+    if schema.get("type") == "OBJECT" and not schema.get("properties"):
+        return False
+    children = [*(schema.get("properties") or {}).values()]
+    if isinstance(schema.get("items"), Mapping):
+        children.append(schema["items"])
+    return all(_objects_have_properties(c) for c in children)
 
 
 def _contents(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:

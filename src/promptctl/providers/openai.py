@@ -79,10 +79,10 @@ def chat_body(request: ChatRequest, *, max_tokens_field: str = "max_tokens") -> 
                 "strict": is_strict_compatible(schema),
             },
         }
-    if request.tools:
+    if request.tools:  # a tool_choice without tools is a 400: sent only with them
         body["tools"] = [_tool(t) for t in request.tools]
-    if request.tool_choice is not None:
-        body["tool_choice"] = _tool_choice(request.tool_choice)
+        if request.tool_choice is not None:
+            body["tool_choice"] = _tool_choice(request.tool_choice)
     body.update(request.extra)
     return body
 

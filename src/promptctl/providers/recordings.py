@@ -31,6 +31,7 @@ MAX_RECORDING_BYTES = 16 * 1024 * 1024
 class RecordingStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
 
     def path_for(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -40,11 +41,11 @@ class RecordingStore:
         return self.path_for(key).is_file()
 
     def load(self, key: str) -> ChatResponse | None:
-        path = self.path_for(key)
-        if not os.path.lexists(path):
-            # the common case (no recording): one lstat, not read_file's realpath walk of
-            # every parent (~10 lstats); a link or anything else present is checked below
+        # the common case (no recording): one lstat of a plain string path, not read_file's
+        # realpath walk of every parent (~10 lstats); whatever is there is checked below
+        if not os.path.lexists(os.path.join(self._root, key[:2], f"{key}.json")):
             return None
+        path = self.path_for(key)
         try:
             # committed by pull requests: a FIFO or a link out of the folder is refused
             raw = read_file(path, root=self.root, limit=MAX_RECORDING_BYTES, what="recording")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, AnyStr
 
@@ -79,22 +79,22 @@ class Redactor:
         return self._data(value)
 
     def _mentioned_in(self, value: Any) -> bool:
-        """Whether any secret (or a piece `_remove` would cut) may be in `value`: one C
-        pass over its JSON instead of a Python call per value (a run's document has tens
-        of thousands). JSON escapes only `"`, `\\` and control characters, so a secret
+        """Whether any secret (or a piece `_remove` would cut) may be in `value`: a C pass
+        over its JSON, case by case, instead of a Python call per value (a document has
+        tens of thousands). JSON escapes only `"`, `\\` and control characters, so a secret
         without those appears in it verbatim; one with them always takes the full walk."""
         if any(_escaped_in_json(s) for s in self.secrets):
             return True
         try:
-            text = json.dumps(value, ensure_ascii=False, default=str)
+            return any(
+                s in text
+                if len(s) < MIN_FRAGMENT
+                else (s[:MIN_FRAGMENT] in text or s[-MIN_FRAGMENT:] in text)
+                for text in _json_pieces(value, 2)
+                for s in self.secrets
+            )
         except (TypeError, ValueError, RecursionError):  # keys JSON cannot hold: walk it
             return True
-        return any(
-            s in text
-            if len(s) < MIN_FRAGMENT
-            else (s[:MIN_FRAGMENT] in text or s[-MIN_FRAGMENT:] in text)
-            for s in self.secrets
-        )
 
     def _data(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -106,6 +106,19 @@ class Redactor:
             items = [self._data(v) for v in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         return value
+
+
+def _json_pieces(value: Any, levels: int) -> Iterator[str]:
+    """`value`'s values as JSON, split `levels` deep (a run document: one piece per case,
+    never the whole document as one string); each string value lies within one piece."""
+    if levels and isinstance(value, dict):
+        for item in value.values():
+            yield from _json_pieces(item, levels - 1)
+    elif levels and isinstance(value, list):
+        for item in value:
+            yield from _json_pieces(item, levels - 1)
+    else:
+        yield json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _escaped_in_json(secret: str) -> bool:

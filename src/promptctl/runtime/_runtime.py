@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 from promptctl.errors import BundleError, PromptctlError, UsageError
+from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
@@ -138,8 +139,10 @@ class Runtime:
         sink: LedgerLike | None
         if isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://")):
             from promptctl.ledger.postgres import PgLedger
+            from promptctl.ledger.spool import SPOOL_ENV
 
-            sink = PgLedger(ledger)  # the fleet's ledger (docs/deployment.md)
+            spool = (env if env is not None else os.environ).get(SPOOL_ENV)
+            sink = PgLedger(ledger, spool_dir=spool)  # the fleet's ledger (docs/deployment.md)
         elif isinstance(ledger, str | Path):
             from promptctl.ledger.store import Ledger
 
@@ -317,16 +320,14 @@ class Runtime:
 
     # ---- calls ----------------------------------------------------------------------
 
-    def render(self, ref: str, /, **inputs: Any) -> list[dict[str, str]]:
-        """The messages `run` would send, for applications that keep their own client."""
+    def render(self, ref: str, /, **inputs: Any) -> list[dict[str, Any]]:
+        """The messages `run` would send, for applications that keep their own client
+        (`{role, content}`; history tool turns keep `tool_calls` / `tool_call_id`)."""
         if self._watch:
             self._check_watch()
         prompt = self.prompt(ref)
         values = self._resolvers.resolve_sync(prompt, inputs).values
-        return [
-            {"role": m.role, "content": m.content}
-            for m in render_only(prompt, values, self._targets.get(prompt.id))
-        ]
+        return [_message_dict(m) for m in render_only(prompt, values, self._targets.get(prompt.id))]
 
     def run(self, ref: str, /, **inputs: Any) -> RunResult:
         """Resolve, validate, render, route and call; raise ProviderError if no target answers."""
@@ -566,3 +567,14 @@ def _warn_lifecycle(bundle: LoadedBundle, env: Mapping[str, str] | None) -> None
         warn_retiring(targets, Runtime._project(bundle), env)
     except PromptctlError as exc:  # a malformed PROMPTCTL_TODAY must not stop serving
         _log.warning("model lifecycle check skipped: %s", exc)
+
+
+def _message_dict(m: ChatMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["tool_calls"] = [c.to_dict() for c in m.tool_calls]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    if m.name is not None:
+        out["name"] = m.name
+    return out
