@@ -11,6 +11,15 @@ Run: .venv/bin/python bench/runtime.py [--quick]
    rt.arun` vs a raw `httpx2.AsyncClient.post` of the same body, and `rt.run` (sync)
    vs a raw `httpx2.Client.post`; concurrency 1, interleaved, best of 5. Target under
    300 µs.
+4. Tool calls and structured output (`bench_tool_parsing`): what parsing a response
+   costs on top of parsing a text answer of the same size, per wire, for a 1 KB
+   argument object: a tool call (the adapter's parse, then `check_tool_calls` against
+   the tool's schema) and a structured answer (OpenAI/Gemini: JSON text; Anthropic: the
+   forced tool's input; then `parse_output` validates it against the output schema).
+   CPU time, best of 7 interleaved runs of 2,000 parses. Target under 50 µs per call.
+5. Streaming overhead per chunk over reading the raw SSE with bare httpx2 (target ≤ 20 µs)
+6. Streaming time to first token added by the runtime (target ≤ 300 µs); both in
+   bench/streaming.py.
 """
 
 from __future__ import annotations
@@ -196,6 +205,133 @@ def _sync_overhead(path: Path, url: str, n: int) -> tuple[float, float]:
     return min(raw_runs), min(rt_runs)
 
 
+_ORDER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["order_id", "customer", "items", "note"],
+    "properties": {
+        "order_id": {"type": "string", "pattern": "^A-[0-9]{6}$"},
+        "customer": {
+            "type": "object",
+            "required": ["name", "email"],
+            "properties": {"name": {"type": "string"}, "email": {"type": "string"}},
+        },
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sku", "qty"],
+                "properties": {
+                    "sku": {"type": "string"},
+                    "qty": {"type": "integer", "minimum": 1},
+                    "gift": {"type": "boolean"},
+                },
+            },
+        },
+        "note": {"type": "string", "maxLength": 2000},
+    },
+}
+
+
+def _order_arguments() -> dict[str, Any]:
+    """An argument object of about 1 KB of JSON that matches `_ORDER_SCHEMA`."""
+    return {
+        "order_id": "A-204518",
+        "customer": {"name": "Ada Lovelace", "email": "ada@example.com"},
+        "items": [{"sku": f"SKU-{i:05d}", "qty": i + 1, "gift": i % 2 == 0} for i in range(15)],
+        "note": "Please leave the parcel with the neighbour at number 12 if nobody is home. " * 3,
+    }
+
+
+def _bodies(wire: str, args: dict[str, Any]) -> tuple[bytes, bytes, bytes]:
+    """(text answer, tool-call answer, structured answer) as `wire` sends them."""
+    text = json.dumps(args)
+    if wire == "openai":
+
+        def chat(message: dict[str, Any]) -> bytes:
+            choice = {"index": 0, "message": {"role": "assistant", **message}}
+            usage = {"prompt_tokens": 10, "completion_tokens": 300}
+            body = {"model": "m", "choices": [{**choice, "finish_reason": "stop"}], "usage": usage}
+            return json.dumps(body).encode()
+
+        function = {"name": "place_order", "arguments": text}
+        call = {"id": "c1", "type": "function", "function": function}
+        plain = chat({"content": text})
+        return plain, chat({"content": None, "tool_calls": [call]}), plain
+    if wire == "anthropic":
+        from promptctl.providers.anthropic import OUTPUT_TOOL
+
+        def message(block: dict[str, Any]) -> bytes:
+            usage = {"input_tokens": 10, "output_tokens": 300}
+            body = {"model": "m", "content": [block], "stop_reason": "end_turn", "usage": usage}
+            return json.dumps(body).encode()
+
+        use = {"type": "tool_use", "id": "t1", "input": args}
+        return (
+            message({"type": "text", "text": text}),
+            message({**use, "name": "place_order"}),
+            message({**use, "name": OUTPUT_TOOL}),
+        )
+
+    def candidate(part: dict[str, Any]) -> bytes:
+        usage = {"promptTokenCount": 10, "candidatesTokenCount": 300}
+        first = {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP"}
+        return json.dumps({"candidates": [first], "usageMetadata": usage}).encode()
+
+    plain = candidate({"text": text})
+    return plain, candidate({"functionCall": {"name": "place_order", "args": args}}), plain
+
+
+def _per_call(fns: list[Any], runs: int, n: int) -> list[float]:
+    """CPU µs per call of each of `fns`, best of `runs` interleaved runs: on a shared
+    machine the wall clock measures the neighbours, CPU time the code."""
+    for fn in fns:
+        fn()  # warm: validators compile once per schema
+    best = [float("inf")] * len(fns)
+    for _ in range(runs):
+        for k, fn in enumerate(fns):
+            start = time.process_time()
+            for _ in range(n):
+                fn()
+            best[k] = min(best[k], (time.process_time() - start) / n * 1e6)
+    return best
+
+
+def _added(wire: str, runs: int, n: int) -> tuple[float, float]:
+    """(tool call, structured output) µs per call over parsing a text answer."""
+    from promptctl.promptfile.chat import ToolSpec
+    from promptctl.promptfile.model import OutputSpec
+    from promptctl.providers.base import load_adapter
+    from promptctl.providers.tool_calls import check_tool_calls
+    from promptctl.runtime._output import parse_output
+
+    args = _order_arguments()
+    tools = (ToolSpec("place_order", "Place an order.", _ORDER_SCHEMA),)
+    structured = OutputSpec(format="json", schema=_ORDER_SCHEMA)
+    text_only = OutputSpec()
+    parse = load_adapter(wire).parse_response
+    plain, tool, answer = _bodies(wire, args)
+
+    def base() -> None:
+        parse_output(text_only, parse(200, {}, plain).text)
+
+    def tool_call() -> None:
+        parsed = parse(200, {}, tool)
+        assert check_tool_calls(tools, parsed.tool_calls)[0].arguments_valid
+
+    def structured_answer() -> None:
+        data, error = parse_output(structured, parse(200, {}, answer).text)
+        assert error is None and data == args
+
+    b, t, o = _per_call([base, tool_call, structured_answer], runs, n)
+    return t - b, o - b
+
+
+def bench_tool_parsing(runs: int = 7, n: int = 2000) -> dict[str, tuple[float, float]]:
+    """wire -> (tool call, structured output) µs added per call (see item 4)."""
+    return {wire: _added(wire, runs, n) for wire in ("openai", "anthropic", "gemini")}
+
+
 def main() -> None:
     import logging
 
@@ -227,6 +363,14 @@ def main() -> None:
                 f"   run:  raw httpx2 {raw_s:6.1f} µs, runtime {rt_s:6.1f} µs"
                 f" (+{rt_s - raw_s:5.1f} µs/call)"
             )
+        size = len(json.dumps(_order_arguments()))
+        print(f"4) parsing added over a text answer, {size:,}-byte argument object:")
+        for wire, (tool_us, out_us) in bench_tool_parsing(runs=3 if quick else 7).items():
+            print(f"   {wire:9s} tool call +{tool_us:5.1f} µs, structured output +{out_us:5.1f} µs")
+
+        from bench.streaming import report
+
+        report(path, quick)
     finally:
         proc.terminate()
 

@@ -12,7 +12,9 @@ Rows with a `--target` override load the runtime with the same pin
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,11 +75,11 @@ HISTORY_INPUTS = {
 
 
 def _long_history(turns: int) -> list[dict[str, str]]:
-    """`turns` user/assistant pairs of ~700 bytes each: 300 overflow gpt-4o-mini's window."""
+    """`turns` user/assistant pairs of ~950 bytes each: 300 overflow gpt-4o-mini's window."""
     out = []
     for i in range(turns):
-        out.append({"role": "user", "content": f"Q{i}: " + "my order has not arrived yet " * 24})
-        out.append({"role": "assistant", "content": f"A{i}: " + "let me check that for you " * 26})
+        out.append({"role": "user", "content": f"Q{i}: " + "my order has not arrived yet " * 33})
+        out.append({"role": "assistant", "content": f"A{i}: " + "let me check that for you " * 36})
     return out
 
 
@@ -379,8 +381,22 @@ def test_runtime_and_promptctl_test_send_the_same_requests(
         assert all("c1" in raw.decode() or "gemini" in path for _, path, raw in by_test)
     if "history" in row.vars:  # what was trimmed is recorded on both sides alike
         (case,) = json.loads((tmp_path / "r.json").read_text())["cases"]
-        with Runtime.load(bundle, env=KEYS, ledger=False) as runtime:
-            trimmed = runtime.run("t/p", **row.vars).context_trimmed
+        app_ledger = tmp_path / "app.sqlite"
+        with Runtime.load(bundle, env=KEYS, ledger=app_ledger) as runtime:
+            result = runtime.run("t/p", **row.vars)
+        trimmed = result.context_trimmed
+        # and in both ledgers, on the row of the call that answered (no trim: NULL)
+        keys = ("reason", "messages_dropped", "tokens_dropped")
+        for path, trims in (
+            (root / ".promptctl" / "ledger.sqlite", case["context_trimmed"]),
+            (app_ledger, [dataclasses.asdict(t) for t in trimmed]),
+        ):
+            db = sqlite3.connect(path)
+            (stored,) = db.execute("SELECT context_trimmed FROM calls ORDER BY id DESC LIMIT 1")
+            db.close()
+            assert (json.loads(stored[0]) if stored[0] else []) == [
+                {k: t[k] for k in keys} for t in trims
+            ]
         assert case["context_trimmed"] == [
             {
                 "target": t.target,
@@ -470,6 +486,6 @@ def test_the_long_history_rows_really_trim(tmp_path: Path, fake: FakeLLM) -> Non
         (trim,) = result.context_trimmed
         assert trim.messages_dropped == len(given) - len(history) > 0
         if kept_turns is None:
-            assert trim.reason == "window" and 500 < len(history) < 600
+            assert trim.reason == "window" and 400 < len(history) < 600
         else:
             assert trim.reason == "budget" and len(history) == 2 * kept_turns

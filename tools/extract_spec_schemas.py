@@ -1,5 +1,7 @@
 """Vendor the provider request schemas the conformance tests need into tests/providers/specs/.
 
+Also the schemas of streamed events (`*_stream`), which the fake server's SSE must match.
+
 Why: the full OpenAPI specs (3.5 MB, in `<checkout>/../shared/specs`) are not in the
 repository, so on a fresh machine the conformance tests had nothing to validate against.
 This keeps only each request schema and every component it references (transitively,
@@ -36,6 +38,17 @@ SPECS: dict[str, tuple[str, str | None]] = {
     "openai_batch": ("openai-openapi.yaml", "/components/schemas/CreateBatchRequest"),
     "openai_file": ("openai-openapi.yaml", "/components/schemas/CreateFileRequest"),
     "anthropic_batch": ("anthropic-openapi.json", "op:/v1/messages/batches"),
+    # streamed answers: one server-sent event's data (the fake server's events are checked
+    # against these, tests/providers/test_stream_conformance.py)
+    "openai_stream": (
+        "openai-openapi.yaml",
+        "/components/schemas/CreateChatCompletionStreamResponse",
+    ),
+    "anthropic_stream": ("anthropic-openapi.json", "/components/schemas/MessageStreamEvent"),
+    "gemini_stream": (
+        "gemini-openapi-20241016.json",
+        "/components/schemas/GenerateContentResponse",
+    ),
 }
 
 

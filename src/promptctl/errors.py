@@ -15,6 +15,8 @@ message (file:line:column, what is wrong, how to fix it), never as a traceback::
     ├── RefusedError               exit 1: refused for safety (an untrusted pull request's
     │                              code or providers, a private key inside git)
     └── ProviderError              exit 3: a provider call failed (kind: auth, rate_limit, …)
+        └── StreamInterrupted      a stream broke after its first token (carries the
+                                   partial text; never failed over: the caller saw it)
 
 Exit codes: 0 ok, 1 tests failed / regression / lint errors, 2 bad input or usage,
 3 provider or infrastructure failure, 130 interrupted.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "EXIT_FAILED",
@@ -44,6 +46,7 @@ __all__ = [
     "RefusedError",
     "RenderError",
     "SourceLocation",
+    "StreamInterrupted",
     "UsageError",
 ]
 
@@ -206,3 +209,34 @@ class ProviderError(PromptctlError):
     @property
     def retryable(self) -> bool:
         return self.kind in {"rate_limit", "overloaded", "server", "timeout", "network"}
+
+
+class StreamInterrupted(ProviderError):
+    """A streamed answer broke after its first token (cut, stalled, an error event).
+
+    `kind` is the cause (network, timeout, overloaded…). The caller has already shown
+    `partial_text` to someone, so the call is not failed over; `usage` is what the wire
+    reported before it broke (`usage_known` False when it had not reported it yet).
+    """
+
+    def __init__(
+        self,
+        kind: ProviderErrorKind,
+        message: str,
+        *,
+        partial_text: str,
+        usage: Any = None,
+        usage_known: bool = False,
+        provider: str = "",
+        model: str = "",
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(kind, message, provider=provider, model=model, status=status, hint=hint)
+        self.partial_text = partial_text
+        self.usage = usage
+        self.usage_known = usage_known
+
+    @property
+    def retryable(self) -> bool:
+        return False

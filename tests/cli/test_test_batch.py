@@ -4,6 +4,7 @@ batch prices, partial failure and expiry falling back to live calls, resume."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +252,59 @@ def test_max_cost_refuses_a_batch_that_may_cost_more(
     code, _, err, _ = _test(monkeypatch, capsys, "--max-cost", "1")
     assert code == 0, err
     assert fake_llm.batches.created == ["batch_1"]
+
+
+HISTORY_PROMPT = """\
+id: demo/chat
+version: 1.0.0
+model:
+  use: openai/gpt-4o-mini
+  params: {max_tokens: 50}
+inputs:
+  q: {type: string}
+  history: {type: array, default: []}
+messages:
+  - history: history
+    max_messages: 4
+  - user: "Q: {{ q }}"
+tests:
+  - name: long
+    vars:
+      q: sky
+      history: %s
+    assert: [{type: contains, value: sky}]
+"""
+
+
+def test_a_batched_case_records_the_history_its_request_left_out(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (project / "prompts" / "demo" / "qa.yaml").unlink()
+    history = [
+        {"role": role, "content": f"{role} turn {n}"}
+        for n in range(5)
+        for role in ("user", "assistant")
+    ]
+    (project / "prompts" / "demo" / "chat.yaml").write_text(HISTORY_PROMPT % json.dumps(history))
+    code, out, err, doc = _test(monkeypatch, capsys)
+    assert code == 0, out + err
+    assert fake_llm.calls["openai"] == 0 and fake_llm.batches.created == ["batch_1"]
+    (line,) = [json.loads(x) for x in fake_llm.batches.files["file-1"].splitlines()]
+    assert [m["content"] for m in line["body"]["messages"][:-1]] == [
+        "user turn 3",
+        "assistant turn 3",
+        "user turn 4",
+        "assistant turn 4",
+    ]
+    ((case_trim,),) = [c["context_trimmed"] for c in doc["cases"]]
+    assert (case_trim["reason"], case_trim["messages_dropped"]) == ("budget", 6)
+    db = sqlite3.connect(project / ".promptctl" / "ledger.sqlite")
+    (stored,) = db.execute("SELECT context_trimmed FROM calls").fetchall()
+    db.close()
+    assert json.loads(stored[0]) == [
+        {k: case_trim[k] for k in ("reason", "messages_dropped", "tokens_dropped")}
+    ]
+    assert case_trim["tokens_dropped"] > 0

@@ -260,3 +260,28 @@ def test_summary_names_the_fallback_and_the_unpriced_local_model(
     assert lines.count("no price for local/llama3: add it under `pricing:` in promptctl.yaml") == 1
     row = next(line for line in lines if line.startswith("demo/local@1.0.0"))
     assert "$0.0000 " not in row and "(+1 unpriced)" in row
+
+
+def test_stream_flag_streams_every_case_and_records_ttft(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    prompt = PROMPT.replace(
+        "      - {type: icontains, value: SUN}",
+        "      - {type: icontains, value: SUN}\n      - {type: ttft, max: 0}",
+    )
+    (project / "prompts" / "demo" / "qa.yaml").write_text(prompt)
+    fake_llm.stream_delay_s = 0.01
+    code, out, err = run(["test", "--stream", "--output", "r.json"], monkeypatch, capsys)
+    assert code == 1, err
+    assert "time to first token" in out and "> max 0 ms" in out
+    doc = json.loads((project / "r.json").read_text())
+    assert all(c["ttft_ms"] > 0 for c in doc["cases"])
+    outputs = [c["output"] for c in doc["cases"]]
+    assert outputs == [f"the {q} is lovely" for q in ("sky", "sea", "sun")]
+    assert all(r.body["stream"] is True for r in fake_llm.requests)
+    # without --stream the same assertion says how to measure it
+    code, out, _ = run(["test", "--no-cache", "--test", "sun"], monkeypatch, capsys)
+    assert code == 1 and "the case was not streamed" in out

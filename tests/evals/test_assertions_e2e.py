@@ -127,6 +127,13 @@ ROWS = [
         bad=("ok", a("latency", max=0)),
         reason=r"latency \d+ ms > max 0 ms",
     ),
+    # only a streamed case has a time to first token: the ttft cases' prompt streams
+    Row(
+        "ttft",
+        good=("ok", a("ttft", max=60_000)),
+        bad=("ok", a("ttft", max=0)),
+        reason=r"time to first token \d+ ms > max 0 ms",
+    ),
     Row(
         "python",
         **same(a("python", "evals/checks.py:says_yes"), "Yes, sure", "Nope"),
@@ -205,10 +212,19 @@ def test_every_assertion_type_passes_and_fails_through_the_runner(
     (tmp_path / "evals" / "checks.py").write_text(CHECK)
     cases = _cases()
     _script(fake_llm, cases)
-    p = prompt("demo/asserts", *[tcase(name, name, e.spec) for name, e in cases.items()])
+    p = prompt(
+        "demo/asserts",
+        *[tcase(name, name, e.spec) for name, e in cases.items() if "ttft" not in name],
+    )
+    streamed = prompt(
+        "demo/streamed",
+        *[tcase(name, name, e.spec) for name, e in cases.items() if "ttft" in name],
+        params={"max_tokens": 50, "stream": True},
+    )
     p = dataclasses.replace(p, tools=(LOOKUP,))
+    streamed = dataclasses.replace(streamed, tools=(LOOKUP,))
     options = EvalOptions(output=tmp_path / "run.json")
-    run = asyncio.run(run_eval(fake_project, [p], options, env=fake_env))
+    run = asyncio.run(run_eval(fake_project, [p, streamed], options, env=fake_env))
 
     problems = []
     for result in run.results:
@@ -230,6 +246,9 @@ def test_every_assertion_type_passes_and_fails_through_the_runner(
     doc = json.loads((tmp_path / "run.json").read_text())
     rows = {c["test"]: c for c in doc["cases"]}
     assert rows["regex/fail"]["status"] == "fail"
+    assert rows["ttft/pass"]["ttft_ms"] > 0 and "ttft_ms" not in rows["regex/fail"]
+    streamed_bodies = [r.body for r in fake_llm.requests if r.body.get("stream")]
+    assert len(streamed_bodies) == 4 and all("stream" in b for b in streamed_bodies)
     assert rows["llm-rubric/fail"]["assertions"][0]["reason"] == "judge: the answer is rude"
     # the judge was asked through the fake server, with the case's output
     graded = [r for r in fake_llm.requests if "<rubric>" in r.body["messages"][-1]["content"]]

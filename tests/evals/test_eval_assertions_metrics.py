@@ -44,6 +44,12 @@ def detailed(output, context):
     reason = "name " + ("found" if ok else "missing")
     return {"pass": ok, "score": 0.9 if ok else 0.1, "reason": reason}
 
+def refunds_small(output, context):
+    calls = [c for c in context["tool_calls"] if c["name"] == "refund"]
+    ok = bool(calls) and all(c["valid"] and c["arguments"]["amount"] <= 50 for c in calls)
+    errors = [c["error"] for c in calls]
+    return {"pass": ok, "reason": f"{len(calls)} refund call(s), errors {errors}"}
+
 def only_score(output, context):
     return {"score": context["config"]["level"]}
 
@@ -87,6 +93,21 @@ def test_python_dict_return_and_context(tmp_path: Path) -> None:
     assert r.passed and r.score == 0.9 and r.reason == "name found"
     r2 = run_assertion(spec("python", "evals/checks.py:only_score", level=0.4), c)
     assert not r2.passed and r2.score == 0.4
+
+
+def test_python_checks_see_the_tool_calls(tmp_path: Path) -> None:
+    from promptctl.promptfile.chat import ToolCall
+
+    root = _root(tmp_path)
+    check = spec("python", "evals/checks.py:refunds_small")
+    small = ctx("", project_root=root, tool_calls=(ToolCall("1", "refund", {"amount": 20}),))
+    assert run_assertion(check, small).passed
+    big = ctx("", project_root=root, tool_calls=(ToolCall("1", "refund", {"amount": 90}),))
+    assert not run_assertion(check, big).passed
+    broken = ToolCall("1", "refund", {}, False, "arguments are not JSON: x")
+    result = run_assertion(check, ctx("", project_root=root, tool_calls=(broken,)))
+    assert not result.passed
+    assert result.reason == "1 refund call(s), errors ['arguments are not JSON: x']"
 
 
 def test_python_errors_become_failed_assertions(tmp_path: Path) -> None:

@@ -134,7 +134,7 @@ def test_every_documented_type_is_registered() -> None:
     documented = {
         "equals", "contains", "icontains", "contains-any", "contains-all", "starts-with",
         "regex", "is-json", "json-schema", "json-path", "length", "levenshtein", "cost",
-        "latency", "python", "llm-rubric", "tool-call",
+        "latency", "ttft", "python", "llm-rubric", "tool-call",
     }  # fmt: skip
     assert documented == ASSERTION_TYPES
 

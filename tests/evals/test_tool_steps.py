@@ -103,3 +103,49 @@ def test_invalid_tool_arguments_fail_the_case_implicitly(
     implicit = result.assertions[-1]
     assert implicit.type == "tool-call" and not implicit.passed
     assert "at id: 7 is not of type 'string'" in implicit.reason
+
+
+def test_the_cost_bound_covers_every_step_and_the_tools(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    """`--max-cost` reserves a bound before the case: it must not be below what the case
+    costs, whose every step re-sends the tools and the growing conversation."""
+    from promptctl.evals.cases import Case
+    from promptctl.evals.prepare import RequestBuilder
+
+    fake_llm.usage["openai"] = {"prompt_tokens": 900, "completion_tokens": 50}
+    fake_llm.reply_tool_calls([("lookup_order", {"id": "A-1"})])  # it never stops calling
+    looping = dataclasses.replace(
+        tcase("loops", "loop", a("not-tool-call")), tool_results={"lookup_order": "x" * 500}
+    )
+    single = tcase("one call", "loop", a("not-tool-call"))
+    p = _prompt(looping, single)
+    builder = RequestBuilder(fake_project, {})
+    bound = builder.prepare(Case(p, p.model.primary, looping)).estimate_usd
+    one = builder.prepare(Case(p, p.model.primary, single)).estimate_usd
+    assert bound is not None and one is not None
+    assert bound > MAX_MODEL_CALLS * one  # each step is longer than the first
+    run = asyncio.run(run_eval(fake_project, [_prompt(looping)], EvalOptions(), env=fake_env))
+    (result,) = run.results
+    assert result.cost_usd is not None and 0 < result.cost_usd <= bound
+
+
+def test_input_bound_counts_tools_schemas_and_tool_turns() -> None:
+    from promptctl.evals.budget import input_token_bound
+    from promptctl.plan.request import ChatRequest
+    from promptctl.promptfile.chat import ChatMessage, ResponseFormat, ToolCall
+
+    plain = ChatRequest("openai", "m", (ChatMessage("user", "hi"),))
+    tools = dataclasses.replace(plain, tools=(LOOKUP,))
+    params = len(json.dumps(dict(LOOKUP.parameters)))
+    assert input_token_bound(tools) - input_token_bound(plain) > params
+    schema = {"type": "object", "properties": {"a": {"type": "string", "description": "d" * 300}}}
+    shaped = dataclasses.replace(plain, response_format=ResponseFormat("json_schema", schema))
+    assert input_token_bound(shaped) - input_token_bound(plain) > 300
+    call = ToolCall("call_1", "lookup_order", {"id": "A" * 400})
+    turn = (
+        ChatMessage("assistant", "", tool_calls=(call,)),
+        ChatMessage("tool", "ok", tool_call_id="call_1"),
+    )
+    history = dataclasses.replace(plain, messages=(*plain.messages, *turn))
+    assert input_token_bound(history) - input_token_bound(plain) > 400

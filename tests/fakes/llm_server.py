@@ -7,6 +7,9 @@ Routes (the request's path picks the wire format):
     POST …/chat/completions           OpenAI Chat Completions (also Azure and compatible)
     POST /v1/messages                 Anthropic Messages
     POST …/models/{model}:generateContent   Gemini
+    Streaming (`"stream": true`, Gemini `:streamGenerateContent?alt=sse`): the reply as
+    server-sent events in each wire's format (fakes/sse_events.py), split by
+    `fake.stream_pieces` (default: word by word), `fake.stream_delay_s` apart
     Batch APIs (OpenAI files/batches, Anthropic message batches): see fakes/batch_api.py,
     scripted through `fake.batches`
 
@@ -41,6 +44,13 @@ API (`fake = FakeLLM().start()`, or the `fake_llm` pytest fixture in tests/conft
     fake.timeout(seconds)             sleep longer than the client's timeout, then answer
     fake.drop()                       close the socket without a response
     fake.non_json(status=200)         a body that is not JSON
+    Stream faults (only a streaming request takes them):
+    fake.stream_cut(after=N)          N text events, then the connection closes mid-body
+    fake.stream_stall(s, keepalive_s=)   headers, then s seconds before the first event
+                                      (SSE comments every keepalive_s meanwhile, if set)
+    fake.stream_garbage(after=N)      N text events, then an event that is not JSON
+    fake.stream_error(after=N, status=)  N text events, then the wire's error event
+    fake.streams_aborted              streams the client closed before their end
     fake.stop()                       shuts down; pending sleeps are cut short
     fake_providers(fake, **overrides) ProviderSettings for openai, anthropic, gemini, local,
                                       mistral and azure, all pointing at the fake
@@ -89,6 +99,12 @@ class Fault:
     sleep_s: float = 0.0
     wire: str | None = None
     body: bytes = b""  # "raw": sent as is; "cut": sent under a longer content-length
+    after: int = 0  # stream faults: text events sent before the fault
+    keepalive_s: float = 0.0  # "stream_stall": SSE comments this often while stalling
+
+    @property
+    def streaming_only(self) -> bool:
+        return self.action.startswith("stream_")
 
 
 _GEMINI_STATUS = {
@@ -117,7 +133,7 @@ def _wire(path: str) -> str:
         return "openai"
     if path.split("?")[0].endswith("/v1/messages"):
         return "anthropic"
-    if ":generateContent" in path:
+    if ":generateContent" in path or ":streamGenerateContent" in path:
         return "gemini"
     return "unknown"
 
@@ -145,6 +161,9 @@ class FakeLLM:
             "gemini": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
         }
         self.latency_s = 0.0
+        self.stream_delay_s = 0.0
+        self.streams_aborted = 0  # streams whose client went away before their end
+        self.stream_pieces: Callable[[str], list[str]] = _words
         self.response_headers: dict[str, str] = {}
         self._reply: Callable[[Logged], str] = lambda _: "hello from fake"
         self._tool_calls: Callable[[Logged], ToolCalls | None] = lambda _: None
@@ -163,6 +182,9 @@ class FakeLLM:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: with Nagle on, the body waits for
+            # the client's delayed ACK (~40 ms per call on Linux)
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -307,11 +329,32 @@ class FakeLLM:
         """Send the status line, headers and part of the body, then close the connection."""
         self.add_fault(Fault("cut", body=b'{"id": "x", "choices": [', wire=wire))
 
+    def stream_cut(self, *, after: int = 1, wire: str | None = None) -> None:
+        self.add_fault(Fault("stream_cut", after=after, wire=wire))
+
+    def stream_stall(
+        self, seconds: float, *, keepalive_s: float = 0.0, wire: str | None = None
+    ) -> None:
+        self.add_fault(Fault("stream_stall", sleep_s=seconds, keepalive_s=keepalive_s, wire=wire))
+
+    def stream_garbage(self, *, after: int = 0, wire: str | None = None) -> None:
+        self.add_fault(Fault("stream_garbage", after=after, wire=wire))
+
+    def stream_error(
+        self,
+        *,
+        after: int = 1,
+        status: int = 529,
+        message: str = "Overloaded",
+        wire: str | None = None,
+    ) -> None:
+        self.add_fault(Fault("stream_error", status, message=message, after=after, wire=wire))
+
     # ---- serving ----
-    def _next_fault(self, wire: str) -> Fault | None:
+    def _next_fault(self, wire: str, streaming: bool = False) -> Fault | None:
         with self._lock:
             for i, fault in enumerate(self._faults):
-                if fault.wire in (None, wire):
+                if fault.wire in (None, wire) and (streaming or not fault.streaming_only):
                     return self._faults.pop(i)
         return None
 
@@ -345,7 +388,10 @@ class FakeLLM:
             self.calls[wire] += 1
         if self.latency_s:
             self._stopping.wait(self.latency_s)
-        fault = self._next_fault(wire)
+        streaming = ":streamGenerateContent" in h.path or (
+            isinstance(body, dict) and body.get("stream") is True
+        )
+        fault = self._next_fault(wire, streaming)
         if fault is not None and fault.action == "drop":
             h.close_connection = True
             h.connection.shutdown(socket.SHUT_RDWR)
@@ -371,19 +417,80 @@ class FakeLLM:
                 h, fault.status, b"<html>502 Bad Gateway</html>", {"content-type": "text/html"}
             )
             return
-        if fault is not None:
+        if fault is not None and not fault.streaming_only:
             payload = self._error_body(wire, fault)
             self._send(h, fault.status, json.dumps(payload).encode(), fault.headers)
             return
         text = self._reply(logged)
-        ok = self._ok_body(wire, logged, text)
         calls = self._tool_calls(logged)
+        if streaming:
+            self._stream(h, wire, logged, text, fault, calls)
+            return
+        ok = self._ok_body(wire, logged, text)
         if calls is not None:
             _with_tool_calls(wire, ok, list(calls))
         elif wire == "anthropic":
             _forced_tool(logged, ok, text)
         body = json.dumps(ok).encode()
         self._send(h, 200, body, dict(self.response_headers))
+
+    def _stream(
+        self,
+        h: BaseHTTPRequestHandler,
+        wire: str,
+        logged: Logged,
+        text: str,
+        fault: Fault | None,
+        calls: ToolCalls | None,
+    ) -> None:
+        """The answer (or its tool calls) as server-sent events, chunked; a stream fault
+        breaks it on cue."""
+        from fakes.sse_events import error_event, events
+
+        h.send_response(200)
+        h.send_header("content-type", "text/event-stream")
+        h.send_header("transfer-encoding", "chunked")
+        h.send_header("x-request-id", f"req-{len(self.requests)}")
+        for name, value in self.response_headers.items():
+            h.send_header(name, value)
+        h.end_headers()
+
+        def write(data: bytes) -> None:
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            h.wfile.flush()
+
+        try:
+            if fault is not None and fault.action == "stream_stall":
+                until = time.monotonic() + fault.sleep_s
+                while (left := until - time.monotonic()) > 0 and not self._stopping.is_set():
+                    self._stopping.wait(min(left, fault.keepalive_s or left))
+                    if fault.keepalive_s and until - time.monotonic() > 0:
+                        write(b": keep-alive\n\n")
+            texts = 0
+            pieces = self.stream_pieces(text)
+            stream = events(wire, logged, pieces, self.usage[wire], calls, self.stream_pieces)
+            for event, is_text in stream:
+                if fault is not None and is_text and texts == fault.after:
+                    if fault.action == "stream_cut":
+                        h.close_connection = True
+                        h.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    if fault.action == "stream_garbage":
+                        write(b"data: <html>502 Bad Gateway</html>\n\n")
+                        fault = None
+                    elif fault.action == "stream_error":
+                        write(error_event(wire, fault.status, fault.message))
+                        write(b"")
+                        return
+                write(event)
+                texts += is_text
+                if is_text and self.stream_delay_s:
+                    self._stopping.wait(self.stream_delay_s)
+            write(b"")  # the last chunk
+        except (BrokenPipeError, ConnectionResetError):  # the client closed the stream
+            h.close_connection = True
+            with self._lock:
+                self.streams_aborted += 1
 
     def _send(
         self, h: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]
@@ -458,6 +565,11 @@ class FakeLLM:
                 gerr["details"] = fault.details
             return {"error": gerr}
         return {"error": {"message": fault.message, "type": "error", "code": fault.code or None}}
+
+
+def _words(text: str) -> list[str]:
+    """Word by word, each with its trailing space (how models stream, roughly)."""
+    return re.findall(r"\S+\s*|\s+", text) or [""]
 
 
 ToolCalls = list[tuple[str, dict[str, Any] | str]]

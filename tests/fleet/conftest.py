@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,11 @@ def pg_url(postgres_server: PostgresServer) -> str:
     with psycopg.connect(postgres_server.url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     return postgres_server.url_for(name)
+
+
+@pytest.fixture(autouse=True)
+def _ledger_spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PostgreSQL ledgers spool into the test's directory (worker processes inherit it)."""
+    spool = tmp_path / "ledger-spool"
+    monkeypatch.setenv("PROMPTCTL_LEDGER_SPOOL", str(spool))
+    return spool

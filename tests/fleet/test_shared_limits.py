@@ -59,8 +59,9 @@ def _max_in_window(times: list[float], window: float) -> int:
 
 
 def test_four_processes_share_one_rate_limit(tmp_path: Path, fake_llm: FakeLLM, redis_url: str):
-    # 6 requests per 1 s window (the shared limiter's window is configurable; 60 rpm over
-    # 60 s is the same script with a longer test). Alone, each process could send all 6.
+    # 6 requests per 1 s window: the limiter is parametrised by (rate, window), the same
+    # Lua script for 60 per 60 s, whose admissions the next test checks at production
+    # parameters; here the timing, scaled down 60x. Alone, each process could send all 6.
     bundle = _bundle(tmp_path, fake_llm, rpm=6)
     start = time.time() + 1.5  # every process loaded before the first call
     jobs = [
@@ -78,6 +79,36 @@ def test_four_processes_share_one_rate_limit(tmp_path: Path, fake_llm: FakeLLM, 
     assert _max_in_window(arrivals, 1.0) <= 6
     # and the limit bound the fleet: 24 requests at 6 per second take at least 3 windows
     assert max(arrivals) - min(arrivals) >= 3.0
+
+
+def test_sixty_per_minute_admits_sixty_then_the_rest_wait_for_the_oldest_to_age_out(
+    redis_url: str,
+):
+    # the production parameters (60 requests, 60 s window), 4 clients of their own asking
+    # 30 times each at once: no waiting needed to check who is admitted and for how long
+    clients = [SharedState(redis_url, window_s=60.0, timeout_s=5.0) for _ in range(4)]
+    waits: list[float | None] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(4)
+
+    def ask(state: SharedState) -> None:
+        barrier.wait()
+        for _ in range(30):
+            wait = state.admit("openai", 60, None)
+            with lock:
+                waits.append(wait)
+
+    threads = [threading.Thread(target=ask, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.close()
+    admitted = [w for w in waits if w == 0]
+    refused = [w for w in waits if w]
+    assert len(admitted) == 60 and len(refused) == 60
+    assert all(w is not None and 58.0 < w <= 60.0 for w in refused)  # the oldest start + 60 s
 
 
 def test_a_retry_after_seen_by_one_process_pauses_the_others(

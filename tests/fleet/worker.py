@@ -3,7 +3,7 @@
 Loads a Runtime on the job's bundle with shared state (and/or a ledger), waits for the
 common start time, makes `calls` blocking calls and prints one JSON line per call:
 {"ok": bool, "kind": error kind or null, "t0": when it was called, "t": when it returned}
-(wall-clock seconds).
+(wall-clock seconds), and "cost" (USD) for a call that succeeded.
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ def main(job: dict[str, Any]) -> None:
         for n in range(job["calls"]):
             t0 = time.time()
             try:
-                runtime.run(job.get("prompt", "support/triage"), ticket=f"{job['name']}-{n}")
+                result = runtime.run(
+                    job.get("prompt", "support/triage"), ticket=f"{job['name']}-{n}"
+                )
                 line = {"ok": True, "kind": None, "t0": t0, "t": time.time()}
+                line["cost"] = result.cost_usd
             except ProviderError as exc:
                 line = {"ok": False, "kind": exc.kind, "t0": t0, "t": time.time()}
             print(json.dumps(line), flush=True)

@@ -65,6 +65,20 @@ def test_a_bucket_with_only_unpriced_answers_has_unknown_cost(tmp_path: Path) ->
     assert (local.errors, local.unknown_cost_calls) == (1, 1)
 
 
+def test_interrupted_streams_may_be_billed_other_errors_not(tmp_path: Path) -> None:
+    """A stream stopped early or broken after its first token was generating: billed."""
+    import dataclasses
+
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        for kind in ("stream_interrupted", "cancelled", "rate_limit"):
+            row = dataclasses.replace(call(cost=None, outcome="error"), error_kind=kind)
+            ledger.record(row)
+    report = build_report(read_rows(path), by="model")
+    assert (report.total.errors, report.total.unknown_cost_calls) == (3, 2)
+    assert report.cancelled_calls == 2
+
+
 @pytest.mark.parametrize(
     ("by", "expected"),
     [

@@ -71,6 +71,20 @@ def test_tool_set_problems_are_pc024(lint_text: Linter) -> None:
     assert report.exit_code() == 1
 
 
+def test_tool_results_must_name_declared_tools(lint_text: Linter) -> None:
+    text = _with("tools:\n  - {name: escalate}\n").replace(
+        "    assert: [is-json]\n", "    tool_results: {escalte: done}\n    assert: [is-json]\n"
+    )
+    (diag,) = lint_text(text).diagnostics
+    assert (diag.code, diag.message, diag.hint) == (
+        "PC024",
+        "tests[0].tool_results: 'escalte' is not a declared tool",
+        "did you mean 'escalate'?",
+    )
+    assert diag.location is not None
+    assert diag.location.line == text.splitlines().index("    tool_results: {escalte: done}") + 1
+
+
 def test_a_tool_name_providers_refuse_is_a_schema_error(lint_text: Linter) -> None:
     report = lint_text(_with("tools:\n  - {name: look up}\n"))
     assert codes(report) == ["PC003"]
@@ -89,3 +103,38 @@ def test_non_strict_output_schema_warns_for_openai_targets(lint_text: Linter) ->
     # the same schema on an Anthropic-only prompt: no OpenAI request, no warning
     claude = loose.replace("use: openai/gpt-4o-mini", "use: anthropic/claude-haiku-4-5")
     assert lint_text(claude).diagnostics == []
+
+
+def test_a_tool_call_assertion_with_a_bad_spec_is_pc016(lint_text: Linter) -> None:
+    text = _with("tools:\n  - {name: escalate}\n").replace(
+        "    assert: [is-json]\n",
+        "    assert:\n"
+        "      - {type: tool-call, name: escalte}\n"
+        "      - {type: tool-call, arguments: [1]}\n"
+        "      - {type: tool-call, schema: {type: strng}}\n"
+        "      - {type: not-tool-call, name: delete_account}\n",
+    )
+    found = sorted((d.code, d.message, d.hint) for d in lint_text(text).diagnostics)
+    assert found == [
+        (
+            "PC016",
+            "'tool-call': `arguments` must be a mapping (a subset of the call's arguments)",
+            None,
+        ),
+        (
+            "PC016",
+            "'tool-call': invalid JSON Schema: type: 'strng' is not valid under any of the "
+            "given schemas",
+            None,
+        ),
+        (
+            "PC016",
+            "test 'billing': tool-call 'escalte' is not a declared tool",
+            "did you mean 'escalate'?",
+        ),
+    ]
+
+
+def test_tool_choice_without_tools(lint_text: Linter) -> None:
+    (diag,) = lint_text(_with("tool_choice: required\n")).diagnostics
+    assert (diag.code, diag.message) == ("PC024", "tool_choice without tools")

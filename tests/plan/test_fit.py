@@ -52,7 +52,7 @@ def test_max_messages_keeps_the_newest_whole_turns() -> None:
 
 
 def test_max_tokens_and_both_budgets() -> None:
-    history = _conversation(10, size=30)  # each message: 10 + 4 tokens
+    history = _conversation(10, size=35)  # each message: 10 + 4 tokens
     per_turn = 2 * (10 + MESSAGE_OVERHEAD)
     kept, dropped, _ = fit_history(history, max_tokens=3 * per_turn + 1)
     assert kept == history[-6:] and dropped == 14
@@ -82,9 +82,14 @@ def test_estimate_is_upper_biased_on_the_shipped_prompts() -> None:
     assert checked > 20
 
 
-def test_estimate_counts_utf8_bytes() -> None:
-    assert estimate_tokens("abc" * 10) == 10
-    assert estimate_tokens("é") == 1 and estimate_tokens("日本語") == 3  # 9 bytes
+def test_estimate_counts_bytes_and_each_digit_and_punctuation_mark() -> None:
+    assert estimate_tokens("abc" * 10) == 9  # ceil(30 * 2 / 7)
+    assert estimate_tokens("1.2.0") == 5 and estimate_tokens("v 1.2") == 4  # 2 bytes + 3
+    assert estimate_tokens("é") == 2  # a non-ASCII character, and its 2 bytes / 4
+    assert estimate_tokens("日本語") == 6  # 3 characters + ceil(9 / 4)
+    assert estimate_tokens("") == 0
+    long = "word, " * 1000  # past the remembered size: the same answer
+    assert estimate_tokens(long) == 1000 + 1429 and estimate_tokens(long) == 2429
 
 
 def _prompt(use: str, fallbacks: tuple[Target, ...] = (), system: str = "Help.") -> Prompt:
@@ -112,7 +117,7 @@ def _history(pairs: int, size: int) -> list[dict[str, str]]:
 
 def test_window_trims_oldest_turns_until_it_fits() -> None:
     window = CONTEXT_WINDOWS["mistral/mistral-small-latest"]  # 32,000
-    history = _history(100, 900)  # ~60k tokens estimated
+    history = _history(100, 1200)  # ~60k tokens estimated
     plan = plan_call(_prompt("mistral/mistral-small-latest"), {"q": "hi", "history": history})
     sent = plan.request.messages
     total = sum(estimate_message(m) for m in sent)
@@ -129,7 +134,7 @@ def test_window_trims_oldest_turns_until_it_fits() -> None:
 
 
 def test_too_small_even_without_history_fails_over_to_a_larger_window() -> None:
-    big_system = "s" * (3 * 40_000)  # ~40k tokens: over 32k, under 128k
+    big_system = "s" * 140_000  # 40k tokens: over 32k, under 128k
     prompt = _prompt(
         "mistral/mistral-small-latest",
         fallbacks=(Target(use="openai/gpt-4o-mini"),),
@@ -143,7 +148,7 @@ def test_too_small_even_without_history_fails_over_to_a_larger_window() -> None:
 
 
 def test_no_window_large_enough_is_context_length_before_sending() -> None:
-    prompt = _prompt("openai/gpt-4o-mini", system="s" * (3 * 130_000))
+    prompt = _prompt("openai/gpt-4o-mini", system="s" * 455_000)  # 130,000 tokens
     with pytest.raises(ProviderError) as info:
         plan_call(prompt, {"q": "hi"})
     assert info.value.kind == "context_length"
@@ -154,3 +159,28 @@ def test_unknown_window_is_sent_as_is_and_reserve_defaults() -> None:
     plan = plan_call(_prompt("openai/some-new-model"), {"q": "x", "history": _history(50, 900)})
     assert len(plan.request.messages) == 102 and plan.trims == ()
     assert OUTPUT_RESERVE == 1024
+
+
+def test_tools_and_tool_turns_count_against_the_window() -> None:
+    """Tool definitions ride along with every request, and tool turns of the history
+    carry their calls' arguments: both take room the history has to give up."""
+    import dataclasses
+    import json
+
+    from promptctl.promptfile.chat import ToolCall, ToolSpec
+
+    window = CONTEXT_WINDOWS["mistral/mistral-small-latest"]
+    big = {"type": "object", "properties": {"q": {"type": "string", "description": "d" * 30000}}}
+    tools = (ToolSpec("search", "Search.", big),)
+    base = _prompt("mistral/mistral-small-latest")
+    with_tools = dataclasses.replace(base, tools=tools)
+    history = _history(40, 900)
+    plain = plan_call(base, {"q": "hi", "history": history}).request.messages
+    tooled = plan_call(with_tools, {"q": "hi", "history": history}).request
+    fixed = estimate_tokens(json.dumps([dataclasses.asdict(t) for t in tooled.tools]))
+    assert fixed > 9000
+    assert sum(estimate_message(m) for m in tooled.messages) <= window - 1000 - fixed
+    assert len(tooled.messages) < len(plain)  # the tools cost history
+    call = ToolCall("c1", "search", {"q": "z" * 3000})
+    turn = ChatMessage("assistant", "", tool_calls=(call,))
+    assert estimate_message(turn) >= estimate_tokens("z" * 3000)

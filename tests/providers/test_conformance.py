@@ -180,7 +180,8 @@ NEWER_THAN_SPEC = {
     "gemini": {
         "$.generationConfig.seed",
         "$.tools[0].functionDeclarations[0].parameters.properties.unit.nullable",
-    }
+    },
+    "gemini_stream": {"$.responseId"},  # sent by the API since 2025, as in whole answers
 }
 _NONE_CHOICE = "'tool_choice']: {'type': 'none'} is not valid"
 NEWER_VALUES = {"anthropic": (_NONE_CHOICE,), "anthropic_batch": (_NONE_CHOICE,)}

@@ -303,6 +303,15 @@ def test_gemini_structured_output_is_response_schema(
     }
 
 
+def test_a_broken_tool_schema_flags_the_call_instead_of_raising() -> None:
+    broken = ToolSpec("t", "", {"type": "object", "properties": {"a": {"type": "strng"}}})
+    (call,) = check_tool_calls((broken,), (ToolCall("1", "t", {"a": 1}),))
+    assert not call.arguments_valid
+    assert call.arguments_error == (
+        "the tool's parameters are not a usable JSON Schema (UnknownType)"
+    )
+
+
 def test_check_tool_calls_keeps_a_json_failure_and_checks_the_rest() -> None:
     bad_json = ToolCall("a", "get_weather", {}, False, "arguments are not JSON: x")
     missing = ToolCall("b", "get_weather", {})
@@ -325,3 +334,68 @@ def test_cached_response_keeps_its_tool_calls(
     fake_llm.reply_tool_calls(lambda _: None)
     without = Harness(fake_project, fake_env).run(chat("openai/gpt-4o-mini"))
     assert "tool_calls" not in response_to_data(without)  # stored answers stay as they were
+
+
+def test_mistral_gets_nine_character_call_ids_consistently(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    from promptctl.plan.request import ChatRequest
+
+    turns = (
+        *CONVERSATION[:1],
+        ChatMessage(
+            "assistant",
+            "",
+            tool_calls=(
+                ToolCall("call_OpenAI_long_id_1", "get_weather", {"city": "Paris"}),
+                ToolCall("Ab3dE6gH9", "get_weather", {"city": "Oslo"}),  # Mistral's own
+            ),
+        ),
+        ChatMessage("tool", "sun", tool_call_id="call_OpenAI_long_id_1"),
+        ChatMessage("tool", "rain", tool_call_id="Ab3dE6gH9"),
+    )
+    request = ChatRequest("mistral", "mistral-small", turns, tools=(WEATHER,))
+    Harness(fake_project, fake_env).run(request)
+    messages = fake_llm.requests[0].body["messages"]
+    first, second = (c["id"] for c in messages[1]["tool_calls"])
+    assert len(first) == 9 and first.isalnum() and second == "Ab3dE6gH9"
+    assert [m["tool_call_id"] for m in messages[2:]] == [first, second]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object"},
+        {"type": "object", "properties": {"meta": {"type": "object"}}},
+        {"type": "object", "properties": {"rows": {"type": "array", "items": {"type": "object"}}}},
+    ],
+)
+def test_gemini_gets_no_response_schema_with_an_empty_object(schema: dict[str, object]) -> None:
+    from promptctl.promptfile.model import DEFAULT_PROVIDERS
+    from promptctl.providers.gemini import ADAPTER
+
+    fmt = ResponseFormat("json_schema", schema=schema)
+    request = chat("gemini/gemini-2.5-flash", response_format=fmt)
+    body = ADAPTER.build_request(request, DEFAULT_PROVIDERS["gemini"], "k").body
+    # JSON mode alone: Gemini refuses an OBJECT without properties
+    assert body["generationConfig"] == {"responseMimeType": "application/json"}
+
+
+def test_anthropic_forces_no_tool_for_an_output_that_is_not_an_object() -> None:
+    from promptctl.promptfile.model import DEFAULT_PROVIDERS
+    from promptctl.providers.anthropic import ADAPTER
+
+    fmt = ResponseFormat("json_schema", schema={"type": "array", "items": {"type": "string"}})
+    request = chat("anthropic/claude-haiku-4-5", response_format=fmt)
+    body = ADAPTER.build_request(request, DEFAULT_PROVIDERS["anthropic"], "k").body
+    assert "tools" not in body and "tool_choice" not in body  # input_schema must be an object
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+def test_no_tool_choice_is_sent_without_tools(kind: str) -> None:
+    from promptctl.promptfile.model import DEFAULT_PROVIDERS
+    from promptctl.providers.base import load_adapter
+
+    request = chat(f"{kind}/m", tool_choice="required")
+    body = load_adapter(kind).build_request(request, DEFAULT_PROVIDERS[kind], "k").body
+    assert not {"tools", "tool_choice", "toolConfig"} & set(body)

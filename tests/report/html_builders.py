@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from promptctl.evals.assertions import AssertionResult
 from promptctl.evals.compare import compare
 from promptctl.evals.comparison import Comparison
 from promptctl.evals.results import CaseError, CaseResult, RunInfo, to_document
+from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.model import GateConfig
 from promptctl.providers.types import Usage
 
@@ -77,7 +79,12 @@ def run_doc(n_tests: int = 6, *, output_chars: int = 40) -> dict[str, Any]:
                 cases.append(
                     case(prompt, f"test {i}", target, status, text, latency=100 + 37 * i + 200 * t)
                 )
-    cases.append(case("support/triage", "hostile", TARGETS[0], "pass", HOSTILE))
+    hostile = case("support/triage", "hostile", TARGETS[0], "pass", HOSTILE)
+    calls = (  # model-written tool calls are as hostile as its text
+        ToolCall("c1", HOSTILE, {"html": HOSTILE}),
+        ToolCall("c2", "lookup", {}, False, f"arguments are not JSON: {HOSTILE}"),
+    )
+    cases.append(dataclasses.replace(hostile, tool_calls=calls))
     cases.append(
         case("support/triage", "needle test", TARGETS[0], "pass", "a haystack with a NEEDLE")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -133,6 +134,13 @@ def test_hostile_output_is_text_and_runs_nothing(run_page: Opened) -> None:
     expect(page.locator("#count")).to_have_text(re.compile(r"^1 of "))
     page.click("#matrix button:not(.dim)")
     assert page.text_content("#detail pre.output") == HOSTILE
+    calls = page.eval_on_selector_all(
+        "#tool-calls tbody tr", "rows => rows.map(r => Array.from(r.cells, c => c.textContent))"
+    )
+    assert calls == [
+        [HOSTILE, json.dumps({"html": HOSTILE}, separators=(",", ":")), "yes"],
+        ["lookup", "{}", f"no: arguments are not JSON: {HOSTILE}"],
+    ]
     assert page.evaluate("window.__pwned") is None
     assert page.query_selector_all("img") == [] and page.query_selector_all("#detail b") == []
     assert page.evaluate("document.scripts.length") == 2  # the data block and the report's own

@@ -16,6 +16,7 @@ def test_exported_names_exactly() -> None:
         "RunResult",
         "Runtime",
         "SkippedTarget",
+        "StreamInterrupted",
         "ToolCall",
         "Usage",
     ]

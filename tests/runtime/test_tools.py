@@ -122,3 +122,19 @@ def test_a_bad_tool_message_in_history_is_a_clear_error(runtime: Runtime) -> Non
 
     with pytest.raises(InputValidationError, match="needs tool_call_id"):
         runtime.run("assistant", question="?", history=[{"role": "tool", "content": "x"}])
+
+
+def test_render_keeps_the_tool_turns_of_history(runtime: Runtime) -> None:
+    history = [
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "name": "get_weather"}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "sun"},
+    ]
+    messages = runtime.render("assistant", question="Weather?", history=history)
+    assert messages[-2:] == [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "c1", "name": "get_weather", "arguments": {}}],
+        },
+        {"role": "tool", "content": "sun", "tool_call_id": "c1"},
+    ]

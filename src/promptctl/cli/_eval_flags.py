@@ -31,6 +31,7 @@ __all__ = [
     "NoCacheOption",
     "RepeatOption",
     "SelectorsArgument",
+    "StreamOption",
     "TagOption",
     "TargetOption",
     "TestGlobOption",
@@ -66,6 +67,9 @@ ConcurrencyOption = Annotated[
         "promptctl.yaml sets its max_concurrency (default 16)."
     ),
 ]
+StreamOption = Annotated[
+    bool, typer.Option("--stream", help="Stream every call; results get time to first token.")
+]
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class EvalFlags:
     no_cache: NoCacheOption = False
     max_cost: MaxCostOption = None
     concurrency: ConcurrencyOption = None
+    stream: StreamOption = False
 
     def selection(
         self, *, shard: str | None = None, output: Path | None = None, junit: Path | None = None
@@ -96,6 +101,7 @@ class EvalFlags:
             no_cache=self.no_cache,
             max_cost=self.max_cost,
             concurrency=self.concurrency,
+            stream=self.stream,
             shard=shard,
             output=output,
             junit=junit,
@@ -124,6 +130,7 @@ def eval_selection(
     no_cache: bool,
     max_cost: float | None,
     concurrency: int | None,
+    stream: bool = False,
     shard: str | None = None,
     output: Path | None = None,
     junit: Path | None = None,
@@ -151,6 +158,7 @@ def eval_selection(
         output=output,
         junit=junit,
         junit_renderer=_junit_renderer() if junit is not None else None,
+        stream=stream,
     )
     return EvalSelection(tuple(paths), options)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from promptctl.cli._common import ProjectOption, check_choice, console, resolve_project
-from promptctl.errors import InputValidationError, UsageError
+from promptctl.errors import InputValidationError, ProviderError, UsageError
 
 if TYPE_CHECKING:
     from promptctl.plan.request import ChatRequest
@@ -125,6 +125,11 @@ def register(app: typer.Typer) -> None:
                 raise
             hint = f"pass it: --var {exc.missing}=... (or --vars FILE, --test NAME)"
             raise InputValidationError(exc.message, hint=hint, missing=exc.missing) from None
+        except ProviderError as exc:
+            if exc.kind != "context_length":
+                raise
+            # nothing was sent: inputs too long for every window are bad input (exit 2)
+            raise InputValidationError(exc.message, hint=exc.hint) from None
         messages = plan.messages
         if output_format == "json":
             doc = {

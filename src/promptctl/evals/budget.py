@@ -4,7 +4,8 @@ Each case reserves an upper bound of its cost before its call and settles it wit
 actual cost afterwards, so cases in flight together cannot overshoot: the bound is
 conservative on purpose (every UTF-8 byte of the messages counted as an input token,
 the output at the request's `max_tokens`, or `DEFAULT_OUTPUT_TOKENS` without one; the
-most expensive target of the fallback chain; the judge's call for `llm-rubric`). A
+most expensive target of the fallback chain; the judge's call for `llm-rubric`; for a
+test with `tool_results`, every model call it may make, each as long as the last). A
 tight bound only limits how many cases run at once near the cap, not how many run:
 a case that does not fit while others are in flight waits for them to settle. Scheduling
 stops for good when the actual spend reaches the cap, or when a case does not fit with
@@ -17,11 +18,13 @@ case in replay mode) costs nothing: it reserves nothing and runs even after the 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from promptctl.plan.request import ChatRequest
+from promptctl.plan.request import ChatRequest, plain_data
+from promptctl.promptfile.chat import ChatMessage
 
 __all__ = [
     "DEFAULT_OUTPUT_TOKENS",
@@ -31,6 +34,7 @@ __all__ = [
     "estimate_cost",
     "estimate_request_cost",
     "input_token_bound",
+    "tool_steps_bound",
 ]
 
 DEFAULT_OUTPUT_TOKENS = 4096  # assumed when the request sets no max_tokens (set one!)
@@ -56,9 +60,29 @@ def estimate_cost(
 
 
 def input_token_bound(request: ChatRequest) -> int:
-    """At most this many input tokens: byte-level BPE tokens cover at least one byte."""
+    """At most this many input tokens: byte-level BPE tokens cover at least one byte.
+
+    Tool definitions, the output schema (Anthropic's forced output tool, OpenAI's
+    `response_format`) and the tool calls and results of earlier turns are billed as
+    input too: their JSON bytes count."""
     data = sum(len(m.content.encode("utf-8")) for m in request.messages)
-    return data + MESSAGE_OVERHEAD_TOKENS * len(request.messages)
+    extra = [plain_data(c) for m in request.messages for c in m.tool_calls]
+    extra += [m.tool_call_id for m in request.messages if m.tool_call_id]
+    extra += [plain_data(t) for t in request.tools]
+    if request.response_format.schema is not None:
+        extra.append(request.response_format.schema)
+    if extra:
+        data += len(json.dumps(extra, ensure_ascii=False, default=str).encode("utf-8"))
+    return data + MESSAGE_OVERHEAD_TOKENS * (len(request.messages) + len(request.tools))
+
+
+def tool_steps_bound(request: ChatRequest, steps: int, result_bytes: int) -> ChatRequest:
+    """A request as large as the last of `steps` model calls of a multi-step tool case can
+    be: each earlier step adds its answer (at most `max_tokens`, or the default) and the
+    tools' results (`result_bytes` each time) to the conversation."""
+    output = DEFAULT_OUTPUT_TOKENS if request.max_tokens is None else request.max_tokens
+    grown = "x" * ((steps - 1) * (output + result_bytes + 2 * MESSAGE_OVERHEAD_TOKENS))
+    return replace(request, messages=(*request.messages, ChatMessage("user", grown)))
 
 
 def estimate_request_cost(

@@ -18,7 +18,7 @@ from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
 from promptctl.evals.results import CaseError, CaseResult
 from promptctl.evals.scoring import error_result, score_case, skipped_result
 from promptctl.evals.tool_steps import complete_with_tools
-from promptctl.plan.request import ChatRequest
+from promptctl.plan.request import ChatRequest, wants_stream
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.model import Project
 from promptctl.providers.types import CallContext, ChatResponse
@@ -34,12 +34,19 @@ class CaseRunner:
     """Runs cases of one evaluation through one Gateway under one budget."""
 
     def __init__(
-        self, project: Project, builder: RequestBuilder, budget: Budget, gateway: Gateway
+        self,
+        project: Project,
+        builder: RequestBuilder,
+        budget: Budget,
+        gateway: Gateway,
+        *,
+        stream: bool = False,
     ) -> None:
         self.project = project
         self.builder = builder
         self.budget = budget
         self.gateway = gateway
+        self.stream = stream  # every case; else those whose params say `stream: true`
 
     async def run(self, case: Case, judge: PromptJudge) -> CaseResult:
         """The case's result row (`error` or `skipped` rather than an exception)."""
@@ -94,6 +101,8 @@ class CaseRunner:
             return False  # unlimited: keep counting as before, the answer is the same
         if self.gateway.mode == "replay":
             return True
+        if case.test.tool_results:  # a cached first step says nothing of the later ones
+            return False
         return self.gateway.has_answer(prepared.request, repeat=case.repeat)
 
     async def _complete(self, case: Case, prepared: PreparedCase) -> ChatResponse:
@@ -105,9 +114,19 @@ class CaseRunner:
             prompt_hash=prompt.content_hash,
             test=case.test.name,
             tags=prompt.tags,
+            context_trimmed=prepared.trims,
         )
+        streamed = self.stream or wants_stream({**prompt.model.params, **case.target.params})
 
         async def complete(request: ChatRequest, fallbacks: Sequence[ChatRequest]) -> ChatResponse:
+            if streamed:  # the same request, streamed: what an application's `stream()` sees
+                items = self.gateway.stream(
+                    request, fallbacks=fallbacks, repeat=case.repeat, context=context
+                )
+                async for item in items:
+                    if isinstance(item, ChatResponse):
+                        return item
+                raise AssertionError("a stream ended without its response")  # a bug
             return await self.gateway.complete(
                 request, fallbacks=fallbacks, repeat=case.repeat, context=context
             )

@@ -56,6 +56,9 @@ class EvalOptions:
     write_run_file: bool = True
     # `--concurrency` was given: it is then the one knob (see `provider_limits`)
     concurrency_given: bool = False
+    # stream every case (as `stream: true` in a prompt's params does for its own cases):
+    # the results then carry time to first token (`ttft_ms`)
+    stream: bool = False
 
 
 def select_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptions) -> list[Case]:

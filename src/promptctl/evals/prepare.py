@@ -11,7 +11,7 @@ PromptctlError it is and becomes that case's `error` (kind `render`) in the runn
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +21,10 @@ from promptctl.evals.budget import (
     estimate_cost,
     estimate_request_cost,
     input_token_bound,
+    tool_steps_bound,
 )
 from promptctl.evals.cases import Case
+from promptctl.evals.tool_steps import MAX_CALLS_PER_STEP, MAX_MODEL_CALLS, result_text
 from promptctl.plan.call import plan_call
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat
@@ -76,6 +78,8 @@ class RequestBuilder:
     def _build(self, case: Case) -> PreparedCase:
         plan = plan_call(case.prompt, case.test.vars, target=case.target, partials=self._partials)
         chain = estimate_chain_cost(self._estimate(r) for r in (plan.request, *plan.fallbacks))
+        if chain is not None and case.test.tool_results:
+            chain = _tool_steps(case, plan.request, plan.fallbacks, self._estimate)
         judged = self._judge_estimate(case, plan.request)
         estimate = None if chain is None and judged is None else (chain or 0.0) + (judged or 0.0)
         return PreparedCase(plan.request, plan.fallbacks, estimate, plan.trims)
@@ -124,3 +128,19 @@ def judge_request(
         max_tokens=int(JUDGE_PARAMS["max_tokens"]),
         response_format=response_format,
     )
+
+
+def _tool_steps(
+    case: Case,
+    request: ChatRequest,
+    fallbacks: tuple[ChatRequest, ...],
+    estimate: Callable[[ChatRequest], float | None],
+) -> float | None:
+    """The bound of a multi-step tool case: `MAX_MODEL_CALLS` calls, each as large as the
+    last can be (every step answered with `MAX_CALLS_PER_STEP` of the largest result)."""
+    largest = max(len(result_text(v).encode("utf-8")) for v in case.test.tool_results.values())
+    results = MAX_CALLS_PER_STEP * largest
+    per_call = estimate_chain_cost(
+        estimate(tool_steps_bound(r, MAX_MODEL_CALLS, results)) for r in (request, *fallbacks)
+    )
+    return None if per_call is None else per_call * MAX_MODEL_CALLS

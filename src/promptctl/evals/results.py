@@ -157,6 +157,7 @@ class CaseResult:
     attempt_latency_ms: float | None = None  # the answering HTTP attempt alone
     context_trimmed: tuple[Trim, ...] = ()  # history the answering request left out
     tool_calls: tuple[ToolCall, ...] = ()  # every tool call of the case, in order
+    ttft_ms: float | None = None  # streamed cases: time to the first token (else absent)
 
     @classmethod
     def for_case(cls, case: Case, *, status: CaseStatus, **fields: Any) -> CaseResult:
@@ -175,6 +176,12 @@ class CaseResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._to_dict()
+        if self.ttft_ms is not None:  # only streamed cases carry it: older documents stay
+            data["ttft_ms"] = self.ttft_ms
+        return data
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "prompt": self.prompt,
@@ -251,6 +258,7 @@ class CaseResult:
             cost_usd=data.get("cost_usd"),
             latency_ms=data.get("latency_ms"),
             attempt_latency_ms=data.get("attempt_latency_ms"),
+            ttft_ms=data.get("ttft_ms"),
             cached=bool(data.get("cached", False)),
             error=None if not err else CaseError(str(err["kind"]), str(err["message"])),
             fallbacks_tried=tuple(

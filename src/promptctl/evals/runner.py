@@ -191,7 +191,9 @@ class _Session:
         self._ledger: Ledger | PgLedger | None = None
         self._answered = answered
         self.gateway: Gateway = gateway if gateway is not None else self._make_gateway()
-        self.case_runner = CaseRunner(project, self.builder, self.budget, self.gateway)
+        self.case_runner = CaseRunner(
+            project, self.builder, self.budget, self.gateway, stream=options.stream
+        )
         self.outcome: EvalRun | None = None
         self._drained = asyncio.Event()  # every case taken: a worker still waiting to start quits
         self.run_info = RunInfo.start(
@@ -244,8 +246,10 @@ class _Session:
         ledger: Ledger | PgLedger
         if self.project.ledger_url:
             from promptctl.ledger.postgres import PgLedger
+            from promptctl.ledger.spool import SPOOL_ENV
 
-            ledger = PgLedger(self.project.ledger_url)
+            spool = os.environ.get(SPOOL_ENV) or self.project.state_dir / "ledger-spool"
+            ledger = PgLedger(self.project.ledger_url, spool_dir=spool)
         else:
             ledger = Ledger(self.project.ledger_path or self.project.state_dir / "ledger.sqlite")
         self._ledger = ledger

@@ -3,10 +3,12 @@
 When an answer calls only tools the test has a result for, the conversation continues:
 the answer (with its calls) and one `tool` message per call are appended to every
 request of the chain and the model is asked again, up to `MAX_MODEL_CALLS` calls in all.
-A call of a tool without a result ends the case on that answer (the assertions judge
-it). The case's response is the last answer, with the tool calls of every step in order
-and the usage, cost and latency of all of them added up. Each step is an ordinary call
-through the gateway: cached, recorded and replayed like any other.
+A call of a tool without a result, or an answer of more than `MAX_CALLS_PER_STEP` calls,
+ends the case on that answer (the assertions judge it); both caps keep the case's cost
+bounded before it starts (`--max-cost` reserves that bound). The case's response is
+the last answer, with the tool calls of every step in order and the usage, cost and
+latency of all of them added up. Each step is an ordinary call through the gateway:
+cached, recorded and replayed like any other.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.chat import ChatMessage
 from promptctl.providers.types import ChatResponse, Usage
 
-__all__ = ["MAX_MODEL_CALLS", "complete_with_tools", "result_text"]
+__all__ = ["MAX_CALLS_PER_STEP", "MAX_MODEL_CALLS", "complete_with_tools", "result_text"]
 
 MAX_MODEL_CALLS = 5
+MAX_CALLS_PER_STEP = 8
 
 Complete = Callable[[ChatRequest, Sequence[ChatRequest]], Awaitable[ChatResponse]]
 
@@ -44,6 +47,7 @@ async def complete_with_tools(
         tool_results
         and response.tool_calls
         and len(steps) < MAX_MODEL_CALLS
+        and len(response.tool_calls) <= MAX_CALLS_PER_STEP
         and all(c.name in tool_results for c in response.tool_calls)
     ):
         turn = (

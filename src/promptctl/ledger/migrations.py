@@ -66,11 +66,18 @@ def m004_context_degraded(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN context_degraded TEXT")
 
 
+def m005_context_trimmed(db: sqlite3.Connection) -> None:
+    """JSON `[{reason, messages_dropped, tokens_dropped}, ...]`: history this row's request
+    left out (its budget, or to fit its target's window); NULL: none."""
+    db.execute("ALTER TABLE calls ADD COLUMN context_trimmed TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     m001_initial,
     m002_cache_write_1h,
     m003_usage_known,
     m004_context_degraded,
+    m005_context_trimmed,
 )
 
 
@@ -116,6 +123,7 @@ PG_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("m003_usage_known", ("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1",)),
     ("m004_context_degraded", ("ALTER TABLE calls ADD COLUMN context_degraded TEXT",)),
+    ("m005_context_trimmed", ("ALTER TABLE calls ADD COLUMN context_trimmed TEXT",)),
 )
 
 

@@ -69,16 +69,22 @@ class LedgerRow:
     usage_known: bool = True  # m003: False for unreadable usage and cancelled calls
 
 
+# Failed calls that may still have been billed: cancelled in flight (Ctrl-C, a caller
+# closing a stream early) or a stream broken after its first token.
+INTERRUPTED_KINDS = frozenset({"cancelled", "stream_interrupted"})
+
+
 def unknown_cost(row: LedgerRow) -> bool:
     """A call that may have been billed but whose cost is unknown: a successful, uncached
-    call without a price or with unreadable usage, or one cancelled in flight (Ctrl-C).
-    A failed call cost nothing."""
-    return row.cost_usd is None and (row.outcome == "ok" or row.error_kind == "cancelled")
+    call without a price or with unreadable usage, or one interrupted in flight (Ctrl-C,
+    a stream stopped early or broken). Any other failed call cost nothing."""
+    return row.cost_usd is None and (row.outcome == "ok" or row.error_kind in INTERRUPTED_KINDS)
 
 
 def unknown_cost_reason(row: LedgerRow) -> str:
-    """Why `unknown_cost(row)`: "cancelled", "usage" (unreadable) or "price" (none known)."""
-    if row.error_kind == "cancelled":
+    """Why `unknown_cost(row)`: "cancelled" (interrupted in flight, streams included),
+    "usage" (unreadable) or "price" (none known)."""
+    if row.error_kind in INTERRUPTED_KINDS:
         return "cancelled"
     return "price" if row.usage_known else "usage"
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from promptctl.errors import ConfigError
 from promptctl.ledger.migrations import apply_migrations
-from promptctl.providers.types import CallRecord
+from promptctl.providers.types import CallContext, CallRecord
 
 __all__ = ["DEFAULT_LEDGER_PATH", "Ledger", "connect"]
 
@@ -58,6 +58,7 @@ _COLUMNS = (
     "cache_write_1h_tokens",
     "usage_known",
     "context_degraded",
+    "context_trimmed",
 )
 _CHECKPOINT_ROWS = 1000  # checkpoint after this many rows (SQLite's own default: 1000 pages)
 _INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -236,7 +237,17 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         usage.cache_write_1h_tokens,
         int(rec.usage_known),
         json.dumps([list(d) for d in ctx.context_degraded]) if ctx.context_degraded else None,
+        _trimmed(ctx, rec.target),
     )
+
+
+def _trimmed(ctx: CallContext, target: str) -> str | None:
+    """JSON of the history this row's request left out (`Trim` without its target)."""
+    trims = [t for t in ctx.context_trimmed if t.target == target]
+    if not trims:
+        return None
+    keys = ("reason", "messages_dropped", "tokens_dropped")
+    return json.dumps([{k: getattr(t, k) for k in keys} for t in trims])
 
 
 # the PostgreSQL ledger (ledger/postgres.py) writes exactly these rows

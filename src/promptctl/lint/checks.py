@@ -124,7 +124,7 @@ def _lifecycle(
     return out
 
 
-_KNOWN_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "stop")
+_KNOWN_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "stop", "stream")
 
 
 def _param_typos(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:

@@ -3,8 +3,9 @@
 PC013: a tool's `parameters` is not a valid JSON Schema (located at the offending
 keyword, not just the tool). PC024: a tool set the providers refuse or cannot mean what
 it says (a repeated name, a name reserved for structured output, parameters that are
-not an object schema, `tool_choice` naming no tool). PC112: an output schema OpenAI
-cannot take strictly, on a prompt one of whose targets speaks OpenAI's wire.
+not an object schema, `tool_choice` or a test's `tool_results` naming no tool).
+PC112: an output schema OpenAI cannot take strictly, on a prompt one of whose targets
+speaks OpenAI's wire.
 """
 
 from __future__ import annotations
@@ -79,8 +80,43 @@ def check_tools(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
                     "write `parameters: {type: object, properties: {...}}`",
                 )
             )
+    for i, entry in enumerate(prompt.raw.get("tests") or ()):
+        results = entry.get("tool_results") if isinstance(entry, dict) else None
+        for name in results or ():
+            if name not in seen:
+                guess = did_you_mean(name, seen)
+                out.append(
+                    finding(
+                        "PC024",
+                        f"tests[{i}].tool_results: '{name}' is not a declared tool",
+                        _loc(loaded, f"/tests/{i}/tool_results/{name}", key=True),
+                        f"did you mean '{guess}'?" if guess else "declare it under `tools:`",
+                    )
+                )
+    for test in prompt.tests if seen else ():
+        for spec in test.asserts:
+            name = spec.value if isinstance(spec.value, str) else spec.options.get("name")
+            if spec.type == "tool-call" and not spec.negate and name and name not in seen:
+                guess = did_you_mean(name, seen)
+                out.append(
+                    finding(
+                        "PC016",
+                        f"test '{test.name}': tool-call '{name}' is not a declared tool",
+                        spec.location,
+                        f"did you mean '{guess}'?" if guess else "declare it under `tools:`",
+                    )
+                )
     choice = prompt.tool_choice
-    if choice is not None and choice not in _CHOICES and choice not in seen:
+    if choice is not None and not seen:
+        out.append(
+            finding(
+                "PC024",
+                "tool_choice without tools",
+                _loc(loaded, "/tool_choice"),
+                "declare the tools under `tools:`, or remove tool_choice",
+            )
+        )
+    elif choice is not None and choice not in _CHOICES and choice not in seen:
         names = [*_CHOICES, *seen]
         guess = did_you_mean(choice, names)
         out.append(

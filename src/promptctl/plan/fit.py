@@ -12,16 +12,18 @@ anything. A target of unknown window is sent as is. Estimates are upper-biased
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 
 from promptctl.errors import ProviderError
-from promptctl.plan.request import ChatRequest
-from promptctl.promptfile.context_windows import context_window
+from promptctl.plan.request import ChatRequest, plain_data
+from promptctl.promptfile.context_windows import context_window, estimate_tokens
 from promptctl.promptfile.history import (
     OUTPUT_RESERVE,
     Spliced,
     Trim,
     estimate_message,
+    estimate_messages,
     turns,
 )
 from promptctl.promptfile.model import Target
@@ -56,10 +58,10 @@ def fit_chain(
             kept_r.append(request)
             continue
         reserve = request.max_tokens if request.max_tokens is not None else OUTPUT_RESERVE
-        limit = window - reserve
+        limit = window - reserve - _fixed_tokens(request)
         fitted, trim = _fit(request, splice, limit)
         if fitted is None:
-            size = sum(estimate_message(m) for m in request.messages)
+            size = estimate_messages(request.messages)
             too_long.append(
                 (
                     request.target,
@@ -83,6 +85,15 @@ def fit_chain(
             hint="shorten the inputs, give the history a budget, or add a larger-window fallback",
         )
     return Fitted(tuple(kept_t), tuple(kept_r), tuple(trims), tuple(too_long))
+
+
+def _fixed_tokens(request: ChatRequest) -> int:
+    """What every request sends besides its messages: tool definitions and the output
+    schema (a forced tool on Anthropic, `response_format` on OpenAI), as JSON."""
+    parts: list[object] = [plain_data(t) for t in request.tools]
+    if request.response_format.schema is not None:
+        parts.append(request.response_format.schema)
+    return estimate_tokens(json.dumps(parts, default=str)) if parts else 0
 
 
 def _fit(

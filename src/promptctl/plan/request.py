@@ -16,7 +16,7 @@ from promptctl.errors import PromptFileError
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat, ToolSpec
 from promptctl.promptfile.model import OutputSpec, Target
 
-__all__ = ["ChatRequest", "build_chat_request", "plain_data"]
+__all__ = ["ChatRequest", "build_chat_request", "plain_data", "wants_stream"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,17 @@ def plain_data(value: Any) -> Any:
 
 
 _KNOWN = ("temperature", "top_p", "max_tokens", "stop", "seed")
+# params that choose how promptctl calls, not what it asks: never sent as they are (the
+# streaming adapters add their own wire switches) and not part of the request's identity
+_CALL_MODE = ("stream",)
+
+
+def wants_stream(params: Mapping[str, Any]) -> bool:
+    """`stream: true` in a prompt's (or target's) params: `promptctl test` streams it."""
+    value = params.get("stream", False)
+    if not isinstance(value, bool):
+        raise PromptFileError(f"param stream: {value!r} is not true or false")
+    return value
 
 
 def build_chat_request(
@@ -167,7 +178,7 @@ def build_chat_request(
         stop=stops,
         seed=_opt(params, "seed", int),
         response_format=fmt,
-        extra=_sorted({k: v for k, v in params.items() if k not in _KNOWN}),
+        extra=_sorted({k: v for k, v in params.items() if k not in _KNOWN + _CALL_MODE}),
         tools=tuple(ToolSpec(t.name, t.description, _sorted_schema(t.parameters)) for t in tools),
         tool_choice=tool_choice,
     )

@@ -29,6 +29,7 @@ REQUIRED_OPTIONS: Mapping[str, tuple[str, ...]] = {
     "levenshtein": ("value",),
     "cost": ("max", "value"),
     "latency": ("max", "value"),
+    "ttft": ("max", "value"),
     "python": ("value", "file"),
     "llm-rubric": ("value", "rubric"),
     # `name` (or the short form's value), `arguments` and `schema` are all optional: alone,

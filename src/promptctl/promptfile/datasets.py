@@ -136,7 +136,8 @@ def _jsonl(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
 
 
 def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
-    """Columns are vars; `_name` names the row; `_assert` holds a JSON list."""
+    """Columns are vars; `_name` names the row; `_assert` holds a JSON list, `_context` a
+    JSON object (recorded resolver values), `_degraded` comma-separated input names."""
     reader = csv.DictReader(io.StringIO(text))
     rows: list[Row] = []
     for record in reader:
@@ -156,29 +157,35 @@ def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
         row: dict[str, Any] = {"vars": {k: v for k, v in record.items() if not k.startswith("_")}}
         if record.get("_name"):
             row["name"] = record["_name"]
-        if record.get("_assert"):
-            try:
-                row["assert"] = json.loads(record["_assert"])
-                if nesting_depth(row["assert"]) > MAX_DEPTH:
-                    raise RecursionError
-            except RecursionError:
-                diags.append(
-                    finding(
-                        "PC007",
-                        f"`_assert` is nested more than {MAX_DEPTH} levels deep",
-                        SourceLocation(path, line),
-                    )
-                )
-                continue
-            except json.JSONDecodeError as exc:
-                diags.append(
-                    finding(
-                        "PC007",
-                        f"invalid JSON in `_assert` column: {exc.msg}",
-                        SourceLocation(path, line),
-                        'a JSON list, e.g. "[""is-json""]" (double the quotes inside CSV)',
-                    )
-                )
-                continue
-        rows.append((line, row, functools.partial(_line_locate, path, line)))
+        if record.get("_degraded"):
+            row["degraded"] = [d.strip() for d in record["_degraded"].split(",") if d.strip()]
+        ok = True
+        for column, key, example in (
+            ("_assert", "assert", '"[""is-json""]"'),
+            ("_context", "context", '"{""customer"": {""name"": ""Ada""}}"'),
+        ):
+            if record.get(column):
+                try:
+                    row[key] = _json_cell(column, record[column])
+                except ValueError as exc:
+                    hint = f"e.g. {example} (double the quotes inside CSV)"
+                    diags.append(finding("PC007", str(exc), SourceLocation(path, line), hint))
+                    ok = False
+                    break
+        if ok:
+            rows.append((line, row, functools.partial(_line_locate, path, line)))
     return rows
+
+
+def _json_cell(column: str, text: str) -> Any:
+    """A CSV cell holding JSON; ValueError with the message to show."""
+    try:
+        value = json.loads(text)
+        depth = nesting_depth(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON in `{column}` column: {exc.msg}") from None
+    except RecursionError:
+        value, depth = None, MAX_DEPTH + 1
+    if depth > MAX_DEPTH:
+        raise ValueError(f"`{column}` is nested more than {MAX_DEPTH} levels deep")
+    return value

@@ -1,8 +1,9 @@
 """Fitting a conversation's history into a budget and a request into a model's window.
 
 Two steps, both oldest-first and by whole turns (a `user` message and the `assistant`
-and `system` messages after it, up to the next `user` message; history messages carry
-no tool calls, so a turn is the unit that keeps a question with its answer):
+and `system` messages after it, up to the next `user` message; an assistant's tool calls
+and the `tool` results answering them belong to the turn too, so a turn is the unit that
+keeps a question with its answer and a call with its result):
 
 1. a `history` entry's own budget (`max_tokens` / `max_messages`), at render time;
 2. the target's context window minus its output reserve, in `plan_call`.
@@ -16,6 +17,7 @@ only for text below 3 bytes per token (e.g. long runs of rare symbols).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -61,7 +63,13 @@ class Spliced:
 
 
 def estimate_message(message: ChatMessage) -> int:
-    return estimate_tokens(message.content) + MESSAGE_OVERHEAD
+    """Its text, plus an assistant's tool calls (sent as JSON) and a result's call id."""
+    tokens = estimate_tokens(message.content) + MESSAGE_OVERHEAD
+    if message.tool_calls:
+        tokens += estimate_tokens(json.dumps([c.to_dict() for c in message.tool_calls]))
+    if message.tool_call_id:
+        tokens += estimate_tokens(message.tool_call_id)
+    return tokens
 
 
 def estimate_messages(messages: Sequence[ChatMessage]) -> int:
@@ -85,7 +93,7 @@ def fit_history(
     """The newest whole turns within both budgets; `(kept, messages_dropped, tokens_dropped)`."""
     if max_tokens is None and max_messages is None:
         return list(messages), 0, 0
-    costs = [estimate_message(m) for m in messages]
+    costs = [estimate_tokens(m.content) + MESSAGE_OVERHEAD for m in messages]  # hot: inlined
     keep_from = len(messages)
     tokens = count = 0
     for start, end in reversed(turns(messages)):

@@ -30,6 +30,22 @@ _LIST_VALUED = frozenset({"contains-any", "contains-all"})
 _RESERVED = frozenset({"type", "value", "weight", "threshold"})
 
 
+def _tool_call_problem(value: Any, data: Mapping[str, Any]) -> str | None:
+    """What is wrong with a `tool-call` assertion's arguments (evals/assertions/tools.py)."""
+    name = value if value is not None else data.get("name")
+    if name is not None and not isinstance(name, str):
+        return "`name` must be a tool's name"
+    if "arguments" in data and not isinstance(data["arguments"], Mapping):
+        return "`arguments` must be a mapping (a subset of the call's arguments)"
+    if "schema" in data:
+        from promptctl.promptfile.schemas import check_schema
+
+        problem = check_schema(data["schema"])
+        if problem:
+            return f"invalid JSON Schema: {problem}"
+    return None
+
+
 def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> AssertionSpec | None:
     """Short (`is-json`, `contains: hi`) or long (`{type: regex, value: ...}`) form."""
     data = _long_form(raw, loc, diags)
@@ -77,6 +93,11 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
                     "possessive repeat (a++)",
                 )
             )
+    if base == "tool-call":
+        problem = _tool_call_problem(value, data)
+        if problem:
+            diags.append(finding("PC016", f"'{name}': {problem}", loc))
+            return None
     schema = value if value is not None else data.get("schema")
     if base == "json-schema" and schema is not None:
         from promptctl.promptfile.schemas import check_schema
@@ -197,7 +218,7 @@ def parse_tests(
                     )
                 )
             ds_loc = locate(f"{ptr}/dataset")
-            rows = _dataset(entry, common, ds_loc, prompt_path, project, source, diags)
+            rows = _dataset(entry, common, ds_loc, prompt_path, project, source, diags, declared)
             checked = entry.get("check_output_schema", True)
             tests.extend(r if checked else replace(r, check_output_schema=False) for r in rows)
             continue
@@ -296,6 +317,7 @@ def _dataset(
     project: Project,
     source: FileSource,
     diags: list[Diagnostic],
+    declared: Mapping[str, Any] | None = None,
 ) -> list[TestCase]:
     rel = str(entry["dataset"])
     path = Path(os.path.normpath(prompt_path.parent / rel))
@@ -336,16 +358,54 @@ def _dataset(
         raw_repeat = row.get("repeat") if structured else None
         repeat = _repeat(raw_repeat, row_loc, project.limits, diags)
         name = row.get("name") if structured else None
+        fixtures = _row_context(row, row_loc, declared, diags) if structured else ({}, ())
+        if fixtures is None:
+            continue
+        context, degraded = fixtures
         out.append(
             TestCase(
                 name=str(name or f"{path.name}:{line}"),
-                vars=vars_,
+                vars=_with_context({"context": context, "vars": vars_}, degraded),
+                degraded=degraded,
                 asserts=tuple(asserts),
                 repeat=repeat,
                 location=row_loc,
             )
         )
     return out
+
+
+def _row_context(
+    row: Mapping[str, Any],
+    loc: SourceLocation,
+    declared: Mapping[str, Any] | None,
+    diags: list[Diagnostic],
+) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """A dataset row's `context:` values and `degraded:` inputs (as an inline test's);
+    None (reported) when they are malformed."""
+    context = row.get("context") or {}
+    if not isinstance(context, dict):
+        diags.append(
+            finding("PC007", "dataset `context` must be an object", loc, '{"customer": {...}}')
+        )
+        return None
+    degraded = row.get("degraded") or []
+    if not isinstance(degraded, list) or not all(isinstance(d, str) for d in degraded):
+        hint = 'input names, e.g. ["customer"] (CSV: `_degraded` as customer,policy)'
+        diags.append(finding("PC007", "dataset `degraded` must be a list of inputs", loc, hint))
+        return None
+    unknown = [d for d in degraded if declared is not None and d not in declared]
+    if unknown:
+        diags.append(
+            finding(
+                "PC003",
+                f"degraded: '{unknown[0]}' is not an input of this prompt",
+                loc,
+                f"declared inputs: {', '.join(declared or ()) or 'none'}",
+            )
+        )
+        return None
+    return context, tuple(degraded)
 
 
 def _with_context(entry: Mapping[str, Any], degraded: tuple[str, ...]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
     Parsed,
+    StreamDecoder,
     WireRequest,
     decode_json,
     error_for_status,
@@ -118,12 +119,13 @@ def _merge(into: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> None:
 
 
 def _tool_fields(request: ChatRequest) -> dict[str, Any]:
-    """`tools`/`tool_choice`; a JSON Schema output without tools is forced tool use:
-    one tool, `OUTPUT_TOOL`, whose input schema is the output schema (`_parse` turns
-    its input back into the answer's text)."""
+    """`tools`/`tool_choice`; a JSON Schema output (of an object) without tools is forced
+    tool use: one tool, `OUTPUT_TOOL`, whose input schema is the output schema (`_parse`
+    turns its input back into the answer's text)."""
     fmt = request.response_format
     if not request.tools:
-        if fmt.type == "json_schema" and fmt.schema is not None:
+        # a tool's input is an object: another root stays with the instructions alone
+        if fmt.type == "json_schema" and fmt.schema and fmt.schema.get("type") == "object":
             tool = {
                 "name": OUTPUT_TOOL,
                 "description": "Give the answer: call this with the answer as its input.",
@@ -236,4 +238,23 @@ def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:
     return ProviderError(kind, scrub(message), status=status, retry_after_s=retry_after)
 
 
-ADAPTER = Adapter("anthropic", _build, _parse)
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    wire = _build(request, settings, api_key)
+    return WireRequest(wire.url, wire.headers, {**wire.body, "stream": True})
+
+
+def _stream_decoder() -> StreamDecoder:
+    from promptctl.providers.anthropic_stream import MessagesDecoder
+
+    return MessagesDecoder()
+
+
+ADAPTER = Adapter(
+    "anthropic",
+    _build,
+    _parse,
+    build_stream_request=_build_stream,
+    stream_decoder=_stream_decoder,
+)

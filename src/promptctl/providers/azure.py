@@ -6,7 +6,7 @@ from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Adapter, WireRequest
-from promptctl.providers.openai import parse_chat_completion, reasoning_body
+from promptctl.providers.openai import parse_chat_completion, reasoning_body, stream_decoder
 
 __all__ = ["ADAPTER", "DEFAULT_API_VERSION"]
 
@@ -33,4 +33,18 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     return WireRequest(url, headers, body)
 
 
-ADAPTER = Adapter("azure", _build, parse_chat_completion)
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    from promptctl.providers.openai_stream import streaming
+
+    return streaming(_build(request, settings, api_key))
+
+
+ADAPTER = Adapter(
+    "azure",
+    _build,
+    parse_chat_completion,
+    build_stream_request=_build_stream,
+    stream_decoder=stream_decoder,
+)

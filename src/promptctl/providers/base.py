@@ -4,6 +4,10 @@ An adapter is two pure functions: `build_request` maps a `ChatRequest` to the wi
 (url, headers, JSON body) and `parse_response` maps the wire answer back to `Parsed`
 or raises a typed `ProviderError`. No I/O happens in an adapter, so each one is tested
 without a network and the gateway owns connections, retries and fallbacks.
+
+A wire that streams adds `build_stream_request` (the same request asking for server-sent
+events) and `stream_decoder` (a fresh `StreamDecoder` per call, fed parsed SSE events by
+providers/streaming.py): still no I/O in the adapter.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from promptctl.errors import ProviderError, ProviderErrorKind
 from promptctl.plan.request import ChatRequest
@@ -24,10 +28,14 @@ from promptctl.promptfile.model import PROVIDER_KINDS, ProviderSettings
 from promptctl.providers.redact import scrub
 from promptctl.providers.types import FinishReason, Usage
 
+if TYPE_CHECKING:
+    from promptctl.providers.sse import SSEEvent
+
 __all__ = [
     "ADAPTERS",
     "Adapter",
     "Parsed",
+    "StreamDecoder",
     "WireRequest",
     "decode_json",
     "error_for_status",
@@ -65,18 +73,40 @@ class Parsed:
     tool_calls: tuple[ToolCall, ...] = ()
 
 
+class StreamDecoder(Protocol):
+    """One streamed answer of one wire format, event by event.
+
+    `feed` returns the text the event adds ("" for none) and raises `ProviderError` for
+    an error event or an event it cannot read (`bad_response`); `complete` says whether
+    the wire's end was seen (a stream that stops before is cut); `result` is what the
+    stream said so far: text, finish reason, usage (`usage_known` False until reported).
+    """
+
+    def feed(self, event: SSEEvent) -> str: ...
+
+    @property
+    def complete(self) -> bool: ...
+
+    def result(self) -> Parsed: ...
+
+
 BuildFn = Callable[[ChatRequest, ProviderSettings, "str | None"], WireRequest]
 ParseFn = Callable[[int, Mapping[str, str], bytes], Parsed]
 
 
 @dataclass(frozen=True)
 class Adapter:
-    """One wire format; `needs_key` is False for local servers that ignore auth."""
+    """One wire format; `needs_key` is False for local servers that ignore auth.
+
+    `build_stream_request` and `stream_decoder` are None for a wire that cannot stream.
+    """
 
     kind: str
     build_request: BuildFn
     parse_response: ParseFn
     needs_key: bool = True
+    build_stream_request: BuildFn | None = None
+    stream_decoder: Callable[[], StreamDecoder] | None = None
 
 
 # kind -> "module:attribute", imported on first use so unused adapters cost nothing. The

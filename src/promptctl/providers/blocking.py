@@ -8,12 +8,12 @@ that never suspend (a blocking HTTP client, thread-safe limits, a blocking sleep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from promptctl.providers.limits import SyncLimiter
 
-__all__ = ["BlockingPost", "BlockingSleep", "BlockingSlot", "drive"]
+__all__ = ["BlockingPost", "BlockingSleep", "BlockingSlot", "drive", "drive_iter", "loop_iter"]
 
 T = TypeVar("T")
 
@@ -27,6 +27,51 @@ def drive(coro: Coroutine[Any, Any, T]) -> T:
         return result
     coro.close()
     raise RuntimeError("the blocking gateway path suspended")  # a bug, not a user error
+
+
+def drive_iter(agen: AsyncGenerator[T, None]) -> Iterator[T]:
+    """Iterate an async generator that never suspends (the blocking streaming path);
+    closing the iterator closes the generator, on this thread."""
+    try:
+        while True:
+            step = agen.__anext__()
+            try:
+                step.send(None)
+            except StopIteration as done:
+                yield done.value
+                continue
+            except StopAsyncIteration:
+                return
+            step.close()
+            raise RuntimeError("the blocking gateway path suspended")
+    finally:
+        closing = agen.aclose()
+        try:
+            closing.send(None)
+        except StopIteration:
+            pass
+        else:
+            closing.close()
+
+
+def loop_iter(
+    agen: AsyncGenerator[T, None], run: Callable[[Coroutine[Any, Any, Any]], Any]
+) -> Iterator[T]:
+    """Iterate an async generator on another event loop: `run(coro)` runs a coroutine
+    there and returns its result (the Gateway's private loop thread)."""
+
+    async def step() -> T:
+        return await agen.__anext__()
+
+    try:
+        while True:
+            try:
+                item: T = run(step())
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        run(agen.aclose())
 
 
 class BlockingPost:

@@ -10,7 +10,8 @@ failed throughout.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
@@ -18,9 +19,14 @@ from promptctl.promptfile.model import Project, ProviderSettings
 from promptctl.providers.base import Adapter, load_adapter
 from promptctl.providers.types import SkippedTarget
 
+if TYPE_CHECKING:
+    from promptctl.providers.breaker import Admission, CircuitBreaker
+
 __all__ = [
     "BREAKER_KINDS",
     "NO_FAILOVER",
+    "Admitted",
+    "ChainWalk",
     "TargetPlan",
     "chain_error",
     "check_some_key",
@@ -45,6 +51,38 @@ class TargetPlan:
     api_key: str | None
     # the unset environment variable holding this target's key: the target is skipped
     missing_key: str | None = None
+
+
+@dataclass
+class ChainWalk:
+    """One call's way down its chain: the targets passed over (with why), the last
+    failure, and the largest context window the prompt overflowed (a target with no
+    larger one is skipped). Shared by whole and streamed calls (`Gateway._admit`,
+    `Gateway._failed`)."""
+
+    skipped: list[SkippedTarget] = field(default_factory=list)
+    last: ProviderError | None = None
+    too_long_for: int | None = None
+
+    def error(self) -> ProviderError:
+        assert self.last is not None  # check_some_key: some target was called
+        return chain_error(self.last, self.skipped)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A target the walk calls: its circuit, how it was admitted, the target failed
+    over from (None for the first called) and its context window (None if unknown)."""
+
+    breaker: CircuitBreaker
+    admission: Admission
+    origin: str | None
+    window: int | None
+
+    def abandon(self) -> None:
+        """Cancelled, or a bug: no outcome for the circuit."""
+        if self.admission == "trial":
+            self.breaker.abandon()
 
 
 def distinct_targets(request: ChatRequest, fallbacks: Sequence[ChatRequest]) -> list[ChatRequest]:

@@ -15,6 +15,7 @@ __all__ = ["response_from_data", "response_to_data"]
 def response_to_data(response: ChatResponse) -> dict[str, Any]:
     data: dict[str, Any] = plain_data(response)
     data.pop("cached", None)
+    data.pop("ttft_ms", None)  # a measurement of that one call, like `cached`
     return data
 
 

@@ -17,7 +17,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,8 +33,9 @@ from promptctl.providers.cache import ResponseCache
 from promptctl.providers.chain import (
     BREAKER_KINDS,
     NO_FAILOVER,
+    Admitted,
+    ChainWalk,
     TargetPlan,
-    chain_error,
     check_some_key,
     distinct_targets,
     plan,
@@ -51,6 +52,7 @@ from promptctl.providers.types import CallContext, CallRecord, ChatResponse, Ski
 if TYPE_CHECKING:
     from promptctl.providers.shared_cache import SharedResponseCache
     from promptctl.providers.shared_state import SharedState
+    from promptctl.providers.streaming import StreamItem
 
 __all__ = ["Gateway"]
 
@@ -177,6 +179,56 @@ class Gateway:
             )
         return drive(self._complete(request, fallbacks, repeat, context, blocking=True))
 
+    def stream(
+        self,
+        request: ChatRequest,
+        *,
+        fallbacks: Sequence[ChatRequest] = (),
+        repeat: int = 0,
+        context: CallContext | None = None,
+        first_token_s: float | None = None,
+    ) -> AsyncIterator[StreamItem]:
+        """`complete`, streamed: text deltas, then the `ChatResponse` (providers/streaming.py).
+
+        Failover happens only before the first token (`first_token_s`: a deadline for it);
+        after it a broken stream raises `StreamInterrupted`.
+        """
+        from promptctl.providers.streaming import stream_chain
+
+        return stream_chain(
+            self, request, fallbacks, repeat, context, first_token_s=first_token_s, blocking=False
+        )
+
+    def stream_sync(
+        self,
+        request: ChatRequest,
+        *,
+        fallbacks: Sequence[ChatRequest] = (),
+        repeat: int = 0,
+        context: CallContext | None = None,
+        first_token_s: float | None = None,
+    ) -> Iterator[StreamItem]:
+        """Blocking `stream`: on the calling thread, or (with a first-token deadline, which
+        must interrupt a read, or an async-only `sleep`) on the private loop thread."""
+        from promptctl.providers.blocking import drive_iter, loop_iter
+        from promptctl.providers.streaming import stream_chain
+
+        if self._sync_sleep is None or first_token_s is not None:
+            agen = stream_chain(
+                self,
+                request,
+                fallbacks,
+                repeat,
+                context,
+                first_token_s=first_token_s,
+                blocking=False,
+            )
+            return loop_iter(agen, self._pool.run_bg)
+        agen = stream_chain(
+            self, request, fallbacks, repeat, context, first_token_s=None, blocking=True
+        )
+        return drive_iter(agen)
+
     def has_answer(self, request: ChatRequest, *, repeat: int = 0) -> bool:
         """Whether `complete(request, repeat=...)` would answer from recordings or the cache.
 
@@ -216,80 +268,114 @@ class Gateway:
             deadline_s = plans[0].settings.deadline_s
         deadline = self._clock() + deadline_s
         started = time.perf_counter()  # latency_ms: the whole chain, as the caller waits
-        skipped: list[SkippedTarget] = []
-        last: ProviderError | None = None
-        too_long_for: int | None = None  # the largest known window the prompt overflowed
+        walk = ChainWalk()
         for target_plan in plans:
-            target = target_plan.request.target
-            window = context_window(target)
-            if too_long_for is not None and window is not None and window <= too_long_for:
-                msg = f"window {_k(window)} is not larger than {_k(too_long_for)}"
-                skipped.append(SkippedTarget(target, "context_length", msg))
-                continue
-            if target_plan.missing_key is not None:  # never called, retried, nor held against it
-                msg = f"{target_plan.missing_key} is not set"
-                skipped.append(SkippedTarget(target, "config", msg))
-                continue
-            breaker = self._breakers.get(target)
-            origin = skipped[-1].target if skipped else None
-            if self._retired_for is not self.project:
-                self._retired, self._retired_for = {}, self.project
-            if target in self._retired:
-                last = self._retired[target]
-                skipped.append(SkippedTarget(target, "model_retired", last.message))
-                self._emit(ctx, target, "error", key, error_kind="model_retired", origin=origin)
-                continue
-            admitted = breaker.admit()
-            if admitted is None and self._probe_wait:
-                admitted = await wait_for_trial(
-                    breaker, deadline=deadline, clock=self._clock, blocking=blocking
-                )
+            admitted = await self._admit(target_plan, walk, ctx, key, deadline, blocking)
             if admitted is None:
-                cooldown = self._breakers.cooldown_s
-                last = ProviderError(
-                    "circuit_open",
-                    "skipped: circuit open after repeated failures",
-                    provider=target_plan.settings.name,
-                    model=target_plan.request.model,
-                    hint=f"retried after {cooldown:g} s" if cooldown else "the next call retries",
-                )
-                skipped.append(SkippedTarget(target, "circuit_open", last.message))
-                self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
                 continue
             try:
                 parsed, attempts, latency = await self._call(
-                    target_plan, ctx, key, origin, deadline, blocking
+                    target_plan, ctx, key, admitted.origin, deadline, blocking
                 )
             except ProviderError as exc:
-                trial = admitted == "trial"
-                if exc.kind in BREAKER_KINDS:
-                    breaker.record_failure(trial=trial)
-                else:  # the target answered; the request was at fault
-                    breaker.record_success()
-                if exc.kind in NO_FAILOVER:
-                    raise
-                if exc.kind == "model_retired":
-                    exc = self._retire(target, exc, has_next=target_plan is not plans[-1])
-                if exc.kind == "context_length" and window is not None:
-                    too_long_for = max(window, too_long_for or 0)
-                skipped.append(SkippedTarget(target, exc.kind, exc.message))
-                last = exc
+                self._failed(
+                    target_plan, exc, admitted, walk, has_next=target_plan is not plans[-1]
+                )
                 continue
             except BaseException:
-                if admitted == "trial":
-                    breaker.abandon()  # cancelled, or a bug: no outcome for the circuit
+                admitted.abandon()
                 raise
-            breaker.record_success()
-            if self._shared is not None and target_plan.settings.tpm:
-                used = parsed.usage.input_tokens + parsed.usage.output_tokens
-                self._shared.spend(target_plan.settings.name, target_plan.settings.tpm, used)
+            admitted.breaker.record_success()
+            self._spend_tokens(target_plan, parsed)
             total = (time.perf_counter() - started) * 1000.0
-            response = self._response(target_plan, parsed, attempts, latency, total, skipped)
-            await self._emit_answer(ctx, target, key, response, origin, blocking)
+            response = self._response(target_plan, parsed, attempts, latency, total, walk.skipped)
+            target = target_plan.request.target
+            await self._emit_answer(ctx, target, key, response, admitted.origin, blocking)
             self._store(request, key, repeat, response)
             return response
-        assert last is not None  # check_some_key: some target was called
-        raise chain_error(last, skipped)
+        raise walk.error()
+
+    async def _admit(
+        self,
+        target_plan: TargetPlan,
+        walk: ChainWalk,
+        ctx: CallContext,
+        key: str,
+        deadline: float,
+        blocking: bool,
+    ) -> Admitted | None:
+        """Whether the chain calls this target (and how), or passes over it: a window no
+        larger than one the prompt overflowed, an unset key, a retired model, an open
+        circuit; a target passed over is recorded in `walk` (and in the ledger)."""
+        target = target_plan.request.target
+        window = context_window(target)
+        too_long_for = walk.too_long_for
+        if too_long_for is not None and window is not None and window <= too_long_for:
+            msg = f"window {_k(window)} is not larger than {_k(too_long_for)}"
+            walk.skipped.append(SkippedTarget(target, "context_length", msg))
+            return None
+        if target_plan.missing_key is not None:  # never called, retried, nor held against it
+            msg = f"{target_plan.missing_key} is not set"
+            walk.skipped.append(SkippedTarget(target, "config", msg))
+            return None
+        breaker = self._breakers.get(target)
+        origin = walk.skipped[-1].target if walk.skipped else None
+        if self._retired_for is not self.project:
+            self._retired, self._retired_for = {}, self.project
+        if target in self._retired:
+            walk.last = self._retired[target]
+            walk.skipped.append(SkippedTarget(target, "model_retired", walk.last.message))
+            self._emit(ctx, target, "error", key, error_kind="model_retired", origin=origin)
+            return None
+        admission = breaker.admit()
+        if admission is None and self._probe_wait:
+            admission = await wait_for_trial(
+                breaker, deadline=deadline, clock=self._clock, blocking=blocking
+            )
+        if admission is None:
+            cooldown = self._breakers.cooldown_s
+            walk.last = ProviderError(
+                "circuit_open",
+                "skipped: circuit open after repeated failures",
+                provider=target_plan.settings.name,
+                model=target_plan.request.model,
+                hint=f"retried after {cooldown:g} s" if cooldown else "the next call retries",
+            )
+            walk.skipped.append(SkippedTarget(target, "circuit_open", walk.last.message))
+            self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
+            return None
+        return Admitted(breaker, admission, origin, window)
+
+    def _failed(
+        self,
+        target_plan: TargetPlan,
+        exc: ProviderError,
+        admitted: Admitted,
+        walk: ChainWalk,
+        *,
+        has_next: bool,
+    ) -> None:
+        """A called target failed: count it against its circuit (unless the request was
+        at fault), raise when no other target can do better, else record it in `walk`."""
+        if exc.kind in BREAKER_KINDS:
+            admitted.breaker.record_failure(trial=admitted.admission == "trial")
+        else:  # the target answered; the request was at fault
+            admitted.breaker.record_success()
+        if exc.kind in NO_FAILOVER:
+            raise exc
+        target = target_plan.request.target
+        if exc.kind == "model_retired":
+            exc = self._retire(target, exc, has_next=has_next)
+        if exc.kind == "context_length" and admitted.window is not None:
+            walk.too_long_for = max(admitted.window, walk.too_long_for or 0)
+        walk.skipped.append(SkippedTarget(target, exc.kind, exc.message))
+        walk.last = exc
+
+    def _spend_tokens(self, target_plan: TargetPlan, parsed: Parsed) -> None:
+        """With shared state and a `tpm` limit: the answer's tokens count for the fleet."""
+        if self._shared is not None and target_plan.settings.tpm:
+            used = parsed.usage.input_tokens + parsed.usage.output_tokens
+            self._shared.spend(target_plan.settings.name, target_plan.settings.tpm, used)
 
     def breaker_history(self) -> list[BreakerEvent]:
         """Every time a circuit opened in this gateway (for a run's report)."""

@@ -22,6 +22,7 @@ from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
     Parsed,
+    StreamDecoder,
     WireRequest,
     decode_json,
     error_for_status,
@@ -90,11 +91,13 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     if fmt.type in ("json", "json_schema"):
         config["responseMimeType"] = "application/json"
     if fmt.type == "json_schema" and fmt.schema is not None:
-        config["responseSchema"] = gemini_schema(fmt.schema)
+        converted = gemini_schema(fmt.schema)
+        if _objects_have_properties(converted):
+            config["responseSchema"] = converted
     if request.tools:
         body["tools"] = [{"functionDeclarations": [_declaration(t) for t in request.tools]}]
-    if request.tool_choice is not None:
-        body["toolConfig"] = {"functionCallingConfig": _calling_config(request.tool_choice)}
+        if request.tool_choice is not None:
+            body["toolConfig"] = {"functionCallingConfig": _calling_config(request.tool_choice)}
     extra = dict(request.extra)
     config.update(extra.pop("generationConfig", {}) or {})
     if config:
@@ -105,6 +108,18 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
         headers["x-goog-api-key"] = api_key
     base = (settings.base_url or "https://generativelanguage.googleapis.com/v1beta").rstrip("/")
     return WireRequest(f"{base}/models/{request.model}:generateContent", headers, body)
+
+
+def _objects_have_properties(schema: Mapping[str, Any]) -> bool:
+    """Gemini answers 400 to an OBJECT without properties anywhere in `responseSchema`
+    ("should be non-empty for OBJECT type"): such a schema is left out (JSON mode alone;
+    the answer is still validated against the full schema)."""
+    if schema.get("type") == "OBJECT" and not schema.get("properties"):
+        return False
+    children = [*(schema.get("properties") or {}).values()]
+    if isinstance(schema.get("items"), Mapping):
+        children.append(schema["items"])
+    return all(_objects_have_properties(c) for c in children)
 
 
 def _contents(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
@@ -254,4 +269,24 @@ def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:
     return error_for_status(status, message, retry_after_s=retry_after)
 
 
-ADAPTER = Adapter("gemini", _build, _parse)
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    from promptctl.providers.gemini_stream import streaming
+
+    return streaming(_build(request, settings, api_key))
+
+
+def _stream_decoder() -> StreamDecoder:
+    from promptctl.providers.gemini_stream import StreamGenerateDecoder
+
+    return StreamGenerateDecoder()
+
+
+ADAPTER = Adapter(
+    "gemini",
+    _build,
+    _parse,
+    build_stream_request=_build_stream,
+    stream_decoder=_stream_decoder,
+)

@@ -24,6 +24,7 @@ from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
     Parsed,
+    StreamDecoder,
     WireRequest,
     decode_json,
     error_for_status,
@@ -39,6 +40,7 @@ __all__ = [
     "is_reasoning_model",
     "parse_chat_completion",
     "reasoning_body",
+    "stream_decoder",
 ]
 
 _REASONING = re.compile(r"^(o1|o3|o4|gpt-5)([-.].*)?$")
@@ -77,10 +79,10 @@ def chat_body(request: ChatRequest, *, max_tokens_field: str = "max_tokens") -> 
                 "strict": is_strict_compatible(schema),
             },
         }
-    if request.tools:
+    if request.tools:  # a tool_choice without tools is a 400: sent only with them
         body["tools"] = [_tool(t) for t in request.tools]
-    if request.tool_choice is not None:
-        body["tool_choice"] = _tool_choice(request.tool_choice)
+        if request.tool_choice is not None:
+            body["tool_choice"] = _tool_choice(request.tool_choice)
     body.update(request.extra)
     return body
 
@@ -239,4 +241,25 @@ def _error(status: int, headers: Mapping[str, str], data: Any) -> ProviderError:
     )
 
 
-ADAPTER = Adapter("openai", _build, parse_chat_completion)
+def build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    from promptctl.providers.openai_stream import streaming
+
+    return streaming(_build(request, settings, api_key))
+
+
+def stream_decoder() -> StreamDecoder:
+    """The Chat Completions stream decoder (imported on first use, as adapters are)."""
+    from promptctl.providers.openai_stream import ChatCompletionsDecoder
+
+    return ChatCompletionsDecoder()
+
+
+ADAPTER = Adapter(
+    "openai",
+    _build,
+    parse_chat_completion,
+    build_stream_request=build_stream,
+    stream_decoder=stream_decoder,
+)

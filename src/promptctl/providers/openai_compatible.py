@@ -2,16 +2,21 @@
 
 Dialects cover the known quirks: Mistral names the seed `random_seed`; most local
 servers (Ollama, vLLM, llama.cpp, LM Studio) read only `max_tokens` and ignore the key,
-so a missing key is not an error for them unless `api_key_env` is configured.
+so a missing key is not an error for them unless `api_key_env` is configured. Mistral
+also wants tool-call ids of 9 letters and digits (`_mistral_call_ids`).
 """
 
 from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Adapter, WireRequest
-from promptctl.providers.openai import chat_body, parse_chat_completion
+from promptctl.providers.openai import chat_body, parse_chat_completion, stream_decoder
 
 __all__ = ["ADAPTER"]
 
@@ -27,6 +32,8 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     body = chat_body(request)
     if settings.dialect == "mistral" and "seed" in body:
         body["random_seed"] = body.pop("seed")
+    if settings.dialect == "mistral":
+        _mistral_call_ids(body["messages"])
     if settings.dialect == "ollama":
         body["stream"] = False
     headers = {"content-type": "application/json", **settings.headers}
@@ -35,4 +42,41 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
     return WireRequest(f"{settings.base_url.rstrip('/')}/chat/completions", headers, body)
 
 
-ADAPTER = Adapter("openai-compatible", _build, parse_chat_completion, needs_key=False)
+def _mistral_call_ids(messages: list[dict[str, Any]]) -> None:
+    """Mistral takes tool-call ids of exactly 9 letters and digits: an id another provider
+    made (a conversation that fell back here) is replaced by 9 hex digits of its hash, the
+    same for the call and its result; Mistral's own ids pass unchanged."""
+    for m in messages:
+        for call in m.get("tool_calls") or ():
+            call["id"] = _short_id(call["id"])
+        if m.get("role") == "tool":
+            m["tool_call_id"] = _short_id(m["tool_call_id"])
+
+
+def _short_id(call_id: str) -> str:
+    if _MISTRAL_ID.fullmatch(call_id):
+        return call_id
+    return hashlib.sha256(call_id.encode()).hexdigest()[:9]
+
+
+_MISTRAL_ID = re.compile(r"[A-Za-z0-9]{9}")
+
+
+def _build_stream(
+    request: ChatRequest, settings: ProviderSettings, api_key: str | None
+) -> WireRequest:
+    """Mistral's API refuses unknown fields (`stream_options`) and reports usage anyway."""
+    from promptctl.providers.openai_stream import streaming
+
+    wire = _build(request, settings, api_key)
+    return streaming(wire, include_usage=settings.dialect != "mistral")
+
+
+ADAPTER = Adapter(
+    "openai-compatible",
+    _build,
+    parse_chat_completion,
+    needs_key=False,
+    build_stream_request=_build_stream,
+    stream_decoder=stream_decoder,
+)

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from promptctl.promptfile.chat import ToolCall, ToolSpec
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
+from promptctl.promptfile.fast_validate import first_error
 
 __all__ = ["check_tool_calls", "schema_error"]
-
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
 
 
 def check_tool_calls(tools: Sequence[ToolSpec], calls: Sequence[ToolCall]) -> tuple[ToolCall, ...]:
@@ -44,24 +40,15 @@ def check_tool_calls(tools: Sequence[ToolSpec], calls: Sequence[ToolCall]) -> tu
 
 
 def schema_error(schema: Mapping[str, Any], value: Any) -> str | None:
-    """None when `value` matches `schema`, else the first error with where it is."""
-    error = next(iter(_validator(schema).iter_errors(value)), None)
+    """None when `value` matches `schema`, else the first error with where it is.
+
+    A schema jsonschema cannot apply (lint's PC013; `promptctl test` does not refuse it)
+    flags the call rather than failing the whole answer."""
+    try:
+        error = first_error(schema, value)
+    except Exception as exc:  # UnknownType, TypeError…: the schema is broken, not the call
+        return f"the tool's parameters are not a usable JSON Schema ({type(exc).__name__})"
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
     return f"arguments do not match the tool's schema at {where}: {error.message}"
-
-
-def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
-    """One compiled validator per schema object (a request's tools are immutable and
-    reused by every call of the prompt)."""
-    cached = _VALIDATORS.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    from jsonschema import Draft202012Validator
-
-    if len(_VALIDATORS) > 1024:
-        _VALIDATORS.clear()
-    validator = Draft202012Validator(schema)
-    _VALIDATORS[id(schema)] = (schema, validator)
-    return validator

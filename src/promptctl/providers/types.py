@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 # because they are the provider layer's interface (adapters map a ChatRequest).
 from promptctl.plan.request import ChatRequest, plain_data
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat, ToolCall, ToolSpec
+from promptctl.promptfile.history import Trim
 
 __all__ = [
     "CallContext",
@@ -88,6 +89,7 @@ class ChatResponse:
     fallbacks_tried: tuple[SkippedTarget, ...] = ()
     usage_known: bool = True  # False: the usage block was absent or unreadable
     attempt_latency_ms: float = 0.0
+    ttft_ms: float | None = None  # a streamed answer: time to its first token, chain included
     # the tool calls the model asked for, arguments checked against the tools' schemas
     tool_calls: tuple[ToolCall, ...] = ()
 
@@ -107,6 +109,8 @@ class CallContext:
     tags: tuple[str, ...] = ()
     # inputs whose context source degraded: (name, reason), as RunResult.context_degraded
     context_degraded: tuple[tuple[str, str], ...] = ()
+    # history the plan left out, per target (the ledger keeps each row's target's own)
+    context_trimmed: tuple[Trim, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from promptctl.errors import (
     PromptctlError,
     ProviderError,
     RenderError,
+    StreamInterrupted,
 )
 from promptctl.providers.types import SkippedTarget, ToolCall, Usage
 from promptctl.runtime._bundle import LoadedBundle
@@ -35,6 +36,7 @@ __all__ = [
     "RunResult",
     "Runtime",
     "SkippedTarget",
+    "StreamInterrupted",
     "ToolCall",
     "Usage",
 ]

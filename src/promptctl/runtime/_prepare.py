@@ -55,6 +55,7 @@ def prepare(
         prompt_hash=prompt.content_hash,
         tags=(*prompt.tags, *tags),
         context_degraded=degraded,
+        context_trimmed=plan.trims,
     )
     return Prepared(plan.request, plan.fallbacks, context, plan)
 

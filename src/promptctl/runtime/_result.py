@@ -32,6 +32,8 @@ class RunResult:
     arguments_valid, arguments_error)`): arguments that are not JSON or break the tool's
     schema are a flag, as an invalid JSON answer is. An answer that is only tool calls
     is not checked against `output.schema`: it is not the final answer yet.
+    `ttft_ms` (streamed calls only) is the time from the call to its first text delta,
+    retries and failovers before it included; None for `run()` and for cached answers.
     """
 
     text: str
@@ -51,6 +53,7 @@ class RunResult:
     context_degraded: tuple[tuple[str, str], ...] = ()
     context_trimmed: tuple[Trim, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
+    ttft_ms: float | None = None  # `stream`/`astream`: time to the first token, chain included
 
     @property
     def ok(self) -> bool:

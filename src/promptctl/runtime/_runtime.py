@@ -14,16 +14,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 from promptctl.errors import BundleError, PromptctlError, UsageError
+from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.model import Project, Prompt, ProviderSettings
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
 from promptctl.runtime._resolvers import NO_FALLBACK, Resolver, Resolvers
 from promptctl.runtime._result import RunResult
+from promptctl.runtime._stream import StreamChunk, arun_stream, run_stream
 from promptctl.runtime._tracing import enabled as tracing_enabled
 from promptctl.runtime._tracing import record_attempt, span
 
@@ -137,8 +139,10 @@ class Runtime:
         sink: LedgerLike | None
         if isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://")):
             from promptctl.ledger.postgres import PgLedger
+            from promptctl.ledger.spool import SPOOL_ENV
 
-            sink = PgLedger(ledger)  # the fleet's ledger (docs/deployment.md)
+            spool = (env if env is not None else os.environ).get(SPOOL_ENV)
+            sink = PgLedger(ledger, spool_dir=spool)  # the fleet's ledger (docs/deployment.md)
         elif isinstance(ledger, str | Path):
             from promptctl.ledger.store import Ledger
 
@@ -316,16 +320,14 @@ class Runtime:
 
     # ---- calls ----------------------------------------------------------------------
 
-    def render(self, ref: str, /, **inputs: Any) -> list[dict[str, str]]:
-        """The messages `run` would send, for applications that keep their own client."""
+    def render(self, ref: str, /, **inputs: Any) -> list[dict[str, Any]]:
+        """The messages `run` would send, for applications that keep their own client
+        (`{role, content}`; history tool turns keep `tool_calls` / `tool_call_id`)."""
         if self._watch:
             self._check_watch()
         prompt = self.prompt(ref)
         values = self._resolvers.resolve_sync(prompt, inputs).values
-        return [
-            {"role": m.role, "content": m.content}
-            for m in render_only(prompt, values, self._targets.get(prompt.id))
-        ]
+        return [_message_dict(m) for m in render_only(prompt, values, self._targets.get(prompt.id))]
 
     def run(self, ref: str, /, **inputs: Any) -> RunResult:
         """Resolve, validate, render, route and call; raise ProviderError if no target answers."""
@@ -374,6 +376,58 @@ class Runtime:
             trace.degraded(degraded)
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         return to_result(prompt, response, elapsed_ms, degraded, call.plan)
+
+    def stream(
+        self, ref: str, /, *, first_token_s: float | None = None, **inputs: Any
+    ) -> Iterator[StreamChunk]:
+        """`run`, streamed: yields the answer's text deltas (str), then its `RunResult`
+        (with `ttft_ms`). Inputs are resolved and validated before this returns.
+
+        Failures before the first token fail over like `run` (`first_token_s`: a deadline
+        for it, per target); after it, a broken stream raises `StreamInterrupted` with the
+        partial text. Closing the iterator early closes the HTTP response (docs/runtime.md,
+        "Streaming").
+        """
+        _check_first_token(first_token_s)
+        if self._watch:
+            self._check_watch()
+        prompt = self.prompt(ref)
+        resolved = self._resolvers.resolve_sync(prompt, inputs)
+        degraded = resolved.degraded
+        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
+        started = time.perf_counter()
+        items = self._gateway().stream_sync(
+            call.request,
+            fallbacks=call.fallbacks,
+            context=call.context,
+            first_token_s=first_token_s,
+        )
+        return run_stream(prompt, call, items, started, degraded)
+
+    async def astream(
+        self, ref: str, /, *, first_token_s: float | None = None, **inputs: Any
+    ) -> AsyncGenerator[StreamChunk, None]:
+        """`stream` for asyncio code (`async for`); on the caller's event loop."""
+        _check_first_token(first_token_s)
+        if self._watch:
+            self._check_watch()
+        prompt = self.prompt(ref)
+        resolved = await self._resolvers.resolve_async(prompt, inputs)
+        degraded = resolved.degraded
+        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
+        started = time.perf_counter()
+        items = self._gateway().stream(
+            call.request,
+            fallbacks=call.fallbacks,
+            context=call.context,
+            first_token_s=first_token_s,
+        )
+        chunks = arun_stream(prompt, call, items, started, degraded)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()
 
     # ---- lifecycle ----------------------------------------------------------------
 
@@ -466,6 +520,14 @@ class Runtime:
         )
 
 
+def _check_first_token(first_token_s: float | None) -> None:
+    if first_token_s is not None and not first_token_s > 0:
+        raise UsageError(
+            f"first_token_s={first_token_s!r}: a deadline must be a positive number of seconds",
+            hint="pass e.g. first_token_s=5, or None for no first-token deadline",
+        )
+
+
 def _closed_error() -> UsageError:
     return UsageError(
         "this Runtime is closed: close() ended it (its connections and ledger)",
@@ -505,3 +567,14 @@ def _warn_lifecycle(bundle: LoadedBundle, env: Mapping[str, str] | None) -> None
         warn_retiring(targets, Runtime._project(bundle), env)
     except PromptctlError as exc:  # a malformed PROMPTCTL_TODAY must not stop serving
         _log.warning("model lifecycle check skipped: %s", exc)
+
+
+def _message_dict(m: ChatMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["tool_calls"] = [c.to_dict() for c in m.tool_calls]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    if m.name is not None:
+        out["name"] = m.name
+    return out

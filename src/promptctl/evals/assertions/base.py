@@ -60,6 +60,7 @@ class AssertionContext:
     prompt: Prompt | None = None
     cost_usd: float | None = None
     latency_ms: float | None = None
+    ttft_ms: float | None = None  # streamed cases only: time to the first token
     cached: bool = False
     usage_known: bool = True  # False: the cost is unknown for lack of usage, not of a price
     project_root: Path = field(default_factory=Path.cwd)

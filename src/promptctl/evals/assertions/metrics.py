@@ -54,3 +54,29 @@ def _latency(spec: AssertionSpec, ctx: AssertionContext) -> Check:
         return Check(False, "latency is unknown")
     ok = ctx.latency_ms <= limit
     return Check(ok, f"latency {ctx.latency_ms:.0f} ms {'<=' if ok else '>'} max {limit:g} ms")
+
+
+@register("ttft")
+def _ttft(spec: AssertionSpec, ctx: AssertionContext) -> Check:
+    """Pass when the first token came at most `max` ms after the call started.
+
+    Only a streamed case has a time to first token (`stream: true` in the model's params,
+    or `promptctl test --stream`); any other fails with that fix. A cached answer is not
+    judged, as for `latency`.
+    """
+    limit = _max(spec)
+    if ctx.cached:
+        return Check(
+            True,
+            "not judged: the response came from the cache (time to first token not measured)",
+            neutral=True,
+        )
+    if ctx.ttft_ms is None:
+        return Check(
+            False,
+            "time to first token is unknown: the case was not streamed "
+            "(set `stream: true` in model params or run with --stream)",
+        )
+    ok = ctx.ttft_ms <= limit
+    verdict = "<=" if ok else ">"
+    return Check(ok, f"time to first token {ctx.ttft_ms:.0f} ms {verdict} max {limit:g} ms")

@@ -2,7 +2,8 @@
 
 `value: evals/checks.py:polite` names a file (relative to the project root, and inside it)
 and a function `polite(output, context)`. `context` is a plain dict: `vars`, `prompt` (id),
-`test`, `cost_usd`, `latency_ms`, `cached` and `config` (the assertion's other options).
+`test`, `cost_usd`, `latency_ms`, `cached`, `tool_calls` (`[{id, name, arguments,
+valid, error}]`) and `config` (the assertion's other options).
 The function returns a bool, a score in [0, 1] (passing at >= 0.5 unless a `threshold` is
 set), or a dict `{pass, score, reason}`. It runs in a separate process (`check_host`):
 anything it raises, `sys.exit`, `os._exit`, a crash or a hang becomes a failed assertion
@@ -23,6 +24,7 @@ from promptctl.evals.assertions.base import (
     all_options,
     register,
 )
+from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.model import AssertionSpec
 from promptctl.promptfile.safe_io import MAX_CHECK_BYTES, UnsafeFileError, checked
 
@@ -82,6 +84,7 @@ def _python(spec: AssertionSpec, ctx: AssertionContext) -> Check:
         "cost_usd": ctx.cost_usd,
         "latency_ms": ctx.latency_ms,
         "cached": ctx.cached,
+        "tool_calls": [_call_dict(c) for c in ctx.tool_calls],
         "config": config,
     }
     try:
@@ -89,3 +92,7 @@ def _python(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     except CheckProblem as problem:
         _raise(problem)
     return Check(reply.passed, reply.reason, reply.score)
+
+
+def _call_dict(call: ToolCall) -> dict[str, Any]:
+    return {**call.to_dict(), "valid": call.arguments_valid, "error": call.arguments_error}

@@ -78,6 +78,12 @@ def _tool_call(spec: AssertionSpec, ctx: AssertionContext) -> Check:
             return Check(False, f"{bad[0].name}: {bad[0].arguments_error}")
         return Check(True, "every tool call's arguments are valid")
     name, arguments, schema = _options(spec)
+    if schema is not None:
+        schema_errors(schema, {})  # an invalid schema is the spec's fault (InvalidSpec)
+    declared = [t.name for t in ctx.prompt.tools] if ctx.prompt is not None else []
+    if name is not None and declared and name not in declared and not spec.negate:
+        known = ", ".join(declared)
+        raise InvalidSpec(f"tool-call: {name!r} is not a tool of this prompt ({known})")
     calls = ctx.tool_calls
     if not calls:
         return Check(False, "the answer calls no tool")

@@ -44,6 +44,7 @@ _CASE_FIELDS = (
     "cached",
     "error",
     "fallbacks_tried",
+    "tool_calls",
 )
 
 # (case dict) -> rendered chat messages [{"role", "content"}], or None when unknown

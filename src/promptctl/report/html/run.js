@@ -206,6 +206,14 @@ function showCase(detail, c) {
     parts.push(el("h3", { text: "Inputs" }), pre(JSON.stringify(c.vars, null, 2), "vars"));
   }
   parts.push(el("h3", { text: "Output" }), c.output === null ? el("p", { cls: "empty", text: "no output" }) : pre(c.output, "output"));
+  const calls = c.tool_calls || [];
+  if (calls.length) {
+    parts.push(el("h3", { text: "Tool calls" }));
+    const t = table(["tool", "arguments", "valid"], calls.map((k) => [k.name, JSON.stringify(k.arguments),
+      k.arguments_valid ? "yes" : "no: " + (k.arguments_error || "")]), 99);
+    t.id = "tool-calls";
+    parts.push(t);
+  }
   const asserts = c.assertions || [];
   if (asserts.length) {
     parts.push(el("h3", { text: "Assertions" }));

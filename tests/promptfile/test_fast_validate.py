@@ -1,0 +1,143 @@
+"""The compiled validity check agrees with jsonschema (draft 2020-12), value by value."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from promptctl.promptfile.fast_validate import compile_schema, first_error
+
+SCHEMAS: list[dict[str, Any]] = [
+    {"type": "object"},
+    {"type": "string", "minLength": 2, "maxLength": 4, "pattern": "^a"},
+    {"type": ["integer", "null"], "minimum": 0, "exclusiveMaximum": 10},
+    {"type": "number", "maximum": 2.5, "exclusiveMinimum": -1},
+    {"enum": ["a", 1, True, None, 2.0]},
+    {"const": 0},
+    {"const": False},
+    {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": "boolean"}},
+    {
+        "type": "object",
+        "required": ["a", "b"],
+        "additionalProperties": False,
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "object", "properties": {"c": {"type": "integer"}}},
+        },
+    },
+    {"properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "integer"}},
+    {"anyOf": [{"type": "string"}, {"type": "integer", "minimum": 3}]},
+    {"allOf": [{"required": ["a"]}, {"properties": {"a": {"const": 1}}}]},
+    {"items": {"enum": [1, 2]}, "description": "no type", "format": "email", "default": []},
+    {"properties": {"a": False, "b": True}},
+    True,
+    False,
+]
+VALUES: list[Any] = [
+    None, True, False, 0, 1, 1.0, 2.0, 2.5, 3, 9, 10, -1, -0.5, 11.5, "", "a", "ab", "abcd",
+    "abcde", "ba", [], [True], [True, False, True, False], [1], [1, 2], [3], {}, {"a": "x"},
+    {"a": "x", "b": {}}, {"a": "x", "b": {"c": 1}}, {"a": "x", "b": {"c": 1.5}},
+    {"a": "x", "b": {}, "z": 1}, {"a": 1}, {"a": 1, "z": 2}, {"a": "s", "z": "t"}, {"b": 1},
+    {"a": True},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=[str(i) for i in range(len(SCHEMAS))])
+def test_agrees_with_jsonschema_on_every_value(schema: Any) -> None:
+    check = compile_schema(schema)
+    assert check is not None
+    reference = Draft202012Validator(schema)
+    wrong = [v for v in VALUES if check(v) != reference.is_valid(v)]
+    assert wrong == []
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    pick = rng.randrange(9 if depth < 3 else 6)
+    if pick == 0:
+        return None
+    if pick == 1:
+        return rng.choice([True, False])
+    if pick == 2:
+        return rng.choice([0, 1, 2, 3, -4, 7, 2.0, 0.5, 1e3])
+    if pick in (3, 4, 5):
+        return rng.choice(["", "a", "abc", "A-123456", "A-12345", "x" * 9])
+    if pick in (6, 7):
+        return {rng.choice("abcz"): _random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+    return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+
+
+def test_agrees_on_random_values_against_a_nested_schema() -> None:
+    schema = {
+        "type": "object",
+        "required": ["a"],
+        "additionalProperties": False,
+        "properties": {
+            "a": {"type": ["string", "null"], "pattern": "^A-[0-9]{6}$"},
+            "b": {"type": "array", "maxItems": 2, "items": {"type": ["integer", "boolean"]}},
+            "c": {"anyOf": [{"type": "object", "required": ["a"]}, {"enum": [0, "abc"]}]},
+            "z": {"type": "number", "minimum": 0, "maximum": 3},
+        },
+    }
+    check = compile_schema(schema)
+    assert check is not None
+    reference = Draft202012Validator(schema)
+    rng = random.Random(12)
+    values = [_random_value(rng) for _ in range(3000)]
+    pairs = enumerate(itertools.pairwise(values))
+    values += [{"a": v, **({"b": w} if i % 2 else {})} for i, (v, w) in pairs]
+    assert sum(check(v) for v in values) > 50  # some valid values are in the mix
+    assert [v for v in values if check(v) != reference.is_valid(v)] == []
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"$ref": "#/$defs/x", "$defs": {"x": {}}},
+        {"oneOf": [{}]},
+        {"patternProperties": {"a": {}}},
+        {"prefixItems": [{}]},
+        {"uniqueItems": True},
+        {"enum": [[1]]},
+        {"type": "strng"},
+        {"minimum": "1"},
+        {"pattern": "("},
+    ],
+)
+def test_what_it_does_not_know_is_left_to_jsonschema(schema: Any) -> None:
+    assert compile_schema(schema) is None
+
+
+def test_no_code_from_the_schema_runs() -> None:
+    hostile = {"properties": {"'): import os #": {"const": "__import__('os')"}}}
+    check = compile_schema(hostile)
+    assert check is not None
+    assert check({"'): import os #": "__import__('os')"}) and not check({"'): import os #": 1})
+
+
+def test_deep_schemas_compile_or_fall_back() -> None:
+    deep: dict[str, Any] = {"type": "integer"}
+    value: Any = 1
+    for _ in range(40):
+        deep, value = {"type": "object", "properties": {"a": deep}}, {"a": value}
+    check = compile_schema(deep)
+    assert check is not None and check(value)
+    # loops nest past Python's limit of 20 blocks: jsonschema alone, same answers
+    arrays: dict[str, Any] = {"type": "integer"}
+    nested: Any = 1
+    for _ in range(25):
+        arrays, nested = {"type": "array", "items": arrays}, [nested]
+    assert compile_schema(arrays) is None
+    assert first_error(arrays, nested) is None
+    assert first_error(arrays, [[["x"]]]) is not None
+
+
+def test_first_error_is_jsonschemas() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}
+    error = first_error(schema, {"n": 0})
+    assert error is not None and list(error.absolute_path) == ["n"]
+    assert error.message == "0 is less than the minimum of 1"
+    assert first_error(schema, {"n": 2}) is None
