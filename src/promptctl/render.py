@@ -150,7 +150,7 @@ def render_template(
 
 def _validator(prompt: Prompt) -> tuple[Draft202012Validator, Check | None]:
     """The inputs' validator, and the same schema compiled (`fast_validate`) when it can
-    be: its "valid" is trusted, jsonschema finds the error (a case: ~40 µs -> ~2 µs)."""
+    be: its "valid" is trusted, jsonschema finds the error (a case: ~8 µs -> ~0.5 µs)."""
     cached = _VALIDATORS.get(id(prompt.inputs))
     if cached is not None and cached[0] is prompt.inputs:
         return cached[1], cached[2]

@@ -75,7 +75,7 @@ def validator(name: SchemaName) -> Draft202012Validator:
 @cache
 def _fast_check(name: SchemaName) -> Check | None:
     """The schema compiled to one function (`fast_validate`): its "valid" is trusted,
-    anything else goes to jsonschema for the findings. 1,000 tests: ~45 ms -> ~3 ms."""
+    anything else goes to jsonschema for the findings (loading 1,000 tests: 99 -> 60 ms)."""
     full = schema(name)
     return compile_schema(_inline_refs(full, full.get("$defs", {})))
 
