@@ -18,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
 from promptctl.promptfile.chat import ChatMessage, ToolCall
-from promptctl.promptfile.fast_validate import Check, compile_schema
+from promptctl.promptfile.fast_validate import Check, compile_cached
 from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.history import Spliced, fit_history
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
@@ -173,7 +173,7 @@ def _validator(prompt: Prompt) -> tuple[Draft202012Validator, Check | None]:
         "additionalProperties": False,
     }
     validator = Draft202012Validator(schema)
-    fast = compile_schema(schema)
+    fast = compile_cached(schema)
     _VALIDATORS[id(prompt.inputs)] = (prompt.inputs, validator, fast)
     return validator, fast
 

@@ -198,3 +198,13 @@ def test_promptctls_own_schemas_compile_and_agree(name: str) -> None:
     values = docs + broken
     assert sum(map(check, docs)) >= len(docs) // 2  # real files take the fast path
     assert [v for v in values if check(v) != reference.is_valid(v)] == []
+
+
+def test_compile_cached_reuses_a_check_for_an_equal_schema() -> None:
+    from promptctl.promptfile.fast_validate import compile_cached
+
+    one = compile_cached({"type": "object", "properties": {"q": {"type": "string"}}})
+    same = compile_cached({"properties": {"q": {"type": "string"}}, "type": "object"})
+    other = compile_cached({"type": "object", "properties": {"q": {"type": "integer"}}})
+    assert one is not None and one is same and other is not one
+    assert one({"q": "x"}) and not one({"q": 1}) and other({"q": 1})

@@ -21,6 +21,7 @@ integral float, booleans are never numbers, `enum`/`const` do not equate `true` 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-__all__ = ["Check", "compile_schema", "first_error"]
+__all__ = ["Check", "compile_cached", "compile_schema", "first_error"]
 
 Check = Callable[[Any], bool]
 
@@ -79,6 +80,23 @@ def first_error(schema: Mapping[str, Any], value: Any) -> ValidationError | None
     if fast is not None and fast(value):
         return None
     return next(iter(cached[2].iter_errors(value)), None)
+
+
+_BY_TEXT: dict[str, Check | None] = {}
+
+
+def compile_cached(schema: Any) -> Check | None:
+    """`compile_schema`, memoised by the schema's JSON text: each prompt file has its own
+    (usually identical) input schemas, and compiling one costs ~0.5 ms."""
+    try:
+        text = json.dumps(schema, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return compile_schema(schema)
+    if text not in _BY_TEXT:
+        if len(_BY_TEXT) > 1024:
+            _BY_TEXT.clear()
+        _BY_TEXT[text] = compile_schema(schema)
+    return _BY_TEXT[text]
 
 
 def compile_schema(schema: Any) -> Check | None:
