@@ -170,15 +170,19 @@ def test_tools_and_tool_turns_count_against_the_window() -> None:
     from promptctl.promptfile.chat import ToolCall, ToolSpec
 
     window = CONTEXT_WINDOWS["mistral/mistral-small-latest"]
-    big = {"type": "object", "properties": {"q": {"type": "string", "description": "d" * 30000}}}
-    tools = (ToolSpec("search", "Search.", big),)
     base = _prompt("mistral/mistral-small-latest")
-    with_tools = dataclasses.replace(base, tools=tools)
-    history = _history(40, 900)
+    history = _history(20, 900)
     plain = plan_call(base, {"q": "hi", "history": history}).request.messages
-    tooled = plan_call(with_tools, {"q": "hi", "history": history}).request
+    room = window - 1000 - sum(estimate_message(m) for m in plain)
+    assert len(plain) == 2 + len(history) and room > 0  # all of it fits without tools
+    words = "d" * (room * 4)  # letters: fewer than 4 bytes a token, so more than the room
+    big = {"type": "object", "properties": {"q": {"type": "string", "description": words}}}
+    tooled = plan_call(
+        dataclasses.replace(base, tools=(ToolSpec("search", "Search.", big),)),
+        {"q": "hi", "history": history},
+    ).request
     fixed = estimate_tokens(json.dumps([dataclasses.asdict(t) for t in tooled.tools]))
-    assert fixed > 30000 // 4  # the 30,000-byte description is counted
+    assert fixed > room
     assert sum(estimate_message(m) for m in tooled.messages) <= window - 1000 - fixed
     assert len(tooled.messages) < len(plain)  # the tools cost history
     call = ToolCall("c1", "search", {"q": "z" * 3000})
