@@ -208,3 +208,18 @@ def test_compile_cached_reuses_a_check_for_an_equal_schema() -> None:
     other = compile_cached({"type": "object", "properties": {"q": {"type": "integer"}}})
     assert one is not None and one is same and other is not one
     assert one({"q": "x"}) and not one({"q": 1}) and other({"q": 1})
+
+
+def test_compile_cached_does_not_share_a_check_between_int_and_string_keys() -> None:
+    """`{1: ...}` (a YAML int key) and `{"1": ...}` dump to the same JSON text: one
+    prompt's schema must not hand its check to another's and turn "invalid" into "valid"."""
+    from promptctl.promptfile.fast_validate import compile_cached
+
+    poison = {"type": "object", "properties": {1: {"type": "integer"}}}
+    victim = {"type": "object", "properties": {"1": {"type": "integer"}}}
+    assert compile_cached(poison) is not None
+    check = compile_cached(victim)
+    assert check is not None
+    assert not Draft202012Validator(victim).is_valid({"1": "not an integer"})
+    assert check({"1": "not an integer"}) is False
+    assert check({"1": 3}) is True

@@ -90,7 +90,13 @@ def compile_cached(schema: Any) -> Check | None:
     (usually identical) input schemas, and compiling one costs ~0.5 ms."""
     try:
         text = json.dumps(schema, sort_keys=True, allow_nan=False)
+        # JSON text is a faithful key only if it reads back as the schema: `{1: ...}`
+        # dumps as `{"1": ...}`, and sharing a check between the two (YAML gives int
+        # keys) let one prompt's schema decide another's verdicts
+        faithful = json.loads(text) == schema
     except (TypeError, ValueError, RecursionError):
+        faithful = False
+    if not faithful:
         return compile_schema(schema)
     if text not in _BY_TEXT:
         if len(_BY_TEXT) > 1024:
