@@ -107,20 +107,25 @@ def compile_cached(schema: Any) -> Check | None:
 
 def compile_schema(schema: Any) -> Check | None:
     """A validity check for `schema`, or None when it uses what this module does not."""
+    return _compile(schema)[0]
+
+
+def _compile(schema: Any) -> tuple[Check | None, bool]:
+    """The check, and whether its "invalid" is exact too (not just its "valid")."""
     gen = _Gen()
     try:
         gen.node(schema, "v", 1)
     except (_Unsupported, RecursionError):
-        return None
+        return None, False
     source = "def check(v):\n" + "\n".join(gen.lines) + "\n    return True\n"
     namespace: dict[str, Any] = dict(gen.consts)
     try:
         code = compile(source, "<promptctl schema>", "exec")
     except (SyntaxError, RecursionError, MemoryError):  # nested past Python's block limit
-        return None
+        return None, False
     exec(code, namespace)
     check: Check = namespace["check"]
-    return check
+    return check, gen.exact
 
 
 _TYPE_TESTS = {
@@ -145,6 +150,9 @@ class _Gen:
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
         self.count = 0
+        # False once a keyword may answer "invalid" for a valid value (uniqueItems of
+        # non-strings): harmless at the top, wrong verdicts inside an `if`
+        self.exact = True
 
     def const(self, value: Any) -> str:
         name = f"c{len(self.consts)}"
@@ -185,9 +193,11 @@ class _Gen:
         self.string(schema, x, d)
         self.number(schema, x, d)
         if "anyOf" in schema:
-            subs = [compile_schema(s) for s in schema["anyOf"]]
+            compiled = [_compile(s) for s in schema["anyOf"]]
+            subs = [check for check, _ in compiled]
             if not subs or any(s is None for s in subs):
                 raise _Unsupported
+            self.exact = self.exact and all(exact for _, exact in compiled)
             self.emit(d, f"if not any(s({x}) for s in {self.const(tuple(subs))}): return False")
         for sub in schema.get("allOf") or ():
             self.node(sub, x, d)
@@ -197,8 +207,8 @@ class _Gen:
         """`if`/`then`/`else`: `if` compiled to its own check, the branches inline."""
         if "if" not in schema:
             return
-        test = compile_schema(schema["if"])
-        if test is None:
+        test, exact = _compile(schema["if"])
+        if test is None or not exact:  # a wrong "invalid" here would pick the wrong branch
             raise _Unsupported
         self.emit(d, f"if {self.const(test)}({x}):")
         self.node(schema.get("then", True), x, d + 1)
@@ -253,6 +263,7 @@ class _Gen:
         self.emit(d, f"if isinstance({x}, list):")
         self.sizes(schema, x, d + 1, "minItems", "maxItems")
         if schema.get("uniqueItems") is True:
+            self.exact = False
             self.emit(d + 1, f"if not {self.const(_distinct_strings)}({x}): return False")
         if "items" in schema:
             y = self.var()
