@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -23,6 +24,12 @@ from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.history import Spliced, fit_history
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.promptfile.partials import inline_partials, safe_partial_name
+from promptctl.promptfile.regex_safety import (
+    REGEX_TIMEOUT_S,
+    RegexTimeout,
+    catastrophic_schema_patterns,
+    deadline,
+)
 from promptctl.promptfile.sandbox import LimitedSandbox, render_limited
 
 if TYPE_CHECKING:
@@ -42,7 +49,8 @@ __all__ = [
 _ENV_CACHE: dict[tuple[tuple[str, str], ...], SandboxedEnvironment] = {}
 _TEMPLATE_CACHE: dict[tuple[int, str], jinja2.Template] = {}
 # id(prompt.inputs) -> (inputs, jsonschema validator, compiled check or None)
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator, Check | None]] = {}
+# inputs -> (inputs, validator, fast check, has a catastrophic `pattern`)
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator, Check | None, bool]] = {}
 
 
 class _PartialsLoader(jinja2.BaseLoader):
@@ -148,12 +156,12 @@ def render_template(
         raise RenderError(f"template failed: {type(exc).__name__}: {exc}") from None
 
 
-def _validator(prompt: Prompt) -> tuple[Draft202012Validator, Check | None]:
+def _validator(prompt: Prompt) -> tuple[Draft202012Validator, Check | None, bool]:
     """The inputs' validator, and the same schema compiled (`fast_validate`) when it can
     be: its "valid" is trusted, jsonschema finds the error (a case: ~8 µs -> ~0.5 µs)."""
     cached = _VALIDATORS.get(id(prompt.inputs))
     if cached is not None and cached[0] is prompt.inputs:
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
     from jsonschema import Draft202012Validator
 
     from promptctl.promptfile.schemas import check_schema
@@ -174,8 +182,9 @@ def _validator(prompt: Prompt) -> tuple[Draft202012Validator, Check | None]:
     }
     validator = Draft202012Validator(schema)
     fast = compile_cached(schema)
-    _VALIDATORS[id(prompt.inputs)] = (prompt.inputs, validator, fast)
-    return validator, fast
+    risky = bool(catastrophic_schema_patterns(schema))
+    _VALIDATORS[id(prompt.inputs)] = (prompt.inputs, validator, fast, risky)
+    return validator, fast, risky
 
 
 def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,18 +193,27 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
     for name, schema in prompt.inputs.items():
         if name not in values and "default" in schema:
             values[name] = copy.deepcopy(schema["default"])
-    validator, fast = _validator(prompt)
-    if fast is not None and fast(values):
-        return values
-    errors = sorted(
-        validator.iter_errors(values),
-        # top-level first, and an unknown input (likely a typo) before the missing one
-        key=lambda e: (
-            len(e.path),
-            e.validator != "additionalProperties",
-            [str(p) for p in e.path],
-        ),
-    )
+    validator, fast, risky = _validator(prompt)
+    try:
+        # a catastrophic `pattern` (lint PC110) and a value from a test or a user
+        with deadline(REGEX_TIMEOUT_S) if risky else nullcontext():
+            if fast is not None and fast(values):
+                return values
+            errors = sorted(
+                validator.iter_errors(values),
+                # top-level first, and an unknown input (likely a typo) before the missing one
+                key=lambda e: (
+                    len(e.path),
+                    e.validator != "additionalProperties",
+                    [str(p) for p in e.path],
+                ),
+            )
+    except RegexTimeout:
+        raise InputValidationError(
+            f"{prompt.id}: an input's `pattern` ran longer than {REGEX_TIMEOUT_S:g}s on this "
+            "value (catastrophic backtracking)",
+            hint="make the pattern unambiguous; `promptctl lint` shows it (PC110)",
+        ) from None
     if not errors:
         return values
     error = errors[0]

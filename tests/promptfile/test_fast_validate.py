@@ -311,3 +311,15 @@ def test_a_seeded_differential_fuzz_over_odd_schemas_never_says_valid_wrongly() 
             if check(v) and not reference.is_valid(v):
                 wrong.append((s, v))
     assert wrong == []
+
+
+def test_a_catastrophic_pattern_is_stopped_and_the_value_is_invalid() -> None:
+    """A schema `pattern` from a pull request, a value from the model (an answer, a tool
+    call's arguments): `^(a+)+$` over 26 `a`s and a `!` backtracks for seconds per
+    check (forever at 40); the check is stopped at the regex deadline and says why."""
+    from promptctl.providers.tool_calls import schema_error
+
+    schema = {"type": "object", "properties": {"q": {"type": "string", "pattern": "^(a+)+$"}}}
+    error = schema_error(schema, {"q": "a" * 26 + "!"})
+    assert error is not None and "ran longer than 1s" in error and "PC110" in error
+    assert schema_error(schema, {"q": "aaa"}) is None  # a matching value still passes

@@ -26,11 +26,18 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from promptctl.promptfile.regex_safety import (
+    REGEX_TIMEOUT_S,
+    RegexTimeout,
+    catastrophic_schema_patterns,
+    deadline,
+)
+
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-__all__ = ["Check", "compile_cached", "compile_schema", "first_error"]
+__all__ = ["Check", "compile_cached", "compile_schema", "first_error", "regex_timeout_error"]
 
 Check = Callable[[Any], bool]
 
@@ -61,25 +68,53 @@ class _Unsupported(Exception):
     pass
 
 
-# id(schema) -> (schema, fast check or None, jsonschema validator): a prompt's schemas
-# are immutable and checked on every call, so each is compiled once.
-_CACHE: dict[int, tuple[Mapping[str, Any], Check | None, Draft202012Validator]] = {}
+# id(schema) -> (schema, fast check or None, jsonschema validator, has a catastrophic
+# pattern): a prompt's schemas are immutable and checked on every call, so each is
+# compiled once.
+_CACHE: dict[int, tuple[Mapping[str, Any], Check | None, Draft202012Validator, bool]] = {}
 
 
 def first_error(schema: Mapping[str, Any], value: Any) -> ValidationError | None:
-    """None when `value` matches `schema` (draft 2020-12), else jsonschema's first error."""
+    """None when `value` matches `schema` (draft 2020-12), else jsonschema's first error.
+
+    A schema with a catastrophic `pattern` (lint PC110) is checked under the regex
+    deadline (main thread): a model's answer must not hang the run; past it, the value
+    is invalid with an error saying so."""
     cached = _CACHE.get(id(schema))
     if cached is None or cached[0] is not schema:
         from jsonschema import Draft202012Validator
 
         if len(_CACHE) > 1024:
             _CACHE.clear()
-        cached = (schema, compile_schema(schema), Draft202012Validator(schema))
+        risky = bool(catastrophic_schema_patterns(schema))
+        cached = (schema, compile_schema(schema), Draft202012Validator(schema), risky)
         _CACHE[id(schema)] = cached
-    fast = cached[1]
+    if not cached[3]:
+        return _first_error(cached[1], cached[2], value)
+    try:
+        with deadline(REGEX_TIMEOUT_S):
+            return _first_error(cached[1], cached[2], value)
+    except RegexTimeout:
+        return regex_timeout_error()
+
+
+def _first_error(
+    fast: Check | None, validator: Draft202012Validator, value: Any
+) -> ValidationError | None:
     if fast is not None and fast(value):
         return None
-    return next(iter(cached[2].iter_errors(value)), None)
+    return next(iter(validator.iter_errors(value)), None)
+
+
+def regex_timeout_error() -> ValidationError:
+    """The error for a value whose `pattern` check ran past the deadline."""
+    from jsonschema.exceptions import ValidationError
+
+    return ValidationError(
+        f"a `pattern` ran longer than {REGEX_TIMEOUT_S:g}s "
+        "(catastrophic backtracking; see lint PC110)",
+        validator="pattern",
+    )
 
 
 _BY_TEXT: dict[str, Check | None] = {}
