@@ -73,3 +73,17 @@ def test_hostile_tool_calls_reach_every_output_inert(
     assert "<script>" not in junit
     assert not RAW_CONTROL.search(junit), repr(junit)
 
+
+def test_hostile_tool_calls_in_the_markdown_summary_are_inert(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = "<img src=x onerror=alert(1)>|[approve](http://evil.test)\u202e"
+    fake_llm.reply_tool_calls([(name, {"q": "<script>alert(1)</script>"})])
+    code, out, err = run(["test", "--format", "markdown"], monkeypatch, capsys)
+    assert code == 1, out + err
+    assert "<img" not in out and "<script>" not in out, out
+    assert "[approve](http://evil.test)" not in out, out
+    assert not RAW_CONTROL.search(out), repr(out)
