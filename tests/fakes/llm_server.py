@@ -221,8 +221,10 @@ class FakeLLM:
                 fake._handle(self, "GET")
 
         self._server = _Server(("127.0.0.1", 0), Handler)
+        # stop() waits for the serving loop to poll its shutdown flag: every test pays
+        # half an interval at the end, so it is short
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True
         )
         self._thread.start()
         return self

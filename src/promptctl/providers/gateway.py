@@ -218,21 +218,12 @@ class Gateway:
         from promptctl.providers.blocking import drive_iter, loop_iter
         from promptctl.providers.streaming import stream_chain
 
-        if self._sync_sleep is None or first_token_s is not None:
-            agen = stream_chain(
-                self,
-                request,
-                fallbacks,
-                repeat,
-                context,
-                first_token_s=first_token_s,
-                blocking=False,
-            )
-            return loop_iter(agen, self._pool.run_bg)
+        on_loop = self._sync_sleep is None or first_token_s is not None
         agen = stream_chain(
-            self, request, fallbacks, repeat, context, first_token_s=None, blocking=True
-        )
-        return drive_iter(agen)
+            self, request, fallbacks, repeat, context, first_token_s=first_token_s,
+            blocking=not on_loop,
+        )  # fmt: skip
+        return loop_iter(agen, self._pool.run_bg) if on_loop else drive_iter(agen)
 
     async def embed(
         self,
