@@ -11,9 +11,11 @@ count here), and the pooled rows must clear the target outright.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from fakes.gate_sim import ROWS, Row, Tally, clopper_pearson, run
+from fakes.gate_sim import ROWS, Row, Tally, caught, clopper_pearson, run
 
 ALPHA = 0.05
 POWER = 0.80
@@ -50,6 +52,31 @@ def test_pooled_rates_clear_the_targets_outright() -> None:
     detected = sum(t.fails for t in powers)
     tried = sum(t.runs for t in powers)
     assert clopper_pearson(detected, tried)[0] >= POWER, (detected, tried)
+
+
+@pytest.mark.parametrize("row", TESTED, ids=[r.scenario.name for r in TESTED])
+def test_each_row_has_the_seeds_to_catch_a_regression(row: Row) -> None:
+    """A row with few seeds could pass whatever the gate did: each must fail, with
+    probability >= 0.9, once the false-alarm rate has risen to 20% (the gate once had 24%;
+    30% for the 25-seed family rows, 20 ms a seed) or the power has fallen to 60%."""
+    # alarm rows count the runs that (falsely) failed, power rows those that detected
+    worse = 0.60 if row.kind == "power" else 0.20 if row.seeds >= 60 else 0.30
+    assert caught(row.kind, row.seeds, worse) >= 0.9, (row.seeds, worse)
+
+
+def test_caught_is_the_exact_binomial_tail() -> None:
+    def binom(k: int, n: int, p: float) -> float:
+        return math.comb(n, k) * p**k * (1 - p) ** (n - k)
+
+    # 60 seeds: the lower end first exceeds 0.05 at 8 false alarms ...
+    assert clopper_pearson(7, 60)[0] <= 0.05 < clopper_pearson(8, 60)[0]
+    tail = sum(binom(k, 60, 0.2) for k in range(8, 61))
+    assert caught("alarm", 60, 0.20) == pytest.approx(tail, rel=1e-9)
+    assert caught("alarm", 60, 0.02) < 0.01  # a healthy gate almost never fails the row
+    # ... and the upper end reaches 0.8 only from 42 detections
+    assert clopper_pearson(41, 60)[1] < 0.8 <= clopper_pearson(42, 60)[1]
+    tail = sum(binom(k, 60, 0.6) for k in range(42))
+    assert caught("power", 60, 0.60) == pytest.approx(tail, rel=1e-9)
 
 
 def test_clopper_pearson_matches_known_values() -> None:

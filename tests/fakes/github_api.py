@@ -127,7 +127,8 @@ def serve(token: str = "ghs_fake_token_123") -> Iterator[FakeGitHub]:
     fake = FakeGitHub(token=token)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop to poll its flag (the default interval is 0.5 s)
+    thread = threading.Thread(target=server.serve_forever, args=(0.005,), daemon=True)
     thread.start()
     try:
         yield fake

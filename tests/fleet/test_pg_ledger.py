@@ -18,6 +18,7 @@ import pytest
 from fakes.cli import invoke
 from fakes.llm_server import FakeLLM, fake_providers
 from fakes.servers import PostgresServer
+from fleet.worker import spawn, start_together
 from promptctl.errors import ConfigError
 from promptctl.ledger.migrations import MIGRATIONS, PG_MIGRATIONS
 from promptctl.ledger.postgres import PgLedger, pg_connect
@@ -26,7 +27,6 @@ from promptctl.providers.types import CallContext, CallRecord, Usage
 from promptctl.runtime import Runtime
 from runtime.helpers import prompt, write_bundle
 
-WORKER = str(Path(__file__).with_name("worker.py"))
 KEYS = {"OPENAI_API_KEY": "sk-test-openai-0123456789abcdef"}
 
 
@@ -65,16 +65,12 @@ def test_processes_at_work_write_every_call_to_one_ledger_and_costs_adds_them_up
     procs_n, calls = 8, 500  # ~8 s on a loaded 2-core machine
     bundle = tmp_path / "app.bundle.json"
     write_bundle(bundle, [prompt()], fake_providers(fake_llm))
-    start = time.time() + 1.0
     jobs = [
-        {"bundle": str(bundle), "env": KEYS, "ledger": pg_url, "calls": calls}
-        | {"name": f"p{i}", "start_at": start}
+        {"bundle": str(bundle), "env": KEYS, "ledger": pg_url, "calls": calls, "name": f"p{i}"}
         for i in range(procs_n)
     ]
-    procs = [
-        subprocess.Popen([sys.executable, WORKER, json.dumps(j)], stdout=subprocess.PIPE, text=True)
-        for j in jobs
-    ]
+    procs = [spawn(j) for j in jobs]
+    start_together(procs)  # all loaded, then all write at once
     paid = 0.0  # what the callers were told each call cost
     for proc in procs:
         out, _ = proc.communicate(timeout=300)
@@ -97,16 +93,23 @@ def test_processes_at_work_write_every_call_to_one_ledger_and_costs_adds_them_up
 
 def test_processes_starting_at_once_migrate_exactly_once(pg_url: str):
     code = (
-        "import sys, time\n"
+        "import sys\n"
         "from promptctl.ledger.postgres import pg_connect\n"
-        "while time.time() < float(sys.argv[2]): time.sleep(0.001)\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.readline()\n"
         "pg_connect(sys.argv[1]).close()\n"
     )
-    start = str(time.time() + 1.0)
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, pg_url, start], stderr=subprocess.PIPE)
-        for _ in range(6)
+        subprocess.Popen(
+            [sys.executable, "-c", code, pg_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
     ]
+    start_together(procs)  # all loaded, then all connect at once
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err

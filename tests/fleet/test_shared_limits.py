@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,12 +15,12 @@ import pytest
 
 from fakes.llm_server import FakeLLM, fake_providers
 from fakes.servers import RedisServer
+from fleet.worker import spawn, start_together
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.shared_state import SharedState
 from promptctl.runtime import Runtime
 from runtime.helpers import prompt, write_bundle
 
-WORKER = str(Path(__file__).with_name("worker.py"))
 KEYS = {"OPENAI_API_KEY": "sk-test-openai-0123456789abcdef"}
 
 
@@ -33,13 +32,10 @@ def _bundle(tmp_path: Path, fake: FakeLLM, **settings: Any) -> Path:
     return path
 
 
-def _spawn(job: dict[str, Any]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, WORKER, json.dumps(job)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _started(job: dict[str, Any]) -> subprocess.Popen[str]:
+    proc = spawn(job)
+    start_together([proc])
+    return proc
 
 
 def _results(proc: subprocess.Popen[str]) -> tuple[list[dict[str, Any]], str]:
@@ -63,13 +59,13 @@ def test_four_processes_share_one_rate_limit(tmp_path: Path, fake_llm: FakeLLM, 
     # Lua script for 60 per 60 s, whose admissions the next test checks at production
     # parameters; here the timing, scaled down 60x. Alone, each process could send all 6.
     bundle = _bundle(tmp_path, fake_llm, rpm=6)
-    start = time.time() + 1.5  # every process loaded before the first call
     jobs = [
         {"bundle": str(bundle), "env": KEYS, "redis": redis_url, "window_s": 1.0}
-        | {"calls": 6, "name": f"p{i}", "start_at": start}
+        | {"calls": 6, "name": f"p{i}"}
         for i in range(4)
     ]
-    procs = [_spawn(job) for job in jobs]
+    procs = [spawn(job) for job in jobs]
+    start_together(procs)  # every process loaded before the first call
     results = [_results(proc) for proc in procs]
     assert not any("unreachable" in err for _, err in results)  # Redis decided every call
     lines = [line for out, _ in results for line in out]
@@ -117,12 +113,15 @@ def test_a_retry_after_seen_by_one_process_pauses_the_others(
     bundle = tmp_path / "app.bundle.json"
     warm = prompt("warm/up", use="anthropic/claude-3-5-haiku-latest")
     write_bundle(bundle, [prompt(), warm], fake_providers(fake_llm))
-    fake_llm.rate_limit(retry_after=3, wire="openai")  # the first OpenAI request anyone sends
+    # the first OpenAI request anyone sends; a 1 s pause: both processes are loaded and
+    # warmed up before either calls, so b is already waiting for the pause when it starts
+    fake_llm.rate_limit(retry_after=1, wire="openai")
     env = KEYS | {"ANTHROPIC_API_KEY": "sk-ant-test-0123456789"}
     job = {"bundle": str(bundle), "env": env, "redis": redis_url, "calls": 1, "warmup": "warm/up"}
-    first = _spawn(job | {"name": "a"})
+    first = spawn(job | {"name": "a"})
     # the other process calls as soon as the first one's 429 is known to the fleet
-    other = _spawn(job | {"name": "b", "wait_for_key": "promptctl:pause:openai"})
+    other = spawn(job | {"name": "b", "wait_for_key": "promptctl:pause:openai"})
+    start_together([first, other])
     (a_line,), _ = _results(first)
     (b_line,), _ = _results(other)
     assert a_line["ok"] and b_line["ok"]
@@ -131,8 +130,8 @@ def test_a_retry_after_seen_by_one_process_pauses_the_others(
     (b_request,) = [r for r in fake_llm.requests if "b-0" in json.dumps(r.body)]
     assert len(a_requests) == 2  # the 429, then its own retry
     limited_at = a_requests[0].at
-    assert b_line["t0"] < limited_at + wall + 3.0  # b was calling during the pause ...
-    assert b_request.at - limited_at >= 2.9  # ... and reached the provider after it
+    assert b_line["t0"] < limited_at + wall + 1.0  # b was calling during the pause ...
+    assert b_request.at - limited_at >= 0.95  # ... and reached the provider after it
 
 
 def test_a_breaker_opened_by_one_process_is_open_for_the_others(
@@ -143,9 +142,9 @@ def test_a_breaker_opened_by_one_process_is_open_for_the_others(
     for _ in range(2):
         fake_llm.error(500)
     job = {"bundle": str(bundle), "env": KEYS, "redis": redis_url, "gateway_options": options}
-    lines, _ = _results(_spawn(job | {"calls": 2, "name": "a"}))
+    lines, _ = _results(_started(job | {"calls": 2, "name": "a"}))
     assert [line["kind"] for line in lines] == ["server", "server"]
-    lines, _ = _results(_spawn(job | {"calls": 3, "name": "b"}))
+    lines, _ = _results(_started(job | {"calls": 3, "name": "b"}))
     assert [line["kind"] for line in lines] == ["circuit_open"] * 3
     assert len(fake_llm.requests) == 2  # the second process never called the provider
 
@@ -154,9 +153,9 @@ def test_half_open_lets_one_probe_through_for_the_whole_fleet(redis_url: str):
     fleet = [SharedState(redis_url) for _ in range(4)]  # four processes' connections
     target = "openai/gpt-4o-mini"
     for _ in range(3):
-        fleet[0].breaker_failure(target, threshold=3, cooldown_s=1.5)
+        fleet[0].breaker_failure(target, threshold=3, cooldown_s=0.5)
     assert {s.breaker_allow(target, lease_s=5) for s in fleet} == {-1}  # open for all
-    time.sleep(1.6)
+    time.sleep(0.6)
     verdicts: list[int | None] = []
     barrier = threading.Barrier(8)
 
@@ -178,10 +177,10 @@ def test_a_failed_probe_reopens_the_breaker_at_once(redis_url: str):
     a, b = SharedState(redis_url), SharedState(redis_url)
     target = "openai/gpt-4o"
     for _ in range(2):
-        a.breaker_failure(target, threshold=2, cooldown_s=1.5)
-    time.sleep(1.6)
+        a.breaker_failure(target, threshold=2, cooldown_s=0.5)
+    time.sleep(0.6)
     assert b.breaker_allow(target, lease_s=5) == 2
-    assert b.breaker_failure(target, threshold=2, cooldown_s=1.5) is True
+    assert b.breaker_failure(target, threshold=2, cooldown_s=0.5) is True
     assert a.breaker_allow(target, lease_s=5) == -1
 
 

@@ -1,25 +1,26 @@
 """Hostile project trees through the real CLI: a clean error or neutralised output.
 
 Each case of `hostile_trees.CASES` is built in tmp_path and run through `promptctl`
-(in-process, or in a subprocess with a timeout where the bug was a hang or a memory
-bomb). It must exit with the expected code, say what is wrong where (file:line for
-lint findings, which are read from `--format json`), never print a traceback, and never
-show what lies outside the project. The other tests here exercise the same guards
-below the CLI: git-stored symlinks, the runtime's `latest` pointer, the regex deadline.
+(in-process, or in a fresh process with a timeout where the bug was a hang or a memory
+bomb: a fork of one pre-loaded helper, fakes/forkrun.py). It must exit with the expected
+code, say what is wrong where (file:line for lint findings, which are read from
+`--format json`), never print a traceback, and never show what lies outside the project.
+The other tests here exercise the same guards below the CLI: git-stored symlinks, the
+runtime's `latest` pointer, the regex deadline.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fakes.cli import run
+from fakes.forkrun import ForkRunner, Hung
 from fakes.llm_server import FakeLLM
 from fakes.prompt_repo import git
 from promptctl.errors import BundleError
@@ -45,20 +46,27 @@ def _lint_lines(out: str) -> str:
     )
 
 
-def _subprocess(args: list[str], root: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    code = "from promptctl.cli.main import main; main()"
+@pytest.fixture(scope="module")
+def forked() -> Iterator[ForkRunner]:
+    """The helper whose forks run the subprocess cases; the canary is in its exec-time
+    environment, which is what /proc/self/environ shows every child."""
+    runner = ForkRunner(env={**os.environ, "PROMPTCTL_HOSTILE": CANARY})
+    yield runner
+    runner.close()
+
+
+def _subprocess(
+    forked: ForkRunner, args: list[str], root: Path, env: dict[str, str]
+) -> tuple[int, str, str]:
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", code, *args],
+        return forked.run(
+            args,
             cwd=root,
             env={**os.environ, **env, "PROMPTCTL_HOSTILE": CANARY},
-            capture_output=True,
-            text=True,
             timeout=TIMEOUT_S,
         )
-    except subprocess.TimeoutExpired:
+    except Hung:
         pytest.fail(f"promptctl {' '.join(args)} hung for {TIMEOUT_S}s")
-    return done.returncode, done.stdout, done.stderr
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -86,7 +94,7 @@ def test_hostile_tree_is_refused_cleanly(
         env["OPENAI_API_KEY"] = "sk-test-hostile-0123456789"
     if case.subprocess:
         started = time.monotonic()
-        code, out, err = _subprocess(args, root, env)
+        code, out, err = _subprocess(request.getfixturevalue("forked"), args, root, env)
         assert time.monotonic() - started < TIMEOUT_S
     else:
         monkeypatch.chdir(root)
@@ -97,6 +105,20 @@ def test_hostile_tree_is_refused_cleanly(
         assert expected in text, f"{expected!r} not in:\n{text}"
     for forbidden in case.forbid:
         assert forbidden not in text, f"{forbidden!r} in:\n{text}"
+
+
+def test_a_forked_call_still_running_at_its_timeout_is_killed(
+    forked: ForkRunner, tmp_path: Path
+) -> None:
+    """The guard behind the cases above: a call over its timeout is stopped and reported
+    (no lint run finishes within a millisecond), and the helper serves the next call."""
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "a.yaml").write_text(prompt_yaml())
+    env = dict(os.environ)
+    with pytest.raises(Hung, match=r"still running after 0\.001s"):
+        forked.run(["lint", "--no-version-check"], cwd=tmp_path, env=env, timeout=0.001)
+    code, out, err = forked.run(["lint", "--no-version-check"], cwd=tmp_path, env=env, timeout=60)
+    assert code == 0, out + err
 
 
 def test_python_check_outside_is_never_imported(
@@ -118,6 +140,7 @@ def test_python_check_outside_is_never_imported(
 def test_recording_replaced_by_a_fifo_is_an_error_not_a_hang(
     tmp_path: Path,
     fake_llm: FakeLLM,
+    forked: ForkRunner,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -137,7 +160,7 @@ def test_recording_replaced_by_a_fifo_is_an_error_not_a_hang(
     (recording,) = (root / "evals" / "recordings").rglob("*.json")
     recording.unlink()
     os.mkfifo(recording)
-    code, out, err = _subprocess(["test", "--mode", "replay"], root, {})
+    code, out, err = _subprocess(forked, ["test", "--mode", "replay"], root, {})
     assert code == 3, out + err
     assert "FIFO" in out + err and "Traceback" not in out + err
 

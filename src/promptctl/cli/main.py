@@ -6,10 +6,12 @@ heavy dependencies inside the command body so `--help` and `--version` stay fast
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 
@@ -83,6 +85,14 @@ def _register_commands() -> None:
 _register_commands()
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command tree `app` stands for, built once per process: typer inspects
+    every command's signature to build it (~16 ms), and `main()` may run many times in
+    one process (the test suite's in-process runner, tools embedding the CLI)."""
+    return typer.main.get_command(app)
+
+
 def main() -> None:
     """Console entry point: user errors print one clear line, never a traceback.
 
@@ -118,7 +128,7 @@ def _rare_collections() -> Iterator[None]:
 def _main() -> None:
     try:
         # Without standalone mode, click *returns* the code of a `typer.Exit(code)`.
-        code = app(standalone_mode=False, prog_name="promptctl")
+        code = _command()(standalone_mode=False, prog_name="promptctl")
         if isinstance(code, int) and code:
             sys.exit(code)
     except PromptctlError as exc:
