@@ -68,6 +68,11 @@ def _period(start: datetime.date | None, price: Any) -> dict[str, Any]:
     return out
 
 
+def _is_embedding(model_id: str) -> bool:
+    """Embedding models (`text-embedding-3-small`, `gemini-embedding-001`, …)."""
+    return "embed" in model_id
+
+
 def _model(model: Any) -> dict[str, Any] | None:
     periods = []
     if isinstance(model.prices, types.ModelPrice):
@@ -80,6 +85,10 @@ def _model(model: Any) -> dict[str, Any] | None:
                 continue  # time-of-day prices: not modelled
             start = cond.constraint.start_date if cond.constraint else None
             periods.append(_period(start, cond.prices))
+    # embedding models have an input price only: they generate no tokens, output is 0
+    for p in periods:
+        if "input" in p and "output" not in p and _is_embedding(model.id):
+            p["output"] = 0.0
     periods = [p for p in periods if "input" in p and "output" in p]
     if not periods:
         return None

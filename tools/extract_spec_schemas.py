@@ -38,6 +38,15 @@ SPECS: dict[str, tuple[str, str | None]] = {
     "openai_batch": ("openai-openapi.yaml", "/components/schemas/CreateBatchRequest"),
     "openai_file": ("openai-openapi.yaml", "/components/schemas/CreateFileRequest"),
     "anthropic_batch": ("anthropic-openapi.json", "op:/v1/messages/batches"),
+    # the Responses API (kind openai-responses) and the embeddings endpoints
+    "openai_responses": ("openai-openapi.yaml", "/components/schemas/CreateResponse"),
+    "openai_embeddings": ("openai-openapi.yaml", "/components/schemas/CreateEmbeddingRequest"),
+    # what the fake server answers on /v1/responses must be a valid `Response`
+    "openai_response_object": ("openai-openapi.yaml", "/components/schemas/Response"),
+    "gemini_embed": (
+        "gemini-openapi-20241016.json",
+        "/components/schemas/BatchEmbedContentsRequest",
+    ),
     # streamed answers: one server-sent event's data (the fake server's events are checked
     # against these, tests/providers/test_stream_conformance.py)
     "openai_stream": (
@@ -49,6 +58,7 @@ SPECS: dict[str, tuple[str, str | None]] = {
         "gemini-openapi-20241016.json",
         "/components/schemas/GenerateContentResponse",
     ),
+    "openai_responses_stream": ("openai-openapi.yaml", "/components/schemas/ResponseStreamEvent"),
 }
 
 

@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
 from promptctl.promptfile.chat import ChatMessage, ToolCall
+from promptctl.promptfile.fast_validate import Check, compile_cached
 from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.history import Spliced, fit_history
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
@@ -40,7 +41,8 @@ __all__ = [
 
 _ENV_CACHE: dict[tuple[tuple[str, str], ...], SandboxedEnvironment] = {}
 _TEMPLATE_CACHE: dict[tuple[int, str], jinja2.Template] = {}
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+# id(prompt.inputs) -> (inputs, jsonschema validator, compiled check or None)
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator, Check | None]] = {}
 
 
 class _PartialsLoader(jinja2.BaseLoader):
@@ -146,10 +148,12 @@ def render_template(
         raise RenderError(f"template failed: {type(exc).__name__}: {exc}") from None
 
 
-def _validator(prompt: Prompt) -> Draft202012Validator:
+def _validator(prompt: Prompt) -> tuple[Draft202012Validator, Check | None]:
+    """The inputs' validator, and the same schema compiled (`fast_validate`) when it can
+    be: its "valid" is trusted, jsonschema finds the error (a case: ~8 µs -> ~0.5 µs)."""
     cached = _VALIDATORS.get(id(prompt.inputs))
     if cached is not None and cached[0] is prompt.inputs:
-        return cached[1]
+        return cached[1], cached[2]
     from jsonschema import Draft202012Validator
 
     from promptctl.promptfile.schemas import check_schema
@@ -169,8 +173,9 @@ def _validator(prompt: Prompt) -> Draft202012Validator:
         "additionalProperties": False,
     }
     validator = Draft202012Validator(schema)
-    _VALIDATORS[id(prompt.inputs)] = (prompt.inputs, validator)
-    return validator
+    fast = compile_cached(schema)
+    _VALIDATORS[id(prompt.inputs)] = (prompt.inputs, validator, fast)
+    return validator, fast
 
 
 def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,8 +184,11 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
     for name, schema in prompt.inputs.items():
         if name not in values and "default" in schema:
             values[name] = copy.deepcopy(schema["default"])
+    validator, fast = _validator(prompt)
+    if fast is not None and fast(values):
+        return values
     errors = sorted(
-        _validator(prompt).iter_errors(values),
+        validator.iter_errors(values),
         # top-level first, and an unknown input (likely a typo) before the missing one
         key=lambda e: (
             len(e.path),

@@ -285,3 +285,14 @@ def test_stream_flag_streams_every_case_and_records_ttft(
     # without --stream the same assertion says how to measure it
     code, out, _ = run(["test", "--no-cache", "--test", "sun"], monkeypatch, capsys)
     assert code == 1 and "the case was not streamed" in out
+
+
+def test_stream_and_batch_together_are_a_usage_error(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(["test", "--stream", "--batch"], monkeypatch, capsys)
+    assert code == 2 and "--batch and --stream cannot be combined" in err
+    assert fake_llm.requests == []

@@ -1,4 +1,4 @@
-"""cost, latency and python assertions."""
+"""cost, latency, ttft and python assertions."""
 
 from __future__ import annotations
 
@@ -30,6 +30,20 @@ def test_latency_live_and_cached() -> None:
     # a cached response is not judged either way, negated or not
     neg = run_assertion(spec("not-latency", max=500), ctx("x", latency_ms=1.0, cached=True))
     assert neg.passed and "not judged" in neg.reason
+
+
+def test_ttft_streamed_unstreamed_and_cached() -> None:
+    assert run_assertion(spec("ttft", max=800), ctx("x", ttft_ms=240.0)).passed
+    late = run_assertion(spec("ttft", 800), ctx("x", ttft_ms=1250.0))
+    assert not late.passed and late.reason == "time to first token 1250 ms > max 800 ms"
+    whole = run_assertion(spec("ttft", max=800), ctx("x", latency_ms=10.0))
+    assert not whole.passed and "not streamed" in whole.reason and "--stream" in whole.reason
+    cached = run_assertion(spec("not-ttft", max=800), ctx("x", ttft_ms=1.0, cached=True))
+    assert cached.passed and "not judged" in cached.reason
+    negated = run_assertion(spec("not-ttft", max=800), ctx("x", ttft_ms=240.0))
+    assert not negated.passed
+    bad = run_assertion(spec("ttft", max="fast"), ctx("x", ttft_ms=1.0))
+    assert not bad.passed and bad.reason.startswith("invalid assertion")
 
 
 CHECKS = """

@@ -82,6 +82,7 @@ def _full_doc() -> dict[str, Any]:
         usage=Usage(120, 8, 100, 0, 0),
         cost_usd=0.00012,
         latency_ms=420.5,
+        ttft_ms=180.25,  # a streamed case
         fallbacks_tried=(FallbackTried("openai/gpt-4o-mini", "rate_limit"),),
     )
     errored = CaseResult.for_case(
@@ -103,6 +104,9 @@ def test_generated_document_validates_against_shipped_schema() -> None:
     assert case["fallbacks_tried"] == [{"target": "openai/gpt-4o-mini", "reason": "rate_limit"}]
     assert doc["cases"][1]["error"] == {"kind": "timeout", "message": "no answer after 3 attempts"}
     assert doc["run"]["finished_at"] is not None and doc["run"]["interrupted"] is False
+    # only a streamed case carries its time to first token; it reads back the same
+    assert case["ttft_ms"] == 180.25 and "ttft_ms" not in doc["cases"][1]
+    assert CaseResult.from_dict(case).ttft_ms == 180.25
 
 
 @pytest.mark.parametrize(
@@ -112,6 +116,7 @@ def test_generated_document_validates_against_shipped_schema() -> None:
         (("cases", 0, "assertions", 0, "score"), 1.5),
         (("run", "mode"), "offline"),
         (("summary", 0, "pass_rate_ci95"), [0.1]),
+        (("cases", 0, "ttft_ms"), -3.0),
     ],
 )
 def test_schema_rejects_contract_violations(path: tuple[Any, ...], bad: Any) -> None:

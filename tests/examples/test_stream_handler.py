@@ -41,7 +41,9 @@ def app(tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]) -> Iterator
     write_bundle(bundle, [reply], fake_providers(fake_llm, max_retries=0))
     with Runtime.load(bundle, env=fake_env, ledger=tmp_path / "ledger.sqlite") as rt:
         server = _example().serve(rt, port=0)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         thread.start()
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}/reply"

@@ -7,6 +7,14 @@ Routes (the request's path picks the wire format):
     POST …/chat/completions           OpenAI Chat Completions (also Azure and compatible)
     POST /v1/messages                 Anthropic Messages
     POST …/models/{model}:generateContent   Gemini
+    POST …/responses                  OpenAI Responses (wire "openai-responses")
+    POST …/embeddings                 OpenAI/Azure/compatible embeddings (wire "openai-embed";
+                                      `encoding_format: base64` honoured)
+    POST …/models/{model}:batchEmbedContents, :embedContent   Gemini embeddings ("gemini-embed")
+      (embedding answers: fakes/more_wires.py; bag-of-words vectors, `fake.embed_dims[model]`
+      dimensions (the real sizes of OpenAI's and Gemini's models, else 64) unless the
+      request asks for some, 1 token per word;
+      `fake.gemini_embed_usage = False` leaves out Gemini's usageMetadata)
     Streaming (`"stream": true`, Gemini `:streamGenerateContent?alt=sse`): the reply as
     server-sent events in each wire's format (fakes/sse_events.py), split by
     `fake.stream_pieces` (default: word by word), `fake.stream_delay_s` apart
@@ -71,6 +79,7 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from fakes import more_wires
 from promptctl.promptfile.model import ProviderSettings
 
 __all__ = ["FakeLLM", "Fault", "Logged", "fake_providers"]
@@ -131,6 +140,12 @@ _ANTHROPIC_TYPE = {
 def _wire(path: str) -> str:
     if path.split("?")[0].endswith("/chat/completions"):
         return "openai"
+    if path.split("?")[0].endswith("/responses"):
+        return "openai-responses"
+    if path.split("?")[0].endswith("/embeddings"):
+        return "openai-embed"
+    if ":batchEmbedContents" in path or ":embedContent" in path:
+        return "gemini-embed"
     if path.split("?")[0].endswith("/v1/messages"):
         return "anthropic"
     if ":generateContent" in path or ":streamGenerateContent" in path:
@@ -159,7 +174,17 @@ class FakeLLM:
             "openai": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
             "anthropic": {"input_tokens": 10, "output_tokens": 5},
             "gemini": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
+            "openai-responses": {
+                "input_tokens": 10,
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                "output_tokens": 5,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 15,
+            },
         }
+        # model -> native dimension of its vectors (others: DEFAULT_DIMS, 64)
+        self.embed_dims: dict[str, int] = dict(more_wires.NATIVE_DIMS)
+        self.gemini_embed_usage = True
         self.latency_s = 0.0
         self.stream_delay_s = 0.0
         self.streams_aborted = 0  # streams whose client went away before their end
@@ -508,6 +533,14 @@ class FakeLLM:
 
     def _ok_body(self, wire: str, logged: Logged, text: str) -> dict[str, Any]:
         body = logged.body if isinstance(logged.body, dict) else {}
+        if wire == "openai-responses":
+            rid = f"resp_{len(self.requests)}"
+            return more_wires.responses_body(body, text, self.usage[wire], rid)
+        if wire == "openai-embed":
+            return more_wires.embeddings_body(body, self.embed_dims)
+        if wire == "gemini-embed":
+            usage = self.gemini_embed_usage
+            return more_wires.gemini_embed_body(logged.path, body, self.embed_dims, usage)
         if wire == "anthropic":
             return {
                 "id": "msg_fake",
@@ -557,7 +590,7 @@ class FakeLLM:
             if isinstance(fault.details, dict):
                 error["details"] = fault.details
             return {"type": "error", "error": error}
-        if wire == "gemini":
+        if wire in ("gemini", "gemini-embed"):
             gerr: dict[str, Any] = {
                 "code": fault.status,
                 "message": fault.message,
@@ -589,6 +622,18 @@ def _with_tool_calls(wire: str, ok: dict[str, Any], calls: ToolCalls) -> None:
     elif wire == "gemini":
         ok["candidates"][0]["content"]["parts"] = [
             {"functionCall": {"name": name, "args": args}} for name, args in calls
+        ]
+    elif wire == "openai-responses":
+        ok["output"] = [
+            {
+                "type": "function_call",
+                "id": f"fc_{i}",
+                "call_id": i,
+                "name": name,
+                "arguments": args if isinstance(args, str) else json.dumps(args),
+                "status": "completed",
+            }
+            for i, (name, args) in zip(ids, calls, strict=True)
         ]
     else:
         message = ok["choices"][0]["message"]
@@ -630,6 +675,7 @@ def fake_providers(fake: FakeLLM, **overrides: Any) -> dict[str, ProviderSetting
         ProviderSettings("anthropic", "anthropic", fake.anthropic_base, "ANTHROPIC_API_KEY"),
         ProviderSettings("gemini", "gemini", fake.gemini_base, "GEMINI_API_KEY"),
         ProviderSettings("local", "openai-compatible", fake.openai_base, None),
+        ProviderSettings("responses", "openai-responses", fake.openai_base, "OPENAI_API_KEY"),
         ProviderSettings("mistral", "openai-compatible", fake.openai_base, None, dialect="mistral"),
         ProviderSettings(
             "azure", "azure", fake.base_url, "AZURE_OPENAI_API_KEY", api_version="2024-10-21"

@@ -6,7 +6,8 @@ chunk only when the request asked `stream_options.include_usage` (and the fake h
 Anthropic Messages: message_start (input usage), content_block_start, ping, one
 content_block_delta per piece, content_block_stop, message_delta (stop reason, output
 usage), message_stop. Gemini: one `GenerateContentResponse` per piece with cumulative
-usage, the last with `finishReason`; no end marker.
+usage, the last with `finishReason`; no end marker. OpenAI Responses: typed events,
+response.completed last (fakes/more_wires.py).
 
 Scripted tool calls (`fake.reply_tool_calls`) stream as each vendor sends them: OpenAI
 `delta.tool_calls[]` (id and name first, then `function.arguments` in pieces), Anthropic
@@ -21,6 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from fakes import more_wires
 from fakes.llm_server import _ANTHROPIC_TYPE, _GEMINI_STATUS, Logged, ToolCalls
 
 __all__ = ["error_event", "events"]
@@ -48,6 +50,8 @@ def events(
         yield from _anthropic(body, [] if calls else pieces, usage, calls or [], split)
     elif wire == "gemini":
         yield from _gemini(logged.path, pieces, usage, calls or [])
+    elif wire == "openai-responses":  # fakes/more_wires.py
+        yield from more_wires.responses_events(body, pieces, usage, calls or [], split)
     else:
         yield from _openai(body, [] if calls else pieces, usage, calls or [], split)
 
@@ -181,6 +185,8 @@ def error_event(wire: str, status: int, message: str) -> bytes:
     if wire == "anthropic":
         error = {"type": _ANTHROPIC_TYPE.get(status, "api_error"), "message": message}
         return _data({"type": "error", "error": error}, "error")
+    if wire == "openai-responses":
+        return more_wires.responses_error_event(status, message)
     if wire == "gemini":
         status_name = _GEMINI_STATUS.get(status, "UNKNOWN")
         return _data({"error": {"code": status, "message": message, "status": status_name}})

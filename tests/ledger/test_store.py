@@ -179,6 +179,7 @@ def test_m002_adds_cache_write_1h_to_an_existing_ledger(tmp_path: Path) -> None:
         "m003_usage_known",
         "m004_context_degraded",
         "m005_context_trimmed",
+        "m006_operation",
     ]
     stored = db.execute("SELECT cache_write_tokens, cache_write_1h_tokens FROM calls ORDER BY ts")
     assert stored.fetchall() == [(50, 0), (2000, 1500)]

@@ -157,3 +157,17 @@ def test_history_without_budget_is_a_note_and_a_budget_silences_it(lint_text: Li
     assert diag.location is not None and diag.location.line == 15  # the history entry
     budgeted = text.replace("  - history: past\n", "  - history: past\n    max_messages: 20\n")
     assert codes(lint_text(budgeted)) == []
+
+
+def test_stream_param_is_known_and_must_be_a_boolean(lint_text: Linter) -> None:
+    """`stream: true` chooses how `promptctl test` calls: no typo warning; any other
+    value is a schema error lint reports before a run."""
+    assert (
+        codes(lint_text(CLEAN.replace("{max_tokens: 50}", "{max_tokens: 50, stream: true}"))) == []
+    )
+    report = lint_text(CLEAN.replace("{max_tokens: 50}", "{max_tokens: 50, stream: sometimes}"))
+    (diag,) = report.diagnostics
+    assert (diag.code, diag.message) == (
+        "PC003",
+        "model.params.stream: expected boolean, got string",
+    )

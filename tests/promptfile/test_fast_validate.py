@@ -34,6 +34,10 @@ SCHEMAS: list[dict[str, Any]] = [
     {"allOf": [{"required": ["a"]}, {"properties": {"a": {"const": 1}}}]},
     {"items": {"enum": [1, 2]}, "description": "no type", "format": "email", "default": []},
     {"properties": {"a": False, "b": True}},
+    {"type": "object", "minProperties": 1, "maxProperties": 2},
+    {"propertyNames": {"pattern": "^[ab]$"}},
+    {"if": {"required": ["a"]}, "then": {"maxProperties": 1}, "else": {"required": ["b"]}},
+    {"if": {"type": "string"}, "then": {"minLength": 2}},
     True,
     False,
 ]
@@ -100,7 +104,8 @@ def test_agrees_on_random_values_against_a_nested_schema() -> None:
         {"oneOf": [{}]},
         {"patternProperties": {"a": {}}},
         {"prefixItems": [{}]},
-        {"uniqueItems": True},
+        {"dependentRequired": {"a": ["b"]}},
+        {"if": {"oneOf": [{}]}, "then": {}},
         {"enum": [[1]]},
         {"type": "strng"},
         {"minimum": "1"},
@@ -141,3 +146,65 @@ def test_first_error_is_jsonschemas() -> None:
     assert error is not None and list(error.absolute_path) == ["n"]
     assert error.message == "0 is less than the minimum of 1"
     assert first_error(schema, {"n": 2}) is None
+
+
+def test_unique_items_is_fast_only_for_distinct_strings() -> None:
+    """`uniqueItems`: "valid" only for lists of distinct strings; every other list is
+    left to jsonschema (its equality: 1 == 1.0, true != 1), never wrongly passed."""
+    schema = {"type": "array", "uniqueItems": True}
+    check = compile_schema(schema)
+    assert check is not None
+    reference = Draft202012Validator(schema)
+    assert check(["a", "b"]) and check([])
+    for value in (["a", "a"], [1, 1.0], [1, True], [[1], [1]], [{"a": 1}, {"a": 1}], [1, 2]):
+        assert not check(value)  # not known valid: jsonschema decides (first_error)
+        assert (first_error(schema, value) is None) == reference.is_valid(value)
+
+
+@pytest.mark.parametrize("name", ["prompt", "config"])
+def test_promptctls_own_schemas_compile_and_agree(name: str) -> None:
+    """The prompt and config schemas (refs inlined) compile; on every prompt file and
+    config of the repository, and on broken variants, the fast check agrees."""
+    from pathlib import Path
+
+    import yaml
+
+    from promptctl.promptfile.schemas import _inline_refs, schema
+
+    full = schema(name)  # type: ignore[arg-type]
+    inlined = _inline_refs(full, full.get("$defs", {}))
+    check = compile_schema(inlined)
+    assert check is not None
+    reference = Draft202012Validator(inlined)
+    root = Path(__file__).resolve().parents[2]
+    files = (
+        sorted(root.glob("prompts/**/*.yaml")) + sorted(root.glob("examples/**/prompts/**/*.yaml"))
+        if name == "prompt"
+        else sorted(root.glob("**/promptctl.yaml"))
+    )
+    docs = [yaml.safe_load(f.read_text()) for f in files if ".venv" not in f.parts]
+    docs = [d for d in docs if isinstance(d, dict)]
+    assert docs
+    broken = [
+        {**d, key: value}
+        for d in docs
+        for key, value in (
+            ("version", 1),
+            ("nonsense", True),
+            ("messages", [{}]),
+            ("tags", ["a", "a"]),
+        )
+    ]
+    values = docs + broken
+    assert sum(map(check, docs)) >= len(docs) // 2  # real files take the fast path
+    assert [v for v in values if check(v) != reference.is_valid(v)] == []
+
+
+def test_compile_cached_reuses_a_check_for_an_equal_schema() -> None:
+    from promptctl.promptfile.fast_validate import compile_cached
+
+    one = compile_cached({"type": "object", "properties": {"q": {"type": "string"}}})
+    same = compile_cached({"properties": {"q": {"type": "string"}}, "type": "object"})
+    other = compile_cached({"type": "object", "properties": {"q": {"type": "integer"}}})
+    assert one is not None and one is same and other is not one
+    assert one({"q": "x"}) and not one({"q": 1}) and other({"q": 1})

@@ -158,18 +158,40 @@ def _unknown_fields(spec: dict[str, Any], node: Any, value: Any, path: str) -> l
         ]
     if not isinstance(value, dict):
         return []
+    branch = _typed_branch(spec, node, value)
+    if branch is not None:  # a union told apart by `type`: check against that member only
+        return _unknown_fields(spec, branch, value, path)
     props = _properties(spec, node)
     if props is None:
         return []
     out = [f"{path}.{k}" for k in value if k not in props]
     for key, sub in value.items():
-        if key in props and key not in _USER_SCHEMAS:
+        if key in props and (
+            key not in _USER_SCHEMAS or (key == "input" and isinstance(sub, list))
+        ):
             out += _unknown_fields(spec, props[key], sub, f"{path}.{key}")
     return out
 
 
+def _typed_branch(spec: dict[str, Any], node: Any, value: dict[str, Any]) -> Any:
+    """The one `oneOf`/`anyOf` member whose `type` enum names `value["type"]`, if any
+    (a union of object shapes, e.g. the Responses API's output items)."""
+    if not isinstance(node, dict) or "type" not in value:
+        return None
+    members = [_resolve(spec, b) for b in node.get("oneOf", []) + node.get("anyOf", [])]
+    found = [
+        m
+        for m in members
+        if isinstance(m, dict)
+        and value["type"] in (m.get("properties", {}).get("type", {}).get("enum") or ())
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 # Values that are the user's own JSON Schemas (or arguments), not the vendor's fields.
 # Gemini's `parameters` is checked: it is converted to Gemini's own Schema object.
+# `input` is Anthropic's tool_use arguments when an object; the Responses API's `input`
+# (a list of items) is the vendor's and is checked.
 _USER_SCHEMAS = frozenset({"schema", "responseSchema", "input_schema", "input"})
 
 # Fields the provider added after the spec snapshot in ../shared/specs was taken

@@ -30,6 +30,7 @@ TARGETS = {
     "openai": ("openai", "gpt-4o-mini"),
     "anthropic": ("anthropic", "claude-3-5-haiku-latest"),
     "gemini": ("gemini", "gemini-2.0-flash"),
+    "openai-responses": ("responses", "gpt-4o-mini"),  # the Responses API's typed events
 }
 TIMEOUT_S = 0.5  # the client's read timeout (the stall faults wait 3x)
 
@@ -183,7 +184,7 @@ def test_failures_before_the_first_token_are_transparent(
 ) -> None:
     inject, kind, retried = BEFORE[name]
     inject(env.fake, wire)
-    if kind == "overloaded" and wire == "openai":
+    if kind == "overloaded" and wire in ("openai", "openai-responses"):
         kind = "server"  # an OpenAI error event has no status: a server_error
     primary, backup = _request(wire), _backup(wire)
     deltas, final = _split(COLLECT[how](env, primary, fallbacks=[backup]))
@@ -268,7 +269,7 @@ def test_a_broken_stream_after_the_first_token_raises_with_the_partial_text(
 ) -> None:
     inject, kind = AFTER[name]
     inject(env.fake, wire)
-    if kind == "overloaded" and wire == "openai":
+    if kind == "overloaded" and wire in ("openai", "openai-responses"):
         kind = "server"  # an OpenAI error event has no status: a server_error
     primary, backup = _request(wire), _backup(wire)
     seen: list[str] = []

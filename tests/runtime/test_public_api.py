@@ -7,6 +7,7 @@ def test_exported_names_exactly() -> None:
     assert sorted(promptctl.runtime.__all__) == [
         "BundleError",
         "ContextError",
+        "EmbedResult",
         "InputValidationError",
         "LEDGER_ENV",
         "LoadedBundle",

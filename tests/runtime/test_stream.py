@@ -200,3 +200,25 @@ def test_a_first_token_deadline_must_be_positive(
     with pytest.raises(UsageError):
         asyncio.run(anext(rt.astream("support/triage", first_token_s=bad, ticket="t")))
     assert fake_llm.requests == []
+
+
+def test_stopping_early_under_a_first_token_deadline_records_it_too(
+    rt: Runtime, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    """With a deadline, `stream()` runs on the gateway's loop thread: closing still closes."""
+    fake_llm.reply(" ".join(["w"] * 300))
+    fake_llm.stream_delay_s = 0.01
+    stream = rt.stream("support/triage", first_token_s=5, ticket="t")
+    assert next(stream) == "w "
+    stream.close()
+    rt.ledger.flush()
+    assert _rows(tmp_path) == [
+        ("runtime", "support/triage", "openai/gpt-4o-mini", "error", "cancelled", None, 0, 0, 0),
+    ]
+
+
+def test_a_closed_runtime_refuses_to_stream(rt: Runtime) -> None:
+    rt.close()
+    with pytest.raises(UsageError) as info:
+        rt.stream("support/triage", ticket="t")
+    assert "closed" in str(info.value)

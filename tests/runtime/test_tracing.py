@@ -196,3 +196,17 @@ def test_a_degraded_context_is_a_span_attribute(
     call = next(s for s in exporter.get_finished_spans() if s.name.startswith("chat"))
     assert call.attributes is not None
     assert tuple(call.attributes["promptctl.context.degraded"]) == ("ticket",)
+
+
+def test_embedding_requests_are_attempt_spans_of_operation_embeddings(
+    tmp_path: Path, fake_llm: FakeLLM, otel: tuple[InMemorySpanExporter, InMemoryMetricReader]
+):
+    exporter, _ = otel
+    with _runtime(tmp_path, fake_llm) as rt:
+        result = rt.embed(["a", "b"], model="openai/text-embedding-3-small")
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "attempt text-embedding-3-small"
+    attributes = dict(span.attributes or {})
+    assert attributes["gen_ai.operation.name"] == "embeddings"
+    assert attributes["gen_ai.usage.input_tokens"] == result.usage.input_tokens == 2
+    assert attributes["promptctl.cost_usd"] == result.cost_usd

@@ -69,6 +69,11 @@ def test(
     from promptctl.evals.runner import evaluate
 
     fmt = check_choice(format, ("text", "json", "markdown"))
+    if batch and flags.stream:
+        raise UsageError(
+            "--batch and --stream cannot be combined: batch APIs answer whole, never streamed",
+            hint="drop one of them",
+        )
     selection = flags.selection(shard=shard, output=output, junit=junit)
     proj = resolve_project(project)
     from promptctl.evals.run_output import check_writable

@@ -72,12 +72,18 @@ def m005_context_trimmed(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN context_trimmed TEXT")
 
 
+def m006_operation(db: sqlite3.Connection) -> None:
+    """`chat` or `embed`: embedding calls are rows too (tokens in, no tokens out)."""
+    db.execute("ALTER TABLE calls ADD COLUMN operation TEXT NOT NULL DEFAULT 'chat'")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     m001_initial,
     m002_cache_write_1h,
     m003_usage_known,
     m004_context_degraded,
     m005_context_trimmed,
+    m006_operation,
 )
 
 
@@ -124,6 +130,7 @@ PG_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("m003_usage_known", ("ALTER TABLE calls ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1",)),
     ("m004_context_degraded", ("ALTER TABLE calls ADD COLUMN context_degraded TEXT",)),
     ("m005_context_trimmed", ("ALTER TABLE calls ADD COLUMN context_trimmed TEXT",)),
+    ("m006_operation", ("ALTER TABLE calls ADD COLUMN operation TEXT NOT NULL DEFAULT 'chat'",)),
 )
 
 

@@ -59,6 +59,7 @@ _COLUMNS = (
     "usage_known",
     "context_degraded",
     "context_trimmed",
+    "operation",
 )
 _CHECKPOINT_ROWS = 1000  # checkpoint after this many rows (SQLite's own default: 1000 pages)
 _INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -238,6 +239,7 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         int(rec.usage_known),
         json.dumps([list(d) for d in ctx.context_degraded]) if ctx.context_degraded else None,
         _trimmed(ctx, rec.target),
+        ctx.operation,
     )
 
 

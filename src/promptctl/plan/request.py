@@ -158,6 +158,12 @@ def build_chat_request(
             hint="write e.g. openai/gpt-4o-mini",
         )
     params = {**base_params, **target.params}
+    if not isinstance(params.get("stream", False), bool):
+        raise PromptFileError(
+            f"param stream: {params['stream']!r} is not true or false",
+            location=target.location,
+            hint="stream: true makes `promptctl test` call this prompt streaming",
+        )
     stop = params.get("stop")
     stops: tuple[str, ...] = (
         () if stop is None else (stop,) if isinstance(stop, str) else tuple(map(str, stop))

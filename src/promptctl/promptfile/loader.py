@@ -295,9 +295,9 @@ def load_prompts(
 ) -> LoadResult:
     """Load every prompt file; collects all findings, refuses duplicate ids.
 
-    `keep_docs=False` drops each file's parsed YAML (`FileLoad.doc`, positions of every
-    node) once its prompt is built: a run needs only the prompts, and 10,000 inline tests
-    hold ~25 MB of positions.
+    `keep_docs=False` drops each file's parsed YAML once its prompt is built (`FileLoad.doc`,
+    positions of every node, and `Prompt.raw`, which only lint reads): a run needs only
+    the prompts, and 10,000 inline tests hold ~25 MB of positions and ~9 MB of raw data.
     """
     src = source or WorkingTreeSource()
     partials = load_partials(project, src)
@@ -306,6 +306,8 @@ def load_prompts(
         loaded = load_prompt_file(path, project, source=src, partials=partials)
         if not keep_docs:
             loaded.doc = None
+            if loaded.prompt is not None:
+                loaded.prompt = dataclasses.replace(loaded.prompt, raw={})
         files.append(loaded)
     by_id: dict[str, FileLoad] = {}
     for loaded in files:

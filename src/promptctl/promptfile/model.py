@@ -184,7 +184,9 @@ class Prompt:
 # (`promptctl.providers.base.ADAPTERS`: kind `x-y` -> `providers/x_y.py`) and the config
 # hints derive from it; tests/test_extension_points.py keeps the config JSON Schema enum
 # and docs/config.md equal to it.
-ProviderKind = Literal["openai", "anthropic", "gemini", "openai-compatible", "azure"]
+ProviderKind = Literal[
+    "openai", "anthropic", "gemini", "openai-compatible", "azure", "openai-responses"
+]
 PROVIDER_KINDS: tuple[str, ...] = get_args(ProviderKind)
 
 

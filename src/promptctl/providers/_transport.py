@@ -7,8 +7,11 @@ case. This transport keeps, per origin, a stack of idle connections and a count 
 open ones: taking and returning a connection costs a list pop/append. The HTTP/1.1 work
 itself stays httpcore2's (`AsyncHTTPConnection`), so it is still one client library.
 
-It also builds its SSL context only when an `https` origin is first connected: loading
-the CA bundle costs ~20-45 ms, and a local model server (or the test fakes) is `http`.
+Two more costs go: httpcore2's default network layer (anyio, a cancel scope per read and
+write) is replaced by `AsyncioBackend` on plain asyncio streams, which also sends a
+request's head and body in one `send`; and the SSL context is built only when an `https`
+origin is first connected (loading the CA bundle costs ~20-45 ms, and a local model
+server, or the test fakes, is `http`). Numbers: docs/performance.md.
 
 Not supported (promptctl never configures them): proxies, HTTP/2, unix sockets.
 """
@@ -93,22 +96,25 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         """Send on an idle connection, or a new one; a connection the server closed
         meanwhile (keep-alive race) is dropped and the next one tried."""
         while True:
-            conn = self._take(origin)
+            conn, reused = self._take(origin)
             try:
                 return await conn.handle_async_request(req), conn
             except httpcore2.ConnectionNotAvailable:
                 await self._drop(conn)
+                if not reused:  # a new connection refusing is not a race: give up
+                    raise
             except BaseException:
                 await self._drop(conn)
                 raise
 
-    def _take(self, origin: _Origin) -> httpcore2.AsyncHTTPConnection:
+    def _take(self, origin: _Origin) -> tuple[httpcore2.AsyncHTTPConnection, bool]:
+        """An idle connection still usable (True), or a new one (False)."""
         idle = self._idle.get(origin)
         now = time.monotonic()
         while idle:
             since, conn = idle.pop()
             if now - since < self._expiry and conn.is_available():
-                return conn
+                return conn, True
             self._open.discard(conn)
             _close_soon(conn)
         scheme, host, port = origin
@@ -119,7 +125,7 @@ class PooledTransport(httpx2.AsyncBaseTransport):
             network_backend=self._backend,
         )
         self._open.add(conn)
-        return conn
+        return conn, False
 
     def _give_back(self, origin: _Origin, conn: httpcore2.AsyncHTTPConnection) -> None:
         if conn.is_idle():  # the response was read to the end and keep-alive holds
@@ -129,14 +135,15 @@ class PooledTransport(httpx2.AsyncBaseTransport):
             _close_soon(conn)
 
     async def _drop(self, conn: httpcore2.AsyncHTTPConnection) -> None:
+        """Close a failed connection; the failure that got us here is what is raised."""
         self._open.discard(conn)
-        await conn.aclose()
+        await _close_quietly(conn)
 
     async def aclose(self) -> None:
         conns, self._open = self._open, set()
         self._idle.clear()
         for conn in conns:
-            await conn.aclose()
+            await _close_quietly(conn)
 
 
 class _Released(httpx2.AsyncByteStream):
@@ -177,9 +184,14 @@ def _default_port(url: httpx2.URL) -> int:
     return 443 if url.raw_scheme == b"https" else 80
 
 
+async def _close_quietly(conn: httpcore2.AsyncHTTPConnection) -> None:
+    with contextlib.suppress(Exception):  # a socket already reset by the peer
+        await conn.aclose()
+
+
 def _close_soon(conn: httpcore2.AsyncHTTPConnection) -> None:
     """Close a connection nobody waits on; an idle HTTP/1.1 close only shuts the socket."""
-    task: Any = asyncio.ensure_future(conn.aclose())
+    task: Any = asyncio.ensure_future(_close_quietly(conn))
     _CLOSING.add(task)
     task.add_done_callback(_CLOSING.discard)
 

@@ -16,16 +16,18 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
-from promptctl.providers.base import Parsed, scrub
+from promptctl.providers.base import Parsed, WireRequest, scrub
 from promptctl.providers.chain import TargetPlan
 from promptctl.providers.redact import Redactor
 from promptctl.providers.retry import RetryPolicy, with_retries
 
-__all__ = ["COST_HEADER", "call_target", "reported_cost", "tag"]
+__all__ = ["COST_HEADER", "call_target", "call_wire", "chat_job", "reported_cost", "tag"]
+
+T = TypeVar("T")
 
 
 async def call_target(
@@ -42,23 +44,70 @@ async def call_target(
     on_cancel: Callable[[], None] | None = None,
     redactor: Redactor | None = None,
 ) -> tuple[Parsed, int, float]:
-    """The parsed answer, the attempts it took and the last attempt's latency (ms).
+    """The parsed chat answer, the attempts it took and the last attempt's latency (ms).
 
     `on_cancel` runs when the call is cancelled (Ctrl-C, task cancellation) after its
     request went out: it may be billed, so the caller records it with an unknown cost.
     `redactor` scrubs the response body before anything parses it, so a key that the
     server echoes reaches no answer, error, cache, recording or report.
     """
+    wire, parse = chat_job(plan)
+    return await call_wire(
+        plan,
+        wire,
+        parse,
+        client=client,
+        limiter=limiter,
+        sleep=sleep,
+        policy=policy,
+        rng=rng,
+        clock=clock,
+        deadline=deadline,
+        on_error=on_error,
+        on_cancel=on_cancel,
+        redactor=redactor,
+    )
+
+
+def chat_job(plan: TargetPlan) -> tuple[WireRequest, Callable[[int, Any, bytes], Parsed]]:
+    """A chat call's wire request and parser (the adapter's, plus a proxy's cost header)."""
+    wire = plan.adapter.build_request(plan.request, plan.settings, plan.api_key)
+
+    def parse(status: int, headers: Any, body: bytes) -> Parsed:
+        parsed = plan.adapter.parse_response(status, headers, body)
+        reported = reported_cost(headers)
+        return parsed if reported is None else replace(parsed, reported_cost_usd=reported)
+
+    return wire, parse
+
+
+async def call_wire(
+    plan: TargetPlan,
+    wire: WireRequest,
+    parse: Callable[[int, Any, bytes], T],
+    *,
+    client: Any,
+    limiter: Any,
+    sleep: Callable[[float], Awaitable[None]],
+    policy: RetryPolicy,
+    rng: random.Random,
+    clock: Callable[[], float],
+    deadline: float,
+    on_error: Callable[[ProviderError, int], None],
+    on_cancel: Callable[[], None] | None = None,
+    redactor: Redactor | None = None,
+) -> tuple[T, int, float]:
+    """Post `wire` to `plan`'s target with retries and parse the answer with `parse`:
+    the one HTTP path of chat calls and embeddings alike (see `call_target`)."""
     from promptctl.providers import _http  # here: a run answered from the cache needs no HTTP
 
     settings, request = plan.settings, plan.request
-    wire = plan.adapter.build_request(request, settings, plan.api_key)
     content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
     known = redactor.secrets if redactor is not None else ()
     secrets = (plan.api_key, *known) if plan.api_key else known
     latency = 0.0
 
-    async def attempt(_: int) -> Parsed:
+    async def attempt(_: int) -> T:
         nonlocal latency
         async with limiter.slot():
             started = time.perf_counter()
@@ -84,13 +133,11 @@ async def call_target(
         if redactor is not None:
             body = redactor.bytes(body)
         try:
-            parsed = plan.adapter.parse_response(resp.status_code, resp.headers, body)
+            return parse(resp.status_code, resp.headers, body)
         except ProviderError as exc:
             raise tag(exc, request, secrets) from None
-        reported = reported_cost(resp.headers)
-        return parsed if reported is None else replace(parsed, reported_cost_usd=reported)
 
-    parsed, attempts = await with_retries(
+    answer, attempts = await with_retries(
         attempt,
         policy=policy,
         sleep=sleep,
@@ -99,7 +146,7 @@ async def call_target(
         deadline=deadline,
         on_error=on_error,
     )
-    return parsed, attempts, latency
+    return answer, attempts, latency
 
 
 COST_HEADER = "x-litellm-response-cost"

@@ -19,14 +19,14 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.context_windows import context_window
 from promptctl.promptfile.model import Project
-from promptctl.providers.attempt import call_target
-from promptctl.providers.base import Parsed
+from promptctl.providers.attempt import call_wire, chat_job
+from promptctl.providers.base import Parsed, WireRequest
 from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
 from promptctl.providers.breaker import BreakerEvent, Breakers, wait_for_trial
 from promptctl.providers.cache import ResponseCache
@@ -41,6 +41,8 @@ from promptctl.providers.chain import (
     plan,
 )
 from promptctl.providers.clients import ClientPool
+from promptctl.providers.embed_chain import EmbedChain, embed_request
+from promptctl.providers.embeddings import EmbedResult
 from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
     from promptctl.providers.streaming import StreamItem
 
 __all__ = ["Gateway"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +140,7 @@ class Gateway:
         self._answered = dict(answered or {})
         self._redactor_memo: tuple[Project, Redactor] | None = None
         self._writes: set[asyncio.Future[None]] = set()  # `on_call`s on worker threads
+        self._embed_chain: EmbedChain | None = None
 
     @property
     def redactor(self) -> Redactor:
@@ -213,21 +218,48 @@ class Gateway:
         from promptctl.providers.blocking import drive_iter, loop_iter
         from promptctl.providers.streaming import stream_chain
 
-        if self._sync_sleep is None or first_token_s is not None:
-            agen = stream_chain(
-                self,
-                request,
-                fallbacks,
-                repeat,
-                context,
-                first_token_s=first_token_s,
-                blocking=False,
-            )
-            return loop_iter(agen, self._pool.run_bg)
+        on_loop = self._sync_sleep is None or first_token_s is not None
         agen = stream_chain(
-            self, request, fallbacks, repeat, context, first_token_s=None, blocking=True
-        )
-        return drive_iter(agen)
+            self, request, fallbacks, repeat, context, first_token_s=first_token_s,
+            blocking=not on_loop,
+        )  # fmt: skip
+        return loop_iter(agen, self._pool.run_bg) if on_loop else drive_iter(agen)
+
+    async def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        dimensions: int | None = None,
+        context: CallContext | None = None,
+    ) -> EmbedResult:
+        """Embed `texts` with `model` (`provider/model`), or the first fallback of the same
+        dimension; batched, retried and recorded like chat calls (providers/embed_chain.py)."""
+        request = embed_request(texts, model, dimensions)
+        return await self._embedder().run(request, fallbacks, context, blocking=False)
+
+    def embed_sync(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        dimensions: int | None = None,
+        context: CallContext | None = None,
+    ) -> EmbedResult:
+        """Blocking `embed`, safe from any thread (as `complete_sync`)."""
+        request = embed_request(texts, model, dimensions)
+        if self._sync_sleep is None:
+            return self._pool.run_bg(
+                self._embedder().run(request, fallbacks, context, blocking=False)
+            )
+        return drive(self._embedder().run(request, fallbacks, context, blocking=True))
+
+    def _embedder(self) -> EmbedChain:
+        if self._embed_chain is None:
+            self._embed_chain = EmbedChain(self)
+        return self._embed_chain
 
     def has_answer(self, request: ChatRequest, *, repeat: int = 0) -> bool:
         """Whether `complete(request, repeat=...)` would answer from recordings or the cache.
@@ -443,6 +475,21 @@ class Gateway:
         deadline: float,
         blocking: bool,
     ) -> tuple[Parsed, int, float]:
+        wire, parse = chat_job(target_plan)
+        return await self._call_wire(target_plan, wire, parse, ctx, key, origin, deadline, blocking)
+
+    async def _call_wire(
+        self,
+        target_plan: TargetPlan,
+        wire: WireRequest,
+        parse: Callable[[int, Any, bytes], T],
+        ctx: CallContext,
+        key: str,
+        origin: str | None,
+        deadline: float,
+        blocking: bool,
+    ) -> tuple[T, int, float]:
+        """One target's HTTP call under its limits, retried; errors go to the ledger."""
         settings = target_plan.settings
         client: Any
         limiter: Any
@@ -472,8 +519,10 @@ class Gateway:
         def on_cancel() -> None:  # sent, maybe billed, never answered: cost unknown
             self._emit(ctx, target, "error", key, error_kind="cancelled", origin=origin)
 
-        return await call_target(
+        return await call_wire(
             target_plan,
+            wire,
+            parse,
             client=client,
             limiter=limiter,
             sleep=sleep,

@@ -105,7 +105,8 @@ def _date(value: str | None) -> datetime.date | None:
 def _vendor(settings: ProviderSettings | None, provider: str) -> str | None:
     if settings is None:
         return provider if provider in ("openai", "anthropic", "google") else None
-    return {"openai": "openai", "anthropic": "anthropic", "gemini": "google"}.get(settings.kind)
+    vendors = {"openai": "openai", "openai-responses": "openai", "anthropic": "anthropic"}
+    return {**vendors, "gemini": "google"}.get(settings.kind)
 
 
 def lifecycle_for(target: str, project: Project | None = None) -> Lifecycle | None:

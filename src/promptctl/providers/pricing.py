@@ -76,6 +76,8 @@ def price_provider(settings: ProviderSettings) -> str:
     """The genai-prices provider id whose table prices this provider's models."""
     if settings.kind == "gemini":
         return "google"
+    if settings.kind == "openai-responses":  # the same models at the same prices
+        return "openai"
     if settings.kind == "openai-compatible":
         return settings.dialect or settings.name
     return settings.kind

@@ -5,8 +5,9 @@
 `Gateway.complete` (cache/replay, missing keys, retired models, circuit breakers, one
 deadline) with one difference that streaming forces:
 
-- Before the first token nothing has reached the caller, so an error, a timeout or a
-  missed first-token deadline is retried and failed over exactly like a whole call.
+- Before the first token nothing has reached the caller, so an error or a timeout is
+  retried and failed over exactly like a whole call; a missed first-token deadline
+  fails over at once (a retry would wait as long again).
 - After it, the caller has shown text to someone: a broken stream is never replayed
   elsewhere. It raises `StreamInterrupted` (the partial text, the target, what usage
   the wire reported) and the ledger gets an `error` row `stream_interrupted` with it.

@@ -111,6 +111,8 @@ class CallContext:
     context_degraded: tuple[tuple[str, str], ...] = ()
     # history the plan left out, per target (the ledger keeps each row's target's own)
     context_trimmed: tuple[Trim, ...] = ()
+    # what was asked: a chat completion or embeddings (the ledger's `operation` column)
+    operation: Literal["chat", "embed"] = "chat"
 
 
 @dataclass(frozen=True)

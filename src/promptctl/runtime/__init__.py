@@ -19,6 +19,7 @@ from promptctl.errors import (
     RenderError,
     StreamInterrupted,
 )
+from promptctl.providers.embeddings import EmbedResult
 from promptctl.providers.types import SkippedTarget, ToolCall, Usage
 from promptctl.runtime._bundle import LoadedBundle
 from promptctl.runtime._result import RunResult
@@ -28,6 +29,7 @@ __all__ = [
     "LEDGER_ENV",
     "BundleError",
     "ContextError",
+    "EmbedResult",
     "InputValidationError",
     "LoadedBundle",
     "PromptctlError",

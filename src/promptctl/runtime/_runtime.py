@@ -14,13 +14,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 from promptctl.errors import BundleError, PromptctlError, UsageError
 from promptctl.promptfile.chat import ChatMessage
-from promptctl.promptfile.model import Project, Prompt, ProviderSettings
+from promptctl.promptfile.model import DEFAULT_PROVIDERS, Project, Prompt, ProviderSettings
+from promptctl.providers.types import CallContext
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
 from promptctl.runtime._prepare import prepare, render_only, to_result
 from promptctl.runtime._resolvers import NO_FALLBACK, Resolver, Resolvers
@@ -30,6 +31,7 @@ from promptctl.runtime._tracing import enabled as tracing_enabled
 from promptctl.runtime._tracing import record_attempt, span
 
 if TYPE_CHECKING:
+    from promptctl.providers.embeddings import EmbedResult
     from promptctl.providers.gateway import Gateway
     from promptctl.providers.shared_state import SharedState
     from promptctl.providers.types import CallRecord
@@ -377,6 +379,58 @@ class Runtime:
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         return to_result(prompt, response, elapsed_ms, degraded, call.plan)
 
+    def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        dimensions: int | None = None,
+    ) -> EmbedResult:
+        """Embedding vectors of `texts` (one per text, in order) from `model`.
+
+        `model` is `provider/model` (a provider of the bundle, a built-in one such as
+        `openai` or `gemini`, or one added with `providers=`); `fallbacks` are tried in
+        order when it fails, only if their vectors have the same dimension: `dimensions`
+        when given (asked of every target), else as known from the first answer. Batched
+        within the provider's limits, retried, and one ledger row per HTTP request
+        (docs/runtime.md, "Embeddings").
+        """
+        if self._watch:  # a new release may change the provider settings
+            self._check_watch()
+        gateway = self._gateway()
+        context = CallContext(source="runtime", tags=self._tags)
+        try:
+            return gateway.embed_sync(
+                texts, model=model, fallbacks=fallbacks, dimensions=dimensions, context=context
+            )
+        except RuntimeError:  # httpx: "the client has been closed" by a racing close()
+            if self._closed:
+                raise _closed_error() from None
+            raise
+
+    async def aembed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        dimensions: int | None = None,
+    ) -> EmbedResult:
+        """`embed` for asyncio code: the batches of one call are sent concurrently."""
+        if self._watch:
+            self._check_watch()
+        gateway = self._gateway()
+        context = CallContext(source="runtime", tags=self._tags)
+        try:
+            return await gateway.embed(
+                texts, model=model, fallbacks=fallbacks, dimensions=dimensions, context=context
+            )
+        except RuntimeError:
+            if self._closed:
+                raise _closed_error() from None
+            raise
+
     def stream(
         self, ref: str, /, *, first_token_s: float | None = None, **inputs: Any
     ) -> Iterator[StreamChunk]:
@@ -515,7 +569,8 @@ class Runtime:
         return Project(
             root=root,
             evals_dir=root,
-            providers=dict(bundle.providers),
+            # the built-in providers too: `embed` may name one no prompt uses
+            providers={**DEFAULT_PROVIDERS, **bundle.providers},
             pricing=dict(bundle.pricing),
         )
 

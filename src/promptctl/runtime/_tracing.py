@@ -176,7 +176,7 @@ def record_attempt(record: CallRecord) -> None:
     end_ns = int(record.timestamp * 1e9)
     start_ns = end_ns - int(record.latency_ms * 1e6)
     attributes: dict[str, Any] = {
-        "gen_ai.operation.name": "chat",
+        "gen_ai.operation.name": "embeddings" if record.context.operation == "embed" else "chat",
         "gen_ai.system": provider,
         "gen_ai.request.model": model,
         "promptctl.outcome": record.outcome,
