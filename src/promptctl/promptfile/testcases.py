@@ -27,6 +27,9 @@ from promptctl.promptfile.sources import FileSource, WorkingTreeSource
 __all__ = ["REQUIRED_OPTIONS", "bare_schema_problems", "parse_assertion", "parse_tests"]
 
 _LIST_VALUED = frozenset({"contains-any", "contains-all"})
+# a max that is not a non-negative number fails every case (-1, NaN) or errors each one
+# after the call was paid for ("fast"): refused when the file loads
+_LIMITS = frozenset({"cost", "latency", "ttft"})
 _RESERVED = frozenset({"type", "value", "weight", "threshold"})
 
 
@@ -72,6 +75,20 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
         )
         return None
     value = data.get("value")
+    if base in _LIMITS:
+        limit = data.get("max", value)
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit >= 0:
+            unit = "USD" if base == "cost" else "milliseconds"
+            diags.append(
+                finding(
+                    "PC016",
+                    f"'{name}' needs a number >= 0 as its max, got {limit!r}",
+                    loc,
+                    f"give the limit in {unit}, e.g. {{type: {name}, max: "
+                    f"{'0.01' if base == 'cost' else '800'}}}",
+                )
+            )
+            return None
     if base in _LIST_VALUED and value is not None and not isinstance(value, list):
         diags.append(finding("PC016", f"'{name}' needs a list `value`", loc))
         return None
