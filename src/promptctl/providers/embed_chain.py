@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -57,6 +57,12 @@ def embed_request(texts: str | Sequence[str], model: str, dimensions: int | None
             f"embedding model {model!r} is not provider/model",
             hint="write e.g. openai/text-embedding-3-small",
         )
+    if isinstance(texts, bytes | bytearray | Mapping | Set):
+        # iterated, these give ints, a mapping's keys, or texts in no order
+        raise UsageError(
+            f"texts is a {type(texts).__name__}: pass a string or a list of strings",
+            hint="vectors come back in the order of the list",
+        )
     items = tuple(texts)
     for i, text in enumerate(items):
         if not isinstance(text, str):
@@ -66,7 +72,9 @@ def embed_request(texts: str | Sequence[str], model: str, dimensions: int | None
                 f"text {i} is empty: embedding APIs reject empty inputs",
                 hint="drop empty texts before embedding",
             )
-    if dimensions is not None and (isinstance(dimensions, bool) or dimensions < 1):
+    if dimensions is not None and (
+        isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1
+    ):
         raise UsageError(f"dimensions={dimensions!r} is not a positive integer")
     return EmbedRequest(provider, name, items, dimensions)
 
@@ -105,6 +113,11 @@ class EmbedChain:
         if not request.texts:
             return EmbedResult([], request.target, request.dimensions or 0, Usage(), 0.0, 0.0)
         targets = [request.target]
+        if isinstance(fallbacks, str):  # iterated, one model name is its characters
+            raise UsageError(
+                f"fallbacks={fallbacks!r} is a string: pass a list of provider/model names",
+                hint=f"fallbacks=[{fallbacks!r}]",
+            )
         for fallback in fallbacks:
             embed_request((), fallback, None)  # the same check of its provider/model form
             if fallback not in targets:

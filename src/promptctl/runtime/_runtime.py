@@ -576,7 +576,11 @@ class Runtime:
 
 
 def _check_first_token(first_token_s: float | None) -> None:
-    if first_token_s is not None and not first_token_s > 0:
+    if first_token_s is not None and (
+        isinstance(first_token_s, bool)
+        or not isinstance(first_token_s, int | float)
+        or not first_token_s > 0
+    ):
         raise UsageError(
             f"first_token_s={first_token_s!r}: a deadline must be a positive number of seconds",
             hint="pass e.g. first_token_s=5, or None for no first-token deadline",
