@@ -210,6 +210,121 @@ def test_compile_cached_reuses_a_check_for_an_equal_schema() -> None:
     assert one({"q": "x"}) and not one({"q": 1}) and other({"q": 1})
 
 
+def test_compile_cached_does_not_share_a_check_between_int_and_string_keys() -> None:
+    """`{1: ...}` (a YAML int key) and `{"1": ...}` dump to the same JSON text: one
+    prompt's schema must not hand its check to another's and turn "invalid" into "valid"."""
+    from promptctl.promptfile.fast_validate import compile_cached
+
+    poison = {"type": "object", "properties": {1: {"type": "integer"}}}
+    victim = {"type": "object", "properties": {"1": {"type": "integer"}}}
+    assert compile_cached(poison) is not None
+    check = compile_cached(victim)
+    assert check is not None
+    assert not Draft202012Validator(victim).is_valid({"1": "not an integer"})
+    assert check({"1": "not an integer"}) is False
+    assert check({"1": 3}) is True
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"if": {"uniqueItems": True}, "then": {"minItems": 5}},
+        {"if": {"anyOf": [{"uniqueItems": True}]}, "then": {"minItems": 5}},
+        {"if": {"items": {"if": {"uniqueItems": True}}}, "then": False},
+    ],
+)
+def test_an_inexact_if_never_turns_invalid_into_valid(schema: Any) -> None:
+    """uniqueItems answers "invalid" for distinct non-strings (jsonschema decides); inside
+    an `if`, that "invalid" picked the `else` branch and skipped `then`: [1] passed."""
+    check = compile_schema(schema)
+    for value in ([1], [[1]], [1, 2.5], ["a"]):
+        if not Draft202012Validator(schema).is_valid(value):
+            assert check is None or check(value) is False, value
+
+
+def test_a_seeded_differential_fuzz_over_odd_schemas_never_says_valid_wrongly() -> None:
+    """Random schemas of every supported keyword with hostile bounds and values (NaN, inf,
+    2**63, bools for numbers, int property names, nested if/anyOf): a fast "valid" is
+    trusted, so it must never disagree with jsonschema's "invalid"."""
+    rng = random.Random(20261205)
+    nums: list[Any] = [0, 1, -1, 1.0, 2.5, 10**30, float("inf"), float("nan"), True, 2**63]
+    strs = ["", "a", "ab", "1", "é", "\u202e", "a\nb", "𝔘", "__class__", "'\""]
+
+    def value(d: int = 0) -> Any:
+        c = rng.randrange(7 if d < 3 else 4)
+        if c == 0:
+            return rng.choice(nums)
+        if c == 1:
+            return rng.choice(strs)
+        if c == 2:
+            return rng.choice([None, True, False])
+        if c == 3:
+            return rng.choice([1, 0, 1.0, 0.0])
+        if c == 4:
+            return [value(d + 1) for _ in range(rng.randrange(4))]
+        return {rng.choice(strs): value(d + 1) for _ in range(rng.randrange(4))}
+
+    def schema(d: int = 0) -> Any:
+        if d > 3 or rng.random() < 0.15:
+            return rng.choice([True, False, {}])
+        out: dict[str, Any] = {}
+        for _ in range(rng.randrange(1, 4)):
+            k = rng.choice(
+                ["type", "enum", "const", "properties", "required", "additionalProperties",
+                 "items", "anyOf", "allOf", "minimum", "exclusiveMaximum", "minLength",
+                 "pattern", "minItems", "maxProperties", "propertyNames", "if", "then",
+                 "else", "uniqueItems"]
+            )  # fmt: skip
+            if k == "type":
+                out[k] = rng.choice(["string", "integer", "object", "array", ["number", "null"]])
+            elif k == "enum":
+                out[k] = [value(2) for _ in range(rng.randrange(1, 4))]
+            elif k == "const":
+                out[k] = value(2)
+            elif k == "properties":
+                out[k] = {rng.choice([*strs, 1]): schema(d + 1) for _ in range(rng.randrange(3))}
+            elif k == "required":
+                out[k] = sorted({rng.choice(strs) for _ in range(rng.randrange(3))})
+            elif k in ("additionalProperties", "items", "propertyNames", "if", "then", "else"):
+                out[k] = schema(d + 1)
+            elif k in ("anyOf", "allOf"):
+                out[k] = [schema(d + 1) for _ in range(rng.randrange(1, 3))]
+            elif k in ("minimum", "exclusiveMaximum"):
+                out[k] = rng.choice(nums)
+            elif k == "pattern":
+                out[k] = rng.choice(["^a", "é$", "\\d", "^$", "[^a]", "(?i)A", "\\Z"])
+            elif k == "uniqueItems":
+                out[k] = rng.choice([True, False])
+            else:
+                out[k] = rng.choice([0, 1, 2, 1.0, 10**20])
+        return out
+
+    wrong = []
+    for _ in range(3000):
+        s = schema()
+        check = compile_schema(s)
+        if check is None:
+            continue
+        reference = Draft202012Validator(s)
+        for _ in range(10):
+            v = value()
+            if check(v) and not reference.is_valid(v):
+                wrong.append((s, v))
+    assert wrong == []
+
+
+def test_a_catastrophic_pattern_is_stopped_and_the_value_is_invalid() -> None:
+    """A schema `pattern` from a pull request, a value from the model (an answer, a tool
+    call's arguments): `^(a+)+$` over 26 `a`s and a `!` backtracks for seconds per
+    check (forever at 40); the check is stopped at the regex deadline and says why."""
+    from promptctl.providers.tool_calls import schema_error
+
+    schema = {"type": "object", "properties": {"q": {"type": "string", "pattern": "^(a+)+$"}}}
+    error = schema_error(schema, {"q": "a" * 26 + "!"})
+    assert error is not None and "ran longer than 1s" in error and "PC110" in error
+    assert schema_error(schema, {"q": "aaa"}) is None  # a matching value still passes
+
+
 def test_plainly_valid_schemas_are_valid_for_jsonschema_too() -> None:
     """`check_schema` skips jsonschema's metaschema check for plainly valid schemas:
     each one it accepts must be valid, and invalid ones must reach jsonschema."""

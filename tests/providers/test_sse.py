@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from promptctl.errors import ProviderError
@@ -77,3 +79,26 @@ def test_an_endless_line_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert info.value.kind == "bad_response"
     with pytest.raises(ProviderError):  # many short data lines of one event, too
         SSEParser().feed(b"data: " + b"y" * 40 + b"\n" + b"data: " + b"y" * 40 + b"\n")
+
+
+def test_a_long_line_in_small_chunks_costs_linear_time() -> None:
+    """A server dribbling one 1 MB line 64 bytes at a time (under the size cap): the
+    parser once re-joined the whole pending line on every chunk, 8 GB of copying here
+    (~15 s), so a hostile server could pin a core without ever tripping a timeout."""
+    parser = SSEParser()
+    start = time.process_time()
+    parser.feed(b"data: ")
+    piece = b"z" * 64
+    for _ in range(1024 * 1024 // 64):
+        assert parser.feed(piece) == []
+    events = parser.feed(b"\n\n")
+    assert time.process_time() - start < 3.0  # linear: a few ms; quadratic: seconds
+    assert events == [SSEEvent("z" * 1024 * 1024)]
+
+
+def test_a_cr_at_a_chunk_end_still_ends_the_line_when_no_newline_follows() -> None:
+    # "\r" ends a line; the next chunk carries no line ending at all
+    assert _parse_in([b"data: a\r", b"\r", b"data: b", b"\r\r"]) == [
+        SSEEvent("a"),
+        SSEEvent("b"),
+    ]

@@ -305,6 +305,21 @@ def _regex_bomb(root: Path, outside: Path) -> None:
     _project(root, prompt=prompt_yaml(tests=tests))
 
 
+def _schema_pattern_bomb(root: Path, outside: Path) -> None:
+    inputs = "inputs: {word: {type: string, pattern: '^(a+)+$'}}\n"
+    _project(root, prompt=prompt_yaml(inputs=inputs))
+
+
+def _schema_patterns_nested(root: Path, outside: Path) -> None:
+    prompt = prompt_yaml() + (
+        "output:\n  format: json\n"
+        "  schema: {type: object, properties: {d: {type: string, pattern: '^([a-z]+\\.)+$'}}}\n"
+        "tools:\n  - name: find\n"
+        "    parameters: {type: object, properties: {q: {type: string, pattern: '(x*)*y'}}}\n"
+    )
+    _project(root, prompt=prompt)
+
+
 _OUT = "outside the project"
 _TB = "Traceback"
 
@@ -694,6 +709,23 @@ CASES: tuple[Hostile, ...] = (
         2,
         ("deep.bundle.json", "nested too deeply"),
         (_TB, "RecursionError"),
+    ),
+    Hostile(
+        "schema-pattern-catastrophic-on-an-input",
+        _schema_pattern_bomb,
+        ("render", "a", "--var", "word=" + "a" * 40 + "!"),
+        2,
+        ("a: an input's `pattern` ran longer than 1s", "PC110"),
+        (_TB,),
+        subprocess=True,
+    ),
+    Hostile(
+        "schema-patterns-nested-warned",
+        _schema_patterns_nested,
+        ("lint", "--no-version-check"),
+        0,
+        ("prompts/a.yaml:13:66: PC110", "prompts/a.yaml:16:72: PC110", "exponential time"),
+        (_TB,),
     ),
     Hostile(
         "regex-catastrophic-backtracking",

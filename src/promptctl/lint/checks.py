@@ -12,6 +12,7 @@ from promptctl.promptfile.context_windows import context_window, estimate_tokens
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad
 from promptctl.promptfile.model import Project, Prompt, TestCase
+from promptctl.promptfile.regex_safety import REGEX_TIMEOUT_S, catastrophic_schema_patterns
 from promptctl.promptfile.rules import finding
 from promptctl.promptfile.schemas import check_schema, did_you_mean
 from promptctl.providers.base import load_adapter
@@ -66,6 +67,7 @@ def check_prompt(
             )
         )
     diags.extend(check_tools(loaded, prompt))
+    diags.extend(_schema_patterns(loaded, prompt))
     diags.extend(strict_output(loaded, prompt, project))
     diags.extend(_targets(loaded, prompt, project))
     diags.extend(_param_typos(loaded, prompt))
@@ -75,6 +77,30 @@ def check_prompt(
     if schemas_ok:
         diags.extend(_tests(prompt, inlined))
     return diags
+
+
+def _schema_patterns(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
+    """PC110 for a schema `pattern` that can backtrack exponentially: inputs come from
+    users and tests, answers and tool arguments from the model."""
+    schemas: list[tuple[str, Any]] = [(f"/inputs/{n}", s) for n, s in prompt.inputs.items()]
+    if prompt.output.schema is not None:
+        schemas.append(("/output/schema", prompt.output.schema))
+    schemas += [(f"/tools/{i}/parameters", t.parameters) for i, t in enumerate(prompt.tools)]
+    out: list[Diagnostic] = []
+    for base, schema in schemas:
+        for ptr, pattern in catastrophic_schema_patterns(schema, base):
+            out.append(
+                finding(
+                    "PC110",
+                    f"pattern {pattern!r} nests a repeat inside a repeat: matching can take "
+                    f"exponential time (a check is stopped after {REGEX_TIMEOUT_S:g}s on "
+                    "the main thread only)",
+                    _loc(loaded, ptr),
+                    "make the inner part unambiguous, e.g. (a+)+ -> a+, or use a "
+                    "possessive repeat (a++)",
+                )
+            )
+    return out
 
 
 def _targets(loaded: FileLoad, prompt: Prompt, project: Project) -> list[Diagnostic]:

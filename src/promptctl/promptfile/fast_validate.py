@@ -26,11 +26,18 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from promptctl.promptfile.regex_safety import (
+    REGEX_TIMEOUT_S,
+    RegexTimeout,
+    catastrophic_schema_patterns,
+    deadline,
+)
+
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-__all__ = ["Check", "compile_cached", "compile_schema", "first_error"]
+__all__ = ["Check", "compile_cached", "compile_schema", "first_error", "regex_timeout_error"]
 
 Check = Callable[[Any], bool]
 
@@ -61,25 +68,53 @@ class _Unsupported(Exception):
     pass
 
 
-# id(schema) -> (schema, fast check or None, jsonschema validator): a prompt's schemas
-# are immutable and checked on every call, so each is compiled once.
-_CACHE: dict[int, tuple[Mapping[str, Any], Check | None, Draft202012Validator]] = {}
+# id(schema) -> (schema, fast check or None, jsonschema validator, has a catastrophic
+# pattern): a prompt's schemas are immutable and checked on every call, so each is
+# compiled once.
+_CACHE: dict[int, tuple[Mapping[str, Any], Check | None, Draft202012Validator, bool]] = {}
 
 
 def first_error(schema: Mapping[str, Any], value: Any) -> ValidationError | None:
-    """None when `value` matches `schema` (draft 2020-12), else jsonschema's first error."""
+    """None when `value` matches `schema` (draft 2020-12), else jsonschema's first error.
+
+    A schema with a catastrophic `pattern` (lint PC110) is checked under the regex
+    deadline (main thread): a model's answer must not hang the run; past it, the value
+    is invalid with an error saying so."""
     cached = _CACHE.get(id(schema))
     if cached is None or cached[0] is not schema:
         from jsonschema import Draft202012Validator
 
         if len(_CACHE) > 1024:
             _CACHE.clear()
-        cached = (schema, compile_schema(schema), Draft202012Validator(schema))
+        risky = bool(catastrophic_schema_patterns(schema))
+        cached = (schema, compile_schema(schema), Draft202012Validator(schema), risky)
         _CACHE[id(schema)] = cached
-    fast = cached[1]
+    if not cached[3]:
+        return _first_error(cached[1], cached[2], value)
+    try:
+        with deadline(REGEX_TIMEOUT_S):
+            return _first_error(cached[1], cached[2], value)
+    except RegexTimeout:
+        return regex_timeout_error()
+
+
+def _first_error(
+    fast: Check | None, validator: Draft202012Validator, value: Any
+) -> ValidationError | None:
     if fast is not None and fast(value):
         return None
-    return next(iter(cached[2].iter_errors(value)), None)
+    return next(iter(validator.iter_errors(value)), None)
+
+
+def regex_timeout_error() -> ValidationError:
+    """The error for a value whose `pattern` check ran past the deadline."""
+    from jsonschema.exceptions import ValidationError
+
+    return ValidationError(
+        f"a `pattern` ran longer than {REGEX_TIMEOUT_S:g}s "
+        "(catastrophic backtracking; see lint PC110)",
+        validator="pattern",
+    )
 
 
 _BY_TEXT: dict[str, Check | None] = {}
@@ -90,7 +125,13 @@ def compile_cached(schema: Any) -> Check | None:
     (usually identical) input schemas, and compiling one costs ~0.5 ms."""
     try:
         text = json.dumps(schema, sort_keys=True, allow_nan=False)
+        # JSON text is a faithful key only if it reads back as the schema: `{1: ...}`
+        # dumps as `{"1": ...}`, and sharing a check between the two (YAML gives int
+        # keys) let one prompt's schema decide another's verdicts
+        faithful = json.loads(text) == schema
     except (TypeError, ValueError, RecursionError):
+        faithful = False
+    if not faithful:
         return compile_schema(schema)
     if text not in _BY_TEXT:
         if len(_BY_TEXT) > 1024:
@@ -101,20 +142,25 @@ def compile_cached(schema: Any) -> Check | None:
 
 def compile_schema(schema: Any) -> Check | None:
     """A validity check for `schema`, or None when it uses what this module does not."""
+    return _compile(schema)[0]
+
+
+def _compile(schema: Any) -> tuple[Check | None, bool]:
+    """The check, and whether its "invalid" is exact too (not just its "valid")."""
     gen = _Gen()
     try:
         gen.node(schema, "v", 1)
     except (_Unsupported, RecursionError):
-        return None
+        return None, False
     source = "def check(v):\n" + "\n".join(gen.lines) + "\n    return True\n"
     namespace: dict[str, Any] = dict(gen.consts)
     try:
         code = compile(source, "<promptctl schema>", "exec")
     except (SyntaxError, RecursionError, MemoryError):  # nested past Python's block limit
-        return None
+        return None, False
     exec(code, namespace)
     check: Check = namespace["check"]
-    return check
+    return check, gen.exact
 
 
 _TYPE_TESTS = {
@@ -139,6 +185,9 @@ class _Gen:
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
         self.count = 0
+        # False once a keyword may answer "invalid" for a valid value (uniqueItems of
+        # non-strings): harmless at the top, wrong verdicts inside an `if`
+        self.exact = True
 
     def const(self, value: Any) -> str:
         name = f"c{len(self.consts)}"
@@ -179,9 +228,11 @@ class _Gen:
         self.string(schema, x, d)
         self.number(schema, x, d)
         if "anyOf" in schema:
-            subs = [compile_schema(s) for s in schema["anyOf"]]
+            compiled = [_compile(s) for s in schema["anyOf"]]
+            subs = [check for check, _ in compiled]
             if not subs or any(s is None for s in subs):
                 raise _Unsupported
+            self.exact = self.exact and all(exact for _, exact in compiled)
             self.emit(d, f"if not any(s({x}) for s in {self.const(tuple(subs))}): return False")
         for sub in schema.get("allOf") or ():
             self.node(sub, x, d)
@@ -191,8 +242,8 @@ class _Gen:
         """`if`/`then`/`else`: `if` compiled to its own check, the branches inline."""
         if "if" not in schema:
             return
-        test = compile_schema(schema["if"])
-        if test is None:
+        test, exact = _compile(schema["if"])
+        if test is None or not exact:  # a wrong "invalid" here would pick the wrong branch
             raise _Unsupported
         self.emit(d, f"if {self.const(test)}({x}):")
         self.node(schema.get("then", True), x, d + 1)
@@ -247,6 +298,7 @@ class _Gen:
         self.emit(d, f"if isinstance({x}, list):")
         self.sizes(schema, x, d + 1, "minItems", "maxItems")
         if schema.get("uniqueItems") is True:
+            self.exact = False
             self.emit(d + 1, f"if not {self.const(_distinct_strings)}({x}): return False")
         if "items" in schema:
             y = self.var()

@@ -21,7 +21,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["REGEX_TIMEOUT_S", "RegexTimeout", "catastrophic", "deadline"]
+__all__ = [
+    "REGEX_TIMEOUT_S",
+    "RegexTimeout",
+    "catastrophic",
+    "catastrophic_schema_patterns",
+    "deadline",
+]
 
 REGEX_TIMEOUT_S = 1.0
 _UNBOUNDED = 64  # a repeat allowing more than this many copies counts as unbounded
@@ -64,6 +70,27 @@ def catastrophic(pattern: str) -> bool:
         return False
 
     return walk(tree, False)
+
+
+def catastrophic_schema_patterns(schema: Any, at: str = "") -> list[tuple[str, str]]:
+    """(JSON pointer, pattern) of every catastrophic `pattern` in a JSON Schema: a schema
+    from a pull request matched against model output (tool arguments, answers) or inputs
+    is the same hazard as a test's `regex`."""
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[Any, str]] = [(schema, at)]
+    while stack:
+        node, ptr = stack.pop()
+        if isinstance(node, dict):
+            for key, sub in node.items():
+                here = f"{ptr}/{str(key).replace('~', '~0').replace('/', '~1')}"
+                if key == "pattern" and isinstance(sub, str):
+                    if catastrophic(sub):
+                        found.append((here, sub))
+                else:
+                    stack.append((sub, here))
+        elif isinstance(node, list):
+            stack.extend((sub, f"{ptr}/{i}") for i, sub in enumerate(node))
+    return sorted(found)
 
 
 @contextmanager

@@ -40,32 +40,44 @@ class SSEEvent:
 class SSEParser:
     """Feed it network chunks as they come; it returns the events they complete."""
 
-    __slots__ = ("_data", "_decoder", "_event", "_id", "_pending", "_size")
+    __slots__ = ("_data", "_decoder", "_event", "_id", "_pending", "_pending_len", "_size")
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._pending = ""  # the start of a line whose end has not arrived
+        # the start of a line whose end has not arrived, in pieces: re-joining it on every
+        # chunk made a long line in small chunks quadratic (a hostile server's CPU bomb)
+        self._pending: list[str] = []
+        self._pending_len = 0
         self._data: list[str] = []
         self._event = ""
         self._id = ""
         self._size = 0
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        text = self._pending + self._decoder.decode(chunk)
+        text = self._decoder.decode(chunk)
+        ends_cr = bool(self._pending) and self._pending[-1].endswith("\r")
+        if "\n" not in text and "\r" not in text and not ends_cr:
+            self._pending.append(text)
+            self._pending_len += len(text)
+            if self._pending_len > MAX_EVENT_BYTES:
+                raise _too_long()
+            return []
+        text = "".join(self._pending) + text
         if "\r" in text:
             # keep a trailing CR: its LF may be the next chunk's first byte
             tail = "\r" if text.endswith("\r") else ""
             text = text[: len(text) - len(tail)].replace("\r\n", "\n").replace("\r", "\n") + tail
         lines = text.split("\n")
-        self._pending = lines.pop()
-        if len(self._pending) > MAX_EVENT_BYTES:
+        last = lines.pop()
+        self._pending, self._pending_len = [last], len(last)
+        if len(last) > MAX_EVENT_BYTES:
             raise _too_long()
         return self._lines(lines)
 
     def close(self) -> list[SSEEvent]:
         """The end of the stream: its unterminated last line and event, if any."""
-        tail = (self._pending + self._decoder.decode(b"", final=True)).rstrip("\r")
-        self._pending = ""
+        tail = ("".join(self._pending) + self._decoder.decode(b"", final=True)).rstrip("\r")
+        self._pending, self._pending_len = [], 0
         return self._lines([tail, ""] if tail else [""])
 
     def _lines(self, lines: list[str]) -> list[SSEEvent]:

@@ -3,7 +3,8 @@
 One `<testsuite>` per prompt x target, one `<testcase>` per case: a failed case carries
 `<failure>` (the failed assertions' reasons, the trimmed output in the body), an errored
 case `<error type="kind">`, a skipped one `<skipped>`. Times are in seconds. Characters that
-XML 1.0 cannot carry (most control characters) are replaced by `\\xNN` escapes.
+XML 1.0 cannot carry (most control characters), C1 controls and bidi overrides are
+replaced by `\\xNN`/`\\uNNNN` escapes.
 """
 
 from __future__ import annotations
@@ -15,12 +16,22 @@ from typing import Any
 
 __all__ = ["to_junit_xml"]
 
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# what XML 1.0 cannot carry, and what it can but a CI page or log must not act on: C1
+# controls (`\x9b` is a CSI on some terminals) and bidi overrides ("Trojan Source": a
+# model's tool name or answer reversing the failure text around it)
+_ILLEGAL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 MAX_OUTPUT_CHARS = 2000
 
 
 def _clean(text: str) -> str:
-    return _ILLEGAL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+    return _ILLEGAL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def _seconds(ms: Any) -> str:

@@ -8,6 +8,7 @@ reader print the same thing. rich is imported inside the functions that need it,
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -269,6 +270,17 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# markdown that model text (an answer, a tool call's name, in a failure's reason) could
+# use to forge a link or an image (`[approve](http://evil)`, a tracking `![](…)`),
+# emphasis or a code span
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!~])")
+
+
+def _md_text(text: str) -> str:
+    """`_md`, and every markdown character backslash-escaped (it reads the same)."""
+    return _md(_MD_SPECIAL.sub(r"\\\1", text))
+
+
 def render_markdown(doc: Mapping[str, Any], *, max_problems: int = 20) -> str:
     """The summary as a markdown table, then the failures (e.g. for $GITHUB_STEP_SUMMARY)."""
     lines = [
@@ -279,7 +291,7 @@ def render_markdown(doc: Mapping[str, Any], *, max_problems: int = 20) -> str:
     lines += ["", *(f"- {_md(n)}" for n in notes(doc))]
     found = problems(doc)
     for p in found[:max_problems]:
-        lines.append(f"- **{p.status.upper()}** {_md(p.label)}: {_md(p.reason)}")
+        lines.append(f"- **{p.status.upper()}** {_md_text(p.label)}: {_md_text(p.reason)}")
     if len(found) > max_problems:
         lines.append(f"- … and {len(found) - max_problems} more")
     lines += ["", f"**{_totals_line(doc)}**"]
