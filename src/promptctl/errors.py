@@ -57,7 +57,7 @@ EXIT_INFRA = 3
 EXIT_INTERRUPTED = 130
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: every test and assertion holds one
 class SourceLocation:
     """A place in a file; line and column are 1-based, as editors show them."""
 

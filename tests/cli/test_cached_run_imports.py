@@ -1,4 +1,5 @@
-"""A fully cached `promptctl test` builds no HTTP client and loads no provider adapter."""
+"""A fully cached `promptctl test` builds no HTTP client and loads no provider adapter;
+with plain input schemas and valid inputs, no run imports jsonschema (compiled checks)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ http = sorted(
     or m in ("promptctl.providers._http", "promptctl.providers._transport")
     or m.startswith(("promptctl.providers.openai", "promptctl.providers.anthropic"))
 )
-sys.stderr.write("\\n@@" + json.dumps({"code": code, "http": http}) + "\\n")
+schema = sorted(m for m in sys.modules if m.split(".")[0] == "jsonschema")
+sys.stderr.write("\\n@@" + json.dumps({"code": code, "http": http, "schema": schema}) + "\\n")
 """
 
 PROMPT = """\
@@ -69,10 +71,11 @@ def test_cached_rerun_imports_no_http_client(tmp_path: Path, fake_llm: FakeLLM) 
     first, doc = _run(tmp_path)  # answers come over HTTP: the client is there
     assert first["code"] == 0
     assert "httpx2" in first["http"] and "promptctl.providers.openai" in first["http"]
+    assert first["schema"] == []  # files, config and inputs passed the compiled checks
     assert [c["cached"] for c in doc["cases"]] == [False, False]
 
     again, doc = _run(tmp_path)
     assert again["code"] == 0
     assert [c["cached"] for c in doc["cases"]] == [True, True]
-    assert again["http"] == []
+    assert again["http"] == [] and again["schema"] == []
     assert fake_llm.calls["openai"] == 2

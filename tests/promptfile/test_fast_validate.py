@@ -208,3 +208,57 @@ def test_compile_cached_reuses_a_check_for_an_equal_schema() -> None:
     other = compile_cached({"type": "object", "properties": {"q": {"type": "integer"}}})
     assert one is not None and one is same and other is not one
     assert one({"q": "x"}) and not one({"q": 1}) and other({"q": 1})
+
+
+def test_plainly_valid_schemas_are_valid_for_jsonschema_too() -> None:
+    """`check_schema` skips jsonschema's metaschema check for plainly valid schemas:
+    each one it accepts must be valid, and invalid ones must reach jsonschema."""
+    import math
+
+    from jsonschema.exceptions import SchemaError
+
+    from promptctl.promptfile.schemas import _plain, check_schema
+
+    good: list[Any] = [
+        True,
+        {},
+        {"type": "string", "minLength": 1, "maxLength": 40, "pattern": "^[a-z]+$"},
+        {"type": ["string", "null"], "enum": ["a", None], "default": "a", "description": "d"},
+        {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}},
+        {"type": "array", "items": {"type": "number", "minimum": 0.5}, "uniqueItems": True},
+        {"additionalProperties": False, "propertyNames": {"pattern": "^x"}, "format": "email"},
+    ]
+    bad: list[Any] = [
+        {"type": "strng"},
+        {"type": ["string", "string"]},
+        {"type": []},
+        {"minLength": -1},
+        {"minLength": True},
+        {"required": ["a", "a"]},
+        {"required": [1]},
+        {"pattern": "("},
+        {"properties": {"a": 5}},
+        {"items": [{}]},
+        {"enum": "a"},
+        {"uniqueItems": "yes"},
+        {"description": 3},
+        {"maximum": "9"},
+        5,
+    ]
+    unsure: list[Any] = [
+        {"minLength": 2.0},
+        {"maximum": math.inf},
+        {"$ref": "#/x"},
+        {"oneOf": [{}]},
+    ]
+    for schema in good:
+        assert _plain(schema), schema
+        Draft202012Validator.check_schema(schema)
+        assert check_schema(schema) is None
+    for schema in bad:
+        assert not _plain(schema), schema
+        with pytest.raises(SchemaError):
+            Draft202012Validator.check_schema(schema)
+        assert check_schema(schema) is not None
+    for schema in unsure:  # not plainly valid: jsonschema decides
+        assert not _plain(schema), schema

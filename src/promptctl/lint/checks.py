@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import InputValidationError, RenderError, SourceLocation
@@ -13,6 +14,7 @@ from promptctl.promptfile.loader import FileLoad
 from promptctl.promptfile.model import Project, Prompt, TestCase
 from promptctl.promptfile.rules import finding
 from promptctl.promptfile.schemas import check_schema, did_you_mean
+from promptctl.providers.base import load_adapter
 from promptctl.providers.lifecycle import describe, status, today
 from promptctl.render import validate_inputs
 
@@ -67,6 +69,7 @@ def check_prompt(
     diags.extend(strict_output(loaded, prompt, project))
     diags.extend(_targets(loaded, prompt, project))
     diags.extend(_param_typos(loaded, prompt))
+    diags.extend(_unsupported_params(loaded, prompt, project))
     diags.extend(_metadata(loaded, prompt))
     diags.extend(_history_budgets(prompt))
     if schemas_ok:
@@ -146,6 +149,36 @@ def _param_typos(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
                         f"did you mean '{guess}'?",
                     )
                 )
+    return out
+
+
+def _unsupported_params(loaded: FileLoad, prompt: Prompt, project: Project) -> list[Diagnostic]:
+    """PC025: a param a target's wire refuses (the Responses API has no `stop`, `seed`),
+    found here rather than as a failed call of every test case."""
+    base = prompt.model.params
+    targets: list[tuple[str, Mapping[str, Any], str]] = [(prompt.model.use, {}, "")]
+    targets += [
+        (t.use, t.params, f"/model/fallbacks/{i}") for i, t in enumerate(prompt.model.fallbacks)
+    ]
+    targets += [(r.use, {}, "") for r in prompt.model.routes]
+    out = []
+    for use, own, ptr in targets:
+        settings = project.providers.get(use.split("/", 1)[0])
+        if settings is None:
+            continue  # PC017 says so
+        for key in load_adapter(settings.kind).unsupported_params:
+            value = own.get(key, base.get(key))
+            if value is None or value in ([], ""):
+                continue
+            where = f"{ptr}/params/{key}" if key in own else f"/model/params/{key}"
+            out.append(
+                finding(
+                    "PC025",
+                    f"'{key}' is not supported by {use} ({settings.kind}): its calls would fail",
+                    _loc(loaded, where, key=True),
+                    f"remove '{key}' from the params of that target",
+                )
+            )
     return out
 
 

@@ -58,6 +58,7 @@ _TABLE: tuple[Rule, ...] = (
     Rule("PC022", "version-bump-too-small", "error", "The bump is smaller than the change."),
     Rule("PC023", "model-retired", "error", "A target's model is past its shutdown date."),
     Rule("PC024", "tools", "error", "A tool set providers refuse, or a tool_choice naming none."),
+    Rule("PC025", "unsupported-param", "error", "A param the target's API has no field for."),
     Rule("PC030", "private-key-tracked", "error", "A private key file is tracked by git."),
     Rule("PC101", "unused-input", "warning", "An input no template uses."),
     Rule("PC102", "no-tests", "warning", "A prompt without tests."),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from functools import cache
 from importlib import resources
@@ -84,11 +85,20 @@ _checked: dict[str, str | None] = {}
 
 
 def check_schema(candidate: Any) -> str | None:
-    """None if `candidate` is a valid 2020-12 JSON Schema, else the reason (cached)."""
+    """None if `candidate` is a valid 2020-12 JSON Schema, else the reason (cached).
+
+    A schema made only of the everyday keywords with plainly valid values (`_plain`) is
+    accepted without jsonschema's metaschema check: a run whose inputs are
+    `{type: string}` and the like then never imports jsonschema (~50 ms, ~8 MB)."""
+    key = json.dumps(candidate, sort_keys=True, default=str)
+    if key in _checked:
+        return _checked[key]
+    if _plain(candidate):
+        _checked[key] = None
+        return None
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
-    key = json.dumps(candidate, sort_keys=True, default=str)
     if key not in _checked:
         try:
             Draft202012Validator.check_schema(candidate)
@@ -97,6 +107,76 @@ def check_schema(candidate: Any) -> str | None:
             where = dotted(list(exc.absolute_path))
             _checked[key] = f"{where + ': ' if where else ''}{exc.message}"
     return _checked[key]
+
+
+_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+_COUNTS = frozenset(
+    {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"}
+)
+_NUMBERS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_TEXTS = frozenset({"title", "description", "format", "$comment"})
+_FLAGS = frozenset({"uniqueItems", "deprecated", "readOnly", "writeOnly"})
+_SCHEMAS = frozenset({"items", "additionalProperties", "propertyNames"})
+_ANY = frozenset({"default", "const"})
+
+
+def _plain(schema: Any, depth: int = 0) -> bool:
+    """Whether `schema` is a valid 2020-12 schema by the metaschema's own rules, for a
+    subset of keywords only: True is certain, False means "ask jsonschema" (any other
+    keyword, an integral float where an integer goes, deep nesting)."""
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, dict) or depth > 32:
+        return False
+    for key, value in schema.items():
+        if key in _COUNTS:
+            ok = type(value) is int and value >= 0
+        elif key in _NUMBERS:
+            ok = type(value) is int or (type(value) is float and math.isfinite(value))
+        elif key in _TEXTS:
+            ok = isinstance(value, str)
+        elif key in _FLAGS:
+            ok = isinstance(value, bool)
+        elif key in _ANY:
+            ok = True
+        elif key in _SCHEMAS:
+            ok = _plain(value, depth + 1)
+        elif key == "type":
+            names = [value] if isinstance(value, str) else value
+            ok = (
+                isinstance(names, list)
+                and bool(names)
+                and all(isinstance(n, str) and n in _TYPES for n in names)
+                and len(set(names)) == len(names)
+            )
+        elif key in ("enum", "examples"):
+            ok = isinstance(value, list)
+        elif key == "required":
+            ok = (
+                isinstance(value, list)
+                and all(isinstance(n, str) for n in value)
+                and len(set(value)) == len(value)
+            )
+        elif key == "properties":
+            ok = isinstance(value, dict) and all(
+                isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items()
+            )
+        elif key == "pattern":
+            ok = isinstance(value, str) and _compiles(value)
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _compiles(pattern: str) -> bool:
+    """jsonschema checks the `regex` format of `pattern` with `re.compile` too."""
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
 
 
 def did_you_mean(word: str, choices: Any) -> str | None:

@@ -99,6 +99,8 @@ class Adapter:
     """One wire format; `needs_key` is False for local servers that ignore auth.
 
     `build_stream_request` and `stream_decoder` are None for a wire that cannot stream.
+    `unsupported_params` are prompt params the wire has no field for: `build_request`
+    refuses them and lint reports them (PC025) before any call.
     """
 
     kind: str
@@ -107,6 +109,7 @@ class Adapter:
     needs_key: bool = True
     build_stream_request: BuildFn | None = None
     stream_decoder: Callable[[], StreamDecoder] | None = None
+    unsupported_params: tuple[str, ...] = ()
 
 
 # kind -> "module:attribute", imported on first use so unused adapters cost nothing. The

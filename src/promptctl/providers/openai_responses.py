@@ -46,14 +46,17 @@ from promptctl.providers.openai_strict import is_strict_compatible
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_obj, opt_str
 from promptctl.providers.types import FinishReason, Usage
 
-__all__ = ["ADAPTER", "parse_response", "read_response", "responses_body"]
+__all__ = ["ADAPTER", "UNSUPPORTED_PARAMS", "parse_response", "read_response", "responses_body"]
+
+
+# params of a prompt the Responses API has no field for (lint reports them: PC025)
+UNSUPPORTED_PARAMS = ("stop", "seed")
 
 
 def responses_body(request: ChatRequest) -> dict[str, Any]:
     """The `CreateResponse` body for a provider-neutral request."""
-    unsupported = [
-        name for name, value in (("stop", request.stop), ("seed", request.seed)) if value
-    ]
+    values = {"stop": request.stop, "seed": request.seed}
+    unsupported = [name for name in UNSUPPORTED_PARAMS if values[name]]
     if unsupported:
         raise ProviderError(
             "bad_request",
@@ -266,4 +269,5 @@ ADAPTER = Adapter(
     parse_response,
     build_stream_request=_build_stream,
     stream_decoder=_stream_decoder,
+    unsupported_params=UNSUPPORTED_PARAMS,
 )
