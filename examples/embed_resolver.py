@@ -15,7 +15,8 @@ Two rules worth copying:
 - An outage of the embeddings API should not fail the answer: the resolver has a
   `fallback` (no context), and `result.context_degraded` says when it was used.
 
-Run (the bundle holds a prompt `support/answer` with inputs `question` and `context`):
+Run (the bundle holds the prompt `support/answer`, inputs `question` and `context`: copy
+examples/answer.yaml to prompts/support/answer.yaml, `promptctl test` it, `promptctl publish`):
     OPENAI_API_KEY=... python examples/embed_resolver.py releases/ "How long do refunds take?"
 """
 

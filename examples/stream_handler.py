@@ -1,7 +1,7 @@
 """A web handler that streams a prompt's reply to the browser, with fallback.
 
     python examples/stream_handler.py releases/ --port 8000
-    curl -N -d '{"ticket": "My invoice is wrong"}' localhost:8000/reply
+    curl -N -d '{"customer_name": "Dana", "message": "My invoice is wrong"}' localhost:8000/reply
 
 Standard library only (http.server) plus promptctl's runtime. Each POST runs the bundled
 prompt `support/reply` (change PROMPT_ID) with the JSON body as its inputs and relays the

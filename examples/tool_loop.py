@@ -5,9 +5,10 @@ the prompt's `history` input, until the model answers in text. Nothing here know
 provider answered: the same loop runs on OpenAI, Anthropic and Gemini, and a fallback
 in the middle of a conversation carries the tool turns over to the next provider.
 
-    python examples/tool_loop.py releases/latest.bundle.json "Where is my order A-204518?"
+    python examples/tool_loop.py releases/ "Where is my order A-204518?"
 
-The bundle must hold `support/order_status` (examples/order_status.yaml); the test
+The first argument is a release directory (its newest release) or one `.bundle.json`
+file; the bundle must hold `support/order_status` (examples/order_status.yaml); the test
 suite runs this file against the fake provider server (tests/docs/test_example_tool_loop.py).
 """
 

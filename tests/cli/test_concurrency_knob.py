@@ -104,3 +104,21 @@ def test_a_configured_limit_above_the_flag_says_nothing(
     assert code == 0, err
     assert _connections(fake) <= 8
     assert _notes(caplog) == []
+
+
+def test_compare_takes_the_same_knob(
+    fake: FakeLLM,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # `compare --help` documents the flag as `test` does: default 64, raising the
+    # provider's default limit (it used to run at 16 whatever the flag said).
+    _project(tmp_path, fake)
+    argv = ["compare", "p", "-c", "openai/gpt-4o", "--concurrency", "32", "--format", "json"]
+    code, _, err = run(argv, monkeypatch, capsys)
+    assert code == 0, err
+    assert fake.calls["openai"] == 2 * CASES
+    assert 16 < _connections(fake) <= 32
+    assert _notes(caplog) == []

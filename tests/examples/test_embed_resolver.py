@@ -9,8 +9,10 @@ from types import ModuleType
 import pytest
 
 from fakes.llm_server import FakeLLM, fake_providers
+from promptctl.promptfile.project import load_project
+from promptctl.publish.selection import select_for_publish
 from promptctl.runtime import Runtime
-from runtime.helpers import prompt, write_bundle
+from runtime.helpers import write_bundle
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "embed_resolver.py"
 
@@ -25,13 +27,16 @@ def _example() -> ModuleType:
 
 @pytest.fixture
 def bundle(tmp_path: Path, fake_llm: FakeLLM) -> Path:
+    """A bundle of the prompt file the example's docstring tells users to copy."""
+    root = tmp_path / "app"
+    (root / "prompts" / "support").mkdir(parents=True)
+    (root / "promptctl.yaml").write_text("prompts: prompts\n", encoding="utf-8")
+    source = (EXAMPLE.parent / "answer.yaml").read_text(encoding="utf-8")
+    (root / "prompts" / "support" / "answer.yaml").write_text(source, encoding="utf-8")
+    project = load_project(root / "promptctl.yaml")
+    selection = select_for_publish(project, ["support/answer"])
     path = tmp_path / "app.bundle.json"
-    answer = prompt(
-        "support/answer",
-        template="Articles:\n{{ context }}\n\nQuestion: {{ question }}",
-        inputs={"question": {"type": "string"}, "context": {"type": "string"}},
-    )
-    write_bundle(path, [answer], fake_providers(fake_llm, max_retries=0))
+    write_bundle(path, list(selection.prompts), fake_providers(fake_llm, max_retries=0))
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -113,3 +114,19 @@ def test_a_browser_leaving_closes_the_provider_stream(
         db.close()
     assert [tuple(r) for r in rows] == [("error", "cancelled")]
     assert fake_llm.streams_aborted == 1
+
+
+def test_the_docstrings_curl_body_fits_the_shipped_prompt() -> None:
+    # The docstring's `curl -d '{...}'` must be inputs the repository's support/reply
+    # takes: its body once named an input ('ticket') that prompt does not have.
+    from promptctl.promptfile.project import load_project
+    from promptctl.publish.selection import select_for_publish
+
+    doc = _example().__doc__ or ""
+    found = re.search(r"curl -N -d '(\{.*\})' localhost:\d+/reply", doc)
+    assert found, "the docstring shows no curl call"
+    body = json.loads(found.group(1))
+    project = load_project(EXAMPLE.parents[1] / "promptctl.yaml")
+    (reply,) = select_for_publish(project, [_example().PROMPT_ID]).prompts
+    assert set(body) <= set(reply.inputs), set(body) - set(reply.inputs)
+    assert set(reply.required_inputs()) <= set(body)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ TARGETS = {
     "gemini": ("gemini", "gemini-2.0-flash"),
     "openai-responses": ("responses", "gpt-4o-mini"),  # the Responses API's typed events
 }
-TIMEOUT_S = 0.5  # the client's read timeout (the stall faults wait 3x)
+TIMEOUT_S = 0.5  # the read timeout of the stall tests (their faults wait 2-3x longer)
+EASY_TIMEOUT_S = 5.0  # every other test's: a loaded machine must not time a call out
 
 
 def _request(wire: str) -> ChatRequest:
@@ -58,7 +59,7 @@ def env(tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]) -> Iterator
     project = Project(
         root=tmp_path,
         evals_dir=tmp_path / "evals",
-        providers=fake_providers(fake_llm, timeout_s=TIMEOUT_S, max_retries=2),
+        providers=fake_providers(fake_llm, timeout_s=EASY_TIMEOUT_S, max_retries=2),
     )
     records: list[CallRecord] = []
     waits: list[float] = []
@@ -77,6 +78,13 @@ def env(tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]) -> Iterator
     )
     yield Env(fake_llm, gw, records, waits)
     gw.close()
+
+
+def _short_read_timeout(env: Env) -> None:
+    """The providers' read timeout down to TIMEOUT_S, for a test about stalls."""
+    project = env.gw.project
+    short = {k: replace(v, timeout_s=TIMEOUT_S) for k, v in project.providers.items()}
+    env.gw.project = replace(project, providers=short)
 
 
 def _collect_sync(env: Env, request: ChatRequest, **kw: Any) -> list[Any]:
@@ -183,6 +191,8 @@ def test_failures_before_the_first_token_are_transparent(
     env: Env, wire: str, name: str, how: str
 ) -> None:
     inject, kind, retried = BEFORE[name]
+    if name.startswith("stall"):
+        _short_read_timeout(env)
     inject(env.fake, wire)
     if kind == "overloaded" and wire in ("openai", "openai-responses"):
         kind = "server"  # an OpenAI error event has no status: a server_error
@@ -220,7 +230,7 @@ def test_first_token_deadline_fails_over_at_once(env: Env, how: str) -> None:
 @pytest.mark.parametrize("how", COLLECT)
 def test_first_token_deadline_counts_from_the_request(env: Env, how: str) -> None:
     """A server that does not even send its headers in time misses the deadline too
-    (before its own read timeout, 0.5 s, would fire)."""
+    (long before its own read timeout would fire)."""
     env.fake.timeout(2.0, wire="openai")
     started = time.perf_counter()
     _, final = _split(
@@ -300,6 +310,7 @@ def test_a_broken_stream_after_the_first_token_raises_with_the_partial_text(
 
 
 def test_a_stall_after_the_first_token_is_a_timeout(env: Env) -> None:
+    _short_read_timeout(env)
     env.fake.stream_delay_s = TIMEOUT_S * 2
     with pytest.raises(StreamInterrupted) as info:
         _collect_sync(env, _request("openai"), fallbacks=[_backup("openai")])

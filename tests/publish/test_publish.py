@@ -146,3 +146,16 @@ def test_a_release_carries_the_previous_prompts_and_dry_run_shows_it(git_project
     dropped = publish(project, [], lint_errors_by_prompt={}, remove=["faq"])
     assert dropped.sequence == 3 and dropped.removed == (second.identities[0],)
     assert [e["id"] for e in dropped.doc["prompts"]] == ["support/triage"]
+
+
+def test_a_bad_results_file_is_the_only_reason_when_the_runs_pass(git_project) -> None:  # type: ignore[no-untyped-def]
+    # The run in .promptctl/runs/ passed: the refusal names the missing file, and does
+    # not also claim the prompt has no eval result.
+    root, _ = git_project
+    p = make_prompt(root=root)
+    project = _setup(root, p)
+    with pytest.raises(PublishError) as refused:
+        publish(project, [p], lint_errors_by_prompt={}, results_files=[root / "nope.json"])
+    assert len(refused.value.reasons) == 1
+    assert refused.value.reasons[0].startswith("not a promptctl/results@1 document: ")
+    assert "nope.json" in refused.value.reasons[0]

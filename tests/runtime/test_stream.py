@@ -41,7 +41,7 @@ def bundle_path(tmp_path: Path, fake_llm: FakeLLM) -> Path:
             ),
         ),
     ]
-    write_bundle(path, prompts, fake_providers(fake_llm, max_retries=0, timeout_s=0.5))
+    write_bundle(path, prompts, fake_providers(fake_llm, max_retries=0, timeout_s=5.0))
     return path
 
 

@@ -63,12 +63,17 @@ MaxCostOption = Annotated[
 ConcurrencyOption = Annotated[
     int | None,
     typer.Option(
-        help="Max cases in flight (default 64); also each provider's limit unless "
-        "promptctl.yaml sets its max_concurrency (default 16)."
+        help="Max cases in flight (default 64). When given, also the limit of calls at "
+        "once per provider (default 16), unless promptctl.yaml sets its max_concurrency."
     ),
 ]
 StreamOption = Annotated[
-    bool, typer.Option("--stream", help="Stream every call; results get time to first token.")
+    bool,
+    typer.Option(
+        "--stream",
+        help="Stream every call, as rt.stream() does; each case records its time to "
+        "first token (ttft_ms, checked by the ttft assertion).",
+    ),
 ]
 
 

@@ -57,7 +57,7 @@ def compare(
     """
     from promptctl.cli.test import load_or_exit
     from promptctl.evals.options import check_targets
-    from promptctl.evals.runner import EvalOptions, evaluate
+    from promptctl.evals.runner import DEFAULT_CONCURRENCY, EvalOptions, evaluate
     from promptctl.evals.target_compare import compare_targets, isolated
     from promptctl.providers.recordings import MODES
 
@@ -76,7 +76,8 @@ def compare(
         id_globs=(prompt.id,),
         mode=cast("Mode", check_choice(mode, MODES, "--mode")),
         use_cache=not no_cache,
-        concurrency=concurrency or 16,
+        concurrency=concurrency if concurrency is not None else DEFAULT_CONCURRENCY,
+        concurrency_given=concurrency is not None,
         write_run_file=False,
     )
     run = evaluate(proj, [isolated(prompt)], options, partials=loaded.partials)

@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(
                 "warning: the workflow cannot install promptctl yet: no pinned source is "
                 "known (never `pip install promptctl`: that name on PyPI is another project); "
-                "re-run with --install-from git+https://…/promptctl@COMMIT or edit its "
-                "install step (docs/install.md)",
+                "edit its install step (docs/install.md), or scaffold with "
+                "--install-from git+https://…/promptctl@COMMIT",
                 err=True,
             )

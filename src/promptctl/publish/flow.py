@@ -90,8 +90,9 @@ def publish(
     docs: list[dict[str, Any]] = []
     try:
         docs = find_results_docs(project.state_dir / "runs", results_files)
-    except PublishError as exc:
+    except PublishError as exc:  # a bad --results file; the runs still count as evidence
         reasons += exc.reasons
+        docs = find_results_docs(project.state_dir / "runs")
     key_pem = _read_key(sign_key, reasons)
     reasons += [tracked_key_message(path) for path in tracked_private_keys(project.root)]
     head: ReleaseHead | None = None
