@@ -87,3 +87,35 @@ def test_hostile_tool_calls_in_the_markdown_summary_are_inert(
     assert "<img" not in out and "<script>" not in out, out
     assert "[approve](http://evil.test)" not in out, out
     assert not RAW_CONTROL.search(out), repr(out)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_call_arguments_nested_past_the_stack_are_flagged_not_raised(
+    tmp_path: Path, fake_llm: FakeLLM, stream: bool
+) -> None:
+    """`{"a": [[[[…]]]]}` 200,000 deep: json.loads raised RecursionError out of
+    `Runtime.run`/`stream`; the call is kept, flagged invalid, with why."""
+    import dataclasses
+
+    from fakes.llm_server import fake_providers
+    from promptctl.promptfile.chat import ToolSpec
+    from promptctl.promptfile.hashing import content_hash
+    from promptctl.runtime import Runtime
+    from runtime.helpers import prompt, write_bundle
+
+    built = dataclasses.replace(
+        prompt(), tools=(ToolSpec(name="f", parameters={"type": "object"}),)
+    )
+    built = dataclasses.replace(built, content_hash=content_hash(built))
+    bundle = tmp_path / "app.bundle.json"
+    write_bundle(bundle, [built], fake_providers(fake_llm, max_retries=0))
+    fake_llm.reply_tool_calls([("f", '{"a":' + "[" * 200_000 + "]" * 200_000 + "}")])
+    env = {"OPENAI_API_KEY": "sk-test-deep-0123456789"}
+    with Runtime.load(bundle, env=env, ledger=False) as rt:
+        if stream:
+            result = list(rt.stream("support/triage", ticket="x"))[-1]
+        else:
+            result = rt.run("support/triage", ticket="x")
+    (call,) = result.tool_calls  # type: ignore[union-attr]
+    assert call.name == "f" and not call.arguments_valid
+    assert call.arguments_error == "arguments are nested too deeply"

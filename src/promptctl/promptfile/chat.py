@@ -55,6 +55,8 @@ def tool_call_from_json(call_id: str, name: str, raw: str) -> ToolCall:
         value = json.loads(raw)
     except ValueError as exc:
         return ToolCall(call_id, name, {}, False, f"arguments are not JSON: {exc}")
+    except RecursionError:  # a model (or a hostile server) nesting `[[[[…` past the stack
+        return ToolCall(call_id, name, {}, False, "arguments are nested too deeply")
     if not isinstance(value, dict):
         return ToolCall(call_id, name, {}, False, "arguments are not a JSON object")
     return ToolCall(call_id, name, value)
