@@ -55,23 +55,27 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         text = self._decoder.decode(chunk)
-        ends_cr = bool(self._pending) and self._pending[-1].endswith("\r")
-        if "\n" not in text and "\r" not in text and not ends_cr:
-            self._pending.append(text)
-            self._pending_len += len(text)
-            if self._pending_len > MAX_EVENT_BYTES:
-                raise _too_long()
-            return []
-        text = "".join(self._pending) + text
+        pending = self._pending
+        if pending:
+            if "\n" not in text and "\r" not in text and not pending[-1].endswith("\r"):
+                pending.append(text)
+                self._pending_len += len(text)
+                if self._pending_len > MAX_EVENT_BYTES:
+                    raise _too_long()
+                return []
+            text = "".join(pending) + text
         if "\r" in text:
             # keep a trailing CR: its LF may be the next chunk's first byte
             tail = "\r" if text.endswith("\r") else ""
             text = text[: len(text) - len(tail)].replace("\r\n", "\n").replace("\r", "\n") + tail
         lines = text.split("\n")
         last = lines.pop()
-        self._pending, self._pending_len = [last], len(last)
-        if len(last) > MAX_EVENT_BYTES:
-            raise _too_long()
+        if last:
+            if len(last) > MAX_EVENT_BYTES:
+                raise _too_long()
+            self._pending, self._pending_len = [last], len(last)
+        elif pending:
+            self._pending, self._pending_len = [], 0
         return self._lines(lines)
 
     def close(self) -> list[SSEEvent]:
