@@ -67,3 +67,40 @@ def test_a_streamed_answer_echoing_the_key_across_deltas_is_not_stored(
         items = list(rt.stream("support/triage", ticket="x"))
     result = items[-1]
     assert _leaks(repr(result)) == [], repr(result)
+
+
+def test_a_streamed_echo_of_the_key_reaches_no_artifact(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`promptctl test --stream --mode record` against a server echoing the request's
+    headers in small deltas: recordings, cache, ledger, results and JUnit stay clean."""
+    from fakes.cli import run
+
+    (tmp_path / "promptctl.yaml").write_text(
+        "providers:\n"
+        f"  openai: {{kind: openai, base_url: '{fake_llm.openai_base}',"
+        " api_key_env: OPENAI_API_KEY, max_retries: 0, timeout_s: 5}\n"
+    )
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "qa.yaml").write_text(
+        "version: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n  - user: hi\n"
+        "tests:\n  - name: t\n    assert: [{type: contains, value: hello}]\n"
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.chdir(tmp_path)
+    fake_llm.echo_headers()
+    args = ["test", "--stream", "--mode", "record", "--output", "r.json", "--junit", "j.xml"]
+    code, out, err = run(args, monkeypatch, capsys)
+    assert code == 1, out + err
+    assert fake_llm.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert _leaks(out + err) == []
+    leaking = {
+        str(p.relative_to(tmp_path)): _leaks(p.read_bytes().decode("utf-8", "replace"))
+        for p in tmp_path.rglob("*")
+        if p.is_file()
+    }
+    assert {k: v for k, v in leaking.items() if v} == {}
+    assert list((tmp_path / "evals" / "recordings").rglob("*.json"))
