@@ -118,8 +118,8 @@ def test_quota_429_is_not_retried(
 
 
 def test_timeout_then_success(fake_llm: FakeLLM, tmp_path, fake_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    project = Project(root=tmp_path, providers=fake_providers(fake_llm, timeout_s=0.2))
-    fake_llm.timeout(1.0)
+    project = Project(root=tmp_path, providers=fake_providers(fake_llm, timeout_s=0.6))
+    fake_llm.timeout(2.0)  # the retry must answer within 0.6 s, even on a loaded CI
     harness = Harness(project, fake_env)
     response = harness.run(chat("openai/gpt-4o-mini"))
     assert response.attempts == 2

@@ -95,6 +95,26 @@ def test_openai_stream_cut_before_its_finish_is_not_complete() -> None:
     assert not decoder.complete
 
 
+def test_openai_done_without_any_answer_nor_finish_is_not_complete() -> None:
+    """llama-cpp-python cut a second concurrent stream this way: not an empty answer."""
+    stream = _sse(_chunk({"role": "assistant", "content": ""}), "[DONE]")
+    deltas, decoder = _decode("openai-compatible", stream)
+    assert deltas == []
+    assert not decoder.complete
+
+
+def test_openai_done_after_text_without_a_finish_reason_is_complete() -> None:
+    _, decoder = _decode("openai-compatible", _sse(_chunk({"content": "Hi"}), "[DONE]"))
+    assert decoder.complete
+    assert decoder.result().text == "Hi"
+
+
+def test_an_empty_answer_with_its_finish_reason_is_complete() -> None:
+    _, decoder = _decode("openai", _sse(_chunk({"role": "assistant", "content": ""}, "stop")))
+    assert decoder.complete
+    assert decoder.result().text == ""
+
+
 def test_openai_refusal_deltas_become_a_content_filter_answer() -> None:
     stream = _sse(_chunk({"refusal": "I can't"}), _chunk({"refusal": " help."}, "stop"), "[DONE]")
     _, decoder = _decode("openai", stream)

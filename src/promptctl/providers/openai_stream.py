@@ -116,7 +116,12 @@ class ChatCompletionsDecoder:
 
     @property
     def complete(self) -> bool:
-        return self._done or self._finish is not None
+        """A finish reason ends a stream; `[DONE]` alone only after some answer: a
+        server that dropped the stream (llama-cpp-python under concurrent streams sends
+        the role chunk, then `[DONE]`) has not answered with an empty text."""
+        if self._finish is not None:
+            return True
+        return self._done and bool(self._parts or self._calls or self._refusal)
 
     def result(self) -> Parsed:
         text = "".join(self._parts)
