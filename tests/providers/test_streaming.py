@@ -240,6 +240,18 @@ def test_first_token_deadline_counts_from_the_request(env: Env, how: str) -> Non
     assert "no first token within 0.15s" in final.fallbacks_tried[0].message
 
 
+def test_keep_alives_cannot_outlast_the_chains_deadline(env: Env) -> None:
+    """Keep-alive comments reset the read timeout; without `first_token_s` the call's
+    `deadline_s` still bounds the wait for a first token (async, and sync on the loop)."""
+    env.fake.stream_stall(3.0, keepalive_s=0.05, wire="openai")
+    env.gw._deadline_s = 0.4
+    started = time.perf_counter()
+    with pytest.raises(ProviderError) as info:
+        _collect_async(env, _request("openai"))
+    assert time.perf_counter() - started < 2.5  # the stall lasts 3 s
+    assert info.value.kind == "timeout" and "deadline" in str(info.value)
+
+
 def test_a_400_is_raised_at_once(env: Env) -> None:
     env.fake.error(400, message="bad field", wire="openai")
     with pytest.raises(ProviderError) as info:

@@ -290,17 +290,19 @@ async def _open(
         opened: list[_Body] = []  # the response, once its headers came
         begun = time.perf_counter()
         try:
-            if first_token_s is None:  # the blocking path never has one (see stream_sync)
+            bound, why = first_token_s, f"no first token within {first_token_s or 0:g}s"
+            if not blocking:  # keep-alives reset the read timeout: the chain's deadline
+                left = max(0.0, deadline - gw._clock())  # bounds the wait for a token too
+                if bound is None or left < bound:
+                    bound, why = left, "no first token before the call's deadline (deadline_s)"
+            if bound is None:  # the blocking path has none (see stream_sync)
                 return await send_and_read(slot, opened, begun)
             try:  # from the request on: a provider slow to answer at all is as slow
-                async with asyncio.timeout(first_token_s):
+                async with asyncio.timeout(bound):
                     return await send_and_read(slot, opened, begun)
             except TimeoutError:
                 raise _FirstTokenTimeout(
-                    "timeout",
-                    f"no first token within {first_token_s:g}s",
-                    provider=request.provider,
-                    model=request.model,
+                    "timeout", why, provider=request.provider, model=request.model
                 ) from None
         except (asyncio.CancelledError, KeyboardInterrupt):
             _emit(gw, ctx, target, key, "cancelled", origin)
