@@ -15,6 +15,7 @@ Run: .venv/bin/python tools/extract_spec_schemas.py [SPECS_DIR]
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -121,11 +122,18 @@ def _load(path: Path) -> Any:
     return json.loads(text)
 
 
+@functools.lru_cache(maxsize=4)
+def _spec_of(path: Path) -> Any:
+    """A whole vendor spec, parsed once per process (OpenAI's is ~2 MB of YAML, ~1 s);
+    `extract` only reads it."""
+    return nullable(_load(path))
+
+
 def extract(specs: Path, name: str) -> dict[str, Any]:
     """The small, self-contained schema document for one provider."""
     file, pointer = SPECS[name]
     path = specs / file
-    spec = nullable(_load(path))
+    spec = _spec_of(path)
     if pointer is None or pointer.startswith("op:"):
         route = "/v1/messages" if pointer is None else pointer.removeprefix("op:")
         operation = spec["paths"][route]["post"]

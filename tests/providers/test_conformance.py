@@ -8,6 +8,7 @@ match a fresh extraction.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from functools import cache
@@ -275,6 +276,7 @@ def test_a_wrong_field_fails_validation(spec: str, kind: str, mutate: Any) -> No
         _validate(spec, body)
 
 
+@functools.cache  # one module, so its parsed specs are shared by every test
 def _extractor() -> ModuleType:
     path = CHECKOUT / "tools" / "extract_spec_schemas.py"
     loaded = importlib.util.spec_from_file_location("extract_spec_schemas", path)
