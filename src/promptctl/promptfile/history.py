@@ -93,15 +93,26 @@ def fit_history(
     """The newest whole turns within both budgets; `(kept, messages_dropped, tokens_dropped)`."""
     if max_tokens is None and max_messages is None:
         return list(messages), 0, 0
-    costs = [estimate_tokens(m.content) + MESSAGE_OVERHEAD for m in messages]  # hot: inlined
+    # newest first, a turn at a time (a turn starts at each `user` message, as `turns`
+    # says); only the kept turns and the first left out are estimated one by one
     keep_from = len(messages)
-    tokens = count = 0
-    for start, end in reversed(turns(messages)):
-        t = tokens + sum(costs[start:end])
-        c = count + end - start
-        if (max_tokens is not None and t > max_tokens) or (
-            max_messages is not None and c > max_messages
+    tokens = count = turn_tokens = 0
+    for i in range(len(messages) - 1, -1, -1):
+        message = messages[i]
+        turn_tokens += estimate_tokens(message.content) + MESSAGE_OVERHEAD
+        if i and message.role != "user":
+            continue
+        c = count + keep_from - i
+        t = tokens + turn_tokens
+        if (max_messages is not None and c > max_messages) or (
+            max_tokens is not None and t > max_tokens
         ):
             break
-        keep_from, tokens, count = start, t, c
-    return list(messages[keep_from:]), keep_from, sum(costs[:keep_from])
+        keep_from, tokens, count, turn_tokens = i, t, c, 0
+    if not keep_from:
+        return list(messages), 0, 0
+    # what was left out, in one pass over its joined text: a long conversation's old turns
+    # cost one estimate, not one per message (within 2 tokens a message of their sum, never
+    # above it: only the per-message rounding up is shared)
+    dropped = estimate_tokens("".join(m.content for m in messages[:keep_from]))
+    return list(messages[keep_from:]), keep_from, dropped + MESSAGE_OVERHEAD * keep_from
