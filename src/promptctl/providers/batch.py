@@ -30,6 +30,7 @@ from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Parsed, decode_json, error_for_status, load_adapter, scrub
+from promptctl.providers.openai import api_base
 
 __all__ = [
     "BATCH_DISCOUNT",
@@ -119,7 +120,7 @@ class OpenAIBatch:
         self._settings = settings
         self._key = api_key
         self._http = http
-        self._base = (settings.base_url or "https://api.openai.com/v1").rstrip("/")
+        self._base = api_base(settings)
         self._secrets = (api_key,) if api_key else ()
         # the live adapter's headers (key, `headers:` of promptctl.yaml) minus the JSON type
         probe = load_adapter("openai").build_request(

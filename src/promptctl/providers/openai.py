@@ -137,12 +137,23 @@ def reasoning_body(request: ChatRequest) -> dict[str, Any]:
     return body
 
 
-def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
+def api_base(settings: ProviderSettings) -> str:
+    """The API root every OpenAI endpoint hangs off (chat, responses, embeddings, batch)."""
+    return (settings.base_url or "https://api.openai.com/v1").rstrip("/")
+
+
+def bearer_headers(settings: ProviderSettings, api_key: str | None) -> dict[str, str]:
+    """JSON, the configured `headers:`, and the key as a bearer token (a local server
+    that takes no key gets none)."""
     headers = {"content-type": "application/json", **settings.headers}
     if api_key:
         headers["authorization"] = f"Bearer {api_key}"
-    base = (settings.base_url or "https://api.openai.com/v1").rstrip("/")
-    return WireRequest(f"{base}/chat/completions", headers, reasoning_body(request))
+    return headers
+
+
+def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
+    url = f"{api_base(settings)}/chat/completions"
+    return WireRequest(url, bearer_headers(settings, api_key), reasoning_body(request))
 
 
 _FINISH: Mapping[str, FinishReason] = {

@@ -16,7 +16,12 @@ from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Adapter, WireRequest
-from promptctl.providers.openai import chat_body, parse_chat_completion, stream_decoder
+from promptctl.providers.openai import (
+    bearer_headers,
+    chat_body,
+    parse_chat_completion,
+    stream_decoder,
+)
 
 __all__ = ["ADAPTER"]
 
@@ -36,10 +41,8 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
         _mistral_call_ids(body["messages"])
     if settings.dialect == "ollama":
         body["stream"] = False
-    headers = {"content-type": "application/json", **settings.headers}
-    if api_key:
-        headers["authorization"] = f"Bearer {api_key}"
-    return WireRequest(f"{settings.base_url.rstrip('/')}/chat/completions", headers, body)
+    url = f"{settings.base_url.rstrip('/')}/chat/completions"
+    return WireRequest(url, bearer_headers(settings, api_key), body)
 
 
 def _mistral_call_ids(messages: list[dict[str, Any]]) -> None:

@@ -21,6 +21,7 @@ from promptctl.providers.azure import DEFAULT_API_VERSION
 from promptctl.providers.base import WireRequest, decode_json
 from promptctl.providers.embeddings import EmbedParsed, EmbedRequest, EmbedWire, float_list
 from promptctl.providers.openai import _error as openai_error
+from promptctl.providers.openai import api_base, bearer_headers
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_str
 from promptctl.providers.types import Usage
 
@@ -48,10 +49,8 @@ def _headers(settings: ProviderSettings, auth: tuple[str, str] | None) -> dict[s
 def _build_openai(
     request: EmbedRequest, settings: ProviderSettings, api_key: str | None
 ) -> WireRequest:
-    base = (settings.base_url or "https://api.openai.com/v1").rstrip("/")
-    auth = ("authorization", f"Bearer {api_key}") if api_key else None
     body = embeddings_body(request, base64_floats=True)
-    return WireRequest(f"{base}/embeddings", _headers(settings, auth), body)
+    return WireRequest(f"{api_base(settings)}/embeddings", bearer_headers(settings, api_key), body)
 
 
 def _build_azure(
@@ -83,11 +82,9 @@ def _build_compatible(
             provider=settings.name,
             hint="set base_url, e.g. http://127.0.0.1:8080/v1",
         )
-    auth = ("authorization", f"Bearer {api_key}") if api_key else None
     body = embeddings_body(request, base64_floats=False)
-    return WireRequest(
-        f"{settings.base_url.rstrip('/')}/embeddings", _headers(settings, auth), body
-    )
+    url = f"{settings.base_url.rstrip('/')}/embeddings"
+    return WireRequest(url, bearer_headers(settings, api_key), body)
 
 
 def parse_embeddings(status: int, headers: Mapping[str, str], body: bytes) -> EmbedParsed:

@@ -41,7 +41,7 @@ from promptctl.providers.base import (
     error_for_status,
     retry_after_from_headers,
 )
-from promptctl.providers.openai import is_reasoning_model
+from promptctl.providers.openai import api_base, bearer_headers, is_reasoning_model
 from promptctl.providers.openai_strict import is_strict_compatible
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_obj, opt_str
 from promptctl.providers.types import FinishReason, Usage
@@ -136,11 +136,8 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
 
 
 def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
-    headers = {"content-type": "application/json", **settings.headers}
-    if api_key:
-        headers["authorization"] = f"Bearer {api_key}"
-    base = (settings.base_url or "https://api.openai.com/v1").rstrip("/")
-    return WireRequest(f"{base}/responses", headers, responses_body(request))
+    url = f"{api_base(settings)}/responses"
+    return WireRequest(url, bearer_headers(settings, api_key), responses_body(request))
 
 
 _INCOMPLETE: Mapping[str, FinishReason] = {
