@@ -103,10 +103,10 @@ def test_openai_done_without_any_answer_nor_finish_is_not_complete() -> None:
     assert not decoder.complete
 
 
-def test_openai_done_after_text_without_a_finish_reason_is_complete() -> None:
-    _, decoder = _decode("openai-compatible", _sse(_chunk({"content": "Hi"}), "[DONE]"))
-    assert decoder.complete
-    assert decoder.result().text == "Hi"
+def test_openai_done_mid_answer_without_a_finish_reason_is_not_complete() -> None:
+    """llama-cpp-python cut "The capital of Japan is Tokyo." to "The capital", [DONE]."""
+    _, decoder = _decode("openai-compatible", _sse(_chunk({"content": "The capital"}), "[DONE]"))
+    assert not decoder.complete
 
 
 def test_an_empty_answer_with_its_finish_reason_is_complete() -> None:

@@ -38,7 +38,7 @@ def streaming(wire: WireRequest, *, include_usage: bool = True) -> WireRequest:
 class ChatCompletionsDecoder:
     """`StreamDecoder` for `chat.completion.chunk` events."""
 
-    __slots__ = ("_calls", "_done", "_finish", "_id", "_model", "_parts", "_refusal", "_usage")
+    __slots__ = ("_calls", "_finish", "_id", "_model", "_parts", "_refusal", "_usage")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
@@ -48,11 +48,9 @@ class ChatCompletionsDecoder:
         self._usage: Any = None
         self._model = ""
         self._id: str | None = None
-        self._done = False
 
     def feed(self, event: SSEEvent) -> str:
-        if event.data == "[DONE]":
-            self._done = True
+        if event.data == "[DONE]":  # an end marker only: a finish reason ends the answer
             return ""
         try:
             data = json.loads(event.data)
@@ -116,12 +114,11 @@ class ChatCompletionsDecoder:
 
     @property
     def complete(self) -> bool:
-        """A finish reason ends a stream; `[DONE]` alone only after some answer: a
-        server that dropped the stream (llama-cpp-python under concurrent streams sends
-        the role chunk, then `[DONE]`) has not answered with an empty text."""
-        if self._finish is not None:
-            return True
-        return self._done and bool(self._parts or self._calls or self._refusal)
+        """Only a finish reason ends an answer. `[DONE]` without one is a stream the server
+        dropped: llama-cpp-python, serving concurrent streams, ends some with `[DONE]`
+        after the role chunk or mid-sentence (seen against a real server), which must not
+        pass for an empty or a whole answer."""
+        return self._finish is not None
 
     def result(self) -> Parsed:
         text = "".join(self._parts)
