@@ -13,27 +13,15 @@ import tempfile
 import threading
 import time
 
+from _records import paid_record
 from _servers import postgres_url
 
 from promptctl.ledger import spool as spool_module
 from promptctl.ledger.postgres import PgLedger
-from promptctl.providers.types import CallContext, CallRecord, Usage
+from promptctl.providers.types import CallRecord
 
 N = 200_000
 THREADS = 8
-
-
-def _record() -> CallRecord:
-    return CallRecord(
-        timestamp=time.time(),
-        context=CallContext(source="runtime", prompt_id="support/triage", tags=("support",)),
-        target="openai/gpt-4o-mini",
-        model_reported="gpt-4o-mini-2024-07-18",
-        outcome="ok",
-        usage=Usage(input_tokens=120, output_tokens=30),
-        cost_usd=0.0001,
-        latency_ms=420.0,
-    )
 
 
 def _count(url: str) -> int:
@@ -106,7 +94,7 @@ def _crash_window(url: str, spool: str, busy_s: float) -> None:
         ledger = PgLedger(url, spool_dir=spool)
         stop = time.time() + 3.0
         while time.time() < stop:
-            ledger.record(dataclasses.replace(_record(), timestamp=time.time()))
+            ledger.record(dataclasses.replace(paid_record(), timestamp=time.time()))
             if busy_s:
                 until = time.perf_counter() + busy_s
                 while time.perf_counter() < until:
@@ -131,8 +119,8 @@ def main() -> None:
             print("skipped: no PostgreSQL (apt-get install postgresql, or PROMPTCTL_BENCH_PG)")
             return
         print(f"load average {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
-        _one_thread(url, spool, _record())
-        _threads(url, spool, _record())
+        _one_thread(url, spool, paid_record())
+        _threads(url, spool, paid_record())
         _crash_window(url, spool, 0.0)
         _crash_window(url, spool, 0.0005)
         print(f"load average {os.getloadavg()[0]:.2f} (1 min)")

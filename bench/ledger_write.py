@@ -10,24 +10,13 @@ import threading
 import time
 from pathlib import Path
 
+from _records import paid_record
+
 from promptctl.ledger import Ledger
-from promptctl.providers.types import CallContext, CallRecord, Usage
+from promptctl.providers.types import CallRecord
 
 N = 20_000
 THREADS = 8
-
-
-def _record() -> CallRecord:
-    return CallRecord(
-        timestamp=time.time(),
-        context=CallContext(source="runtime", prompt_id="support/triage", tags=("support",)),
-        target="openai/gpt-4o-mini",
-        model_reported="gpt-4o-mini-2024-07-18",
-        outcome="ok",
-        usage=Usage(input_tokens=120, output_tokens=30),
-        cost_usd=0.0001,
-        latency_ms=420.0,
-    )
 
 
 def _one_thread(record: CallRecord, label: str) -> None:
@@ -69,7 +58,7 @@ def _threads(record: CallRecord) -> None:
 
 
 def main() -> None:
-    paid = _record()
+    paid = paid_record()
     _one_thread(paid, "paid (written through)")
     _one_thread(dataclasses.replace(paid, outcome="cached", cost_usd=0.0), "cache hit (batched)")
     _threads(paid)

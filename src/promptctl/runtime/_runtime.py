@@ -23,8 +23,8 @@ from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.model import DEFAULT_PROVIDERS, Project, Prompt, ProviderSettings
 from promptctl.providers.types import CallContext
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
-from promptctl.runtime._prepare import prepare, render_only, to_result
-from promptctl.runtime._resolvers import NO_FALLBACK, Resolver, Resolvers
+from promptctl.runtime._prepare import Prepared, prepare, render_only, to_result
+from promptctl.runtime._resolvers import NO_FALLBACK, Resolved, Resolver, Resolvers
 from promptctl.runtime._result import RunResult
 from promptctl.runtime._stream import StreamChunk, arun_stream, run_stream
 from promptctl.runtime._tracing import enabled as tracing_enabled
@@ -325,20 +325,28 @@ class Runtime:
     def render(self, ref: str, /, **inputs: Any) -> list[dict[str, Any]]:
         """The messages `run` would send, for applications that keep their own client
         (`{role, content}`; history tool turns keep `tool_calls` / `tool_call_id`)."""
-        if self._watch:
-            self._check_watch()
-        prompt = self.prompt(ref)
+        prompt = self._current(ref)
         values = self._resolvers.resolve_sync(prompt, inputs).values
         return [_message_dict(m) for m in render_only(prompt, values, self._targets.get(prompt.id))]
 
-    def run(self, ref: str, /, **inputs: Any) -> RunResult:
-        """Resolve, validate, render, route and call; raise ProviderError if no target answers."""
+    def _current(self, ref: str) -> Prompt:
+        """`ref`'s prompt in the release being served (a watched directory is checked first)."""
         if self._watch:
             self._check_watch()
-        prompt = self.prompt(ref)
+        return self.prompt(ref)
+
+    def _plan(self, prompt: Prompt, resolved: Resolved) -> Prepared:
+        """The one call plan for resolved inputs, as run, arun, stream and astream send it."""
+        return prepare(
+            prompt, resolved.values, self._tags, self._targets.get(prompt.id), resolved.degraded
+        )
+
+    def run(self, ref: str, /, **inputs: Any) -> RunResult:
+        """Resolve, validate, render, route and call; raise ProviderError if no target answers."""
+        prompt = self._current(ref)
         resolved = self._resolvers.resolve_sync(prompt, inputs)
         degraded = resolved.degraded
-        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
+        call = self._plan(prompt, resolved)
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
@@ -357,12 +365,10 @@ class Runtime:
 
     async def arun(self, ref: str, /, **inputs: Any) -> RunResult:
         """`run` for asyncio code: the call runs on the caller's event loop."""
-        if self._watch:
-            self._check_watch()
-        prompt = self.prompt(ref)
+        prompt = self._current(ref)
         resolved = await self._resolvers.resolve_async(prompt, inputs)
         degraded = resolved.degraded
-        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
+        call = self._plan(prompt, resolved)
         gateway = self._gateway()
         started = time.perf_counter()
         with span(prompt, call.request.target) as trace:
@@ -443,12 +449,10 @@ class Runtime:
         "Streaming").
         """
         _check_first_token(first_token_s)
-        if self._watch:
-            self._check_watch()
-        prompt = self.prompt(ref)
+        prompt = self._current(ref)
         resolved = self._resolvers.resolve_sync(prompt, inputs)
         degraded = resolved.degraded
-        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
+        call = self._plan(prompt, resolved)
         started = time.perf_counter()
         items = self._gateway().stream_sync(
             call.request,
@@ -463,12 +467,10 @@ class Runtime:
     ) -> AsyncGenerator[StreamChunk, None]:
         """`stream` for asyncio code (`async for`); on the caller's event loop."""
         _check_first_token(first_token_s)
-        if self._watch:
-            self._check_watch()
-        prompt = self.prompt(ref)
+        prompt = self._current(ref)
         resolved = await self._resolvers.resolve_async(prompt, inputs)
         degraded = resolved.degraded
-        call = prepare(prompt, resolved.values, self._tags, self._targets.get(prompt.id), degraded)
+        call = self._plan(prompt, resolved)
         started = time.perf_counter()
         items = self._gateway().stream(
             call.request,
