@@ -123,16 +123,24 @@ class Ledger:
         `cost_saved_usd`, set by the gateway on cache hits).
         """
         saved = cost_saved_usd if cost_saved_usd is not None else record.cost_saved_usd
-        row = _row(record, saved)
+        self._append([_row(record, saved)], paid=record.outcome != "cached")
+
+    def record_many(self, records: list[CallRecord]) -> None:
+        """`record` each of `records` (their own `cost_saved_usd`), in one commit if any is
+        paid: the gateway hands over the answers that arrived together (group commit)."""
+        rows = [_row(r, r.cost_saved_usd) for r in records]
+        self._append(rows, paid=any(r.outcome != "cached" for r in records))
+
+    def _append(self, rows: list[_Row], *, paid: bool) -> None:
         with self._pending_lock:  # nothing may slip in behind close()
             if self._closed:
-                self.dropped += 1
+                self.dropped += len(rows)
                 self.last_error = "record() after close()"
                 return
-            self._pending.append(row)
-            self._appended += 1
+            self._pending.extend(rows)
+            self._appended += len(rows)
             seq, waiting = self._appended, len(self._pending)
-        if record.outcome != "cached":
+        if paid:
             self._commit(seq)
         elif waiting >= self.batch_size:
             self._wake.set()
