@@ -215,3 +215,52 @@ def test_a_read_timeout_mid_body_is_httpx2s_and_the_connection_is_not_reused() -
     body, seen = _run([slow, ok], calls)
     assert body == b"ok"
     assert seen[0][0] != seen[1][0]
+
+
+def _pooled_run(answers: list[Answer], calls: Callable[[Any, str], Awaitable[Any]]) -> Any:
+    from promptctl.providers._transport import PooledClient
+
+    seen: list[tuple[Any, bytes]] = []
+
+    async def main() -> Any:
+        server, url = await _serve(answers, seen)
+        async with server, PooledClient(4) as client:
+            return await calls(client, url), seen
+
+    return asyncio.run(main())
+
+
+def test_post_bytes_sends_the_bytes_client_post_sends() -> None:
+    """The provider call's short path: same head, headers and body as httpx2's own."""
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-litellm-response-cost: 0.5\r\n\r\nok"
+    headers = {"authorization": "Bearer k", "content-type": "application/json"}
+
+    async def calls(client: Any, url: str) -> list[Any]:
+        fast = await client.post_bytes(url, headers=headers, content=b'{"a":1}', timeout=2.0)
+        slow = await client.post(url, headers=headers, content=b'{"a":1}', timeout=2.0)
+        return [fast, slow]
+
+    (fast, slow), seen = _pooled_run([_sends(ok), _sends(ok)], calls)
+    assert seen[0][1] == seen[1][1]
+    assert (fast.status_code, fast.content) == (slow.status_code, slow.content) == (200, b"ok")
+    assert fast.headers["X-LiteLLM-Response-Cost"] == "0.5"  # case-insensitive, as httpx2's
+
+
+def test_post_bytes_keeps_cookies_and_decodes_gzip_as_httpx2_does() -> None:
+    packed = gzip.compress(b"zipped")
+    first = (
+        b"HTTP/1.1 200 OK\r\nset-cookie: session=abc; Path=/\r\ncontent-encoding: gzip\r\n"
+        b"content-length: " + str(len(packed)).encode() + b"\r\n\r\n" + packed
+    )
+    second = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+
+    async def calls(client: Any, url: str) -> list[bytes]:
+        return [
+            (await client.post_bytes(url, headers={}, content=b"{}", timeout=2.0)).content
+            for _ in range(2)
+        ]
+
+    bodies, seen = _pooled_run([_sends(first), _sends(second)], calls)
+    assert bodies == [b"zipped", b"ok"]
+    assert b"session=abc" not in seen[0][1]
+    assert b"\r\nCookie: session=abc\r\n" in seen[1][1]

@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 
-__all__ = ["Body", "Connection", "encode_head", "open_connection"]
+__all__ = ["Answer", "Body", "Connection", "encode_head", "open_connection"]
 
 _MAX_HEAD = 64 * 1024  # a response head larger than this is refused
 _HIGH_WATER = 256 * 1024  # stop reading the socket while this much is unread
@@ -160,22 +161,28 @@ class Connection(asyncio.Protocol):
             self._transport.close()
 
     async def send(
-        self, head: bytes, request: httpx2.Request, timeouts: dict[str, Any]
-    ) -> httpx2.Response:
-        """Write `request` (`head`: its request line and headers, encoded) and read the
-        answer's head; the body is the response's stream, to be read (or closed) before
-        the connection takes another request."""
+        self,
+        head: bytes,
+        method: str,
+        body: bytes | AsyncIterable[bytes],
+        timeouts: dict[str, Any],
+        request: httpx2.Request | None = None,
+        *,
+        chunked: bool = False,
+    ) -> Answer:
+        """Write a request (`head`: its request line and headers, encoded; `body` in one
+        piece, or as it is produced, `chunked` or not) and read the answer's head. The
+        answer's body must be read or closed before the connection takes another request.
+        `request` only goes into the errors raised."""
         transport = self._transport
         assert transport is not None and not self._in_use
         self._in_use = True
         self.reusable = False  # until the answer has been read to the end
-        stream = request.stream
-        if isinstance(stream, httpx2.ByteStream):
-            transport.write(head + b"\r\n" + request.content)
-        else:  # a body sent as it is produced
-            chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+        if isinstance(body, bytes):
+            transport.write(head + b"\r\n" + body)
+        else:
             transport.write(head + b"\r\n")
-            async for part in stream:  # type: ignore[union-attr]
+            async for part in body:
                 if chunked and part:
                     transport.write(b"%x\r\n%b\r\n" % (len(part), part))
                 elif part:
@@ -189,16 +196,13 @@ class Connection(asyncio.Protocol):
             status, reason, version, headers = await self._head(request, read_timeout)
             if status >= 200 or status == 101:
                 break  # 1xx: an interim answer (100 Continue, 103 Early Hints); read on
-        body = _framing(status, request.method, headers)
+        framing = _framing(status, method, headers)
         keep = version == b"HTTP/1.1" and not _has_token(headers, b"connection", b"close")
-        return httpx2.Response(
-            status,
-            headers=headers,
-            stream=Body(self, request, body, keep, read_timeout),
-            extensions={"http_version": version, "reason_phrase": reason, "network_stream": self},
+        return Answer(
+            status, reason, version, headers, Body(self, request, framing, keep, read_timeout)
         )
 
-    async def _drain(self, request: httpx2.Request, timeout: float | None) -> None:
+    async def _drain(self, request: httpx2.Request | None, timeout: float | None) -> None:
         drained = self._drained
         if drained is None:
             return
@@ -210,7 +214,7 @@ class Connection(asyncio.Protocol):
         if self._eof:
             raise httpx2.WriteError(str(self._lost or "connection closed"), request=request)
 
-    async def _more(self, request: httpx2.Request, timeout: float | None) -> None:
+    async def _more(self, request: httpx2.Request | None, timeout: float | None) -> None:
         """Wait until more bytes (or the end) arrive; ReadTimeout after `timeout`."""
         if self._eof:
             return
@@ -230,7 +234,7 @@ class Connection(asyncio.Protocol):
                 timer.cancel()
 
     async def _head(
-        self, request: httpx2.Request, timeout: float | None
+        self, request: httpx2.Request | None, timeout: float | None
     ) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
         buf = self._buf
         while (end := buf.find(b"\r\n\r\n")) < 0:
@@ -256,7 +260,7 @@ class Connection(asyncio.Protocol):
         return int(code), reason, version, headers
 
     async def read_body(
-        self, request: httpx2.Request, framing: int, timeout: float | None
+        self, request: httpx2.Request | None, framing: int, timeout: float | None
     ) -> AsyncIterator[bytes]:
         """The body's bytes as they come: `framing` is a length, -1 chunked, -2 to close."""
         buf = self._buf
@@ -329,12 +333,30 @@ class Connection(asyncio.Protocol):
             self.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response's status line and headers as they came, and its body to read."""
+
+    status: int
+    reason: bytes
+    version: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: Body
+
+    def decoded(self) -> bool:
+        """Whether the body is sent as it is (no `Content-Encoding` to undo)."""
+        return all(
+            name.lower() != b"content-encoding" or value.strip().lower() == b"identity"
+            for name, value in self.headers
+        )
+
+
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
 
 
-def _incomplete(request: httpx2.Request) -> httpx2.RemoteProtocolError:
+def _incomplete(request: httpx2.Request | None) -> httpx2.RemoteProtocolError:
     return httpx2.RemoteProtocolError(
         "peer closed connection without sending complete message body", request=request
     )
@@ -370,7 +392,7 @@ class Body(httpx2.AsyncByteStream):
     def __init__(
         self,
         conn: Connection,
-        request: httpx2.Request,
+        request: httpx2.Request | None,
         framing: int,
         keep_alive: bool,
         timeout: float | None,

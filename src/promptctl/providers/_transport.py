@@ -22,13 +22,15 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import AsyncIterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 
-from promptctl.providers._http11 import Body, Connection, encode_head, open_connection
+from promptctl.providers._http11 import Answer, Connection, encode_head, open_connection
 
-__all__ = ["PooledTransport"]
+__all__ = ["PooledClient", "PooledTransport", "Reply"]
 
 _Origin = tuple[bytes, bytes, int]
 
@@ -43,6 +45,8 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         self._slots: dict[_Origin, asyncio.Semaphore] = {}
         self._ssl: ssl.SSLContext | None = None
         self._open: set[Connection] = set()
+        # post_bytes: (url, headers) -> (origin, encoded head), as httpx2 would send them
+        self._routes: dict[tuple[object, ...], tuple[_Origin, bytes]] = {}
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -53,10 +57,93 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         url = request.url
         origin: _Origin = (url.raw_scheme, url.raw_host, url.port or _default_port(url))
         head = encode_head(request.method, url.raw_path, request.headers.raw)
+        stream = request.stream
+        body: bytes | AsyncIterable[bytes]
+        if isinstance(stream, httpx2.ByteStream):
+            body = request.content
+        else:
+            assert isinstance(stream, AsyncIterable)
+            body = stream
+        chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+        timeouts = request.extensions.get("timeout", {})
+        answer = await self._request(origin, head, request.method, body, timeouts, request, chunked)
+        return httpx2.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=answer.body,
+            extensions={
+                "http_version": answer.version,
+                "reason_phrase": answer.reason,
+                "network_stream": answer.body.conn,
+            },
+        )
+
+    async def post_bytes(
+        self,
+        client: httpx2.AsyncClient,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes,
+        timeout: float,
+    ) -> Reply:
+        """`client.post(url, headers=..., content=..., timeout=...)`, read to the end,
+        without building httpx2's request and response objects: the same bytes go out
+        (the request's head is the one `client.build_request` makes, kept per URL and
+        headers). A client holding cookies, or an answer setting them or needing to be
+        decoded (gzip), goes through `client` as usual."""
+        if client.cookies:
+            return _reply(await client.post(url, headers=headers, content=content, timeout=timeout))
+        key: tuple[object, ...] = (url, *headers.items())
+        route = self._routes.get(key)
+        if route is None:
+            request = client.build_request("POST", url, headers=headers, content=b"")
+            raw = [(n, v) for n, v in request.headers.raw if n.lower() != b"content-length"]
+            u = request.url
+            route = (
+                (u.raw_scheme, u.raw_host, u.port or _default_port(u)),
+                encode_head("POST", u.raw_path, raw),
+            )
+            if len(self._routes) >= 256:
+                self._routes.clear()
+            self._routes[key] = route
+        origin, head = route
+        head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"
+        timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        answer = await self._request(origin, head, "POST", content, timeouts, None, False)
+        if not answer.decoded() or any(n.lower() == b"set-cookie" for n, _ in answer.headers):
+            response = httpx2.Response(
+                answer.status,
+                headers=answer.headers,
+                stream=answer.body,
+                request=client.build_request("POST", url, headers=headers, content=content),
+            )
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            client.cookies.extract_cookies(response)
+            return _reply(response)
+        try:
+            content = b"".join([part async for part in answer.body])
+        finally:
+            await answer.body.aclose()
+        return Reply(answer.status, httpx2.Headers(answer.headers), content)
+
+    async def _request(
+        self,
+        origin: _Origin,
+        head: bytes,
+        method: str,
+        body: bytes | AsyncIterable[bytes],
+        timeouts: dict[str, Any],
+        request: httpx2.Request | None,
+        chunked: bool,
+    ) -> Answer:
+        """Send on a connection under the origin's limit; the answer's body gives the
+        connection (and the slot) back when it is closed."""
         slots = self._slots.get(origin)
         if slots is None:
             slots = self._slots[origin] = asyncio.Semaphore(self._max)
-        timeouts = request.extensions.get("timeout", {})
         if slots.locked():  # else acquiring cannot wait: no timer needed
             try:
                 async with asyncio.timeout(timeouts.get("pool")):
@@ -66,27 +153,20 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         else:
             await slots.acquire()
         try:
-            response = await self._send(origin, head, request, timeouts)
+            conn = await self._take(origin, request, timeouts.get("connect"))
+            try:
+                answer = await conn.send(head, method, body, timeouts, request, chunked=chunked)
+            except BaseException:
+                self._drop(conn)
+                raise
         except BaseException:
             slots.release()
             raise
-        body = response.stream
-        assert isinstance(body, Body)
-        body.on_close = lambda conn: self._give_back(origin, conn, slots)
-        return response
-
-    async def _send(
-        self, origin: _Origin, head: bytes, request: httpx2.Request, timeouts: dict[str, Any]
-    ) -> httpx2.Response:
-        conn = await self._take(origin, request, timeouts.get("connect"))
-        try:
-            return await conn.send(head, request, timeouts)
-        except BaseException:
-            self._drop(conn)
-            raise
+        answer.body.on_close = lambda c: self._give_back(origin, c, slots)
+        return answer
 
     async def _take(
-        self, origin: _Origin, request: httpx2.Request, timeout: float | None
+        self, origin: _Origin, request: httpx2.Request | None, timeout: float | None
     ) -> Connection:
         """An idle connection still usable, or a new one (one the server closed
         meanwhile, the keep-alive race, is dropped)."""
@@ -102,7 +182,8 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         try:
             conn = await open_connection(host.decode("ascii"), port, context, timeout)
         except httpx2.TransportError as exc:
-            exc.request = request
+            if request is not None:
+                exc.request = request
             raise
         self._open.add(conn)
         return conn
@@ -124,6 +205,32 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         self._idle.clear()
         for conn in conns:
             conn.close()
+
+
+class PooledClient(httpx2.AsyncClient):
+    """httpx2's client over a `PooledTransport`, with its `post_bytes` (a provider call)."""
+
+    def __init__(self, max_connections: int, *, timeout: float = 60.0) -> None:
+        self.pooled = PooledTransport(max_connections)
+        super().__init__(transport=self.pooled, timeout=httpx2.Timeout(timeout))
+
+    async def post_bytes(
+        self, url: str, *, headers: Mapping[str, str], content: bytes, timeout: float
+    ) -> Reply:
+        return await self.pooled.post_bytes(self, url, headers, content, timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a provider call reads of a response (`post_bytes`): as httpx2.Response has it."""
+
+    status_code: int
+    headers: httpx2.Headers
+    content: bytes
+
+
+def _reply(response: httpx2.Response) -> Reply:
+    return Reply(response.status_code, response.headers, response.content)
 
 
 def _default_port(url: httpx2.URL) -> int:
