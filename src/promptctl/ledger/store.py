@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import sqlite3
 import threading
@@ -227,7 +228,7 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         ctx.prompt_version,
         ctx.prompt_hash,
         ctx.test,
-        json.dumps(list(ctx.tags)),
+        _tags_json(tuple(ctx.tags)),
         rec.target.split("/", 1)[0],
         rec.target,
         rec.model_reported or None,
@@ -249,6 +250,12 @@ def _row(rec: CallRecord, cost_saved_usd: float | None) -> _Row:
         _trimmed(ctx, rec.target),
         ctx.operation,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _tags_json(tags: tuple[str, ...]) -> str:
+    """A prompt's tags as stored (JSON list): the same few tuples on every row."""
+    return json.dumps(list(tags))
 
 
 def _trimmed(ctx: CallContext, target: str) -> str | None:

@@ -28,6 +28,8 @@ from promptctl.providers.retry import RetryPolicy, with_retries
 __all__ = ["COST_HEADER", "call_target", "call_wire", "chat_job", "reported_cost", "tag"]
 
 T = TypeVar("T")
+# built once: `json.dumps` with arguments makes a new encoder per call
+_WIRE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 async def call_target(
@@ -102,7 +104,7 @@ async def call_wire(
     from promptctl.providers import _http  # here: a run answered from the cache needs no HTTP
 
     settings, request = plan.settings, plan.request
-    content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
+    content = _WIRE_JSON.encode(wire.body).encode()
     known = redactor.secrets if redactor is not None else ()
     secrets = (plan.api_key, *known) if plan.api_key else known
     latency = 0.0

@@ -38,6 +38,9 @@ class CacheStats:
     by_target: dict[str, int]
 
 
+_SORTED_JSON = json.JSONEncoder(
+    sort_keys=True
+)  # once: json.dumps(..., sort_keys) makes one per call
 _INSERT = "INSERT OR REPLACE INTO responses (key, target, response, created_at) VALUES (?, ?, ?, ?)"
 
 
@@ -108,7 +111,7 @@ class ResponseCache:
     def put(
         self, key: str, response: ChatResponse, *, redact: Callable[[str], str] | None = None
     ) -> None:
-        payload = json.dumps(response_to_data(response), sort_keys=True)
+        payload = _SORTED_JSON.encode(response_to_data(response))
         if redact is not None:
             payload = redact(payload)
         row = (key, response.target, payload, time.time())
