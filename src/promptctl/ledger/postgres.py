@@ -150,6 +150,10 @@ class PgLedger:
         for record in records:
             self.record(record)
 
+    def try_record_many(self, records: list[CallRecord]) -> bool:
+        """Never on the caller's thread: `record` may wait for the spool writer."""
+        return False
+
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every row recorded so far is in PostgreSQL; False after `timeout`."""
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -112,6 +112,7 @@ class Ledger:
         self._pending_lock = threading.Lock()  # `_pending`, `_appended`, `_closed`
         self._write_lock = threading.Lock()  # the connection, `_written`
         self._closed = False
+        self._nowait: sqlite3.Connection | None = None  # `try_record_many`'s (busy timeout 0)
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="promptctl-ledger", daemon=True)
         self._thread.start()
@@ -131,6 +132,47 @@ class Ledger:
         paid: the gateway hands over the answers that arrived together (group commit)."""
         rows = [_row(r, r.cost_saved_usd) for r in records]
         self._append(rows, paid=any(r.outcome != "cached" for r in records))
+
+    def try_record_many(self, records: list[CallRecord]) -> bool:
+        """`record_many`, only if that needs no waiting: True once the rows are committed;
+        False, with nothing recorded, when another thread is writing or the database is
+        locked (another process). An event loop calls this itself, and `record_many` on a
+        worker thread only when it returns False: one commit of ~20-50 µs (a WAL append,
+        no fsync) is cheaper than the hop to a thread and back."""
+        if not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            with self._pending_lock:  # held while writing: nobody appends meanwhile
+                if self._closed:
+                    return False
+                batch = self._pending + [_row(r, r.cost_saved_usd) for r in records]
+                if not self._write_now(batch):
+                    return False
+                self._pending = []
+                self._appended += len(records)
+                self._written = self._appended
+            return True
+        finally:
+            self._write_lock.release()
+
+    def _write_now(self, batch: list[_Row]) -> bool:
+        """Commit `batch` on the connection that never waits for a lock; False if it would."""
+        db = self._nowait
+        try:
+            if db is None:
+                db = self._nowait = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=0
+                )
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute("PRAGMA wal_autocheckpoint = 0")  # as `_db`: the writer thread's
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(_INSERT, batch)
+            db.execute("COMMIT")
+            return True
+        except sqlite3.Error:  # busy, or worse: `record_many` commits (or counts the loss)
+            if db is not None and db.in_transaction:
+                db.execute("ROLLBACK")
+            return False
 
     def _append(self, rows: list[_Row], *, paid: bool) -> None:
         with self._pending_lock:  # nothing may slip in behind close()
@@ -165,6 +207,8 @@ class Ledger:
         self._commit(seq)
         with self._write_lock:
             self._db.close()
+            if self._nowait is not None:
+                self._nowait.close()
         atexit.unregister(self.close)
 
     def __enter__(self) -> Ledger:
