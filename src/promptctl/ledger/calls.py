@@ -106,8 +106,15 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
         url = str(path)
         pg = pg_connect(url, migrate=False)
         try:
-            sql, args = _where(where, "%s")
-            query = f"SELECT {_FIELDS} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT %s"
+            has_operation = pg.execute(
+                "SELECT 1 FROM information_schema.columns"
+                " WHERE table_name = 'calls' AND column_name = 'operation'"
+            ).fetchone()
+            fields, narrowed = _fields_for(where, has_operation is not None)
+            if narrowed is None:
+                return []
+            sql, args = _where(narrowed, "%s")
+            query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT %s"
             return [_row(r) for r in pg.execute(query, [*args, max(0, where.limit)])]
         except Exception as exc:  # psycopg.Error, imported lazily
             raise ConfigError(f"cannot read ledger {redact_url(url)}: {exc}") from None
@@ -116,13 +123,10 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
     path = Path(path)
     db = connect(path, readonly=True)
     try:
-        fields = _FIELDS
-        if not _has_operation(db):
-            if where.operation not in (None, "", "chat"):
-                return []  # no embedding call was ever recorded in an old ledger
-            fields = _FIELDS_BEFORE_M006
-            where = replace(where, operation=None)
-        sql, args = _where(where)
+        fields, narrowed = _fields_for(where, _has_operation(db))
+        if narrowed is None:
+            return []
+        sql, args = _where(narrowed)
         query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT ?"
         cursor = db.execute(query, [*args, max(0, where.limit)])
         return [_row(r) for r in cursor]
@@ -130,6 +134,15 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
         raise ConfigError(f"cannot read ledger {path}: {exc}") from None
     finally:
         db.close()
+
+
+def _fields_for(where: CallFilter, has_operation: bool) -> tuple[str, CallFilter | None]:
+    """The columns to select and the filter to apply; no filter: nothing can match."""
+    if has_operation:
+        return _FIELDS, where
+    if where.operation not in (None, "", "chat"):
+        return _FIELDS, None  # no embedding call was ever recorded in such a ledger
+    return _FIELDS_BEFORE_M006, replace(where, operation=None)
 
 
 def _has_operation(db: sqlite3.Connection) -> bool:
