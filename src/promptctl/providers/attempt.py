@@ -10,6 +10,7 @@ Gateway passes the async client, limiter and sleep, or their blocking stand-ins.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import random
@@ -101,8 +102,7 @@ async def call_wire(
 ) -> tuple[T, int, float]:
     """Post `wire` to `plan`'s target with retries and parse the answer with `parse`:
     the one HTTP path of chat calls and embeddings alike (see `call_target`)."""
-    from promptctl.providers import _http  # here: a run answered from the cache needs no HTTP
-
+    timeout_error, transport_error = _transport_errors()
     settings, request = plan.settings, plan.request
     content = _WIRE_JSON.encode(wire.body).encode()
     known = redactor.secrets if redactor is not None else ()
@@ -124,13 +124,13 @@ async def call_wire(
                 if on_cancel is not None:
                     on_cancel()
                 raise
-            except _http.TimeoutError_:
+            except timeout_error:
                 raise tag(
                     ProviderError("timeout", f"no response within {settings.timeout_s}s"),
                     request,
                     secrets,
                 ) from None
-            except _http.TransportError as exc:
+            except transport_error as exc:
                 msg = f"{type(exc).__name__}: {exc}"
                 raise tag(ProviderError("network", msg), request, secrets) from None
             latency = (time.perf_counter() - started) * 1000.0
@@ -151,6 +151,15 @@ async def call_wire(
         on_error=on_error,
     )
     return answer, attempts, latency
+
+
+@functools.cache
+def _transport_errors() -> tuple[type[Exception], type[Exception]]:
+    """The HTTP client's (timeout, transport) errors, imported on the first call (a run
+    answered from the cache needs no HTTP client) and not on every one."""
+    from promptctl.providers import _http
+
+    return _http.TimeoutError_, _http.TransportError
 
 
 COST_HEADER = "x-litellm-response-cost"
