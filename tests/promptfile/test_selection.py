@@ -157,3 +157,19 @@ def test_a_file_whose_id_cannot_be_read_is_loaded_and_kept_only_if_selected(
     loaded = loader.load_prompts(project, id_globs=["team/x"])
     assert sorted(spy) == ["merged.yaml", "numeric.yaml"]
     assert [p.id for p in loaded.prompts] == ["team/x"] and loaded.errors == []
+
+
+def test_the_id_prefilter_is_the_word_boundary_regex() -> None:
+    """`_maybe_id` (str.find) answers as `\\bid\\b|\\\\` does, on every text built from
+    the characters that matter."""
+    import itertools
+    import re
+
+    from promptctl.promptfile.selection import _maybe_id
+
+    regex = re.compile(r"\bid\b|\\")
+    alphabet = ["id", "i", "d", "x", "_", "é", "2", " ", ":", "\n", "-", "\\", '"']
+    for size in range(1, 4):
+        for parts in itertools.product(alphabet, repeat=size):
+            text = "".join(parts)
+            assert _maybe_id(text, 0) == (regex.search(text) is not None), repr(text)
