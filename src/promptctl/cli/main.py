@@ -1,7 +1,8 @@
 """`promptctl`: composes the subcommands and turns errors into exit codes.
 
-Each command lives in its own module exposing `register(app)`; modules import their
-heavy dependencies inside the command body so `--help` and `--version` stay fast.
+Each command lives in its own module exposing `register(app)`, listed in `COMMANDS`;
+`promptctl CMD` imports and builds only CMD's module, and modules import their heavy
+dependencies inside the command body, so start-up, `--help` and `--version` stay fast.
 """
 
 from __future__ import annotations
