@@ -391,9 +391,9 @@ def _selected_files(
         names = [f.prompt.id if f.prompt is not None else f.default_id, declared[f.path]]
         return any(matches(n, f.path, g) for n in names if n is not None for g in globs)
 
-    selected = [f for f in files if chosen(f)]
-    ids = {f.prompt.id for f in selected if f.prompt is not None}
-    return [f for f in files if f in selected or (f.prompt is not None and f.prompt.id in ids)]
+    selected = {id(f) for f in files if chosen(f)}
+    ids = {f.prompt.id for f in files if id(f) in selected and f.prompt is not None}
+    return [f for f in files if id(f) in selected or (f.prompt is not None and f.prompt.id in ids)]
 
 
 def _refuse_duplicate_ids(files: list[FileLoad], project: Project) -> None:
