@@ -3,7 +3,9 @@ still reports it); a selected broken file stops it with its file:line:column."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +66,28 @@ def test_a_selected_broken_file_stops_the_run_with_its_location(
     assert code == 2
     assert f"{project / 'prompts' / 'wip.yaml'}:3:1: " in err
     assert "1 error(s) in prompt files" in err
+
+
+def test_render_parses_only_the_file_of_the_prompt(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from promptctl.promptfile import loader
+
+    parsed: list[str] = []
+    real = loader.load_prompt_file
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> loader.FileLoad:
+        parsed.append(path.name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "load_prompt_file", counting)
+    for ref in ("team/qa", "prompts/team/qa.yaml"):
+        parsed.clear()
+        code, out, err = run(["render", ref, "--test", "one", "-f", "json"], monkeypatch, capsys)
+        assert code == 0, err
+        assert json.loads(out)["messages"] == [{"role": "user", "content": "a"}]
+        assert parsed == ["qa.yaml"]
+    parsed.clear()
+    code, _, err = run(["render", "team/q"], monkeypatch, capsys)  # not found: all loaded
+    assert code == 2 and "did you mean 'team/qa'?" in err
+    assert sorted(parsed) == ["qa.yaml", "wip.yaml"]
