@@ -173,3 +173,13 @@ def test_the_id_prefilter_is_the_word_boundary_regex() -> None:
         for parts in itertools.product(alphabet, repeat=size):
             text = "".join(parts)
             assert _maybe_id(text, 0) == (regex.search(text) is not None), repr(text)
+
+
+def test_the_id_prefilter_stays_linear_and_exact_past_many_near_misses() -> None:
+    from promptctl.promptfile.selection import _maybe_id
+
+    near_misses = "valid " * 100
+    assert not _maybe_id(near_misses, 0)
+    assert _maybe_id(near_misses + "id", 0)
+    assert _maybe_id("idid" * 200 + " id", 0)
+    assert not _maybe_id("idid" * 200_000, 0)  # a hostile file: the regex takes over

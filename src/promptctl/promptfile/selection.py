@@ -10,6 +10,7 @@ found by `declared_id`, which reads the text only as far as that key, and answer
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +23,7 @@ UNKNOWN: Final = "\x00unknown"  # a file that must be loaded to know its id
 # A key equal to `id` is written with the letters `id` (plain, quoted, tagged, anchored:
 # a token of its own) or with escapes in a double-quoted scalar (a backslash). Text with
 # neither has no `id:` key at all.
+_WORD_ID = re.compile(r"\bid\b")
 _EVENT_BUDGET = 400  # events read before `id:` (the keys before it are skipped)
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -96,13 +98,15 @@ def _maybe_id(text: str, start: int) -> bool:
     if text.find("\\", start) >= 0:
         return True
     at = text.find("id", start)
-    while at >= 0:
+    for _ in range(64):  # `valid`, `provider`, `idea`…: a few in a prompt file
+        if at < 0:
+            return False
         before = text[at - 1] if at > 0 else " "
         after = text[at + 2] if at + 2 < len(text) else " "
         if not (_word(before) or _word(after)):
             return True
         at = text.find("id", at + 1)
-    return False
+    return at >= 0 and _WORD_ID.search(text, at) is not None  # `ididid…`: linear time
 
 
 def _word(char: str) -> bool:
