@@ -183,3 +183,31 @@ def test_the_id_prefilter_stays_linear_and_exact_past_many_near_misses() -> None
     assert _maybe_id(near_misses + "id", 0)
     assert _maybe_id("idid" * 200 + " id", 0)
     assert not _maybe_id("idid" * 200_000, 0)  # a hostile file: the regex takes over
+
+
+def test_selecting_each_broken_file_reports_what_a_full_load_reports(
+    tmp_path: Path,
+) -> None:
+    """Over the bad corpus (one mistake per file, some in the YAML itself): selecting a
+    file by its id reports exactly the full load's findings for the files that id
+    selects, and the same prompts."""
+    import shutil
+    from glob import escape
+
+    bad = Path(__file__).parent / "bad"
+    shutil.copytree(bad, tmp_path / "bad")
+    root = tmp_path / "bad"
+    project = Project(root=root, prompts_dir=root / "prompts", evals_dir=root / "evals")
+    full = loader.load_prompts(project)
+    assert len(full.files) > 50 and full.errors
+    for file in full.files:
+        glob = escape(file.default_id)
+        picked = {
+            f.path
+            for f in full.files
+            if matches(f.prompt.id if f.prompt is not None else f.default_id, f.path, glob)
+        }
+        selected = loader.load_prompts(project, id_globs=[glob])
+        expected = [str(d) for d in full.diagnostics if d.location and d.location.path in picked]
+        assert [str(d) for d in selected.diagnostics] == expected, file.path.name
+        assert [p.id for p in selected.prompts] == [p.id for p in full.prompts if p.path in picked]
