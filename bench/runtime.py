@@ -151,6 +151,7 @@ class Overhead:
     rt_p99: float
     raw_cpu: float
     rt_cpu: float
+    pooled: tuple[float, float, float] | None = None  # raw over SyncPooledTransport
 
     def line(self, name: str) -> str:
         return (
@@ -167,8 +168,17 @@ def _overhead(wall: dict[str, list[int]], cpu: dict[str, list[float]]) -> Overhe
         s = sorted(wall[name])
         return s[min(len(s) - 1, int(len(s) * f))] / 1000
 
+    pooled = None
+    if "pooled" in wall:
+        pooled = (q("pooled", 0.5), q("pooled", 0.99), min(cpu["pooled"]))
     return Overhead(
-        q("raw", 0.5), q("raw", 0.99), q("rt", 0.5), q("rt", 0.99), min(cpu["raw"]), min(cpu["rt"])
+        q("raw", 0.5),
+        q("raw", 0.99),
+        q("rt", 0.5),
+        q("rt", 0.99),
+        min(cpu["raw"]),
+        min(cpu["rt"]),
+        pooled,
     )
 
 
@@ -227,16 +237,23 @@ def _sync_overhead(path: Path, url: str, n: int) -> Overhead:
 
     rt = Runtime.load(path, ledger=False, env=ENV)
     body, headers = _request(rt)
+    from promptctl.providers._sync_transport import SyncPooledTransport
+
     raw = httpx2.Client()
+    pooled = httpx2.Client(transport=SyncPooledTransport(10, ssl_context=httpx2.create_ssl_context))
 
     def raw_call() -> None:
         r = raw.post(url + "/chat/completions", content=body, headers=headers)
         json.loads(r.content)
 
+    def pooled_call() -> None:
+        r = pooled.post(url + "/chat/completions", content=body, headers=headers)
+        json.loads(r.content)
+
     def rt_call() -> None:
         rt.run("app/p0500", ticket="My invoice is wrong")
 
-    calls = {"raw": raw_call, "rt": rt_call}
+    calls = {"raw": raw_call, "rt": rt_call, "pooled": pooled_call}
     wall: dict[str, list[int]] = {k: [] for k in calls}
     cpu: dict[str, list[float]] = {k: [] for k in calls}
     clock, per_block = time.perf_counter_ns, max(1, n // BLOCKS)
@@ -252,6 +269,7 @@ def _sync_overhead(path: Path, url: str, n: int) -> Overhead:
                 samples.append(clock() - t)
             cpu[name].append((time.process_time() - started) / per_block * 1e6)
     raw.close()
+    pooled.close()
     rt.close()
     return _overhead(wall, cpu)
 
@@ -394,6 +412,12 @@ def _report_overhead(path: Path, url: str, quick: bool) -> None:
     )
     print(arun.line("arun:"))
     print(run.line("run:"))
+    if run.pooled is not None:
+        p50, p99, cpu = run.pooled
+        print(
+            f"   the blocking client alone: httpx2.Client over SyncPooledTransport p50 {p50:6.1f}"
+            f" / p99 {p99:7.1f} µs, CPU {cpu:5.1f} µs (httpx2's default transport: above)"
+        )
 
 
 def main() -> None:
