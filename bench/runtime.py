@@ -401,6 +401,42 @@ def bench_tool_parsing(runs: int = 7, n: int = 2000) -> dict[str, tuple[float, f
     return {wire: _added(wire, runs, n) for wire in ("openai", "anthropic", "gemini")}
 
 
+def bench_sync_threads(threads: int = 8, n: int = 800, runs: int = 3) -> dict[str, float]:
+    """The blocking client from `threads` threads, `n` requests to a 50 ms server (its own
+    process): client CPU per request, best of `runs`, httpx2's default transport vs
+    `SyncPooledTransport` (bench/overhead.py's measure, for the blocking client)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx2
+
+    from promptctl.providers._sync_transport import SyncPooledTransport
+
+    url, proc = start_server(0.05)
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    clients = {
+        "httpx2 default": lambda: httpx2.Client(limits=httpx2.Limits(max_connections=threads)),
+        "SyncPooledTransport": lambda: httpx2.Client(
+            transport=SyncPooledTransport(threads, ssl_context=httpx2.create_ssl_context)
+        ),
+    }
+    best = dict.fromkeys(clients, float("inf"))
+    try:
+        for _ in range(runs):
+            for name, make in clients.items():
+                with make() as client, ThreadPoolExecutor(threads) as pool:
+
+                    def one(_: int, client: Any = client) -> None:
+                        json.loads(client.post(url + "/chat/completions", content=body).content)
+
+                    list(pool.map(one, range(threads)))  # connect
+                    started = time.process_time()
+                    list(pool.map(one, range(n)))
+                    best[name] = min(best[name], (time.process_time() - started) / n * 1e6)
+    finally:
+        proc.terminate()
+    return best
+
+
 def _report_overhead(path: Path, url: str, quick: bool) -> None:
     n = 1000 if quick else 5000
     load = os.getloadavg()[0]
@@ -418,6 +454,11 @@ def _report_overhead(path: Path, url: str, quick: bool) -> None:
             f"   the blocking client alone: httpx2.Client over SyncPooledTransport p50 {p50:6.1f}"
             f" / p99 {p99:7.1f} µs, CPU {cpu:5.1f} µs (httpx2's default transport: above)"
         )
+    threads = bench_sync_threads(n=200 if quick else 800)
+    print(
+        "   blocking client, 8 threads, 50 ms server, client CPU per request: "
+        + ", ".join(f"{name} {us:5.1f} µs" for name, us in threads.items())
+    )
 
 
 def main() -> None:
