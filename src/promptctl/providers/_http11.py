@@ -30,19 +30,24 @@ _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")  # no control bytes but tab (RFC 9110 5.5)
 _TARGET = re.compile(rb"[\x21-\x7e]+")  # no space, no control byte
 _CHUNK_SIZE = re.compile(rb"([0-9a-fA-F]{1,16})[ \t]*(?:;[^\r\n]*)?")
-_heads: dict[tuple[Any, ...], bytes] = {}  # validated header blocks, by their headers
 
 
-def encode_head(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+def encode_head(
+    method: str,
+    target: bytes,
+    headers: list[tuple[bytes, bytes]],
+    heads: dict[tuple[Any, ...], bytes],
+) -> bytes:
     """The request line and headers, validated once per distinct set (a CR or LF in a
     value, header injection, is refused) and reused: a provider sends the same headers
-    each time, but the `Content-Length` (httpx2 puts it last) that is added here."""
+    each time, but the `Content-Length` (httpx2 puts it last) that is added here.
+    `heads` is the caller's cache (a transport's: it holds keys, and goes with it)."""
     length = None
     if headers and headers[-1][0] == b"Content-Length" and headers[-1][1].isdigit():
         length = headers[-1][1]
         headers = headers[:-1]
     key = (method, target, *headers)
-    head = _heads.get(key)
+    head = heads.get(key)
     if head is None:
         verb = method.encode()
         if not _TOKEN.fullmatch(verb) or not _TARGET.fullmatch(target):
@@ -53,9 +58,9 @@ def encode_head(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) 
                 raise httpx2.LocalProtocolError(f"invalid header: {name!r}")
             lines.append(name + b": " + value.strip(b" \t") + b"\r\n")
         head = b"".join(lines)
-        if len(_heads) >= 256:  # a bound for programs that vary their headers
-            _heads.clear()
-        _heads[key] = head
+        if len(heads) >= 256:  # a bound for programs that vary their headers
+            heads.clear()
+        heads[key] = head
     if length is not None:
         return head + b"Content-Length: " + length + b"\r\n"
     return head

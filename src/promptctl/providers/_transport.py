@@ -45,6 +45,9 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         self._slots: dict[_Origin, asyncio.Semaphore] = {}
         self._ssl: ssl.SSLContext | None = None
         self._open: set[Connection] = set()
+        # validated request heads, by request line and headers (they hold API keys: kept
+        # with the transport, not the process)
+        self._heads: dict[tuple[Any, ...], bytes] = {}
         # post_bytes: (url, headers) -> (origin, encoded head), as httpx2 would send them
         self._routes: dict[tuple[object, ...], tuple[_Origin, bytes]] = {}
 
@@ -56,7 +59,7 @@ class PooledTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
         origin: _Origin = (url.raw_scheme, url.raw_host, url.port or _default_port(url))
-        head = encode_head(request.method, url.raw_path, request.headers.raw)
+        head = encode_head(request.method, url.raw_path, request.headers.raw, self._heads)
         stream = request.stream
         body: bytes | AsyncIterable[bytes]
         if isinstance(stream, httpx2.ByteStream):
@@ -101,7 +104,7 @@ class PooledTransport(httpx2.AsyncBaseTransport):
             u = request.url
             route = (
                 (u.raw_scheme, u.raw_host, u.port or _default_port(u)),
-                encode_head("POST", u.raw_path, raw),
+                encode_head("POST", u.raw_path, raw, self._heads),
             )
             if len(self._routes) >= 256:
                 self._routes.clear()
@@ -203,6 +206,8 @@ class PooledTransport(httpx2.AsyncBaseTransport):
     async def aclose(self) -> None:
         conns, self._open = self._open, set()
         self._idle.clear()
+        self._heads.clear()
+        self._routes.clear()
         for conn in conns:
             conn.close()
 
