@@ -91,6 +91,8 @@ class _Slot:
     async def __aenter__(self) -> None:
         limiter = self._limiter
         await limiter._sem.acquire()
+        if limiter.shared is None and not limiter.rpm:
+            return  # no rate to wait for (`_rate` would say so, as one more coroutine)
         try:
             self._ticket = await limiter._rate()
         except BaseException:
