@@ -139,6 +139,10 @@ def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent(val
         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok",
         b"HTTP/1.1 200 OK\r\nbad header\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/2.0 200 OK\r\ncontent-length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\ncontent-length: -2\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nx-a: 1\r\nx-" + b"b" * 70_000,
     ],
 )
 def test_malformed_answers_are_remote_protocol_errors(answer: bytes) -> None:
@@ -148,6 +152,106 @@ def test_malformed_answers_are_remote_protocol_errors(answer: bytes) -> None:
         return "refused"
 
     assert _run([_sends(answer, close=True)], calls)[0] == "refused"
+
+
+def test_a_head_too_large_is_refused_while_it_still_arrives() -> None:
+    """The head limit holds before the head is complete: the server never ends it."""
+    huge = _sends(b"HTTP/1.1 200 OK\r\n", *[b"x-h: " + b"v" * 1000 + b"\r\n"] * 100)
+
+    async def calls(client: httpx2.AsyncClient, url: str) -> str:
+        with pytest.raises(httpx2.RemoteProtocolError, match="head too large"):
+            await client.post(url, content=b"{}")
+        return "refused"
+
+    assert _run([huge], calls)[0] == "refused"
+
+
+def test_the_head_arriving_byte_by_byte_and_a_chunked_body_split_anywhere() -> None:
+    answer = (
+        b"HTTP/1.1 200 Fine\r\ntransfer-encoding: chunked\r\nx-a: 1\r\n\r\n"
+        b"3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\n\r\n"
+    )
+    split = _sends(*[answer[i : i + 1] for i in range(len(answer))])
+    plain = _sends(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    async def calls(client: httpx2.AsyncClient, url: str) -> list[Any]:
+        first = await client.post(url, content=b"{}")
+        second = await client.post(url, content=b"{}")
+        return [first.reason_phrase, first.headers["x-a"], first.content, second.content]
+
+    result, seen = _run([split, plain], calls)
+    assert result == ["Fine", "1", b"abcdefg", b"ok"]
+    assert seen[0][0] == seen[1][0]
+
+
+def test_a_response_to_head_has_no_body_and_the_connection_is_reused() -> None:
+    """A HEAD answer's `content-length` is the GET's: no body follows it."""
+    head = _sends(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n")
+    plain = _sends(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    async def calls(client: httpx2.AsyncClient, url: str) -> list[Any]:
+        first = await client.head(url)
+        second = await client.post(url, content=b"{}")
+        return [first.headers["content-length"], first.content, second.content]
+
+    result, seen = _run([head, plain], calls)
+    assert result == ["5", b"", b"ok"]
+    assert seen[0][0] == seen[1][0]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n",  # a 2nd answer
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok\r\nx",  # bytes after the body
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+        b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+    ],
+)
+def test_an_answer_leaving_the_connection_unusable_is_read_and_the_next_call_reconnects(
+    answer: bytes,
+) -> None:
+    plain = _sends(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    async def calls(client: httpx2.AsyncClient, url: str) -> list[bytes]:
+        return [(await client.post(url, content=b"{}")).content for _ in range(2)]
+
+    bodies, seen = _run([_sends(answer), plain], calls)
+    assert bodies == [b"ok", b"ok"]
+    assert seen[0][0] != seen[1][0]
+
+
+def test_no_content_and_not_modified_have_no_body_and_keep_the_connection() -> None:
+    answers = [
+        _sends(b"HTTP/1.1 204 No Content\r\n\r\n"),
+        _sends(b"HTTP/1.1 304 Not Modified\r\ncontent-length: 9\r\n\r\n"),
+        _sends(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"),
+    ]
+
+    async def calls(client: httpx2.AsyncClient, url: str) -> list[tuple[int, bytes]]:
+        return [
+            ((r := await client.post(url, content=b"{}")).status_code, r.content) for _ in range(3)
+        ]
+
+    result, seen = _run(answers, calls)
+    assert result == [(204, b""), (304, b""), (200, b"ok")]
+    assert len({peer for peer, _ in seen}) == 1
+
+
+def test_a_large_body_pauses_reading_until_it_is_read_and_arrives_whole() -> None:
+    """Backpressure: the socket is not read while more than the high-water mark waits."""
+    body = bytes(range(256)) * 8192  # 2 MiB
+    big = _sends(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body), body)
+
+    async def calls(client: httpx2.AsyncClient, url: str) -> list[Any]:
+        async with client.stream("POST", url, content=b"{}") as response:
+            transport = response.extensions["network_stream"]._transport
+            await asyncio.sleep(0.3)  # the server has sent all it could
+            paused = not transport.is_reading()
+            got = b"".join([part async for part in response.aiter_bytes()])
+        return [paused, got == body]
+
+    assert _run([big], calls)[0] == [True, True]
 
 
 def test_a_body_cut_short_is_an_error_not_a_short_answer() -> None:
@@ -182,6 +286,22 @@ def test_a_streamed_body_is_handed_over_as_it_arrives() -> None:
         return parts
 
     assert _run([answer], calls)[0] == [b"data: one", b"data: two"]
+
+
+def test_chunks_that_arrived_together_are_handed_over_one_by_one() -> None:
+    """A stream's events keep their chunks however the socket buffered them: a reader
+    gets the events before a broken one as parts of their own (tests/providers/
+    test_streaming.py relies on it to report the partial text)."""
+    answer = (
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"9\r\ndata: one\r\n9\r\ndata: two\r\n6\r\nbroken\r\n0\r\n\r\n"
+    )
+
+    async def calls(client: httpx2.AsyncClient, url: str) -> list[bytes]:
+        async with client.stream("POST", url, content=b"{}") as response:
+            return [part async for part in response.aiter_raw()]
+
+    assert _run([_sends(answer)], calls)[0] == [b"data: one", b"data: two", b"broken"]
 
 
 def test_gzip_answers_are_decoded_by_httpx2() -> None:

@@ -5,10 +5,13 @@ request and parses the answer through a general event machine, over stream reade
 writer objects: ~0.15 ms of CPU per request, more than the rest of the transport. Here a
 request's head is written as bytes in one `write` (its headers validated once per
 distinct set, then reused: a provider sends the same ones each time) and the answer is
-parsed where its bytes arrive. What a provider's API needs of HTTP/1.1 is covered:
-keep-alive, `Content-Length`, chunked and read-to-close bodies, interim 1xx answers,
-streamed (SSE) bodies, TLS, and read, write and connect timeouts. Errors are httpx2's
-own (`ConnectError`, `ReadTimeout`, `RemoteProtocolError`, ...), as from its transports.
+parsed where its bytes arrive by llhttp (Node.js's parser, through `httptools`, as
+uvicorn does): `Content-Length`, chunked (with extensions and trailers) and read-to-close
+bodies, interim 1xx answers and malformed input are its business; this module adds what
+a client decides: keep-alive, the head's size limit, a response to HEAD, backpressure,
+streamed (SSE) bodies handed over as they come, TLS, and read, write and connect
+timeouts. Errors are httpx2's own (`ConnectError`, `ReadTimeout`, `RemoteProtocolError`,
+...), as from its transports.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import httptools
 import httpx2
 
 __all__ = ["Answer", "Body", "Connection", "encode_head", "open_connection"]
@@ -29,7 +33,7 @@ _HIGH_WATER = 256 * 1024  # stop reading the socket while this much is unread
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")  # no control bytes but tab (RFC 9110 5.5)
 _TARGET = re.compile(rb"[\x21-\x7e]+")  # no space, no control byte
-_CHUNK_SIZE = re.compile(rb"([0-9a-fA-F]{1,16})[ \t]*(?:;[^\r\n]*)?")
+_VERSIONS = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}
 
 
 def encode_head(
@@ -87,12 +91,16 @@ async def open_connection(
 
 
 class Connection(asyncio.Protocol):
-    """One keep-alive connection: one request at a time, its answer read to the end."""
+    """One keep-alive connection: one request at a time, its answer read to the end.
+
+    The bytes are fed to the parser as they arrive (`data_received`); its callbacks
+    (`on_status` ... `on_message_complete`) collect the answer's head and body parts,
+    which `send` and `read_body` hand over."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._transport: asyncio.Transport | None = None
-        self._buf = bytearray()
+        self._parser: httptools.HttpResponseParser | None = None  # one per connection
         self._waiter: asyncio.Future[None] | None = None
         self._drained: asyncio.Future[None] | None = None  # set while writing is paused
         self._paused = False
@@ -101,6 +109,22 @@ class Connection(asyncio.Protocol):
         self._in_use = False
         self.reusable = True  # False once anything leaves the connection's state unknown
         self.idle_since = 0.0
+        # the answer being read (reset by `send`)
+        self._request: httpx2.Request | None = None
+        self._method = ""
+        self._head_bytes = 0  # bytes received before the final head was complete
+        self._status = 0
+        self._reason = b""
+        self._version = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._head_done = False  # the final (non-1xx) head is parsed
+        self._complete = False  # the final answer is parsed to its end
+        self._to_close = False  # its body ends when the server closes
+        self._keep = False  # keep-alive holds once it is read
+        self._stray = False  # bytes came after the answer: the connection is not reused
+        self._parts: list[bytes] = []  # body bytes not handed over yet
+        self._unread = 0
+        self._error: httpx2.TransportError | None = None
 
     # ---- protocol callbacks ---------------------------------------------------------
 
@@ -111,8 +135,33 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self._in_use:  # bytes nobody asked for: the connection's state is unknown
             self.reusable = False
-        self._buf += data
-        if len(self._buf) > _HIGH_WATER and not self._paused and self._transport is not None:
+            return
+        if self._complete or self._error is not None:
+            self._stray = True
+            return
+        if not self._head_done:
+            self._head_bytes += len(data)
+        parser = self._parser
+        assert parser is not None
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._stray = True  # bytes after a 101 answer: another protocol's
+        except httptools.HttpParserError as exc:
+            if self._complete:  # the answer is whole; what follows it is not
+                self._stray = True
+            else:
+                cause = exc.__context__
+                self._fail(
+                    cause
+                    if isinstance(cause, httpx2.TransportError)
+                    else httpx2.RemoteProtocolError(
+                        f"malformed response: {exc}", request=self._request
+                    )
+                )
+        if not self._head_done and self._head_bytes > _MAX_HEAD:
+            self._fail(httpx2.RemoteProtocolError("response head too large", request=self._request))
+        if self._unread > _HIGH_WATER and not self._paused and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
         self._wake()
@@ -146,6 +195,66 @@ class Connection(asyncio.Protocol):
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+
+    def _fail(self, error: httpx2.TransportError) -> None:
+        """The answer cannot be read: `send` or `read_body` raises `error`."""
+        if self._error is None:
+            self._error = error
+        self.reusable = False
+
+    # ---- parser callbacks (httptools) -----------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._complete:  # a second answer to one request
+            self._stray = True
+
+    def on_status(self, status: bytes) -> None:
+        self._reason += status  # llhttp may hand it over in pieces
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        assert parser is not None
+        status = parser.get_status_code()
+        if status < 200 and status != 101:  # an interim answer (100 Continue, 103 Early Hints)
+            self._reason = b""
+            self._headers = []
+            return
+        version = parser.get_http_version()
+        if version not in _VERSIONS:
+            raise httpx2.RemoteProtocolError(
+                f"unsupported HTTP version {version!r}", request=self._request
+            )
+        self._status = status
+        self._version = _VERSIONS[version]
+        self._head_done = True
+        if self._method == "HEAD" or status == 101:
+            # llhttp cannot be told that a response to HEAD has no body: the answer ends
+            # here, and the next request gets a new parser
+            self._complete = True
+            self._parser = None
+            self._keep = (
+                status != 101
+                and version == "1.1"
+                and not _has_token(self._headers, b"connection", b"close")
+            )
+        elif version == "1.1" and parser.should_keep_alive():
+            self._keep = True  # no `Connection: close`, the body has a length or is chunked
+        else:
+            self._to_close = _to_close(self._headers)
+
+    def on_body(self, body: bytes) -> None:
+        if self._complete:  # bytes after a response to HEAD
+            self._stray = True
+            return
+        self._parts.append(body)
+        self._unread += len(body)
+
+    def on_message_complete(self) -> None:
+        if self._head_done:
+            self._complete = True
 
     # ---- the request ----------------------------------------------------------------
 
@@ -181,8 +290,7 @@ class Connection(asyncio.Protocol):
         `request` only goes into the errors raised."""
         transport = self._transport
         assert transport is not None and not self._in_use
-        self._in_use = True
-        self.reusable = False  # until the answer has been read to the end
+        self._start(method, request)
         if isinstance(body, bytes):
             transport.write(head + b"\r\n" + body)
         else:
@@ -197,15 +305,36 @@ class Connection(asyncio.Protocol):
                 transport.write(b"0\r\n\r\n")
         await self._drain(request, timeouts.get("write"))
         read_timeout = timeouts.get("read")
-        while True:
-            status, reason, version, headers = await self._head(request, read_timeout)
-            if status >= 200 or status == 101:
-                break  # 1xx: an interim answer (100 Continue, 103 Early Hints); read on
-        framing = _framing(status, method, headers)
-        keep = version == b"HTTP/1.1" and not _has_token(headers, b"connection", b"close")
+        while not self._head_done:
+            if self._error is not None:
+                raise self._error
+            if self._eof:
+                raise httpx2.RemoteProtocolError(
+                    "Server disconnected without sending a response.", request=request
+                )
+            await self._more(request, read_timeout)
         return Answer(
-            status, reason, version, headers, Body(self, request, framing, keep, read_timeout)
+            self._status,
+            self._reason,
+            self._version,
+            self._headers,
+            Body(self, request, read_timeout),
         )
+
+    def _start(self, method: str, request: httpx2.Request | None) -> None:
+        """A new request on this connection: reset what the last answer left."""
+        self._in_use = True
+        self.reusable = False  # until the answer has been read to the end
+        self._request = request
+        self._method = method
+        self._head_bytes = self._status = self._unread = 0
+        self._reason = b""
+        self._headers = []
+        self._parts = []
+        self._head_done = self._complete = self._to_close = self._keep = self._stray = False
+        self._error = None
+        if self._parser is None:
+            self._parser = httptools.HttpResponseParser(self)
 
     async def _drain(self, request: httpx2.Request | None, timeout: float | None) -> None:
         drained = self._drained
@@ -238,102 +367,36 @@ class Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
 
-    async def _head(
-        self, request: httpx2.Request | None, timeout: float | None
-    ) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
-        buf = self._buf
-        while (end := buf.find(b"\r\n\r\n")) < 0:
-            if len(buf) > _MAX_HEAD:
-                raise httpx2.RemoteProtocolError("response head too large", request=request)
-            if self._eof:
-                raise httpx2.RemoteProtocolError(
-                    "Server disconnected without sending a response.", request=request
-                )
-            await self._more(request, timeout)
-        lines = bytes(buf[:end]).split(b"\r\n")
-        del buf[: end + 4]
-        version, _, rest = lines[0].partition(b" ")
-        code, _, reason = rest.partition(b" ")
-        if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
-            raise httpx2.RemoteProtocolError(f"bad status line {lines[0][:80]!r}", request=request)
-        headers: list[tuple[bytes, bytes]] = []
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon or not _TOKEN.fullmatch(name):
-                raise httpx2.RemoteProtocolError(f"bad header line {line[:80]!r}", request=request)
-            headers.append((name, value.strip(b" \t")))
-        return int(code), reason, version, headers
-
     async def read_body(
-        self, request: httpx2.Request | None, framing: int, timeout: float | None
+        self, request: httpx2.Request | None, timeout: float | None
     ) -> AsyncIterator[bytes]:
-        """The body's bytes as they come: `framing` is a length, -1 chunked, -2 to close."""
-        buf = self._buf
-        if framing >= 0:
-            left = framing
-            while left:
-                if not buf:
-                    if self._eof:
-                        raise _incomplete(request)
-                    await self._more(request, timeout)
-                    continue
-                part = bytes(buf[:left])
-                del buf[: len(part)]
-                left -= len(part)
-                yield part
-        elif framing == -1:
-            while True:
-                while (end := buf.find(b"\r\n")) < 0:
-                    if self._eof or len(buf) > 4096:
-                        raise _incomplete(request)
-                    await self._more(request, timeout)
-                size_line = _CHUNK_SIZE.fullmatch(bytes(buf[:end]))
-                if size_line is None:
-                    raise httpx2.RemoteProtocolError("bad chunk size line", request=request)
-                size = int(size_line.group(1), 16)
-                del buf[: end + 2]
-                if size == 0:
-                    break
-                while size:  # the chunk's bytes, passed on as they arrive
-                    if not buf:
-                        if self._eof:
-                            raise _incomplete(request)
-                        await self._more(request, timeout)
-                        continue
-                    part = bytes(buf[:size])
-                    del buf[: len(part)]
-                    size -= len(part)
+        """The body's bytes as they come: a part per piece the parser hands over (a
+        chunk's data, or what one read of a length-framed body brought), never joined, so
+        a stream's events reach the reader in their chunks however they were buffered."""
+        while True:
+            parts = self._parts
+            if parts:
+                self._parts = []
+                self._unread = 0
+                for part in parts:
                     yield part
-                while len(buf) < 2:
-                    if self._eof:
-                        raise _incomplete(request)
-                    await self._more(request, timeout)
-                if buf[:2] != b"\r\n":
-                    raise httpx2.RemoteProtocolError("bad chunk end", request=request)
-                del buf[:2]
-            while (end := buf.find(b"\r\n")) != 0:  # trailers, up to an empty line
-                if end > 0:
-                    del buf[: end + 2]
-                    continue
-                if self._eof or len(buf) > _MAX_HEAD:
-                    raise _incomplete(request)
-                await self._more(request, timeout)
-            del buf[:2]
-        else:
-            while True:
-                if buf:
-                    part = bytes(buf)
-                    buf.clear()
-                    yield part
-                elif self._eof:
+            elif self._complete:
+                return
+            elif self._error is not None:
+                raise self._error
+            elif self._eof:
+                if self._to_close:
+                    self._complete = True
                     return
-                else:
-                    await self._more(request, timeout)
+                raise _incomplete(request)
+            else:
+                await self._more(request, timeout)
 
     def done(self, *, reusable: bool) -> None:
         """The answer was read to the end (`reusable`: keep-alive holds), or abandoned."""
         self._in_use = False
-        self.reusable = reusable and not self._eof and not self._buf
+        self.reusable = reusable and self._keep and not self._eof and not self._stray
+        self._parts = []
         if not self.reusable:
             self.close()
 
@@ -374,45 +437,33 @@ def _has_token(headers: list[tuple[bytes, bytes]], name: bytes, token: bytes) ->
     )
 
 
-def _framing(status: int, method: str, headers: list[tuple[bytes, bytes]]) -> int:
-    """How the body ends (RFC 9112 6.3): a length (0: no body), -1 chunked, -2 at close."""
-    if method == "HEAD" or status in (204, 304) or status < 200:
-        return 0
-    length = None
+def _to_close(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the body ends when the server closes (RFC 9112 6.3: neither a length nor
+    chunked last), as llhttp has it: httptools cannot tell it the connection's end."""
+    framed = False
     for name, value in headers:
         lower = name.lower()
         if lower == b"transfer-encoding":
-            codings = [c.strip().lower() for c in value.split(b",")]
-            return -1 if codings[-1] == b"chunked" else -2
-        if lower == b"content-length":
-            if not value.isdigit() or (length is not None and int(value) != length):
-                raise httpx2.RemoteProtocolError(f"bad content-length {value[:40]!r}")
-            length = int(value)
-    return -2 if length is None else length
+            return value.split(b",")[-1].strip().lower() != b"chunked"
+        framed = framed or lower == b"content-length"
+    return not framed
 
 
 class Body(httpx2.AsyncByteStream):
     """A response's body on its connection; the pool takes the connection back on close."""
 
     def __init__(
-        self,
-        conn: Connection,
-        request: httpx2.Request | None,
-        framing: int,
-        keep_alive: bool,
-        timeout: float | None,
+        self, conn: Connection, request: httpx2.Request | None, timeout: float | None
     ) -> None:
         self.conn = conn
         self._request = request
-        self._framing = framing
-        self._keep = keep_alive and framing != -2
         self._timeout = timeout
         self.complete = False
         self.on_close: Any = None  # set by the pool: called once with the connection
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for part in self.conn.read_body(self._request, self._framing, self._timeout):
+            async for part in self.conn.read_body(self._request, self._timeout):
                 yield part
         except BaseException:
             self.conn.reusable = False
@@ -421,6 +472,6 @@ class Body(httpx2.AsyncByteStream):
 
     async def aclose(self) -> None:
         on_close, self.on_close = self.on_close, None
-        self.conn.done(reusable=self.complete and self._keep)
+        self.conn.done(reusable=self.complete)
         if on_close is not None:
             on_close(self.conn)
