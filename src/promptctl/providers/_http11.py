@@ -330,7 +330,6 @@ class Connection(asyncio.Protocol):
         self._head_bytes = self._status = self._unread = 0
         self._reason = b""
         self._headers = []
-        self._parts = []
         self._head_done = self._complete = self._to_close = self._keep = self._stray = False
         self._error = None
         if self._parser is None:
@@ -396,7 +395,9 @@ class Connection(asyncio.Protocol):
         """The answer was read to the end (`reusable`: keep-alive holds), or abandoned."""
         self._in_use = False
         self.reusable = reusable and self._keep and not self._eof and not self._stray
-        self._parts = []
+        if self._parts:  # an abandoned body's unread bytes
+            self._parts = []
+            self._unread = 0
         if not self.reusable:
             self.close()
 

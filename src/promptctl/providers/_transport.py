@@ -8,7 +8,7 @@ open ones: taking and returning a connection costs a list pop/append.
 
 The connections are `_http11`'s (HTTP/1.1 on an asyncio protocol: a request's head
 encoded once per distinct header set and written with its body in one `write`, the
-answer parsed where it arrives) rather than httpcore2's h11 over anyio, which cost more
+answer parsed by llhttp where it arrives) rather than httpcore2's h11 over anyio, which cost more
 than the rest of an evaluated case together; everything above the transport is httpx2's.
 The SSL context is built only when an `https` origin is first connected (loading the CA
 bundle costs ~20-45 ms, and a local model server, or the test fakes, is `http`).
