@@ -16,7 +16,8 @@ ru_maxrss and the summed RSS of the process tree polled from /proc), load averag
 2. The same again with every answer cached. promptfoo's disk cache (keyv-file, one JSON
    file) is written behind a timer and can lose answers at exit: the script primes it
    until a run reports every response `cached` and restores that file before each timed
-   re-run, so the re-run really is fully cached.
+   re-run, so the re-run really is fully cached. Every promptfoo run is checked in its
+   own database (all cases passed; none cached when fresh, all when re-run).
 3. 1,000 cases at concurrency 4 (floor 12.5 s).
 4. 10,000 cases at concurrency 50: wall, CPU, peak RSS.
 
@@ -36,10 +37,12 @@ sharing off, and a proxy at 127.0.0.1:9 for every host but the loopback (its
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -216,16 +219,42 @@ class Suite:
         self.saved = root / "saved"
         write_suite(root, url, cases)
         self.cache_kept: list[int] = []  # answers a fresh run left in its cache file
+        self.last_cached = 0  # cases the last run answered from the cache
 
     def run(self, concurrency: int, *extra: str, cases: int | None = None) -> Sample:
         cmd = [*self.tool.cmd, "eval", "--no-table", "--no-progress-bar"]
         cmd += ["--max-concurrency", str(concurrency), *extra]
+        started = time.time()
         sample, code, out = _tree_process(cmd, self.root, self.env)
-        passed = re.search(r"([\d,]+) passed", out)
         expect = self.cases if cases is None else cases
-        if code != 0 or passed is None or int(passed[1].replace(",", "")) != expect:
-            raise SystemExit(f"promptfoo eval exited {code}:\n{out[-2000:]}")
+        passed, self.last_cached = self._results(started)
+        if code != 0 or passed != expect:
+            raise SystemExit(
+                f"promptfoo eval exited {code}, {passed} of {expect} cases passed:\n{out[-2000:]}"
+            )
         return sample
+
+    def _results(self, since: float) -> tuple[int, int]:
+        """Passed and cached cases of the eval this run wrote to promptfoo's database.
+
+        Read from the database, not the console: under load promptfoo 0.123.1 sometimes
+        exits 0 with "closeLogger() timed out during shutdown" and no summary printed.
+        """
+        db = self.config / "promptfoo.db"
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            row = conn.execute(
+                "SELECT id FROM evals WHERE created_at >= ? ORDER BY created_at DESC LIMIT 1",
+                (int(since * 1000) - 1000,),
+            ).fetchone()
+            if row is None:
+                return 0, 0
+            passed, cached = conn.execute(
+                "SELECT coalesce(sum(success), 0),"
+                " coalesce(sum(json_extract(response, '$.cached') = 1), 0)"
+                " FROM eval_results WHERE eval_id = ?",
+                (row[0],),
+            ).fetchone()
+        return int(passed), int(cached)
 
     def _restore(self, cache: bool) -> None:
         """The database as primed (so runs do not pile up evals), and the cache or none."""
@@ -236,26 +265,29 @@ class Suite:
 
     def prime(self) -> None:
         """Run until one run finds every answer cached; keep that state for the re-runs."""
-        check = self.root / "check.json"
-        for _ in range(5):
-            self.run(50, "-o", str(check))
-            results = json.loads(check.read_text())["results"]["results"]
-            if sum(bool(r["response"].get("cached")) for r in results) == self.cases:
+        for _ in range(8):
+            self.run(50)
+            if self.last_cached == self.cases:
                 shutil.rmtree(self.saved, ignore_errors=True)
                 shutil.copytree(self.config, self.saved)
                 return
-        raise SystemExit("promptfoo's cache never held every answer after 5 runs")
+        raise SystemExit("promptfoo's cache never held every answer after 8 runs")
 
     def fresh(self, concurrency: int = 50) -> Sample:
         self._restore(cache=False)
         sample = self.run(concurrency)
+        if self.last_cached:
+            raise SystemExit(f"promptfoo's fresh run found {self.last_cached} answers cached")
         cache = json.loads((self.config / "cache" / "cache.json").read_text())["cache"]
         self.cache_kept.append(len(cache))
         return sample
 
     def cached(self) -> Sample:
         self._restore(cache=True)
-        return self.run(50)
+        sample = self.run(50)
+        if self.last_cached != self.cases:
+            raise SystemExit(f"promptfoo's re-run found {self.last_cached} answers cached")
+        return sample
 
 
 def _line(label: str, samples: list[Sample]) -> None:
