@@ -328,9 +328,62 @@ def _pair(
     return mine, other
 
 
+def _thousand(tool: Promptfoo, url: str, args: argparse.Namespace) -> None:
+    """Scenarios 1-3: fresh and cached at concurrency 50, fresh at 4."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ctl = _ctl_project(root / "promptctl", url, args.cases)
+        suite = Suite(tool, root / "promptfoo", url, args.cases)
+        suite.prime()
+        _promptctl(ctl)  # warm both before timing
+
+        def ctl_fresh() -> Sample:
+            shutil.rmtree(ctl / ".promptctl", ignore_errors=True)
+            return _promptctl(ctl)
+
+        print(f"-- asyncio server, 50 ms latency, {args.cases} cases @c50, fresh cache")
+        _report("fresh", *_pair(args.runs, ctl_fresh, suite.fresh))
+        kept = ", ".join(str(k) for k in suite.cache_kept)
+        print(f"  answers promptfoo's fresh runs left in its cache: {kept} of {args.cases}")
+        print(f"-- {args.cases} cases @c50, every answer cached")
+        _report("cached", *_pair(args.runs, lambda: _promptctl(ctl), suite.cached))
+        if args.c4_runs:
+            c4 = _ctl_project(root / "promptctl-c4", url, args.cases, concurrency=4)
+
+            def ctl_c4() -> Sample:
+                shutil.rmtree(c4 / ".promptctl", ignore_errors=True)
+                return _promptctl(c4, 4)
+
+            print(f"-- {args.cases} cases @c4 (floor {args.cases // 4 * 0.05:.1f} s)")
+            _report("c4", *_pair(args.c4_runs, ctl_c4, lambda: suite.fresh(4)))
+
+
+def _memory(tool: Promptfoo, url: str, args: argparse.Namespace) -> None:
+    """Scenario 4: many cases, fresh cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ctl = _ctl_project(root / "promptctl", url, args.memory_cases)
+        big = Suite(tool, root / "promptfoo", url, args.memory_cases)
+        big.run(50, "--filter-first-n", "1", cases=1)  # creates its database
+        shutil.copytree(big.config, big.saved)
+
+        def ctl_big() -> Sample:
+            shutil.rmtree(ctl / ".promptctl", ignore_errors=True)
+            return _promptctl(ctl)
+
+        print(f"-- {args.memory_cases} cases @c50, fresh cache")
+        _report("memory", *_pair(args.memory_runs, ctl_big, big.fresh))
+
+
+def _report(label: str, ours: list[Sample], theirs: list[Sample]) -> None:
+    _line("promptctl test", ours)
+    _line("promptfoo eval", theirs)
+    _ratio(label, ours, theirs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5, help="rounds per figure")
+    parser.add_argument("--runs", type=int, default=5, help="rounds per figure; 0 to skip")
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--c4-runs", type=int, default=3, help="0 to skip concurrency 4")
     parser.add_argument("--memory-cases", type=int, default=10000)
@@ -343,58 +396,10 @@ def main() -> int:
     print(f"promptfoo {tool.version} ({' '.join(tool.cmd)}), {os.cpu_count()} CPUs")
     url, server = start_server(0.05)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            _ctl_project(root / "promptctl", url, args.cases)
-            suite = Suite(tool, root / "promptfoo", url, args.cases)
-            suite.prime()
-            _promptctl(root / "promptctl")  # warm both before timing
-
-            def ctl_fresh() -> Sample:
-                shutil.rmtree(root / "promptctl" / ".promptctl", ignore_errors=True)
-                return _promptctl(root / "promptctl")
-
-            print(f"-- asyncio server, 50 ms latency, {args.cases} cases @c50, fresh cache")
-            ours, theirs = _pair(args.runs, ctl_fresh, suite.fresh)
-            _line("promptctl test", ours)
-            _line("promptfoo eval", theirs)
-            _ratio("fresh", ours, theirs)
-            kept = ", ".join(str(k) for k in suite.cache_kept)
-            print(f"  answers promptfoo's fresh runs left in its cache: {kept} of {args.cases}")
-            print(f"-- {args.cases} cases @c50, every answer cached")
-            ours, theirs = _pair(args.runs, lambda: _promptctl(root / "promptctl"), suite.cached)
-            _line("promptctl test", ours)
-            _line("promptfoo eval", theirs)
-            _ratio("cached", ours, theirs)
-            if args.c4_runs:
-                c4 = _ctl_project(root / "promptctl-c4", url, args.cases, concurrency=4)
-
-                def ctl_c4() -> Sample:
-                    shutil.rmtree(c4 / ".promptctl", ignore_errors=True)
-                    return _promptctl(c4, 4)
-
-                print(f"-- {args.cases} cases @c4 (floor {args.cases // 4 * 0.05:.1f} s)")
-                ours, theirs = _pair(args.c4_runs, ctl_c4, lambda: suite.fresh(4))
-                _line("promptctl test", ours)
-                _line("promptfoo eval", theirs)
-                _ratio("c4", ours, theirs)
+        if args.runs:
+            _thousand(tool, url, args)
         if args.memory_runs:
-            with tempfile.TemporaryDirectory() as tmp:
-                root = Path(tmp)
-                _ctl_project(root / "promptctl", url, args.memory_cases)
-                big = Suite(tool, root / "promptfoo", url, args.memory_cases)
-                big.run(50, "--filter-first-n", "1", cases=1)  # creates its database
-                shutil.copytree(big.config, big.saved)
-
-                def ctl_big() -> Sample:
-                    shutil.rmtree(root / "promptctl" / ".promptctl", ignore_errors=True)
-                    return _promptctl(root / "promptctl")
-
-                print(f"-- {args.memory_cases} cases @c50, fresh cache")
-                ours, theirs = _pair(args.memory_runs, ctl_big, big.fresh)
-                _line("promptctl test", ours)
-                _line("promptfoo eval", theirs)
-                _ratio("memory", ours, theirs)
+            _memory(tool, url, args)
     finally:
         server.terminate()
         server.join()
