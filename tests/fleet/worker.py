@@ -205,8 +205,17 @@ def spawn(job: dict[str, Any]) -> Forked:
     global _zygote
     if _zygote is None:
         _zygote = _Zygote()
-        atexit.register(_zygote.close)
+        atexit.register(close_zygote)
     return _zygote.spawn(job)
+
+
+def close_zygote() -> None:
+    """End the zygote (the fleet conftest does at the end of the session, so that under
+    `make coverage` its data file is written before the run combines them)."""
+    global _zygote
+    if _zygote is not None:
+        _zygote.close()
+        _zygote = None
 
 
 def start_together(procs: Sequence[Forked]) -> None:
