@@ -168,7 +168,7 @@ def test_a_head_too_large_is_refused_while_it_still_arrives() -> None:
 
 def test_the_head_arriving_byte_by_byte_and_a_chunked_body_split_anywhere() -> None:
     answer = (
-        b"HTTP/1.1 200 Fine\r\ntransfer-encoding: chunked\r\nx-a: 1\r\n\r\n"
+        b"HTTP/1.1 200 Fine\r\ntransfer-encoding: chunked\r\nx-a:  1 \t\r\n\r\n"
         b"3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\n\r\n"
     )
     split = _sends(*[answer[i : i + 1] for i in range(len(answer))])

@@ -34,6 +34,7 @@ _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")  # no control bytes but tab (RFC 9110 5.5)
 _TARGET = re.compile(rb"[\x21-\x7e]+")  # no space, no control byte
 _VERSIONS = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}
+_NO_HEADERS: list[tuple[bytes, bytes]] = []  # between requests (never appended to)
 
 
 def encode_head(
@@ -212,7 +213,7 @@ class Connection(asyncio.Protocol):
         self._reason += status  # llhttp may hand it over in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        self._headers.append((name, value.rstrip(b" \t")))  # llhttp keeps trailing space
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -395,6 +396,9 @@ class Connection(asyncio.Protocol):
         """The answer was read to the end (`reusable`: keep-alive holds), or abandoned."""
         self._in_use = False
         self.reusable = reusable and self._keep and not self._eof and not self._stray
+        # the exchange's objects go with it (the request holds its API key)
+        self._headers = _NO_HEADERS
+        self._request = None
         if self._parts:  # an abandoned body's unread bytes
             self._parts = []
             self._unread = 0
