@@ -384,3 +384,20 @@ def test_post_bytes_keeps_cookies_and_decodes_gzip_as_httpx2_does() -> None:
     assert bodies == [b"zipped", b"ok"]
     assert b"session=abc" not in seen[0][1]
     assert b"\r\nCookie: session=abc\r\n" in seen[1][1]
+
+
+def test_a_chunked_bodys_trailers_are_not_headers_of_the_answer() -> None:
+    chunked = (
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-head: 1\r\n\r\n"
+        b"2\r\nok\r\n0\r\nx-trailer: 2\r\n\r\n"
+    )
+
+    async def calls(client: Any, url: str) -> list[Any]:
+        fast = await client.post_bytes(url, headers={}, content=b"{}", timeout=2.0)
+        slow = await client.post(url, content=b"{}", timeout=2.0)
+        return [
+            (r.content, r.headers.get("x-head"), "x-trailer" in r.headers) for r in (fast, slow)
+        ]
+
+    result, _ = _pooled_run([_sends(chunked), _sends(chunked)], calls)
+    assert result == [(b"ok", "1", False)] * 2

@@ -213,7 +213,8 @@ class Connection(asyncio.Protocol):
         self._reason += status  # llhttp may hand it over in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value.rstrip(b" \t")))  # llhttp keeps trailing space
+        if not self._head_done:  # not a chunked body's trailer (dropped, as httpx2 does)
+            self._headers.append((name, value.rstrip(b" \t")))  # llhttp keeps trailing space
 
     def on_headers_complete(self) -> None:
         parser = self._parser
