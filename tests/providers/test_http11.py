@@ -401,3 +401,17 @@ def test_a_chunked_bodys_trailers_are_not_headers_of_the_answer() -> None:
 
     result, _ = _pooled_run([_sends(chunked), _sends(chunked)], calls)
     assert result == [(b"ok", "1", False)] * 2
+
+
+def test_endless_trailers_are_refused_not_buffered() -> None:
+    flood = _sends(
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n",
+        *[b"x-t: " + b"v" * 1000 + b"\r\n"] * 100,
+    )
+
+    async def calls(client: httpx2.AsyncClient, url: str) -> str:
+        with pytest.raises(httpx2.RemoteProtocolError, match="trailers too large"):
+            await client.post(url, content=b"{}")
+        return "refused"
+
+    assert _run([flood], calls)[0] == "refused"

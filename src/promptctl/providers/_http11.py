@@ -113,7 +113,7 @@ class Connection(asyncio.Protocol):
         # the answer being read (reset by `send`)
         self._request: httpx2.Request | None = None
         self._method = ""
-        self._head_bytes = 0  # bytes received before the final head was complete
+        self._framing_bytes = 0  # bytes received since the last that carried content
         self._status = 0
         self._reason = b""
         self._version = b""
@@ -140,8 +140,7 @@ class Connection(asyncio.Protocol):
         if self._complete or self._error is not None:
             self._stray = True
             return
-        if not self._head_done:
-            self._head_bytes += len(data)
+        head_done, parts = self._head_done, len(self._parts)
         parser = self._parser
         assert parser is not None
         try:
@@ -160,8 +159,14 @@ class Connection(asyncio.Protocol):
                         f"malformed response: {exc}", request=self._request
                     )
                 )
-        if not self._head_done and self._head_bytes > _MAX_HEAD:
-            self._fail(httpx2.RemoteProtocolError("response head too large", request=self._request))
+        # a head, or chunk sizes and trailers, past the limit: llhttp would buffer them all
+        if self._complete or len(self._parts) > parts or self._head_done > head_done:
+            self._framing_bytes = 0
+        else:
+            self._framing_bytes += len(data)
+            if self._framing_bytes > _MAX_HEAD:
+                what = "chunk framing or trailers" if head_done else "response head"
+                self._fail(httpx2.RemoteProtocolError(f"{what} too large", request=self._request))
         if self._unread > _HIGH_WATER and not self._paused and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
@@ -329,7 +334,7 @@ class Connection(asyncio.Protocol):
         self.reusable = False  # until the answer has been read to the end
         self._request = request
         self._method = method
-        self._head_bytes = self._status = self._unread = 0
+        self._framing_bytes = self._status = self._unread = 0
         self._reason = b""
         self._headers = []
         self._head_done = self._complete = self._to_close = self._keep = self._stray = False
