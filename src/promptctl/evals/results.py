@@ -343,8 +343,9 @@ def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
     Always checks what the gate, `merge` and `load_case_results` rely on (schema id, each
     case's identity fields and status) and leaves any other field alone, so a newer writer
     adding fields does not break readers. A document with cases and an empty `summary`
-    (a run killed while it wrote, docs/results-format.md) gets its summary computed. `validate` also checks the whole document
-    against the shipped JSON Schema (slower on large runs).
+    (a run killed while it wrote, docs/results-format.md) gets its summary computed.
+    `validate` also checks the whole document against the shipped JSON Schema (slower
+    on large runs).
     """
     try:
         text = read_file(path, root=None, limit=MAX_RESULTS_BYTES, what="results file").decode()
