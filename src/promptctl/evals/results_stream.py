@@ -32,9 +32,9 @@ from promptctl.errors import UsageError
 
 __all__ = ["ResultsStream", "copy_results"]
 
-FLUSH_BYTES = 256 * 1024
+FLUSH_BYTES = 64 * 1024
 FLUSH_SECONDS = 1.0  # a killed run loses at most about this much of its finished cases
-_COPY_CHUNK = 1024 * 1024
+_COPY_CHUNK = 64 * 1024
 
 
 def _dump(value: Any) -> bytes:

@@ -284,19 +284,26 @@ def parse_tests(
 
 
 def _check_unique_names(tests: Sequence[TestCase], diags: list[Diagnostic]) -> None:
-    """PC008 for each test named as one before it. One pass keeps only the names' hashes
-    (a 100,000-row dataset's tests are not held); a second finds where a repeated name
-    first was, only when some hash repeats."""
-    hashes: set[int] = set()
+    """PC008 for each test named as one before it.
+
+    A 100,000-row dataset's tests are not held, nor their names: one pass marks each
+    name's hash in a bitmap (at most 1 MiB) and notes the names whose bit was already set
+    (every repeated name, and a few others by chance); a second pass, only when some were
+    noted, finds where each of those first was.
+    """
+    bits = 1 << max(10, min(23, (64 * len(tests)).bit_length()))  # ~64 bits a name
+    mask = bits - 1
+    seen_bits = bytearray(bits // 8)
     suspects: set[str] = set()
     for test in tests:
-        h = hash(test.name)
-        if h in hashes:
+        h = hash(test.name) & mask
+        byte, bit = h >> 3, 1 << (h & 7)
+        if seen_bits[byte] & bit:
             suspects.add(test.name)
-        hashes.add(h)
+        seen_bits[byte] |= bit
+    del seen_bits
     if not suspects:
         return
-    del hashes
     seen: dict[str, TestCase] = {}
     for test in tests:
         if test.name not in suspects:
