@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from promptctl.errors import UsageError
 
-__all__ = ["ResultsStream", "copy_results"]
+__all__ = ["FLUSH_SECONDS", "ResultsStream", "copy_results"]
 
 FLUSH_BYTES = 64 * 1024
 FLUSH_SECONDS = 1.0  # a killed run loses at most about this much of its finished cases

@@ -56,7 +56,7 @@ from promptctl.evals.options import (
 )
 from promptctl.evals.prepare import RequestBuilder
 from promptctl.evals.results import SCHEMA_ID, CaseResult, RunInfo, load_case_results
-from promptctl.evals.results_stream import ResultsStream, copy_results
+from promptctl.evals.results_stream import FLUSH_SECONDS, ResultsStream, copy_results
 from promptctl.evals.run_output import check_outputs, write_junit
 from promptctl.evals.scoring import exit_code, skipped_result
 from promptctl.promptfile.model import Project, Prompt
@@ -260,18 +260,29 @@ class _Session:
         if self.progress is not None:
             self.progress.start(self.cases.total)
         interrupted = False
+        # finished cases reach the file within about FLUSH_SECONDS even while every
+        # worker waits (a kill then loses little); a failed write surfaces at `finish`
+        ticker = asyncio.create_task(self._flush_every(FLUSH_SECONDS))
+        ticker.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
             async with asyncio.TaskGroup() as group:
                 for i in range(self.workers):
                     group.create_task(self._worker(judge, i * WORKER_STAGGER_S))
         except BaseException:  # Ctrl-C, cancellation, or a crash outside any one case
             interrupted = True
+            ticker.cancel()
             self.outcome = self._finish(interrupted=True)
             raise
         finally:
+            ticker.cancel()
             await self._close(interrupted)
         self.outcome = self._finish(interrupted=False)
         return self.outcome
+
+    async def _flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self._stream.flush()
 
     # ---- the worker pool ---------------------------------------------------------
 
