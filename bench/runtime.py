@@ -1,6 +1,6 @@
 """The application runtime: load, render, and what `run` adds over a raw HTTP call.
 
-Run: .venv/bin/python bench/runtime.py [--quick]
+Run: .venv/bin/python bench/runtime.py [--quick] [--overhead]  (--overhead: item 3 only)
 
 1. Load: `Runtime.load` of a release directory whose newest release is a signed bundle
    of 1,000 prompts (`latest`, the rollback scan, read, strict JSON, digest, content
@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -134,17 +136,70 @@ def bench_render(path: Path, n: int) -> tuple[float, float]:
     return samples[len(samples) // 2] / 1000, samples[int(len(samples) * 0.99)] / 1000
 
 
-async def _async_overhead(path: Path, url: str, n: int) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Overhead:
+    """Per-call figures of a raw client and of the runtime, same body, same server.
+
+    Wall p50/p99 over every call of the interleaved blocks; CPU: this process's CPU per
+    call (the server runs in its own process), best block: on a shared machine the wall
+    clock measures the neighbours too, CPU time the code.
+    """
+
+    raw_p50: float
+    raw_p99: float
+    rt_p50: float
+    rt_p99: float
+    raw_cpu: float
+    rt_cpu: float
+    pooled: tuple[float, float, float] | None = None  # raw over SyncPooledTransport
+
+    def line(self, name: str) -> str:
+        return (
+            f"   {name:5s} raw httpx2 p50 {self.raw_p50:6.1f} / p99 {self.raw_p99:7.1f} µs,"
+            f" runtime p50 {self.rt_p50:6.1f} / p99 {self.rt_p99:7.1f} µs:"
+            f" +{self.rt_p50 - self.raw_p50:5.1f} µs p50;"
+            f" CPU {self.raw_cpu:5.1f} vs {self.rt_cpu:5.1f} µs"
+            f" (+{self.rt_cpu - self.raw_cpu:5.1f})"
+        )
+
+
+def _overhead(wall: dict[str, list[int]], cpu: dict[str, list[float]]) -> Overhead:
+    def q(name: str, f: float) -> float:
+        s = sorted(wall[name])
+        return s[min(len(s) - 1, int(len(s) * f))] / 1000
+
+    pooled = None
+    if "pooled" in wall:
+        pooled = (q("pooled", 0.5), q("pooled", 0.99), min(cpu["pooled"]))
+    return Overhead(
+        q("raw", 0.5),
+        q("raw", 0.99),
+        q("rt", 0.5),
+        q("rt", 0.99),
+        min(cpu["raw"]),
+        min(cpu["rt"]),
+        pooled,
+    )
+
+
+def _request(rt: Any) -> tuple[bytes, dict[str, str]]:
+    messages = rt.render("app/p0500", ticket="My invoice is wrong")
+    body = json.dumps(
+        {"model": "gpt-4o-mini", "messages": messages, "temperature": 0, "max_tokens": 5}
+    ).encode()
+    return body, {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+
+
+BLOCKS = 10  # interleaved blocks of n/BLOCKS calls each, per side
+
+
+async def _async_overhead(path: Path, url: str, n: int) -> Overhead:
     import httpx2
 
     from promptctl.runtime import Runtime
 
     rt = Runtime.load(path, ledger=False, env=ENV)
-    messages = rt.render("app/p0500", ticket="My invoice is wrong")
-    body = json.dumps(
-        {"model": "gpt-4o-mini", "messages": messages, "temperature": 0, "max_tokens": 5}
-    ).encode()
-    headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+    body, headers = _request(rt)
     raw = httpx2.AsyncClient()
 
     async def raw_call() -> None:
@@ -154,58 +209,69 @@ async def _async_overhead(path: Path, url: str, n: int) -> tuple[float, float]:
     async def rt_call() -> None:
         await rt.arun("app/p0500", ticket="My invoice is wrong")
 
-    async def timed(fn: Any) -> float:
-        for _ in range(50):
+    calls = {"raw": raw_call, "rt": rt_call}
+    wall: dict[str, list[int]] = {k: [] for k in calls}
+    cpu: dict[str, list[float]] = {k: [] for k in calls}
+    clock, per_block = time.perf_counter_ns, max(1, n // BLOCKS)
+    for fn in calls.values():
+        for _ in range(100):
             await fn()
-        started = time.perf_counter()
-        for _ in range(n):
-            await fn()
-        return (time.perf_counter() - started) / n * 1e6
-
-    raw_runs, rt_runs = [], []
-    for _ in range(5):
-        raw_runs.append(await timed(raw_call))
-        rt_runs.append(await timed(rt_call))
+    for _ in range(BLOCKS):
+        for name, fn in calls.items():
+            samples, started = wall[name], time.process_time()
+            for _ in range(per_block):
+                t = clock()
+                await fn()
+                samples.append(clock() - t)
+            cpu[name].append((time.process_time() - started) / per_block * 1e6)
     await raw.aclose()
     await rt.aclose()
-    return min(raw_runs), min(rt_runs)
+    rt.close()
+    return _overhead(wall, cpu)
 
 
-def _sync_overhead(path: Path, url: str, n: int) -> tuple[float, float]:
+def _sync_overhead(path: Path, url: str, n: int) -> Overhead:
     import httpx2
 
     from promptctl.runtime import Runtime
 
     rt = Runtime.load(path, ledger=False, env=ENV)
-    messages = rt.render("app/p0500", ticket="My invoice is wrong")
-    body = json.dumps(
-        {"model": "gpt-4o-mini", "messages": messages, "temperature": 0, "max_tokens": 5}
-    ).encode()
-    headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+    body, headers = _request(rt)
+    from promptctl.providers._sync_transport import SyncPooledTransport
+
     raw = httpx2.Client()
+    pooled = httpx2.Client(transport=SyncPooledTransport(10, ssl_context=httpx2.create_ssl_context))
 
     def raw_call() -> None:
         r = raw.post(url + "/chat/completions", content=body, headers=headers)
         json.loads(r.content)
 
+    def pooled_call() -> None:
+        r = pooled.post(url + "/chat/completions", content=body, headers=headers)
+        json.loads(r.content)
+
     def rt_call() -> None:
         rt.run("app/p0500", ticket="My invoice is wrong")
 
-    def timed(fn: Any) -> float:
-        for _ in range(50):
+    calls = {"raw": raw_call, "rt": rt_call, "pooled": pooled_call}
+    wall: dict[str, list[int]] = {k: [] for k in calls}
+    cpu: dict[str, list[float]] = {k: [] for k in calls}
+    clock, per_block = time.perf_counter_ns, max(1, n // BLOCKS)
+    for fn in calls.values():
+        for _ in range(100):
             fn()
-        started = time.perf_counter()
-        for _ in range(n):
-            fn()
-        return (time.perf_counter() - started) / n * 1e6
-
-    raw_runs, rt_runs = [], []
-    for _ in range(5):
-        raw_runs.append(timed(raw_call))
-        rt_runs.append(timed(rt_call))
+    for _ in range(BLOCKS):
+        for name, fn in calls.items():
+            samples, started = wall[name], time.process_time()
+            for _ in range(per_block):
+                t = clock()
+                fn()
+                samples.append(clock() - t)
+            cpu[name].append((time.process_time() - started) / per_block * 1e6)
     raw.close()
+    pooled.close()
     rt.close()
-    return min(raw_runs), min(rt_runs)
+    return _overhead(wall, cpu)
 
 
 _ORDER_SCHEMA: dict[str, Any] = {
@@ -335,6 +401,66 @@ def bench_tool_parsing(runs: int = 7, n: int = 2000) -> dict[str, tuple[float, f
     return {wire: _added(wire, runs, n) for wire in ("openai", "anthropic", "gemini")}
 
 
+def bench_sync_threads(threads: int = 8, n: int = 800, runs: int = 3) -> dict[str, float]:
+    """The blocking client from `threads` threads, `n` requests to a 50 ms server (its own
+    process): client CPU per request, best of `runs`, httpx2's default transport vs
+    `SyncPooledTransport` (bench/overhead.py's measure, for the blocking client)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx2
+
+    from promptctl.providers._sync_transport import SyncPooledTransport
+
+    url, proc = start_server(0.05)
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    clients = {
+        "httpx2 default": lambda: httpx2.Client(limits=httpx2.Limits(max_connections=threads)),
+        "SyncPooledTransport": lambda: httpx2.Client(
+            transport=SyncPooledTransport(threads, ssl_context=httpx2.create_ssl_context)
+        ),
+    }
+    best = dict.fromkeys(clients, float("inf"))
+    try:
+        for _ in range(runs):
+            for name, make in clients.items():
+                with make() as client, ThreadPoolExecutor(threads) as pool:
+
+                    def one(_: int, client: Any = client) -> None:
+                        json.loads(client.post(url + "/chat/completions", content=body).content)
+
+                    list(pool.map(one, range(threads)))  # connect
+                    started = time.process_time()
+                    list(pool.map(one, range(n)))
+                    best[name] = min(best[name], (time.process_time() - started) / n * 1e6)
+    finally:
+        proc.terminate()
+    return best
+
+
+def _report_overhead(path: Path, url: str, quick: bool) -> None:
+    n = 1000 if quick else 5000
+    load = os.getloadavg()[0]
+    arun = asyncio.run(_async_overhead(path, url, n))
+    run = _sync_overhead(path, url, n)
+    print(
+        f"3) zero-latency server, concurrency 1, {n:,} calls per side in {BLOCKS} "
+        f"interleaved blocks (load average {load:.1f} -> {os.getloadavg()[0]:.1f}):"
+    )
+    print(arun.line("arun:"))
+    print(run.line("run:"))
+    if run.pooled is not None:
+        p50, p99, cpu = run.pooled
+        print(
+            f"   the blocking client alone: httpx2.Client over SyncPooledTransport p50 {p50:6.1f}"
+            f" / p99 {p99:7.1f} µs, CPU {cpu:5.1f} µs (httpx2's default transport: above)"
+        )
+    threads = bench_sync_threads(n=200 if quick else 800)
+    print(
+        "   blocking client, 8 threads, 50 ms server, client CPU per request: "
+        + ", ".join(f"{name} {us:5.1f} µs" for name, us in threads.items())
+    )
+
+
 def main() -> None:
     import logging
 
@@ -347,6 +473,9 @@ def main() -> None:
             path = Path(tmp) / "releases"
             public = _write(path, 1000, url, Path(tmp) / "keys")
             size = sum(f.stat().st_size for f in path.glob("*.bundle.json")) / 1e6
+            if "--overhead" in sys.argv:
+                _report_overhead(path, url, quick)
+                return
             load_ms = bench_load(path, public)
             print(
                 f"1) load a release dir, signed bundle of 1,000 prompts ({size:.1f} MB): "
@@ -354,18 +483,7 @@ def main() -> None:
             )
             p50, p99 = bench_render(path, 2000 if quick else 20000)
             print(f"2) render one prompt: p50 {p50:.1f} µs, p99 {p99:.1f} µs")
-            n = 300 if quick else 1000
-            raw_a, rt_a = asyncio.run(_async_overhead(path, url, n))
-            print(
-                f"3) zero-latency server, concurrency 1, best of 5:\n"
-                f"   arun: raw httpx2 {raw_a:6.1f} µs, runtime {rt_a:6.1f} µs"
-                f" (+{rt_a - raw_a:5.1f} µs/call)"
-            )
-            raw_s, rt_s = _sync_overhead(path, url, n)
-            print(
-                f"   run:  raw httpx2 {raw_s:6.1f} µs, runtime {rt_s:6.1f} µs"
-                f" (+{rt_s - raw_s:5.1f} µs/call)"
-            )
+            _report_overhead(path, url, quick)
             size = len(json.dumps(_order_arguments()))
             print(f"4) parsing added over a text answer, {size:,}-byte argument object:")
             for wire, (tool_us, out_us) in bench_tool_parsing(runs=3 if quick else 7).items():

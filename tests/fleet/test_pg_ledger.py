@@ -240,3 +240,21 @@ def test_calls_lists_the_fleet_ledger_with_filters(tmp_path: Path, pg_url: str):
     rows = json.loads(done.stdout)["calls"]
     assert [r["input_tokens"] for r in rows] == [105, 103, 101]  # newest first
     assert all(r["tags"] == ["vip"] for r in rows)
+
+
+def test_calls_reads_a_fleet_ledger_from_before_m006_as_chat(tmp_path: Path, pg_url: str):
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        for _, statements in PG_MIGRATIONS[:5]:
+            for statement in statements:
+                db.execute(statement)
+        db.execute(
+            "INSERT INTO calls (ts, source, provider, target, outcome)"
+            " VALUES (1, 'eval', 'openai', 'openai/gpt-4o-mini', 'ok')"
+        )
+    base = ("calls", "--ledger", pg_url, "--format", "json")
+    done = invoke(*base, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [r["operation"] for r in json.loads(done.stdout)["calls"]] == ["chat"]
+    done = invoke(*base, "--operation", "embed", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["calls"] == []

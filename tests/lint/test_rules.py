@@ -32,6 +32,13 @@ def test_clean_prompt_has_no_findings(lint_text: Linter) -> None:
             "output.format is json but there is no output.schema",
         ),
         (
+            "PC113",
+            "  format: json\n",
+            "  format: text\n",
+            "output.schema is set but output.format is text: the schema is never sent to the"
+            " model, so the answer is free text",
+        ),
+        (
             "PC107",
             "  - system: Classify the ticket.\n",
             '  - system: "Classify this: {{ ticket }}"\n',

@@ -61,6 +61,24 @@ def test_new_provider_needs_kind(tmp_path: Path) -> None:
         load_project(config)
 
 
+def test_an_unknown_dialect_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    """A misspelt dialect used to be ignored silently (the quirks it names not applied)."""
+    config = tmp_path / "promptctl.yaml"
+    config.write_text(
+        "providers:\n  local: {kind: openai-compatible, base_url: 'http://x/v1',"
+        " dialect: llamacpp}\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_project(config)
+    assert "mistral, ollama, vllm, llama-cpp-python" in exc.value.message
+    assert exc.value.location is not None and exc.value.location.line == 2
+    config.write_text(
+        "providers:\n  local: {kind: openai-compatible, base_url: 'http://x/v1',"
+        " dialect: llama-cpp-python}\n"
+    )
+    assert load_project(config).providers["local"].dialect == "llama-cpp-python"
+
+
 def test_duplicate_key_in_config(tmp_path: Path) -> None:
     config = tmp_path / "promptctl.yaml"
     config.write_text("judge: a/b\njudge: c/d\n")

@@ -7,7 +7,7 @@ from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
 from promptctl.promptfile.chat import ResponseFormat
-from promptctl.promptfile.model import Project
+from promptctl.promptfile.model import Project, ProviderSettings
 from promptctl.providers.types import Usage
 
 SCHEMA = {
@@ -232,3 +232,24 @@ def test_gemini_schema_conversion() -> None:
             "note": {"type": "STRING", "nullable": True, "description": "free text"},
         },
     }
+
+
+def test_llama_cpp_python_takes_the_schema_as_a_json_object_format() -> None:
+    """Its server answers `type: json_schema` with HTTP 500 ("Input should be 'text' or
+    'json_object'", checked against llama-cpp-python's server) and enforces a schema given
+    as `{type: json_object, schema}`; other dialects keep OpenAI's form."""
+    from promptctl.providers.openai_compatible import ADAPTER
+
+    request = chat("local/smollm", response_format=ResponseFormat("json_schema", schema=SCHEMA))
+    llama = ProviderSettings(
+        "local", "openai-compatible", "http://x/v1", None, dialect="llama-cpp-python"
+    )
+    wire = ADAPTER.build_request(request, llama, None)
+    assert wire.body["response_format"] == {"type": "json_object", "schema": SCHEMA}
+    plain = ProviderSettings("local", "openai-compatible", "http://x/v1", None)
+    wire = ADAPTER.build_request(request, plain, None)
+    assert wire.body["response_format"]["type"] == "json_schema"
+    assert wire.body["response_format"]["json_schema"]["schema"] == SCHEMA
+    json_mode = chat("local/smollm", response_format=ResponseFormat("json"))
+    wire = ADAPTER.build_request(json_mode, llama, None)
+    assert wire.body["response_format"] == {"type": "json_object"}

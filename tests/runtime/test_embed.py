@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from fakes.cli import run
 from fakes.llm_server import FakeLLM, fake_providers
 from fakes.more_wires import text_vector
 from promptctl.errors import ProviderError, UsageError
@@ -113,3 +115,28 @@ def test_unknown_provider_and_closed_runtime_are_clear_errors(
     with pytest.raises(UsageError, match="closed"):
         rt.embed(TEXTS, model="openai/text-embedding-3-small")
     assert fake_llm.requests == []
+
+
+def test_calls_shows_and_filters_embedding_requests(
+    bundle_path: Path,
+    fake_env: dict[str, str],
+    fake_llm: FakeLLM,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    with _load(bundle_path, fake_env, fake_llm, ledger) as rt:
+        rt.embed(TEXTS, model="openai/text-embedding-3-small")
+        rt.run("support/triage", ticket="hello")
+    args = ["calls", "--ledger", str(ledger), "--format", "json"]
+    code, out, err = run([*args, "--operation", "embed"], monkeypatch, capsys)
+    assert code == 0, err
+    (row,) = json.loads(out)["calls"]
+    assert (row["operation"], row["target"]) == ("embed", "openai/text-embedding-3-small")
+    code, out, _ = run(["calls", "--ledger", str(ledger)], monkeypatch, capsys)
+    assert code == 0
+    lines = [line for line in out.splitlines() if "openai/" in line]
+    assert ["embed: ok" in line for line in lines] == [False, True]  # newest first
+    code, _, err = run([*args, "--operation", "speech"], monkeypatch, capsys)
+    assert code == 2 and "chat, embed" in err

@@ -210,3 +210,56 @@ def test_embedding_requests_are_attempt_spans_of_operation_embeddings(
     assert attributes["gen_ai.operation.name"] == "embeddings"
     assert attributes["gen_ai.usage.input_tokens"] == result.usage.input_tokens == 2
     assert attributes["promptctl.cost_usd"] == result.cost_usd
+
+
+_UNCONFIGURED = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from fakes.llm_server import FakeLLM, fake_providers
+from runtime.helpers import prompt, write_bundle
+from promptctl.runtime import Runtime
+from promptctl.runtime import _tracing
+from pathlib import Path
+fake = FakeLLM().start()
+path = Path({tmp!r}) / "b.bundle.json"
+write_bundle(path, [prompt()], fake_providers(fake))
+otel = _tracing._otel()
+counts = {{"span": 0, "record": 0}}
+tracer, histogram = otel.tracer, otel.duration
+for obj, names, what in ((tracer, ("start_as_current_span", "start_span"), "span"),
+                         (histogram, ("record",), "record")):
+    for name in names:
+        real = getattr(obj, name)
+        def counted(*a, _real=real, _what=what, **k):
+            counts[_what] += 1
+            return _real(*a, **k)
+        setattr(obj, name, counted)
+with Runtime.load(path, env={{"OPENAI_API_KEY": "sk-test"}}, ledger=False) as rt:
+    rt.run("support/triage", ticket="t")  # no provider set: nothing built
+    before = dict(counts)
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)  # set after the Runtime was built
+    rt.run("support/triage", ticket="t")
+fake.stop()
+print(json.dumps({{"before": before, "after": counts,
+                  "spans": sorted(s.name.split()[0] for s in exporter.get_finished_spans())}}))
+"""
+
+
+def test_installed_but_unconfigured_builds_no_span_until_a_provider_is_set(tmp_path: Path) -> None:
+    """No tracer or meter provider set: a call starts no span and records no metric (the
+    no-tracer path is free); a provider set after the Runtime was built is used next call."""
+    code = _UNCONFIGURED.format(tests=str(Path(__file__).resolve().parents[1]), tmp=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["before"] == {"span": 0, "record": 0}
+    assert got["after"]["span"] == 2  # the run's span and its attempt's
+    assert got["after"]["record"] == 1  # the duration histogram
+    assert got["spans"] == ["attempt", "chat"]

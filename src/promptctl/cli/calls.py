@@ -36,6 +36,8 @@ def _cells(row: CallRow) -> list[str]:
     outcome = row.outcome + (f" ({row.error_kind})" if row.error_kind else "")
     if row.fallback_from:
         outcome += f" after {row.fallback_from}"
+    if row.operation != "chat":
+        outcome = f"{row.operation}: {outcome}"  # an embeddings request, not an answer
     cost = "-" if row.outcome == "error" else format_usd(row.cost_usd)
     return [
         datetime.fromtimestamp(row.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
@@ -73,6 +75,7 @@ def register(app: typer.Typer) -> None:
         outcome: Annotated[
             str | None, typer.Option("--outcome", help="ok | cached | error.")
         ] = None,
+        operation: Annotated[str | None, typer.Option("--operation", help="chat | embed.")] = None,
         limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N rows.")] = 50,
         fmt: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
         ledger: Annotated[
@@ -91,6 +94,8 @@ def register(app: typer.Typer) -> None:
         check_choice(fmt, ("table", "json", "csv"))
         if outcome is not None:
             check_choice(outcome, ("ok", "cached", "error"), "--outcome")
+        if operation is not None:
+            check_choice(operation, ("chat", "embed"), "--operation")
         from promptctl.ledger.postgres import ledger_location
 
         path = ledger_location(ledger, lambda: resolve_project(project))
@@ -102,6 +107,7 @@ def register(app: typer.Typer) -> None:
             tag=tag,
             source=source,
             outcome=outcome,
+            operation=operation,
             limit=limit,
         )
         rows = read_calls(path, where)

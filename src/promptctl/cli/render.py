@@ -16,7 +16,8 @@ from promptctl.errors import InputValidationError, ProviderError, UsageError
 
 if TYPE_CHECKING:
     from promptctl.plan.request import ChatRequest
-    from promptctl.promptfile.model import Project
+    from promptctl.promptfile.loader import LoadResult
+    from promptctl.promptfile.model import Project, Prompt
 
 
 def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
@@ -97,11 +98,9 @@ def register(app: typer.Typer) -> None:
         """Render a prompt's messages with the given inputs."""
         check_choice(output_format, ("text", "json"))
         from promptctl.plan.call import plan_call
-        from promptctl.promptfile.loader import load_prompts
 
         proj = resolve_project(project)
-        loaded = load_prompts(proj)
-        prompt = loaded.get(prompt_id)
+        loaded, prompt = _load_one(proj, prompt_id)
         values: dict[str, Any] = {}
         if test is not None:
             match = [t for t in prompt.tests if t.name == test]
@@ -150,3 +149,18 @@ def register(app: typer.Typer) -> None:
         for m in messages:
             out.rule(f"[bold]{m.role}[/bold]", align="left", characters="─")
             out.print(escape(m.content))
+
+
+def _load_one(project: Project, prompt_id: str) -> tuple[LoadResult, Prompt]:
+    """The prompt `prompt_id` names (an id or a file), parsing only the files that may be
+    it; when none is, everything is loaded for the "did you mean" of the error."""
+    from glob import escape
+
+    from promptctl.promptfile.loader import load_prompts
+
+    loaded = load_prompts(project, id_globs=[escape(prompt_id)])
+    try:
+        return loaded, loaded.get(prompt_id)
+    except UsageError:
+        loaded = load_prompts(project)
+        return loaded, loaded.get(prompt_id)

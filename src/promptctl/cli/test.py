@@ -8,7 +8,7 @@ failures but some cases errored (provider failure, missing API key, missing reco
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -80,7 +80,7 @@ def test(
 
     check_writable(html)  # an unusable --html path fails before anything is spent
     options = selection.options
-    loaded = load_or_exit(proj, list(selection.paths))
+    loaded = load_or_exit(proj, list(selection.paths), list(options.id_globs))
     check_selected(loaded, list(options.id_globs))
     prompts, partials = loaded.prompts, loaded.partials
     del loaded  # the parsed YAML with positions is not needed any more (memory)
@@ -125,11 +125,14 @@ def _fewer_gc_passes() -> Iterator[None]:
         gc.unfreeze()
 
 
-def load_or_exit(project: Project, paths: list[Path]) -> LoadResult:
-    """The working tree's prompts; invalid prompt files print their findings, exit 2."""
+def load_or_exit(project: Project, paths: list[Path], id_globs: Sequence[str] = ()) -> LoadResult:
+    """The working tree's prompts; invalid prompt files print their findings, exit 2.
+
+    With id globs, only the files they select are loaded (and can stop the run).
+    """
     from promptctl.promptfile.loader import load_prompts
 
-    loaded = load_prompts(project, paths or None, keep_docs=False)
+    loaded = load_prompts(project, paths or None, keep_docs=False, id_globs=id_globs)
     if loaded.errors:
         for diag in loaded.errors:
             sys.stderr.write(f"{diag}\n")

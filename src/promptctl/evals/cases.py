@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from promptctl.errors import UsageError
 from promptctl.plan.call import target_for
 from promptctl.promptfile.model import Limits, Prompt, Target, TestCase
+from promptctl.promptfile.selection import matches
 
 __all__ = [
     "Case",
@@ -81,17 +82,8 @@ def fallback_targets(prompt: Prompt) -> list[Target]:
     return out
 
 
-def _matches(prompt: Prompt, glob: str) -> bool:
-    """An id glob, or a path glob matched against the file path or any tail of it."""
-    if fnmatch.fnmatchcase(prompt.id, glob):
-        return True
-    path = prompt.path.as_posix()
-    tail = glob.removeprefix("./")
-    return fnmatch.fnmatchcase(path, tail) or fnmatch.fnmatchcase(path, "*/" + tail)
-
-
 def _selected(prompt: Prompt, id_globs: Sequence[str], tags: Sequence[str]) -> bool:
-    if id_globs and not any(_matches(prompt, g) for g in id_globs):
+    if id_globs and not any(matches(prompt.id, prompt.path, g) for g in id_globs):
         return False
     return not tags or bool(set(tags) & set(prompt.tags))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class CallFilter:
     tag: str | None = None
     source: str | None = None
     outcome: str | None = None
+    operation: str | None = None  # chat | embed
     limit: int = 50
 
 
@@ -53,6 +54,7 @@ class CallRow:
     output_tokens: int
     cost_usd: float | None
     latency_ms: float | None
+    operation: str = "chat"
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "tags": list(self.tags)}
@@ -61,8 +63,11 @@ class CallRow:
 _FIELDS = (
     "ts, source, prompt_id, prompt_version, test, tags, target, model_reported, "
     "fallback_from, outcome, error_kind, input_tokens, cached_input_tokens, output_tokens, "
-    "cost_usd, latency_ms"
+    "cost_usd, latency_ms, operation"
 )
+# A ledger written before migration m006 has no `operation` column, and a read-only
+# connection does not migrate: every row of such a ledger is a chat call.
+_FIELDS_BEFORE_M006 = _FIELDS.replace(", operation", ", 'chat'")
 
 
 def _where(f: CallFilter, mark: str = "?") -> tuple[str, list[Any]]:
@@ -75,6 +80,7 @@ def _where(f: CallFilter, mark: str = "?") -> tuple[str, list[Any]]:
         ("provider", f.provider),
         ("source", f.source),
         ("outcome", f.outcome),
+        ("operation", f.operation),
     ):
         if value:
             clauses.append(f"{column} = {mark}")
@@ -100,8 +106,15 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
         url = str(path)
         pg = pg_connect(url, migrate=False)
         try:
-            sql, args = _where(where, "%s")
-            query = f"SELECT {_FIELDS} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT %s"
+            has_operation = pg.execute(
+                "SELECT 1 FROM information_schema.columns"
+                " WHERE table_name = 'calls' AND column_name = 'operation'"
+            ).fetchone()
+            fields, narrowed = _fields_for(where, has_operation is not None)
+            if narrowed is None:
+                return []
+            sql, args = _where(narrowed, "%s")
+            query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT %s"
             return [_row(r) for r in pg.execute(query, [*args, max(0, where.limit)])]
         except Exception as exc:  # psycopg.Error, imported lazily
             raise ConfigError(f"cannot read ledger {redact_url(url)}: {exc}") from None
@@ -110,14 +123,30 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
     path = Path(path)
     db = connect(path, readonly=True)
     try:
-        sql, args = _where(where)
-        query = f"SELECT {_FIELDS} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT ?"
+        fields, narrowed = _fields_for(where, _has_operation(db))
+        if narrowed is None:
+            return []
+        sql, args = _where(narrowed)
+        query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT ?"
         cursor = db.execute(query, [*args, max(0, where.limit)])
         return [_row(r) for r in cursor]
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"cannot read ledger {path}: {exc}") from None
     finally:
         db.close()
+
+
+def _fields_for(where: CallFilter, has_operation: bool) -> tuple[str, CallFilter | None]:
+    """The columns to select and the filter to apply; no filter: nothing can match."""
+    if has_operation:
+        return _FIELDS, where
+    if where.operation not in (None, "", "chat"):
+        return _FIELDS, None  # no embedding call was ever recorded in such a ledger
+    return _FIELDS_BEFORE_M006, replace(where, operation=None)
+
+
+def _has_operation(db: sqlite3.Connection) -> bool:
+    return any(col[1] == "operation" for col in db.execute("PRAGMA table_info(calls)"))
 
 
 def _row(r: Sequence[Any]) -> CallRow:

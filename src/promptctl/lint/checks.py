@@ -47,6 +47,17 @@ def check_prompt(
                     _loc(loaded, f"/inputs/{name}"),
                 )
             )
+    if prompt.output.schema is not None and prompt.output.format == "text":
+        diags.append(
+            finding(
+                "PC113",
+                "output.schema is set but output.format is text: the schema is never sent "
+                "to the model, so the answer is free text",
+                _loc(loaded, "/output/schema"),
+                "add `format: json` under `output:` (then the schema is sent as the "
+                "provider's structured output)",
+            )
+        )
     if prompt.output.schema is not None:
         problem = check_schema(prompt.output.schema)
         if problem:

@@ -23,6 +23,7 @@ from promptctl.promptfile.rules import finding
 from promptctl.promptfile.safe_io import FileTooLargeError, confine, excerpt
 from promptctl.promptfile.salvage import salvage
 from promptctl.promptfile.schemas import did_you_mean, schema_findings
+from promptctl.promptfile.selection import UNKNOWN, declared_id, matches
 from promptctl.promptfile.semver import parse_semver, suggest_semver
 from promptctl.promptfile.sources import FileSource, WorkingTreeSource
 from promptctl.promptfile.yaml_loader import LocatedYaml, decode_text, load_yaml
@@ -292,23 +293,110 @@ def load_prompts(
     *,
     source: FileSource | None = None,
     keep_docs: bool = True,
+    id_globs: Sequence[str] = (),
 ) -> LoadResult:
     """Load every prompt file; collects all findings, refuses duplicate ids.
 
     `keep_docs=False` drops each file's parsed YAML once its prompt is built (`FileLoad.doc`,
     positions of every node, and `Prompt.raw`, which only lint reads): a run needs only
     the prompts, and 10,000 inline tests hold ~25 MB of positions and ~9 MB of raw data.
+
+    `id_globs` (`promptctl test team/qa`): only the files these select are loaded and
+    reported, each as it would be in a full load, with the files sharing a selected
+    prompt's id (a duplicate id is still refused). A broken file that is not selected
+    does not stop the run; `promptctl lint` reports it. A file is selected by its path,
+    its id, or the `id:` its text declares (a broken file: its path-derived id).
     """
     src = source or WorkingTreeSource()
     partials = load_partials(project, src)
-    files = []
-    for path in discover_prompt_files(project, paths, source=src):
-        loaded = load_prompt_file(path, project, source=src, partials=partials)
-        if not keep_docs:
-            loaded.doc = None
-            if loaded.prompt is not None:
-                loaded.prompt = dataclasses.replace(loaded.prompt, raw={})
-        files.append(loaded)
+    found = discover_prompt_files(project, paths, source=src)
+    texts: dict[Path, str | None] = dict.fromkeys(found)
+    ids: dict[Path, str] = {}  # the id of each file read before loading (`_candidates`)
+    if id_globs:
+        texts, ids = _candidates(found, project, src, id_globs)
+    files = [_load(path, text, project, src, partials, keep_docs) for path, text in texts.items()]
+    if id_globs:  # a file not selected that has the id of a selected prompt: a duplicate
+        taken = {f.prompt.id for f in files if f.prompt is not None}
+        clashing = [p for p, pid in ids.items() if p not in texts and pid in taken]
+        files += [_load(path, None, project, src, partials, keep_docs) for path in clashing]
+        files.sort(key=lambda f: f.path)
+    _refuse_duplicate_ids(files, project)
+    if id_globs:
+        files = _selected_files(files, id_globs, {p: ids.get(p) for p in texts})
+    return LoadResult(
+        prompts=[f.prompt for f in files if f.ok and f.prompt is not None],
+        diagnostics=[d for f in files for d in f.diagnostics],
+        files=files,
+        partials=partials,
+    )
+
+
+def _load(
+    path: Path,
+    text: str | None,
+    project: Project,
+    src: FileSource,
+    partials: dict[str, str],
+    keep_docs: bool,
+) -> FileLoad:
+    loaded = load_prompt_file(path, project, source=src, text=text, partials=partials)
+    if not keep_docs:
+        loaded.doc = None
+        if loaded.prompt is not None:
+            loaded.prompt = dataclasses.replace(loaded.prompt, raw={})
+    return loaded
+
+
+def _candidates(
+    found: list[Path], project: Project, src: FileSource, globs: Sequence[str]
+) -> tuple[dict[Path, str | None], dict[Path, str]]:
+    """The files `globs` may select ({path: its text, if read}), and every id read.
+
+    A file is a candidate when its path or path-derived id matches, when the `id:` its
+    text declares matches, or when that cannot be told without loading it. The ids
+    read (the declared one, else the path-derived one) find the duplicates of a
+    selected id among the files not loaded.
+    """
+    candidates: dict[Path, str | None] = {}
+    ids: dict[Path, str] = {}
+    for path in found:
+        own = default_id(path, project)
+        if any(matches(own, path, g) for g in globs):
+            candidates[path] = None
+            continue
+        try:
+            text = _read_prompt_file(path, project, src)
+        except (OSError, PromptFileError):
+            candidates[path] = None  # loading it reports the problem exactly
+            continue
+        declared = declared_id(text)
+        if declared == UNKNOWN:
+            candidates[path] = text
+            continue
+        ids[path] = declared or own
+        if declared is not None and any(matches(declared, path, g) for g in globs):
+            candidates[path] = text
+    return candidates, ids
+
+
+def _selected_files(
+    files: list[FileLoad], globs: Sequence[str], declared: dict[Path, str | None]
+) -> list[FileLoad]:
+    """The files the globs select (`declared`: the candidates, with the id their text
+    declares), and the files that share the id of a selected prompt."""
+
+    def chosen(f: FileLoad) -> bool:
+        if f.path not in declared:
+            return False  # loaded only to find a duplicate id
+        names = [f.prompt.id if f.prompt is not None else f.default_id, declared[f.path]]
+        return any(matches(n, f.path, g) for n in names if n is not None for g in globs)
+
+    selected = {id(f) for f in files if chosen(f)}
+    ids = {f.prompt.id for f in files if id(f) in selected and f.prompt is not None}
+    return [f for f in files if id(f) in selected or (f.prompt is not None and f.prompt.id in ids)]
+
+
+def _refuse_duplicate_ids(files: list[FileLoad], project: Project) -> None:
     by_id: dict[str, FileLoad] = {}
     for loaded in files:
         if loaded.prompt is None:
@@ -322,9 +410,3 @@ def load_prompts(
         blamed, kept = (other, loaded) if swap else (loaded, other)
         by_id[loaded.prompt.id] = kept
         _report_clash(blamed, kept, project)
-    return LoadResult(
-        prompts=[f.prompt for f in files if f.ok and f.prompt is not None],
-        diagnostics=[d for f in files for d in f.diagnostics],
-        files=files,
-        partials=partials,
-    )

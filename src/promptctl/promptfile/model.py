@@ -210,7 +210,7 @@ class ProviderSettings:
     max_retries: int = 3
     headers: Mapping[str, str] = field(default_factory=dict)
     api_version: str | None = None  # azure
-    dialect: str | None = None  # openai-compatible quirks: "mistral", "ollama", "vllm", …
+    dialect: str | None = None  # openai-compatible quirks: mistral, ollama, llama-cpp-python
     deadline_s: float = 600.0
 
 

@@ -79,6 +79,12 @@ _TABLE: tuple[Rule, ...] = (
         "warning",
         "An output schema OpenAI cannot take with strict: true (sent strict: false).",
     ),
+    Rule(
+        "PC113",
+        "schema-without-json",
+        "warning",
+        "An output.schema on a text output: the model is never asked for JSON.",
+    ),
     Rule("PC900", "version-check-skipped", "note", "Version rules could not run (no git base)."),
 )
 

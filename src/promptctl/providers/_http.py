@@ -52,14 +52,26 @@ def _env_proxies() -> bool:
 
 
 def new_sync_client(max_connections: int = 100) -> Any:
-    """One pooled blocking client (thread-safe) for `Gateway.complete_sync`."""
-    return httpx2.Client(
-        limits=httpx2.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-        timeout=httpx2.Timeout(60.0),
-        verify=_ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
+    """One pooled blocking client (thread-safe) for `Gateway.complete_sync`.
+
+    Over `SyncPooledTransport` (O(1) pool, one send per request, SSL context only for
+    https); with a proxy in the environment, httpx2's own transport, as `new_client`.
+    """
+    cert_file, cert_dir = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if _env_proxies():
+        return httpx2.Client(
+            limits=httpx2.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            timeout=httpx2.Timeout(60.0),
+            verify=_ssl_context(cert_file, cert_dir),
+        )
+    from promptctl.providers._sync_transport import SyncPooledTransport
+
+    transport = SyncPooledTransport(
+        max_connections, ssl_context=lambda: _ssl_context(cert_file, cert_dir)
     )
+    return httpx2.Client(transport=transport, timeout=httpx2.Timeout(60.0))
 
 
 @functools.cache

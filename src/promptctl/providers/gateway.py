@@ -49,7 +49,14 @@ from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.redact import Redactor, secrets_from_env
 from promptctl.providers.retry import RetryPolicy
 from promptctl.providers.tool_calls import check_tool_calls
-from promptctl.providers.types import CallContext, CallRecord, ChatResponse, SkippedTarget, Usage
+from promptctl.providers.types import (
+    CallContext,
+    CallRecord,
+    ChatResponse,
+    PendingKey,
+    SkippedTarget,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from promptctl.providers.shared_cache import SharedResponseCache
@@ -285,9 +292,10 @@ class Gateway:
         blocking: bool,
     ) -> ChatResponse:
         ctx = context or CallContext()
-        # the key serves the cache, recordings and the ledger; a bare live call needs none
-        needs_key = self._on_call is not None or self._cache is not None or self.mode != "live"
-        key = request.cache_key(repeat=repeat) if needs_key else ""
+        # the key serves the cache and recordings; for `on_call` alone it is hashed when
+        # the record's `request_hash` is read (a ledger reads it, a tracer does not)
+        needs_key = self._cache is not None or self.mode != "live"
+        key = request.cache_key(repeat=repeat) if needs_key else PendingKey(request, repeat)
         hit = self._lookup(request, key, ctx, repeat)
         if hit is not None:
             return hit

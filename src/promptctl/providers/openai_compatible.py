@@ -3,7 +3,9 @@
 Dialects cover the known quirks: Mistral names the seed `random_seed`; most local
 servers (Ollama, vLLM, llama.cpp, LM Studio) read only `max_tokens` and ignore the key,
 so a missing key is not an error for them unless `api_key_env` is configured. Mistral
-also wants tool-call ids of 9 letters and digits (`_mistral_call_ids`).
+also wants tool-call ids of 9 letters and digits (`_mistral_call_ids`). llama-cpp-python's
+server refuses `response_format: {type: json_schema}` (HTTP 500) and takes the schema as
+`{type: json_object, schema}` instead, which it enforces with a grammar.
 """
 
 from __future__ import annotations
@@ -41,8 +43,16 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
         _mistral_call_ids(body["messages"])
     if settings.dialect == "ollama":
         body["stream"] = False
+    if settings.dialect == "llama-cpp-python":
+        _json_object_schema(body)
     url = f"{settings.base_url.rstrip('/')}/chat/completions"
     return WireRequest(url, bearer_headers(settings, api_key), body)
+
+
+def _json_object_schema(body: dict[str, Any]) -> None:
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        body["response_format"] = {"type": "json_object", "schema": fmt["json_schema"]["schema"]}
 
 
 def _mistral_call_ids(messages: list[dict[str, Any]]) -> None:

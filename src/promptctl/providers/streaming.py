@@ -51,7 +51,7 @@ from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import cost_usd
 from promptctl.providers.retry import RetryPolicy, with_retries
 from promptctl.providers.sse import SSEParser
-from promptctl.providers.types import CallContext, ChatResponse
+from promptctl.providers.types import CallContext, ChatResponse, PendingKey
 
 if TYPE_CHECKING:
     from promptctl.providers.gateway import Gateway
@@ -153,8 +153,8 @@ async def stream_chain(
 ) -> AsyncGenerator[StreamItem, None]:
     """Text deltas, then the `ChatResponse`; see the module docstring for failures."""
     ctx = context or CallContext()
-    needs_key = gw._on_call is not None or gw._cache is not None or gw.mode != "live"
-    key = request.cache_key(repeat=repeat) if needs_key else ""
+    needs_key = gw._cache is not None or gw.mode != "live"  # else hashed when read
+    key = request.cache_key(repeat=repeat) if needs_key else PendingKey(request, repeat)
     hit = gw._lookup(request, key, ctx, repeat)
     if hit is not None:  # answered before: one delta, no time to first token to speak of
         if hit.text:

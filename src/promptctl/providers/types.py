@@ -7,7 +7,7 @@ Adapters map `ChatRequest` to their wire format and the wire response back to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, overload
 
 # The request types live with the prompt format and the call plan; re-exported here
 # because they are the provider layer's interface (adapters map a ChatRequest).
@@ -22,6 +22,7 @@ __all__ = [
     "ChatRequest",
     "ChatResponse",
     "FinishReason",
+    "PendingKey",
     "ResponseFormat",
     "SkippedTarget",
     "ToolCall",
@@ -115,6 +116,42 @@ class CallContext:
     operation: Literal["chat", "embed"] = "chat"
 
 
+class PendingKey(str):
+    """A request's cache key, not hashed yet: `CallRecord.request_hash` hashes it when
+    first read. A bare live call (no cache, no recordings) needs no key of its own, and a
+    ledger reads it on its writer thread. As a `str` it is empty: never a cache key."""
+
+    request: ChatRequest
+    repeat: int
+
+    def __new__(cls, request: ChatRequest, repeat: int = 0) -> PendingKey:
+        self = super().__new__(cls, "")
+        self.request, self.repeat = request, repeat
+        return self
+
+
+class _RequestHash:
+    """`CallRecord.request_hash`: a field that resolves a `PendingKey` on first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> None: ...
+    @overload
+    def __get__(self, obj: object, owner: Any) -> str | None: ...
+    def __get__(self, obj: object | None, owner: Any = None) -> str | None:
+        if obj is None:
+            return None  # the field's default
+        value: str | None = obj.__dict__[self._slot]
+        if isinstance(value, PendingKey):
+            value = obj.__dict__[self._slot] = value.request.cache_key(repeat=value.repeat)
+        return value
+
+    def __set__(self, obj: object, value: str | None) -> None:
+        obj.__dict__[self._slot] = value
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """One provider call (or cache/replay hit) as the ledger stores it.
@@ -134,6 +171,6 @@ class CallRecord:
     latency_ms: float = 0.0
     error_kind: str | None = None
     fallback_from: str | None = None
-    request_hash: str | None = None
+    request_hash: _RequestHash = _RequestHash()  # str | None; a PendingKey is hashed on read
     cost_saved_usd: float | None = None  # a cache/replay hit: what the call would have cost
     usage_known: bool = True  # False: unreadable usage, or a call cancelled in flight

@@ -1,0 +1,271 @@
+"""The blocking client's transport: `PooledTransport`'s treatment for `complete_sync`.
+
+httpx2's default sync transport (httpcore2's `ConnectionPool`) walks every pooled
+connection on each request and each response close, and writes a request's head and its
+body in two `send` calls: on a loaded machine each `send` to a local server can cost a
+context switch, and in `Runtime.run` the two sends were the largest part of what the
+runtime added over one raw request. This transport keeps, per origin, a stack of idle
+connections (a list pop/append under one lock) and a bounded semaphore of open ones, and
+holds httpcore2's writes back until the response is read, so head and body leave in
+one `send`. The HTTP/1.1 work and the socket layer stay httpcore2's (`HTTPConnection`,
+`SyncBackend`): one client library, the same exceptions, mapped to httpx2's by httpx2's
+own `map_httpcore_exceptions`. The SSL context is built only when an `https` origin is
+first connected (a local model server, or the test fakes, is `http`).
+
+Not supported (as `PooledTransport`): proxies (with a proxy in the environment
+`_http.new_sync_client` keeps httpx2's transport), HTTP/2, unix sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpcore2
+import httpx2
+from httpx2._transports.default import map_httpcore_exceptions
+
+__all__ = ["SyncPooledTransport"]
+
+_Origin = tuple[bytes, bytes, int]
+_FLUSH_BYTES = 64 * 1024  # a request body larger than this is sent as it comes
+
+
+class SyncPooledTransport(httpx2.BaseTransport):
+    """At most `max_connections` open connections per origin, idle ones reused newest
+    first; thread-safe (each thread in flight holds its own connection)."""
+
+    def __init__(
+        self,
+        max_connections: int,
+        *,
+        ssl_context: Callable[[], ssl.SSLContext],
+        keepalive_expiry: float = 5.0,
+    ) -> None:
+        self._max = max_connections
+        self._expiry = keepalive_expiry
+        self._make_ssl = ssl_context
+        self._ssl: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+        self._idle: dict[_Origin, list[tuple[float, httpcore2.HTTPConnection]]] = {}
+        self._slots: dict[_Origin, threading.BoundedSemaphore] = {}
+        self._open: set[httpcore2.HTTPConnection] = set()
+        self._backend = _OneSendBackend()
+        self._closed = False
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        url = request.url
+        origin: _Origin = (url.raw_scheme, url.raw_host, url.port or _default_port(url))
+        req = httpcore2.Request(
+            method=request.method,
+            url=httpcore2.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        slots = self._slots.get(origin)
+        if slots is None:
+            with self._lock:
+                slots = self._slots.setdefault(origin, threading.BoundedSemaphore(self._max))
+        pool_timeout = request.extensions.get("timeout", {}).get("pool")
+        with map_httpcore_exceptions():
+            if not slots.acquire(timeout=pool_timeout):
+                raise httpcore2.PoolTimeout("no connection free in time")
+            try:
+                response, conn = self._send(origin, req)
+            except BaseException:
+                slots.release()
+                raise
+        return httpx2.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_Released(response, conn, self, origin, slots),
+            extensions=response.extensions,
+        )
+
+    def _send(
+        self, origin: _Origin, req: httpcore2.Request
+    ) -> tuple[httpcore2.Response, httpcore2.HTTPConnection]:
+        """Send on an idle connection, or a new one; a connection the server closed
+        meanwhile (keep-alive race) is dropped and the next one tried."""
+        while True:
+            conn, reused = self._take(origin)
+            try:
+                return conn.handle_request(req), conn
+            except httpcore2.ConnectionNotAvailable:
+                self._drop(conn)
+                if not reused:  # a new connection refusing is not a race: give up
+                    raise
+            except BaseException:
+                self._drop(conn)
+                raise
+
+    def _take(self, origin: _Origin) -> tuple[httpcore2.HTTPConnection, bool]:
+        """An idle connection still usable (True), or a new one (False)."""
+        stale: list[httpcore2.HTTPConnection] = []
+        found: httpcore2.HTTPConnection | None = None
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Cannot send a request, as the client has been closed.")
+            idle = self._idle.get(origin)
+            now = time.monotonic()
+            while idle:
+                since, conn = idle.pop()
+                if now - since < self._expiry and conn.is_available():
+                    found = conn
+                    break
+                self._open.discard(conn)
+                stale.append(conn)
+            if found is None:
+                scheme, host, port = origin
+                found = httpcore2.HTTPConnection(
+                    origin=httpcore2.Origin(scheme, host, port),
+                    ssl_context=self._ssl_context() if scheme == b"https" else None,
+                    keepalive_expiry=self._expiry,
+                    network_backend=self._backend,
+                )
+                self._open.add(found)
+                reused = False
+            else:
+                reused = True
+        for conn in stale:
+            _close_quietly(conn)
+        return found, reused
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = self._make_ssl()
+        return self._ssl
+
+    def _give_back(self, origin: _Origin, conn: httpcore2.HTTPConnection) -> None:
+        if conn.is_idle():  # the response was read to the end and keep-alive holds
+            with self._lock:
+                if not self._closed:
+                    self._idle.setdefault(origin, []).append((time.monotonic(), conn))
+                    return
+        self._drop(conn)
+
+    def _drop(self, conn: httpcore2.HTTPConnection) -> None:
+        """Close a connection that is not going back to the pool."""
+        with self._lock:
+            self._open.discard(conn)
+        _close_quietly(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns, self._open = self._open, set()
+            self._idle.clear()
+        for conn in conns:
+            _close_quietly(conn)
+
+
+class _Released(httpx2.SyncByteStream):
+    """The response body; closing it returns the connection and its slot."""
+
+    def __init__(
+        self,
+        response: httpcore2.Response,
+        conn: httpcore2.HTTPConnection,
+        pool: SyncPooledTransport,
+        origin: _Origin,
+        slots: threading.BoundedSemaphore,
+    ) -> None:
+        self._response = response
+        self._conn = conn
+        self._pool = pool
+        self._origin = origin
+        self._slots: threading.BoundedSemaphore | None = slots
+
+    def __iter__(self) -> Iterator[bytes]:
+        with map_httpcore_exceptions():
+            yield from self._response.iter_stream()
+
+    def close(self) -> None:
+        slots, self._slots = self._slots, None
+        if slots is None:
+            return
+        try:
+            with map_httpcore_exceptions():
+                self._response.close()
+        finally:
+            self._pool._give_back(self._origin, self._conn)
+            slots.release()
+
+
+def _default_port(url: httpx2.URL) -> int:
+    return 443 if url.raw_scheme == b"https" else 80
+
+
+def _close_quietly(conn: httpcore2.HTTPConnection) -> None:
+    with contextlib.suppress(Exception):  # a socket already reset by the peer
+        conn.close()
+
+
+class _OneSendBackend(httpcore2.NetworkBackend):
+    """httpcore2's `SyncBackend` (TCP_NODELAY, its timeouts and error mapping), with
+    streams that send a request's head and body together."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore2.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore2.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _OneSendStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _OneSendStream(httpcore2.NetworkStream):
+    """Writes are held until the next read (or a large request) and sent as one."""
+
+    def __init__(self, inner: httpcore2.NetworkStream) -> None:
+        self._inner = inner
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._pending:
+            self._flush(timeout)
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """httpcore2 writes the head, then the body: one `send` instead of two."""
+        self._pending.append(buffer)
+        self._pending_bytes += len(buffer)
+        if self._pending_bytes >= _FLUSH_BYTES:
+            self._flush(timeout)
+
+    def _flush(self, timeout: float | None) -> None:
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._inner.write(data, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore2.NetworkStream:
+        return _OneSendStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
