@@ -4,9 +4,12 @@
 one `Gateway` (cache/replay -> limits -> retry -> fallback -> ledger), scores them and
 writes the results document. `evaluate(...)` is the blocking wrapper the CLI calls.
 
-Scheduling: a fixed pool of `concurrency` workers pulls cases from one iterator, so at
-most that many cases are in flight, a slow provider only holds the workers it is using,
-and results land in their case's slot (the document keeps case order, not finish order).
+Scheduling: a fixed pool of `concurrency` workers pulls cases from one iterator (made as
+they are taken: a 100,000-row dataset is never a list of cases), so at most that many
+cases are in flight and a slow provider only holds the workers it is using. Results are
+written to the results file as they finish, in case order (`result_log`: a result waits
+only for the cases before it, and workers stay within `lookahead` cases of the first one
+not written), so a run holds counters, not results (`EvalRun.document` reads the file).
 Worker i starts `i * WORKER_STAGGER_S` late: workers started together stay in lock-step
 (all answers arrive at once, and each waits for the CPU work of all the others before it
 sends its next request), while staggered ones keep their answers spread out, so that
@@ -34,17 +37,14 @@ import asyncio
 import logging
 import os
 import subprocess
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from promptctl.errors import EXIT_INTERRUPTED, UsageError
-from promptctl.evals.aggregate import SummaryBuilder
 from promptctl.evals.case_facts import CaseFacts
 from promptctl.evals.case_run import CaseRunner
-from promptctl.evals.cases import Case
 from promptctl.evals.judge import PromptJudge
 from promptctl.evals.options import (
     DEFAULT_CONCURRENCY,
@@ -55,10 +55,11 @@ from promptctl.evals.options import (
     stream_cases,
 )
 from promptctl.evals.prepare import RequestBuilder
+from promptctl.evals.result_log import ResultLog
 from promptctl.evals.results import SCHEMA_ID, CaseResult, RunInfo, load_case_results
 from promptctl.evals.results_stream import FLUSH_SECONDS, ResultsStream, copy_results
 from promptctl.evals.run_output import check_outputs, write_junit
-from promptctl.evals.scoring import exit_code, skipped_result
+from promptctl.evals.scoring import exit_code
 from promptctl.promptfile.model import Project, Prompt
 
 if TYPE_CHECKING:
@@ -189,11 +190,8 @@ def evaluate(
 class _Session:
     """One run: a pool of workers feeding cases to a `CaseRunner`, streaming the document.
 
-    Cases are made as workers take them (`CaseStream`) and each result goes to the
-    results file as soon as every case before it has gone: a worker does not start a case
-    more than `lookahead` places after the first unwritten one, so at most that many
-    results wait for a slow case before them. What the summary needs is kept as counters
-    (`SummaryBuilder`, `CaseFacts`), not as results.
+    Cases are made as workers take them (`CaseStream`); results go to the results file
+    through the `ResultLog`, in case order, as they finish.
     """
 
     def __init__(
@@ -237,23 +235,14 @@ class _Session:
             mode=options.mode, git_commit=_git_commit(project.root), shard=options.shard
         )
         self.workers = min(options.concurrency, max(1, self.cases.total))
-        self.lookahead = max(LOOKAHEAD_MIN, LOOKAHEAD_PER_WORKER * self.workers)
         self._queue = enumerate(self.cases)
-        self._taken: dict[int, Case] = {}  # started, result not written yet
-        self._done: dict[int, CaseResult] = {}  # finished before a case ahead of them
-        self._next = 0  # the index of the first case not written yet
-        self._advanced = asyncio.Condition()
-        self._summary = SummaryBuilder()
-        self._facts = CaseFacts()
-        self._statuses: dict[str, CaseResult] = {}  # the first result of each status
-        self._counts: Counter[str] = Counter()
-        self._cached = 0
-        self._error_kinds: set[str] = set()
-        self._stream = ResultsStream(
+        stream = ResultsStream(
             _primary_file(options, project.state_dir / "runs", self.run_info.id),
             SCHEMA_ID,
             self.gateway.redactor.data(self.run_info.to_dict()),
         )
+        lookahead = max(LOOKAHEAD_MIN, LOOKAHEAD_PER_WORKER * self.workers)
+        self.log = ResultLog(stream, self.gateway.redactor.data, lookahead=lookahead)
 
     async def run(self) -> EvalRun:
         judge = PromptJudge(self.case_runner.judge_complete)
@@ -282,7 +271,7 @@ class _Session:
     async def _flush_every(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
-            self._stream.flush()
+            self.log.stream.flush()
 
     # ---- the worker pool ---------------------------------------------------------
 
@@ -294,57 +283,12 @@ class _Session:
             except TimeoutError:
                 pass
         for index, case in self._queue:
-            self._taken[index] = case
-            if index - self._next >= self.lookahead:
-                await self._wait_for_room(index)
+            await self.log.begin(index, case)
             result = await self.case_runner.run(case, judge)
             if self.progress is not None:
                 self.progress.advance(result, self.budget.spent)
-            self._done[index] = result
-            if index == self._next:
-                self._write_ready()
-                async with self._advanced:
-                    self._advanced.notify_all()
+            await self.log.end(index, result)
         self._drained.set()
-
-    async def _wait_for_room(self, index: int) -> None:
-        """Until case `index` is within `lookahead` of the first unwritten case."""
-        async with self._advanced:
-            await self._advanced.wait_for(lambda: index - self._next < self.lookahead)
-
-    def _write_ready(self) -> None:
-        """Write the finished results that no unfinished case precedes."""
-        while self._next in self._done:
-            del self._taken[self._next]
-            self._write(self._done.pop(self._next))
-            self._next += 1
-
-    def _write(self, result: CaseResult) -> None:
-        self._summary.add(result)
-        self._counts[result.status] += 1
-        self._statuses.setdefault(result.status, result)
-        self._cached += result.cached
-        if result.error is not None:
-            self._error_kinds.add(result.error.kind)
-        # a key in an input, output or check message; C `json.dumps` first finds most
-        # cases clean without a walk
-        row = self.gateway.redactor.data(result.to_dict())
-        self._facts.add(row)
-        self._stream.add(row)
-
-    def _write_rest(self) -> None:
-        """After an interruption: the finished results, and every other case `skipped`."""
-        for index in sorted(self._taken):
-            if index < self._next:
-                continue
-            while self._next < index:  # cannot happen: every case before was taken
-                self._next += 1
-            result = self._done.pop(index, None)
-            self._write(result if result is not None else skipped_result(self._taken[index]))
-            self._next = index + 1
-        self._taken.clear()
-        for _, case in self._queue:
-            self._write(skipped_result(case))
 
     # ---- set-up and tear-down -----------------------------------------------------
 
@@ -396,7 +340,8 @@ class _Session:
 
     def _finish(self, *, interrupted: bool) -> EvalRun:
         self.builder.clear()  # the rendered requests are not needed any more (memory)
-        self._write_rest()
+        results = self.log
+        results.close(self._queue)  # after an interruption: the rest, as `skipped`
         self.run_info.skipped_budget = self.budget.skipped
         self.run_info.circuit_breaker = [e.to_dict() for e in self.gateway.breaker_history()]
         if self.budget.max_cost_usd is not None:
@@ -405,8 +350,8 @@ class _Session:
         self.run_info.finish(interrupted=interrupted)
         redact = self.gateway.redactor.data
         run = redact(self.run_info.to_dict())
-        summary = [redact(s.to_dict()) for s in self._summary.summaries()]
-        stream = self._stream
+        summary = [redact(s.to_dict()) for s in results.summary.summaries()]
+        stream = results.stream
         stream.finish(run, summary)
         run_file = self._copy_outputs(stream)
         document = None
@@ -416,20 +361,20 @@ class _Session:
         code = (
             EXIT_INTERRUPTED
             if interrupted
-            else exit_code(self._statuses.values(), skipped_budget=self.budget.skipped)
+            else exit_code(results.first_of_status.values(), skipped_budget=self.budget.skipped)
         )
         return EvalRun(
             head={"schema": SCHEMA_ID, "run": run, "summary": summary},
-            facts=self._facts,
+            facts=results.facts,
             exit_code=code,
             interrupted=interrupted,
             skipped_budget=self.budget.skipped,
             spent_usd=self.budget.spent,
             run_file=run_file,
-            counts={s: self._counts.get(s, 0) for s in ("pass", "fail", "error", "skipped")},
+            counts={s: results.counts.get(s, 0) for s in ("pass", "fail", "error", "skipped")},
             cases=stream.cases,
-            cached=self._cached,
-            error_kinds=frozenset(self._error_kinds),
+            cached=results.cached,
+            error_kinds=frozenset(results.error_kinds),
             _load=stream.load,
             _document=document,
         )
