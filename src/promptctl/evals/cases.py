@@ -22,7 +22,7 @@ __all__ = [
     "CaseExpansion",
     "expand_cases",
     "fallback_targets",
-    "in_shard",
+    "in_shard_of",
     "parse_shard",
     "shard",
     "targets_for",
@@ -139,8 +139,10 @@ class CaseExpansion:
     test_glob: str | None = None
     include_fallbacks: bool = False
 
-    def count(self, limits: Limits | None = None) -> int:
-        """How many cases; UsageError over `limits` (checked before any case is made)."""
+    def count(self, limits: Limits | None = None, *, cases: bool = True) -> int:
+        """How many cases; UsageError over `limits` (checked before any case is made).
+        `cases=False` checks `--repeat` only (the caller counts the cases, then calls
+        `check_total`) and returns 0."""
         limits = limits or Limits()
         repeat = self.repeat
         if repeat is not None and repeat < 1:
@@ -150,14 +152,42 @@ class CaseExpansion:
                 f"--repeat {repeat} is over the limit of {limits.max_repeat}",
                 hint="lower it, or raise `limits: {max_repeat: N}` in promptctl.yaml",
             )
+        if not cases:
+            return 0
         total = sum(count for *_, count in self._plan())
+        self.check_total(total, limits)
+        return total
+
+    def tally(
+        self, limits: Limits, shard: tuple[int, int] | None = None
+    ) -> tuple[int, frozenset[str]]:
+        """`count` and, in the same pass over the tests (a dataset's are made again on
+        each), the cases of `shard` (I, N) and the providers their targets use."""
+        self.count(limits, cases=False)
+        total = in_shard = 0
+        providers: set[str] = set()
+        for prompt, target, test, count in self._plan():
+            total += count
+            if shard is None:
+                in_shard += count
+            else:
+                index, of = shard
+                keys = (Case(prompt, target, test, i) for i in range(count))
+                count = sum(1 for c in keys if in_shard_of(c, index, of))
+                in_shard += count
+            if count:
+                providers.add(target.use.split("/", 1)[0])
+        self.check_total(total, limits)
+        return in_shard, frozenset(providers)
+
+    @staticmethod
+    def check_total(total: int, limits: Limits) -> None:
         if total > limits.max_cases:
             raise UsageError(
                 f"this run expands to {total:,} cases, over the limit of {limits.max_cases:,}",
                 hint="select fewer prompts, targets or repeats, or raise "
                 "`limits: {max_cases: N}` in promptctl.yaml",
             )
-        return total
 
     def __iter__(self) -> Iterator[Case]:
         for prompt, target, test, count in self._plan():
@@ -209,10 +239,10 @@ def shard(cases: Sequence[Case], index: int, total: int) -> list[Case]:
     moves any other case to a different shard. Shards are disjoint and together cover all.
     """
     _check_shard(index, total)
-    return [c for c in cases if in_shard(c, index, total)]
+    return [c for c in cases if in_shard_of(c, index, total)]
 
 
-def in_shard(case: Case, index: int, total: int) -> bool:
+def in_shard_of(case: Case, index: int, total: int) -> bool:
     """Is `case` in shard `index` (1-based) of `total` (see `shard`)?"""
     return _bucket(case.key, total) == index - 1
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import UsageError
-from promptctl.evals.cases import Case, CaseExpansion, in_shard, parse_shard
+from promptctl.evals.cases import Case, CaseExpansion, in_shard_of, parse_shard
 from promptctl.promptfile.model import Project, Prompt
 from promptctl.providers.recordings import Mode
 
@@ -82,7 +82,7 @@ class CaseStream:
         if self.shard is None:
             return iter(self.expansion)
         index, total = self.shard
-        return (c for c in self.expansion if in_shard(c, index, total))
+        return (c for c in self.expansion if in_shard_of(c, index, total))
 
     def __len__(self) -> int:
         return self.total
@@ -98,14 +98,9 @@ def stream_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptio
         options.tags,
         options.test_glob,
     )
-    expansion.count(project.limits)
     where = parse_shard(options.shard) if options.shard else None
-    stream = CaseStream(expansion, where, 0, frozenset())
-    total, providers = 0, set()
-    for case in stream:
-        total += 1
-        providers.add(case.target.use.split("/", 1)[0])
-    return CaseStream(expansion, where, total, frozenset(providers))
+    total, providers = expansion.tally(project.limits, where)
+    return CaseStream(expansion, where, total, providers)
 
 
 def provider_limits(
