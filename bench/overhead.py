@@ -5,11 +5,13 @@ Run: .venv/bin/python bench/overhead.py [--quick]
 1. Pools: 1,000 requests at concurrency 50 to a local server answering after 50 ms, against
    two servers (a raw asyncio one and the stdlib's threading `http.server`), one option per
    row: httpx2's own pool (one client of 50 connections, or five of 10), the bare httpcore2
-   pool without the httpx2 layer, httpx2 over promptctl's `PooledTransport` (what providers
-   use), and aiohttp when it is installed (for comparison only; not a dependency). Prints
+   pool without the httpx2 layer, httpx2 over promptctl's `PooledTransport` (its own
+   HTTP/1.1 connections), `PooledClient.post_bytes` (what a provider call uses), and
+   aiohttp when it is installed (for comparison only; not a dependency). Prints
    wall time and client CPU per request, best of 3 (the server runs in its own process).
-2. Overhead: Gateway.complete (live mode, no cache) vs a raw client.post of the same body
-   to a zero-latency local server, at concurrency 1 and 50; prints µs added per call.
+2. Overhead: Gateway.complete (live mode, no cache) vs a raw `post_bytes` of the same body
+   (the provider path's HTTP alone) to a zero-latency local server, at concurrency 1 and
+   50; prints µs added per call.
 """
 
 from __future__ import annotations
@@ -140,15 +142,26 @@ def _httpx_clients(lib: Any, clients: int, per: int) -> tuple[list[Any], Any]:
 
 
 def _pooled_transport(per: int) -> tuple[list[Any], Any]:
-    import httpx2
+    from promptctl.providers._transport import PooledClient
 
-    from promptctl.providers._transport import PooledTransport
-
-    client = httpx2.AsyncClient(transport=PooledTransport(per))
+    client = PooledClient(per)
 
     async def post(i: int, url: str, content: bytes) -> None:
         r = await client.post(url, content=content, headers=HEADERS)
         r.raise_for_status()
+
+    return [post], client.aclose
+
+
+def _post_bytes(per: int) -> tuple[list[Any], Any]:
+    """What a provider call does: the same bytes out, no httpx2 request/response objects."""
+    from promptctl.providers._transport import PooledClient
+
+    client = PooledClient(per)
+
+    async def post(i: int, url: str, content: bytes) -> None:
+        r = await client.post_bytes(url, headers=HEADERS, content=content, timeout=60.0)
+        assert r.status_code == 200
 
     return [post], client.aclose
 
@@ -189,6 +202,7 @@ def _options() -> dict[str, Any]:
         "httpx2 5 clients x 10 conns": lambda: _httpx_clients(httpx2, 5, 10),
         "bare httpcore2 pool (50)": lambda: _bare_httpcore2(50),
         "httpx2 + PooledTransport (50)": lambda: _pooled_transport(50),
+        "PooledClient.post_bytes (50)": lambda: _post_bytes(50),
     }
     try:
         import aiohttp  # noqa: F401
@@ -237,7 +251,9 @@ async def _overhead(url: str, n: int, concurrency: int) -> tuple[float, float, f
 
     async def raw_call() -> None:
         async with sem:
-            r = await raw.post(url + "/chat/completions", content=content, headers=headers)
+            r = await raw.post_bytes(
+                url + "/chat/completions", content=content, headers=headers, timeout=60.0
+            )
             json.loads(r.content)
 
     async def gw_call() -> None:

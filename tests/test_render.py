@@ -12,7 +12,13 @@ import pytest
 from promptctl.errors import InputValidationError, RenderError
 from promptctl.promptfile.chat import ChatMessage
 from promptctl.promptfile.model import MessageTemplate, ModelConfig, Prompt, Target
-from promptctl.render import content_hash, inline_partials, render_messages, validate_inputs
+from promptctl.render import (
+    content_hash,
+    inline_partials,
+    render_messages,
+    render_template,
+    validate_inputs,
+)
 
 
 def make(*messages: MessageTemplate, inputs: dict[str, Any] | None = None) -> Prompt:
@@ -240,3 +246,46 @@ def test_choose_target_first_true_route_wins() -> None:
     assert choose_target(prompt.model, {"tier": "free", "ticket": "a"}).use == "openai/gpt-4o-mini"
     with pytest.raises(RenderError, match="route `when` failed"):
         choose_target(prompt.model, {"ticket": "a"})  # `tier` undefined under StrictUndefined
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Answer in one word.",
+        "two lines\nand a trailing newline\n",
+        "two trailing newlines\n\n",
+        "windows\r\nline ends\r\n",
+        "a lone { brace } and }} and %} are text",
+        "{{ question }}",
+        "{{question}}",
+        "{{  question  }}\n",
+        "{{ true }}",
+        "{{ None }}",
+        "{{ number }}",
+        "{{ nested }}",
+        "{{ range }}",
+        "{{- question }}",
+        "{# a comment #}text",
+        "{% if question %}yes{% endif %}",
+        "",
+        "\n",
+    ],
+)
+def test_messages_rendered_without_jinja_are_what_jinja_renders(source: str) -> None:
+    """`render_template` answers plain text and `{{ name }}` itself: the same text."""
+    from promptctl.render import _without_jinja, environment
+
+    variables = {"question": "What is 2+2?\n", "number": 4, "nested": {"a": [1]}}
+    jinja = environment().from_string(source).render(variables)
+    assert render_template(source, variables) == jinja
+    shortcut = _without_jinja(source, variables)
+    assert shortcut is None or shortcut == jinja
+
+
+def test_the_shortcut_leaves_undefined_inputs_and_limits_to_jinja() -> None:
+    with pytest.raises(RenderError, match="undefined"):
+        render_template("{{ missing }}", {})
+    from promptctl.promptfile.sandbox import MAX_OUTPUT_CHARS
+
+    with pytest.raises(RenderError, match="over the limit"):
+        render_template("{{ big }}", {"big": "x" * (MAX_OUTPUT_CHARS + 1)})

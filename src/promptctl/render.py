@@ -8,6 +8,7 @@ runtime renders a bundled prompt in microseconds.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from promptctl.promptfile.regex_safety import (
     catastrophic_schema_patterns,
     deadline,
 )
-from promptctl.promptfile.sandbox import LimitedSandbox, render_limited
+from promptctl.promptfile.sandbox import MAX_OUTPUT_CHARS, LimitedSandbox, render_limited
 
 if TYPE_CHECKING:
     pass
@@ -126,6 +127,9 @@ def render_template(
     source: str, variables: Mapping[str, Any], env: SandboxedEnvironment | None = None
 ) -> str:
     """Render one template; every Jinja failure becomes a RenderError."""
+    shortcut = _without_jinja(source, variables)
+    if shortcut is not None:
+        return shortcut
     template = compile_template(source, env)
     try:
         return render_limited(template, variables)
@@ -154,6 +158,27 @@ def render_template(
         ) from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise RenderError(f"template failed: {type(exc).__name__}: {exc}") from None
+
+
+_ONE_VARIABLE = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_]*) *\}\}\n?")
+_LITERALS = frozenset({"true", "false", "none", "True", "False", "None"})
+
+
+def _without_jinja(source: str, variables: Mapping[str, Any]) -> str | None:
+    """What Jinja renders for the commonest messages, without a template context each:
+    plain text (no `{{`, `{%` nor `{#`: the text, less one trailing newline, as Jinja
+    drops it) and `{{ name }}` of a string input (that string). None: ask Jinja."""
+    if "{" not in source or ("{{" not in source and "{%" not in source and "{#" not in source):
+        if "\r" in source:  # Jinja turns CR LF and CR into LF
+            return None
+        return source[:-1] if source.endswith("\n") else source
+    match = _ONE_VARIABLE.fullmatch(source)
+    if match is None or match.group(1) in _LITERALS:
+        return None
+    value = variables.get(match.group(1))
+    if type(value) is not str or len(value) > MAX_OUTPUT_CHARS:
+        return None  # Jinja's own str(), errors and limits
+    return value
 
 
 def _validator(prompt: Prompt) -> tuple[dict[str, Any], Check | None, bool]:

@@ -199,3 +199,53 @@ def test_a_cache_hit_record_carries_its_own_saving(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         saved = [r[0] for r in db.execute("SELECT cost_saved_usd FROM calls ORDER BY rowid")]
     assert saved == [0.0031, 0.5]
+
+
+def test_record_many_commits_every_row_in_one_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.record_many([call(ts=float(i)) for i in range(5)])
+        assert _count(path) == 5  # paid: committed before record_many returns
+        commits = _commits(path)
+        ledger.record_many([call(ts=10.0), call(ts=11.0)])
+        assert _count(path) == 7
+        assert _commits(path) == commits + 1
+
+
+def _commits(path: Path) -> int:
+    """Transactions committed to the WAL so far: its frames that end one (commit frames)."""
+    wal = path.with_name(path.name + "-wal").read_bytes()
+    page = int.from_bytes(wal[8:12], "big")
+    frames = range(32, len(wal), 24 + page)
+    return sum(1 for at in frames if int.from_bytes(wal[at + 4 : at + 8], "big") != 0)
+
+
+def test_try_record_many_never_waits_for_a_locked_database(tmp_path: Path) -> None:
+    """Another connection (another process) holds the write lock: the no-wait path says
+    so at once and records nothing; `record_many` (a thread's) then waits and commits."""
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        assert ledger.try_record_many([call(ts=1.0)]) is False
+        assert time.monotonic() - started < 0.5
+        assert ledger.flush() and _count(path) == 0  # nothing pending either
+        releaser = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+        releaser.start()
+        ledger.record_many([call(ts=2.0)])  # waits for the lock, then commits
+        releaser.join()
+        assert _count(path) == 1
+        assert ledger.try_record_many([call(ts=3.0), call(ts=4.0)]) is True
+        assert _count(path) == 3
+        other.close()
+    assert ledger.dropped == 0
+
+
+def test_try_record_many_takes_pending_cache_hits_along(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path, batch_size=1000, flush_interval_s=60) as ledger:
+        ledger.record(call(outcome="cached", cost=0.0))
+        assert _count(path) == 0
+        assert ledger.try_record_many([call(ts=5.0)]) is True
+        assert _count(path) == 2

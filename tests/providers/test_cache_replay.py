@@ -178,6 +178,30 @@ def test_batched_writes_are_read_back_at_once_and_written_in_groups(tmp_path: Pa
     other.close()
 
 
+def test_batched_writes_checkpoint_on_a_thread_never_in_the_callers_commit(
+    tmp_path: Path,
+) -> None:
+    """An evaluation's commits run on its event loop: SQLite's automatic checkpoint (a
+    copy of the WAL and an fsync, inside a commit) is off for a batched writer, and a
+    thread of its own copies the WAL into the database every ~1,000 rows."""
+    path = tmp_path / "cache.sqlite"
+    cache = ResponseCache(path, write_batch=64)
+    cache.put("k0", _answer("zero"))
+    cache.flush()
+    assert cache._conn().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    schema_only = path.stat().st_size
+    for i in range(1, 2500):
+        cache.put(f"k{i}", _answer("x" * 500))
+    cache.flush()
+    assert cache._checkpoint is not None
+    cache._checkpoint.join()
+    assert path.stat().st_size > schema_only + 500 * 1000  # rows are in the database file
+    other = ResponseCache(path)
+    assert other.stats().entries == 2500
+    other.close()
+    cache.close()
+
+
 def test_an_evaluation_leaves_every_answer_in_the_cache(tmp_path: Path) -> None:
     """The runner batches cache writes; a run shorter than a batch still stores all."""
     fake = FakeLLM().start()
@@ -219,7 +243,8 @@ def test_a_cancelled_caller_still_gets_its_paid_answer_into_the_ledger(
         busy = threading.Event()
         blocker = loop.run_in_executor(None, busy.wait)  # the only worker is taken
         task = asyncio.ensure_future(gateway.complete(chat("openai/gpt-4o-mini")))
-        while not gateway._writes:  # answered; its record is queued behind the blocker
+        assert gateway._records is not None
+        while not gateway._records.pending:  # answered; its record waits behind the blocker
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

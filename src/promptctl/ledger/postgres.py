@@ -145,6 +145,15 @@ class PgLedger:
             with self._progress:
                 self._progress.wait_for(lambda: self._synced_seq >= seq - self.batch_size, 5.0)
 
+    def record_many(self, records: list[CallRecord]) -> None:
+        """`record` each of `records` (the gateway hands over answers in batches)."""
+        for record in records:
+            self.record(record)
+
+    def try_record_many(self, records: list[CallRecord]) -> bool:
+        """Never on the caller's thread: `record` may wait for the spool writer."""
+        return False
+
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every row recorded so far is in PostgreSQL; False after `timeout`."""
         deadline = None if timeout is None else time.monotonic() + timeout

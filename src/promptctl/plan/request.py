@@ -58,9 +58,7 @@ class ChatRequest:
         an evaluation asks for the key of the same request several times."""
         cached: str | None = self.__dict__.get("_canonical_json_cache")
         if cached is None:
-            cached = json.dumps(
-                plain_data(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            )
+            cached = _CANONICAL.encode(plain_data(self))
             object.__setattr__(self, "_canonical_json_cache", cached)
         return cached
 
@@ -80,7 +78,9 @@ class ChatRequest:
         return key
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+# built once: `json.dumps` with arguments makes a new encoder per call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _FIELD_NAMES: dict[type, tuple[tuple[str, ...], dict[str, Any]]] = {}
 
 
@@ -107,21 +107,20 @@ def plain_data(value: Any) -> Any:
     known = _FIELD_NAMES.get(cls)
     if known is None and is_dataclass(value) and not isinstance(value, type):
         known = _FIELD_NAMES[cls] = _field_names(value)
+    scalars = _SCALARS  # scalars are returned here, not by a call each: ~3x fewer calls
     if known is not None:
         names, defaults = known
-        if not defaults:
-            return {name: plain_data(getattr(value, name)) for name in names}
         out = {}
         for name in names:
             item = getattr(value, name)
-            if name in defaults and item == defaults[name]:
+            if defaults and name in defaults and item == defaults[name]:
                 continue
-            out[name] = plain_data(item)
+            out[name] = item if type(item) in scalars else plain_data(item)
         return out
-    if isinstance(value, list | tuple):
-        return [plain_data(v) for v in value]
+    if cls is tuple or cls is list or isinstance(value, list | tuple):
+        return [v if type(v) in scalars else plain_data(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: plain_data(v) for k, v in value.items()}
+        return {k: v if type(v) in scalars else plain_data(v) for k, v in value.items()}
     return value
 
 

@@ -36,11 +36,9 @@ def new_client(max_connections: int = 100) -> Any:
             ),
             timeout=httpx2.Timeout(60.0),
         )
-    from promptctl.providers._transport import PooledTransport
+    from promptctl.providers._transport import PooledClient
 
-    return httpx2.AsyncClient(
-        transport=PooledTransport(max_connections), timeout=httpx2.Timeout(60.0)
-    )
+    return PooledClient(max_connections, timeout=60.0)
 
 
 def _env_proxies() -> bool:

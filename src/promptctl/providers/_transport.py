@@ -4,14 +4,15 @@ httpx2's own pool (httpcore2's `AsyncConnectionPool`) re-scans every pooled conn
 each time a request is queued, sent or closed: with 50 connections that is ~100
 `is_closed`/`is_idle`/`is_available` calls per request, ~20% of an evaluation's CPU per
 case. This transport keeps, per origin, a stack of idle connections and a count of
-open ones: taking and returning a connection costs a list pop/append. The HTTP/1.1 work
-itself stays httpcore2's (`AsyncHTTPConnection`), so it is still one client library.
+open ones: taking and returning a connection costs a list pop/append.
 
-Two more costs go: httpcore2's default network layer (anyio, a cancel scope per read and
-write) is replaced by `AsyncioBackend` on plain asyncio streams, which also sends a
-request's head and body in one `send`; and the SSL context is built only when an `https`
-origin is first connected (loading the CA bundle costs ~20-45 ms, and a local model
-server, or the test fakes, is `http`). Numbers: docs/performance.md.
+The connections are `_http11`'s (HTTP/1.1 on an asyncio protocol: a request's head
+encoded once per distinct header set and written with its body in one `write`, the
+answer parsed where it arrives) rather than httpcore2's h11 over anyio, which cost more
+than the rest of an evaluated case together; everything above the transport is httpx2's.
+The SSL context is built only when an `https` origin is first connected (loading the CA
+bundle costs ~20-45 ms, and a local model server, or the test fakes, is `http`).
+Numbers: docs/performance.md.
 
 Not supported (promptctl never configures them): proxies, HTTP/2, unix sockets.
 """
@@ -19,24 +20,19 @@ Not supported (promptctl never configures them): proxies, HTTP/2, unix sockets.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import select
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import httpcore2
 import httpx2
 
-# httpx2 maps httpcore2's exceptions to its own (ConnectError, ReadTimeout, ...) in its
-# transport module; the same mapping keeps `except httpx2.TransportError` working.
-from httpx2._transports.default import map_httpcore_exceptions
+from promptctl.providers._http11 import Answer, Connection, encode_head, open_connection
 
-__all__ = ["PooledTransport"]
+__all__ = ["PooledClient", "PooledTransport", "Reply"]
 
 _Origin = tuple[bytes, bytes, int]
-_FLUSH_BYTES = 64 * 1024  # a request body larger than this is sent as it comes
 
 
 class PooledTransport(httpx2.AsyncBaseTransport):
@@ -45,11 +41,15 @@ class PooledTransport(httpx2.AsyncBaseTransport):
     def __init__(self, max_connections: int, *, keepalive_expiry: float = 5.0) -> None:
         self._max = max_connections
         self._expiry = keepalive_expiry
-        self._idle: dict[_Origin, list[tuple[float, httpcore2.AsyncHTTPConnection]]] = {}
+        self._idle: dict[_Origin, list[Connection]] = {}
         self._slots: dict[_Origin, asyncio.Semaphore] = {}
         self._ssl: ssl.SSLContext | None = None
-        self._open: set[httpcore2.AsyncHTTPConnection] = set()
-        self._backend = AsyncioBackend()
+        self._open: set[Connection] = set()
+        # validated request heads, by request line and headers (they hold API keys: kept
+        # with the transport, not the process)
+        self._heads: dict[tuple[Any, ...], bytes] = {}
+        # post_bytes: (url, headers) -> (origin, encoded head), as httpx2 would send them
+        self._routes: dict[tuple[object, ...], tuple[_Origin, bytes]] = {}
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -59,257 +59,184 @@ class PooledTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
         origin: _Origin = (url.raw_scheme, url.raw_host, url.port or _default_port(url))
-        req = httpcore2.Request(
-            method=request.method,
-            url=httpcore2.URL(
-                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
+        head = encode_head(request.method, url.raw_path, request.headers.raw, self._heads)
+        stream = request.stream
+        body: bytes | AsyncIterable[bytes]
+        if isinstance(stream, httpx2.ByteStream):
+            body = request.content
+        else:
+            assert isinstance(stream, AsyncIterable)
+            body = stream
+        chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+        timeouts = request.extensions.get("timeout", {})
+        answer = await self._request(origin, head, request.method, body, timeouts, request, chunked)
+        return httpx2.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=answer.body,
+            extensions={
+                "http_version": answer.version,
+                "reason_phrase": answer.reason,
+                "network_stream": answer.body.conn,
+            },
         )
+
+    async def post_bytes(
+        self,
+        client: httpx2.AsyncClient,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes,
+        timeout: float,
+    ) -> Reply:
+        """`client.post(url, headers=..., content=..., timeout=...)`, read to the end,
+        without building httpx2's request and response objects: the same bytes go out
+        (the request's head is the one `client.build_request` makes, kept per URL and
+        headers). A client holding cookies, or an answer setting them or needing to be
+        decoded (gzip), goes through `client` as usual."""
+        if client.cookies:
+            return _reply(await client.post(url, headers=headers, content=content, timeout=timeout))
+        key: tuple[object, ...] = (url, *headers.items())
+        route = self._routes.get(key)
+        if route is None:
+            request = client.build_request("POST", url, headers=headers, content=b"")
+            raw = [(n, v) for n, v in request.headers.raw if n.lower() != b"content-length"]
+            u = request.url
+            route = (
+                (u.raw_scheme, u.raw_host, u.port or _default_port(u)),
+                encode_head("POST", u.raw_path, raw, self._heads),
+            )
+            if len(self._routes) >= 256:
+                self._routes.clear()
+            self._routes[key] = route
+        origin, head = route
+        head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"
+        timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        answer = await self._request(origin, head, "POST", content, timeouts, None, False)
+        if not answer.decoded() or any(n.lower() == b"set-cookie" for n, _ in answer.headers):
+            response = httpx2.Response(
+                answer.status,
+                headers=answer.headers,
+                stream=answer.body,
+                request=client.build_request("POST", url, headers=headers, content=content),
+            )
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            client.cookies.extract_cookies(response)
+            return _reply(response)
+        try:
+            content = b"".join([part async for part in answer.body])
+        finally:
+            await answer.body.aclose()
+        return Reply(answer.status, httpx2.Headers(answer.headers), content)
+
+    async def _request(
+        self,
+        origin: _Origin,
+        head: bytes,
+        method: str,
+        body: bytes | AsyncIterable[bytes],
+        timeouts: dict[str, Any],
+        request: httpx2.Request | None,
+        chunked: bool,
+    ) -> Answer:
+        """Send on a connection under the origin's limit; the answer's body gives the
+        connection (and the slot) back when it is closed."""
         slots = self._slots.get(origin)
         if slots is None:
             slots = self._slots[origin] = asyncio.Semaphore(self._max)
-        pool_timeout = request.extensions.get("timeout", {}).get("pool")
-        with map_httpcore_exceptions():
+        if slots.locked():  # else acquiring cannot wait: no timer needed
             try:
-                async with asyncio.timeout(pool_timeout):
+                async with asyncio.timeout(timeouts.get("pool")):
                     await slots.acquire()
             except TimeoutError:
-                raise httpcore2.PoolTimeout("no connection free in time") from None
+                raise httpx2.PoolTimeout("no connection free in time", request=request) from None
+        else:
+            await slots.acquire()
+        try:
+            conn = await self._take(origin, request, timeouts.get("connect"))
             try:
-                response, conn = await self._send(origin, req)
+                answer = await conn.send(head, method, body, timeouts, request, chunked=chunked)
             except BaseException:
-                slots.release()
+                self._drop(conn)
                 raise
-        return httpx2.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_Released(response, conn, self, origin, slots),
-            extensions=response.extensions,
-        )
+        except BaseException:
+            slots.release()
+            raise
+        answer.body.on_close = lambda c: self._give_back(origin, c, slots)
+        return answer
 
-    async def _send(
-        self, origin: _Origin, req: httpcore2.Request
-    ) -> tuple[httpcore2.Response, httpcore2.AsyncHTTPConnection]:
-        """Send on an idle connection, or a new one; a connection the server closed
-        meanwhile (keep-alive race) is dropped and the next one tried."""
-        while True:
-            conn, reused = self._take(origin)
-            try:
-                return await conn.handle_async_request(req), conn
-            except httpcore2.ConnectionNotAvailable:
-                await self._drop(conn)
-                if not reused:  # a new connection refusing is not a race: give up
-                    raise
-            except BaseException:
-                await self._drop(conn)
-                raise
-
-    def _take(self, origin: _Origin) -> tuple[httpcore2.AsyncHTTPConnection, bool]:
-        """An idle connection still usable (True), or a new one (False)."""
+    async def _take(
+        self, origin: _Origin, request: httpx2.Request | None, timeout: float | None
+    ) -> Connection:
+        """An idle connection still usable, or a new one (one the server closed
+        meanwhile, the keep-alive race, is dropped)."""
         idle = self._idle.get(origin)
         now = time.monotonic()
         while idle:
-            since, conn = idle.pop()
-            if now - since < self._expiry and conn.is_available():
-                return conn, True
-            self._open.discard(conn)
-            _close_soon(conn)
+            conn = idle.pop()
+            if now - conn.idle_since < self._expiry and conn.is_available():
+                return conn
+            self._drop(conn)
         scheme, host, port = origin
-        conn = httpcore2.AsyncHTTPConnection(
-            origin=httpcore2.Origin(scheme, host, port),
-            ssl_context=self._ssl_context() if scheme == b"https" else None,
-            keepalive_expiry=self._expiry,
-            network_backend=self._backend,
-        )
+        context = self._ssl_context() if scheme == b"https" else None
+        try:
+            conn = await open_connection(host.decode("ascii"), port, context, timeout)
+        except httpx2.TransportError as exc:
+            if request is not None:
+                exc.request = request
+            raise
         self._open.add(conn)
-        return conn, False
+        return conn
 
-    def _give_back(self, origin: _Origin, conn: httpcore2.AsyncHTTPConnection) -> None:
-        if conn.is_idle():  # the response was read to the end and keep-alive holds
-            self._idle.setdefault(origin, []).append((time.monotonic(), conn))
+    def _give_back(self, origin: _Origin, conn: Connection, slots: asyncio.Semaphore) -> None:
+        if conn.is_available():  # the response was read to the end and keep-alive holds
+            conn.idle_since = time.monotonic()
+            self._idle.setdefault(origin, []).append(conn)
         else:
-            self._open.discard(conn)
-            _close_soon(conn)
+            self._drop(conn)
+        slots.release()
 
-    async def _drop(self, conn: httpcore2.AsyncHTTPConnection) -> None:
-        """Close a failed connection; the failure that got us here is what is raised."""
+    def _drop(self, conn: Connection) -> None:
         self._open.discard(conn)
-        await _close_quietly(conn)
+        conn.close()
 
     async def aclose(self) -> None:
         conns, self._open = self._open, set()
         self._idle.clear()
+        self._heads.clear()
+        self._routes.clear()
         for conn in conns:
-            await _close_quietly(conn)
+            conn.close()
 
 
-class _Released(httpx2.AsyncByteStream):
-    """The response body; closing it returns the connection and its slot."""
+class PooledClient(httpx2.AsyncClient):
+    """httpx2's client over a `PooledTransport`, with its `post_bytes` (a provider call)."""
 
-    def __init__(
-        self,
-        response: httpcore2.Response,
-        conn: httpcore2.AsyncHTTPConnection,
-        pool: PooledTransport,
-        origin: _Origin,
-        slots: asyncio.Semaphore,
-    ) -> None:
-        self._response = response
-        self._conn = conn
-        self._pool = pool
-        self._origin = origin
-        self._slots: asyncio.Semaphore | None = slots
+    def __init__(self, max_connections: int, *, timeout: float = 60.0) -> None:
+        self.pooled = PooledTransport(max_connections)
+        super().__init__(transport=self.pooled, timeout=httpx2.Timeout(timeout))
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with map_httpcore_exceptions():
-            async for part in self._response.aiter_stream():
-                yield part
+    async def post_bytes(
+        self, url: str, *, headers: Mapping[str, str], content: bytes, timeout: float
+    ) -> Reply:
+        return await self.pooled.post_bytes(self, url, headers, content, timeout)
 
-    async def aclose(self) -> None:
-        slots, self._slots = self._slots, None
-        if slots is None:
-            return
-        try:
-            with map_httpcore_exceptions():
-                await self._response.aclose()
-        finally:
-            self._pool._give_back(self._origin, self._conn)
-            slots.release()
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a provider call reads of a response (`post_bytes`): as httpx2.Response has it."""
+
+    status_code: int
+    headers: httpx2.Headers
+    content: bytes
+
+
+def _reply(response: httpx2.Response) -> Reply:
+    return Reply(response.status_code, response.headers, response.content)
 
 
 def _default_port(url: httpx2.URL) -> int:
     return 443 if url.raw_scheme == b"https" else 80
-
-
-async def _close_quietly(conn: httpcore2.AsyncHTTPConnection) -> None:
-    with contextlib.suppress(Exception):  # a socket already reset by the peer
-        await conn.aclose()
-
-
-def _close_soon(conn: httpcore2.AsyncHTTPConnection) -> None:
-    """Close a connection nobody waits on; an idle HTTP/1.1 close only shuts the socket."""
-    task: Any = asyncio.ensure_future(_close_quietly(conn))
-    _CLOSING.add(task)
-    task.add_done_callback(_CLOSING.discard)
-
-
-_CLOSING: set[asyncio.Future[None]] = set()
-
-
-class AsyncioBackend(httpcore2.AsyncNetworkBackend):
-    """httpcore2's network layer on plain asyncio streams.
-
-    httpcore2's default backend goes through anyio, which opens a cancel scope for every
-    read and write (~0.1 ms of CPU per request at 50 in flight); `asyncio.timeout` does
-    the same job for a fraction of that. Errors map to httpcore2's, as anyio's do.
-    """
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore2.AsyncNetworkStream:
-        local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(host, port, local_addr=local)
-        except TimeoutError:
-            raise httpcore2.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
-        except OSError as exc:
-            raise httpcore2.ConnectError(str(exc)) from exc
-        for option in socket_options or ():
-            writer.get_extra_info("socket").setsockopt(*option)
-        return AsyncioStream(reader, writer)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class AsyncioStream(httpcore2.AsyncNetworkStream):
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if self._pending:
-            await self._flush(timeout)
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError:
-            raise httpcore2.ReadTimeout("reading the response timed out") from None
-        except OSError as exc:
-            raise httpcore2.ReadError(str(exc)) from exc
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        """Held back until the next read (or a large request): httpcore2 writes a request's
-        head and body separately, and one `send` instead of two saves ~40 µs a request."""
-        self._pending.append(buffer)
-        self._pending_bytes += len(buffer)
-        if self._pending_bytes >= _FLUSH_BYTES:
-            await self._flush(timeout)
-
-    async def _flush(self, timeout: float | None) -> None:
-        data = b"".join(self._pending)
-        self._pending.clear()
-        self._pending_bytes = 0
-        try:
-            self._writer.write(data)
-            async with asyncio.timeout(timeout):
-                await self._writer.drain()
-        except TimeoutError:
-            raise httpcore2.WriteTimeout("sending the request timed out") from None
-        except OSError as exc:
-            raise httpcore2.WriteError(str(exc)) from exc
-
-    async def aclose(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore2.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError:
-            await self.aclose()
-            raise httpcore2.ConnectTimeout("the TLS handshake timed out") from None
-        except (OSError, ssl.SSLError) as exc:
-            await self.aclose()
-            raise httpcore2.ConnectError(str(exc)) from exc
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "ssl_object":
-            return self._writer.get_extra_info("ssl_object")
-        if info == "client_addr":
-            return self._writer.get_extra_info("sockname")
-        if info == "server_addr":
-            return self._writer.get_extra_info("peername")
-        if info == "socket":
-            return self._writer.get_extra_info("socket")
-        if info == "is_readable":
-            # an idle keep-alive connection that is readable was closed by the server
-            return self._reader.at_eof() or _readable(self._writer.get_extra_info("socket"))
-        return None
-
-
-def _readable(sock: Any) -> bool:
-    if sock is None:
-        return True
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLIN)
-    return bool(poller.poll(0))

@@ -10,6 +10,7 @@ Gateway passes the async client, limiter and sleep, or their blocking stand-ins.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import random
@@ -28,6 +29,8 @@ from promptctl.providers.retry import RetryPolicy, with_retries
 __all__ = ["COST_HEADER", "call_target", "call_wire", "chat_job", "reported_cost", "tag"]
 
 T = TypeVar("T")
+# built once: `json.dumps` with arguments makes a new encoder per call
+_WIRE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 async def call_target(
@@ -99,20 +102,21 @@ async def call_wire(
 ) -> tuple[T, int, float]:
     """Post `wire` to `plan`'s target with retries and parse the answer with `parse`:
     the one HTTP path of chat calls and embeddings alike (see `call_target`)."""
-    from promptctl.providers import _http  # here: a run answered from the cache needs no HTTP
-
+    timeout_error, transport_error = _transport_errors()
     settings, request = plan.settings, plan.request
-    content = json.dumps(wire.body, separators=(",", ":"), ensure_ascii=False).encode()
+    content = _WIRE_JSON.encode(wire.body).encode()
     known = redactor.secrets if redactor is not None else ()
     secrets = (plan.api_key, *known) if plan.api_key else known
     latency = 0.0
+    # the pooled async client's short path: the same bytes out, no httpx2 request/response
+    post = getattr(client, "post_bytes", None) or client.post
 
     async def attempt(_: int) -> T:
         nonlocal latency
         async with limiter.slot():
             started = time.perf_counter()
             try:
-                resp = await client.post(
+                resp = await post(
                     wire.url, headers=wire.headers, content=content, timeout=settings.timeout_s
                 )
                 body = resp.content
@@ -120,13 +124,13 @@ async def call_wire(
                 if on_cancel is not None:
                     on_cancel()
                 raise
-            except _http.TimeoutError_:
+            except timeout_error:
                 raise tag(
                     ProviderError("timeout", f"no response within {settings.timeout_s}s"),
                     request,
                     secrets,
                 ) from None
-            except _http.TransportError as exc:
+            except transport_error as exc:
                 msg = f"{type(exc).__name__}: {exc}"
                 raise tag(ProviderError("network", msg), request, secrets) from None
             latency = (time.perf_counter() - started) * 1000.0
@@ -147,6 +151,15 @@ async def call_wire(
         on_error=on_error,
     )
     return answer, attempts, latency
+
+
+@functools.cache
+def _transport_errors() -> tuple[type[Exception], type[Exception]]:
+    """The HTTP client's (timeout, transport) errors, imported on the first call (a run
+    answered from the cache needs no HTTP client) and not on every one."""
+    from promptctl.providers import _http
+
+    return _http.TimeoutError_, _http.TransportError
 
 
 COST_HEADER = "x-litellm-response-cost"

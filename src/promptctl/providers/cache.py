@@ -38,6 +38,9 @@ class CacheStats:
     by_target: dict[str, int]
 
 
+_SORTED_JSON = json.JSONEncoder(
+    sort_keys=True
+)  # once: json.dumps(..., sort_keys) makes one per call
 _INSERT = "INSERT OR REPLACE INTO responses (key, target, response, created_at) VALUES (?, ?, ?, ?)"
 
 
@@ -59,6 +62,19 @@ def _retry_locked(step: Callable[[], object], timeout_s: float) -> None:
             time.sleep(0.01)
 
 
+_CHECKPOINT_ROWS = 1000  # a batched writer checkpoints after this many rows (~1 per case)
+
+
+def _checkpoint(path: Path, timeout_s: float) -> None:
+    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error:
+        pass  # busy readers or writers: the next one (or the last close) does it
+    finally:
+        conn.close()
+
+
 class ResponseCache:
     """`write_batch` > 1 holds written answers in memory and inserts them that many at a
     time, in one transaction (`flush()`, and `close()`, write the rest): an evaluation
@@ -72,6 +88,8 @@ class ResponseCache:
         self._write_batch = write_batch
         self._held: dict[str, tuple[str, str, str, float]] = {}  # key -> row, not yet written
         self._held_lock = threading.Lock()
+        self._unchecked = 0  # rows written since the last checkpoint was started
+        self._checkpoint: threading.Thread | None = None
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -82,6 +100,8 @@ class ResponseCache:
                 conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
                 _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), self._timeout)
                 conn.execute("PRAGMA synchronous=NORMAL")
+                if self._write_batch > 1:  # checkpoints (copy + fsync) off the caller's loop
+                    conn.execute("PRAGMA wal_autocheckpoint=0")
                 _retry_locked(lambda: conn.execute(_SCHEMA), self._timeout)
             except BaseException:
                 conn.close()
@@ -108,7 +128,7 @@ class ResponseCache:
     def put(
         self, key: str, response: ChatResponse, *, redact: Callable[[str], str] | None = None
     ) -> None:
-        payload = json.dumps(response_to_data(response), sort_keys=True)
+        payload = _SORTED_JSON.encode(response_to_data(response))
         if redact is not None:
             payload = redact(payload)
         row = (key, response.target, payload, time.time())
@@ -135,6 +155,23 @@ class ResponseCache:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._unchecked += len(rows)
+        if self._unchecked >= _CHECKPOINT_ROWS:
+            self._start_checkpoint()
+
+    def _start_checkpoint(self) -> None:
+        """Copy the WAL into the database on a thread of its own (PASSIVE: writers go
+        on). A batched writer turned SQLite's automatic checkpoints off: run inside a
+        commit, on the evaluation's event loop, each stalled it for up to ~80 ms (the
+        copy and an fsync)."""
+        running = self._checkpoint
+        if running is not None and running.is_alive():
+            return  # the next flush starts another
+        self._unchecked = 0
+        self._checkpoint = threading.Thread(
+            target=_checkpoint, args=(self.path, self._timeout), daemon=True
+        )
+        self._checkpoint.start()
 
     def stats(self) -> CacheStats:
         self.flush()
@@ -165,6 +202,9 @@ class ResponseCache:
     def close(self) -> None:
         """Write the held answers, then close this thread's connection."""
         self.flush()
+        running = self._checkpoint
+        if running is not None:
+            running.join()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

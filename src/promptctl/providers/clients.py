@@ -36,6 +36,8 @@ class ClientPool:
             weakref.WeakKeyDictionary()
         )
         self._clients_lock = threading.Lock()
+        # the loop that asked last (weakly) and its client
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], Any] | None = None
         self._sync_client: Any = None
         self._bg_loop: asyncio.AbstractEventLoop | None = None
         self._bg_thread: threading.Thread | None = None
@@ -49,8 +51,12 @@ class ClientPool:
     async def client(self) -> Any:
         """The async client of the running loop (made on first use)."""
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop and not last[1].is_closed:
+            return last[1]  # every call asks: the weak dictionary's lookup is slower
         entry = self._clients.get(loop)
         if entry is not None:
+            self._last = (weakref.ref(loop), entry.client)
             return entry.client
         from promptctl.providers import _http  # not imported by a run that never calls
 

@@ -25,6 +25,7 @@ from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.context_windows import context_window
 from promptctl.promptfile.model import Project
+from promptctl.providers.answer_records import AnswerRecords
 from promptctl.providers.attempt import call_wire, chat_job
 from promptctl.providers.base import Parsed, WireRequest
 from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
@@ -146,7 +147,8 @@ class Gateway:
         # once as that call's own answer (ledger "ok" at its price), later reads hit the cache
         self._answered = dict(answered or {})
         self._redactor_memo: tuple[Project, Redactor] | None = None
-        self._writes: set[asyncio.Future[None]] = set()  # `on_call`s on worker threads
+        # answers' records on their way to `on_call` on worker threads (batched)
+        self._records = AnswerRecords(on_call) if on_call is not None else None
         self._embed_chain: EmbedChain | None = None
 
     @property
@@ -423,7 +425,8 @@ class Gateway:
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
-        writes = [w for w in self._writes if w.get_loop() is loop]
+        pending = self._records.pending if self._records is not None else ()
+        writes = [w for w in pending if w.get_loop() is loop]
         if writes:  # answers of cancelled callers still on their way to the ledger
             await asyncio.gather(*writes, return_exceptions=True)
         await self._pool.aclose()
@@ -663,9 +666,9 @@ class Gateway:
         """Record an answer before it is returned (a ledger commits a paid call on record).
 
         Blocking callers record on their own thread. With `on_call_blocks`, on an event
-        loop the record goes to a worker thread, so the loop never waits on the disk and
-        answers arriving together share one commit; a cancellation meanwhile does not
-        stop the write.
+        loop the record goes to a worker thread, so the loop never waits on the disk, and
+        answers arriving together share one hop and one commit (answer_records.py); a
+        cancellation meanwhile does not stop the write.
         """
         if self._on_call is None:
             return
@@ -673,12 +676,8 @@ class Gateway:
         if blocking or not self._on_call_blocks:
             self._on_call(record)
             return
-        # Shielded: cancelling the caller would cancel a write still queued for a thread,
-        # and a paid answer would never reach the ledger; `aclose` waits for it.
-        write = asyncio.ensure_future(asyncio.to_thread(self._on_call, record))
-        self._writes.add(write)
-        write.add_done_callback(self._writes.discard)
-        await asyncio.shield(write)
+        assert self._records is not None
+        await self._records.write(record)  # shielded: Ctrl-C does not drop a paid row
 
     @staticmethod
     def _record(

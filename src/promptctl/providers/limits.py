@@ -18,8 +18,7 @@ import asyncio
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -74,15 +73,39 @@ class ProviderLimiter:
                 await self.sleep(wait)
         return None
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._sem:
-            ticket = await self._rate()
-            try:
-                yield
-            finally:
-                if ticket is not None and self.rpm and self.shared is not None:
-                    self.shared.finished(self.name, ticket)
+    def slot(self) -> _Slot:
+        """`async with limiter.slot():` one call under the limits."""
+        return _Slot(self)
+
+
+class _Slot:
+    """A slot of a `ProviderLimiter` (a class: a generator-based context manager costs
+    a generator, a wrapper and two frames per call, on every provider call)."""
+
+    __slots__ = ("_limiter", "_ticket")
+
+    def __init__(self, limiter: ProviderLimiter) -> None:
+        self._limiter = limiter
+        self._ticket: str | None = None
+
+    async def __aenter__(self) -> None:
+        limiter = self._limiter
+        await limiter._sem.acquire()
+        if limiter.shared is None and not limiter.rpm:
+            return  # no rate to wait for (`_rate` would say so, as one more coroutine)
+        try:
+            self._ticket = await limiter._rate()
+        except BaseException:
+            limiter._sem.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        limiter, ticket = self._limiter, self._ticket
+        try:
+            if ticket is not None and limiter.rpm and limiter.shared is not None:
+                limiter.shared.finished(limiter.name, ticket)
+        finally:
+            limiter._sem.release()
 
 
 @dataclass

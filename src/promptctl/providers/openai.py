@@ -12,6 +12,7 @@ parameters) is sent with `strict: true` only when OpenAI accepts it strictly
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -46,6 +47,7 @@ __all__ = [
 _REASONING = re.compile(r"^(o1|o3|o4|gpt-5)([-.].*)?$")
 
 
+@functools.lru_cache(maxsize=256)  # asked for every request; a project has a few models
 def is_reasoning_model(model: str) -> bool:
     return bool(_REASONING.match(model.rsplit("/", 1)[-1]))
 

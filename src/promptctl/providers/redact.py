@@ -85,16 +85,19 @@ class Redactor:
         without those appears in it verbatim; one with them always takes the full walk."""
         if any(_escaped_in_json(s) for s in self.secrets):
             return True
+        needles = [
+            piece
+            for s in self.secrets
+            for piece in ((s,) if len(s) < MIN_FRAGMENT else (s[:MIN_FRAGMENT], s[-MIN_FRAGMENT:]))
+        ]
         try:
-            return any(
-                s in text
-                if len(s) < MIN_FRAGMENT
-                else (s[:MIN_FRAGMENT] in text or s[-MIN_FRAGMENT:] in text)
-                for text in _json_pieces(value, 2)
-                for s in self.secrets
-            )
+            for text in _json_pieces(value, 2):
+                for needle in needles:
+                    if needle in text:
+                        return True
         except (TypeError, ValueError, RecursionError):  # keys JSON cannot hold: walk it
             return True
+        return False
 
     def _data(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -118,7 +121,10 @@ def _json_pieces(value: Any, levels: int) -> Iterator[str]:
         for item in value:
             yield from _json_pieces(item, levels - 1)
     else:
-        yield json.dumps(value, ensure_ascii=False, default=str)
+        yield _PIECE_JSON.encode(value)
+
+
+_PIECE_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # once, not per piece
 
 
 def _escaped_in_json(secret: str) -> bool:

@@ -1,0 +1,191 @@
+"""Answers' ledger rows written in batches (providers/answer_records.py), against the fake
+server and a real SQLite ledger: a caller never holds an answer whose row is not on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from provider_helpers import chat
+
+from fakes.llm_server import FakeLLM
+from promptctl.ledger import Ledger
+from promptctl.promptfile.model import Project
+from promptctl.providers.gateway import Gateway
+from promptctl.providers.types import CallContext
+
+
+def _rows(path: Path) -> set[str]:
+    db = sqlite3.connect(path)
+    try:
+        return {str(r[0]) for r in db.execute("SELECT test FROM calls WHERE outcome = 'ok'")}
+    finally:
+        db.close()
+
+
+def _test(i: int) -> CallContext:
+    return CallContext(source="eval", test=f"t{i}")
+
+
+def _gateway(project: Project, ledger: Ledger) -> Gateway:
+    return Gateway(
+        project,
+        mode="live",
+        env={"OPENAI_API_KEY": "sk-x"},
+        on_call=ledger.record,
+        on_call_blocks=True,
+    )
+
+
+def test_every_answer_has_its_row_committed_when_the_caller_gets_it(
+    fake_project: Project, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    fake_llm.latency_s = 0.01
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path)
+    gateway = _gateway(fake_project, ledger)
+    missing: list[str] = []
+
+    async def one(i: int) -> None:
+        context = CallContext(source="eval", test=f"t{i}")
+        await gateway.complete(chat("openai/gpt-4o-mini", ("user", f"q{i}")), context=context)
+        if f"t{i}" not in _rows(path):  # read by another connection, as after a kill -9
+            missing.append(f"t{i}")
+
+    async def main() -> None:
+        await asyncio.gather(*(one(i) for i in range(60)))
+        await gateway.aclose()
+
+    asyncio.run(main())
+    ledger.close()
+    assert missing == []
+    assert _rows(path) == {f"t{i}" for i in range(60)}
+    assert fake_llm.calls["openai"] == 60
+
+
+def test_a_locked_ledger_holds_the_answers_back_until_their_rows_are_written(
+    fake_project: Project, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    """Another process holds the ledger's write lock: the answers wait (on a worker
+    thread's commit, not on the loop, which keeps serving) and none is lost."""
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path)
+    gateway = _gateway(fake_project, ledger)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    released = threading.Event()
+
+    def release() -> None:
+        other.execute("COMMIT")
+        released.set()
+
+    ticks = 0
+
+    async def ticker() -> None:  # the loop is not blocked while the lock is held
+        nonlocal ticks
+        while not released.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def main() -> list[bool]:
+        timer = threading.Timer(0.4, release)
+        timer.start()
+        beat = asyncio.ensure_future(ticker())
+        started = time.monotonic()
+        done = []
+        calls = [
+            gateway.complete(chat("openai/gpt-4o-mini", ("user", f"q{i}")), context=_test(i))
+            for i in range(5)
+        ]
+        for finished in asyncio.as_completed(calls):
+            await finished
+            done.append(released.is_set() and time.monotonic() - started >= 0.35)
+        await beat
+        await gateway.aclose()
+        timer.join()
+        return done
+
+    assert asyncio.run(main()) == [True] * 5
+    assert ticks >= 10
+    ledger.close()
+    other.close()
+    assert _rows(path) == {f"t{i}" for i in range(5)}
+    assert ledger.dropped == 0
+
+
+# Twenty tasks on one event loop calling through the gateway into a SQLite ledger; one
+# line on stdout per answer a caller received (its test name).
+APP = """
+import asyncio, sys
+from pathlib import Path
+from promptctl.ledger import Ledger
+from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.chat import ChatMessage
+from promptctl.promptfile.model import Project, ProviderSettings
+from promptctl.providers.gateway import Gateway
+from promptctl.providers.types import CallContext
+
+settings = ProviderSettings("openai", "openai", sys.argv[1], "OPENAI_API_KEY", max_retries=0)
+project = Project(root=Path(sys.argv[2]), providers={"openai": settings})
+ledger = Ledger(Path(sys.argv[2]) / "ledger.sqlite")
+gateway = Gateway(project, mode="live", env={"OPENAI_API_KEY": "sk-x"},
+                  on_call=ledger.record, on_call_blocks=True)
+
+async def worker(w):
+    for i in range(10**6):
+        name = f"w{w}-{i}"
+        request = ChatRequest("openai", "gpt-4o-mini", (ChatMessage("user", name),))
+        await gateway.complete(request, context=CallContext(test=name))
+        sys.stdout.write(name + "\\n")
+        sys.stdout.flush()
+
+async def main():
+    await asyncio.gather(*(worker(w) for w in range(20)))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigkill_of_an_evaluation_loop_loses_no_answered_call(
+    tmp_path: Path, fake_llm: FakeLLM, seed: int
+) -> None:
+    """kill -9 at a random point: every answer a caller received has its row."""
+    fake_llm.latency_s = 0.002
+    proc = subprocess.Popen(
+        [sys.executable, "-c", APP, fake_llm.openai_base, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    answered: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        answered.extend(line.strip() for line in proc.stdout)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    target = random.Random(seed).randint(100, 400)
+    deadline = time.monotonic() + 60
+    while len(answered) < target and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.001)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    reader.join(timeout=10)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(answered) >= target
+    rows = _rows(tmp_path / "ledger.sqlite")
+    assert set(answered) <= rows
+    assert len(rows) <= fake_llm.calls["openai"]  # nothing invented
