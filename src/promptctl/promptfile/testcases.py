@@ -287,20 +287,26 @@ def _check_unique_names(tests: Sequence[TestCase], diags: list[Diagnostic]) -> N
     """PC008 for each test named as one before it.
 
     A 100,000-row dataset's tests are not held, nor their names: one pass marks each
-    name's hash in a bitmap (at most 1 MiB) and notes the names whose bit was already set
-    (every repeated name, and a few others by chance); a second pass, only when some were
-    noted, finds where each of those first was.
+    name in a bitmap (at most 1 MiB, four bits a name from two hashes) and notes the
+    names whose bits were all set already (every repeated name, and by chance about one
+    in 100,000 others); a second pass, only when some were noted, finds where each of
+    those first was.
     """
     bits = 1 << max(10, min(23, (64 * len(tests)).bit_length()))  # ~64 bits a name
     mask = bits - 1
     seen_bits = bytearray(bits // 8)
     suspects: set[str] = set()
     for test in tests:
-        h = hash(test.name) & mask
-        byte, bit = h >> 3, 1 << (h & 7)
-        if seen_bits[byte] & bit:
+        h1, h2 = hash(test.name), hash((test.name, 1)) | 1
+        new = False
+        for j in range(4):
+            h = (h1 + j * h2) & mask
+            byte, bit = h >> 3, 1 << (h & 7)
+            if not seen_bits[byte] & bit:
+                new = True
+                seen_bits[byte] |= bit
+        if not new:
             suspects.add(test.name)
-        seen_bits[byte] |= bit
     del seen_bits
     if not suspects:
         return
