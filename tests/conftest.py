@@ -24,6 +24,40 @@ FAKE_KEYS = {
 }
 
 
+# The files that take longest (seconds of wall or CPU on the 2-core machine), slowest
+# first. pytest-xdist hands out whole files in collection order (`--dist loadfile
+# --no-loadscope-reorder`), so these start first and the many short files fill the
+# workers' gaps after them, instead of one slow file starting last and running alone
+# (longest-processing-time-first scheduling). A file not listed keeps its place.
+SLOW_FILES = (
+    "fleet/test_pg_ledger.py",
+    "evals/test_gate_simulation.py",
+    "fleet/test_shared_limits.py",
+    "report/test_html_browser.py",
+    "security/test_hostile_trees.py",
+    "security/test_ledger_durability.py",
+    "providers/test_streaming.py",
+    "test_layers.py",
+    "security/test_ci_trust.py",
+    "test_plan_equality.py",
+    "security/test_python_check_exit.py",
+    "report/test_diff_report.py",
+    "test_extension_points.py",
+    "cli/test_cli_publish.py",
+    "cli/test_concurrency_knob.py",
+    "runtime/test_loops_and_limits.py",
+    "security/test_terminal_output.py",
+    "plan/test_token_estimate.py",
+    "fleet/test_pg_spool.py",
+    "fleet/test_pg_embed.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {f"tests/{name}": n for n, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 @pytest.fixture
 def fake_llm() -> Iterator[FakeLLM]:
     """A running fake LLM server (OpenAI, Anthropic, Gemini wire formats)."""

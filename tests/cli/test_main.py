@@ -1,10 +1,12 @@
 import subprocess
 import sys
 
+from fakes.cli import invoke
 from promptctl import __version__
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m promptctl` itself (its __main__), in a child process."""
     return subprocess.run(
         [sys.executable, "-m", "promptctl", *args], capture_output=True, text=True, check=False
     )
@@ -17,6 +19,6 @@ def test_version_prints_package_version() -> None:
 
 
 def test_unknown_command_is_usage_error() -> None:
-    out = run_cli("no-such-command")
+    out = invoke("no-such-command")
     assert out.returncode == 2
     assert "no-such-command" in out.stderr

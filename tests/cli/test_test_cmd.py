@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from fakes.cli import run
+from fakes.cli import invoke, run
 from fakes.llm_server import FakeLLM, Logged
 
 REPO = Path(__file__).resolve().parents[2]
@@ -174,17 +172,8 @@ def test_demo_replays_offline_from_committed_recordings(tmp_path: Path) -> None:
     """`promptctl test --mode replay` on this repository: no key, no network, all pass."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["HOME"] = str(tmp_path)
-    exe = Path(sys.executable).parent / "promptctl"
     out = tmp_path / "demo.json"
-    proc = subprocess.run(
-        [str(exe), "test", "--mode", "replay", "--quiet", "--output", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = invoke("test", "--mode", "replay", "--quiet", "--output", str(out), cwd=REPO, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads(out.read_text())
     assert len(doc["cases"]) == 12

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import json
 import re
+import selectors
 import socket
 import threading
 import time
@@ -157,6 +158,19 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a concurrent eval connects many clients at once
 
+    def serve_until_woken(self, wake: socket.socket) -> None:
+        """`serve_forever` without a poll interval: it sleeps until a client connects or
+        `wake` is written to, so stopping takes no fraction of an interval."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(wake, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is wake:
+                        return
+                    self._handle_request_noblock()  # type: ignore[attr-defined]
+                self.service_actions()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (timeout test) is expected: no traceback on stderr."""
         import sys
@@ -195,7 +209,8 @@ class FakeLLM:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
+        self._wake: tuple[socket.socket, socket.socket] | None = None
         self._thread: threading.Thread | None = None
         from fakes.batch_api import BatchAPI
 
@@ -221,21 +236,24 @@ class FakeLLM:
                 fake._handle(self, "GET")
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        # stop() waits for the serving loop to poll its shutdown flag: every test pays
-        # half an interval at the end, so it is short
+        # stop() wakes the serving loop through this pair: no poll interval to wait out
+        self._wake = socket.socketpair()
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True
+            target=self._server.serve_until_woken, args=(self._wake[1],), daemon=True
         )
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
+        if self._thread is not None and self._wake is not None:
+            self._wake[0].send(b"x")
             self._thread.join(timeout=5)
+            for end in self._wake:
+                end.close()
+            self._wake = None  # a second stop() (a test's, then the fixture's) does nothing
+        if self._server is not None:
+            self._server.server_close()
 
     @property
     def base_url(self) -> str:

@@ -10,6 +10,13 @@ from pathlib import Path
 import pytest
 
 from fakes.servers import PostgresServer, RedisServer
+from fleet.worker import close_zygote
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _zygote_ends_with_the_session() -> Iterator[None]:
+    yield
+    close_zygote()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import pytest
 
 from fakes.llm_server import FakeLLM, fake_providers
 from fakes.servers import RedisServer
-from fleet.worker import spawn, start_together
+from fleet.worker import Forked, spawn, start_together
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.shared_state import SharedState
 from promptctl.runtime import Runtime
@@ -32,13 +31,13 @@ def _bundle(tmp_path: Path, fake: FakeLLM, **settings: Any) -> Path:
     return path
 
 
-def _started(job: dict[str, Any]) -> subprocess.Popen[str]:
+def _started(job: dict[str, Any]) -> Forked:
     proc = spawn(job)
     start_together([proc])
     return proc
 
 
-def _results(proc: subprocess.Popen[str]) -> tuple[list[dict[str, Any]], str]:
+def _results(proc: Forked) -> tuple[list[dict[str, Any]], str]:
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     return [json.loads(line) for line in out.splitlines()], err
