@@ -90,9 +90,8 @@ def _resolve(
         run = side.run
         from promptctl.report.money import format_usd
 
-        cached = sum(1 for r in run.results if r.cached)
         sys.stderr.write(
-            f"{role}: {side.label}: {len(run.results)} cases, {cached} from cache or "
+            f"{role}: {side.label}: {run.cases} cases, {run.cached} from cache or "
             f"recordings, {format_usd(run.spent_usd)} spent\n"
         )
         if side.skipped_files:

@@ -98,7 +98,7 @@ def test(
     finally:
         if bar is not None:
             bar.stop()
-    if html is not None and run.results:  # before printing: a closed pipe must not lose it
+    if html is not None and run.cases:  # before printing: a closed pipe must not lose it
         from promptctl.cli._html import run_page, write_run_html
 
         write_run_html(html, run_page(run.document, proj, prompts=prompts, partials=partials))
@@ -166,27 +166,27 @@ def _any_selected(loaded: LoadResult, globs: list[str]) -> bool:
 def _report(run: EvalRun, project: Project, *, quiet: bool, fmt: str = "text") -> None:
     from promptctl.report.summary import render_markdown, render_plain, summary_renderables
 
-    doc = run.document
+    doc = run.head  # the document without its cases; `facts` has what is read from them
     if fmt == "json":
         import json
 
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    elif not run.results:
+        sys.stdout.write(json.dumps(run.document, indent=2, ensure_ascii=False) + "\n")
+    elif not run.cases:
         typer.echo("no tests selected")
     elif fmt == "markdown":
-        sys.stdout.write(render_markdown(doc))
+        sys.stdout.write(render_markdown(doc, facts=run.facts))
     elif quiet or not sys.stdout.isatty():
-        sys.stdout.write(render_plain(doc))
+        sys.stdout.write(render_plain(doc, facts=run.facts))
     else:
         from promptctl.cli._common import console
 
         out = console()
-        for renderable in summary_renderables(doc, width=out.width):
+        for renderable in summary_renderables(doc, width=out.width, facts=run.facts):
             out.print(renderable)
     if run.run_file is not None:
         where = _relative(run.run_file, project.root)
         typer.echo(f"results: {where}", err=fmt != "text")
-    kinds = {r.error.kind for r in run.results if r.error is not None}
+    kinds = run.error_kinds
     if "replay_missing" in kinds:
         sys.stderr.write(
             "hint: some recordings are missing; record them with `promptctl test --mode record`"

@@ -20,6 +20,7 @@ Statistical choices (documented in docs/results-format.md):
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,14 @@ from promptctl.evals.stats import percentile, wilson_interval
 if TYPE_CHECKING:
     from promptctl.evals.results import CaseResult
 
-__all__ = ["CostFigures", "Summary", "cost_figures", "live_latencies", "summarize"]
+__all__ = [
+    "CostFigures",
+    "Summary",
+    "SummaryBuilder",
+    "cost_figures",
+    "live_latencies",
+    "summarize",
+]
 
 
 @dataclass(frozen=True)
@@ -84,44 +92,127 @@ class Summary:
         return data
 
 
-def _summarize_group(group: list[CaseResult]) -> Summary:
-    first = group[0]
-    counts = {
-        s: sum(1 for c in group if c.status == s) for s in ("pass", "fail", "error", "skipped")
-    }
-    judged = counts["pass"] + counts["fail"]
-    answered = [c for c in group if c.status in ("pass", "fail")]
-    has_repeats = any(c.repeat > 0 for c in group)
-    ci = (
-        wilson_interval(counts["pass"], judged)
-        if judged and (has_repeats or len(group) > 1)
-        else None
+class _Group:
+    """Running figures of one prompt x target: what its Summary needs, not its cases.
+
+    Sums are added in case order (as `sum()` over a list would), so a streamed run and
+    `summarize` over the same cases give the same numbers; latencies are kept as
+    doubles (8 bytes a case) for the exact percentiles.
+    """
+
+    __slots__ = (
+        "answered_costs",
+        "cases",
+        "counts",
+        "first",
+        "input_tokens",
+        "latencies",
+        "output_tokens",
+        "repeats",
+        "score_n",
+        "score_sum",
     )
-    scores = [c.score for c in answered if c.score is not None]
-    called = [c for c in group if c.status != "skipped"]
-    # spent: answered cases, plus errored calls that were billed anyway
-    cost = cost_figures(c.cost_usd for c in called if c.status != "error" or c.cost_usd is not None)
-    latencies = live_latencies((c.latency_ms, c.cached) for c in answered)
-    return Summary(
-        prompt=first.prompt,
-        version=first.version,
-        content_hash=first.content_hash,
-        target=first.target,
-        cases=len(group),
-        passed=counts["pass"],
-        failed=counts["fail"],
-        errors=counts["error"],
-        skipped=counts["skipped"],
-        pass_rate=counts["pass"] / judged if judged else None,
-        pass_rate_ci95=ci,
-        mean_score=sum(scores) / len(scores) if scores else None,
-        input_tokens=sum(c.usage.input_tokens for c in group),
-        output_tokens=sum(c.usage.output_tokens for c in group),
-        cost_usd=cost.total if cost.priced or not cost.unknown else None,
-        latency_p50_ms=percentile(latencies, 50),
-        latency_p95_ms=percentile(latencies, 95),
-        cost_unknown_cases=cost.unknown,
-    )
+
+    def __init__(self, first: CaseResult) -> None:
+        self.first = first.prompt, first.version, first.content_hash, first.target
+        self.cases = 0
+        self.counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
+        self.repeats = False
+        self.score_sum = 0.0
+        self.score_n = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.answered_costs = _CostSum()
+        self.latencies = array("d")
+
+    def add(self, c: CaseResult) -> None:
+        self.cases += 1
+        self.counts[c.status] += 1
+        self.repeats = self.repeats or c.repeat > 0
+        self.input_tokens += c.usage.input_tokens
+        self.output_tokens += c.usage.output_tokens
+        answered = c.status in ("pass", "fail")
+        if answered and c.score is not None:
+            self.score_sum += c.score
+            self.score_n += 1
+        # spent: answered cases, plus errored calls that were billed anyway
+        if c.status != "skipped" and (c.status != "error" or c.cost_usd is not None):
+            self.answered_costs.add(c.cost_usd)
+        if answered and c.latency_ms is not None and not c.cached:  # as `live_latencies`
+            self.latencies.append(float(c.latency_ms))
+
+    def summary(self) -> Summary:
+        counts = self.counts
+        judged = counts["pass"] + counts["fail"]
+        ci = (
+            wilson_interval(counts["pass"], judged)
+            if judged and (self.repeats or self.cases > 1)
+            else None
+        )
+        cost = self.answered_costs.figures()
+        latencies = list(self.latencies)
+        prompt, version, content_hash, target = self.first
+        return Summary(
+            prompt=prompt,
+            version=version,
+            content_hash=content_hash,
+            target=target,
+            cases=self.cases,
+            passed=counts["pass"],
+            failed=counts["fail"],
+            errors=counts["error"],
+            skipped=counts["skipped"],
+            pass_rate=counts["pass"] / judged if judged else None,
+            pass_rate_ci95=ci,
+            mean_score=self.score_sum / self.score_n if self.score_n else None,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cost_usd=cost.total if cost.priced or not cost.unknown else None,
+            latency_p50_ms=percentile(latencies, 50),
+            latency_p95_ms=percentile(latencies, 95),
+            cost_unknown_cases=cost.unknown,
+        )
+
+
+class _CostSum:
+    """`cost_figures` one cost at a time."""
+
+    __slots__ = ("priced", "total", "unknown")
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.priced = 0
+        self.unknown = 0
+
+    def add(self, cost: float | None) -> None:
+        if cost is None:
+            self.unknown += 1
+        else:
+            self.total += float(cost)
+            self.priced += 1
+
+    def figures(self) -> CostFigures:
+        # as `sum()` of no costs: the int 0 (written `0`, not `0.0`)
+        total = self.total if self.priced else 0
+        return CostFigures(total=total, priced=self.priced, unknown=self.unknown)
+
+
+class SummaryBuilder:
+    """`summarize`, fed one case at a time: a run streams its cases to the results file
+    and keeps only this (a few counters and one double per timed case per group)."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, str, str, str], _Group] = {}
+
+    def add(self, case: CaseResult) -> None:
+        key = (case.prompt, case.version, case.content_hash, case.target)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(case)
+        group.add(case)
+
+    def summaries(self) -> list[Summary]:
+        return [g.summary() for g in self._groups.values()]
 
 
 def summarize(case_results: Iterable[CaseResult]) -> list[Summary]:
@@ -130,8 +221,7 @@ def summarize(case_results: Iterable[CaseResult]) -> list[Summary]:
     Within one run a prompt has one version; keying on it too keeps a document merged from
     runs of different versions from pooling them into one row.
     """
-    groups: dict[tuple[str, str, str, str], list[CaseResult]] = {}
+    builder = SummaryBuilder()
     for case in case_results:
-        key = (case.prompt, case.version, case.content_hash, case.target)
-        groups.setdefault(key, []).append(case)
-    return [_summarize_group(g) for g in groups.values()]
+        builder.add(case)
+    return builder.summaries()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from promptctl.errors import UsageError
@@ -17,7 +17,16 @@ from promptctl.plan.call import target_for
 from promptctl.promptfile.model import Limits, Prompt, Target, TestCase
 from promptctl.promptfile.selection import matches
 
-__all__ = ["Case", "expand_cases", "fallback_targets", "parse_shard", "shard", "targets_for"]
+__all__ = [
+    "Case",
+    "CaseExpansion",
+    "expand_cases",
+    "fallback_targets",
+    "in_shard_of",
+    "parse_shard",
+    "shard",
+    "targets_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,39 +109,109 @@ def expand_cases(
       any of them; `test_glob` matches test names.
     - `include_fallbacks` adds `fallback_targets(prompt)` as extra targets.
     - `limits` caps `--repeat` and the number of cases (UsageError, before expanding).
+
+    `iter_cases` is the same expansion one case at a time (a run streams its cases).
     """
-    limits = limits or Limits()
-    if repeat is not None and repeat < 1:
-        raise UsageError(f"--repeat must be at least 1, got {repeat}")
-    if repeat is not None and repeat > limits.max_repeat:
-        raise UsageError(
-            f"--repeat {repeat} is over the limit of {limits.max_repeat}",
-            hint="lower it, or raise `limits: {max_repeat: N}` in promptctl.yaml",
-        )
-    plan: list[tuple[Prompt, Target, TestCase, int]] = []
-    total = 0
-    for prompt in prompts:
-        if not _selected(prompt, id_globs, tags):
-            continue
-        prompt_targets = targets_for(prompt, targets)
-        if include_fallbacks:
-            known = {t.use for t in prompt_targets}
-            prompt_targets += [t for t in fallback_targets(prompt) if t.use not in known]
-        tests = [
-            t for t in prompt.tests if test_glob is None or fnmatch.fnmatchcase(t.name, test_glob)
-        ]
-        for target in prompt_targets:
-            for test in tests:
-                count = repeat if repeat is not None else (test.repeat or 1)
-                plan.append((prompt, target, test, count))
-                total += count
-    if total > limits.max_cases:
-        raise UsageError(
-            f"this run expands to {total:,} cases, over the limit of {limits.max_cases:,}",
-            hint="select fewer prompts, targets or repeats, or raise "
-            "`limits: {max_cases: N}` in promptctl.yaml",
-        )
-    return [Case(p, t, test, i) for p, t, test, count in plan for i in range(count)]
+    prompts = list(prompts)
+    expansion = CaseExpansion(
+        tuple(prompts),
+        tuple(targets),
+        repeat,
+        tuple(id_globs),
+        tuple(tags),
+        test_glob,
+        include_fallbacks,
+    )
+    expansion.count(limits)
+    return list(expansion)
+
+
+@dataclass(frozen=True)
+class CaseExpansion:
+    """The arguments of `expand_cases`: iterating yields its cases one by one, in the same
+    order, each time anew (tests of a dataset need not be held for the whole run)."""
+
+    prompts: tuple[Prompt, ...]
+    targets: tuple[str, ...] = ()
+    repeat: int | None = None
+    id_globs: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    test_glob: str | None = None
+    include_fallbacks: bool = False
+
+    def count(self, limits: Limits | None = None, *, cases: bool = True) -> int:
+        """How many cases; UsageError over `limits` (checked before any case is made).
+        `cases=False` checks `--repeat` only (the caller counts the cases, then calls
+        `check_total`) and returns 0."""
+        limits = limits or Limits()
+        repeat = self.repeat
+        if repeat is not None and repeat < 1:
+            raise UsageError(f"--repeat must be at least 1, got {repeat}")
+        if repeat is not None and repeat > limits.max_repeat:
+            raise UsageError(
+                f"--repeat {repeat} is over the limit of {limits.max_repeat}",
+                hint="lower it, or raise `limits: {max_repeat: N}` in promptctl.yaml",
+            )
+        if not cases:
+            return 0
+        total = sum(count for *_, count in self._plan())
+        self.check_total(total, limits)
+        return total
+
+    def tally(
+        self, limits: Limits, shard: tuple[int, int] | None = None
+    ) -> tuple[int, frozenset[str]]:
+        """`count` and, in the same pass over the tests (a dataset's are made again on
+        each), the cases of `shard` (I, N) and the providers their targets use."""
+        self.count(limits, cases=False)
+        total = in_shard = 0
+        providers: set[str] = set()
+        for prompt, target, test, count in self._plan():
+            total += count
+            if shard is None:
+                in_shard += count
+            else:
+                index, of = shard
+                keys = (Case(prompt, target, test, i) for i in range(count))
+                count = sum(1 for c in keys if in_shard_of(c, index, of))
+                in_shard += count
+            if count:
+                providers.add(target.use.split("/", 1)[0])
+        self.check_total(total, limits)
+        return in_shard, frozenset(providers)
+
+    @staticmethod
+    def check_total(total: int, limits: Limits) -> None:
+        if total > limits.max_cases:
+            raise UsageError(
+                f"this run expands to {total:,} cases, over the limit of {limits.max_cases:,}",
+                hint="select fewer prompts, targets or repeats, or raise "
+                "`limits: {max_cases: N}` in promptctl.yaml",
+            )
+
+    def __iter__(self) -> Iterator[Case]:
+        for prompt, target, test, count in self._plan():
+            for i in range(count):
+                yield Case(prompt, target, test, i)
+
+    def _plan(self) -> Iterator[tuple[Prompt, Target, TestCase, int]]:
+        for prompt in self.prompts:
+            if not _selected(prompt, self.id_globs, self.tags):
+                continue
+            prompt_targets = targets_for(prompt, self.targets)
+            if self.include_fallbacks:
+                known = {t.use for t in prompt_targets}
+                prompt_targets += [t for t in fallback_targets(prompt) if t.use not in known]
+            glob, repeat = self.test_glob, self.repeat
+            for target in prompt_targets:
+                for test in prompt.tests:
+                    if glob is None or fnmatch.fnmatchcase(test.name, glob):
+                        yield (
+                            prompt,
+                            target,
+                            test,
+                            repeat if repeat is not None else (test.repeat or 1),
+                        )
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -160,7 +239,12 @@ def shard(cases: Sequence[Case], index: int, total: int) -> list[Case]:
     moves any other case to a different shard. Shards are disjoint and together cover all.
     """
     _check_shard(index, total)
-    return [c for c in cases if _bucket(c.key, total) == index - 1]
+    return [c for c in cases if in_shard_of(c, index, total)]
+
+
+def in_shard_of(case: Case, index: int, total: int) -> bool:
+    """Is `case` in shard `index` (1-based) of `total` (see `shard`)?"""
+    return _bucket(case.key, total) == index - 1
 
 
 def _bucket(key: str, total: int) -> int:

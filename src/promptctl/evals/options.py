@@ -6,22 +6,24 @@ the CLI and the gate read these without pulling in the worker pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from promptctl.errors import UsageError
-from promptctl.evals.cases import Case, expand_cases, parse_shard, shard
+from promptctl.evals.cases import Case, CaseExpansion, in_shard_of, parse_shard
 from promptctl.promptfile.model import Project, Prompt
 from promptctl.providers.recordings import Mode
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "CaseStream",
     "EvalOptions",
     "check_targets",
     "provider_limits",
     "select_cases",
+    "stream_cases",
 ]
 
 DEFAULT_CONCURRENCY = 64
@@ -63,23 +65,46 @@ class EvalOptions:
 
 def select_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptions) -> list[Case]:
     """The cases `options` selects, in document order (sharded if asked)."""
-    cases = expand_cases(
-        prompts,
-        targets=options.targets or project.targets,
-        repeat=options.repeat,
-        id_globs=options.id_globs,
-        tags=options.tags,
-        test_glob=options.test_glob,
-        limits=project.limits,
+    return list(stream_cases(project, prompts, options))
+
+
+@dataclass(frozen=True)
+class CaseStream:
+    """The selected cases without holding them: iterating makes them anew, in document
+    order (sharded if asked). `total` and `providers` come from one counting pass."""
+
+    expansion: CaseExpansion
+    shard: tuple[int, int] | None
+    total: int
+    providers: frozenset[str]  # the providers the cases' targets use
+
+    def __iter__(self) -> Iterator[Case]:
+        if self.shard is None:
+            return iter(self.expansion)
+        index, total = self.shard
+        return (c for c in self.expansion if in_shard_of(c, index, total))
+
+    def __len__(self) -> int:
+        return self.total
+
+
+def stream_cases(project: Project, prompts: Sequence[Prompt], options: EvalOptions) -> CaseStream:
+    """`select_cases`, streamed: the limits are checked and the cases counted now."""
+    expansion = CaseExpansion(
+        tuple(prompts),
+        tuple(options.targets or project.targets),
+        options.repeat,
+        options.id_globs,
+        options.tags,
+        options.test_glob,
     )
-    if options.shard:
-        index, total = parse_shard(options.shard)
-        cases = shard(cases, index, total)
-    return cases
+    where = parse_shard(options.shard) if options.shard else None
+    total, providers = expansion.tally(project.limits, where)
+    return CaseStream(expansion, where, total, providers)
 
 
 def provider_limits(
-    project: Project, options: EvalOptions, cases: Sequence[Case]
+    project: Project, options: EvalOptions, cases: Iterable[Case] | CaseStream
 ) -> tuple[Project, list[str]]:
     """The project the run's Gateway uses, and notes for the user.
 
@@ -97,7 +122,10 @@ def provider_limits(
         else replace(s, max_concurrency=wanted)
         for name, s in project.providers.items()
     }
-    used = sorted({c.target.use.split("/", 1)[0] for c in cases})
+    if isinstance(cases, CaseStream):
+        used = sorted(cases.providers)
+    else:
+        used = sorted({c.target.use.split("/", 1)[0] for c in cases})
     notes = [
         f"note: --concurrency {wanted}, but at most {providers[name].max_concurrency} calls "
         f"at once go to {name} (providers.{name}.max_concurrency in promptctl.yaml)"

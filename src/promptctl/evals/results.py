@@ -342,8 +342,10 @@ def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
 
     Always checks what the gate, `merge` and `load_case_results` rely on (schema id, each
     case's identity fields and status) and leaves any other field alone, so a newer writer
-    adding fields does not break readers. `validate` also checks the whole document
-    against the shipped JSON Schema (slower on large runs).
+    adding fields does not break readers. A document with cases and an empty `summary`
+    (a run killed while it wrote, docs/results-format.md) gets its summary computed.
+    `validate` also checks the whole document against the shipped JSON Schema (slower
+    on large runs).
     """
     try:
         text = read_file(path, root=None, limit=MAX_RESULTS_BYTES, what="results file").decode()
@@ -377,6 +379,10 @@ def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
                 f"{path}: invalid results document at {where}: {exc.message}"
             ) from None
     _check_cases(doc, str(path))
+    if doc["cases"] and not doc.get("summary"):
+        # the partial document of a run that was killed while it streamed its cases
+        # (`results_stream`): its summary is derived from the cases, as `merge` does
+        doc["summary"] = summary_rows(doc["cases"])
     return dict(doc)
 
 

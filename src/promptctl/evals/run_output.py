@@ -1,4 +1,4 @@
-"""Where a run's document goes: the run file, `--output` and `--junit`.
+"""Where a run's document goes: checks of the run file, `--output` and `--junit` paths.
 
 Split from the runner because file handling has its own failure mode: an unusable path
 is refused before any money is spent (`check_writable`), and a write that fails at the
@@ -13,9 +13,8 @@ from typing import Any
 
 from promptctl.errors import UsageError
 from promptctl.evals.options import EvalOptions
-from promptctl.evals.results import write_results
 
-__all__ = ["check_outputs", "check_writable", "write_outputs"]
+__all__ = ["check_outputs", "check_writable", "write_junit"]
 
 
 def check_outputs(options: EvalOptions) -> None:
@@ -38,22 +37,12 @@ def check_writable(path: Path | None) -> None:
     _guarded(path, lambda: path.parent.mkdir(parents=True, exist_ok=True))
 
 
-def write_outputs(
-    options: EvalOptions, default_runs_dir: Path, run_id: str, doc: dict[str, Any]
-) -> Path | None:
-    """Write `doc` everywhere `options` asks; returns the run file written, if any."""
-    run_file = None
-    if options.write_run_file:
-        runs = options.runs_dir or default_runs_dir
-        run_file = runs / f"{run_id}.json"
-        _guarded(run_file, lambda: write_results(run_file, doc))
-    if options.output is not None:
-        output = options.output
-        _guarded(output, lambda: write_results(output, doc))
-    if options.junit is not None and options.junit_renderer is not None:
-        junit, render = options.junit, options.junit_renderer
-        _guarded(junit, lambda: junit.write_text(render(doc), encoding="utf-8"))
-    return run_file
+def write_junit(options: EvalOptions, doc: dict[str, Any]) -> None:
+    """`--junit`: the document rendered by `options.junit_renderer`."""
+    if options.junit is None or options.junit_renderer is None:
+        return
+    junit, render = options.junit, options.junit_renderer
+    _guarded(junit, lambda: junit.write_text(render(doc), encoding="utf-8"))
 
 
 def _guarded(path: Path, step: Callable[[], object]) -> None:

@@ -4,9 +4,12 @@
 one `Gateway` (cache/replay -> limits -> retry -> fallback -> ledger), scores them and
 writes the results document. `evaluate(...)` is the blocking wrapper the CLI calls.
 
-Scheduling: a fixed pool of `concurrency` workers pulls cases from one iterator, so at
-most that many cases are in flight, a slow provider only holds the workers it is using,
-and results land in their case's slot (the document keeps case order, not finish order).
+Scheduling: a fixed pool of `concurrency` workers pulls cases from one iterator (made as
+they are taken: a 100,000-row dataset is never a list of cases), so at most that many
+cases are in flight and a slow provider only holds the workers it is using. Results are
+written to the results file as they finish, in case order (`result_log`: a result waits
+only for the cases before it, and workers stay within `lookahead` cases of the first one
+not written), so a run holds counters, not results (`EvalRun.document` reads the file).
 Worker i starts `i * WORKER_STAGGER_S` late: workers started together stay in lock-step
 (all answers arrive at once, and each waits for the CPU work of all the others before it
 sends its next request), while staggered ones keep their answers spread out, so that
@@ -34,13 +37,13 @@ import asyncio
 import logging
 import os
 import subprocess
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from promptctl.errors import EXIT_INTERRUPTED, UsageError
+from promptctl.evals.case_facts import CaseFacts
 from promptctl.evals.case_run import CaseRunner
 from promptctl.evals.judge import PromptJudge
 from promptctl.evals.options import (
@@ -49,11 +52,14 @@ from promptctl.evals.options import (
     check_targets,
     provider_limits,
     select_cases,
+    stream_cases,
 )
 from promptctl.evals.prepare import RequestBuilder
-from promptctl.evals.results import CaseResult, RunInfo, to_document
-from promptctl.evals.run_output import check_outputs, write_outputs
-from promptctl.evals.scoring import exit_code, skipped_result
+from promptctl.evals.result_log import ResultLog
+from promptctl.evals.results import SCHEMA_ID, CaseResult, RunInfo, load_case_results
+from promptctl.evals.results_stream import FLUSH_SECONDS, ResultsStream, copy_results
+from promptctl.evals.run_output import check_outputs, write_junit
+from promptctl.evals.scoring import exit_code
 from promptctl.promptfile.model import Project, Prompt
 
 if TYPE_CHECKING:
@@ -66,6 +72,9 @@ log = logging.getLogger(__name__)
 
 WORKER_STAGGER_S = 0.001
 """Start delay between consecutive workers (0.05 s for the last of 50)."""
+LOOKAHEAD_PER_WORKER = 8
+LOOKAHEAD_MIN = 256
+"""How far past the first unwritten case workers may start cases (results held meanwhile)."""
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -88,20 +97,43 @@ class ProgressSink(Protocol):
 
 @dataclass
 class EvalRun:
-    """A finished (or interrupted) run: the document as written, and what it means."""
+    """A finished (or interrupted) run: what the summary needs, and the document on disk.
 
-    document: dict[str, Any] = field(repr=False)
-    results: list[CaseResult] = field(repr=False)
+    The cases are not held: `document` and `results` read the written document back the
+    first time they are asked for (the gate and `--html` want every case; the terminal
+    summary needs only `head` and `facts`).
+    """
+
+    head: dict[str, Any] = field(repr=False)  # the document without its cases
+    facts: CaseFacts = field(repr=False)  # what the terminal summary reads from the cases
     exit_code: int = 0
     interrupted: bool = False
     skipped_budget: int = 0
     spent_usd: float = 0.0
     run_file: Path | None = None
     counts: Mapping[str, int] = field(default_factory=dict)
+    cases: int = 0
+    cached: int = 0  # cases answered from the cache or a recording
+    error_kinds: frozenset[str] = frozenset()
+    _load: Callable[[], dict[str, Any]] | None = field(default=None, repr=False)
+    _document: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
-        return str(self.document["run"]["id"])
+        return str(self.head["run"]["id"])
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The whole results document, as written (read back once, then kept)."""
+        if self._document is None:
+            assert self._load is not None
+            self._document = self._load()
+        return self._document
+
+    @property
+    def results(self) -> list[CaseResult]:
+        """The cases of `document` as records."""
+        return load_case_results(self.document)
 
 
 async def run_eval(
@@ -156,7 +188,11 @@ def evaluate(
 
 
 class _Session:
-    """One run: a pool of workers feeding cases to a `CaseRunner`, then the document."""
+    """One run: a pool of workers feeding cases to a `CaseRunner`, streaming the document.
+
+    Cases are made as workers take them (`CaseStream`); results go to the results file
+    through the `ResultLog`, in case order, as they finish.
+    """
 
     def __init__(
         self,
@@ -178,7 +214,7 @@ class _Session:
         check_targets(project, options.targets)
         self.project = project
         self.options = options
-        self.cases = select_cases(project, prompts, options)
+        self.cases = stream_cases(project, prompts, options)
         self._gateway_project, notes = provider_limits(project, options, self.cases)
         for note in notes:
             log.warning("%s", note)
@@ -186,7 +222,6 @@ class _Session:
         self.progress = progress
         self.env = env
         self.budget = Budget(options.max_cost)
-        self.results: list[CaseResult | None] = [None] * len(self.cases)
         self._own_gateway = gateway is None
         self._ledger: Ledger | PgLedger | None = None
         self._answered = answered
@@ -199,42 +234,60 @@ class _Session:
         self.run_info = RunInfo.start(
             mode=options.mode, git_commit=_git_commit(project.root), shard=options.shard
         )
+        self.workers = min(options.concurrency, max(1, self.cases.total))
+        self._queue = enumerate(self.cases)
+        stream = ResultsStream(
+            _primary_file(options, project.state_dir / "runs", self.run_info.id),
+            SCHEMA_ID,
+            self.gateway.redactor.data(self.run_info.to_dict()),
+        )
+        lookahead = max(LOOKAHEAD_MIN, LOOKAHEAD_PER_WORKER * self.workers)
+        self.log = ResultLog(stream, self.gateway.redactor.data, lookahead=lookahead)
 
     async def run(self) -> EvalRun:
         judge = PromptJudge(self.case_runner.judge_complete)
         if self.progress is not None:
-            self.progress.start(len(self.cases))
-        queue: Iterator[int] = iter(range(len(self.cases)))
-        workers = min(self.options.concurrency, max(1, len(self.cases)))
+            self.progress.start(self.cases.total)
         interrupted = False
+        # finished cases reach the file within about FLUSH_SECONDS even while every
+        # worker waits (a kill then loses little); a failed write surfaces at `finish`
+        ticker = asyncio.create_task(self._flush_every(FLUSH_SECONDS))
+        ticker.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
             async with asyncio.TaskGroup() as group:
-                for i in range(workers):
-                    group.create_task(self._worker(queue, judge, i * WORKER_STAGGER_S))
+                for i in range(self.workers):
+                    group.create_task(self._worker(judge, i * WORKER_STAGGER_S))
         except BaseException:  # Ctrl-C, cancellation, or a crash outside any one case
             interrupted = True
+            ticker.cancel()
             self.outcome = self._finish(interrupted=True)
             raise
         finally:
+            ticker.cancel()
             await self._close(interrupted)
         self.outcome = self._finish(interrupted=False)
         return self.outcome
 
+    async def _flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self.log.stream.flush()
+
     # ---- the worker pool ---------------------------------------------------------
 
-    async def _worker(self, queue: Iterator[int], judge: PromptJudge, delay_s: float) -> None:
+    async def _worker(self, judge: PromptJudge, delay_s: float) -> None:
         if delay_s > 0 and not self._drained.is_set():
             try:
                 async with asyncio.timeout(delay_s):
                     await self._drained.wait()
             except TimeoutError:
                 pass
-        for index in queue:
-            case = self.cases[index]
+        for index, case in self._queue:
+            await self.log.begin(index, case)
             result = await self.case_runner.run(case, judge)
-            self.results[index] = result
             if self.progress is not None:
                 self.progress.advance(result, self.budget.spent)
+            await self.log.end(index, result)
         self._drained.set()
 
     # ---- set-up and tear-down -----------------------------------------------------
@@ -287,39 +340,62 @@ class _Session:
 
     def _finish(self, *, interrupted: bool) -> EvalRun:
         self.builder.clear()  # the rendered requests are not needed any more (memory)
-        results = [
-            r if r is not None else skipped_result(c)
-            for r, c in zip(self.results, self.cases, strict=True)
-        ]
+        results = self.log
+        results.close(self._queue)  # after an interruption: the rest, as `skipped`
         self.run_info.skipped_budget = self.budget.skipped
         self.run_info.circuit_breaker = [e.to_dict() for e in self.gateway.breaker_history()]
         if self.budget.max_cost_usd is not None:
             self.run_info.max_cost_usd = self.budget.max_cost_usd
             self.run_info.spent_usd = round(self.budget.spent, 9)
         self.run_info.finish(interrupted=interrupted)
-        doc = to_document(self.run_info, results)
-        clean = self.gateway.redactor.data(doc)  # a key in an input, output or check message
-        if clean is not doc:  # rare: the terminal report is made from `results`, so them too
-            doc = clean
-            results = [CaseResult.from_dict(c) for c in doc["cases"]]
-        default_runs = self.project.state_dir / "runs"
-        run_file = write_outputs(self.options, default_runs, self.run_info.id, doc)
-        counts = Counter(r.status for r in results)
+        redact = self.gateway.redactor.data
+        run = redact(self.run_info.to_dict())
+        summary = [redact(s.to_dict()) for s in results.summary.summaries()]
+        stream = results.stream
+        stream.finish(run, summary)
+        run_file = self._copy_outputs(stream)
+        document = None
+        if stream.path is None:  # no file to read it back from later (the gate's runs)
+            document = stream.load()
+            stream.close()
         code = (
             EXIT_INTERRUPTED
             if interrupted
-            else exit_code(results, skipped_budget=self.budget.skipped)
+            else exit_code(results.first_of_status.values(), skipped_budget=self.budget.skipped)
         )
         return EvalRun(
-            document=doc,
-            results=results,
+            head={"schema": SCHEMA_ID, "run": run, "summary": summary},
+            facts=results.facts,
             exit_code=code,
             interrupted=interrupted,
             skipped_budget=self.budget.skipped,
             spent_usd=self.budget.spent,
             run_file=run_file,
-            counts={s: counts.get(s, 0) for s in ("pass", "fail", "error", "skipped")},
+            counts={s: results.counts.get(s, 0) for s in ("pass", "fail", "error", "skipped")},
+            cases=stream.cases,
+            cached=results.cached,
+            error_kinds=frozenset(results.error_kinds),
+            _load=stream.load,
+            _document=document,
         )
+
+    def _copy_outputs(self, stream: ResultsStream) -> Path | None:
+        """`--output` and `--junit` from the written document; the run file, if any."""
+        options = self.options
+        run_file = stream.path if options.write_run_file else None
+        if options.output is not None and stream.path != options.output:
+            assert stream.path is not None  # written to the run file
+            copy_results(stream.path, options.output)
+        if options.junit is not None and options.junit_renderer is not None:
+            write_junit(options, stream.load())
+        return run_file
+
+
+def _primary_file(options: EvalOptions, default_runs: Path, run_id: str) -> Path | None:
+    """Where the document is streamed: the run file, else `--output`, else no file."""
+    if options.write_run_file:
+        return (options.runs_dir or default_runs) / f"{run_id}.json"
+    return options.output
 
 
 def _git_commit(root: Path) -> str | None:

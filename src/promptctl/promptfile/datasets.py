@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from promptctl.promptfile.yaml_loader import (
     nesting_depth,
 )
 
-__all__ = ["MAX_DATASET_BYTES", "Locate", "Row", "read_rows"]
+__all__ = ["MAX_DATASET_BYTES", "Locate", "Row", "iter_rows", "read_rows", "read_text"]
 
 MAX_DATASET_BYTES = Limits.max_dataset_bytes  # datasets are where large test data belongs
 
@@ -51,17 +51,71 @@ def read_rows(
     all or has more than `limits.max_dataset_rows` rows.
     """
     limits = limits or Limits()
+    return list(iter_rows(path, read_text(path, source, root=root, limits=limits), diags, limits))
+
+
+def read_text(path: Path, source: FileSource, *, root: Path, limits: Limits) -> str:
+    """The text of the dataset at `path`, with the checks and errors of `read_rows`."""
     data = source.read_bytes(path, root=root, limit=limits.max_dataset_bytes, what="dataset")
-    text = decode_text(data, path, limit=limits.max_dataset_bytes)
-    rows = _rows(path, text, diags)
-    if len(rows) > limits.max_dataset_rows:
-        raise PromptFileError(
-            f"dataset {path.name} has {len(rows):,} rows, over the limit of "
-            f"{limits.max_dataset_rows:,}",
-            location=SourceLocation(path, rows[limits.max_dataset_rows][0]),
-            hint="split it, or raise `limits: {max_dataset_rows: N}` in promptctl.yaml",
-        )
-    return rows
+    return decode_text(data, path, limit=limits.max_dataset_bytes)
+
+
+def iter_rows(path: Path, text: str, diags: list[Diagnostic], limits: Limits) -> Iterator[Row]:
+    """(line, row, locate-inside-assert) for each row of a dataset's `text`, one at a time
+    for .jsonl and .csv (a large dataset's rows are never all in memory; a .yaml one is
+    parsed whole).
+
+    A bad line of a .jsonl or .csv is reported into `diags` and skipped, so every bad
+    line shows in one run; a file that cannot be read at all raises PromptFileError.
+    """
+    suffix = path.suffix.lower()
+    rows: Iterable[Row]
+    if suffix == ".jsonl":
+        rows = _jsonl(path, _lines(text), diags)
+    elif suffix == ".csv":
+        rows = _csv(path, _lines(text, keepends=True), diags)
+    else:
+        rows = _yaml_rows(path, text)
+    count = 0
+    over = None
+    for row in rows:
+        count += 1
+        if count <= limits.max_dataset_rows:
+            yield row
+        elif over is None:
+            over = row[0]  # counted on, for the message of `read_rows`
+    if over is not None:
+        raise _too_many(path, count, over, limits)
+
+
+def _too_many(path: Path, rows: int, line: int, limits: Limits) -> PromptFileError:
+    return PromptFileError(
+        f"dataset {path.name} has {rows:,} rows, over the limit of {limits.max_dataset_rows:,}",
+        location=SourceLocation(path, line),
+        hint="split it, or raise `limits: {max_dataset_rows: N}` in promptctl.yaml",
+    )
+
+
+# the line boundaries of `str.splitlines`
+_LINE_END = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _lines(text: str, *, keepends: bool = False) -> Iterator[str]:
+    """`text.splitlines(keepends)` one line at a time (no list of every line); with
+    `keepends`, lines end at "\n" only, as `io.StringIO` iterates (what csv reads)."""
+    pos = 0
+    if keepends:
+        while pos < len(text):
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end + 1
+            yield text[pos:end]
+            pos = end
+        return
+    for match in _LINE_END.finditer(text):
+        yield text[pos : match.start()]
+        pos = match.end()
+    if pos < len(text):
+        yield text[pos:]
 
 
 def _yaml_row_locate(doc: LocatedYaml, index: int, ptr: str) -> SourceLocation:
@@ -72,15 +126,10 @@ def _line_locate(path: Path, line: int, _ptr: str) -> SourceLocation:
     return SourceLocation(path, line)
 
 
-def _rows(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
-    """(line, row, locate-inside-assert) for each row of a .jsonl, .yaml or .csv dataset.
-
-    A bad line of a .jsonl or .csv is reported into `diags` and skipped, so every bad
-    line shows in one run; a file that cannot be read at all raises PromptFileError.
-    """
+def _yaml_rows(path: Path, text: str) -> list[Row]:
+    """(line, row, locate-inside-assert) for each row of a .yaml dataset (PromptFileError
+    for another file type)."""
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        return _jsonl(path, text, diags)
     if suffix in {".yaml", ".yml"}:
         doc = load_yaml(text, path, require_mapping=False)
         if not isinstance(doc.data, list):
@@ -93,8 +142,6 @@ def _rows(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
             )
             for i, row in enumerate(doc.data)
         ]
-    if suffix == ".csv":
-        return _csv(path, text, diags)
     raise PromptFileError(
         f"unsupported dataset type {suffix!r}",
         location=SourceLocation(path),
@@ -102,14 +149,15 @@ def _rows(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
     )
 
 
-def _jsonl(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
-    rows: list[Row] = []
-    for n, line in enumerate(text.splitlines(), start=1):
+def _jsonl(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterator[Row]:
+    for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            if nesting_depth(row) > MAX_DEPTH:
+            # a row cannot nest deeper than it has brackets: the walk only for the rare
+            # line with that many (a dataset's tests are made again on each pass)
+            if line.count("[") + line.count("{") > MAX_DEPTH and nesting_depth(row) > MAX_DEPTH:
                 raise RecursionError
         except RecursionError:
             diags.append(
@@ -131,15 +179,13 @@ def _jsonl(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
                 )
             )
             continue
-        rows.append((n, row, functools.partial(_line_locate, path, n)))
-    return rows
+        yield n, row, functools.partial(_line_locate, path, n)
 
 
-def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
+def _csv(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterator[Row]:
     """Columns are vars; `_name` names the row; `_assert` holds a JSON list, `_context` a
     JSON object (recorded resolver values), `_degraded` comma-separated input names."""
-    reader = csv.DictReader(io.StringIO(text))
-    rows: list[Row] = []
+    reader = csv.DictReader(lines)
     for record in reader:
         line = reader.line_num
         if None in record or None in record.values():
@@ -173,8 +219,7 @@ def _csv(path: Path, text: str, diags: list[Diagnostic]) -> list[Row]:
                     ok = False
                     break
         if ok:
-            rows.append((line, row, functools.partial(_line_locate, path, line)))
-    return rows
+            yield line, row, functools.partial(_line_locate, path, line)
 
 
 def _json_cell(column: str, text: str) -> Any:

@@ -7,7 +7,7 @@ runtime) reads only these, never raw dictionaries.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -168,7 +168,8 @@ class Prompt:
     tags: tuple[str, ...] = ()
     inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     output: OutputSpec = field(default_factory=OutputSpec)
-    tests: tuple[TestCase, ...] = ()
+    # a tuple, or a `test_list.TestList` that makes a large dataset's tests on each pass
+    tests: Sequence[TestCase] = ()
     content_hash: str = ""
     # `tools:` (functions the model may call) and `tool_choice` (auto, none, required or
     # a tool's name; None: the provider's default, auto)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from promptctl.errors import PromptFileError, SourceLocation
 from promptctl.promptfile.assertion_types import ASSERTION_TYPES, REGEX_TYPES, REQUIRED_OPTIONS
-from promptctl.promptfile.datasets import Locate, read_rows
+from promptctl.promptfile.datasets import Locate, iter_rows, read_text
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.model import AssertionSpec, Limits, Project, TestCase
 from promptctl.promptfile.regex_safety import REGEX_TIMEOUT_S, catastrophic
@@ -23,6 +23,7 @@ from promptctl.promptfile.safe_io import MAX_CHECK_BYTES, UnsafeFileError
 from promptctl.promptfile.safe_io import checked as checked_file
 from promptctl.promptfile.schemas import did_you_mean
 from promptctl.promptfile.sources import FileSource, WorkingTreeSource
+from promptctl.promptfile.test_list import DatasetTests, TestList
 
 __all__ = ["REQUIRED_OPTIONS", "bare_schema_problems", "parse_assertion", "parse_tests"]
 
@@ -175,7 +176,7 @@ def _asserts(raw: Any, locate: Locate, ptr: str, diags: list[Diagnostic]) -> lis
 
 
 def bare_schema_problems(
-    tests: tuple[TestCase, ...], output_schema: object, diags: list[Diagnostic]
+    tests: Sequence[TestCase], output_schema: object, diags: list[Diagnostic]
 ) -> None:
     """A `json-schema` assertion with neither a schema of its own nor the prompt's
     output.schema to fall back on (PC016, once per assertion in the file)."""
@@ -207,8 +208,11 @@ def parse_tests(
     diags: list[Diagnostic],
     *,
     declared: Mapping[str, Any] | None = None,
-) -> tuple[TestCase, ...]:
+) -> Sequence[TestCase]:
     """Inline tests and dataset rows, in file order; names must be unique.
+
+    A tuple, or a `TestList` when a .jsonl or .csv dataset is among them (its rows are made
+    again on each pass rather than held).
 
     An inline test's `context:` values (recorded from the application's resolvers) are
     merged under its `vars:`; its `degraded:` inputs (checked against `declared`) are
@@ -217,7 +221,7 @@ def parse_tests(
     Datasets resolve inside the project; `repeat:` and dataset sizes are capped by
     `project.limits`.
     """
-    tests: list[TestCase] = []
+    parts: list[TestCase | DatasetTests] = []
     for i, entry in enumerate(raw_tests):
         if entry is None:  # removed after a schema error, already reported
             continue
@@ -235,9 +239,12 @@ def parse_tests(
                     )
                 )
             ds_loc = locate(f"{ptr}/dataset")
-            rows = _dataset(entry, common, ds_loc, prompt_path, project, source, diags, declared)
-            checked = entry.get("check_output_schema", True)
-            tests.extend(r if checked else replace(r, check_output_schema=False) for r in rows)
+            checked = bool(entry.get("check_output_schema", True))
+            parts.extend(
+                _dataset(
+                    entry, common, ds_loc, prompt_path, project, source, diags, declared, checked
+                )
+            )
             continue
         if "name" not in entry:
             diags.append(
@@ -251,7 +258,7 @@ def parse_tests(
             continue
         repeat = _repeat(entry.get("repeat"), locate(f"{ptr}/repeat"), project.limits, diags)
         degraded = tuple(entry.get("degraded") or ())
-        tests.append(
+        parts.append(
             TestCase(
                 name=entry["name"],
                 vars=_with_context(entry, degraded),
@@ -263,12 +270,50 @@ def parse_tests(
                 tool_results=entry.get("tool_results") or {},
             )
         )
+    tests: Sequence[TestCase] = (
+        TestList(parts)
+        if any(isinstance(p, DatasetTests) for p in parts)
+        else tuple(p for p in parts if isinstance(p, TestCase))
+    )
     if isinstance(source, WorkingTreeSource):
         _check_python_files(tests, project.root, diags)
     if declared is not None:
         _check_degraded(raw_tests, declared, locate, diags)
+    _check_unique_names(tests, diags)
+    return tests
+
+
+def _check_unique_names(tests: Sequence[TestCase], diags: list[Diagnostic]) -> None:
+    """PC008 for each test named as one before it.
+
+    A 100,000-row dataset's tests are not held, nor their names: one pass marks each
+    name in a bitmap (at most 1 MiB, four bits a name from two hashes) and notes the
+    names whose bits were all set already (every repeated name, and by chance about one
+    in 100,000 others); a second pass, only when some were noted, finds where each of
+    those first was.
+    """
+    bits = 1 << max(10, min(23, (64 * len(tests)).bit_length()))  # ~64 bits a name
+    mask = bits - 1
+    seen_bits = bytearray(bits // 8)
+    suspects: set[str] = set()
+    for test in tests:
+        h1, h2 = hash(test.name), hash((test.name, 1)) | 1
+        new = False
+        for j in range(4):
+            h = (h1 + j * h2) & mask
+            byte, bit = h >> 3, 1 << (h & 7)
+            if not seen_bits[byte] & bit:
+                new = True
+                seen_bits[byte] |= bit
+        if not new:
+            suspects.add(test.name)
+    del seen_bits
+    if not suspects:
+        return
     seen: dict[str, TestCase] = {}
     for test in tests:
+        if test.name not in suspects:
+            continue
         if test.name in seen:
             first = seen[test.name].location
             where = first.line if first else "?"
@@ -282,10 +327,9 @@ def parse_tests(
             )
         else:
             seen[test.name] = test
-    return tuple(tests)
 
 
-def _check_python_files(tests: list[TestCase], root: Path, diags: list[Diagnostic]) -> None:
+def _check_python_files(tests: Sequence[TestCase], root: Path, diags: list[Diagnostic]) -> None:
     """A `python` check's file must be a regular file inside the project (PC016).
 
     The runner refuses it too, case by case; this says so once, at the assertion's line.
@@ -335,11 +379,28 @@ def _dataset(
     source: FileSource,
     diags: list[Diagnostic],
     declared: Mapping[str, Any] | None = None,
-) -> list[TestCase]:
+    checked: bool = True,
+) -> list[TestCase | DatasetTests]:
+    """The tests of a `dataset:` entry: checked now (findings into `diags`), and for a
+    .jsonl or .csv file kept as its text (`DatasetTests`), made again on each pass."""
     rel = str(entry["dataset"])
     path = Path(os.path.normpath(prompt_path.parent / rel))
+    found: list[Diagnostic] = []  # the rows' findings: kept unless the file is refused
+
+    def make(sink: list[Diagnostic]) -> Iterator[TestCase]:
+        rows = iter_rows(path, text, diags if sink is found else [], project.limits)
+        for line, row, row_locate in rows:
+            test = _row_test(path, line, row, row_locate, common, project, sink, declared)
+            if test is not None:
+                yield test if checked else replace(test, check_output_schema=False)
+
     try:
-        rows = read_rows(path, source, diags, root=project.root, limits=project.limits)
+        text = read_text(path, source, root=project.root, limits=project.limits)
+        if path.suffix.lower() in {".jsonl", ".csv"}:
+            count = sum(1 for _ in make(found))
+            tests: list[TestCase | DatasetTests] = [DatasetTests(lambda: make([]), count)]
+        else:
+            tests = list(make(found))
     except UnsafeFileError as exc:
         diags.append(finding("PC007", exc.message, loc, exc.hint))
         return []
@@ -356,40 +417,50 @@ def _dataset(
     except PromptFileError as exc:
         diags.append(finding("PC007", exc.message, exc.location, exc.hint))
         return []
-    out: list[TestCase] = []
-    for line, row, row_locate in rows:
-        row_loc = SourceLocation(path, line)
-        if not isinstance(row, dict):
-            diags.append(finding("PC007", "dataset row must be an object", row_loc))
-            continue
-        vars_ = row["vars"] if "vars" in row else {k: v for k, v in row.items() if k != "assert"}
-        if not isinstance(vars_, dict):
-            diags.append(finding("PC007", "dataset `vars` must be an object", row_loc))
-            continue
-        raw_asserts = row.get("assert") or []
-        if not isinstance(raw_asserts, list):
-            diags.append(finding("PC007", "dataset `assert` must be a list", row_loc))
-            continue
-        asserts = [*common, *_asserts(raw_asserts, row_locate, "", diags)]
-        structured = "vars" in row  # else the whole row (minus `assert`) is the vars
-        raw_repeat = row.get("repeat") if structured else None
-        repeat = _repeat(raw_repeat, row_loc, project.limits, diags)
-        name = row.get("name") if structured else None
-        fixtures = _row_context(row, row_loc, declared, diags) if structured else ({}, ())
-        if fixtures is None:
-            continue
-        context, degraded = fixtures
-        out.append(
-            TestCase(
-                name=str(name or f"{path.name}:{line}"),
-                vars=_with_context({"context": context, "vars": vars_}, degraded),
-                degraded=degraded,
-                asserts=tuple(asserts),
-                repeat=repeat,
-                location=row_loc,
-            )
-        )
-    return out
+    diags.extend(found)
+    return tests
+
+
+def _row_test(
+    path: Path,
+    line: int,
+    row: Any,
+    row_locate: Locate,
+    common: list[AssertionSpec],
+    project: Project,
+    diags: list[Diagnostic],
+    declared: Mapping[str, Any] | None,
+) -> TestCase | None:
+    """The test of one dataset row; None (reported) when the row is malformed."""
+    row_loc = SourceLocation(path, line)
+    if not isinstance(row, dict):
+        diags.append(finding("PC007", "dataset row must be an object", row_loc))
+        return None
+    vars_ = row["vars"] if "vars" in row else {k: v for k, v in row.items() if k != "assert"}
+    if not isinstance(vars_, dict):
+        diags.append(finding("PC007", "dataset `vars` must be an object", row_loc))
+        return None
+    raw_asserts = row.get("assert") or []
+    if not isinstance(raw_asserts, list):
+        diags.append(finding("PC007", "dataset `assert` must be a list", row_loc))
+        return None
+    asserts = [*common, *_asserts(raw_asserts, row_locate, "", diags)]
+    structured = "vars" in row  # else the whole row (minus `assert`) is the vars
+    raw_repeat = row.get("repeat") if structured else None
+    repeat = _repeat(raw_repeat, row_loc, project.limits, diags)
+    name = row.get("name") if structured else None
+    fixtures = _row_context(row, row_loc, declared, diags) if structured else ({}, ())
+    if fixtures is None:
+        return None
+    context, degraded = fixtures
+    return TestCase(
+        name=str(name or f"{path.name}:{line}"),
+        vars=_with_context({"context": context, "vars": vars_}, degraded),
+        degraded=degraded,
+        asserts=tuple(asserts),
+        repeat=repeat,
+        location=row_loc,
+    )
 
 
 def _row_context(

@@ -9,12 +9,18 @@ reader print the same thing. rich is imported inside the functions that need it,
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from promptctl.evals.case_facts import (
+    DEFAULT_MAX_PROBLEMS,
+    DEFAULT_OUTPUT_CHARS,
+    CaseFacts,
+    Problem,
+    case_facts,
+    problem,
+)
 from promptctl.report.money import format_usd
 
 if TYPE_CHECKING:
@@ -42,16 +48,6 @@ HEADERS = (
     "p95",
     "errors",
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A failed or errored case, ready to print."""
-
-    status: str
-    label: str  # prompt @ target › test [#repeat]
-    reason: str
-    output: str
 
 
 def _pct(value: float) -> str:
@@ -117,46 +113,35 @@ def summary_rows(doc: Mapping[str, Any], *, interval: bool = True) -> list[tuple
     return rows
 
 
-def _trim(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def problems(doc: Mapping[str, Any], *, output_chars: int = 160) -> list[Problem]:
+def problems(doc: Mapping[str, Any], *, output_chars: int = DEFAULT_OUTPUT_CHARS) -> list[Problem]:
     """Failed cases (with their failed assertions' reasons) then errored ones."""
-    out: list[Problem] = []
-    for case in doc.get("cases", ()):
-        if case["status"] not in ("fail", "error"):
-            continue
-        label = f"{case['prompt']} @ {case['target']} › {case['test']}"
-        if case.get("repeat"):
-            label += f" [#{case['repeat']}]"
-        if case["status"] == "fail":
-            reasons = [a["reason"] for a in case.get("assertions", ()) if not a["pass"]]
-            reason = "; ".join(reasons) or "failed"
-        else:
-            err = case.get("error") or {}
-            reason = f"{err.get('kind', 'error')}: {err.get('message', '')}"
-        out.append(
-            Problem(case["status"], label, reason, _trim(case.get("output") or "", output_chars))
-        )
+    out = [
+        problem(case, output_chars)
+        for case in doc.get("cases", ())
+        if case["status"] in ("fail", "error")
+    ]
     out.sort(key=lambda p: p.status != "fail")
     return out
 
 
-def notes(doc: Mapping[str, Any]) -> list[str]:
-    """Lines under the table: cases answered by a fallback, then one hint for unpriced models."""
-    lines = _fallback_lines(doc) + _breaker_lines(doc)
-    unpriced = _unpriced_models(doc)
+def notes(doc: Mapping[str, Any], facts: CaseFacts | None = None) -> list[str]:
+    """Lines under the table: cases answered by a fallback, then one hint for unpriced models.
+
+    `facts`: the cases' facts gathered as they were written (else read from `doc`)."""
+    facts = facts if facts is not None else case_facts(doc.get("cases", ()))
+    lines = _fallback_lines(facts) + _breaker_lines(doc)
+    unpriced = list(facts.unpriced)
+    if not facts.cases:  # a document without its cases: the summary rows say which
+        unpriced = [s["target"] for s in doc.get("summary", ()) if s.get("cost_unknown_cases")]
+        unpriced = list(dict.fromkeys(unpriced))
     if unpriced:
         them = "it" if len(unpriced) == 1 else "them"
         lines.append(
             f"no price for {', '.join(unpriced)}: add {them} under `pricing:` in promptctl.yaml"
         )
-    unreadable = _unpriced_models(doc, usage_known=False)
-    if unreadable:
+    if facts.unreadable:
         lines.append(
-            f"cost unknown: unreadable token usage from {', '.join(unreadable)} (absent or "
+            f"cost unknown: unreadable token usage from {', '.join(facts.unreadable)} (absent or "
             "invalid counts in the response; the price is not the problem)"
         )
     return lines
@@ -185,21 +170,10 @@ def _clock(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%H:%M:%SZ")
 
 
-def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
+def _fallback_lines(facts: CaseFacts) -> list[str]:
     """Per prompt x target: how many cases another model answered, which, and why."""
-    groups: dict[tuple[str, str], Counter[str]] = {}
-    for case in doc.get("cases", ()):
-        by = case.get("answered_by")
-        if not by or by == case["target"] or case["status"] not in ("pass", "fail"):
-            continue
-        tried = ", ".join(
-            f"{f['target']}: {f['reason']}" if f.get("reason") else f["target"]
-            for f in case.get("fallbacks_tried") or ()
-        )
-        how = f"{by} after {tried}" if tried else by
-        groups.setdefault((case["prompt"], case["target"]), Counter())[how] += 1
     lines = []
-    for (prompt, target), hows in groups.items():
+    for (prompt, target), hows in facts.fallbacks.items():
         n = sum(hows.values())
         if len(hows) == 1:
             detail = next(iter(hows))
@@ -208,26 +182,6 @@ def _fallback_lines(doc: Mapping[str, Any]) -> list[str]:
         word = "case" if n == 1 else "cases"
         lines.append(f"{prompt} ({target}): {n} {word} answered by a fallback ({detail})")
     return lines
-
-
-def _unpriced_models(doc: Mapping[str, Any], *, usage_known: bool = True) -> list[str]:
-    """Models that answered with an unknown cost, in order of appearance: for lack of a
-    price (`usage_known`), or of readable token usage (not `usage_known`)."""
-    models: dict[str, None] = {}
-    cases = doc.get("cases")
-    if cases:
-        for c in cases:
-            if (
-                c["status"] in ("pass", "fail")
-                and c.get("cost_usd") is None
-                and c.get("usage_known", True) is usage_known
-            ):
-                models[c.get("answered_by") or c["target"]] = None
-    elif usage_known:
-        for s in doc.get("summary", ()):
-            if s.get("cost_unknown_cases"):
-                models[s["target"]] = None
-    return list(models)
 
 
 def _totals_line(doc: Mapping[str, Any]) -> str:
@@ -246,21 +200,45 @@ def _totals_line(doc: Mapping[str, Any]) -> str:
     return line
 
 
-def render_plain(doc: Mapping[str, Any], *, max_problems: int = 20, output_chars: int = 160) -> str:
-    """The summary as aligned plain text (no colour, no box drawing)."""
+def _facts(
+    doc: Mapping[str, Any], facts: CaseFacts | None, max_problems: int, output_chars: int
+) -> CaseFacts:
+    if facts is not None:
+        return facts
+    return case_facts(doc.get("cases", ()), max_problems=max_problems, output_chars=output_chars)
+
+
+def _listed(facts: CaseFacts, max_problems: int) -> tuple[list[Problem], int]:
+    """The problems to print, and how many are left out."""
+    found = facts.problems()[:max_problems]
+    return found, facts.problem_count - len(found)
+
+
+def render_plain(
+    doc: Mapping[str, Any],
+    *,
+    max_problems: int = DEFAULT_MAX_PROBLEMS,
+    output_chars: int = DEFAULT_OUTPUT_CHARS,
+    facts: CaseFacts | None = None,
+) -> str:
+    """The summary as aligned plain text (no colour, no box drawing).
+
+    `facts`: the cases' facts gathered while they were written (a streamed run); else
+    they are read from `doc["cases"]`."""
+    facts = _facts(doc, facts, max_problems, output_chars)
     rows = [HEADERS, *summary_rows(doc)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
     ]
-    lines += notes(doc)
-    found = problems(doc, output_chars=output_chars)
-    for p in found[:max_problems]:
+    lines += notes(doc, facts)
+    found, more = _listed(facts, max_problems)
+    for p in found:
         lines.append(f"{p.status.upper()} {p.label}: {p.reason}")
         if p.output:
             lines.append(f"    output: {p.output}")
-    if len(found) > max_problems:
-        lines.append(f"… and {len(found) - max_problems} more")
+    if more:
+        lines.append(f"… and {more} more")
     lines.append(_totals_line(doc))
     return "\n".join(lines) + "\n"
 
@@ -281,19 +259,25 @@ def _md_text(text: str) -> str:
     return _md(_MD_SPECIAL.sub(r"\\\1", text))
 
 
-def render_markdown(doc: Mapping[str, Any], *, max_problems: int = 20) -> str:
+def render_markdown(
+    doc: Mapping[str, Any],
+    *,
+    max_problems: int = DEFAULT_MAX_PROBLEMS,
+    facts: CaseFacts | None = None,
+) -> str:
     """The summary as a markdown table, then the failures (e.g. for $GITHUB_STEP_SUMMARY)."""
+    facts = _facts(doc, facts, max_problems, DEFAULT_OUTPUT_CHARS)
     lines = [
         "| " + " | ".join(HEADERS) + " |",
         "|" + "---|" * 2 + "---:|" * (len(HEADERS) - 2),
     ]
     lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in summary_rows(doc)]
-    lines += ["", *(f"- {_md(n)}" for n in notes(doc))]
-    found = problems(doc)
-    for p in found[:max_problems]:
+    lines += ["", *(f"- {_md(n)}" for n in notes(doc, facts))]
+    found, more = _listed(facts, max_problems)
+    for p in found:
         lines.append(f"- **{p.status.upper()}** {_md_text(p.label)}: {_md_text(p.reason)}")
-    if len(found) > max_problems:
-        lines.append(f"- … and {len(found) - max_problems} more")
+    if more:
+        lines.append(f"- … and {more} more")
     lines += ["", f"**{_totals_line(doc)}**"]
     return "\n".join(lines) + "\n"
 
@@ -301,9 +285,10 @@ def render_markdown(doc: Mapping[str, Any], *, max_problems: int = 20) -> str:
 def summary_renderables(
     doc: Mapping[str, Any],
     *,
-    max_problems: int = 20,
-    output_chars: int = 160,
+    max_problems: int = DEFAULT_MAX_PROBLEMS,
+    output_chars: int = DEFAULT_OUTPUT_CHARS,
     width: int | None = None,
+    facts: CaseFacts | None = None,
 ) -> list[RenderableType]:
     """rich renderables for a `width`-column console: the per prompt x target table (laid
     out so that no number is cut, see `summary_table`), the problem list, the totals."""
@@ -318,16 +303,17 @@ def summary_renderables(
         out.append(
             Text("(95% intervals left out to fit the terminal; see --format markdown)", style="dim")
         )
-    out += [Text(line, style="yellow") for line in notes(doc)]
-    found = problems(doc, output_chars=output_chars)
-    for p in found[:max_problems]:
+    facts = _facts(doc, facts, max_problems, output_chars)
+    out += [Text(line, style="yellow") for line in notes(doc, facts)]
+    found, more = _listed(facts, max_problems)
+    for p in found:
         style = "red" if p.status == "fail" else "yellow"
         line = Text.from_markup(f"[bold {style}]{p.status.upper()}[/] {escape(p.label)}: ")
         line.append(p.reason)
         out.append(line)
         if p.output:
             out.append(Text("    output: ", style="dim") + Text(p.output))
-    if len(found) > max_problems:
-        out.append(Text(f"… and {len(found) - max_problems} more", style="dim"))
+    if more:
+        out.append(Text(f"… and {more} more", style="dim"))
     out.append(Text(_totals_line(doc), style="bold"))
     return out

@@ -1,0 +1,189 @@
+"""Writing a results document case by case, so a run holds none of its finished cases.
+
+The document keeps its shape (`results._chunks`: one case per line, in case order), and
+the file is valid JSON at every moment:
+
+- while the run goes, `path` holds the cases written so far, then `"summary": []`, under
+  a `run` with `interrupted: true` and `finished_at: null`: a run killed (SIGKILL, out of
+  memory, a CI timeout) leaves that partial document; readers recompute its summary
+  (`results.read_results`);
+- each flush rewrites only the end of the file (`os.pwrite` of the new cases followed by
+  the closing brackets, one system call), so the file never ends mid-case;
+- `finish` writes the final document to a temporary file next to `path` (the final
+  `run`, the cases copied from the partial file, the summary) and renames it over `path`:
+  a reader sees the partial document or the final one, never half of one.
+
+With no `path` (a run that writes no file) the cases go to an anonymous temporary file,
+read back by `load`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from promptctl.errors import UsageError
+
+__all__ = ["FLUSH_SECONDS", "ResultsStream", "copy_results"]
+
+FLUSH_BYTES = 64 * 1024
+FLUSH_SECONDS = 1.0  # a killed run loses at most about this much of its finished cases
+_COPY_CHUNK = 64 * 1024
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+
+
+def _head(schema: str, run: Mapping[str, Any]) -> bytes:
+    return b'{"schema": ' + _dump(schema) + b',\n "run": ' + _dump(run) + b',\n "cases": '
+
+
+def _list(items: Sequence[Mapping[str, Any]]) -> bytes:
+    """A list as `results._chunks` writes it: one item per line."""
+    if not items:
+        return b"[]"
+    return b"[\n  " + b",\n  ".join(_dump(i) for i in items) + b"\n ]"
+
+
+_PARTIAL_TAIL = b'\n ],\n "summary": []}\n'
+
+
+class ResultsStream:
+    """The results document of one run, written as its cases finish (see the module)."""
+
+    def __init__(self, path: Path | None, schema: str, run: Mapping[str, Any]) -> None:
+        self.path = path
+        self._schema = schema
+        self._file: IO[bytes]
+        try:
+            if path is None:
+                self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by finish/close)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = path.open("w+b")
+            head = _head(schema, {**run, "interrupted": True, "finished_at": None}) + b"["
+            self._fd = self._file.fileno()
+            os.pwrite(self._fd, head + _PARTIAL_TAIL, 0)
+        except OSError as exc:
+            raise self._error(exc) from None
+        self._start = self._end = len(head)  # the cases' bytes: [start, end)
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._flushed_at = time.monotonic()
+        self.cases = 0
+
+    def add(self, case: Mapping[str, Any]) -> None:
+        """Append one case (in document order); written out in batches (`FLUSH_*`)."""
+        data = (b"\n  " if self.cases == 0 else b",\n  ") + _dump(case)
+        self.cases += 1
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if (
+            self._pending_bytes >= FLUSH_BYTES
+            or time.monotonic() - self._flushed_at >= FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """The pending cases and the closing brackets, in one write at the end of the cases."""
+        self._flushed_at = time.monotonic()
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        try:
+            os.pwrite(self._fd, data + _PARTIAL_TAIL, self._end)
+        except OSError as exc:
+            raise self._error(exc) from None
+        self._end += len(data)
+
+    def finish(self, run: Mapping[str, Any], summary: Sequence[Mapping[str, Any]]) -> None:
+        """The final document, in place of the partial one (atomically for a `path`)."""
+        self.flush()
+        if self.path is None:
+            final = tempfile.TemporaryFile()  # noqa: SIM115 (kept for load, closed by close)
+            self._write_final(final, run, summary)
+            self._file.close()
+            self._file = final
+            return
+        try:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+        except OSError as exc:
+            raise self._error(exc) from None
+        try:
+            with os.fdopen(fd, "wb") as out:
+                self._write_final(out, run, summary)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise self._error(exc) from None
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        finally:
+            self._file.close()
+
+    def _write_final(
+        self, out: IO[bytes], run: Mapping[str, Any], summary: Sequence[Mapping[str, Any]]
+    ) -> None:
+        out.write(_head(self._schema, run))
+        if self.cases:
+            out.write(b"[")
+            self._file.seek(self._start)
+            left = self._end - self._start
+            while left > 0:
+                chunk = self._file.read(min(_COPY_CHUNK, left))
+                if not chunk:
+                    raise OSError(5, "results file shrank while being finished")
+                out.write(chunk)
+                left -= len(chunk)
+            out.write(b"\n ]")
+        else:
+            out.write(b"[]")
+        out.write(b',\n "summary": ' + _list(summary) + b"}\n")
+
+    def load(self) -> dict[str, Any]:
+        """The document as written (with no `path`: only until `close`)."""
+        if self.path is not None:
+            with self.path.open("rb") as fh:
+                data: dict[str, Any] = json.load(fh)
+            return data
+        self._file.seek(0)
+        data = json.load(self._file)
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _error(self, exc: OSError) -> UsageError:
+        where = self.path if self.path is not None else "a temporary file"
+        return UsageError(f"cannot write results file {where}: {exc.strerror or exc}")
+
+
+def copy_results(source: Path, dest: Path) -> None:
+    """Copy a finished results file to `dest` atomically (temp file, then rename)."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write results file {dest}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, _COPY_CHUNK)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write results file {dest}: {exc.strerror}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
