@@ -9,9 +9,7 @@ removing or changing the meaning of one bumps the version.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from promptctl.errors import SourceLocation, UsageError
 from promptctl.evals.aggregate import Summary, summarize
 from promptctl.evals.assertions.base import AssertionResult
 from promptctl.evals.cases import Case
+from promptctl.promptfile.atomic_file import replace_file
 from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.history import Trim
 from promptctl.promptfile.safe_io import UnsafeFileError, read_file
@@ -320,21 +319,11 @@ def _chunks(doc: Mapping[str, Any]) -> Iterator[str]:
 def write_results(path: Path, doc: Mapping[str, Any]) -> None:
     """Write atomically (temp file in the same directory, then rename): a reader or a crash
     mid-write never sees half a document. An unwritable path is a UsageError naming it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write results file {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.writelines(_chunks(doc))
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write results file {path}: {exc.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(
+        path,
+        lambda fh: fh.writelines(chunk.encode() for chunk in _chunks(doc)),
+        label="results file",
+    )
 
 
 def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:

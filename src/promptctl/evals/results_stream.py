@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from promptctl.errors import UsageError
+from promptctl.promptfile.atomic_file import replace_file
 
 __all__ = ["FLUSH_SECONDS", "ResultsStream", "copy_results"]
 
@@ -172,18 +173,9 @@ class ResultsStream:
 
 def copy_results(source: Path, dest: Path) -> None:
     """Copy a finished results file to `dest` atomically (temp file, then rename)."""
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write results file {dest}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+
+    def copy(out: IO[bytes]) -> None:
+        with source.open("rb") as src:
             shutil.copyfileobj(src, out, _COPY_CHUNK)
-        os.replace(tmp, dest)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write results file {dest}: {exc.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    replace_file(dest, copy, label="results file")

@@ -14,14 +14,13 @@ import base64
 import hashlib
 import html
 import json
-import os
-import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from promptctl.errors import UsageError
+from promptctl.promptfile.atomic_file import replace_file
 
 __all__ = ["csp", "embed_json", "page", "write_html"]
 
@@ -83,18 +82,5 @@ def page(title: str, payload: Any) -> str:
 
 def write_html(path: Path, text: str) -> None:
     """Write atomically; an unwritable path is a UsageError naming it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write HTML report {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write HTML report {path}: {exc.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = text.encode()
+    replace_file(path, lambda fh: fh.write(data), label="HTML report")
