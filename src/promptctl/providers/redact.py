@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, AnyStr
 
@@ -79,10 +79,11 @@ class Redactor:
         return self._data(value)
 
     def _mentioned_in(self, value: Any) -> bool:
-        """Whether any secret (or a piece `_remove` would cut) may be in `value`: a C pass
-        over its JSON, case by case, instead of a Python call per value (a document has
-        tens of thousands). JSON escapes only `"`, `\\` and control characters, so a secret
-        without those appears in it verbatim; one with them always takes the full walk."""
+        """Whether any secret (or a piece `_remove` would cut) may be in `value`: one C pass
+        over its JSON instead of a Python call per value. Runs hand it one case (or the
+        run's head, or one summary) at a time, never a whole document. JSON escapes only
+        `"`, `\\` and control characters, so a secret without those appears in it
+        verbatim; one with them always takes the full walk."""
         if any(_escaped_in_json(s) for s in self.secrets):
             return True
         needles = [
@@ -91,13 +92,10 @@ class Redactor:
             for piece in ((s,) if len(s) < MIN_FRAGMENT else (s[:MIN_FRAGMENT], s[-MIN_FRAGMENT:]))
         ]
         try:
-            for text in _json_pieces(value, 2):
-                for needle in needles:
-                    if needle in text:
-                        return True
+            text = _PIECE_JSON.encode(value)
         except (TypeError, ValueError, RecursionError):  # keys JSON cannot hold: walk it
             return True
-        return False
+        return any(needle in text for needle in needles)
 
     def _data(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -111,20 +109,7 @@ class Redactor:
         return value
 
 
-def _json_pieces(value: Any, levels: int) -> Iterator[str]:
-    """`value`'s values as JSON, split `levels` deep (a run document: one piece per case,
-    never the whole document as one string); each string value lies within one piece."""
-    if levels and isinstance(value, dict):
-        for item in value.values():
-            yield from _json_pieces(item, levels - 1)
-    elif levels and isinstance(value, list):
-        for item in value:
-            yield from _json_pieces(item, levels - 1)
-    else:
-        yield _PIECE_JSON.encode(value)
-
-
-_PIECE_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # once, not per piece
+_PIECE_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # built once
 
 
 def _escaped_in_json(secret: str) -> bool:
