@@ -211,6 +211,7 @@ class FakeLLM:
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._stop_lock = threading.Lock()  # a test's stop() may race the fixture's
         self._thread: threading.Thread | None = None
         from fakes.batch_api import BatchAPI
 
@@ -246,14 +247,15 @@ class FakeLLM:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._thread is not None and self._wake is not None:
-            self._wake[0].send(b"x")
-            self._thread.join(timeout=5)
-            for end in self._wake:
-                end.close()
-            self._wake = None  # a second stop() (a test's, then the fixture's) does nothing
-        if self._server is not None:
-            self._server.server_close()
+        with self._stop_lock:  # a second stop() (a test's thread, then the fixture's) waits
+            wake, self._wake = self._wake, None
+            if self._thread is not None and wake is not None:
+                wake[0].send(b"x")
+                self._thread.join(timeout=5)
+                for end in wake:
+                    end.close()
+            if self._server is not None:
+                self._server.server_close()
 
     @property
     def base_url(self) -> str:
