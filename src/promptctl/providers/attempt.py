@@ -26,50 +26,11 @@ from promptctl.providers.chain import TargetPlan
 from promptctl.providers.redact import Redactor
 from promptctl.providers.retry import RetryPolicy, with_retries
 
-__all__ = ["COST_HEADER", "call_target", "call_wire", "chat_job", "reported_cost", "tag"]
+__all__ = ["COST_HEADER", "call_wire", "chat_job", "reported_cost", "tag"]
 
 T = TypeVar("T")
 # built once: `json.dumps` with arguments makes a new encoder per call
 _WIRE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-async def call_target(
-    plan: TargetPlan,
-    *,
-    client: Any,
-    limiter: Any,
-    sleep: Callable[[float], Awaitable[None]],
-    policy: RetryPolicy,
-    rng: random.Random,
-    clock: Callable[[], float],
-    deadline: float,
-    on_error: Callable[[ProviderError, int], None],
-    on_cancel: Callable[[], None] | None = None,
-    redactor: Redactor | None = None,
-) -> tuple[Parsed, int, float]:
-    """The parsed chat answer, the attempts it took and the last attempt's latency (ms).
-
-    `on_cancel` runs when the call is cancelled (Ctrl-C, task cancellation) after its
-    request went out: it may be billed, so the caller records it with an unknown cost.
-    `redactor` scrubs the response body before anything parses it, so a key that the
-    server echoes reaches no answer, error, cache, recording or report.
-    """
-    wire, parse = chat_job(plan)
-    return await call_wire(
-        plan,
-        wire,
-        parse,
-        client=client,
-        limiter=limiter,
-        sleep=sleep,
-        policy=policy,
-        rng=rng,
-        clock=clock,
-        deadline=deadline,
-        on_error=on_error,
-        on_cancel=on_cancel,
-        redactor=redactor,
-    )
 
 
 def chat_job(plan: TargetPlan) -> tuple[WireRequest, Callable[[int, Any, bytes], Parsed]]:
@@ -101,7 +62,13 @@ async def call_wire(
     redactor: Redactor | None = None,
 ) -> tuple[T, int, float]:
     """Post `wire` to `plan`'s target with retries and parse the answer with `parse`:
-    the one HTTP path of chat calls and embeddings alike (see `call_target`)."""
+    the one HTTP path of chat calls and embeddings alike.
+
+    `on_cancel` runs when the call is cancelled (Ctrl-C, task cancellation) after its
+    request went out: it may be billed, so the caller records it with an unknown cost.
+    `redactor` scrubs the response body before anything parses it, so a key that the
+    server echoes reaches no answer, error, cache, recording or report.
+    """
     timeout_error, transport_error = _transport_errors()
     settings, request = plan.settings, plan.request
     content = _WIRE_JSON.encode(wire.body).encode()

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import Adapter, WireRequest
 from promptctl.providers.openai import parse_chat_completion, reasoning_body, stream_decoder
 
-__all__ = ["ADAPTER", "DEFAULT_API_VERSION"]
+__all__ = ["ADAPTER", "DEFAULT_API_VERSION", "deployment_request"]
 
 DEFAULT_API_VERSION = "2024-10-21"
 
 
-def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
+def deployment_request(
+    settings: ProviderSettings,
+    deployment: str,
+    operation: str,
+    api_key: str | None,
+    body: dict[str, Any],
+) -> WireRequest:
+    """`POST {base_url}/openai/deployments/{deployment}/{operation}?api-version=…` with
+    the key in `api-key`: chat completions and embeddings alike."""
     if not settings.base_url:
         raise ProviderError(
             "config",
@@ -23,14 +33,18 @@ def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None
         )
     version = settings.api_version or DEFAULT_API_VERSION
     url = (
-        f"{settings.base_url.rstrip('/')}/openai/deployments/{request.model}"
-        f"/chat/completions?api-version={version}"
+        f"{settings.base_url.rstrip('/')}/openai/deployments/{deployment}"
+        f"/{operation}?api-version={version}"
     )
     headers = {"content-type": "application/json", **settings.headers}
     if api_key:
         headers["api-key"] = api_key
-    body = reasoning_body(request)
     return WireRequest(url, headers, body)
+
+
+def _build(request: ChatRequest, settings: ProviderSettings, api_key: str | None) -> WireRequest:
+    body = reasoning_body(request)
+    return deployment_request(settings, request.model, "chat/completions", api_key, body)
 
 
 def _build_stream(

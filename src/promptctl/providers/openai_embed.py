@@ -17,7 +17,7 @@ from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.promptfile.model import ProviderSettings
-from promptctl.providers.azure import DEFAULT_API_VERSION
+from promptctl.providers.azure import deployment_request
 from promptctl.providers.base import WireRequest, decode_json
 from promptctl.providers.embeddings import EmbedParsed, EmbedRequest, EmbedWire, float_list
 from promptctl.providers.openai import _error as openai_error
@@ -39,13 +39,6 @@ def embeddings_body(request: EmbedRequest, *, base64_floats: bool) -> dict[str, 
     return body
 
 
-def _headers(settings: ProviderSettings, auth: tuple[str, str] | None) -> dict[str, str]:
-    headers = {"content-type": "application/json", **settings.headers}
-    if auth is not None:
-        headers[auth[0]] = auth[1]
-    return headers
-
-
 def _build_openai(
     request: EmbedRequest, settings: ProviderSettings, api_key: str | None
 ) -> WireRequest:
@@ -56,20 +49,8 @@ def _build_openai(
 def _build_azure(
     request: EmbedRequest, settings: ProviderSettings, api_key: str | None
 ) -> WireRequest:
-    if not settings.base_url:
-        raise ProviderError(
-            "config",
-            f"provider {settings.name!r} (azure) has no base_url",
-            provider=settings.name,
-            hint="set base_url: https://<resource>.openai.azure.com",
-        )
-    version = settings.api_version or DEFAULT_API_VERSION
-    url = (
-        f"{settings.base_url.rstrip('/')}/openai/deployments/{request.model}"
-        f"/embeddings?api-version={version}"
-    )
-    auth = ("api-key", api_key) if api_key else None
-    return WireRequest(url, _headers(settings, auth), embeddings_body(request, base64_floats=True))
+    body = embeddings_body(request, base64_floats=True)
+    return deployment_request(settings, request.model, "embeddings", api_key, body)
 
 
 def _build_compatible(
