@@ -82,7 +82,7 @@ def test_memory_does_not_grow_with_the_number_of_dataset_cases(
     tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]
 ) -> None:
     # Before streaming, each case held ~2 KB of Python objects (its test, case, result and
-    # document row): 2,400 more cases were ~4.5 MB more. Now what grows is the dataset's
+    # document row): 900 more cases were ~1.7 MB more. Now what grows is the dataset's
     # text (~50 bytes a row here) and one latency per case; the rest is bounded (the
     # lookahead, the request memo of 512, the write buffers: all full at 600 cases).
     def reply(logged: Logged) -> str:
@@ -91,21 +91,21 @@ def test_memory_does_not_grow_with_the_number_of_dataset_cases(
 
     fake_llm.reply(reply)
     runs = {}
-    for n in (30, 600, 3000):  # the first warms up: imports, caches filled once
+    for n in (30, 600, 1500):  # the first warms up: imports, caches filled once
         runs[n] = tmp_path / str(n)
         runs[n].mkdir()
         _project(runs[n], fake_llm, n)
     _peak_bytes(runs[30], fake_env)
     peak_small, n_small = _peak_bytes(runs[600], fake_env)
-    peak_large, n_large = _peak_bytes(runs[3000], fake_env)
-    assert (n_small, n_large) == (600, 3000)
+    peak_large, n_large = _peak_bytes(runs[1500], fake_env)
+    assert (n_small, n_large) == (600, 1500)
     grown = peak_large - peak_small
     print(f"peak {peak_small:,} -> {peak_large:,} bytes")
-    assert grown < 2400 * 300, f"peak grew by {grown:,} bytes for 2,400 more cases"
-    large = runs[3000]
+    assert grown < 900 * 500, f"peak grew by {grown:,} bytes for 900 more cases"
+    large = runs[1500]
     doc = json.loads(next((large / ".promptctl" / "runs").glob("*.json")).read_text())
-    assert [c["test"] for c in doc["cases"]] == [f"row {i}" for i in range(3000)]
-    assert doc["summary"][0]["passed"] == 2700 and doc["summary"][0]["failed"] == 300
+    assert [c["test"] for c in doc["cases"]] == [f"row {i}" for i in range(1500)]
+    assert doc["summary"][0]["passed"] == 1350 and doc["summary"][0]["failed"] == 150
 
 
 def test_results_are_written_in_case_order_and_workers_stay_within_the_lookahead(

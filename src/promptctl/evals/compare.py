@@ -206,6 +206,10 @@ def _adjust(groups: list[GroupComparison], family: list[_Hypothesis]) -> list[Gr
 def _with_scores(
     group: GroupComparison, base: _Tests, head: _Tests, names: list[str], gate: GateConfig
 ) -> GroupComparison:
+    if group.base is None or group.head is None:
+        return group
+    if group.base.mean_score is None or group.head.mean_score is None:
+        return group  # a side with no score at all: no test has scores on both sides
     pairs = [(mean_score(base[n]), mean_score(head[n])) for n in names]
     usable = [(b, h) for b, h in pairs if b is not None and h is not None]
     if not usable:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from promptctl.evals.comparison import GroupComparison
+from promptctl.evals.comparison import GroupComparison, SideStats
 from promptctl.evals.side_stats import answered, side_stats, unpriced_targets
 from promptctl.promptfile.model import GateConfig
 
@@ -29,9 +29,11 @@ def with_cost_latency(
     common = [t for t in base if t in head]
     if not common:
         return group
-    b = side_stats([c for t in common for c in base[t]])
-    h = side_stats([c for t in common for c in head[t]])
-    cost_change, why = _cost_change(base, head, common)
+    sides = {
+        "base": _over(base, common, group.base),
+        "head": _over(head, common, group.head),
+    }
+    cost_change, why = _cost_change(base, head, common, sides)
     note = None
     if why is not None:
         verb = "cost not compared" if gate.max_cost_increase_pct is None else "cost gate skipped"
@@ -40,24 +42,38 @@ def with_cost_latency(
         group,
         cost_change_pct=cost_change,
         cost_note=note,
-        latency_p95_change_pct=_pct(b.latency_p95_ms, h.latency_p95_ms),
+        latency_p95_change_pct=_pct(
+            sides["base"][1].latency_p95_ms, sides["head"][1].latency_p95_ms
+        ),
     )
 
 
-def _cost_change(base: _Tests, head: _Tests, common: list[str]) -> tuple[float | None, str | None]:
+def _over(
+    tests: _Tests, common: list[str], whole: SideStats | None
+) -> tuple[list[Case], SideStats]:
+    """One side's cases of the common tests and their stats; the side's own stats when
+    the common tests are all of its tests, in its order (the usual case: no recount)."""
+    cases = [c for t in common for c in tests[t]]
+    if whole is not None and len(common) == len(tests) and list(tests) == common:
+        return cases, whole
+    return cases, side_stats(cases)
+
+
+def _cost_change(
+    base: _Tests,
+    head: _Tests,
+    common: list[str],
+    sides: dict[str, tuple[list[Case], SideStats]],
+) -> tuple[float | None, str | None]:
     """Cost per case change over the common tests, with a note when prices are missing.
 
     A side with no known cost at all makes the change unknown. With some unpriced answers,
     the change is taken over the tests whose answers are all priced on both sides.
     """
-    sides = {
-        "base": [c for t in common for c in base[t]],
-        "head": [c for t in common for c in head[t]],
-    }
-    stats = {name: side_stats(cases) for name, cases in sides.items()}
+    stats = {name: s for name, (_, s) in sides.items()}
     blind = [n for n, s in stats.items() if s.cost_per_case is None and s.cost_unknown_cases]
     if blind:
-        who = ", ".join(dict.fromkeys(x for n in blind for x in unpriced_targets(sides[n])))
+        who = ", ".join(dict.fromkeys(x for n in blind for x in unpriced_targets(sides[n][0])))
         return None, f"cost unknown on {' and '.join(blind)}: no price for {who}"
     if not any(s.cost_unknown_cases for s in stats.values()):
         return _pct(stats["base"].cost_per_case, stats["head"].cost_per_case), None

@@ -21,19 +21,30 @@ __all__ = ["answered", "mean_score", "side_stats", "unpriced_targets"]
 
 def side_stats(cases: Sequence[Mapping[str, Any]]) -> SideStats:
     """Rates over judged cases; cost over answered cases with a price; latency over live calls."""
-    status = [c.get("status") for c in cases]
-    passed, failed = status.count("pass"), status.count("fail")
-    done = answered(cases)
+    passed = failed = errors = skipped = 0
+    done: list[Mapping[str, Any]] = []  # answered, as `answered` has them
+    for c in cases:
+        status = c.get("status")
+        if status == "pass":
+            passed += 1
+            done.append(c)
+        elif status == "fail":
+            failed += 1
+            done.append(c)
+        elif status == "error":
+            errors += 1
+        elif status == "skipped":
+            skipped += 1
     cost = cost_figures(c.get("cost_usd") for c in done)
     latencies = live_latencies((c.get("latency_ms"), bool(c.get("cached"))) for c in done)
     return SideStats(
         cases=len(cases),
         passed=passed,
         failed=failed,
-        errors=status.count("error"),
-        skipped=status.count("skipped"),
+        errors=errors,
+        skipped=skipped,
         pass_rate=passed / (passed + failed) if passed + failed else None,
-        mean_score=mean_score(cases),
+        mean_score=_mean([c["score"] for c in done if c.get("score") is not None]),
         cost_per_case=cost.per_case,
         total_cost=cost.total if cost.priced else None,
         latency_p50_ms=percentile(latencies, 50),
@@ -44,7 +55,7 @@ def side_stats(cases: Sequence[Mapping[str, Any]]) -> SideStats:
 
 def answered(cases: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The cases a model really answered: errored and skipped ones bought nothing."""
-    return [c for c in cases if c.get("status") in ("pass", "fail")]
+    return [c for c in cases if c.get("status") in _JUDGED]
 
 
 def unpriced_targets(cases: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -59,9 +70,15 @@ def unpriced_targets(cases: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def mean_score(cases: Sequence[Mapping[str, Any]]) -> float | None:
     """Mean score of the judged (pass/fail) cases; None when none has a score."""
-    scores = [
-        float(c["score"])
-        for c in cases
-        if c.get("status") in ("pass", "fail") and c.get("score") is not None
-    ]
-    return sum(scores) / len(scores) if scores else None
+    return _mean(
+        [c["score"] for c in cases if c.get("status") in _JUDGED and c.get("score") is not None]
+    )
+
+
+_JUDGED = ("pass", "fail")
+
+
+def _mean(scores: list[Any]) -> float | None:
+    if not scores:
+        return None
+    return sum(float(x) for x in scores) / len(scores)

@@ -19,54 +19,59 @@ def classify_test(
     head: Sequence[Mapping[str, Any]] | None,
 ) -> TestDiff:
     """Errored and skipped repeats are left out of the rates; errors are counted apart."""
-    b_judged = _judged(base)
-    h_judged = _judged(head)
-    b_rate = _rate(b_judged)
-    h_rate = _rate(h_judged)
+    b_pass, b_fail, b_errors = _split(base)
+    h_pass, h_fail, h_errors = _split(head)
+    b_rate = _rate(b_pass, b_fail)
+    h_rate = _rate(h_pass, h_fail)
     status: TestStatus
     if not base:
         status = "new"
     elif not head:
         status = "removed"
     elif b_rate is None or h_rate is None:
-        status = (
-            "errored" if _errors(base) + _errors(head) else ("new" if b_rate is None else "removed")
-        )
+        status = "errored" if b_errors + h_errors else ("new" if b_rate is None else "removed")
     elif 0 < b_rate < 1 or 0 < h_rate < 1:
         status = "flaky"
     elif b_rate == h_rate:
         status = "passing" if h_rate == 1 else "still_failing"
     else:
         status = "regressed" if b_rate == 1 else "fixed"
-    failing = [c for c in h_judged if c.get("status") == "fail"]
-    passing = [c for c in b_judged if c.get("status") == "pass"]
     return TestDiff(
         test=name,
         status=status,
         base_rate=b_rate,
         head_rate=h_rate,
-        base_runs=len(b_judged),
-        head_runs=len(h_judged),
-        base_errors=_errors(base),
-        head_errors=_errors(head),
-        reasons=_reasons(failing),
-        base_output=_excerpt(passing[0].get("output")) if passing else None,
-        head_output=_excerpt(failing[0].get("output")) if failing else None,
+        base_runs=len(b_pass) + len(b_fail),
+        head_runs=len(h_pass) + len(h_fail),
+        base_errors=b_errors,
+        head_errors=h_errors,
+        reasons=_reasons(h_fail),
+        base_output=_excerpt(b_pass[0].get("output")) if b_pass else None,
+        head_output=_excerpt(h_fail[0].get("output")) if h_fail else None,
     )
 
 
-def _judged(cases: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
-    return [c for c in cases or () if c.get("status") in ("pass", "fail")]
+def _split(
+    cases: Sequence[Mapping[str, Any]] | None,
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]], int]:
+    """The passing and the failing repeats (the judged ones, in order) and the errored count."""
+    passing: list[Mapping[str, Any]] = []
+    failing: list[Mapping[str, Any]] = []
+    errors = 0
+    for c in cases or ():
+        status = c.get("status")
+        if status == "pass":
+            passing.append(c)
+        elif status == "fail":
+            failing.append(c)
+        elif status == "error":
+            errors += 1
+    return passing, failing, errors
 
 
-def _rate(cases: list[Mapping[str, Any]]) -> float | None:
-    if not cases:
-        return None
-    return sum(1 for c in cases if c.get("status") == "pass") / len(cases)
-
-
-def _errors(cases: Sequence[Mapping[str, Any]] | None) -> int:
-    return sum(1 for c in cases or () if c.get("status") == "error")
+def _rate(passing: list[Mapping[str, Any]], failing: list[Mapping[str, Any]]) -> float | None:
+    judged = len(passing) + len(failing)
+    return len(passing) / judged if judged else None
 
 
 def _reasons(failing: list[Mapping[str, Any]]) -> tuple[str, ...]:
