@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from promptctl.errors import EXIT_INTERRUPTED, UsageError
 from promptctl.evals.case_facts import CaseFacts
 from promptctl.evals.case_run import CaseRunner
+from promptctl.evals.git_head import head_commit
 from promptctl.evals.judge import PromptJudge
 from promptctl.evals.options import (
     DEFAULT_CONCURRENCY,
@@ -232,7 +232,7 @@ class _Session:
         self.outcome: EvalRun | None = None
         self._drained = asyncio.Event()  # every case taken: a worker still waiting to start quits
         self.run_info = RunInfo.start(
-            mode=options.mode, git_commit=_git_commit(project.root), shard=options.shard
+            mode=options.mode, git_commit=head_commit(project.root), shard=options.shard
         )
         self.workers = min(options.concurrency, max(1, self.cases.total))
         self._queue = enumerate(self.cases)
@@ -396,20 +396,3 @@ def _primary_file(options: EvalOptions, default_runs: Path, run_id: str) -> Path
     if options.write_run_file:
         return (options.runs_dir or default_runs) / f"{run_id}.json"
     return options.output
-
-
-def _git_commit(root: Path) -> str | None:
-    """HEAD of the repository holding `root`, or None (not a repository, no git)."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    sha = out.stdout.strip()
-    return sha if out.returncode == 0 and sha else None
