@@ -1,5 +1,7 @@
 """A fully cached `promptctl test` builds no HTTP client and loads no provider adapter;
-with plain input schemas and valid inputs, no run imports jsonschema (compiled checks)."""
+with plain input schemas and valid inputs, no run imports jsonschema (compiled checks);
+a run without `llm-rubric` or embedding assertions imports neither the judge nor the
+embedding modules; a cached one not the email package (HTTP-date `Retry-After` only)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,13 @@ http = sorted(
     or m.startswith(("promptctl.providers.openai", "promptctl.providers.anthropic"))
 )
 schema = sorted(m for m in sys.modules if m.split(".")[0] == "jsonschema")
-sys.stderr.write("\\n@@" + json.dumps({"code": code, "http": http, "schema": schema}) + "\\n")
+unused = sorted(
+    m for m in sys.modules
+    if m.startswith(("promptctl.evals.judge", "promptctl.providers.embed"))
+    or m.split(".")[0] == "email"
+)
+report = {"code": code, "http": http, "schema": schema, "unused": unused}
+sys.stderr.write("\\n@@" + json.dumps(report) + "\\n")
 """
 
 PROMPT = """\
@@ -78,4 +86,6 @@ def test_cached_rerun_imports_no_http_client(tmp_path: Path, fake_llm: FakeLLM) 
     assert again["code"] == 0
     assert [c["cached"] for c in doc["cases"]] == [True, True]
     assert again["http"] == [] and again["schema"] == []
+    assert again["unused"] == []
+    assert [m for m in first["unused"] if m.startswith("promptctl")] == []  # httpx2 uses email
     assert fake_llm.calls["openai"] == 2

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from promptctl.errors import PromptctlError, ProviderError
 from promptctl.evals.cases import Case
-from promptctl.evals.judge import PromptJudge
 from promptctl.evals.prepare import PreparedCase, RequestBuilder, judge_request
 from promptctl.evals.results import CaseError, CaseResult
 from promptctl.evals.scoring import error_result, score_case, skipped_result
@@ -25,6 +24,7 @@ from promptctl.providers.types import CallContext, ChatResponse
 
 if TYPE_CHECKING:
     from promptctl.evals.budget import Budget
+    from promptctl.evals.judge import Judge
     from promptctl.providers.gateway import Gateway
 
 __all__ = ["CaseRunner"]
@@ -48,7 +48,7 @@ class CaseRunner:
         self.gateway = gateway
         self.stream = stream  # every case; else those whose params say `stream: true`
 
-    async def run(self, case: Case, judge: PromptJudge) -> CaseResult:
+    async def run(self, case: Case, judge: Judge) -> CaseResult:
         """The case's result row (`error` or `skipped` rather than an exception)."""
         try:
             prepared = self.builder.prepare(case)

@@ -45,7 +45,6 @@ from promptctl.errors import EXIT_INTERRUPTED, UsageError
 from promptctl.evals.case_facts import CaseFacts
 from promptctl.evals.case_run import CaseRunner
 from promptctl.evals.git_head import head_commit
-from promptctl.evals.judge import PromptJudge
 from promptctl.evals.options import (
     DEFAULT_CONCURRENCY,
     EvalOptions,
@@ -63,6 +62,7 @@ from promptctl.evals.scoring import exit_code
 from promptctl.promptfile.model import Project, Prompt
 
 if TYPE_CHECKING:
+    from promptctl.evals.judge import Judge, JudgeVerdict, PromptJudge
     from promptctl.ledger import Ledger
     from promptctl.ledger.postgres import PgLedger
     from promptctl.providers.gateway import Gateway
@@ -245,7 +245,7 @@ class _Session:
         self.log = ResultLog(stream, self.gateway.redactor.data, lookahead=lookahead)
 
     async def run(self) -> EvalRun:
-        judge = PromptJudge(self.case_runner.judge_complete)
+        judge = _JudgeOnDemand(self.case_runner)
         if self.progress is not None:
             self.progress.start(self.cases.total)
         interrupted = False
@@ -275,7 +275,7 @@ class _Session:
 
     # ---- the worker pool ---------------------------------------------------------
 
-    async def _worker(self, judge: PromptJudge, delay_s: float) -> None:
+    async def _worker(self, judge: Judge, delay_s: float) -> None:
         if delay_s > 0 and not self._drained.is_set():
             try:
                 async with asyncio.timeout(delay_s):
@@ -389,6 +389,24 @@ class _Session:
         if options.junit is not None and options.junit_renderer is not None:
             write_junit(options, stream.load())
         return run_file
+
+
+class _JudgeOnDemand:
+    """The run's `PromptJudge`, built at the first `llm-rubric`: most runs grade none, and
+    the judge package (its prompt file parsed, its regexes compiled) is not imported."""
+
+    def __init__(self, runner: CaseRunner) -> None:
+        self._runner = runner
+        self._judge: PromptJudge | None = None
+
+    async def grade(
+        self, rubric: str, output: str, vars: Mapping[str, Any], *, model: str | None = None
+    ) -> JudgeVerdict:
+        if self._judge is None:
+            from promptctl.evals.judge import PromptJudge
+
+            self._judge = PromptJudge(self._runner.judge_complete)
+        return await self._judge.grade(rubric, output, vars, model=model)
 
 
 def _primary_file(options: EvalOptions, default_runs: Path, run_id: str) -> Path | None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptctl.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, ProviderError
 from promptctl.evals.assertions import AssertionContext, evaluate_test
 from promptctl.evals.cases import Case
-from promptctl.evals.judge import Judge
 from promptctl.evals.results import CaseError, CaseResult, FallbackTried
 from promptctl.promptfile.model import AssertionSpec
 from promptctl.providers.types import ChatResponse
+
+if TYPE_CHECKING:
+    from promptctl.evals.judge import Judge
 
 __all__ = [
     "assertion_context",

@@ -42,8 +42,6 @@ from promptctl.providers.chain import (
     plan,
 )
 from promptctl.providers.clients import ClientPool
-from promptctl.providers.embed_chain import EmbedChain, embed_request
-from promptctl.providers.embeddings import EmbedResult
 from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
@@ -60,6 +58,8 @@ from promptctl.providers.types import (
 )
 
 if TYPE_CHECKING:
+    from promptctl.providers.embed_chain import EmbedChain
+    from promptctl.providers.embeddings import EmbedResult
     from promptctl.providers.shared_cache import SharedResponseCache
     from promptctl.providers.shared_state import SharedState
     from promptctl.providers.streaming import StreamItem
@@ -245,6 +245,8 @@ class Gateway:
     ) -> EmbedResult:
         """Embed `texts` with `model` (`provider/model`), or the first fallback of the same
         dimension; batched, retried and recorded like chat calls (providers/embed_chain.py)."""
+        from promptctl.providers.embed_chain import embed_request  # not for chat calls
+
         request = embed_request(texts, model, dimensions)
         return await self._embedder().run(request, fallbacks, context, blocking=False)
 
@@ -258,6 +260,8 @@ class Gateway:
         context: CallContext | None = None,
     ) -> EmbedResult:
         """Blocking `embed`, safe from any thread (as `complete_sync`)."""
+        from promptctl.providers.embed_chain import embed_request
+
         request = embed_request(texts, model, dimensions)
         if self._sync_sleep is None:
             return self._pool.run_bg(
@@ -267,6 +271,8 @@ class Gateway:
 
     def _embedder(self) -> EmbedChain:
         if self._embed_chain is None:
+            from promptctl.providers.embed_chain import EmbedChain
+
             self._embed_chain = EmbedChain(self)
         return self._embed_chain
 

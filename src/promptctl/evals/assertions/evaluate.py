@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from promptctl.evals.assertions.base import (
     AssertionContext,
@@ -18,8 +19,10 @@ from promptctl.evals.assertions.base import (
     invalid_result,
     run_assertion,
 )
-from promptctl.evals.judge import Judge, JudgeError
 from promptctl.promptfile.model import AssertionSpec
+
+if TYPE_CHECKING:  # the judge package is imported by the runs that grade a rubric
+    from promptctl.evals.judge import Judge
 
 __all__ = ["TestOutcome", "evaluate_test", "grade_rubric"]
 
@@ -48,6 +51,8 @@ async def grade_rubric(
         return invalid_result(
             spec, "llm-rubric needs a judge model (judge: in promptctl.yaml)"
         ), None
+    from promptctl.evals.judge import JudgeError
+
     model = opts.get("model")
     try:
         verdict = await judge.grade(
