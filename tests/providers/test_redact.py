@@ -65,3 +65,29 @@ def test_data_with_a_secret_json_would_escape_still_walks() -> None:
     doc = {"a": [f"x {secret} y"]}
     out = Redactor((secret,)).data(doc)
     assert out == {"a": [f"x {MARK} y"]}
+
+
+def test_data_json_encodes_a_clean_value_once_and_a_dirty_one_redacted() -> None:
+    """`data_json` is `data` plus the JSON written: the check reads that same text."""
+    secret = "sk-live-0123456789abcdef"
+    red = Redactor((secret,))
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+    calls: list[object] = []
+
+    def encode(value: object) -> str:
+        calls.append(value)
+        return encoder.encode(value)
+
+    clean = {"output": "fine ünïcode", "vars": {"q": ["x", 1]}}
+    value, text = red.data_json(clean, encode)
+    assert value is clean and text == encoder.encode(clean) and len(calls) == 1
+    for leaked in (secret, secret[:10] + "…", "…" + secret[-9:]):
+        doc = {"output": "fine", "vars": {"q": ["a", f"key {leaked}"]}}
+        value, text = red.data_json(doc, encode)
+        assert value == red.data(doc) != doc
+        assert text == encoder.encode(value)
+        assert secret[:MIN_FRAGMENT] not in text and secret[-MIN_FRAGMENT:] not in text
+    escaped = 'pa"ss\\word-123456'  # never verbatim in JSON: always walked
+    value, text = Redactor((escaped,)).data_json({"a": f"x {escaped}"}, encoder.encode)
+    assert value == {"a": f"x {MARK}"} and text == encoder.encode(value)
+    assert Redactor(()).data_json(clean, encoder.encode) == (clean, encoder.encode(clean))

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from promptctl.evals.aggregate import SummaryBuilder
 from promptctl.evals.case_facts import CaseFacts
 from promptctl.evals.cases import Case
 from promptctl.evals.results import CaseResult
-from promptctl.evals.results_stream import ResultsStream
+from promptctl.evals.results_stream import CASE_JSON, ResultsStream
 from promptctl.evals.scoring import skipped_result
+from promptctl.providers.redact import Redactor
 
 __all__ = ["ResultLog"]
 
@@ -28,11 +28,9 @@ __all__ = ["ResultLog"]
 class ResultLog:
     """Results of one run, by case index (0, 1, 2, … in case order)."""
 
-    def __init__(
-        self, stream: ResultsStream, redact: Callable[[Any], Any], *, lookahead: int
-    ) -> None:
+    def __init__(self, stream: ResultsStream, redactor: Redactor, *, lookahead: int) -> None:
         self.stream = stream
-        self._redact = redact  # a key in an input, output or check message
+        self._redactor = redactor  # a key in an input, output or check message
         self.lookahead = lookahead
         self._taken: dict[int, Case] = {}  # started, not written yet
         self._done: dict[int, CaseResult] = {}  # finished, waiting for a case before them
@@ -81,6 +79,7 @@ class ResultLog:
         self.cached += result.cached
         if result.error is not None:
             self.error_kinds.add(result.error.kind)
-        row = self._redact(result.to_dict())  # C `json.dumps` finds most rows clean
+        # one C encode per case: the check for secrets reads the JSON written
+        row, text = self._redactor.data_json(result.to_dict(), CASE_JSON.encode)
         self.facts.add(row)
-        self.stream.add(row)
+        self.stream.add_json(text)

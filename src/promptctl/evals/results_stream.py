@@ -38,8 +38,13 @@ FLUSH_SECONDS = 1.0  # a killed run loses at most about this much of its finishe
 _COPY_CHUNK = 64 * 1024
 
 
+CASE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+"""How the document's values are encoded (built once: `json.dumps` with arguments builds
+an encoder per call); `add_json` takes a case already encoded by it."""
+
+
 def _dump(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+    return CASE_JSON.encode(value).encode()
 
 
 def _head(schema: str, run: Mapping[str, Any]) -> bytes:
@@ -82,7 +87,11 @@ class ResultsStream:
 
     def add(self, case: Mapping[str, Any]) -> None:
         """Append one case (in document order); written out in batches (`FLUSH_*`)."""
-        data = (b"\n  " if self.cases == 0 else b",\n  ") + _dump(case)
+        self.add_json(CASE_JSON.encode(case))
+
+    def add_json(self, case: str) -> None:
+        """`add` of a case as `CASE_JSON` encoded it."""
+        data = (b"\n  " if self.cases == 0 else b",\n  ") + case.encode()
         self.cases += 1
         self._pending.append(data)
         self._pending_bytes += len(data)

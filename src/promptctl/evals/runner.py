@@ -242,7 +242,7 @@ class _Session:
             self.gateway.redactor.data(self.run_info.to_dict()),
         )
         lookahead = max(LOOKAHEAD_MIN, LOOKAHEAD_PER_WORKER * self.workers)
-        self.log = ResultLog(stream, self.gateway.redactor.data, lookahead=lookahead)
+        self.log = ResultLog(stream, self.gateway.redactor, lookahead=lookahead)
 
     async def run(self) -> EvalRun:
         judge = _JudgeOnDemand(self.case_runner)

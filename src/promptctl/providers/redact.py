@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
 from promptctl.promptfile.model import ProviderSettings
@@ -49,6 +49,18 @@ class Redactor:
     """Removes `secrets` (and their prefixes/suffixes) from text, bytes and JSON data."""
 
     secrets: tuple[str, ...] = ()
+    # what `_mentioned_in` looks for, computed once: a run asks for every case
+    _needles: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _always_walk: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        needles = tuple(
+            piece
+            for s in self.secrets
+            for piece in ((s,) if len(s) < MIN_FRAGMENT else (s[:MIN_FRAGMENT], s[-MIN_FRAGMENT:]))
+        )
+        object.__setattr__(self, "_needles", needles)
+        object.__setattr__(self, "_always_walk", any(_escaped_in_json(s) for s in self.secrets))
 
     def text(self, text: str) -> str:
         """`text` without the known secrets nor anything shaped like a key."""
@@ -78,24 +90,34 @@ class Redactor:
             return value
         return self._data(value)
 
+    def data_json(self, value: Any, encode: Callable[[Any], str]) -> tuple[Any, str]:
+        """`data(value)` and its JSON as `encode` writes it (with `ensure_ascii=False`),
+        encoding once when no secret can be in it: the check reads that same text. A
+        run writes each case this way (one encode per case instead of two)."""
+        text = encode(value)
+        if self.secrets and self._mentioned_in_json(text):
+            clean = self._data(value)
+            if clean is not value:
+                return clean, encode(clean)
+        return value, text
+
     def _mentioned_in(self, value: Any) -> bool:
         """Whether any secret (or a piece `_remove` would cut) may be in `value`: one C pass
         over its JSON instead of a Python call per value. Runs hand it one case (or the
-        run's head, or one summary) at a time, never a whole document. JSON escapes only
-        `"`, `\\` and control characters, so a secret without those appears in it
-        verbatim; one with them always takes the full walk."""
-        if any(_escaped_in_json(s) for s in self.secrets):
+        run's head, or one summary) at a time, never a whole document."""
+        if self._always_walk:
             return True
-        needles = [
-            piece
-            for s in self.secrets
-            for piece in ((s,) if len(s) < MIN_FRAGMENT else (s[:MIN_FRAGMENT], s[-MIN_FRAGMENT:]))
-        ]
         try:
             text = _PIECE_JSON.encode(value)
         except (TypeError, ValueError, RecursionError):  # keys JSON cannot hold: walk it
             return True
-        return any(needle in text for needle in needles)
+        return self._mentioned_in_json(text)
+
+    def _mentioned_in_json(self, text: str) -> bool:
+        """Whether a secret may be in the data `text` encodes (JSON with `ensure_ascii`
+        off). JSON escapes only `"`, `\\` and control characters, so a secret without
+        those appears in it verbatim; one with them always takes the full walk."""
+        return self._always_walk or any(needle in text for needle in self._needles)
 
     def _data(self, value: Any) -> Any:
         if isinstance(value, str):
