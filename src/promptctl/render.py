@@ -2,21 +2,19 @@
 
 Imported by the runtime, so it depends on jinja2 and jsonschema only (no typer, rich,
 gitpython or deepdiff). Templates are compiled once per source text and cached: the
-runtime renders a bundled prompt in microseconds.
+runtime renders a bundled prompt in microseconds. Jinja itself (~12 ms to import) is
+imported by the first template that needs it: plain text and `{{ name }}` messages are
+answered without it (`_without_jinja`), so a run of such prompts never imports it.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
-
-import jinja2
-from jinja2 import nodes
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
 from promptctl.promptfile.chat import ChatMessage, ToolCall
@@ -31,10 +29,12 @@ from promptctl.promptfile.regex_safety import (
     catastrophic_schema_patterns,
     deadline,
 )
-from promptctl.promptfile.sandbox import MAX_OUTPUT_CHARS, LimitedSandbox, render_limited
+from promptctl.promptfile.sandbox_limits import MAX_OUTPUT_CHARS
 
 if TYPE_CHECKING:
-    pass
+    import jinja2
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
 
 __all__ = [
     "compile_template",
@@ -54,25 +54,30 @@ _TEMPLATE_CACHE: dict[tuple[int, str], jinja2.Template] = {}
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], dict[str, Any], Check | None, bool]] = {}
 
 
-class _PartialsLoader(jinja2.BaseLoader):
-    """Serves `{% include %}` from a name->text table; never touches the filesystem."""
+@functools.cache
+def _partials_loader_class() -> Callable[[Mapping[str, str]], jinja2.BaseLoader]:
+    import jinja2
 
-    def __init__(self, partials: Mapping[str, str]) -> None:
-        self._partials = dict(partials)
-        self._active: list[str] = []
+    class PartialsLoader(jinja2.BaseLoader):
+        """Serves `{% include %}` from a name->text table; never touches the filesystem."""
 
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
-        name = safe_partial_name(template)
-        if name not in self._partials:
-            known = ", ".join(sorted(self._partials)) or "none"
-            raise RenderError(
-                f"partial {name!r} not found in prompts/_partials/", hint=f"known: {known}"
-            )
-        # Resolving includes statically first reports cycles before Jinja recurses.
-        inline_partials('{% include "' + name + '" %}', self._partials)
-        return self._partials[name], None, lambda: True
+        def __init__(self, partials: Mapping[str, str]) -> None:
+            self._partials = dict(partials)
+
+        def get_source(
+            self, environment: jinja2.Environment, template: str
+        ) -> tuple[str, str | None, Callable[[], bool] | None]:
+            name = safe_partial_name(template)
+            if name not in self._partials:
+                known = ", ".join(sorted(self._partials)) or "none"
+                raise RenderError(
+                    f"partial {name!r} not found in prompts/_partials/", hint=f"known: {known}"
+                )
+            # Resolving includes statically first reports cycles before Jinja recurses.
+            inline_partials('{% include "' + name + '" %}', self._partials)
+            return self._partials[name], None, lambda: True
+
+    return PartialsLoader
 
 
 def environment(partials: Mapping[str, str] | None = None) -> SandboxedEnvironment:
@@ -80,10 +85,14 @@ def environment(partials: Mapping[str, str] | None = None) -> SandboxedEnvironme
     key = tuple(sorted((partials or {}).items()))
     env = _ENV_CACHE.get(key)
     if env is None:
+        import jinja2
+
+        from promptctl.promptfile.sandbox import LimitedSandbox
+
         env = LimitedSandbox(
             undefined=jinja2.StrictUndefined,
             autoescape=False,
-            loader=_PartialsLoader(partials or {}),
+            loader=_partials_loader_class()(partials or {}),
             auto_reload=False,
         )
         _ENV_CACHE[key] = env
@@ -96,6 +105,8 @@ def compile_template(source: str, env: SandboxedEnvironment | None = None) -> ji
     key = (id(env), source)
     template = _TEMPLATE_CACHE.get(key)
     if template is None:
+        import jinja2
+
         try:
             template = env.from_string(source)
         except jinja2.TemplateSyntaxError as exc:
@@ -130,6 +141,11 @@ def render_template(
     shortcut = _without_jinja(source, variables)
     if shortcut is not None:
         return shortcut
+    import jinja2
+    from jinja2.exceptions import SecurityError
+
+    from promptctl.promptfile.sandbox import render_limited
+
     template = compile_template(source, env)
     try:
         return render_limited(template, variables)
@@ -335,7 +351,7 @@ def render_messages(
     templates: tuple[MessageTemplate, ...] = (
         target.messages if target is not None and target.messages is not None else prompt.messages
     )
-    env = environment(partials)
+    env = None  # built for the first message Jinja must render (most need none)
     out: list[ChatMessage] = []
     for message in templates:
         if message.history_var is not None:
@@ -351,8 +367,14 @@ def render_messages(
                 spliced.spans.append((len(out), len(out) + len(history)))
             out.extend(history)
             continue
+        source = message.template or ""
+        shortcut = _without_jinja(source, values)
         try:
-            text = render_template(message.template or "", values, env)
+            if shortcut is not None:
+                text = shortcut
+            else:
+                env = env or environment(partials)
+                text = render_template(source, values, env)
         except RenderError as exc:
             raise RenderError(exc.message, location=message.location, hint=exc.hint) from None
         out.append(ChatMessage(role=message.role or "user", content=text.strip()))

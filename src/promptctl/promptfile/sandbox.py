@@ -29,6 +29,13 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import RenderError
+from promptctl.promptfile.sandbox_limits import (
+    MAX_ARGUMENT,
+    MAX_INT_BITS,
+    MAX_LOOP_ITEMS,
+    MAX_OUTPUT_CHARS,
+    MAX_RANGE,
+)
 
 __all__ = [
     "MAX_ARGUMENT",
@@ -40,11 +47,6 @@ __all__ = [
     "render_limited",
 ]
 
-MAX_OUTPUT_CHARS = 10_000_000  # one rendered message; far beyond any context window
-MAX_INT_BITS = 10_000
-MAX_ARGUMENT = 100_000
-MAX_RANGE = 100_000
-MAX_LOOP_ITEMS = 1_000_000
 _HINT = "templates are limited in size and work; see docs/prompt-format.md#limits"
 _PERCENT_WIDTH = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _BRACE_NUMBER = re.compile(r"\{[^{}]*?(\d+)[^{}]*\}")
