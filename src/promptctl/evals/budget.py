@@ -117,6 +117,7 @@ class Budget:
     stopped: bool = False
     in_flight: int = 0  # reservations not settled yet
     _settled: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _waiting: int = field(default=0, repr=False)  # cases in `reserve` waiting on `_settled`
 
     def decide(self, estimate: float | None) -> Decision:
         """May a case with this estimate start now, wait for cases in flight, or never?"""
@@ -141,7 +142,11 @@ class Budget:
         hold the room it needs; False (counted as skipped) once the budget stops."""
         decision = self.decide(estimate)
         while decision == "wait":
-            await self._settled.wait()
+            self._waiting += 1
+            try:
+                await self._settled.wait()
+            finally:
+                self._waiting -= 1
             decision = self.decide(estimate)
         return self._apply(decision, estimate)
 
@@ -155,8 +160,9 @@ class Budget:
         self.spent += actual if actual is not None else held
         if self.max_cost_usd is not None and self.spent >= self.max_cost_usd:
             self.stopped = True
-        self._settled.set()  # wake the waiters, who check again
-        self._settled = asyncio.Event()
+        if self._waiting:  # wake the waiters, who check again
+            self._settled.set()
+            self._settled = asyncio.Event()
 
     @property
     def remaining(self) -> float | None:

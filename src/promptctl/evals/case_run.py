@@ -57,9 +57,13 @@ class CaseRunner:
         except PromptctlError as exc:
             return _case_error(case, "render", exc)
         # an answer from recordings or the cache costs nothing: hold budget only for calls
-        reserved = None if self._free(case, prepared) else prepared.estimate_usd
-        if reserved is not None and not await self.budget.reserve(reserved):
-            return skipped_result(case)
+        # (without --max-cost nothing is held: an answer of unknown cost counts its bound)
+        limited = self.budget.max_cost_usd is not None
+        reserved = None
+        if limited and not self._free(case, prepared):
+            reserved = prepared.estimate_usd
+            if reserved is not None and not await self.budget.reserve(reserved):
+                return skipped_result(case)
         request_hash = prepared.request.cache_key(repeat=case.repeat)
         actual: float | None = None
         try:
@@ -84,6 +88,8 @@ class CaseRunner:
         except Exception as exc:  # one broken case must not stop the run
             return error_result(case, exc, request_hash=request_hash)
         finally:
+            if not limited and actual is None:
+                actual = prepared.estimate_usd
             self.budget.settle(reserved, actual)
         return result
 
@@ -97,8 +103,6 @@ class CaseRunner:
 
     def _free(self, case: Case, prepared: PreparedCase) -> bool:
         """Whether the case's answer comes without a provider call (replay never calls)."""
-        if self.budget.max_cost_usd is None:
-            return False  # unlimited: keep counting as before, the answer is the same
         if self.gateway.mode == "replay":
             return True
         if case.test.tool_results:  # a cached first step says nothing of the later ones

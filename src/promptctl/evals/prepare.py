@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from promptctl.evals.budget import (
@@ -35,15 +34,34 @@ from promptctl.providers.pricing import Price, price_for
 __all__ = ["PreparedCase", "RequestBuilder", "judge_request"]
 
 
-@dataclass(frozen=True, slots=True)
 class PreparedCase:
     """The request for a case, its fallbacks, and the budget's bound of its cost (the
-    most expensive target of the chain, plus its `llm-rubric` judge calls)."""
+    most expensive target of the chain, plus its `llm-rubric` judge calls).
 
-    request: ChatRequest
-    fallbacks: tuple[ChatRequest, ...]
-    estimate_usd: float | None
-    trims: tuple[Trim, ...] = ()  # history left out, per target (as the runtime's)
+    The bound is computed when first read (`estimate_usd`): a run without `--max-cost`
+    needs it only for an answer of unknown cost, and a cached answer costs nothing."""
+
+    __slots__ = ("_bound", "_estimate", "fallbacks", "request", "trims")
+
+    def __init__(
+        self,
+        request: ChatRequest,
+        fallbacks: tuple[ChatRequest, ...],
+        estimate_usd: float | Callable[[], float | None] | None,
+        trims: tuple[Trim, ...] = (),  # history left out, per target (as the runtime's)
+    ) -> None:
+        self.request = request
+        self.fallbacks = fallbacks
+        self.trims = trims
+        self._bound = estimate_usd if callable(estimate_usd) else None
+        self._estimate = None if callable(estimate_usd) else estimate_usd
+
+    @property
+    def estimate_usd(self) -> float | None:
+        bound = self._bound
+        if bound is not None:
+            self._estimate, self._bound = bound(), None
+        return self._estimate
 
 
 class RequestBuilder:
@@ -77,12 +95,19 @@ class RequestBuilder:
 
     def _build(self, case: Case) -> PreparedCase:
         plan = plan_call(case.prompt, case.test.vars, target=case.target, partials=self._partials)
-        chain = estimate_chain_cost(self._estimate(r) for r in (plan.request, *plan.fallbacks))
+        request, fallbacks = plan.request, plan.fallbacks
+        return PreparedCase(
+            request, fallbacks, lambda: self._bound(case, request, fallbacks), plan.trims
+        )
+
+    def _bound(
+        self, case: Case, request: ChatRequest, fallbacks: tuple[ChatRequest, ...]
+    ) -> float | None:
+        chain = estimate_chain_cost(self._estimate(r) for r in (request, *fallbacks))
         if chain is not None and case.test.tool_results:
-            chain = _tool_steps(case, plan.request, plan.fallbacks, self._estimate)
-        judged = self._judge_estimate(case, plan.request)
-        estimate = None if chain is None and judged is None else (chain or 0.0) + (judged or 0.0)
-        return PreparedCase(plan.request, plan.fallbacks, estimate, plan.trims)
+            chain = _tool_steps(case, request, fallbacks, self._estimate)
+        judged = self._judge_estimate(case, request)
+        return None if chain is None and judged is None else (chain or 0.0) + (judged or 0.0)
 
     def _estimate(self, request: ChatRequest) -> float | None:
         price = self._price(request.target)

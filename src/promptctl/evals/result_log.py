@@ -36,6 +36,7 @@ class ResultLog:
         self._done: dict[int, CaseResult] = {}  # finished, waiting for a case before them
         self._next = 0  # the first case not written yet
         self._advanced = asyncio.Condition()
+        self._waiting = 0  # workers in `begin`, waiting for the first unwritten to move
         self.summary = SummaryBuilder()
         self.facts = CaseFacts()
         self.counts: Counter[str] = Counter()
@@ -47,8 +48,12 @@ class ResultLog:
         """Case `index` starts: once it is within `lookahead` of the first unwritten."""
         self._taken[index] = case
         if index - self._next >= self.lookahead:
-            async with self._advanced:
-                await self._advanced.wait_for(lambda: index - self._next < self.lookahead)
+            self._waiting += 1
+            try:
+                async with self._advanced:
+                    await self._advanced.wait_for(lambda: index - self._next < self.lookahead)
+            finally:
+                self._waiting -= 1
 
     async def end(self, index: int, result: CaseResult) -> None:
         """Case `index` finished: write it, and those after it it was holding back."""
@@ -59,8 +64,9 @@ class ResultLog:
             del self._taken[self._next]
             self._write(self._done.pop(self._next))
             self._next += 1
-        async with self._advanced:
-            self._advanced.notify_all()
+        if self._waiting:
+            async with self._advanced:
+                self._advanced.notify_all()
 
     def close(self, rest: Iterable[tuple[int, Case]]) -> None:
         """After an interruption: the finished results in order, and every case started

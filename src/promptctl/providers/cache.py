@@ -41,6 +41,7 @@ class CacheStats:
 _SORTED_JSON = json.JSONEncoder(
     sort_keys=True
 )  # once: json.dumps(..., sort_keys) makes one per call
+_SELECT = "SELECT response FROM responses WHERE key = ?"
 _INSERT = "INSERT OR REPLACE INTO responses (key, target, response, created_at) VALUES (?, ?, ?, ?)"
 
 
@@ -110,13 +111,12 @@ class ResponseCache:
         return conn
 
     def get(self, key: str) -> ChatResponse | None:
+        """The answer stored under `key`, marked `cached`; None if there is none."""
         held = self._held.get(key) if self._held else None
         if held is not None:
-            return response_from_data(json.loads(held[2]))
-        row = (
-            self._conn().execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
-        )
-        return None if row is None else response_from_data(json.loads(row[0]))
+            return response_from_data(json.loads(held[2]), cached=True)
+        row = self._conn().execute(_SELECT, (key,)).fetchone()
+        return None if row is None else response_from_data(json.loads(row[0]), cached=True)
 
     def has(self, key: str) -> bool:
         """Whether `key` is cached, without loading (or parsing) the response."""

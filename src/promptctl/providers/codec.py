@@ -19,10 +19,12 @@ def response_to_data(response: ChatResponse) -> dict[str, Any]:
     return data
 
 
-def response_from_data(data: Mapping[str, Any]) -> ChatResponse:
+def response_from_data(data: Mapping[str, Any], *, cached: bool = False) -> ChatResponse:
+    """The stored answer; `cached` marks it as read back (the cache does, so a hit is not
+    copied once more by `replace` to say so)."""
     try:
         fields = dict(data)
-        fields.pop("cached", None)
+        fields["cached"] = cached
         fields["usage"] = Usage(**fields.get("usage", {}))
         fields["fallbacks_tried"] = tuple(
             SkippedTarget(**s) for s in fields.get("fallbacks_tried", ())

@@ -474,7 +474,7 @@ class Gateway:
         if hit is None:
             return None
         self._emit(ctx, hit.target, "cached", key, response=hit, cost=0.0, saved=hit.cost_usd)
-        return replace(hit, cached=True)
+        return hit if hit.cached else replace(hit, cached=True)  # the cache's are marked
 
     def _store(self, request: ChatRequest, key: str, repeat: int, response: ChatResponse) -> None:
         redact = self.redactor.known  # the answer is clean already; inputs may hold a key
