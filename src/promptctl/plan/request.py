@@ -55,10 +55,17 @@ class ChatRequest:
 
     def _canonical_json(self) -> str:
         """`canonical()` as compact sorted JSON, computed once per (immutable) request:
-        an evaluation asks for the key of the same request several times."""
+        an evaluation asks for the key of the same request several times. Only the
+        messages change from case to case: the rest comes from `_around_messages` and
+        plain messages are written directly (`_messages_json`), the same bytes."""
         cached: str | None = self.__dict__.get("_canonical_json_cache")
         if cached is None:
-            cached = _CANONICAL.encode(plain_data(self))
+            around = _around_messages(self)
+            messages = _messages_json(self.messages) if around is not None else None
+            if around is None or messages is None:
+                cached = _CANONICAL.encode(plain_data(self))
+            else:
+                cached = around[0] + messages + around[1]
             object.__setattr__(self, "_canonical_json_cache", cached)
         return cached
 
@@ -82,6 +89,50 @@ _SCALARS = frozenset((str, int, float, bool, type(None)))
 # built once: `json.dumps` with arguments makes a new encoder per call
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _FIELD_NAMES: dict[type, tuple[tuple[str, ...], dict[str, Any]]] = {}
+_JSON_STRING = json.encoder.encode_basestring  # how `_CANONICAL` writes a str (C)
+_NOT_MESSAGES = tuple(f.name for f in fields(ChatRequest) if f.name != "messages")
+_MARK = "\x00promptctl:messages\x00"
+_MARK_JSON = _CANONICAL.encode(_MARK)
+# the canonical JSON before and after the messages, by the identity of the other fields'
+# values (requests of one prompt and target share them: `plan.call._shell`)
+_AROUND: dict[tuple[int, ...], tuple[tuple[Any, ...], str, str]] = {}
+
+
+def _around_messages(request: ChatRequest) -> tuple[str, str] | None:
+    """The canonical JSON of `request` up to its messages' list and after it."""
+    values = tuple(getattr(request, name) for name in _NOT_MESSAGES)
+    key = tuple(map(id, values))
+    hit = _AROUND.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], values, strict=True)):
+        return hit[1], hit[2]
+    data = plain_data(request)
+    data["messages"] = _MARK
+    text = _CANONICAL.encode(data)
+    if text.count(_MARK_JSON) != 1:
+        return None  # the mark inside a value: not split, the caller encodes it all
+    before, after = text.split(_MARK_JSON)
+    if len(_AROUND) > 1024:
+        _AROUND.clear()
+    _AROUND[key] = (values, before, after)
+    return before, after
+
+
+def _messages_json(messages: tuple[ChatMessage, ...]) -> str | None:
+    """`_CANONICAL.encode(plain_data(messages))` for plain text messages (no tool fields,
+    whose canonical form is `{"content":...,"role":...}`); None for any other."""
+    parts: list[str] = []
+    for m in messages:
+        if (
+            type(m) is not ChatMessage
+            or type(m.content) is not str
+            or type(m.role) is not str
+            or m.tool_calls != ()  # `plain_data` leaves out only the default itself
+            or m.tool_call_id is not None
+            or m.name is not None
+        ):
+            return None
+        parts.append(f'{{"content":{_JSON_STRING(m.content)},"role":{_JSON_STRING(m.role)}}}')
+    return "[" + ",".join(parts) + "]"
 
 
 def _field_names(value: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
