@@ -78,3 +78,16 @@ def test_canonical_json_of_shared_fields_and_plain_messages_is_byte_for_byte() -
             request = replace(base, messages=messages)
             assert request._canonical_json() == _generic_json(request)
             assert request.cache_key(repeat=2) == _reference_key(request, 2)
+
+
+def test_with_messages_is_replace_without_the_memos() -> None:
+    from dataclasses import replace
+
+    shell = ChatRequest("openai", "gpt-4o-mini", (), temperature=0.2, extra={"top_k": 2})
+    shell.cache_key()  # memoised on the shell: must not leak into the copies
+    messages = (ChatMessage("user", "hi"),)
+    made = shell.with_messages(messages)
+    assert made == replace(shell, messages=messages) and made is not shell
+    assert made.messages is messages and made.extra is shell.extra
+    assert made.cache_key() == _reference_key(made, 0) != shell.cache_key()
+    assert made._canonical_json() == _generic_json(made)

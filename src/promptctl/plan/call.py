@@ -23,7 +23,7 @@ calls for the same prompt and inputs. The rules (stated for users in docs/provid
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from promptctl.plan.fit import fit_chain
@@ -122,7 +122,7 @@ def plan_call(
             rendered[key] = messages, spliced
         return rendered[key]
 
-    requests = [replace(_shell(prompt, t), messages=tuple(messages_for(t)[0])) for t in chain]
+    requests = [_shell(prompt, t).with_messages(tuple(messages_for(t)[0])) for t in chain]
     if not fit:
         return CallPlan(values, chosen, requests[0], tuple(requests[1:]), tuple(chain))
     fitted = fit_chain(chain, requests, [messages_for(t)[1] for t in chain])

@@ -48,6 +48,18 @@ class ChatRequest:
     def target(self) -> str:
         return f"{self.provider}/{self.model}"
 
+    def with_messages(self, messages: tuple[ChatMessage, ...]) -> ChatRequest:
+        """`dataclasses.replace(self, messages=messages)` without its field walk and keyword
+        call (a call plan sets each case's messages on its target's request: ~4 µs less);
+        the memoised key and canonical JSON are not carried over."""
+        request = object.__new__(ChatRequest)
+        values = request.__dict__
+        mine = self.__dict__
+        for name in _FIELD_ORDER:
+            values[name] = mine[name]
+        values["messages"] = messages
+        return request
+
     def canonical(self) -> dict[str, Any]:
         """The request as plain sorted data: the basis of cache keys and recordings."""
         data: dict[str, Any] = json.loads(json.dumps(plain_data(self), sort_keys=True))
@@ -89,6 +101,7 @@ _SCALARS = frozenset((str, int, float, bool, type(None)))
 # built once: `json.dumps` with arguments makes a new encoder per call
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _FIELD_NAMES: dict[type, tuple[tuple[str, ...], dict[str, Any]]] = {}
+_FIELD_ORDER = tuple(f.name for f in fields(ChatRequest))
 _JSON_STRING = json.encoder.encode_basestring  # how `_CANONICAL` writes a str (C)
 _NOT_MESSAGES = tuple(f.name for f in fields(ChatRequest) if f.name != "messages")
 _MARK = "\x00promptctl:messages\x00"

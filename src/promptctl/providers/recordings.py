@@ -43,7 +43,7 @@ class RecordingStore:
     def load(self, key: str) -> ChatResponse | None:
         # the common case (no recording): one lstat of a plain string path, not read_file's
         # realpath walk of every parent (~10 lstats); whatever is there is checked below
-        if not os.path.lexists(os.path.join(self._root, key[:2], f"{key}.json")):
+        if not os.path.lexists(f"{self._root}/{key[:2]}/{key}.json"):
             return None
         path = self.path_for(key)
         try:
