@@ -1,4 +1,5 @@
-"""A fully cached `promptctl test` builds no HTTP client and loads no provider adapter;
+"""A fully cached `promptctl test` builds no HTTP client and loads no provider adapter
+nor the gateway's call path (chain, attempt, limits, retry, pricing);
 with plain input schemas and valid inputs, no run imports jsonschema (compiled checks);
 a run without `llm-rubric` or embedding assertions imports neither the judge nor the
 embedding modules, and one whose messages are plain text or `{{ name }}` not Jinja; a
@@ -29,6 +30,7 @@ http = sorted(
     if m.split(".")[0] in ("httpx", "httpx2", "httpcore2", "h11", "anyio")
     or m in ("promptctl.providers._http", "promptctl.providers._transport")
     or m.startswith(("promptctl.providers.openai", "promptctl.providers.anthropic"))
+    or m in [f"promptctl.providers.{n}" for n in ("attempt", "chain", "limits", "retry", "pricing")]
 )
 schema = sorted(m for m in sys.modules if m.split(".")[0] == "jsonschema")
 unused = sorted(
@@ -80,6 +82,7 @@ def test_cached_rerun_imports_no_http_client(tmp_path: Path, fake_llm: FakeLLM) 
     first, doc = _run(tmp_path)  # answers come over HTTP: the client is there
     assert first["code"] == 0
     assert "httpx2" in first["http"] and "promptctl.providers.openai" in first["http"]
+    assert "promptctl.providers.chain" in first["http"]  # the call path, for the calls
     assert first["schema"] == []  # files, config and inputs passed the compiled checks
     assert [c["cached"] for c in doc["cases"]] == [False, False]
 

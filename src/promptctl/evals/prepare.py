@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptctl.evals.budget import (
     DEFAULT_OUTPUT_TOKENS,
@@ -29,7 +29,9 @@ from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.chat import ChatMessage, ResponseFormat
 from promptctl.promptfile.history import Trim
 from promptctl.promptfile.model import Project
-from promptctl.providers.pricing import Price, price_for
+
+if TYPE_CHECKING:
+    from promptctl.providers.pricing import Price
 
 __all__ = ["PreparedCase", "RequestBuilder", "judge_request"]
 
@@ -133,6 +135,8 @@ class RequestBuilder:
 
     def _price(self, target: str) -> Price | None:
         if target not in self._prices:
+            from promptctl.providers.pricing import price_for  # for a bound only: lazily
+
             self._prices[target] = price_for(target, self._project)
         return self._prices[target]
 

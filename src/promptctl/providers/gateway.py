@@ -26,28 +26,11 @@ from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.context_windows import context_window
 from promptctl.promptfile.model import Project
 from promptctl.providers.answer_records import AnswerRecords
-from promptctl.providers.attempt import call_wire, chat_job
-from promptctl.providers.base import Parsed, WireRequest
-from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot, drive
 from promptctl.providers.breaker import BreakerEvent, Breakers, wait_for_trial
 from promptctl.providers.cache import ResponseCache
-from promptctl.providers.chain import (
-    BREAKER_KINDS,
-    NO_FAILOVER,
-    Admitted,
-    ChainWalk,
-    TargetPlan,
-    check_some_key,
-    distinct_targets,
-    plan,
-)
 from promptctl.providers.clients import ClientPool
-from promptctl.providers.limits import limiter_for, sync_limiter_for
-from promptctl.providers.pricing import Price, cost_usd, price_for
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.redact import Redactor, secrets_from_env
-from promptctl.providers.retry import RetryPolicy
-from promptctl.providers.tool_calls import check_tool_calls
 from promptctl.providers.types import (
     CallContext,
     CallRecord,
@@ -58,8 +41,14 @@ from promptctl.providers.types import (
 )
 
 if TYPE_CHECKING:
+    # names for annotations only: the call path (chain, attempt, limits, retry, pricing,
+    # blocking) is imported by the first call the cache and recordings cannot answer, so a
+    # fully cached run loads none of it; embeddings and shared state where they are used
+    from promptctl.providers.base import Parsed, WireRequest
+    from promptctl.providers.chain import Admitted, ChainWalk, TargetPlan
     from promptctl.providers.embed_chain import EmbedChain
     from promptctl.providers.embeddings import EmbedResult
+    from promptctl.providers.pricing import Price
     from promptctl.providers.shared_cache import SharedResponseCache
     from promptctl.providers.shared_state import SharedState
     from promptctl.providers.streaming import StreamItem
@@ -191,6 +180,8 @@ class Gateway:
             return self._pool.run_bg(
                 self.complete(request, fallbacks=fallbacks, repeat=repeat, context=context)
             )
+        from promptctl.providers.blocking import drive
+
         return drive(self._complete(request, fallbacks, repeat, context, blocking=True))
 
     def stream(
@@ -267,6 +258,8 @@ class Gateway:
             return self._pool.run_bg(
                 self._embedder().run(request, fallbacks, context, blocking=False)
             )
+        from promptctl.providers.blocking import drive
+
         return drive(self._embedder().run(request, fallbacks, context, blocking=True))
 
     def _embedder(self) -> EmbedChain:
@@ -307,6 +300,8 @@ class Gateway:
         hit = self._lookup(request, key, ctx, repeat)
         if hit is not None:
             return hit
+        from promptctl.providers.chain import ChainWalk, check_some_key, distinct_targets, plan
+
         # config errors before calls
         plans = [plan(self.project, self._env, r) for r in distinct_targets(request, fallbacks)]
         check_some_key(plans)
@@ -392,6 +387,8 @@ class Gateway:
             walk.skipped.append(SkippedTarget(target, "circuit_open", walk.last.message))
             self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
             return None
+        from promptctl.providers.chain import Admitted
+
         return Admitted(breaker, admission, origin, window)
 
     def _failed(
@@ -405,6 +402,8 @@ class Gateway:
     ) -> None:
         """A called target failed: count it against its circuit (unless the request was
         at fault), raise when no other target can do better, else record it in `walk`."""
+        from promptctl.providers.chain import BREAKER_KINDS, NO_FAILOVER
+
         if exc.kind in BREAKER_KINDS:
             admitted.breaker.record_failure(trial=admitted.admission == "trial")
         else:  # the target answered; the request was at fault
@@ -492,6 +491,8 @@ class Gateway:
         deadline: float,
         blocking: bool,
     ) -> tuple[Parsed, int, float]:
+        from promptctl.providers.attempt import chat_job
+
         wire, parse = chat_job(target_plan)
         return await self._call_wire(target_plan, wire, parse, ctx, key, origin, deadline, blocking)
 
@@ -507,6 +508,11 @@ class Gateway:
         blocking: bool,
     ) -> tuple[T, int, float]:
         """One target's HTTP call under its limits, retried; errors go to the ledger."""
+        from promptctl.providers.attempt import call_wire
+        from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot
+        from promptctl.providers.limits import limiter_for, sync_limiter_for
+        from promptctl.providers.retry import RetryPolicy
+
         settings = target_plan.settings
         client: Any
         limiter: Any
@@ -561,6 +567,9 @@ class Gateway:
         total: float,
         skipped: list[SkippedTarget],
     ) -> ChatResponse:
+        from promptctl.providers.pricing import cost_usd
+        from promptctl.providers.tool_calls import check_tool_calls
+
         target = target_plan.request.target
         cost: float | None = None
         price = self._price_of(target_plan, parsed)
@@ -638,6 +647,8 @@ class Gateway:
             memo = self._prices = (project, day, {})
         table = memo[2]
         if target not in table:
+            from promptctl.providers.pricing import price_for
+
             table[target] = price_for(target, project, day)
         return table[target]
 
