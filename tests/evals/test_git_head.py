@@ -120,3 +120,24 @@ def test_a_head_that_does_not_parse_is_left_to_git(tmp_path: Path) -> None:
     assert head_commit(repo) is None
     ref.write_text(expected + "\n")
     assert head_commit(repo) == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs chown")
+def test_a_repository_of_another_owner_is_left_to_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _repo(tmp_path / "r")
+    for path in (repo, *repo.rglob("*")):
+        os.chown(path, 12345, 12345, follow_symlinks=False)
+    asked: list[Path] = []
+    ask_git = git_head._git_rev_parse
+
+    def ask(root: Path) -> str | None:
+        asked.append(root)
+        return ask_git(root)
+
+    monkeypatch.setattr(git_head, "_git_rev_parse", ask)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no safe.directory of this machine's user
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    assert head_commit(repo) is None  # git refuses ("dubious ownership")
+    assert asked == [repo]

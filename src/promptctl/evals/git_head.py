@@ -55,7 +55,10 @@ def _read_head(root: Path) -> str | None:
     if found is None:
         return None  # no repository up to the file system root: git finds none either
     top, git_dir = found
-    uid = os.geteuid()
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is None:
+        raise _AskGit  # no POSIX owners to compare (Windows): git decides
+    uid = geteuid()
     owners = {os.stat(p).st_uid for p in (top, os.path.join(top, ".git"), git_dir)}
     if owners != {uid}:
         raise _AskGit  # git's "dubious ownership" check (and `safe.directory`)
