@@ -28,7 +28,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# pytest runs one worker per core (addopts in pyproject.toml). Byte-code caches stay on
+# pytest runs two workers per core (addopts in pyproject.toml, tests/conftest.py). Byte-code caches stay on
 # even where the environment turns them off (PYTHONDONTWRITEBYTECODE): without them every
 # worker re-rewrites the asserts of every test module and every child process recompiles
 # promptctl (~3 s of CPU per worker); __pycache__ is git-ignored.

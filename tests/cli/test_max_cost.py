@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -36,7 +37,7 @@ def _project(root: Path, fake: FakeLLM, params: str, extra_assert: str = "") -> 
 
 
 def _ledger_spend(root: Path) -> float:
-    with sqlite3.connect(root / ".promptctl" / "ledger.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(root / ".promptctl" / "ledger.sqlite")) as db:
         return float(db.execute("SELECT coalesce(sum(cost_usd), 0) FROM calls").fetchone()[0])
 
 

@@ -1,3 +1,4 @@
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from promptctl.ledger.migrations import MIGRATIONS, apply_migrations
 
 
 def _count(path: Path) -> int:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         return int(db.execute("SELECT count(*) FROM calls").fetchone()[0])
 
 
@@ -196,7 +197,7 @@ def test_a_cache_hit_record_carries_its_own_saving(tmp_path: Path) -> None:
     with Ledger(path) as ledger:
         ledger.record(hit)
         ledger.record(hit, cost_saved_usd=0.5)  # an explicit figure wins
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         saved = [r[0] for r in db.execute("SELECT cost_saved_usd FROM calls ORDER BY rowid")]
     assert saved == [0.0031, 0.5]
 

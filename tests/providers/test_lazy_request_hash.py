@@ -4,6 +4,7 @@ recordings) whose `on_call` hook never reads it computes no cache key at all."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sqlite3
 from pathlib import Path
@@ -82,6 +83,6 @@ def test_with_the_cache_the_key_is_computed_up_front_and_the_ledger_stores_it(
         gateway.close()
         ledger.close()
     assert _hashed(request)
-    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "ledger.sqlite")) as db:
         rows = db.execute("SELECT outcome, request_hash FROM calls ORDER BY id").fetchall()
     assert rows == [("ok", request.cache_key()), ("cached", request.cache_key())]

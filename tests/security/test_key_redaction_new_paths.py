@@ -54,8 +54,14 @@ def test_an_embeddings_error_echoing_the_key_is_redacted(
     tmp_path: Path, fake_llm: FakeLLM, model: str
 ) -> None:
     fake_llm.error(401, message=f"Incorrect API key provided: {KEY}")
-    with _runtime(tmp_path, fake_llm, "openai/gpt-4o-mini") as rt, pytest.raises(Exception) as info:
+    # a bundle carries the providers its prompts use: one of the embedding's provider
+    chat = {"openai": "openai/gpt-4o-mini", "gemini": "gemini/gemini-2.0-flash"}
+    with (
+        _runtime(tmp_path, fake_llm, chat[model.split("/")[0]]) as rt,
+        pytest.raises(Exception) as info,
+    ):
         rt.embed(["a", "b"], model=model)
+    assert "Incorrect API key provided" in str(info.value)  # the fake's echo, redacted
     assert _leaks(_everything(info.value)) == [], _everything(info.value)
 
 
