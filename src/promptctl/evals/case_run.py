@@ -121,6 +121,10 @@ class CaseRunner:
             context_trimmed=prepared.trims,
         )
         streamed = self.stream or wants_stream({**prompt.model.params, **case.target.params})
+        if not streamed and not case.test.tool_results:  # one call: no steps to drive
+            return await self.gateway.complete(
+                prepared.request, fallbacks=prepared.fallbacks, repeat=case.repeat, context=context
+            )
 
         async def complete(request: ChatRequest, fallbacks: Sequence[ChatRequest]) -> ChatResponse:
             if streamed:  # the same request, streamed: what an application's `stream()` sees
