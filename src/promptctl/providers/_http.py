@@ -64,12 +64,12 @@ def new_sync_client(max_connections: int = 100) -> Any:
             timeout=httpx2.Timeout(60.0),
             verify=_ssl_context(cert_file, cert_dir),
         )
-    from promptctl.providers._sync_transport import SyncPooledTransport
+    from promptctl.providers._sync_transport import SyncPooledClient, SyncPooledTransport
 
     transport = SyncPooledTransport(
         max_connections, ssl_context=lambda: _ssl_context(cert_file, cert_dir)
     )
-    return httpx2.Client(transport=transport, timeout=httpx2.Timeout(60.0))
+    return SyncPooledClient(transport, timeout=60.0)
 
 
 @functools.cache

@@ -26,7 +26,15 @@ from typing import Any
 import httptools
 import httpx2
 
-__all__ = ["Answer", "Body", "Connection", "encode_head", "open_connection"]
+__all__ = [
+    "Answer",
+    "Body",
+    "Connection",
+    "encode_head",
+    "incomplete",
+    "open_connection",
+    "plain_body",
+]
 
 _MAX_HEAD = 64 * 1024  # a response head larger than this is refused
 _HIGH_WATER = 256 * 1024  # stop reading the socket while this much is unread
@@ -394,7 +402,7 @@ class Connection(asyncio.Protocol):
                 if self._to_close:
                     self._complete = True
                     return
-                raise _incomplete(request)
+                raise incomplete(request)
             else:
                 await self._more(request, timeout)
 
@@ -422,12 +430,17 @@ class Answer:
     headers: list[tuple[bytes, bytes]]
     body: Body
 
-    def decoded(self) -> bool:
-        """Whether the body is sent as it is (no `Content-Encoding` to undo)."""
-        return all(
-            name.lower() != b"content-encoding" or value.strip().lower() == b"identity"
-            for name, value in self.headers
-        )
+
+def plain_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a body comes as it is: no `Content-Encoding` to undo, no cookie to keep
+    (an answer needing either goes through httpx2's response object)."""
+    for name, value in headers:
+        lower = name.lower()
+        if lower == b"set-cookie":
+            return False
+        if lower == b"content-encoding" and value.strip().lower() != b"identity":
+            return False
+    return True
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -435,7 +448,7 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(TimeoutError())
 
 
-def _incomplete(request: httpx2.Request | None) -> httpx2.RemoteProtocolError:
+def incomplete(request: httpx2.Request | None) -> httpx2.RemoteProtocolError:
     return httpx2.RemoteProtocolError(
         "peer closed connection without sending complete message body", request=request
     )

@@ -22,14 +22,18 @@ import contextlib
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpcore2
 import httpx2
 from httpx2._transports.default import map_httpcore_exceptions
 
-__all__ = ["SyncPooledTransport"]
+from promptctl.providers._http11 import plain_body
+from promptctl.providers._http11_blocking import BlockingConnection, connect
+from promptctl.providers._transport import Reply, default_port, reply_from, route
+
+__all__ = ["SyncPooledClient", "SyncPooledTransport"]
 
 _Origin = tuple[bytes, bytes, int]
 _FLUSH_BYTES = 64 * 1024  # a request body larger than this is sent as it comes
@@ -56,10 +60,15 @@ class SyncPooledTransport(httpx2.BaseTransport):
         self._open: set[httpcore2.HTTPConnection] = set()
         self._backend = _OneSendBackend()
         self._closed = False
+        # post_bytes: its own connections (llhttp on blocking sockets) under the same slots
+        self._fast_idle: dict[_Origin, list[BlockingConnection]] = {}
+        self._fast_open: set[BlockingConnection] = set()
+        self._routes: dict[tuple[object, ...], tuple[_Origin, bytes]] = {}
+        self._heads: dict[tuple[Any, ...], bytes] = {}
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
-        origin: _Origin = (url.raw_scheme, url.raw_host, url.port or _default_port(url))
+        origin: _Origin = (url.raw_scheme, url.raw_host, url.port or default_port(url))
         req = httpcore2.Request(
             method=request.method,
             url=httpcore2.URL(
@@ -69,10 +78,7 @@ class SyncPooledTransport(httpx2.BaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        slots = self._slots.get(origin)
-        if slots is None:
-            with self._lock:
-                slots = self._slots.setdefault(origin, threading.BoundedSemaphore(self._max))
+        slots = self._slots_of(origin)
         pool_timeout = request.extensions.get("timeout", {}).get("pool")
         with map_httpcore_exceptions():
             if not slots.acquire(timeout=pool_timeout):
@@ -88,6 +94,90 @@ class SyncPooledTransport(httpx2.BaseTransport):
             stream=_Released(response, conn, self, origin, slots),
             extensions=response.extensions,
         )
+
+    def post_bytes(
+        self,
+        client: httpx2.Client,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes,
+        timeout: float,
+    ) -> Reply:
+        """`client.post(url, headers=..., content=..., timeout=...)`, read to the end, as
+        `PooledTransport.post_bytes` does for the async client: the same bytes go out,
+        without httpx2's request and response objects or h11. A client holding cookies,
+        or an answer setting them or needing to be decoded, goes through httpx2."""
+        if client.cookies:
+            return reply_from(client.post(url, headers=headers, content=content, timeout=timeout))
+        origin, head = route(client, url, headers, self._routes, self._heads)
+        head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"
+        slots = self._slots_of(origin)
+        if not slots.acquire(timeout=timeout):
+            raise httpx2.PoolTimeout("no connection free in time")
+        try:
+            conn = self._take_fast(origin, timeout)
+            try:
+                status, raw, body = conn.exchange(head, content, timeout)
+            finally:
+                self._give_back_fast(origin, conn)
+        finally:
+            slots.release()
+        if plain_body(raw):
+            return Reply(status, httpx2.Headers(raw), body)
+        response = httpx2.Response(
+            status,
+            headers=raw,
+            stream=httpx2.ByteStream(body),
+            request=client.build_request("POST", url, headers=headers, content=content),
+        )
+        response.read()
+        client.cookies.extract_cookies(response)
+        return reply_from(response)
+
+    def _slots_of(self, origin: _Origin) -> threading.BoundedSemaphore:
+        slots = self._slots.get(origin)
+        if slots is None:
+            with self._lock:
+                slots = self._slots.setdefault(origin, threading.BoundedSemaphore(self._max))
+        return slots
+
+    def _take_fast(self, origin: _Origin, timeout: float | None) -> BlockingConnection:
+        """An idle `post_bytes` connection still usable, or a new one."""
+        stale: list[BlockingConnection] = []
+        found: BlockingConnection | None = None
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Cannot send a request, as the client has been closed.")
+            idle = self._fast_idle.get(origin)
+            now = time.monotonic()
+            while idle:
+                conn = idle.pop()
+                if now - conn.idle_since < self._expiry and conn.is_available():
+                    found = conn
+                    break
+                self._fast_open.discard(conn)
+                stale.append(conn)
+        for conn in stale:
+            conn.close()
+        if found is not None:
+            return found
+        scheme, host, port = origin
+        context = self._ssl_context() if scheme == b"https" else None
+        conn = connect(host.decode("ascii"), port, context, timeout)
+        with self._lock:
+            self._fast_open.add(conn)
+        return conn
+
+    def _give_back_fast(self, origin: _Origin, conn: BlockingConnection) -> None:
+        if conn.is_available():  # read to the end, keep-alive holds
+            conn.idle_since = time.monotonic()
+            with self._lock:
+                if not self._closed:
+                    self._fast_idle.setdefault(origin, []).append(conn)
+                    return
+        with self._lock:
+            self._fast_open.discard(conn)
+        conn.close()
 
     def _send(
         self, origin: _Origin, req: httpcore2.Request
@@ -161,9 +251,28 @@ class SyncPooledTransport(httpx2.BaseTransport):
         with self._lock:
             self._closed = True
             conns, self._open = self._open, set()
+            fast, self._fast_open = self._fast_open, set()
             self._idle.clear()
+            self._fast_idle.clear()
+            self._routes.clear()
+            self._heads.clear()
         for conn in conns:
             _close_quietly(conn)
+        for raw in fast:
+            raw.close()
+
+
+class SyncPooledClient(httpx2.Client):
+    """httpx2's blocking client over a `SyncPooledTransport`, with its `post_bytes`."""
+
+    def __init__(self, transport: SyncPooledTransport, *, timeout: float = 60.0) -> None:
+        self.pooled = transport
+        super().__init__(transport=transport, timeout=httpx2.Timeout(timeout))
+
+    def post_bytes(
+        self, url: str, *, headers: Mapping[str, str], content: bytes, timeout: float
+    ) -> Reply:
+        return self.pooled.post_bytes(self, url, headers, content, timeout)
 
 
 class _Released(httpx2.SyncByteStream):
@@ -197,10 +306,6 @@ class _Released(httpx2.SyncByteStream):
         finally:
             self._pool._give_back(self._origin, self._conn)
             slots.release()
-
-
-def _default_port(url: httpx2.URL) -> int:
-    return 443 if url.raw_scheme == b"https" else 80
 
 
 def _close_quietly(conn: httpcore2.HTTPConnection) -> None:

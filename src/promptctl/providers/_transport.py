@@ -28,9 +28,15 @@ from typing import Any
 
 import httpx2
 
-from promptctl.providers._http11 import Answer, Connection, encode_head, open_connection
+from promptctl.providers._http11 import (
+    Answer,
+    Connection,
+    encode_head,
+    open_connection,
+    plain_body,
+)
 
-__all__ = ["PooledClient", "PooledTransport", "Reply"]
+__all__ = ["PooledClient", "PooledTransport", "Reply", "default_port", "reply_from", "route"]
 
 _Origin = tuple[bytes, bytes, int]
 
@@ -58,7 +64,7 @@ class PooledTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
-        origin: _Origin = (url.raw_scheme, url.raw_host, url.port or _default_port(url))
+        origin: _Origin = (url.raw_scheme, url.raw_host, url.port or default_port(url))
         head = encode_head(request.method, url.raw_path, request.headers.raw, self._heads)
         stream = request.stream
         body: bytes | AsyncIterable[bytes]
@@ -95,25 +101,13 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         headers). A client holding cookies, or an answer setting them or needing to be
         decoded (gzip), goes through `client` as usual."""
         if client.cookies:
-            return _reply(await client.post(url, headers=headers, content=content, timeout=timeout))
-        key: tuple[object, ...] = (url, *headers.items())
-        route = self._routes.get(key)
-        if route is None:
-            request = client.build_request("POST", url, headers=headers, content=b"")
-            raw = [(n, v) for n, v in request.headers.raw if n.lower() != b"content-length"]
-            u = request.url
-            route = (
-                (u.raw_scheme, u.raw_host, u.port or _default_port(u)),
-                encode_head("POST", u.raw_path, raw, self._heads),
-            )
-            if len(self._routes) >= 256:
-                self._routes.clear()
-            self._routes[key] = route
-        origin, head = route
+            sent = await client.post(url, headers=headers, content=content, timeout=timeout)
+            return reply_from(sent)
+        origin, head = route(client, url, headers, self._routes, self._heads)
         head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"
         timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         answer = await self._request(origin, head, "POST", content, timeouts, None, False)
-        if not answer.decoded() or any(n.lower() == b"set-cookie" for n, _ in answer.headers):
+        if not plain_body(answer.headers):
             response = httpx2.Response(
                 answer.status,
                 headers=answer.headers,
@@ -125,7 +119,7 @@ class PooledTransport(httpx2.AsyncBaseTransport):
             finally:
                 await response.aclose()
             client.cookies.extract_cookies(response)
-            return _reply(response)
+            return reply_from(response)
         try:
             content = b"".join([part async for part in answer.body])
         finally:
@@ -234,9 +228,35 @@ class Reply:
     content: bytes
 
 
-def _reply(response: httpx2.Response) -> Reply:
+def reply_from(response: httpx2.Response) -> Reply:
     return Reply(response.status_code, response.headers, response.content)
 
 
-def _default_port(url: httpx2.URL) -> int:
+def route(
+    client: httpx2.Client | httpx2.AsyncClient,
+    url: str,
+    headers: Mapping[str, str],
+    routes: dict[tuple[object, ...], tuple[_Origin, bytes]],
+    heads: dict[tuple[Any, ...], bytes],
+) -> tuple[_Origin, bytes]:
+    """The origin and the encoded head (without its `Content-Length`) that `client` would
+    send a POST of `url` with `headers` with, kept in `routes` (a transport's: the
+    heads hold API keys)."""
+    key: tuple[object, ...] = (url, *headers.items())
+    found = routes.get(key)
+    if found is None:
+        request = client.build_request("POST", url, headers=headers, content=b"")
+        raw = [(n, v) for n, v in request.headers.raw if n.lower() != b"content-length"]
+        u = request.url
+        found = (
+            (u.raw_scheme, u.raw_host, u.port or default_port(u)),
+            encode_head("POST", u.raw_path, raw, heads),
+        )
+        if len(routes) >= 256:
+            routes.clear()
+        routes[key] = found
+    return found
+
+
+def default_port(url: httpx2.URL) -> int:
     return 443 if url.raw_scheme == b"https" else 80

@@ -79,9 +79,14 @@ class BlockingPost:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        if hasattr(client, "post_bytes"):  # the pooled client's short path, as async
+            self.post_bytes = self._post_bytes
 
     async def post(self, url: str, **kwargs: Any) -> Any:
         return self._client.post(url, **kwargs)
+
+    async def _post_bytes(self, url: str, **kwargs: Any) -> Any:
+        return self._client.post_bytes(url, **kwargs)
 
 
 class BlockingSlot:
