@@ -13,7 +13,6 @@ import copy
 import functools
 import re
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from promptctl.errors import InputValidationError, PromptFileError, RenderError, SourceLocation
@@ -23,12 +22,7 @@ from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.history import Spliced, fit_history
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.promptfile.partials import inline_partials, safe_partial_name
-from promptctl.promptfile.regex_safety import (
-    REGEX_TIMEOUT_S,
-    RegexTimeout,
-    catastrophic_schema_patterns,
-    deadline,
-)
+from promptctl.promptfile.regex_safety import RegexTimeout, bounded_validator
 from promptctl.promptfile.sandbox_limits import MAX_OUTPUT_CHARS
 
 if TYPE_CHECKING:
@@ -51,7 +45,7 @@ _ENV_CACHE: dict[tuple[tuple[str, str], ...], SandboxedEnvironment] = {}
 _TEMPLATE_CACHE: dict[tuple[int, str], jinja2.Template] = {}
 # id(prompt.inputs) -> (inputs, the object schema of all inputs, compiled check or None,
 # has a catastrophic `pattern`)
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], dict[str, Any], Check | None, bool]] = {}
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], dict[str, Any], Check | None]] = {}
 
 
 @functools.cache
@@ -197,13 +191,13 @@ def _without_jinja(source: str, variables: Mapping[str, Any]) -> str | None:
     return value
 
 
-def _validator(prompt: Prompt) -> tuple[dict[str, Any], Check | None, bool]:
+def _validator(prompt: Prompt) -> tuple[dict[str, Any], Check | None]:
     """The inputs' schema, and the same schema compiled (`fast_validate`) when it can be:
     its "valid" is trusted (a case: ~8 µs -> ~0.5 µs), jsonschema finds the error, so a
     run whose inputs are all valid never imports jsonschema (~50 ms, ~8 MB)."""
     cached = _VALIDATORS.get(id(prompt.inputs))
     if cached is not None and cached[0] is prompt.inputs:
-        return cached[1], cached[2], cached[3]
+        return cached[1], cached[2]
     from promptctl.promptfile.schemas import check_schema
 
     for name, declared in prompt.inputs.items():
@@ -221,9 +215,8 @@ def _validator(prompt: Prompt) -> tuple[dict[str, Any], Check | None, bool]:
         "additionalProperties": False,
     }
     fast = compile_cached(schema)
-    risky = bool(catastrophic_schema_patterns(schema))
-    _VALIDATORS[id(prompt.inputs)] = (prompt.inputs, schema, fast, risky)
-    return schema, fast, risky
+    _VALIDATORS[id(prompt.inputs)] = (prompt.inputs, schema, fast)
+    return schema, fast
 
 
 def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -232,28 +225,27 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
     for name, schema in prompt.inputs.items():
         if name not in values and "default" in schema:
             values[name] = copy.deepcopy(schema["default"])
-    schema, fast, risky = _validator(prompt)
+    schema, fast = _validator(prompt)
     try:
-        # a catastrophic `pattern` (lint PC110) and a value from a test or a user
-        with deadline(REGEX_TIMEOUT_S) if risky else nullcontext():
-            if fast is not None and fast(values):
-                return values
-            from jsonschema import Draft202012Validator
-
-            errors = sorted(
-                Draft202012Validator(schema).iter_errors(values),
-                # top-level first, and an unknown input (likely a typo) before the missing one
-                key=lambda e: (
-                    len(e.path),
-                    e.validator != "additionalProperties",
-                    [str(p) for p in e.path],
-                ),
-            )
-    except RegexTimeout:
+        # every `pattern` runs under the regex time limit (a catastrophic one, lint PC110,
+        # and a value from a test or an application's user), in any thread
+        if fast is not None and fast(values):
+            return values
+        errors = sorted(
+            bounded_validator(schema).iter_errors(values),
+            # top-level first, and an unknown input (likely a typo) before the missing one
+            key=lambda e: (
+                len(e.path),
+                e.validator != "additionalProperties",
+                [str(p) for p in e.path],
+            ),
+        )
+    except RegexTimeout as exc:
         raise InputValidationError(
-            f"{prompt.id}: an input's `pattern` ran longer than {REGEX_TIMEOUT_S:g}s on this "
+            f"{prompt.id}: an input's `pattern` ran longer than {exc.seconds:g}s on this "
             "value (catastrophic backtracking)",
-            hint="make the pattern unambiguous; `promptctl lint` shows it (PC110)",
+            hint="make the pattern unambiguous: no repeat inside a repeat, (a+)+ (lint's "
+            "PC110 shows those), nor overlapping alternatives in one, (a|aa)+",
         ) from None
     if not errors:
         return values

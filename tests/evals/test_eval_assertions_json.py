@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -70,6 +71,23 @@ def test_json_schema_defaults_to_prompt_output_schema() -> None:
     assert bad.reason.startswith("output does not match the schema at $.category:")
     explicit = run_assertion(spec("json-schema", {"type": "array"}), ctx("[1]", prompt=prompt))
     assert explicit.passed
+
+
+def test_a_schema_pattern_that_backtracks_on_the_output_fails_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The schema is the pull request's, the output the model's: a `pattern` that would
+    backtrack for minutes fails the check at the time limit (it had none here)."""
+    from promptctl.promptfile import regex_safety
+
+    monkeypatch.setattr(regex_safety, "REGEX_TIMEOUT_S", 0.2)
+    schema = {"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a|aa)+$"}}}
+    output = '{"a": "' + "a" * 60 + '!"}'
+    started = time.monotonic()
+    check = run_assertion(spec("json-schema", schema), ctx(output))
+    assert time.monotonic() - started < 3
+    assert not check.passed and "ran longer than 0.2s" in check.reason
+    assert run_assertion(spec("json-schema", schema), ctx('{"a": "aaa"}')).passed
 
 
 def test_json_schema_without_any_schema_or_invalid_schema() -> None:

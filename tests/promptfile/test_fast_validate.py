@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -313,15 +315,34 @@ def test_a_seeded_differential_fuzz_over_odd_schemas_never_says_valid_wrongly() 
     assert wrong == []
 
 
-def test_a_catastrophic_pattern_is_stopped_and_the_value_is_invalid() -> None:
+@pytest.mark.parametrize("where", ["main thread", "another thread"])
+def test_a_catastrophic_pattern_is_stopped_and_the_value_is_invalid(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A schema `pattern` from a pull request, a value from the model (an answer, a tool
-    call's arguments): `^(a+)+$` over 26 `a`s and a `!` backtracks for seconds per
-    check (forever at 40); the check is stopped at the regex deadline and says why."""
+    call's arguments) or an application's user: `^(a|aa)+$` over 40 `a`s and a `!`
+    backtracks for minutes; the check is stopped at the regex time limit, in any thread
+    (the runtime validates in the application's), and says why."""
+    from promptctl.promptfile import regex_safety
     from promptctl.providers.tool_calls import schema_error
 
-    schema = {"type": "object", "properties": {"q": {"type": "string", "pattern": "^(a+)+$"}}}
-    error = schema_error(schema, {"q": "a" * 26 + "!"})
-    assert error is not None and "ran longer than 1s" in error and "PC110" in error
+    monkeypatch.setattr(regex_safety, "REGEX_TIMEOUT_S", 0.2)  # 1 s in use
+    schema = {"type": "object", "properties": {"q": {"type": "string", "pattern": "^(a|aa)+$"}}}
+    errors: list[str | None] = []
+
+    def check() -> None:
+        errors.append(schema_error(schema, {"q": "a" * 40 + "!"}))
+
+    started = time.monotonic()
+    if where == "main thread":
+        check()
+    else:
+        worker = threading.Thread(target=check)
+        worker.start()
+        worker.join(20)
+    error = errors[0] if errors else None
+    assert error is not None and "ran longer than 0.2s" in error and "PC110" in error
+    assert time.monotonic() - started < 3
     assert schema_error(schema, {"q": "aaa"}) is None  # a matching value still passes
 
 

@@ -300,13 +300,13 @@ def _deep_bundle(root: Path, outside: Path) -> None:
 def _regex_bomb(root: Path, outside: Path) -> None:
     tests = (
         "  - name: t\n    vars: {word: hi}\n"
-        "    assert: [{type: regex, value: '^(a+)+$'}, {type: contains, value: a}]\n"
+        "    assert: [{type: regex, value: '^(a|aa)+$'}, {type: contains, value: a}]\n"
     )
     _project(root, prompt=prompt_yaml(tests=tests))
 
 
 def _schema_pattern_bomb(root: Path, outside: Path) -> None:
-    inputs = "inputs: {word: {type: string, pattern: '^(a+)+$'}}\n"
+    inputs = "inputs: {word: {type: string, pattern: '^(a|aa)+$'}}\n"
     _project(root, prompt=prompt_yaml(inputs=inputs))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +25,9 @@ from fakes.forkrun import ForkRunner, Hung
 from fakes.llm_server import FakeLLM
 from fakes.prompt_repo import git
 from promptctl.errors import BundleError
+from promptctl.promptfile import regex_safety
 from promptctl.promptfile.gitsource import GitTreeSource
-from promptctl.promptfile.regex_safety import RegexTimeout, catastrophic, deadline
+from promptctl.promptfile.regex_safety import RegexTimeout, bounded_search, catastrophic
 from promptctl.promptfile.safe_io import UnsafeFileError, excerpt, read_file
 from security.hostile_trees import CANARY, CASES, Hostile, prompt_yaml
 
@@ -256,13 +258,33 @@ def test_nested_quantifiers_are_detected(pattern: str, nested: bool) -> None:
     assert catastrophic(pattern) is nested
 
 
-def test_regex_deadline_interrupts_backtracking() -> None:
-    import re
+@pytest.mark.parametrize("where", ["main thread", "another thread"])
+def test_a_bounded_search_stops_backtracking_in_any_thread(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Applications call the runtime from their own threads, where no signal can stop
+    `re`: the time limit is the matcher's own. `(a|aa)+` overlaps without nesting a
+    repeat (lint's PC110 does not see it), and still stops."""
+    monkeypatch.setattr(regex_safety, "REGEX_TIMEOUT_S", 0.2)
+    outcome: list[BaseException | None] = []
+
+    def search() -> None:
+        try:
+            bounded_search("^(a|aa)+$", "a" * 60 + "b")
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
 
     started = time.monotonic()
-    with pytest.raises(RegexTimeout), deadline(0.2):
-        re.search("^(a+)+$", "a" * 40 + "b")
-    assert time.monotonic() - started < 5
+    if where == "main thread":
+        search()
+    else:
+        worker = threading.Thread(target=search)
+        worker.start()
+        worker.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], RegexTimeout)
+    assert time.monotonic() - started < 3
+    assert bounded_search("^(a|aa)+$", "aaa") is not None  # a match is still a match
 
 
 def test_symlinks_inside_the_project_still_work(

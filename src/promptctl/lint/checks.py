@@ -104,8 +104,8 @@ def _schema_patterns(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
                 finding(
                     "PC110",
                     f"pattern {pattern!r} nests a repeat inside a repeat: matching can take "
-                    f"exponential time (a check is stopped after {REGEX_TIMEOUT_S:g}s on "
-                    "the main thread only)",
+                    f"exponential time (each check is stopped after {REGEX_TIMEOUT_S:g}s, and "
+                    "the value counts as invalid)",
                     _loc(loaded, ptr),
                     "make the inner part unambiguous, e.g. (a+)+ -> a+, or use a "
                     "possessive repeat (a++)",

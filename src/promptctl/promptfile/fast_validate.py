@@ -16,21 +16,21 @@ Only the fast "valid" is ever trusted: on "invalid" the caller asks `jsonschema`
 error (so the message is jsonschema's and a disagreement can only cost time, never
 change a verdict). The closures follow jsonschema's semantics: `integer` accepts an
 integral float, booleans are never numbers, `enum`/`const` do not equate `true` and `1`,
-`pattern` is `re.search`, and `format` is not asserted.
+`pattern` is a search under the regex time limit (`regex_safety.compile_bounded`, as
+the jsonschema validator's), and `format` is not asserted.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from promptctl.promptfile.regex_safety import (
-    REGEX_TIMEOUT_S,
+    PatternError,
     RegexTimeout,
-    catastrophic_schema_patterns,
-    deadline,
+    bounded_validator,
+    compile_bounded,
 )
 
 if TYPE_CHECKING:
@@ -68,34 +68,27 @@ class _Unsupported(Exception):
     pass
 
 
-# id(schema) -> (schema, fast check or None, jsonschema validator, has a catastrophic
-# pattern): a prompt's schemas are immutable and checked on every call, so each is
-# compiled once.
-_CACHE: dict[int, tuple[Mapping[str, Any], Check | None, Draft202012Validator, bool]] = {}
+# id(schema) -> (schema, fast check or None, jsonschema validator): a prompt's schemas
+# are immutable and checked on every call, so each is compiled once.
+_CACHE: dict[int, tuple[Mapping[str, Any], Check | None, Draft202012Validator]] = {}
 
 
 def first_error(schema: Mapping[str, Any], value: Any) -> ValidationError | None:
     """None when `value` matches `schema` (draft 2020-12), else jsonschema's first error.
 
-    A schema with a catastrophic `pattern` (lint PC110) is checked under the regex
-    deadline (main thread): a model's answer must not hang the run; past it, the value
-    is invalid with an error saying so."""
+    Every `pattern` runs under the regex time limit, in any thread: a model's answer
+    must not hang a run or an application's request (a catastrophic pattern, lint
+    PC110); past it, the value is invalid with an error saying so."""
     cached = _CACHE.get(id(schema))
     if cached is None or cached[0] is not schema:
-        from jsonschema import Draft202012Validator
-
         if len(_CACHE) > 1024:
             _CACHE.clear()
-        risky = bool(catastrophic_schema_patterns(schema))
-        cached = (schema, compile_schema(schema), Draft202012Validator(schema), risky)
+        cached = (schema, compile_schema(schema), bounded_validator(schema))
         _CACHE[id(schema)] = cached
-    if not cached[3]:
-        return _first_error(cached[1], cached[2], value)
     try:
-        with deadline(REGEX_TIMEOUT_S):
-            return _first_error(cached[1], cached[2], value)
-    except RegexTimeout:
-        return regex_timeout_error()
+        return _first_error(cached[1], cached[2], value)
+    except RegexTimeout as exc:
+        return regex_timeout_error(exc.seconds)
 
 
 def _first_error(
@@ -106,13 +99,12 @@ def _first_error(
     return next(iter(validator.iter_errors(value)), None)
 
 
-def regex_timeout_error() -> ValidationError:
-    """The error for a value whose `pattern` check ran past the deadline."""
+def regex_timeout_error(seconds: float) -> ValidationError:
+    """The error for a value whose `pattern` check ran past the time limit."""
     from jsonschema.exceptions import ValidationError
 
     return ValidationError(
-        f"a `pattern` ran longer than {REGEX_TIMEOUT_S:g}s "
-        "(catastrophic backtracking; see lint PC110)",
+        f"a `pattern` ran longer than {seconds:g}s (catastrophic backtracking; see lint PC110)",
         validator="pattern",
     )
 
@@ -314,8 +306,8 @@ class _Gen:
         self.sizes(schema, x, d + 1, "minLength", "maxLength")
         if "pattern" in schema:
             try:
-                search = re.compile(schema["pattern"]).search
-            except (re.error, TypeError):
+                search = compile_bounded(schema["pattern"])
+            except (PatternError, TypeError):
                 raise _Unsupported from None
             self.emit(d + 1, f"if {self.const(search)}({x}) is None: return False")
         self.emit(d + 1, "pass")

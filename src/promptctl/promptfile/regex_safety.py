@@ -8,25 +8,31 @@ model output, so two guards:
   (`(a+)+`, `(a*b?)*`, `(?:x|y+)+`), the shape behind nearly every exponential case,
   by walking the parsed pattern; the loader warns with file:line (PC110), as a few
   such patterns are safe (`(\\d+,)*`).
-- `deadline(seconds)` interrupts a match that still runs too long (`re` checks for
-  signals while it backtracks): SIGALRM on the main thread, where the runner scores.
+- every pattern from a prompt file runs under a time limit: `bounded_search` (a test's
+  `regex`), `bounded_validator` (JSON Schema `pattern`s: inputs, answers, tool arguments,
+  `json-schema` assertions) match with the `regex` library, whose matcher stops itself
+  after REGEX_TIMEOUT_S in any thread. `re` cannot be interrupted off the main thread
+  (a signal reaches the main thread only), and the runtime validates in the
+  application's threads. `regex` is `re`'s syntax (its VERSION0), and it also avoids
+  much of the backtracking `re` does (`(a+)+$` fails at once).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 __all__ = [
     "REGEX_TIMEOUT_S",
+    "PatternError",
     "RegexTimeout",
+    "bounded_search",
+    "bounded_validator",
     "catastrophic",
     "catastrophic_schema_patterns",
-    "deadline",
+    "compile_bounded",
 ]
 
 REGEX_TIMEOUT_S = 1.0
@@ -34,7 +40,60 @@ _UNBOUNDED = 64  # a repeat allowing more than this many copies counts as unboun
 
 
 class RegexTimeout(Exception):
-    """A regex match ran past its deadline."""
+    """A regex match ran past its time limit (`seconds`)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"regex ran longer than {seconds:g}s")
+        self.seconds = seconds
+
+
+class PatternError(ValueError):
+    """A pattern that does not compile (the library's message)."""
+
+
+@functools.lru_cache(maxsize=512)
+def compile_bounded(pattern: str, flags: int = 0) -> Callable[[str], Any]:
+    """`pattern`'s search (a match or None), raising RegexTimeout once a search has run
+    REGEX_TIMEOUT_S; PatternError for a pattern that does not compile. `flags` are
+    `re`'s (I, M, S have the same values in `regex`)."""
+    import regex
+
+    try:
+        compiled = regex.compile(pattern, flags)
+    except (regex.error, TypeError, ValueError) as exc:
+        raise PatternError(str(exc)) from None
+
+    def search(text: str) -> Any:
+        limit = REGEX_TIMEOUT_S  # read per search (tests shorten it)
+        try:
+            return compiled.search(text, timeout=limit)
+        except TimeoutError:
+            raise RegexTimeout(limit) from None
+
+    return search
+
+
+def bounded_search(pattern: str, text: str, flags: int = 0) -> Any:
+    """`re.search(pattern, text, flags)`, stopped after REGEX_TIMEOUT_S (RegexTimeout)."""
+    return compile_bounded(pattern, flags)(text)
+
+
+def bounded_validator(schema: Mapping[str, Any], cls: Any = None) -> Any:
+    """A jsonschema validator for `schema` (of `cls`, default draft 2020-12) whose
+    `pattern` keyword matches with `compile_bounded`: iterating its errors raises
+    RegexTimeout instead of running a catastrophic pattern on."""
+    return _bounded_class(cls)(schema)
+
+
+@functools.cache
+def _bounded_class(cls: Any) -> Any:
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def pattern(validator: Any, patrn: str, instance: Any, _schema: Any) -> Iterator[Any]:
+        if validator.is_type(instance, "string") and bounded_search(patrn, instance) is None:
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    return validators.extend(cls or Draft202012Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
 
 
 def _parser() -> Any:
@@ -91,26 +150,3 @@ def catastrophic_schema_patterns(schema: Any, at: str = "") -> list[tuple[str, s
         elif isinstance(node, list):
             stack.extend((sub, f"{ptr}/{i}") for i, sub in enumerate(node))
     return sorted(found)
-
-
-@contextmanager
-def deadline(seconds: float = REGEX_TIMEOUT_S) -> Iterator[None]:
-    """Raise RegexTimeout in the block after `seconds` (main thread; elsewhere a no-op).
-
-    An earlier alarm of someone else's is left alone: then this guard does nothing.
-    """
-    usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    if not usable or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-        yield
-        return
-
-    def expire(_signum: int, _frame: Any) -> None:
-        raise RegexTimeout(f"regex ran longer than {seconds:g}s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

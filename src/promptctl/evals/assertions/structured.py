@@ -17,6 +17,11 @@ from promptctl.evals.assertions.base import (
 )
 from promptctl.evals.assertions.jsonpath import JsonPathError, compile_path
 from promptctl.promptfile.model import AssertionSpec
+from promptctl.promptfile.regex_safety import (
+    PatternError,
+    RegexTimeout,
+    bounded_validator,
+)
 
 __all__ = ["schema_errors"]
 
@@ -36,7 +41,7 @@ def _validator(schema_in: Mapping[str, Any]) -> Any:
         validator_cls = jsonschema.validators.validator_for(schema)
         try:
             validator_cls.check_schema(schema)
-            cached = (schema_in, validator_cls(schema), None)
+            cached = (schema_in, bounded_validator(schema, validator_cls), None)
         except jsonschema.SchemaError as exc:
             cached = (schema_in, None, exc.message)
         _VALIDATORS[id(schema_in)] = cached
@@ -48,7 +53,15 @@ def _validator(schema_in: Mapping[str, Any]) -> Any:
 def schema_errors(schema_in: Mapping[str, Any], value: Any) -> str | None:
     """The first validation error as 'at $.path: message', or None when valid."""
     validator = _validator(schema_in)
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    try:  # every `pattern` under the regex time limit: the value is the model's
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    except RegexTimeout as exc:
+        return (
+            f"(a `pattern` ran longer than {exc.seconds:g}s on this output: catastrophic "
+            "backtracking; see lint PC110)"
+        )
+    except PatternError as exc:
+        raise InvalidSpec(f"invalid JSON Schema: a `pattern` does not compile: {exc}") from None
     if not errors:
         return None
     first = errors[0]

@@ -15,7 +15,11 @@ from promptctl.evals.assertions.base import (
     register,
 )
 from promptctl.promptfile.model import AssertionSpec
-from promptctl.promptfile.regex_safety import REGEX_TIMEOUT_S, RegexTimeout, deadline
+from promptctl.promptfile.regex_safety import (
+    PatternError,
+    RegexTimeout,
+    bounded_search,
+)
 
 __all__ = ["levenshtein"]
 
@@ -108,7 +112,8 @@ _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
 @register("regex")
 def _regex(spec: AssertionSpec, ctx: AssertionContext) -> Check:
-    """`re.search`, stopped after REGEX_TIMEOUT_S; optional `flags:` letters among i, m, s."""
+    """A search with `re`'s syntax, stopped at the regex time limit in any thread
+    (`regex_safety.bounded_search`); optional `flags:` letters among i, m, s."""
     pattern = _text_value(spec)
     flags = 0
     for letter in str(option(spec, "flags", "")):
@@ -116,13 +121,12 @@ def _regex(spec: AssertionSpec, ctx: AssertionContext) -> Check:
             raise InvalidSpec(f"unknown regex flag {letter!r} (use i, m, s)")
         flags |= _FLAGS[letter]
     try:
-        with deadline(REGEX_TIMEOUT_S):
-            match = re.search(pattern, ctx.output, flags)
-    except re.error as exc:
+        match = bounded_search(pattern, ctx.output, flags)
+    except PatternError as exc:
         raise InvalidSpec(f"bad regex {quote(pattern)}: {exc}") from exc
-    except RegexTimeout:
+    except RegexTimeout as exc:
         raise InvalidSpec(
-            f"regex {quote(pattern)} ran longer than {REGEX_TIMEOUT_S:g}s on this output "
+            f"regex {quote(pattern)} ran longer than {exc.seconds:g}s on this output "
             "(catastrophic backtracking; see lint PC110)"
         ) from None
     if match:
