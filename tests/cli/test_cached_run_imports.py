@@ -3,7 +3,9 @@ nor the gateway's call path (chain, attempt, limits, retry, pricing);
 with plain input schemas and valid inputs, no run imports jsonschema (compiled checks);
 a run without `llm-rubric` or embedding assertions imports neither the judge nor the
 embedding modules, and one whose messages are plain text or `{{ name }}` not Jinja; a
-cached one not the email package either (HTTP-date `Retry-After` only)."""
+cached one not the email package either (HTTP-date `Retry-After` only); and one whose
+prompts hold no `pattern` not the regex library (a prompt file's own shape is checked
+with `re`: those patterns are promptctl's)."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ schema = sorted(m for m in sys.modules if m.split(".")[0] == "jsonschema")
 unused = sorted(
     m for m in sys.modules
     if m.startswith(("promptctl.evals.judge", "promptctl.providers.embed"))
-    or m.split(".")[0] in ("email", "jinja2")
+    or m.split(".")[0] in ("email", "jinja2", "regex")
 )
 report = {"code": code, "http": http, "schema": schema, "unused": unused}
 sys.stderr.write("\\n@@" + json.dumps(report) + "\\n")

@@ -23,6 +23,7 @@ the jsonschema validator's), and `format` is not asserted.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -132,14 +133,17 @@ def compile_cached(schema: Any) -> Check | None:
     return _BY_TEXT[text]
 
 
-def compile_schema(schema: Any) -> Check | None:
-    """A validity check for `schema`, or None when it uses what this module does not."""
-    return _compile(schema)[0]
+def compile_schema(schema: Any, *, trusted: bool = False) -> Check | None:
+    """A validity check for `schema`, or None when it uses what this module does not.
+
+    `trusted`: promptctl's own schemas (a prompt file's shape), whose patterns are ours:
+    matched with `re`, without the time limit a prompt file's patterns get."""
+    return _compile(schema, trusted=trusted)[0]
 
 
-def _compile(schema: Any) -> tuple[Check | None, bool]:
+def _compile(schema: Any, *, trusted: bool = False) -> tuple[Check | None, bool]:
     """The check, and whether its "invalid" is exact too (not just its "valid")."""
-    gen = _Gen()
+    gen = _Gen(trusted=trusted)
     try:
         gen.node(schema, "v", 1)
     except (_Unsupported, RecursionError):
@@ -173,7 +177,8 @@ _BOUNDS = {"minimum": "<", "maximum": ">", "exclusiveMinimum": "<=", "exclusiveM
 class _Gen:
     """Emits the statements of `check`: each `return False` on a violation."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, trusted: bool = False) -> None:
+        self.trusted = trusted
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
         self.count = 0
@@ -220,7 +225,7 @@ class _Gen:
         self.string(schema, x, d)
         self.number(schema, x, d)
         if "anyOf" in schema:
-            compiled = [_compile(s) for s in schema["anyOf"]]
+            compiled = [_compile(s, trusted=self.trusted) for s in schema["anyOf"]]
             subs = [check for check, _ in compiled]
             if not subs or any(s is None for s in subs):
                 raise _Unsupported
@@ -234,7 +239,7 @@ class _Gen:
         """`if`/`then`/`else`: `if` compiled to its own check, the branches inline."""
         if "if" not in schema:
             return
-        test, exact = _compile(schema["if"])
+        test, exact = _compile(schema["if"], trusted=self.trusted)
         if test is None or not exact:  # a wrong "invalid" here would pick the wrong branch
             raise _Unsupported
         self.emit(d, f"if {self.const(test)}({x}):")
@@ -306,8 +311,12 @@ class _Gen:
         self.sizes(schema, x, d + 1, "minLength", "maxLength")
         if "pattern" in schema:
             try:
-                search = compile_bounded(schema["pattern"])
-            except (PatternError, TypeError):
+                search: Callable[[str], Any]
+                if self.trusted:
+                    search = re.compile(schema["pattern"]).search
+                else:
+                    search = compile_bounded(schema["pattern"])
+            except (PatternError, re.error, TypeError):
                 raise _Unsupported from None
             self.emit(d + 1, f"if {self.const(search)}({x}) is None: return False")
         self.emit(d + 1, "pass")
