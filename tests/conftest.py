@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import ipaddress
 import os
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -81,6 +82,11 @@ def _resolve_locally_only(host: Any, *args: Any, **kwargs: Any) -> Any:
             raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no name: {name}") from None
     return _getaddrinfo(host, *args, **kwargs)
 
+
+# A shell starts background jobs with SIGINT ignored, and children inherit that: the
+# Ctrl-C tests (in-process and in child processes) would then see no Ctrl-C at all.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 _getaddrinfo = socket.getaddrinfo
