@@ -257,3 +257,42 @@ def test_a_blocking_runtime_call_takes_the_short_path(
         result = rt.run("support/triage", ticket="where is my invoice")
     assert result.text == "routed to billing"
     assert used == [fake_llm.openai_base + "/chat/completions"]
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with a TCP reset (SO_LINGER 0), not a clean end."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
+
+
+def test_a_reset_while_reading_is_a_read_error_and_the_pool_recovers() -> None:
+    served: list[int] = []
+
+    def handle(sock: socket.socket) -> None:
+        _read_request(sock)
+        served.append(1)
+        if len(served) == 1:
+            _reset(sock)
+            return
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    with _raw_server(handle) as port, _pooled(1) as client:
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(httpx2.ReadError):
+            client.post_bytes(url, headers={}, content=b"{}", timeout=2.0)
+        assert client.post_bytes(url, headers={}, content=b"{}", timeout=2.0).content == b"ok"
+
+
+def test_a_peer_gone_while_sending_is_a_write_error() -> None:
+    def handle(sock: socket.socket) -> None:
+        _reset(sock)  # before reading a byte of the request
+
+    with (
+        _raw_server(handle) as port,
+        _pooled(1) as client,
+        pytest.raises((httpx2.WriteError, httpx2.ReadError, httpx2.RemoteProtocolError)),
+    ):
+        for _ in range(20):  # the reset may land after a first send fits the buffers
+            client.post_bytes(
+                f"http://127.0.0.1:{port}/", headers={}, content=b"x" * 4_000_000, timeout=2.0
+            )
