@@ -69,6 +69,7 @@ def test_without_the_flag_the_provider_default_applies(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    fake.latency_s = 0.05  # an upper bound: 40 calls at once would still break it
     _project(tmp_path, fake)
     code, _, err = run(["test", "--quiet"], monkeypatch, capsys)
     assert code == 0, err
@@ -82,6 +83,7 @@ def test_a_configured_limit_stays_and_is_noted(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    fake.latency_s = 0.05  # an upper bound: 40 calls at once would still break it
     _project(tmp_path, fake, ", max_concurrency: 4")
     code, _, err = run(["test", "--quiet", "--concurrency", "32"], monkeypatch, capsys)
     assert code == 0, err
@@ -99,6 +101,7 @@ def test_a_configured_limit_above_the_flag_says_nothing(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    fake.latency_s = 0.05  # an upper bound: 40 calls at once would still break it
     _project(tmp_path, fake, ", max_concurrency: 64")
     code, _, err = run(["test", "--quiet", "--concurrency", "8"], monkeypatch, capsys)
     assert code == 0, err
