@@ -54,3 +54,49 @@ def test_without_a_path_the_document_is_kept_in_a_temporary_file(tmp_path: Path)
     stream.finish(RUN, [])
     assert stream.load()["cases"] == [_case(0)]
     stream.close()
+
+
+def test_a_torn_end_reads_as_the_whole_cases_before_the_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader racing a flush (Linux lets a read see part of a write to a regular file)
+    or a SIGKILL inside one sees the new bytes cut anywhere, over what the old end left:
+    every such file reads as the cases that were whole before the cut."""
+    monkeypatch.setattr(results_stream, "FLUSH_BYTES", 1 << 30)
+    monkeypatch.setattr(results_stream, "FLUSH_SECONDS", 1e9)
+    path = tmp_path / "r.json"
+    stream = ResultsStream(path, SCHEMA_ID, RUN)
+    for i in range(3):
+        stream.add(_case(i))
+    stream.flush()
+    before = path.read_bytes()
+    for i in range(3, 6):
+        stream.add(_case(i))
+    stream.flush()
+    after = path.read_bytes()
+    stream.close()
+    cases = [_case(i) for i in range(6)]
+    assert results_stream.recover_partial(after.decode()) == json.loads(after)
+    start = before.index(b"\n ],")  # where the flush began to write
+    torn_files = 0
+    for cut in range(start, len(after) + 1):
+        views = [after[:cut]]  # the file's end seen at the cut
+        if cut < len(before):
+            views.append(after[:cut] + before[cut:])  # the old end's rest still there
+        for view in views:
+            text = view.decode("utf-8", errors="replace")
+            doc = results_stream.recover_partial(text)
+            assert doc is not None, (cut, text[-80:])
+            n = len(doc["cases"])
+            assert 3 <= n <= 6 and doc["cases"] == cases[:n], cut
+            assert doc["run"] == {**RUN, "interrupted": True} and doc["summary"] == []
+            torn_files += 1
+    assert torn_files == (len(after) + 1 - start) + (len(before) - start)  # every cut tried
+
+
+def test_a_document_of_another_shape_is_not_recovered() -> None:
+    whole = json.dumps({"schema": SCHEMA_ID, "run": {**RUN, "interrupted": True}, "cases": []})
+    assert results_stream.recover_partial(whole[:-5]) is None  # not the stream's layout
+    finished = '{"schema": "x",\n "run": {"interrupted": false},\n "cases": [\n  {"a": 1},\n  {"b'
+    assert results_stream.recover_partial(finished) is None  # only a run still writing
+    assert results_stream.recover_partial("") is None

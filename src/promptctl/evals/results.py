@@ -351,11 +351,18 @@ def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
     except RecursionError:
         raise UsageError(f"{path}: not a results document (JSON nested too deeply)") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"not a JSON results document: {exc.msg}",
-            location=SourceLocation(path, exc.lineno, exc.colno),
-            hint="write one with promptctl test --output FILE",
-        ) from None
+        from promptctl.evals.results_stream import recover_partial
+
+        # a run still writing its file, or killed inside a write: read to the last whole case
+        recovered = recover_partial(text)
+        if recovered is not None:
+            doc = recovered
+        else:
+            raise UsageError(
+                f"not a JSON results document: {exc.msg}",
+                location=SourceLocation(path, exc.lineno, exc.colno),
+                hint="write one with promptctl test --output FILE",
+            ) from None
     _check_schema_id(doc, str(path))
     if validate:
         import jsonschema

@@ -1,14 +1,18 @@
 """Writing a results document case by case, so a run holds none of its finished cases.
 
 The document keeps its shape (`results._chunks`: one case per line, in case order), and
-the file is valid JSON at every moment:
+`results.read_results` can read the file at every moment:
 
+- it appears whole: the first partial document is written to a temporary file renamed
+  to `path`, never an empty file at `path`;
 - while the run goes, `path` holds the cases written so far, then `"summary": []`, under
   a `run` with `interrupted: true` and `finished_at: null`: a run killed (SIGKILL, out of
-  memory, a CI timeout) leaves that partial document; readers recompute its summary
-  (`results.read_results`);
+  memory, a CI timeout) leaves that partial document; readers recompute its summary;
 - each flush rewrites only the end of the file (`os.pwrite` of the new cases followed by
-  the closing brackets, one system call), so the file never ends mid-case;
+  the closing brackets, one system call). A reader racing that write (Linux does not
+  make a read wait for a write to a regular file), or a SIGKILL landing inside it, can
+  see a torn end: new bytes cut anywhere. Its lines up to the cut are whole cases, so
+  `recover_partial` reads the document as the cases before the cut;
 - `finish` writes the final document to a temporary file next to `path` (the final
   `run`, the cases copied from the partial file, the summary) and renames it over `path`:
   a reader sees the partial document or the final one, never half of one.
@@ -31,7 +35,7 @@ from typing import IO, Any
 from promptctl.errors import UsageError
 from promptctl.promptfile.atomic_file import replace_file
 
-__all__ = ["FLUSH_SECONDS", "ResultsStream", "copy_results"]
+__all__ = ["FLUSH_SECONDS", "ResultsStream", "copy_results", "recover_partial"]
 
 FLUSH_BYTES = 64 * 1024
 FLUSH_SECONDS = 1.0  # a killed run loses at most about this much of its finished cases
@@ -68,17 +72,25 @@ class ResultsStream:
         self.path = path
         self._schema = schema
         self._file: IO[bytes]
+        tmp = None
         try:
             if path is None:
                 self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by finish/close)
-            else:
+            else:  # written whole to a file beside it, then renamed: `path` is never empty
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = path.open("w+b")
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+                self._file = os.fdopen(fd, "w+b")
             head = _head(schema, {**run, "interrupted": True, "finished_at": None}) + b"["
             self._fd = self._file.fileno()
             os.pwrite(self._fd, head + _PARTIAL_TAIL, 0)
+            if path is not None and tmp is not None:
+                os.replace(tmp, path)  # the open file is `path` from now on
+                tmp = None
         except OSError as exc:
             raise self._error(exc) from None
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
         self._start = self._end = len(head)  # the cases' bytes: [start, end)
         self._pending: list[bytes] = []
         self._pending_bytes = 0
@@ -178,6 +190,35 @@ class ResultsStream:
     def _error(self, exc: OSError) -> UsageError:
         where = self.path if self.path is not None else "a temporary file"
         return UsageError(f"cannot write results file {where}: {exc.strerror or exc}")
+
+
+_DECODER = json.JSONDecoder()
+
+
+def recover_partial(text: str) -> dict[str, Any] | None:
+    """The partial document of a run whose file ends torn (see the module): its head and
+    the whole case lines before the cut, under `"summary": []`; None when `text` is not
+    one (a document of another shape is left to the JSON error)."""
+    lines = text.split("\n")
+    if len(lines) < 3 or lines[2] != ' "cases": [':
+        return None
+    try:
+        head = json.loads(lines[0] + lines[1].rstrip(",") + "}")
+    except json.JSONDecodeError:
+        return None
+    run = head.get("run") if isinstance(head, dict) else None
+    if not isinstance(run, dict) or run.get("interrupted") is not True:
+        return None  # only a document still being written (or killed) is cut short
+    cases: list[Any] = []
+    for line in lines[3:]:
+        try:  # a whole case, maybe followed by a torn write's first bytes or the old end's
+            case, _ = _DECODER.raw_decode(line.strip())
+        except json.JSONDecodeError:
+            break  # the cut, or the closing brackets
+        if not isinstance(case, dict) or "key" not in case:
+            break  # the old end's `"summary": []}` after a cut (alone, or after a new `{`)
+        cases.append(case)
+    return {"schema": head.get("schema"), "run": run, "cases": cases, "summary": []}
 
 
 def copy_results(source: Path, dest: Path) -> None:
