@@ -22,7 +22,7 @@ from promptctl.promptfile.hashing import content_hash
 from promptctl.promptfile.history import Spliced, fit_history
 from promptctl.promptfile.model import MessageTemplate, Prompt, Target
 from promptctl.promptfile.partials import inline_partials, safe_partial_name
-from promptctl.promptfile.regex_safety import RegexTimeout, bounded_validator
+from promptctl.promptfile.regex_safety import PatternError, RegexTimeout, bounded_validator
 from promptctl.promptfile.sandbox_limits import MAX_OUTPUT_CHARS
 
 if TYPE_CHECKING:
@@ -240,6 +240,12 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
                 [str(p) for p in e.path],
             ),
         )
+    except PatternError as exc:  # `re` took it at load (PC013), the bounded matcher not
+        raise PromptFileError(
+            f"{prompt.id}: an input's `pattern` does not compile: {exc}",
+            location=SourceLocation(prompt.path),
+            hint="write it in Python's `re` syntax; `promptctl lint` checks it",
+        ) from None
     except RegexTimeout as exc:
         raise InputValidationError(
             f"{prompt.id}: an input's `pattern` ran longer than {exc.seconds:g}s on this "

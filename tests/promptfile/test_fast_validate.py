@@ -398,3 +398,22 @@ def test_plainly_valid_schemas_are_valid_for_jsonschema_too() -> None:
         assert check_schema(schema) is not None
     for schema in unsure:  # not plainly valid: jsonschema decides
         assert not _plain(schema), schema
+
+
+def test_a_pattern_the_bounded_matcher_cannot_compile_is_an_error_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Patterns are checked with `re` when the file loads and matched with `regex`: one
+    the second refuses (none known) makes the value invalid with a message."""
+    from promptctl.promptfile import fast_validate, regex_safety
+
+    def refuse(pattern: str, flags: int = 0) -> Any:
+        raise regex_safety.PatternError(f"cannot compile {pattern!r}")
+
+    monkeypatch.setattr(fast_validate, "compile_bounded", refuse)
+    monkeypatch.setattr(regex_safety, "compile_bounded", refuse)
+    schema = {"type": "object", "properties": {"q": {"type": "string", "pattern": "^b+$"}}}
+    error = fast_validate.first_error(schema, {"q": "bbb"})
+    assert (
+        error is not None and error.message == "a `pattern` does not compile: cannot compile '^b+$'"
+    )

@@ -90,6 +90,10 @@ def first_error(schema: Mapping[str, Any], value: Any) -> ValidationError | None
         return _first_error(cached[1], cached[2], value)
     except RegexTimeout as exc:
         return regex_timeout_error(exc.seconds)
+    except PatternError as exc:  # `re` took it at load (PC013), the bounded matcher not
+        from jsonschema.exceptions import ValidationError
+
+        return ValidationError(f"a `pattern` does not compile: {exc}", validator="pattern")
 
 
 def _first_error(
