@@ -28,9 +28,12 @@ def _pooled(max_connections: int = 4) -> SyncPooledClient:
 
 
 @contextmanager
-def _answers(*answers: bytes, close_after: bool = False) -> Iterator[tuple[str, list[Any]]]:
+def _answers(
+    *answers: bytes, close_after: bool = False, closed: threading.Semaphore | None = None
+) -> Iterator[tuple[str, list[Any]]]:
     """A server answering request n with `answers[n]`; yields its URL and what it saw,
-    (peer, request bytes) per request."""
+    (peer, request bytes) per request. `close_after`: it closes each connection after one
+    answer (released on `closed` once it has)."""
     queue = list(answers)
     seen: list[tuple[Any, bytes]] = []
 
@@ -51,6 +54,9 @@ def _answers(*answers: bytes, close_after: bool = False) -> Iterator[tuple[str, 
             buffer = rest[length:]
             sock.sendall(queue.pop(0))
             if close_after:
+                sock.close()
+                if closed is not None:
+                    closed.release()
                 return
 
     with _raw_server(handle) as port:
@@ -105,11 +111,14 @@ def test_a_body_read_to_the_close_then_the_next_call_reconnects() -> None:
 def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
     """The keep-alive race: the server closed after answering without saying so."""
     ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
-    with _answers(ok, ok, ok, close_after=True) as (url, seen), _pooled(1) as client:
+    closed = threading.Semaphore(0)
+    answers = _answers(ok, ok, ok, close_after=True, closed=closed)
+    with answers as (url, seen), _pooled(1) as client:
         bodies = []
         for _ in range(3):
             bodies.append(client.post_bytes(url, headers={}, content=b"{}", timeout=2.0).content)
-            threading.Event().wait(0.05)  # the close reaches the client meanwhile
+            assert closed.acquire(timeout=10)  # the server has closed it (on loopback the
+            threading.Event().wait(0.01)  # end arrives at once; a moment for the kernel)
     assert bodies == [b"ok"] * 3
     assert len({peer for peer, _ in seen}) == 3
 
@@ -284,13 +293,18 @@ def test_a_reset_while_reading_is_a_read_error_and_the_pool_recovers() -> None:
 
 
 def test_a_peer_gone_while_sending_is_a_write_error() -> None:
+    """httpx2's errors, by when the reset lands: before the socket is set up (connect),
+    while the 4 MB go out (write), or once they are in the buffers (read)."""
+
     def handle(sock: socket.socket) -> None:
         _reset(sock)  # before reading a byte of the request
 
     with (
         _raw_server(handle) as port,
         _pooled(1) as client,
-        pytest.raises((httpx2.WriteError, httpx2.ReadError, httpx2.RemoteProtocolError)),
+        pytest.raises(
+            (httpx2.WriteError, httpx2.ReadError, httpx2.RemoteProtocolError, httpx2.ConnectError)
+        ),
     ):
         for _ in range(20):  # the reset may land after a first send fits the buffers
             client.post_bytes(
