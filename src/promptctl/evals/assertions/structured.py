@@ -16,6 +16,7 @@ from promptctl.evals.assertions.base import (
     register,
 )
 from promptctl.evals.assertions.jsonpath import JsonPathError, compile_path
+from promptctl.promptfile.fast_validate import regex_timeout_error
 from promptctl.promptfile.model import AssertionSpec
 from promptctl.promptfile.regex_safety import (
     PatternError,
@@ -56,10 +57,7 @@ def schema_errors(schema_in: Mapping[str, Any], value: Any) -> str | None:
     try:  # every `pattern` under the regex time limit: the value is the model's
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     except RegexTimeout as exc:
-        return (
-            f"(a `pattern` ran longer than {exc.seconds:g}s on this output: catastrophic "
-            "backtracking; see lint PC110)"
-        )
+        return f"({regex_timeout_error(exc.seconds).message})"
     except PatternError as exc:
         raise InvalidSpec(f"invalid JSON Schema: a `pattern` does not compile: {exc}") from None
     if not errors:
