@@ -24,6 +24,34 @@ def test_locate_falls_back_to_nearest_ancestor() -> None:
     assert doc.locate("/zzz").line == 1
 
 
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        ("00", "a number"),
+        ("1.5", "a number"),
+        ("yes", "a boolean"),
+        ("~", "null"),
+        ("2024-01-01", "a date"),
+    ],
+)
+def test_a_key_yaml_does_not_read_as_a_string_is_an_error_at_its_place(key: str, kind: str) -> None:
+    """JSON data has string keys only: `{temperature: 0, 00}` must not reach the schema
+    check, the hashing or the results as a number (mixed keys cannot even be sorted)."""
+    with pytest.raises(PromptFileError) as caught:
+        load_yaml(f"model:\n  params: {{temperature: 0, {key}: 1}}\n", P)
+    assert caught.value.message == f"the key {key!r} is read as {kind}; keys must be strings"
+    loc = caught.value.location
+    assert loc is not None and (loc.line, loc.column) == (
+        2,
+        28,
+    )  # `  params: {temperature: 0, ` is 27 characters
+    assert caught.value.hint == f"quote it: '{key}':"
+
+
+def test_a_quoted_key_is_a_string() -> None:
+    assert load_yaml("'00': 1\n'yes': 2\n", P).data == {"00": 1, "yes": 2}
+
+
 def test_duplicate_keys_are_recorded_with_first_line() -> None:
     doc = load_yaml("a: 1\nb: 2\na: 3\n", P)
     assert doc.duplicates == [("/a", (3, 1), 1)]

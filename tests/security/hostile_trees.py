@@ -242,6 +242,21 @@ def _invalid_prompt(root: Path, outside: Path) -> None:
     _write(root / "prompts" / "b.yaml", "version: 1.0.0\nmodel: [\n")
 
 
+def _number_key(root: Path, outside: Path) -> None:
+    """`{temperature: 0, 00}`: YAML reads `00` as the number 0; mixed keys broke hashing."""
+    text = prompt_yaml().replace("params: {max_tokens: 20}", "params: {temperature: 0, 00}")
+    _project(root, prompt=text)
+
+
+def _boolean_key_in_config(root: Path, outside: Path) -> None:
+    _project(root, config="providers:\n  yes: {kind: openai}\n")
+
+
+def _broken_prompt_by_id(root: Path, outside: Path) -> None:
+    _project(root)
+    _write(root / "prompts" / "b.yaml", "id: team/broken\nversion: 1.0.0\nmodel: {use: x\n")
+
+
 def _vars_fifo(root: Path, outside: Path) -> None:
     _project(root)
     _fifo(root / "vars.yaml")
@@ -466,6 +481,30 @@ CASES: tuple[Hostile, ...] = (
         ("prompts/b.yaml", "alias bomb"),
         (_TB,),
         subprocess=True,
+    ),
+    Hostile(
+        "number-key-in-a-prompt",
+        _number_key,
+        ("test", "--mode", "replay"),
+        2,
+        ("prompts/a.yaml:3:", "the key '00' is read as a number", "quote it: '00':"),
+        (_TB,),
+    ),
+    Hostile(
+        "boolean-key-in-the-config",
+        _boolean_key_in_config,
+        ("list",),
+        2,
+        ("promptctl.yaml:2:3", "the key 'yes' is read as a boolean"),
+        (_TB,),
+    ),
+    Hostile(
+        "a-broken-prompt-asked-for-by-its-id",
+        _broken_prompt_by_id,
+        ("render", "team/broken"),
+        2,
+        ("prompts/b.yaml:4:", "YAML syntax error"),
+        (_TB, "no prompt with id"),
     ),
     Hostile(
         "config-is-a-directory",

@@ -8,6 +8,7 @@ or a git commit (the gate's base ref). Building the `Prompt` from valid data is
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,9 @@ class FileLoad:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # where `id:` is (None: the id comes from the path); kept when `doc` is dropped
     id_location: SourceLocation | None = None
+    # a file that could not be built: the id its text declares, if one can be seen
+    # (`promptctl render ID` then shows that file's error, not "no prompt with id")
+    declared_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,7 +88,8 @@ class LoadResult:
         broken = [
             f
             for f in self.files
-            if (f.prompt.id if f.prompt is not None else f.default_id) == prompt_id
+            if (f.prompt.id if f.prompt is not None else f.declared_id or f.default_id)
+            == prompt_id
         ]
         errors = [d for d in broken[0].diagnostics if d.is_error] if broken else []
         if errors:
@@ -173,6 +178,7 @@ def load_prompt_file(
         return result
     except PromptFileError as exc:
         diags.append(finding("PC001", exc.message, exc.location, exc.hint))
+        result.declared_id = _id_line(text) if text is not None else None
         return result
     result.doc = doc
     if isinstance(doc.data, dict) and "id" in doc.data:
@@ -194,6 +200,8 @@ def load_prompt_file(
     if findings:
         salvaged = salvage(data, [path for path, _ in findings])
         if salvaged is None:
+            declared = data.get("id") if isinstance(data, dict) else None
+            result.declared_id = declared if isinstance(declared, str) else None
             return result
         data = salvaged
     prompt = build_prompt(data, doc, path, project, src, diags)
@@ -205,6 +213,15 @@ def load_prompt_file(
         diags.append(finding("PC012", exc.message, loc, exc.hint))
     result.prompt = prompt
     return result
+
+
+_ID_LINE = re.compile(r"""^id:[ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s#'"]+))""", re.MULTILINE)
+
+
+def _id_line(text: str) -> str | None:
+    """The `id:` a file that YAML cannot read still shows on a top-level line of its own."""
+    match = _ID_LINE.search(text)
+    return next((g for g in match.groups() if g), None) if match else None
 
 
 def _read_prompt_file(path: Path, project: Project, src: FileSource) -> str:

@@ -228,11 +228,28 @@ class _Walker:
                     location=SourceLocation(self._out.path, *_pos(key_node)),
                 )
             key = self._scalar(key_node)
+            if type(key) is not str:
+                raise PromptFileError(
+                    f"the key {key_node.value!r} is read as {_kind(key)}; keys must be strings",
+                    location=SourceLocation(self._out.path, *_pos(key_node)),
+                    hint=f"quote it: '{key_node.value}':",
+                )
             if key in seen:
                 dup = f"{ptr}/{_escape(str(key))}"
                 self._out.duplicates.append((dup, _pos(key_node), seen[key]))
             else:
                 seen[key] = key_node.start_mark.line + 1
+
+
+def _kind(value: Any) -> str:
+    """What YAML made of an unquoted key (`00` a number, `yes` a boolean, `~` null)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"  # date, datetime, bytes
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:
