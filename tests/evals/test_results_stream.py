@@ -100,3 +100,36 @@ def test_a_document_of_another_shape_is_not_recovered() -> None:
     finished = '{"schema": "x",\n "run": {"interrupted": false},\n "cases": [\n  {"a": 1},\n  {"b'
     assert results_stream.recover_partial(finished) is None  # only a run still writing
     assert results_stream.recover_partial("") is None
+
+
+def test_a_nan_that_got_past_the_readers_is_written_as_its_name(tmp_path: Path) -> None:
+    """The last line: readers refuse NaN and infinities, but a case holding one is still
+    written (as "NaN", "Infinity") instead of failing the run at its result."""
+    import asyncio
+
+    from evalcore_builders import make_prompt
+
+    from promptctl.evals.cases import expand_cases
+    from promptctl.evals.result_log import ResultLog
+    from promptctl.evals.results import CaseResult, read_results
+    from promptctl.promptfile.model import TestCase
+    from promptctl.providers.redact import Redactor
+
+    odd = {"n": float("nan"), "big": [float("inf"), float("-inf")], "fine": 1.5}
+    prompt = make_prompt(tests=(TestCase("odd", vars=odd),))
+    case = expand_cases([prompt])[0]
+    result = CaseResult.for_case(case, status="pass", score=1.0, output="ok")
+    path = tmp_path / "run.json"
+    stream = ResultsStream(path, SCHEMA_ID, {"id": "r"})
+    log = ResultLog(stream, Redactor(()), lookahead=4)
+
+    async def write() -> None:
+        await log.begin(0, case)
+        await log.end(0, result)
+
+    asyncio.run(write())
+    stream.finish({"id": "r"}, [])
+    (row,) = json.loads(path.read_text(), parse_constant=pytest.fail)["cases"]
+    assert row["vars"] == {"n": "NaN", "big": ["Infinity", "-Infinity"], "fine": 1.5}
+    assert row["status"] == "pass"
+    assert [c["key"] for c in read_results(path)["cases"]] == [result.key]

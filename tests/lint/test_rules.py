@@ -178,3 +178,14 @@ def test_stream_param_is_known_and_must_be_a_boolean(lint_text: Linter) -> None:
         "PC003",
         "model.params.stream: expected boolean, got string",
     )
+
+
+def test_an_input_whose_type_is_not_a_name_is_a_finding_not_a_crash(lint_text: Linter) -> None:
+    """`type: {a: 1}` used in the system message: the free-text check (PC107's) used to
+    hash the mapping and stop lint; now only PC013 says the schema is wrong."""
+    text = CLEAN.replace("ticket: {type: string}", "ticket: {type: {a: 1}}").replace(
+        "- system: Classify the ticket.", "- system: 'Classify {{ ticket }}.'"
+    )
+    report = lint_text(text)
+    assert [d.code for d in report.diagnostics if d.is_error] == ["PC013"]
+    assert "input 'ticket' is not a valid JSON Schema" in report.diagnostics[0].message

@@ -120,6 +120,31 @@ def test_dataset_bad_json_points_into_dataset(project: Project, write: Writer) -
     assert (diag.location.path.name, diag.location.line) == ("d.jsonl", 2)
 
 
+def test_nan_and_infinity_in_a_dataset_are_refused_at_their_line(
+    project: Project, write: Writer
+) -> None:
+    """Python's json reads NaN and Infinity; JSON has neither (the results document would
+    refuse them mid-run): a JSONL row or a CSV JSON cell holding one is a finding."""
+    write(
+        "evals/rows.jsonl",
+        '{"vars": {"name": "A"}}\n{"vars": {"name": NaN}}\n{"vars": {"name": -Infinity}}\n',
+    )
+    write("evals/rows.csv", 'name,_context\nAda,"{""n"": Infinity}"\n')
+    text = PROMPT + "  - dataset: ../evals/rows.jsonl\n  - dataset: ../evals/rows.csv\n"
+    result = load_prompts(project, [write("prompts/a.yaml", text)])
+    nan, minus_inf, cell = result.errors
+    assert nan.message == "invalid JSON in dataset: NaN is not a JSON number"
+    assert minus_inf.message == "invalid JSON in dataset: -Infinity is not a JSON number"
+    assert [(d.location.path.name, d.location.line) for d in (nan, minus_inf) if d.location] == [
+        ("rows.jsonl", 2),
+        ("rows.jsonl", 3),
+    ]
+    assert cell.message == "invalid JSON in `_context` column: Infinity is not a JSON number"
+    assert cell.location is not None and cell.location.line == 2
+    prompt = result.files[0].prompt
+    assert prompt is not None and [t.vars for t in prompt.tests] == [{"name": "Ada"}, {"name": "A"}]
+
+
 def test_ragged_csv_row_names_its_line(project: Project, write: Writer) -> None:
     write("evals/rows.csv", "name,_name\nAda,one\nBob,two,extra\nCy,three\nDi,4,5\n")
     text = PROMPT + "  - dataset: ../evals/rows.csv\n"

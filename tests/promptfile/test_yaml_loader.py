@@ -48,6 +48,23 @@ def test_a_key_yaml_does_not_read_as_a_string_is_an_error_at_its_place(key: str,
     assert caught.value.hint == f"quote it: '{key}':"
 
 
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [(".inf", "an infinity"), ("-.inf", "an infinity"), (".nan", "NaN"), (".NaN", "NaN")],
+)
+def test_a_value_json_cannot_hold_is_an_error_at_its_place(text: str, what: str) -> None:
+    """`.inf` and `.nan` are YAML floats, not JSON: they used to crash the results file."""
+    with pytest.raises(PromptFileError) as caught:
+        load_yaml(f"tests:\n  - vars: {{q: {text}}}\n", P)
+    assert caught.value.message == f"{text!r} is read as {what}, which JSON has not"
+    loc = caught.value.location
+    assert loc is not None and (loc.line, loc.column) == (
+        2,
+        15,
+    )  # `  - vars: {q: ` is 14 characters
+    assert load_yaml(f"q: '{text}'\n", P).data == {"q": text}  # quoted: the text
+
+
 def test_a_quoted_key_is_a_string() -> None:
     assert load_yaml("'00': 1\n'yes': 2\n", P).data == {"00": 1, "yes": 2}
 

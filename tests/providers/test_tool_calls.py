@@ -66,6 +66,26 @@ def test_openai_arguments_that_are_not_json_are_flagged(
     assert array.arguments_error == "arguments are not a JSON object"
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_arguments_holding_nan_or_infinity_are_flagged_on_every_wire(
+    target: str, fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    """Python reads NaN and Infinity from a body; JSON has neither, and the results
+    document refuses them: a model's arguments holding one are flagged, never passed on
+    (the fake writes them as Python's json does: `{"days": NaN}`)."""
+    fake_llm.reply_tool_calls(
+        [
+            ("get_weather", {"city": "Paris", "days": float("nan")}),
+            ("get_weather", {"city": "Oslo"}),
+        ]
+    )
+    request = chat(target, ("user", "weather?"), tools=(WEATHER,), tool_choice="auto")
+    odd, fine = Harness(fake_project, fake_env).run(request).tool_calls
+    assert (odd.arguments_valid, dict(odd.arguments)) == (False, {})
+    assert "NaN" in (odd.arguments_error or "")
+    assert fine.arguments_valid and dict(fine.arguments) == {"city": "Oslo"}
+
+
 def test_tool_request_fields_per_wire(
     fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
 ) -> None:

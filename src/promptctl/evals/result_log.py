@@ -18,7 +18,7 @@ from promptctl.evals.aggregate import SummaryBuilder
 from promptctl.evals.case_facts import CaseFacts
 from promptctl.evals.cases import Case
 from promptctl.evals.results import CaseResult
-from promptctl.evals.results_stream import CASE_JSON, ResultsStream
+from promptctl.evals.results_stream import CASE_JSON, ResultsStream, finite
 from promptctl.evals.scoring import skipped_result
 from promptctl.providers.redact import Redactor
 
@@ -86,6 +86,9 @@ class ResultLog:
         if result.error is not None:
             self.error_kinds.add(result.error.kind)
         # one C encode per case: the check for secrets reads the JSON written
-        row, text = self._redactor.data_json(result.to_dict(), CASE_JSON.encode)
+        try:
+            row, text = self._redactor.data_json(result.to_dict(), CASE_JSON.encode)
+        except ValueError:  # a NaN or an infinity got past every reader: written as text
+            row, text = self._redactor.data_json(finite(result.to_dict()), CASE_JSON.encode)
         self.facts.add(row)
         self.stream.add_json(text)

@@ -47,6 +47,21 @@ CASE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 an encoder per call); `add_json` takes a case already encoded by it."""
 
 
+def finite(value: Any) -> Any:
+    """`value` with each NaN or infinity written as its name ("NaN", "Infinity"): what
+    CASE_JSON cannot encode. The readers refuse them (prompt files, datasets, a model's
+    tool arguments); this is the last line, so a run writes its cases whatever gets by."""
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
 def _dump(value: Any) -> bytes:
     return CASE_JSON.encode(value).encode()
 

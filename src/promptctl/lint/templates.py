@@ -235,7 +235,13 @@ def check_templates(loaded: FileLoad, prompt: Prompt, partials: Mapping[str, str
 def _is_free_text(schema: Mapping[str, object]) -> bool:
     """Strings without enum/const/pattern can carry instructions; numbers cannot."""
     kind = schema.get("type")
-    kinds = set(kind) if isinstance(kind, list) else {kind}
+    kinds: set[object]
+    if isinstance(kind, list):
+        kinds = {k for k in kind if isinstance(k, str)}
+    elif kind is None or isinstance(kind, str):
+        kinds = {kind}
+    else:  # an invalid `type` (PC013 says so) must not stop the other checks
+        return False
     if "string" not in kinds and None not in kinds:
         return False
     return not any(k in schema for k in ("enum", "const", "pattern", "format"))

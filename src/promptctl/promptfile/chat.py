@@ -19,6 +19,7 @@ __all__ = [
     "ToolCall",
     "ToolSpec",
     "tool_call_from_json",
+    "tool_call_from_object",
     "tools_of",
 ]
 
@@ -52,14 +53,34 @@ def tool_call_from_json(call_id: str, name: str, raw: str) -> ToolCall:
     if not raw.strip():
         return ToolCall(call_id, name, {})
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_not_json)
     except ValueError as exc:
         return ToolCall(call_id, name, {}, False, f"arguments are not JSON: {exc}")
     except RecursionError:  # a model (or a hostile server) nesting `[[[[…` past the stack
         return ToolCall(call_id, name, {}, False, "arguments are nested too deeply")
-    if not isinstance(value, dict):
+    return tool_call_from_object(call_id, name, value)
+
+
+def tool_call_from_object(call_id: str, name: str, value: Any) -> ToolCall:
+    """A `ToolCall` from arguments a response body already holds as JSON data (Anthropic's
+    `input`, Gemini's `args`): not an object, or holding NaN or an infinity (which Python
+    reads from a body but JSON has not), is flagged, never raised nor passed on."""
+    if not isinstance(value, Mapping):
         return ToolCall(call_id, name, {}, False, "arguments are not a JSON object")
+    try:
+        _STRICT_JSON.encode(value)
+    except ValueError:
+        return ToolCall(call_id, name, {}, False, "arguments hold NaN or Infinity: not JSON")
+    except RecursionError:
+        return ToolCall(call_id, name, {}, False, "arguments are nested too deeply")
     return ToolCall(call_id, name, value)
+
+
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ def _jsonl(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterato
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(line, parse_constant=_not_json)
             # a row cannot nest deeper than it has brackets: the walk only for the rare
             # line with that many (a dataset's tests are made again on each pass)
             if line.count("[") + line.count("{") > MAX_DEPTH and nesting_depth(row) > MAX_DEPTH:
@@ -176,6 +176,16 @@ def _jsonl(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterato
                     f"invalid JSON in dataset: {exc.msg}",
                     SourceLocation(path, n, exc.colno),
                     'each line is one JSON object, e.g. {"vars": {"ticket": "hi"}}',
+                )
+            )
+            continue
+        except ValueError as exc:  # NaN, Infinity: Python reads them, JSON has none
+            diags.append(
+                finding(
+                    "PC007",
+                    f"invalid JSON in dataset: {exc}",
+                    SourceLocation(path, n),
+                    'quote it for the text ("NaN"), or give a number',
                 )
             )
             continue
@@ -225,12 +235,19 @@ def _csv(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterator[
 def _json_cell(column: str, text: str) -> Any:
     """A CSV cell holding JSON; ValueError with the message to show."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
         depth = nesting_depth(value)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON in `{column}` column: {exc.msg}") from None
+    except ValueError as exc:
+        raise ValueError(f"invalid JSON in `{column}` column: {exc}") from None
     except RecursionError:
         value, depth = None, MAX_DEPTH + 1
     if depth > MAX_DEPTH:
         raise ValueError(f"`{column}` is nested more than {MAX_DEPTH} levels deep")
     return value
+
+
+def _not_json(constant: str) -> Any:
+    """`json.loads` reads NaN and Infinity; JSON (and the results document) has neither."""
+    raise ValueError(f"{constant} is not a JSON number")

@@ -88,8 +88,7 @@ class LoadResult:
         broken = [
             f
             for f in self.files
-            if (f.prompt.id if f.prompt is not None else f.declared_id or f.default_id)
-            == prompt_id
+            if (f.prompt.id if f.prompt is not None else f.declared_id or f.default_id) == prompt_id
         ]
         errors = [d for d in broken[0].diagnostics if d.is_error] if broken else []
         if errors:

@@ -7,6 +7,7 @@ map a JSON-pointer path (``/tests/0/vars``) back to the line a user must edit.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,7 +164,15 @@ class _Walker:
     def _scalar(self, node: yaml.Node) -> Any:
         if node.tag == _STR:
             return node.value  # fast path: most nodes are plain strings
-        return self._loader.construct_object(node, deep=True)
+        value = self._loader.construct_object(node, deep=True)
+        if type(value) is float and not math.isfinite(value):
+            raise PromptFileError(
+                f"{node.value!r} is read as {'NaN' if value != value else 'an infinity'},"
+                " which JSON has not",
+                location=SourceLocation(self._out.path, *_pos(node)),
+                hint=f"quote it for the text: '{node.value}', or give a number",
+            )
+        return value
 
     def walk(self, node: yaml.Node, ptr: str, depth: int) -> Any:
         self._count += 1

@@ -16,7 +16,7 @@ from typing import Any
 
 from promptctl.errors import ProviderError, ProviderErrorKind
 from promptctl.plan.request import ChatRequest
-from promptctl.promptfile.chat import ChatMessage, ToolCall, ToolSpec
+from promptctl.promptfile.chat import ChatMessage, ToolCall, ToolSpec, tool_call_from_object
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -202,10 +202,7 @@ def _tool_call(block: Mapping[str, Any], field: str) -> ToolCall:
     if not name:
         raise bad(field + ".name", "is missing")
     call_id = opt_str(block.get("id"), field + ".id") or ""
-    arguments = block.get("input")
-    if not isinstance(arguments, Mapping):
-        return ToolCall(call_id, name, {}, False, "arguments are not a JSON object")
-    return ToolCall(call_id, name, arguments)
+    return tool_call_from_object(call_id, name, block.get("input"))
 
 
 def answer_of(text: str, calls: list[ToolCall]) -> tuple[str, tuple[ToolCall, ...]]:

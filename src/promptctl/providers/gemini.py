@@ -17,7 +17,7 @@ from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
-from promptctl.promptfile.chat import ChatMessage, ToolCall, ToolSpec
+from promptctl.promptfile.chat import ChatMessage, ToolCall, ToolSpec, tool_call_from_object
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.base import (
     Adapter,
@@ -245,9 +245,7 @@ def _tool_call(value: Any, field: str, index: int) -> ToolCall:
     args = call.get("args")
     if args is None:
         return ToolCall(call_id, name, {})
-    if not isinstance(args, Mapping):
-        return ToolCall(call_id, name, {}, False, "arguments are not a JSON object")
-    return ToolCall(call_id, name, args)
+    return tool_call_from_object(call_id, name, args)
 
 
 def _retry_delay(details: Any) -> float | None:
