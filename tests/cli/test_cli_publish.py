@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fakes.cli import invoke
+from fakes.results_factory import run_info
 from promptctl.bundle.signing import generate_keypair
 from promptctl.promptfile.loader import load_prompts
 from promptctl.promptfile.model import PriceOverride
@@ -50,7 +51,10 @@ def project(tmp_path: Path) -> Iterator[Path]:
             "errors": 0,
             "skipped": 0,
             "pass_rate": 1.0,
+            "pass_rate_ci95": [0.34, 1.0],
             "mean_score": 1.0,
+            "input_tokens": 40,
+            "output_tokens": 10,
             "cost_usd": 0.0004,
             "latency_p50_ms": 420.0,
             "latency_p95_ms": 800.0,
@@ -59,7 +63,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
     ]
     results = {
         "schema": "promptctl/results@1",
-        "run": {"id": "run-1", "started_at": "2026-11-27T10:00:00Z"},
+        "run": run_info("run-1"),
         "cases": [],
         "summary": rows,
     }
@@ -256,7 +260,7 @@ def test_an_ignored_partial_is_refused(project: Path) -> None:
 def _results_on(project: Path, name: str, rows: list[dict[str, object]], started: str) -> None:
     doc = {
         "schema": "promptctl/results@1",
-        "run": {"id": name, "started_at": started},
+        "run": run_info(name, started_at=started),
         "cases": [],
         "summary": rows,
     }

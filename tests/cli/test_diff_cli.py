@@ -84,6 +84,27 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     assert run("diff", "--base", good, "--head", good, "--format", "html").returncode == 2
 
 
+def test_a_tampered_results_file_is_exit_2_for_every_reader(tmp_path: Path) -> None:
+    """A results file from an artifact or a pull request with a wrong type inside (found
+    by fuzzing: each used to be a traceback in the gate, `report` or `merge`)."""
+    good_doc = doc_from_outcomes({"p": STABLE})
+    good = _write(tmp_path, "good.json", good_doc)
+    tampered_doc = json.loads(json.dumps(good_doc))
+    tampered_doc["cases"][3]["score"] = "weird"
+    tampered = _write(tmp_path, "tampered.json", tampered_doc)
+    for args in (
+        ("diff", "--base", tampered, "--head", good),
+        ("diff", "--base", good, "--head", tampered, "--format", "markdown"),
+        ("report", tampered, "--html", str(tmp_path / "r.html")),
+        ("report", good, tampered, "--html", str(tmp_path / "d.html")),
+        ("merge", tampered, good, "--output", str(tmp_path / "m.json")),
+    ):
+        out = run(*args)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert "Traceback" not in out.stdout + out.stderr
+        assert f"{tampered}: invalid results document at cases/3/score" in out.stderr, args
+
+
 def test_output_file_json_and_markdown(tmp_path: Path) -> None:
     base = _write(tmp_path, "base.json", doc_from_outcomes({"p": STABLE}))
     head = _write(tmp_path, "head.json", doc_from_outcomes({"p": WORSE}))

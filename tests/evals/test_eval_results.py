@@ -168,9 +168,9 @@ def test_read_results_errors_are_clear(tmp_path: Path) -> None:
     (tmp_path / "status.json").write_text(json.dumps({"schema": SCHEMA_ID, "cases": [case]}))
     with pytest.raises(UsageError, match="unknown status 'passed'"):
         read_results(tmp_path / "status.json")
-    (tmp_path / "bad.json").write_text(json.dumps({"schema": SCHEMA_ID, "run": {}}))
-    with pytest.raises(UsageError, match="invalid results document"):
-        read_results(tmp_path / "bad.json", validate=True)
+    (tmp_path / "bad.json").write_text(json.dumps({**_full_doc(), "run": []}))
+    with pytest.raises(UsageError, match="invalid results document at run: "):
+        read_results(tmp_path / "bad.json")
 
 
 def test_summary_per_prompt_and_target() -> None:
@@ -228,3 +228,43 @@ def test_written_layout_is_one_case_per_line(tmp_path: Path) -> None:
         ' "summary": []}\n'
     )
     assert target.read_text(encoding="utf-8") == expected
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "field"),
+    [
+        ("score", "0.9", "cases/0/score"),
+        ("usage", "ten tokens", "cases/0/usage"),
+        ("assertions", [{"type": 1}], "cases/0/assertions/0"),
+        ("vars", [1, 2], "cases/0/vars"),
+        ("latency_ms", -5, "cases/0/latency_ms"),
+        ("status", ["pass"], None),
+    ],
+)
+def test_a_tampered_case_is_refused_naming_the_field(
+    tmp_path: Path, where: str, value: Any, field: str | None
+) -> None:
+    """Results files come from CI artifacts and pull requests: every reader after
+    `read_results` trusts the types, so a wrong one is an error naming its place (it
+    used to crash the gate, `report` and `merge` deep inside)."""
+    doc = _full_doc()
+    doc["cases"][0][where] = value
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UsageError) as caught:
+        read_results(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    if field is not None:
+        assert f"invalid results document at {field}:" in message
+    else:
+        assert "unknown status ['pass']" in message
+
+
+def test_fields_a_newer_writer_adds_are_read(tmp_path: Path) -> None:
+    doc = _full_doc()
+    doc["cases"][0]["from_the_future"] = {"anything": [1, "x"]}
+    doc["run"]["also_new"] = True
+    path = tmp_path / "newer.json"
+    path.write_text(json.dumps(doc))
+    assert read_results(path)["cases"][0]["from_the_future"] == {"anything": [1, "x"]}

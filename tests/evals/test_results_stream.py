@@ -109,6 +109,7 @@ def test_a_nan_that_got_past_the_readers_is_written_as_its_name(tmp_path: Path) 
 
     from evalcore_builders import make_prompt
 
+    from fakes.results_factory import run_info
     from promptctl.evals.cases import expand_cases
     from promptctl.evals.result_log import ResultLog
     from promptctl.evals.results import CaseResult, read_results
@@ -120,7 +121,7 @@ def test_a_nan_that_got_past_the_readers_is_written_as_its_name(tmp_path: Path) 
     case = expand_cases([prompt])[0]
     result = CaseResult.for_case(case, status="pass", score=1.0, output="ok")
     path = tmp_path / "run.json"
-    stream = ResultsStream(path, SCHEMA_ID, {"id": "r"})
+    stream = ResultsStream(path, SCHEMA_ID, run_info("r"))
     log = ResultLog(stream, Redactor(()), lookahead=4)
 
     async def write() -> None:
@@ -128,7 +129,7 @@ def test_a_nan_that_got_past_the_readers_is_written_as_its_name(tmp_path: Path) 
         await log.end(0, result)
 
     asyncio.run(write())
-    stream.finish({"id": "r"}, [])
+    stream.finish(run_info("r"), [])
     (row,) = json.loads(path.read_text(), parse_constant=pytest.fail)["cases"]
     assert row["vars"] == {"n": "NaN", "big": ["Infinity", "-Infinity"], "fine": 1.5}
     assert row["status"] == "pass"

@@ -72,20 +72,26 @@ def make_case(
     }
 
 
+def run_info(run_id: str = "run-1", **overrides: Any) -> dict[str, Any]:
+    """A complete `run` block (every field the schema requires), with `overrides`."""
+    return {
+        "id": run_id,
+        "started_at": "2026-11-27T10:00:00Z",
+        "finished_at": "2026-11-27T10:01:00Z",
+        "promptctl_version": "0.1.0",
+        "git_commit": None,
+        "mode": "replay",
+        "interrupted": False,
+        "shard": None,
+        "skipped_budget": 0,
+        **overrides,
+    }
+
+
 def make_doc(cases: list[dict[str, Any]], *, run_id: str = "run-1") -> dict[str, Any]:
     return {
         "schema": "promptctl/results@1",
-        "run": {
-            "id": run_id,
-            "started_at": "2026-11-27T10:00:00Z",
-            "finished_at": "2026-11-27T10:01:00Z",
-            "promptctl_version": "0.1.0",
-            "git_commit": None,
-            "mode": "replay",
-            "interrupted": False,
-            "shard": None,
-            "skipped_budget": 0,
-        },
+        "run": run_info(run_id),
         "cases": cases,
         "summary": summary_rows(cases),
     }

@@ -171,10 +171,10 @@ def test_promptctls_own_schemas_compile_and_agree(name: str) -> None:
 
     import yaml
 
-    from promptctl.promptfile.schemas import _inline_refs, schema
+    from promptctl.promptfile.schemas import inline_refs, schema
 
     full = schema(name)  # type: ignore[arg-type]
-    inlined = _inline_refs(full, full.get("$defs", {}))
+    inlined = inline_refs(full, full.get("$defs", {}))
     check = compile_schema(inlined)
     assert check is not None
     reference = Draft202012Validator(inlined)

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from bundle.helpers import make_prompt, summary_row
+from fakes.results_factory import run_info
 from promptctl.errors import PublishError
 from promptctl.promptfile.model import Project
 from promptctl.publish.checks import (
@@ -19,7 +20,7 @@ from promptctl.publish.codeowners import owners_for
 def _results(*rows, started="2026-11-20T10:00:00Z", interrupted=False, run_id="r1"):  # type: ignore[no-untyped-def]
     return {
         "schema": "promptctl/results@1",
-        "run": {"id": run_id, "started_at": started, "interrupted": interrupted},
+        "run": run_info(run_id, started_at=started, interrupted=interrupted),
         "cases": [],
         "summary": list(rows),
     }

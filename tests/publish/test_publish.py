@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from bundle.helpers import make_prompt, summary_row
+from fakes.results_factory import run_info
 from promptctl.bundle.signing import generate_keypair, verify_bundle
 from promptctl.errors import PublishError
 from promptctl.promptfile.model import Project, Prompt
@@ -16,7 +17,7 @@ def _setup(root: Path, *prompts: Prompt, passing: bool = True) -> Project:
     rows = [summary_row(p, **({} if passing else {"passed": 1, "failed": 2})) for p in prompts]
     doc = {
         "schema": "promptctl/results@1",
-        "run": {"id": "run-1", "started_at": "2026-11-20T10:00:00Z", "interrupted": False},
+        "run": run_info("run-1", started_at="2026-11-20T10:00:00Z"),
         "cases": [],
         "summary": rows,
     }
@@ -111,7 +112,7 @@ def test_results_file_passed_in_counts(git_project) -> None:  # type: ignore[no-
         json.dumps(
             {
                 "schema": "promptctl/results@1",
-                "run": {"id": "ci"},
+                "run": run_info("ci"),
                 "cases": [],
                 "summary": [summary_row(p)],
             }

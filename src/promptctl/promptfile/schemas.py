@@ -27,6 +27,7 @@ __all__ = [
     "check_schema",
     "did_you_mean",
     "dotted",
+    "inline_refs",
     "schema",
     "schema_diagnostics",
     "schema_findings",
@@ -53,15 +54,15 @@ def schema(name: SchemaName) -> dict[str, Any]:
     return data
 
 
-def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+def inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     """Replace local `#/$defs/x` refs by their target: ref resolution dominates lint time."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
-            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
-        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+            return inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
     if isinstance(node, list):
-        return [_inline_refs(v, defs) for v in node]
+        return [inline_refs(v, defs) for v in node]
     return node
 
 
@@ -70,7 +71,7 @@ def validator(name: SchemaName) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
     full = schema(name)
-    return Draft202012Validator(_inline_refs(full, full.get("$defs", {})))
+    return Draft202012Validator(inline_refs(full, full.get("$defs", {})))
 
 
 @cache
@@ -78,7 +79,7 @@ def _fast_check(name: SchemaName) -> Check | None:
     """The schema compiled to one function (`fast_validate`): its "valid" is trusted,
     anything else goes to jsonschema for the findings (loading 1,000 tests: 99 -> 60 ms)."""
     full = schema(name)
-    return compile_schema(_inline_refs(full, full.get("$defs", {})), trusted=True)
+    return compile_schema(inline_refs(full, full.get("$defs", {})), trusted=True)
 
 
 _checked: dict[str, str | None] = {}

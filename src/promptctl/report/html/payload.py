@@ -114,7 +114,7 @@ def history_points(runs_dir: Path, *, limit: int = HISTORY_RUNS) -> list[dict[st
                     "pass_rate": {p: (a / n if n else None) for p, (a, n) in rates.items()},
                 }
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
     return out
 
