@@ -1,6 +1,7 @@
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,47 @@ def test_resigned_digest_with_forged_content_fails_signature(
     forged = serialize(sign(doc, attacker.read_bytes()))
     with pytest.raises(BundleError, match="does not verify"):
         verify_bundle(forged, public_key=keys[1])
+
+
+def test_a_forged_malformed_bundle_is_refused_for_its_signature(
+    keys: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """With a key given, the signature is checked before the document is read any deeper:
+    a forgery holding values of the wrong type is refused as a forgery (it used to stop
+    on a TypeError inside the content hash, before the signature was looked at)."""
+    attacker, _ = generate_keypair(tmp_path)
+    doc = json.loads(serialize(sign(_doc(), keys[0].read_bytes())))
+    doc["prompts"][0]["messages"][0]["template"] = {"not": "a template"}
+    forged = serialize(sign(doc, attacker.read_bytes()))
+    with pytest.raises(BundleError, match="does not verify"):
+        verify_bundle(forged, public_key=keys[1])
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["prompts"][0]["messages"][0].update(template=7), r"prompts\[0\]"),
+        (lambda d: d["prompts"][0]["model"].update(params=[1, 2]), r"prompts\[0\]|malformed"),
+        (lambda d: d["prompts"][0].update(inputs=[["a"]]), r"prompts\[0\]|malformed"),
+        (lambda d: d["providers"]["openai"].update(base_url={"x": 1}), "provider 'openai'"),
+    ],
+)
+def test_an_unsigned_bundle_with_a_wrong_type_inside_is_a_bundle_error(
+    edit: Any, message: str, tmp_path: Path
+) -> None:
+    """Unsigned and with its digest recomputed (anyone can): every reader refuses a value
+    of the wrong type with a BundleError (found by fuzzing: each was a traceback)."""
+    from promptctl.bundle.format import compute_digest
+    from promptctl.runtime import Runtime
+
+    doc = json.loads(serialize(_doc()))
+    edit(doc)
+    doc["manifest"]["digest"] = compute_digest(doc)
+    path = tmp_path / "edited.bundle.json"
+    path.write_bytes(serialize(doc))
+    with pytest.raises(BundleError, match=message):
+        verify_bundle(path.read_bytes(), public_key=None)
+        Runtime.load(path, ledger=False).close()  # a provider is only read when loading
 
 
 def test_unsigned_with_key_is_refused(keys: tuple[Path, Path]) -> None:

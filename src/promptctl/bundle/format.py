@@ -211,7 +211,7 @@ def bundle_prompt_to_prompt(entry: Mapping[str, Any]) -> Prompt:
             tools=tools_of(entry.get("tools") or ()),
             tool_choice=entry.get("tool_choice"),
         )
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         name = entry.get("id", "?") if isinstance(entry, Mapping) else "?"
         raise BundleError(f"bundle entry for prompt {name!r} is malformed: {exc!r}") from exc
 
@@ -220,6 +220,11 @@ def bundle_providers(doc: Mapping[str, Any]) -> dict[str, ProviderSettings]:
     """The providers a bundle carries, as settings the provider layer takes."""
     out = {}
     for name, s in (doc.get("providers") or {}).items():
+        texts = ("kind", "base_url", "api_key_env", "api_version", "dialect")
+        if not isinstance(s, Mapping) or not all(isinstance(s.get(k), str | None) for k in texts):
+            raise BundleError(
+                f"bundle provider {name!r} is malformed: {', '.join(texts)} must be strings"
+            )
         try:
             out[name] = ProviderSettings(
                 name=name,

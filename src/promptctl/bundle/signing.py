@@ -144,10 +144,10 @@ def verify_bundle(data: bytes, *, public_key: bytes | str | Path | None) -> Veri
 
     The one verifier: `bundle verify`, `Runtime.load`/reload and publish (reading the
     previous release) all call it. Checks, in order: strict JSON (truncation named as
-    such, duplicate keys refused), format version, digest (tamper), the document
-    (`checks.check_document`: structure, ids, sequence, content hashes), then the
-    signature: a key given and no signature is refused; no key given and a signature
-    present is reported as not verified. Nothing outside the signed bytes (e.g.
+    such, duplicate keys refused), format version, digest (tamper), the signature when a
+    key is given (a key given and no signature is refused), then the document
+    (`checks.check_document`: structure, ids, sequence, content hashes); no key given
+    and a signature present is reported as not verified. Nothing outside the signed bytes (e.g.
     `signature.key_id`) changes the outcome.
     """
     doc = parse_document(data)
@@ -165,19 +165,24 @@ def verify_bundle(data: bytes, *, public_key: bytes | str | Path | None) -> Veri
             f"bundle digest mismatch: the file says {manifest.get('digest')}, its content "
             f"hashes to {expected}; the bundle was modified after it was built"
         )
+    signature = doc.get("signature")
+    if signature is not None and (
+        not isinstance(signature, dict) or signature.get("alg") != "ed25519"
+    ):
+        raise BundleError("bundle signature is malformed or not ed25519")
+    if public_key is not None:
+        # authenticate before reading the document any deeper: a forged one is refused
+        # for what it is, whatever it holds
+        if signature is None:
+            raise BundleError("bundle is unsigned but a public key was given; refusing it")
+        key = _load_public(public_key)
+        _check_signature(key, signature, body)
     prompts = check_document(doc)
     sequence = bundle_sequence(doc)
-    signature = doc.get("signature")
     if signature is None:
-        if public_key is not None:
-            raise BundleError("bundle is unsigned but a public key was given; refusing it")
         return VerifiedBundle(doc, expected, False, False, None, sequence, prompts)
-    if not isinstance(signature, dict) or signature.get("alg") != "ed25519":
-        raise BundleError("bundle signature is malformed or not ed25519")
     if public_key is None:
         return VerifiedBundle(doc, expected, True, False, None, sequence, prompts)
-    key = _load_public(public_key)
-    _check_signature(key, signature, body)
     return VerifiedBundle(doc, expected, True, True, key_id(key), sequence, prompts)
 
 

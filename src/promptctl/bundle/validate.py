@@ -96,10 +96,18 @@ def check_document(doc: Mapping[str, Any]) -> tuple[Prompt, ...]:
                 f"bundle is malformed: prompts[{i}] lacks id, version, content_hash, "
                 "messages or model.use"
             )
-        prompt = bundle_prompt_to_prompt(entry)
-        if prompt.id in built:
-            raise BundleError(f"bundle is malformed: prompt {prompt.id!r} appears twice")
-        _check_content_hash(prompt)
+        try:
+            prompt = bundle_prompt_to_prompt(entry)
+            if prompt.id in built:
+                raise BundleError(f"bundle is malformed: prompt {prompt.id!r} appears twice")
+            _check_content_hash(prompt)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # a value of the wrong type deeper in the entry (an unsigned bundle edited
+            # with its digest recomputed): refused with its place, never a traceback
+            raise BundleError(
+                f"bundle is malformed: prompts[{i}] ({entry['id']!r}): {exc}",
+                hint="publish it again; never edit a bundle by hand",
+            ) from None
         built[prompt.id] = prompt
     return tuple(built.values())
 
