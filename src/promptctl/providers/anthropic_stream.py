@@ -58,7 +58,8 @@ class MessagesDecoder:
                 self._parts.append(text)
                 return text
             if delta.get("type") == "input_json_delta":
-                tool = self._blocks.get(data.get("index", -1))
+                index = data.get("index")
+                tool = self._blocks.get(index) if isinstance(index, int) else None
                 if tool is None:
                     raise bad("index", "names no tool_use block")
                 piece = opt_str(delta.get("partial_json"), "delta.partial_json") or ""
