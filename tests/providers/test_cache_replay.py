@@ -68,6 +68,61 @@ def test_record_then_replay_without_key_or_server(
     assert replayed.text == "recorded answer" and replayed.cached
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "named"),
+    [
+        (("usage", "input_tokens"), "ten", "usage.input_tokens is 'ten'"),
+        (("usage", "output_tokens"), -3, "usage.output_tokens is -3"),
+        (("text",), ["a"], "text is ['a']"),
+        (("cost_usd",), "free", "cost_usd is 'free'"),
+        (("finish_reason",), "weird", "finish_reason is 'weird'"),
+        (("latency_ms",), {"ms": 1}, "latency_ms is {'ms': 1}"),
+        (("tool_calls",), [{"id": 1, "name": "f"}], "tool_calls[0].id is 1"),
+    ],
+)
+def test_a_recording_with_a_field_of_the_wrong_type_is_refused_naming_it(
+    path: tuple[str, ...],
+    value: object,
+    named: str,
+    fake_llm: FakeLLM,
+    fake_project: Project,
+    fake_env: dict[str, str],
+) -> None:
+    """Recordings come with pull requests: a value of the wrong type is a bad_response
+    naming the file and the field when it is read, not a crash in costing or scoring
+    later (found by fuzzing recordings through `promptctl test --mode replay`)."""
+    fake_llm.reply("recorded answer")
+    request = chat("openai/gpt-4o-mini", ("user", "Hi"))
+    Harness(fake_project, fake_env, mode="record").run(request)
+    (file,) = (fake_project.evals_dir / "recordings").rglob("*.json")
+    doc = json.loads(file.read_text())
+    where = doc["response"]
+    for key in path[:-1]:
+        where = where[key]
+    where[path[-1]] = value
+    file.write_text(json.dumps(doc))
+    with pytest.raises(ProviderError) as caught:
+        Harness(fake_project, {}, mode="replay").run(request)
+    assert caught.value.kind == "bad_response"
+    assert caught.value.message == f"bad_response: recording {file} is malformed: {named}"
+
+
+def test_a_damaged_cache_entry_is_a_bad_response(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    cache.put("k", _answer("fine"))
+    cache._conn().execute(
+        "UPDATE responses SET response = ? WHERE key = 'k'",
+        (
+            json.dumps(
+                {"text": "x", "target": "openai/gpt-4o-mini", "usage": {"input_tokens": 1.5}}
+            ),
+        ),
+    )
+    with pytest.raises(ProviderError, match=r"usage.input_tokens is 1.5"):
+        cache.get("k")
+    cache.close()
+
+
 def test_replay_missing_names_prompt_and_test(fake_project: Project) -> None:
     ctx = CallContext(prompt_id="support/triage", test="refund is billing")
     with pytest.raises(ProviderError) as info:

@@ -53,15 +53,20 @@ class RecordingStore:
             return None
         except UnsafeFileError as exc:
             raise ProviderError("bad_response", exc.message, hint=exc.hint) from None
+        detail = ""
         try:
             data: Mapping[str, Any] = json.loads(raw.decode("utf-8"))
             return response_from_data(data["response"])
+        except ProviderError as exc:  # a field of the wrong type: say which
+            detail = exc.message.removeprefix(f"{exc.kind}: ")
+            detail = ": " + detail.removeprefix("stored response is malformed: ")
         except (ValueError, KeyError, TypeError, RecursionError):
-            raise ProviderError(
-                "bad_response",
-                f"recording {path} is malformed",
-                hint="delete it and re-record with --mode record",
-            ) from None
+            pass
+        raise ProviderError(
+            "bad_response",
+            f"recording {path} is malformed{detail}",
+            hint="delete it and re-record with --mode record",
+        )
 
     def save(
         self,
