@@ -123,6 +123,53 @@ def test_a_damaged_cache_entry_is_a_bad_response(tmp_path: Path) -> None:
     cache.close()
 
 
+def _damage(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    for i in range(100, len(data), 997):  # every page's header and rows: not a database
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["flipped bytes", "not a database"])
+def test_a_damaged_cache_file_is_no_cache_for_the_run_said_once(
+    how: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cache restored broken (an interrupted CI cache upload) used to error every case:
+    the run now goes on without it, saying so once; `stats` and `clear` name it."""
+    from promptctl.providers.cache import CacheDamaged
+
+    path = tmp_path / "cache.sqlite"
+    seed = ResponseCache(path)
+    for i in range(200):
+        seed.put(f"k{i}", _answer("x" * 200))
+    seed.close()
+    if how == "flipped bytes":
+        _damage(path)
+    else:
+        path.write_text("these are not the bytes you are looking for\n" * 100)
+    for batch in (1, 64):
+        cache = ResponseCache(path, write_batch=batch)
+        with caplog.at_level("WARNING", logger="promptctl.providers.cache"):
+            assert [cache.get(f"k{i}") for i in range(3)] == [None] * 3
+            assert not cache.has("k0")
+            cache.put("new", _answer("new"))
+            cache.flush()
+        warnings = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+        assert len(warnings) == 1 and str(path) in warnings[0]
+        assert "promptctl cache clear" in warnings[0]
+        caplog.clear()
+        cache.close()
+    with pytest.raises(CacheDamaged):
+        ResponseCache(path).stats()
+    cleaner = ResponseCache(path)
+    assert cleaner.clear() is None
+    assert not path.exists() and not Path(f"{path}-wal").exists()
+    fresh = ResponseCache(path)
+    fresh.put("k", _answer("again"))
+    assert (hit := fresh.get("k")) is not None and hit.text == "again"
+    fresh.close()
+
+
 def test_replay_missing_names_prompt_and_test(fake_project: Project) -> None:
     ctx = CallContext(prompt_id="support/triage", test="refund is billing")
     with pytest.raises(ProviderError) as info:

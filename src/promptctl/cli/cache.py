@@ -30,10 +30,20 @@ def stats(
     project_dir: ProjectOption = None,
 ) -> None:
     """Entries, size on disk and entries per target."""
+    from promptctl.errors import UsageError
+    from promptctl.providers.cache import CacheDamaged
+
     check_choice(fmt, ("table", "json"))
     cache = _cache(project_dir)
-    s = cache.stats()
-    cache.close()
+    try:
+        s = cache.stats()
+    except CacheDamaged as exc:
+        raise UsageError(
+            f"the response cache {cache.path} is damaged: {exc}",
+            hint="`promptctl cache clear` removes it",
+        ) from None
+    finally:
+        cache.close()
     if fmt == "json":
         data = {
             "path": str(s.path),
@@ -54,7 +64,10 @@ def clear(project_dir: ProjectOption = None) -> None:
     cache = _cache(project_dir)
     removed = cache.clear()
     cache.close()
-    typer.echo(f"removed {removed} cached responses")
+    if removed is None:
+        typer.echo(f"removed the damaged cache file {cache.path}")
+    else:
+        typer.echo(f"removed {removed} cached responses")
 
 
 def register(app: typer.Typer) -> None:

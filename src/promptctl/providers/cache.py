@@ -8,6 +8,7 @@ for several processes (parallel CI jobs) and threads writing at once; a write is
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -18,7 +19,14 @@ from pathlib import Path
 from promptctl.providers.codec import response_from_data, response_to_data
 from promptctl.providers.types import ChatResponse
 
-__all__ = ["CacheStats", "ResponseCache"]
+__all__ = ["CacheDamaged", "CacheStats", "ResponseCache"]
+
+log = logging.getLogger(__name__)
+
+
+class CacheDamaged(Exception):
+    """The cache file is not a readable SQLite database (`stats` says so; `clear` removes it)."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -91,6 +99,7 @@ class ResponseCache:
         self._held_lock = threading.Lock()
         self._unchecked = 0  # rows written since the last checkpoint was started
         self._checkpoint: threading.Thread | None = None
+        self._damage: str | None = None  # why the file cannot be used, once seen
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -115,14 +124,26 @@ class ResponseCache:
         held = self._held.get(key) if self._held else None
         if held is not None:
             return response_from_data(json.loads(held[2]), cached=True)
-        row = self._conn().execute(_SELECT, (key,)).fetchone()
+        if self._damage is not None:
+            return None
+        try:
+            row = self._conn().execute(_SELECT, (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._damaged(exc)
+            return None
         return None if row is None else response_from_data(json.loads(row[0]), cached=True)
 
     def has(self, key: str) -> bool:
         """Whether `key` is cached, without loading (or parsing) the response."""
         if self._held and key in self._held:
             return True
-        row = self._conn().execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone()
+        if self._damage is not None:
+            return False
+        try:
+            row = self._conn().execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._damaged(exc)
+            return False
         return row is not None
 
     def put(
@@ -132,8 +153,13 @@ class ResponseCache:
         if redact is not None:
             payload = redact(payload)
         row = (key, response.target, payload, time.time())
+        if self._damage is not None:
+            return
         if self._write_batch <= 1:
-            self._conn().execute(_INSERT, row)
+            try:
+                self._conn().execute(_INSERT, row)
+            except sqlite3.DatabaseError as exc:
+                self._damaged(exc)
             return
         with self._held_lock:
             self._held[key] = row
@@ -145,19 +171,37 @@ class ResponseCache:
         """Write the held answers (one transaction)."""
         with self._held_lock:
             rows, self._held = list(self._held.values()), {}
-        if not rows:
+        if not rows or self._damage is not None:
             return
-        conn = self._conn()
-        conn.execute("BEGIN")
         try:
-            conn.executemany(_INSERT, rows)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn = self._conn()
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(_INSERT, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._damaged(exc)
+            return
         self._unchecked += len(rows)
         if self._unchecked >= _CHECKPOINT_ROWS:
             self._start_checkpoint()
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> None:
+        """A file that is not a database (or a damaged one) is no cache: this run goes on
+        without it, saying so once. A lock held too long is not damage: it raises."""
+        if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+            raise exc
+        if self._damage is None:
+            self._damage = str(exc)
+            log.warning(
+                "the response cache %s is damaged (%s): this run neither reads nor writes "
+                "it; `promptctl cache clear` removes it",
+                self.path,
+                exc,
+            )
 
     def _start_checkpoint(self) -> None:
         """Copy the WAL into the database on a thread of its own (PASSIVE: writers go
@@ -174,29 +218,46 @@ class ResponseCache:
         self._checkpoint.start()
 
     def stats(self) -> CacheStats:
+        """Entries and size; CacheDamaged when the file is not a readable database."""
         self.flush()
         if not self.path.exists():
             return CacheStats(self.path, 0, 0, {})
-        rows = (
-            self._conn()
-            .execute("SELECT target, COUNT(*) FROM responses GROUP BY target ORDER BY target")
-            .fetchall()
-        )
+        try:
+            rows = (
+                self._conn()
+                .execute("SELECT target, COUNT(*) FROM responses GROUP BY target ORDER BY target")
+                .fetchall()
+            )
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                raise
+            raise CacheDamaged(str(exc)) from None
         by_target = {str(t): int(n) for t, n in rows}
-        size = sum(
+        return CacheStats(self.path, sum(by_target.values()), self._size(), by_target)
+
+    def _size(self) -> int:
+        return sum(
             p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file()
         )
-        return CacheStats(self.path, sum(by_target.values()), size, by_target)
 
-    def clear(self) -> int:
-        """Delete every entry; returns how many there were."""
+    def clear(self) -> int | None:
+        """Delete every entry; returns how many there were. A damaged file is removed
+        whole (with its WAL), and None says so: its entries cannot be counted."""
         self.flush()
         if not self.path.exists():
             return 0
-        conn = self._conn()
-        count = int(conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
-        conn.execute("DELETE FROM responses")
-        conn.execute("VACUUM")
+        try:
+            conn = self._conn()
+            count = int(conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+            conn.execute("DELETE FROM responses")
+            conn.execute("VACUUM")
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                raise
+            self.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            return None
         return count
 
     def close(self) -> None:
