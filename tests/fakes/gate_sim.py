@@ -10,6 +10,7 @@ with `repeats` runs per test, fed to `compare`, and the verdicts are counted. Mi
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,6 +130,7 @@ def hard_flips(k: int) -> Change:
     return change
 
 
+@functools.cache  # the rows share their seed counts: `caught` asks for the same intervals
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Exact two-sided binomial interval for k successes in n (Clopper & Pearson 1934)."""
     tail = (1 - confidence) / 2
