@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
-from typer.testing import CliRunner
 
-from promptctl.cli.main import app
+from fakes.cli import invoke
 
 
 def _help(*args: str) -> str:
-    result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "80"})
-    assert result.exit_code == 0, result.output
-    return result.output
+    result = invoke(*args, "--help", env={**os.environ, "COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 @pytest.mark.parametrize("command", ["test", "diff", "ci"])

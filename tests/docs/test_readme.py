@@ -8,15 +8,15 @@ must be a real command, every `--flag` shown with it must appear in that command
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from promptctl.cli.main import app
+from fakes.cli import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -77,9 +77,9 @@ def _parse_help(output: str) -> Help:
 
 @cache
 def _help(*args: str) -> Help:
-    result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "250"})
-    assert result.exit_code == 0, f"promptctl {' '.join(args)} --help failed:\n{result.output}"
-    return _parse_help(result.output)
+    result = invoke(*args, "--help", env={**os.environ, "COLUMNS": "250"})
+    assert result.returncode == 0, f"promptctl {' '.join(args)} --help failed:\n{result.stderr}"
+    return _parse_help(result.stdout)
 
 
 def _flags(text: str) -> list[str]:

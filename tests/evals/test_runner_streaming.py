@@ -1,12 +1,13 @@
 """A run streams: cases made as they are taken, results written as they finish, in order.
 
-Memory is measured with tracemalloc (Python allocations) for N and 10 N dataset rows,
+Memory is measured with tracemalloc (Python allocations) for N and 3 N dataset rows,
 loading included; the results file is read while a real `promptctl test` process writes
 it, and after that process is killed.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import multiprocessing
@@ -23,6 +24,7 @@ import pytest
 
 from fakes.llm_server import FakeLLM, Logged
 from promptctl.evals import runner
+from promptctl.evals.prepare import RequestBuilder
 from promptctl.evals.results import read_results, results_json_schema, summary_rows
 from promptctl.evals.results_stream import recover_partial
 from promptctl.evals.runner import EvalOptions, evaluate
@@ -97,12 +99,18 @@ class _Remote:
 
 
 def test_memory_does_not_grow_with_the_number_of_dataset_cases(
-    tmp_path: Path, fake_env: dict[str, str]
+    tmp_path: Path, fake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Before streaming, each case held ~2 KB of Python objects (its test, case, result and
-    # document row): 600 more cases were ~1.2 MB more. Now what grows is the dataset's
-    # text (~50 bytes a row here) and one latency per case; the rest is bounded (the
-    # lookahead, the request memo of 512, the write buffers: all full at 600 cases).
+    # document row): 300 more cases were ~600 KB more. Now what grows is the dataset's
+    # text (~50 bytes a row here) and one latency per case; the rest is bounded: the
+    # lookahead and the request memo, shrunk here (256 and 512 by default) so that both
+    # are full at the smaller run and their filling is not counted as growth. Measured:
+    # ~50 bytes a case grown; ~2.5 KB a case with an unbounded request memo.
+    monkeypatch.setattr(runner, "LOOKAHEAD_MIN", 32)
+    monkeypatch.setattr(
+        RequestBuilder, "__init__", functools.partialmethod(RequestBuilder.__init__, memo_size=64)
+    )
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe()
     server = context.Process(target=_serve_answers, args=(theirs,), daemon=True)
@@ -110,26 +118,25 @@ def test_memory_does_not_grow_with_the_number_of_dataset_cases(
     try:
         fake = cast(FakeLLM, _Remote(ours.recv()))
         runs = {}
-        for n in (30, 600, 1200):  # the first warms up: imports, caches filled once
+        for n in (30, 150, 450):  # the first warms up: imports, caches filled once
             runs[n] = tmp_path / str(n)
             runs[n].mkdir()
             _project(runs[n], fake, n)
         _peak_bytes(runs[30], fake_env)
-        peak_small, n_small = _peak_bytes(runs[600], fake_env)
-        peak_large, n_large = _peak_bytes(runs[1200], fake_env)
+        peak_small, n_small = _peak_bytes(runs[150], fake_env)
+        peak_large, n_large = _peak_bytes(runs[450], fake_env)
     finally:
         ours.send("done")
         server.join(10)
-    assert (n_small, n_large) == (600, 1200)
+    assert (n_small, n_large) == (150, 450)
     grown = peak_large - peak_small
     print(f"peak {peak_small:,} -> {peak_large:,} bytes")
-    # half of what a held case costs: the memos still filling and garbage not yet
-    # collected move the peak by ~150-350 bytes a case here
-    assert grown < 600 * 1000, f"peak grew by {grown:,} bytes for 600 more cases"
-    large = runs[1200]
+    # half of what a held case costs, 20x the growth measured
+    assert grown < 300 * 1000, f"peak grew by {grown:,} bytes for 300 more cases"
+    large = runs[450]
     doc = json.loads(next((large / ".promptctl" / "runs").glob("*.json")).read_text())
-    assert [c["test"] for c in doc["cases"]] == [f"row {i}" for i in range(1200)]
-    assert doc["summary"][0]["passed"] == 1080 and doc["summary"][0]["failed"] == 120
+    assert [c["test"] for c in doc["cases"]] == [f"row {i}" for i in range(450)]
+    assert doc["summary"][0]["passed"] == 405 and doc["summary"][0]["failed"] == 45
 
 
 def test_results_are_written_in_case_order_and_workers_stay_within_the_lookahead(

@@ -62,7 +62,9 @@ def test_the_postgres_migrations_mirror_the_sqlite_ones():
 def test_processes_at_work_write_every_call_to_one_ledger_and_costs_adds_them_up(
     tmp_path: Path, fake_llm: FakeLLM, pg_url: str
 ):
-    procs_n, calls = 8, 500  # ~8 s on a loaded 2-core machine
+    # 6 processes x 100 calls (~1.5 s of CPU): each spends ~1 s making calls after one
+    # common start (asserted below), ~20 drains of 50 ms, so the six write at once
+    procs_n, calls = 6, 100
     bundle = tmp_path / "app.bundle.json"
     write_bundle(bundle, [prompt()], fake_providers(fake_llm))
     jobs = [
@@ -72,12 +74,15 @@ def test_processes_at_work_write_every_call_to_one_ledger_and_costs_adds_them_up
     procs = [spawn(j) for j in jobs]
     start_together(procs)  # all loaded, then all write at once
     paid = 0.0  # what the callers were told each call cost
+    windows = []  # (first call, last answer) of each process
     for proc in procs:
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0
         lines = [json.loads(line) for line in out.splitlines()]
         assert len(lines) == calls and all(line["ok"] for line in lines)
         paid += sum(line["cost"] for line in lines)
+        windows.append((lines[0]["t0"], lines[-1]["t"]))
+    assert max(w[0] for w in windows) < min(w[1] for w in windows)  # all were at work at once
     assert _count(pg_url) == procs_n * calls == len(fake_llm.requests)
     with psycopg.connect(pg_url) as db:
         row = db.execute("SELECT sum(cost_usd), count(DISTINCT prompt_id) FROM calls").fetchone()

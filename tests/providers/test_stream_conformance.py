@@ -15,7 +15,7 @@ from unittest.mock import patch
 
 import httpx2
 import pytest
-from test_conformance import SHARED_SPECS, VENDORED, _extractor, _requests, _spec, _validate
+from test_conformance import _requests, _spec, _validate
 
 from fakes.llm_server import FakeLLM
 from promptctl.promptfile.model import DEFAULT_PROVIDERS
@@ -114,11 +114,3 @@ def test_the_event_check_has_teeth() -> None:
         _validate_event("anthropic", {"type": "message_delta", "delta": stop, "usage": {}})
     with pytest.raises(AssertionError):
         _validate_event("openai", {"id": "x", "choices": [{"delta": {"contnet": "x"}}]})
-
-
-@pytest.mark.skipif(not SHARED_SPECS.is_dir(), reason=f"no shared specs at {SHARED_SPECS}")
-@pytest.mark.parametrize("name", STREAM_SPECS)
-def test_vendored_stream_schema_matches_a_fresh_extraction(name: str) -> None:
-    tool = _extractor()
-    fresh = tool.render(tool.extract(SHARED_SPECS, name))
-    assert (VENDORED / f"{name}.json").read_text(encoding="utf-8") == fresh

@@ -60,7 +60,8 @@ def test_inconclusive_and_error_lines() -> None:
 
 
 def test_markdown_is_capped_with_a_note() -> None:
-    many = {f"test-{i}-" + "x" * 60: "PP" for i in range(3000)}
+    # 300 regressions of ~0.75 KB each (name, reasons, both outputs): ~4x the cap
+    many = {f"test-{i}-" + "x" * 60: "PP" for i in range(300)}
     broken = {name: "FF" for name in many}
     base = make_doc(
         [make_case("p", name, r, "pass", output="y" * 400) for name in many for r in (0, 1)]
@@ -68,7 +69,7 @@ def test_markdown_is_capped_with_a_note() -> None:
     head = doc_from_outcomes({"p": broken})
     md = render_markdown(compare(base, head, GATE))
     assert len(md) <= 60_000
-    assert md.splitlines()[0] == "❌ promptctl: 3000 regressions in p (openai/gpt-4o-mini)"
+    assert md.splitlines()[0] == "❌ promptctl: 300 regressions in p (openai/gpt-4o-mini)"
     assert MARKER in md
     assert "report truncated" in md.splitlines()[-1]
     assert md.count("<details>") == md.count("</details>")

@@ -7,10 +7,14 @@ import gc
 import threading
 import time
 import warnings
+import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx2
+import pytest
 
 from fakes.llm_server import FakeLLM, Logged, fake_providers
 from promptctl.runtime import Runtime
@@ -18,22 +22,41 @@ from promptctl.runtime import Runtime
 from .helpers import prompt, write_bundle
 
 
-def _live_async_clients() -> int:
-    gc.collect()
-    return sum(isinstance(o, httpx2.AsyncClient) and not o.is_closed for o in gc.get_objects())
+@pytest.fixture
+def live_async_clients(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """Counts the httpx2 async clients made since the test began that are still alive
+    and open (every client, a PooledClient too, passes AsyncClient.__init__). Weak
+    references: a walk over gc.get_objects() of a worker's heap took ~0.25 s a count."""
+    made: weakref.WeakSet[httpx2.AsyncClient] = weakref.WeakSet()
+    init = httpx2.AsyncClient.__init__
+
+    def tracked(self: httpx2.AsyncClient, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.add(self)
+
+    monkeypatch.setattr(httpx2.AsyncClient, "__init__", tracked)
+
+    def count() -> int:
+        gc.collect()
+        return sum(not client.is_closed for client in made)
+
+    return count
 
 
 def test_asyncio_run_per_call_keeps_clients_bounded(
-    tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    fake_env: dict[str, str],
+    live_async_clients: Callable[[], int],
 ) -> None:
     path = tmp_path / "app.bundle.json"
     write_bundle(path, [prompt()], fake_providers(fake_llm, max_retries=0))
-    before = _live_async_clients()
+    before = live_async_clients()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with Runtime.load(path, env=fake_env, ledger=False) as rt:
             texts = [asyncio.run(rt.arun("support/triage", ticket="t")).text for _ in range(25)]
-            assert _live_async_clients() - before == 0  # each loop's client closed at its exit
+            assert live_async_clients() - before == 0  # each loop's client closed at its exit
         gc.collect()
     assert texts == ["hello from fake"] * 25
     assert fake_llm.calls["openai"] == 25
@@ -41,18 +64,21 @@ def test_asyncio_run_per_call_keeps_clients_bounded(
 
 
 def test_event_loops_on_many_threads_share_a_runtime_without_leaking_clients(
-    tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    fake_env: dict[str, str],
+    live_async_clients: Callable[[], int],
 ) -> None:
     path = tmp_path / "app.bundle.json"
     write_bundle(path, [prompt()], fake_providers(fake_llm, max_retries=0))
-    before = _live_async_clients()
+    before = live_async_clients()
     with Runtime.load(path, env=fake_env, ledger=False) as rt, ThreadPoolExecutor(4) as pool:
         texts = list(
             pool.map(
                 lambda i: asyncio.run(rt.arun("support/triage", ticket=f"{i}")).text, range(16)
             )
         )
-        assert _live_async_clients() - before == 0
+        assert live_async_clients() - before == 0
     assert texts == ["hello from fake"] * 16
 
 
