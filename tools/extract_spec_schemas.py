@@ -7,7 +7,7 @@ repository, so on a fresh machine the conformance tests had nothing to validate 
 This keeps only each request schema and every component it references (transitively,
 at the same JSON pointers, so `$ref`s resolve inside the small file), converts OpenAPI 3.0
 `nullable: true` to JSON Schema, and records the source file, its upstream commit (from
-SOURCES.md) and its sha256. tests/providers/test_conformance.py re-runs the extraction
+SOURCES.md) and its sha256. tests/providers/test_vendored_specs.py re-runs the extraction
 when the shared specs exist and fails if the vendored copies are stale.
 
 Run: .venv/bin/python tools/extract_spec_schemas.py [SPECS_DIR]
