@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import fields as dataclass_fields
+from operator import attrgetter
 from typing import Any, get_args
 
 from promptctl.errors import ProviderError
@@ -45,6 +46,10 @@ def response_from_data(data: Mapping[str, Any], *, cached: bool = False) -> Chat
 
 _FINISH = frozenset(get_args(FinishReason))
 _USAGE_FIELDS = tuple(f.name for f in dataclass_fields(Usage))
+_usage_counts = attrgetter(*_USAGE_FIELDS)
+_NUMBERS = (int, float)
+_INT_ONLY = {int}
+_INF = math.inf
 
 
 def _count(value: Any) -> bool:
@@ -60,25 +65,29 @@ def _text(value: Any) -> bool:
 
 
 def _plainly_valid(r: ChatResponse) -> bool:
-    """The common answer (text, no tool calls, no fallbacks) checked in one expression:
-    a cached re-run reads one per case."""
-    u = r.usage
+    """The common answer (text, no tool calls, no fallbacks) checked in one expression
+    without a call per field: a cached re-run reads one per case."""
+    counts = _usage_counts(r.usage)
+    latency, attempt_latency, cost = r.latency_ms, r.attempt_latency_ms, r.cost_usd
     return (
         type(r.text) is str
         and type(r.target) is str
         and r.finish_reason in _FINISH
         and type(r.model_reported) is str
-        and _amount(r.latency_ms)
-        and _amount(r.attempt_latency_ms)
+        and type(latency) in _NUMBERS
+        and 0 <= latency < _INF
+        and type(attempt_latency) in _NUMBERS
+        and 0 <= attempt_latency < _INF
+        and (cost is None or (type(cost) in _NUMBERS and 0 <= cost < _INF))
         and (r.request_id is None or type(r.request_id) is str)
-        and (r.cost_usd is None or _amount(r.cost_usd))
         and type(r.attempts) is int
         and r.attempts >= 1
         and type(r.usage_known) is bool
         and r.ttft_ms is None
         and not r.fallbacks_tried
         and not r.tool_calls
-        and all(_count(getattr(u, name)) for name in _USAGE_FIELDS)
+        and set(map(type, counts)) == _INT_ONLY
+        and min(counts) >= 0
     )
 
 
