@@ -66,3 +66,20 @@ def test_a_strict_schema_has_no_problem() -> None:
 )
 def test_each_problem_is_named_with_its_place(schema: dict[str, Any], problem: str) -> None:
     assert strict_problem(schema) == problem
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        ({"required": True}, "(root) does not list a, b in `required`"),
+        ({"anyOf": {"type": "null"}}, None),
+        ({"$defs": ["n"]}, None),
+        ({"format": ["date"]}, "(root) uses format `['date']`, which strict mode does not support"),
+    ],
+)
+def test_an_invalid_schema_gets_an_answer_not_an_exception(
+    edit: dict[str, Any], problem: str | None
+) -> None:
+    """Lint asks this of output schemas that may be invalid too (PC013 reports those):
+    `required: true` used to stop lint with a TypeError (found by tools/fuzz_inputs.py)."""
+    assert strict_problem({**OK, **edit}) == problem

@@ -57,7 +57,7 @@ def _problem(node: Any, where: str) -> str | None:
         if key not in _KEYWORDS:
             return f"{where} uses `{key}`, which strict mode does not support"
     fmt = node.get("format")
-    if fmt is not None and fmt not in _FORMATS:
+    if fmt is not None and (not isinstance(fmt, str) or fmt not in _FORMATS):
         return f"{where} uses format `{fmt}`, which strict mode does not support"
     types = node.get("type")
     is_object = types == "object" or (isinstance(types, list) and "object" in types)
@@ -66,7 +66,9 @@ def _problem(node: Any, where: str) -> str | None:
         if node.get("additionalProperties") is not False:
             return f"{where} is an object without `additionalProperties: false`"
         names = list(props) if isinstance(props, Mapping) else []
-        missing = [n for n in names if n not in (node.get("required") or ())]
+        required = node.get("required")  # not a list: PC013 says the schema is invalid
+        listed = required if isinstance(required, list) else ()
+        missing = [n for n in names if n not in listed]
         if missing:
             return f"{where} does not list {', '.join(missing)} in `required`"
     children: list[tuple[Any, str]] = []
@@ -74,10 +76,12 @@ def _problem(node: Any, where: str) -> str | None:
         children += [(v, f"{where}.{k}" if where != "(root)" else str(k)) for k, v in props.items()]
     if "items" in node:
         children.append((node["items"], f"{where}[]"))
-    for i, sub in enumerate(node.get("anyOf") or ()):
+    any_of = node.get("anyOf")
+    for i, sub in enumerate(any_of if isinstance(any_of, list) else ()):
         children.append((sub, f"{where}.anyOf[{i}]"))
     for defs in ("$defs", "definitions"):
-        for k, v in (node.get(defs) or {}).items():
+        table = node.get(defs)
+        for k, v in table.items() if isinstance(table, Mapping) else ():
             children.append((v, f"{defs}.{k}"))
     for child, at in children:
         problem = _problem(child, at)

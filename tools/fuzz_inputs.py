@@ -1,0 +1,276 @@
+"""Fuzz what promptctl reads from pull requests, artifacts and providers (seeded, offline).
+
+Run: .venv/bin/python tools/fuzz_inputs.py {prompts,results,recordings,answers}
+                                            [--seed N] [--cases N] [--out DIR]
+
+Each mode mutates real inputs and checks the contract of docs/security.md: bad input is
+an exit code 0-3 with a message (never a traceback), or a `ProviderError` for a
+provider's answer. A failure prints the mode, the case and the error, and the input is
+kept under `--out` (default: a temporary folder, printed) to reproduce it.
+
+- prompts: the repository's prompt files with values swapped for odd ones (None, NaN
+  text, huge numbers, wrong types, traversal paths, template syntax); `lint`, `list`,
+  `test --mode replay` and `render` on each.
+- results: a results document from `promptctl test --mode replay`, mutated; `diff`,
+  `report` and `merge` on it.
+- recordings: the committed recordings with mutated responses; `test --mode replay`.
+- answers: every wire's whole answer and stream, mutated, through its parser and stream
+  decoder (answers come from the fake server of the tests).
+
+Found in session 6, each fixed with a test: non-string YAML keys, NaN/Infinity, a lint
+crash on an odd input `type`, tampered results files, mistyped recordings, an Anthropic
+stream index (docs/performance.md, docs/security.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+ODD: list[Any] = [
+    None, 0, -1, 1.5, 10**30, "", "x" * 3000, [], {}, [None], {"a": None}, True,
+    "{{ x }}", "{% for %}", "../../etc/passwd", "/dev/zero", "(a|aa)+$", [1, "a"],
+    {"type": "regex", "value": "("}, {"type": "json-schema"}, "NaN", "weird", "DEL",
+]  # fmt: skip
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if prefix:
+        yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _paths(item, (*prefix, i))
+
+
+def mutate(value: Any, rng: random.Random, *, under: tuple[Any, ...] = ()) -> Any:
+    """`value` (a deep copy) with 1-3 values somewhere under `under` swapped or deleted."""
+    out = copy.deepcopy(value)
+    for _ in range(rng.randint(1, 3)):
+        places = [p for p in _paths(out) if p[: len(under)] == under and len(p) > len(under)]
+        if not places:
+            break
+        path = rng.choice(places)
+        parent = out
+        for key in path[:-1]:
+            parent = parent[key]
+        odd = copy.deepcopy(rng.choice(ODD))
+        if odd == "DEL":
+            if isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            elif parent:
+                parent.pop(path[-1])
+        else:
+            parent[path[-1]] = odd
+    return out
+
+
+class Fuzz:
+    def __init__(self, seed: int, out: Path) -> None:
+        self.rng = random.Random(seed)
+        self.out = out
+        self.failures = 0
+
+    def check_cli(
+        self, case: int, args: list[str], cwd: Path, keep: Callable[[Path], None]
+    ) -> None:
+        from fakes.cli import invoke
+
+        env = {k: v for k, v in os.environ.items() if "KEY" not in k}
+        try:
+            done = invoke(*args, cwd=cwd, env=env)
+            text = done.stdout + done.stderr
+            if done.returncode not in (0, 1, 2, 3) or "Traceback" in text:
+                raise AssertionError(f"exit {done.returncode}: {text[-600:]}")
+        except BaseException as exc:  # every escape is the finding
+            self.fail(case, args, exc, keep)
+
+    def fail(self, case: int, what: Any, exc: BaseException, keep: Callable[[Path], None]) -> None:
+        self.failures += 1
+        where = self.out / f"failure-{self.failures}"
+        where.mkdir(parents=True, exist_ok=True)
+        keep(where)
+        (where / "error.txt").write_text(f"{what}\n{traceback.format_exc()}")
+        print(f"FAIL case {case}: {what}: {exc!r:.300} (kept in {where})", flush=True)
+
+
+def _project(fuzz: Fuzz) -> Path:
+    root = fuzz.out / "project"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    shutil.copy(REPO / "promptctl.yaml", root / "promptctl.yaml")
+    shutil.copytree(REPO / "prompts", root / "prompts")
+    shutil.copytree(REPO / "evals", root / "evals")
+    return root
+
+
+def fuzz_prompts(fuzz: Fuzz, cases: int) -> None:
+    root = _project(fuzz)
+    files = sorted((root / "prompts").rglob("*.yaml"))
+    seeds = {f: yaml.safe_load(f.read_text()) for f in files}
+    for case in range(cases):
+        target = fuzz.rng.choice(files)
+        data = mutate(seeds[target], fuzz.rng)
+        target.write_text(yaml.safe_dump(data, allow_unicode=True))
+        prompt_id = data.get("id") if isinstance(data, dict) else None
+        keep = lambda where, t=target: shutil.copy(t, where / t.name)  # noqa: E731
+        for args in (
+            ["lint", "--no-version-check"],
+            ["list"],
+            ["test", "--mode", "replay"],
+            ["render", str(prompt_id or target.stem), "--format", "json"],
+        ):
+            fuzz.check_cli(case, args, root, keep)
+        target.write_text(yaml.safe_dump(seeds[target], allow_unicode=True))
+
+
+def fuzz_results(fuzz: Fuzz, cases: int) -> None:
+    from fakes.cli import invoke
+
+    root = _project(fuzz)
+    invoke("test", "--mode", "replay", "--output", "base.json", cwd=root, env=dict(os.environ))
+    seed = json.loads((root / "base.json").read_text())
+    for case in range(cases):
+        (root / "head.json").write_text(json.dumps(mutate(seed, fuzz.rng)))
+        keep = lambda where: shutil.copy(root / "head.json", where / "head.json")  # noqa: E731
+        for args in (
+            ["diff", "--base", "base.json", "--head", "head.json"],
+            ["report", "head.json", "--html", "r.html"],
+            ["report", "head.json", "base.json", "--html", "d.html"],
+            ["merge", "head.json", "base.json", "--output", "m.json"],
+        ):
+            fuzz.check_cli(case, args, root, keep)
+
+
+def fuzz_recordings(fuzz: Fuzz, cases: int) -> None:
+    root = _project(fuzz)
+    files = sorted((root / "evals" / "recordings").rglob("*.json"))
+    originals = {f: f.read_text() for f in files}
+    for case in range(cases):
+        changed = fuzz.rng.sample(files, min(len(files), fuzz.rng.randint(1, 3)))
+        for f in changed:
+            mutated = mutate(json.loads(originals[f]), fuzz.rng, under=("response",))
+            f.write_text(json.dumps(mutated))
+        keep = lambda where, c=changed: [shutil.copy(f, where / f.name) for f in c]  # noqa: E731
+        fuzz.check_cli(case, ["test", "--mode", "replay"], root, keep)
+        for f in changed:
+            f.write_text(originals[f])
+
+
+def _answers() -> dict[tuple[str, bool], bytes]:
+    """Whole answers and streams of every wire, text and tool calls, from the fake."""
+    import httpx2
+
+    from fakes.llm_server import FakeLLM
+
+    fake = FakeLLM().start()
+    headers = {"authorization": "Bearer x", "x-api-key": "x", "x-goog-api-key": "x"}
+    out: dict[tuple[str, bool], bytes] = {}
+    try:
+        with httpx2.Client(timeout=10) as client:
+            for tools in (False, True):
+                if tools:
+                    fake.reply_tool_calls([("get_weather", {"city": "Paris", "days": 2})])
+                for stream in (False, True):
+                    gemini = ":streamGenerateContent?alt=sse" if stream else ":generateContent"
+                    hello = [{"role": "user", "content": "hi"}]
+                    for kind, url, body in (
+                        ("openai", fake.openai_base + "/chat/completions",
+                         {"model": "m", "messages": hello}),
+                        ("anthropic", fake.anthropic_base + "/v1/messages",
+                         {"model": "m", "max_tokens": 9, "messages": hello}),
+                        ("gemini", fake.gemini_base + "/models/m" + gemini,
+                         {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+                        ("openai-responses", fake.openai_base + "/responses",
+                         {"model": "m", "input": "hi"}),
+                    ):  # fmt: skip
+                        sent = {**body, "stream": stream} if kind != "gemini" else body
+                        out[(kind, stream)] = client.post(url, json=sent, headers=headers).content
+    finally:
+        fake.stop()
+    return out
+
+
+def fuzz_answers(fuzz: Fuzz, cases: int) -> None:
+    from promptctl.errors import ProviderError
+    from promptctl.providers.base import load_adapter
+    from promptctl.providers.sse import SSEParser
+
+    answers = _answers()
+    for case in range(cases):
+        kind, stream = fuzz.rng.choice(list(answers))
+        body = answers[(kind, stream)]
+        adapter = load_adapter(kind)
+        if stream:
+            lines = []
+            for line in body.decode().split("\n"):
+                if line.startswith("data: ") and fuzz.rng.random() < 0.3:
+                    try:
+                        line = "data: " + json.dumps(mutate(json.loads(line[6:]), fuzz.rng))
+                    except ValueError:
+                        line = line[: fuzz.rng.randrange(len(line) + 1)]
+                lines.append(line)
+            data = "\n".join(lines).encode("utf-8", "surrogatepass")
+        else:
+            data = json.dumps(mutate(json.loads(body), fuzz.rng)).encode("utf-8", "surrogatepass")
+        keep = lambda where, d=data: (where / "answer.bin").write_bytes(d)  # noqa: E731
+        try:
+            if stream:
+                parser, decoder = SSEParser(), adapter.stream_decoder()  # type: ignore[misc]
+                for start in range(0, len(data), 97):
+                    for event in parser.feed(data[start : start + 97]):
+                        decoder.feed(event)
+                for event in parser.close():
+                    decoder.feed(event)
+                decoder.result()
+            else:
+                status = fuzz.rng.choice([200, 200, 200, 400, 429, 500, 529])
+                adapter.parse_response(status, {"content-type": "application/json"}, data)
+        except ProviderError:
+            pass
+        except BaseException as exc:  # every escape is the finding
+            fuzz.fail(case, (kind, "stream" if stream else "whole"), exc, keep)
+
+
+MODES = {
+    "prompts": fuzz_prompts,
+    "results": fuzz_results,
+    "recordings": fuzz_recordings,
+    "answers": fuzz_answers,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=sorted(MODES))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix=f"promptctl-fuzz-{args.mode}-"))
+    fuzz = Fuzz(args.seed, out)
+    MODES[args.mode](fuzz, args.cases)
+    found = f"{fuzz.failures} failure(s)"
+    print(f"{args.mode}: {args.cases} cases, seed {args.seed}, {found}; in {out}")
+    return 1 if fuzz.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
