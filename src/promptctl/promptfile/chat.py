@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from promptctl.promptfile import strict_json
+
 __all__ = [
     "ChatMessage",
     "ResponseFormat",
@@ -53,7 +55,7 @@ def tool_call_from_json(call_id: str, name: str, raw: str) -> ToolCall:
     if not raw.strip():
         return ToolCall(call_id, name, {})
     try:
-        value = json.loads(raw, parse_constant=_not_json)
+        value = strict_json.loads(raw)
     except ValueError as exc:
         return ToolCall(call_id, name, {}, False, f"arguments are not JSON: {exc}")
     except RecursionError:  # a model (or a hostile server) nesting `[[[[…` past the stack
@@ -77,10 +79,6 @@ def tool_call_from_object(call_id: str, name: str, value: Any) -> ToolCall:
 
 
 _STRICT_JSON = json.JSONEncoder(allow_nan=False)
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not a JSON number")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import PromptFileError, SourceLocation
+from promptctl.promptfile import strict_json
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.model import Limits
 from promptctl.promptfile.rules import finding
@@ -154,7 +155,7 @@ def _jsonl(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterato
         if not line.strip():
             continue
         try:
-            row = json.loads(line, parse_constant=_not_json)
+            row = strict_json.loads(line)
             # a row cannot nest deeper than it has brackets: the walk only for the rare
             # line with that many (a dataset's tests are made again on each pass)
             if line.count("[") + line.count("{") > MAX_DEPTH and nesting_depth(row) > MAX_DEPTH:
@@ -235,7 +236,7 @@ def _csv(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterator[
 def _json_cell(column: str, text: str) -> Any:
     """A CSV cell holding JSON; ValueError with the message to show."""
     try:
-        value = json.loads(text, parse_constant=_not_json)
+        value = strict_json.loads(text)
         depth = nesting_depth(value)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON in `{column}` column: {exc.msg}") from None
@@ -246,8 +247,3 @@ def _json_cell(column: str, text: str) -> Any:
     if depth > MAX_DEPTH:
         raise ValueError(f"`{column}` is nested more than {MAX_DEPTH} levels deep")
     return value
-
-
-def _not_json(constant: str) -> Any:
-    """`json.loads` reads NaN and Infinity; JSON (and the results document) has neither."""
-    raise ValueError(f"{constant} is not a JSON number")

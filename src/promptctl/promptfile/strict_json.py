@@ -1,0 +1,22 @@
+"""JSON as JSON defines it: `json.loads` also reads NaN, Infinity and -Infinity.
+
+No JSON writer sends them and the results document refuses them, so what promptctl
+reads from files and models (dataset rows, a model's tool arguments) is read with
+`loads` here: one of them is a ValueError saying which, like any other invalid JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["loads"]
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def loads(text: str | bytes) -> Any:
+    """`json.loads` without NaN and the infinities (ValueError, RecursionError as it)."""
+    return json.loads(text, parse_constant=_refuse)
