@@ -264,7 +264,7 @@ def test_a_killed_run_leaves_a_valid_partial_results_file(
     for snap in snapshots:  # every read while it ran: the partial document's shape
         assert snap["run"]["interrupted"] is True and snap["run"]["finished_at"] is None
         assert snap["summary"] == []
-    doc = read_results(path, validate=True)  # the schema holds; the summary is computed
+    doc = read_results(path)  # the schema holds (checked on every read); the summary is computed
     cases = doc["cases"]
     assert 40 <= len(cases) <= 60
     assert doc["run"]["interrupted"] is True and doc["run"]["finished_at"] is None

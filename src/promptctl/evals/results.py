@@ -328,7 +328,7 @@ def write_results(path: Path, doc: Mapping[str, Any]) -> None:
     )
 
 
-def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
+def read_results(path: Path) -> dict[str, Any]:
     """Read a results document; every problem is a UsageError (exit 2) naming the file.
 
     Always checks the whole document against the shipped JSON Schema (compiled once: a
@@ -336,7 +336,7 @@ def read_results(path: Path, *, validate: bool = False) -> dict[str, Any]:
     reader after this one trusts its types); the schema allows fields it does not name,
     so a newer writer adding fields does not break readers. A document with cases and
     an empty `summary` (a run killed while it wrote, docs/results-format.md) gets its
-    summary computed. `validate` is kept for callers that passed it: it is always on.
+    summary computed.
     """
     try:
         text = read_file(path, root=None, limit=MAX_RESULTS_BYTES, what="results file").decode()

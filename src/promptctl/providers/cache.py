@@ -74,6 +74,12 @@ def _retry_locked(step: Callable[[], object], timeout_s: float) -> None:
 _CHECKPOINT_ROWS = 1000  # a batched writer checkpoints after this many rows (~1 per case)
 
 
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """A file that is not a database, or a damaged one; not a lock held too long (an
+    OperationalError, which callers raise as before)."""
+    return not isinstance(exc, sqlite3.OperationalError) or "malformed" in str(exc)
+
+
 def _checkpoint(path: Path, timeout_s: float) -> None:
     conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
     try:
@@ -192,7 +198,7 @@ class ResponseCache:
     def _damaged(self, exc: sqlite3.DatabaseError) -> None:
         """A file that is not a database (or a damaged one) is no cache: this run goes on
         without it, saying so once. A lock held too long is not damage: it raises."""
-        if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+        if not _is_damage(exc):
             raise exc
         if self._damage is None:
             self._damage = str(exc)
@@ -229,7 +235,7 @@ class ResponseCache:
                 .fetchall()
             )
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+            if not _is_damage(exc):
                 raise
             raise CacheDamaged(str(exc)) from None
         by_target = {str(t): int(n) for t, n in rows}
@@ -252,7 +258,7 @@ class ResponseCache:
             conn.execute("DELETE FROM responses")
             conn.execute("VACUUM")
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+            if not _is_damage(exc):
                 raise
             self.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
