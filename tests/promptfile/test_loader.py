@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,35 @@ def test_nan_and_infinity_in_a_dataset_are_refused_at_their_line(
     assert cell.location is not None and cell.location.line == 2
     prompt = result.files[0].prompt
     assert prompt is not None and [t.vars for t in prompt.tests] == [{"name": "Ada"}, {"name": "A"}]
+
+
+def test_a_dataset_rows_odd_assertions_are_findings_at_its_line(
+    project: Project, write: Writer
+) -> None:
+    """No schema checks a dataset row's `assert` items first (a prompt file's are): a number
+    there, or a weight that is not a number, used to stop lint and test with a TypeError
+    (found by fuzzing the datasets)."""
+    rows = [
+        {"vars": {"name": "A"}, "assert": [5]},
+        {"vars": {"name": "B"}, "assert": [[1, 2]]},
+        {"vars": {"name": "C"}, "assert": [{"type": "contains", "value": "x", "weight": "high"}]},
+        {"vars": {"name": "D"}, "assert": [{"type": "contains", "value": "x", "threshold": {}}]},
+        {"vars": {"name": "E"}, "assert": [{"type": "contains", "value": "x", "weight": 2}]},
+    ]
+    write("evals/rows.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    text = PROMPT + "  - dataset: ../evals/rows.jsonl\n"
+    result = load_prompts(project, [write("prompts/a.yaml", text)])
+    found = [(d.code, d.message, d.location.line if d.location else None) for d in result.errors]
+    assert found == [
+        ("PC015", "assertion must be a type or a mapping, got 5", 1),
+        ("PC015", "assertion must be a type or a mapping, got [1, 2]", 2),
+        ("PC016", "'contains': `weight` must be a number", 3),
+        ("PC016", "'contains': `threshold` must be a number", 4),
+    ]
+    prompt = result.files[0].prompt
+    assert prompt is not None
+    fine = [t for t in prompt.tests if t.vars == {"name": "E"}]
+    assert len(fine) == 1 and fine[0].asserts[0].weight == 2.0
 
 
 def test_ragged_csv_row_names_its_line(project: Project, write: Writer) -> None:

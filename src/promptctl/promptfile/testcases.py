@@ -124,6 +124,11 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
         if problem:
             diags.append(finding("PC016", f"invalid JSON Schema: {problem}", loc))
             return None
+    for key in ("weight", "threshold"):
+        number = data.get(key, 0)
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            diags.append(finding("PC016", f"'{name}': `{key}` must be a number", loc))
+            return None
     return AssertionSpec(
         type=base,
         value=value,
@@ -139,6 +144,16 @@ def _long_form(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> dict[s
     """`contains: hi` -> `{type: contains, value: hi}`; a mapping value becomes options."""
     if isinstance(raw, str):
         return {"type": raw}
+    if not isinstance(raw, Mapping):  # a dataset row's, which no schema checked first
+        diags.append(
+            finding(
+                "PC015",
+                f"assertion must be a type or a mapping, got {raw!r:.60}",
+                loc,
+                "write `- TYPE: value` or `- {type: TYPE, ...}`",
+            )
+        )
+        return None
     data = dict(raw)
     if "type" in data:
         return data
