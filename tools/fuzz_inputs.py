@@ -1,6 +1,6 @@
 """Fuzz what promptctl reads from pull requests, artifacts and providers (seeded, offline).
 
-Run: .venv/bin/python tools/fuzz_inputs.py {prompts,results,recordings,answers}
+Run: .venv/bin/python tools/fuzz_inputs.py {prompts,datasets,results,recordings,answers}
                                             [--seed N] [--cases N] [--out DIR]
 
 Each mode mutates real inputs and checks the contract of docs/security.md: bad input is
@@ -11,6 +11,8 @@ kept under `--out` (default: a temporary folder, printed) to reproduce it.
 - prompts: the repository's prompt files with values swapped for odd ones (None, NaN
   text, huge numbers, wrong types, traversal paths, template syntax); `lint`, `list`,
   `test --mode replay` and `render` on each.
+- datasets: the repository's JSONL datasets with one row's values swapped (or an odd
+  line added); `lint` and `test --mode replay`.
 - results: a results document from `promptctl test --mode replay`, mutated; `diff`,
   `report` and `merge` on it.
 - recordings: the committed recordings with mutated responses; `test --mode replay`.
@@ -18,8 +20,8 @@ kept under `--out` (default: a temporary folder, printed) to reproduce it.
   decoder (answers come from the fake server of the tests).
 
 Found in session 6, each fixed with a test: non-string YAML keys, NaN/Infinity, a lint
-crash on an odd input `type`, tampered results files, mistyped recordings, an Anthropic
-stream index (docs/performance.md, docs/security.md).
+crash on an odd input `type` or `required`, a dataset row's odd assertions, tampered
+results files, mistyped recordings, an Anthropic stream index (docs/security.md).
 """
 
 from __future__ import annotations
@@ -141,6 +143,25 @@ def fuzz_prompts(fuzz: Fuzz, cases: int) -> None:
         target.write_text(yaml.safe_dump(seeds[target], allow_unicode=True))
 
 
+def fuzz_datasets(fuzz: Fuzz, cases: int) -> None:
+    root = _project(fuzz)
+    files = sorted((root / "evals" / "datasets").glob("*.jsonl"))
+    originals = {f: f.read_text() for f in files}
+    odd_lines = ["", "{", "[]", "null", "1", '"x"', '{"vars": 5}', '{"assert": {"type": 1}}']
+    for case in range(cases):
+        target = fuzz.rng.choice(files)
+        lines = originals[target].splitlines()
+        i = fuzz.rng.randrange(len(lines))
+        lines[i] = json.dumps(mutate(json.loads(lines[i]), fuzz.rng))
+        if fuzz.rng.random() < 0.2:
+            lines.insert(fuzz.rng.randrange(len(lines) + 1), fuzz.rng.choice(odd_lines))
+        target.write_text("\n".join(lines) + "\n")
+        keep = lambda where, t=target: shutil.copy(t, where / t.name)  # noqa: E731
+        for args in (["lint", "--no-version-check"], ["test", "--mode", "replay"]):
+            fuzz.check_cli(case, args, root, keep)
+        target.write_text(originals[target])
+
+
 def fuzz_results(fuzz: Fuzz, cases: int) -> None:
     from fakes.cli import invoke
 
@@ -251,6 +272,7 @@ def fuzz_answers(fuzz: Fuzz, cases: int) -> None:
 
 MODES = {
     "prompts": fuzz_prompts,
+    "datasets": fuzz_datasets,
     "results": fuzz_results,
     "recordings": fuzz_recordings,
     "answers": fuzz_answers,
