@@ -99,3 +99,50 @@ def test_group_without_a_command_shows_help_not_an_empty_error(
     assert code == 2
     assert "stats" in out and "clear" in out
     assert err == ""
+
+
+VARS_FILES = [
+    (
+        "alias bomb",
+        "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 8)),
+        "vars.yaml: document expands",
+        "alias bomb",
+    ),
+    ("infinity", "name: .inf\n", "vars.yaml:1:", "inf"),
+    ("non-string key", "name: x\n00: y\n", "vars.yaml:2:1", "quote it"),
+    ("syntax", "name: [unclosed\n", "vars.yaml:2:", "YAML syntax error"),
+    ("empty", "# nothing\n\n", "--vars vars.yaml is empty", "mapping of input names"),
+    ("a list", "- a\n", "must hold a mapping", "--vars vars.yaml"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"), [v[1:] for v in VARS_FILES], ids=[v[0] for v in VARS_FILES]
+)
+def test_a_bad_vars_file_is_refused_at_its_line(
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    where: str,
+    what: str,
+) -> None:
+    """`render --vars` reads with the prompt files' loader: located errors, bounded."""
+    (work / "vars.yaml").write_text(
+        "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + text if "alias" in what else text
+    )
+    code, out, err = run(["render", "hello", "--vars", "vars.yaml"], monkeypatch, capsys)
+    assert (code, out) == (2, "")
+    assert where in err and what in err, err
+    assert "Traceback" not in err
+
+
+def test_vars_from_json_and_yaml_render_the_same(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "v.json").write_text('{"name": "W\\u00f6rld"}')
+    (work / "v.yaml").write_text("\ufeffname: Wörld  # a comment\n")
+    shown = [
+        run(["render", "hello", "--vars", f], monkeypatch, capsys) for f in ("v.json", "v.yaml")
+    ]
+    assert shown[0] == shown[1] and shown[0][0] == 0 and "Hi Wörld" in shown[0][1]
