@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -267,3 +268,53 @@ def test_https_refuses_an_unknown_certificate(tmp_path: Path) -> None:
 
     with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         asyncio.run(main())
+
+
+def test_clients_of_one_process_share_the_ca_bundle_each_setting_loads_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event loop gets its own client (`asyncio.run` per call makes one each
+    time); loading the CA bundle (~20 ms) happens once per process and SSL_CERT_FILE."""
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    built: list[str | None] = []
+    real = httpx2.create_ssl_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(os.environ.get("SSL_CERT_FILE"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx2, "create_ssl_context", counting)
+    _http._ssl_context.cache_clear()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        body = await reader.readexactly(int(head.lower().split(b"content-length:")[1].split()[0]))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    async def one_call() -> bytes:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        client = _http.new_client(2)
+        try:
+            async with server:
+                return (await _post(client, f"https://localhost:{port}/v1")).content
+        finally:
+            await client.aclose()
+
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        assert [asyncio.run(one_call()) for _ in range(3)] == [BODY] * 3
+        assert built == [str(cert)]
+        other = tmp_path / "other.pem"
+        other.write_bytes(cert.read_bytes())
+        monkeypatch.setenv("SSL_CERT_FILE", str(other))
+        assert asyncio.run(one_call()) == BODY
+        assert built == [str(cert), str(other)]
+    finally:
+        _http._ssl_context.cache_clear()

@@ -29,16 +29,20 @@ def new_client(max_connections: int = 100) -> Any:
     With a proxy in the environment (HTTPS_PROXY, ALL_PROXY, ...) it is httpx2's own
     transport, which routes through it; `PooledTransport` connects directly only.
     """
+    cert_file, cert_dir = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
     if _env_proxies():
         return httpx2.AsyncClient(
             limits=httpx2.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
             timeout=httpx2.Timeout(60.0),
+            verify=_ssl_context(cert_file, cert_dir),
         )
     from promptctl.providers._transport import PooledClient
 
-    return PooledClient(max_connections, timeout=60.0)
+    return PooledClient(
+        max_connections, timeout=60.0, ssl_context=lambda: _ssl_context(cert_file, cert_dir)
+    )
 
 
 def _env_proxies() -> bool:
@@ -75,5 +79,6 @@ def new_sync_client(max_connections: int = 100) -> Any:
 @functools.cache
 def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     """httpx2's default context, built once per process and CA setting: loading the CA
-    bundle costs ~20 ms of CPU, and every Gateway makes its own blocking client."""
+    bundle costs ~20 ms of CPU, and every Gateway makes its own clients (an async one per
+    event loop: `asyncio.run` per call makes one each time)."""
     return httpx2.create_ssl_context()

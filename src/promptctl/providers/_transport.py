@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +44,15 @@ _Origin = tuple[bytes, bytes, int]
 class PooledTransport(httpx2.AsyncBaseTransport):
     """At most `max_connections` open connections per origin; idle ones are reused LIFO."""
 
-    def __init__(self, max_connections: int, *, keepalive_expiry: float = 5.0) -> None:
+    def __init__(
+        self,
+        max_connections: int,
+        *,
+        keepalive_expiry: float = 5.0,
+        ssl_context: Callable[[], ssl.SSLContext] = httpx2.create_ssl_context,
+    ) -> None:
         self._max = max_connections
+        self._make_ssl = ssl_context
         self._expiry = keepalive_expiry
         self._idle: dict[_Origin, list[Connection]] = {}
         self._slots: dict[_Origin, asyncio.Semaphore] = {}
@@ -59,7 +66,7 @@ class PooledTransport(httpx2.AsyncBaseTransport):
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            self._ssl = httpx2.create_ssl_context()
+            self._ssl = self._make_ssl()
         return self._ssl
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -209,8 +216,14 @@ class PooledTransport(httpx2.AsyncBaseTransport):
 class PooledClient(httpx2.AsyncClient):
     """httpx2's client over a `PooledTransport`, with its `post_bytes` (a provider call)."""
 
-    def __init__(self, max_connections: int, *, timeout: float = 60.0) -> None:
-        self.pooled = PooledTransport(max_connections)
+    def __init__(
+        self,
+        max_connections: int,
+        *,
+        timeout: float = 60.0,
+        ssl_context: Callable[[], ssl.SSLContext] = httpx2.create_ssl_context,
+    ) -> None:
+        self.pooled = PooledTransport(max_connections, ssl_context=ssl_context)
         super().__init__(transport=self.pooled, timeout=httpx2.Timeout(timeout))
 
     async def post_bytes(
