@@ -6,9 +6,11 @@ import atexit
 import gc
 import ipaddress
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,27 @@ def _resolve_locally_only(host: Any, *args: Any, **kwargs: Any) -> Any:
         except ValueError:
             raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no name: {name}") from None
     return _getaddrinfo(host, *args, **kwargs)
+
+
+def _temporary_files_in_memory() -> None:
+    """Unless TMPDIR says otherwise, tests write their temporary files (tmp_path, every
+    `tempfile` directory, PostgreSQL clusters, Chromium profiles) to /dev/shm: on this
+    project's ext4 disk a `tmp_path` with one file cost ~2.5 ms of creating and syncing,
+    on tmpfs ~0.4 ms, and the suite makes ~11,000 files. Set here, in the controller
+    before xdist starts its workers, which inherit it. `TMPDIR=/tmp make test` opts out."""
+    if "TMPDIR" in os.environ or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    try:
+        usable = os.access("/dev/shm", os.W_OK | os.X_OK)
+        usable = usable and shutil.disk_usage("/dev/shm").free >= 2 << 30
+    except OSError:
+        usable = False
+    if usable:
+        os.environ["TMPDIR"] = "/dev/shm"
+        tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
+_temporary_files_in_memory()
 
 
 # A shell starts background jobs with SIGINT ignored, and children inherit that: the
