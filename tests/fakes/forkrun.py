@@ -32,6 +32,10 @@ for line in sys.stdin:
     job = json.loads(line)
     pid = os.fork()
     if pid == 0:  # the child: becomes the call, then leaves the loop through SystemExit
+        if job.get("regex_timeout_s"):  # a catastrophic pattern's bound, shortened
+            import promptctl.promptfile.regex_safety as regex_safety
+
+            regex_safety.REGEX_TIMEOUT_S = job["regex_timeout_s"]
         os.chdir(job["cwd"])
         os.environ.clear()
         os.environ.update(job["env"])
@@ -84,11 +88,20 @@ class ForkRunner:
         )
 
     def run(
-        self, args: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float
+        self,
+        args: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        timeout: float,
+        regex_timeout_s: float | None = None,
     ) -> tuple[int, str, str]:
-        """`promptctl ARGS` in a fresh child: (exit code, stdout, stderr); `Hung` at timeout."""
+        """`promptctl ARGS` in a fresh child: (exit code, stdout, stderr); `Hung` at timeout.
+        `regex_timeout_s` shortens the child's bound on a pattern search (1 s), so a
+        catastrophic pattern's refusal costs the suite less CPU."""
         out, err = self._dir / "out", self._dir / "err"
-        job = {"args": list(args), "cwd": str(cwd), "env": dict(env), "timeout": timeout}
+        job: dict[str, object] = {"args": list(args), "cwd": str(cwd), "env": dict(env)}
+        job |= {"timeout": timeout, "regex_timeout_s": regex_timeout_s}
         job |= {"out": str(out), "err": str(err)}
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(json.dumps(job) + "\n")

@@ -37,6 +37,8 @@ class Hostile:
     subprocess: bool = False
     needs_llm: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    # a pattern search's bound in the subprocess (promptctl's is 1 s)
+    regex_timeout_s: float | None = None
 
 
 def prompt_yaml(
@@ -754,9 +756,10 @@ CASES: tuple[Hostile, ...] = (
         _schema_pattern_bomb,
         ("render", "a", "--var", "word=" + "a" * 40 + "!"),
         2,
-        ("a: an input's `pattern` ran longer than 1s", "PC110"),
+        ("a: an input's `pattern` ran longer than 0.25s", "PC110"),
         (_TB,),
         subprocess=True,
+        regex_timeout_s=0.25,
     ),
     Hostile(
         "schema-patterns-nested-warned",
@@ -771,9 +774,10 @@ CASES: tuple[Hostile, ...] = (
         _regex_bomb,
         ("test", "--mode", "live", "--no-cache"),
         1,
-        ("ran longer than 1s",),
+        ("ran longer than 0.25s",),
         (_TB,),
         subprocess=True,
         needs_llm=True,
+        regex_timeout_s=0.25,
     ),
 )

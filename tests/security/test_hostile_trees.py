@@ -58,7 +58,11 @@ def forked() -> Iterator[ForkRunner]:
 
 
 def _subprocess(
-    forked: ForkRunner, args: list[str], root: Path, env: dict[str, str]
+    forked: ForkRunner,
+    args: list[str],
+    root: Path,
+    env: dict[str, str],
+    regex_timeout_s: float | None = None,
 ) -> tuple[int, str, str]:
     try:
         return forked.run(
@@ -66,6 +70,7 @@ def _subprocess(
             cwd=root,
             env={**os.environ, **env, "PROMPTCTL_HOSTILE": CANARY},
             timeout=TIMEOUT_S,
+            regex_timeout_s=regex_timeout_s,
         )
     except Hung:
         pytest.fail(f"promptctl {' '.join(args)} hung for {TIMEOUT_S}s")
@@ -96,7 +101,9 @@ def test_hostile_tree_is_refused_cleanly(
         env["OPENAI_API_KEY"] = "sk-test-hostile-0123456789"
     if case.subprocess:
         started = time.monotonic()
-        code, out, err = _subprocess(request.getfixturevalue("forked"), args, root, env)
+        code, out, err = _subprocess(
+            request.getfixturevalue("forked"), args, root, env, case.regex_timeout_s
+        )
         assert time.monotonic() - started < TIMEOUT_S
     else:
         monkeypatch.chdir(root)
