@@ -12,9 +12,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import httpx2
 import pytest
 
+from fakes import http
 from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.ledger.store import connect
 from promptctl.promptfile.model import Target
@@ -57,7 +57,7 @@ def app(tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str]) -> Iterator
 def _events(url: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
     parser = SSEParser()
     events = []
-    with httpx2.stream("POST", url, json=body, timeout=10) as resp:
+    with http.stream("POST", url, json=body, timeout=10) as resp:
         assert resp.status_code == 200
         assert resp.headers["content-type"] == "text/event-stream"
         for chunk in resp.iter_bytes():
@@ -93,7 +93,7 @@ def test_a_stream_broken_after_text_ends_with_an_error_event(app: str, fake_llm:
 
 
 def test_bad_inputs_are_a_400_before_any_call(app: str, fake_llm: FakeLLM) -> None:
-    resp = httpx2.post(app, json={"tickt": "typo"}, timeout=10)
+    resp = http.post(app, json={"tickt": "typo"}, timeout=10)
     assert resp.status_code == 400 and "ticket" in resp.json()["error"]
     assert fake_llm.requests == []
 
@@ -103,7 +103,7 @@ def test_a_browser_leaving_closes_the_provider_stream(
 ) -> None:
     fake_llm.reply(" ".join(["word"] * 400))
     fake_llm.stream_delay_s = 0.01
-    with httpx2.stream("POST", app, json={"ticket": "t"}, timeout=10) as resp:
+    with http.stream("POST", app, json={"ticket": "t"}, timeout=10) as resp:
         next(resp.iter_bytes())
     deadline = time.monotonic() + 5
     rows: list[Any] = []

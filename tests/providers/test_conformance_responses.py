@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
 import pytest
 from test_conformance import _requests, _spec, _validate
 
+from fakes import http
 from fakes.llm_server import FakeLLM
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
@@ -61,10 +61,10 @@ def test_the_fake_servers_answer_is_a_valid_response(fake_llm: FakeLLM) -> None:
     settings = ProviderSettings("r", "openai-responses", fake_llm.openai_base, "K")
     request = _supported(_requests("gpt-4o-mini")[3])
     wire = load_adapter("openai-responses").build_request(request, settings, "k")
-    answer = httpx2.post(wire.url, json=wire.body, headers=wire.headers, timeout=5).json()
+    answer = http.post(wire.url, json=wire.body, headers=wire.headers, timeout=5).json()
     _validate("openai_response_object", answer)
     fake_llm.reply_tool_calls([("get_weather", {"city": "Paris"})])
-    calls = httpx2.post(wire.url, json=wire.body, headers=wire.headers, timeout=5).json()
+    calls = http.post(wire.url, json=wire.body, headers=wire.headers, timeout=5).json()
     assert calls["output"][0]["type"] == "function_call"
     _validate("openai_response_object", calls)
     answer["output"][0]["content"][0]["type"] = "text"

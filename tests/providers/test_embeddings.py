@@ -7,9 +7,9 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-import httpx2
 import pytest
 
+from fakes import http
 from fakes.llm_server import FakeLLM
 from fakes.more_wires import text_vector
 from promptctl.errors import ProviderError, UsageError
@@ -325,7 +325,7 @@ def test_the_fakes_single_embed_content_route(fake_llm: FakeLLM) -> None:
     """`:embedContent` (one text) answers `{embedding: {values}}`, as Gemini does."""
     url = fake_llm.gemini_base + "/models/text-embedding-004:embedContent"
     body = {"model": "models/text-embedding-004", "content": {"parts": [{"text": "hi there"}]}}
-    answer = httpx2.post(url, json=body, timeout=5).json()
+    answer = http.post(url, json=body, timeout=5).json()
     assert answer["embedding"] == {"values": text_vector("hi there")}
     assert answer["usageMetadata"]["promptTokenCount"] == 2
 

@@ -11,10 +11,10 @@ import asyncio
 import json
 from typing import Any
 
-import httpx2
 import pytest
 from test_conformance import _requests, _validate
 
+from fakes import http
 from fakes.llm_server import FakeLLM
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
@@ -193,7 +193,7 @@ def test_the_fake_servers_events_match_the_response_stream_event_schema(
     if calls:
         fake_llm.reply_tool_calls(calls)
     body = {"model": "gpt-4o-mini", "input": "hi", "stream": True}
-    resp = httpx2.post(fake_llm.openai_base + "/responses", json=body, timeout=5)
+    resp = http.post(fake_llm.openai_base + "/responses", json=body, timeout=5)
     assert resp.headers["content-type"] == "text/event-stream"
     parser = SSEParser()
     events = parser.feed(resp.content) + parser.close()

@@ -13,10 +13,10 @@ import json
 from typing import Any
 from unittest.mock import patch
 
-import httpx2
 import pytest
 from test_conformance import _requests, _spec, _validate
 
+from fakes import http
 from fakes.llm_server import FakeLLM
 from promptctl.promptfile.model import DEFAULT_PROVIDERS
 from promptctl.providers.base import load_adapter
@@ -59,7 +59,7 @@ def _events(fake: FakeLLM, kind: str, extra: dict[str, Any]) -> list[Any]:
     settings = replace(settings, base_url=base or fake.gemini_base)
     wire = adapter.build_stream_request(_requests(MODELS[kind])[1], settings, "k")
     body = {**wire.body, **extra}
-    resp = httpx2.post(wire.url, json=body, headers=wire.headers, timeout=5)
+    resp = http.post(wire.url, json=body, headers=wire.headers, timeout=5)
     assert resp.headers["content-type"] == "text/event-stream"
     parser = SSEParser()
     events = parser.feed(resp.content) + parser.close()
