@@ -285,3 +285,25 @@ def test_stream_and_batch_together_are_a_usage_error(
     code, _, err = run(["test", "--stream", "--batch"], monkeypatch, capsys)
     assert code == 2 and "--batch and --stream cannot be combined" in err
     assert fake_llm.requests == []
+
+
+def test_a_heap_frozen_before_the_run_stays_frozen_and_an_unfrozen_one_is_restored(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`test` freezes the loaded prompts for the run. An application (or a test runner)
+    that froze its own heap first keeps it frozen: `gc.unfreeze` would thaw theirs too."""
+    import gc
+
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    code, _, err = run(["test", "--quiet"], monkeypatch, capsys)
+    assert code == 1, err
+    assert gc.get_freeze_count() >= frozen
+    gc.unfreeze()
+    try:
+        code, _, err = run(["test", "--quiet"], monkeypatch, capsys)
+        assert code == 1, err
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.freeze()  # as the suite's conftest left it

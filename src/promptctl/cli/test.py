@@ -129,9 +129,13 @@ def _fewer_gc_passes() -> Iterator[None]:
 
     A run allocates many long-lived objects (one result per case); with the default
     thresholds the cyclic GC rescans them over and over, which costs CPU on the event loop.
+    A heap someone else froze first (an application that froze its imports, a test
+    runner) stays frozen: `gc.unfreeze` cannot tell their objects from ours, so it is
+    called only when nothing was frozen before.
     """
     import gc
 
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()  # no collect() first: `del loaded` already freed the parse by refcount
     old = gc.get_threshold()
     gc.set_threshold(10_000, 20, 50)
@@ -139,7 +143,8 @@ def _fewer_gc_passes() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*old)
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def load_or_exit(project: Project, paths: list[Path], id_globs: Sequence[str] = ()) -> LoadResult:
