@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
 
 from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.runtime import Runtime
 from runtime.helpers import prompt, write_bundle
+
+
+def _connect(url: str, **kwargs: Any) -> Any:
+    """psycopg.connect, imported here: every xdist worker collects this file, one runs it."""
+    import psycopg
+
+    return psycopg.connect(url, **kwargs)
+
 
 KEYS = {"OPENAI_API_KEY": "sk-test-openai-0123456789abcdef"}
 
@@ -21,7 +29,7 @@ def test_embed_and_chat_rows_are_told_apart(tmp_path: Path, fake_llm: FakeLLM, p
         texts = [f"passage {i}" for i in range(2050)]  # two requests: 2048 + 2
         result = runtime.embed(texts, model="openai/text-embedding-3-small", dimensions=4)
         runtime.run("support/triage", ticket="a")
-    with psycopg.connect(pg_url) as db:
+    with _connect(pg_url) as db:
         rows = db.execute(
             "SELECT operation, input_tokens, cost_usd FROM calls ORDER BY operation, input_tokens"
         ).fetchall()

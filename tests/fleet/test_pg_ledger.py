@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from fakes.cli import invoke
@@ -27,11 +26,19 @@ from promptctl.providers.types import CallContext, CallRecord, Usage
 from promptctl.runtime import Runtime
 from runtime.helpers import prompt, write_bundle
 
+
+def _connect(url: str, **kwargs: Any) -> Any:
+    """psycopg.connect, imported here: every xdist worker collects this file, one runs it."""
+    import psycopg
+
+    return psycopg.connect(url, **kwargs)
+
+
 KEYS = {"OPENAI_API_KEY": "sk-test-openai-0123456789abcdef"}
 
 
 def _count(url: str) -> int:
-    with psycopg.connect(url) as db:
+    with _connect(url) as db:
         row = db.execute("SELECT count(*) FROM calls").fetchone()
         assert row is not None
         return int(row[0])
@@ -84,7 +91,7 @@ def test_processes_at_work_write_every_call_to_one_ledger_and_costs_adds_them_up
         windows.append((lines[0]["t0"], lines[-1]["t"]))
     assert max(w[0] for w in windows) < min(w[1] for w in windows)  # all were at work at once
     assert _count(pg_url) == procs_n * calls == len(fake_llm.requests)
-    with psycopg.connect(pg_url) as db:
+    with _connect(pg_url) as db:
         row = db.execute("SELECT sum(cost_usd), count(DISTINCT prompt_id) FROM calls").fetchone()
         assert row is not None
     total, prompts = row
@@ -118,7 +125,7 @@ def test_processes_starting_at_once_migrate_exactly_once(pg_url: str):
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    with psycopg.connect(pg_url) as db:
+    with _connect(pg_url) as db:
         names = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY name")]
     assert names == [m.__name__ for m in MIGRATIONS]  # each once: a race would fail or repeat
 
@@ -248,7 +255,7 @@ def test_calls_lists_the_fleet_ledger_with_filters(tmp_path: Path, pg_url: str):
 
 
 def test_calls_reads_a_fleet_ledger_from_before_m006_as_chat(tmp_path: Path, pg_url: str):
-    with psycopg.connect(pg_url, autocommit=True) as db:
+    with _connect(pg_url, autocommit=True) as db:
         for _, statements in PG_MIGRATIONS[:5]:
             for statement in statements:
                 db.execute(statement)

@@ -12,13 +12,21 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
 
 from promptctl.ledger.postgres import PgLedger
 from promptctl.ledger.report import read_rows
 from promptctl.providers.types import CallContext, CallRecord, Usage
+
+
+def _connect(url: str, **kwargs: Any) -> Any:
+    """psycopg.connect, imported here: every xdist worker collects this file, one runs it."""
+    import psycopg
+
+    return psycopg.connect(url, **kwargs)
+
 
 # a process on the ledger: 100 rows committed, then 200 rows recorded while the table
 # is locked (they reach the spool, not the database), then it is killed
@@ -57,7 +65,7 @@ def record(n: int, prompt_id: str = "support/triage") -> CallRecord:
 
 
 def _tokens(url: str) -> list[int]:
-    with psycopg.connect(url) as db:
+    with _connect(url) as db:
         return sorted(r[0] for r in db.execute("SELECT input_tokens FROM calls"))
 
 
@@ -74,7 +82,7 @@ def test_a_crashed_process_rows_are_written_once_by_the_next_one(
         try:
             spool = Path(proc.stdout.readline().strip())
             assert _tokens(pg_url) == list(range(100))
-            with psycopg.connect(pg_url) as locker:
+            with _connect(pg_url) as locker:
                 locker.execute("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")  # COPY now waits
                 proc.stdin.write("go\n")
                 proc.stdin.flush()
@@ -98,7 +106,7 @@ def test_a_crashed_process_rows_are_written_once_by_the_next_one(
     assert not spool.exists()
     assert _tokens(pg_url) == list(range(300))  # each row once: 0-99 were not resent
     assert any("torn frame" in r.getMessage() for r in caplog.records)
-    with psycopg.connect(pg_url) as db:
+    with _connect(pg_url) as db:
         assert db.execute("SELECT count(*) FROM _ledger_spools").fetchone() == (0,)
     assert not list(_ledger_spool.glob("*/*.spool"))
 
@@ -113,7 +121,7 @@ def test_text_with_tabs_newlines_backslashes_and_nul_arrives_as_written(pg_url: 
         ledger.record(rec)
     (row,) = read_rows(pg_url)
     assert row.prompt_id == odd
-    with psycopg.connect(pg_url) as db:
+    with _connect(pg_url) as db:
         stored = db.execute("SELECT tags, fallback_from, model_reported FROM calls").fetchone()
     # JSON keeps the tab and the NUL escaped; an empty string is not NULL
     assert stored == ('["x\\ty", "nul\\u0000"]', "", None)

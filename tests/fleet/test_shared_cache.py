@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-
-import redis
+from typing import Any
 
 from fakes.llm_server import FakeLLM, fake_providers
 from promptctl.promptfile.model import Project
@@ -17,6 +16,15 @@ from promptctl.providers.types import ChatResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 from provider_helpers import Harness, chat
+
+
+def _redis(url: str) -> Any:
+    """redis-py's client, imported here (it imports opentelemetry's SDK): every xdist
+    worker collects this file, one runs it."""
+    import redis
+
+    return redis.Redis.from_url(url)
+
 
 KEYS = {"OPENAI_API_KEY": "sk-test-openai-0123456789abcdef"}
 
@@ -37,7 +45,7 @@ def test_a_second_runner_reuses_the_first_runners_answer(
     assert fake_llm.calls["openai"] == 1  # the second runner never called the provider
     assert second.cached and second.text == first.text and second.usage == first.usage
     assert [r.outcome for r in second_runner.records] == ["cached"]
-    stored = redis.Redis.from_url(redis_url).get(shared_key(request.cache_key()))
+    stored = _redis(redis_url).get(shared_key(request.cache_key()))
     assert stored is not None  # under exactly the SQLite cache's key
     # and copied into the second runner's own file: the next hit is local
     assert ResponseCache(tmp_path / "b" / ".promptctl" / "cache.sqlite").has(request.cache_key())
@@ -49,7 +57,7 @@ def test_no_secret_is_shared(tmp_path: Path, fake_llm: FakeLLM, redis_url: str):
     fake_llm.reply(f"the key is {KEYS['OPENAI_API_KEY']}")  # a model echoing a secret
     request = chat("openai/gpt-4o-mini", ("user", "leak"))
     _runner(tmp_path / "a", fake_llm, redis_url).run(request)
-    client = redis.Redis.from_url(redis_url)
+    client = _redis(redis_url)
     values = [client.get(k) for k in client.keys("promptctl:cache:*")]
     assert values and all(KEYS["OPENAI_API_KEY"].encode() not in (v or b"") for v in values)
 
@@ -62,7 +70,7 @@ def test_entries_expire_and_the_cache_keeps_at_most_max_entries(tmp_path: Path, 
     answer = ChatResponse(text="x", target="openai/gpt-4o-mini")
     for n in range(5):
         cache.put(f"k{n}", dataclasses.replace(answer, text=f"x{n}"))
-    client = redis.Redis.from_url(redis_url)
+    client = _redis(redis_url)
     kept = sorted(k.decode() for k in client.keys("promptctl:cache:*"))
     assert kept == [shared_key(f"k{n}") for n in (2, 3, 4)]  # the oldest two evicted
     assert 0 < client.pttl(shared_key("k4")) <= 30_000

@@ -11,11 +11,17 @@ from typing import Any
 import pytest
 from browser_page import Opened, open_report
 from html_builders import HOSTILE, TARGETS, diff_comparison, run_doc
-from playwright.sync_api import expect
 
 from promptctl.report.diff_report import verdict_line
 from promptctl.report.html import render_diff, render_run
 from promptctl.report.money import format_usd
+
+
+def expect(locator: Any) -> Any:
+    """Playwright's `expect`, imported here: every xdist worker collects this file."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
 
 
 @pytest.fixture
