@@ -19,8 +19,9 @@ counts move much less, so read those first on a busy machine.
    per-case CPU (CPU at 10,000 - CPU at 1,000) / 9,000 <= 0.5 ms.
 5. `--c4`: 1,000 cases at concurrency 4 (floor 12.5 s). Target: <= 12.9 s. Printed
    beside it: the same server's floor as measured (250 rounds of one request's latency,
-   median of a raw socket sending one request at a time), and the bare httpx2 client at
-   concurrency 4: a machine whose server answers in 52 ms instead of 50 has a 13 s floor.
+   median of a raw socket sending one request at a time, and of four raw sockets at once),
+   and the bare httpx2 client at concurrency 4: a machine whose server answers in 51 ms
+   instead of 50 has a 12.75 s floor before a client has imported anything.
 6. `--dataset-cases N`: N cases from one JSONL dataset against a zero-latency server:
    peak RSS must stay bounded (compare N=10,000 with N=100,000).
 
@@ -175,6 +176,17 @@ def _raw_latency(url: str, n: int = 40) -> float:
     return statistics.median(times)
 
 
+def _raw_latency_parallel(url: str, sockets: int, n: int = 40) -> float:
+    """`_raw_latency` on `sockets` keep-alive sockets at once (one thread each, no
+    imports, no event loop): the median of their medians. What the server takes when
+    four requests are in flight, as in a @c4 run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(sockets) as pool:
+        medians = list(pool.map(lambda _: _raw_latency(url, n), range(sockets)))
+    return statistics.median(medians)
+
+
 def _bare(url: str, n: int, concurrency: int = 50) -> Sample:
     """A bare httpx2 client process: the same requests, nothing else."""
     cmd = [
@@ -262,6 +274,11 @@ def main() -> int:
                 print(
                     f"{'  this server floor (raw socket, one at a time)':<44} "
                     f"{one * 1000:.1f} ms a request x {rounds} rounds = {one * rounds:.2f} s"
+                )
+                four = _raw_latency_parallel(url, 4)
+                print(
+                    f"{'  the same, 4 raw sockets at once (threads)':<44} "
+                    f"{four * 1000:.1f} ms a request x {rounds} rounds = {four * rounds:.2f} s"
                 )
         if args.memory_cases:
             with tempfile.TemporaryDirectory() as tmp:
