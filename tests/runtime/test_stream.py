@@ -131,7 +131,7 @@ def test_failover_before_the_first_token_is_invisible_but_recorded(
         else _astream(rt, "support/triage", ticket="t")
     )
     deltas, result = _split(chunks)
-    assert deltas == ["fine"] and result.model == BACKUP
+    assert "".join(deltas) == "fine" and result.model == BACKUP
     assert [(s.target, s.reason) for s in result.fallbacks_tried] == [
         ("openai/gpt-4o-mini", "server")
     ]
@@ -222,3 +222,28 @@ def test_a_closed_runtime_refuses_to_stream(rt: Runtime) -> None:
     with pytest.raises(UsageError) as info:
         rt.stream("support/triage", ticket="t")
     assert "closed" in str(info.value)
+
+
+@pytest.mark.parametrize("how", ["sync", "async"])
+def test_a_key_the_model_echoes_never_reaches_the_caller_in_pieces(
+    rt: Runtime, fake_llm: FakeLLM, fake_env: dict[str, str], how: str
+) -> None:
+    """Deltas are scrubbed as the final text is, even when the key is cut across them: at
+    no moment has the application been handed a usable piece of it."""
+    key = fake_env["OPENAI_API_KEY"]
+    fake_llm.reply(f"your key is {key}, keep it")
+    fake_llm.stream_pieces = lambda text: [text[i : i + 3] for i in range(0, len(text), 3)]
+    chunks = (
+        list(rt.stream("support/triage", ticket="t"))
+        if how == "sync"
+        else _astream(rt, "support/triage", ticket="t")
+    )
+    deltas, result = _split(chunks)
+    assert len(deltas) > 5, deltas
+    shown = ""
+    for delta in deltas:
+        shown += delta
+        assert key[:8] not in shown and key[-8:] not in shown, shown
+    # (two marks when another configured key shares this one's last 16 characters)
+    assert shown == result.text
+    assert shown.startswith("your key is [redacted]") and shown.endswith("], keep it")

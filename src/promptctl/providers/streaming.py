@@ -51,6 +51,7 @@ from promptctl.providers.limits import limiter_for, sync_limiter_for
 from promptctl.providers.pricing import cost_usd
 from promptctl.providers.retry import RetryPolicy, with_retries
 from promptctl.providers.sse import SSEParser
+from promptctl.providers.stream_scrub import StreamScrubber
 from promptctl.providers.types import CallContext, ChatResponse, PendingKey
 
 if TYPE_CHECKING:
@@ -196,12 +197,13 @@ async def stream_chain(
         breaker = admitted.breaker
         trial = admitted.admission == "trial"
         finished = interrupted = False
+        scrub = StreamScrubber(gw.redactor) if gw.redactor.secrets else None
         try:
-            for delta in live.deltas:
+            for delta in _shown(live.deltas, scrub, live.ended):
                 yield delta
             while not live.ended:
                 await _more(live)
-                for delta in live.rest:
+                for delta in _shown(live.rest, scrub, live.ended):
                     yield delta
             parsed = live.decoder.result()  # a malformed tool call fails here, as broken
             finished = True
@@ -235,6 +237,17 @@ async def stream_chain(
         yield response
         return
     raise walk.error()
+
+
+def _shown(deltas: list[str], scrub: StreamScrubber | None, ended: bool) -> list[str]:
+    """One network chunk's deltas as the caller sees them: scrubbed of the known keys
+    (`StreamScrubber`), what was held back added to the last one when the answer ended."""
+    if scrub is None:
+        return deltas
+    shown = [scrub.feed(delta) for delta in deltas]
+    if ended and (rest := scrub.flush()):
+        shown.append(shown.pop() + rest if shown else rest)
+    return [delta for delta in shown if delta]
 
 
 async def _open(
