@@ -38,6 +38,9 @@ class StreamScrubber:
         # text cannot start a removal before the cut: its characters up to the end of
         # `text` would be a longer end of `text` inside a key.
         whole = known(text)
+        if whole == text:  # nothing removed from the whole: nothing from either part
+            self._pending = text[cut:]
+            return text[:cut]
         while cut > 0 and known(text[:cut]) + known(text[cut:]) != whole:
             cut -= 1
         self._pending = text[cut:]
