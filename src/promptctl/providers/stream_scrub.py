@@ -46,6 +46,10 @@ class StreamScrubber:
         self._pending = text[cut:]
         return known(text[:cut])
 
+    def held(self) -> int:
+        """How many characters are held back now (bounded by twice the longest key)."""
+        return len(self._pending)
+
     def flush(self) -> str:
         """The rest held back, scrubbed: the answer is complete."""
         text, self._pending = self._pending, ""
