@@ -112,6 +112,7 @@ VARS_FILES = [
     ("non-string key", "name: x\n00: y\n", "vars.yaml:2:1", "quote it"),
     ("syntax", "name: [unclosed\n", "vars.yaml:2:", "YAML syntax error"),
     ("empty", "# nothing\n\n", "--vars vars.yaml is empty", "mapping of input names"),
+    ("a byte-order mark only", "\ufeff\n", "--vars vars.yaml is empty", "mapping of input names"),
     ("a list", "- a\n", "must hold a mapping", "--vars vars.yaml"),
 ]
 

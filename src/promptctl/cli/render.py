@@ -53,14 +53,14 @@ def _read_vars(path: Path) -> dict[str, Any]:
     from promptctl.promptfile.yaml_loader import load_yaml
 
     try:
-        text = read_file(path, root=None, what="--vars file").decode("utf-8")
+        text = read_file(path, root=None, what="--vars file").decode("utf-8").removeprefix("\ufeff")
     except OSError as exc:
         raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise UsageError(f"--vars {path} is not UTF-8 text") from None
     if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise UsageError(f"--vars {path} is empty", hint="write a mapping of input names to values")
-    data = load_yaml(text.removeprefix("\ufeff"), path, require_mapping=False).data
+    data = load_yaml(text, path, require_mapping=False).data
     if not isinstance(data, dict):
         raise UsageError(f"--vars {path} must hold a mapping of input names to values")
     return data
