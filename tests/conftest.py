@@ -107,6 +107,7 @@ def _temporary_files_in_memory() -> None:
 
 
 _temporary_files_in_memory()
+gc.disable()  # until collection is done (pytest_collection_finish): it only allocates
 
 
 # A shell starts background jobs with SIGINT ignored, and children inherit that: the
@@ -137,9 +138,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Move what collection built (modules, items) out of the collector's reach: every
-    full collection would otherwise walk it again (~10% of a worker's CPU)."""
+    full collection would otherwise walk it again (~10% of a worker's CPU). The collector
+    was off during collection (it builds and keeps, ~6% of collection's CPU)."""
     gc.collect()
     gc.freeze()
+    gc.enable()
 
 
 @pytest.fixture
