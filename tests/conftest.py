@@ -64,6 +64,44 @@ SLOW_FILES = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER") and not sys.dont_write_bytecode:
+        _warm_byte_code(config)
+
+
+def _warm_byte_code(config: pytest.Config) -> None:
+    """Compile once, in the controller, before xdist starts its workers. Every worker
+    collects every file, so on a fresh clone each of four workers compiled promptctl and
+    rewrote (pytest's assertion rewriting) every test module: ~5 s of the first run's
+    wall. On a warm tree this only checks the caches (~30 ms). pytest's rewriting is
+    reached through its private module: if that moves, the workers simply do it again."""
+    import compileall
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    compileall.compile_dir(root / "src", quiet=1)
+    rewritten = re.compile(r"(^|[/\\])(test_[^/\\]*|conftest)\.py$")
+    compileall.compile_dir(Path(_TESTS), quiet=1, rx=rewritten)  # the helpers (fakes/...)
+    try:
+        from _pytest.assertion import rewrite
+    except ImportError:
+        return
+    state = config.stash.get(rewrite.assertstate_key, None)
+    if state is None:  # --assert=plain
+        return
+    for path in sorted(Path(_TESTS).rglob("*.py")):
+        if rewritten.search(str(path)) is None:
+            continue
+        try:
+            pyc = rewrite.get_cache_dir(path) / (path.name[:-3] + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(path, pyc) is None:
+                pyc.parent.mkdir(exist_ok=True)
+                source_hash, code = rewrite._rewrite_test(path, config)
+                rewrite._write_pyc(state, code, source_hash, pyc)
+        except (AttributeError, TypeError, OSError, SyntaxError):
+            return  # pytest's internals changed, or a file is broken: collection will say
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: twice the usable cores. A third of the suite's time is tests waiting
     (on a stalled fake server, a timeout, a PostgreSQL or Chromium child, a rate-limit
