@@ -111,8 +111,13 @@ VARS_FILES = [
     ("infinity", "name: .inf\n", "vars.yaml:1:", "inf"),
     ("non-string key", "name: x\n00: y\n", "vars.yaml:2:1", "quote it"),
     ("syntax", "name: [unclosed\n", "vars.yaml:2:", "YAML syntax error"),
-    ("empty", "# nothing\n\n", "--vars vars.yaml is empty", "mapping of input names"),
-    ("a byte-order mark only", "\ufeff\n", "--vars vars.yaml is empty", "mapping of input names"),
+    ("empty", "# nothing\n\n", "vars.yaml:1:1: file is empty", "mapping of input names"),
+    (
+        "a byte-order mark only",
+        "\ufeff\n",
+        "vars.yaml:1:1: file is empty",
+        "mapping of input names",
+    ),
     ("a list", "- a\n", "must hold a mapping", "--vars vars.yaml"),
 ]
 

@@ -40,11 +40,8 @@ def test_a_key_yaml_does_not_read_as_a_string_is_an_error_at_its_place(key: str,
     with pytest.raises(PromptFileError) as caught:
         load_yaml(f"model:\n  params: {{temperature: 0, {key}: 1}}\n", P)
     assert caught.value.message == f"the key {key!r} is read as {kind}; keys must be strings"
-    loc = caught.value.location
-    assert loc is not None and (loc.line, loc.column) == (
-        2,
-        28,
-    )  # `  params: {temperature: 0, ` is 27 characters
+    loc = caught.value.location  # `  params: {temperature: 0, ` is 27 characters
+    assert loc is not None and (loc.line, loc.column) == (2, 28)
     assert caught.value.hint == f"quote it: '{key}':"
 
 
@@ -57,11 +54,8 @@ def test_a_value_json_cannot_hold_is_an_error_at_its_place(text: str, what: str)
     with pytest.raises(PromptFileError) as caught:
         load_yaml(f"tests:\n  - vars: {{q: {text}}}\n", P)
     assert caught.value.message == f"{text!r} is read as {what}, which JSON has not"
-    loc = caught.value.location
-    assert loc is not None and (loc.line, loc.column) == (
-        2,
-        15,
-    )  # `  - vars: {q: ` is 14 characters
+    loc = caught.value.location  # `  - vars: {q: ` is 14 characters
+    assert loc is not None and (loc.line, loc.column) == (2, 15)
     assert load_yaml(f"q: '{text}'\n", P).data == {"q": text}  # quoted: the text
 
 

@@ -58,11 +58,10 @@ def _read_vars(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise UsageError(f"--vars {path} is not UTF-8 text") from None
-    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in text.splitlines()):
-        raise UsageError(f"--vars {path} is empty", hint="write a mapping of input names to values")
-    data = load_yaml(text, path, require_mapping=False).data
+    hint = "write a mapping of input names to values"
+    data = load_yaml(text, path, require_mapping=False, empty_hint=hint).data
     if not isinstance(data, dict):
-        raise UsageError(f"--vars {path} must hold a mapping of input names to values")
+        raise UsageError(f"--vars {path} must hold a mapping of input names to values", hint=hint)
     return data
 
 

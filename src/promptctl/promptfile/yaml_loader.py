@@ -101,14 +101,19 @@ def _tab_at(text: str, loc: SourceLocation) -> bool:
     return "\t" in lines[loc.line - 1][max(loc.column - 2, 0) : loc.column]
 
 
-def load_yaml(text: str, path: Path, *, require_mapping: bool = True) -> LocatedYaml:
-    """Parse one YAML document, keeping locations; raises PromptFileError."""
+def load_yaml(
+    text: str,
+    path: Path,
+    *,
+    require_mapping: bool = True,
+    empty_hint: str = "add at least `version:`",
+) -> LocatedYaml:
+    """Parse one YAML document, keeping locations; raises PromptFileError. `empty_hint`
+    says what the file should hold (a prompt file's default)."""
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
-        raise PromptFileError(
-            "file is empty", location=SourceLocation(path, 1, 1), hint="add at least `version:`"
-        )
+        raise PromptFileError("file is empty", location=SourceLocation(path, 1, 1), hint=empty_hint)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
