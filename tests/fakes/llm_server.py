@@ -366,11 +366,17 @@ class FakeLLM:
         self.add_fault(Fault("garbage", status, wire=wire))
 
     def raw(
-        self, body: bytes | dict[str, Any], status: int = 200, *, wire: str | None = None
+        self,
+        body: bytes | dict[str, Any],
+        status: int = 200,
+        *,
+        wire: str | None = None,
+        content_type: str = "application/json",
     ) -> None:
         """Answer once with exactly `body` (bytes, or a dict sent as JSON)."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.add_fault(Fault("raw", status, body=data, wire=wire))
+        headers = {"content-type": content_type}
+        self.add_fault(Fault("raw", status, headers=headers, body=data, wire=wire))
 
     def cut(self, *, wire: str | None = None) -> None:
         """Send the status line, headers and part of the body, then close the connection."""
@@ -447,7 +453,7 @@ class FakeLLM:
             self._stopping.wait(fault.sleep_s)
             fault = None
         if fault is not None and fault.action == "raw":
-            self._send(h, fault.status, fault.body, {})
+            self._send(h, fault.status, fault.body, dict(fault.headers))
             return
         if fault is not None and fault.action == "cut":
             h.close_connection = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +14,7 @@ from fakes import http
 from fakes.llm_server import FakeLLM
 from fakes.more_wires import text_vector
 from promptctl.errors import ProviderError, UsageError
-from promptctl.promptfile.model import Project
+from promptctl.promptfile.model import PriceOverride, Project
 from promptctl.providers.embeddings import EmbedResult, batches
 from promptctl.providers.gateway import Gateway
 from promptctl.providers.types import CallRecord
@@ -136,6 +137,17 @@ def test_gemini_without_usage_has_an_unknown_cost(fake_llm: FakeLLM, embedder: E
     result = embedder.embed(TEXTS, "gemini/gemini-embedding-001")
     assert (result.usage_known, result.cost_usd) == (False, None)
     assert embedder.records[0].usage_known is False
+
+
+def test_an_embedding_model_priced_at_zero_costs_zero_without_usage(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    fake_llm.gemini_embed_usage = False
+    free = {"gemini/gemini-embedding-001": PriceOverride(input=0.0, output=0.0)}
+    embedder = Embedder(dataclasses.replace(fake_project, pricing=free), fake_env)
+    result = embedder.embed(TEXTS, "gemini/gemini-embedding-001")
+    assert (result.usage_known, result.cost_usd) == (False, 0.0)
+    assert embedder.records[0].cost_usd == 0.0
 
 
 @pytest.mark.parametrize(

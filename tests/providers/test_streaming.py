@@ -8,6 +8,7 @@ fallback; retries' waits are recorded instead of slept.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -388,3 +389,21 @@ def test_an_answer_in_the_cache_streams_as_one_delta(
         gw.close()
     assert first[:-1] == PIECES and again[:-1] == [TEXT]
     assert again[-1].cached and again[-1].ttft_ms is None and fake_llm.calls["gemini"] == 1
+
+
+def test_a_stream_ended_by_done_before_its_finish_reason_says_so(env: Env) -> None:
+    """llama-cpp-python ends streams it serves concurrently this way (seen against a real
+    server): the error names it and what to try, with the partial text."""
+    chunk = {
+        "id": "c1",
+        "model": "gpt-4o-mini",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"content": "The capital"}, "finish_reason": None}],
+    }
+    body = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+    env.fake.raw(body, wire="openai", content_type="text/event-stream")
+    with pytest.raises(StreamInterrupted) as info:
+        list(env.gw.stream_sync(_request("openai")))
+    assert info.value.partial_text == "The capital" and info.value.kind == "network"
+    assert "[DONE] before a finish reason" in str(info.value), str(info.value)
+    assert "--concurrency 1" in str(info.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from provider_helpers import Harness, chat
 
 from fakes.llm_server import FakeLLM
-from promptctl.promptfile.model import Project
+from promptctl.promptfile.model import PriceOverride, Project
 from promptctl.providers.types import ChatResponse
 
 TARGETS = {
@@ -91,3 +92,29 @@ def test_optional_counts_may_be_absent_or_null(
     response = Harness(fake_project, fake_env).run(chat("anthropic/claude-haiku-4-5"))
     assert response.usage.input_tokens == 14 and response.usage.cache_write_tokens == 4
     assert response.cost_usd is not None
+
+
+@pytest.mark.parametrize("free", [True, False])
+def test_a_model_priced_at_zero_costs_zero_without_usage(
+    fake_llm: FakeLLM,
+    fake_project: Project,
+    fake_env: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    free: bool,
+) -> None:
+    """A local model priced at 0 (llama-cpp-python streams report no usage) costs $0, not
+    "unknown"; a cheap but non-zero price still needs the usage."""
+    rate = 0.0 if free else 0.01
+    pricing = {"openai/gpt-4o-mini": PriceOverride(input=rate, output=0.0)}
+    project = dataclasses.replace(fake_project, pricing=pricing)
+    fake_llm.usage["openai"] = None
+    harness = Harness(project, fake_env)
+    with caplog.at_level(logging.WARNING, logger="promptctl.providers.gateway"):
+        responses = _two_calls(harness, "openai/gpt-4o-mini")
+    expected = 0.0 if free else None
+    assert [r.cost_usd for r in responses] == [expected, expected]
+    assert [r.cost_usd for r in harness.records] == [expected, expected]
+    assert [r.usage_known for r in responses] == [False, False]  # still said as it is
+    warned = [r.getMessage() for r in caplog.records if "usage" in r.getMessage()]
+    unknown = "openai/gpt-4o-mini sent no readable token usage: its cost is unknown"
+    assert warned == ([] if free else [unknown])

@@ -36,7 +36,7 @@ from promptctl.promptfile.model import Project
 from promptctl.providers.batch import BATCH_DISCOUNT, BatchClient, BatchStatus, batch_client
 from promptctl.providers.cache import ResponseCache
 from promptctl.providers.chain import plan
-from promptctl.providers.pricing import Price, cost_usd, price_for
+from promptctl.providers.pricing import Price, cost_usd, known_cost, price_for
 from promptctl.providers.recordings import RecordingStore
 from promptctl.providers.tool_calls import check_tool_calls
 from promptctl.providers.types import ChatResponse
@@ -298,7 +298,10 @@ def _response(project: Project, item: _Item, parsed: Any) -> ChatResponse:
     if parsed.model_reported:
         price = batch_price(f"{item.request.provider}/{parsed.model_reported}", project)
     price = price or batch_price(target, project)
-    cost = cost_usd(parsed.usage, price, target=target) if parsed.usage_known else None
+    if price is None:  # unknown, with the warning when the usage was there to price
+        cost = cost_usd(parsed.usage, None, target=target) if parsed.usage_known else None
+    else:
+        cost = known_cost(parsed.usage, parsed.usage_known, price)
     return ChatResponse(
         text=parsed.text,
         target=target,

@@ -281,7 +281,7 @@ class EmbedChain:
             price = gw._price(f"{target_plan.settings.name}/{parsed.model_reported}")
         if price is None:
             price = gw._price(target)
-        if not parsed.usage_known:
+        if not parsed.usage_known and not (price is not None and price.free):
             gw._warn_once(target, "%s sent no token usage for embeddings: their cost is unknown")
             return None
         if price is None:

@@ -575,7 +575,7 @@ class Gateway:
         price = self._price_of(target_plan, parsed)
         if price is None and parsed.reported_cost_usd is not None:
             cost = parsed.reported_cost_usd  # no price of ours: the proxy's figure
-        elif parsed.usage_known:
+        elif parsed.usage_known or (price is not None and price.free):
             cost = cost_usd(parsed.usage, price, target=target, warn=False)
             if price is None:
                 self._warn_once(

@@ -9,7 +9,8 @@ Cost rules (USD per million tokens; `Usage` is already normalised by the adapter
     (input - cached - cache_write) * input + cached * cache_read
     + (cache_write - write_1h) * cache_write + write_1h * cache_write_1h + output * output
 Missing cache prices fall back to the input price. An unknown model costs None (with a
-warning), never a silent 0.
+warning), never a silent 0; a model whose every rate is 0 (a local one) costs 0 even when
+its server reports no usage.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from promptctl.promptfile.model import DEFAULT_PROVIDERS, Project, ProviderSettings
 from promptctl.providers.types import Usage
 
-__all__ = ["Price", "cost_usd", "known_prices", "price_for", "price_provider"]
+__all__ = ["Price", "cost_usd", "known_cost", "known_prices", "price_for", "price_provider"]
 
 log = logging.getLogger("promptctl.providers")
 
@@ -45,6 +46,13 @@ class Price:
     source: str = ""
     effective_from: str | None = None
     tiers: Mapping[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
+
+    @property
+    def free(self) -> bool:
+        """Every rate is 0: any usage, read or not, costs nothing."""
+        rates = [self.input, self.output, self.cached_input, self.cache_write, self.cache_write_1h]
+        rates += [rate for tier in self.tiers.values() for _, rate in tier]
+        return not any(rates)
 
 
 @lru_cache(maxsize=1)
@@ -161,6 +169,14 @@ def cost_usd(
         + usage.output_tokens * _rate(price, "output", price.output, n_in)
     )
     return total / 1_000_000
+
+
+def known_cost(usage: Usage, usage_known: bool, price: Price | None) -> float | None:
+    """The cost when it is known: the usage was read and priced, or the price is 0 for
+    every token (a local model answers for nothing even when it reports no usage)."""
+    if price is None or not (usage_known or price.free):
+        return None
+    return cost_usd(usage, price, warn=False)
 
 
 def known_prices(project: Project | None = None) -> list[tuple[str, Price]]:

@@ -48,7 +48,7 @@ from promptctl.providers.chain import (
     plan,
 )
 from promptctl.providers.limits import limiter_for, sync_limiter_for
-from promptctl.providers.pricing import cost_usd
+from promptctl.providers.pricing import known_cost
 from promptctl.providers.retry import RetryPolicy, with_retries
 from promptctl.providers.sse import SSEParser
 from promptctl.providers.stream_scrub import StreamScrubber
@@ -400,7 +400,12 @@ async def _more(live: _Live) -> None:
     if chunk is None:
         live.ended = True
         if not decoder.complete:
-            raise ProviderError("network", "the stream ended before its end event (cut)")
+            raise ProviderError(
+                "network",
+                "the stream ended before its end event (cut): the server closed it, or sent"
+                " [DONE] before a finish reason (some local servers cut streams they serve"
+                " concurrently: try --concurrency 1)",
+            )
 
 
 def _transport(exc: Exception, timeout_s: float) -> ProviderError:
@@ -441,9 +446,7 @@ def _partial(gw: Gateway, target_plan: TargetPlan, live: _Live) -> ChatResponse:
         parsed = live.decoder.result()
     except ProviderError:  # what it said cannot be read (a tool call with no name)
         parsed = Parsed(text="", usage_known=False)
-    cost = None
-    if parsed.usage_known:
-        cost = cost_usd(parsed.usage, gw._price_of(target_plan, parsed), warn=False)
+    cost = known_cost(parsed.usage, parsed.usage_known, gw._price_of(target_plan, parsed))
     return ChatResponse(
         text=gw.redactor.known(parsed.text),
         target=target_plan.request.target,
