@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from runner_helpers import a, prompt, tcase
 
 from fakes.llm_server import FakeLLM
@@ -54,3 +57,27 @@ def test_half_cached_runs_every_cached_case_and_stops_the_rest_at_the_budget(
     assert run.skipped_budget == 10 - ran
     assert 0 < run.spent_usd <= SOME
     assert run.exit_code == 1
+
+
+@pytest.mark.parametrize("max_cost", [None, 1.0])
+def test_cases_that_send_nothing_spend_nothing_and_a_sent_one_counts_its_bound(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str], max_cost: float | None
+) -> None:
+    """No key set: every case errors before a request leaves, and the run's spent figure
+    (the progress line, `ci`'s budget left for the base) stays $0. A call that was sent and
+    then failed may have been billed: it counts its estimate."""
+    tests = [tcase(f"t{i}", f"q{i}", a("contains", "q")) for i in range(5)]
+    p = prompt("demo/nokey", *tests)
+    no_key = {k: v for k, v in fake_env.items() if k != "OPENAI_API_KEY"}
+    options = EvalOptions(max_cost=max_cost, use_cache=False)
+    run = evaluate(fake_project, [p], options, env=no_key)
+    assert [(r.status, r.error and r.error.kind) for r in run.results] == [("error", "config")] * 5
+    assert fake_llm.calls["openai"] == 0
+    assert run.spent_usd == 0.0
+
+    fake_llm.cut()  # sent, then cut mid-answer: it may have been billed
+    openai = dataclasses.replace(fake_project.providers["openai"], max_retries=0)
+    project = dataclasses.replace(fake_project, providers={"openai": openai})
+    sent = evaluate(project, [prompt("demo/sent", tests[0])], options, env=fake_env)
+    assert [(r.status, r.error and r.error.kind) for r in sent.results] == [("error", "network")]
+    assert sent.spent_usd > 0

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = ["CaseRunner"]
 
+# Errors raised before any request left: every key of the chain unset, an unknown
+# provider, no recording in replay. They cost nothing; any other error may have been
+# billed (sent, then timed out or cut) and counts its estimate, as an unknown cost does.
+_NOTHING_SENT = frozenset({"config", "replay_missing"})
+
 
 class CaseRunner:
     """Runs cases of one evaluation through one Gateway under one budget."""
@@ -82,6 +87,8 @@ class CaseRunner:
             if trimmed:
                 result = dataclasses.replace(result, context_trimmed=trimmed)
         except ProviderError as exc:
+            if exc.kind in _NOTHING_SENT:
+                actual = 0.0
             return _case_error(case, exc.kind, exc, request_hash)
         except PromptctlError as exc:
             return _case_error(case, "render", exc, request_hash)
