@@ -372,3 +372,42 @@ def test_replay_mode_refuses_to_embed(
         embedder.embed(["x"], "openai/text-embedding-3-small")
     assert info.value.kind == "replay_missing" and "not recorded" in info.value.message
     assert fake_llm.requests == []
+
+
+def test_gemini_gets_the_task_type_on_every_text_through_a_fallback_too(
+    fake_llm: FakeLLM, embedder: Embedder
+) -> None:
+    """A query and the documents it searches are embedded with different task types."""
+    for _ in range(4):  # 1 + max_retries: the OpenAI primary fails over to Gemini
+        fake_llm.error(500, wire="openai-embed")
+    result = embedder.embed(
+        TEXTS,
+        "openai/text-embedding-3-small",
+        fallbacks=["gemini/gemini-embedding-001"],
+        dimensions=64,
+        task_type="RETRIEVAL_DOCUMENT",
+    )
+    assert result.model == "gemini/gemini-embedding-001"
+    openai_sent, gemini_sent = fake_llm.requests[0], fake_llm.requests[-1]
+    assert set(openai_sent.body) == {"model", "input", "encoding_format", "dimensions"}
+    assert [r["taskType"] for r in gemini_sent.body["requests"]] == ["RETRIEVAL_DOCUMENT"] * 3
+
+
+def test_the_task_type_is_part_of_what_the_ledger_says_was_embedded(
+    fake_llm: FakeLLM, embedder: Embedder
+) -> None:
+    for task_type in (None, "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", None):
+        embedder.embed(TEXTS, "gemini/gemini-embedding-001", task_type=task_type)
+    hashes = [r.request_hash for r in embedder.records]
+    assert len(set(hashes)) == 3 and hashes[0] == hashes[3]
+    assert "taskType" not in fake_llm.requests[0].body["requests"][0]
+
+
+@pytest.mark.parametrize("task_type", ["retrieval_query", "QUERY", 3])
+def test_a_task_type_gemini_does_not_know_is_a_usage_error_before_any_call(
+    task_type: Any, fake_llm: FakeLLM, embedder: Embedder
+) -> None:
+    with pytest.raises(UsageError, match="is not one of Gemini's task types") as info:
+        embedder.embed(TEXTS, "gemini/gemini-embedding-001", task_type=task_type)
+    assert "RETRIEVAL_DOCUMENT" in str(info.value.hint)
+    assert fake_llm.requests == []

@@ -140,3 +140,16 @@ def test_calls_shows_and_filters_embedding_requests(
     assert ["embed: ok" in line for line in lines] == [False, True]  # newest first
     code, _, err = run([*args, "--operation", "speech"], monkeypatch, capsys)
     assert code == 2 and "chat, embed" in err
+
+
+def test_embed_and_aembed_pass_the_task_type_to_gemini(
+    bundle_path: Path, fake_env: dict[str, str], fake_llm: FakeLLM
+) -> None:
+    with _load(bundle_path, fake_env, fake_llm, False) as rt:
+        rt.embed(TEXTS, model="gemini/gemini-embedding-001", task_type="RETRIEVAL_DOCUMENT")
+        query = "how long do refunds take"
+        asyncio.run(
+            rt.aembed(query, model="gemini/gemini-embedding-001", task_type="RETRIEVAL_QUERY")
+        )
+    sent = [[r["taskType"] for r in req.body["requests"]] for req in fake_llm.requests]
+    assert sent == [["RETRIEVAL_DOCUMENT"] * 2, ["RETRIEVAL_QUERY"]]

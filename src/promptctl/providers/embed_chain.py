@@ -31,6 +31,7 @@ from promptctl.providers.chain import (
     plan,
 )
 from promptctl.providers.embeddings import (
+    TASK_TYPES,
     EmbedParsed,
     EmbedRequest,
     EmbedResult,
@@ -47,7 +48,12 @@ if TYPE_CHECKING:
 __all__ = ["EmbedChain", "embed_request"]
 
 
-def embed_request(texts: str | Sequence[str], model: str, dimensions: int | None) -> EmbedRequest:
+def embed_request(
+    texts: str | Sequence[str],
+    model: str,
+    dimensions: int | None,
+    task_type: str | None = None,
+) -> EmbedRequest:
     """Check the caller's arguments (a clear UsageError, never a provider's 400)."""
     if isinstance(texts, str):
         texts = [texts]
@@ -76,7 +82,12 @@ def embed_request(texts: str | Sequence[str], model: str, dimensions: int | None
         isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1
     ):
         raise UsageError(f"dimensions={dimensions!r} is not a positive integer")
-    return EmbedRequest(provider, name, items, dimensions)
+    if task_type is not None and task_type not in TASK_TYPES:
+        raise UsageError(
+            f"task_type={task_type!r} is not one of Gemini's task types",
+            hint="one of " + ", ".join(TASK_TYPES),
+        )
+    return EmbedRequest(provider, name, items, dimensions, task_type)
 
 
 class EmbedChain:
@@ -218,7 +229,7 @@ class EmbedChain:
         model = target_plan.request.model
         native = native_dimension(model)
         asked = None if native is not None and not native[1] else request.dimensions
-        send = EmbedRequest(settings.name, model, request.texts, asked)
+        send = EmbedRequest(settings.name, model, request.texts, asked, request.task_type)
         spans = batches(request.texts, wire.max_inputs, wire.max_bytes)
 
         async def one(start: int, end: int) -> tuple[EmbedParsed, int, float | None]:
@@ -330,9 +341,10 @@ class EmbedChain:
 
 def _key(request: EmbedRequest) -> str:
     """The ledger's request hash of one batch: what was embedded, by which model."""
+    what: dict[str, object] = {"embed": request.target, "dimensions": request.dimensions}
+    if request.task_type is not None:  # without one: the hashes of earlier versions
+        what["task_type"] = request.task_type
     payload = json.dumps(
-        {"embed": request.target, "dimensions": request.dimensions, "texts": request.texts},
-        separators=(",", ":"),
-        ensure_ascii=False,
+        {**what, "texts": request.texts}, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # `promptctl.runtime` imports this module: keep it light
 __all__ = [
     "EMBED_WIRES",
     "NATIVE_DIMENSIONS",
+    "TASK_TYPES",
     "EmbedParsed",
     "EmbedRequest",
     "EmbedResult",
@@ -43,15 +44,30 @@ __all__ = [
     "native_dimension",
 ]
 
+# Gemini's `taskType` values (EmbedContentRequest): a query and the documents it searches
+# are embedded with different ones (RETRIEVAL_QUERY, RETRIEVAL_DOCUMENT)
+TASK_TYPES = (
+    "RETRIEVAL_QUERY",
+    "RETRIEVAL_DOCUMENT",
+    "SEMANTIC_SIMILARITY",
+    "CLASSIFICATION",
+    "CLUSTERING",
+    "QUESTION_ANSWERING",
+    "FACT_VERIFICATION",
+    "CODE_RETRIEVAL_QUERY",
+)
+
 
 @dataclass(frozen=True)
 class EmbedRequest:
-    """Texts to embed with one `provider/model`; `dimensions` asks for shortened vectors."""
+    """Texts to embed with one `provider/model`; `dimensions` asks for shortened vectors,
+    `task_type` tells Gemini what the vectors are for (other wires have no such field)."""
 
     provider: str
     model: str
     texts: tuple[str, ...]
     dimensions: int | None = None
+    task_type: str | None = None
 
     @property
     def target(self) -> str:

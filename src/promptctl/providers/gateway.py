@@ -232,13 +232,14 @@ class Gateway:
         model: str,
         fallbacks: Sequence[str] = (),
         dimensions: int | None = None,
+        task_type: str | None = None,
         context: CallContext | None = None,
     ) -> EmbedResult:
         """Embed `texts` with `model` (`provider/model`), or the first fallback of the same
         dimension; batched, retried and recorded like chat calls (providers/embed_chain.py)."""
         from promptctl.providers.embed_chain import embed_request  # not for chat calls
 
-        request = embed_request(texts, model, dimensions)
+        request = embed_request(texts, model, dimensions, task_type)
         return await self._embedder().run(request, fallbacks, context, blocking=False)
 
     def embed_sync(
@@ -248,12 +249,13 @@ class Gateway:
         model: str,
         fallbacks: Sequence[str] = (),
         dimensions: int | None = None,
+        task_type: str | None = None,
         context: CallContext | None = None,
     ) -> EmbedResult:
         """Blocking `embed`, safe from any thread (as `complete_sync`)."""
         from promptctl.providers.embed_chain import embed_request
 
-        request = embed_request(texts, model, dimensions)
+        request = embed_request(texts, model, dimensions, task_type)
         if self._sync_sleep is None:
             return self._pool.run_bg(
                 self._embedder().run(request, fallbacks, context, blocking=False)

@@ -29,6 +29,8 @@ def batch_embed_body(request: EmbedRequest) -> dict[str, Any]:
         item: dict[str, Any] = {"model": model, "content": {"parts": [{"text": text}]}}
         if request.dimensions is not None:
             item["outputDimensionality"] = request.dimensions
+        if request.task_type is not None:
+            item["taskType"] = request.task_type
         items.append(item)
     return {"requests": items}
 

@@ -392,6 +392,7 @@ class Runtime:
         model: str,
         fallbacks: Sequence[str] = (),
         dimensions: int | None = None,
+        task_type: str | None = None,
     ) -> EmbedResult:
         """Embedding vectors of `texts` (one per text, in order) from `model`.
 
@@ -400,7 +401,8 @@ class Runtime:
         order when it fails, only if their vectors have the same dimension: `dimensions`
         when given (asked of every target), else as known from the first answer. Batched
         within the provider's limits, retried, and one ledger row per HTTP request
-        (docs/runtime.md, "Embeddings").
+        (docs/runtime.md, "Embeddings"). `task_type` (Gemini's `taskType`, such as
+        RETRIEVAL_QUERY or RETRIEVAL_DOCUMENT) is sent to Gemini targets only.
         """
         if self._watch:  # a new release may change the provider settings
             self._check_watch()
@@ -408,7 +410,12 @@ class Runtime:
         context = CallContext(source="runtime", tags=self._tags)
         try:
             return gateway.embed_sync(
-                texts, model=model, fallbacks=fallbacks, dimensions=dimensions, context=context
+                texts,
+                model=model,
+                fallbacks=fallbacks,
+                dimensions=dimensions,
+                task_type=task_type,
+                context=context,
             )
         except RuntimeError:  # httpx: "the client has been closed" by a racing close()
             if self._closed:
@@ -422,6 +429,7 @@ class Runtime:
         model: str,
         fallbacks: Sequence[str] = (),
         dimensions: int | None = None,
+        task_type: str | None = None,
     ) -> EmbedResult:
         """`embed` for asyncio code: the batches of one call are sent concurrently."""
         if self._watch:
@@ -430,7 +438,12 @@ class Runtime:
         context = CallContext(source="runtime", tags=self._tags)
         try:
             return await gateway.embed(
-                texts, model=model, fallbacks=fallbacks, dimensions=dimensions, context=context
+                texts,
+                model=model,
+                fallbacks=fallbacks,
+                dimensions=dimensions,
+                task_type=task_type,
+                context=context,
             )
         except RuntimeError:
             if self._closed:
