@@ -7,7 +7,7 @@ Run: .venv/bin/python bench/overhead.py [--quick]
    row: httpx2's own pool (one client of 50 connections, or five of 10), the bare httpcore2
    pool without the httpx2 layer, httpx2 over promptctl's `PooledTransport` (its own
    HTTP/1.1 connections), `PooledClient.post_bytes` (what a provider call uses), and
-   aiohttp when it is installed (for comparison only; not a dependency). Prints
+   httpx and aiohttp when installed (for comparison only; not dependencies). Prints
    wall time and client CPU per request, best of 3 (the server runs in its own process).
 2. Overhead: Gateway.complete (live mode, no cache) vs a raw `post_bytes` of the same body
    (the provider path's HTTP alone) to a zero-latency local server, at concurrency 1 and
@@ -193,17 +193,23 @@ def _aiohttp(per: int) -> tuple[list[Any], Any]:
 
 
 def _options() -> dict[str, Any]:
-    import httpx
     import httpx2
 
     options: dict[str, Any] = {
-        "httpx  5 clients x 10 conns": lambda: _httpx_clients(httpx, 5, 10),
         "httpx2 1 client  x 50 conns": lambda: _httpx_clients(httpx2, 1, 50),
         "httpx2 5 clients x 10 conns": lambda: _httpx_clients(httpx2, 5, 10),
         "bare httpcore2 pool (50)": lambda: _bare_httpcore2(50),
         "httpx2 + PooledTransport (50)": lambda: _pooled_transport(50),
         "PooledClient.post_bytes (50)": lambda: _post_bytes(50),
     }
+    try:  # httpx 0.28/0.29: the library httpx2 forked, for comparison (not a dependency)
+        import httpx
+
+        options["httpx  5 clients x 10 conns, not a dependency"] = lambda: _httpx_clients(
+            httpx, 5, 10
+        )
+    except ImportError:
+        pass
     try:
         import aiohttp  # noqa: F401
 

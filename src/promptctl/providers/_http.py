@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx2
 
-__all__ = ["TimeoutError_", "TransportError", "new_client", "new_sync_client"]
+__all__ = ["TimeoutError_", "TransportError", "new_client", "new_sync_client", "ssl_context"]
 
 TimeoutError_ = httpx2.TimeoutException
 TransportError = httpx2.TransportError
@@ -74,6 +74,12 @@ def new_sync_client(max_connections: int = 100) -> Any:
         max_connections, ssl_context=lambda: _ssl_context(cert_file, cert_dir)
     )
     return SyncPooledClient(transport, timeout=60.0)
+
+
+def ssl_context() -> ssl.SSLContext:
+    """The process's SSL context for the environment's CA setting (`SSL_CERT_FILE`,
+    `SSL_CERT_DIR`), shared by every client that verifies certificates."""
+    return _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 @functools.cache

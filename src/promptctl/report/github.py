@@ -21,7 +21,7 @@ from promptctl.errors import ConfigError, ProviderError
 from promptctl.report.diff_report import MARKER
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = [
     "CommentResult",
@@ -49,7 +49,7 @@ def publish_report(
     markdown: str,
     *,
     env: Mapping[str, str] | None = None,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
 ) -> CommentResult:
     """Append to the step summary (when set) and create or update the PR comment."""
     env = os.environ if env is None else env
@@ -108,10 +108,12 @@ def upsert_comment(
     markdown: str,
     *,
     env: Mapping[str, str],
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
 ) -> CommentResult:
     """PATCH the comment that carries the marker, or POST a new one."""
-    import httpx
+    import httpx2
+
+    from promptctl.providers._http import ssl_context
 
     token, repo, number = check_comment_env(env)
     api = env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
@@ -121,7 +123,8 @@ def upsert_comment(
         "X-GitHub-Api-Version": "2022-11-28",
         "User-Agent": "promptctl",
     }
-    with httpx.Client(headers=headers, timeout=30.0, transport=transport) as client:
+    client = httpx2.Client(headers=headers, timeout=30.0, transport=transport, verify=ssl_context())
+    with client:
         existing = _find_marked(client, f"{api}/repos/{repo}/issues/{number}/comments")
         if existing is not None:
             url = f"{api}/repos/{repo}/issues/comments/{existing}"
@@ -134,7 +137,7 @@ def upsert_comment(
     return CommentResult(action, int(data.get("id", 0)), str(data.get("html_url", "")))
 
 
-def _find_marked(client: httpx.Client, url: str) -> int | None:
+def _find_marked(client: httpx2.Client, url: str) -> int | None:
     next_url: str | None = f"{url}?per_page=100"
     for _ in range(_MAX_PAGES):
         if next_url is None:
@@ -147,19 +150,19 @@ def _find_marked(client: httpx.Client, url: str) -> int | None:
     return None
 
 
-def _call(client: httpx.Client, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
+def _call(client: httpx2.Client, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
     data = _send(client, method, url, body).json()
     return data if isinstance(data, dict) else {}
 
 
 def _send(
-    client: httpx.Client, method: str, url: str, body: dict[str, Any] | None
-) -> httpx.Response:
-    import httpx
+    client: httpx2.Client, method: str, url: str, body: dict[str, Any] | None
+) -> httpx2.Response:
+    import httpx2
 
     try:
         response = client.request(method, url, json=body)
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise ProviderError(
             "network", f"GitHub API unreachable: {type(exc).__name__}", provider="github"
         ) from None
@@ -171,7 +174,7 @@ def _send(
         )
         raise ProviderError(
             kind,
-            f"GitHub API {method} {httpx.URL(url).path} returned {response.status_code}",
+            f"GitHub API {method} {httpx2.URL(url).path} returned {response.status_code}",
             provider="github",
             status=response.status_code,
             hint="the workflow needs `permissions: pull-requests: write`"
