@@ -58,11 +58,11 @@ def compare(
     keys = list(head) + [k for k in base if k not in head]
     measured = [_measure(k, base.get(k), head.get(k), gate) for k in keys]
     back = {v: k[1] for k, v in renamed.items()}
-    groups = [replace(g, base_target=back.get((g.prompt, g.target))) for g, _ in measured]
-    family = [_Hypothesis(i, kind, p) for i, (_, hs) in enumerate(measured) for kind, p in hs]
+    groups = [replace(g, base_target=back.get((g.prompt, g.target))) for g, _, _ in measured]
+    family = [_Hypothesis(i, kind, p) for i, (_, hs, _) in enumerate(measured) for kind, p in hs]
     groups = _adjust(groups, family)
     planned = max(1, sum(1 for g in groups if g.paired_tests))
-    groups = [_decide(g, gate, planned) for g in groups]
+    groups = [_decide(g, gate, planned, m[2]) for g, m in zip(groups, measured, strict=True)]
     verdict, reasons = _overall(groups)
     return Comparison(
         verdict=verdict,
@@ -92,8 +92,16 @@ def check_gate(gate: GateConfig) -> None:
 def _group_cases(cases: Iterable[Case]) -> dict[_Key, _Tests]:
     out: dict[_Key, _Tests] = {}
     for case in cases:
-        tests = out.setdefault((str(case["prompt"]), str(case["target"])), {})
-        tests.setdefault(str(case["test"]), []).append(case)
+        key = (str(case["prompt"]), str(case["target"]))
+        tests = out.get(key)
+        if tests is None:
+            tests = out[key] = {}
+        name = str(case["test"])
+        runs = tests.get(name)
+        if runs is None:
+            tests[name] = [case]
+        else:
+            runs.append(case)
     return out
 
 
@@ -132,8 +140,9 @@ def outcome(t: TestDiff) -> Outcome | None:
 
 def _measure(
     key: _Key, base: _Tests | None, head: _Tests | None, gate: GateConfig
-) -> tuple[GroupComparison, list[tuple[_Kind, float]]]:
-    """Everything but the verdict: per-test diffs, side stats, the paired tests."""
+) -> tuple[GroupComparison, list[tuple[_Kind, float]], list[Outcome]]:
+    """Everything but the verdict: per-test diffs, side stats, the paired tests (and their
+    outcomes, which the verdict reads again)."""
     base, head = base or {}, head or {}
     names = list(base) + [t for t in head if t not in base]
     tests = tuple(classify_test(t, base.get(t), head.get(t)) for t in names)
@@ -153,7 +162,7 @@ def _measure(
         set_aside=sum(1 for t, o in pairs if o is None and t.status == "errored"),
     )
     if not paired or not base or not head:
-        return with_cost_latency(group, base, head, gate), []
+        return with_cost_latency(group, base, head, gate), [], outcomes
     shift = shift_test(outcomes)
     hard = hard_flip_test(outcomes)
     group = replace(
@@ -179,7 +188,7 @@ def _measure(
         if gate.fail_on_new_failures and hard.p_min <= gate.alpha:
             hypotheses.append(("hard", hard.p_value))
     group = _with_scores(group, base, head, [t.test for t, _ in paired], gate)
-    return with_cost_latency(group, base, head, gate), hypotheses
+    return with_cost_latency(group, base, head, gate), hypotheses, outcomes
 
 
 def _repeats(outcomes: list[Outcome]) -> int:
@@ -223,7 +232,9 @@ def _with_scores(
     return replace(group, score_change=change, score_change_ci95=(lo, hi))
 
 
-def _decide(g: GroupComparison, gate: GateConfig, planned: int) -> GroupComparison:
+def _decide(
+    g: GroupComparison, gate: GateConfig, planned: int, outcomes: list[Outcome]
+) -> GroupComparison:
     """Apply the gate rules in order: error, fail, inconclusive, pass (docs/gating.md)."""
     note = (f"model changed: {g.model_change}",) if g.model_change else ()
     if g.base is None:
@@ -241,7 +252,7 @@ def _decide(g: GroupComparison, gate: GateConfig, planned: int) -> GroupComparis
                     f"{side} ({stats.error_rate:.0%} > max_error_rate {gate.max_error_rate:.0%})",
                 ),
             )
-    need, why = _needed(g, gate, planned)
+    need, why = _needed(g, gate, planned, outcomes)
     g = replace(g, required_tests=need)
     failures = _failures(g, gate)
     if failures:
@@ -264,11 +275,13 @@ def _error_note(g: GroupComparison) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _needed(g: GroupComparison, gate: GateConfig, planned: int) -> tuple[int | None, str | None]:
-    """Tests needed to detect min_detectable_drop, and why the group is short, if it is."""
+def _needed(
+    g: GroupComparison, gate: GateConfig, planned: int, outcomes: list[Outcome]
+) -> tuple[int | None, str | None]:
+    """Tests needed to detect min_detectable_drop, and why the group is short, if it is
+    (`outcomes`: the group's paired ones)."""
     if not g.paired_tests:
         return None, None
-    outcomes = [o for o in (outcome(t) for t in g.tests) if o is not None]
     repeats = _repeats(outcomes)
     effect = gate.min_detectable_drop
     need = required_tests(outcomes, effect, gate.alpha, family=planned, repeats=repeats)
