@@ -130,3 +130,34 @@ def test_alias_bomb_is_bounded() -> None:
 
 def test_pointer_escapes_slash_and_tilde() -> None:
     assert pointer(["a/b", "c~d", 0]) == "/a~1b/c~0d/0"
+
+
+QUOTE_IT = "write the whole text in quotes"
+
+
+@pytest.mark.parametrize(
+    ("line", "where", "message", "hint"),
+    [
+        ("- user: {{ country }} is where?", (2, 25), "did not find expected key", "Jinja tag"),
+        ("- user: {% if a %}x{% endif %}", (2, 12), "found '%', which cannot", "Jinja tag"),
+        ("- user: Reply as JSON: {a: 1}", (2, 24), "mapping values are not allowed", "': '"),
+        ("- user: @alice said hi", (2, 11), "found '@', which cannot start", "starting with @"),
+        ("- user: `code` here", (2, 11), "found '`', which cannot start", "starting with @"),
+        ('- user: "never closed', (2, 11), "found unexpected end of stream", "not closed"),
+    ],
+    ids=["jinja-braces", "jinja-block", "colon", "at-sign", "backtick", "open-quote"],
+)
+def test_the_yaml_mistakes_of_prompt_text_say_how_to_fix_them(
+    line: str, where: tuple[int, int], message: str, hint: str
+) -> None:
+    """A message written unquoted is the commonest syntax error in a prompt file: the
+    error names the character and the hint says to quote it (or where the quote opened)."""
+    with pytest.raises(PromptFileError) as exc:
+        load_yaml(f"messages:\n  {line}\n", P)
+    err = exc.value
+    assert err.location is not None and (err.location.line, err.location.column) == where
+    assert message in err.message and hint in (err.hint or ""), (err.message, err.hint)
+    if hint != "not closed":
+        assert QUOTE_IT in (err.hint or "")
+    quoted = line.replace("- user: ", "- user: '", 1).replace("'", "''").replace("''", "'", 1)
+    assert load_yaml(f"messages:\n  {quoted}'\n", P).data["messages"][0]["user"]

@@ -93,6 +93,39 @@ def decode_text(raw: bytes, path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _line_at(text: str, index: int) -> str:
+    lines = text.splitlines()
+    return lines[index] if 0 <= index < len(lines) else ""
+
+
+def _named(problem: str, line: str, loc: SourceLocation) -> str:
+    """PyYAML's "found character that cannot start any token", with the character."""
+    if problem.startswith("found character") and loc.column and 0 < loc.column <= len(line):
+        return f"found {line[loc.column - 1]!r}, which cannot start a plain YAML value"
+    return problem
+
+
+_QUOTE_IT = (
+    "write the whole text in quotes ('...', doubling any ' inside), or as a block: `|` "
+    "after the key and the text on the next lines, indented"
+)
+
+
+def syntax_hint(problem: str, context: str, line: str) -> str | None:
+    """How to fix the YAML mistakes prompt authors make (the text of a message unquoted),
+    from PyYAML's problem and the line it points at."""
+    value = line.split(": ", 1)[1] if ": " in line else line
+    if "{{" in value or "{%" in value:
+        return f"a value with a Jinja tag ({{{{ }}}} or {{% %}}) must be quoted: {_QUOTE_IT}"
+    if "mapping values are not allowed" in problem:
+        return f"a value containing ': ' must be quoted: {_QUOTE_IT}"
+    if problem.startswith("found character"):
+        return f"a value starting with @, ` or % must be quoted: {_QUOTE_IT}"
+    if "quoted scalar" in context:
+        return "a quoted value is not closed: add its closing quote"
+    return None
+
+
 def _tab_at(text: str, loc: SourceLocation) -> bool:
     """Whether the error points at (or just after) a tab: PyYAML's message never says so."""
     lines = text.splitlines()
@@ -124,6 +157,8 @@ def load_yaml(
         result.data = walker.walk(node, "", 0)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "quoted scalar" in (exc.context or "") and exc.context_mark is not None:
+            mark = exc.context_mark  # the quote left open, not the end of the file
         loc = SourceLocation(path, mark.line + 1, mark.column + 1) if mark else SourceLocation(path)
         problem = exc.problem or exc.context or "invalid YAML"
         if _tab_at(text, loc):
@@ -132,7 +167,12 @@ def load_yaml(
                 location=loc,
                 hint="indent with spaces; replace the tab",
             ) from None
-        raise PromptFileError(f"YAML syntax error: {problem}", location=loc) from None
+        line = _line_at(text, mark.line) if mark else ""
+        raise PromptFileError(
+            f"YAML syntax error: {_named(problem, line, loc)}",
+            location=loc,
+            hint=syntax_hint(problem, exc.context or "", line),
+        ) from None
     except yaml.YAMLError as exc:
         raise PromptFileError(f"YAML error: {exc}", location=SourceLocation(path)) from None
     finally:
