@@ -274,6 +274,35 @@ def test_prompt_ids_named_like_object_members_filter_safely(browser: Any, tmp_pa
     assert opened.errors == []
 
 
+def test_answers_without_usage_show_unknown_tokens_as_the_terminal_does(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A server that sends no usage (llama-cpp-python's streams): "unknown", not 0/0; the
+    page and `summary_rows` (terminal, markdown) apply one rule."""
+    from dataclasses import replace
+
+    from html_builders import case
+
+    from promptctl.evals.results import RunInfo, to_document
+    from promptctl.providers.types import Usage
+    from promptctl.report.summary import summary_rows
+
+    no_usage = [
+        replace(case("a/p", f"t{i}", TARGETS[0], "pass", "ok"), usage=Usage()) for i in range(2)
+    ]
+    counted = [case("a/p", "t0", TARGETS[1], "pass", "ok")]
+    errored = [case("a/p", "t0", "local/m", "error", None)]
+    doc = to_document(RunInfo.start(), [*no_usage, *counted, *errored])
+    path = tmp_path / "run.html"
+    path.write_text(render_run(doc), encoding="utf-8")
+    opened = open_report(browser, path)
+    rows = opened.page.eval_on_selector_all(
+        "#summary tbody tr", "rows => rows.map(r => r.cells[4].textContent)"
+    )
+    assert rows == [r[4] for r in summary_rows(doc)] == ["unknown", "200/20", "0/0"]
+    assert opened.errors == []
+
+
 def test_diff_report_keyboard(diff_page: tuple[Opened, Any]) -> None:
     opened, _ = diff_page
     page = opened.page

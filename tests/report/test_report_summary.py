@@ -191,3 +191,16 @@ def test_rich_summary_shows_the_same_notes() -> None:
     out = buf.getvalue()
     assert "1 case answered by a fallback (anthropic/claude-haiku-4-5 after" in out
     assert "no price for local/llama3: add it under `pricing:`" in out
+
+
+def test_answered_cases_without_any_token_show_an_unknown_count_not_zero() -> None:
+    """A local server that sends no usage (llama-cpp-python's streams): its answers were
+    not free of tokens. Errored-only rows, and rows that counted tokens, stay as numbers."""
+    doc = {
+        "summary": [
+            _summary(input_tokens=0, output_tokens=0, cost_usd=0.0),
+            _summary(target="b/all-errored", passed=0, failed=0, input_tokens=0, output_tokens=0),
+            _summary(target="c/counted"),
+        ]
+    }
+    assert [row[4] for row in summary_rows(doc)] == ["unknown", "0/0", "1200/80"]

@@ -87,6 +87,15 @@ def _cost(s: Mapping[str, Any]) -> str:
     return text
 
 
+def _tokens(s: Mapping[str, Any]) -> str:
+    """`in/out`; "unknown" when cases were answered and none counted a token: every answer
+    came without usage (llama-cpp-python's streams), and 0/0 would read as nothing used."""
+    n_in, n_out = s["input_tokens"], s["output_tokens"]
+    if not n_in and not n_out and (s.get("passed") or 0) + (s.get("failed") or 0):
+        return "unknown"
+    return f"{n_in}/{n_out}"
+
+
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f} ms"
 
@@ -103,7 +112,7 @@ def summary_rows(doc: Mapping[str, Any], *, interval: bool = True) -> list[tuple
                 s["target"],
                 _pass_rate(s, interval=interval),
                 "–" if score is None else f"{score:.2f}",
-                f"{s['input_tokens']}/{s['output_tokens']}",
+                _tokens(s),
                 _cost(s),
                 _ms(s.get("latency_p50_ms")),
                 _ms(s.get("latency_p95_ms")),

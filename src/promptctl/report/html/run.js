@@ -30,8 +30,11 @@ function summaryTable(summary) {
     const rate = s.pass_rate === null ? "–" : `${pct(s.pass_rate)} (${s.passed}/${s.passed + s.failed})${ci}`;
     let cost = s.cost_usd === null ? "unknown" : usd(s.cost_usd);
     if (s.cost_unknown_cases) cost += ` (+${s.cost_unknown_cases} unpriced)`;
+    // no token counted for answered cases: their usage was unknown, not zero (summary.py)
+    const tokens = !s.input_tokens && !s.output_tokens && s.passed + s.failed
+      ? "unknown" : `${s.input_tokens}/${s.output_tokens}`;
     return [`${s.prompt}@${s.version}`, s.target, rate, num(s.mean_score, 2),
-      `${s.input_tokens}/${s.output_tokens}`, cost, ms(s.latency_p50_ms), ms(s.latency_p95_ms), s.errors];
+      tokens, cost, ms(s.latency_p50_ms), ms(s.latency_p95_ms), s.errors];
   });
   const t = table(["prompt", "target", "pass rate", "score", "tokens in/out", "cost", "p50", "p95", "errors"], rows, 2);
   t.id = "summary";
