@@ -310,3 +310,31 @@ def test_the_callers_gc_state_is_left_as_it_was(
         assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
     finally:
         gc.freeze()  # as the suite's conftest left it
+
+
+def test_nothing_listening_at_the_base_url_says_to_check_the_server(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every case failed to connect: exit 3, and a hint at the server and its base_url;
+    a run where some cases were answered gets no such hint."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = (project / "promptctl.yaml").read_text()
+    (project / "promptctl.yaml").write_text(
+        config.replace(fake_llm.openai_base, f"http://127.0.0.1:{port}/v1")
+    )
+    code, out, err = run(["test", "--no-cache"], monkeypatch, capsys)
+    assert code == 3, out + err
+    assert "ConnectError" in out + err
+    assert "hint: no provider could be reached: is the server running" in err
+    (project / "promptctl.yaml").write_text(config)
+    fake_llm.drop()  # one case cut off, the others answered
+    code, out, err = run(["test", "--no-cache"], monkeypatch, capsys)
+    assert "ERROR" in out and "1 passed" in out, out
+    assert code != 0 and "no provider could be reached" not in err, out + err

@@ -213,6 +213,11 @@ def _report(run: EvalRun, project: Project, *, quiet: bool, fmt: str = "text") -
         )
     if "config" in kinds:
         sys.stderr.write("hint: a provider is not configured (see the errors above)\n")
+    if "network" in kinds and not run.counts.get("pass") and not run.counts.get("fail"):
+        sys.stderr.write(
+            "hint: no provider could be reached: is the server running, and is its base_url"
+            " in promptctl.yaml right? (`promptctl providers` lists them)\n"
+        )
     if run.interrupted:
         sys.stderr.write("interrupted: partial results written; re-run to resume from cache\n")
 
