@@ -75,18 +75,21 @@ def _side(
     erroring: set[tuple[int, int]],
 ) -> dict[str, Any]:
     cases = []
+    random_ = rng.random
     for g, rates in enumerate(groups):
+        prompt = f"p{g}"
         for i, p in enumerate(rates):
-            for r in range(repeats):
-                passed = rng.random() < p
+            test, always_errors = f"t{i}", (g, i) in erroring
+            for r in range(repeats):  # the same draws, in the same order, as ever
+                passed = random_() < p
                 status = "pass" if passed else "fail"
-                if (g, i) in erroring or (not passed and rng.random() < error_if_fail):
+                if always_errors or (not passed and random_() < error_if_fail):
                     status = "error"
                 cases.append(
                     {
-                        "prompt": f"p{g}",
+                        "prompt": prompt,
                         "target": "openai/gpt-4o-mini",
-                        "test": f"t{i}",
+                        "test": test,
                         "repeat": r,
                         "status": status,
                         "cost_usd": 0.001,
