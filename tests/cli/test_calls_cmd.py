@@ -158,3 +158,22 @@ def test_ledger_text_is_printed_as_data_not_markup(
     code, out, _ = run(["calls"], monkeypatch, capsys)
     assert code == 0
     assert "[red]p[/red]" in out and "[link=http://evil]m[/link]" in out
+
+
+def test_a_call_without_usage_shows_unknown_tokens_not_zero(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_llm.usage["openai"] = None  # a server that reports no usage
+    run(["test", "demo/priced", "--no-cache"], monkeypatch, capsys)
+    fake_llm.usage["openai"] = {"prompt_tokens": 1000, "completion_tokens": 100}
+    run(["test", "demo/proxied", "--no-cache"], monkeypatch, capsys)
+    code, out, _ = run(["calls"], monkeypatch, capsys)
+    assert code == 0
+    rows = {line.split("│")[2].strip(): line for line in out.splitlines() if "demo/" in line}
+    cells = [c.strip() for c in rows["demo/priced"].split("│")]
+    assert cells[6:8] == ["?", "?"], cells
+    cells = [c.strip() for c in rows["demo/proxied"].split("│")]
+    assert cells[6:8] == ["1,000", "100"], cells

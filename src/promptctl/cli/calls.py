@@ -39,14 +39,16 @@ def _cells(row: CallRow) -> list[str]:
     if row.operation != "chat":
         outcome = f"{row.operation}: {outcome}"  # an embeddings request, not an answer
     cost = "-" if row.outcome == "error" else format_usd(row.cost_usd)
+    # an answer always has input tokens: none at all means the server reported no usage
+    counted = row.input_tokens or row.output_tokens or row.outcome == "error"
     return [
         datetime.fromtimestamp(row.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
         row.prompt_id or "-",
         row.prompt_version or "-",
         row.target,
         row.model_reported or "-",
-        f"{row.input_tokens:,}",
-        f"{row.output_tokens:,}",
+        f"{row.input_tokens:,}" if counted else "?",
+        f"{row.output_tokens:,}" if counted else "?",
         cost,
         "-" if row.latency_ms is None or row.outcome == "error" else f"{row.latency_ms:,.0f} ms",
         outcome,
