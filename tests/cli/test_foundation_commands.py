@@ -235,3 +235,39 @@ def test_lint_and_list_of_an_empty_project_say_where_they_looked(
     assert code == 0 and f"no prompt files under {tmp_path / 'prompts'}" in err, err
     code, _, err = run(["list"], monkeypatch, capsys)
     assert code == 0 and "run `promptctl init`" in err
+
+
+@pytest.mark.parametrize(
+    "model", ["ollama/llama3.2:1b", "local/smollm2", "vertex/claude-3-5-sonnet@20240620"]
+)
+def test_init_with_a_model_scaffolds_the_example_and_judge_on_it(
+    model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user without an OpenAI key starts on their own model; a provider that is not built
+    in is named with what to add (the project still lints clean once it is there)."""
+    new = tmp_path / "new"
+    code, out, _ = run(["init", str(new), "--model", model], monkeypatch, capsys)
+    assert code == 0, out
+    example = (new / "prompts" / "example" / "answer.yaml").read_text()
+    assert f"  use: {model}\n" in example and "gpt-4o-mini" not in example
+    assert f"judge: {model}\n" in (new / "promptctl.yaml").read_text()
+    provider = model.split("/")[0]
+    assert ("is not a built-in provider" in out) is (provider != "ollama")
+    if provider != "ollama":
+        with (new / "promptctl.yaml").open("a") as fh:
+            fh.write(
+                f"providers:\n  {provider}: {{kind: openai-compatible, base_url: 'http://h/v1'}}\n"
+            )
+    code, out, _ = run(["lint", "--project", str(new), "-f", "json"], monkeypatch, capsys)
+    assert code == 0 and json.loads(out)["summary"]["errors"] == 0, out
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-4o-mini", "openai/", "/x", "openai/gpt 4o", "a/b\\nc", "a/b #c", "a/{b}"]
+)
+def test_init_refuses_a_model_that_is_not_provider_slash_model(
+    model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["init", str(tmp_path / "new"), "--model", model], monkeypatch, capsys)
+    assert code == 2 and "is not provider/model" in err, err
+    assert not (tmp_path / "new").exists()

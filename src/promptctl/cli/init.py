@@ -8,6 +8,7 @@ The `.gitignore` covers the default signing-key location (`keygen keys` writes t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ CONFIG = """\
 # yaml-language-server: $schema=schemas/config.schema.json
 prompts: prompts
 evals: evals
-judge: openai/gpt-4o-mini
+judge: @@MODEL@@
 gate: {max_pass_rate_drop: 0.0, max_cost_increase_pct: 10, alpha: 0.05}
 """
 
@@ -31,7 +32,7 @@ status: draft
 owner: you
 tags: [example]
 model:
-  use: openai/gpt-4o-mini
+  use: @@MODEL@@
   params: {temperature: 0, max_tokens: 200}
 inputs:
   question: {type: string, minLength: 1, maxLength: 2000}
@@ -71,14 +72,31 @@ def workflow_text(install: str | None) -> str:
     return template.read_text(encoding="utf-8").replace("@@INSTALL@@", step)
 
 
-def scaffold(directory: Path, install: str | None = None) -> list[Path]:
-    """Write the skeleton; refuses to touch an existing promptctl.yaml."""
+DEFAULT_MODEL = "openai/gpt-4o-mini"
+# provider/model as `model.use` takes it, in characters a plain YAML value keeps as they are
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9._:@+/-]*")
+
+
+def check_model(model: str) -> str:
+    """`provider/model` as a prompt's `model.use` takes it (a UsageError otherwise)."""
+    if not _MODEL.fullmatch(model):
+        raise UsageError(
+            f"--model {model!r} is not provider/model",
+            hint="e.g. --model ollama/llama3.2:1b or --model anthropic/claude-haiku-4-5",
+        )
+    return model
+
+
+def scaffold(directory: Path, install: str | None = None, model: str = DEFAULT_MODEL) -> list[Path]:
+    """Write the skeleton, its example prompt and judge on `model`; refuses to touch an
+    existing promptctl.yaml."""
+    check_model(model)
     config = directory / "promptctl.yaml"
     if config.exists():
         raise UsageError(f"{config} already exists", hint="init only scaffolds new projects")
     files: dict[Path, str] = {
-        config: CONFIG,
-        directory / "prompts" / "example" / "answer.yaml": EXAMPLE,
+        config: CONFIG.replace("@@MODEL@@", model),
+        directory / "prompts" / "example" / "answer.yaml": EXAMPLE.replace("@@MODEL@@", model),
         directory / "prompts" / "_partials" / "tone.j2": TONE,
         directory / "evals" / "datasets" / ".gitkeep": "",
         directory / ".gitignore": GITIGNORE,
@@ -114,13 +132,31 @@ def register(app: typer.Typer) -> None:
                 "(default: where this copy came from, if pinned).",
             ),
         ] = None,
+        model: Annotated[
+            str,
+            typer.Option(
+                "--model",
+                help="provider/model of the example prompt and of the judge, e.g. "
+                "ollama/llama3.2:1b (a provider that is not built in needs its settings "
+                "under providers: in promptctl.yaml).",
+            ),
+        ] = DEFAULT_MODEL,
     ) -> None:
         """Scaffold a prompt repository: config, an example prompt with tests, partials."""
         from promptctl.cli.install_pin import install_command
+        from promptctl.promptfile.model import DEFAULT_PROVIDERS
 
+        check_model(model)
         install = install_command(install_from)
-        for path in scaffold(directory, install):
+        for path in scaffold(directory, install, model):
             typer.echo(f"created {path}")
+        provider = model.split("/", 1)[0]
+        if provider not in DEFAULT_PROVIDERS:
+            example = f"{provider}: {{kind: openai-compatible, base_url: 'http://…/v1'}}"
+            typer.echo(
+                f"note: {provider!r} is not a built-in provider: add it under providers: in "
+                f"promptctl.yaml, e.g. `{example}` (docs/config.md)"
+            )
         here = directory.resolve() == Path.cwd().resolve()
         typer.echo(f"next: {'' if here else f'cd {directory} && '}promptctl lint && promptctl list")
         typer.echo(
