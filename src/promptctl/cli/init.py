@@ -146,7 +146,6 @@ def register(app: typer.Typer) -> None:
         from promptctl.cli.install_pin import install_command
         from promptctl.promptfile.model import DEFAULT_PROVIDERS
 
-        check_model(model)
         install = install_command(install_from)
         for path in scaffold(directory, install, model):
             typer.echo(f"created {path}")
