@@ -308,3 +308,30 @@ def test_a_batched_case_records_the_history_its_request_left_out(
         {k: case_trim[k] for k in ("reason", "messages_dropped", "tokens_dropped")}
     ]
     assert case_trim["tokens_dropped"] > 0
+
+
+def test_batch_answers_are_priced_as_live_ones_unknown_or_free(
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A model without a price costs None, and the batch line says how many; one priced
+    at 0 costs $0."""
+    import shutil
+
+    _write(project, "openai/house-model")
+    code, out, err, doc = _test(monkeypatch, capsys)
+    assert code == 0, out + err
+    assert [c["cost_usd"] for c in doc["cases"]] == [None] * 6
+    assert "6 answered at batch prices ($0.00, 6 of unknown cost)" in err
+    assert "openai/house-model" in out and "unknown" in out  # the summary's cost column
+    config = project / "promptctl.yaml"
+    config.write_text(
+        config.read_text() + "pricing:\n  openai/house-model: {input: 0, output: 0}\n"
+    )
+    shutil.rmtree(project / ".promptctl")  # the first answers are cached at no price
+    code, out, err, doc = _test(monkeypatch, capsys)
+    assert code == 0, out + err
+    assert [c["cost_usd"] for c in doc["cases"]] == [0.0] * 6
+    assert "6 answered at batch prices ($0.00)" in err

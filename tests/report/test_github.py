@@ -64,6 +64,19 @@ def test_bad_token_is_auth_error_without_the_token(tmp_path: Path) -> None:
     assert "pull-requests: write" in str(err.value)
 
 
+def test_an_unreachable_api_is_a_network_error_without_the_token(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = _env(tmp_path, f"http://127.0.0.1:{port}")
+    with pytest.raises(ProviderError) as err:
+        publish_report(f"x\n{MARKER}", env=env)
+    assert err.value.kind == "network" and "GitHub API unreachable: ConnectError" in str(err.value)
+    assert TOKEN not in str(err.value)
+
+
 def test_pr_number_from_event_or_ref(tmp_path: Path) -> None:
     assert pr_number(_env(tmp_path, "http://x")) == 7
     assert pr_number({"GITHUB_REF": "refs/pull/42/merge"}) == 42

@@ -66,7 +66,10 @@ def prefill(
         raise
     finally:
         http.close()
-    parts = [f"{report.answered} answered at batch prices ({format_usd(report.cost_usd)})"]
+    cost = format_usd(report.cost_usd)
+    if report.unknown_cost:
+        cost += f", {report.unknown_cost} of unknown cost"
+    parts = [f"{report.answered} answered at batch prices ({cost})"]
     if report.failed:
         parts.append(f"{report.failed} left for live calls")
     if report.cached:

@@ -51,7 +51,8 @@ class BatchReport:
     failed: int = 0  # left for live calls
     cached: int = 0  # already answered before the batch: not sent
     unsupported: dict[str, int] = field(default_factory=dict)  # provider -> live cases
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # of the answers whose cost is known
+    unknown_cost: int = 0  # answers with no price (or unreadable usage): not in cost_usd
     batches: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
     # cache key -> answer, for `evaluate(answered=...)`: the run records each as its call
@@ -250,7 +251,10 @@ def _one_batch(
         cache.put(item.key, response)  # kept even if the run that follows is interrupted
         answered.add(item.custom_id)
         report.answers[item.key] = response
-        report.cost_usd += response.cost_usd or 0.0
+        if response.cost_usd is None:
+            report.unknown_cost += 1
+        else:
+            report.cost_usd += response.cost_usd
     report.answered += len(answered)
     report.failed += len(items) - len(answered)
     progress(
