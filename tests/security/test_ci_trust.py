@@ -192,13 +192,37 @@ def test_a_fork_pr_adding_a_provider_is_refused_but_tuning_one_is_not(
     _event(tmp_path, monkeypatch, "mallory/prompts")
     code, _, err = run(["ci"], monkeypatch, capsys)
     assert code == 0, err
-    assert "pull request #7 from mallory/prompts: no python checks; providers and" in err
+    assert "pull request #7 from mallory/prompts: no python checks; providers, gate and" in err
     _change_config(
         repo, "gate:", "  mine: {kind: openai-compatible, base_url: 'http://127.0.0.1:9/v1'}\ngate:"
     )
     code, _, err = run(["ci"], monkeypatch, capsys)
     assert code == 1, err
     assert "provider 'mine' is new" in err
+
+
+def test_a_fork_pr_loosening_its_gate_is_refused_until_trusted(
+    repo: Path,
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With secrets exposed to the pull request (pull_request_target, a self-hosted runner)
+    the workflow is the base's, but `gate:` is read from the pull request's promptctl.yaml:
+    a fork could set the bar it is judged by."""
+    _change_config(
+        repo,
+        "gate: {max_cost_increase_pct: null, min_detectable_drop: 0.5}",
+        "gate: {max_cost_increase_pct: null, min_detectable_drop: 0.5, max_pass_rate_drop: 0.9}",
+    )
+    _event(tmp_path, monkeypatch, "mallory/prompts")
+    code, _, err = run(["ci"], monkeypatch, capsys)
+    assert code == 1, err
+    assert "promptctl.yaml: changes the gate: max_pass_rate_drop 0.0 -> 0.9" in err
+    assert fake_llm.calls["openai"] == 0
+    code, _, err = run(["ci", "--trust-pr"], monkeypatch, capsys)
+    assert code == 0, err
 
 
 def test_an_unreadable_event_file_fails_closed(

@@ -128,7 +128,8 @@ def _refuse_untrusted_fork(proj: Project, base: str | None) -> None:
         _, commit = git_source(proj.root, base)
     check_untrusted_pr(proj, pr, commit, load_or_exit(proj, []).prompts)
     typer.echo(
-        f"{pr.describe()}: no python checks; providers and recordings as on the base", err=True
+        f"{pr.describe()}: no python checks; providers, gate and recordings as on the base",
+        err=True,
     )
 
 

@@ -6,8 +6,9 @@ recordings are answers replayed as the model's. On a pull request from a fork (G
 event file: head repository != base repository), `ci` refuses, before any call, when the
 head (or the base it compares with) has `python` checks, when the head's providers differ
 from the base's in anything that decides where a request goes or what credentials it
-carries, or when it adds or changes recordings (a fork could write the passing answers
-itself). `--trust-pr` lifts all three, after a human has read the change.
+carries, when it changes the `gate:` settings it is judged by, or when it adds or changes
+recordings (a fork could write the passing answers itself). `--trust-pr` lifts all four,
+after a human has read the change.
 Same-repository branches and local runs are not affected.
 See docs/security.md for the threat model.
 """
@@ -19,17 +20,18 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from promptctl.errors import ConfigError, RefusedError, SourceLocation, UsageError
-from promptctl.promptfile.model import Project, Prompt, ProviderSettings
+from promptctl.promptfile.model import GateConfig, Project, Prompt, ProviderSettings
 
 __all__ = [
     "PROVIDER_TRUST_FIELDS",
     "PullRequest",
     "changed_answers",
     "check_untrusted_pr",
+    "gate_changes",
     "provider_changes",
     "pull_request_from_env",
     "python_check_uses",
@@ -187,8 +189,17 @@ def _git_lines(cwd: Path, args: list[str]) -> list[str]:
     )
 
 
-def _base_providers(project: Project, base_commit: str) -> Mapping[str, ProviderSettings]:
-    """The providers of promptctl.yaml at `base_commit` (built-in defaults without one)."""
+def gate_changes(head: GateConfig, base: GateConfig) -> list[str]:
+    """`name old -> new` for each gate setting the head changes (the bar it is judged by)."""
+    return [
+        f"{f.name} {getattr(base, f.name)!r} -> {getattr(head, f.name)!r}"
+        for f in fields(GateConfig)
+        if getattr(head, f.name) != getattr(base, f.name)
+    ]
+
+
+def _base_project(project: Project, base_commit: str) -> Project:
+    """promptctl.yaml at `base_commit` (built-in defaults without one)."""
     from promptctl.evals.baseline import git_source
     from promptctl.promptfile.project import CONFIG_NAME, load_project
 
@@ -202,7 +213,7 @@ def _base_providers(project: Project, base_commit: str) -> Mapping[str, Provider
         path = Path(tmp) / CONFIG_NAME
         path.write_bytes(raw)
         try:
-            return load_project(path).providers
+            return load_project(path)
         except ConfigError as exc:
             raise RefusedError(
                 f"promptctl.yaml at the base ({base_commit[:12]}) does not load: {exc.message}",
@@ -222,10 +233,17 @@ def check_untrusted_pr(
         for use in python_check_uses([*head_prompts, *base_prompts], project.root)
     ]
     config = project.config_path.name if project.config_path else "promptctl.yaml"
+    base = _base_project(project, base_commit)
     reasons += [
         f"{config}: {change} (requests and API keys would go where the pull request says)"
-        for change in provider_changes(project.providers, _base_providers(project, base_commit))
+        for change in provider_changes(project.providers, base.providers)
     ]
+    gate = gate_changes(project.gate, base.gate)
+    if gate:
+        reasons.append(
+            f"{config}: changes the gate: {', '.join(gate)} (the pull request would set the"
+            " bar it is judged by)"
+        )
     answers = changed_answers(project, base_commit)
     shown = answers[:5]
     more = f" (and {len(answers) - len(shown)} more)" if len(answers) > len(shown) else ""
