@@ -225,6 +225,40 @@ def test_a_fork_pr_loosening_its_gate_is_refused_until_trusted(
     assert code == 0, err
 
 
+@pytest.mark.parametrize(
+    ("added", "reason"),
+    [
+        (
+            "pricing:\n  openai/gpt-4o-mini: {input: 0, output: 0}\n",
+            "changes the price of openai/gpt-4o-mini (the cost rule would read",
+        ),
+        (
+            "judge: openai/gpt-4o\n",
+            "changes the judge: openai/gpt-4o-mini -> openai/gpt-4o (the pull request would pick",
+        ),
+    ],
+    ids=["pricing", "judge"],
+)
+def test_a_fork_pr_changing_prices_or_its_judge_is_refused(
+    added: str,
+    reason: str,
+    repo: Path,
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Prices at 0 would pass any cost increase; the judge grades the llm-rubric checks."""
+    config = repo / "promptctl.yaml"
+    config.write_text(config.read_text() + added)
+    git(repo, "commit", "-q", "-am", "judged differently")
+    _event(tmp_path, monkeypatch, "mallory/prompts")
+    code, _, err = run(["ci"], monkeypatch, capsys)
+    assert code == 1, err
+    assert f"promptctl.yaml: {reason}" in err
+    assert fake_llm.calls["openai"] == 0
+
+
 def test_an_unreadable_event_file_fails_closed(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

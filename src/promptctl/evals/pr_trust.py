@@ -6,9 +6,9 @@ recordings are answers replayed as the model's. On a pull request from a fork (G
 event file: head repository != base repository), `ci` refuses, before any call, when the
 head (or the base it compares with) has `python` checks, when the head's providers differ
 from the base's in anything that decides where a request goes or what credentials it
-carries, when it changes the `gate:` settings it is judged by, or when it adds or changes
-recordings (a fork could write the passing answers itself). `--trust-pr` lifts all four,
-after a human has read the change.
+carries, when it changes how it is judged (`gate:`, `pricing:`, `judge:`), or when it adds
+or changes recordings (a fork could write the passing answers itself). `--trust-pr` lifts
+all four, after a human has read the change.
 Same-repository branches and local runs are not affected.
 See docs/security.md for the threat model.
 """
@@ -32,6 +32,7 @@ __all__ = [
     "changed_answers",
     "check_untrusted_pr",
     "gate_changes",
+    "judging_changes",
     "provider_changes",
     "pull_request_from_env",
     "python_check_uses",
@@ -198,6 +199,32 @@ def gate_changes(head: GateConfig, base: GateConfig) -> list[str]:
     ]
 
 
+def judging_changes(head: Project, base: Project) -> list[str]:
+    """What the head's promptctl.yaml changes in how the pull request is judged: the gate's
+    settings, the prices the cost rule reads, the model that grades `llm-rubric`."""
+    out = []
+    gate = gate_changes(head.gate, base.gate)
+    if gate:
+        out.append(
+            f"changes the gate: {', '.join(gate)} (the pull request would set the bar it is"
+            " judged by)"
+        )
+    priced = sorted(
+        t for t in {*head.pricing, *base.pricing} if head.pricing.get(t) != base.pricing.get(t)
+    )
+    if priced:
+        out.append(
+            f"changes the price of {', '.join(priced)} (the cost rule would read the pull"
+            " request's prices)"
+        )
+    if head.judge != base.judge:
+        out.append(
+            f"changes the judge: {base.judge} -> {head.judge} (the pull request would pick"
+            " who grades its llm-rubric checks)"
+        )
+    return out
+
+
 def _base_project(project: Project, base_commit: str) -> Project:
     """promptctl.yaml at `base_commit` (built-in defaults without one)."""
     from promptctl.evals.baseline import git_source
@@ -238,12 +265,7 @@ def check_untrusted_pr(
         f"{config}: {change} (requests and API keys would go where the pull request says)"
         for change in provider_changes(project.providers, base.providers)
     ]
-    gate = gate_changes(project.gate, base.gate)
-    if gate:
-        reasons.append(
-            f"{config}: changes the gate: {', '.join(gate)} (the pull request would set the"
-            " bar it is judged by)"
-        )
+    reasons += [f"{config}: {change}" for change in judging_changes(project, base)]
     answers = changed_answers(project, base_commit)
     shown = answers[:5]
     more = f" (and {len(answers) - len(shown)} more)" if len(answers) > len(shown) else ""
