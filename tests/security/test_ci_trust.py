@@ -236,10 +236,16 @@ def test_a_fork_pr_loosening_its_gate_is_refused_until_trusted(
             "judge: openai/gpt-4o\n",
             "changes the judge: openai/gpt-4o-mini -> openai/gpt-4o (the pull request would pick",
         ),
+        ("ledger: ../outside.sqlite\n", "changes the ledger (calls would be written"),
+        (
+            "ledger: postgresql://db.evil.test/ledger\n",
+            "changes the ledger (calls would be written, and a database sent",
+        ),
+        ("shared_state: redis://redis.evil.test:6379/0\n", "changes shared_state (the fleet's"),
     ],
-    ids=["pricing", "judge"],
+    ids=["pricing", "judge", "ledger-file", "ledger-database", "shared-state"],
 )
-def test_a_fork_pr_changing_prices_or_its_judge_is_refused(
+def test_a_fork_pr_changing_how_it_is_judged_or_where_it_writes_is_refused(
     added: str,
     reason: str,
     repo: Path,
@@ -248,7 +254,8 @@ def test_a_fork_pr_changing_prices_or_its_judge_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Prices at 0 would pass any cost increase; the judge grades the llm-rubric checks."""
+    """Prices at 0 would pass any cost increase; the judge grades the llm-rubric checks; a
+    ledger outside the project is a write outside it, a database one gets PGPASSWORD."""
     config = repo / "promptctl.yaml"
     config.write_text(config.read_text() + added)
     git(repo, "commit", "-q", "-am", "judged differently")
@@ -257,6 +264,7 @@ def test_a_fork_pr_changing_prices_or_its_judge_is_refused(
     assert code == 1, err
     assert f"promptctl.yaml: {reason}" in err
     assert fake_llm.calls["openai"] == 0
+    assert not (repo.parent / "outside.sqlite").exists()
 
 
 def test_an_unreadable_event_file_fails_closed(

@@ -6,9 +6,10 @@ recordings are answers replayed as the model's. On a pull request from a fork (G
 event file: head repository != base repository), `ci` refuses, before any call, when the
 head (or the base it compares with) has `python` checks, when the head's providers differ
 from the base's in anything that decides where a request goes or what credentials it
-carries, when it changes how it is judged (`gate:`, `pricing:`, `judge:`), or when it adds
-or changes recordings (a fork could write the passing answers itself). `--trust-pr` lifts
-all four, after a human has read the change.
+carries, when it changes how it is judged (`gate:`, `pricing:`, `judge:`) or where a run
+writes (`ledger:`, `shared_state:`), or when it adds or changes recordings (a fork could
+write the passing answers itself). `--trust-pr` lifts all of them, after a human has read
+the change.
 Same-repository branches and local runs are not affected.
 See docs/security.md for the threat model.
 """
@@ -31,6 +32,7 @@ __all__ = [
     "PullRequest",
     "changed_answers",
     "check_untrusted_pr",
+    "destination_changes",
     "gate_changes",
     "judging_changes",
     "provider_changes",
@@ -225,6 +227,33 @@ def judging_changes(head: Project, base: Project) -> list[str]:
     return out
 
 
+def destination_changes(head: Project, base: Project) -> list[str]:
+    """What the head's promptctl.yaml changes in where a run writes or connects besides
+    the providers: the ledger (a file may be outside the project; a database is sent the
+    environment's PGPASSWORD) and the fleet's shared state."""
+    out = []
+    if _ledger(head) != _ledger(base):
+        out.append(
+            "changes the ledger (calls would be written, and a database sent the"
+            " environment's PGPASSWORD, where the pull request says)"
+        )
+    if head.shared_state != base.shared_state:
+        out.append(
+            "changes shared_state (the fleet's limits and breakers would be read and"
+            " written where the pull request says)"
+        )
+    return out
+
+
+def _ledger(project: Project) -> str:
+    """`ledger:` as written: the URL, or the file relative to the project (None: default)."""
+    if project.ledger_url:
+        return project.ledger_url
+    if project.ledger_path is None:
+        return ""
+    return os.path.relpath(project.ledger_path, project.root)
+
+
 def _base_project(project: Project, base_commit: str) -> Project:
     """promptctl.yaml at `base_commit` (built-in defaults without one)."""
     from promptctl.evals.baseline import git_source
@@ -266,6 +295,7 @@ def check_untrusted_pr(
         for change in provider_changes(project.providers, base.providers)
     ]
     reasons += [f"{config}: {change}" for change in judging_changes(project, base)]
+    reasons += [f"{config}: {change}" for change in destination_changes(project, base)]
     answers = changed_answers(project, base_commit)
     shown = answers[:5]
     more = f" (and {len(answers) - len(shown)} more)" if len(answers) > len(shown) else ""
