@@ -100,6 +100,8 @@ def test_the_newest_run_on_the_primary_target_decides() -> None:
     )
     assert _refusals([p], docs=[old_pass, new_fail]) == [
         "support/triage@1.3.0 did not pass its eval on openai/gpt-4o-mini in run new: 1 failed"
+        " (the newest run decides: fix it, then `promptctl test support/triage --target"
+        " openai/gpt-4o-mini`)"
     ]
 
 
@@ -119,7 +121,7 @@ def test_all_targets_mode_requires_routes_and_fallbacks() -> None:
     ]
     failing_fallback = summary_row(p, target="anthropic/claude-3-5-haiku-latest", failed=1)
     every = [_results(summary_row(p), summary_row(p, target="openai/gpt-4o"), failing_fallback)]
-    assert _refusals([p], docs=every, targets="all") == [
+    assert [r.split(" (")[0] for r in _refusals([p], docs=every, targets="all")] == [
         "support/triage@1.3.0 did not pass its eval on anthropic/claude-3-5-haiku-latest "
         "in run r1: 1 failed"
     ]
@@ -129,7 +131,7 @@ def test_all_targets_mode_requires_routes_and_fallbacks() -> None:
 def test_errors_or_skips_are_not_a_pass() -> None:
     p = make_prompt()
     docs = [_results(summary_row(p, passed=2, errors=1))]
-    assert _refusals([p], docs=docs)[0].endswith("1 errors")
+    assert _refusals([p], docs=docs)[0].split(" (")[0].endswith("1 errors")
 
 
 def test_newest_run_decides_and_interrupted_runs_are_ignored() -> None:

@@ -265,5 +265,9 @@ def _eval_verdicts(
         bad = {k: int(row.get(k) or 0) for k in ("failed", "errors", "skipped")}
         if any(bad.values()) or int(row.get("passed") or 0) < 1:
             counts = ", ".join(f"{v} {k}" for k, v in bad.items() if v) or "no case passed"
-            out.append(f"{name} did not pass its eval on {target} in run {run_id}: {counts}")
+            out.append(
+                f"{name} did not pass its eval on {target} in run {run_id}: {counts} (the"
+                f" newest run decides: fix it, then `promptctl test {prompt.id} --target"
+                f" {target}`)"
+            )
     return out
