@@ -132,6 +132,9 @@ def test_bad_filters_are_usage_errors(
     assert code == 2 and "unknown --outcome 'fine'" in err
     code, _, err = run(["calls", "--since", "yesterday"], monkeypatch, capsys)
     assert code == 2 and "--since 'yesterday'" in err
+    for limit in ("0", "-1"):  # not "no calls match": nothing could
+        code, _, err = run(["calls", "--limit", limit], monkeypatch, capsys)
+        assert code == 2 and f"--limit must be at least 1, got {limit}" in err
     code, _, err = run(["calls"], monkeypatch, capsys)  # nothing recorded yet
     assert code == 2 and "no ledger at" in err
 

@@ -143,3 +143,13 @@ def test_bad_ref_and_no_repository_are_usage_errors(
     assert code == 2
     assert err.splitlines()[-1].startswith("error: ") and "not in a git repository" in err
     assert "--base RESULTS.json" in err
+
+
+@pytest.mark.parametrize("command", ["diff", "ci"])
+def test_a_mistyped_base_results_file_fails_before_the_head_is_run(
+    command: str, repo: Path, fake_llm: FakeLLM, cli: Cli
+) -> None:
+    code, _, err = run([command, "--base", "base-results.json", "--no-cache"], *cli)
+    assert code == 2
+    assert err.strip() == "error: base-results.json: results file not found"
+    assert fake_llm.calls["openai"] == 0  # nothing was spent on the head first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import typer
@@ -55,6 +56,10 @@ def _base_ref(project: Project, base: str | None) -> tuple[str | None, str | Non
     from promptctl.evals.gate import is_results_file
 
     if base is not None and is_results_file(base):
+        if not Path(base).is_file():  # a mistyped path must not cost the head's run first
+            from promptctl.evals.results import read_results
+
+            read_results(Path(base))  # raises the reader's own error: not found, not a file
         return base, None
     if base is None:
         sha, why = default_base_ref(project.root)

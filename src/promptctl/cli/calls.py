@@ -98,6 +98,10 @@ def register(app: typer.Typer) -> None:
             check_choice(outcome, ("ok", "cached", "error"), "--outcome")
         if operation is not None:
             check_choice(operation, ("chat", "embed"), "--operation")
+        if limit < 1:
+            from promptctl.errors import UsageError
+
+            raise UsageError(f"--limit must be at least 1, got {limit}")
         from promptctl.ledger.postgres import ledger_location
 
         path = ledger_location(ledger, lambda: resolve_project(project))
