@@ -153,3 +153,24 @@ def test_a_mistyped_base_results_file_fails_before_the_head_is_run(
     assert code == 2
     assert err.strip() == "error: base-results.json: results file not found"
     assert fake_llm.calls["openai"] == 0  # nothing was spent on the head first
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diff", "--base", "main", "--output", "{bad}/x.md"],
+        ["ci", "--base", "main", "--report", "{bad}/r.md"],
+        ["ci", "--base", "main", "--html", "{bad}/r.html"],
+    ],
+    ids=["diff-output", "ci-report", "ci-html"],
+)
+def test_an_unwritable_report_path_fails_before_anything_is_spent(
+    args: list[str], repo: Path, fake_llm: FakeLLM, cli: Cli
+) -> None:
+    (repo / "blocker").write_text("a file, so nothing can be created below it")
+    bad = str(repo / "blocker")
+    code, _, err = run([a.format(bad=bad) for a in args] + ["--no-cache"], *cli)
+    assert code == 2, err
+    assert err.startswith(f"error: cannot write {bad}/"), err
+    assert err.rstrip().endswith(f"{bad} is a file, not a directory"), err
+    assert fake_llm.calls["openai"] == 0

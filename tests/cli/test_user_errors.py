@@ -35,7 +35,7 @@ CASES = [
     (["costs", "--ledger", "other.sqlite"], "other.sqlite is not a promptctl ledger"),
     (["init", "plain.txt/sub"], "cannot write plain.txt/sub/promptctl.yaml"),
     (["merge", "-o", "outdir", "ok.json"], "cannot write results file outdir"),
-    (["diff", "--base", "ok.json", "--head", "ok.json", "-o", "outdir"], "cannot write --output"),
+    (["diff", "--base", "ok.json", "--head", "ok.json", "-o", "outdir"], "outdir is a directory"),
     (["keygen", "plain.txt/keys"], "cannot write keys to plain.txt/keys"),
     (["diff", "--head", "ok.json"], "is not in a git repository: there is no base"),
     (["ci"], "is not in a git repository: there is no base"),

@@ -77,7 +77,10 @@ def ci(
     proj = resolve_project(project)
     from promptctl.evals.run_output import check_writable
 
-    check_writable(html)  # an unusable --html path fails before anything is spent
+    report_path = report or proj.state_dir / "ci-report.md"
+    html_path = html or report_path.with_suffix(".html")
+    for path in (report_path, html_path):
+        check_writable(path)  # an unusable report path fails before anything is spent
     selection = flags.selection(output=output or proj.state_dir / "ci-results.json", junit=junit)
     gate = gate_flags.config(proj.gate)
     check_gate(gate)
@@ -88,13 +91,10 @@ def ci(
     if not trust_pr:
         _refuse_untrusted_fork(proj, base)
     comparison, base_side, head_side = compare_both(proj, selection, gate, base=base, head=None)
+    from promptctl.cli._html import write_diff_html
     from promptctl.report.diff_report import render_markdown
     from promptctl.report.diff_terminal import print_terminal
     from promptctl.report.github import append_step_summary, publish_report
-
-    report_path = report or proj.state_dir / "ci-report.md"
-    html_path = html or report_path.with_suffix(".html")
-    from promptctl.cli._html import write_diff_html
 
     # files first: a closed stdout pipe must not lose the reports
     write_diff_html(html_path, comparison, base_side.document, head_side.document)

@@ -70,7 +70,8 @@ def diff(
     proj = resolve_project(project)
     from promptctl.evals.run_output import check_writable
 
-    check_writable(html)  # an unusable --html path fails before anything is spent
+    for path in (html, output):
+        check_writable(path)  # an unusable output path fails before anything is spent
     gate = gate_flags.config(proj.gate)
     from promptctl.evals.compare import check_gate
 

@@ -34,6 +34,9 @@ def check_writable(path: Path | None) -> None:
         return
     if path.is_dir():
         raise UsageError(f"{path} is a directory", hint="give a file name, e.g. results.json")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:  # mkdir would say only "File exists"
+        raise UsageError(f"cannot write {path}: {blocker} is a file, not a directory")
     _guarded(path, lambda: path.parent.mkdir(parents=True, exist_ok=True))
 
 
