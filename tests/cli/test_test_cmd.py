@@ -338,3 +338,27 @@ def test_nothing_listening_at_the_base_url_says_to_check_the_server(
     code, out, err = run(["test", "--no-cache"], monkeypatch, capsys)
     assert ", 1 errored" in out and "network" in out, out
     assert code != 0 and "no provider could be reached" not in err, out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--test", "skies"], "no test matches --test 'skies'"),
+        (["--tag", "nightly"], "no test matches --tag nightly"),
+        (["--tag", "nightly", "--test", "s*"], "no test matches --tag nightly and --test 's*'"),
+    ],
+)
+def test_a_filter_that_selects_no_test_is_exit_2_not_a_pass(
+    args: list[str],
+    message: str,
+    project: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A mistyped `--test` in CI must not pass as "nothing failed"; a matching one runs."""
+    code, _, err = run(["test", *args], monkeypatch, capsys)
+    assert code == 2 and message in err, err
+    assert fake_llm.calls["openai"] == 0
+    code, out, err = run(["test", "--test", "s*"], monkeypatch, capsys)
+    assert code == 1 and "sky" not in out and "sea" in out, out + err  # sea fails, sun passes

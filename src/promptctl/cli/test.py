@@ -82,7 +82,9 @@ def test(
         check_writable(html)  # an unusable --html path fails before anything is spent
         options = selection.options
         loaded = load_or_exit(proj, list(selection.paths), list(options.id_globs))
-        check_selected(loaded, list(options.id_globs))
+        check_selected(
+            loaded, list(options.id_globs), tags=options.tags, test_glob=options.test_glob
+        )
         prompts, partials = loaded.prompts, loaded.partials
         del loaded  # the parsed YAML with positions is not needed any more (memory)
     answered = None
@@ -163,12 +165,34 @@ def load_or_exit(project: Project, paths: list[Path], id_globs: Sequence[str] = 
     return loaded
 
 
-def check_selected(loaded: LoadResult, globs: list[str]) -> None:
-    """UsageError (exit 2) when id globs were given and no prompt matches any of them."""
+def check_selected(
+    loaded: LoadResult,
+    globs: list[str],
+    *,
+    tags: Sequence[str] = (),
+    test_glob: str | None = None,
+) -> None:
+    """UsageError (exit 2) when id globs were given and no prompt matches any of them, or
+    when `--tag` / `--test` leave no test: a mistyped filter must not pass as "nothing
+    failed"."""
     if globs and not _any_selected(loaded, globs):
         raise UsageError(
             f"no prompt matches {', '.join(globs)}", hint="run `promptctl list` to see the ids"
         )
+    if tags or test_glob:
+        from promptctl.evals.cases import CaseExpansion
+        from promptctl.promptfile.model import Limits
+
+        every = CaseExpansion(
+            tuple(loaded.prompts), repeat=1, id_globs=tuple(globs), tags=tuple(tags),
+            test_glob=test_glob,
+        )  # fmt: skip
+        if not every.count(Limits(max_cases=sys.maxsize)):  # the run checks the real caps
+            asked = [f"--tag {t}" for t in tags] + ([f"--test {test_glob!r}"] if test_glob else [])
+            raise UsageError(
+                f"no test matches {' and '.join(asked)}",
+                hint="run `promptctl list` to see the prompts, their tags and tests",
+            )
 
 
 def _any_selected(loaded: LoadResult, globs: list[str]) -> bool:
