@@ -174,3 +174,13 @@ def test_an_unwritable_report_path_fails_before_anything_is_spent(
     assert err.startswith(f"error: cannot write {bad}/"), err
     assert err.rstrip().endswith(f"{bad} is a file, not a directory"), err
     assert fake_llm.calls["openai"] == 0
+
+
+@pytest.mark.parametrize("command", ["diff", "ci"])
+def test_a_filter_that_selects_no_test_on_the_head_is_exit_2(
+    command: str, repo: Path, fake_llm: FakeLLM, cli: Cli
+) -> None:
+    """Not an "inconclusive" pass with nothing compared: the filter is named."""
+    code, _, err = run([command, "--base", "main", "--test", "no-such-test*"], *cli)
+    assert code == 2 and "no test matches --test 'no-such-test*'" in err, err
+    assert fake_llm.calls["openai"] == 0

@@ -39,7 +39,10 @@ def compare_both(
     if head is None:
         from promptctl.cli.test import check_selected, load_or_exit
 
-        check_selected(load_or_exit(project, list(selection.paths)), list(options.id_globs))
+        loaded = load_or_exit(project, list(selection.paths))
+        check_selected(
+            loaded, list(options.id_globs), tags=options.tags, test_glob=options.test_glob
+        )
     head_side = _resolve(project, selection, head, "head")
     if options.max_cost is not None and head_side.run is not None:
         left = max(0.0, options.max_cost - head_side.run.spent_usd)
