@@ -290,6 +290,17 @@ def test_a_provider_without_embeddings_is_a_config_error_before_any_call(
     assert fake_llm.requests == []
 
 
+def test_no_embeddings_api_is_said_before_a_missing_key(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    """Setting ANTHROPIC_API_KEY would not help: the error says what would."""
+    no_key = {k: v for k, v in fake_env.items() if k != "ANTHROPIC_API_KEY"}
+    with pytest.raises(ProviderError) as info:
+        Embedder(fake_project, no_key).embed(TEXTS, "anthropic/claude-3-5-haiku-latest")
+    assert "has no embeddings API" in info.value.message, info.value.message
+    assert fake_llm.requests == []
+
+
 @pytest.mark.parametrize(
     ("texts", "model", "message"),
     [

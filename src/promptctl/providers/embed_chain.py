@@ -138,9 +138,9 @@ class EmbedChain:
             plan(gw.project, gw._env, ChatRequest(t.partition("/")[0], t.partition("/")[2], ()))
             for t in targets
         ]
-        check_some_key(plans)
-        for target_plan in plans:  # config errors before any call
+        for target_plan in plans:  # config errors before any call; no key would fix these
             embed_wire(target_plan.settings)
+        check_some_key(plans)
         expected = request.dimensions or self.dimension(request.target, None)
         deadline_s = gw._deadline_s if gw._deadline_s is not None else plans[0].settings.deadline_s
         deadline = gw._clock() + deadline_s
