@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from pathlib import Path
 
 import pytest
 
 from fakes.llm_server import FakeLLM, fake_providers
-from promptctl.errors import BundleError
+from promptctl.errors import BundleError, UsageError
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.runtime import Runtime
 
@@ -113,6 +114,30 @@ def test_provider_overrides(tmp_path: Path, providers: dict[str, ProviderSetting
         Runtime.load(path, providers={"nobody": {"base_url": "x"}})
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"base_url": 5}, "base_url: 5 is not of type 'string'"),
+        ({"max_retries": -1}, "max_retries: -1 is less than the minimum of 0"),
+        ({"timeout_s": True}, "timeout_s: True is not of type 'number'"),
+        ({"headers": {"X-Team": 7}}, "headers.X-Team: 7 is not of type 'string'"),
+        ({"kind": "grpc"}, "kind: 'grpc' is not one of"),
+    ],
+)
+def test_a_provider_override_of_the_wrong_type_is_a_bundle_error_naming_it(
+    override: dict[str, object],
+    message: str,
+    tmp_path: Path,
+    providers: dict[str, ProviderSettings],
+) -> None:
+    """Checked as promptctl.yaml's providers: are, at load, not as a crash on first call."""
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers)
+    with pytest.raises(BundleError) as info:
+        Runtime.load(path, providers={"openai": override})
+    assert f"providers override for 'openai': {message}" in str(info.value), str(info.value)
+
+
 def test_reload_swaps_and_keeps_last_good(
     tmp_path: Path, providers: dict[str, ProviderSettings], keypair: tuple[bytes, Path]
 ) -> None:
@@ -200,3 +225,47 @@ def test_unverified_bundles_are_logged(
     write_bundle(path, [prompt()], providers)
     with caplog.at_level("WARNING", logger="promptctl.runtime"), Runtime.load(path) as rt:
         assert "is UNSIGNED" in caplog.text and rt.bundle.digest in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"tags": "prod"}, UsageError, "tags='prod': pass a tuple of strings"),
+        ({"gateway_options": {"retry_base": 1}}, UsageError, "unknown option(s) retry_base"),
+        ({"targets": {"support/nope": "openai/gpt-4o"}}, BundleError, "pins 'support/nope'"),
+        ({"targets": {"support/triage": "gpt-4o"}}, UsageError, "is not provider/model"),
+        (
+            {"targets": {"support/triage": "vertex/gemini-pro"}},
+            BundleError,
+            "provider 'vertex' is not configured",
+        ),
+    ],
+    ids=["tags-string", "gateway-option", "pin-unknown-prompt", "pin-not-a-target", "pin-provider"],
+)
+def test_deployment_arguments_that_cannot_work_fail_at_load(
+    kwargs: dict[str, Any],
+    error: type[Exception],
+    message: str,
+    tmp_path: Path,
+    providers: dict[str, ProviderSettings],
+) -> None:
+    """Not on the first call in production (a TypeError there), nor never (a pin ignored)."""
+    path = tmp_path / "b.bundle.json"
+    write_bundle(path, [prompt()], providers)
+    with pytest.raises(error) as info:
+        Runtime.load(path, **kwargs)
+    assert message in str(info.value), str(info.value)
+    # a built-in provider needs no settings: pinning to it loads
+    Runtime.load(path, targets={"support/triage": "anthropic/claude-3-5-haiku-latest"}).close()
+
+
+def test_gateway_options_are_the_gateway_parameters_the_runtime_leaves_open() -> None:
+    import inspect
+
+    from promptctl.providers.gateway import Gateway
+    from promptctl.runtime._deployment import GATEWAY_OPTIONS
+
+    set_by_the_runtime = {"project", "mode", "use_cache", "env", "on_call", "on_call_blocks"}
+    set_by_the_runtime |= {"shared_state", "answered", "cache_write_batch"}  # evaluations'
+    parameters = set(inspect.signature(Gateway.__init__).parameters) - {"self"}
+    assert parameters - set_by_the_runtime == GATEWAY_OPTIONS

@@ -79,6 +79,19 @@ def load_bundle(
     )
 
 
+def _check_types(name: str, values: Mapping[str, Any]) -> None:
+    """The override's values by the rules of `providers:` in promptctl.yaml (its JSON
+    Schema): `{"base_url": 5}` is a BundleError naming the setting, not a crash later."""
+    from promptctl.promptfile.schemas import validator
+
+    for error in validator("config").iter_errors({"providers": {name: dict(values)}}):
+        setting = ".".join(str(p) for p in list(error.absolute_path)[2:]) or "(settings)"
+        raise BundleError(
+            f"providers override for {name!r}: {setting}: {error.message}",
+            hint="the same values as under providers: in promptctl.yaml (docs/config.md)",
+        )
+
+
 def merge_providers(
     base: Mapping[str, ProviderSettings],
     overrides: Mapping[str, ProviderSettings | Mapping[str, Any]] | None,
@@ -101,6 +114,7 @@ def merge_providers(
                 hint="known: " + ", ".join(sorted(_SETTING_NAMES - {"name"})),
             )
         values = {k: v for k, v in override.items() if k != "name"}
+        _check_types(name, values)
         if name in out:
             out[name] = replace(out[name], **values)
         elif "kind" in values:

@@ -133,6 +133,9 @@ class Runtime:
         if isinstance(public_key, str) and public_key.lstrip().startswith("-----BEGIN"):
             public_key = public_key.encode("ascii")  # PEM text, not a path
         bundle = load_bundle(Path(path), public_key=public_key, overrides=providers)
+        from promptctl.runtime._deployment import check_deployment
+
+        check_deployment(bundle, tags=tags, targets=targets, gateway_options=gateway_options)
         _warn_unverified(bundle)
         _warn_lifecycle(bundle, env)
         if ledger is None:
