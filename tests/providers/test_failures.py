@@ -242,3 +242,44 @@ def test_no_key_in_errors_records_or_logs(
     for secret in (*fake_env.values(), "sk-proj-ABCDEFGHIJKLMNOPQRST"):
         assert secret not in text
     assert "[redacted]" in str(info.value)
+
+
+# llama-cpp-python's server, as it answered a `json_schema` format (HTTP 500)
+_LLAMA_CPP_REFUSAL = {
+    "error": {
+        "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+        "'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", "
+        "'input': 'json_schema'}",
+        "type": "internal_server_error",
+        "param": None,
+        "code": None,
+    }
+}
+
+
+def test_a_refused_json_schema_format_is_not_retried_and_names_the_dialect(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    """A deterministic refusal of the request's format, sent as HTTP 500: retrying it
+    three times only delays the error, which must say which setting fixes it."""
+    from promptctl.promptfile.chat import ResponseFormat
+
+    fake_llm.raw(_LLAMA_CPP_REFUSAL, status=500)
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    request = chat("local/smollm2", response_format=ResponseFormat("json_schema", schema=schema))
+    harness = Harness(fake_project, fake_env)
+    with pytest.raises(ProviderError) as info:
+        harness.run(request)
+    assert fake_llm.calls["openai"] == 1 and harness.waits == []
+    assert info.value.kind == "bad_request" and info.value.status == 500
+    assert "dialect: llama-cpp-python" in str(info.value)
+    assert fake_llm.requests[0].body["response_format"]["type"] == "json_schema"
+
+
+def test_a_server_error_without_the_format_is_still_retried(
+    fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    fake_llm.raw({"error": {"message": "boom", "type": "internal_server_error"}}, status=500)
+    harness = Harness(fake_project, fake_env)
+    response = harness.run(chat("local/smollm2"))
+    assert fake_llm.calls["openai"] == 2 and response.attempts == 2

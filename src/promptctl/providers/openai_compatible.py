@@ -5,19 +5,22 @@ servers (Ollama, vLLM, llama.cpp, LM Studio) read only `max_tokens` and ignore t
 so a missing key is not an error for them unless `api_key_env` is configured. Mistral
 also wants tool-call ids of 9 letters and digits (`_mistral_call_ids`). llama-cpp-python's
 server refuses `response_format: {type: json_schema}` (HTTP 500) and takes the schema as
-`{type: json_object, schema}` instead, which it enforces with a grammar.
+`{type: json_object, schema}` instead, which it enforces with a grammar. A server that
+refuses `json_schema` without that dialect gets a `bad_request` (not retried: its HTTP 500
+is no outage) saying which setting to add.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.model import ProviderSettings
-from promptctl.providers.base import Adapter, WireRequest
+from promptctl.providers.base import Adapter, Parsed, WireRequest
 from promptctl.providers.openai import (
     bearer_headers,
     chat_body,
@@ -75,6 +78,25 @@ def _short_id(call_id: str) -> str:
 _MISTRAL_ID = re.compile(r"[A-Za-z0-9]{9}")
 
 
+_NO_JSON_SCHEMA = (
+    "this server does not take OpenAI's `response_format: {type: json_schema}`: if it is "
+    "llama-cpp-python's, add `dialect: llama-cpp-python` to the provider in promptctl.yaml "
+    "(it then gets the schema as a json_object format); otherwise drop `output.schema` and "
+    "keep `format: json`"
+)
+
+
+def _parse(status: int, headers: Mapping[str, str], body: bytes) -> Parsed:
+    """Chat Completions' parse; a refused `json_schema` format is the request's fault."""
+    try:
+        return parse_chat_completion(status, headers, body)
+    except ProviderError as exc:
+        raw = exc.message.removeprefix(f"{exc.kind}: ")
+        if status >= 400 and "response_format" in raw and "json_schema" in raw:
+            raise ProviderError("bad_request", raw, status=status, hint=_NO_JSON_SCHEMA) from None
+        raise
+
+
 def _build_stream(
     request: ChatRequest, settings: ProviderSettings, api_key: str | None
 ) -> WireRequest:
@@ -88,7 +110,7 @@ def _build_stream(
 ADAPTER = Adapter(
     "openai-compatible",
     _build,
-    parse_chat_completion,
+    _parse,
     needs_key=False,
     build_stream_request=_build_stream,
     stream_decoder=stream_decoder,
