@@ -97,6 +97,19 @@ def test_publish_signed_bundle_loads_in_the_runtime(project: Path) -> None:
         assert sorted(rt.bundle.prompts) == ["support/reply", "support/triage"]
 
 
+def test_the_public_key_given_to_sign_is_named_and_nothing_written(project: Path) -> None:
+    """keygen writes two files; passing the .pub.pem to --sign-key is the likely slip."""
+    _, public = generate_keypair(project / "keys")
+    out = run_cli(
+        project, "publish", "support/triage", "--results", "results.json", "--sign-key",
+        str(public),
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert "signing key is a public key" in out.stderr
+    assert "promptctl-signing.key" in out.stderr
+    assert [p.name for p in (project / "releases").iterdir()] == [".lock"]  # no release
+
+
 def test_dry_run_writes_nothing_and_warns_unsigned(project: Path) -> None:
     out = run_cli(project, "publish", "support/triage", "--results", "results.json", "--dry-run")
     assert out.returncode == 0, out.stderr

@@ -128,7 +128,9 @@ def test_shards_partition_the_cases(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["test", "nope/*"], "no prompt matches"),
+        (["test", "nope/*"], "no prompt matches nope/* (run `promptctl list`"),
+        (["test", "demo"], "no prompt matches demo (did you mean 'demo/*'? (1 prompt(s) under"),
+        (["test", "demo/"], "did you mean 'demo/*'?"),
         (["test", "--mode", "sometimes"], "unknown --mode"),
         (["test", "--shard", "3/2"], "invalid shard"),
         (["test", "--repeat", "0"], "--repeat"),

@@ -213,6 +213,12 @@ def _load_private(pem: bytes) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    if b"-----BEGIN PUBLIC KEY-----" in pem:  # keygen's .pub.pem, given by mistake
+        raise BundleError(
+            "signing key is a public key",
+            hint="sign with the private key `promptctl keygen` wrote beside it"
+            " (promptctl-signing.key); the .pub.pem is for applications to verify",
+        )
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:

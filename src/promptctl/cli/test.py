@@ -83,8 +83,9 @@ def test(
         options = selection.options
         loaded = load_or_exit(proj, list(selection.paths), list(options.id_globs))
         check_selected(
-            loaded, list(options.id_globs), tags=options.tags, test_glob=options.test_glob
-        )
+            loaded, list(options.id_globs), tags=options.tags, test_glob=options.test_glob,
+            project=proj,
+        )  # fmt: skip
         prompts, partials = loaded.prompts, loaded.partials
         del loaded  # the parsed YAML with positions is not needed any more (memory)
     answered = None
@@ -171,13 +172,14 @@ def check_selected(
     *,
     tags: Sequence[str] = (),
     test_glob: str | None = None,
+    project: Project | None = None,
 ) -> None:
     """UsageError (exit 2) when id globs were given and no prompt matches any of them, or
     when `--tag` / `--test` leave no test: a mistyped filter must not pass as "nothing
     failed"."""
     if globs and not _any_selected(loaded, globs):
         raise UsageError(
-            f"no prompt matches {', '.join(globs)}", hint="run `promptctl list` to see the ids"
+            f"no prompt matches {', '.join(globs)}", hint=_folder_hint(loaded, globs, project)
         )
     if tags or test_glob:
         from promptctl.evals.cases import CaseExpansion
@@ -193,6 +195,24 @@ def check_selected(
                 f"no test matches {' and '.join(asked)}",
                 hint="run `promptctl list` to see the prompts, their tags and tests",
             )
+
+
+def _folder_hint(loaded: LoadResult, globs: list[str], project: Project | None) -> str:
+    """`support` names no prompt but a folder of them: say `support/*` selects them (the
+    files' path-derived ids when only the selected files were loaded)."""
+    ids = [p.id for p in loaded.prompts]
+    if project is not None:
+        from promptctl.promptfile.loader import discover_prompt_files
+        from promptctl.promptfile.prompt_build import default_id
+
+        ids += [default_id(path, project) for path in discover_prompt_files(project)]
+    for glob in globs:
+        folder = glob.strip("/")
+        if folder and not any(c in folder for c in "*?["):
+            inside = len({i for i in ids if i.startswith(folder + "/")})
+            if inside:
+                return f"did you mean '{folder}/*'? ({inside} prompt(s) under {folder}/)"
+    return "run `promptctl list` to see the ids"
 
 
 def _any_selected(loaded: LoadResult, globs: list[str]) -> bool:
