@@ -210,3 +210,17 @@ def test_nothing_to_compare_is_said_plainly() -> None:
     empty = make_doc([])
     line = verdict_line(compare(empty, empty, GATE))
     assert line == "⚠️ promptctl: nothing to compare: neither side has results"
+
+
+def test_a_group_whose_cases_all_errored_keeps_its_line_whole() -> None:
+    """Its table is all dashes, narrower than "<prompt> (<target>): error": as the table's
+    title that line was wrapped, the verdict alone on the next line."""
+    prompt = "support/a-rather-long-prompt-id"
+    stable = doc_from_outcomes({prompt: {"t0": "PP", "t1": "PP"}})
+    errored = doc_from_outcomes({prompt: {"t0": "EE", "t1": "EE"}})
+    text = render_terminal_text(compare(stable, errored, GATE), width=160)
+    assert f"{prompt} (openai/gpt-4o-mini): error\n" in text
+    markup = doc_from_outcomes({"[bold]x[/]": {"t0": "P"}})
+    assert "[bold]x[/] (openai/gpt-4o-mini): " in render_terminal_text(
+        compare(markup, markup, GATE)
+    )

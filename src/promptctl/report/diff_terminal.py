@@ -29,8 +29,8 @@ def render_terminal_text(comparison: Comparison, *, width: int = 120) -> str:
 
 
 def print_terminal(c: Comparison, console: Console) -> None:
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     console.print(verdict_line(c), style=_STYLE[c.verdict], markup=False, highlight=False)
     for reason in c.reasons:
@@ -44,11 +44,11 @@ def print_terminal(c: Comparison, console: Console) -> None:
     if sources:
         console.print(sources, style="dim", markup=False, highlight=False)
     for g in c.groups:
-        table = Table(
-            title=f"{escape(g.prompt)} ({escape(g.model_change or g.target)}): "
-            f"[{_STYLE[g.verdict]}]{g.verdict}[/]",
-            title_justify="left",
-        )
+        # the group's line above its table, not the table's title: rich wraps a title to
+        # the table's width, and a table of dashes (every case errored) is narrow
+        title = Text(f"{g.prompt} ({g.model_change or g.target}): ")
+        console.print(title.append(g.verdict, style=_STYLE[g.verdict]), highlight=False)
+        table = Table()
         for name in ("", "base", "head", "change"):
             table.add_column(name, no_wrap=True, justify="left" if not name else "right")
         for label, attr, fmt, change in _ROWS:
