@@ -29,9 +29,23 @@ MAX_RECORDING_BYTES = 16 * 1024 * 1024
 
 
 class RecordingStore:
+    """The recordings under `root`. The shard folders present (`<hash[:2]>/`) are listed
+    once, at the first lookup, and kept up to date by `save`: a run without recordings, or
+    with few, looks most keys up without a system call. A recording another process adds
+    to a new shard while this store is in use is not seen until the next run."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._root = str(root)
+        self._shards: set[str] | None = None
+
+    def _has_shard(self, shard: str) -> bool:
+        if self._shards is None:
+            try:
+                self._shards = set(os.listdir(self._root))
+            except OSError:  # no recordings folder (or not a folder): nothing recorded
+                self._shards = set()
+        return shard in self._shards
 
     def path_for(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -43,7 +57,9 @@ class RecordingStore:
     def load(self, key: str) -> ChatResponse | None:
         # the common case (no recording): one lstat of a plain string path, not read_file's
         # realpath walk of every parent (~10 lstats); whatever is there is checked below
-        if not os.path.lexists(f"{self._root}/{key[:2]}/{key}.json"):
+        if not self._has_shard(key[:2]) or not os.path.lexists(
+            f"{self._root}/{key[:2]}/{key}.json"
+        ):
             return None
         path = self.path_for(key)
         try:
@@ -83,6 +99,8 @@ class RecordingStore:
         """
         path = self.path_for(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if self._shards is not None:
+            self._shards.add(key[:2])
         doc = {
             "schema": SCHEMA,
             "key": key,
