@@ -345,8 +345,8 @@ def test_a_cancelled_caller_still_gets_its_paid_answer_into_the_ledger(
         busy = threading.Event()
         blocker = loop.run_in_executor(None, busy.wait)  # the only worker is taken
         task = asyncio.ensure_future(gateway.complete(chat("openai/gpt-4o-mini")))
-        assert gateway._records is not None
-        while not gateway._records.pending:  # answered; its record waits behind the blocker
+        assert gateway.calls.answers is not None
+        while not gateway.calls.answers.pending:  # answered; its record waits behind the blocker
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

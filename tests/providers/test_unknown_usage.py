@@ -56,7 +56,7 @@ def test_unreadable_usage_makes_cost_unknown_and_warns_once(
 ) -> None:
     fake_llm.usage[wire] = usage
     harness = Harness(fake_project, fake_env)
-    with caplog.at_level(logging.WARNING, logger="promptctl.providers.gateway"):
+    with caplog.at_level(logging.WARNING, logger="promptctl.providers.answer_cost"):
         responses = _two_calls(harness, TARGETS[wire])
     assert [r.text for r in responses] == ["hello from fake"] * 2  # the answer is kept
     assert [r.cost_usd for r in responses] == [None, None]
@@ -73,7 +73,7 @@ def test_readable_usage_is_priced(
     caplog: pytest.LogCaptureFixture,
     wire: str,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="promptctl.providers.gateway"):
+    with caplog.at_level(logging.WARNING, logger="promptctl.providers.answer_cost"):
         response = Harness(fake_project, fake_env).run(chat(TARGETS[wire]))
     assert response.usage.input_tokens == 10 and response.usage.output_tokens == 5
     assert response.cost_usd is not None and response.cost_usd > 0
@@ -109,7 +109,7 @@ def test_a_model_priced_at_zero_costs_zero_without_usage(
     project = dataclasses.replace(fake_project, pricing=pricing)
     fake_llm.usage["openai"] = None
     harness = Harness(project, fake_env)
-    with caplog.at_level(logging.WARNING, logger="promptctl.providers.gateway"):
+    with caplog.at_level(logging.WARNING, logger="promptctl.providers.answer_cost"):
         responses = _two_calls(harness, "openai/gpt-4o-mini")
     expected = 0.0 if free else None
     assert [r.cost_usd for r in responses] == [expected, expected]

@@ -165,7 +165,7 @@ path = Path({tmp!r}) / "b.bundle.json"
 write_bundle(path, [prompt()], fake_providers(fake))
 with Runtime.load(path, env={{"OPENAI_API_KEY": "sk-test"}}, ledger=False) as rt:
     rt.run("support/triage", ticket="t")
-    on_call = rt._gateway()._on_call
+    on_call = rt._gateway().calls.on_call
 fake.stop()
 loaded = [m for m, v in sys.modules.items() if m.startswith("opentelemetry") and v]
 print(json.dumps({{"enabled": _tracing.enabled(), "on_call": on_call is not None,

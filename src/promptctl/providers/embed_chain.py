@@ -39,7 +39,6 @@ from promptctl.providers.embeddings import (
     embed_wire,
     native_dimension,
 )
-from promptctl.providers.pricing import cost_usd
 from promptctl.providers.types import CallContext, CallRecord, SkippedTarget, Usage
 
 if TYPE_CHECKING:
@@ -180,7 +179,7 @@ class EmbedChain:
                     model=target_plan.request.model,
                 )
                 skipped.append(SkippedTarget(target, "circuit_open", last.message))
-                gw._emit(ctx, target, "error", "", error_kind="circuit_open", origin=origin)
+                gw.calls.emit(ctx, target, "error", "", error_kind="circuit_open", origin=origin)
                 continue
             try:
                 result = await self._on_target(
@@ -235,7 +234,7 @@ class EmbedChain:
         async def one(start: int, end: int) -> tuple[EmbedParsed, int, float | None]:
             batch = replace(send, texts=request.texts[start:end])
             http = wire.build(batch, settings, target_plan.api_key)
-            key = _key(batch) if gw._on_call is not None else ""
+            key = _key(batch) if gw.calls.on_call is not None else ""
             parsed, attempts, latency = await gw._call_wire(
                 target_plan, http, wire.parse, ctx, key, origin, deadline, blocking
             )
@@ -286,22 +285,11 @@ class EmbedChain:
         )
 
     def _cost(self, target_plan: TargetPlan, parsed: EmbedParsed) -> float | None:
-        gw, target = self._gw, target_plan.request.target
-        price = None
-        if parsed.model_reported:
-            price = gw._price(f"{target_plan.settings.name}/{parsed.model_reported}")
-        if price is None:
-            price = gw._price(target)
-        if not parsed.usage_known and not (price is not None and price.free):
-            gw._warn_once(target, "%s sent no token usage for embeddings: their cost is unknown")
-            return None
-        if price is None:
-            gw._warn_once(
-                target,
-                "no price known for %s: its cost is unknown "
-                "(add it under `pricing:` in promptctl.yaml)",
-            )
-        return cost_usd(parsed.usage, price, target=target, warn=False)
+        gw = self._gw
+        return gw.costs.cost(
+            gw.project, target_plan, parsed.usage, parsed.usage_known, parsed.model_reported,
+            no_usage="%s sent no token usage for embeddings: their cost is unknown",
+        )  # fmt: skip
 
     async def _record(
         self,
@@ -318,7 +306,7 @@ class EmbedChain:
         gw, settings = self._gw, target_plan.settings
         if gw._shared is not None and settings.tpm:
             gw._shared.spend(settings.name, settings.tpm, parsed.usage.input_tokens)
-        if gw._on_call is None:
+        if gw.calls.on_call is None:
             return
         record = CallRecord(
             timestamp=time.time(),
@@ -333,10 +321,7 @@ class EmbedChain:
             request_hash=key,
             usage_known=parsed.usage_known,
         )
-        if blocking or not gw._on_call_blocks:
-            gw._on_call(record)
-        else:
-            await asyncio.to_thread(gw._on_call, record)
+        await gw.calls.hand(record, blocking)
 
 
 def _key(request: EmbedRequest) -> str:

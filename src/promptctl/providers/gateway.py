@@ -5,29 +5,30 @@ It emits a `CallRecord` to `on_call` for each attempt outcome, so the ledger and
 evaluation report see retries, fallbacks and cache hits alike.
 
 This module orchestrates; the parts live beside it: `chain` (the target chain and missing
-keys), `attempt` (one target's HTTP call with retries), `clients` (connection lifetime)
+keys), `attempt` (one target's HTTP call with retries), `answer_cost` (prices and what an
+answer costs), `call_log` (the records to `on_call`), `clients` (connection lifetime)
 and `blocking` (running the same path without an event loop for `complete_sync`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.context_windows import context_window
 from promptctl.promptfile.model import Project
-from promptctl.providers.answer_records import AnswerRecords
+from promptctl.providers.answer_cost import AnswerCosts
 from promptctl.providers.breaker import BreakerEvent, Breakers, wait_for_trial
 from promptctl.providers.cache import ResponseCache
+from promptctl.providers.call_log import CallLog
 from promptctl.providers.clients import ClientPool
 from promptctl.providers.recordings import MODES, Mode, RecordingStore
 from promptctl.providers.redact import Redactor, secrets_from_env
@@ -37,7 +38,6 @@ from promptctl.providers.types import (
     ChatResponse,
     PendingKey,
     SkippedTarget,
-    Usage,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from promptctl.providers.chain import Admitted, ChainWalk, TargetPlan
     from promptctl.providers.embed_chain import EmbedChain
     from promptctl.providers.embeddings import EmbedResult
-    from promptctl.providers.pricing import Price
     from promptctl.providers.shared_cache import SharedResponseCache
     from promptctl.providers.shared_state import SharedState
     from promptctl.providers.streaming import StreamItem
@@ -97,7 +96,10 @@ class Gateway:
         self.project = project
         self.mode: Mode = mode
         self._env = env
-        self._on_call = on_call
+        # `on_call` may wait on a disk (a ledger committing each paid call): from an event
+        # loop it is then called on a worker thread for answers, so the loop never waits
+        self.calls = CallLog(on_call, blocks=on_call_blocks)
+        self.costs = AnswerCosts()
         self._sleep = sleep
         # complete_sync runs on the calling thread when it has a blocking sleep (always,
         # unless only an async `sleep` was injected: then on the private loop thread)
@@ -113,9 +115,6 @@ class Gateway:
         # evaluations: a call finding the circuit open waits for the trial call in flight
         # (with cool-down 0, the next call after an opening is that trial) instead of failing
         self._probe_wait = probe_wait
-        # `on_call` waits on a disk (a ledger committing each paid call): from an event
-        # loop, call it on a worker thread for answers, so the loop never waits on it
-        self._on_call_blocks = on_call_blocks
         self._cache: ResponseCache | SharedResponseCache | None = None
         if use_cache and mode != "live":
             self._cache = ResponseCache(project.cache_path, write_batch=cache_write_batch)
@@ -126,9 +125,6 @@ class Gateway:
         self._recordings = RecordingStore(project.recordings_dir)
         pool_size = max(16, sum(s.max_concurrency for s in project.providers.values()))
         self._pool = ClientPool(pool_size)
-        # price_for scans the whole price table: memoised per (project, day, target)
-        self._prices: tuple[Project, datetime.date, dict[str, Price | None]] | None = None
-        self._warned_usage: set[tuple[str, str]] = set()  # (warning, target) already logged
         # targets whose provider said the model is retired: skipped from then on
         self._retired: dict[str, ProviderError] = {}
         self._retired_for = project  # a new project (runtime reload) forgets them
@@ -136,8 +132,6 @@ class Gateway:
         # once as that call's own answer (ledger "ok" at its price), later reads hit the cache
         self._answered = dict(answered or {})
         self._redactor_memo: tuple[Project, Redactor] | None = None
-        # answers' records on their way to `on_call` on worker threads (batched)
-        self._records = AnswerRecords(on_call) if on_call is not None else None
         self._embed_chain: EmbedChain | None = None
 
     @property
@@ -335,7 +329,7 @@ class Gateway:
             total = (time.perf_counter() - started) * 1000.0
             response = self._response(target_plan, parsed, attempts, latency, total, walk.skipped)
             target = target_plan.request.target
-            await self._emit_answer(ctx, target, key, response, admitted.origin, blocking)
+            await self.calls.answer(ctx, target, key, response, admitted.origin, blocking)
             self._store(request, key, repeat, response)
             return response
         raise walk.error()
@@ -370,7 +364,7 @@ class Gateway:
         if target in self._retired:
             walk.last = self._retired[target]
             walk.skipped.append(SkippedTarget(target, "model_retired", walk.last.message))
-            self._emit(ctx, target, "error", key, error_kind="model_retired", origin=origin)
+            self.calls.emit(ctx, target, "error", key, error_kind="model_retired", origin=origin)
             return None
         admission = breaker.admit()
         if admission is None and self._probe_wait:
@@ -387,7 +381,7 @@ class Gateway:
                 hint=f"retried after {cooldown:g} s" if cooldown else "the next call retries",
             )
             walk.skipped.append(SkippedTarget(target, "circuit_open", walk.last.message))
-            self._emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
+            self.calls.emit(ctx, target, "error", key, error_kind="circuit_open", origin=origin)
             return None
         from promptctl.providers.chain import Admitted
 
@@ -432,7 +426,7 @@ class Gateway:
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
-        pending = self._records.pending if self._records is not None else ()
+        pending = self.calls.answers.pending if self.calls.answers is not None else ()
         writes = [w for w in pending if w.get_loop() is loop]
         if writes:  # answers of cancelled callers still on their way to the ledger
             await asyncio.gather(*writes, return_exceptions=True)
@@ -458,7 +452,7 @@ class Gateway:
             return None
         paid = self._answered.pop(key, None) if self._answered else None
         if paid is not None:
-            self._emit(ctx, paid.target, "ok", key, response=paid)
+            self.calls.emit(ctx, paid.target, "ok", key, response=paid)
             return replace(paid, cached=True)  # not timed live: kept out of latency figures
         hit = self._recordings.load(key)
         if hit is None and self.mode == "replay":
@@ -474,7 +468,7 @@ class Gateway:
             hit = self._cache.get(key)
         if hit is None:
             return None
-        self._emit(ctx, hit.target, "cached", key, response=hit, cost=0.0, saved=hit.cost_usd)
+        self.calls.emit(ctx, hit.target, "cached", key, response=hit, cost=0.0, saved=hit.cost_usd)
         return hit if hit.cached else replace(hit, cached=True)  # the cache's are marked
 
     def _store(self, request: ChatRequest, key: str, repeat: int, response: ChatResponse) -> None:
@@ -539,10 +533,10 @@ class Gateway:
         def on_error(exc: ProviderError, _: int) -> None:
             if self._shared is not None and exc.retry_after_s:  # one 429 slows the fleet
                 self._shared.pause(settings.name, exc.retry_after_s)
-            self._emit(ctx, target, "error", key, error_kind=exc.kind, origin=origin)
+            self.calls.emit(ctx, target, "error", key, error_kind=exc.kind, origin=origin)
 
         def on_cancel() -> None:  # sent, maybe billed, never answered: cost unknown
-            self._emit(ctx, target, "error", key, error_kind="cancelled", origin=origin)
+            self.calls.emit(ctx, target, "error", key, error_kind="cancelled", origin=origin)
 
         return await call_wire(
             target_plan,
@@ -569,27 +563,15 @@ class Gateway:
         total: float,
         skipped: list[SkippedTarget],
     ) -> ChatResponse:
-        from promptctl.providers.pricing import cost_usd
         from promptctl.providers.tool_calls import check_tool_calls
 
-        target = target_plan.request.target
-        cost: float | None = None
-        price = self._price_of(target_plan, parsed)
-        if price is None and parsed.reported_cost_usd is not None:
-            cost = parsed.reported_cost_usd  # no price of ours: the proxy's figure
-        elif parsed.usage_known or (price is not None and price.free):
-            cost = cost_usd(parsed.usage, price, target=target, warn=False)
-            if price is None:
-                self._warn_once(
-                    target,
-                    "no price known for %s: its cost is unknown (add it under `pricing:` "
-                    "in promptctl.yaml)",
-                )
-        else:
-            self._warn_once(target, "%s sent no readable token usage: its cost is unknown")
+        cost = self.costs.cost(
+            self.project, target_plan, parsed.usage, parsed.usage_known, parsed.model_reported,
+            reported=parsed.reported_cost_usd,
+        )  # fmt: skip
         return ChatResponse(
             text=parsed.text,
-            target=target,
+            target=target_plan.request.target,
             finish_reason=parsed.finish_reason,
             usage=parsed.usage,
             model_reported=parsed.model_reported,
@@ -602,21 +584,6 @@ class Gateway:
             usage_known=parsed.usage_known,
             tool_calls=check_tool_calls(target_plan.request.tools, parsed.tool_calls),
         )
-
-    def _warn_once(self, target: str, message: str) -> None:
-        """Log `message` (with `%s` for the target) once per target and gateway."""
-        if (message, target) not in self._warned_usage:
-            self._warned_usage.add((message, target))
-            log.warning(message, target)
-
-    def _price_of(self, target_plan: TargetPlan, parsed: Parsed) -> Price | None:
-        target = target_plan.request.target
-        price = None
-        if parsed.model_reported:
-            price = self._price(f"{target_plan.settings.name}/{parsed.model_reported}")
-        if price is None:
-            price = self._price(target)
-        return price
 
     def _retire(self, target: str, exc: ProviderError, *, has_next: bool) -> ProviderError:
         """Remember a retired target (never called again by this gateway) and say so once."""
@@ -639,93 +606,6 @@ class Gateway:
             "%s: the provider says the model is retired or unknown (%s); %s", target, hint, then
         )
         return retired
-
-    # ---- plumbing -------------------------------------------------------------
-
-    def _price(self, target: str) -> Price | None:
-        project, day = self.project, datetime.date.today()
-        memo = self._prices
-        if memo is None or memo[0] is not project or memo[1] != day:
-            memo = self._prices = (project, day, {})
-        table = memo[2]
-        if target not in table:
-            from promptctl.providers.pricing import price_for
-
-            table[target] = price_for(target, project, day)
-        return table[target]
-
-    def _emit(
-        self,
-        ctx: CallContext,
-        target: str,
-        outcome: Literal["ok", "cached", "error"],
-        key: str,
-        *,
-        response: ChatResponse | None = None,
-        error_kind: str | None = None,
-        origin: str | None = None,
-        cost: float | None = None,
-        saved: float | None = None,
-    ) -> None:
-        if self._on_call is None:
-            return
-        self._on_call(
-            self._record(ctx, target, outcome, key, response, error_kind, origin, cost, saved)
-        )
-
-    async def _emit_answer(
-        self,
-        ctx: CallContext,
-        target: str,
-        key: str,
-        response: ChatResponse,
-        origin: str | None,
-        blocking: bool,
-    ) -> None:
-        """Record an answer before it is returned (a ledger commits a paid call on record).
-
-        Blocking callers record on their own thread. With `on_call_blocks`, on an event
-        loop the record goes to a worker thread, so the loop never waits on the disk, and
-        answers arriving together share one hop and one commit (answer_records.py); a
-        cancellation meanwhile does not stop the write.
-        """
-        if self._on_call is None:
-            return
-        record = self._record(ctx, target, "ok", key, response, None, origin, None, None)
-        if blocking or not self._on_call_blocks:
-            self._on_call(record)
-            return
-        assert self._records is not None
-        await self._records.write(record)  # shielded: Ctrl-C does not drop a paid row
-
-    @staticmethod
-    def _record(
-        ctx: CallContext,
-        target: str,
-        outcome: Literal["ok", "cached", "error"],
-        key: str,
-        response: ChatResponse | None,
-        error_kind: str | None,
-        origin: str | None,
-        cost: float | None,
-        saved: float | None,
-    ) -> CallRecord:
-        attempt_ms = (response.attempt_latency_ms or response.latency_ms) if response else 0.0
-        return CallRecord(
-            timestamp=time.time(),
-            context=ctx,
-            target=target,
-            model_reported=response.model_reported if response else "",
-            outcome=outcome,
-            usage=response.usage if response else Usage(),
-            cost_usd=cost if cost is not None else (response.cost_usd if response else None),
-            latency_ms=attempt_ms,
-            error_kind=error_kind,
-            fallback_from=origin,
-            request_hash=key,
-            cost_saved_usd=saved,
-            usage_known=response.usage_known if response else error_kind != "cancelled",
-        )
 
 
 def _k(tokens: int) -> str:

@@ -232,7 +232,7 @@ async def stream_chain(
         response = gw._response(target_plan, parsed, attempts, latency, total, walk.skipped)
         response = replace(response, ttft_ms=ttft_ms)
         target = target_plan.request.target
-        await gw._emit_answer(ctx, target, key, response, origin, blocking)
+        await gw.calls.answer(ctx, target, key, response, origin, blocking)
         gw._store(request, key, repeat, response)
         yield response
         return
@@ -437,7 +437,7 @@ def _secrets(gw: Gateway, target_plan: TargetPlan) -> tuple[str, ...]:
 def _emit(
     gw: Gateway, ctx: CallContext, target: str, key: str, kind: str, origin: str | None
 ) -> None:
-    gw._emit(ctx, target, "error", key, error_kind=kind, origin=origin)
+    gw.calls.emit(ctx, target, "error", key, error_kind=kind, origin=origin)
 
 
 def _partial(gw: Gateway, target_plan: TargetPlan, live: _Live) -> ChatResponse:
@@ -446,7 +446,8 @@ def _partial(gw: Gateway, target_plan: TargetPlan, live: _Live) -> ChatResponse:
         parsed = live.decoder.result()
     except ProviderError:  # what it said cannot be read (a tool call with no name)
         parsed = Parsed(text="", usage_known=False)
-    cost = known_cost(parsed.usage, parsed.usage_known, gw._price_of(target_plan, parsed))
+    price = gw.costs.price_of(gw.project, target_plan, parsed.model_reported)
+    cost = known_cost(parsed.usage, parsed.usage_known, price)
     return ChatResponse(
         text=gw.redactor.known(parsed.text),
         target=target_plan.request.target,
@@ -469,7 +470,9 @@ def _record_partial(
     kind: str,
 ) -> ChatResponse:
     partial = _partial(gw, target_plan, live)
-    gw._emit(ctx, partial.target, "error", key, response=partial, error_kind=kind, origin=origin)
+    gw.calls.emit(
+        ctx, partial.target, "error", key, response=partial, error_kind=kind, origin=origin
+    )
     return partial
 
 
