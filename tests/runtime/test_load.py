@@ -171,8 +171,9 @@ def test_watch_reloads_on_mtime_change_at_most_every_interval(
     write_bundle(path, [prompt()], providers)
     rt = Runtime.load(path, watch=True, watch_interval_s=10.0)
     now = [0.0]
-    rt._clock = lambda: now[0]
-    rt._next_check = 10.0
+    assert rt._watcher is not None
+    rt._watcher.clock = lambda: now[0]
+    rt._watcher.next_check = 10.0
     try:
 
         def bump(template: str, version: str, *, corrupt: bool = False) -> None:

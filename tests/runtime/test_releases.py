@@ -134,8 +134,9 @@ def test_reload_and_watch_never_go_backwards(
     )
     rt = Runtime.load(releases, public_key=keypair[1], watch=True, watch_interval_s=1.0)
     now = [0.0]
-    rt._clock = lambda: now[0]
-    rt._next_check = 1.0
+    assert rt._watcher is not None
+    rt._watcher.clock = lambda: now[0]
+    rt._watcher.next_check = 1.0
     try:
         # the newer release disappears and `latest` goes back: nothing in the directory
         # is newer than release 1 any more, but release 2 is in service

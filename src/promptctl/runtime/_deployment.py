@@ -1,4 +1,5 @@
-"""The per-deployment arguments of `Runtime.load`, checked when it loads.
+"""The per-deployment arguments of `Runtime.load`: checked when it loads, and the
+ledger and shared state they name, opened.
 
 A typo in them (`tags="prod"`, a pin for a prompt the bundle does not hold, a target on
 a provider nobody configured, an option the gateway does not take) would otherwise
@@ -7,14 +8,39 @@ surface on the first call in production, as a `TypeError`, or never.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from promptctl.errors import BundleError, UsageError
 from promptctl.promptfile.model import DEFAULT_PROVIDERS
 from promptctl.runtime._bundle import LoadedBundle
 
-__all__ = ["GATEWAY_OPTIONS", "check_deployment"]
+if TYPE_CHECKING:
+    from promptctl.providers.shared_state import SharedState
+    from promptctl.providers.types import CallRecord
+
+__all__ = [
+    "GATEWAY_OPTIONS",
+    "LEDGER_ENV",
+    "SHARED_STATE_ENV",
+    "LedgerLike",
+    "check_deployment",
+    "open_ledger",
+    "open_shared_state",
+]
+
+# Where `ledger=None` looks for a ledger path: set it in a deployment to turn the ledger
+# on without a code change.
+LEDGER_ENV = "PROMPTCTL_LEDGER"
+# Where `shared_state=None` looks for the fleet's Redis URL (docs/deployment.md).
+SHARED_STATE_ENV = "PROMPTCTL_SHARED_STATE"
+
+
+class LedgerLike(Protocol):
+    def record(self, record: CallRecord) -> None: ...
+
 
 GATEWAY_OPTIONS = frozenset(
     {
@@ -66,3 +92,38 @@ def check_deployment(
                 f"targets[{prompt_id!r}] = {target!r}: provider {provider!r} is not configured",
                 hint=f"add its settings with providers={{{provider!r}: {{'kind': ...}}}}",
             )
+
+
+def open_ledger(
+    ledger: LedgerLike | str | Path | Literal[False] | None, env: Mapping[str, str] | None
+) -> tuple[LedgerLike | None, bool]:
+    """The ledger `ledger` names, and whether the runtime owns it (opened it, closes it):
+    a path (SQLite) or a `postgresql://` URL; None: `PROMPTCTL_LEDGER`, else none."""
+    environ = env if env is not None else os.environ
+    if ledger is None:
+        ledger = environ.get(LEDGER_ENV) or False
+    if isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://")):
+        from promptctl.ledger.postgres import PgLedger
+        from promptctl.ledger.spool import SPOOL_ENV
+
+        # the fleet's ledger (docs/deployment.md)
+        return PgLedger(ledger, spool_dir=environ.get(SPOOL_ENV)), True
+    if isinstance(ledger, str | Path):
+        from promptctl.ledger.store import Ledger
+
+        return Ledger(Path(ledger)), True
+    return ledger or None, False
+
+
+def open_shared_state(
+    shared_state: SharedState | str | Literal[False] | None, env: Mapping[str, str] | None
+) -> tuple[SharedState | None, bool]:
+    """The fleet's shared state, and whether the runtime owns it: a `redis://` URL; None:
+    `PROMPTCTL_SHARED_STATE`, else none."""
+    if shared_state is None:
+        shared_state = (env if env is not None else os.environ).get(SHARED_STATE_ENV) or False
+    if isinstance(shared_state, str):
+        from promptctl.providers.shared_state import shared_state_from
+
+        return shared_state_from(shared_state, {}), True
+    return shared_state or None, False

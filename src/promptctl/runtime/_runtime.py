@@ -10,22 +10,35 @@ See docs/runtime.md.
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from promptctl.errors import BundleError, PromptctlError, UsageError
+from promptctl.errors import BundleError, UsageError
 from promptctl.promptfile.chat import ChatMessage
-from promptctl.promptfile.model import DEFAULT_PROVIDERS, Project, Prompt, ProviderSettings
+from promptctl.promptfile.model import Prompt, ProviderSettings
 from promptctl.providers.types import CallContext
 from promptctl.runtime._bundle import LoadedBundle, load_bundle
+from promptctl.runtime._deployment import (
+    LEDGER_ENV,
+    SHARED_STATE_ENV,
+    LedgerLike,
+    check_deployment,
+    open_ledger,
+    open_shared_state,
+)
 from promptctl.runtime._prepare import Prepared, prepare, render_only, to_result
 from promptctl.runtime._resolvers import NO_FALLBACK, Resolved, Resolver, Resolvers
 from promptctl.runtime._result import RunResult
+from promptctl.runtime._service import (
+    Watch,
+    check_forward,
+    project_for,
+    warn_lifecycle,
+    warn_unverified,
+)
 from promptctl.runtime._stream import StreamChunk, arun_stream, run_stream
 from promptctl.runtime._tracing import enabled as tracing_enabled
 from promptctl.runtime._tracing import record_attempt, span
@@ -36,19 +49,9 @@ if TYPE_CHECKING:
     from promptctl.providers.shared_state import SharedState
     from promptctl.providers.types import CallRecord
 
-__all__ = ["LEDGER_ENV", "SHARED_STATE_ENV", "Runtime"]
+__all__ = ["LEDGER_ENV", "SHARED_STATE_ENV", "LedgerLike", "Runtime"]
 
-# Where `ledger=None` looks for a ledger path: set it in a deployment to turn the ledger
-# on without a code change.
-LEDGER_ENV = "PROMPTCTL_LEDGER"
-# Where `shared_state=None` looks for the fleet's Redis URL (docs/deployment.md).
-SHARED_STATE_ENV = "PROMPTCTL_SHARED_STATE"
-_log = logging.getLogger("promptctl.runtime")
 F = TypeVar("F", bound=Resolver)
-
-
-class LedgerLike(Protocol):
-    def record(self, record: CallRecord) -> None: ...
 
 
 class Runtime:
@@ -78,20 +81,15 @@ class Runtime:
         self._ledger = ledger
         self._owns_ledger = owns_ledger
         self._env = env
-        self._watch = watch
-        self._watch_interval_s = watch_interval_s
+        self._watcher = Watch(watch_interval_s, clock) if watch else None
         self._tags = tags
         self._targets = dict(targets or {})
         self._gateway_options = dict(gateway_options or {})
         self._shared_state = shared_state
         self._owns_shared_state = owns_shared_state
-        self._clock = clock
         self._resolvers = Resolvers(clock)
         self._gateway_: Gateway | None = None
         self._lock = threading.Lock()  # gateway creation and bundle swaps
-        self._watch_lock = threading.Lock()
-        self._next_check = clock() + watch_interval_s
-        self._failed_mtime_ns: int | None = None
         self._closed = False
         self.last_reload_error: BundleError | None = None
 
@@ -133,42 +131,17 @@ class Runtime:
         if isinstance(public_key, str) and public_key.lstrip().startswith("-----BEGIN"):
             public_key = public_key.encode("ascii")  # PEM text, not a path
         bundle = load_bundle(Path(path), public_key=public_key, overrides=providers)
-        from promptctl.runtime._deployment import check_deployment
-
         check_deployment(bundle, tags=tags, targets=targets, gateway_options=gateway_options)
-        _warn_unverified(bundle)
-        _warn_lifecycle(bundle, env)
-        if ledger is None:
-            ledger = (env if env is not None else os.environ).get(LEDGER_ENV) or False
-        owns = isinstance(ledger, str | Path)
-        sink: LedgerLike | None
-        if isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://")):
-            from promptctl.ledger.postgres import PgLedger
-            from promptctl.ledger.spool import SPOOL_ENV
-
-            spool = (env if env is not None else os.environ).get(SPOOL_ENV)
-            sink = PgLedger(ledger, spool_dir=spool)  # the fleet's ledger (docs/deployment.md)
-        elif isinstance(ledger, str | Path):
-            from promptctl.ledger.store import Ledger
-
-            sink = Ledger(Path(ledger))
-        else:
-            sink = ledger or None
-        if shared_state is None:
-            shared_state = (env if env is not None else os.environ).get(SHARED_STATE_ENV) or False
-        shared: SharedState | None = None
-        if isinstance(shared_state, str):
-            from promptctl.providers.shared_state import shared_state_from
-
-            shared = shared_state_from(shared_state, {})
-        elif shared_state:
-            shared = shared_state
+        warn_unverified(bundle)
+        warn_lifecycle(bundle, env)
+        sink, owns_ledger = open_ledger(ledger, env)
+        shared, owns_shared = open_shared_state(shared_state, env)
         return cls(
             bundle,
             public_key=public_key,
             providers=providers,
             ledger=sink,
-            owns_ledger=owns,
+            owns_ledger=owns_ledger,
             env=env,
             watch=watch,
             watch_interval_s=watch_interval_s,
@@ -176,7 +149,7 @@ class Runtime:
             gateway_options=gateway_options,
             targets=targets,
             shared_state=shared,
-            owns_shared_state=isinstance(shared_state, str),
+            owns_shared_state=owns_shared,
         )
 
     # ---- the bundle -------------------------------------------------------------
@@ -221,46 +194,23 @@ class Runtime:
             fresh = load_bundle(
                 current.source, public_key=self._public_key, overrides=self._overrides
             )
-            _check_forward(current, fresh)
+            check_forward(current, fresh)
         except BundleError as exc:
             self.last_reload_error = exc
             raise
         self.last_reload_error = None
-        _warn_unverified(fresh)
-        _warn_lifecycle(fresh, self._env)
+        warn_unverified(fresh)
+        warn_lifecycle(fresh, self._env)
         with self._lock:
             self._bundle = fresh
             if self._gateway_ is not None:
-                self._gateway_.project = self._project(fresh)
+                self._gateway_.project = project_for(fresh)
         return fresh.digest != current.digest
 
     def _check_watch(self) -> None:
-        """With `watch=True`: at most every `watch_interval_s`, reload if the file changed.
-
-        Never raises: a bad new file is kept out of service and reported in
-        `last_reload_error`; it is not retried until its mtime changes again.
-        """
-        now = self._clock()
-        if now < self._next_check or not self._watch_lock.acquire(blocking=False):
-            return
-        try:
-            self._next_check = now + self._watch_interval_s
-            try:
-                mtime = self._bundle.watched.stat().st_mtime_ns
-            except OSError:
-                return
-            if mtime in (self._bundle.mtime_ns, self._failed_mtime_ns):
-                return
-            try:
-                self.reload()
-                self._failed_mtime_ns = None
-            except BundleError as exc:
-                self._failed_mtime_ns = mtime
-                _log.error(
-                    "bundle reload refused, %s stays in service: %s", self._bundle.digest, exc
-                )
-        finally:
-            self._watch_lock.release()
+        """With `watch=True`: reload if the file in service changed (service/Watch)."""
+        if self._watcher is not None:
+            self._watcher.poll(self._bundle, self.reload)
 
     # ---- resolvers ----------------------------------------------------------------
 
@@ -334,8 +284,7 @@ class Runtime:
 
     def _current(self, ref: str) -> Prompt:
         """`ref`'s prompt in the release being served (a watched directory is checked first)."""
-        if self._watch:
-            self._check_watch()
+        self._check_watch()
         return self.prompt(ref)
 
     def _plan(self, prompt: Prompt, resolved: Resolved) -> Prepared:
@@ -407,8 +356,7 @@ class Runtime:
         (docs/runtime.md, "Embeddings"). `task_type` (Gemini's `taskType`, such as
         RETRIEVAL_QUERY or RETRIEVAL_DOCUMENT) is sent to Gemini targets only.
         """
-        if self._watch:  # a new release may change the provider settings
-            self._check_watch()
+        self._check_watch()  # a new release may change the provider settings
         gateway = self._gateway()
         context = CallContext(source="runtime", tags=self._tags)
         try:
@@ -435,8 +383,7 @@ class Runtime:
         task_type: str | None = None,
     ) -> EmbedResult:
         """`embed` for asyncio code: the batches of one call are sent concurrently."""
-        if self._watch:
-            self._check_watch()
+        self._check_watch()
         gateway = self._gateway()
         context = CallContext(source="runtime", tags=self._tags)
         try:
@@ -555,7 +502,7 @@ class Runtime:
                 from promptctl.providers.gateway import Gateway
 
                 self._gateway_ = Gateway(
-                    self._project(self._bundle),
+                    project_for(self._bundle),
                     mode="live",
                     use_cache=False,
                     env=self._env,
@@ -580,18 +527,6 @@ class Runtime:
 
         return both
 
-    @staticmethod
-    def _project(bundle: LoadedBundle) -> Project:
-        """The provider layer works on a Project: one holding only the bundle's providers."""
-        root = bundle.path.parent.resolve()
-        return Project(
-            root=root,
-            evals_dir=root,
-            # the built-in providers too: `embed` may name one no prompt uses
-            providers={**DEFAULT_PROVIDERS, **bundle.providers},
-            pricing=dict(bundle.pricing),
-        )
-
 
 def _check_first_token(first_token_s: float | None) -> None:
     if first_token_s is not None and (
@@ -610,40 +545,6 @@ def _closed_error() -> UsageError:
         "this Runtime is closed: close() ended it (its connections and ledger)",
         hint="load a new Runtime; to end only one event loop's connections use aclose()",
     )
-
-
-def _check_forward(current: LoadedBundle, fresh: LoadedBundle) -> None:
-    """Refuse a reload that would serve an older release than the one in service."""
-    older = fresh.sequence < current.sequence
-    other = fresh.sequence == current.sequence > 0 and fresh.digest != current.digest
-    if older or other:
-        what = "older release" if older else "different bundle with the same release number"
-        raise BundleError(
-            f"{fresh.path}: refusing to replace release {current.sequence} "
-            f"({current.digest}) with {what} {fresh.sequence} ({fresh.digest})",
-            hint="a reload never goes backwards; restart with an explicit pin to roll back",
-        )
-
-
-def _warn_unverified(bundle: LoadedBundle) -> None:
-    """Unsigned bundles are allowed but flagged: the log says so on every load."""
-    if not bundle.verified:
-        state = "signed but not verified (no public_key)" if bundle.signed else "UNSIGNED"
-        _log.warning("bundle %s (%s) is %s", bundle.path, bundle.digest, state)
-
-
-def _warn_lifecycle(bundle: LoadedBundle, env: Mapping[str, str] | None) -> None:
-    """One log warning per model past or near its shutdown date (per process)."""
-    from promptctl.providers.lifecycle import warn_retiring
-
-    targets = []
-    for prompt in bundle.prompts.values():
-        model = prompt.model
-        targets += [model.use, *(t.use for t in model.fallbacks), *(r.use for r in model.routes)]
-    try:
-        warn_retiring(targets, Runtime._project(bundle), env)
-    except PromptctlError as exc:  # a malformed PROMPTCTL_TODAY must not stop serving
-        _log.warning("model lifecycle check skipped: %s", exc)
 
 
 def _message_dict(m: ChatMessage) -> dict[str, Any]:
