@@ -22,7 +22,7 @@ REQUIRED_OPTIONS: Mapping[str, tuple[str, ...]] = {
     "regex": ("value",),
     "is-json": (),
     # `value`, `schema:` or else the prompt's output.schema (the loader checks the last
-    # once the output spec is known: `testcases.bare_schema_problems`)
+    # once the output spec is known: `assertion_parse.bare_schema_problems`)
     "json-schema": (),
     "json-path": ("path",),
     "length": ("min", "max"),

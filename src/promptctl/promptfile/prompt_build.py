@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from promptctl.errors import RenderError, SourceLocation
+from promptctl.promptfile.assertion_parse import bare_schema_problems
 from promptctl.promptfile.chat import tools_of
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.model import (
@@ -23,7 +24,7 @@ from promptctl.promptfile.model import (
 )
 from promptctl.promptfile.partials import inline_partials
 from promptctl.promptfile.sources import FileSource
-from promptctl.promptfile.testcases import bare_schema_problems, parse_tests
+from promptctl.promptfile.testcases import parse_tests
 from promptctl.promptfile.yaml_loader import LocatedYaml
 
 __all__ = ["build_prompt", "default_id", "failing_include"]
