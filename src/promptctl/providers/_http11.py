@@ -21,7 +21,7 @@ import re
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httptools
 import httpx2
@@ -138,8 +138,9 @@ class Connection(asyncio.Protocol):
     # ---- protocol callbacks ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # a stream transport, whatever the loop: uvloop's (uvicorn's default loop) has the
+        # asyncio.Transport methods used here without subclassing it
+        self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if not self._in_use:  # bytes nobody asked for: the connection's state is unknown
