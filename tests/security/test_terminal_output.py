@@ -155,3 +155,22 @@ def test_help_on_a_terminal_is_printed_as_is(tmp_path: Path) -> None:
     assert code == 0, out
     assert "\\x1b" not in out and not RAW_CONTROL.search(out.replace("\r\n", "\n"))
     assert "Usage: promptctl lint [OPTIONS]" in out and "  -h, --help" in out
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_a_stream_that_cannot_take_every_character_gets_question_marks_not_a_traceback(
+    project: Path, fake_llm: FakeLLM, encoding: str
+) -> None:
+    """A Windows console's code page, or a pipe under PYTHONIOENCODING=ascii: the report's
+    ✓ and the model's text ("café ✓ 🛑") used to end in a UnicodeEncodeError."""
+    fake_llm.reply("café ✓ 🛑")  # fails its test: the output is printed
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "OPENAI_API_KEY": "sk-test-enc-0123"}
+    exe = str(Path(sys.executable).parent / "promptctl")
+    lint = subprocess.run([exe, "lint"], cwd=project, env=env, capture_output=True, timeout=60)
+    assert lint.returncode == 0 and b"Traceback" not in lint.stderr, lint.stderr
+    assert b"? 0 errors" in lint.stdout, lint.stdout
+    test = subprocess.run([exe, "test"], cwd=project, env=env, capture_output=True, timeout=60)
+    assert test.returncode == 1, test.stderr
+    out = test.stdout.decode(encoding)
+    assert "? ?" in out and "Traceback" not in out + test.stderr.decode(encoding)
+    assert ("café" in out) == (encoding != "ascii")  # what the stream can take is kept

@@ -69,6 +69,16 @@ def _defang(match: re.Match[str]) -> str:
     return f"{indent}{char}\u200b"
 
 
+def _is_unicode(encoding: str) -> bool:
+    """Whether `encoding` can write any character (UTF-8, -16, -32)."""
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        return False
+
+
 class CommandGuard:
     """Writes to `raw`, breaking CI log commands at line starts (see the module docstring)."""
 
@@ -77,12 +87,18 @@ class CommandGuard:
         self.encoding: str = getattr(raw, "encoding", None) or "utf-8"
         self.errors: str = getattr(raw, "errors", None) or "strict"
         self._line_start = True
+        # a stream that cannot take every character (a Windows console's code page, a
+        # pipe under PYTHONIOENCODING=ascii) gets "?" for the others (✓, 🛑, a model's
+        # text), not a UnicodeEncodeError in the middle of a report
+        self._lossy = self.errors == "strict" and not _is_unicode(self.encoding)
 
     def write(self, s: str) -> int:
         if not s:
             return 0
         text = _COMMAND.sub(_defang, ("\n" if self._line_start else " ") + s)[1:]
         self._line_start = s.endswith("\n")
+        if self._lossy:
+            text = text.encode(self.encoding, "replace").decode(self.encoding)
         self.raw.write(text)
         return len(s)
 
