@@ -42,6 +42,11 @@ CASES = [
     (["lint", "--nosuchflag"], "No such option: --nosuchflag (see `promptctl lint -h`)"),
     (["list", "--project", "plain.txt"], "Invalid value for '--project'"),
     (["nosuchcommand"], "No such command 'nosuchcommand'"),
+    (
+        ["render", "hello", "name=Ada Lovelace"],
+        "an input is given as --var 'name=Ada Lovelace'; see `promptctl render -h`",
+    ),
+    (["render", "hello", "Ada"], "extra argument(s) (Ada) (see `promptctl render -h`)"),
 ]
 
 

@@ -181,7 +181,14 @@ def _main() -> None:
             sys.stdout.write(text + "\n")
             sys.exit(EXIT_USAGE)
         ctx = getattr(exc, "ctx", None)
-        where = f" (see `{ctx.command_path} -h`)" if ctx is not None else ""
+        see = f"see `{ctx.command_path} -h`" if ctx is not None else ""
+        assigned = [a for a in sys.argv[2:] if "=" in a and not a.startswith("-")]
+        if "unexpected extra argument" in text and assigned:  # `render p question=hi`
+            import shlex
+
+            flag = f"--var {shlex.quote(assigned[0])}"
+            see = f"an input is given as {flag}" + (f"; {see}" if see else "")
+        where = f" ({see})" if see else ""
         if text:  # empty when the help was shown instead (a group run without a command)
             sys.stderr.write(f"error: {text}{where}\n")
         sys.exit(int(getattr(exc, "exit_code", 2)))
