@@ -215,7 +215,9 @@ def test_bad_input(
 ) -> None:
     _write_prompt(project, 3)
     code, _, err = run(["compare", "qa/answer"], monkeypatch, capsys)
-    assert code == 2 and "no candidate targets" in err
+    assert code == 2 and "no candidate targets (pass --candidates" in err
+    code, _, err = run(["compare", "qa/answer", "-c", "openai/gpt-4o"], monkeypatch, capsys)
+    assert code == 2 and "openai/gpt-4o is the prompt's own target (the primary)" in err
     code, _, err = run(["compare", "qa/answer", "-c", "nope/x"], monkeypatch, capsys)
     assert code == 2 and "unknown provider 'nope'" in err
     code, _, err = run(["compare", "qa/missing", "-c", "openai/gpt-4o-mini"], monkeypatch, capsys)

@@ -110,6 +110,11 @@ def _candidates(raw: str | None, project: Project, primary: str) -> tuple[str, .
             typer.echo(f"{primary} is {state}: comparing with its replacement", err=True)
             names = [row.replacement]
     out = tuple(dict.fromkeys(c for c in names if c and c != primary))
+    if not out and primary in names:  # only the prompt's own target was named
+        raise UsageError(
+            f"no candidate targets: {primary} is the prompt's own target (the primary)",
+            hint="name other targets to compare it with: --candidates provider/model,...",
+        )
     if not out:
         raise UsageError(
             "no candidate targets",
