@@ -7,6 +7,7 @@ as `cancelled` with an unknown cost, so rows >= requests the provider served.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -107,7 +108,12 @@ tests:
 """ + "".join(f"  - name: c{i}\n    vars: {{n: {i}}}\n" for i in range(60))
 
 
-def test_sigint_records_calls_in_flight_as_cancelled(tmp_path: Path, fake_llm: FakeLLM) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sigint_records_calls_in_flight_as_cancelled(
+    tmp_path: Path, fake_llm: FakeLLM, sig: signal.Signals
+) -> None:
+    """Ctrl-C, or SIGTERM (a cancelled CI job, a stopped container): the run stops the
+    same way, exit 130, finished cases in the results file, calls in flight recorded."""
     (tmp_path / "promptctl.yaml").write_text(
         "providers:\n"
         f"  openai: {{kind: openai, base_url: '{fake_llm.openai_base}',"
@@ -128,9 +134,11 @@ def test_sigint_records_calls_in_flight_as_cancelled(tmp_path: Path, fake_llm: F
     deadline = time.monotonic() + 30
     while fake_llm.calls["openai"] < 12 and time.monotonic() < deadline:
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)  # some calls answered, up to 8 in flight
+    proc.send_signal(sig)  # some calls answered, up to 8 in flight
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, out + err
+    results = json.loads(next((tmp_path / ".promptctl" / "runs").glob("*.json")).read_text())
+    assert results["run"]["interrupted"] is True and "interrupted" in err
     served = fake_llm.calls["openai"]
     ledger = tmp_path / ".promptctl" / "ledger.sqlite"
     answered = _rows(ledger, "outcome = 'ok'")

@@ -121,8 +121,32 @@ def main() -> None:
     """
     from promptctl.report.safe_text import neutral_streams
 
-    with neutral_streams(), _rare_collections():
+    with neutral_streams(), _rare_collections(), _sigterm_as_interrupt():
         _main()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, a stopped container) stops a command as Ctrl-C does:
+    finished cases kept in the results document, calls in flight in the ledger, exit 130.
+    Python's default would end the process at once, without any of that. A handler the
+    caller installed is left alone; the previous one is restored afterwards."""
+    import signal
+    import threading
+
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    # as a SIGINT, not a KeyboardInterrupt raised here: inside asyncio.run a SIGINT
+    # cancels the run's main task cleanly (asyncio's own handler), elsewhere it raises
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextmanager
