@@ -100,6 +100,23 @@ def test_pin_must_match_the_bundle(tmp_path: Path, providers: dict[str, Provider
             rt.render("faq")
 
 
+def test_an_id_the_bundle_lacks_names_the_closest_and_lists_ten(
+    tmp_path: Path, providers: dict[str, ProviderSettings]
+) -> None:
+    path = tmp_path / "b.bundle.json"
+    ids = [f"team/p{i:02d}" for i in range(11)] + ["support/triage"]
+    write_bundle(path, [prompt(prompt_id=i) for i in ids], providers)
+    with Runtime.load(path) as rt:
+        with pytest.raises(BundleError) as info:
+            rt.prompt("support/traige")
+        hint = info.value.hint or ""
+        assert hint.startswith("did you mean 'support/triage'? it holds: support/triage, ")
+        assert hint.endswith("team/p08 and 2 more")  # the first ten, sorted
+        with pytest.raises(BundleError) as info:
+            Runtime.load(path, targets={"zzz": "openai/gpt-4o"})
+        assert (info.value.hint or "").startswith("it holds: support/triage, team/p00")
+
+
 def test_provider_overrides(tmp_path: Path, providers: dict[str, ProviderSettings]) -> None:
     path = tmp_path / "b.bundle.json"
     write_bundle(path, [prompt()], providers)

@@ -41,6 +41,20 @@ class LoadedBundle:
     pricing: Mapping[str, PriceOverride] = field(default_factory=dict)  # from `pricing:`
     sequence: int = 0  # the signed release sequence (0: a bundle from before sequences)
 
+    def not_held_hint(self, prompt_id: str) -> str:
+        """What to say of an id the bundle does not hold: the closest one it does, and
+        the first few ids (a bundle of 1,000 prompts is not listed whole)."""
+        import difflib
+
+        held = sorted(self.prompts)
+        close = difflib.get_close_matches(prompt_id, held, n=1, cutoff=0.6)
+        listed = ", ".join(held[:_LISTED]) or "none"
+        more = f" and {len(held) - _LISTED} more" if len(held) > _LISTED else ""
+        return (f"did you mean {close[0]!r}? " if close else "") + f"it holds: {listed}{more}"
+
+
+_LISTED = 10
+
 
 def load_bundle(
     source: Path,

@@ -74,12 +74,11 @@ def check_deployment(
             f"gateway_options: unknown option(s) {', '.join(unknown)}",
             hint="known: " + ", ".join(sorted(GATEWAY_OPTIONS)),
         )
-    held = ", ".join(sorted(bundle.prompts)) or "none"
     for prompt_id, target in (targets or {}).items():
         if prompt_id not in bundle.prompts:
             raise BundleError(
                 f"targets pins {prompt_id!r}, which is not in bundle {bundle.digest}",
-                hint=f"it holds: {held}",
+                hint=bundle.not_held_hint(prompt_id),
             )
         provider, sep, model = str(target).partition("/")
         if not sep or not provider or not model:

@@ -168,10 +168,9 @@ class Runtime:
         prompt_id, _, version = ref.partition("@")
         prompt = self._bundle.prompts.get(prompt_id)
         if prompt is None:
-            known = ", ".join(sorted(self._bundle.prompts)) or "none"
             raise BundleError(
                 f"prompt {prompt_id!r} is not in bundle {self._bundle.digest}",
-                hint=f"it holds: {known}",
+                hint=self._bundle.not_held_hint(prompt_id),
             )
         if version and version != prompt.version:
             raise BundleError(
