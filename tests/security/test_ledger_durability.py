@@ -108,9 +108,17 @@ tests:
 """ + "".join(f"  - name: c{i}\n    vars: {{n: {i}}}\n" for i in range(60))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `cmd &` in a script starts it
+
+
+@pytest.mark.parametrize(
+    ("sig", "ignoring_sigint"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+    ids=["SIGINT", "SIGTERM", "SIGTERM with SIGINT ignored"],
+)
 def test_sigint_records_calls_in_flight_as_cancelled(
-    tmp_path: Path, fake_llm: FakeLLM, sig: signal.Signals
+    tmp_path: Path, fake_llm: FakeLLM, sig: signal.Signals, ignoring_sigint: bool
 ) -> None:
     """Ctrl-C, or SIGTERM (a cancelled CI job, a stopped container): the run stops the
     same way, exit 130, finished cases in the results file, calls in flight recorded."""
@@ -130,6 +138,7 @@ def test_sigint_records_calls_in_flight_as_cancelled(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ignore_sigint if ignoring_sigint else None,
     )
     deadline = time.monotonic() + 30
     while fake_llm.calls["openai"] < 12 and time.monotonic() < deadline:

@@ -140,9 +140,18 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     ):
         yield
         return
-    # as a SIGINT, not a KeyboardInterrupt raised here: inside asyncio.run a SIGINT
-    # cancels the run's main task cleanly (asyncio's own handler), elsewhere it raises
-    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+
+    def stop(signum: int, frame: object) -> None:
+        # as a SIGINT, not a KeyboardInterrupt raised here: inside asyncio.run a SIGINT
+        # cancels the run's main task cleanly (asyncio's own handler), elsewhere it
+        # raises; a SIGINT the parent made us ignore (`cmd &` in a script) must not
+        # make SIGTERM ignored too
+        if callable(signal.getsignal(signal.SIGINT)):
+            signal.raise_signal(signal.SIGINT)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         yield
     finally:
