@@ -129,33 +129,32 @@ def main() -> None:
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (a cancelled CI job, a stopped container) stops a command as Ctrl-C does:
     finished cases kept in the results document, calls in flight in the ledger, exit 130.
-    Python's default would end the process at once, without any of that. A handler the
-    caller installed is left alone; the previous one is restored afterwards."""
+    Python's default would end the process at once, without any of that.
+
+    SIGTERM is passed on as a SIGINT: inside `asyncio.run` asyncio's own SIGINT handler
+    then cancels the run's main task cleanly (a KeyboardInterrupt raised in the middle of
+    a task would leave it half-done). That handler is only installed when SIGINT is
+    Python's default, so a SIGINT the parent made us ignore (`promptctl test &` in a
+    script) is Python's default again while the command runs. Handlers a caller
+    installed are left alone; the previous ones are restored afterwards."""
     import signal
     import threading
 
+    sigint = signal.getsignal(signal.SIGINT)
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        or sigint not in (signal.default_int_handler, signal.SIG_IGN)
     ):
         yield
         return
-
-    def stop(signum: int, frame: object) -> None:
-        # as a SIGINT, not a KeyboardInterrupt raised here: inside asyncio.run a SIGINT
-        # cancels the run's main task cleanly (asyncio's own handler), elsewhere it
-        # raises; a SIGINT the parent made us ignore (`cmd &` in a script) must not
-        # make SIGTERM ignored too
-        if callable(signal.getsignal(signal.SIGINT)):
-            signal.raise_signal(signal.SIGINT)
-        else:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, sigint)
 
 
 @contextmanager
