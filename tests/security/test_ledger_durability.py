@@ -129,7 +129,7 @@ def test_sigint_records_calls_in_flight_as_cancelled(
     )
     (tmp_path / "prompts" / "demo").mkdir(parents=True)
     (tmp_path / "prompts" / "demo" / "slow.yaml").write_text(PROMPT_FILE)
-    fake_llm.latency_s = 0.4
+    fake_llm.latency_s = 0.25
     env = {**os.environ, "OPENAI_API_KEY": KEY}
     proc = subprocess.Popen(
         [sys.executable, "-m", "promptctl", "test", "--concurrency", "8", "--no-cache"],
