@@ -140,6 +140,10 @@ def test_cookies_are_kept_and_gzip_decoded_as_httpx2_does() -> None:
 
 _CUT = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"
 _ENDLESS = b"HTTP/1.1 200 OK\r\nx-big: " + b"v" * 70_000
+_TRAILERS = (  # the last chunk and 100 KB of trailers, in one send
+    b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
+    + (b"x-t: " + b"v" * 1000 + b"\r\n") * 100
+)
 
 
 @pytest.mark.parametrize(
@@ -149,8 +153,9 @@ _ENDLESS = b"HTTP/1.1 200 OK\r\nx-big: " + b"v" * 70_000
         (b"", "without sending a response"),
         (b"NOT HTTP AT ALL\r\n\r\n", "malformed response"),
         (_ENDLESS, "head too large"),
+        (_TRAILERS, "trailers too large"),
     ],
-    ids=["cut-body", "no-answer", "garbage", "endless-head"],
+    ids=["cut-body", "no-answer", "garbage", "endless-head", "endless-trailers"],
 )
 def test_broken_answers_are_httpx2s_errors_and_the_pool_recovers(answer: bytes, match: str) -> None:
     ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"

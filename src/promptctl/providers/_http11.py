@@ -122,6 +122,7 @@ class Connection(asyncio.Protocol):
         self._request: httpx2.Request | None = None
         self._method = ""
         self._framing_bytes = 0  # bytes received since the last that carried content
+        self._trailer_bytes = 0  # the answer's trailers, as parsed
         self._status = 0
         self._reason = b""
         self._version = b""
@@ -229,6 +230,14 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._head_done:  # not a chunked body's trailer (dropped, as httpx2 does)
             self._headers.append((name, value.rstrip(b" \t")))  # llhttp keeps trailing space
+            return
+        # trailers are counted as they are parsed: a read that also carried the last
+        # chunk's content resets `_framing_bytes`, and may hold any number of them
+        self._trailer_bytes += len(name) + len(value)
+        if self._trailer_bytes > _MAX_HEAD:
+            raise httpx2.RemoteProtocolError(
+                "chunk framing or trailers too large", request=self._request
+            )
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -343,7 +352,7 @@ class Connection(asyncio.Protocol):
         self.reusable = False  # until the answer has been read to the end
         self._request = request
         self._method = method
-        self._framing_bytes = self._status = self._unread = 0
+        self._framing_bytes = self._trailer_bytes = self._status = self._unread = 0
         self._reason = b""
         self._headers = []
         self._head_done = self._complete = self._to_close = self._keep = self._stray = False
