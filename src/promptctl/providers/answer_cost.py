@@ -73,18 +73,15 @@ class AnswerCosts:
         A price of 0 for every token needs no usage (a local model costs nothing even
         when its server reports none); `no_usage` is that warning's text (`%s`: target).
         """
-        from promptctl.providers.pricing import cost_usd
+        from promptctl.providers.pricing import known_cost
 
-        target = target_plan.request.target
         price = self.price_of(project, target_plan, model_reported)
         if price is None and reported is not None:
             return reported
-        if not usage_known and not (price is not None and price.free):
-            self.warn_once(target, no_usage)
-            return None
-        if price is None:
-            self.warn_once(target, _NO_PRICE)
-        return cost_usd(usage, price, target=target, warn=False)
+        cost = known_cost(usage, usage_known, price)
+        if cost is None:
+            self.warn_once(target_plan.request.target, no_usage if not usage_known else _NO_PRICE)
+        return cost
 
     def warn_once(self, target: str, message: str) -> None:
         """Log `message` (with `%s` for the target) once per target."""
