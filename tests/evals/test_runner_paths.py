@@ -176,6 +176,28 @@ def test_llm_rubric_goes_through_the_gateway_cached_and_costed(
     assert fake_llm.calls["openai"] == 2  # answer and verdict both cached
 
 
+def test_a_judge_call_that_fails_is_named_as_the_judges(
+    fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
+) -> None:
+    """The model answered; its judge's server refused: the case's error must not read
+    as the prompt's own call failing (the prompt had no schema, the judge had)."""
+    project = dataclasses.replace(
+        fake_project,
+        judge="anthropic/claude-haiku-4-5",
+        providers=fake_providers(fake_llm, max_retries=0),
+    )
+    fake_llm.reply("thank you!")
+    fake_llm.auth_error(message="invalid x-api-key", wire="anthropic")
+    p = prompt("demo/judged", tcase("polite", "help me", a("llm-rubric", "Is polite")))
+    result = evaluate(project, [p], EvalOptions(), env=fake_env).results[0]
+    assert result.status == "error" and result.error is not None
+    assert result.error.kind == "auth"
+    assert result.error.message == (
+        "anthropic/claude-haiku-4-5: the judge's call (llm-rubric) failed: invalid x-api-key"
+    )
+    assert fake_llm.calls["openai"] == 1 and fake_llm.calls["anthropic"] == 1
+
+
 def test_fallback_answer_is_recorded_as_answered_by(
     fake_project: Project, fake_llm: FakeLLM, fake_env: dict[str, str]
 ) -> None:

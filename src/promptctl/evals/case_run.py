@@ -106,7 +106,20 @@ class CaseRunner:
         """The `PromptJudge` completion: the project's judge model through the Gateway."""
         request = judge_request(model or self.project.judge, messages, response_format)
         context = CallContext(source="judge", prompt_id="promptctl/judge")
-        return await self.gateway.complete(request, context=context)
+        try:
+            return await self.gateway.complete(request, context=context)
+        except ProviderError as exc:  # the case errors: say it was the judge, not the model
+            target = f"{exc.provider}/{exc.model}: " if exc.provider and exc.model else ""
+            raw = exc.message.removeprefix(target).removeprefix(f"{exc.kind}: ")
+            raise ProviderError(
+                exc.kind,
+                f"the judge's call (llm-rubric) failed: {raw}",
+                provider=exc.provider,
+                model=exc.model,
+                status=exc.status,
+                retry_after_s=exc.retry_after_s,
+                hint=exc.hint,
+            ) from None
 
     def _free(self, case: Case, prepared: PreparedCase) -> bool:
         """Whether the case's answer comes without a provider call (replay never calls)."""
