@@ -169,3 +169,23 @@ def test_a_stream_that_cannot_take_every_character_gets_question_marks_not_a_tra
     out, err = test.stdout.decode("cp1252"), test.stderr.decode("cp1252")
     assert test.returncode == 1 and "Traceback" not in out + err, err
     assert "output: café ? ?" in out  # what the stream can take is kept
+
+
+def test_a_reader_that_goes_away_does_not_change_the_exit_code(
+    project: Path, fake_llm: FakeLLM
+) -> None:
+    """`promptctl test | head -1` under `set -o pipefail`: the output is cut, the verdict
+    is not. click answers a broken pipe with exit 1 ("a test failed" here)."""
+    fake_llm.reply("I never said that")  # the test passes: exit 0
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-pipe-0123"}
+    exe = str(Path(sys.executable).parent / "promptctl")
+    proc = subprocess.Popen(
+        [exe, "test"], cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "Broken pipe" not in err and "Exception" not in err
+    assert len(list((project / ".promptctl" / "runs").glob("*.json"))) == 1  # still written

@@ -27,6 +27,7 @@ an Azure Pipelines one. Every stream above (`write_data` too, except for the com
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -99,14 +100,37 @@ class CommandGuard:
         self._line_start = s.endswith("\n")
         if self._lossy:
             text = text.encode(self.encoding, "replace").decode(self.encoding)
-        self.raw.write(text)
+        if not self._gone:
+            try:
+                self.raw.write(text)
+            except BrokenPipeError:
+                self._reader_gone()
         return len(s)
+
+    # The reader went away (`promptctl test | head`): the rest of the output is dropped
+    # and the command goes on to its own exit code (a passed run is still 0, not click's
+    # 1 for a broken pipe). The stream's descriptor is pointed at /dev/null, so Python's
+    # own flush at exit finds nothing to complain about.
+    _gone = False
+
+    def _reader_gone(self) -> None:
+        self._gone = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.raw.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError):  # no descriptor (a test's StringIO)
+            pass
 
     def writable(self) -> bool:
         return True
 
     def flush(self) -> None:
-        self.raw.flush()
+        if not self._gone:
+            try:
+                self.raw.flush()
+            except BrokenPipeError:
+                self._reader_gone()
 
     def isatty(self) -> bool:
         return self.raw.isatty()
@@ -140,7 +164,7 @@ class NeutralStream:
         return True
 
     def flush(self) -> None:
-        self.raw.flush()
+        self.rich_proxied_file.flush()
 
     def isatty(self) -> bool:
         return self.raw.isatty()
