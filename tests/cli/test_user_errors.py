@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,19 @@ def test_vars_from_json_and_yaml_render_the_same(
         run(["render", "hello", "--vars", f], monkeypatch, capsys) for f in ("v.json", "v.yaml")
     ]
     assert shown[0] == shown[1] and shown[0][0] == 0 and "Hi Wörld" in shown[0][1]
+
+
+def test_a_current_directory_that_no_longer_exists_is_one_error_line(tmp_path: Path) -> None:
+    """A shell left in a directory another process removed: one line, exit 2."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    exe = Path(sys.executable).parent / "promptctl"
+    out = subprocess.run(
+        ["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "{exe}" list'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("error: the current directory no longer exists")
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr

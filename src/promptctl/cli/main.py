@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -178,6 +179,14 @@ def _rare_collections() -> Iterator[None]:
 
 
 def _main() -> None:
+    try:
+        os.getcwd()  # every command resolves paths against it
+    except FileNotFoundError:
+        sys.stderr.write(
+            "error: the current directory no longer exists (it was removed or replaced "
+            "since this shell entered it); cd to an existing directory\n"
+        )
+        sys.exit(EXIT_USAGE)
     try:
         # Without standalone mode, click *returns* the code of a `typer.Exit(code)`.
         code = _command(_invoked())(standalone_mode=False, prog_name="promptctl")
