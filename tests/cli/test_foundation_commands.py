@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -111,6 +112,27 @@ def test_render_var_values_are_typed(
     args = ["render", "content/summarize", "--var", "text=x", "--var", "max_words=many"]
     code, _, err = run(args, monkeypatch, capsys)
     assert code == 2 and "input 'max_words' is invalid" in err
+
+
+def test_render_reads_vars_from_standard_input(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`… | promptctl render p --vars -`; an error in it is located at <stdin>."""
+
+    def stdin(data: bytes) -> None:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    stdin(b'{"text": "from stdin", "max_words": 17}')
+    code, out, err = run(
+        ["render", "content/summarize", "--vars", "-", "-f", "json"], monkeypatch, capsys
+    )
+    assert code == 0, err
+    messages = json.loads(out)["messages"]
+    assert "Stay under 17 words." in messages[0]["content"]
+    assert "from stdin" in messages[-1]["content"]
+    stdin(b"text: [unclosed\n")
+    code, _, err = run(["render", "content/summarize", "--vars", "-"], monkeypatch, capsys)
+    assert code == 2 and err.startswith("error: <stdin>:2:1: YAML syntax error"), err
 
 
 def test_render_missing_input_and_unknown_id(

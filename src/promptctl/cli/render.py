@@ -53,15 +53,30 @@ def _read_vars(path: Path) -> dict[str, Any]:
     from promptctl.promptfile.yaml_loader import load_yaml
 
     try:
-        text = read_file(path, root=None, what="--vars file").decode("utf-8").removeprefix("\ufeff")
+        raw = _stdin_bytes() if str(path) == "-" else read_file(path, root=None, what="--vars file")
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except OSError as exc:
         raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise UsageError(f"--vars {path} is not UTF-8 text") from None
     hint = "write a mapping of input names to values"
-    data = load_yaml(text, path, require_mapping=False, empty_hint=hint).data
+    where = Path("<stdin>") if str(path) == "-" else path
+    data = load_yaml(text, where, require_mapping=False, empty_hint=hint).data
     if not isinstance(data, dict):
         raise UsageError(f"--vars {path} must hold a mapping of input names to values", hint=hint)
+    return data
+
+
+def _stdin_bytes() -> bytes:
+    """`--vars -`: the inputs from standard input (`… | promptctl render p --vars -`),
+    under the same size cap as a file."""
+    import sys
+
+    from promptctl.promptfile.safe_io import MAX_FILE_BYTES
+
+    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(f"--vars -: standard input is over the {MAX_FILE_BYTES:,}-byte limit")
     return data
 
 
@@ -88,7 +103,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option("--var", help="Input KEY=VALUE (repeatable).")
         ] = None,
         vars_file: Annotated[
-            Path | None, typer.Option("--vars", help="YAML or JSON file of inputs.")
+            Path | None, typer.Option("--vars", help="YAML or JSON file of inputs (-: stdin).")
         ] = None,
         test: Annotated[str | None, typer.Option(help="Start from this test's vars.")] = None,
         target: Annotated[
