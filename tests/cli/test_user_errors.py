@@ -49,6 +49,9 @@ CASES = [
         "an input is given as --var 'name=Ada Lovelace'; see `promptctl render -h`",
     ),
     (["render", "hello", "Ada"], "extra argument(s) (Ada) (see `promptctl render -h`)"),
+    # NaN passed `< 0`; both reached the results document, which JSON cannot hold
+    (["test", "--max-cost", "nan"], "--max-cost must be a number of USD >= 0, got nan"),
+    (["test", "--max-cost", "inf"], "--max-cost must be a number of USD >= 0, got inf"),
 ]
 
 

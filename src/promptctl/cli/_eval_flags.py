@@ -145,8 +145,11 @@ def eval_selection(
 
     if mode not in MODES:
         raise UsageError(f"unknown --mode {mode!r}", hint=" | ".join(MODES))
-    if max_cost is not None and max_cost < 0:
-        raise UsageError(f"--max-cost must be >= 0, got {max_cost}")
+    if max_cost is not None and not 0 <= max_cost < float("inf"):  # NaN fails it too
+        raise UsageError(
+            f"--max-cost must be a number of USD >= 0, got {max_cost}",
+            hint="e.g. --max-cost 0.50; leave it out for no limit",
+        )
     paths, globs = _split_selectors(selectors or [])
     options = EvalOptions(
         targets=tuple(target or ()),
