@@ -52,6 +52,19 @@ CASES = [
     # NaN passed `< 0`; both reached the results document, which JSON cannot hold
     (["test", "--max-cost", "nan"], "--max-cost must be a number of USD >= 0, got nan"),
     (["test", "--max-cost", "inf"], "--max-cost must be a number of USD >= 0, got inf"),
+    # a NaN threshold passes every comparison: the check would be silently off
+    (
+        ["diff", "--head", "ok.json", "--base", "ok.json", "--max-cost-increase", "nan"],
+        "--max-cost-increase takes a percentage or 'off', got 'nan'",
+    ),
+    (
+        ["diff", "--head", "ok.json", "--base", "ok.json", "--max-latency-increase", "inf"],
+        "--max-latency-increase takes a percentage or 'off', got 'inf'",
+    ),
+    (
+        ["compare", "hello", "-c", "openai/gpt-4o", "--margin", "nan"],
+        "--margin must be a number from 0 to 1, got nan",
+    ),
 ]
 
 

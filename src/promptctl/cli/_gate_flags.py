@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -137,6 +138,9 @@ def _limit(flag: str, value: str | None) -> float | None:
     if value.strip().lower() in ("off", "none"):
         return _OFF
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise UsageError(f"{flag} takes a percentage or 'off', got {value!r}") from None
+        number = float("nan")
+    if not math.isfinite(number):  # NaN would pass every comparison: a check silently off
+        raise UsageError(f"{flag} takes a percentage or 'off', got {value!r}")
+    return number

@@ -62,6 +62,8 @@ def compare(
     from promptctl.providers.recordings import MODES
 
     check_choice(fmt, ("text", "json", "markdown"))
+    if margin != margin:  # NaN passes typer's 0..1 range: every bound would be "inconclusive"
+        raise UsageError("--margin must be a number from 0 to 1, got nan", hint="e.g. 0.02")
     proj = resolve_project(project)
     loaded = load_or_exit(proj, [])
     prompt = loaded.get(prompt_id)
