@@ -117,6 +117,15 @@ def test_truncated_bundle_message(tmp_path: Path) -> None:
     assert out.returncode == 2 and "bundle is truncated" in out.stderr
 
 
+def test_a_file_that_is_not_a_bundle_is_not_called_truncated(tmp_path: Path) -> None:
+    """Any text that is not JSON ended in "truncated … an interrupted copy?"."""
+    (tmp_path / "notes.txt").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    out = run_cli("bundle", "verify", str(tmp_path / "notes.txt"))
+    assert out.returncode == 2, out.stderr
+    assert "not a promptctl bundle: the file is not a JSON object" in out.stderr
+    assert "truncated" not in out.stderr
+
+
 def test_keygen_refuses_to_overwrite(keys: tuple[Path, Path]) -> None:
     out = run_cli("keygen", str(keys[0].parent))
     assert out.returncode == 2 and "already exists" in out.stderr

@@ -44,6 +44,11 @@ def parse_document(data: bytes) -> dict[str, Any]:
         raise BundleError("bundle is nested too deeply to be a promptctl bundle") from None
     except json.JSONDecodeError as exc:
         stripped = text.rstrip()
+        if not stripped.lstrip().startswith("{"):  # another kind of file, not a cut bundle
+            raise BundleError(
+                "not a promptctl bundle: the file is not a JSON object",
+                hint="a bundle is the *.bundle.json file `promptctl publish` writes",
+            ) from None
         if exc.pos >= len(stripped) or not stripped.endswith("}"):
             raise BundleError(
                 f"bundle is truncated: the JSON ends early after {len(data)} bytes "
