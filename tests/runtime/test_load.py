@@ -93,6 +93,8 @@ def test_pin_must_match_the_bundle(tmp_path: Path, providers: dict[str, Provider
     path = tmp_path / "b.bundle.json"
     write_bundle(path, [prompt(version="1.2.0")], providers)
     with Runtime.load(path) as rt:
+        with pytest.raises(TypeError, match="named by its id, a str; got NoneType"):
+            rt.run(None)  # type: ignore[arg-type]
         assert rt.prompt("support/triage@1.2.0").version == "1.2.0"
         with pytest.raises(BundleError, match=r"support/triage@1\.1\.0 is pinned.*1\.2\.0"):
             rt.prompt("support/triage@1.1.0")
@@ -257,8 +259,18 @@ def test_unverified_bundles_are_logged(
             BundleError,
             "provider 'vertex' is not configured",
         ),
+        ({"watch_interval_s": float("nan")}, UsageError, "watch_interval_s=nan: pass a number"),
+        ({"watch_interval_s": -1}, UsageError, "watch_interval_s=-1: pass a number"),
     ],
-    ids=["tags-string", "gateway-option", "pin-unknown-prompt", "pin-not-a-target", "pin-provider"],
+    ids=[
+        "tags-string",
+        "gateway-option",
+        "pin-unknown-prompt",
+        "pin-not-a-target",
+        "pin-provider",
+        "watch-interval-nan",
+        "watch-interval-negative",
+    ],
 )
 def test_deployment_arguments_that_cannot_work_fail_at_load(
     kwargs: dict[str, Any],

@@ -64,8 +64,14 @@ def check_deployment(
     tags: Sequence[str],
     targets: Mapping[str, str] | None,
     gateway_options: Mapping[str, Any] | None,
+    watch_interval_s: float = 2.0,
 ) -> None:
     """UsageError / BundleError naming the argument that cannot work with `bundle`."""
+    if not 0 <= watch_interval_s < float("inf"):  # NaN too: it would check on every call
+        raise UsageError(
+            f"watch_interval_s={watch_interval_s!r}: pass a number of seconds >= 0",
+            hint="e.g. watch_interval_s=2.0 (0 checks the file on every call)",
+        )
     if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
         raise UsageError(f"tags={tags!r}: pass a tuple of strings", hint=f"tags=({str(tags)!r},)")
     unknown = sorted(set(gateway_options or {}) - GATEWAY_OPTIONS)

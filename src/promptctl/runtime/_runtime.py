@@ -131,7 +131,10 @@ class Runtime:
         if isinstance(public_key, str) and public_key.lstrip().startswith("-----BEGIN"):
             public_key = public_key.encode("ascii")  # PEM text, not a path
         bundle = load_bundle(Path(path), public_key=public_key, overrides=providers)
-        check_deployment(bundle, tags=tags, targets=targets, gateway_options=gateway_options)
+        check_deployment(
+            bundle, tags=tags, targets=targets, gateway_options=gateway_options,
+            watch_interval_s=watch_interval_s,
+        )  # fmt: skip
         warn_unverified(bundle)
         warn_lifecycle(bundle, env)
         sink, owns_ledger = open_ledger(ledger, env)
@@ -165,6 +168,8 @@ class Runtime:
 
     def prompt(self, ref: str) -> Prompt:
         """The bundled prompt for `id` or `id@version` (a pin must match the bundle)."""
+        if not isinstance(ref, str):
+            raise TypeError(f"a prompt is named by its id, a str; got {type(ref).__name__}")
         prompt_id, _, version = ref.partition("@")
         prompt = self._bundle.prompts.get(prompt_id)
         if prompt is None:
