@@ -34,7 +34,9 @@ def ledger_location(option: str | None, project: Callable[[], Project]) -> Path 
     `project` is only called (the project found and read) without `--ledger`.
     """
     if option:
-        return option if is_pg_url(option) else Path(option)
+        from promptctl.promptfile.project import is_ledger_url
+
+        return option if is_ledger_url(option) else Path(option)
     found = project()
     return found.ledger_url or found.ledger_file
 

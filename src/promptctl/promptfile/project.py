@@ -25,7 +25,7 @@ from promptctl.promptfile.model import (
 from promptctl.promptfile.safe_io import UnsafeFileError, confine, read_file
 from promptctl.promptfile.yaml_loader import LocatedYaml, decode_text, load_yaml
 
-__all__ = ["CONFIG_NAME", "find_project", "load_project", "project_at"]
+__all__ = ["CONFIG_NAME", "find_project", "is_ledger_url", "load_project", "project_at"]
 
 CONFIG_NAME = "promptctl.yaml"
 
@@ -111,6 +111,7 @@ def load_project(config_path: Path) -> Project:
             first_diag.message + more, location=first_diag.location, hint=first_diag.hint
         )
     data: dict[str, Any] = doc.data
+    url = _is_url(data, doc.locate)
     project = Project(
         root=root,
         config_path=config_path,
@@ -123,8 +124,8 @@ def load_project(config_path: Path) -> Project:
         pricing={k: PriceOverride(**v) for k, v in data.get("pricing", {}).items()},
         gate=GateConfig(**data.get("gate", {})),
         budgets=data.get("budgets", {}),
-        ledger_path=root / data["ledger"] if "ledger" in data and not _is_url(data) else None,
-        ledger_url=_no_password(data["ledger"], "/ledger", doc.locate) if _is_url(data) else None,
+        ledger_path=root / data["ledger"] if "ledger" in data and not url else None,
+        ledger_url=_no_password(data["ledger"], "/ledger", doc.locate) if url else None,
         shared_state=_shared_state(data.get("shared_state"), doc.locate),
         lifecycle=_lifecycle(data.get("lifecycle", {}), doc.locate),
         candidates=tuple(data.get("candidates", ())),
@@ -161,9 +162,29 @@ def _inside(root: Path, data: dict[str, Any], key: str, doc: LocatedYaml) -> Pat
     return path
 
 
-def _is_url(data: dict[str, Any]) -> bool:
+def _is_url(data: dict[str, Any], locate: Any) -> bool:
     """`ledger:` names the fleet's PostgreSQL database rather than a file."""
-    return str(data.get("ledger", "")).startswith(("postgresql://", "postgres://"))
+    if "ledger" not in data:
+        return False
+    try:
+        return is_ledger_url(str(data["ledger"]))
+    except ConfigError as exc:
+        raise ConfigError(exc.message, location=locate("/ledger"), hint=exc.hint) from None
+
+
+def is_ledger_url(value: str) -> bool:
+    """Whether a ledger (`ledger:`, `--ledger`, `Runtime.load(ledger=)`, PROMPTCTL_LEDGER)
+    is the fleet's PostgreSQL database (True) or a SQLite file (False). Any other URL is
+    a ConfigError: taken as a path, `mysql://host/db` made a folder named `mysql:`."""
+    if value.startswith(("postgresql://", "postgres://")):
+        return True
+    scheme = urlsplit(value).scheme
+    if "://" in value and len(scheme) > 1:  # `C:\\…` is a Windows path, not a URL
+        raise ConfigError(
+            f"ledger {scheme}://… is not a ledger: only postgresql:// URLs and file paths are",
+            hint="a SQLite file path, or postgresql://user@host/db for the fleet's ledger",
+        )
+    return False
 
 
 def _no_password(url: str, pointer: str, locate: Any) -> str:

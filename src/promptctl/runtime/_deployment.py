@@ -107,7 +107,9 @@ def open_ledger(
     environ = env if env is not None else os.environ
     if ledger is None:
         ledger = environ.get(LEDGER_ENV) or False
-    if isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://")):
+    from promptctl.promptfile.project import is_ledger_url
+
+    if isinstance(ledger, str) and is_ledger_url(ledger):
         from promptctl.ledger.postgres import PgLedger
         from promptctl.ledger.spool import SPOOL_ENV
 
