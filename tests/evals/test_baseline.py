@@ -38,6 +38,23 @@ def test_outside_a_repository_the_base_must_be_a_file(tmp_path: Path) -> None:
     assert info.value.hint == "pass --base RESULTS.json (from `promptctl test --output`)"
 
 
+def test_a_shallow_clone_without_the_base_says_to_fetch_the_history(
+    repo: Path, tmp_path: Path
+) -> None:
+    """actions/checkout fetches one commit by default: neither the base branch nor the
+    history joining it to HEAD is there. The error names every branch it tried."""
+    feature = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--single-branch", "-b", feature,
+        f"file://{repo}", str(clone))  # fmt: skip
+    with pytest.raises(UsageError) as info:
+        default_base_ref(clone, {"GITHUB_BASE_REF": "develop"})
+    assert info.value.message == (
+        "no merge-base of HEAD with origin/develop, develop, origin/main, main"
+    )
+    assert (info.value.hint or "").startswith("the clone is shallow: fetch the history")
+
+
 def test_a_side_at_a_ref_is_evaluated_from_git_not_the_working_tree(
     repo: Path, fake_llm: FakeLLM, fake_env: dict[str, str]
 ) -> None:

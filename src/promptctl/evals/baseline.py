@@ -59,13 +59,23 @@ def default_base_ref(project_root: Path, env: Mapping[str, str] | None = None) -
         )
     target = env.get("GITHUB_BASE_REF", "")
     branches = [f"origin/{target}", target] if target else []
-    for branch in [*branches, "origin/main", "main"]:
+    tried = list(dict.fromkeys([*branches, "origin/main", "main"]))
+    for branch in tried:
         sha = merge_base_ref(repo_root, (branch,))
         if sha is not None:
             return sha, f"merge-base with {branch}"
+    # a shallow clone (actions/checkout's default depth of 1) has neither the base
+    # branch nor the history that joins it to HEAD
+    shallow = (repo_root / ".git" / "shallow").is_file()
+    fetch = (
+        "the clone is shallow: fetch the history (actions/checkout with `fetch-depth: 0`, "
+        "or `git fetch --unshallow origin`), or "
+        if shallow
+        else ""
+    )
     raise UsageError(
-        "no origin/main or main branch to take the merge-base with",
-        hint="pass --base REF (a branch, tag or commit) or --base RESULTS.json",
+        f"no merge-base of HEAD with {', '.join(tried)}",
+        hint=fetch + "pass --base REF (a branch, tag or commit) or --base RESULTS.json",
     )
 
 
