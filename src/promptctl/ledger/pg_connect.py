@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from promptctl.errors import ConfigError
 from promptctl.ledger.migrations import PG_MIGRATIONS
+from promptctl.promptfile.project import PG_SCHEMES
 from promptctl.providers.shared_state import redact_url
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ _PROGRESS_TABLE = (
 
 
 def is_pg_url(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+    """A value already checked where it was read (`is_ledger_url`): the fleet's ledger?"""
+    return isinstance(value, str) and value.startswith(PG_SCHEMES)
 
 
 def ledger_location(option: str | None, project: Callable[[], Project]) -> Path | str:

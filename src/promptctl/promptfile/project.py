@@ -25,7 +25,14 @@ from promptctl.promptfile.model import (
 from promptctl.promptfile.safe_io import UnsafeFileError, confine, read_file
 from promptctl.promptfile.yaml_loader import LocatedYaml, decode_text, load_yaml
 
-__all__ = ["CONFIG_NAME", "find_project", "is_ledger_url", "load_project", "project_at"]
+__all__ = [
+    "CONFIG_NAME",
+    "PG_SCHEMES",
+    "find_project",
+    "is_ledger_url",
+    "load_project",
+    "project_at",
+]
 
 CONFIG_NAME = "promptctl.yaml"
 
@@ -172,11 +179,14 @@ def _is_url(data: dict[str, Any], locate: Any) -> bool:
         raise ConfigError(exc.message, location=locate("/ledger"), hint=exc.hint) from None
 
 
+PG_SCHEMES = ("postgresql://", "postgres://")  # a ledger URL; any other URL is refused
+
+
 def is_ledger_url(value: str) -> bool:
     """Whether a ledger (`ledger:`, `--ledger`, `Runtime.load(ledger=)`, PROMPTCTL_LEDGER)
     is the fleet's PostgreSQL database (True) or a SQLite file (False). Any other URL is
     a ConfigError: taken as a path, `mysql://host/db` made a folder named `mysql:`."""
-    if value.startswith(("postgresql://", "postgres://")):
+    if value.startswith(PG_SCHEMES):
         return True
     scheme = urlsplit(value).scheme
     if "://" in value and len(scheme) > 1:  # `C:\\…` is a Windows path, not a URL
