@@ -128,3 +128,29 @@ def test_route_errors_carry_the_route_location() -> None:
         assert isinstance(info.value, RenderError)
         assert info.value.location == where
         assert str(info.value).startswith("p.yaml:7:7: ")
+
+
+@pytest.mark.parametrize(
+    ("when", "fragment"),
+    [
+        ("(ticket * 100000)|list|map('center', 100000)|list|length > 0", "the value piped into"),
+        ("(ticket * 1000)|map('upper')|map('center', 100000)|join|length > 0", "|join"),
+    ],
+)
+def test_a_route_that_would_exhaust_memory_is_refused_at_its_location(
+    when: str, fragment: str
+) -> None:
+    """A `when` expression runs under the same limits as a template's render."""
+    from pathlib import Path
+
+    from promptctl.errors import SourceLocation
+    from promptctl.plan.routing import RouteError
+
+    where = SourceLocation(Path("p.yaml"), 9, 11)
+    model = ModelConfig(
+        use="openai/gpt-4o-mini", routes=(Route(when=when, use="openai/gpt-4o", location=where),)
+    )
+    with pytest.raises(RouteError) as info:
+        choose_target(model, {"ticket": "x" * 100})
+    assert str(info.value).startswith("p.yaml:9:11: route `when` failed:")
+    assert "template refused" in str(info.value) and fragment in str(info.value)

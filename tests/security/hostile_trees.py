@@ -588,7 +588,28 @@ CASES: tuple[Hostile, ...] = (
         ),
         ("render", "a", "--var", "word=hi"),
         2,
-        ("prompts/a.yaml:7:", "range items in total"),
+        ("prompts/a.yaml:7:", "loops over more than 1,000,000 items in total"),
+        (_TB,),
+        subprocess=True,
+    ),
+    Hostile(
+        "template-string-doubled-in-a-loop",
+        _template(
+            "{% set ns = namespace(a='x' * 1000000) %}{% for i in range(40) %}"
+            "{% set ns.a = ns.a ~ ns.a %}{% endfor %}{{ ns.a|length }}"
+        ),
+        ("render", "a", "--var", "word=hi"),
+        2,
+        ("prompts/a.yaml:7:", "template refused: a joined text would be"),
+        (_TB, "out of memory"),
+        subprocess=True,
+    ),
+    Hostile(
+        "template-nested-loops-over-a-string",
+        _template("{% for a in 'x' * 100000 %}{% for b in 'x' * 100000 %}{% endfor %}{% endfor %}"),
+        ("test", "--mode", "replay"),
+        3,  # the case errors (kind `render`); before, the run hung
+        ("prompts/a.yaml:7:", "loops over more than 1,000,000 items in total"),
         (_TB,),
         subprocess=True,
     ),

@@ -15,6 +15,7 @@ from typing import Any
 
 from promptctl.errors import RenderError, SourceLocation
 from promptctl.promptfile.model import ModelConfig, Route, Target
+from promptctl.promptfile.sandbox_budget import render_budget
 from promptctl.render import environment
 
 __all__ = ["RouteError", "choose_target", "compile_when"]
@@ -66,7 +67,14 @@ def _matches(route: Route, inputs: Mapping[str, Any]) -> bool:
 
     function = compile_when(route.when, route.location)
     try:
-        return bool(function(**inputs))
+        with render_budget():  # the loop, time and size limits of a template's render
+            return bool(function(**inputs))
+    except RenderError as exc:
+        raise RouteError(
+            f"route `when` failed: {route.when!r}: {exc.message}",
+            exc.message,
+            location=route.location,
+        ) from None
     except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         raise RouteError(
             f"route `when` failed: {route.when!r}: {exc}", str(exc), location=route.location

@@ -1,19 +1,28 @@
 """A Jinja2 sandbox that also bounds memory and time, not only attribute access.
 
 Jinja's `SandboxedEnvironment` stops `{{ ''.__class__ }}` but not `{{ 'x' * 10**10 }}`,
-`{{ 10 ** 10 ** 10 }}`, `{{ 'x'|center(10**10) }}` or `{{ range(10**9)|batch(10**9) }}`:
-one line of a pull request that kills the runner (or an application) with a MemoryError.
-`LimitedSandbox` refuses, before computing them:
+`{{ 10 ** 10 ** 10 }}`, `{{ 'x'|center(10**10) }}`, a string doubled in a loop
+(`{% set ns.a = ns.a ~ ns.a %}`) or two nested loops over a long string: one line of a
+pull request that kills the runner with a MemoryError, or hangs it. `LimitedSandbox`
+refuses, before computing them:
 
-- `*` that would build a string/list longer than `MAX_OUTPUT_CHARS`;
-- `**` whose result would have more than `MAX_INT_BITS` bits;
+- any text over `MAX_OUTPUT_CHARS` built by `*`, `+`, `~`, `%`, a captured block, a
+  filter (`join`, `replace`, `indent`, `format`, `wordwrap`, `batch`, …) or a string
+  method (`join`, `replace`, `expandtabs`, `format`, `translate`), or by printing a
+  container (`{{ [big] * 1000 }}` is 1,000 references, but 1,000 copies once printed);
+  lazy values (`map`, `select`, generators) are measured item by item as they are taken;
+- any string or container over `MAX_OUTPUT_CHARS` characters or items as a result of a
+  filter or call (a list doubled by `extend` in a loop);
+- `**` (and `*` of two integers) whose result would have more than `MAX_INT_BITS` bits;
 - an integer argument over `MAX_ARGUMENT` to any call or filter (widths, counts);
 - `%`/`.format` with a width or precision over `MAX_ARGUMENT`;
-- ranges over `MAX_RANGE` items, and more than `MAX_LOOP_ITEMS` range items per render
-  in total (nested loops);
+- ranges over `MAX_RANGE` items, more than `MAX_LOOP_ITEMS` loop iterations per render
+  in total (every `for`, nested loops multiplied), and a render running longer than
+  `MAX_RENDER_SECONDS`;
 
 and `render_limited` stops once a template's output passes `MAX_OUTPUT_CHARS`. Each
 refusal is a `RenderError`, which `render_messages` places at the message's file:line.
+The per-render counting lives in `promptfile.sandbox_budget`.
 """
 
 from __future__ import annotations
@@ -22,19 +31,32 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
+from time import monotonic
 from typing import Any
 
 import jinja2
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import LoopContext, markup_join
 from jinja2.sandbox import SandboxedEnvironment
 
-from promptctl.errors import RenderError
+from promptctl.promptfile.sandbox_budget import (
+    Budget,
+    check_text,
+    check_value,
+    checked_concat,
+    checked_list,
+    current_budget,
+    limited_iter,
+    refuse,
+    text_size,
+)
 from promptctl.promptfile.sandbox_limits import (
     MAX_ARGUMENT,
     MAX_INT_BITS,
     MAX_LOOP_ITEMS,
     MAX_OUTPUT_CHARS,
     MAX_RANGE,
+    MAX_RENDER_SECONDS,
 )
 
 __all__ = [
@@ -43,23 +65,23 @@ __all__ = [
     "MAX_LOOP_ITEMS",
     "MAX_OUTPUT_CHARS",
     "MAX_RANGE",
+    "MAX_RENDER_SECONDS",
     "LimitedSandbox",
     "render_limited",
 ]
 
-_HINT = "templates are limited in size and work; see docs/prompt-format.md#limits"
 _PERCENT_WIDTH = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _BRACE_NUMBER = re.compile(r"\{[^{}]*?(\d+)[^{}]*\}")
-_budget: ContextVar[list[int] | None] = ContextVar("promptctl_range_budget", default=None)
-
-
-def _refuse(what: str) -> RenderError:
-    return RenderError(f"template refused: {what}", hint=_HINT)
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+_PLAIN = (str, int, float, bool, type(None))  # printed at their own (checked) size
+_SHORT = frozenset(_PLAIN)  # `type(value) in _SHORT`: cheaper than isinstance
+_budget = current_budget()
 
 
 def _check_int(value: Any, what: str) -> None:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ARGUMENT:
-        raise _refuse(f"{what} {value} is over the limit of {MAX_ARGUMENT:,}")
+        shown = f"{value}" if value.bit_length() < 64 else f"of {value.bit_length():,} bits"
+        raise refuse(f"{what} {shown} is over the limit of {MAX_ARGUMENT:,}")
 
 
 def _check_args(args: tuple[Any, ...], kwargs: Mapping[str, Any], what: str) -> None:
@@ -71,54 +93,244 @@ def _check_widths(fmt: str, pattern: re.Pattern[str]) -> None:
     for match in pattern.finditer(fmt):
         for group in match.groups():
             if group == "*":
-                raise _refuse("a `*` width in a format string")
+                raise refuse("a `*` width in a format string")
             if group and group.isdigit() and int(group) > MAX_ARGUMENT:
-                raise _refuse(f"format width {group} is over the limit of {MAX_ARGUMENT:,}")
+                raise refuse(f"format width {group} is over the limit of {MAX_ARGUMENT:,}")
 
 
-def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """The filter, refusing integer arguments (after the piped value) over MAX_ARGUMENT."""
-
-    @functools.wraps(func)  # keeps Jinja's pass_context/pass_environment marker
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        rest = args[1:]
-        if name == "format":  # `value|format(...)` is `value % args`: check the widths
-            if args and isinstance(args[0], str):
-                _check_widths(args[0], _PERCENT_WIDTH)
-        elif name not in _VALUE_FILTERS:
-            _check_args(rest, kwargs, f"argument of |{name}")
-        return func(*args, **kwargs)
-
-    return guarded
+def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], at: int, name: str) -> Any:
+    return args[at] if len(args) > at else kwargs.get(name)
 
 
+def _replaced_size(text: str, old: Any, new: Any, count: Any) -> int:
+    """How long `text.replace(old, new, count)` would be."""
+    if not isinstance(old, str) or not isinstance(new, str):
+        return len(text)
+    times = text.count(old) if old else len(text) + 1
+    if isinstance(count, int) and count >= 0:
+        times = min(times, count)
+    return len(text) + times * (len(new) - len(old))
+
+
+def _grown_size(name: str, text: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """How long the text a growing filter or str method makes of `text` would be (its
+    other arguments in `args`/`kwargs`); `len(text)` for the others."""
+    if name == "replace":
+        return _replaced_size(
+            text,
+            _arg(args, kwargs, 0, "old"),
+            _arg(args, kwargs, 1, "new"),
+            _arg(args, kwargs, 2, "count"),
+        )
+    if name == "indent":
+        width = _arg(args, kwargs, 0, "width")
+        width = 4 if width is None else width
+        step = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+        return len(text) + (text.count("\n") + 1) * step
+    if name == "wordwrap":
+        width = _arg(args, kwargs, 0, "width")
+        wrap = _arg(args, kwargs, 2, "wrapstring")
+        lines = len(text) // max(width if isinstance(width, int) else 79, 1) + 1
+        return 2 * len(text) + lines * (len(wrap) if isinstance(wrap, str) else 1)
+    if name in ("format", "format_map"):
+        return len(text) + text_size(args) + text_size(kwargs)
+    if name == "expandtabs":
+        size = _arg(args, kwargs, 0, "tabsize")
+        return len(text) + text.count("\t") * (size if isinstance(size, int) else 8)
+    if name == "translate":
+        table = _arg(args, kwargs, 0, "table")
+        widest = (
+            max((text_size(v) for v in table.values()), default=1)
+            if isinstance(table, Mapping)
+            else 1
+        )
+        return len(text) * max(widest, 1)
+    if name == "join":  # str.join(items): `text` is the separator
+        items = _arg(args, kwargs, 0, "iterable")
+        if isinstance(items, _CONTAINERS):
+            return text_size(items) + len(text) * len(items)
+    return len(text)
+
+
+def _joined_size(items: Any, sep: Any) -> int:
+    """How long the `join` filter's text of `items` would be."""
+    if isinstance(items, str):
+        return len(items) * (1 + len(sep) if isinstance(sep, str) else 1)
+    if not isinstance(items, _CONTAINERS):
+        return text_size(items)
+    return text_size(items) + (len(sep) if isinstance(sep, str) else 0) * len(items)
+
+
+# Filters that read a container as a container; every other filter prints its value
+# (`{{ big_list|upper }}` is `str(big_list).upper()`), so a container it is handed is
+# measured first.
+_CONTAINER_FILTERS = frozenset(
+    {
+        "attr",
+        "batch",
+        "count",
+        "d",
+        "default",
+        "dictsort",
+        "first",
+        "groupby",
+        "items",
+        "join",
+        "last",
+        "length",
+        "list",
+        "map",
+        "max",
+        "min",
+        "random",
+        "reject",
+        "rejectattr",
+        "reverse",
+        "select",
+        "selectattr",
+        "slice",
+        "sort",
+        "sum",
+        "unique",
+    }
+)
+# Filters and str methods whose text can be many times their input's (`_grown_size`).
+_GROWING = frozenset(
+    {
+        "expandtabs",
+        "format",
+        "format_map",
+        "indent",
+        "join",
+        "replace",
+        "translate",
+        "wordwrap",
+    }
+)
 # Filters whose arguments are data rather than sizes (`d|default(10**6)` is fine).
 _VALUE_FILTERS = frozenset({"default", "d", "replace", "select", "reject", "attr", "map"})
 
 
-def _safe_range(*args: int) -> Iterator[int]:
+def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter, with the limits of this module: integer arguments (after the piped
+    value) over MAX_ARGUMENT, a lazy value taken item by item, the text it would make
+    measured first, and its result's size. A plain string or number piped into a
+    filter that cannot grow it takes the short way: this runs for every filter call."""
+    at = 0 if getattr(func, "jinja_pass_arg", None) is None else 1  # after the context
+    what = f"the result of |{name}"
+    growing = name in _GROWING
+    check_ints = name not in _VALUE_FILTERS and name != "format"
+
+    def measure(value: Any, rest: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+        if name == "format":  # `value % args`
+            _check_widths(value, _PERCENT_WIDTH)
+        if name == "join":
+            check_text(_joined_size(value, _arg(rest, kwargs, 0, "d")), what)
+        elif name == "batch":
+            fill = _arg(rest, kwargs, 1, "fill_with")
+            count = _arg(rest, kwargs, 0, "linecount")
+            if fill is not None and isinstance(count, int):
+                check_text(text_size(fill) * count, what)
+        elif growing and isinstance(value, str):
+            check_text(_grown_size(name, value, rest, kwargs), what)
+        elif name not in _CONTAINER_FILTERS and not isinstance(value, _PLAIN):
+            check_text(text_size(value), f"|{name} of a container")
+
+    @functools.wraps(func)  # keeps Jinja's pass_context/pass_environment marker
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        budget = _budget.get()
+        if budget is not None and monotonic() > budget.deadline:
+            budget.check_time()
+        if len(args) > at:
+            value = args[at]
+            if type(value) not in _SHORT or growing or name == "join":
+                rest = args[at + 1 :]
+                if isinstance(value, Iterator):  # map/select/a generator: taken, measured
+                    value = checked_list(value, f"the value piped into |{name}")
+                    args = (*args[:at], value, *rest)
+                measure(value, rest, kwargs)
+        if check_ints and (kwargs or len(args) > at + 1):
+            _check_args(args[at + 1 :], kwargs, f"argument of |{name}")
+        result = func(*args, **kwargs)
+        if type(result) is str:
+            if len(result) > MAX_OUTPUT_CHARS:
+                check_value(result, what)
+            return result
+        return check_value(result, what)
+
+    return guarded
+
+
+def _safe_range(*args: int) -> range:
     rng = range(*args)
     if len(rng) > MAX_RANGE:
-        raise _refuse(f"range of {len(rng):,} items is over the limit of {MAX_RANGE:,}")
-    budget = _budget.get()
-    for item in rng:
-        if budget is not None:
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise _refuse(f"loops over more than {MAX_LOOP_ITEMS:,} range items in total")
-        yield item
+        raise refuse(f"range of {len(rng):,} items is over the limit of {MAX_RANGE:,}")
+    return rng
+
+
+class _LimitedCodeGenerator(CodeGenerator):
+    """Jinja's code generator with two hooks the sandbox's methods cannot reach: every
+    `for` loop iterates through `environment.limited_iter` (counted, timed), and `~`
+    joins through `environment.concat_values` (measured before it is built)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loop_iterables: set[int] = set()
+
+    def visit_For(self, node: jinja2.nodes.For, frame: Frame) -> None:
+        self._loop_iterables.add(id(node.iter))
+        super().visit_For(node, frame)
+
+    def visit(self, node: jinja2.nodes.Node, *args: Any, **kwargs: Any) -> Any:
+        if id(node) not in self._loop_iterables:
+            return super().visit(node, *args, **kwargs)
+        self.write("environment.limited_iter(")
+        super().visit(node, *args, **kwargs)
+        self.write(")")
+        return None
+
+    def visit_Concat(self, node: jinja2.nodes.Concat, frame: Frame) -> None:
+        if frame.eval_ctx.volatile:
+            markup = "context.eval_ctx.autoescape"
+        else:
+            markup = "True" if frame.eval_ctx.autoescape else "False"
+        self.write("environment.concat_values((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write(f"), {markup})")
+
+
+def _finalize(value: Any) -> Any:
+    """Every printed value (`{{ x }}`): a container (or a `namespace`) is measured
+    before it becomes text."""
+    if type(value) is not str and not isinstance(value, _PLAIN):
+        check_text(text_size(value), "printing a value")
+    return value
 
 
 class LimitedSandbox(SandboxedEnvironment):
     """`SandboxedEnvironment` plus the size and work limits of this module."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _LimitedCodeGenerator
+    concat = staticmethod(checked_concat)  # captured blocks: `{% set x %}`, macros, filters
+    limited_iter = staticmethod(limited_iter)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        self.finalize = _finalize
         self.globals["range"] = _safe_range
         self.globals.pop("lipsum", None)  # lipsum(n) builds n paragraphs
         self.filters = {name: _guard_filter(name, f) for name, f in self.filters.items()}
+
+    @staticmethod
+    def concat_values(parts: tuple[Any, ...], markup: bool) -> str:
+        """`~`: Jinja's join of the parts as text, measured first."""
+        if markup:
+            check_text(sum(text_size(p) for p in parts), "a joined text")
+            return str(markup_join(parts))
+        return checked_concat(parts)
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
@@ -127,15 +339,21 @@ class LimitedSandbox(SandboxedEnvironment):
             for seq, n in ((left, right), (right, left)):
                 sized = isinstance(seq, str | list | tuple) and isinstance(n, int)
                 if sized and len(seq) * n > MAX_OUTPUT_CHARS:
-                    raise _refuse(
+                    raise refuse(
                         f"repeating {len(seq):,} items {n:,} times is over the limit of "
                         f"{MAX_OUTPUT_CHARS:,}"
                     )
+            if _big_ints(left, right):
+                raise refuse(f"a product over the limit of {MAX_INT_BITS:,} bits")
+        elif operator == "+":
+            if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+                check_text(len(left) + len(right), "adding two values with +")
         elif operator == "**" and isinstance(left, int) and isinstance(right, int):
             if abs(left) > 1 and right * math.log2(abs(left)) > MAX_INT_BITS:
-                raise _refuse(f"{left} ** {right} is over the limit of {MAX_INT_BITS:,} bits")
+                raise refuse(f"{left} ** {right} is over the limit of {MAX_INT_BITS:,} bits")
         elif operator == "%" and isinstance(left, str):
             _check_widths(left, _PERCENT_WIDTH)
+            check_text(len(left) + text_size(right), "a `%` format")
         return super().call_binop(context, operator, left, right)
 
     def call(
@@ -145,25 +363,50 @@ class LimitedSandbox(SandboxedEnvironment):
         *args: Any,
         **kwargs: Any,
     ) -> Any:
+        budget = _budget.get()
+        if budget is not None:
+            budget.check_time()
         if __obj is not _safe_range:
             _check_args(args, kwargs, "argument")
+        if any(isinstance(a, Iterator) for a in args):  # lazy arguments: taken, measured
+            args = tuple(
+                checked_list(a, "an argument") if isinstance(a, Iterator) else a for a in args
+            )
+        if isinstance(__obj, LoopContext) and args:  # `loop(children)`: a recursive loop
+            args = (limited_iter(args[0]), *args[1:])
         target = getattr(__obj, "__wrapped__", __obj)
         owner = getattr(target, "__self__", None)
-        if isinstance(owner, str) and getattr(target, "__name__", "") in ("format", "format_map"):
-            _check_widths(owner, _BRACE_NUMBER)
-        return super().call(__context, __obj, *args, **kwargs)
+        if isinstance(owner, str):
+            name = getattr(target, "__name__", "")
+            if name in ("format", "format_map"):
+                _check_widths(owner, _BRACE_NUMBER)
+            if name in _GROWING:
+                check_text(_grown_size(name, owner, args, kwargs), f"the result of .{name}()")
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(owner, list | dict | set):  # `items.extend(items)` in a loop doubles
+            check_value(owner, "a container grown by a call")
+        return check_value(result, "a call's result")
+
+
+def _big_ints(left: Any, right: Any) -> bool:
+    return (
+        type(left) is int
+        and type(right) is int
+        and left.bit_length() + right.bit_length() > MAX_INT_BITS
+    )
 
 
 def render_limited(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
-    """Render, stopping once the output passes MAX_OUTPUT_CHARS (and a loop budget)."""
-    token = _budget.set([MAX_LOOP_ITEMS])
+    """Render, stopping once the output passes MAX_OUTPUT_CHARS, within one `Budget` of
+    loop iterations and time."""
+    token = _budget.set(Budget())  # as `render_budget()`, without a generator's cost
     try:
         parts: list[str] = []
         size = 0
         for chunk in template.generate(variables):
             size += len(chunk)
             if size > MAX_OUTPUT_CHARS:
-                raise _refuse(f"output is over the limit of {MAX_OUTPUT_CHARS:,} characters")
+                raise refuse(f"output is over the limit of {MAX_OUTPUT_CHARS:,} characters")
             parts.append(chunk)
         return "".join(parts)
     finally:
