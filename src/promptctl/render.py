@@ -198,6 +198,7 @@ def _validator(prompt: Prompt) -> tuple[dict[str, Any], Check | None]:
     cached = _VALIDATORS.get(id(prompt.inputs))
     if cached is not None and cached[0] is prompt.inputs:
         return cached[1], cached[2]
+    from promptctl.promptfile.schema_refs import rebase_refs
     from promptctl.promptfile.schemas import check_schema
 
     for name, declared in prompt.inputs.items():
@@ -210,7 +211,8 @@ def _validator(prompt: Prompt) -> tuple[dict[str, Any], Check | None]:
             )
     schema = {
         "type": "object",
-        "properties": {k: dict(v) for k, v in prompt.inputs.items()},
+        # each input's `#/$defs/…` keeps pointing into its own schema
+        "properties": {k: rebase_refs(v, ("properties", k)) for k, v in prompt.inputs.items()},
         "required": prompt.required_inputs(),
         "additionalProperties": False,
     }

@@ -14,7 +14,8 @@ from promptctl.promptfile.loader import FileLoad
 from promptctl.promptfile.model import Project, Prompt, TestCase
 from promptctl.promptfile.regex_safety import REGEX_TIMEOUT_S, catastrophic_schema_patterns
 from promptctl.promptfile.rules import finding
-from promptctl.promptfile.schemas import check_schema, did_you_mean
+from promptctl.promptfile.schemas import did_you_mean, located, schema_problem
+from promptctl.promptfile.yaml_loader import pointer
 from promptctl.providers.base import load_adapter
 from promptctl.providers.lifecycle import describe, status, today
 from promptctl.render import validate_inputs
@@ -37,14 +38,14 @@ def check_prompt(
     diags: list[Diagnostic] = []
     schemas_ok = True
     for name, schema in prompt.inputs.items():
-        problem = check_schema(schema)
+        problem = schema_problem(schema)
         if problem:
             schemas_ok = False
             diags.append(
                 finding(
                     "PC013",
-                    f"input '{name}' is not a valid JSON Schema: {problem}",
-                    _loc(loaded, f"/inputs/{name}"),
+                    f"input '{name}' is not a valid JSON Schema: {located(*problem)}",
+                    _loc(loaded, f"/inputs/{name}{pointer(list(problem[0]))}"),
                 )
             )
     if prompt.output.schema is not None and prompt.output.format == "text":
@@ -59,13 +60,13 @@ def check_prompt(
             )
         )
     if prompt.output.schema is not None:
-        problem = check_schema(prompt.output.schema)
+        problem = schema_problem(prompt.output.schema)
         if problem:
             diags.append(
                 finding(
                     "PC013",
-                    f"output.schema is not a valid JSON Schema: {problem}",
-                    _loc(loaded, "/output/schema"),
+                    f"output.schema is not a valid JSON Schema: {located(*problem)}",
+                    _loc(loaded, f"/output/schema{pointer(list(problem[0]))}"),
                 )
             )
     elif prompt.output.format == "json":

@@ -15,7 +15,8 @@ from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.loader import FileLoad
 from promptctl.promptfile.model import Project, Prompt
 from promptctl.promptfile.rules import finding
-from promptctl.promptfile.schemas import did_you_mean, dotted
+from promptctl.promptfile.schema_refs import ref_problem
+from promptctl.promptfile.schemas import did_you_mean, located
 from promptctl.promptfile.yaml_loader import pointer
 from promptctl.providers.anthropic import OUTPUT_TOOL
 from promptctl.providers.openai_strict import strict_problem
@@ -59,15 +60,17 @@ def check_tools(loaded: FileLoad, prompt: Prompt) -> list[Diagnostic]:
             )
         try:
             Draft202012Validator.check_schema(tool.parameters)
+            problem = ref_problem(tool.parameters)
         except SchemaError as exc:
-            path = list(exc.absolute_path)
-            where = dotted(path)
+            problem = tuple(exc.absolute_path), exc.message
+        if problem is not None:
+            path, message = problem
             out.append(
                 finding(
                     "PC013",
                     f"tool '{tool.name}' parameters is not a valid JSON Schema: "
-                    f"{where + ': ' if where else ''}{exc.message}",
-                    _loc(loaded, f"{here}/parameters{pointer(path)}"),
+                    f"{located(path, message)}",
+                    _loc(loaded, f"{here}/parameters{pointer(list(path))}"),
                 )
             )
             continue

@@ -33,6 +33,7 @@ from promptctl.promptfile.regex_safety import (
     bounded_validator,
     compile_bounded,
 )
+from promptctl.promptfile.schema_refs import ref_problem
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -71,7 +72,7 @@ class _Unsupported(Exception):
 
 # id(schema) -> (schema, fast check or None, jsonschema validator): a prompt's schemas
 # are immutable and checked on every call, so each is compiled once.
-_CACHE: dict[int, tuple[Mapping[str, Any], Check | None, Draft202012Validator]] = {}
+_CACHE: dict[int, tuple[Mapping[str, Any], Check | None, Draft202012Validator | str]] = {}
 
 
 def first_error(schema: Mapping[str, Any], value: Any) -> ValidationError | None:
@@ -84,8 +85,14 @@ def first_error(schema: Mapping[str, Any], value: Any) -> ValidationError | None
     if cached is None or cached[0] is not schema:
         if len(_CACHE) > 1024:
             _CACHE.clear()
-        cached = (schema, compile_schema(schema), bounded_validator(schema))
+        refs = ref_problem(schema)  # lint refuses these; a bundle built by hand may not
+        checker = bounded_validator(schema) if refs is None else f"{refs[1]} (at {refs[0]})"
+        cached = (schema, compile_schema(schema), checker)
         _CACHE[id(schema)] = cached
+    if isinstance(cached[2], str):
+        from jsonschema.exceptions import ValidationError
+
+        return ValidationError(f"the schema cannot be used: {cached[2]}", validator="$ref")
     try:
         return _first_error(cached[1], cached[2], value)
     except RegexTimeout as exc:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.fast_validate import Check, compile_schema
 from promptctl.promptfile.rules import finding
+from promptctl.promptfile.schema_refs import ref_problem
 from promptctl.promptfile.yaml_loader import LocatedYaml, pointer
 
 if TYPE_CHECKING:
@@ -28,9 +29,11 @@ __all__ = [
     "did_you_mean",
     "dotted",
     "inline_refs",
+    "located",
     "schema",
     "schema_diagnostics",
     "schema_findings",
+    "schema_problem",
     "schema_text",
     "validator",
 ]
@@ -82,11 +85,19 @@ def _fast_check(name: SchemaName) -> Check | None:
     return compile_schema(inline_refs(full, full.get("$defs", {})), trusted=True)
 
 
-_checked: dict[str, str | None] = {}
+_checked: dict[str, tuple[tuple[Any, ...], str] | None] = {}
 
 
 def check_schema(candidate: Any) -> str | None:
-    """None if `candidate` is a valid 2020-12 JSON Schema, else the reason (cached).
+    """None if `candidate` is a valid 2020-12 JSON Schema, else the reason ('where:
+    what', cached); `schema_problem` gives the place as a path."""
+    problem = schema_problem(candidate)
+    return None if problem is None else located(*problem)
+
+
+def schema_problem(candidate: Any) -> tuple[tuple[Any, ...], str] | None:
+    """None if `candidate` is a valid 2020-12 JSON Schema whose `$ref`s resolve inside
+    it without a loop (`schema_refs`), else (the path in the schema, the reason).
 
     A schema made only of the everyday keywords with plainly valid values (`_plain`) is
     accepted without jsonschema's metaschema check: a run whose inputs are
@@ -100,14 +111,18 @@ def check_schema(candidate: Any) -> str | None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
-    if key not in _checked:
-        try:
-            Draft202012Validator.check_schema(candidate)
-            _checked[key] = None
-        except SchemaError as exc:
-            where = dotted(list(exc.absolute_path))
-            _checked[key] = f"{where + ': ' if where else ''}{exc.message}"
+    try:
+        Draft202012Validator.check_schema(candidate)
+        _checked[key] = ref_problem(candidate)
+    except SchemaError as exc:
+        _checked[key] = tuple(exc.absolute_path), exc.message
     return _checked[key]
+
+
+def located(path: tuple[Any, ...], message: str) -> str:
+    """'where: message' (or the message alone at the schema's root)."""
+    where = dotted(path)
+    return f"{where}: {message}" if where else message
 
 
 _TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})

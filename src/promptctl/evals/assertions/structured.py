@@ -23,6 +23,8 @@ from promptctl.promptfile.regex_safety import (
     RegexTimeout,
     bounded_validator,
 )
+from promptctl.promptfile.schema_refs import ref_problem
+from promptctl.promptfile.schemas import located
 
 __all__ = ["schema_errors"]
 
@@ -42,7 +44,11 @@ def _validator(schema_in: Mapping[str, Any]) -> Any:
         validator_cls = jsonschema.validators.validator_for(schema)
         try:
             validator_cls.check_schema(schema)
-            cached = (schema_in, bounded_validator(schema, validator_cls), None)
+            refs = ref_problem(schema)  # a `$ref` to a URL, to nothing, or a loop
+            if refs is None:
+                cached = (schema_in, bounded_validator(schema, validator_cls), None)
+            else:
+                cached = (schema_in, None, located(*refs))
         except jsonschema.SchemaError as exc:
             cached = (schema_in, None, exc.message)
         _VALIDATORS[id(schema_in)] = cached
