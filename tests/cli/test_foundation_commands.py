@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -133,6 +134,23 @@ def test_render_reads_vars_from_standard_input(
     stdin(b"text: [unclosed\n")
     code, _, err = run(["render", "content/summarize", "--vars", "-"], monkeypatch, capsys)
     assert code == 2 and err.startswith("error: <stdin>:2:1: YAML syntax error"), err
+
+
+def test_render_vars_from_a_process_substitution_points_to_standard_input(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--vars <(cmd)` is /dev/fd/N, a pipe whose link resolves to no file: before, the
+    error was "No such file or directory"."""
+    read, write = os.pipe()
+    try:
+        code, _, err = run(
+            ["render", "content/summarize", "--vars", f"/dev/fd/{read}"], monkeypatch, capsys
+        )
+    finally:
+        os.close(read)
+        os.close(write)
+    assert code == 2
+    assert f"--vars /dev/fd/{read} is a pipe" in err and "--vars -" in err, err
 
 
 def test_render_missing_input_and_unknown_id(

@@ -6,6 +6,8 @@ The messages, target and (with `--format json`) request body come from the call 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -45,6 +47,13 @@ def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
         return key, parsed if isinstance(parsed, list | dict) else value
 
 
+def _is_pipe(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _read_vars(path: Path) -> dict[str, Any]:
     """A --vars file: YAML or JSON, read by the prompt files' loader (libyaml's parser,
     errors at line:column, alias bombs and NaN refused; PyYAML's pure-Python
@@ -56,6 +65,11 @@ def _read_vars(path: Path) -> dict[str, Any]:
         raw = _stdin_bytes() if str(path) == "-" else read_file(path, root=None, what="--vars file")
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except OSError as exc:
+        if _is_pipe(path):  # `--vars <(cmd)`: /dev/fd/N resolves to no file
+            raise UsageError(
+                f"--vars {path} is a pipe (a process substitution?), not a file",
+                hint="pipe the data into standard input instead: cmd | promptctl render … --vars -",
+            ) from None
         raise UsageError(f"cannot read --vars {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise UsageError(f"--vars {path} is not UTF-8 text") from None
