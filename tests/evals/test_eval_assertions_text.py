@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -108,6 +111,48 @@ def test_levenshtein_distance_and_assertion() -> None:
     # default max distance is 5
     assert run_assertion(spec("levenshtein", "abcdefgh"), ctx("abc")).passed
     assert not run_assertion(spec("levenshtein", "abcdefghi"), ctx("abc")).passed
+
+
+def _table_distance(a: str, b: str) -> int:
+    """The textbook edit-distance table: the oracle for the bit-vector algorithm."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def test_levenshtein_matches_the_textbook_table_on_seeded_random_texts() -> None:
+    rng = random.Random(20261206)
+    for _ in range(2000):
+        alphabet = rng.choice(["ab", "abc", "abcdefgh", "é✓ab", "x"])
+        a = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 70)))
+        b = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 70)))
+        assert levenshtein(a, b) == _table_distance(a, b), (a, b)
+        assert levenshtein(b, a) == levenshtein(a, b)
+
+
+def test_levenshtein_of_two_long_answers_does_not_hang() -> None:
+    """30,000 x 30,000 characters: ~6 minutes with the table, well under a second now.
+    Run in a child with a timeout so the old behaviour is a failure, not a stuck suite."""
+    code = (
+        "from promptctl.evals.assertions.text import levenshtein;"
+        "print(levenshtein('ab' * 15000, 'ba' * 15000))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "2"  # drop the first character, add one at the end
+
+
+def test_levenshtein_over_its_limit_is_not_checked_negated_or_not() -> None:
+    long = "x" * 200_000
+    for kind in ("levenshtein", "not-levenshtein"):
+        r = run_assertion(spec(kind, long), ctx("y" * 60_000))
+        assert not r.passed, kind
+        assert r.reason.startswith("not checked: levenshtein: texts of 60,000 and 200,000")
 
 
 def test_regex_flags_and_invalid_pattern() -> None:

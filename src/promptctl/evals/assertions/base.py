@@ -26,6 +26,7 @@ __all__ = [
     "CheckCrashed",
     "Checker",
     "InvalidSpec",
+    "NotChecked",
     "ParsedJson",
     "all_options",
     "number_option",
@@ -139,6 +140,13 @@ class CheckCrashed(InvalidSpec):
     """A user's check function raised or returned something unusable."""
 
     prefix = "check failed to run"
+
+
+class NotChecked(InvalidSpec):
+    """The check cannot run on this output (too long to compare): a failure that `not-`
+    does not flip either."""
+
+    prefix = "not checked"
 
 
 Checker = Callable[[AssertionSpec, AssertionContext], Check]

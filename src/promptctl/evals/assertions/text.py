@@ -9,6 +9,7 @@ from promptctl.evals.assertions.base import (
     AssertionContext,
     Check,
     InvalidSpec,
+    NotChecked,
     number_option,
     option,
     quote,
@@ -24,6 +25,7 @@ from promptctl.promptfile.regex_safety import (
 __all__ = ["levenshtein"]
 
 DEFAULT_LEVENSHTEIN_MAX = 5
+MAX_LEVENSHTEIN_CELLS = 10_000_000_000  # two 100,000-character texts: ~2 s
 
 
 def _text_value(spec: AssertionSpec) -> str:
@@ -150,16 +152,37 @@ def _length(spec: AssertionSpec, ctx: AssertionContext) -> Check:
 
 
 def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insert, delete, substitute), O(len(a) * len(b)) time, O(len(b)) memory."""
+    """Edit distance (insert, delete, substitute) by Hyyrö's bit-vector algorithm: one
+    pass over the longer text with the shorter one's columns as the bits of Python
+    integers, O(len(a) * len(b) / 64) word operations in C. The textbook table (a
+    Python step per cell) took 0.9 s for two 2,000-character texts and hours for two
+    model answers of 100,000; this takes 2 ms and 2 s."""
     if len(a) < len(b):
         a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    m = len(b)
+    if m == 0:
+        return len(a)
+    positions: dict[str, int] = {}  # character -> bit i set where b[i] is it
+    for i, char in enumerate(b):
+        positions[char] = positions.get(char, 0) | (1 << i)
+    full = (1 << m) - 1
+    last = 1 << (m - 1)
+    plus, minus, distance = full, 0, m  # vertical deltas of the column: +1 / -1 bits
+    for char in a:
+        eq = positions.get(char, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        h_plus = minus | (full & ~(xh | plus))
+        h_minus = plus & xh
+        if h_plus & last:
+            distance += 1
+        elif h_minus & last:
+            distance -= 1
+        h_plus = ((h_plus << 1) | 1) & full
+        h_minus = (h_minus << 1) & full
+        plus = h_minus | (full & ~(xv | h_plus))
+        minus = h_plus & xv
+    return distance
 
 
 @register("levenshtein")
@@ -171,7 +194,13 @@ def _levenshtein(spec: AssertionSpec, ctx: AssertionContext) -> Check:
     expected = _text_value(spec)
     limit = number_option(spec, "max")
     limit = DEFAULT_LEVENSHTEIN_MAX if limit is None else limit
-    distance = levenshtein(ctx.output.strip(), expected)
-    score = 1.0 - distance / max(len(ctx.output.strip()), len(expected), 1)
+    output = ctx.output.strip()
+    if len(output) * len(expected) > MAX_LEVENSHTEIN_CELLS:  # a runaway answer: ~2 s+
+        raise NotChecked(
+            f"levenshtein: texts of {len(output):,} and {len(expected):,} characters are "
+            f"over the edit-distance limit ({MAX_LEVENSHTEIN_CELLS:,} character pairs)"
+        )
+    distance = levenshtein(output, expected)
+    score = 1.0 - distance / max(len(output), len(expected), 1)
     ok = distance <= limit
     return Check(ok, f"edit distance {distance} to {quote(expected)} (max {limit:g})", score)
