@@ -193,6 +193,44 @@ def test_short_csv_row_is_refused_too(project: Project, write: Writer) -> None:
     assert diag.message == "CSV row has 1 fields, the header has 2"
 
 
+def test_a_csv_cell_longer_than_the_csv_modules_own_cap_loads(
+    project: Project, write: Writer
+) -> None:
+    """Python's csv refuses fields over 131,072 characters with `_csv.Error`: a
+    traceback from `lint` and `test` before. The file's own size cap is the bound."""
+    write("evals/rows.csv", "name\n" + "x" * 200_000 + "\nAda\n")
+    result = load_prompts(
+        project, [write("prompts/a.yaml", PROMPT + "  - dataset: ../evals/rows.csv\n")]
+    )
+    assert not result.errors
+    assert [len(t.vars["name"]) for t in result.prompts[0].tests][-2:] == [200_000, 3]
+
+
+def test_a_csv_the_csv_module_cannot_read_is_a_located_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the csv module raises (here its field cap, set low) is a finding at the line,
+    the rows before it kept."""
+    import csv
+
+    from promptctl.promptfile import datasets
+    from promptctl.promptfile.diagnostics import Diagnostic
+
+    monkeypatch.setattr(datasets, "_CSV_FIELD_LIMIT", 10)
+    before = csv.field_size_limit(10)
+    try:
+        diags: list[Diagnostic] = []
+        lines = ["name\n", "Ada\n", "x" * 20 + "\n", "Cy\n"]
+        rows = list(datasets._csv(Path("rows.csv"), lines, diags))
+    finally:
+        csv.field_size_limit(before)
+    assert [row["vars"] for _, row, _ in rows] == [{"name": "Ada"}]
+    (diag,) = diags
+    assert diag.code == "PC007" and "field larger than field limit (10)" in diag.message
+    assert diag.message.startswith("CSV cannot be read past this line")
+    assert diag.location is not None and diag.location.line == 3
+
+
 def test_datasets_may_be_larger_than_prompt_files(project: Project, write: Writer) -> None:
     from promptctl.promptfile.yaml_loader import MAX_FILE_BYTES
 

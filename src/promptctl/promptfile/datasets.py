@@ -193,11 +193,33 @@ def _jsonl(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterato
         yield n, row, functools.partial(_line_locate, path, n)
 
 
+_CSV_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
+
+
 def _csv(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterator[Row]:
     """Columns are vars; `_name` names the row; `_assert` holds a JSON list, `_context` a
     JSON object (recorded resolver values), `_degraded` comma-separated input names."""
+    # a cell may be long (a document to summarise): the whole file is capped already
+    # (`limits.max_dataset_bytes`), so the csv module's own 131,072-character cap per
+    # field (process-wide) only stood in the way, with a traceback
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
     reader = csv.DictReader(lines)
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # whatever the csv module refuses
+            diags.append(
+                finding(
+                    "PC007",
+                    f"CSV cannot be read past this line: {exc}",
+                    SourceLocation(path, reader.line_num + 1),  # the line it failed in
+                    "save the file as plain UTF-8 CSV",
+                )
+            )
+            return
         line = reader.line_num
         if None in record or None in record.values():
             width = len(reader.fieldnames or ())
