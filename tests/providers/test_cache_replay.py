@@ -107,19 +107,32 @@ def test_a_recording_with_a_field_of_the_wrong_type_is_refused_naming_it(
     assert caught.value.message == f"bad_response: recording {file} is malformed: {named}"
 
 
-def test_a_damaged_cache_entry_is_a_bad_response(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "stored",
+    [
+        json.dumps({"text": "x", "target": "openai/gpt-4o-mini", "usage": {"input_tokens": 1.5}}),
+        "{not json",
+        '{"text": "x", "target": "openai/gpt-4o-mini", "attempts": ' + "9" * 5000 + "}",
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["mistyped field", "not JSON", "5,000-digit number", "nested too deeply"],
+)
+def test_a_damaged_cache_entry_is_a_miss_said_once_and_replaced(
+    stored: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before, a mistyped entry failed its case as `bad_response`, and one that was not
+    JSON as `internal: JSONDecodeError` (exit 3): the cache is only a shortcut."""
     cache = ResponseCache(tmp_path / "cache.sqlite")
-    cache.put("k", _answer("fine"))
-    cache._conn().execute(
-        "UPDATE responses SET response = ? WHERE key = 'k'",
-        (
-            json.dumps(
-                {"text": "x", "target": "openai/gpt-4o-mini", "usage": {"input_tokens": 1.5}}
-            ),
-        ),
-    )
-    with pytest.raises(ProviderError, match=r"usage.input_tokens is 1.5"):
-        cache.get("k")
+    for key in ("k", "j"):
+        cache.put(key, _answer("fine"))
+        cache._conn().execute("UPDATE responses SET response = ? WHERE key = ?", (stored, key))
+    with caplog.at_level("WARNING", logger="promptctl"):
+        assert cache.get("k") is None and cache.get("j") is None
+    warnings = [r.getMessage() for r in caplog.records if "not a readable answer" in r.message]
+    assert len(warnings) == 1, warnings
+    cache.put("k", _answer("again"))  # the live answer replaces it
+    hit = cache.get("k")
+    assert hit is not None and hit.text == "again" and hit.cached
     cache.close()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from promptctl.bundle.format import bundle_prompt_to_prompt
 from promptctl.errors import BundleError
+from promptctl.promptfile import strict_json
 from promptctl.promptfile.model import Prompt
 from promptctl.promptfile.safe_io import nesting_depth
 
@@ -57,6 +58,8 @@ def parse_document(data: bytes) -> dict[str, Any]:
         raise BundleError(
             f"bundle is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+    except ValueError as exc:  # a number of 5,000 digits
+        raise BundleError(f"bundle is not valid JSON: {strict_json.reason(exc)}") from None
     if nesting_depth(doc, _MAX_DEPTH) > _MAX_DEPTH:  # later stages recurse per level
         raise BundleError(
             f"bundle is nested too deeply (more than {_MAX_DEPTH} levels) to be a promptctl bundle"

@@ -36,7 +36,7 @@ def _parse_var(raw: str, schema: Any) -> tuple[str, Any]:
         return key, json.loads(value)
     except RecursionError:
         raise UsageError(f"--var {key}: the value is nested too deeply") from None
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON (or a number of over 4,300 digits): read as YAML or text
         from promptctl.promptfile.yaml_loader import load_yaml
 
         try:  # the prompt files' loader: bounded (an alias bomb is refused), no NaN

@@ -23,6 +23,7 @@ from promptctl.errors import SourceLocation, UsageError
 from promptctl.evals.aggregate import Summary, summarize
 from promptctl.evals.assertions.base import AssertionResult
 from promptctl.evals.cases import Case
+from promptctl.promptfile import strict_json
 from promptctl.promptfile.atomic_file import replace_file
 from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.fast_validate import Check
@@ -365,6 +366,11 @@ def read_results(path: Path) -> dict[str, Any]:
                 location=SourceLocation(path, exc.lineno, exc.colno),
                 hint="write one with promptctl test --output FILE",
             ) from None
+    except ValueError as exc:  # a number of 5,000 digits
+        raise UsageError(
+            f"{path}: not a JSON results document: {strict_json.reason(exc)}",
+            hint="write one with promptctl test --output FILE",
+        ) from None
     _check_schema_id(doc, str(path))
     _check_cases(doc, str(path))  # the usual problems, in its own words
     _check_document(doc, path)

@@ -180,11 +180,11 @@ def _jsonl(path: Path, lines: Iterable[str], diags: list[Diagnostic]) -> Iterato
                 )
             )
             continue
-        except ValueError as exc:  # NaN, Infinity: Python reads them, JSON has none
+        except ValueError as exc:  # NaN, Infinity, a 5,000-digit number: JSON has no such
             diags.append(
                 finding(
                     "PC007",
-                    f"invalid JSON in dataset: {exc}",
+                    f"invalid JSON in dataset: {strict_json.reason(exc)}",
                     SourceLocation(path, n),
                     'quote it for the text ("NaN"), or give a number',
                 )
@@ -263,7 +263,7 @@ def _json_cell(column: str, text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON in `{column}` column: {exc.msg}") from None
     except ValueError as exc:
-        raise ValueError(f"invalid JSON in `{column}` column: {exc}") from None
+        raise ValueError(f"invalid JSON in `{column}` column: {strict_json.reason(exc)}") from None
     except RecursionError:
         value, depth = None, MAX_DEPTH + 1
     if depth > MAX_DEPTH:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["loads"]
+__all__ = ["loads", "reason"]
 
 
 def _refuse(constant: str) -> Any:
@@ -20,3 +20,14 @@ def _refuse(constant: str) -> Any:
 def loads(text: str | bytes) -> Any:
     """`json.loads` without NaN and the infinities (ValueError, RecursionError as it)."""
     return json.loads(text, parse_constant=_refuse)
+
+
+def reason(exc: ValueError) -> str:
+    """What `json.loads` refused, in a reader's words: besides invalid JSON
+    (`JSONDecodeError`), Python refuses integers of over 4,300 digits with a ValueError
+    whose text advises `sys.set_int_max_str_digits()`."""
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if "integer string conversion" in str(exc):
+        return "a number with more than 4,300 digits"
+    return str(exc)

@@ -209,7 +209,20 @@ class _Walker:
     def _scalar(self, node: yaml.Node) -> Any:
         if node.tag == _STR:
             return node.value  # fast path: most nodes are plain strings
-        value = self._loader.construct_object(node, deep=True)
+        try:
+            value = self._loader.construct_object(node, deep=True)
+        except ValueError as exc:  # `2024-13-45` as a date, an integer of 5,000 digits
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+            reason = (
+                f"an integer of {len(node.value):,} digits (Python reads at most 4,300)"
+                if "integer string conversion" in str(exc)
+                else str(exc)
+            )
+            raise PromptFileError(
+                f"{shown!r} cannot be read as YAML reads it: {reason}",
+                location=SourceLocation(self._out.path, *_pos(node)),
+                hint="quote it to keep it as text",
+            ) from None
         if type(value) is float and not math.isfinite(value):
             raise PromptFileError(
                 f"{node.value!r} is read as {'NaN' if value != value else 'an infinity'},"

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from promptctl.errors import ProviderError
 from promptctl.providers.codec import response_from_data, response_to_data
 from promptctl.providers.types import ChatResponse
 
@@ -106,6 +107,7 @@ class ResponseCache:
         self._unchecked = 0  # rows written since the last checkpoint was started
         self._checkpoint: threading.Thread | None = None
         self._damage: str | None = None  # why the file cannot be used, once seen
+        self._bad_entries = 0  # entries read that were not answers (each a miss)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -137,7 +139,25 @@ class ResponseCache:
         except sqlite3.DatabaseError as exc:
             self._damaged(exc)
             return None
-        return None if row is None else response_from_data(json.loads(row[0]), cached=True)
+        if row is None:
+            return None
+        try:
+            return response_from_data(json.loads(row[0]), cached=True)
+        except (ValueError, TypeError, RecursionError, ProviderError) as exc:
+            self._bad_entry(exc)  # a miss: the live answer replaces the entry
+            return None
+
+    def _bad_entry(self, exc: Exception) -> None:
+        """An entry that does not read back as an answer (a damaged or edited file) is a
+        miss; the run says so once."""
+        if not self._bad_entries:
+            log.warning(
+                "the response cache %s holds an entry that is not a readable answer (%s): "
+                "it is read as a miss and replaced; `promptctl cache clear` removes them all",
+                self.path,
+                str(exc)[:200],
+            )
+        self._bad_entries += 1
 
     def has(self, key: str) -> bool:
         """Whether `key` is cached, without loading (or parsing) the response."""
