@@ -84,6 +84,17 @@ def test_pr_number_from_event_or_ref(tmp_path: Path) -> None:
         pr_number({"GITHUB_REF": "refs/heads/main"})
 
 
+@pytest.mark.parametrize("event", [b"[]", b"\xff\xfe not utf-8", b"{", b"null"])
+def test_an_event_file_that_is_not_an_object_falls_back_to_the_ref(
+    event: bytes, tmp_path: Path
+) -> None:
+    """A list, bytes that are not UTF-8: an AttributeError / UnicodeDecodeError before."""
+    path = tmp_path / "event.json"
+    path.write_bytes(event)
+    env = {"GITHUB_EVENT_PATH": str(path), "GITHUB_REF": "refs/pull/9/merge"}
+    assert pr_number(env) == 9
+
+
 def test_missing_token_is_config_error(tmp_path: Path) -> None:
     env = _env(tmp_path, "http://127.0.0.1:9")
     del env["GITHUB_TOKEN"]

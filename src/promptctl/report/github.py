@@ -75,7 +75,9 @@ def pr_number(env: Mapping[str, str]) -> int:
     if event_path and Path(event_path).is_file():
         try:
             event = json.loads(Path(event_path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError, RecursionError):  # ValueError: bad JSON or UTF-8
+            event = {}
+        if not isinstance(event, dict):
             event = {}
         number = (event.get("pull_request") or {}).get("number") or event.get("number")
         if isinstance(number, int):
