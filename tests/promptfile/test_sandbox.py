@@ -66,7 +66,7 @@ BOMBS: list[tuple[str, str, str]] = [
     ),
     ("printing-references", _BIG + "{{ [a] * 1000 }}", "printing a value"),
     ("printing-a-namespace", _BIG + "{{ namespace(v=[a] * 1000) }}", "printing a value"),
-    ("tojson-of-references", _BIG + "{{ ([a] * 1000)|tojson|length }}", "|tojson of a container"),
+    ("tojson-of-references", _BIG + "{{ ([a] * 1000)|tojson|length }}", "the result of |tojson"),
     ("upper-of-a-list", _BIG + "{{ ([a] * 1000)|upper|length }}", "|upper of a container"),
     (
         "replace-growth",
@@ -131,6 +131,36 @@ BOMBS: list[tuple[str, str, str]] = [
         "{% set ns = namespace(n=2) %}{% set ns.n = 10 ** 3000 %}"
         "{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}{% endfor %}",
         "a product over the limit of 10,000 bits",
+    ),
+    (
+        "percent-format-copies",
+        "{% set a = 'x' * 4000000 %}{% set f = '%(a)s' * 1000000 %}{{ (f % {'a': a})|length }}",
+        "a `%` format would be",
+    ),
+    (
+        "format-method-copies",
+        "{% set a = 'x' * 4000000 %}{% set f = '{0}' * 1000000 %}{{ f.format(a)|length }}",
+        "the result of .format()",
+    ),
+    (
+        "format-width-from-an-argument",
+        "{% set f = '{0:{1}}' * 10000 %}{{ f.format('x', 99999)|length }}",
+        "the result of .format()",
+    ),
+    (
+        "percent-width-copies",
+        "{% set f = '%99999s' * 10000 %}{{ (f % (('x',) * 10000))|length }}",
+        "a `%` format would be",
+    ),
+    (
+        "tojson-indent",
+        "{{ (range(100000)|list)|tojson(indent=100000)|length }}",
+        "the result of |tojson",
+    ),
+    (
+        "urlize-target",
+        "{% set t = 'y' * 4000000 %}{{ ('x.com ' * 1000000)|urlize(target=t)|length }}",
+        "the result of |urlize",
     ),
     (
         "nested-loops-over-a-string",
@@ -227,6 +257,9 @@ LEGITIMATE = [
     "{{ {'k': [1, 'two', none]} }} {{ [[1], [2]]|sum(start=[]) }} {{ 2 ** 10 * 3 }}",
     "{{ [1, 2] + [3] }} {{ 'ab' + 'cd' }} {{ (1, 2) * 2 }} {{ 'lorem ipsum'|wordwrap(5) }}",
     "{% set l = [] %}{% for i in range(3) %}{{ l.append(i) or '' }}{% endfor %}{{ l|tojson }}",
+    "{{ '%(a)s/%(a)s' % {'a': 'x'} }} {{ '{0:{1}}'.format('x', 4) }}|"
+    "{{ '{a}'.format_map({'a': 1}) }}",
+    "{{ {'a': [1, {'b': 2}]}|tojson(indent=2) }} {{ 'see https://x.com now'|urlize(target='_b') }}",
 ]
 
 

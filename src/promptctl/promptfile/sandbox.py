@@ -72,6 +72,7 @@ __all__ = [
 
 _PERCENT_WIDTH = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _BRACE_NUMBER = re.compile(r"\{[^{}]*?(\d+)[^{}]*\}")
+_NESTED_FIELD = re.compile(r"\{[^{}]*\{")
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _PLAIN = (str, int, float, bool, type(None))  # printed at their own (checked) size
 _SHORT = frozenset(_PLAIN)  # `type(value) in _SHORT`: cheaper than isinstance
@@ -112,9 +113,11 @@ def _replaced_size(text: str, old: Any, new: Any, count: Any) -> int:
     return len(text) + times * (len(new) - len(old))
 
 
-def _grown_size(name: str, text: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
-    """How long the text a growing filter or str method makes of `text` would be (its
-    other arguments in `args`/`kwargs`); `len(text)` for the others."""
+def _grown_size(
+    name: str, text: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, method: bool
+) -> int:
+    """How long the text a growing filter or (`method`) str method makes of `text` would
+    be (its other arguments in `args`/`kwargs`); `len(text)` for the others."""
     if name == "replace":
         return _replaced_size(
             text,
@@ -132,8 +135,14 @@ def _grown_size(name: str, text: str, args: tuple[Any, ...], kwargs: Mapping[str
         wrap = _arg(args, kwargs, 2, "wrapstring")
         lines = len(text) // max(width if isinstance(width, int) else 79, 1) + 1
         return 2 * len(text) + lines * (len(wrap) if isinstance(wrap, str) else 1)
-    if name in ("format", "format_map"):
-        return len(text) + text_size(args) + text_size(kwargs)
+    if name == "format_map":
+        mapping = _arg(args, kwargs, 0, "mapping")
+        return _format_size(text, mapping.values() if isinstance(mapping, Mapping) else (), True)
+    if name == "format":  # the filter is `text % args`, the method `text.format(…)`
+        return _format_size(text, (*args, *kwargs.values()), method)
+    if name == "urlize":  # every word may become <a href="word" target=… rel=…>word</a>
+        words = text.count(" ") + text.count("\n") + 1
+        return 3 * len(text) + words * (text_size(args) + text_size(kwargs) + 40)
     if name == "expandtabs":
         size = _arg(args, kwargs, 0, "tabsize")
         return len(text) + text.count("\t") * (size if isinstance(size, int) else 8)
@@ -150,6 +159,48 @@ def _grown_size(name: str, text: str, args: tuple[Any, ...], kwargs: Mapping[str
         if isinstance(items, _CONTAINERS):
             return text_size(items) + len(text) * len(items)
     return len(text)
+
+
+def _percent_values(right: Any) -> tuple[Any, ...]:
+    """The values `fmt % right` formats."""
+    if isinstance(right, tuple):
+        return right
+    if isinstance(right, Mapping):
+        return tuple(right.values())
+    return (right,)
+
+
+def _format_size(fmt: str, values: Any, brace: bool) -> int:
+    """An upper bound of the text `fmt` makes of `values`: each placeholder (a `%` or
+    a `{`) as wide as the widest value or width, so `'%(a)s' * 10**6 % {'a': big}`
+    counts its million copies."""
+    widest = max((text_size(v) for v in values), default=0)
+    pattern = _BRACE_NUMBER if brace else _PERCENT_WIDTH
+    for match in pattern.finditer(fmt):
+        for group in match.groups():
+            if group and group.isdigit():
+                widest = max(widest, int(group))
+    if brace and _NESTED_FIELD.search(fmt):  # '{0:{1}}': a width from the arguments
+        widest = max(widest, MAX_ARGUMENT)
+    return len(fmt) + fmt.count("{" if brace else "%") * widest
+
+
+def _indented_size(value: Any, indent: int) -> int:
+    """How long `value|tojson(indent=indent)` would be: its text, and with an indent
+    each item on a line of its own, indented by its depth."""
+    total = text_size(value)
+    if not indent:
+        return total
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack and total <= MAX_OUTPUT_CHARS:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            total += len(item) * (depth * indent + 1)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list | tuple):
+            total += len(item) * (depth * indent + 1)
+            stack.extend((v, depth + 1) for v in item)
+    return total
 
 
 def _joined_size(items: Any, sep: Any) -> int:
@@ -197,6 +248,7 @@ _CONTAINER_FILTERS = frozenset(
 # Filters and str methods whose text can be many times their input's (`_grown_size`).
 _GROWING = frozenset(
     {
+        "urlize",
         "expandtabs",
         "format",
         "format_map",
@@ -232,7 +284,11 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             if fill is not None and isinstance(count, int):
                 check_text(text_size(fill) * count, what)
         elif growing and isinstance(value, str):
-            check_text(_grown_size(name, value, rest, kwargs), what)
+            check_text(_grown_size(name, value, rest, kwargs, method=False), what)
+        elif name == "tojson":
+            indent = _arg(rest, kwargs, 0, "indent")
+            step = indent if isinstance(indent, int) and indent > 0 else 0
+            check_text(_indented_size(value, step), what)
         elif name not in _CONTAINER_FILTERS and not isinstance(value, _PLAIN):
             check_text(text_size(value), f"|{name} of a container")
 
@@ -353,7 +409,7 @@ class LimitedSandbox(SandboxedEnvironment):
                 raise refuse(f"{left} ** {right} is over the limit of {MAX_INT_BITS:,} bits")
         elif operator == "%" and isinstance(left, str):
             _check_widths(left, _PERCENT_WIDTH)
-            check_text(len(left) + text_size(right), "a `%` format")
+            check_text(_format_size(left, _percent_values(right), False), "a `%` format")
         return super().call_binop(context, operator, left, right)
 
     def call(
@@ -381,7 +437,9 @@ class LimitedSandbox(SandboxedEnvironment):
             if name in ("format", "format_map"):
                 _check_widths(owner, _BRACE_NUMBER)
             if name in _GROWING:
-                check_text(_grown_size(name, owner, args, kwargs), f"the result of .{name}()")
+                check_text(
+                    _grown_size(name, owner, args, kwargs, method=True), f"the result of .{name}()"
+                )
         result = super().call(__context, __obj, *args, **kwargs)
         if isinstance(owner, list | dict | set):  # `items.extend(items)` in a loop doubles
             check_value(owner, "a container grown by a call")

@@ -113,6 +113,8 @@ def text_size(value: Any, limit: int = MAX_OUTPUT_CHARS) -> int:
             if type(item) is not str:
                 break
             flat += len(item) + 2
+            if flat > limit:
+                return flat
         else:
             return flat
     total = 0
