@@ -112,8 +112,9 @@ def test_migrations_are_idempotent_and_recorded(tmp_path: Path) -> None:
 def test_unopenable_path_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(ConfigError, match="cannot open ledger"):
+    with pytest.raises(ConfigError, match="cannot open ledger") as info:
         Ledger(blocker / "ledger.sqlite")
+    assert "set `ledger:` in promptctl.yaml to a writable path" in str(info.value)
 
 
 def test_record_after_close_is_counted_as_dropped(tmp_path: Path) -> None:

@@ -84,7 +84,11 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         apply_migrations(db)
         return db
     except (sqlite3.Error, OSError) as exc:
-        raise ConfigError(f"cannot open ledger {path}: {exc}") from exc
+        raise ConfigError(
+            f"cannot open ledger {path}: {exc}",
+            hint="every paid call is recorded there before its answer is used: make it "
+            "writable, or set `ledger:` in promptctl.yaml to a writable path",
+        ) from exc
 
 
 class Ledger:
