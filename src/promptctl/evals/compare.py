@@ -257,13 +257,45 @@ def _decide(
     failures = _failures(g, gate)
     if failures:
         return replace(g, verdict="fail", reasons=(*note, *failures, *_error_note(g)))
+    cost = (_cost_within_chance(g, gate),) if _cost_over(g, gate) else ()
     if g.paired_tests == 0:
         return replace(
-            g, verdict="inconclusive", reasons=(*note, "no test has results on both sides")
+            g,
+            verdict="inconclusive",
+            reasons=(*note, "no test has results on both sides", *cost),
         )
-    if why is not None:
-        return replace(g, verdict="inconclusive", reasons=(*note, why, *_error_note(g)))
+    if why is not None or cost:
+        whys = (why,) if why is not None else ()
+        return replace(g, verdict="inconclusive", reasons=(*note, *whys, *cost, *_error_note(g)))
     return replace(g, verdict="pass", reasons=(*note, *_error_note(g)))
+
+
+def _cost_over(g: GroupComparison, gate: GateConfig) -> bool:
+    limit = gate.max_cost_increase_pct
+    return limit is not None and g.cost_change_pct is not None and g.cost_change_pct > limit
+
+
+def _cost_confirmed(g: GroupComparison, gate: GateConfig) -> bool:
+    """A cost rise over the limit fails the gate when chance cannot explain it: every
+    compared test rose by more than the limit, or the sign-flip test of the tests' cost
+    changes is significant at alpha (answers of varying length make cost noisy)."""
+    p = g.cost_p_value
+    return p is None or g.cost_uniform or p <= gate.alpha
+
+
+def _cost_evidence(g: GroupComparison, gate: GateConfig) -> str:
+    if g.cost_p_value is None or g.cost_uniform:  # a uniform rise speaks for itself
+        return ""
+    return f"; p={g.cost_p_value:.2g} <= alpha {gate.alpha:g} over {g.cost_tests} tests"
+
+
+def _cost_within_chance(g: GroupComparison, gate: GateConfig) -> str:
+    return (
+        f"cost per case up {g.cost_change_pct:.1f}% (> {gate.max_cost_increase_pct:g}%), but "
+        f"within what chance gives: {g.cost_tests} test(s) compared, not all rose by more, "
+        f"p={g.cost_p_value:.2g} > alpha {gate.alpha:g}; more tests or --repeat 3 would "
+        "settle it"
+    )
 
 
 def _error_note(g: GroupComparison) -> tuple[str, ...]:
@@ -346,9 +378,11 @@ def _policies(g: GroupComparison, gate: GateConfig) -> list[str]:
         ]
         if worse_flaky:
             out.append(f"{len(worse_flaky)} flaky test(s) got worse (flaky_fails is on)")
-    limit = gate.max_cost_increase_pct
-    if limit is not None and g.cost_change_pct is not None and g.cost_change_pct > limit:
-        out.append(f"cost per case up {g.cost_change_pct:.1f}% (> {limit:g}%)")
+    if _cost_over(g, gate) and _cost_confirmed(g, gate):
+        out.append(
+            f"cost per case up {g.cost_change_pct:.1f}% (> {gate.max_cost_increase_pct:g}%)"
+            f"{_cost_evidence(g, gate)}"
+        )
     limit = gate.max_p95_latency_increase_pct
     lat = g.latency_p95_change_pct
     if limit is not None and lat is not None and lat > limit:

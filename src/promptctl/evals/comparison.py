@@ -108,6 +108,10 @@ class GroupComparison:
     cost_change_pct: float | None = None
     latency_p95_change_pct: float | None = None
     cost_note: str | None = None  # why cost was not compared, or compared on fewer tests
+    # Added in session 10: is a cost rise beyond chance? (docs/gating.md, the cost rule)
+    cost_p_value: float | None = None  # sign-flip test of the per-test cost changes
+    cost_tests: int = 0  # tests whose cost was compared (answered and priced both sides)
+    cost_uniform: bool = False  # every one of them rose by more than max_cost_increase_pct
     # Added by issue 9 (one family; docs/gating.md). Defaults keep old documents readable.
     hard_flips: int = 0  # tests that passed every base run (>= 2) and fail every head run
     hard_candidates: int = 0  # tests whose totals allow such a flip by chance

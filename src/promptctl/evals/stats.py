@@ -33,6 +33,7 @@ __all__ = [
     "mcnemar_exact",
     "paired_bootstrap_mean_diff",
     "percentile",
+    "sign_flip_p",
     "sign_test",
     "wilson_interval",
 ]
@@ -83,6 +84,30 @@ def sign_test(
     if alternative == "greater":
         return binomial_half_cdf(n - successes, n)
     return min(1.0, 2 * binomial_half_cdf(min(successes, n - successes), n))
+
+
+def sign_flip_p(differences: Sequence[float], *, exact_up_to: int = 16) -> float:
+    """One-sided p-value of "the differences lean positive": P(sum of s_i * d_i >= sum d_i)
+    over independent random signs s_i, the permutation test of paired measurements whose
+    two sides are exchangeable under H0 (nothing changed). Exact up to `exact_up_to`
+    non-zero differences (2**n sums); beyond, the normal approximation of that sum (mean
+    0, variance sum d_i**2). No non-zero difference gives 1."""
+    d = [x for x in differences if x != 0]
+    if not d:
+        return 1.0
+    observed = sum(d)
+    if len(d) > exact_up_to:
+        scale = math.sqrt(sum(x * x for x in d))
+        return 1.0 - _normal_cdf(observed / scale)
+    sums = [0.0]
+    for x in d:
+        sums = [s + x for s in sums] + [s - x for s in sums]
+    tolerance = 1e-9 * sum(abs(x) for x in d)  # float sums of the same signs may differ
+    return sum(1 for s in sums if s >= observed - tolerance) / len(sums)
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2))
 
 
 def mcnemar_exact(worse: int, better: int) -> float:
