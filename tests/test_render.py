@@ -285,7 +285,7 @@ def test_messages_rendered_without_jinja_are_what_jinja_renders(source: str) -> 
 def test_the_shortcut_leaves_undefined_inputs_and_limits_to_jinja() -> None:
     with pytest.raises(RenderError, match="undefined"):
         render_template("{{ missing }}", {})
-    from promptctl.promptfile.sandbox import MAX_OUTPUT_CHARS
+    from promptctl.promptfile.sandbox_limits import MAX_OUTPUT_CHARS
 
     with pytest.raises(RenderError, match="over the limit"):
         render_template("{{ big }}", {"big": "x" * (MAX_OUTPUT_CHARS + 1)})

@@ -20,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import RenderError
 from promptctl.promptfile import sandbox_budget
-from promptctl.promptfile.sandbox_budget import text_size
+from promptctl.promptfile.sandbox_sizes import text_size
 from promptctl.render import render_template
 
 _BIG = "{% set a = 'x' * 9000000 %}"

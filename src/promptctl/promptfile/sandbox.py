@@ -48,32 +48,28 @@ from promptctl.promptfile.sandbox_budget import (
     current_budget,
     limited_iter,
     refuse,
-    text_size,
 )
 from promptctl.promptfile.sandbox_limits import (
     MAX_ARGUMENT,
     MAX_INT_BITS,
-    MAX_LOOP_ITEMS,
     MAX_OUTPUT_CHARS,
     MAX_RANGE,
-    MAX_RENDER_SECONDS,
+)
+from promptctl.promptfile.sandbox_sizes import (
+    BRACE_NUMBER,
+    GROWING,
+    PERCENT_WIDTH,
+    argument,
+    format_size,
+    grown_size,
+    indented_size,
+    joined_size,
+    percent_values,
+    text_size,
 )
 
-__all__ = [
-    "MAX_ARGUMENT",
-    "MAX_INT_BITS",
-    "MAX_LOOP_ITEMS",
-    "MAX_OUTPUT_CHARS",
-    "MAX_RANGE",
-    "MAX_RENDER_SECONDS",
-    "LimitedSandbox",
-    "render_limited",
-]
+__all__ = ["LimitedSandbox", "render_limited"]
 
-_PERCENT_WIDTH = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
-_BRACE_NUMBER = re.compile(r"\{[^{}]*?(\d+)[^{}]*\}")
-_NESTED_FIELD = re.compile(r"\{[^{}]*\{")
-_CONTAINERS = (list, tuple, dict, set, frozenset)
 _PLAIN = (str, int, float, bool, type(None))  # printed at their own (checked) size
 _SHORT = frozenset(_PLAIN)  # `type(value) in _SHORT`: cheaper than isinstance
 _budget = current_budget()
@@ -97,119 +93,6 @@ def _check_widths(fmt: str, pattern: re.Pattern[str]) -> None:
                 raise refuse("a `*` width in a format string")
             if group and group.isdigit() and int(group) > MAX_ARGUMENT:
                 raise refuse(f"format width {group} is over the limit of {MAX_ARGUMENT:,}")
-
-
-def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], at: int, name: str) -> Any:
-    return args[at] if len(args) > at else kwargs.get(name)
-
-
-def _replaced_size(text: str, old: Any, new: Any, count: Any) -> int:
-    """How long `text.replace(old, new, count)` would be."""
-    if not isinstance(old, str) or not isinstance(new, str):
-        return len(text)
-    times = text.count(old) if old else len(text) + 1
-    if isinstance(count, int) and count >= 0:
-        times = min(times, count)
-    return len(text) + times * (len(new) - len(old))
-
-
-def _grown_size(
-    name: str, text: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, method: bool
-) -> int:
-    """How long the text a growing filter or (`method`) str method makes of `text` would
-    be (its other arguments in `args`/`kwargs`); `len(text)` for the others."""
-    if name == "replace":
-        return _replaced_size(
-            text,
-            _arg(args, kwargs, 0, "old"),
-            _arg(args, kwargs, 1, "new"),
-            _arg(args, kwargs, 2, "count"),
-        )
-    if name == "indent":
-        width = _arg(args, kwargs, 0, "width")
-        width = 4 if width is None else width
-        step = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
-        return len(text) + (text.count("\n") + 1) * step
-    if name == "wordwrap":
-        width = _arg(args, kwargs, 0, "width")
-        wrap = _arg(args, kwargs, 2, "wrapstring")
-        lines = len(text) // max(width if isinstance(width, int) else 79, 1) + 1
-        return 2 * len(text) + lines * (len(wrap) if isinstance(wrap, str) else 1)
-    if name == "format_map":
-        mapping = _arg(args, kwargs, 0, "mapping")
-        return _format_size(text, mapping.values() if isinstance(mapping, Mapping) else (), True)
-    if name == "format":  # the filter is `text % args`, the method `text.format(…)`
-        return _format_size(text, (*args, *kwargs.values()), method)
-    if name == "urlize":  # every word may become <a href="word" target=… rel=…>word</a>
-        words = text.count(" ") + text.count("\n") + 1
-        return 3 * len(text) + words * (text_size(args) + text_size(kwargs) + 40)
-    if name == "expandtabs":
-        size = _arg(args, kwargs, 0, "tabsize")
-        return len(text) + text.count("\t") * (size if isinstance(size, int) else 8)
-    if name == "translate":
-        table = _arg(args, kwargs, 0, "table")
-        widest = (
-            max((text_size(v) for v in table.values()), default=1)
-            if isinstance(table, Mapping)
-            else 1
-        )
-        return len(text) * max(widest, 1)
-    if name == "join":  # str.join(items): `text` is the separator
-        items = _arg(args, kwargs, 0, "iterable")
-        if isinstance(items, _CONTAINERS):
-            return text_size(items) + len(text) * len(items)
-    return len(text)
-
-
-def _percent_values(right: Any) -> tuple[Any, ...]:
-    """The values `fmt % right` formats."""
-    if isinstance(right, tuple):
-        return right
-    if isinstance(right, Mapping):
-        return tuple(right.values())
-    return (right,)
-
-
-def _format_size(fmt: str, values: Any, brace: bool) -> int:
-    """An upper bound of the text `fmt` makes of `values`: each placeholder (a `%` or
-    a `{`) as wide as the widest value or width, so `'%(a)s' * 10**6 % {'a': big}`
-    counts its million copies."""
-    widest = max((text_size(v) for v in values), default=0)
-    pattern = _BRACE_NUMBER if brace else _PERCENT_WIDTH
-    for match in pattern.finditer(fmt):
-        for group in match.groups():
-            if group and group.isdigit():
-                widest = max(widest, int(group))
-    if brace and _NESTED_FIELD.search(fmt):  # '{0:{1}}': a width from the arguments
-        widest = max(widest, MAX_ARGUMENT)
-    return len(fmt) + fmt.count("{" if brace else "%") * widest
-
-
-def _indented_size(value: Any, indent: int) -> int:
-    """How long `value|tojson(indent=indent)` would be: its text, and with an indent
-    each item on a line of its own, indented by its depth."""
-    total = text_size(value)
-    if not indent:
-        return total
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack and total <= MAX_OUTPUT_CHARS:
-        item, depth = stack.pop()
-        if isinstance(item, Mapping):
-            total += len(item) * (depth * indent + 1)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list | tuple):
-            total += len(item) * (depth * indent + 1)
-            stack.extend((v, depth + 1) for v in item)
-    return total
-
-
-def _joined_size(items: Any, sep: Any) -> int:
-    """How long the `join` filter's text of `items` would be."""
-    if isinstance(items, str):
-        return len(items) * (1 + len(sep) if isinstance(sep, str) else 1)
-    if not isinstance(items, _CONTAINERS):
-        return text_size(items)
-    return text_size(items) + (len(sep) if isinstance(sep, str) else 0) * len(items)
 
 
 # Filters that read a container as a container; every other filter prints its value
@@ -245,20 +128,6 @@ _CONTAINER_FILTERS = frozenset(
         "unique",
     }
 )
-# Filters and str methods whose text can be many times their input's (`_grown_size`).
-_GROWING = frozenset(
-    {
-        "urlize",
-        "expandtabs",
-        "format",
-        "format_map",
-        "indent",
-        "join",
-        "replace",
-        "translate",
-        "wordwrap",
-    }
-)
 # Filters whose arguments are data rather than sizes (`d|default(10**6)` is fine).
 _VALUE_FILTERS = frozenset({"default", "d", "replace", "select", "reject", "attr", "map"})
 
@@ -270,25 +139,25 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     filter that cannot grow it takes the short way: this runs for every filter call."""
     at = 0 if getattr(func, "jinja_pass_arg", None) is None else 1  # after the context
     what = f"the result of |{name}"
-    growing = name in _GROWING
+    growing = name in GROWING
     check_ints = name not in _VALUE_FILTERS and name != "format"
 
     def measure(value: Any, rest: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
         if name == "format":  # `value % args`
-            _check_widths(value, _PERCENT_WIDTH)
+            _check_widths(value, PERCENT_WIDTH)
         if name == "join":
-            check_text(_joined_size(value, _arg(rest, kwargs, 0, "d")), what)
+            check_text(joined_size(value, argument(rest, kwargs, 0, "d")), what)
         elif name == "batch":
-            fill = _arg(rest, kwargs, 1, "fill_with")
-            count = _arg(rest, kwargs, 0, "linecount")
+            fill = argument(rest, kwargs, 1, "fill_with")
+            count = argument(rest, kwargs, 0, "linecount")
             if fill is not None and isinstance(count, int):
                 check_text(text_size(fill) * count, what)
         elif growing and isinstance(value, str):
-            check_text(_grown_size(name, value, rest, kwargs, method=False), what)
+            check_text(grown_size(name, value, rest, kwargs, method=False), what)
         elif name == "tojson":
-            indent = _arg(rest, kwargs, 0, "indent")
+            indent = argument(rest, kwargs, 0, "indent")
             step = indent if isinstance(indent, int) and indent > 0 else 0
-            check_text(_indented_size(value, step), what)
+            check_text(indented_size(value, step), what)
         elif name not in _CONTAINER_FILTERS and not isinstance(value, _PLAIN):
             check_text(text_size(value), f"|{name} of a container")
 
@@ -408,8 +277,8 @@ class LimitedSandbox(SandboxedEnvironment):
             if abs(left) > 1 and right * math.log2(abs(left)) > MAX_INT_BITS:
                 raise refuse(f"{left} ** {right} is over the limit of {MAX_INT_BITS:,} bits")
         elif operator == "%" and isinstance(left, str):
-            _check_widths(left, _PERCENT_WIDTH)
-            check_text(_format_size(left, _percent_values(right), False), "a `%` format")
+            _check_widths(left, PERCENT_WIDTH)
+            check_text(format_size(left, percent_values(right), False), "a `%` format")
         return super().call_binop(context, operator, left, right)
 
     def call(
@@ -435,10 +304,10 @@ class LimitedSandbox(SandboxedEnvironment):
         if isinstance(owner, str):
             name = getattr(target, "__name__", "")
             if name in ("format", "format_map"):
-                _check_widths(owner, _BRACE_NUMBER)
-            if name in _GROWING:
+                _check_widths(owner, BRACE_NUMBER)
+            if name in GROWING:
                 check_text(
-                    _grown_size(name, owner, args, kwargs, method=True), f"the result of .{name}()"
+                    grown_size(name, owner, args, kwargs, method=True), f"the result of .{name}()"
                 )
         result = super().call(__context, __obj, *args, **kwargs)
         if isinstance(owner, list | dict | set):  # `items.extend(items)` in a loop doubles

@@ -10,7 +10,7 @@ printing it would build 1,000 copies.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -21,6 +21,7 @@ from promptctl.promptfile.sandbox_limits import (
     MAX_OUTPUT_CHARS,
     MAX_RENDER_SECONDS,
 )
+from promptctl.promptfile.sandbox_sizes import text_size
 
 __all__ = [
     "Budget",
@@ -32,12 +33,9 @@ __all__ = [
     "limited_iter",
     "refuse",
     "render_budget",
-    "text_size",
 ]
 
 _HINT = "templates are limited in size and work; see docs/prompt-format.md#limits"
-_CONTAINERS = (list, tuple, dict, set, frozenset)
-_SCALAR = 32  # a number, None, or an object's short repr, as printed
 
 
 def refuse(what: str) -> RenderError:
@@ -95,79 +93,6 @@ def limited_iter(items: Iterable[Any]) -> Iterable[Any]:
     """What a `{% for %}` loop iterates: `items`, each iteration counted and timed."""
     budget = _budget.get()
     return items if budget is None else budget.iterate(items)
-
-
-def text_size(value: Any, limit: int = MAX_OUTPUT_CHARS) -> int:
-    """About how many characters `str(value)` has, counted only until it passes `limit`.
-
-    Containers are walked: a string inside one counts with its quotes and separator,
-    a container met twice counts twice (printing repeats it), except inside itself
-    (printed `[...]`)."""
-    if isinstance(value, str):
-        return len(value)
-    if not isinstance(value, _CONTAINERS):
-        return _scalar_size(value)
-    if type(value) is list or type(value) is tuple:  # the common case: a list of strings
-        flat = 2 + 2 * len(value)
-        for item in value:
-            if type(item) is not str:
-                break
-            flat += len(item) + 2
-            if flat > limit:
-                return flat
-        else:
-            return flat
-    total = 0
-    stack: list[Any] = [value]
-    path: set[int] = set()  # the containers being walked: one met again is inside itself
-    while stack:
-        item = stack.pop()
-        if type(item) is _Leave:
-            path.discard(item.id)
-        elif isinstance(item, str):
-            total += len(item) + 4
-        elif isinstance(item, _CONTAINERS):
-            total += 2 + 2 * len(item)
-            if total > limit:
-                return total
-            if id(item) in path:
-                continue
-            path.add(id(item))
-            stack.append(_Leave(id(item)))
-            if isinstance(item, Mapping):
-                stack.extend(item.keys())
-                stack.extend(item.values())
-            else:
-                stack.extend(item)
-        else:
-            total += _scalar_size(item)
-        if total > limit:
-            return total
-    return total
-
-
-class _Leave:
-    """On `text_size`'s stack: the walk of container `id` is done."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, ident: int) -> None:
-        self.id = ident
-
-
-def _scalar_size(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value.bit_length() // 3 + 2  # decimal digits, rounded up
-    if isinstance(value, bytes | bytearray):
-        return 4 * len(value) + 3
-    if value is None or isinstance(value, bool):
-        return 5
-    if isinstance(value, float):
-        return 24
-    if type(value).__name__ == "Namespace":  # jinja's `namespace()` prints its dict
-        attrs = getattr(value, "_Namespace__attrs", None)
-        return 13 + text_size(attrs) if isinstance(attrs, dict) else _SCALAR
-    return _SCALAR
 
 
 def check_text(size: int, what: str) -> None:
