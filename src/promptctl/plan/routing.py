@@ -15,7 +15,6 @@ from typing import Any
 
 from promptctl.errors import RenderError, SourceLocation
 from promptctl.promptfile.model import ModelConfig, Route, Target
-from promptctl.promptfile.sandbox_budget import render_budget
 from promptctl.render import environment
 
 __all__ = ["RouteError", "choose_target", "compile_when"]
@@ -64,6 +63,8 @@ def compile_when(expression: str, location: SourceLocation | None = None) -> Cal
 
 def _matches(route: Route, inputs: Mapping[str, Any]) -> bool:
     from jinja2.exceptions import TemplateError
+
+    from promptctl.promptfile.sandbox_budget import render_budget  # only prompts with routes
 
     function = compile_when(route.when, route.location)
     try:
