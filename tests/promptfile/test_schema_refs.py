@@ -103,6 +103,11 @@ def test_a_loop_that_would_recurse_forever_is_refused(schema: dict[str, Any]) ->
         ({"items": {"$ref": "defs.json#/a"}}, ("items", "$ref"), "never fetches"),
         ({"$ref": "#/$defs/missing"}, ("$ref",), "points to nothing"),
         ({"$ref": "#nowhere"}, ("$ref",), "points to nothing"),
+        (
+            {"prefixItems": [{"$ref": "#/prefixItems/" + "9" * 5000}]},
+            ("prefixItems", 0, "$ref"),
+            "points to nothing",
+        ),  # an index Python would refuse to read as an int
         ({"properties": {"a": {"$ref": 7}}}, ("properties", "a", "$ref"), "must be a string"),
         (
             {"$defs": {"x": {"$id": "https://e/x", "type": "string"}}},

@@ -109,7 +109,12 @@ def _resolve(root: Any, ref: str, anchors: dict[str, _Path]) -> _Path | None:
         token = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and token in node:
             node, path = node[token], (*path, token)
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        elif (
+            isinstance(node, list)
+            and token.isdigit()
+            and len(token) < 10
+            and int(token) < len(node)
+        ):
             node, path = node[int(token)], (*path, int(token))
         else:
             return None
