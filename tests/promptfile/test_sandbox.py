@@ -163,6 +163,11 @@ BOMBS: list[tuple[str, str, str]] = [
         "the result of |urlize",
     ),
     (
+        "format-width-of-thousands-of-digits",
+        "{{ '%0" + "9" * 5000 + "d' % 1 }}",
+        "format width of 5,000 digits is over the limit",
+    ),
+    (
         "nested-loops-over-a-string",
         "{% set a = 'x' * 100000 %}{% for x in a %}{% for y in a %}{% endfor %}{% endfor %}",
         "loops over more than 1,000,000 items in total",

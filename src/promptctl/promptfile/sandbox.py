@@ -91,8 +91,9 @@ def _check_widths(fmt: str, pattern: re.Pattern[str]) -> None:
         for group in match.groups():
             if group == "*":
                 raise refuse("a `*` width in a format string")
-            if group and group.isdigit() and int(group) > MAX_ARGUMENT:
-                raise refuse(f"format width {group} is over the limit of {MAX_ARGUMENT:,}")
+            if group and group.isdigit() and (len(group) > 6 or int(group) > MAX_ARGUMENT):
+                shown = group if len(group) <= 12 else f"of {len(group):,} digits"
+                raise refuse(f"format width {shown} is over the limit of {MAX_ARGUMENT:,}")
 
 
 # Filters that read a container as a container; every other filter prints its value

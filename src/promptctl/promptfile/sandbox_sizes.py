@@ -206,7 +206,7 @@ def format_size(fmt: str, values: Any, brace: bool) -> int:
     for match in pattern.finditer(fmt):
         for group in match.groups():
             if group and group.isdigit():
-                widest = max(widest, int(group))
+                widest = max(widest, int(group) if len(group) <= 6 else MAX_OUTPUT_CHARS + 1)
     if brace and _NESTED_FIELD.search(fmt):  # '{0:{1}}': a width from the arguments
         widest = max(widest, MAX_ARGUMENT)
     return len(fmt) + fmt.count("{" if brace else "%") * widest
