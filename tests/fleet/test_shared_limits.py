@@ -230,3 +230,26 @@ def test_redis_killed_mid_run_calls_go_on_under_local_limits(
     assert len(waits) == 1 and 59.0 <= waits[0] <= 60.0
     down = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(down) == 1 and own_redis.url.split("//")[1] in down[0].getMessage()
+
+
+def test_a_pause_is_bounded_by_the_longest_retry_wait(redis_url: str):
+    """One answer's `retry-after: 86400` (or a hostile server's 1e300) must not stop the
+    fleet for a day: a pause lasts at most MAX_WAIT_S; a non-finite one is ignored."""
+    import redis
+
+    from promptctl.providers.retry import MAX_WAIT_S
+
+    shared = SharedState(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for seconds in (86_400.0, 1e300):
+            shared.pause("openai", seconds)
+            ttl_ms = client.pttl("promptctl:pause:openai")
+            assert 0 < ttl_ms <= MAX_WAIT_S * 1000, (seconds, ttl_ms)
+            client.delete("promptctl:pause:openai")
+        for seconds in (float("inf"), float("nan"), -1.0):
+            shared.pause("openai", seconds)
+            assert client.pttl("promptctl:pause:openai") == -2, seconds  # no such key
+    finally:
+        client.close()
+        shared.close()

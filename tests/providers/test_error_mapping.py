@@ -129,6 +129,14 @@ def test_retry_after_parsing() -> None:
     assert retry_after_from_headers({}) is None
 
 
+@pytest.mark.parametrize("raw", ["inf", "nan", "-inf", "1e400", "9" * 5000, "Infinity"])
+def test_a_retry_after_that_is_no_number_of_seconds_is_no_hint(raw: str) -> None:
+    """`float()` reads these; the fleet's pause then did `int(inf * 1000)`: an
+    OverflowError out of the call's error handling."""
+    assert retry_after_from_headers({"retry-after": raw}) is None
+    assert retry_after_from_headers({"retry-after-ms": raw}) is None
+
+
 def test_scrub_removes_given_secret_and_key_shapes() -> None:
     text = (
         "key sk-abcdefghijklmnop and AIzaSyA1234567890abcdefghijk"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -221,19 +222,22 @@ def _looks_like_context(message: str) -> bool:
 
 
 def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
-    """`retry-after-ms`, then `retry-after` in seconds or as an HTTP-date, in seconds."""
+    """`retry-after-ms`, then `retry-after` in seconds or as an HTTP-date, in seconds.
+
+    A server's header is untrusted: `inf`, `nan` or a number too large for a float are
+    no hint (a fleet paused for `inf` seconds, or an OverflowError, otherwise)."""
     for name in ("retry-after-ms", "x-ms-retry-after-ms"):
         raw = headers.get(name)
         if raw:
             try:
-                return max(0.0, float(raw) / 1000.0)
+                return _seconds(float(raw) / 1000.0)
             except ValueError:
                 pass
     raw = headers.get("retry-after")
     if not raw:
         return None
     try:
-        return max(0.0, float(raw))
+        return _seconds(float(raw))
     except ValueError:
         pass
     import email.utils  # an HTTP-date: rare, and the email package is ~2.5 ms to import
@@ -243,3 +247,7 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _seconds(value: float) -> float | None:
+    return max(0.0, value) if math.isfinite(value) else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from promptctl.errors import ConfigError
+from promptctl.providers.retry import MAX_WAIT_S
 
 __all__ = ["SHARED_STATE_ENV", "SharedState", "redact_url", "shared_state_from"]
 
@@ -213,8 +215,12 @@ class SharedState:
         self._run(lambda: self._spend(keys=keys, args=[tpm, self.window_ms, tokens]))
 
     def pause(self, provider: str, seconds: float) -> None:
-        """A provider's retry-after: no process starts a call to it for `seconds`."""
-        ms = max(1, int(seconds * 1000))
+        """A provider's retry-after: no process starts a call to it for `seconds`, at most
+        `MAX_WAIT_S` (a retry waits no longer either: one answer's `retry-after: 86400`
+        must not stop the fleet for a day; the next 429 pauses it again)."""
+        if not math.isfinite(seconds) or seconds <= 0:
+            return
+        ms = max(1, int(min(seconds, MAX_WAIT_S) * 1000))
         keys = [self._key("pause", provider)]
         self._run(lambda: self._pause(keys=keys, args=[ms]))
 
