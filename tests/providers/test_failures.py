@@ -57,6 +57,19 @@ def test_gemini_retry_delay_is_honoured(
     assert harness.waits == [17.0]
 
 
+@pytest.mark.parametrize("delay", ["1..2s", "1e400s", "9" * 500 + "s"])
+def test_a_gemini_retry_delay_that_is_no_number_is_no_hint(
+    delay: str, fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
+) -> None:
+    """Before, "1..2s" raised a ValueError out of the error mapping; "1e400s" was an
+    infinite wait. Now the wait is the backoff's own, and the retry answers."""
+    fake_llm.rate_limit(retry_delay=delay)
+    harness = Harness(fake_project, fake_env, rng=random.Random(3))
+    response = harness.run(chat("gemini/gemini-2.5-flash"))
+    assert response.text and len(harness.waits) == 1
+    assert harness.waits[0] == random.Random(3).uniform(0, 0.5)
+
+
 def test_backoff_is_full_jitter_and_bounded_by_max_retries(
     fake_llm: FakeLLM, fake_project: Project, fake_env: dict[str, str]
 ) -> None:

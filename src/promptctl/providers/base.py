@@ -39,6 +39,7 @@ __all__ = [
     "WireRequest",
     "decode_json",
     "error_for_status",
+    "finite_seconds",
     "load_adapter",
     "retry_after_from_headers",
     "scrub",
@@ -230,14 +231,14 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
         raw = headers.get(name)
         if raw:
             try:
-                return _seconds(float(raw) / 1000.0)
+                return finite_seconds(float(raw) / 1000.0)
             except ValueError:
                 pass
     raw = headers.get("retry-after")
     if not raw:
         return None
     try:
-        return _seconds(float(raw))
+        return finite_seconds(float(raw))
     except ValueError:
         pass
     import email.utils  # an HTTP-date: rare, and the email package is ~2.5 ms to import
@@ -249,5 +250,6 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _seconds(value: float) -> float | None:
+def finite_seconds(value: float) -> float | None:
+    """A wait a server asked for, as seconds >= 0; None for `inf` and `nan`."""
     return max(0.0, value) if math.isfinite(value) else None

@@ -26,6 +26,7 @@ from promptctl.providers.base import (
     WireRequest,
     decode_json,
     error_for_status,
+    finite_seconds,
     retry_after_from_headers,
 )
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_obj, opt_str
@@ -253,7 +254,10 @@ def _retry_delay(details: Any) -> float | None:
         if isinstance(item, Mapping) and str(item.get("@type", "")).endswith("RetryInfo"):
             match = re.fullmatch(r"([0-9.]+)s", str(item.get("retryDelay", "")))
             if match:
-                return float(match.group(1))
+                try:  # "1..2s", "1e400s": a server's text, not always a number
+                    return finite_seconds(float(match.group(1)))
+                except ValueError:
+                    return None
     return None
 
 
