@@ -32,6 +32,11 @@ BAD_USAGE: list[tuple[str, Any]] = [
     ("gemini", None),
     ("gemini", {"candidatesTokenCount": 5}),
     ("gemini", {"promptTokenCount": -1, "candidatesTokenCount": 5}),
+    # counts no call has: a ~$10**24 ledger row, and one SQLite cannot store (it made the
+    # ledger drop the whole batch the row was in)
+    ("openai", {"prompt_tokens": 10**30, "completion_tokens": 5}),
+    ("anthropic", {"input_tokens": 10, "output_tokens": 1e300}),
+    ("gemini", {"promptTokenCount": 10, "candidatesTokenCount": 2_000_000_000}),
 ]
 
 

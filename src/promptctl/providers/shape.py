@@ -47,11 +47,16 @@ def opt_str(value: Any, field: str) -> str | None:
     raise bad(field, "is not a string")
 
 
+MAX_TOKENS = 1_000_000_000  # a count above is no count: the usage is unknown
+
+
 def count(data: Any, *path: str, required: bool = False) -> int | None:
     """The token count at `path`: 0 when an optional one is absent, None when unknown.
 
     Unknown means a required count is absent, or any count (or object on the way to
-    it) has the wrong type: a negative, fractional, boolean or string count.
+    it) has the wrong type: a negative, fractional, boolean or string count, or one over
+    `MAX_TOKENS` (no call holds a billion tokens; 10**30 from a broken or hostile server
+    would be a cost of ~$10**24 in the ledger, and SQLite cannot store it at all).
     """
     for key in path:
         if data is None:
@@ -65,6 +70,6 @@ def count(data: Any, *path: str, required: bool = False) -> int | None:
         return None
     if isinstance(data, float) and data.is_integer():
         data = int(data)
-    if not isinstance(data, int) or data < 0:
+    if not isinstance(data, int) or data < 0 or data > MAX_TOKENS:
         return None
     return data
