@@ -117,6 +117,33 @@ def test_unopenable_path_is_a_clear_error(tmp_path: Path) -> None:
     assert "set `ledger:` in promptctl.yaml to a writable path" in str(info.value)
 
 
+def test_a_row_sqlite_refuses_loses_only_itself_in_a_group_commit(tmp_path: Path) -> None:
+    """Rows of answers that arrived together are committed at once: before, one row SQLite
+    could not store (an int over 2**63) dropped the whole batch, other calls' rows too."""
+    path = tmp_path / "l.sqlite"
+    with Ledger(path) as ledger:
+        ledger.record_many([call(ts=1.0), call(ts=2.0, input_tokens=10**30), call(ts=3.0)])
+    assert ledger.dropped == 1 and "too large" in (ledger.last_error or "")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert [r[0] for r in db.execute("SELECT ts FROM calls ORDER BY ts")] == [1.0, 3.0]
+
+
+def test_the_event_loops_no_wait_commit_of_a_refused_row_hands_over(tmp_path: Path) -> None:
+    """`try_record_many` (the event loop's own commit) with a row SQLite refuses: it
+    raised an OverflowError into the loop and left its transaction open, holding the
+    database's write lock. Now it says False (nothing recorded) and `record_many` saves
+    the rows it can."""
+    path = tmp_path / "l.sqlite"
+    rows = [call(ts=1.0), call(ts=2.0, input_tokens=10**30)]
+    with Ledger(path) as ledger:
+        assert ledger.try_record_many(rows) is False
+        ledger.record_many(rows)
+        assert ledger.try_record_many([call(ts=3.0)]) is True  # the lock was released
+    assert ledger.dropped == 1
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert [r[0] for r in db.execute("SELECT ts FROM calls ORDER BY ts")] == [1.0, 3.0]
+
+
 def test_record_after_close_is_counted_as_dropped(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "l.sqlite")
     ledger.close()

@@ -173,7 +173,8 @@ class Ledger:
             db.executemany(_INSERT, batch)
             db.execute("COMMIT")
             return True
-        except sqlite3.Error:  # busy, or worse: `record_many` commits (or counts the loss)
+        except Exception:  # busy, or a row SQLite refuses: `record_many` commits (or counts
+            # the loss, row by row); the transaction must not stay open holding the lock
             if db is not None and db.in_transaction:
                 db.execute("ROLLBACK")
             return False
@@ -263,7 +264,11 @@ class Ledger:
         except Exception as exc:  # a bad batch (disk full, …) must not break the caller
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            self.dropped += len(batch)
+            if len(batch) > 1:  # a group commit: one row SQLite refuses loses only itself
+                for row in batch:
+                    self._write([row])
+                return
+            self.dropped += 1
             self.last_error = str(exc)
 
 
