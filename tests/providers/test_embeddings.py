@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import math
 import random
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -260,6 +263,20 @@ def test_an_answer_of_another_dimension_than_asked_is_refused(
         {"data": [{"index": 0, "embedding": [1, "x"]}], "usage": {"prompt_tokens": 1}},
         {"data": [], "usage": {"prompt_tokens": 1}},
         {"data": [{"index": 5, "embedding": [1.0]}], "usage": {"prompt_tokens": 1}},
+        # numbers Python's JSON reads that no vector holds (before: returned to the caller,
+        # or an OverflowError for the 400-digit integer)
+        {"data": [{"index": 0, "embedding": [0.5, float("nan")]}], "usage": {"prompt_tokens": 1}},
+        {"data": [{"index": 0, "embedding": [float("inf"), 0.5]}], "usage": {"prompt_tokens": 1}},
+        {"data": [{"index": 0, "embedding": [10**400, 0.5]}], "usage": {"prompt_tokens": 1}},
+        {  # float32 NaN bits, base64-encoded as OpenAI sends vectors
+            "data": [
+                {
+                    "index": 0,
+                    "embedding": base64.b64encode(struct.pack("<2f", 0.5, math.nan)).decode(),
+                }
+            ],
+            "usage": {"prompt_tokens": 1},
+        },
     ],
 )
 def test_malformed_answers_are_bad_response(

@@ -19,7 +19,13 @@ from promptctl.errors import ProviderError
 from promptctl.promptfile.model import ProviderSettings
 from promptctl.providers.azure import deployment_request
 from promptctl.providers.base import WireRequest, decode_json
-from promptctl.providers.embeddings import EmbedParsed, EmbedRequest, EmbedWire, float_list
+from promptctl.providers.embeddings import (
+    EmbedParsed,
+    EmbedRequest,
+    EmbedWire,
+    finite_vector,
+    float_list,
+)
 from promptctl.providers.openai import _error as openai_error
 from promptctl.providers.openai import api_base, bearer_headers
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_str
@@ -105,7 +111,7 @@ def _vector(value: Any, field: str) -> list[float]:
     floats.frombytes(raw)
     if sys.byteorder == "big":  # pragma: no cover - the wire is little-endian
         floats.byteswap()
-    return floats.tolist()
+    return finite_vector(floats.tolist(), field)  # NaN and infinities are float32 bits too
 
 
 OPENAI = EmbedWire(_build_openai, parse_embeddings, MAX_INPUTS)
