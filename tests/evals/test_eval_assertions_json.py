@@ -168,3 +168,22 @@ def test_schema_is_compiled_once_and_reused_correctly(monkeypatch: pytest.Monkey
     for _ in range(2):
         result = run_assertion(broken, ctx("{}"))
         assert not result.passed and "invalid JSON Schema" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("NaN", "NaN is not a JSON number"),
+        ('{"x": Infinity}', "Infinity is not a JSON number"),
+        ('{"n": ' + "7" * 5000 + "}", "a number with more than 4,300 digits"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply to read"),
+    ],
+    ids=["NaN", "Infinity", "5,000 digits", "100,000 deep"],
+)
+def test_is_json_is_json_as_json_defines_it(output: str, reason: str) -> None:
+    """Python's json reads NaN and Infinity (is-json passed "NaN"); a deep or huge answer
+    was "assertion crashed: RecursionError" (or ValueError) rather than a verdict."""
+    for kind in ("is-json", "json-schema"):
+        result = run_assertion(spec(kind, schema={"type": "object"}), ctx(output))
+        assert not result.passed, kind
+        assert reason in result.reason and "crashed" not in result.reason, result.reason

@@ -138,6 +138,26 @@ def test_json_output_parsed_and_validated(rt: Runtime, fake_llm: FakeLLM) -> Non
     assert schema_sent["type"] == "json_schema"
 
 
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ('{"name": NaN}', "NaN is not a JSON number"),
+        ('{"name": "Ada", "n": ' + "7" * 5000 + "}", "a number with more than 4,300 digits"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+    ids=["NaN", "5,000 digits", "100,000 deep"],
+)
+def test_a_json_answer_python_cannot_take_is_an_output_error(
+    rt: Runtime, fake_llm: FakeLLM, answer: str, error: str
+) -> None:
+    """The model's text is untrusted: a deep answer raised RecursionError out of
+    `rt.run`, and `NaN` reached `result.data`."""
+    fake_llm.reply(answer)
+    result = rt.run("extract", text="x")
+    assert result.data is None and not result.ok
+    assert error in str(result.output_error)
+
+
 def test_sync_and_async_resolvers_fill_missing_inputs(rt: Runtime, fake_llm: FakeLLM) -> None:
     seen: list[dict[str, Any]] = []
 

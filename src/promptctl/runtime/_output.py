@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from promptctl.promptfile import strict_json
 from promptctl.promptfile.fast_validate import first_error
 from promptctl.promptfile.model import OutputSpec
 
@@ -25,10 +25,12 @@ def parse_output(output: OutputSpec, text: str) -> tuple[Any, str | None]:
     fenced = _FENCE.match(body)
     if fenced:
         body = fenced.group(1).strip()
-    try:
-        data = json.loads(body)
+    try:  # the model's text is untrusted: NaN, a 5,000-digit number, [[[[… 100,000 deep
+        data = strict_json.loads(body)
     except ValueError as exc:
-        return None, f"answer is not JSON: {exc}"
+        return None, f"answer is not JSON: {strict_json.reason(exc)}"
+    except RecursionError:
+        return None, "answer is not JSON this reader can take: nested too deeply"
     if output.schema is None:
         return data, None
     error = first_error(output.schema, data)

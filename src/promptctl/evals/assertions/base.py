@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from promptctl.promptfile import strict_json
 from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.model import AssertionSpec, Prompt
 
@@ -75,10 +76,12 @@ class AssertionContext:
         fenced = _FENCE.match(text)
         if fenced:
             text = fenced.group(1).strip()
-        try:
-            return ParsedJson(True, json.loads(text))
+        try:  # JSON as JSON defines it: `NaN` is not valid JSON, though Python reads it
+            return ParsedJson(True, strict_json.loads(text))
         except ValueError as exc:
-            return ParsedJson(False, error=str(exc))
+            return ParsedJson(False, error=strict_json.reason(exc))
+        except RecursionError:
+            return ParsedJson(False, error="nested too deeply to read")
 
 
 @dataclass(frozen=True, slots=True)
