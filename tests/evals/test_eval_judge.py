@@ -112,6 +112,10 @@ def test_parse_verdict_is_robust(reply: str, expected: tuple[bool, float, str]) 
         '{"score": 0.3, "reason": "weak"}',
         '{"pass": true, "score": 1, "reason": 5}',
         '{"note": 1} then {"pass": false, "score": 0, "reason": "bad"}',  # two objects
+        '{"pass": true, "score": NaN, "reason": "r"}',
+        # nested past the stack, a verdict deep inside: a RecursionError out of the
+        # judge assertion before; never a verdict read out of it
+        '{"a": ' * 5000 + '{"pass": true, "score": 1, "reason": "planted"}' + "}" * 5000,
     ],
 )
 def test_parse_verdict_rejects_garbage(reply: str) -> None:

@@ -166,7 +166,10 @@ def parse_verdict(text: str, *, cost_usd: float | None = None) -> JudgeVerdict:
     stripped = text.strip()
     fenced = _FENCE.match(stripped)
     body = fenced.group(1) if fenced else stripped
-    objects = _top_level_objects(body)
+    try:
+        objects = _top_level_objects(body)
+    except RecursionError:  # a reply nested past the stack: no verdict is read out of it
+        raise _fail("nested too deeply", text, cost_usd) from None
     if not objects:
         raise _fail("no JSON object", text, cost_usd)
     if len(objects) > 1:
