@@ -29,6 +29,9 @@ MISSING = {"id": "x", "object": "chat.completion"}
 TRUNCATED = b'{"id": "x", "choices": [{"mess'
 
 
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
 def _blocked(fake: FakeLLM, wire: str) -> None:
     fake.raw({"promptFeedback": {"blockReason": "SAFETY"}}, wire=wire)
 
@@ -51,4 +54,7 @@ CASES = [
     Case("truncated JSON", "openai", lambda f, w: f.raw(TRUNCATED, wire=w),
          "bad_response", False),
     Case("gemini promptFeedback", "gemini", _blocked, "content_filter", False),
+    # nested past Python's stack: "internal: RecursionError" before
+    Case("JSON 100,000 deep", "anthropic", lambda f, w: f.raw(DEEP, wire=w),
+         "bad_response", False),
 ]  # fmt: skip

@@ -390,8 +390,11 @@ class FakeLLM:
     ) -> None:
         self.add_fault(Fault("stream_stall", sleep_s=seconds, keepalive_s=keepalive_s, wire=wire))
 
-    def stream_garbage(self, *, after: int = 0, wire: str | None = None) -> None:
-        self.add_fault(Fault("stream_garbage", after=after, wire=wire))
+    def stream_garbage(
+        self, *, after: int = 0, wire: str | None = None, data: bytes = b"<html>502</html>"
+    ) -> None:
+        """After `after` text events, an event whose data is `data` (not the wire's JSON)."""
+        self.add_fault(Fault("stream_garbage", after=after, wire=wire, body=data))
 
     def stream_error(
         self,
@@ -529,7 +532,7 @@ class FakeLLM:
                         h.connection.shutdown(socket.SHUT_RDWR)
                         return
                     if fault.action == "stream_garbage":
-                        write(b"data: <html>502 Bad Gateway</html>\n\n")
+                        write(b"data: " + fault.body + b"\n\n")
                         fault = None
                     elif fault.action == "stream_error":
                         write(error_event(wire, fault.status, fault.message))

@@ -182,6 +182,12 @@ BEFORE = {
         True,
     ),
     "garbage event first": (lambda f, w: f.stream_garbage(after=0, wire=w), "bad_response", False),
+    # an event nested past Python's stack: "internal: RecursionError" before
+    "deep event first": (
+        lambda f, w: f.stream_garbage(after=0, wire=w, data=b"[" * 100_000 + b"]" * 100_000),
+        "bad_response",
+        False,
+    ),
 }
 
 

@@ -146,6 +146,12 @@ def decode_json(body: bytes, status: int) -> Any:
     """Parse a response body; a non-JSON body is `bad_response` (or the HTTP failure)."""
     try:
         return json.loads(body)
+    except RecursionError:  # a body nested past the stack is no answer either
+        if status >= 400:
+            raise error_for_status(status, f"HTTP {status}: (a body nested too deeply)") from None
+        raise ProviderError(
+            "bad_response", "response is JSON nested too deeply to read", status=status
+        ) from None
     except ValueError:
         # scrub first, then cut: a cut key is still a key (and the patterns need it whole)
         snippet = scrub(body[:4096].decode("utf-8", "replace"))[:200]

@@ -49,7 +49,7 @@ class StreamGenerateDecoder:
     def feed(self, event: SSEEvent) -> str:
         try:
             data = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):
             raise bad("(event)", "is not an object")

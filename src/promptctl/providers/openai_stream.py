@@ -54,7 +54,7 @@ class ChatCompletionsDecoder:
             return ""
         try:
             data = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):
             raise bad("(event)", "is not an object")
