@@ -22,6 +22,9 @@ kept under `--out` (default: a temporary folder, printed) to reproduce it.
 Found in session 6, each fixed with a test: non-string YAML keys, NaN/Infinity, a lint
 crash on an odd input `type` or `required`, a dataset row's odd assertions, tampered
 results files, mistyped recordings, an Anthropic stream index (docs/security.md).
+Session 10 added values no serializer writes (`expand`): a 5,000-digit integer, nesting
+past the stack, JSON's NaN. At seed 2026, 200 cases, the code before that session's fixes
+failed 19 answers and 52 results cases (RecursionError, ValueError tracebacks); after, 0.
 """
 
 from __future__ import annotations
@@ -48,7 +51,24 @@ ODD: list[Any] = [
     None, 0, -1, 1.5, 10**30, "", "x" * 3000, [], {}, [None], {"a": None}, True,
     "{{ x }}", "{% for %}", "../../etc/passwd", "/dev/zero", "(a|aa)+$", [1, "a"],
     {"type": "regex", "value": "("}, {"type": "json-schema"}, "NaN", "weird", "DEL",
+    "@@HUGE@@", "@@DEEP@@", "@@NAN@@",
 ]  # fmt: skip
+# Values no serializer writes, put into the written text (`expand`): an integer Python
+# refuses to read (over 4,300 digits), nesting past the stack, and JSON's NaN (session 10
+# found tracebacks behind each of them).
+_JSON_TEXT = {
+    '"@@HUGE@@"': "7" * 5000,
+    '"@@DEEP@@"': "[" * 100_000 + "]" * 100_000,
+    '"@@NAN@@"': "NaN",
+}
+_YAML_TEXT = {"'@@HUGE@@'": "7" * 5000, "'@@DEEP@@'": "[" * 1000 + "]" * 1000, "'@@NAN@@'": ".nan"}
+
+
+def expand(text: str, *, yaml_text: bool = False) -> str:
+    """`text` with the `@@…@@` markers of ODD made what they stand for."""
+    for marker, value in (_YAML_TEXT if yaml_text else _JSON_TEXT).items():
+        text = text.replace(marker, value)
+    return text
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -130,7 +150,7 @@ def fuzz_prompts(fuzz: Fuzz, cases: int) -> None:
     for case in range(cases):
         target = fuzz.rng.choice(files)
         data = mutate(seeds[target], fuzz.rng)
-        target.write_text(yaml.safe_dump(data, allow_unicode=True))
+        target.write_text(expand(yaml.safe_dump(data, allow_unicode=True), yaml_text=True))
         prompt_id = data.get("id") if isinstance(data, dict) else None
         keep = lambda where, t=target: shutil.copy(t, where / t.name)  # noqa: E731
         for args in (
@@ -152,7 +172,7 @@ def fuzz_datasets(fuzz: Fuzz, cases: int) -> None:
         target = fuzz.rng.choice(files)
         lines = originals[target].splitlines()
         i = fuzz.rng.randrange(len(lines))
-        lines[i] = json.dumps(mutate(json.loads(lines[i]), fuzz.rng))
+        lines[i] = expand(json.dumps(mutate(json.loads(lines[i]), fuzz.rng)))
         if fuzz.rng.random() < 0.2:
             lines.insert(fuzz.rng.randrange(len(lines) + 1), fuzz.rng.choice(odd_lines))
         target.write_text("\n".join(lines) + "\n")
@@ -169,7 +189,7 @@ def fuzz_results(fuzz: Fuzz, cases: int) -> None:
     invoke("test", "--mode", "replay", "--output", "base.json", cwd=root, env=dict(os.environ))
     seed = json.loads((root / "base.json").read_text())
     for case in range(cases):
-        (root / "head.json").write_text(json.dumps(mutate(seed, fuzz.rng)))
+        (root / "head.json").write_text(expand(json.dumps(mutate(seed, fuzz.rng))))
         keep = lambda where: shutil.copy(root / "head.json", where / "head.json")  # noqa: E731
         for args in (
             ["diff", "--base", "base.json", "--head", "head.json"],
@@ -188,7 +208,7 @@ def fuzz_recordings(fuzz: Fuzz, cases: int) -> None:
         changed = fuzz.rng.sample(files, min(len(files), fuzz.rng.randint(1, 3)))
         for f in changed:
             mutated = mutate(json.loads(originals[f]), fuzz.rng, under=("response",))
-            f.write_text(json.dumps(mutated))
+            f.write_text(expand(json.dumps(mutated)))
         keep = lambda where, c=changed: [shutil.copy(f, where / f.name) for f in c]  # noqa: E731
         fuzz.check_cli(case, ["test", "--mode", "replay"], root, keep)
         for f in changed:
@@ -244,13 +264,14 @@ def fuzz_answers(fuzz: Fuzz, cases: int) -> None:
             for line in body.decode().split("\n"):
                 if line.startswith("data: ") and fuzz.rng.random() < 0.3:
                     try:
-                        line = "data: " + json.dumps(mutate(json.loads(line[6:]), fuzz.rng))
+                        line = "data: " + expand(json.dumps(mutate(json.loads(line[6:]), fuzz.rng)))
                     except ValueError:
                         line = line[: fuzz.rng.randrange(len(line) + 1)]
                 lines.append(line)
             data = "\n".join(lines).encode("utf-8", "surrogatepass")
         else:
-            data = json.dumps(mutate(json.loads(body), fuzz.rng)).encode("utf-8", "surrogatepass")
+            text = expand(json.dumps(mutate(json.loads(body), fuzz.rng)))
+            data = text.encode("utf-8", "surrogatepass")
         keep = lambda where, d=data: (where / "answer.bin").write_bytes(d)  # noqa: E731
         try:
             if stream:
