@@ -139,3 +139,21 @@ def test_sign_flip_p_normal_approximation_agrees_with_the_exact_count() -> None:
     exact = sign_flip_p(d, exact_up_to=16)
     approx = sign_flip_p(d, exact_up_to=0)
     assert abs(exact - approx) < 0.03, (exact, approx)
+
+
+def test_the_headline_names_cost_when_only_cost_is_within_chance() -> None:
+    """80 stable tests settle the pass rate; the cost rose 15% with half the tests
+    cheaper, half dearer (p ~0.10): the PR's first line says what is inconclusive."""
+    from promptctl.report.diff_report import verdict_line
+
+    base = make_doc([make_case("p", f"t{i}", 0, "pass", cost=1.0) for i in range(80)])
+    head_costs = [2.2] * 40 + [0.1] * 40
+    head = make_doc([make_case("p", f"t{i}", 0, "pass", cost=c) for i, c in enumerate(head_costs)])
+    comparison = compare(base, head, GATE)
+    group = comparison.groups[0]
+    assert group.verdict == "inconclusive" and group.required_tests is not None
+    assert group.paired_tests >= group.required_tests  # the pass rate is settled
+    assert verdict_line(comparison) == (
+        "⚠️ promptctl: inconclusive in p (openai/gpt-4o-mini): cost per case rose, "
+        "within what chance gives"
+    )

@@ -68,7 +68,14 @@ def verdict_line(c: Comparison) -> str:
         return f"❌ promptctl: gate failed in {where}" + (f": {short}" if short else "")
     if c.verdict == "error":
         return f"🛑 promptctl: too many errors to judge {where}"
+    if all(_pass_rate_conclusive(g) for g in bad):  # the cost rule made them inconclusive
+        return f"⚠️ promptctl: inconclusive in {where}: cost per case rose, within what chance gives"
     return f"⚠️ promptctl: inconclusive in {where}: too few cases to detect a regression"
+
+
+def _pass_rate_conclusive(g: GroupComparison) -> bool:
+    need = g.required_tests
+    return bool(g.paired_tests) and (need is None or g.paired_tests >= need)
 
 
 def render_markdown(c: Comparison, *, limit: int = MAX_MARKDOWN_CHARS) -> str:
