@@ -252,6 +252,8 @@ LEGITIMATE = [
     "{% macro w() %}[{{ caller() }}]{% endmacro %}{% call w() %}in{% endcall %}",
     "{% filter upper %}{% for x in [1, 2] %}{{ x }}{% endfor %} done{% endfilter %}",
     "{% autoescape true %}{{ '<b>' ~ 'c' }}{{ '<i>' }}{% endautoescape %}{{ '<u>' }}",
+    "{% autoescape true %}{{ '<b>'|safe ~ '<i>' }}{% set m %}{{ '<x>' }}{% endset %}{{ m ~ 'y' }}"
+    "{% endautoescape %}",
     "{% for x in [3, 1, 2]|sort if x > 1 %}{{ x }}{% else %}none{% endfor %}",
     "{% for k, v in {'a': 1, 'b': 2}|dictsort %}{{ k }}={{ v }};{% endfor %}",
     "{% for x in [[1, [2]], [3]] recursive %}[{% if x is iterable %}{{ loop(x) }}"

@@ -255,7 +255,7 @@ class LimitedSandbox(SandboxedEnvironment):
         """`~`: Jinja's join of the parts as text, measured first."""
         if markup:
             check_text(sum(text_size(p) for p in parts), "a joined text")
-            return str(markup_join(parts))
+            return markup_join(parts)  # a Markup when a part is one: not escaped again
         return checked_concat(parts)
 
     def call_binop(
