@@ -267,6 +267,27 @@ LEGITIMATE = [
     "{{ '%(a)s/%(a)s' % {'a': 'x'} }} {{ '{0:{1}}'.format('x', 4) }}|"
     "{{ '{a}'.format_map({'a': 1}) }}",
     "{{ {'a': [1, {'b': 2}]}|tojson(indent=2) }} {{ 'see https://x.com now'|urlize(target='_b') }}",
+    "{% for x in 'abc' %}{{ loop.cycle('o', 'e') }}{{ loop.previtem if not loop.first }}"
+    "{{ loop.changed(x) }}"
+    "{{ loop.revindex }}{{ loop.first }}{{ loop.last }}{% endfor %}",
+    "{% for k, v in {'b': 2, 'a': 1}|dictsort(by='value') %}{{ k }}{{ v }}{% endfor %}",
+    "{% for x in range(5)|map('string') %}{{ loop.length }}{% endfor %}"
+    "{{ range(5)|map('string')|first }}{{ range(5)|select('odd')|list|last }}",
+    "{% set people = [{'n': 'a', 'g': 1}, {'n': 'b', 'g': 2}, {'n': 'c', 'g': 1}] %}"
+    "{% for g, items in people|groupby('g') %}{{ g }}:{{ items|map(attribute='n')|join }};"
+    "{% endfor %}{{ people|selectattr('g', 'equalto', 1)|list|length }}"
+    "{{ people|sum(attribute='g') }}{{ people|max(attribute='g') }}{{ people|join(',', 'n') }}",
+    "{{ range(10)|batch(3, 'x')|list }}{{ range(7)|slice(3)|list }}{{ [3, 1, 3]|unique|list }}",
+    "{% macro m(a, b=2) %}{{ a }}{{ b }}{{ varargs }}{{ kwargs }}{% endmacro %}"
+    "{{ m(1) }}{{ m(1, 3, 4, z=5) }}"
+    "{% macro w() %}[{{ caller(7) }}]{% endmacro %}{% call(n) w() %}n={{ n }}{% endcall %}",
+    "{% set a, b = 1, 2 %}{% with c = a + b %}{{ c }}{% endwith %}"
+    "{% filter upper|replace('A', '4') %}abc{% endfilter %}",
+    "{{ 'one two three'.split()|map('title')|join(' ') }}|{{ 'x' ~ none ~ true ~ 1.5 }}"
+    "{{ 'Hello World'|wordcount }}{{ 'long text here'|truncate(9, true, '..', 0) }}",
+    "{{ '%(a)s-%(b)s'|format(a=1, b=2) }} {{ 'l1\nl2\n\nl3'|indent(2, first=true, blank=true) }}",
+    "{% for x in [] %}never{% else %}empty{% endfor %}"
+    "{% for x in range(3) if x != 1 %}{{ x }}/{{ loop.index }}{% endfor %}",
 ]
 
 
