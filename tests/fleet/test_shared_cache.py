@@ -78,3 +78,18 @@ def test_entries_expire_and_the_cache_keeps_at_most_max_entries(tmp_path: Path, 
     big.put("huge", dataclasses.replace(answer, text="y" * 500))
     assert client.get(shared_key("huge")) is None  # too large to share, kept locally
     assert big.get("huge") is not None
+
+
+def test_an_entry_in_redis_that_is_no_answer_is_a_miss(tmp_path: Path, redis_url: str):
+    """Another process (a different version, a bug, a hand edit) left something else
+    under a cache key: before, `get` raised JSONDecodeError (or RecursionError) into the
+    run; now it is a miss and the live answer replaces it, as with the local cache."""
+    shared = SharedState(redis_url)
+    cache = SharedResponseCache(ResponseCache(tmp_path / "c.sqlite"), shared)
+    client = _redis(redis_url)
+    for n, junk in enumerate([b"{not json", b"[" * 100_000 + b"]" * 100_000, b'{"text": 5}']):
+        client.set(shared_key(f"junk{n}"), junk)
+        assert cache.get(f"junk{n}") is None
+    cache.put("junk0", ChatResponse(text="live", target="openai/gpt-4o-mini"))
+    hit = cache.get("junk0")
+    assert hit is not None and hit.text == "live"

@@ -144,10 +144,10 @@ class ResponseCache:
         try:
             return response_from_data(json.loads(row[0]), cached=True)
         except (ValueError, TypeError, RecursionError, ProviderError) as exc:
-            self._bad_entry(exc)  # a miss: the live answer replaces the entry
+            self.note_bad_entry(exc)  # a miss: the live answer replaces the entry
             return None
 
-    def _bad_entry(self, exc: Exception) -> None:
+    def note_bad_entry(self, exc: Exception) -> None:
         """An entry that does not read back as an answer (a damaged or edited file) is a
         miss; the run says so once."""
         if not self._bad_entries:

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 
+from promptctl.errors import ProviderError
 from promptctl.providers.cache import ResponseCache
 from promptctl.providers.codec import response_from_data, response_to_data
 from promptctl.providers.shared_state import SharedState
@@ -69,7 +70,11 @@ class SharedResponseCache:
         raw = self._shared.call(lambda client: client.get(self._key(key)))
         if not raw:
             return None
-        response = response_from_data(json.loads(raw))
+        try:
+            response = response_from_data(json.loads(raw))
+        except (ValueError, TypeError, RecursionError, ProviderError) as exc:
+            self.local.note_bad_entry(exc)  # as a damaged local entry: a miss, said once
+            return None
         self.local.put(key, response)  # already redacted when it was shared
         return response
 
