@@ -47,3 +47,24 @@ def test_a_ledger_from_before_m006_reads_every_row_as_chat(tmp_path: Path) -> No
     assert read_calls(path, CallFilter(operation="embed")) == []
     columns = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(calls)")]
     assert "operation" not in columns  # still untouched
+
+
+def test_a_limit_or_since_past_what_sql_or_datetime_hold_means_everything(
+    tmp_path: Path,
+) -> None:
+    """`calls --limit 99999999999999999999` was an OverflowError (SQLite's 64-bit
+    integers), `--since 99999999999999999999d` another (datetime's year 1)."""
+    from promptctl.ledger.report import parse_since
+
+    path = tmp_path / "ledger.sqlite"
+    db = _ledger(path, len(MIGRATIONS))
+    db.execute(
+        "INSERT INTO calls (ts, source, provider, target, outcome) VALUES"
+        " (1, 'runtime', 'openai', 'openai/gpt-4o-mini', 'ok'),"
+        " (2, 'runtime', 'openai', 'openai/gpt-4o-mini', 'ok')"
+    )
+    db.close()
+    assert len(read_calls(path, CallFilter(limit=10**20))) == 2
+    for text in ("99999999999999999999d", "99999999999w", "9" * 5000 + "m"):
+        assert parse_since(text) == 0.0
+    assert 0 < parse_since("7d") < parse_since("1h")

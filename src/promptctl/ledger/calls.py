@@ -95,6 +95,11 @@ def _where(f: CallFilter, mark: str = "?") -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
+def _sql_limit(limit: int) -> int:
+    """`limit` as SQL takes it: a 64-bit integer (past every ledger's size anyway)."""
+    return max(0, min(limit, 2**62))
+
+
 def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
     """The newest `where.limit` rows matching `where`, newest first (read-only).
 
@@ -115,7 +120,7 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
                 return []
             sql, args = _where(narrowed, "%s")
             query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT %s"
-            return [_row(r) for r in pg.execute(query, [*args, max(0, where.limit)])]
+            return [_row(r) for r in pg.execute(query, [*args, _sql_limit(where.limit)])]
         except Exception as exc:  # psycopg.Error, imported lazily
             raise ConfigError(f"cannot read ledger {redact_url(url)}: {exc}") from None
         finally:
@@ -128,7 +133,7 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
             return []
         sql, args = _where(narrowed)
         query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT ?"
-        cursor = db.execute(query, [*args, max(0, where.limit)])
+        cursor = db.execute(query, [*args, _sql_limit(where.limit)])
         return [_row(r) for r in cursor]
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"cannot read ledger {path}: {exc}") from None

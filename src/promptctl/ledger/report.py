@@ -267,7 +267,10 @@ def parse_since(text: str, *, now: datetime | None = None) -> float:
     match = re.fullmatch(r"(\d+)([mhdw])", text.strip())
     if match:
         unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-        return (now - timedelta(**{unit: int(match.group(1))})).timestamp()
+        try:
+            return (now - timedelta(**{unit: int(match.group(1))})).timestamp()
+        except (OverflowError, ValueError):  # before year 1 (or 5,000 digits): everything
+            return 0.0
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError as exc:
