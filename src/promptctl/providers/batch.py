@@ -77,13 +77,48 @@ class BatchClient(Protocol):
 
 def batch_client(settings: ProviderSettings, api_key: str | None, http: Any) -> BatchClient | None:
     """The batch client for a provider, or None when its kind has no batch support here."""
-    if settings.kind == "openai":
-        return OpenAIBatch(settings, api_key, http)
-    if settings.kind == "anthropic":
-        return AnthropicBatch(settings, api_key, http)
-    if settings.kind == "gemini":
-        return GeminiBatch(settings, api_key, http)
-    return None
+    kinds: dict[str, Any] = {"openai": OpenAIBatch, "anthropic": AnthropicBatch}
+    kinds["gemini"] = GeminiBatch
+    client = kinds.get(settings.kind)
+    return None if client is None else _Checked(client(settings, api_key, http))
+
+
+# What reading a malformed batch answer raises: a count that is text, a list where an
+# object goes, a result line that is not JSON (or nests past the stack).
+_MALFORMED = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
+
+
+class _Checked:
+    """A batch client whose every answer the provider wrote is read as untrusted: data
+    of the wrong shape is `bad_response`, like a live answer's, never a traceback."""
+
+    def __init__(self, inner: BatchClient) -> None:
+        self._inner = inner
+
+    def submit(self, items: Sequence[tuple[str, ChatRequest]]) -> str:
+        try:  # the id read from the answer; a ValueError here is the client's own check
+            return self._inner.submit(items)
+        except (TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise _malformed(exc) from None
+
+    def status(self, batch_id: str) -> BatchStatus:
+        try:
+            return self._inner.status(batch_id)
+        except _MALFORMED as exc:
+            raise _malformed(exc) from None
+
+    def results(self, batch_id: str, order: Sequence[str]) -> list[ItemResult]:
+        try:
+            return self._inner.results(batch_id, order)
+        except _MALFORMED as exc:
+            raise _malformed(exc) from None
+
+
+def _malformed(exc: Exception) -> ProviderError:
+    return ProviderError(
+        "bad_response",
+        scrub(f"the batch API's answer is malformed ({type(exc).__name__}: {exc})")[:300],
+    )
 
 
 def _check(resp: Any, secrets: tuple[str, ...]) -> Any:
