@@ -44,6 +44,18 @@ def test_source_date_epoch_is_the_only_time(monkeypatch: pytest.MonkeyPatch) -> 
     assert serialize(doc) == serialize(_build())
 
 
+@pytest.mark.parametrize("epoch", ["soon", "99999999999999999999", "9" * 5000])
+def test_a_source_date_epoch_that_is_no_time_is_a_bundle_error(
+    epoch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past year 9999 it was an OverflowError traceback from publish."""
+    from promptctl.errors import BundleError
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    with pytest.raises(BundleError, match="is not a time in seconds since 1970"):
+        _build()
+
+
 def test_entry_holds_identity_messages_model_and_provenance() -> None:
     doc = _build()
     entry = next(e for e in doc["prompts"] if e["id"] == "support/triage")

@@ -110,8 +110,11 @@ def build_bundle(
     if epoch:
         try:
             stamp = datetime.fromtimestamp(int(epoch), tz=UTC)
-        except ValueError as exc:
-            raise BundleError(f"SOURCE_DATE_EPOCH={epoch!r} is not an integer") from exc
+        except (ValueError, OverflowError, OSError):  # not a number, or past year 9999
+            raise BundleError(
+                f"SOURCE_DATE_EPOCH={epoch[:40]!r} is not a time in seconds since 1970",
+                hint="set it to the last commit's time: git log -1 --format=%ct",
+            ) from None
         manifest["created_at"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     doc: dict[str, Any] = {
         "manifest": manifest,
