@@ -372,10 +372,12 @@ class FakeLLM:
         *,
         wire: str | None = None,
         content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """Answer once with exactly `body` (bytes, or a dict sent as JSON)."""
+        """Answer once with exactly `body` (bytes, or a dict sent as JSON), and `headers`
+        besides its content type (a `content-encoding`, a `set-cookie`)."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        headers = {"content-type": content_type}
+        headers = {"content-type": content_type, **(headers or {})}
         self.add_fault(Fault("raw", status, headers=headers, body=data, wire=wire))
 
     def cut(self, *, wire: str | None = None) -> None:

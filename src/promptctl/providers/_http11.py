@@ -19,24 +19,34 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
 import httptools
 import httpx2
 
+from promptctl.errors import ProviderError
+
 __all__ = [
+    "MAX_ANSWER_BYTES",
     "Answer",
     "Body",
     "Connection",
+    "answer_too_large",
     "encode_head",
     "incomplete",
     "open_connection",
     "plain_body",
+    "read_capped",
+    "read_capped_sync",
 ]
 
 _MAX_HEAD = 64 * 1024  # a response head larger than this is refused
+# A whole answer larger than this is refused, not read to its end: a model's answer is
+# kilobytes, 2,048 embeddings of 3,072 floats as JSON ~130 MB. A server (or proxy) sending
+# gigabytes, or a gzip bomb, would otherwise take the process's memory.
+MAX_ANSWER_BYTES = 256 << 20
 _HIGH_WATER = 256 * 1024  # stop reading the socket while this much is unread
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")  # no control bytes but tab (RFC 9110 5.5)
@@ -509,3 +519,40 @@ class Body(httpx2.AsyncByteStream):
         self.conn.done(reusable=self.complete)
         if on_close is not None:
             on_close(self.conn)
+
+
+def answer_too_large() -> ProviderError:
+    """The error of an answer over MAX_ANSWER_BYTES: a malformed answer, not retried."""
+    return ProviderError(
+        "bad_response",
+        f"the answer is larger than {MAX_ANSWER_BYTES >> 20} MiB, more than any model "
+        "answer: refused, not read to its end",
+    )
+
+
+def check_answer_size(size: int) -> None:
+    """Refuse (`answer_too_large`) once `size` bytes of one answer pass the cap."""
+    if size > MAX_ANSWER_BYTES:
+        raise answer_too_large()
+
+
+async def read_capped(parts: AsyncIterable[bytes]) -> bytes:
+    """`b"".join(parts)`, refused (`answer_too_large`) once past MAX_ANSWER_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    async for part in parts:
+        size += len(part)
+        check_answer_size(size)
+        chunks.append(part)
+    return b"".join(chunks)
+
+
+def read_capped_sync(parts: Iterable[bytes]) -> bytes:
+    """`read_capped` for a blocking stream."""
+    chunks: list[bytes] = []
+    size = 0
+    for part in parts:
+        size += len(part)
+        check_answer_size(size)
+        chunks.append(part)
+    return b"".join(chunks)

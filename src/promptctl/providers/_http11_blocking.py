@@ -19,7 +19,11 @@ from typing import Any, cast
 
 import httpx2
 
-from promptctl.providers._http11 import Connection, incomplete
+from promptctl.providers._http11 import (
+    Connection,
+    check_answer_size,
+    incomplete,
+)
 
 __all__ = ["BlockingConnection", "connect"]
 
@@ -100,6 +104,7 @@ class BlockingConnection(Connection):
                 raise httpx2.ReadError(str(exc) or type(exc).__name__) from exc
             if data:
                 self.data_received(data)
+                check_answer_size(self._unread)  # read whole: refused before its end
             else:
                 self.eof_received()
         if self._error is not None:

@@ -29,9 +29,9 @@ import httpcore2
 import httpx2
 from httpx2._transports.default import map_httpcore_exceptions
 
-from promptctl.providers._http11 import plain_body
+from promptctl.providers._http11 import plain_body, read_capped_sync
 from promptctl.providers._http11_blocking import BlockingConnection, connect
-from promptctl.providers._transport import Reply, default_port, reply_from, route
+from promptctl.providers._transport import Reply, default_port, route
 
 __all__ = ["SyncPooledClient", "SyncPooledTransport"]
 
@@ -108,7 +108,11 @@ class SyncPooledTransport(httpx2.BaseTransport):
         without httpx2's request and response objects or h11. A client holding cookies,
         or an answer setting them or needing to be decoded, goes through httpx2."""
         if client.cookies:
-            return reply_from(client.post(url, headers=headers, content=content, timeout=timeout))
+            with client.stream(
+                "POST", url, headers=headers, content=content, timeout=timeout
+            ) as sent:
+                received = read_capped_sync(sent.iter_bytes())
+            return Reply(sent.status_code, sent.headers, received)
         origin, head = route(client, url, headers, self._routes, self._heads)
         head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"
         slots = self._slots_of(origin)
@@ -130,9 +134,12 @@ class SyncPooledTransport(httpx2.BaseTransport):
             stream=httpx2.ByteStream(body),
             request=client.build_request("POST", url, headers=headers, content=content),
         )
-        response.read()
+        try:  # decoded as it is read: a gzip bomb stops at the cap
+            decoded = read_capped_sync(response.iter_bytes())
+        finally:
+            response.close()
         client.cookies.extract_cookies(response)
-        return reply_from(response)
+        return Reply(response.status_code, response.headers, decoded)
 
     def _slots_of(self, origin: _Origin) -> threading.BoundedSemaphore:
         slots = self._slots.get(origin)

@@ -34,6 +34,7 @@ from promptctl.providers._http11 import (
     encode_head,
     open_connection,
     plain_body,
+    read_capped,
 )
 
 __all__ = ["PooledClient", "PooledTransport", "Reply", "default_port", "reply_from", "route"]
@@ -108,8 +109,11 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         headers). A client holding cookies, or an answer setting them or needing to be
         decoded (gzip), goes through `client` as usual."""
         if client.cookies:
-            sent = await client.post(url, headers=headers, content=content, timeout=timeout)
-            return reply_from(sent)
+            async with client.stream(
+                "POST", url, headers=headers, content=content, timeout=timeout
+            ) as sent:
+                body = await read_capped(sent.aiter_bytes())
+            return Reply(sent.status_code, sent.headers, body)
         origin, head = route(client, url, headers, self._routes, self._heads)
         head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"
         timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
@@ -121,17 +125,17 @@ class PooledTransport(httpx2.AsyncBaseTransport):
                 stream=answer.body,
                 request=client.build_request("POST", url, headers=headers, content=content),
             )
-            try:
-                await response.aread()
+            try:  # decoded as it is read: a gzip bomb stops at the cap
+                decoded = await read_capped(response.aiter_bytes())
             finally:
                 await response.aclose()
             client.cookies.extract_cookies(response)
-            return reply_from(response)
+            return Reply(response.status_code, response.headers, decoded)
         try:
-            content = b"".join([part async for part in answer.body])
+            received = await read_capped(answer.body)
         finally:
             await answer.body.aclose()
-        return Reply(answer.status, httpx2.Headers(answer.headers), content)
+        return Reply(answer.status, httpx2.Headers(answer.headers), received)
 
     async def _request(
         self,

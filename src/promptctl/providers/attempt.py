@@ -100,6 +100,8 @@ async def call_wire(
             except transport_error as exc:
                 msg = f"{type(exc).__name__}: {exc}"
                 raise tag(ProviderError("network", msg), request, secrets) from None
+            except ProviderError as exc:  # the transport refused the answer (its size)
+                raise tag(exc, request, secrets) from None
             latency = (time.perf_counter() - started) * 1000.0
         if redactor is not None:
             body = redactor.bytes(body)
