@@ -81,6 +81,22 @@ def test_an_endless_line_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         SSEParser().feed(b"data: " + b"y" * 40 + b"\n" + b"data: " + b"y" * 40 + b"\n")
 
 
+def test_an_endless_stream_of_good_events_is_refused_at_the_stream_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each event small, the stream without end: it filled memory until the call's
+    deadline before (the events' text is kept for the answer)."""
+    monkeypatch.setattr(sse, "MAX_STREAM_BYTES", 10_000)
+    parser = SSEParser()
+    event = b'data: {"choices": [{"delta": {"content": "x"}}]}\n\n'
+    events = 0
+    with pytest.raises(ProviderError) as info:
+        for _ in range(10_000):
+            events += len(parser.feed(event))
+    assert info.value.kind == "bad_response" and "stream is larger than" in info.value.message
+    assert 10_000 // len(event) - 1 <= events <= 10_000 // len(event)
+
+
 def test_a_long_line_in_small_chunks_costs_linear_time() -> None:
     """A server dribbling one 1 MB line 64 bytes at a time (under the size cap): the
     parser once re-joined the whole pending line on every chunk, 8 GB of copying here

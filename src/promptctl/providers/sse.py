@@ -21,11 +21,15 @@ from dataclasses import dataclass
 
 from promptctl.errors import ProviderError
 
-__all__ = ["MAX_EVENT_BYTES", "SSEEvent", "SSEParser"]
+__all__ = ["MAX_EVENT_BYTES", "MAX_STREAM_BYTES", "SSEEvent", "SSEParser"]
 
 # A line (or one event's data) longer than this is not an LLM event but a server gone
 # wrong or hostile: refused instead of buffered without end.
 MAX_EVENT_BYTES = 8 * 1024 * 1024
+# A whole stream larger than this is refused too, as a whole answer is (MAX_ANSWER_BYTES
+# of the HTTP layer): a 100,000-token answer streams ~20 MB of events; a server that
+# streams without end would otherwise fill memory until the call's deadline.
+MAX_STREAM_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +44,16 @@ class SSEEvent:
 class SSEParser:
     """Feed it network chunks as they come; it returns the events they complete."""
 
-    __slots__ = ("_data", "_decoder", "_event", "_id", "_pending", "_pending_len", "_size")
+    __slots__ = (
+        "_data",
+        "_decoder",
+        "_event",
+        "_id",
+        "_pending",
+        "_pending_len",
+        "_received",
+        "_size",
+    )
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -52,8 +65,16 @@ class SSEParser:
         self._event = ""
         self._id = ""
         self._size = 0
+        self._received = 0
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        self._received += len(chunk)
+        if self._received > MAX_STREAM_BYTES:
+            raise ProviderError(
+                "bad_response",
+                f"the stream is larger than {MAX_STREAM_BYTES >> 20} MiB, more than any "
+                "model answer: refused, not read to its end",
+            )
         text = self._decoder.decode(chunk)
         pending = self._pending
         if pending:
