@@ -37,7 +37,7 @@ from promptctl.providers._http11 import (
     read_capped,
 )
 
-__all__ = ["PooledClient", "PooledTransport", "Reply", "default_port", "reply_from", "route"]
+__all__ = ["PooledClient", "PooledTransport", "Reply", "default_port", "route"]
 
 _Origin = tuple[bytes, bytes, int]
 
@@ -243,10 +243,6 @@ class Reply:
     status_code: int
     headers: httpx2.Headers
     content: bytes
-
-
-def reply_from(response: httpx2.Response) -> Reply:
-    return Reply(response.status_code, response.headers, response.content)
 
 
 def route(
