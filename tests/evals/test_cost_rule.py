@@ -113,7 +113,8 @@ def test_a_consistent_rise_over_many_tests_fails_with_its_p_value() -> None:
     head = make_doc([make_case("p", f"t{i}", 0, "pass", cost=c) for i, c in enumerate(head_costs)])
     group = compare(base, head, GATE).groups[0]
     assert group.verdict == "fail" and not group.cost_uniform
-    assert any("cost per case up 44.4% (> 10%); p=0.0039 <= alpha 0.05" in r for r in group.reasons)
+    reason = "cost per case up 44.4% (> 10%); p=0.0039, Holm-adjusted p=0.0039 <= alpha 0.05"
+    assert any(reason in r for r in group.reasons), group.reasons
 
 
 @pytest.mark.parametrize(
@@ -157,3 +158,45 @@ def test_the_headline_names_cost_when_only_cost_is_within_chance() -> None:
         "⚠️ promptctl: inconclusive in p (openai/gpt-4o-mini): cost per case rose, "
         "within what chance gives"
     )
+
+
+def _group_doc(groups: int, costs: list[float]) -> dict[str, object]:
+    return make_doc(
+        [
+            make_case(f"p{g}", f"t{i}", 0, "pass", cost=c)
+            for g in range(groups)
+            for i, c in enumerate(costs)
+        ]
+    )
+
+
+def test_many_changed_prompts_share_one_cost_family() -> None:
+    """20 prompts, each with a rise that one test alone would call significant
+    (p=0.031 < 0.05): Holm over the 20 makes each inconclusive, not 20 failures."""
+    base = _group_doc(20, [1.0] * 5)
+    head = _group_doc(20, [1.5, 1.5, 1.5, 1.5, 1.05])  # +41%, the last test +5% only
+    comparison = compare(base, head, GATE)
+    assert {g.verdict for g in comparison.groups} == {"inconclusive"}
+    group = comparison.groups[0]
+    assert group.cost_p_value == pytest.approx(1 / 32)
+    assert group.cost_p_adjusted == pytest.approx(min(1.0, 20 / 32))
+    one = compare(_group_doc(1, [1.0] * 5), _group_doc(1, [1.5, 1.5, 1.5, 1.5, 1.05]), GATE)
+    assert one.groups[0].verdict == "fail"  # alone, the same rise fails
+
+
+def test_no_change_rarely_fails_a_family_of_many_prompts_on_cost() -> None:
+    """20 prompts of 10 noisy tests each, nothing changed: the report fails (any group on
+    cost) at most alpha of the time, where per-group tests failed ~1 - 0.95**20."""
+    rng = random.Random("cost-family")
+    runs = 100
+    failed = 0
+    for _ in range(runs):
+        docs = []
+        for _side_name in ("base", "head"):
+            cases = []
+            for g in range(20):
+                side = _side(rng, 10, 1)
+                cases += [dict(c, prompt=f"p{g}", key=f"p{g}::{c['key']}") for c in side["cases"]]
+            docs.append(make_doc(cases))
+        failed += compare(docs[0], docs[1], GATE).verdict == "fail"
+    assert clopper_pearson(failed, runs)[0] <= 0.05, (failed, runs)

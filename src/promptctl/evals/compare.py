@@ -61,6 +61,7 @@ def compare(
     groups = [replace(g, base_target=back.get((g.prompt, g.target))) for g, _, _ in measured]
     family = [_Hypothesis(i, kind, p) for i, (_, hs, _) in enumerate(measured) for kind, p in hs]
     groups = _adjust(groups, family)
+    groups = _adjust_cost(groups, gate)
     planned = max(1, sum(1 for g in groups if g.paired_tests))
     groups = [_decide(g, gate, planned, m[2]) for g, m in zip(groups, measured, strict=True)]
     verdict, reasons = _overall(groups)
@@ -212,6 +213,25 @@ def _adjust(groups: list[GroupComparison], family: list[_Hypothesis]) -> list[Gr
     return out
 
 
+def _adjust_cost(groups: list[GroupComparison], gate: GateConfig) -> list[GroupComparison]:
+    """Holm over the groups' cost tests, their own family: a report of many changed
+    prompts fails one on cost by chance at most alpha (as the pass-rate family does).
+    A group whose test cannot reach alpha at all (2**-n > alpha with n tests) spends
+    none of it (Tarone, as for the pass-rate tests)."""
+    if gate.max_cost_increase_pct is None:
+        return groups
+    member = [
+        i
+        for i, g in enumerate(groups)
+        if g.cost_p_value is not None and 2.0 ** -min(g.cost_tests, 64) <= gate.alpha
+    ]
+    adjusted = holm([groups[i].cost_p_value or 1.0 for i in member])
+    out = list(groups)
+    for i, p_adj in zip(member, adjusted, strict=True):
+        out[i] = replace(out[i], cost_p_adjusted=p_adj)
+    return out
+
+
 def _with_scores(
     group: GroupComparison, base: _Tests, head: _Tests, names: list[str], gate: GateConfig
 ) -> GroupComparison:
@@ -279,22 +299,31 @@ def _cost_confirmed(g: GroupComparison, gate: GateConfig) -> bool:
     """A cost rise over the limit fails the gate when chance cannot explain it: every
     compared test rose by more than the limit, or the sign-flip test of the tests' cost
     changes is significant at alpha (answers of varying length make cost noisy)."""
-    p = g.cost_p_value
-    return p is None or g.cost_uniform or p <= gate.alpha
+    if g.cost_p_value is None or g.cost_uniform:
+        return True
+    return g.cost_p_adjusted is not None and g.cost_p_adjusted <= gate.alpha
 
 
 def _cost_evidence(g: GroupComparison, gate: GateConfig) -> str:
     if g.cost_p_value is None or g.cost_uniform:  # a uniform rise speaks for itself
         return ""
-    return f"; p={g.cost_p_value:.2g} <= alpha {gate.alpha:g} over {g.cost_tests} tests"
+    return (
+        f"; p={g.cost_p_value:.2g}, Holm-adjusted p={g.cost_p_adjusted or 1.0:.2g} <= alpha "
+        f"{gate.alpha:g} over {g.cost_tests} tests"
+    )
+
+
+def _holm_note(g: GroupComparison) -> str:
+    p = g.cost_p_adjusted
+    return f", Holm-adjusted p={p:.2g}" if p is not None and p != g.cost_p_value else ""
 
 
 def _cost_within_chance(g: GroupComparison, gate: GateConfig) -> str:
     return (
         f"cost per case up {g.cost_change_pct:.1f}% (> {gate.max_cost_increase_pct:g}%), but "
         f"within what chance gives: {g.cost_tests} test(s) compared, not all rose by more, "
-        f"p={g.cost_p_value:.2g} > alpha {gate.alpha:g}; more tests or --repeat 3 would "
-        "settle it"
+        f"p={g.cost_p_value:.2g}{_holm_note(g)} > alpha {gate.alpha:g}; more tests or "
+        "--repeat 3 would settle it"
     )
 
 

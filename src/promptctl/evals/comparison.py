@@ -110,6 +110,7 @@ class GroupComparison:
     cost_note: str | None = None  # why cost was not compared, or compared on fewer tests
     # Added in session 10: is a cost rise beyond chance? (docs/gating.md, the cost rule)
     cost_p_value: float | None = None  # sign-flip test of the per-test cost changes
+    cost_p_adjusted: float | None = None  # Holm over the groups' cost tests (their family)
     cost_tests: int = 0  # tests whose cost was compared (answered and priced both sides)
     cost_uniform: bool = False  # every one of them rose by more than max_cost_increase_pct
     # Added by issue 9 (one family; docs/gating.md). Defaults keep old documents readable.
