@@ -9,16 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from test_batch_conformance import _Resp
 
 from promptctl.errors import ProviderError
 from promptctl.promptfile.model import DEFAULT_PROVIDERS
 from promptctl.providers.batch import batch_client
-
-
-@dataclass
-class _Resp:
-    status_code: int
-    content: bytes
 
 
 @dataclass
