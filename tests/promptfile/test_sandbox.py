@@ -286,6 +286,10 @@ LEGITIMATE = [
     "{{ 'one two three'.split()|map('title')|join(' ') }}|{{ 'x' ~ none ~ true ~ 1.5 }}"
     "{{ 'Hello World'|wordcount }}{{ 'long text here'|truncate(9, true, '..', 0) }}",
     "{{ '%(a)s-%(b)s'|format(a=1, b=2) }} {{ 'l1\nl2\n\nl3'|indent(2, first=true, blank=true) }}",
+    # `loop` handed to a macro is an iterator too: it must not be taken (it consumed the
+    # loop's remaining items, and `l.index` read a list's method)
+    "{% macro m(l) %}[{{ l.index }}/{{ l.length }}]{% endmacro %}"
+    "{% for x in [1, 2, 3] %}{{ m(loop) }}{% endfor %}",
     "{% for x in [] %}never{% else %}empty{% endfor %}"
     "{% for x in range(3) if x != 1 %}{{ x }}/{{ loop.index }}{% endfor %}",
 ]

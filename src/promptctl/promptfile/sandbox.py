@@ -30,8 +30,9 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from time import monotonic
+from types import GeneratorType  # what map, select, batch… give: lazy values
 from typing import Any
 
 import jinja2
@@ -171,7 +172,7 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             value = args[at]
             if type(value) not in _SHORT or growing or name == "join":
                 rest = args[at + 1 :]
-                if isinstance(value, Iterator):  # map/select/a generator: taken, measured
+                if type(value) is GeneratorType:  # map/select/batch…: taken, measured
                     value = checked_list(value, f"the value piped into |{name}")
                     args = (*args[:at], value, *rest)
                 measure(value, rest, kwargs)
@@ -294,9 +295,9 @@ class LimitedSandbox(SandboxedEnvironment):
             budget.check_time()
         if __obj is not _safe_range:
             _check_args(args, kwargs, "argument")
-        if any(isinstance(a, Iterator) for a in args):  # lazy arguments: taken, measured
+        if any(type(a) is GeneratorType for a in args):  # lazy arguments: taken, measured
             args = tuple(
-                checked_list(a, "an argument") if isinstance(a, Iterator) else a for a in args
+                checked_list(a, "an argument") if type(a) is GeneratorType else a for a in args
             )
         if isinstance(__obj, LoopContext) and args:  # `loop(children)`: a recursive loop
             args = (limited_iter(args[0]), *args[1:])
