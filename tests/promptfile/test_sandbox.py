@@ -290,6 +290,12 @@ LEGITIMATE = [
     # loop's remaining items, and `l.index` read a list's method)
     "{% macro m(l) %}[{{ l.index }}/{{ l.length }}]{% endmacro %}"
     "{% for x in [1, 2, 3] %}{{ m(loop) }}{% endfor %}",
+    "{{ range(3) }}{{ (1, 2) ~ 'x' }}{{ [1, 2]|reverse|list }}{{ 'abc'|reverse }}"
+    "{% for k, v in {'a': 1}.items() %}{{ k }}{{ v }}{% endfor %}{{ '{0[0]}'.format([5]) }}",
+    "{% set x = [1, 2]|map('string') %}{{ x|list }}{{ x|list }}{{ '%s' % [1, 2] }}"
+    "{% set l = [1] %}{{ l.append(2) }}{{ l }}{{ [[1, 2], [3]]|map('length')|sum }}",
+    "{% for x in range(3)|select('odd') %}{{ loop.index }}:{{ x }}{% endfor %}"
+    "{% for x in 'ab' %}{{ loop.cycle(*'xy') }}{% endfor %}{{ []|first is undefined }}",
     "{% for x in [] %}never{% else %}empty{% endfor %}"
     "{% for x in range(3) if x != 1 %}{{ x }}/{{ loop.index }}{% endfor %}",
 ]
