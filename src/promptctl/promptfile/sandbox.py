@@ -130,6 +130,10 @@ _CONTAINER_FILTERS = frozenset(
         "unique",
     }
 )
+# Filters that hold every item of a lazy value (a `map`, `select`, generator) at once:
+# it is taken item by item first, each counted and measured. Other filters keep Jinja's
+# own behaviour with it (`first` takes one; `string` prints `<generator object …>`).
+_CONSUMING = frozenset({"groupby", "join", "list", "reverse", "slice", "sort", "sum"})
 # Filters whose arguments are data rather than sizes (`d|default(10**6)` is fine).
 _VALUE_FILTERS = frozenset({"default", "d", "replace", "select", "reject", "attr", "map"})
 
@@ -142,6 +146,7 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     at = 0 if getattr(func, "jinja_pass_arg", None) is None else 1  # after the context
     what = f"the result of |{name}"
     growing = name in GROWING
+    consumes = name in _CONSUMING
     check_ints = name not in _VALUE_FILTERS and name != "format"
 
     def measure(value: Any, rest: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
@@ -172,7 +177,7 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             value = args[at]
             if type(value) not in _SHORT or growing or name == "join":
                 rest = args[at + 1 :]
-                if type(value) is GeneratorType:  # map/select/batch…: taken, measured
+                if consumes and type(value) is GeneratorType:  # taken, measured
                     value = checked_list(value, f"the value piped into |{name}")
                     args = (*args[:at], value, *rest)
                 measure(value, rest, kwargs)
@@ -295,16 +300,17 @@ class LimitedSandbox(SandboxedEnvironment):
             budget.check_time()
         if __obj is not _safe_range:
             _check_args(args, kwargs, "argument")
-        if any(type(a) is GeneratorType for a in args):  # lazy arguments: taken, measured
-            args = tuple(
-                checked_list(a, "an argument") if type(a) is GeneratorType else a for a in args
-            )
         if isinstance(__obj, LoopContext) and args:  # `loop(children)`: a recursive loop
             args = (limited_iter(args[0]), *args[1:])
         target = getattr(__obj, "__wrapped__", __obj)
         owner = getattr(target, "__self__", None)
+        name = getattr(target, "__name__", "")
+        if (owner, name) != (None, "") and _takes_all(owner, name):
+            # `''.join(gen)`, `items.extend(gen)`: the lazy argument taken item by item
+            args = tuple(
+                checked_list(a, "an argument") if type(a) is GeneratorType else a for a in args
+            )
         if isinstance(owner, str):
-            name = getattr(target, "__name__", "")
             if name in ("format", "format_map"):
                 _check_widths(owner, BRACE_NUMBER)
             if name in GROWING:
@@ -315,6 +321,13 @@ class LimitedSandbox(SandboxedEnvironment):
         if isinstance(owner, list | dict | set):  # `items.extend(items)` in a loop doubles
             check_value(owner, "a container grown by a call")
         return check_value(result, "a call's result")
+
+
+def _takes_all(owner: Any, name: str) -> bool:
+    """Whether method `name` of `owner` holds every item of an iterable argument."""
+    if isinstance(owner, str):
+        return name == "join"
+    return isinstance(owner, list | set | dict) and name in ("extend", "update", "union")
 
 
 def _big_ints(left: Any, right: Any) -> bool:
