@@ -10,7 +10,8 @@ refuses, before computing them:
   filter (`join`, `replace`, `indent`, `format`, `wordwrap`, `batch`, …) or a string
   method (`join`, `replace`, `expandtabs`, `format`, `translate`), or by printing a
   container (`{{ [big] * 1000 }}` is 1,000 references, but 1,000 copies once printed);
-  lazy values (`map`, `select`, generators) are measured item by item as they are taken;
+  lazy values (`map`, `select`, generators) are measured item by item where something
+  holds all of them (`list`, `join`, `sort`, `''.join`, `extend`…);
 - any string or container over `MAX_OUTPUT_CHARS` characters or items as a result of a
   filter or call (a list doubled by `extend` in a loop);
 - `**` (and `*` of two integers) whose result would have more than `MAX_INT_BITS` bits;
