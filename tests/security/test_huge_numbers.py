@@ -42,8 +42,10 @@ def _project(root: Path, prompt: str) -> None:
     [
         ("integer", HUGE, ("cannot be read as YAML reads it", "an integer of 5,000 digits")),
         ("string", "2024-13-45", ("'2024-13-45' cannot be read", "month must be in 1..12")),
+        # PyYAML's own AttributeError for a value its regex does not match
+        ("string", "!!timestamp 99999-01-01", ("cannot be read", "not a valid !!timestamp")),
     ],
-    ids=["5,000-digit integer", "no such date"],
+    ids=["5,000-digit integer", "no such date", "tagged non-date"],
 )
 def test_a_prompt_file_value_python_cannot_read_is_located(
     kind: str,

@@ -211,13 +211,17 @@ class _Walker:
             return node.value  # fast path: most nodes are plain strings
         try:
             value = self._loader.construct_object(node, deep=True)
-        except ValueError as exc:  # `2024-13-45` as a date, an integer of 5,000 digits
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            # `2024-13-45` as a date, an integer of 5,000 digits, `!!timestamp 99999-01-01`
+            # (PyYAML's own AttributeError)
             shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
-            reason = (
-                f"an integer of {len(node.value):,} digits (Python reads at most 4,300)"
-                if "integer string conversion" in str(exc)
-                else str(exc)
-            )
+            tag = node.tag.rsplit(":", 1)[-1]
+            if "integer string conversion" in str(exc):
+                reason = f"an integer of {len(node.value):,} digits (Python reads at most 4,300)"
+            elif isinstance(exc, ValueError):
+                reason = str(exc)
+            else:
+                reason = f"not a valid !!{tag}"
             raise PromptFileError(
                 f"{shown!r} cannot be read as YAML reads it: {reason}",
                 location=SourceLocation(self._out.path, *_pos(node)),
