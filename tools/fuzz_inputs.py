@@ -23,8 +23,9 @@ Found in session 6, each fixed with a test: non-string YAML keys, NaN/Infinity, 
 crash on an odd input `type` or `required`, a dataset row's odd assertions, tampered
 results files, mistyped recordings, an Anthropic stream index (docs/security.md).
 Session 10 added values no serializer writes (`expand`): a 5,000-digit integer, nesting
-past the stack, JSON's NaN. At seed 2026, 200 cases, the code before that session's fixes
-failed 19 answers and 52 results cases (RecursionError, ValueError tracebacks); after, 0.
+past the stack, JSON's NaN, a YAML tag its constructor cannot read. The code before that
+session's fixes failed 19 answers and 52 results cases at seed 2026 x 200, and 112 prompts
+cases at seed 99 x 300 (RecursionError, ValueError, AttributeError tracebacks); after, 0.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ ODD: list[Any] = [
     None, 0, -1, 1.5, 10**30, "", "x" * 3000, [], {}, [None], {"a": None}, True,
     "{{ x }}", "{% for %}", "../../etc/passwd", "/dev/zero", "(a|aa)+$", [1, "a"],
     {"type": "regex", "value": "("}, {"type": "json-schema"}, "NaN", "weird", "DEL",
-    "@@HUGE@@", "@@DEEP@@", "@@NAN@@",
+    "@@HUGE@@", "@@DEEP@@", "@@NAN@@", "@@TAG@@",
 ]  # fmt: skip
 # Values no serializer writes, put into the written text (`expand`): an integer Python
 # refuses to read (over 4,300 digits), nesting past the stack, and JSON's NaN (session 10
@@ -60,8 +61,14 @@ _JSON_TEXT = {
     '"@@HUGE@@"': "7" * 5000,
     '"@@DEEP@@"': "[" * 100_000 + "]" * 100_000,
     '"@@NAN@@"': "NaN",
+    '"@@TAG@@"': '"!!timestamp"',  # JSON has no tags: a plain string there
 }
-_YAML_TEXT = {"'@@HUGE@@'": "7" * 5000, "'@@DEEP@@'": "[" * 1000 + "]" * 1000, "'@@NAN@@'": ".nan"}
+_YAML_TEXT = {
+    "'@@HUGE@@'": "7" * 5000,
+    "'@@DEEP@@'": "[" * 1000 + "]" * 1000,
+    "'@@NAN@@'": ".nan",
+    "'@@TAG@@'": "!!timestamp 99999-01-01",  # a tag whose constructor cannot read it
+}
 
 
 def expand(text: str, *, yaml_text: bool = False) -> str:
