@@ -74,3 +74,47 @@ def test_costs_csv_neutralises_formula_cells(
     assert not any("\r" in k for k in keys)
     numbers = [cell for row in rows[1:] for cell in row[1:] if cell]
     assert all(not n.startswith("'") for n in numbers)  # our own numbers stay numbers
+
+
+def test_calls_csv_neutralises_formula_cells(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`calls --format csv`, the other CSV writer: before, its cells went out as they
+    were. The tags are the prompt file's; the model's name is the provider's own text."""
+    (tmp_path / "prompts" / "demo").mkdir(parents=True)
+    tags = ", ".join(json.dumps(t) for t in TAGS)
+    (tmp_path / "prompts" / "demo" / "tagged.yaml").write_text(PROMPT.format(tags=tags))
+    (tmp_path / "promptctl.yaml").write_text(
+        "providers:\n"
+        f"  openai: {{kind: openai, base_url: '{fake_llm.openai_base}',"
+        " api_key_env: OPENAI_API_KEY, max_retries: 0}\n"
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-csv-0123456789abcdef")
+    monkeypatch.chdir(tmp_path)
+    fake_llm.raw(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "model": '=HYPERLINK("http://evil.test","model")',
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "hi"},
+                 "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+        },
+        wire="openai",
+    )  # fmt: skip
+    code, _, err = run(["test"], monkeypatch, capsys)
+    assert code == 0, err
+    code, out, err = run(["calls", "--format", "csv"], monkeypatch, capsys)
+    assert code == 0, err
+    header, *rows = list(csv.reader(io.StringIO(out, newline="")))
+    (row,) = rows
+    cell = dict(zip(header, row, strict=True))
+    assert cell["model_reported"] == "'" + '=HYPERLINK("http://evil.test","model")'
+    assert cell["tags"].startswith("'=HYPERLINK")  # the first tag starts the joined cell
+    assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in row)
+    assert float(cell["cost_usd"]) > 0  # numbers stay numbers

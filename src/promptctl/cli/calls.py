@@ -132,6 +132,7 @@ def _print_csv(rows: list[CallRow]) -> None:
     from dataclasses import fields
 
     from promptctl.ledger.calls import CallRow
+    from promptctl.report.costs import csv_value
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -140,7 +141,9 @@ def _print_csv(rows: list[CallRow]) -> None:
     for row in rows:
         data = row.as_dict()
         data["tags"] = "|".join(data["tags"])
-        writer.writerow(["" if data[k] is None else data[k] for k in names])
+        # a model's name is the provider's text, a tag the application's: neither may be
+        # a formula in a spreadsheet (as `costs --format csv`)
+        writer.writerow([csv_value(data[k]) for k in names])
     typer.echo(out.getvalue(), nl=False)
 
 

@@ -15,7 +15,7 @@ from promptctl.ledger.budgets import BudgetStatus
 from promptctl.ledger.report import CostReport, iso_utc
 from promptctl.report.money import format_usd
 
-__all__ = ["budget_line", "report_csv", "report_json", "safe_csv_cell"]
+__all__ = ["budget_line", "csv_value", "report_csv", "report_json", "safe_csv_cell"]
 
 
 def report_json(report: CostReport) -> str:
@@ -56,11 +56,17 @@ def safe_csv_cell(text: str) -> str:
 
 
 def _cell(value: Any) -> Any:
+    return f"{value:.8f}" if isinstance(value, float) else csv_value(value)
+
+
+def csv_value(value: Any) -> Any:
+    """A CSV cell of any CSV promptctl writes: text made inert (`safe_csv_cell`), None
+    empty, numbers as they are."""
     if value is None:
         return ""
     if isinstance(value, str):
         return safe_csv_cell(value)
-    return f"{value:.8f}" if isinstance(value, float) else value
+    return value
 
 
 def budget_line(status: BudgetStatus) -> str:
