@@ -168,6 +168,28 @@ BOMBS: list[tuple[str, str, str]] = [
         "format width of 5,000 digits is over the limit",
     ),
     (
+        "join-of-a-range-with-a-big-separator",
+        "{{ (range(100000)|join('x' * 9000000))|length }}",
+        "the result of |join",
+    ),
+    (
+        "str-join-of-dict-keys",
+        "{% set d = dict(a=1, b=2, c=3) %}{{ ('x' * 9000000).join(d.keys())|length }}",
+        "the result of .join()",
+    ),
+    (
+        "printing-a-dict-view",
+        _BIG + "{% set d = {} %}{% for i in range(10) %}{{ d.update({i ~ a: 1}) or '' }}"
+        "{% endfor %}{{ d.keys() }}",
+        "printing a value",
+    ),
+    (
+        "many-distinct-large-strings-kept",
+        _BIG + "{% set l = [] %}{% for i in range(1000) %}{{ l.append(i ~ a) or '' }}"
+        "{% endfor %}{{ l|length }}",
+        "the template built more than 100,000,000 characters in all",
+    ),
+    (
         "nested-loops-over-a-string",
         "{% set a = 'x' * 100000 %}{% for x in a %}{% for y in a %}{% endfor %}{% endfor %}",
         "loops over more than 1,000,000 items in total",

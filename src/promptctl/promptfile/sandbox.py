@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, ItemsView, KeysView, Mapping, ValuesView
 from time import monotonic
 from types import GeneratorType  # what map, select, batch… give: lazy values
 from typing import Any
@@ -174,22 +174,23 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         budget = _budget.get()
         if budget is not None and monotonic() > budget.deadline:
             budget.check_time()
-        if len(args) > at:
-            value = args[at]
-            if type(value) not in _SHORT or growing or name == "join":
-                rest = args[at + 1 :]
-                if consumes and type(value) is GeneratorType:  # taken, measured
-                    value = checked_list(value, f"the value piped into |{name}")
-                    args = (*args[:at], value, *rest)
-                measure(value, rest, kwargs)
+        value: Any = args[at] if len(args) > at else None
+        if len(args) > at and (type(value) not in _SHORT or growing or name == "join"):
+            rest = args[at + 1 :]
+            if consumes and _unmeasured(value):  # a generator, a range, a dict view
+                value = checked_list(value, f"the value piped into |{name}")
+                args = (*args[:at], value, *rest)
+            measure(value, rest, kwargs)
         if check_ints and (kwargs or len(args) > at + 1):
             _check_args(args[at + 1 :], kwargs, f"argument of |{name}")
         result = func(*args, **kwargs)
         if type(result) is str:
             if len(result) > MAX_OUTPUT_CHARS:
                 check_value(result, what)
+            if budget is not None and result is not value:
+                budget.spend(len(result))
             return result
-        return check_value(result, what)
+        return _built(check_value(result, what), budget)
 
     return guarded
 
@@ -287,7 +288,7 @@ class LimitedSandbox(SandboxedEnvironment):
         elif operator == "%" and isinstance(left, str):
             _check_widths(left, PERCENT_WIDTH)
             check_text(format_size(left, percent_values(right), False), "a `%` format")
-        return super().call_binop(context, operator, left, right)
+        return _built(super().call_binop(context, operator, left, right), _budget.get())
 
     def call(
         __self,
@@ -308,9 +309,7 @@ class LimitedSandbox(SandboxedEnvironment):
         name = getattr(target, "__name__", "")
         if (owner, name) != (None, "") and _takes_all(owner, name):
             # `''.join(gen)`, `items.extend(gen)`: the lazy argument taken item by item
-            args = tuple(
-                checked_list(a, "an argument") if type(a) is GeneratorType else a for a in args
-            )
+            args = tuple(checked_list(a, "an argument") if _unmeasured(a) else a for a in args)
         if isinstance(owner, str):
             if name in ("format", "format_map"):
                 _check_widths(owner, BRACE_NUMBER)
@@ -321,7 +320,27 @@ class LimitedSandbox(SandboxedEnvironment):
         result = super().call(__context, __obj, *args, **kwargs)
         if isinstance(owner, list | dict | set):  # `items.extend(items)` in a loop doubles
             check_value(owner, "a container grown by a call")
-        return check_value(result, "a call's result")
+        return _built(check_value(result, "a call's result"), budget)
+
+
+def _built(value: Any, budget: Budget | None) -> Any:
+    """`value`, its length charged to the render's text budget when it is new text or a
+    new list (a filter's, a method's or an operator's result)."""
+    if budget is not None and type(value) in _BUILT:
+        budget.spend(len(value))
+    return value
+
+
+_BUILT = frozenset({str, list, tuple})
+
+
+def _unmeasured(value: Any) -> bool:
+    """An iterable whose items `text_size` does not see: a generator (map, select…), a
+    `range`, a dict's `keys()`/`values()`/`items()`; taken item by item where something
+    holds them all (`range(10**5)|join(big)` is 10**5 separators)."""
+    return type(value) is GeneratorType or isinstance(
+        value, range | KeysView | ValuesView | ItemsView
+    )
 
 
 def _takes_all(owner: Any, name: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from promptctl.errors import RenderError
 from promptctl.promptfile.sandbox_limits import (
+    MAX_BUILT_CHARS,
     MAX_LOOP_ITEMS,
     MAX_OUTPUT_CHARS,
     MAX_RENDER_SECONDS,
@@ -33,6 +34,7 @@ __all__ = [
     "limited_iter",
     "refuse",
     "render_budget",
+    "spend",
 ]
 
 _HINT = "templates are limited in size and work; see docs/prompt-format.md#limits"
@@ -44,14 +46,15 @@ def refuse(what: str) -> RenderError:
 
 class Budget:
     """One render's allowance: `MAX_LOOP_ITEMS` loop iterations in total (nested loops
-    multiply) and `MAX_RENDER_SECONDS` of time, checked every 1,024 iterations and at
-    every filter and call."""
+    multiply), `MAX_RENDER_SECONDS` of time, checked every 1,024 iterations and at every
+    filter and call, and `MAX_BUILT_CHARS` of text built on the way (`spend`)."""
 
-    __slots__ = ("deadline", "loops_left")
+    __slots__ = ("built", "deadline", "loops_left")
 
     def __init__(self) -> None:
         self.loops_left = MAX_LOOP_ITEMS
         self.deadline = time.monotonic() + MAX_RENDER_SECONDS
+        self.built = 0
 
     def tick(self) -> None:
         self.loops_left -= 1
@@ -59,6 +62,11 @@ class Budget:
             raise refuse(f"loops over more than {MAX_LOOP_ITEMS:,} items in total")
         if not self.loops_left & 1023:
             self.check_time()
+
+    def spend(self, chars: int) -> None:
+        self.built += chars
+        if self.built > MAX_BUILT_CHARS:
+            raise refuse(f"the template built more than {MAX_BUILT_CHARS:,} characters in all")
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -128,6 +136,13 @@ def checked_list(items: Iterable[Any], what: str) -> list[Any]:
     return out
 
 
+def spend(chars: int) -> None:
+    """Charge `chars` of built text to the running render's budget (if one runs)."""
+    budget = _budget.get()
+    if budget is not None:
+        budget.spend(chars)
+
+
 def checked_concat(parts: Iterable[Any]) -> str:
     """`"".join(map(str, parts))` (Jinja's `~` and captured blocks), measured first."""
     pieces = parts if isinstance(parts, list | tuple) else checked_list(parts, "a joined text")
@@ -136,4 +151,5 @@ def checked_concat(parts: Iterable[Any]) -> str:
         size += len(part) if type(part) is str else text_size(part, MAX_OUTPUT_CHARS - size)
         if size > MAX_OUTPUT_CHARS:
             check_text(size, "a joined text")
+    spend(size)
     return "".join([p if type(p) is str else str(p) for p in pieces])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 __all__ = [
     "MAX_ARGUMENT",
+    "MAX_BUILT_CHARS",
     "MAX_INT_BITS",
     "MAX_LOOP_ITEMS",
     "MAX_OUTPUT_CHARS",
@@ -18,3 +19,7 @@ MAX_ARGUMENT = 100_000
 MAX_RANGE = 100_000
 MAX_LOOP_ITEMS = 1_000_000  # loop iterations of one render, nested loops multiplied
 MAX_RENDER_SECONDS = 5.0  # one render; a prompt renders in milliseconds
+# all text one render builds on the way (`~`, `+`, `*`, `%`, filters, methods), kept or
+# not: many strings each under MAX_OUTPUT_CHARS, appended to a list in a loop, would
+# otherwise add up to any size
+MAX_BUILT_CHARS = 100_000_000

@@ -11,7 +11,7 @@ placeholders, ...).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import ItemsView, KeysView, Mapping, ValuesView
 from typing import Any
 
 from promptctl.promptfile.sandbox_limits import MAX_ARGUMENT, MAX_OUTPUT_CHARS
@@ -34,6 +34,8 @@ PERCENT_WIDTH = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 BRACE_NUMBER = re.compile(r"\{[^{}]*?(\d+)[^{}]*\}")
 _NESTED_FIELD = re.compile(r"\{[^{}]*\{")
 CONTAINERS = (list, tuple, dict, set, frozenset)
+# what prints its items: the containers and a dict's views (`{{ d.keys() }}`)
+_WALKED = (*CONTAINERS, KeysView, ValuesView, ItemsView)
 _SCALAR = 32  # a number, None, or an object's short repr, as printed
 
 
@@ -45,7 +47,7 @@ def text_size(value: Any, limit: int = MAX_OUTPUT_CHARS) -> int:
     (printed `[...]`)."""
     if isinstance(value, str):
         return len(value)
-    if not isinstance(value, CONTAINERS):
+    if not isinstance(value, _WALKED):
         return _scalar_size(value)
     if type(value) is list or type(value) is tuple:  # the common case: a list of strings
         flat = 2 + 2 * len(value)
@@ -66,7 +68,7 @@ def text_size(value: Any, limit: int = MAX_OUTPUT_CHARS) -> int:
             path.discard(item.id)
         elif isinstance(item, str):
             total += len(item) + 4
-        elif isinstance(item, CONTAINERS):
+        elif isinstance(item, _WALKED):
             total += 2 + 2 * len(item)
             if total > limit:
                 return total
@@ -184,7 +186,7 @@ def grown_size(
     if name == "join":  # str.join(items): `text` is the separator
         items = argument(args, kwargs, 0, "iterable")
         if isinstance(items, CONTAINERS):
-            return text_size(items) + len(text) * len(items)
+            return text_size(items) + len(text) * max(len(items) - 1, 0)
     return len(text)
 
 
@@ -236,4 +238,4 @@ def joined_size(items: Any, sep: Any) -> int:
         return len(items) * (1 + len(sep) if isinstance(sep, str) else 1)
     if not isinstance(items, CONTAINERS):
         return text_size(items)
-    return text_size(items) + (len(sep) if isinstance(sep, str) else 0) * len(items)
+    return text_size(items) + (len(sep) if isinstance(sep, str) else 0) * max(len(items) - 1, 0)
