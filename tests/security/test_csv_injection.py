@@ -42,12 +42,8 @@ tests:
 """
 
 
-def test_costs_csv_neutralises_formula_cells(
-    tmp_path: Path,
-    fake_llm: FakeLLM,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def _tagged_project(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project whose one prompt carries every tag of TAGS, on the fake server."""
     (tmp_path / "prompts" / "demo").mkdir(parents=True)
     tags = ", ".join(json.dumps(t) for t in TAGS)  # JSON strings are YAML strings
     (tmp_path / "prompts" / "demo" / "tagged.yaml").write_text(PROMPT.format(tags=tags))
@@ -58,6 +54,15 @@ def test_costs_csv_neutralises_formula_cells(
     )
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-csv-0123456789abcdef")
     monkeypatch.chdir(tmp_path)
+
+
+def test_costs_csv_neutralises_formula_cells(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _tagged_project(tmp_path, fake_llm, monkeypatch)
     fake_llm.reply("hi there")
     code, _, err = run(["test"], monkeypatch, capsys)
     assert code == 0, err
@@ -84,16 +89,7 @@ def test_calls_csv_neutralises_formula_cells(
 ) -> None:
     """`calls --format csv`, the other CSV writer: before, its cells went out as they
     were. The tags are the prompt file's; the model's name is the provider's own text."""
-    (tmp_path / "prompts" / "demo").mkdir(parents=True)
-    tags = ", ".join(json.dumps(t) for t in TAGS)
-    (tmp_path / "prompts" / "demo" / "tagged.yaml").write_text(PROMPT.format(tags=tags))
-    (tmp_path / "promptctl.yaml").write_text(
-        "providers:\n"
-        f"  openai: {{kind: openai, base_url: '{fake_llm.openai_base}',"
-        " api_key_env: OPENAI_API_KEY, max_retries: 0}\n"
-    )
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-csv-0123456789abcdef")
-    monkeypatch.chdir(tmp_path)
+    _tagged_project(tmp_path, fake_llm, monkeypatch)
     fake_llm.raw(
         {
             "id": "x",
