@@ -145,6 +145,20 @@ def _temporary_files_in_memory() -> None:
 
 
 _temporary_files_in_memory()
+
+
+def _parse_cache_of_this_run() -> None:
+    """The parse cache (promptfile/parse_cache.py) of the tests and of every promptctl
+    process they start is a folder of this run, not the user's ~/.cache: set here in the
+    controller, inherited by the workers, removed at the controller's exit."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    folder = tempfile.mkdtemp(prefix="promptctl-parse-cache-")
+    os.environ["PROMPTCTL_CACHE_DIR"] = folder
+    atexit.register(shutil.rmtree, folder, True)
+
+
+_parse_cache_of_this_run()
 gc.disable()  # until collection is done (pytest_collection_finish): it only allocates
 
 

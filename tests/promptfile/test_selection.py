@@ -160,29 +160,29 @@ def test_a_file_whose_id_cannot_be_read_is_loaded_and_kept_only_if_selected(
 
 
 def test_the_id_prefilter_is_the_word_boundary_regex() -> None:
-    """`_maybe_id` (str.find) answers as `\\bid\\b|\\\\` does, on every text built from
+    """`maybe_id` (str.find) answers as `\\bid\\b|\\\\` does, on every text built from
     the characters that matter."""
     import itertools
     import re
 
-    from promptctl.promptfile.selection import _maybe_id
+    from promptctl.promptfile.selection import maybe_id
 
     regex = re.compile(r"\bid\b|\\")
     alphabet = ["id", "i", "d", "x", "_", "é", "2", " ", ":", "\n", "-", "\\", '"']
     for size in range(1, 4):
         for parts in itertools.product(alphabet, repeat=size):
             text = "".join(parts)
-            assert _maybe_id(text, 0) == (regex.search(text) is not None), repr(text)
+            assert maybe_id(text, 0) == (regex.search(text) is not None), repr(text)
 
 
 def test_the_id_prefilter_stays_linear_and_exact_past_many_near_misses() -> None:
-    from promptctl.promptfile.selection import _maybe_id
+    from promptctl.promptfile.selection import maybe_id
 
     near_misses = "valid " * 100
-    assert not _maybe_id(near_misses, 0)
-    assert _maybe_id(near_misses + "id", 0)
-    assert _maybe_id("idid" * 200 + " id", 0)
-    assert not _maybe_id("idid" * 200_000, 0)  # a hostile file: the regex takes over
+    assert not maybe_id(near_misses, 0)
+    assert maybe_id(near_misses + "id", 0)
+    assert maybe_id("idid" * 200 + " id", 0)
+    assert not maybe_id("idid" * 200_000, 0)  # a hostile file: the regex takes over
 
 
 def test_selecting_each_broken_file_reports_what_a_full_load_reports(

@@ -171,7 +171,7 @@ def load_prompt_file(
     try:
         if text is None:
             text = _read_prompt_file(path, project, src)
-        doc = load_yaml(text, path)
+        doc = load_yaml(text, path, cache=True)
     except FileNotFoundError:
         diags.append(finding("PC001", "file not found", SourceLocation(path)))
         return result

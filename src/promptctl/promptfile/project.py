@@ -99,7 +99,7 @@ def load_project(config_path: Path) -> Project:
     except OSError as exc:
         raise ConfigError(f"cannot read {config_path}: {exc.strerror}") from None
     try:
-        doc = load_yaml(decode_text(raw, config_path), config_path)
+        doc = load_yaml(decode_text(raw, config_path), config_path, cache=True)
     except PromptFileError as exc:
         if exc.message == "file is empty":
             return dataclasses.replace(_defaults(root), config_path=config_path)

@@ -12,11 +12,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import yaml
-
-__all__ = ["UNKNOWN", "declared_id", "matches"]
+__all__ = ["UNKNOWN", "declared_id", "matches", "maybe_id"]
 
 UNKNOWN: Final = "\x00unknown"  # a file that must be loaded to know its id
 
@@ -24,8 +22,6 @@ UNKNOWN: Final = "\x00unknown"  # a file that must be loaded to know its id
 # a token of its own) or with escapes in a double-quoted scalar (a backslash). Text with
 # neither has no `id:` key at all.
 _WORD_ID = re.compile(r"\bid\b")
-_EVENT_BUDGET = 400  # events read before `id:` (the keys before it are skipped)
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def matches(prompt_id: str, path: Path, glob: str) -> bool:
@@ -45,54 +41,14 @@ def declared_id(text: str) -> str | None:
     alias or complex key before it, a second possible `id` later (duplicate keys keep
     the last), or a key too deep into the file.
     """
-    if not _maybe_id(text, 0):
+    if not maybe_id(text, 0):
         return None
-    loader = _Loader(text)
-    try:
-        return _scan(loader, text)
-    except yaml.YAMLError:
-        return UNKNOWN
-    finally:
-        loader.dispose()
+    from promptctl.promptfile.id_scan import scan_id  # PyYAML: only when a file may say
+
+    return scan_id(text)
 
 
-def _scan(loader: yaml.SafeLoader, text: str) -> str | None:
-    for _ in range(3):  # stream start, document start, the top-level collection
-        event = _next(loader)
-        if isinstance(event, yaml.MappingStartEvent):
-            break
-        if not isinstance(event, yaml.StreamStartEvent | yaml.DocumentStartEvent):
-            return UNKNOWN  # not a mapping: the loader refuses the file
-    else:
-        return UNKNOWN
-    budget = _EVENT_BUDGET
-    while budget > 0:
-        key = _next(loader)
-        if isinstance(key, yaml.MappingEndEvent):
-            return None  # every top-level key read, none is `id`
-        if not isinstance(key, yaml.ScalarEvent):
-            return UNKNOWN  # an alias or a complex key: load the file to be sure
-        if key.value == "id" and key.tag is None:  # plain or quoted: the string `id`
-            return _id_value(loader, text)
-        if key.value in ("id", "<<"):
-            return UNKNOWN  # a tagged `id`, or a merge that may bring one
-        budget = _skip_value(loader, budget - 1)
-    return UNKNOWN
-
-
-def _id_value(loader: yaml.SafeLoader, text: str) -> str | None:
-    value = _next(loader)
-    if not isinstance(value, yaml.ScalarEvent) or value.tag is not None or value.anchor:
-        return UNKNOWN
-    if not value.style and _implicit_tag(loader, value.value) != "tag:yaml.org,2002:str":
-        return UNKNOWN  # `id: 12`, `id: null`, `id: yes`: the schema check reports it
-    end = value.end_mark.index if value.end_mark is not None else 0
-    if _maybe_id(text, end):
-        return UNKNOWN  # a second `id:` may follow (and would win)
-    return str(value.value) or UNKNOWN  # `id: ''` falls back to the path-derived id
-
-
-def _maybe_id(text: str, start: int) -> bool:
+def maybe_id(text: str, start: int) -> bool:
     """Whether `text[start:]` has a backslash or `id` as a word of its own (`\\bid\\b`:
     str.find, ~10x faster than that regex on a prompt file)."""
     if text.find("\\", start) >= 0:
@@ -111,26 +67,3 @@ def _maybe_id(text: str, start: int) -> bool:
 
 def _word(char: str) -> bool:
     return char.isalnum() or char == "_"  # what the regex `\w` matches
-
-
-def _implicit_tag(loader: yaml.SafeLoader, value: str) -> str:
-    return str(loader.resolve(yaml.ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
-
-
-def _next(loader: yaml.SafeLoader) -> Any:
-    return loader.get_event()  # type: ignore[no-untyped-call]
-
-
-def _skip_value(loader: yaml.SafeLoader, budget: int) -> int:
-    """Consume one value's events; the budget left (<= 0: stop and load the file)."""
-    depth = 0
-    while budget > 0:
-        event = _next(loader)
-        budget -= 1
-        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-            depth += 1
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            depth -= 1
-        if depth == 0:
-            return budget
-    return 0
