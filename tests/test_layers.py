@@ -43,9 +43,14 @@ def _module_name(path: Path, root: Path) -> str:
     return ".".join(parts)
 
 
+# the package root's own private helpers (imported by promptctl/__init__.py): the root
+ROOT_MODULES = frozenset({"_dataclass_code"})
+
+
 def _layer(module: str) -> str:
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else ""
+    layer = parts[1] if len(parts) > 1 else ""
+    return "" if layer in ROOT_MODULES else layer
 
 
 def _imports(path: Path, root: Path) -> list[tuple[int, str]]:

@@ -1,0 +1,162 @@
+"""promptctl's dataclass methods come from the stored compiled code, behave exactly as
+freshly compiled ones, and a damaged or foreign store only costs the compile."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import marshal
+import os
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from promptctl import _dataclass_code as code_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _define(module_name: str) -> type:
+    """A frozen dataclass with defaults and a factory, defined in `module_name`."""
+    module = types.ModuleType(module_name)
+    sys.modules[module_name] = module
+    try:
+        exec(
+            "from dataclasses import dataclass, field\n"
+            "@dataclass(frozen=True)\n"
+            "class Point:\n"
+            "    x: int\n"
+            "    y: int = 2\n"
+            "    tags: tuple = field(default_factory=tuple)\n",
+            module.__dict__,
+        )
+    finally:
+        del sys.modules[module_name]
+    point: type = module.__dict__["Point"]
+    return point
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "__pycache__" / "dataclass-code.test.bin"
+    monkeypatch.setattr(code_store, "store_path", lambda: path)
+    monkeypatch.setattr(code_store, "_codes", {})
+    monkeypatch.setattr(code_store, "_new", set())
+    yield path
+
+
+def _behaviour(point: type) -> tuple[object, ...]:
+    a, b = point(1), point(1, 2, ())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.x = 5
+    with pytest.raises(TypeError):
+        point()
+    return (
+        repr(a),
+        a == b,
+        hash(a) == hash(b),
+        a == point(3),
+        [f.name for f in dataclasses.fields(a)],
+    )
+
+
+def test_a_promptctl_class_is_compiled_once_then_served_from_the_store(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _behaviour(_define("promptctl.fake_module"))
+    assert code_store._new  # compiled, and known as new
+    assert first == ("Point(x=1, y=2, tags=())", True, True, False, ["x", "y", "tags"])
+
+    def no_compile(*args: object, **kwargs: object) -> object:
+        raise AssertionError("compiled although the store holds this class's code")
+
+    monkeypatch.setattr(code_store, "compile", no_compile, raising=False)
+    assert _behaviour(_define("promptctl.fake_module")) == first
+
+
+def test_another_modules_class_is_compiled_as_always(store: Path) -> None:
+    expected = _behaviour(_define("promptctl.fake_module"))
+    code_store._codes.clear()
+    code_store._new.clear()
+    assert _behaviour(_define("application.models")) == expected
+    assert code_store._codes == {} and not code_store._new
+
+
+def test_the_store_round_trips_and_a_damaged_one_is_ignored(store: Path) -> None:
+    _define("promptctl.fake_module")
+    code_store._save()
+    assert set(code_store._read(store)) == set(code_store._codes) != set()
+    good = store.read_bytes()
+    header = len(code_store._HEADER)
+    damaged = {
+        "truncated": good[: len(good) // 2],
+        "flipped": good[:header] + bytes([good[header] ^ 0xFF]) + good[header + 1 :],
+        "other python": b"\x00\x00\r\n" + good[4:],
+        "not a dict": code_store._HEADER + marshal.dumps([1, 2]),
+        "values not code": code_store._HEADER + marshal.dumps({b"k": "text"}),
+        "empty": b"",
+    }
+    for name, blob in damaged.items():
+        store.write_bytes(blob)
+        assert code_store._read(store) == {}, name
+
+
+def test_nothing_is_written_where_python_writes_no_byte_code(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _define("promptctl.fake_module")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    code_store._save_if_new()
+    assert not store.exists()
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    code_store._save_if_new()
+    assert store.exists() and not code_store._new
+
+
+def test_an_unwritable_store_only_costs_the_compile(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.parent.parent.joinpath("__pycache__").write_text("a file, not a folder")
+    _define("promptctl.fake_module")
+    code_store._save()  # no error
+    assert code_store._new and not list(store.parent.parent.glob(".*tmp"))
+
+
+_CHILD = """
+import json, sys
+from promptctl import _dataclass_code as c
+import promptctl.evals.runner, promptctl.runtime
+print(json.dumps({"new": len(c._new), "known": len(c._codes)}))
+"""
+
+
+def _child(env: dict[str, str]) -> dict[str, int]:
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    counts: dict[str, int] = json.loads(out)
+    return counts
+
+
+def test_a_process_after_warm_compiles_none_of_promptctls_dataclasses(tmp_path: Path) -> None:
+    """End to end, as `make install` leaves it: the store is read at import, and the
+    runner's and the runtime's classes need no compile; a damaged store still works."""
+    prefix = tmp_path / "pycache"
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(prefix)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run(
+        [sys.executable, "-c", "from promptctl._dataclass_code import warm; warm()"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    (stored,) = prefix.rglob("dataclass-code.*.bin")
+    warm = _child(env)
+    assert warm["new"] == 0 and warm["known"] > 100
+    stored.write_bytes(stored.read_bytes()[:100])
+    cold = _child({**env, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert cold["new"] > 50 and cold["known"] == cold["new"]
