@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from promptctl.errors import EXIT_INTERRUPTED, UsageError
 from promptctl.evals.case_facts import CaseFacts
-from promptctl.evals.case_run import CaseRunner
+from promptctl.evals.case_run import Called, CaseRunner
 from promptctl.evals.git_head import head_commit
 from promptctl.evals.options import (
     DEFAULT_CONCURRENCY,
@@ -62,6 +62,7 @@ from promptctl.evals.scoring import exit_code
 from promptctl.promptfile.model import Project, Prompt
 
 if TYPE_CHECKING:
+    from promptctl.evals.cases import Case
     from promptctl.evals.judge import Judge, JudgeVerdict, PromptJudge
     from promptctl.ledger import Ledger
     from promptctl.ledger.postgres import PgLedger
@@ -282,13 +283,44 @@ class _Session:
                     await self._drained.wait()
             except TimeoutError:
                 pass
-        for index, case in self._queue:
-            await self.log.begin(index, case)
-            result = await self.case_runner.run(case, judge)
-            if self.progress is not None:
-                self.progress.advance(result, self.budget.spent)
-            await self.log.end(index, result)
+        runner = self.case_runner
+        taken = self._hold_next()
+        if taken is not None:
+            await self.log.room_for(taken[0])
+        ahead: asyncio.Future[Called | CaseResult] | None = None
+        try:
+            while taken is not None:
+                index, case = taken
+                called = await (ahead if ahead is not None else runner.call(case))
+                ahead = None
+                taken = self._hold_next()
+                live = isinstance(called, Called) and not called.response.cached
+                if live and taken is not None and self.log.has_room(taken[0]):
+                    # request first: the next case's request leaves before this answer is
+                    # scored and written, so that work overlaps the network wait (only
+                    # when the next case may start at once: waiting for room here would
+                    # wait for this very case to be written)
+                    ahead = asyncio.ensure_future(runner.call(taken[1]))
+                    await asyncio.sleep(0)
+                result = (
+                    called if isinstance(called, CaseResult) else await runner.finish(called, judge)
+                )
+                if self.progress is not None:
+                    self.progress.advance(result, self.budget.spent)
+                await self.log.end(index, result)
+                if taken is not None and ahead is None:
+                    await self.log.room_for(taken[0])
+        finally:
+            if ahead is not None and not ahead.done():
+                ahead.cancel()
         self._drained.set()
+
+    def _hold_next(self) -> tuple[int, Case] | None:
+        """The next case, held in the result log (None: all taken)."""
+        taken = next(self._queue, None)
+        if taken is not None:
+            self.log.hold(*taken)
+        return taken
 
     # ---- set-up and tear-down -----------------------------------------------------
 

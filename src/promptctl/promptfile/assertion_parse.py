@@ -58,7 +58,7 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
         diags.append(finding("PC015", f"unknown assertion type '{name}'", loc, hint))
         return None
     needs = REQUIRED_OPTIONS.get(base, ())
-    if needs and not any(k in data for k in needs):
+    if needs and data.keys().isdisjoint(needs):
         keys = " or ".join(f"`{k}`" for k in needs)
         diags.append(
             finding(
@@ -119,18 +119,20 @@ def parse_assertion(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> A
             diags.append(finding("PC016", f"invalid JSON Schema: {problem}", loc))
             return None
     for key in ("weight", "threshold"):
-        number = data.get(key, 0)
+        if key not in data:
+            continue
+        number = data[key]
         if isinstance(number, bool) or not isinstance(number, int | float):
             diags.append(finding("PC016", f"'{name}': `{key}` must be a number", loc))
             return None
     return AssertionSpec(
-        type=base,
-        value=value,
-        negate=negate,
-        weight=float(data.get("weight", 1.0)),
-        threshold=float(data["threshold"]) if "threshold" in data else None,
-        options={k: v for k, v in data.items() if k not in _RESERVED},
-        location=loc,
+        base,
+        value,
+        negate,
+        float(data.get("weight", 1.0)),
+        float(data["threshold"]) if "threshold" in data else None,
+        {k: v for k, v in data.items() if k not in _RESERVED},
+        loc,
     )
 
 
@@ -138,7 +140,8 @@ def _long_form(raw: Any, loc: SourceLocation, diags: list[Diagnostic]) -> dict[s
     """`contains: hi` -> `{type: contains, value: hi}`; a mapping value becomes options."""
     if isinstance(raw, str):
         return {"type": raw}
-    if not isinstance(raw, Mapping):  # a dataset row's, which no schema checked first
+    # a dataset row's, which no schema checked first (`type` first: a dict is the rule)
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         diags.append(
             finding(
                 "PC015",

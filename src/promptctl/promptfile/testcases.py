@@ -82,7 +82,9 @@ def parse_tests(
                 )
             )
             continue
-        repeat = _repeat(entry.get("repeat"), locate(f"{ptr}/repeat"), project.limits, diags)
+        repeat = entry.get("repeat")
+        if repeat is not None:  # located only when there is one to check
+            repeat = _repeat(repeat, locate(f"{ptr}/repeat"), project.limits, diags)
         degraded = tuple(entry.get("degraded") or ())
         parts.append(
             TestCase(
