@@ -237,3 +237,40 @@ def test_a_shard_over_its_size_loses_its_oldest_entries_first(
     assert sorted(p.name for p in entry.parent.iterdir()) == sorted(
         [entry.name, others[1].name, others[2].name]
     )
+
+
+def test_hostile_prompt_files_read_the_same_from_the_cache(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tools/fuzz_inputs.py's mutations of the example prompts (huge numbers, deep
+    nesting, NaN, tags, keys of every kind): a load from the cache gives what parsing
+    gives, the same data or the same error, every time."""
+    import sys
+
+    import yaml
+
+    from promptctl.errors import PromptFileError
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.syspath_prepend(str(root / "tools"))
+    import fuzz_inputs
+
+    def outcome(text: str, cached: bool) -> object:
+        try:
+            return _fields(load_yaml(text, P, cache=cached))
+        except PromptFileError as exc:
+            return str(exc)
+
+    files = sorted((root / "prompts").rglob("*.yaml"))
+    seeds = {f: yaml.safe_load(f.read_text()) for f in files}
+    rng = random.Random(2026)
+    texts = []
+    for _ in range(150):
+        data = fuzz_inputs.mutate(seeds[rng.choice(files)], rng)
+        texts.append(fuzz_inputs.expand(yaml.safe_dump(data, allow_unicode=True), yaml_text=True))
+    fresh = [outcome(t, cached=False) for t in texts]
+    assert [outcome(t, cached=True) for t in texts] == fresh  # parsed, stored
+    assert _entries(cache)
+    assert [outcome(t, cached=True) for t in texts] == fresh  # read back
+    assert sum(isinstance(o, str) for o in fresh) > 5  # errors were among them
+    del sys.modules["fuzz_inputs"]
