@@ -9,7 +9,10 @@ so its compiled code is kept, as `.pyc` files keep a module's: `dataclasses`' ow
 
 Only classes of promptctl's modules go through the store (another module's dataclass
 is compiled as always). The store is `__pycache__/dataclass-code.<tag>.bin` of this
-package, written at exit when something new was compiled and Python writes byte code
+package: per module, the generated texts and their code, a module's entries read the
+first time one of its classes is made (`promptctl --version` reads one module's). A
+text is found by the text itself, never by a digest that two texts could share. The
+store is written at exit when something new was compiled and Python writes byte code
 (`PYTHONDONTWRITEBYTECODE` unset), or by `warm()` (`make install`). It is trusted as
 the `.pyc` files beside it are: whoever can write one can write the other. A store that
 is damaged, of another Python, or missing is ignored: classes compile as usual.
@@ -19,12 +22,7 @@ from __future__ import annotations
 
 import atexit
 import builtins
-import contextlib
 import dataclasses
-import hashlib
-import importlib.util
-import marshal
-import os
 import sys
 from pathlib import Path
 from types import CodeType
@@ -32,15 +30,25 @@ from typing import Any
 
 __all__ = ["install", "store_path", "warm"]
 
-_MAX_ENTRIES = 4096  # a store past this (many edits of promptctl's source) starts over
-_HEADER = importlib.util.MAGIC_NUMBER + b"promptctl dataclass code 1\n"
-_codes: dict[bytes, CodeType] = {}
-_new: set[bytes] = set()
+_MAX_BYTES = 8 << 20  # a store past this (many edits of promptctl's source) starts over
+_TAG = b"promptctl dataclass code 2\n"  # after importlib.util.MAGIC_NUMBER (Python's own)
+_Texts = dict[str, CodeType]  # one module's generated texts and their code
+_stored: dict[str, bytes] = {}  # module -> its marshalled texts, as read (not yet loaded)
+_codes: dict[str, _Texts] = {}  # module -> its texts, loaded or compiled in this process
+_new: set[str] = set()  # modules with a text compiled here
 _state: dict[str, Any] = {}
+
+
+def _header() -> bytes:
+    import importlib.util
+
+    return importlib.util.MAGIC_NUMBER + _TAG
 
 
 def store_path() -> Path | None:
     """Where the compiled methods are kept (None without a byte-code folder)."""
+    import importlib.util
+
     tag = sys.implementation.cache_tag
     if tag is None:
         return None
@@ -51,19 +59,52 @@ def store_path() -> Path | None:
     return Path(pyc).with_name(f"dataclass-code.{tag}.bin")
 
 
-def _read(path: Path) -> dict[bytes, CodeType]:
+def _read(path: Path) -> dict[str, bytes]:
+    """The store's modules, each still marshalled ({} when it is missing or damaged)."""
+    import marshal
+
     try:
         blob = path.read_bytes()
     except OSError:
         return {}
-    if not blob.startswith(_HEADER):
+    header = _header()
+    if not blob.startswith(header):
         return {}
     try:
-        found = marshal.loads(blob[len(_HEADER) :])
+        found = marshal.loads(blob[len(header) :])
     except (ValueError, EOFError, TypeError):
         return {}
     if type(found) is not dict or not all(
-        type(k) is bytes and type(v) is CodeType for k, v in found.items()
+        type(k) is str and type(v) is bytes for k, v in found.items()
+    ):
+        return {}
+    return found
+
+
+def _texts(module: str) -> _Texts:
+    """Module's texts: loaded from the store on first use, {} if it has none (or bad)."""
+    texts = _codes.get(module)
+    if texts is None:
+        if not _state.get("read"):
+            _state["read"] = True
+            path = store_path()
+            if path is not None:
+                _stored.update(_read(path))
+        texts = _codes[module] = _unpack(_stored.pop(module, b""))
+    return texts
+
+
+def _unpack(blob: bytes) -> _Texts:
+    import marshal
+
+    if not blob:
+        return {}
+    try:
+        found = marshal.loads(blob)
+    except (ValueError, EOFError, TypeError):
+        return {}
+    if type(found) is not dict or not all(
+        type(k) is str and type(v) is CodeType for k, v in found.items()
     ):
         return {}
     return found
@@ -71,17 +112,18 @@ def _read(path: Path) -> dict[bytes, CodeType]:
 
 def _exec(source: Any, globals: Any = None, locals: Any = None, /, **kwargs: Any) -> Any:
     """`exec` as `dataclasses` calls it, with a promptctl class's text compiled once."""
+    module = globals.get("__name__") if type(globals) is dict else None
     if (
         type(source) is str
         and not kwargs
-        and type(globals) is dict
-        and str(globals.get("__name__", "")).startswith("promptctl.")
+        and type(module) is str
+        and module.startswith("promptctl.")
     ):
-        key = hashlib.blake2b(source.encode(), digest_size=16).digest()
-        code = _codes.get(key)
+        texts = _texts(module)
+        code = texts.get(source)
         if code is None:
-            code = _codes[key] = compile(source, "<string>", "exec", dont_inherit=True)
-            _new.add(key)
+            code = texts[source] = compile(source, "<string>", "exec", dont_inherit=True)
+            _new.add(module)
         return builtins.exec(code, globals, locals)
     return builtins.exec(source, globals, locals, **kwargs)
 
@@ -91,9 +133,6 @@ def install() -> None:
     if _state.get("installed"):
         return
     _state["installed"] = True
-    path = store_path()
-    if path is not None:
-        _codes.update(_read(path))
     dataclasses.exec = _exec  # type: ignore[attr-defined]  # shadows the builtin there
     atexit.register(_save_if_new)
 
@@ -104,18 +143,23 @@ def _save_if_new() -> None:
 
 
 def _save() -> None:
+    """Write the store: what it held, with this process's modules replaced."""
     path = store_path()
     if path is None:
         return
+    import contextlib
+    import marshal
+    import os
+
     merged = _read(path)
-    merged.update(_codes)
-    if len(merged) > _MAX_ENTRIES:
-        merged = dict(_codes)
+    merged.update((module, marshal.dumps(texts)) for module, texts in _codes.items() if texts)
+    if sum(len(blob) for blob in merged.values()) > _MAX_BYTES:
+        merged = {module: marshal.dumps(texts) for module, texts in _codes.items() if texts}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(exist_ok=True)
         with open(tmp, "xb") as fh:
-            fh.write(_HEADER + marshal.dumps(merged))
+            fh.write(_header() + marshal.dumps(merged))
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
@@ -127,6 +171,8 @@ def _save() -> None:
 def warm() -> int:
     """Import every promptctl module and write the store (`make install` runs this, as
     compileall is run for `.pyc` files); returns how many methods it holds."""
+    import contextlib
+    import importlib
     import pkgutil
 
     import promptctl
@@ -138,4 +184,4 @@ def warm() -> int:
         with contextlib.suppress(Exception):  # an optional extra's module (psycopg, redis)
             importlib.import_module(module.name)
     _save()
-    return len(_codes)
+    return sum(len(texts) for texts in _codes.values())
