@@ -1,3 +1,3 @@
-from promptctl.cli.main import main
+from promptctl.cli.main import entry
 
-main()
+entry()

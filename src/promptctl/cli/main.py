@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -112,6 +112,47 @@ def _invoked() -> str | None:
     """The command named on the command line (its first argument), if it is one."""
     first = sys.argv[1] if len(sys.argv) > 1 else None
     return first if first in COMMANDS or sys.argv[1:] == ["--version"] else None
+
+
+def entry() -> NoReturn:
+    """The `promptctl` executable (and `python -m promptctl`): `main()`, then leave
+    without the interpreter's teardown.
+
+    Freeing every object a finished command built is work nobody waits for: ~95 ms
+    after a 10,000-case run, ~35 ms after a cached 1,000-case one (a tenth of it). What
+    the teardown does that matters is done first, in its order: non-daemon threads
+    joined (`threading._shutdown`), exit handlers run (the ledger's close, logging's
+    flush), stdout and stderr flushed. Every file promptctl writes is closed where it
+    is written. A traceback (a bug) leaves the usual way."""
+    try:
+        main()
+    except SystemExit as exc:
+        _leave(exc.code)
+    _leave(0)
+
+
+def _leave(code: object) -> NoReturn:
+    import atexit
+    import contextlib
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if shutdown is None or run_exit_handlers is None:  # another Python: the usual exit
+        sys.exit(code)  # type: ignore[arg-type]
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # what Python does with `sys.exit("message")`
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    shutdown()
+    run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`promptctl … | head`)
+            stream.flush()
+    os._exit(status & 0xFF)
 
 
 def main() -> None:
