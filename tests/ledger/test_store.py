@@ -85,6 +85,45 @@ def test_batch_size_triggers_a_write_and_flush_waits(tmp_path: Path) -> None:
     ledger.close()
 
 
+def test_a_full_batch_of_hits_is_committed_by_the_caller_when_asked(tmp_path: Path) -> None:
+    """`commit_full_batches` (an evaluation's ledger): the record that fills a batch
+    commits it before it returns, on the caller's thread, not the writer's."""
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, batch_size=10, flush_interval_s=60.0, commit_full_batches=True)
+    writers: set[str] = set()
+    write_now = ledger._write_now
+
+    def spy(batch: list[tuple[object, ...]]) -> bool:
+        writers.add(threading.current_thread().name)
+        return write_now(batch)
+
+    ledger._write_now = spy  # type: ignore[method-assign]
+    for _ in range(9):
+        ledger.record(call(outcome="cached", cost=0.0))
+    assert _count(path) == 0  # not full yet
+    ledger.record(call(outcome="cached", cost=0.0))
+    assert _count(path) == 10  # no waiting for a thread: committed by this call
+    assert writers == {threading.current_thread().name}
+    ledger.close()
+    assert _count(path) == 10
+
+
+def test_a_full_batch_goes_to_the_writer_when_another_commit_holds_the_ledger(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, batch_size=5, flush_interval_s=60.0, commit_full_batches=True)
+    with ledger._write_lock:  # another thread's commit in progress
+        for _ in range(5):
+            ledger.record(call(outcome="cached", cost=0.0))  # must not wait for it
+        assert _count(path) == 0
+    deadline = time.monotonic() + 2.0
+    while _count(path) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _count(path) == 5  # the writer thread, woken, committed them
+    ledger.close()
+
+
 def test_rows_written_at_interpreter_exit(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     code = (

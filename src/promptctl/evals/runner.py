@@ -345,7 +345,10 @@ class _Session:
             spool = os.environ.get(SPOOL_ENV) or self.project.state_dir / "ledger-spool"
             ledger = PgLedger(self.project.ledger_url, spool_dir=spool)
         else:
-            ledger = Ledger(self.project.ledger_path or self.project.state_dir / "ledger.sqlite")
+            ledger = Ledger(
+                self.project.ledger_path or self.project.state_dir / "ledger.sqlite",
+                commit_full_batches=True,  # a cached run's hits: no writer-thread turns
+            )
         self._ledger = ledger
         shared = None
         env = os.environ if self.env is None else self.env

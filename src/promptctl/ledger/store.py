@@ -100,10 +100,19 @@ class Ledger:
         *,
         batch_size: int = 200,
         flush_interval_s: float = 0.2,
+        commit_full_batches: bool = False,
     ) -> None:
+        """`commit_full_batches`: the caller that fills a batch of cache hits commits
+        it, when that needs no waiting, instead of waking the writer thread. For a
+        caller that records many hits in a row (an evaluation's event loop): one ~1 ms
+        commit per `batch_size` hits, where the writer thread's commit, taking the GIL
+        turn by turn from a busy caller (one `sqlite3_step` a row, each handing the GIL
+        back), cost a cached 1,000-case run ~35 ms. An application keeps the default:
+        no cache hit ever waits for a commit."""
         self.path = path
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
+        self.commit_full_batches = commit_full_batches
         self.dropped = 0  # rows lost to a write error (disk full, …); see last_error
         self.last_error: str | None = None
         self._db = connect(path)  # opened here so a bad path fails loudly
@@ -190,8 +199,25 @@ class Ledger:
             seq, waiting = self._appended, len(self._pending)
         if paid:
             self._commit(seq)
-        elif waiting >= self.batch_size:
+        elif waiting >= self.batch_size and not (self.commit_full_batches and self._try_commit()):
             self._wake.set()
+
+    def _try_commit(self) -> bool:
+        """Commit the pending rows here if no other writer holds the ledger; False (and
+        nothing taken) when one does."""
+        if not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            with self._pending_lock:
+                if self._closed or not self._pending:
+                    return True
+                if not self._write_now(self._pending):
+                    return False
+                self._pending = []
+                self._written = self._appended
+            return True
+        finally:
+            self._write_lock.release()
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Commit every row recorded so far (`timeout` is kept for compatibility)."""
