@@ -126,7 +126,7 @@ def test_a_folder_another_user_owns_is_not_used(
     assert _entries(cache) == []
 
 
-@pytest.mark.parametrize("value", ["off", "0", ""])
+@pytest.mark.parametrize("value", ["off", "0", "false", "NO"])
 def test_the_cache_can_be_turned_off(
     value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,10 +140,14 @@ def test_the_cache_can_be_turned_off(
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
+@pytest.mark.parametrize("unset", [None, "", "  "])
 def test_the_default_folder_is_the_users_cache_not_the_project(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    unset: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(parse_cache.CACHE_ENV, raising=False)
+    if unset is None:
+        monkeypatch.delenv(parse_cache.CACHE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(parse_cache.CACHE_ENV, unset)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(parse_cache, "_state", {})
     _load(_prompt(), P)

@@ -20,10 +20,11 @@ Why this is safe with untrusted prompt files:
 - only data `marshal` writes exactly is stored (a file with a date is parsed each time);
   failures to read or write are misses, never errors: the cache only ever saves time.
 
-`PROMPTCTL_CACHE_DIR=off` turns it off. Whenever an entry is written, its shard folder
-(one of 256) loses the entries not rewritten for `MAX_AGE_DAYS`, then the oldest ones
-while it holds more than `SHARD_BYTES` (the newest always stays): the cache stays under
-~256 MiB however often files are edited.
+`PROMPTCTL_CACHE_DIR=off` (or `0`, `false`, `no`) turns it off; empty is unset.
+Whenever an entry is written, its shard folder (one of 256) loses the entries not
+rewritten for `MAX_AGE_DAYS`, then the oldest ones while it holds more than
+`SHARD_BYTES` (the newest always stays): the cache stays under ~256 MiB however often
+files are edited.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def cache_dir() -> Path | None:
 
 
 def _usable_dir() -> Path | None:
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None and configured.strip().lower() in ("off", "0", "false", ""):
+    configured = os.environ.get(CACHE_ENV, "").strip()
+    if configured.lower() in ("off", "0", "false", "no"):
         return None
     if configured:
         base = Path(configured)
