@@ -161,3 +161,24 @@ def test_the_yaml_mistakes_of_prompt_text_say_how_to_fix_them(
         assert QUOTE_IT in (err.hint or "")
     quoted = line.replace("- user: ", "- user: '", 1).replace("'", "''").replace("''", "'", 1)
     assert load_yaml(f"messages:\n  {quoted}'\n", P).data["messages"][0]["user"]
+
+
+def test_remembered_tags_are_the_ones_yaml_gives() -> None:
+    """The loader remembers which tag a plain value resolves to (yaml_parse._Loader): a
+    value seen quoted, then plain, then quoted again keeps each form's own type."""
+    from promptctl.promptfile import yaml_parse
+
+    values = ["5", "1.5", "yes", "no", "null", "~", "2024-01-02", "0x1F", "ok", ""]
+    lines = []
+    for i, v in enumerate(values):
+        lines += [f"q{i}: '{v}'", f"p{i}: {v}", f"r{i}: '{v}'", f"s{i}: {v}"]
+    text = "\n".join(lines) + "\n"
+
+    def tags(loader: type) -> list[str]:
+        node = loader(text).get_single_node()
+        return [v.tag for _, v in node.value]
+
+    assert tags(yaml_parse._Loader) == tags(yaml_parse._Base)
+    data = yaml_parse.parse(text, P).data
+    assert (data["q0"], data["p0"], data["r0"], data["s0"]) == ("5", 5, "5", 5)
+    assert (data["p2"], data["q2"]) == (True, "yes")

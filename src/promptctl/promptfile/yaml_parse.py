@@ -20,7 +20,25 @@ __all__ = ["parse", "syntax_hint"]
 
 _MAX_NODES = 200_000  # guards against alias bombs ("billion laughs")
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAGS: dict[tuple[Any, ...], str] = {}  # (kind, value, implicit) -> the tag YAML gives it
+_MAX_TAGS = 50_000
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """PyYAML's safe loader, remembering which tag a plain value resolves to: the C
+    composer asks Python for every scalar, and the answer for `name`, `ok`, `true`, `5`
+    is the same each time (its implicit resolvers are regular expressions, tried in
+    turn). ~35% of the composer's time on a suite of many similar tests."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        key = (kind, value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_TAGS) < _MAX_TAGS and self.yaml_path_resolvers == {}:
+                _TAGS[key] = tag
+        return tag
 
 
 def _line_at(text: str, index: int) -> str:
@@ -100,6 +118,7 @@ def parse(text: str, path: Path) -> LocatedYaml:
 
 
 _STR = "tag:yaml.org,2002:str"
+_SCALAR = yaml.ScalarNode
 _MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -156,12 +175,16 @@ class _Walker:
                 f"document expands to more than {_MAX_NODES:,} nodes (alias bomb?)",
                 location=SourceLocation(self._out.path),
             )
-        mark = node.start_mark
-        if ptr not in self._values:
-            self._values[ptr] = (mark.line + 1, mark.column + 1)
-        if isinstance(node, yaml.ScalarNode):
-            if node.style in ("|", ">"):
+        values = self._values
+        if ptr not in values:
+            mark = node.start_mark
+            values[ptr] = (mark.line + 1, mark.column + 1)
+        if type(node) is _SCALAR:
+            style = node.style
+            if style == "|" or style == ">":
                 self._out.block_scalars.add(ptr)
+            if node.tag == _STR:
+                return node.value
             return self._scalar(node)
         if id(node) in self._stack:
             raise PromptFileError(
@@ -180,40 +203,68 @@ class _Walker:
         return self._loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, ptr: str, depth: int) -> dict[Any, Any]:
-        if any(k.tag == _MERGE for k, _ in node.value):
-            self._check_duplicates([(k, v) for k, v in node.value if k.tag != _MERGE], ptr)
+        pairs = node.value
+        names: list[Any] | None = self._key_names(pairs, ptr)
+        if names is None:  # a merge key (`<<`): checked without it, then merged
+            self._check_duplicates([(k, v) for k, v in pairs if k.tag != _MERGE], ptr)
             self._loader.flatten_mapping(node)
-        else:
-            self._check_duplicates(node.value, ptr)
+            pairs = node.value
+            names = [self._scalar(k) for k, _ in pairs]
+            names = [sys.intern(k) if type(k) is str else k for k in names]
         data: dict[Any, Any] = {}
         keys = self._out.keys
-        for key_node, value_node in node.value:
-            key = self._scalar(key_node)
-            if type(key) is str:  # `name`, `vars`, `assert`… once each, not once per test
-                key = sys.intern(key)
-            child = f"{ptr}/{_escape(str(key))}"
+        for (key_node, value_node), key in zip(pairs, names, strict=True):
+            child = f"{ptr}/{_escape(key if type(key) is str else str(key))}"
             if child not in keys:
                 keys[child] = _pos(key_node)
             data[key] = self.walk(value_node, child, depth + 1)
         return data
 
-    def _check_duplicates(self, pairs: list[tuple[yaml.Node, yaml.Node]], ptr: str) -> None:
-        seen: dict[Any, int] = {}
+    def _key_names(self, pairs: list[tuple[yaml.Node, yaml.Node]], ptr: str) -> list[str] | None:
+        """The keys of a mapping, each checked to be a string (interned: `name`, `vars`,
+        `assert`… once each, not once per test), duplicates recorded; None when a merge
+        key is among them (the caller takes the merge path)."""
+        names: list[str] = []
+        seen: dict[str, int] = {}
+        duplicates: list[tuple[str, tuple[int, int], int]] = []
         for key_node, _ in pairs:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise PromptFileError(
-                    "mapping keys must be plain scalars",
-                    location=SourceLocation(self._out.path, *_pos(key_node)),
-                )
-            key = self._scalar(key_node)
-            if type(key) is not str:
-                raise PromptFileError(
-                    f"the key {key_node.value!r} is read as {_kind(key)}; keys must be strings",
-                    location=SourceLocation(self._out.path, *_pos(key_node)),
-                    hint=f"quote it: '{key_node.value}':",
-                )
+            tag = key_node.tag
+            if tag == _STR and type(key_node) is _SCALAR:
+                key = key_node.value  # the common case, without a call
+            elif tag == _MERGE:
+                return None
+            else:
+                key = self._key(key_node)
             if key in seen:
-                dup = f"{ptr}/{_escape(str(key))}"
+                duplicates.append((f"{ptr}/{_escape(key)}", _pos(key_node), seen[key]))
+            else:
+                seen[key] = key_node.start_mark.line + 1
+            names.append(sys.intern(key))
+        self._out.duplicates.extend(duplicates)
+        return names
+
+    def _key(self, key_node: yaml.Node) -> str:
+        """A mapping key's string; an error for any other kind of key."""
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise PromptFileError(
+                "mapping keys must be plain scalars",
+                location=SourceLocation(self._out.path, *_pos(key_node)),
+            )
+        key = self._scalar(key_node)
+        if type(key) is not str:
+            raise PromptFileError(
+                f"the key {key_node.value!r} is read as {_kind(key)}; keys must be strings",
+                location=SourceLocation(self._out.path, *_pos(key_node)),
+                hint=f"quote it: '{key_node.value}':",
+            )
+        return key
+
+    def _check_duplicates(self, pairs: list[tuple[yaml.Node, yaml.Node]], ptr: str) -> None:
+        seen: dict[str, int] = {}
+        for key_node, _ in pairs:
+            key = self._key(key_node)
+            if key in seen:
+                dup = f"{ptr}/{_escape(key)}"
                 self._out.duplicates.append((dup, _pos(key_node), seen[key]))
             else:
                 seen[key] = key_node.start_mark.line + 1
