@@ -278,3 +278,18 @@ def test_hostile_prompt_files_read_the_same_from_the_cache(
     assert [outcome(t, cached=True) for t in texts] == fresh  # read back
     assert sum(isinstance(o, str) for o in fresh) > 5  # errors were among them
     del sys.modules["fuzz_inputs"]
+
+
+def test_a_relative_xdg_cache_home_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XDG_CACHE_HOME=.cache would put the cache in whatever folder promptctl runs in
+    (a project); the XDG spec says to ignore a relative path."""
+    monkeypatch.delenv(parse_cache.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", ".cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(parse_cache, "_state", {})
+    _load(_prompt(), P)
+    assert not (tmp_path / ".cache").exists()
+    assert len(_entries(tmp_path / "home" / ".cache" / "promptctl")) == 1

@@ -64,9 +64,13 @@ def _usable_dir() -> Path | None:
     if configured:
         base = Path(configured)
     else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        try:
-            base = Path(xdg) / "promptctl" if xdg else Path.home() / ".cache" / "promptctl"
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        try:  # a relative XDG path is to be ignored (XDG Base Directory spec)
+            base = (
+                Path(xdg) / "promptctl"
+                if os.path.isabs(xdg)
+                else Path.home() / ".cache" / "promptctl"
+            )
         except RuntimeError:  # no home directory
             return None
     folder = base / f"parsed-py{sys.version_info[0]}{sys.version_info[1]}"
