@@ -12,7 +12,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -c 'from promptctl._dataclass_code import warm; warm()'
+	$(BIN)/python -c 'from promptctl._code_store import warm; warm()'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -52,7 +52,7 @@ SLOW_FILES = (
     "providers/test_vendored_specs.py",
     "test_layers.py",
     "test_plan_equality.py",
-    "test_dataclass_code.py",
+    "test_code_store.py",
     "security/test_python_check_exit.py",
     "report/test_diff_report.py",
     "test_extension_points.py",

@@ -44,7 +44,7 @@ def _module_name(path: Path, root: Path) -> str:
 
 
 # the package root's own private helpers (imported by promptctl/__init__.py): the root
-ROOT_MODULES = frozenset({"_dataclass_code"})
+ROOT_MODULES = frozenset({"_code_store"})
 
 
 def _layer(module: str) -> str:

@@ -5,10 +5,10 @@ renders, evaluates, gates and publishes them, and `promptctl.runtime` runs the
 published bundle inside applications.
 """
 
-from promptctl import _dataclass_code
+from promptctl import _code_store
 
 __version__ = "0.1.0"
 
-_dataclass_code.install()  # before any module of the package defines a dataclass
+_code_store.install()  # before any module of the package defines a dataclass
 
 __all__ = ["__version__"]

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from promptctl import _code_store
 from promptctl.promptfile.regex_safety import (
     PatternError,
     RegexTimeout,
@@ -162,7 +163,10 @@ def _compile(schema: Any, *, trusted: bool = False) -> tuple[Check | None, bool]
     source = "def check(v):\n" + "\n".join(gen.lines) + "\n    return True\n"
     namespace: dict[str, Any] = dict(gen.consts)
     try:
-        code = compile(source, "<promptctl schema>", "exec")
+        if trusted:  # promptctl's own schema: the same source every run, compiled once
+            code = _code_store.compiled(__name__, source, "<promptctl schema>")
+        else:
+            code = compile(source, "<promptctl schema>", "exec")
     except (SyntaxError, RecursionError, MemoryError):  # nested past Python's block limit
         return None, False
     exec(code, namespace)

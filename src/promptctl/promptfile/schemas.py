@@ -11,8 +11,9 @@ import math
 import re
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from promptctl import _code_store
 from promptctl.promptfile.diagnostics import Diagnostic
 from promptctl.promptfile.fast_validate import Check, compile_schema
 from promptctl.promptfile.rules import finding
@@ -80,9 +81,17 @@ def validator(name: SchemaName) -> Draft202012Validator:
 @cache
 def _fast_check(name: SchemaName) -> Check | None:
     """The schema compiled to one function (`fast_validate`): its "valid" is trusted,
-    anything else goes to jsonschema for the findings (loading 1,000 tests: 99 -> 60 ms)."""
+    anything else goes to jsonschema for the findings (loading 1,000 tests: 99 -> 60 ms).
+    Its code is kept compiled (`_code_store`): ~7 ms less start-up for both schemas."""
     full = schema(name)
     return compile_schema(inline_refs(full, full.get("$defs", {})), trusted=True)
+
+
+@_code_store.on_warm
+def _warm_checks() -> None:
+    """`make install` (`_code_store.warm`): both schemas' checks compiled into the store."""
+    for name in get_args(SchemaName):
+        _fast_check(name)
 
 
 _checked: dict[str, tuple[tuple[Any, ...], str] | None] = {}

@@ -1,4 +1,7 @@
-"""promptctl's dataclass methods compiled once, kept beside the package's byte code.
+"""Code promptctl generates, compiled once and kept beside the package's byte code.
+
+Two kinds: the methods `@dataclass` writes for promptctl's classes, and the checks
+`fast_validate` generates from promptctl's own JSON Schemas (`compiled`).
 
 `@dataclass` writes each class's `__init__`, `__repr__`, `__eq__`, `__hash__`,
 `__setattr__`… as source text and compiles it while the module is imported: ~0.4 ms a
@@ -8,7 +11,7 @@ so its compiled code is kept, as `.pyc` files keep a module's: `dataclasses`' ow
 `exec` of that text gets the stored code object instead of compiling it again.
 
 Only classes of promptctl's modules go through the store (another module's dataclass
-is compiled as always). The store is `__pycache__/dataclass-code.<tag>.bin` of this
+is compiled as always). The store is `__pycache__/generated-code.<tag>.bin` of this
 package: per module, the generated texts and their code, a module's entries read the
 first time one of its classes is made (`promptctl --version` reads one module's). A
 text is found by the text itself, never by a digest that two texts could share. The
@@ -28,7 +31,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-__all__ = ["install", "store_path", "warm"]
+__all__ = ["compiled", "install", "on_warm", "store_path", "warm"]
 
 _MAX_BYTES = 8 << 20  # a store past this (many edits of promptctl's source) starts over
 _TAG = b"promptctl dataclass code 2\n"  # after importlib.util.MAGIC_NUMBER (Python's own)
@@ -37,6 +40,7 @@ _stored: dict[str, bytes] = {}  # module -> its marshalled texts, as read (not y
 _codes: dict[str, _Texts] = {}  # module -> its texts, loaded or compiled in this process
 _new: set[str] = set()  # modules with a text compiled here
 _state: dict[str, Any] = {}
+_warmers: list[Any] = []  # what `warm()` runs after importing every module
 
 
 def _header() -> bytes:
@@ -56,7 +60,7 @@ def store_path() -> Path | None:
         pyc = importlib.util.cache_from_source(str(Path(__file__).with_name("__init__.py")))
     except (NotImplementedError, ValueError):
         return None
-    return Path(pyc).with_name(f"dataclass-code.{tag}.bin")
+    return Path(pyc).with_name(f"generated-code.{tag}.bin")
 
 
 def _read(path: Path) -> dict[str, bytes]:
@@ -128,6 +132,25 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /, **kwargs: Any
     return builtins.exec(source, globals, locals, **kwargs)
 
 
+def compiled(module: str, source: str, filename: str) -> CodeType:
+    """`compile(source, filename, "exec")` once: kept in the store under `module` (a
+    promptctl module generating code from promptctl's own data, never a user's)."""
+    texts = _texts(module)
+    key = f"{filename}\0{source}"
+    code = texts.get(key)
+    if code is None:
+        code = texts[key] = compile(source, filename, "exec", dont_inherit=True)
+        _new.add(module)
+    return code
+
+
+def on_warm(warmer: Any) -> Any:
+    """Register `warmer()` to run in `warm()` (code generated on demand, not at import:
+    the schema checks). Usable as a decorator."""
+    _warmers.append(warmer)
+    return warmer
+
+
 def install() -> None:
     """Serve promptctl's dataclasses from the store from now on (idempotent)."""
     if _state.get("installed"):
@@ -183,5 +206,7 @@ def warm() -> int:
             continue  # runs the CLI
         with contextlib.suppress(Exception):  # an optional extra's module (psycopg, redis)
             importlib.import_module(module.name)
+    for warmer in _warmers:
+        warmer()
     _save()
     return sum(len(texts) for texts in _codes.values())

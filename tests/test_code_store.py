@@ -1,5 +1,6 @@
-"""promptctl's dataclass methods come from the stored compiled code, behave exactly as
-freshly compiled ones, and a damaged or foreign store only costs the compile."""
+"""Code promptctl generates (its dataclasses' methods, its own schemas' checks) comes
+from the stored compiled code, behaves exactly as freshly compiled code, and a damaged
+or foreign store only costs the compile."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from promptctl import _dataclass_code as code_store
+from promptctl import _code_store as code_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +43,7 @@ def _define(module_name: str) -> type:
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "__pycache__" / "dataclass-code.test.bin"
+    path = tmp_path / "__pycache__" / "generated-code.test.bin"
     monkeypatch.setattr(code_store, "store_path", lambda: path)
     monkeypatch.setattr(code_store, "_codes", {})
     monkeypatch.setattr(code_store, "_stored", {})
@@ -144,8 +145,10 @@ def test_an_unwritable_store_only_costs_the_compile(
 
 _CHILD = """
 import json, sys
-from promptctl import _dataclass_code as c
+from promptctl import _code_store as c
 import promptctl.evals.runner, promptctl.runtime
+from promptctl.promptfile import schemas
+assert schemas._fast_check("config") and schemas._fast_check("prompt")
 print(json.dumps({"new": len(c._new), "known": sum(map(len, c._codes.values()))}))
 """
 
@@ -165,14 +168,45 @@ def test_a_process_after_warm_compiles_none_of_promptctls_dataclasses(tmp_path: 
     env = {**os.environ, "PYTHONPYCACHEPREFIX": str(prefix)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     subprocess.run(
-        [sys.executable, "-c", "from promptctl._dataclass_code import warm; warm()"],
+        [sys.executable, "-c", "from promptctl._code_store import warm; warm()"],
         env=env,
         check=True,
         capture_output=True,
     )
-    (stored,) = prefix.rglob("dataclass-code.*.bin")
+    (stored,) = prefix.rglob("generated-code.*.bin")
     warm = _child(env)
     assert warm["new"] == 0 and warm["known"] > 100
     stored.write_bytes(stored.read_bytes()[:100])
     cold = _child({**env, "PYTHONDONTWRITEBYTECODE": "1"})
     assert cold["new"] > 20 and cold["known"] > 100
+
+
+def test_generated_source_is_compiled_once_per_text_and_file_name(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = "def check(v):\n    return v == 1\n"
+    first = code_store.compiled("promptctl.fake_module", source, "<promptctl schema>")
+    assert code_store._new == {"promptctl.fake_module"}
+    other = code_store.compiled("promptctl.fake_module", source, "<elsewhere>")
+    assert other.co_filename == "<elsewhere>" and first.co_filename == "<promptctl schema>"
+
+    def no_compile(*args: object, **kwargs: object) -> object:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(code_store, "compile", no_compile, raising=False)
+    assert code_store.compiled("promptctl.fake_module", source, "<promptctl schema>") is first
+    namespace: dict[str, object] = {}
+    exec(first, namespace)
+    check = namespace["check"]
+    assert callable(check) and check(1) is True and check(2) is False
+
+
+def test_a_users_schema_is_never_stored(store: Path) -> None:
+    """Schemas from prompt files (json-schema assertions, output.schema) are compiled as
+    before: the store holds only code from promptctl's own schemas."""
+    from promptctl.promptfile.fast_validate import compile_schema
+
+    check = compile_schema({"type": "object", "required": ["a"]})
+    assert check is not None and check({"a": 1}) and not check({})
+    assert code_store._codes.get("promptctl.promptfile.fast_validate", {}) == {}
+    assert not code_store._new
