@@ -65,8 +65,6 @@ def store_path() -> Path | None:
 
 def _read(path: Path) -> dict[str, bytes]:
     """The store's modules, each still marshalled ({} when it is missing or damaged)."""
-    import marshal
-
     try:
         blob = path.read_bytes()
     except OSError:
@@ -74,15 +72,7 @@ def _read(path: Path) -> dict[str, bytes]:
     header = _header()
     if not blob.startswith(header):
         return {}
-    try:
-        found = marshal.loads(blob[len(header) :])
-    except (ValueError, EOFError, TypeError):
-        return {}
-    if type(found) is not dict or not all(
-        type(k) is str and type(v) is bytes for k, v in found.items()
-    ):
-        return {}
-    return found
+    return _loads(blob[len(header) :], bytes)
 
 
 def _texts(module: str) -> _Texts:
@@ -99,16 +89,19 @@ def _texts(module: str) -> _Texts:
 
 
 def _unpack(blob: bytes) -> _Texts:
+    return _loads(blob, CodeType) if blob else {}
+
+
+def _loads(blob: bytes, value_type: type) -> dict[str, Any]:
+    """A marshalled dict of str to `value_type`, or {} for anything else."""
     import marshal
 
-    if not blob:
-        return {}
     try:
         found = marshal.loads(blob)
     except (ValueError, EOFError, TypeError):
         return {}
     if type(found) is not dict or not all(
-        type(k) is str and type(v) is CodeType for k, v in found.items()
+        type(k) is str and type(v) is value_type for k, v in found.items()
     ):
         return {}
     return found
