@@ -1,4 +1,5 @@
-"""Running one case: prepare, reserve budget (unless answered from cache), call, score, settle.
+"""Running one case: prepare, reserve budget (unless answered from cache), call (`call`),
+then score and settle (`finish`): the worker sends its next request in between.
 
 Split from the session's worker pool: a case never raises. Whatever goes wrong in it
 (render, provider, judge, a bug) becomes that case's `error` row, so the pool above only
@@ -64,11 +65,6 @@ class CaseRunner:
         self.budget = budget
         self.gateway = gateway
         self.stream = stream  # every case; else those whose params say `stream: true`
-
-    async def run(self, case: Case, judge: Judge) -> CaseResult:
-        """The case's result row (`error` or `skipped` rather than an exception)."""
-        called = await self.call(case)
-        return called if isinstance(called, CaseResult) else await self.finish(called, judge)
 
     async def call(self, case: Case) -> Called | CaseResult:
         """The case up to its answer (prepare, reserve, call); a result row when it ends
