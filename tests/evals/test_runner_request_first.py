@@ -120,3 +120,35 @@ def test_a_failing_call_sent_ahead_does_not_change_the_rows(
     assert events.index("sent q 1") < events.index("scored t0")
     statuses = [(c["test"], c["status"]) for c in run.document["cases"]]
     assert statuses == [("t0", "pass"), ("t1", "error"), ("t2", "pass")]
+
+
+def test_a_judged_answer_keeps_one_request_in_flight_per_worker(
+    tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An `llm-rubric` answer is graded by a model call: the next case's request waits
+    for it, so `--concurrency 1` still means one request at a time."""
+
+    def reply(logged: Logged) -> str:
+        content = logged.body["messages"][-1]["content"]
+        if "<rubric>" in content:
+            return '{"pass": true, "score": 0.9, "reason": "fine"}'
+        return f"ok {content}"  # a different output each: each is graded
+
+    fake_llm.reply(reply)
+    _project(tmp_path, fake_llm, 3)
+    qa = tmp_path / "prompts" / "qa.yaml"
+    qa.write_text(qa.read_text().replace("[{contains: ok}]", "[{llm-rubric: is it fine?}]"))
+    events, run = _events(tmp_path, fake_env, monkeypatch)
+    shown = ["judge" if e.startswith("sent <rubric>") else e for e in events]
+    assert shown == [
+        "sent q 0",
+        "scored t0",
+        "judge",  # t0's grading is the worker's one request in flight…
+        "sent q 1",  # …and t1's request leaves only after it
+        "scored t1",
+        "judge",
+        "sent q 2",
+        "scored t2",
+        "judge",
+    ]
+    assert run.counts["pass"] == 3

@@ -192,6 +192,11 @@ def evaluate(
     return session.outcome
 
 
+def _judged(case: Case) -> bool:
+    """Whether scoring `case` calls a model (an `llm-rubric` judge)."""
+    return any(spec.type == "llm-rubric" for spec in case.test.asserts)
+
+
 class _Session:
     """One run: a pool of workers feeding cases to a `CaseRunner`, streaming the document.
 
@@ -303,12 +308,18 @@ class _Session:
                 called = await (ahead if ahead is not None else runner.call(case))
                 ahead = None
                 taken = self._hold_next()
-                live = isinstance(called, Called) and not called.response.cached
-                if live and taken is not None and self.log.has_room(taken[0]):
+                ahead_ok = (
+                    isinstance(called, Called)
+                    and not called.response.cached
+                    and not _judged(called.case)
+                )
+                if ahead_ok and taken is not None and self.log.has_room(taken[0]):
                     # request first: the next case's request leaves before this answer is
                     # scored and written, so that work overlaps the network wait (only
                     # when the next case may start at once: waiting for room here would
-                    # wait for this very case to be written)
+                    # wait for this very case to be written; and not while a judge grades
+                    # this answer: one worker, one request in flight, as --concurrency
+                    # promises)
                     ahead = asyncio.ensure_future(runner.call(taken[1]))
                     await asyncio.sleep(0)
                 result = (
