@@ -16,7 +16,8 @@ sends its next request), while staggered ones keep their answers spread out, so 
 work overlaps the other requests' network wait (1,000 cases at 50 ms: ~0.1 s faster).
 Request first: after a live answer a worker sends its next case's request, then scores
 and writes the answer while that request is out (`CaseRunner.call` / `finish`); the
-budget stays exact (the answered case holds its reservation until it is settled).
+budget stays exact (the answered case holds its reservation until it is settled). Not
+for an answer a judge grades (`llm-rubric`): a worker keeps one request in flight.
 The per-provider `max_concurrency` / `rpm` limits are enforced below, in the Gateway.
 
 What can go wrong, and what the run records:
