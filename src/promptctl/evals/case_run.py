@@ -1,5 +1,4 @@
-"""Running one case: prepare, reserve budget (unless answered from cache), call (`call`),
-then score and settle (`finish`): the worker sends its next request in between.
+"""Running one case: prepare, reserve budget (unless answered from cache), call, score, settle.
 
 Split from the session's worker pool: a case never raises. Whatever goes wrong in it
 (render, provider, judge, a bug) becomes that case's `error` row, so the pool above only
@@ -10,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from promptctl.errors import PromptctlError, ProviderError
@@ -29,23 +27,12 @@ if TYPE_CHECKING:
     from promptctl.evals.judge import Judge
     from promptctl.providers.gateway import Gateway
 
-__all__ = ["Called", "CaseRunner"]
+__all__ = ["CaseRunner"]
 
 # Errors raised before any request left: every key of the chain unset, an unknown
 # provider, no recording in replay. They cost nothing; any other error may have been
 # billed (sent, then timed out or cut) and counts its estimate, as an unknown cost does.
 _NOTHING_SENT = frozenset({"config", "replay_missing"})
-
-
-@dataclass(frozen=True, slots=True)
-class Called:
-    """A case whose answer has come; scoring it (`CaseRunner.finish`) is what is left."""
-
-    case: Case
-    prepared: PreparedCase
-    reserved: float | None
-    request_hash: str
-    response: ChatResponse
 
 
 class CaseRunner:
@@ -66,10 +53,8 @@ class CaseRunner:
         self.gateway = gateway
         self.stream = stream  # every case; else those whose params say `stream: true`
 
-    async def call(self, case: Case) -> Called | CaseResult:
-        """The case up to its answer (prepare, reserve, call); a result row when it ends
-        there (an error, or skipped for the budget). A `Called` holds its reservation
-        until `finish` settles it."""
+    async def run(self, case: Case, judge: Judge) -> CaseResult:
+        """The case's result row (`error` or `skipped` rather than an exception)."""
         try:
             prepared = self.builder.prepare(case)
         except ProviderError as exc:  # context_length: no target's window takes it
@@ -88,32 +73,13 @@ class CaseRunner:
         actual: float | None = None
         try:
             response = await self._complete(case, prepared)
-        except BaseException as exc:
-            if isinstance(exc, ProviderError) and exc.kind in _NOTHING_SENT:
-                actual = 0.0
-            if not limited and actual is None:
-                actual = prepared.estimate_usd
-            self.budget.settle(reserved, actual)
-            if isinstance(exc, ProviderError):
-                return _case_error(case, exc.kind, exc, request_hash)
-            if isinstance(exc, PromptctlError):
-                return _case_error(case, "render", exc, request_hash)
-            if isinstance(exc, Exception):  # one broken case must not stop the run
-                return error_result(case, exc, request_hash=request_hash)
-            raise
-        return Called(case, prepared, reserved, request_hash, response)
-
-    async def finish(self, called: Called, judge: Judge) -> CaseResult:
-        """Score an answered case and settle its reservation with what it cost."""
-        case, prepared, response = called.case, called.prepared, called.response
-        actual = response.cost_usd if not response.cached else 0.0
-        try:
+            actual = response.cost_usd if not response.cached else 0.0
             result = await score_case(
                 case,
                 response,
                 project_root=self.project.root,
                 judge=judge,
-                request_hash=called.request_hash,
+                request_hash=request_hash,
             )
             if result.cost_usd is not None and not response.cached:
                 actual = result.cost_usd
@@ -121,15 +87,17 @@ class CaseRunner:
             if trimmed:
                 result = dataclasses.replace(result, context_trimmed=trimmed)
         except ProviderError as exc:
-            return _case_error(case, exc.kind, exc, called.request_hash)
+            if exc.kind in _NOTHING_SENT:
+                actual = 0.0
+            return _case_error(case, exc.kind, exc, request_hash)
         except PromptctlError as exc:
-            return _case_error(case, "render", exc, called.request_hash)
+            return _case_error(case, "render", exc, request_hash)
         except Exception as exc:  # one broken case must not stop the run
-            return error_result(case, exc, request_hash=called.request_hash)
+            return error_result(case, exc, request_hash=request_hash)
         finally:
-            if self.budget.max_cost_usd is None and actual is None:
+            if not limited and actual is None:
                 actual = prepared.estimate_usd
-            self.budget.settle(called.reserved, actual)
+            self.budget.settle(reserved, actual)
         return result
 
     async def judge_complete(

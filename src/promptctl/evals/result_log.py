@@ -46,20 +46,7 @@ class ResultLog:
 
     async def begin(self, index: int, case: Case) -> None:
         """Case `index` starts: once it is within `lookahead` of the first unwritten."""
-        self.hold(index, case)
-        await self.room_for(index)
-
-    def hold(self, index: int, case: Case) -> None:
-        """Case `index` is taken: from now on it is in the document (`skipped` if the
-        run is interrupted before it ends)."""
         self._taken[index] = case
-
-    def has_room(self, index: int) -> bool:
-        """Whether case `index` may start now (within `lookahead` of the first unwritten)."""
-        return index - self._next < self.lookahead
-
-    async def room_for(self, index: int) -> None:
-        """Wait until case `index` may start."""
         if index - self._next >= self.lookahead:
             self._waiting += 1
             try:

@@ -14,10 +14,6 @@ Worker i starts `i * WORKER_STAGGER_S` late: workers started together stay in lo
 (all answers arrive at once, and each waits for the CPU work of all the others before it
 sends its next request), while staggered ones keep their answers spread out, so that
 work overlaps the other requests' network wait (1,000 cases at 50 ms: ~0.1 s faster).
-Request first: after a live answer a worker sends its next case's request, then scores
-and writes the answer while that request is out (`CaseRunner.call` / `finish`); the
-budget stays exact (the answered case holds its reservation until it is settled). Not
-for an answer a judge grades (`llm-rubric`): a worker keeps one request in flight.
 The per-provider `max_concurrency` / `rpm` limits are enforced below, in the Gateway.
 
 What can go wrong, and what the run records:
@@ -48,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from promptctl.errors import EXIT_INTERRUPTED, UsageError
 from promptctl.evals.case_facts import CaseFacts
-from promptctl.evals.case_run import Called, CaseRunner
+from promptctl.evals.case_run import CaseRunner
 from promptctl.evals.git_head import head_commit
 from promptctl.evals.options import (
     DEFAULT_CONCURRENCY,
@@ -67,7 +63,6 @@ from promptctl.evals.scoring import exit_code
 from promptctl.promptfile.model import Project, Prompt
 
 if TYPE_CHECKING:
-    from promptctl.evals.cases import Case
     from promptctl.evals.judge import Judge, JudgeVerdict, PromptJudge
     from promptctl.ledger import Ledger
     from promptctl.ledger.postgres import PgLedger
@@ -193,11 +188,6 @@ def evaluate(
     return session.outcome
 
 
-def _judged(case: Case) -> bool:
-    """Whether scoring `case` calls a model (an `llm-rubric` judge)."""
-    return any(spec.type == "llm-rubric" for spec in case.test.asserts)
-
-
 class _Session:
     """One run: a pool of workers feeding cases to a `CaseRunner`, streaming the document.
 
@@ -298,50 +288,13 @@ class _Session:
                     await self._drained.wait()
             except TimeoutError:
                 pass
-        runner = self.case_runner
-        taken = self._hold_next()
-        if taken is not None:
-            await self.log.room_for(taken[0])
-        ahead: asyncio.Future[Called | CaseResult] | None = None
-        try:
-            while taken is not None:
-                index, case = taken
-                called = await (ahead if ahead is not None else runner.call(case))
-                ahead = None
-                taken = self._hold_next()
-                ahead_ok = (
-                    isinstance(called, Called)
-                    and not called.response.cached
-                    and not _judged(called.case)
-                )
-                if ahead_ok and taken is not None and self.log.has_room(taken[0]):
-                    # request first: the next case's request leaves before this answer is
-                    # scored and written, so that work overlaps the network wait (only
-                    # when the next case may start at once: waiting for room here would
-                    # wait for this very case to be written; and not while a judge grades
-                    # this answer: one worker, one request in flight, as --concurrency
-                    # promises)
-                    ahead = asyncio.ensure_future(runner.call(taken[1]))
-                    await asyncio.sleep(0)
-                result = (
-                    called if isinstance(called, CaseResult) else await runner.finish(called, judge)
-                )
-                if self.progress is not None:
-                    self.progress.advance(result, self.budget.spent)
-                await self.log.end(index, result)
-                if taken is not None and ahead is None:
-                    await self.log.room_for(taken[0])
-        finally:
-            if ahead is not None and not ahead.done():
-                ahead.cancel()
+        for index, case in self._queue:
+            await self.log.begin(index, case)
+            result = await self.case_runner.run(case, judge)
+            if self.progress is not None:
+                self.progress.advance(result, self.budget.spent)
+            await self.log.end(index, result)
         self._drained.set()
-
-    def _hold_next(self) -> tuple[int, Case] | None:
-        """The next case, held in the result log (None: all taken)."""
-        taken = next(self._queue, None)
-        if taken is not None:
-            self.log.hold(*taken)
-        return taken
 
     # ---- set-up and tear-down -----------------------------------------------------
 
