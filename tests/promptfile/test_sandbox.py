@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import sys
 import time
 from typing import Any
 
@@ -212,6 +213,9 @@ def _render_in_child(template: str, *, seconds: float | None = None) -> tuple[st
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         try:
+            # the limits race a clock: under `make coverage`'s tracing the 5 s deadline
+            # would trip before the iteration cap a bomb is meant to hit
+            sys.settrace(None)
             os.close(read)
             with open("/proc/self/statm") as fh:
                 held = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
