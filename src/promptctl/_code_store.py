@@ -200,6 +200,7 @@ def warm() -> int:
         with contextlib.suppress(Exception):  # an optional extra's module (psycopg, redis)
             importlib.import_module(module.name)
     for warmer in _warmers:
-        warmer()
+        with contextlib.suppress(Exception):  # a store is an optimisation: never fail install
+            warmer()
     _save()
     return sum(len(texts) for texts in _codes.values())
