@@ -6,7 +6,7 @@ Reading the dataset files themselves is `datasets`; each assertion is `assertion
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -118,8 +118,11 @@ def _check_unique_names(tests: Sequence[TestCase], diags: list[Diagnostic]) -> N
     name in a bitmap (at most 1 MiB, four bits a name from two hashes) and notes the
     names whose bits were all set already (every repeated name, and by chance about one
     in 100,000 others); a second pass, only when some were noted, finds where each of
-    those first was.
+    those first was. Inline tests (a tuple, held anyway) take one pass over a dict.
     """
+    if isinstance(tests, tuple):
+        _report_duplicates(tests, diags)
+        return
     bits = 1 << max(10, min(23, (64 * len(tests)).bit_length()))  # ~64 bits a name
     mask = bits - 1
     seen_bits = bytearray(bits // 8)
@@ -136,25 +139,26 @@ def _check_unique_names(tests: Sequence[TestCase], diags: list[Diagnostic]) -> N
         if not new:
             suspects.add(test.name)
     del seen_bits
-    if not suspects:
-        return
+    if suspects:
+        _report_duplicates((t for t in tests if t.name in suspects), diags)
+
+
+def _report_duplicates(tests: Iterable[TestCase], diags: list[Diagnostic]) -> None:
+    """PC008 for each of `tests` named as one before it."""
     seen: dict[str, TestCase] = {}
     for test in tests:
-        if test.name not in suspects:
+        first = seen.setdefault(test.name, test)
+        if first is test:
             continue
-        if test.name in seen:
-            first = seen[test.name].location
-            where = first.line if first else "?"
-            diags.append(
-                finding(
-                    "PC008",
-                    f"duplicate test name '{test.name}' (first at line {where})",
-                    test.location,
-                    "test names identify results across runs; make them unique",
-                )
+        where = first.location.line if first.location else "?"
+        diags.append(
+            finding(
+                "PC008",
+                f"duplicate test name '{test.name}' (first at line {where})",
+                test.location,
+                "test names identify results across runs; make them unique",
             )
-        else:
-            seen[test.name] = test
+        )
 
 
 def _check_python_files(tests: Sequence[TestCase], root: Path, diags: list[Diagnostic]) -> None:
