@@ -167,16 +167,54 @@ def test_a_folder_that_cannot_be_made_only_costs_the_parse(
     assert blocker.read_text() == "not a folder"
 
 
+@pytest.mark.parametrize("where", ["write", "rename"])
 def test_a_write_that_fails_leaves_no_temporary_file(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
+    where: str, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full_disk(fd: int, data: bytes) -> int:
+    def full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(parse_cache.os, "write", full_disk)
+    if where == "write":
+        real_fdopen = os.fdopen
+
+        class FullDisk:
+            def __init__(self, fd: int) -> None:
+                self.fh = real_fdopen(fd, "wb")
+
+            def __enter__(self) -> FullDisk:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.fh.close()
+
+            def write(self, data: bytes) -> int:
+                raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(parse_cache.os, "fdopen", lambda fd, mode: FullDisk(fd))
+    else:
+        monkeypatch.setattr(parse_cache.os, "replace", full)
     doc = _load(_prompt(), P)
     assert doc.data["id"] == "demo"
     assert [p for p in cache.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("module", ["yaml_loader.py", "yaml_parse.py", "parse_cache.py"])
+def test_another_build_of_any_parser_module_does_not_read_this_ones_entries(
+    module: str, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walker lives in yaml_parse.py: an edit there (or in the loader, or here) must
+    not be answered by the entries of the code before it."""
+    text = _prompt()
+    _load(text, P)
+    assert parse_cache.load(text) is not None
+    stamp = parse_cache._stamp
+    monkeypatch.setattr(
+        parse_cache,
+        "_stamp",
+        lambda path: stamp(path) + ("+edited" if path.name == module else ""),
+    )
+    monkeypatch.delitem(parse_cache._state, "salt")
+    assert parse_cache.load(text) is None
 
 
 def test_dates_and_texts_not_asked_for_are_not_stored(cache: Path) -> None:

@@ -46,6 +46,9 @@ MAX_AGE_DAYS = 30
 SHARD_BYTES = 1 << 20
 _FORMAT = b"promptctl-parsed 1\n"
 _DIGEST = 16
+# the modules whose code decides what a parse holds: an entry of another build of any
+# of them is never read (a changed walker must not be answered by the old one's output)
+_PARSER_FILES = ("yaml_loader.py", "yaml_parse.py", "parse_cache.py")
 _state: dict[str, Any] = {}
 
 
@@ -92,7 +95,8 @@ def _salt() -> bytes:
         from promptctl import __version__
 
         spec = importlib.util.find_spec("yaml")
-        built = [_stamp(Path(__file__).with_name("yaml_loader.py"))]
+        here = Path(__file__)
+        built = [_stamp(here.with_name(name)) for name in _PARSER_FILES]
         built.append(_stamp(Path(spec.origin)) if spec and spec.origin else "-")
         salt = _FORMAT + f"{__version__}|{'|'.join(built)}|{sys.version_info[:3]}\n".encode()
         _state["salt"] = salt
@@ -150,10 +154,8 @@ def store(text: str, parsed: tuple[Any, ...]) -> None:
     try:
         entry.parent.mkdir(exist_ok=True, mode=0o700)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, blob)
-        finally:
-            os.close(fd)
+        with os.fdopen(fd, "wb") as fh:  # writes it all (os.write may stop short)
+            fh.write(blob)
         os.replace(tmp, entry)
     except OSError:
         with contextlib.suppress(OSError):
