@@ -152,17 +152,23 @@ class Ledger:
         locked (another process). An event loop calls this itself, and `record_many` on a
         worker thread only when it returns False: one commit of ~20-50 µs (a WAL append,
         no fsync) is cheaper than the hop to a thread and back."""
+        return self._commit_now([_row(r, r.cost_saved_usd) for r in records])
+
+    def _commit_now(self, rows: list[_Row]) -> bool:
+        """Commit the pending rows and `rows` here, if no other writer holds the ledger:
+        True once committed; False, with `rows` not recorded, when one does (or the
+        ledger is closed)."""
         if not self._write_lock.acquire(blocking=False):
             return False
         try:
             with self._pending_lock:  # held while writing: nobody appends meanwhile
                 if self._closed:
                     return False
-                batch = self._pending + [_row(r, r.cost_saved_usd) for r in records]
-                if not self._write_now(batch):
+                batch = self._pending + rows
+                if batch and not self._write_now(batch):
                     return False
                 self._pending = []
-                self._appended += len(records)
+                self._appended += len(rows)
                 self._written = self._appended
             return True
         finally:
@@ -199,25 +205,8 @@ class Ledger:
             seq, waiting = self._appended, len(self._pending)
         if paid:
             self._commit(seq)
-        elif waiting >= self.batch_size and not (self.commit_full_batches and self._try_commit()):
+        elif waiting >= self.batch_size and not (self.commit_full_batches and self._commit_now([])):
             self._wake.set()
-
-    def _try_commit(self) -> bool:
-        """Commit the pending rows here if no other writer holds the ledger; False (and
-        nothing taken) when one does."""
-        if not self._write_lock.acquire(blocking=False):
-            return False
-        try:
-            with self._pending_lock:
-                if self._closed or not self._pending:
-                    return True
-                if not self._write_now(self._pending):
-                    return False
-                self._pending = []
-                self._written = self._appended
-            return True
-        finally:
-            self._write_lock.release()
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Commit every row recorded so far (`timeout` is kept for compatibility)."""
