@@ -1,4 +1,5 @@
-"""A fully cached `promptctl test` builds no HTTP client and loads no provider adapter
+"""A live `promptctl test` answered plainly imports no httpx2; a fully cached one builds
+no HTTP client and loads no provider adapter
 nor the gateway's call path (chain, attempt, limits, retry, pricing);
 with plain input schemas and valid inputs, no run imports jsonschema (compiled checks);
 a run without `llm-rubric` or embedding assertions imports neither the judge nor the
@@ -83,7 +84,10 @@ def test_cached_rerun_imports_no_http_client(tmp_path: Path, fake_llm: FakeLLM) 
 
     first, doc = _run(tmp_path)  # answers come over HTTP: the client is there
     assert first["code"] == 0
-    assert "httpx2" in first["http"] and "promptctl.providers.openai" in first["http"]
+    assert "promptctl.providers._http" in first["http"]
+    assert "promptctl.providers.openai" in first["http"]
+    # plain answers: httpx2 itself is not imported (providers/_direct.py)
+    assert [m for m in first["http"] if m.split(".")[0] in ("httpx2", "httpcore2", "h11")] == []
     assert "promptctl.providers.chain" in first["http"]  # the call path, for the calls
     assert first["schema"] == []  # files, config and inputs passed the compiled checks
     assert [c["cached"] for c in doc["cases"]] == [False, False]
@@ -93,5 +97,5 @@ def test_cached_rerun_imports_no_http_client(tmp_path: Path, fake_llm: FakeLLM) 
     assert [c["cached"] for c in doc["cases"]] == [True, True]
     assert again["http"] == [] and again["schema"] == []
     assert again["unused"] == []
-    assert [m for m in first["unused"] if not m.startswith("email")] == []  # httpx2 uses email
+    assert first["unused"] == []
     assert fake_llm.calls["openai"] == 2

@@ -13,6 +13,7 @@ import pytest
 
 from fakes.llm_server import FakeLLM
 from promptctl.providers import _http
+from promptctl.providers._direct import DirectClient
 from promptctl.providers._transport import PooledTransport
 
 BODY = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
@@ -22,7 +23,11 @@ def _client(max_connections: int) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(transport=PooledTransport(max_connections), timeout=5.0)
 
 
-async def _post(client: httpx2.AsyncClient, url: str, **kwargs: Any) -> httpx2.Response:
+async def _post(client: Any, url: str, **kwargs: Any) -> Any:
+    """A POST of BODY: `post_bytes` (what a provider call sends) on the providers' own
+    client, `post` on httpx2's."""
+    if isinstance(client, DirectClient):
+        return await client.post_bytes(url, headers={}, content=BODY, timeout=5.0)
     return await client.post(url, content=BODY, **kwargs)
 
 
@@ -162,6 +167,7 @@ def test_an_environment_proxy_keeps_httpx2s_own_transport(
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     client = _http.new_client(4)
     try:
+        assert isinstance(client, httpx2.AsyncClient)
         assert not isinstance(client._transport, PooledTransport)
     finally:
         asyncio.run(client.aclose())
@@ -170,7 +176,9 @@ def test_an_environment_proxy_keeps_httpx2s_own_transport(
         monkeypatch.delenv(name, raising=False)
     client = _http.new_client(4)
     try:
-        assert isinstance(client._transport, PooledTransport)
+        assert isinstance(client, DirectClient)
+        assert isinstance(client.httpx()._transport, PooledTransport)
+        assert client.httpx().pooled.pool is client.pool  # one pool for both paths
     finally:
         asyncio.run(client.aclose())
 

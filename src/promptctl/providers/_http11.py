@@ -11,7 +11,8 @@ bodies, interim 1xx answers and malformed input are its business; this module ad
 a client decides: keep-alive, the head's size limit, a response to HEAD, backpressure,
 streamed (SSE) bodies handed over as they come, TLS, and read, write and connect
 timeouts. Errors are httpx2's own (`ConnectError`, `ReadTimeout`, `RemoteProtocolError`,
-...), as from its transports.
+...), as from its transports, made when raised: httpx2 (~30 ms to import) is not imported
+by a run whose answers all come plain (`_direct.DirectClient`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+import sys
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httptools
-import httpx2
 
 from promptctl.errors import ProviderError
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = [
     "MAX_ANSWER_BYTES",
@@ -35,6 +39,7 @@ __all__ = [
     "Connection",
     "answer_too_large",
     "encode_head",
+    "http_error",
     "incomplete",
     "open_connection",
     "plain_body",
@@ -74,11 +79,11 @@ def encode_head(
     if head is None:
         verb = method.encode()
         if not _TOKEN.fullmatch(verb) or not _TARGET.fullmatch(target):
-            raise httpx2.LocalProtocolError(f"invalid request line: {method!r} {target!r}")
+            raise http_error("LocalProtocolError", f"invalid request line: {method!r} {target!r}")
         lines = [verb + b" " + target + b" HTTP/1.1\r\n"]
         for name, value in headers:
             if not _TOKEN.fullmatch(name) or not _VALUE.fullmatch(value):
-                raise httpx2.LocalProtocolError(f"invalid header: {name!r}")
+                raise http_error("LocalProtocolError", f"invalid header: {name!r}")
             lines.append(name + b": " + value.strip(b" \t") + b"\r\n")
         head = b"".join(lines)
         if len(heads) >= 256:  # a bound for programs that vary their headers
@@ -103,9 +108,9 @@ async def open_connection(
                 server_hostname=host if ssl_context is not None else None,
             )
     except TimeoutError:
-        raise httpx2.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
+        raise http_error("ConnectTimeout", f"connecting to {host}:{port} timed out") from None
     except (OSError, ssl.SSLError) as exc:
-        raise httpx2.ConnectError(str(exc) or type(exc).__name__) from exc
+        raise http_error("ConnectError", str(exc) or type(exc).__name__) from exc
     return conn
 
 
@@ -144,7 +149,7 @@ class Connection(asyncio.Protocol):
         self._stray = False  # bytes came after the answer: the connection is not reused
         self._parts: list[bytes] = []  # body bytes not handed over yet
         self._unread = 0
-        self._error: httpx2.TransportError | None = None
+        self._error: BaseException | None = None  # an httpx2 TransportError
 
     # ---- protocol callbacks ---------------------------------------------------------
 
@@ -173,10 +178,10 @@ class Connection(asyncio.Protocol):
             else:
                 cause = exc.__context__
                 self._fail(
-                    cause
-                    if isinstance(cause, httpx2.TransportError)
-                    else httpx2.RemoteProtocolError(
-                        f"malformed response: {exc}", request=self._request
+                    cast(BaseException, cause)
+                    if is_transport_error(cause)
+                    else http_error(
+                        "RemoteProtocolError", f"malformed response: {exc}", request=self._request
                     )
                 )
         # a head, or chunk sizes and trailers, past the limit: llhttp would buffer them all
@@ -186,7 +191,9 @@ class Connection(asyncio.Protocol):
             self._framing_bytes += len(data)
             if self._framing_bytes > _MAX_HEAD:
                 what = "chunk framing or trailers" if head_done else "response head"
-                self._fail(httpx2.RemoteProtocolError(f"{what} too large", request=self._request))
+                self._fail(
+                    http_error("RemoteProtocolError", f"{what} too large", request=self._request)
+                )
         if self._unread > _HIGH_WATER and not self._paused and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
@@ -222,7 +229,7 @@ class Connection(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_result(None)
 
-    def _fail(self, error: httpx2.TransportError) -> None:
+    def _fail(self, error: BaseException) -> None:
         """The answer cannot be read: `send` or `read_body` raises `error`."""
         if self._error is None:
             self._error = error
@@ -245,8 +252,8 @@ class Connection(asyncio.Protocol):
         # chunk's content resets `_framing_bytes`, and may hold any number of them
         self._trailer_bytes += len(name) + len(value)
         if self._trailer_bytes > _MAX_HEAD:
-            raise httpx2.RemoteProtocolError(
-                "chunk framing or trailers too large", request=self._request
+            raise http_error(
+                "RemoteProtocolError", "chunk framing or trailers too large", request=self._request
             )
 
     def on_headers_complete(self) -> None:
@@ -259,8 +266,10 @@ class Connection(asyncio.Protocol):
             return
         version = parser.get_http_version()
         if version not in _VERSIONS:
-            raise httpx2.RemoteProtocolError(
-                f"unsupported HTTP version {version!r}", request=self._request
+            raise http_error(
+                "RemoteProtocolError",
+                f"unsupported HTTP version {version!r}",
+                request=self._request,
             )
         self._status = status
         self._version = _VERSIONS[version]
@@ -344,8 +353,10 @@ class Connection(asyncio.Protocol):
             if self._error is not None:
                 raise self._error
             if self._eof:
-                raise httpx2.RemoteProtocolError(
-                    "Server disconnected without sending a response.", request=request
+                raise http_error(
+                    "RemoteProtocolError",
+                    "Server disconnected without sending a response.",
+                    request=request,
                 )
             await self._more(request, read_timeout)
         return Answer(
@@ -378,9 +389,11 @@ class Connection(asyncio.Protocol):
             async with asyncio.timeout(timeout):
                 await drained
         except TimeoutError:
-            raise httpx2.WriteTimeout("sending the request timed out", request=request) from None
+            raise http_error(
+                "WriteTimeout", "sending the request timed out", request=request
+            ) from None
         if self._eof:
-            raise httpx2.WriteError(str(self._lost or "connection closed"), request=request)
+            raise http_error("WriteError", str(self._lost or "connection closed"), request=request)
 
     async def _more(self, request: httpx2.Request | None, timeout: float | None) -> None:
         """Wait until more bytes (or the end) arrive; ReadTimeout after `timeout`."""
@@ -396,7 +409,9 @@ class Connection(asyncio.Protocol):
         try:
             await waiter
         except TimeoutError:
-            raise httpx2.ReadTimeout("reading the response timed out", request=request) from None
+            raise http_error(
+                "ReadTimeout", "reading the response timed out", request=request
+            ) from None
         finally:
             if timer is not None:
                 timer.cancel()
@@ -463,14 +478,32 @@ def plain_body(headers: list[tuple[bytes, bytes]]) -> bool:
     return True
 
 
+def http_error(name: str, message: str, request: httpx2.Request | None = None) -> Exception:
+    """httpx2's transport error `name` (`ReadTimeout`, ...), httpx2 imported only now: an
+    error is rare, and a run whose answers all come plain never needs the library."""
+    import httpx2
+
+    error: Exception = getattr(httpx2, name)(message, request=request)
+    return error
+
+
+def is_transport_error(exc: BaseException | None) -> bool:
+    """Whether `exc` is an httpx2 transport error (none can exist before httpx2 is loaded)."""
+    httpx2 = sys.modules.get("httpx2")
+    return httpx2 is not None and isinstance(exc, httpx2.TransportError)
+
+
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
 
 
-def incomplete(request: httpx2.Request | None) -> httpx2.RemoteProtocolError:
-    return httpx2.RemoteProtocolError(
-        "peer closed connection without sending complete message body", request=request
+def incomplete(request: httpx2.Request | None) -> Exception:
+    """httpx2's `RemoteProtocolError` for a body cut short."""
+    return http_error(
+        "RemoteProtocolError",
+        "peer closed connection without sending complete message body",
+        request=request,
     )
 
 
@@ -493,8 +526,9 @@ def _to_close(headers: list[tuple[bytes, bytes]]) -> bool:
     return not framed
 
 
-class Body(httpx2.AsyncByteStream):
-    """A response's body on its connection; the pool takes the connection back on close."""
+class Body:
+    """A response's body on its connection; the pool takes the connection back on close.
+    (httpx2's response objects take it wrapped: `_transport.HttpxBody`.)"""
 
     def __init__(
         self, conn: Connection, request: httpx2.Request | None, timeout: float | None

@@ -31,7 +31,8 @@ from httpx2._transports.default import map_httpcore_exceptions
 
 from promptctl.providers._http11 import plain_body, read_capped_sync
 from promptctl.providers._http11_blocking import BlockingConnection, connect
-from promptctl.providers._transport import Reply, default_port, route
+from promptctl.providers._pool import Reply, default_port
+from promptctl.providers._transport import route
 
 __all__ = ["SyncPooledClient", "SyncPooledTransport"]
 
@@ -68,7 +69,7 @@ class SyncPooledTransport(httpx2.BaseTransport):
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
-        origin: _Origin = (url.raw_scheme, url.raw_host, url.port or default_port(url))
+        origin: _Origin = (url.raw_scheme, url.raw_host, url.port or default_port(url.raw_scheme))
         req = httpcore2.Request(
             method=request.method,
             url=httpcore2.URL(
@@ -272,9 +273,15 @@ class SyncPooledTransport(httpx2.BaseTransport):
 class SyncPooledClient(httpx2.Client):
     """httpx2's blocking client over a `SyncPooledTransport`, with its `post_bytes`."""
 
-    def __init__(self, transport: SyncPooledTransport, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        transport: SyncPooledTransport,
+        *,
+        timeout: float = 60.0,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.pooled = transport
-        super().__init__(transport=transport, timeout=httpx2.Timeout(timeout))
+        super().__init__(transport=transport, timeout=httpx2.Timeout(timeout), headers=headers)
 
     def post_bytes(
         self, url: str, *, headers: Mapping[str, str], content: bytes, timeout: float

@@ -10,14 +10,14 @@ Gateway passes the async client, limiter and sleep, or their blocking stand-ins.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import math
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
@@ -69,7 +69,6 @@ async def call_wire(
     `redactor` scrubs the response body before anything parses it, so a key that the
     server echoes reaches no answer, error, cache, recording or report.
     """
-    timeout_error, transport_error = _transport_errors()
     settings, request = plan.settings, plan.request
     content = _WIRE_JSON.encode(wire.body).encode()
     known = redactor.secrets if redactor is not None else ()
@@ -91,17 +90,18 @@ async def call_wire(
                 if on_cancel is not None:
                     on_cancel()
                 raise
-            except timeout_error:
-                raise tag(
-                    ProviderError("timeout", f"no response within {settings.timeout_s}s"),
-                    request,
-                    secrets,
-                ) from None
-            except transport_error as exc:
-                msg = f"{type(exc).__name__}: {exc}"
-                raise tag(ProviderError("network", msg), request, secrets) from None
             except ProviderError as exc:  # the transport refused the answer (its size)
                 raise tag(exc, request, secrets) from None
+            except Exception as exc:
+                failure = _transport_failure(exc)
+                if failure is None:
+                    raise
+                message = (
+                    f"no response within {settings.timeout_s}s"
+                    if failure == "timeout"
+                    else f"{type(exc).__name__}: {exc}"
+                )
+                raise tag(ProviderError(failure, message), request, secrets) from None
             latency = (time.perf_counter() - started) * 1000.0
         if redactor is not None:
             body = redactor.bytes(body)
@@ -122,13 +122,18 @@ async def call_wire(
     return answer, attempts, latency
 
 
-@functools.cache
-def _transport_errors() -> tuple[type[Exception], type[Exception]]:
-    """The HTTP client's (timeout, transport) errors, imported on the first call (a run
-    answered from the cache needs no HTTP client) and not on every one."""
-    from promptctl.providers import _http
-
-    return _http.TimeoutError_, _http.TransportError
+def _transport_failure(exc: Exception) -> Literal["timeout", "network"] | None:
+    """The kind of an HTTP client's failure (httpx2's timeout or transport error), None for
+    anything else. No httpx2 error exists before httpx2 is imported, and a call whose
+    answers come plain never imports it (`_direct`): looked up, not imported, here."""
+    httpx2 = sys.modules.get("httpx2")
+    if httpx2 is None:
+        return None
+    if isinstance(exc, httpx2.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx2.TransportError):
+        return "network"
+    return None
 
 
 COST_HEADER = "x-litellm-response-cost"
