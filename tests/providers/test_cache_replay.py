@@ -317,6 +317,56 @@ def test_batched_writes_checkpoint_on_a_thread_never_in_the_callers_commit(
     cache.close()
 
 
+def test_a_key_snapshot_answers_misses_without_a_query_and_hits_as_before(
+    tmp_path: Path,
+) -> None:
+    """An evaluation's cache reads the keys once: a key not among them nor written since
+    is a miss with no SQL at all; stored ones (before, or by this cache since) are hits."""
+    path = tmp_path / "cache.sqlite"
+    before = ResponseCache(path)
+    before.put("old", _answer("stored earlier"))
+    before.close()
+    cache = ResponseCache(path, write_batch=2, key_snapshot=True)
+    statements: list[str] = []
+    cache._conn().set_trace_callback(statements.append)
+    assert cache.get("new") is None and not cache.has("new")  # the first lookup reads keys
+    assert [s for s in statements if "FROM responses" in s] == [
+        "SELECT key FROM responses LIMIT 20001"
+    ]
+    statements.clear()
+    assert cache.get("other") is None and not cache.has("k1")
+    assert statements == []  # misses: no query
+    assert (old := cache.get("old")) is not None and old.text == "stored earlier"
+    cache.put("k1", _answer("one"))
+    cache.put("k2", _answer("two"))  # a full batch: written, no longer held
+    assert cache.has("k1") and (k2 := cache.get("k2")) is not None and k2.text == "two"
+    assert cache.clear() == 3
+    assert cache.get("old") is None
+    cache.put("k3", _answer("three"))
+    cache.close()
+    again = ResponseCache(path, key_snapshot=True)
+    assert (k3 := again.get("k3")) is not None and k3.text == "three"  # a new snapshot
+    again.close()
+
+
+def test_a_cache_too_large_to_snapshot_is_queried_per_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promptctl.providers import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_SNAPSHOT_MAX", 2)
+    path = tmp_path / "cache.sqlite"
+    writer = ResponseCache(path)
+    for key in ("a", "b", "c"):
+        writer.put(key, _answer(key))
+    cache = ResponseCache(path, key_snapshot=True)
+    assert not cache.has("z") and cache._known is None  # three keys: no snapshot
+    writer.put("z", _answer("late"))  # another process's answer, seen at once
+    assert (late := cache.get("z")) is not None and late.text == "late"
+    writer.close()
+    cache.close()
+
+
 def test_an_evaluation_leaves_every_answer_in_the_cache(tmp_path: Path) -> None:
     """The runner batches cache writes; a run shorter than a batch still stores all."""
     fake = FakeLLM().start()

@@ -87,7 +87,8 @@ class Gateway:
         """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md).
 
         `cache_write_batch`: answers stored per cache transaction (`ResponseCache`); an
-        evaluation batches them (written at the latest by `aclose`), a service does not.
+        evaluation batches them (written at the latest by `aclose`), and reads the cache's
+        keys once (`key_snapshot`); a service does neither.
         """
         if mode not in MODES:
             raise ProviderError("config", f"unknown mode {mode!r}", hint="auto|record|replay|live")
@@ -117,7 +118,11 @@ class Gateway:
         self._probe_wait = probe_wait
         self._cache: ResponseCache | SharedResponseCache | None = None
         if use_cache and mode != "live":
-            self._cache = ResponseCache(project.cache_path, write_batch=cache_write_batch)
+            self._cache = ResponseCache(  # an evaluation's: batched, keys read once
+                project.cache_path,
+                write_batch=cache_write_batch,
+                key_snapshot=cache_write_batch > 1,
+            )
             if shared_state is not None:  # shards and runners reuse one another's answers
                 from promptctl.providers.shared_cache import SharedResponseCache
 
