@@ -318,10 +318,13 @@ def test_batched_writes_checkpoint_on_a_thread_never_in_the_callers_commit(
 
 
 def test_a_key_snapshot_answers_misses_without_a_query_and_hits_as_before(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An evaluation's cache reads the keys once: a key not among them nor written since
     is a miss with no SQL at all; stored ones (before, or by this cache since) are hits."""
+    from promptctl.providers import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_RECHECK_S", 3600.0)  # no recheck in this test
     path = tmp_path / "cache.sqlite"
     before = ResponseCache(path)
     before.put("old", _answer("stored earlier"))
@@ -347,6 +350,31 @@ def test_a_key_snapshot_answers_misses_without_a_query_and_hits_as_before(
     again = ResponseCache(path, key_snapshot=True)
     assert (k3 := again.get("k3")) is not None and k3.text == "three"  # a new snapshot
     again.close()
+
+
+def test_an_answer_another_process_stores_is_found_at_the_next_recheck(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parallel job's answer: not in the snapshot, found once the snapshot is checked
+    again (SQLite's `data_version` changed); until then, no query per miss."""
+    from promptctl.providers import cache as cache_module
+
+    path = tmp_path / "cache.sqlite"
+    cache = ResponseCache(path, write_batch=8, key_snapshot=True)
+    other = ResponseCache(path)  # another connection, as another process has
+    monkeypatch.setattr(cache_module, "_RECHECK_S", 3600.0)
+    assert cache.get("shared") is None  # the snapshot: empty
+    other.put("shared", _answer("paid by the other job"))
+    assert cache.get("shared") is None  # not rechecked yet
+    cache._recheck_at = 0.0  # the recheck is due
+    assert (found := cache.get("shared")) is not None and found.text == "paid by the other job"
+    statements: list[str] = []
+    cache._conn().set_trace_callback(statements.append)
+    cache._recheck_at = 0.0
+    assert cache.get("missing") is None
+    assert statements == ["PRAGMA data_version"]  # nobody wrote since: the keys stay
+    other.close()
+    cache.close()
 
 
 def test_a_cache_too_large_to_snapshot_is_queried_per_lookup(

@@ -93,6 +93,7 @@ def _checkpoint(path: Path, timeout_s: float) -> None:
 
 
 _SNAPSHOT_MAX = 20_000  # keys read at once by `key_snapshot` (~3 MB); a larger cache: none
+_RECHECK_S = 1.0  # how often a snapshot asks whether another process wrote meanwhile
 
 
 class ResponseCache:
@@ -104,8 +105,9 @@ class ResponseCache:
     `key_snapshot` (an evaluation's): the cache's keys are read once, at the first
     lookup (up to `_SNAPSHOT_MAX` of them), and a key not among them nor written since is
     a miss without a query: a case the cache cannot answer (every case of a first run)
-    cost a SELECT, ~20 µs of its CPU. An answer another process stores meanwhile is
-    then seen by the next run, not this one."""
+    cost a SELECT, ~20 µs of its CPU. An answer another process (a parallel job) stores
+    meanwhile is found within `_RECHECK_S`: the keys are read again once SQLite's
+    `data_version` says another connection wrote."""
 
     def __init__(
         self,
@@ -118,6 +120,8 @@ class ResponseCache:
         self.path = path
         self._key_snapshot = key_snapshot
         self._known: set[str] | None = None  # the snapshot, and every key written since
+        self._version = -1  # `PRAGMA data_version` when the snapshot was read
+        self._recheck_at = 0.0
         self._timeout = busy_timeout_s
         self._local = threading.local()
         self._write_batch = write_batch
@@ -173,17 +177,36 @@ class ResponseCache:
         if not self._key_snapshot:
             return True
         known = self._known
-        if known is None:
+        if known is None or time.monotonic() >= self._recheck_at:
             try:
-                rows = self._conn().execute(_KEYS, (_SNAPSHOT_MAX + 1,)).fetchall()
+                known = self._read_keys(known)
             except sqlite3.DatabaseError as exc:
                 self._damaged(exc)
                 return False
-            if len(rows) > _SNAPSHOT_MAX:
-                self._key_snapshot = False  # too many to hold: one query per lookup
+            if known is None:
                 return True
-            known = self._known = {row[0] for row in rows}
         return key in known
+
+    def _read_keys(self, known: set[str] | None) -> set[str] | None:
+        """The snapshot, read again if another connection has written since (SQLite's
+        `data_version`, asked at most every `_RECHECK_S`); None when the cache holds
+        too many keys for one (then each lookup queries)."""
+        conn = self._conn()
+        self._recheck_at = time.monotonic() + _RECHECK_S
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if known is not None and version == self._version:
+            return known
+        rows = conn.execute(_KEYS, (_SNAPSHOT_MAX + 1,)).fetchall()
+        if len(rows) > _SNAPSHOT_MAX:
+            self._key_snapshot = False
+            self._known = None
+            return None
+        self._version = version
+        fresh = {row[0] for row in rows}
+        if self._held:
+            fresh.update(self._held)
+        self._known = fresh
+        return fresh
 
     def note_bad_entry(self, exc: Exception) -> None:
         """An entry that does not read back as an answer (a damaged or edited file) is a
