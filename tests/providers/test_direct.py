@@ -4,14 +4,13 @@ reads the answer as httpx2 reads it, and hands what it does not take to httpx2."
 from __future__ import annotations
 
 import asyncio
-import gzip
 import socket
 import sys
 from typing import Any
 
 import httpx2
 import pytest
-from test_http11 import _sends, _serve
+from test_http11 import _direct_run, _sends
 
 from promptctl.providers._direct import CLIENT_HEADERS, DirectClient, Headers, direct_route
 from promptctl.providers._transport import route
@@ -100,21 +99,6 @@ def test_answer_headers_read_as_httpx2_reads_them(raw: list[tuple[bytes, bytes]]
         assert (name in ours) == (name in theirs)
 
 
-def _direct_run(answers: list[Any], calls: Any) -> Any:
-    seen: list[tuple[Any, bytes]] = []
-
-    async def main() -> Any:
-        server, url = await _serve(answers, seen)
-        client = DirectClient(4, ssl_context=httpx2.create_ssl_context)
-        try:
-            async with server:
-                return await calls(client, url), seen
-        finally:
-            await client.aclose()
-
-    return asyncio.run(main())
-
-
 def test_the_same_bytes_go_out_as_from_httpx2s_client() -> None:
     ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-litellm-response-cost: 0.5\r\n\r\nok"
     headers = {"authorization": "Bearer k", "content-type": "application/json"}
@@ -130,27 +114,6 @@ def test_the_same_bytes_go_out_as_from_httpx2s_client() -> None:
     assert (direct.status_code, direct.content) == (through.status_code, through.content)
     assert direct.headers["X-LiteLLM-Response-Cost"] == "0.5"
     assert isinstance(direct.headers, Headers)  # read without httpx2's objects
-
-
-def test_a_cookie_is_sent_back_and_gzip_decoded_as_httpx2_does() -> None:
-    packed = gzip.compress(b"zipped")
-    first = (
-        b"HTTP/1.1 200 OK\r\nset-cookie: session=abc; Path=/\r\ncontent-encoding: gzip\r\n"
-        b"content-length: " + str(len(packed)).encode() + b"\r\n\r\n" + packed
-    )
-    second = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
-
-    async def calls(client: DirectClient, url: str) -> list[bytes]:
-        return [
-            (await client.post_bytes(url, headers={}, content=b"{}", timeout=2.0)).content
-            for _ in range(2)
-        ]
-
-    bodies, seen = _direct_run([_sends(first), _sends(second)], calls)
-    assert bodies == [b"zipped", b"ok"]
-    assert b"session=abc" not in seen[0][1]
-    assert b"\r\nCookie: session=abc\r\n" in seen[1][1]
-    assert seen[0][0] == seen[1][0]  # one connection: the pool is shared with httpx2's client
 
 
 def test_errors_are_httpx2s() -> None:

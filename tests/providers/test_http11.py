@@ -366,7 +366,22 @@ def test_post_bytes_sends_the_bytes_client_post_sends() -> None:
     assert fast.headers["X-LiteLLM-Response-Cost"] == "0.5"  # case-insensitive, as httpx2's
 
 
-def test_post_bytes_keeps_cookies_and_decodes_gzip_as_httpx2_does() -> None:
+def _direct_run(answers: list[Answer], calls: Callable[[Any, str], Awaitable[Any]]) -> Any:
+    """`_pooled_run` with the providers' own client (`_direct.DirectClient`)."""
+    from promptctl.providers._direct import DirectClient
+
+    seen: list[tuple[Any, bytes]] = []
+
+    async def main() -> Any:
+        server, url = await _serve(answers, seen)
+        async with server, DirectClient(4, ssl_context=httpx2.create_ssl_context) as client:
+            return await calls(client, url), seen
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("run", [_pooled_run, _direct_run], ids=["httpx2 client", "direct"])
+def test_post_bytes_keeps_cookies_and_decodes_gzip_as_httpx2_does(run: Any) -> None:
     packed = gzip.compress(b"zipped")
     first = (
         b"HTTP/1.1 200 OK\r\nset-cookie: session=abc; Path=/\r\ncontent-encoding: gzip\r\n"
@@ -380,10 +395,11 @@ def test_post_bytes_keeps_cookies_and_decodes_gzip_as_httpx2_does() -> None:
             for _ in range(2)
         ]
 
-    bodies, seen = _pooled_run([_sends(first), _sends(second)], calls)
+    bodies, seen = run([_sends(first), _sends(second)], calls)
     assert bodies == [b"zipped", b"ok"]
     assert b"session=abc" not in seen[0][1]
     assert b"\r\nCookie: session=abc\r\n" in seen[1][1]
+    assert seen[0][0] == seen[1][0]  # one connection, whichever path each call took
 
 
 def test_a_chunked_bodys_trailers_are_not_headers_of_the_answer() -> None:
