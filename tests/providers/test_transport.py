@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,25 @@ async def _post(client: Any, url: str, **kwargs: Any) -> Any:
     """A POST of BODY: `post_bytes` (what a provider call sends) on the providers' own
     client, `post` on httpx2's."""
     if isinstance(client, DirectClient):
-        return await client.post_bytes(url, headers={}, content=BODY, timeout=5.0)
+        timeout = kwargs.get("timeout", 5.0)
+        return await client.post_bytes(url, headers={}, content=BODY, timeout=timeout)
     return await client.post(url, content=BODY, **kwargs)
 
 
-def test_sequential_requests_reuse_one_connection(fake_llm: FakeLLM) -> None:
+@pytest.fixture(params=["httpx2 client", "direct"])
+def make_client(request: pytest.FixtureRequest) -> Callable[[int], Any]:
+    """The pool's behaviour under both of its clients: httpx2's over `PooledTransport`,
+    and `DirectClient` (every provider call)."""
+    if request.param == "direct":
+        return lambda n: DirectClient(n, ssl_context=httpx2.create_ssl_context)
+    return _client
+
+
+def test_sequential_requests_reuse_one_connection(fake_llm: FakeLLM, make_client: Any) -> None:
     url = fake_llm.openai_base + "/chat/completions"
 
     async def main() -> list[int]:
-        async with _client(10) as client:
+        async with make_client(10) as client:
             return [(await _post(client, url)).status_code for _ in range(5)]
 
     assert asyncio.run(main()) == [200] * 5
@@ -43,12 +54,12 @@ def test_sequential_requests_reuse_one_connection(fake_llm: FakeLLM) -> None:
     assert all(r.body["model"] == "m" for r in fake_llm.requests)  # head and body both sent
 
 
-def test_concurrency_is_capped_at_max_connections(fake_llm: FakeLLM) -> None:
+def test_concurrency_is_capped_at_max_connections(fake_llm: FakeLLM, make_client: Any) -> None:
     fake_llm.latency_s = 0.05
     url = fake_llm.openai_base + "/chat/completions"
 
     async def main() -> list[int]:
-        async with _client(3) as client:
+        async with make_client(3) as client:
             replies = await asyncio.gather(*(_post(client, url) for _ in range(12)))
         return [r.status_code for r in replies]
 
@@ -56,19 +67,21 @@ def test_concurrency_is_capped_at_max_connections(fake_llm: FakeLLM) -> None:
     assert len({r.peer for r in fake_llm.requests}) == 3  # 3 connections, each reused
 
 
-def test_connection_close_from_the_server_opens_a_new_one(fake_llm: FakeLLM) -> None:
+def test_connection_close_from_the_server_opens_a_new_one(
+    fake_llm: FakeLLM, make_client: Any
+) -> None:
     fake_llm.response_headers = {"connection": "close"}
     url = fake_llm.openai_base + "/chat/completions"
 
     async def main() -> list[int]:
-        async with _client(2) as client:
+        async with make_client(2) as client:
             return [(await _post(client, url)).status_code for _ in range(3)]
 
     assert asyncio.run(main()) == [200] * 3
     assert len({r.peer for r in fake_llm.requests}) == 3
 
 
-def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
+def test_an_idle_connection_the_server_closed_is_not_reused(make_client: Any) -> None:
     """The keep-alive race: the server closed the socket after answering, without
     saying so; the next request must go out on a new connection, not fail."""
     reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
@@ -87,7 +100,7 @@ def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         bodies = []
-        async with server, _client(1) as client:
+        async with server, make_client(1) as client:
             for _ in range(3):
                 bodies.append((await _post(client, f"http://127.0.0.1:{port}/")).content)
                 await asyncio.sleep(0.05)  # the close reaches the client meanwhile
@@ -97,19 +110,19 @@ def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
     assert len(set(peers)) == 3
 
 
-def test_read_timeout_is_httpx2s_timeout(fake_llm: FakeLLM) -> None:
+def test_read_timeout_is_httpx2s_timeout(fake_llm: FakeLLM, make_client: Any) -> None:
     fake_llm.timeout(1.0)
     url = fake_llm.openai_base + "/chat/completions"
 
     async def main() -> None:
-        async with _client(2) as client:
+        async with make_client(2) as client:
             await _post(client, url, timeout=0.1)
 
     with pytest.raises(httpx2.ReadTimeout):
         asyncio.run(main())
 
 
-def test_refused_connection_is_httpx2s_connect_error() -> None:
+def test_refused_connection_is_httpx2s_connect_error(make_client: Any) -> None:
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
@@ -117,19 +130,21 @@ def test_refused_connection_is_httpx2s_connect_error() -> None:
         port = s.getsockname()[1]
 
     async def main() -> None:
-        async with _client(2) as client:
+        async with make_client(2) as client:
             await _post(client, f"http://127.0.0.1:{port}/")
 
     with pytest.raises(httpx2.ConnectError):
         asyncio.run(main())
 
 
-def test_dropped_socket_is_a_transport_error_and_the_pool_recovers(fake_llm: FakeLLM) -> None:
+def test_dropped_socket_is_a_transport_error_and_the_pool_recovers(
+    fake_llm: FakeLLM, make_client: Any
+) -> None:
     fake_llm.drop()
     url = fake_llm.openai_base + "/chat/completions"
 
     async def main() -> tuple[type[BaseException] | None, int]:
-        async with _client(1) as client:  # one slot: a leaked slot would hang the retry
+        async with make_client(1) as client:  # one slot: a leaked slot would hang the retry
             error: type[BaseException] | None = None
             try:
                 await _post(client, url)
@@ -258,7 +273,7 @@ def test_https_goes_through_tls_with_the_environments_ca(
     assert len(set(peers)) == 1  # one handshake, then keep-alive
 
 
-def test_https_refuses_an_unknown_certificate(tmp_path: Path) -> None:
+def test_https_refuses_an_unknown_certificate(tmp_path: Path, make_client: Any) -> None:
     import ssl
 
     cert, key = _self_signed(tmp_path)  # not trusted: SSL_CERT_FILE is not set
@@ -271,7 +286,7 @@ def test_https_refuses_an_unknown_certificate(tmp_path: Path) -> None:
     async def main() -> None:
         server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_ctx)
         port = server.sockets[0].getsockname()[1]
-        async with server, _client(2) as client:
+        async with server, make_client(2) as client:
             await _post(client, f"https://localhost:{port}/v1")
 
     with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
