@@ -179,3 +179,43 @@ def test_bad_budgets_and_gate_name_file_and_line(
         load_project(config)
     assert fragment in exc.value.message
     assert exc.value.location is not None and exc.value.location.line == line
+
+
+@pytest.mark.parametrize(
+    ("headers", "line", "says"),
+    [
+        ('{x-a: "b\\r\\nInjected: 1"}', 3, "a CR or LF would start another header"),
+        ('{x-a: "trailing\\n"}', 3, "a CR or LF would start another header"),
+        ('{x-a: "nul\\0"}', 3, "printable ASCII"),
+        ("{x-a: naïve}", 3, "printable ASCII"),
+        ('{"x a": ok}', 3, "an HTTP token"),
+        ('{"x-a:": ok}', 3, "an HTTP token"),
+        ('{"x-a\\n": ok}', 3, "an HTTP token"),
+    ],
+)
+def test_a_header_that_would_break_the_request_is_refused_where_it_is_written(
+    tmp_path: Path, headers: str, line: int, says: str
+) -> None:
+    """`headers:` go into every request's head: a CR or LF in a value (header injection)
+    or a name that is not an HTTP token is bad input at load (exit 2, file:line), not a
+    network error on every call."""
+    config = tmp_path / "promptctl.yaml"
+    config.write_text(
+        "providers:\n"
+        "  local: {kind: openai-compatible, base_url: 'http://x/v1',\n"
+        f"          headers: {headers}}}\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_project(config)
+    assert exc.value.location is not None and exc.value.location.line == line
+    assert says in str(exc.value.hint)
+
+
+def test_ordinary_headers_load(tmp_path: Path) -> None:
+    config = tmp_path / "promptctl.yaml"
+    config.write_text(
+        "providers:\n  local: {kind: openai-compatible, base_url: 'http://x/v1',"
+        " headers: {X-Title: 'my app: v1', HTTP-Referer: 'https://x', x-tab: \"a\\tb\"}}\n"
+    )
+    headers = load_project(config).providers["local"].headers
+    assert headers == {"X-Title": "my app: v1", "HTTP-Referer": "https://x", "x-tab": "a\tb"}
