@@ -96,12 +96,18 @@ async def call_wire(
                 failure = _transport_failure(exc)
                 if failure is None:
                     raise
-                message = (
-                    f"no response within {settings.timeout_s}s"
-                    if failure == "timeout"
-                    else f"{type(exc).__name__}: {exc}"
-                )
-                raise tag(ProviderError(failure, message), request, secrets) from None
+                if failure == "timeout":
+                    error = ProviderError(failure, f"no response within {settings.timeout_s}s")
+                elif failure == "config":
+                    error = ProviderError(
+                        failure,
+                        f"the request cannot be sent: {exc}",
+                        hint="a header in the provider's `headers:` (or its base_url) holds a "
+                        "character HTTP does not allow",
+                    )
+                else:
+                    error = ProviderError(failure, f"{type(exc).__name__}: {exc}")
+                raise tag(error, request, secrets) from None
             latency = (time.perf_counter() - started) * 1000.0
         if redactor is not None:
             body = redactor.bytes(body)
@@ -122,15 +128,19 @@ async def call_wire(
     return answer, attempts, latency
 
 
-def _transport_failure(exc: Exception) -> Literal["timeout", "network"] | None:
+def _transport_failure(exc: Exception) -> Literal["timeout", "network", "config"] | None:
     """The kind of an HTTP client's failure (httpx2's timeout or transport error), None for
-    anything else. No httpx2 error exists before httpx2 is imported, and a call whose
-    answers come plain never imports it (`_direct`): looked up, not imported, here."""
+    anything else: `config` for a request that cannot be written at all (a header or URL
+    of the provider's settings HTTP forbids: waiting or retrying cannot heal it). No httpx2
+    error exists before httpx2 is imported, and a call whose answers come plain never
+    imports it (`_direct`): looked up, not imported, here."""
     httpx2 = sys.modules.get("httpx2")
     if httpx2 is None:
         return None
     if isinstance(exc, httpx2.TimeoutException):
         return "timeout"
+    if isinstance(exc, httpx2.LocalProtocolError):
+        return "config"
     if isinstance(exc, httpx2.TransportError):
         return "network"
     return None
