@@ -142,7 +142,7 @@ def test_memory_does_not_grow_with_the_number_of_dataset_cases(
 def test_results_are_written_in_case_order_and_workers_stay_within_the_lookahead(
     tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner, "LOOKAHEAD_MIN", 6)
+    monkeypatch.setattr(runner, "LOOKAHEAD_MIN", 10)  # above the 8 workers of concurrency 4
     monkeypatch.setattr(runner, "LOOKAHEAD_PER_WORKER", 1)
     release = threading.Event()
     seen_while_slow: list[int] = []
@@ -180,8 +180,8 @@ def test_results_are_written_in_case_order_and_workers_stay_within_the_lookahead
     run = evaluate(project, loaded.prompts, EvalOptions(concurrency=4), env=fake_env)
     watcher.join(5)
     assert release.is_set()
-    # case 0 and the 5 after it (lookahead 6) started; case 6 waited for case 0
-    assert max(seen_while_slow) == 6
+    # case 0 and the 9 after it (lookahead 10) started; case 10 waited for case 0
+    assert max(seen_while_slow) == 10
     assert [c["test"] for c in run.document["cases"]] == [f"row {i}" for i in range(30)]
     assert run.counts["pass"] == 30
 

@@ -296,6 +296,6 @@ def test_gateway_options_are_the_gateway_parameters_the_runtime_leaves_open() ->
     from promptctl.runtime._deployment import GATEWAY_OPTIONS
 
     set_by_the_runtime = {"project", "mode", "use_cache", "env", "on_call", "on_call_blocks"}
-    set_by_the_runtime |= {"shared_state", "answered", "cache_write_batch"}  # evaluations'
+    set_by_the_runtime |= {"shared_state", "answered", "cache_write_batch", "call_cap"}  # evals'
     parameters = set(inspect.signature(Gateway.__init__).parameters) - {"self"}
     assert parameters - set_by_the_runtime == GATEWAY_OPTIONS

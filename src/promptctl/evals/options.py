@@ -34,7 +34,7 @@ class EvalOptions:
     """What to run and how; every field maps to a `promptctl test` flag.
 
     `targets` empty means `targets:` of promptctl.yaml, else each prompt's `model.use`.
-    `concurrency` caps cases in flight overall (the providers' limits still apply; with
+    `concurrency` caps calls in flight overall (the providers' limits still apply; with
     `concurrency_given`, a provider's default limit is raised to it: `provider_limits`).
     `runs_dir` None means `.promptctl/runs/`; `write_run_file` False writes no file there.
     """

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     # names for annotations only: the call path (chain, attempt, limits, retry, pricing,
     # blocking) is imported by the first call the cache and recordings cannot answer, so a
     # fully cached run loads none of it; embeddings and shared state where they are used
+    from promptctl.promptfile.model import ProviderSettings
     from promptctl.providers.base import Parsed, WireRequest
     from promptctl.providers.chain import Admitted, ChainWalk, TargetPlan
     from promptctl.providers.embed_chain import EmbedChain
@@ -83,8 +84,13 @@ class Gateway:
         on_call_blocks: bool = False,
         answered: Mapping[str, ChatResponse] | None = None,
         cache_write_batch: int = 1,
+        call_cap: int | None = None,
     ) -> None:
         """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md).
+
+        `call_cap`: at most this many async calls in flight, all providers together (an
+        evaluation's `--concurrency`, when it runs more cases than that at once:
+        `limits.CappedLimiter`); each provider's own limit applies as well.
 
         `cache_write_batch`: answers stored per cache transaction (`ResponseCache`); an
         evaluation batches them (written at the latest by `aclose`), and reads the cache's
@@ -113,6 +119,7 @@ class Gateway:
         self._retry_base_s = retry_base_s
         self._shared = shared_state
         self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock, shared_state)
+        self._call_cap = asyncio.Semaphore(call_cap) if call_cap is not None else None
         # evaluations: a call finding the circuit open waits for the trial call in flight
         # (with cool-down 0, the next call after an opening is that trial) instead of failing
         self._probe_wait = probe_wait
@@ -497,6 +504,15 @@ class Gateway:
         wire, parse = chat_job(target_plan)
         return await self._call_wire(target_plan, wire, parse, ctx, key, origin, deadline, blocking)
 
+    def _limiter(self, settings: ProviderSettings) -> Any:
+        """The async limiter of a call to `settings`' provider, under `call_cap` if set."""
+        from promptctl.providers.limits import CappedLimiter, limiter_for
+
+        limiter = limiter_for(settings, clock=self._clock, sleep=self._sleep, shared=self._shared)
+        if self._call_cap is None:
+            return limiter
+        return CappedLimiter(limiter, self._call_cap)
+
     async def _call_wire(
         self,
         target_plan: TargetPlan,
@@ -511,7 +527,7 @@ class Gateway:
         """One target's HTTP call under its limits, retried; errors go to the ledger."""
         from promptctl.providers.attempt import call_wire
         from promptctl.providers.blocking import BlockingPost, BlockingSleep, BlockingSlot
-        from promptctl.providers.limits import limiter_for, sync_limiter_for
+        from promptctl.providers.limits import sync_limiter_for
         from promptctl.providers.retry import RetryPolicy
 
         settings = target_plan.settings
@@ -529,9 +545,7 @@ class Gateway:
             sleep = BlockingSleep(self._sync_sleep)
         else:
             client = await self._pool.client()
-            limiter = limiter_for(
-                settings, clock=self._clock, sleep=self._sleep, shared=self._shared
-            )
+            limiter = self._limiter(settings)
             sleep = self._sleep
         target = target_plan.request.target
 

@@ -108,6 +108,48 @@ class _Slot:
             limiter._sem.release()
 
 
+class CappedLimiter:
+    """A provider's limiter under a cap every provider shares: an evaluation's
+    `--concurrency`, counted in calls in flight across providers (`Gateway(call_cap=)`).
+
+    The evaluation runs more cases than calls (each worker's next case is rendered and
+    waiting while its call is out): when a call's answer is read and its slot freed, the
+    case waiting for it sends at once, before the answer is recorded and scored."""
+
+    __slots__ = ("_cap", "_limiter")
+
+    def __init__(self, limiter: ProviderLimiter, cap: asyncio.Semaphore) -> None:
+        self._limiter = limiter
+        self._cap = cap
+
+    def slot(self) -> _CappedSlot:
+        return _CappedSlot(self._limiter.slot(), self._cap)
+
+
+class _CappedSlot:
+    __slots__ = ("_cap", "_inner")
+
+    def __init__(self, inner: _Slot, cap: asyncio.Semaphore) -> None:
+        self._inner = inner
+        self._cap = cap
+
+    async def __aenter__(self) -> None:
+        await self._cap.acquire()  # first, as a worker held its case before: a provider
+        try:  # with a lower limit of its own does not hold the cap's slots idle
+            await self._inner.__aenter__()
+        except BaseException:
+            self._cap.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self._inner.__aexit__(*exc)
+        finally:
+            self._cap.release()
+        if self._cap.locked():  # a call is waiting for this slot: it goes out first
+            await asyncio.sleep(0)
+
+
 @dataclass
 class SyncLimiter:
     """The blocking twin of ProviderLimiter; `slot()` blocks the calling thread."""

@@ -47,7 +47,7 @@ from promptctl.providers.chain import (
     distinct_targets,
     plan,
 )
-from promptctl.providers.limits import limiter_for, sync_limiter_for
+from promptctl.providers.limits import sync_limiter_for
 from promptctl.providers.pricing import known_cost
 from promptctl.providers.retry import RetryPolicy, with_retries
 from promptctl.providers.sse import SSEParser
@@ -278,7 +278,7 @@ async def _open(
         sleep = BlockingSleep(gw._sync_sleep)
     else:
         client = await gw._pool.client()
-        limiter = limiter_for(settings, clock=gw._clock, sleep=gw._sleep, shared=gw._shared)
+        limiter = gw._limiter(settings)
         sleep = gw._sleep
     target = request.target
     make_decoder = adapter.stream_decoder

@@ -1,0 +1,111 @@
+"""The runner's pipeline: twice as many cases as call slots, `--concurrency` still the cap
+on calls in flight (all providers together), and a freed slot taken by the waiting case
+before the answer that freed it is recorded and scored."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from runner_helpers import prompt, tcase
+
+from fakes.llm_server import FakeLLM, Logged, fake_providers
+from promptctl.evals.options import EvalOptions
+from promptctl.evals.runner import evaluate
+from promptctl.promptfile.model import Project
+from promptctl.providers.limits import CappedLimiter, ProviderLimiter
+
+
+class _Peak:
+    """Calls in flight at the fake server, and the most at once."""
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+
+    def reply(self, logged: Logged) -> str:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(0.03)
+        with self.lock:
+            self.now -= 1
+        return "ok"
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 3])
+def test_concurrency_caps_the_calls_in_flight_across_providers(
+    tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str], concurrency: int
+) -> None:
+    """Each provider allows 10 at once (its own setting): only the run's cap holds the
+    calls to `concurrency`, while twice as many cases are under way."""
+    peak = _Peak()
+    fake_llm.reply(peak.reply)
+    providers = {
+        name: replace(settings, max_concurrency=10)
+        for name, settings in fake_providers(fake_llm).items()
+    }
+    project = Project(root=tmp_path, providers=providers, concurrency_set=frozenset(providers))
+    tests = [tcase(f"t{i}", f"q{i}") for i in range(12)]
+    prompts = [prompt("a/openai", *tests), prompt("a/claude", *tests, use="anthropic/claude-x")]
+    options = EvalOptions(concurrency=concurrency, concurrency_given=True, use_cache=False)
+    run = evaluate(project, prompts, options, env=fake_env)
+    assert run.counts["pass"] == 24
+    assert fake_llm.calls["openai"] == fake_llm.calls["anthropic"] == 12
+    assert peak.peak == concurrency
+
+
+def test_a_freed_slot_is_taken_by_the_waiting_call_before_the_freeing_one_goes_on() -> None:
+    """What the pipeline rests on: when a call's slot is freed and another call waits for
+    it, the waiting call runs first (it sends), then the one that freed it (records and
+    scores its answer)."""
+    order: list[str] = []
+
+    async def main() -> None:
+        async def sleep(_: float) -> None:
+            return None
+
+        provider = ProviderLimiter(max_concurrency=10, rpm=None, clock=time.monotonic, sleep=sleep)
+        limiter = CappedLimiter(provider, asyncio.Semaphore(1))
+        answered = asyncio.Event()
+
+        async def first() -> None:
+            async with limiter.slot():
+                await answered.wait()  # the answer is being read
+            order.append("first: recorded and scored")
+
+        async def second() -> None:
+            async with limiter.slot():
+                order.append("second: sent")
+
+        tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
+        await asyncio.sleep(0.01)  # both started: the first holds the slot, the second waits
+        assert order == []
+        answered.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    assert order == ["second: sent", "first: recorded and scored"]
+
+
+@pytest.mark.parametrize(("max_cost", "workers"), [(None, 6), (10.0, 3)])
+def test_with_a_budget_no_case_waits_holding_budget(
+    tmp_path: Path, fake_llm: FakeLLM, max_cost: float | None, workers: int
+) -> None:
+    """`--max-cost`: as many cases under way as calls allowed (a case waiting for a slot
+    would hold its estimate of the budget); without it, twice as many."""
+    from promptctl.evals import runner
+
+    project = Project(root=tmp_path, providers=fake_providers(fake_llm))
+    tests = [tcase(f"t{i}", f"q{i}") for i in range(20)]
+    options = EvalOptions(concurrency=3, use_cache=False, max_cost=max_cost)
+    env = {"OPENAI_API_KEY": "sk-test-pipeline-0123456789"}
+    session = runner._Session(project, [prompt("a/b", *tests)], options, None, None, None, env)
+    assert session.workers == workers
+    assert (session.gateway._call_cap is not None) == (max_cost is None)
+    run = asyncio.run(session.run())  # and it runs (closing what it opened)
+    assert run.counts["pass"] == 20
