@@ -63,8 +63,9 @@ MaxCostOption = Annotated[
 ConcurrencyOption = Annotated[
     int | None,
     typer.Option(
-        help="Max cases in flight (default 64). When given, also the limit of calls at "
-        "once per provider (default 16), unless promptctl.yaml sets its max_concurrency."
+        help="Max calls in flight, all providers together (default 64). When given, also "
+        "the limit of calls at once per provider (default 16), unless promptctl.yaml sets "
+        "its max_concurrency."
     ),
 ]
 StreamOption = Annotated[
