@@ -17,7 +17,6 @@ from fakes.llm_server import FakeLLM, Logged, fake_providers
 from promptctl.evals.options import EvalOptions
 from promptctl.evals.runner import evaluate
 from promptctl.promptfile.model import Project
-from promptctl.providers.limits import CappedLimiter, ProviderLimiter
 
 
 class _Peak:
@@ -57,39 +56,6 @@ def test_concurrency_caps_the_calls_in_flight_across_providers(
     assert run.counts["pass"] == 24
     assert fake_llm.calls["openai"] == fake_llm.calls["anthropic"] == 12
     assert peak.peak == concurrency
-
-
-def test_a_freed_slot_is_taken_by_the_waiting_call_before_the_freeing_one_goes_on() -> None:
-    """What the pipeline rests on: when a call's slot is freed and another call waits for
-    it, the waiting call runs first (it sends), then the one that freed it (records and
-    scores its answer)."""
-    order: list[str] = []
-
-    async def main() -> None:
-        async def sleep(_: float) -> None:
-            return None
-
-        provider = ProviderLimiter(max_concurrency=10, rpm=None, clock=time.monotonic, sleep=sleep)
-        limiter = CappedLimiter(provider, asyncio.Semaphore(1))
-        answered = asyncio.Event()
-
-        async def first() -> None:
-            async with limiter.slot():
-                await answered.wait()  # the answer is being read
-            order.append("first: recorded and scored")
-
-        async def second() -> None:
-            async with limiter.slot():
-                order.append("second: sent")
-
-        tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
-        await asyncio.sleep(0.01)  # both started: the first holds the slot, the second waits
-        assert order == []
-        answered.set()
-        await asyncio.gather(*tasks)
-
-    asyncio.run(main())
-    assert order == ["second: sent", "first: recorded and scored"]
 
 
 @pytest.mark.parametrize(("max_cost", "workers"), [(None, 6), (10.0, 3)])

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
@@ -79,36 +79,34 @@ async def call_wire(
 
     async def attempt(_: int) -> T:
         nonlocal latency
-        async with limiter.slot():
-            started = time.perf_counter()
-            try:
-                resp = await post(
-                    wire.url, headers=wire.headers, content=content, timeout=settings.timeout_s
-                )
-                body = resp.content
-            except (asyncio.CancelledError, KeyboardInterrupt):
-                if on_cancel is not None:
-                    on_cancel()
-                raise
-            except ProviderError as exc:  # the transport refused the answer (its size)
-                raise tag(exc, request, secrets) from None
-            except Exception as exc:
-                failure = _transport_failure(exc)
-                if failure is None:
-                    raise
-                if failure == "timeout":
-                    error = ProviderError(failure, f"no response within {settings.timeout_s}s")
-                elif failure == "config":
-                    error = ProviderError(
-                        failure,
-                        f"the request cannot be sent: {exc}",
-                        hint="a header in the provider's `headers:` (or its base_url) holds a "
-                        "character HTTP does not allow",
+        received = False
+        try:
+            async with limiter.slot():
+                started = time.perf_counter()
+                try:
+                    resp = await post(
+                        wire.url, headers=wire.headers, content=content, timeout=settings.timeout_s
                     )
-                else:
-                    error = ProviderError(failure, f"{type(exc).__name__}: {exc}")
-                raise tag(error, request, secrets) from None
-            latency = (time.perf_counter() - started) * 1000.0
+                    body = resp.content
+                except (asyncio.CancelledError, KeyboardInterrupt):
+                    if on_cancel is not None:
+                        on_cancel()
+                    raise
+                except ProviderError as exc:  # the transport refused the answer (its size)
+                    raise tag(exc, request, secrets) from None
+                except Exception as exc:
+                    error = _client_error(exc, settings.timeout_s)
+                    if error is None:
+                        raise
+                    raise tag(error, request, secrets) from None
+                received = True
+                latency = (time.perf_counter() - started) * 1000.0
+        except asyncio.CancelledError:
+            # cancelled while the freed slot went to the next call (`CappedLimiter`): this
+            # answer is not recorded; its call is, as one cancelled in flight
+            if received and on_cancel is not None:
+                on_cancel()
+            raise
         if redactor is not None:
             body = redactor.bytes(body)
         try:
@@ -128,21 +126,26 @@ async def call_wire(
     return answer, attempts, latency
 
 
-def _transport_failure(exc: Exception) -> Literal["timeout", "network", "config"] | None:
-    """The kind of an HTTP client's failure (httpx2's timeout or transport error), None for
-    anything else: `config` for a request that cannot be written at all (a header or URL
-    of the provider's settings HTTP forbids: waiting or retrying cannot heal it). No httpx2
-    error exists before httpx2 is imported, and a call whose answers come plain never
-    imports it (`_direct`): looked up, not imported, here."""
+def _client_error(exc: Exception, timeout_s: float) -> ProviderError | None:
+    """An HTTP client's failure as a ProviderError (httpx2's timeout or transport error),
+    None for anything else: `config` for a request that cannot be written at all (a
+    header or URL of the provider's settings HTTP forbids: retrying cannot heal it). No
+    httpx2 error exists before httpx2 is imported, and a call whose answers come plain
+    never imports it (`_direct`): looked up, not imported, here."""
     httpx2 = sys.modules.get("httpx2")
     if httpx2 is None:
         return None
     if isinstance(exc, httpx2.TimeoutException):
-        return "timeout"
+        return ProviderError("timeout", f"no response within {timeout_s}s")
     if isinstance(exc, httpx2.LocalProtocolError):
-        return "config"
+        return ProviderError(
+            "config",
+            f"the request cannot be sent: {exc}",
+            hint="a header in the provider's `headers:` (or its base_url) holds a character "
+            "HTTP does not allow",
+        )
     if isinstance(exc, httpx2.TransportError):
-        return "network"
+        return ProviderError("network", f"{type(exc).__name__}: {exc}")
     return None
 
 

@@ -215,11 +215,15 @@ async def stream_chain(
                 breaker.record_success()
             raise _interrupted(gw, target_plan, live, exc, ctx, key, origin) from None
         finally:
-            await _release(live)
-            if not finished and not interrupted:  # the caller stopped early (or was cancelled)
-                _record_partial(gw, target_plan, live, ctx, key, origin, "cancelled")
-                if trial:
-                    breaker.record_success()  # it answered: the circuit may close
+            released = False
+            try:  # a call waiting for the freed slot goes first: a cancellation may land here
+                await _release(live)
+                released = True
+            finally:
+                if not (finished and released) and not interrupted:  # stopped early, cancelled
+                    _record_partial(gw, target_plan, live, ctx, key, origin, "cancelled")
+                    if trial:
+                        breaker.record_success()  # it answered: the circuit may close
         breaker.record_success()
         if live.reported_cost is not None:
             parsed = replace(parsed, reported_cost_usd=live.reported_cost)
