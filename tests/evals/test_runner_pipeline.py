@@ -72,6 +72,6 @@ def test_with_a_budget_no_case_waits_holding_budget(
     env = {"OPENAI_API_KEY": "sk-test-pipeline-0123456789"}
     session = runner._Session(project, [prompt("a/b", *tests)], options, None, None, None, env)
     assert session.workers == workers
-    assert (session.gateway._call_cap is not None) == (max_cost is None)
+    assert (session.gateway._call_slots is not None) == (max_cost is None)
     run = asyncio.run(session.run())  # and it runs (closing what it opened)
     assert run.counts["pass"] == 20

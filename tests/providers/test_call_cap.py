@@ -15,7 +15,7 @@ from fakes.llm_server import FakeLLM
 from promptctl.promptfile.model import Project
 from promptctl.providers._direct import DirectClient
 from promptctl.providers.gateway import Gateway
-from promptctl.providers.limits import CappedLimiter, ProviderLimiter
+from promptctl.providers.limits import CallCap, CappedLimiter, ProviderLimiter
 
 
 def test_a_freed_slot_is_taken_by_the_waiting_call_before_the_freeing_one_goes_on() -> None:
@@ -29,7 +29,7 @@ def test_a_freed_slot_is_taken_by_the_waiting_call_before_the_freeing_one_goes_o
             return None
 
         provider = ProviderLimiter(max_concurrency=10, rpm=None, clock=time.monotonic, sleep=sleep)
-        limiter = CappedLimiter(provider, asyncio.Semaphore(1))
+        limiter = CappedLimiter(provider, CallCap(1))
         answered = asyncio.Event()
 
         async def first() -> None:
@@ -135,3 +135,55 @@ def test_a_stream_cancelled_while_handing_its_slot_over_is_recorded_not_lost(
     assert asyncio.run(main())
     assert fake_llm.calls["openai"] == 2
     assert sorted(recorded, key=str) == [("error", "cancelled"), ("ok", None)]
+
+
+def test_the_cap_hands_slots_over_in_arrival_order_and_survives_cancelled_waiters() -> None:
+    order: list[str] = []
+
+    async def main() -> None:
+        cap = CallCap(1)
+        await cap.acquire()  # the slot is taken
+        assert not cap.waiting
+
+        async def call(name: str) -> None:
+            await cap.acquire()
+            order.append(name)
+            cap.release()
+
+        b, c, d = (asyncio.create_task(call(n)) for n in "bcd")
+        await asyncio.sleep(0)
+        assert cap.waiting
+        c.cancel()  # a waiter cancelled while waiting leaves the line
+        await asyncio.sleep(0)
+        cap.release()  # the slot goes to b, then from b to d
+        await asyncio.gather(b, d)
+        with pytest.raises(asyncio.CancelledError):
+            await c
+        assert not cap.waiting
+        await cap.acquire()  # the slot came back: free again
+        cap.release()
+
+        # handed the slot, then cancelled before it ran: the slot passes on, not lost
+        await cap.acquire()
+        e, f = (asyncio.create_task(call(n)) for n in "ef")
+        await asyncio.sleep(0)
+        cap.release()  # e is handed the slot ...
+        e.cancel()  # ... and cancelled before it runs
+        await asyncio.wait_for(f, 1.0)
+        with pytest.raises(asyncio.CancelledError):
+            await e
+
+        # cancelled while waiting, and the slot freed before its task saw the cancellation
+        await cap.acquire()
+        g, h = (asyncio.create_task(call(n)) for n in "gh")
+        await asyncio.sleep(0)
+        g.cancel()
+        cap.release()  # drops g's cancelled wait, hands the slot to h
+        await asyncio.wait_for(h, 1.0)
+        with pytest.raises(asyncio.CancelledError):
+            await g
+        assert not cap.waiting
+        await asyncio.wait_for(cap.acquire(), 1.0)  # one slot, free again
+
+    asyncio.run(main())
+    assert order == ["b", "d", "f", "h"]

@@ -119,7 +119,8 @@ class Gateway:
         self._retry_base_s = retry_base_s
         self._shared = shared_state
         self._breakers = Breakers(breaker_threshold, breaker_cooldown_s, clock, shared_state)
-        self._call_cap = asyncio.Semaphore(call_cap) if call_cap is not None else None
+        self._call_slots = call_cap
+        self._call_cap: Any = None  # the `limits.CallCap`, made with the call path
         # evaluations: a call finding the circuit open waits for the trial call in flight
         # (with cool-down 0, the next call after an opening is that trial) instead of failing
         self._probe_wait = probe_wait
@@ -506,11 +507,13 @@ class Gateway:
 
     def _limiter(self, settings: ProviderSettings) -> Any:
         """The async limiter of a call to `settings`' provider, under `call_cap` if set."""
-        from promptctl.providers.limits import CappedLimiter, limiter_for
+        from promptctl.providers.limits import CallCap, CappedLimiter, limiter_for
 
         limiter = limiter_for(settings, clock=self._clock, sleep=self._sleep, shared=self._shared)
-        if self._call_cap is None:
+        if self._call_slots is None:
             return limiter
+        if self._call_cap is None:
+            self._call_cap = CallCap(self._call_slots)
         return CappedLimiter(limiter, self._call_cap)
 
     async def _call_wire(
