@@ -51,20 +51,26 @@ def test_a_freed_slot_is_taken_by_the_waiting_call_before_the_freeing_one_goes_o
     assert order == ["second: sent", "first: recorded and scored"]
 
 
+def _one_slot(project: Project) -> tuple[Gateway, list[tuple[str, str | None]]]:
+    """A live gateway of one call slot, and the (outcome, error kind) of each record."""
+    recorded: list[tuple[str, str | None]] = []
+    gateway = Gateway(
+        project,
+        env={"OPENAI_API_KEY": "sk-x"},
+        mode="live",
+        on_call=lambda rec: recorded.append((rec.outcome, rec.error_kind)),
+        call_cap=1,
+    )
+    return gateway, recorded
+
+
 def test_a_call_cancelled_while_handing_its_slot_over_is_recorded_not_lost(
     fake_project: Project, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first call's answer is in; its freed slot goes to the second call, and the
     first is cancelled during that hand-over (Ctrl-C at that moment): its paid call is
     still in the ledger, as a call cancelled in flight (cost unknown)."""
-    recorded: list[tuple[str, str | None]] = []
-    gateway = Gateway(
-        fake_project,
-        env={"OPENAI_API_KEY": "sk-x"},
-        mode="live",
-        on_call=lambda rec: recorded.append((rec.outcome, rec.error_kind)),
-        call_cap=1,
-    )
+    gateway, recorded = _one_slot(fake_project)
     first: list[asyncio.Task[Any]] = []
     real = DirectClient.post_bytes
 
@@ -98,14 +104,7 @@ def test_a_stream_cancelled_while_handing_its_slot_over_is_recorded_not_lost(
 ) -> None:
     """The same for a stream: it ended, its slot goes to the next stream, and it is
     cancelled during the hand-over: recorded as cancelled, with what it received."""
-    recorded: list[tuple[str, str | None]] = []
-    gateway = Gateway(
-        fake_project,
-        env={"OPENAI_API_KEY": "sk-x"},
-        mode="live",
-        on_call=lambda rec: recorded.append((rec.outcome, rec.error_kind)),
-        call_cap=1,
-    )
+    gateway, recorded = _one_slot(fake_project)
     tasks: list[asyncio.Task[Any]] = []
     real = DirectClient.send
 
