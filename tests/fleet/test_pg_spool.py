@@ -137,3 +137,28 @@ def test_a_row_that_cannot_be_written_is_counted_and_the_writer_goes_on(pg_url: 
         ledger.record(good)
         assert ledger.flush()
     assert _tokens(pg_url) == [1]
+
+
+def test_a_failing_scan_of_other_spools_does_not_stop_this_process_rows(
+    pg_url: str,
+    _ledger_spool: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+):
+    """The drain thread also adopts spools of dead processes; whatever goes wrong there
+    (a race with another process, a bug) is logged, and this process's rows still reach
+    PostgreSQL."""
+    from promptctl.ledger.spool import Spool
+
+    def broken(*_: Any, **__: Any) -> list[Path]:
+        raise RuntimeError("the orphan scan broke")
+
+    monkeypatch.setattr(Spool, "orphans", staticmethod(broken))
+    with caplog.at_level(logging.WARNING, "promptctl.ledger"):
+        ledger = PgLedger(pg_url)
+        for n in range(20):
+            ledger.record(record(n))
+        assert ledger.flush(timeout=30)
+        ledger.close()
+    assert _tokens(pg_url) == list(range(20))
+    assert any("the orphan scan broke" in r.getMessage() for r in caplog.records)

@@ -104,3 +104,31 @@ def test_the_spool_directory_is_the_variable_else_the_user_state_directory(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     expected = tmp_path / "home" / ".local" / "state" / "promptctl" / "ledger-spool"
     assert spool_dir_for(url, None).parent == expected
+
+
+def test_a_spool_removed_while_the_orphans_are_listed_is_no_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Two processes find the same orphan; one drains and removes it while the other is
+    still listing (the file there when looked for, gone when its age is read). The
+    listing must not raise: it killed the PostgreSQL ledger's drain thread (seen once in
+    CI, tests/fleet/test_pg_spool.py)."""
+    kept = Spool.create(tmp_path, COLUMNS)
+    gone = Spool.create(tmp_path, COLUMNS)
+    real_glob = Path.glob
+
+    def glob_then_remove(self: Path, pattern: str):  # type: ignore[no-untyped-def]
+        found = list(real_glob(self, pattern))
+        gone.remove()  # drained and removed by the other process meanwhile
+        return iter(found)
+
+    real_exists = Path.exists
+
+    def still_there(self: Path) -> bool:  # it was, a moment before its age was read
+        return self == gone.path or real_exists(self)
+
+    monkeypatch.setattr(Path, "glob", glob_then_remove)
+    monkeypatch.setattr(Path, "exists", still_there)
+    listed = Spool.orphans(tmp_path, besides="mine")
+    assert kept.path in listed and set(listed) <= {kept.path, gone.path}
+    kept.release()

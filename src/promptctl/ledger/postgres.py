@@ -262,7 +262,7 @@ class PgLedger:
     # ---- drainer: spool -> PostgreSQL -----------------------------------------------------
 
     def _drain_loop(self) -> None:
-        scanned = self._drain_orphans()
+        scanned = self._scan_orphans()
         while True:
             down = self._down_since is not None
             self._wake_drainer.wait(self.retry_interval_s if down else _ORPHAN_SCAN_S)
@@ -273,7 +273,7 @@ class PgLedger:
             closing = self._closing
             ok = self._drain_own()
             if ok and (not scanned or time.monotonic() - scanned > _ORPHAN_SCAN_S):
-                scanned = self._drain_orphans()
+                scanned = self._scan_orphans()
             if closing and (ok or time.monotonic() > self._close_deadline):
                 return
 
@@ -304,6 +304,16 @@ class PgLedger:
             self._drained = self._spool.data_start
         old.remove()
         self._forget(old.name)
+
+    def _scan_orphans(self) -> float:
+        """`_drain_orphans`, which must never stop this thread: a failure there (a race
+        with another process on the same spool, a bug) is logged, and this process's own
+        rows go on being written; the next scan tries the other spools again."""
+        try:
+            return self._drain_orphans()
+        except Exception as exc:
+            log.warning("ledger %s: reading other processes' spools failed: %s", self.path, exc)
+            return time.monotonic()
 
     def _drain_orphans(self) -> float:
         """Drain spools left by processes that died; the time of the scan, 0.0 if down."""

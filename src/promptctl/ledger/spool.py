@@ -137,7 +137,7 @@ class Spool:
             found = [p for p in directory.glob(f"*{_SUFFIX}") if p.stem != besides]
         except OSError:
             return []
-        return sorted(found, key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
+        return sorted(found, key=_mtime)
 
     def append(self, body: bytes) -> int:
         """Write one frame, durably (the file is O_DSYNC: the write is the fsync); the new
@@ -198,3 +198,12 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _mtime(path: Path) -> float:
+    """When `path` was last written; 0.0 if it is gone (another process that drained it
+    removed it between the listing and this look: `exists()` then `stat()` raced)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
