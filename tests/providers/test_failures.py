@@ -299,19 +299,23 @@ def test_a_server_error_without_the_format_is_still_retried(
     assert fake_llm.calls["openai"] == 2 and response.attempts == 2
 
 
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("b\r\nInjected: sk-hidden-value", "x-a"), ("naïve sk-hidden-value", "not ASCII")],
+)
 def test_a_header_http_forbids_is_a_config_error_sent_nowhere_and_not_retried(
-    fake_llm: FakeLLM, fake_env: dict[str, str], tmp_path: object
+    fake_llm: FakeLLM, fake_env: dict[str, str], tmp_path: object, value: str, says: str
 ) -> None:
     """Settings built in code skip promptctl.yaml's check: a CR/LF in a header (header
     injection) is refused when the head is built, as a `config` error (no retry, no
     fallback, no "is the server running?" hint), the value never echoed."""
-    providers = fake_providers(fake_llm, headers={"x-a": "b\r\nInjected: sk-hidden-value"})
+    providers = fake_providers(fake_llm, headers={"x-a": value})
     project = Project(root=Path(str(tmp_path)), providers=providers)
     harness = Harness(project, fake_env)
     with pytest.raises(ProviderError) as exc:
         harness.run(chat("openai/gpt-4o-mini"), [chat("anthropic/claude-3-5-haiku-latest")])
     assert exc.value.kind == "config"
-    assert "x-a" in exc.value.message and "sk-hidden-value" not in str(exc.value)
+    assert says in exc.value.message and "sk-hidden-value" not in str(exc.value)
     assert exc.value.hint is not None and "headers:" in exc.value.hint
     assert harness.waits == [] and fake_llm.requests == []  # not retried, nothing sent
     assert [r.error_kind for r in harness.records] == ["config"]

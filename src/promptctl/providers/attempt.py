@@ -132,6 +132,12 @@ def _client_error(exc: Exception, timeout_s: float) -> ProviderError | None:
     header or URL of the provider's settings HTTP forbids: retrying cannot heal it). No
     httpx2 error exists before httpx2 is imported, and a call whose answers come plain
     never imports it (`_direct`): looked up, not imported, here."""
+    if isinstance(exc, UnicodeEncodeError):  # a non-ASCII header value set in code
+        return ProviderError(
+            "config",
+            "the request cannot be sent: a header value is not ASCII",
+            hint="HTTP header values are ASCII: check the provider's `headers:`",
+        )
     httpx2 = sys.modules.get("httpx2")
     if httpx2 is None:
         return None
