@@ -16,10 +16,28 @@ __all__ = ["response_from_data", "response_to_data"]
 
 
 def response_to_data(response: ChatResponse) -> dict[str, Any]:
-    data: dict[str, Any] = plain_data(response)
-    data.pop("cached", None)
-    data.pop("ttft_ms", None)  # a measurement of that one call, like `cached`
-    return data
+    """The answer as stored (`cached` and `ttft_ms` left out: they describe one call).
+    An answer without fallbacks tried or tool calls (nearly every one an evaluation
+    stores) is written field by field; the result is `plain_data`'s (tested)."""
+    if response.fallbacks_tried or response.tool_calls:
+        data: dict[str, Any] = plain_data(response)
+        data.pop("cached", None)
+        data.pop("ttft_ms", None)  # a measurement of that one call, like `cached`
+        return data
+    return {
+        "text": response.text,
+        "target": response.target,
+        "finish_reason": response.finish_reason,
+        "usage": dict(zip(_USAGE_FIELDS, _usage_counts(response.usage), strict=True)),
+        "model_reported": response.model_reported,
+        "latency_ms": response.latency_ms,
+        "request_id": response.request_id,
+        "cost_usd": response.cost_usd,
+        "attempts": response.attempts,
+        "fallbacks_tried": [],
+        "usage_known": response.usage_known,
+        "attempt_latency_ms": response.attempt_latency_ms,
+    }
 
 
 def response_from_data(data: Mapping[str, Any], *, cached: bool = False) -> ChatResponse:
