@@ -5,35 +5,16 @@ before the answer that freed it is recorded and scored."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from runner_helpers import prompt, tcase
 
-from fakes.llm_server import FakeLLM, Logged, fake_providers
+from fakes.llm_server import FakeLLM, PeakReply, fake_providers
 from promptctl.evals.options import EvalOptions
 from promptctl.evals.runner import evaluate
 from promptctl.promptfile.model import Project
-
-
-class _Peak:
-    """Calls in flight at the fake server, and the most at once."""
-
-    def __init__(self) -> None:
-        self.now = self.peak = 0
-        self.lock = threading.Lock()
-
-    def reply(self, logged: Logged) -> str:
-        with self.lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-        time.sleep(0.03)
-        with self.lock:
-            self.now -= 1
-        return "ok"
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 3])
@@ -42,8 +23,8 @@ def test_concurrency_caps_the_calls_in_flight_across_providers(
 ) -> None:
     """Each provider allows 10 at once (its own setting): only the run's cap holds the
     calls to `concurrency`, while twice as many cases are under way."""
-    peak = _Peak()
-    fake_llm.reply(peak.reply)
+    peak = PeakReply()
+    fake_llm.reply(peak)
     providers = {
         name: replace(settings, max_concurrency=10)
         for name, settings in fake_providers(fake_llm).items()

@@ -714,3 +714,22 @@ def fake_providers(fake: FakeLLM, **overrides: Any) -> dict[str, ProviderSetting
     ]
     common: dict[str, Any] = {"timeout_s": 2.0, "max_retries": 3, **overrides}
     return {p.name: replace(p, **common) for p in providers}
+
+
+class PeakReply:
+    """A reply (`fake.reply(PeakReply())`) that holds each request `hold_s` and records
+    the most requests in flight at once (`peak`): what a concurrency limit let through."""
+
+    def __init__(self, hold_s: float = 0.03) -> None:
+        self.hold_s = hold_s
+        self.now = self.peak = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, _: Logged) -> str:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(self.hold_s)
+        with self._lock:
+            self.now -= 1
+        return "ok"

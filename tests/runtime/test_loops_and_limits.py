@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import threading
-import time
 import warnings
 import weakref
 from collections.abc import Callable
@@ -16,7 +14,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from fakes.llm_server import FakeLLM, Logged, fake_providers
+from fakes.llm_server import FakeLLM, PeakReply, fake_providers
 from promptctl.runtime import Runtime
 
 from .helpers import prompt, write_bundle
@@ -82,23 +80,6 @@ def test_event_loops_on_many_threads_share_a_runtime_without_leaking_clients(
     assert texts == ["hello from fake"] * 16
 
 
-class _Peak:
-    """A fake reply that holds each request 30 ms and records the most in flight at once."""
-
-    def __init__(self) -> None:
-        self.now = self.peak = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, _: Logged) -> str:
-        with self._lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-        time.sleep(0.03)
-        with self._lock:
-            self.now -= 1
-        return "ok"
-
-
 def _bundle(path: Path, fake: FakeLLM, max_concurrency: int) -> None:
     providers = fake_providers(fake, max_retries=0, max_concurrency=max_concurrency)
     write_bundle(path, [prompt(template=f"{{{{ ticket }}}} {max_concurrency}")], providers)
@@ -115,7 +96,7 @@ def test_reload_applies_new_max_concurrency_to_run(
             if limit != 1:
                 _bundle(path, fake_llm, limit)
                 assert rt.reload()
-            fake_llm.reply(gauge := _Peak())
+            fake_llm.reply(gauge := PeakReply())
             list(pool.map(lambda i: rt.run("support/triage", ticket=f"t{i}"), range(8)))
             peaks.append(gauge.peak)
     assert peaks[0] == 1
@@ -135,7 +116,7 @@ def test_reload_applies_new_max_concurrency_to_arun_on_the_same_loop(
                 if limit != 3:
                     _bundle(path, fake_llm, limit)
                     assert rt.reload()
-                fake_llm.reply(gauge := _Peak())
+                fake_llm.reply(gauge := PeakReply())
                 await asyncio.gather(*(rt.arun("support/triage", ticket=f"{i}") for i in range(6)))
                 peaks.append(gauge.peak)
         return peaks
