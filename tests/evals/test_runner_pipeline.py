@@ -54,5 +54,10 @@ def test_with_a_budget_no_case_waits_holding_budget(
     session = runner._Session(project, [prompt("a/b", *tests)], options, None, None, None, env)
     assert session.workers == workers
     assert (session.gateway._call_slots is not None) == (max_cost is None)
+    # a worker whose slot went to a waiting case may wait for others' answers to share
+    # its ledger commit; without waiting cases, that wait would hold the next call
+    answers = session.gateway.calls.answers
+    assert answers is not None
+    assert answers.window_s == (runner.COMMIT_WINDOW_S if max_cost is None else 0.0)
     run = asyncio.run(session.run())  # and it runs (closing what it opened)
     assert run.counts["pass"] == 20

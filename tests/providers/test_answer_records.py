@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from provider_helpers import chat
@@ -20,6 +21,7 @@ from provider_helpers import chat
 from fakes.llm_server import FakeLLM
 from promptctl.ledger import Ledger
 from promptctl.promptfile.model import Project
+from promptctl.providers.answer_records import MAX_BATCH
 from promptctl.providers.gateway import Gateway
 from promptctl.providers.types import CallContext
 
@@ -36,14 +38,120 @@ def _test(i: int) -> CallContext:
     return CallContext(source="eval", test=f"t{i}")
 
 
-def _gateway(project: Project, ledger: Ledger) -> Gateway:
+def _gateway(project: Project, ledger: Ledger, window_s: float = 0.0) -> Gateway:
     return Gateway(
         project,
         mode="live",
         env={"OPENAI_API_KEY": "sk-x"},
         on_call=ledger.record,
         on_call_blocks=True,
+        commit_window_s=window_s,
     )
+
+
+def _count_commits(ledger: Ledger) -> list[int]:
+    """The size of each batch the loop commits (the ledger's `try_record_many`)."""
+    sizes: list[int] = []
+    commit = ledger.try_record_many
+
+    def counted(records: list[Any]) -> bool:
+        sizes.append(len(records))
+        return commit(records)
+
+    ledger.try_record_many = counted  # type: ignore[method-assign]
+    return sizes
+
+
+@pytest.mark.parametrize("window_s", [0.0, 0.25])
+def test_a_commit_window_groups_answers_of_many_loop_turns_and_still_commits_first(
+    fake_project: Project, fake_llm: FakeLLM, tmp_path: Path, window_s: float
+) -> None:
+    """Ten answers arriving ~5 ms apart: without a window, one commit each; with one,
+    they share a commit, and each caller still gets its answer only after its row."""
+    fake_llm.latency_s = 0.01
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path)
+    sizes = _count_commits(ledger)
+    gateway = _gateway(fake_project, ledger, window_s)
+    missing: list[str] = []
+    waited: list[float] = []
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(i * 0.005)
+        started = time.monotonic()
+        await gateway.complete(chat("openai/gpt-4o-mini", ("user", f"q{i}")), context=_test(i))
+        waited.append(time.monotonic() - started)
+        if f"t{i}" not in _rows(path):
+            missing.append(f"t{i}")
+
+    async def main() -> None:
+        await asyncio.gather(*(one(i) for i in range(10)))
+        await gateway.aclose()
+
+    asyncio.run(main())
+    ledger.close()
+    assert missing == []
+    assert _rows(path) == {f"t{i}" for i in range(10)}
+    assert sum(sizes) == 10
+    if window_s:
+        assert len(sizes) <= 2
+        assert max(waited) >= window_s * 0.9  # the first answer waited for the others
+    else:
+        assert len(sizes) >= 8  # (two answers may land in one loop turn)
+        assert max(waited) < 0.2
+
+
+def test_a_full_batch_is_committed_without_waiting_out_the_window(
+    fake_project: Project, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path)
+    sizes = _count_commits(ledger)
+    gateway = _gateway(fake_project, ledger, window_s=60.0)
+
+    async def main() -> float:
+        started = time.monotonic()
+        calls = (
+            gateway.complete(chat("openai/gpt-4o-mini", ("user", f"q{i}")), context=_test(i))
+            for i in range(MAX_BATCH)
+        )
+        await asyncio.wait_for(asyncio.gather(*calls), timeout=30)
+        elapsed = time.monotonic() - started
+        await gateway.aclose()
+        return elapsed
+
+    assert asyncio.run(main()) < 30
+    ledger.close()
+    assert sizes == [MAX_BATCH]
+    assert len(_rows(path)) == MAX_BATCH
+
+
+def test_a_caller_cancelled_in_the_window_leaves_its_row_to_be_committed(
+    fake_project: Project, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    """Ctrl-C while an answer waits for its commit: the paid call is still recorded
+    (the write is shielded, and `aclose` waits for the window's commit)."""
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path)
+    gateway = _gateway(fake_project, ledger, window_s=0.3)
+
+    async def main() -> bool:
+        call = asyncio.ensure_future(
+            gateway.complete(chat("openai/gpt-4o-mini", ("user", "q")), context=_test(0))
+        )
+        while fake_llm.calls["openai"] < 1:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.1)  # answered, waiting in the window
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        before = "t0" in _rows(path)
+        await gateway.aclose()
+        return before
+
+    assert asyncio.run(main()) is False  # not committed before the window closed
+    ledger.close()
+    assert _rows(path) == {"t0"}
 
 
 def test_every_answer_has_its_row_committed_when_the_caller_gets_it(
@@ -138,7 +246,8 @@ settings = ProviderSettings("openai", "openai", sys.argv[1], "OPENAI_API_KEY", m
 project = Project(root=Path(sys.argv[2]), providers={"openai": settings})
 ledger = Ledger(Path(sys.argv[2]) / "ledger.sqlite")
 gateway = Gateway(project, mode="live", env={"OPENAI_API_KEY": "sk-x"},
-                  on_call=ledger.record, on_call_blocks=True)
+                  on_call=ledger.record, on_call_blocks=True,
+                  commit_window_s=float(sys.argv[3]))
 
 async def worker(w):
     for i in range(10**6):
@@ -155,14 +264,15 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("seed", "window_s"), [(1, 0.0), (2, 0.0), (3, 0.005)])
 def test_sigkill_of_an_evaluation_loop_loses_no_answered_call(
-    tmp_path: Path, fake_llm: FakeLLM, seed: int
+    tmp_path: Path, fake_llm: FakeLLM, seed: int, window_s: float
 ) -> None:
-    """kill -9 at a random point: every answer a caller received has its row."""
+    """kill -9 at a random point: every answer a caller received has its row (also
+    with `promptctl test`'s commit window)."""
     fake_llm.latency_s = 0.002
     proc = subprocess.Popen(
-        [sys.executable, "-c", APP, fake_llm.openai_base, str(tmp_path)],
+        [sys.executable, "-c", APP, fake_llm.openai_base, str(tmp_path), str(window_s)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

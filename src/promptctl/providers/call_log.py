@@ -25,10 +25,18 @@ class CallLog:
     """`on_call` (None: nothing is recorded), and whether it waits on a disk (`blocks`):
     from an event loop such a writer is called on a worker thread, never on the loop."""
 
-    def __init__(self, on_call: Callable[[CallRecord], None] | None, *, blocks: bool) -> None:
+    def __init__(
+        self,
+        on_call: Callable[[CallRecord], None] | None,
+        *,
+        blocks: bool,
+        commit_window_s: float = 0.0,
+    ) -> None:
         self.on_call = on_call
         self.blocks = blocks
-        self.answers = AnswerRecords(on_call) if on_call is not None else None
+        self.answers = (
+            AnswerRecords(on_call, window_s=commit_window_s) if on_call is not None else None
+        )
 
     def emit(
         self,

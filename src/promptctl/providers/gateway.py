@@ -85,12 +85,18 @@ class Gateway:
         answered: Mapping[str, ChatResponse] | None = None,
         cache_write_batch: int = 1,
         call_cap: int | None = None,
+        commit_window_s: float = 0.0,
     ) -> None:
         """`shared_state`: the fleet's limits, pauses and breakers (docs/deployment.md).
 
         `call_cap`: at most this many async calls in flight, all providers together (an
         evaluation's `--concurrency`, when it runs more cases than that at once:
         `limits.CappedLimiter`); each provider's own limit applies as well.
+
+        `commit_window_s`: how long an answer read on an event loop waits for others to
+        share its ledger commit (0: those of the same loop turn); it is handed to its
+        caller only once committed (`answer_records`). An evaluation, whose freed call
+        slots go to waiting cases, waits a few milliseconds; a service does not.
 
         `cache_write_batch`: answers stored per cache transaction (`ResponseCache`); an
         evaluation batches them (written at the latest by `aclose`), and reads the cache's
@@ -105,7 +111,7 @@ class Gateway:
         self._env = env
         # `on_call` may wait on a disk (a ledger committing each paid call): from an event
         # loop it is then called on a worker thread for answers, so the loop never waits
-        self.calls = CallLog(on_call, blocks=on_call_blocks)
+        self.calls = CallLog(on_call, blocks=on_call_blocks, commit_window_s=commit_window_s)
         self.costs = AnswerCosts()
         self._sleep = sleep
         # complete_sync runs on the calling thread when it has a blocking sleep (always,
