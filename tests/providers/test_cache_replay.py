@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -290,6 +291,31 @@ def test_batched_writes_are_read_back_at_once_and_written_in_groups(tmp_path: Pa
     cache.close()
     assert (late := other.get("k4")) is not None and late.text == "four"
     assert other.stats().entries == 4
+    other.close()
+
+
+def test_a_held_answer_is_redacted_whether_read_before_or_after_its_batch_is_written(
+    tmp_path: Path,
+) -> None:
+    """A batched cache encodes (and redacts) an answer when its batch is written: what
+    this cache serves meanwhile, and what another reader sees after, is the same
+    redacted, cached answer."""
+    path = tmp_path / "cache.sqlite"
+    cache = ResponseCache(path, write_batch=2)
+    other = ResponseCache(path)
+    redact = lambda text: text.replace("sk-live-secret", "[REDACTED]")  # noqa: E731
+    cache.put("k1", _answer("key sk-live-secret here"), redact=redact)
+    held = cache.get("k1")
+    assert held is not None and held.cached and held.text == "key [REDACTED] here"
+    assert other.get("k1") is None
+    cache.put("k2", _answer("two"), redact=redact)  # the batch is full: written
+    written = other.get("k1")
+    assert written is not None and written.cached and written.text == "key [REDACTED] here"
+    db = sqlite3.connect(path)
+    raw = db.execute("SELECT response FROM responses").fetchall()
+    db.close()
+    assert len(raw) == 2 and all("sk-live-secret" not in row[0] for row in raw)
+    cache.close()
     other.close()
 
 

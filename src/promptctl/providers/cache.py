@@ -51,6 +51,20 @@ _SORTED_JSON = json.JSONEncoder(
     sort_keys=True
 )  # once: json.dumps(..., sort_keys) makes one per call
 _SELECT = "SELECT response FROM responses WHERE key = ?"
+
+# an answer held for the next batch: the response, its redaction, when it was stored
+_Held = tuple[ChatResponse, "Callable[[str], str] | None", float]
+
+
+def _row(key: str, held: _Held) -> tuple[str, str, str, float]:
+    """The table row of a held answer: its stored form (JSON), redacted."""
+    response, redact, created_at = held
+    payload = _SORTED_JSON.encode(response_to_data(response))
+    if redact is not None:
+        payload = redact(payload)
+    return key, response.target, payload, created_at
+
+
 _KEYS = "SELECT key FROM responses LIMIT ?"
 _INSERT = "INSERT OR REPLACE INTO responses (key, target, response, created_at) VALUES (?, ?, ?, ?)"
 
@@ -125,7 +139,9 @@ class ResponseCache:
         self._timeout = busy_timeout_s
         self._local = threading.local()
         self._write_batch = write_batch
-        self._held: dict[str, tuple[str, str, str, float]] = {}  # key -> row, not yet written
+        # key -> an answer not yet written: encoded when its batch is (`_row`), the 64 of a
+        # batch one after the other while the encoder's code is in the CPU's caches
+        self._held: dict[str, _Held] = {}
         self._held_lock = threading.Lock()
         self._unchecked = 0  # rows written since the last checkpoint was started
         self._checkpoint: threading.Thread | None = None
@@ -154,7 +170,7 @@ class ResponseCache:
         """The answer stored under `key`, marked `cached`; None if there is none."""
         held = self._held.get(key) if self._held else None
         if held is not None:
-            return response_from_data(json.loads(held[2]), cached=True)
+            return response_from_data(json.loads(_row(key, held)[2]), cached=True)
         if self._damage is not None or not self._may_hold(key):
             return None
         try:
@@ -236,22 +252,19 @@ class ResponseCache:
     def put(
         self, key: str, response: ChatResponse, *, redact: Callable[[str], str] | None = None
     ) -> None:
-        payload = _SORTED_JSON.encode(response_to_data(response))
-        if redact is not None:
-            payload = redact(payload)
-        row = (key, response.target, payload, time.time())
         if self._damage is not None:
             return
+        held = (response, redact, time.time())
         if self._known is not None:
             self._known.add(key)
         if self._write_batch <= 1:
             try:
-                self._conn().execute(_INSERT, row)
+                self._conn().execute(_INSERT, _row(key, held))
             except sqlite3.DatabaseError as exc:
                 self._damaged(exc)
             return
         with self._held_lock:
-            self._held[key] = row
+            self._held[key] = held
             full = len(self._held) >= self._write_batch
         if full:
             self.flush()
@@ -259,7 +272,8 @@ class ResponseCache:
     def flush(self) -> None:
         """Write the held answers (one transaction)."""
         with self._held_lock:
-            rows, self._held = list(self._held.values()), {}
+            held, self._held = self._held, {}
+        rows = [_row(key, answer) for key, answer in held.items()]
         if not rows or self._damage is not None:
             return
         try:
