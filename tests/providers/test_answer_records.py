@@ -62,6 +62,30 @@ def _count_commits(ledger: Ledger) -> list[int]:
     return sizes
 
 
+def _answer_all(gateway: Gateway, path: Path, n: int, stagger_s: float = 0.0) -> list[float]:
+    """`n` calls (the i-th `i * stagger_s` late), each checking, as soon as its caller has
+    the answer, that its row is committed (read by another connection, as after a kill
+    -9); returns how long each call took."""
+    missing: list[str] = []
+    waited: list[float] = []
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(i * stagger_s)
+        started = time.monotonic()
+        await gateway.complete(chat("openai/gpt-4o-mini", ("user", f"q{i}")), context=_test(i))
+        waited.append(time.monotonic() - started)
+        if f"t{i}" not in _rows(path):
+            missing.append(f"t{i}")
+
+    async def main() -> None:
+        await asyncio.gather(*(one(i) for i in range(n)))
+        await gateway.aclose()
+
+    asyncio.run(main())
+    assert missing == []
+    return waited
+
+
 @pytest.mark.parametrize("window_s", [0.0, 0.25])
 def test_a_commit_window_groups_answers_of_many_loop_turns_and_still_commits_first(
     fake_project: Project, fake_llm: FakeLLM, tmp_path: Path, window_s: float
@@ -72,25 +96,8 @@ def test_a_commit_window_groups_answers_of_many_loop_turns_and_still_commits_fir
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path)
     sizes = _count_commits(ledger)
-    gateway = _gateway(fake_project, ledger, window_s)
-    missing: list[str] = []
-    waited: list[float] = []
-
-    async def one(i: int) -> None:
-        await asyncio.sleep(i * 0.005)
-        started = time.monotonic()
-        await gateway.complete(chat("openai/gpt-4o-mini", ("user", f"q{i}")), context=_test(i))
-        waited.append(time.monotonic() - started)
-        if f"t{i}" not in _rows(path):
-            missing.append(f"t{i}")
-
-    async def main() -> None:
-        await asyncio.gather(*(one(i) for i in range(10)))
-        await gateway.aclose()
-
-    asyncio.run(main())
+    waited = _answer_all(_gateway(fake_project, ledger, window_s), path, 10, stagger_s=0.005)
     ledger.close()
-    assert missing == []
     assert _rows(path) == {f"t{i}" for i in range(10)}
     assert sum(sizes) == 10
     if window_s:
@@ -160,22 +167,8 @@ def test_every_answer_has_its_row_committed_when_the_caller_gets_it(
     fake_llm.latency_s = 0.01
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path)
-    gateway = _gateway(fake_project, ledger)
-    missing: list[str] = []
-
-    async def one(i: int) -> None:
-        context = CallContext(source="eval", test=f"t{i}")
-        await gateway.complete(chat("openai/gpt-4o-mini", ("user", f"q{i}")), context=context)
-        if f"t{i}" not in _rows(path):  # read by another connection, as after a kill -9
-            missing.append(f"t{i}")
-
-    async def main() -> None:
-        await asyncio.gather(*(one(i) for i in range(60)))
-        await gateway.aclose()
-
-    asyncio.run(main())
+    _answer_all(_gateway(fake_project, ledger), path, 60)
     ledger.close()
-    assert missing == []
     assert _rows(path) == {f"t{i}" for i in range(60)}
     assert fake_llm.calls["openai"] == 60
 
