@@ -8,9 +8,9 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import pathlib
 import re
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from promptctl import _code_store
@@ -46,10 +46,17 @@ CODE_UNKNOWN_KEY = "PC004"
 
 
 def schema_text(name: SchemaName) -> str:
-    """The schema as shipped (what `promptctl schema` prints)."""
-    return (resources.files("promptctl.promptfile") / "schema" / f"{name}.schema.json").read_text(
-        encoding="utf-8"
-    )
+    """The schema as shipped (what `promptctl schema` prints): read beside this module
+    (every run reads one: `importlib.resources` and its readers cost ~2 ms to import),
+    through `importlib.resources` where the package is not plain files (a zip)."""
+    shipped = pathlib.Path(__file__).with_name("schema") / f"{name}.schema.json"
+    try:
+        return shipped.read_text(encoding="utf-8")
+    except OSError:
+        from importlib import resources
+
+        files = resources.files("promptctl.promptfile")
+        return (files / "schema" / f"{name}.schema.json").read_text(encoding="utf-8")
 
 
 @cache
