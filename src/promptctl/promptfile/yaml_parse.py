@@ -14,6 +14,7 @@ import yaml
 
 from promptctl.errors import PromptFileError, SourceLocation
 from promptctl.promptfile.safe_io import MAX_DEPTH
+from promptctl.promptfile.yaml_events import build_plain
 from promptctl.promptfile.yaml_loader import LocatedYaml, _escape
 
 __all__ = ["parse", "syntax_hint"]
@@ -83,7 +84,16 @@ def _tab_at(text: str, loc: SourceLocation) -> bool:
 
 
 def parse(text: str, path: Path) -> LocatedYaml:
-    """Parse one YAML document with its locations; raises PromptFileError."""
+    """Parse one YAML document with its locations; raises PromptFileError. A document of
+    plain mappings, lists and scalars is built from the parser's events (`yaml_events`);
+    anything else, and any error, is composed and walked here."""
+    plain = _Loader(text)
+    try:
+        result = LocatedYaml(path=path, data=None)
+        if build_plain(plain, result, _Walker(plain, result)._scalar, _MAX_NODES):
+            return result
+    finally:
+        plain.dispose()
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

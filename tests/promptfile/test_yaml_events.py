@@ -1,0 +1,175 @@
+"""The event-built YAML document (promptfile/yaml_events.py) against the composed and
+walked one (yaml_parse): the same data, positions and errors, or it declines."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from promptctl.errors import PromptFileError
+from promptctl.promptfile import yaml_parse
+from promptctl.promptfile.safe_io import MAX_DEPTH
+
+REPO = Path(__file__).resolve().parents[2]
+Outcome = tuple[Any, ...]
+
+
+def _outcome(text: str) -> Outcome:
+    """What `parse` gives: the document's fields, or the error's message, place and hint."""
+    try:
+        doc = yaml_parse.parse(text, Path("p.yaml"))
+    except PromptFileError as exc:
+        return ("error", exc.message, exc.location, exc.hint)
+    return (doc.data, doc.values, doc.keys, doc.duplicates, doc.block_scalars)
+
+
+def _both(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Outcome, Outcome, bool]:
+    """(the outcome with events, the outcome composed, whether the events built it)."""
+    real = yaml_parse.build_plain
+    built: list[bool] = []
+
+    def spy(*args: Any) -> bool:
+        built.append(real(*args))
+        return built[-1]
+
+    monkeypatch.setattr(yaml_parse, "build_plain", spy)
+    fast = _outcome(text)
+    monkeypatch.setattr(yaml_parse, "build_plain", lambda *args: False)
+    composed = _outcome(text)
+    monkeypatch.setattr(yaml_parse, "build_plain", real)
+    return fast, composed, bool(built and built[0])
+
+
+def _repo_yaml() -> Iterator[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "*.yaml", "*.yml"], cwd=REPO, capture_output=True, text=True
+    ).stdout.split()
+    return (REPO / name for name in listed)
+
+
+def test_every_yaml_file_of_the_repository_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prompt files, configs, the bad-file corpus, CI files: the same outcome either way,
+    and the plain ones (most of them) built from the events."""
+    files = [p for p in _repo_yaml() if p.is_file()]
+    assert len(files) >= 40
+    built = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        fast, composed, by_events = _both(text, monkeypatch)
+        assert fast == composed, path
+        built += by_events
+    assert built >= len(files) // 2
+
+
+def _random_value(rng: random.Random, depth: int) -> Any:
+    kind = rng.random()
+    if depth < 4 and kind < 0.25:
+        return {_random_key(rng): _random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+    if depth < 4 and kind < 0.4:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    return rng.choice(
+        [
+            rng.randint(-(10**6), 10**6),
+            rng.random() * 100,
+            True,
+            False,
+            None,
+            "",
+            "plain words",
+            "yes",
+            "0o17",
+            "1e3",
+            "null",
+            "~",
+            "a: b",
+            "{{ question }}",
+            "- item",
+            "# not a comment",
+            "line one\nline two\n",
+            "tab\there",
+            "ünïcödé ✓",
+            "'quoted'",
+            '"double"',
+            "trailing space ",
+        ]
+    )
+
+
+def _random_key(rng: random.Random) -> str:
+    return rng.choice(["name", "vars", "assert", "type", "value", "a/b", "t~x", "key with space"])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_plain_documents_read_the_same_and_are_built_from_events(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(seed)
+    doc = {"version": "1.0.0", "tests": [_random_value(rng, 0) for _ in range(8)]}
+    style = [None, True, False][seed % 3]  # block and flow mixed, all flow, all block
+    text = yaml.safe_dump(doc, default_flow_style=style, allow_unicode=seed % 2 == 0)
+    fast, composed, by_events = _both(text, monkeypatch)
+    assert fast == composed
+    assert by_events
+    assert fast[0] == doc  # and it is the data that was written
+
+
+DECLINED = {
+    "anchor and alias": "a: &x {b: 1}\nc: *x\n",
+    "merge key": "base: &b {x: 1}\nitem:\n  <<: *b\n  y: 2\n",
+    "explicit tag": "a: !!str 12\n",
+    "local tag": "a: !thing 12\n",
+    "explicit tag on a mapping": "a: !!map {b: 1}\n",
+    "number key": "1: one\n",
+    "boolean key": "yes: true\n",
+    "null key": "~: x\n",
+    "complex key": "? [a, b]\n: c\n",
+    "duplicate key": "a: 1\nb: 2\na: 3\n",
+    "two documents": "a: 1\n---\nb: 2\n",
+    "empty stream": "# only a comment\n",
+    "syntax error": "a: [1, 2\nb: 3\n",
+    "bad value, then a syntax error": "a: 2024-13-45\nb: [1,\n",
+    "bad value": "when: 2024-13-45\n",
+    "not a number": "x: .nan\n",
+    "huge integer": "n: " + "9" * 5000 + "\n",
+    "tab indentation": "a:\n\tb: 1\n",
+    "too deep": "a: " + "[" * (MAX_DEPTH + 2) + "]" * (MAX_DEPTH + 2) + "\n",
+    "unclosed quote": "a: 'open\n",
+}
+
+
+@pytest.mark.parametrize("text", DECLINED.values(), ids=DECLINED.keys())
+def test_what_the_events_leave_to_the_composer_reads_as_before(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, composed, by_events = _both(text, monkeypatch)
+    assert not by_events
+    assert fast == composed
+
+
+PLAIN = {
+    "a scalar document": "just text\n",
+    "a number document": "42\n",
+    "a list document": "- a\n- 1\n- {b: c}\n",
+    "explicit document markers": "---\na: 1\n...\n",
+    "an empty explicit document": "---\n",
+    "block scalars": "a: |\n  one\n  two\nb: >-\n  folded\n  text\nc: [x]\n",
+    "quoted keys": "'1': one\n\"yes\": two\n'<<': three\n",
+    "non-specific tag": "a: ! 12\nb: ! text\n",
+    "deep but allowed": "a: " + "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2) + "\n",
+    "key escapes": "a/b: {c~d: 1}\n",
+}
+
+
+@pytest.mark.parametrize("text", PLAIN.values(), ids=PLAIN.keys())
+def test_plain_documents_are_built_from_events_with_the_same_positions(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, composed, by_events = _both(text, monkeypatch)
+    assert by_events
+    assert fast == composed
