@@ -198,12 +198,15 @@ def test_a_write_that_fails_leaves_no_temporary_file(
     assert [p for p in cache.rglob("*") if p.is_file()] == []
 
 
-@pytest.mark.parametrize("module", ["yaml_loader.py", "yaml_parse.py", "parse_cache.py"])
+@pytest.mark.parametrize(
+    "module", ["yaml_loader.py", "yaml_parse.py", "yaml_events.py", "parse_cache.py"]
+)
 def test_another_build_of_any_parser_module_does_not_read_this_ones_entries(
     module: str, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The walker lives in yaml_parse.py: an edit there (or in the loader, or here) must
-    not be answered by the entries of the code before it."""
+    """The walker lives in yaml_parse.py, the event builder in yaml_events.py: an edit
+    there (or in the loader, or here) must not be answered by the entries of the code
+    before it."""
     text = _prompt()
     _load(text, P)
     assert parse_cache.load(text) is not None

@@ -48,7 +48,7 @@ _FORMAT = b"promptctl-parsed 1\n"
 _DIGEST = 16
 # the modules whose code decides what a parse holds: an entry of another build of any
 # of them is never read (a changed walker must not be answered by the old one's output)
-_PARSER_FILES = ("yaml_loader.py", "yaml_parse.py", "parse_cache.py")
+_PARSER_FILES = ("yaml_loader.py", "yaml_parse.py", "yaml_events.py", "parse_cache.py")
 _state: dict[str, Any] = {}
 
 
