@@ -8,8 +8,8 @@ module builds the same data and the same positions from the events in one pass.
 It declines, and `yaml_parse` composes and walks the text as before, for everything
 else: an anchor, an alias, an explicit tag, a merge key (`<<`), a key that is not a
 plain string, a duplicate key, nesting past `MAX_DEPTH`, more than one document, an
-empty one, or a syntax error. Those documents then get exactly the old path's data,
-positions and errors (tests/promptfile/test_yaml_events.py compares both paths on
+empty one, or a syntax error. Those documents (read twice: the events up to the first
+such thing, then the composer) get exactly the old path's data, positions and errors (tests/promptfile/test_yaml_events.py compares both paths on
 every YAML file of the repository and on generated documents).
 """
 
