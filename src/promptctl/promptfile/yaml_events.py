@@ -2,15 +2,17 @@
 
 Prompt files are mappings, lists and scalars, nothing else. For them the composer's work
 (a Python node object per value, each scalar's tag asked of Python) is the larger part
-of parsing (a 50-test file: 2.0 ms composed and walked, 1.2 ms from the events); this
-module builds the same data and the same positions from the events in one pass.
+of parsing (a 50-test file: 2.0 ms composed and walked, 1.5 ms from the events; 10,000
+tests in a fresh process: 0.94 -> 0.66 s); this module builds the same data and the
+same positions from the events in one pass.
 
 It declines, and `yaml_parse` composes and walks the text as before, for everything
 else: an anchor, an alias, an explicit tag, a merge key (`<<`), a key that is not a
 plain string, a duplicate key, nesting past `MAX_DEPTH`, more than one document, an
 empty one, or a syntax error. Those documents (read twice: the events up to the first
-such thing, then the composer) get exactly the old path's data, positions and errors (tests/promptfile/test_yaml_events.py compares both paths on
-every YAML file of the repository and on generated documents).
+such thing, then the composer) get exactly the old path's data, positions and errors
+(tests/promptfile/test_yaml_events.py compares both paths on every YAML file of the
+repository and on generated documents).
 """
 
 from __future__ import annotations
