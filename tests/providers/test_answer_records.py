@@ -103,8 +103,8 @@ def test_a_commit_window_groups_answers_of_many_loop_turns_and_still_commits_fir
     if window_s:
         assert len(sizes) <= 2
         assert max(waited) >= window_s * 0.9  # the first answer waited for the others
-    else:
-        assert len(sizes) >= 8  # (two answers may land in one loop turn)
+    else:  # (on a loaded machine a stalled loop may see two or three in one turn)
+        assert len(sizes) >= 4
         assert max(waited) < 0.2
 
 
@@ -140,15 +140,16 @@ def test_a_caller_cancelled_in_the_window_leaves_its_row_to_be_committed(
     (the write is shielded, and `aclose` waits for the window's commit)."""
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path)
-    gateway = _gateway(fake_project, ledger, window_s=0.3)
+    gateway = _gateway(fake_project, ledger, window_s=1.0)
+    answers = gateway.calls.answers
+    assert answers is not None
 
     async def main() -> bool:
         call = asyncio.ensure_future(
             gateway.complete(chat("openai/gpt-4o-mini", ("user", "q")), context=_test(0))
         )
-        while fake_llm.calls["openai"] < 1:
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.1)  # answered, waiting in the window
+        while not answers.pending:  # answered: its row waits in the window
+            await asyncio.sleep(0.002)
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
@@ -173,14 +174,16 @@ def test_every_answer_has_its_row_committed_when_the_caller_gets_it(
     assert fake_llm.calls["openai"] == 60
 
 
+@pytest.mark.parametrize("window_s", [0.0, 0.005])
 def test_a_locked_ledger_holds_the_answers_back_until_their_rows_are_written(
-    fake_project: Project, fake_llm: FakeLLM, tmp_path: Path
+    fake_project: Project, fake_llm: FakeLLM, tmp_path: Path, window_s: float
 ) -> None:
     """Another process holds the ledger's write lock: the answers wait (on a worker
-    thread's commit, not on the loop, which keeps serving) and none is lost."""
+    thread's commit, not on the loop, which keeps serving) and none is lost; with an
+    evaluation's commit window too."""
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path)
-    gateway = _gateway(fake_project, ledger)
+    gateway = _gateway(fake_project, ledger, window_s)
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     released = threading.Event()
