@@ -173,3 +173,26 @@ def test_plain_documents_are_built_from_events_with_the_same_positions(
     fast, composed, by_events = _both(text, monkeypatch)
     assert by_events
     assert fast == composed
+
+
+def test_fuzzed_prompt_files_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tools/fuzz_inputs.py's mutations of the example prompts (huge numbers, deep
+    nesting, NaN, tags, keys of every kind, expanded into hostile YAML text): the same
+    data or the same error either way, and both paths taken."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(REPO / "tools"))
+    import fuzz_inputs
+
+    files = sorted((REPO / "prompts").rglob("*.yaml"))
+    seeds = {f: yaml.safe_load(f.read_text()) for f in files}
+    rng = random.Random(1313)
+    taken = {True: 0, False: 0}
+    for _ in range(300):
+        data = fuzz_inputs.mutate(seeds[rng.choice(files)], rng)
+        text = fuzz_inputs.expand(yaml.safe_dump(data, allow_unicode=True), yaml_text=True)
+        fast, composed, by_events = _both(text, monkeypatch)
+        assert fast == composed, text[:400]
+        taken[by_events] += 1
+    assert taken[True] > 50 and taken[False] > 20
+    del sys.modules["fuzz_inputs"]
