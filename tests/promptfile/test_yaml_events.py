@@ -143,15 +143,6 @@ DECLINED = {
 }
 
 
-@pytest.mark.parametrize("text", DECLINED.values(), ids=DECLINED.keys())
-def test_what_the_events_leave_to_the_composer_reads_as_before(
-    text: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fast, composed, by_events = _both(text, monkeypatch)
-    assert not by_events
-    assert fast == composed
-
-
 PLAIN = {
     "a scalar document": "just text\n",
     "a number document": "42\n",
@@ -166,12 +157,18 @@ PLAIN = {
 }
 
 
-@pytest.mark.parametrize("text", PLAIN.values(), ids=PLAIN.keys())
-def test_plain_documents_are_built_from_events_with_the_same_positions(
-    text: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [(t, False) for t in DECLINED.values()] + [(t, True) for t in PLAIN.values()],
+    ids=[f"declined: {k}" for k in DECLINED] + [f"plain: {k}" for k in PLAIN],
+)
+def test_plain_documents_are_built_from_events_and_the_rest_composed_alike(
+    text: str, plain: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A plain document is built from the events; what they leave to the composer is
+    composed and walked as before; either way the same data, positions or error."""
     fast, composed, by_events = _both(text, monkeypatch)
-    assert by_events
+    assert by_events is plain
     assert fast == composed
 
 
