@@ -378,6 +378,38 @@ def test_a_key_snapshot_answers_misses_without_a_query_and_hits_as_before(
     again.close()
 
 
+def test_a_fresh_cache_makes_no_file_for_a_lookup_and_finds_what_is_stored_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh project's cache (a CI machine's every run): lookups answer "miss" without
+    making the file; its own first batch makes it, and an answer another process stores
+    once the file exists is found at the next recheck."""
+    from promptctl.providers import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_RECHECK_S", 3600.0)
+    path = tmp_path / "state" / "cache.sqlite"
+    cache = ResponseCache(path, write_batch=2, key_snapshot=True)
+    assert cache.get("a") is None and not cache.has("b")
+    assert not path.exists() and not path.parent.exists()
+    cache.put("a", _answer("one"))
+    assert (held := cache.get("a")) is not None and held.text == "one"  # held, served
+    cache.put("b", _answer("two"))  # the batch is full: the file is made
+    assert path.exists() and cache.has("a") and cache.has("b")
+    other = ResponseCache(path)
+    other.put("c", _answer("three"))
+    assert cache.get("c") is None  # not rechecked yet
+    cache._recheck_at = 0.0
+    assert (found := cache.get("c")) is not None and found.text == "three"
+    late = ResponseCache(tmp_path / "late.sqlite", key_snapshot=True)
+    assert late.get("d") is None  # no file: nothing stored, nothing made
+    writer = ResponseCache(tmp_path / "late.sqlite")
+    writer.put("d", _answer("four"))  # another process makes the file and stores
+    late._recheck_at = 0.0
+    assert (later := late.get("d")) is not None and later.text == "four"
+    for each in (cache, other, late, writer):
+        each.close()
+
+
 def test_an_answer_another_process_stores_is_found_at_the_next_recheck(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -206,7 +207,13 @@ class ResponseCache:
     def _read_keys(self, known: set[str] | None) -> set[str] | None:
         """The snapshot, read again if another connection has written since (SQLite's
         `data_version`, asked at most every `_RECHECK_S`); None when the cache holds
-        too many keys for one (then each lookup queries)."""
+        too many keys for one (then each lookup queries). A cache nobody has written yet
+        holds nothing: its file is made with its first answer, not before the first
+        lookup (~2 ms of a fresh run's start, a CI machine's every run)."""
+        if getattr(self._local, "conn", None) is None and not os.path.exists(self.path):
+            self._recheck_at = time.monotonic() + _RECHECK_S
+            self._known = fresh = {*(known or ()), *self._held}
+            return fresh  # (`_version` unchanged: the keys are read once there is a file)
         conn = self._conn()
         self._recheck_at = time.monotonic() + _RECHECK_S
         version = conn.execute("PRAGMA data_version").fetchone()[0]
