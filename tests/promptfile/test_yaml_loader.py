@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes.cli import run
 from promptctl.errors import PromptFileError
 from promptctl.promptfile.yaml_loader import MAX_FILE_BYTES, decode_text, load_yaml, pointer
 
@@ -78,6 +79,42 @@ def test_merge_keys_are_not_duplicates() -> None:
     doc = load_yaml("base: &b {x: 1}\nm:\n  <<: *b\n  x: 2\n", P)
     assert doc.duplicates == []
     assert doc.data["m"] == {"x": 2}
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "where"),
+    [
+        ("a:\n  <<: {{y: 1}: v}\n", "mapping keys must be plain scalars", (2, 8)),
+        ("a:\n  <<: [{[q]: 1}]\n", "mapping keys must be plain scalars", (2, 9)),
+        ("a:\n  <<: {1: x}\n", "the key '1' is read as a number; keys must be strings", (2, 8)),
+    ],
+)
+def test_keys_a_merge_brings_are_plain_strings_too(
+    text: str, message: str, where: tuple[int, int]
+) -> None:
+    """`<<: {[q]: 1}` merged a list as a key: a TypeError (a traceback from `promptctl
+    lint`), where a mapping's own keys get a finding at their place."""
+    with pytest.raises(PromptFileError) as caught:
+        load_yaml(text, P)
+    assert caught.value.message == message
+    loc = caught.value.location
+    assert loc is not None and (loc.line, loc.column) == where
+
+
+def test_a_hostile_merge_key_is_a_lint_finding_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "promptctl.yaml").write_text("providers: {}\n")
+    (tmp_path / "prompts" / "p.yaml").write_text(
+        "id: x/y\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\n"
+        "messages:\n  - user: hi\nvars:\n  <<: {{y: 1}: v}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["lint"], monkeypatch, capsys)
+    assert code == 1, out + err  # a finding, as a YAML syntax error is
+    assert "7:8" in out and "PC001" in out and "mapping keys must be plain scalars" in out
+    assert "Traceback" not in out + err
 
 
 def test_syntax_error_has_line_and_column() -> None:

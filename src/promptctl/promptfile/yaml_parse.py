@@ -219,8 +219,9 @@ class _Walker:
             self._check_duplicates([(k, v) for k, v in pairs if k.tag != _MERGE], ptr)
             self._loader.flatten_mapping(node)
             pairs = node.value
-            names = [self._scalar(k) for k, _ in pairs]
-            names = [sys.intern(k) if type(k) is str else k for k in names]
+            # the merged keys too are plain strings (`<<: {[a]: 1}` brought a list as a
+            # key, which no dict holds: a TypeError, not a finding)
+            names = [sys.intern(self._key(k)) for k, _ in pairs]
         data: dict[Any, Any] = {}
         keys = self._out.keys
         for (key_node, value_node), key in zip(pairs, names, strict=True):
