@@ -193,3 +193,68 @@ def test_fuzzed_prompt_files_read_the_same(monkeypatch: pytest.MonkeyPatch) -> N
         taken[by_events] += 1
     assert taken[True] > 50 and taken[False] > 20
     del sys.modules["fuzz_inputs"]
+
+
+# Hostile YAML text (what a data-level fuzzer cannot write: merge keys bringing complex
+# keys, anchors and aliases, tags, flow and block styles mixed, bad indentation).
+HOSTILE_SCALARS = [
+    "a", "'q'", '"d\\n"', "1", "-2", "0x1F", "1.5", ".inf", "-.nan", "true", "No", "~", "",
+    "2024-01-02", "2024-13-45", "!!str 5", "!x y", "&a v", "*a", "|\n  block\n",
+    ">-\n  fold\n", "{", "[", "a: b", "'", "#c", "é", "<<", "? k", "- x", "@x", "`x", "%x",
+    "'multi\n  line'", "12:30", "1_000", "+1", "0o7", "=", "\t",
+]  # fmt: skip
+HOSTILE_KEYS = [
+    "a", "b", "c", "'k'", '"1"', "1", "yes", "<<", "~", "a/b", "t~x", "? q", "[x]",
+    "{y: 1}", "&k a", "*k", "!!str z", "",
+]  # fmt: skip
+PLAIN_SCALARS = [
+    "a", "'q'", '"d\\n"', "1", "-2", "1.5", "true", "No", "~", "", "é", "|\n  block\n",
+    ">-\n  fold\n", "12:30", "0o7", "1e3", '""', "''",
+]  # fmt: skip
+PLAIN_KEYS = ["a", "b", "c", "'k'", '"1"', "a/b", "t~x", "x y"]
+
+
+def _hostile_text(rng: random.Random, scalars: list[str], keys: list[str]) -> str:
+    def value(depth: int, indent: int) -> str:
+        roll, pad = rng.random(), " " * indent
+        if depth > 3 or roll < 0.4:
+            return " " + rng.choice(scalars)
+        if roll < 0.55:
+            return " [" + ", ".join(rng.choice(scalars) for _ in range(rng.randint(0, 3))) + "]"
+        if roll < 0.65:
+            pairs = (f"{rng.choice(keys)}: {rng.choice(scalars)}" for _ in range(rng.randint(0, 3)))
+            return " {" + ", ".join(pairs) + "}"
+        if roll < 0.82:
+            step = rng.choice([2, 2, 2, 4, 0, 1])
+            return "".join(
+                f"\n{pad}{rng.choice(keys)}:" + value(depth + 1, indent + step)
+                for _ in range(rng.randint(1, 3))
+            )
+        return "".join(f"\n{pad}-" + value(depth + 1, indent + 2) for _ in range(rng.randint(1, 3)))
+
+    text = "".join(f"{rng.choice(keys)}:" + value(0, 2) + "\n" for _ in range(rng.randint(1, 4)))
+    if rng.random() < 0.1:
+        text = "---\n" + text
+    if rng.random() < 0.05:
+        text += "---\nx: 1\n"
+    return text
+
+
+@pytest.mark.parametrize(
+    ("vocabulary", "scalars", "keys"),
+    [("hostile", HOSTILE_SCALARS, HOSTILE_KEYS), ("plain", PLAIN_SCALARS, PLAIN_KEYS)],
+)
+def test_generated_yaml_text_reads_the_same_and_never_raises_anything_else(
+    vocabulary: str, scalars: list[str], keys: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,500 generated texts each: the same data, positions or error either way, and no
+    exception but PromptFileError (`_outcome` lets any other one fail the test). It
+    found `<<: {[q]: 1}` ending `promptctl lint` in a TypeError."""
+    rng = random.Random(1 if vocabulary == "hostile" else 14)
+    built = 0
+    for _ in range(1500):
+        text = _hostile_text(rng, scalars, keys)
+        fast, composed, by_events = _both(text, monkeypatch)
+        assert fast == composed, text
+        built += by_events
+    assert built > (30 if vocabulary == "hostile" else 500)
