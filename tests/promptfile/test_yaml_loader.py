@@ -82,6 +82,22 @@ def test_merge_keys_are_not_duplicates() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "where"), [("a: !!bool maybe\n", (1, 4)), ("!!bool maybe: 1\n", (1, 1))]
+)
+def test_a_tagged_value_its_constructor_cannot_read_is_an_error_at_its_place(
+    text: str, where: tuple[int, int]
+) -> None:
+    """PyYAML's `!!bool` looks the text up in a table: a KeyError (a traceback from
+    `promptctl lint`) for anything but yes/no/true/false/on/off."""
+    with pytest.raises(PromptFileError) as caught:
+        load_yaml(text, P)
+    assert caught.value.message == "'maybe' cannot be read as YAML reads it: not a valid !!bool"
+    assert caught.value.hint == "quote it to keep it as text"
+    loc = caught.value.location
+    assert loc is not None and (loc.line, loc.column) == where
+
+
+@pytest.mark.parametrize(
     ("text", "message", "where"),
     [
         ("a:\n  <<: {{y: 1}: v}\n", "mapping keys must be plain scalars", (2, 8)),

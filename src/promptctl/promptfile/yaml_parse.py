@@ -147,9 +147,9 @@ class _Walker:
             return node.value  # fast path: most nodes are plain strings
         try:
             value = self._loader.construct_object(node, deep=True)
-        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError, LookupError) as exc:
             # `2024-13-45` as a date, an integer of 5,000 digits, `!!timestamp 99999-01-01`
-            # (PyYAML's own AttributeError)
+            # (PyYAML's own AttributeError), `!!bool maybe` (its KeyError)
             shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
             tag = node.tag.rsplit(":", 1)[-1]
             if "integer string conversion" in str(exc):
