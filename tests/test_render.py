@@ -197,6 +197,22 @@ def test_template_syntax_error_is_render_error() -> None:
         render_messages(make(user("{% if %}")), {})
 
 
+@pytest.mark.parametrize(
+    ("template", "error"),
+    [
+        ("{{ q|truncate(-1) }}", "AssertionError: expected length >= 3, got -1"),
+        ("{{ 1/0 }}", "ZeroDivisionError"),
+        ("{{ q|wordwrap(0) }}", "ValueError"),
+    ],
+)
+def test_a_filter_or_operation_that_fails_is_a_render_error(template: str, error: str) -> None:
+    """Jinja's `truncate` checks its length with `assert`: an AssertionError ended
+    `promptctl lint` in a traceback (found by fuzzing templates)."""
+    with pytest.raises(RenderError) as caught:
+        render_template(template, {"q": "hello"})
+    assert caught.value.message.startswith(f"template failed: {error}")
+
+
 def test_render_is_fast_when_cached() -> None:
     prompt = make(
         MessageTemplate(role="system", template="You classify tickets for {{ company }}."),

@@ -166,7 +166,8 @@ def render_template(
         raise RenderError(
             "template ran out of memory", hint="see docs/prompt-format.md#limits"
         ) from None
-    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+    except (TypeError, ValueError, ArithmeticError, LookupError, AssertionError) as exc:
+        # (Jinja's filters check some arguments with `assert`: `truncate(-1)`)
         raise RenderError(f"template failed: {type(exc).__name__}: {exc}") from None
 
 
