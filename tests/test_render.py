@@ -203,11 +203,14 @@ def test_template_syntax_error_is_render_error() -> None:
         ("{{ q|truncate(-1) }}", "AssertionError: expected length >= 3, got -1"),
         ("{{ 1/0 }}", "ZeroDivisionError"),
         ("{{ q|wordwrap(0) }}", "ValueError"),
+        ("{{ q|dictsort }}", "AttributeError"),
+        ("{{ q|xmlattr }}", "AttributeError"),
     ],
 )
 def test_a_filter_or_operation_that_fails_is_a_render_error(template: str, error: str) -> None:
-    """Jinja's `truncate` checks its length with `assert`: an AssertionError ended
-    `promptctl lint` in a traceback (found by fuzzing templates)."""
+    """Jinja's `truncate` checks its length with `assert`, `dictsort` of a string is an
+    AttributeError: both ended `promptctl lint` in a traceback (found by fuzzing
+    templates)."""
     with pytest.raises(RenderError) as caught:
         render_template(template, {"q": "hello"})
     assert caught.value.message.startswith(f"template failed: {error}")

@@ -166,8 +166,10 @@ def render_template(
         raise RenderError(
             "template ran out of memory", hint="see docs/prompt-format.md#limits"
         ) from None
-    except (TypeError, ValueError, ArithmeticError, LookupError, AssertionError) as exc:
-        # (Jinja's filters check some arguments with `assert`: `truncate(-1)`)
+    except Exception as exc:
+        # a template is input: any filter may fail on what it is given (`truncate(-1)`
+        # asserts, `"text"|dictsort` is an AttributeError); the template failed, whatever
+        # the exception
         raise RenderError(f"template failed: {type(exc).__name__}: {exc}") from None
 
 
