@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -327,3 +328,32 @@ def test_a_crash_in_one_case_is_that_cases_error(
         return [r.status for r in run.results]
 
     assert asyncio.run(go()) == ["error", "pass"]
+
+
+def test_an_unexpected_error_while_a_case_is_prepared_is_that_case_only(
+    fake_project: Project,
+    fake_llm: FakeLLM,
+    fake_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not a promptctl error, raised while the request is built (a library's bug, a
+    template filter's own exception before rendering caught it): that case is `error`
+    (internal), the others run on — it used to end the whole run in an ExceptionGroup
+    traceback."""
+    from promptctl.evals import prepare
+
+    real = prepare.RequestBuilder.prepare
+
+    def breaks_on_boom(self: prepare.RequestBuilder, case: Any) -> Any:
+        if case.test.name == "boom":
+            raise AssertionError("expected length >= 3, got -1")
+        return real(self, case)
+
+    monkeypatch.setattr(prepare.RequestBuilder, "prepare", breaks_on_boom)
+    fake_llm.reply("q fine")
+    p = prompt("demo/crash", tcase("boom", "q"), tcase("ok", "q", a("contains", "fine")))
+    run = evaluate(fake_project, [p], EvalOptions(use_cache=False), env=fake_env)
+    err = run.results[0].error
+    assert err is not None and err.kind == "internal" and "expected length" in err.message
+    assert [r.status for r in run.results] == ["error", "pass"]
+    assert fake_llm.calls["openai"] == 1

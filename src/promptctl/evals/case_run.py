@@ -61,6 +61,8 @@ class CaseRunner:
             return _case_error(case, exc.kind, exc)
         except PromptctlError as exc:
             return _case_error(case, "render", exc)
+        except Exception as exc:  # one broken case must not stop the run (nor its rendering)
+            return error_result(case, exc)
         # an answer from recordings or the cache costs nothing: hold budget only for calls
         # (without --max-cost nothing is held: an answer of unknown cost counts its bound)
         limited = self.budget.max_cost_usd is not None
