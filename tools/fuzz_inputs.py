@@ -1,6 +1,6 @@
 """Fuzz what promptctl reads from pull requests, artifacts and providers (seeded, offline).
 
-Run: .venv/bin/python tools/fuzz_inputs.py {prompts,datasets,results,recordings,answers}
+Run: .venv/bin/python tools/fuzz_inputs.py {prompts,datasets,results,recordings,answers,text}
                                             [--seed N] [--cases N] [--out DIR]
 
 Each mode mutates real inputs and checks the contract of docs/security.md: bad input is
@@ -18,6 +18,8 @@ kept under `--out` (default: a temporary folder, printed) to reproduce it.
 - recordings: the committed recordings with mutated responses; `test --mode replay`.
 - answers: every wire's whole answer and stream, mutated, through its parser and stream
   decoder (answers come from the fake server of the tests).
+- text: hostile YAML text (merge keys, anchors, tags) or Jinja spliced into a line of
+  the repository's prompt files; `lint`, `test --mode replay` and `render` on each.
 
 Found in session 6, each fixed with a test: non-string YAML keys, NaN/Infinity, a lint
 crash on an odd input `type` or `required`, a dataset row's odd assertions, tampered
@@ -298,12 +300,60 @@ def fuzz_answers(fuzz: Fuzz, cases: int) -> None:
             fuzz.fail(case, (kind, "stream" if stream else "whole"), exc, keep)
 
 
+# what no data mutation writes: YAML text (merge keys bringing odd keys, anchors and
+# aliases, tags their constructors refuse) and Jinja (filters given what they cannot take,
+# loops and numbers past the limits, escapes from the sandbox), spliced into a line
+_SPLICED_YAML = [
+    "<<: {[q]: 1}", "<<: *nope", "<<: {1: x}", "&x {a: 1}", "*x", "!!bool maybe", "!!binary aGk=",
+    "!!set {a, b}", "!!omap [a: 1]", "? [a]", "{a: &y [1, *y]}", "!!float 1e400", "- &z a",
+]  # fmt: skip
+_SPLICED_JINJA = [
+    "{{ q|truncate(-1) }}", "{{ q|dictsort }}", "{{ q|xmlattr }}", "{{ 1/0 }}", "{{ 9**9**9 }}",
+    "{% for x in range(10**9) %}x{% endfor %}", "{{ q.__class__.__mro__ }}", "{{ [1]*10**8 }}",
+    "{% include '../../etc/passwd' %}", "{{ q|wordwrap(0) }}", "{{ lipsum(10**6) }}", "{%", "}}",
+]  # fmt: skip
+
+
+def fuzz_text(fuzz: Fuzz, cases: int) -> None:
+    """Hostile YAML or Jinja text spliced into a line of an example prompt (session 13:
+    `<<: {[q]: 1}`, `!!bool maybe`, `q|truncate(-1)` and `q|dictsort` were tracebacks)."""
+    root = _project(fuzz)
+    files = sorted((root / "prompts").rglob("*.yaml"))
+    originals = {f: f.read_text() for f in files}
+    for case in range(cases):
+        target = fuzz.rng.choice(files)
+        lines = originals[target].splitlines()
+        k = fuzz.rng.randrange(len(lines))
+        line = lines[k]
+        indent = " " * (len(line) - len(line.lstrip()))
+        if fuzz.rng.random() < 0.5:
+            piece = fuzz.rng.choice(_SPLICED_YAML)
+            if ":" in line and fuzz.rng.random() < 0.7:
+                lines[k] = line.split(":", 1)[0] + ": " + piece
+            else:
+                lines.insert(k + 1, indent + piece)
+        else:  # into a message's text where there is one (a block scalar's line)
+            text_lines = [i for i, t in enumerate(lines) if t.strip() and ":" not in t]
+            k = fuzz.rng.choice(text_lines) if text_lines else k
+            lines[k] = lines[k] + " " + fuzz.rng.choice(_SPLICED_JINJA)
+        target.write_text("\n".join(lines) + "\n")
+        keep = lambda where, t=target: shutil.copy(t, where / t.name)  # noqa: E731
+        for args in (
+            ["lint", "--no-version-check"],
+            ["test", "--mode", "replay"],
+            ["render", target.stem, "--format", "json"],
+        ):
+            fuzz.check_cli(case, args, root, keep)
+        target.write_text(originals[target])
+
+
 MODES = {
     "prompts": fuzz_prompts,
     "datasets": fuzz_datasets,
     "results": fuzz_results,
     "recordings": fuzz_recordings,
     "answers": fuzz_answers,
+    "text": fuzz_text,
 }
 
 
