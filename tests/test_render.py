@@ -216,6 +216,17 @@ def test_a_filter_or_operation_that_fails_is_a_render_error(template: str, error
     assert caught.value.message.startswith(f"template failed: {error}")
 
 
+def test_a_yaml_date_given_to_a_string_input_says_to_quote_it() -> None:
+    import datetime
+
+    p = make(user("{{ day }}"), inputs={"day": {"type": "string"}})
+    with pytest.raises(InputValidationError) as caught:
+        validate_inputs(p, {"day": datetime.date(2024, 1, 2)})
+    assert "is not of type 'string'" in caught.value.message
+    hint = "YAML reads an unquoted 2024-01-02 as a date: quote it, '2024-01-02'"
+    assert caught.value.hint == hint
+
+
 def test_render_is_fast_when_cached() -> None:
     prompt = make(
         MessageTemplate(role="system", template="You classify tickets for {{ company }}."),

@@ -285,7 +285,12 @@ def validate_inputs(prompt: Prompt, inputs: Mapping[str, Any]) -> dict[str, Any]
     if error.validator == "required":
         key = str(error.message).split("'")[1] if "'" in error.message else error.message
         raise InputValidationError(f"{prompt.id}: {where}: missing required key '{key}'")
-    raise InputValidationError(f"{prompt.id}: {where} is invalid: {error.message}")
+    import datetime  # (here: an error's path; the runtime's import stays lean)
+
+    hint = None
+    if isinstance(error.instance, datetime.date) and error.validator == "type":
+        hint = f"YAML reads an unquoted {error.instance} as a date: quote it, '{error.instance}'"
+    raise InputValidationError(f"{prompt.id}: {where} is invalid: {error.message}", hint=hint)
 
 
 def _history(var: str, value: Any, prompt_id: str) -> list[ChatMessage]:

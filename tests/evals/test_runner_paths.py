@@ -357,3 +357,32 @@ def test_an_unexpected_error_while_a_case_is_prepared_is_that_case_only(
     assert err is not None and err.kind == "internal" and "expected length" in err.message
     assert [r.status for r in run.results] == ["error", "pass"]
     assert fake_llm.calls["openai"] == 1
+
+
+@pytest.mark.parametrize("typed", [True, False])
+def test_a_yaml_date_in_a_tests_vars_is_written_as_its_text_not_a_traceback(
+    tmp_path: Path, fake_llm: FakeLLM, fake_env: dict[str, str], typed: bool
+) -> None:
+    """`vars: {day: 2024-01-02}` unquoted is a YAML date, which JSON has not: writing the
+    case's row ended the run in a TypeError traceback. A string input refuses it (saying
+    to quote it); an untyped one renders it; either way the row is written with the text."""
+    import datetime
+
+    from promptctl.promptfile.model import Prompt
+
+    fake_llm.reply("fine")
+    inputs = {"day": {"type": "string"}} if typed else {"day": {}}
+    test = dataclasses.replace(tcase("t", "q"), vars={"day": datetime.date(2024, 1, 2)})
+    p: Prompt = dataclasses.replace(
+        prompt("demo/dates", test), inputs=inputs, messages=(MessageTemplate("user", "{{ day }}"),)
+    )
+    project = Project(root=tmp_path, providers=fake_providers(fake_llm))
+    run = evaluate(project, [p], EvalOptions(use_cache=False), env=fake_env)
+    (row,) = run.document["cases"]
+    assert row["vars"] == {"day": "2024-01-02"}
+    if typed:
+        assert row["status"] == "error" and "is not of type 'string'" in row["error"]["message"]
+        assert fake_llm.calls["openai"] == 0
+    else:
+        assert row["status"] == "pass" and fake_llm.calls["openai"] == 1
+        assert fake_llm.requests[0].body["messages"][-1]["content"] == "2024-01-02"

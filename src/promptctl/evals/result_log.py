@@ -88,7 +88,8 @@ class ResultLog:
         # one C encode per case: the check for secrets reads the JSON written
         try:
             row, text = self._redactor.data_json(result.to_dict(), CASE_JSON.encode)
-        except ValueError:  # a NaN or an infinity got past every reader: written as text
+        except (ValueError, TypeError):  # a NaN, an infinity or a date got past every
+            # reader (a test's vars are written as the file gave them): written as text
             row, text = self._redactor.data_json(finite(result.to_dict()), CASE_JSON.encode)
         self.facts.add(row)
         self.stream.add_json(text)

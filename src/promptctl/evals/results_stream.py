@@ -48,18 +48,22 @@ an encoder per call); `add_json` takes a case already encoded by it."""
 
 
 def finite(value: Any) -> Any:
-    """`value` with each NaN or infinity written as its name ("NaN", "Infinity"): what
-    CASE_JSON cannot encode. The readers refuse them (prompt files, datasets, a model's
-    tool arguments); this is the last line, so a run writes its cases whatever gets by."""
+    """`value` with each NaN or infinity written as its name ("NaN", "Infinity"), and any
+    other value JSON has not as its text (a YAML date in a test's `vars:`, `2024-01-02`;
+    `!!binary`'s bytes): what CASE_JSON cannot encode. The readers refuse NaN (prompt
+    files, datasets, a model's tool arguments) and a typed input refuses a date; this is
+    the last line, so a run writes its cases whatever gets by."""
     if isinstance(value, float) and value != value:
         return "NaN"
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
         return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
         return [finite(v) for v in value]
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)
 
 
 def _dump(value: Any) -> bytes:
