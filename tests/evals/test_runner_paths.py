@@ -386,3 +386,34 @@ def test_a_yaml_date_in_a_tests_vars_is_written_as_its_text_not_a_traceback(
     else:
         assert row["status"] == "pass" and fake_llm.calls["openai"] == 1
         assert fake_llm.requests[0].body["messages"][-1]["content"] == "2024-01-02"
+
+
+def test_a_request_json_cannot_encode_is_that_cases_error_not_a_traceback(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An output schema holding `!!binary` (lint's PC013) reached the request's cache key
+    outside any case's error handling: the run ended in a TypeError traceback. Now that
+    case is an error and the other prompt's case runs."""
+    from fakes.cli import run
+
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "promptctl.yaml").write_text(
+        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
+    )
+    head = "version: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n  - user: hi\n"
+    (tmp_path / "prompts" / "bad.yaml").write_text(
+        f"id: d/bad\n{head}output:\n  format: json\n  schema:\n    type: object\n"
+        "    properties:\n      a: !!binary aGk=\ntests:\n  - name: t\n"
+    )
+    (tmp_path / "prompts" / "good.yaml").write_text(f"id: d/good\n{head}tests:\n  - name: t\n")
+    fake_llm.reply("fine")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-binary-0123456789")
+    code, out, err = run(["test", "--no-cache"], monkeypatch, capsys)
+    assert "Traceback" not in out + err
+    assert code == 3, out + err  # errors and no failures (evaluation.md's exit codes)
+    assert "1 passed" in out and "1 errored" in out
+    assert fake_llm.calls["openai"] == 1

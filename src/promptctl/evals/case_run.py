@@ -57,6 +57,9 @@ class CaseRunner:
         """The case's result row (`error` or `skipped` rather than an exception)."""
         try:
             prepared = self.builder.prepare(case)
+            # (the key encodes the whole request: a value JSON has not, an output schema
+            # holding `!!binary`, fails here, before any call)
+            request_hash = prepared.request.cache_key(repeat=case.repeat)
         except ProviderError as exc:  # context_length: no target's window takes it
             return _case_error(case, exc.kind, exc)
         except PromptctlError as exc:
@@ -71,7 +74,6 @@ class CaseRunner:
             reserved = prepared.estimate_usd
             if reserved is not None and not await self.budget.reserve(reserved):
                 return skipped_result(case)
-        request_hash = prepared.request.cache_key(repeat=case.repeat)
         actual: float | None = None
         try:
             response = await self._complete(case, prepared)
