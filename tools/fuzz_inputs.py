@@ -28,6 +28,10 @@ Session 10 added values no serializer writes (`expand`): a 5,000-digit integer, 
 past the stack, JSON's NaN, a YAML tag its constructor cannot read. The code before that
 session's fixes failed 19 answers and 52 results cases at seed 2026 x 200, and 112 prompts
 cases at seed 99 x 300 (RecursionError, ValueError, AttributeError tracebacks); after, 0.
+Session 13 added `text` (hostile YAML and Jinja text, what no data mutation writes): on
+the session's starting build it found tracebacks from merge keys bringing a list as a key,
+`!!bool maybe`, `truncate(-1)`, `"text"|dictsort`, a YAML date or `!!binary` in a test's
+vars and `!!binary` in an output schema (each fixed with a test); after, 0 in 5,000 cases.
 """
 
 from __future__ import annotations
