@@ -13,7 +13,6 @@ input the text of a whole answer).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +20,7 @@ from promptctl.promptfile.chat import tool_call_from_json
 from promptctl.providers.anthropic import _FINISH as FINISH
 from promptctl.providers.anthropic import OUTPUT_TOOL
 from promptctl.providers.anthropic import _error as error_from_body
-from promptctl.providers.base import Parsed
+from promptctl.providers.base import Parsed, loads_answer
 from promptctl.providers.shape import bad, count, opt_obj, opt_str
 from promptctl.providers.sse import SSEEvent
 from promptctl.providers.types import FinishReason, Usage
@@ -45,7 +44,7 @@ class MessagesDecoder:
 
     def feed(self, event: SSEEvent) -> str:
         try:
-            data = json.loads(event.data)
+            data = loads_answer(event.data)
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):

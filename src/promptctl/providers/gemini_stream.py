@@ -10,13 +10,12 @@ A `functionCall` part comes whole, read as a whole answer reads it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.promptfile.chat import ToolCall
-from promptctl.providers.base import Parsed, WireRequest
+from promptctl.providers.base import Parsed, WireRequest, loads_answer
 from promptctl.providers.gemini import _FINISH as FINISH
 from promptctl.providers.gemini import _error as error_from_body
 from promptctl.providers.gemini import _tool_call
@@ -48,7 +47,7 @@ class StreamGenerateDecoder:
 
     def feed(self, event: SSEEvent) -> str:
         try:
-            data = json.loads(event.data)
+            data = loads_answer(event.data)
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):

@@ -11,10 +11,9 @@ means; a stream that stops before its final event is cut (`complete` is False) a
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
-from promptctl.providers.base import Parsed
+from promptctl.providers.base import Parsed, loads_answer
 from promptctl.providers.openai_responses import _error, read_response
 from promptctl.providers.shape import bad, obj, opt_obj, opt_str
 from promptctl.providers.sse import SSEEvent
@@ -37,7 +36,7 @@ class ResponsesDecoder:
 
     def feed(self, event: SSEEvent) -> str:
         try:
-            data = json.loads(event.data)
+            data = loads_answer(event.data)
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):

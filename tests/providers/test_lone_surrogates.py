@@ -1,0 +1,53 @@
+"""A provider's answer holding a lone UTF-16 surrogate (`"\\ud800"` in its JSON): no UTF-8
+holds one, so the results file could not be written (the run ended in a traceback after
+the answer was paid). Read as U+FFFD (providers/base.loads_answer)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fakes.cli import run
+from fakes.llm_server import FakeLLM
+from promptctl.providers.base import loads_answer
+
+
+def test_lone_surrogates_are_replaced_and_everything_else_kept() -> None:
+    body = json.dumps({"a": "x\ud800y", "b": "\ud83d\ude00", "c": ["\udfff"], "\udc80": 1})
+    assert "\\ud800" in body  # as a provider sends it: an ASCII escape
+    data = loads_answer(body.encode())
+    assert data == {"a": "x\ufffdy", "b": "😀", "c": ["\ufffd"], "\ufffd": 1}
+    assert loads_answer(body) == data  # a stream's event text, the same
+    assert loads_answer(b'{"a": "\xed\xa0\x80"}') == {"a": "\ufffd"}  # the bytes of one
+    korean = json.dumps({"k": "한국어"}, ensure_ascii=False).encode()  # \xed, not a surrogate
+    assert loads_answer(korean) == {"k": "한국어"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_with_a_lone_surrogate_is_scored_and_written(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stream: bool,
+) -> None:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "promptctl.yaml").write_text(
+        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
+    )
+    (tmp_path / "prompts" / "p.yaml").write_text(
+        "id: s/x\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n"
+        "  - user: hi\ntests:\n  - name: t\n    assert: [{type: contains, value: b}]\n"
+    )
+    fake_llm.reply("a\ud800b")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-surrogate-0123456789")
+    args = ["test", "--no-cache", "--output", "out.json", *(["--stream"] if stream else [])]
+    code, out, err = run(args, monkeypatch, capsys)
+    assert "Traceback" not in out + err
+    assert code == 0, out + err
+    (case,) = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["cases"]
+    assert case["output"] == "a\ufffdb" and case["status"] == "pass"
+    assert fake_llm.calls["openai"] == 1
