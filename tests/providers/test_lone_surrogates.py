@@ -1,6 +1,6 @@
 """A provider's answer holding a lone UTF-16 surrogate (`"\\ud800"` in its JSON): no UTF-8
 holds one, so the results file could not be written (the run ended in a traceback after
-the answer was paid). Read as U+FFFD (providers/base.loads_answer)."""
+the answer was paid). Read as U+FFFD (providers/base.loads_clean)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ import pytest
 
 from fakes.cli import run
 from fakes.llm_server import FakeLLM
-from promptctl.providers.base import loads_answer
+from promptctl.promptfile.json_text import loads_clean
 
 
 def test_lone_surrogates_are_replaced_and_everything_else_kept() -> None:
     body = json.dumps({"a": "x\ud800y", "b": "\ud83d\ude00", "c": ["\udfff"], "\udc80": 1})
     assert "\\ud800" in body  # as a provider sends it: an ASCII escape
-    data = loads_answer(body.encode())
+    data = loads_clean(body.encode())
     assert data == {"a": "x\ufffdy", "b": "😀", "c": ["\ufffd"], "\ufffd": 1}
-    assert loads_answer(body) == data  # a stream's event text, the same
-    assert loads_answer(b'{"a": "\xed\xa0\x80"}') == {"a": "\ufffd"}  # the bytes of one
+    assert loads_clean(body) == data  # a stream's event text, the same
+    assert loads_clean(b'{"a": "\xed\xa0\x80"}') == {"a": "\ufffd"}  # the bytes of one
     korean = json.dumps({"k": "한국어"}, ensure_ascii=False).encode()  # \xed, not a surrogate
-    assert loads_answer(korean) == {"k": "한국어"}
+    assert loads_clean(korean) == {"k": "한국어"}
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -51,3 +51,33 @@ def test_an_answer_with_a_lone_surrogate_is_scored_and_written(
     (case,) = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["cases"]
     assert case["output"] == "a\ufffdb" and case["status"] == "pass"
     assert fake_llm.calls["openai"] == 1
+
+
+def test_a_results_file_holding_a_lone_surrogate_is_reported(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A results file from an artifact with `"\\ud800"` in an output: the HTML report
+    could not be written (a UnicodeEncodeError traceback)."""
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "promptctl.yaml").write_text(
+        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
+    )
+    (tmp_path / "prompts" / "p.yaml").write_text(
+        "id: s/x\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n"
+        "  - user: hi\ntests:\n  - name: t\n"
+    )
+    fake_llm.reply("plain")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-surrogate-0123456789")
+    code, out, err = run(["test", "--no-cache", "--output", "out.json"], monkeypatch, capsys)
+    assert code == 0, out + err
+    text = (tmp_path / "out.json").read_text(encoding="utf-8")
+    assert '"output": "plain"' in text
+    (tmp_path / "tampered.json").write_text(text.replace('"plain"', '"pl\\ud800ain"'))
+    code, out, err = run(["report", "tampered.json", "--html", "r.html"], monkeypatch, capsys)
+    assert "Traceback" not in out + err
+    assert code == 0, out + err
+    assert "pl\ufffdain" in (tmp_path / "r.html").read_text(encoding="utf-8")

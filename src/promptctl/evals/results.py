@@ -27,6 +27,7 @@ from promptctl.promptfile.atomic_file import replace_file
 from promptctl.promptfile.chat import ToolCall
 from promptctl.promptfile.fast_validate import Check
 from promptctl.promptfile.history import Trim
+from promptctl.promptfile.json_text import loads_clean
 from promptctl.promptfile.safe_io import UnsafeFileError, read_file
 from promptctl.providers.types import SkippedTarget, Usage
 
@@ -349,7 +350,7 @@ def read_results(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read results file: {exc.strerror}") from None
     try:
-        doc = json.loads(text)
+        doc = loads_clean(text)  # (a lone surrogate: the report could not write it)
     except RecursionError:
         raise UsageError(f"{path}: not a results document (JSON nested too deeply)") from None
     except json.JSONDecodeError as exc:

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptctl.promptfile.chat import tool_call_from_json
+from promptctl.promptfile.json_text import loads_clean
 from promptctl.providers.anthropic import _FINISH as FINISH
 from promptctl.providers.anthropic import OUTPUT_TOOL
 from promptctl.providers.anthropic import _error as error_from_body
-from promptctl.providers.base import Parsed, loads_answer
+from promptctl.providers.base import Parsed
 from promptctl.providers.shape import bad, count, opt_obj, opt_str
 from promptctl.providers.sse import SSEEvent
 from promptctl.providers.types import FinishReason, Usage
@@ -44,7 +45,7 @@ class MessagesDecoder:
 
     def feed(self, event: SSEEvent) -> str:
         try:
-            data = loads_answer(event.data)
+            data = loads_clean(event.data)
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):

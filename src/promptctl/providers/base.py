@@ -13,7 +13,6 @@ providers/streaming.py): still no I/O in the adapter.
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import re
 import time
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from promptctl.errors import ProviderError, ProviderErrorKind
 from promptctl.plan.request import ChatRequest
 from promptctl.promptfile.chat import ToolCall
+from promptctl.promptfile.json_text import loads_clean
 from promptctl.promptfile.model import PROVIDER_KINDS, ProviderSettings
 from promptctl.providers.redact import scrub
 from promptctl.providers.types import FinishReason, Usage
@@ -41,7 +41,6 @@ __all__ = [
     "error_for_status",
     "finite_seconds",
     "load_adapter",
-    "loads_answer",
     "retry_after_from_headers",
     "scrub",
 ]
@@ -143,39 +142,10 @@ def load_adapter(kind: str) -> Adapter:
     return loaded
 
 
-# a lone UTF-16 surrogate can only come as a JSON escape (`"\\ud800"`) or as the bytes
-# of one, which `json.loads` of bytes reads too (`surrogatepass`); a pair is one character
-_MAYBE_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
-_MAYBE_SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def loads_answer(raw: bytes | str) -> Any:
-    """`json.loads` of what a provider sent, each lone surrogate (not a character: no
-    UTF-8 holds it, so the results file, the terminal and the report could not write an
-    answer holding one) replaced by U+FFFD. The search is one C pass; the walk only runs
-    for an answer that may hold one."""
-    data = json.loads(raw)
-    pattern = _MAYBE_SURROGATE_BYTES if isinstance(raw, bytes) else _MAYBE_SURROGATE_TEXT
-    if pattern.search(raw):  # type: ignore[arg-type]
-        data = _without_lone_surrogates(data)
-    return data
-
-
-def _without_lone_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_lone_surrogates(v) for v in value]
-    return value
-
-
 def decode_json(body: bytes, status: int) -> Any:
     """Parse a response body; a non-JSON body is `bad_response` (or the HTTP failure)."""
     try:
-        return loads_answer(body)
+        return loads_clean(body)
     except RecursionError:  # a body nested past the stack is no answer either
         if status >= 400:
             raise error_for_status(status, f"HTTP {status}: (a body nested too deeply)") from None

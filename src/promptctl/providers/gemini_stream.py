@@ -15,7 +15,8 @@ from typing import Any
 
 from promptctl.errors import ProviderError
 from promptctl.promptfile.chat import ToolCall
-from promptctl.providers.base import Parsed, WireRequest, loads_answer
+from promptctl.promptfile.json_text import loads_clean
+from promptctl.providers.base import Parsed, WireRequest
 from promptctl.providers.gemini import _FINISH as FINISH
 from promptctl.providers.gemini import _error as error_from_body
 from promptctl.providers.gemini import _tool_call
@@ -47,7 +48,7 @@ class StreamGenerateDecoder:
 
     def feed(self, event: SSEEvent) -> str:
         try:
-            data = loads_answer(event.data)
+            data = loads_clean(event.data)
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):

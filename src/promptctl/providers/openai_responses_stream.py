@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from promptctl.providers.base import Parsed, loads_answer
+from promptctl.promptfile.json_text import loads_clean
+from promptctl.providers.base import Parsed
 from promptctl.providers.openai_responses import _error, read_response
 from promptctl.providers.shape import bad, obj, opt_obj, opt_str
 from promptctl.providers.sse import SSEEvent
@@ -36,7 +37,7 @@ class ResponsesDecoder:
 
     def feed(self, event: SSEEvent) -> str:
         try:
-            data = loads_answer(event.data)
+            data = loads_clean(event.data)
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):

@@ -17,7 +17,8 @@ from dataclasses import replace
 from typing import Any
 
 from promptctl.promptfile.chat import ToolCall, tool_call_from_json
-from promptctl.providers.base import Parsed, WireRequest, loads_answer
+from promptctl.promptfile.json_text import loads_clean
+from promptctl.providers.base import Parsed, WireRequest
 from promptctl.providers.openai import _FINISH as FINISH
 from promptctl.providers.openai import _error as error_from_body
 from promptctl.providers.shape import bad, count, obj, opt_list, opt_obj, opt_str
@@ -53,7 +54,7 @@ class ChatCompletionsDecoder:
         if event.data == "[DONE]":  # an end marker only: a finish reason ends the answer
             return ""
         try:
-            data = loads_answer(event.data)
+            data = loads_clean(event.data)
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise bad("(event)", "is not JSON") from None
         if not isinstance(data, dict):
