@@ -81,3 +81,25 @@ def test_a_results_file_holding_a_lone_surrogate_is_reported(
     assert "Traceback" not in out + err
     assert code == 0, out + err
     assert "pl\ufffdain" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_dataset_row_holding_a_lone_surrogate_is_read_as_its_replacement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`{"vars": {"q": "a\\ud800b"}}` in a JSONL dataset ended `lint` and `test` in a
+    UnicodeEncodeError traceback."""
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "evals").mkdir()
+    (tmp_path / "promptctl.yaml").write_text("providers: {}\n")
+    (tmp_path / "evals" / "rows.jsonl").write_text('{"name": "r1", "vars": {"q": "a\\ud800b"}}\n')
+    (tmp_path / "prompts" / "p.yaml").write_text(
+        "id: d/x\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\ninputs:\n"
+        "  q: {type: string}\nmessages:\n  - user: '{{ q }}'\ntests:\n"
+        "  - dataset: ../evals/rows.jsonl\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["lint", "--no-version-check"], monkeypatch, capsys)
+    assert "Traceback" not in out + err and code == 0, out + err
+    code, out, err = run(["render", "d/x", "--test", "r1", "--format", "json"], monkeypatch, capsys)
+    assert "Traceback" not in out + err and code == 0, out + err
+    assert json.loads(out)["messages"][-1]["content"] == "a\ufffdb"

@@ -19,11 +19,11 @@ _MAYBE_SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def loads_clean(raw: bytes | str) -> Any:
-    """`json.loads` of JSON from outside (a provider's answer, a results file), each
-    lone surrogate replaced by U+FFFD. The search is one C pass; the walk only runs for
-    a text that may hold one."""
-    data = json.loads(raw)
+def loads_clean(raw: bytes | str, **options: Any) -> Any:
+    """`json.loads(raw, **options)` of JSON from outside (a provider's answer, a results
+    file, a dataset row: `strict_json`), each lone surrogate replaced by U+FFFD. The
+    search is one C pass; the walk only runs for a text that may hold one."""
+    data = json.loads(raw, **options)
     pattern = _MAYBE_SURROGATE_BYTES if isinstance(raw, bytes) else _MAYBE_SURROGATE_TEXT
     if pattern.search(raw):  # type: ignore[arg-type]
         data = _without_lone_surrogates(data)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from promptctl.promptfile.json_text import loads_clean
+
 __all__ = ["loads", "reason"]
 
 
@@ -18,8 +20,9 @@ def _refuse(constant: str) -> Any:
 
 
 def loads(text: str | bytes) -> Any:
-    """`json.loads` without NaN and the infinities (ValueError, RecursionError as it)."""
-    return json.loads(text, parse_constant=_refuse)
+    """`json.loads` without NaN and the infinities (ValueError, RecursionError as it),
+    each lone surrogate read as U+FFFD (`json_text`: no UTF-8 writer takes one)."""
+    return loads_clean(text, parse_constant=_refuse)
 
 
 def reason(exc: ValueError) -> str:
