@@ -58,7 +58,7 @@ ODD: list[Any] = [
     None, 0, -1, 1.5, 10**30, "", "x" * 3000, [], {}, [None], {"a": None}, True,
     "{{ x }}", "{% for %}", "../../etc/passwd", "/dev/zero", "(a|aa)+$", [1, "a"],
     {"type": "regex", "value": "("}, {"type": "json-schema"}, "NaN", "weird", "DEL",
-    "@@HUGE@@", "@@DEEP@@", "@@NAN@@", "@@TAG@@",
+    "@@HUGE@@", "@@DEEP@@", "@@NAN@@", "@@TAG@@", "@@SURROGATE@@",
 ]  # fmt: skip
 # Values no serializer writes, put into the written text (`expand`): an integer Python
 # refuses to read (over 4,300 digits), nesting past the stack, and JSON's NaN (session 10
@@ -68,12 +68,14 @@ _JSON_TEXT = {
     '"@@DEEP@@"': "[" * 100_000 + "]" * 100_000,
     '"@@NAN@@"': "NaN",
     '"@@TAG@@"': '"!!timestamp"',  # JSON has no tags: a plain string there
+    '"@@SURROGATE@@"': '"a\\ud800b"',  # a lone surrogate: no UTF-8 writes it (session 13)
 }
 _YAML_TEXT = {
     "'@@HUGE@@'": "7" * 5000,
     "'@@DEEP@@'": "[" * 1000 + "]" * 1000,
     "'@@NAN@@'": ".nan",
     "'@@TAG@@'": "!!timestamp 99999-01-01",  # a tag whose constructor cannot read it
+    "'@@SURROGATE@@'": "'a'",  # libyaml refuses the escape itself: a plain value here
 }
 
 

@@ -103,3 +103,33 @@ def test_a_dataset_row_holding_a_lone_surrogate_is_read_as_its_replacement(
     code, out, err = run(["render", "d/x", "--test", "r1", "--format", "json"], monkeypatch, capsys)
     assert "Traceback" not in out + err and code == 0, out + err
     assert json.loads(out)["messages"][-1]["content"] == "a\ufffdb"
+
+
+def test_a_recording_holding_a_lone_surrogate_replays_as_its_replacement(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Recordings come with pull requests: one edited to hold `"\\ud800"` ended the
+    replayed run in a UnicodeEncodeError traceback (found by tools/fuzz_inputs.py)."""
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "promptctl.yaml").write_text(
+        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
+    )
+    (tmp_path / "prompts" / "p.yaml").write_text(
+        "id: s/x\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n"
+        "  - user: hi\ntests:\n  - name: t\n"
+    )
+    fake_llm.reply("plain")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-surrogate-0123456789")
+    code, out, err = run(["test", "--mode", "record"], monkeypatch, capsys)
+    assert code == 0, out + err
+    (recording,) = (tmp_path / "evals" / "recordings").rglob("*.json")
+    recording.write_text(recording.read_text().replace('"plain"', '"pl\\ud800ain"'))
+    args = ["test", "--mode", "replay", "--output", "out.json"]
+    code, out, err = run(args, monkeypatch, capsys)
+    assert "Traceback" not in out + err and code == 0, out + err
+    (case,) = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["cases"]
+    assert case["output"] == "pl\ufffdain"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promptctl.errors import ProviderError
+from promptctl.promptfile.json_text import loads_clean
 from promptctl.providers.codec import response_from_data, response_to_data
 from promptctl.providers.types import ChatResponse
 
@@ -171,7 +172,7 @@ class ResponseCache:
         """The answer stored under `key`, marked `cached`; None if there is none."""
         held = self._held.get(key) if self._held else None
         if held is not None:
-            return response_from_data(json.loads(_row(key, held)[2]), cached=True)
+            return response_from_data(loads_clean(_row(key, held)[2]), cached=True)
         if self._damage is not None or not self._may_hold(key):
             return None
         try:
@@ -184,7 +185,7 @@ class ResponseCache:
         if not rows:
             return None
         try:
-            return response_from_data(json.loads(rows[0][0]), cached=True)
+            return response_from_data(loads_clean(rows[0][0]), cached=True)
         except (ValueError, TypeError, RecursionError, ProviderError) as exc:
             self.note_bad_entry(exc)  # a miss: the live answer replaces the entry
             return None

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
+from promptctl.promptfile.json_text import loads_clean
 from promptctl.promptfile.safe_io import UnsafeFileError, read_file
 from promptctl.providers.codec import response_from_data, response_to_data
 from promptctl.providers.types import ChatResponse
@@ -71,7 +72,7 @@ class RecordingStore:
             raise ProviderError("bad_response", exc.message, hint=exc.hint) from None
         detail = ""
         try:
-            data: Mapping[str, Any] = json.loads(raw.decode("utf-8"))
+            data: Mapping[str, Any] = loads_clean(raw.decode("utf-8"))
             return response_from_data(data["response"])
         except ProviderError as exc:  # a field of the wrong type: say which
             detail = exc.message.removeprefix(f"{exc.kind}: ")

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from promptctl.errors import ProviderError
+from promptctl.promptfile.json_text import loads_clean
 from promptctl.providers.cache import ResponseCache
 from promptctl.providers.codec import response_from_data, response_to_data
 from promptctl.providers.shared_state import SharedState
@@ -71,7 +72,7 @@ class SharedResponseCache:
         if not raw:
             return None
         try:
-            response = response_from_data(json.loads(raw))
+            response = response_from_data(loads_clean(raw))
         except (ValueError, TypeError, RecursionError, ProviderError) as exc:
             self.local.note_bad_entry(exc)  # as a damaged local entry: a miss, said once
             return None
