@@ -25,6 +25,24 @@ def test_lone_surrogates_are_replaced_and_everything_else_kept() -> None:
     assert loads_clean(korean) == {"k": "한국어"}
 
 
+def _project(
+    root: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch, answer: str, test: str = ""
+) -> None:
+    """A project of one prompt with one test (`test`: more of its YAML) answered `answer`
+    by the fake provider, as the current folder."""
+    (root / "prompts").mkdir()
+    (root / "promptctl.yaml").write_text(
+        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
+    )
+    (root / "prompts" / "p.yaml").write_text(
+        "id: s/x\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n"
+        f"  - user: hi\ntests:\n  - name: t{test}\n"
+    )
+    fake_llm.reply(answer)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-surrogate-0123456789")
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_an_answer_with_a_lone_surrogate_is_scored_and_written(
     tmp_path: Path,
@@ -33,17 +51,9 @@ def test_an_answer_with_a_lone_surrogate_is_scored_and_written(
     capsys: pytest.CaptureFixture[str],
     stream: bool,
 ) -> None:
-    (tmp_path / "prompts").mkdir()
-    (tmp_path / "promptctl.yaml").write_text(
-        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
+    _project(
+        tmp_path, fake_llm, monkeypatch, "a\ud800b", "\n    assert: [{type: contains, value: b}]"
     )
-    (tmp_path / "prompts" / "p.yaml").write_text(
-        "id: s/x\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n"
-        "  - user: hi\ntests:\n  - name: t\n    assert: [{type: contains, value: b}]\n"
-    )
-    fake_llm.reply("a\ud800b")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-surrogate-0123456789")
     args = ["test", "--no-cache", "--output", "out.json", *(["--stream"] if stream else [])]
     code, out, err = run(args, monkeypatch, capsys)
     assert "Traceback" not in out + err
@@ -61,17 +71,7 @@ def test_a_results_file_holding_a_lone_surrogate_is_reported(
 ) -> None:
     """A results file from an artifact with `"\\ud800"` in an output: the HTML report
     could not be written (a UnicodeEncodeError traceback)."""
-    (tmp_path / "prompts").mkdir()
-    (tmp_path / "promptctl.yaml").write_text(
-        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
-    )
-    (tmp_path / "prompts" / "p.yaml").write_text(
-        "id: s/x\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n"
-        "  - user: hi\ntests:\n  - name: t\n"
-    )
-    fake_llm.reply("plain")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-surrogate-0123456789")
+    _project(tmp_path, fake_llm, monkeypatch, "plain")
     code, out, err = run(["test", "--no-cache", "--output", "out.json"], monkeypatch, capsys)
     assert code == 0, out + err
     text = (tmp_path / "out.json").read_text(encoding="utf-8")
@@ -113,17 +113,7 @@ def test_a_recording_holding_a_lone_surrogate_replays_as_its_replacement(
 ) -> None:
     """Recordings come with pull requests: one edited to hold `"\\ud800"` ended the
     replayed run in a UnicodeEncodeError traceback (found by tools/fuzz_inputs.py)."""
-    (tmp_path / "prompts").mkdir()
-    (tmp_path / "promptctl.yaml").write_text(
-        f"providers:\n  openai: {{kind: openai, base_url: '{fake_llm.openai_base}'}}\n"
-    )
-    (tmp_path / "prompts" / "p.yaml").write_text(
-        "id: s/x\nversion: 1.0.0\nmodel: {use: openai/gpt-4o-mini}\nmessages:\n"
-        "  - user: hi\ntests:\n  - name: t\n"
-    )
-    fake_llm.reply("plain")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-surrogate-0123456789")
+    _project(tmp_path, fake_llm, monkeypatch, "plain")
     code, out, err = run(["test", "--mode", "record"], monkeypatch, capsys)
     assert code == 0, out + err
     (recording,) = (tmp_path / "evals" / "recordings").rglob("*.json")
