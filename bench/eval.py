@@ -20,8 +20,10 @@ counts move much less, so read those first on a busy machine.
 5. `--c4`: 1,000 cases at concurrency 4 (floor 12.5 s). Target: <= 12.9 s. Printed
    beside it: the same server's floor as measured (250 rounds of one request's latency,
    median of a raw socket sending one request at a time, and of four raw sockets at once),
-   and the bare httpx2 client at concurrency 4: a machine whose server answers in 51 ms
-   instead of 50 has a 12.75 s floor before a client has imported anything.
+   the bare httpx2 client at concurrency 4, and a minimal asyncio client in process (four
+   streams, no HTTP library, no start-up): a machine whose loopback and timers make a
+   50 ms server answer in 50.7 ms has a 12.67 s floor before a client has imported
+   anything.
 6. `--dataset-cases N`: N cases from one JSONL dataset against a zero-latency server:
    peak RSS must stay bounded (compare N=10,000 with N=100,000).
 
@@ -35,6 +37,7 @@ promptctl's.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -209,6 +212,34 @@ def _raw_latency_parallel(url: str, sockets: int, n: int = 40) -> float:
     return statistics.median(medians)
 
 
+async def _minimal_client(url: str, n: int, concurrency: int) -> float:
+    """Seconds for `n` requests on `concurrency` asyncio streams, one pre-encoded request
+    each, the answer's head and body read and its JSON decoded: what the requests cost a
+    Python client that does nothing else (no start-up, no HTTP library, no cases)."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    body = json.dumps(BODY).encode()
+    head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}"
+    request = (head + "\r\nContent-Type: application/json\r\n\r\n").encode() + body
+
+    async def stream(count: int) -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for _ in range(count):
+            writer.write(request)
+            top = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in top.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            json.loads(await reader.readexactly(length))
+        writer.close()
+
+    start = time.perf_counter()
+    share, extra = divmod(n, concurrency)
+    await asyncio.gather(*(stream(share + (i < extra)) for i in range(concurrency)))
+    return time.perf_counter() - start
+
+
 def _bare(url: str, n: int, concurrency: int = 50) -> Sample:
     """A bare httpx2 client process: the same requests, nothing else."""
     cmd = [
@@ -309,6 +340,11 @@ def main() -> int:
                 print(
                     f"{'  the same, 4 raw sockets at once (threads)':<44} "
                     f"{four * 1000:.1f} ms a request x {rounds} rounds = {four * rounds:.2f} s"
+                )
+                minimal = asyncio.run(_minimal_client(url, args.cases, 4))
+                print(
+                    f"{'  a minimal asyncio client, in process':<44} {minimal:.2f} s "
+                    "(4 streams, no HTTP library, no start-up)"
                 )
         if args.memory_cases:
             with tempfile.TemporaryDirectory() as tmp:
