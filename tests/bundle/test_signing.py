@@ -104,6 +104,20 @@ def test_a_forged_malformed_bundle_is_refused_for_its_signature(
         (lambda d: d["prompts"][0]["model"].update(params=[1, 2]), r"prompts\[0\]|malformed"),
         (lambda d: d["prompts"][0].update(inputs=[["a"]]), r"prompts\[0\]|malformed"),
         (lambda d: d["providers"]["openai"].update(base_url={"x": 1}), "provider 'openai'"),
+        # found by `tools/fuzz_inputs.py bundles` (each was a traceback in a reader, or in
+        # `render` / `run` after the bundle loaded)
+        (lambda d: d["prompts"][0].update(provenance=None), r"prompts\[0\]\.provenance"),
+        (lambda d: d["prompts"][0]["messages"][1].update(history_var=["a"]), "history splice"),
+        (lambda d: d["prompts"][0]["model"]["fallbacks"][0].update(use=1.5), "fallback's use"),
+        (lambda d: d["prompts"][0]["model"]["routes"][0].update(use=["x"]), "route's use"),
+        (lambda d: d["prompts"][0]["inputs"].update(ticket={"type": 5}), "inputs.ticket"),
+        (lambda d: d["prompts"][0].update(tools=[{"name": "a b"}]), "tool name"),
+        (lambda d: d["providers"]["openai"].update(timeout_s=1e30), "timeout_s"),
+        (lambda d: d["providers"]["openai"].update(headers={"x": "a\r\nb: c"}), "headers"),
+        (
+            lambda d: d.update(pricing={"openai/gpt-4o-mini": {"input": 10**400, "output": 1}}),
+            "price",
+        ),
     ],
 )
 def test_an_unsigned_bundle_with_a_wrong_type_inside_is_a_bundle_error(
@@ -122,6 +136,46 @@ def test_an_unsigned_bundle_with_a_wrong_type_inside_is_a_bundle_error(
     with pytest.raises(BundleError, match=message):
         verify_bundle(path.read_bytes(), public_key=None)
         Runtime.load(path, ledger=False).close()  # a provider is only read when loading
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDC00", "x\\udbffy"])
+def test_a_lone_surrogate_escape_is_a_bundle_error_in_every_reader(
+    escape: str, tmp_path: Path
+) -> None:
+    """Half of a UTF-16 pair, written as a JSON escape (found by `tools/fuzz_inputs.py
+    bundles`): no digest can be computed over it; `bundle verify`, `show` and the
+    runtime each ended in a UnicodeEncodeError traceback."""
+    from fakes.cli import invoke
+    from promptctl.runtime import Runtime
+
+    text = serialize(_doc()).decode()
+    described = '"description": "Classify an inbound support ticket."'
+    assert described in text
+    path = tmp_path / "edited.bundle.json"
+    path.write_text(text.replace(described, f'"description": "{escape}"'))
+    with pytest.raises(BundleError, match="lone UTF-16 surrogate") as caught:
+        verify_bundle(path.read_bytes(), public_key=None)
+    assert caught.value.hint is not None and "publish it again" in caught.value.hint
+    with pytest.raises(BundleError, match="lone UTF-16 surrogate"):
+        Runtime.load(path, ledger=False)
+    for command in ("verify", "show"):
+        done = invoke("bundle", command, str(path), cwd=tmp_path)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "lone UTF-16 surrogate" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_surrogate_pair_escape_is_one_character_and_verifies(tmp_path: Path) -> None:
+    """The check refuses halves only: an escaped pair is the character it stands for."""
+    from promptctl.bundle.format import compute_digest
+
+    doc = _doc()
+    doc["manifest"]["digest"] = compute_digest(doc)
+    described = '"description": "Classify an inbound support ticket."'
+    text = serialize(doc).decode().replace(described, '"description": "\\ud83d\\ude00"')
+    doc2 = json.loads(text)
+    assert doc2["prompts"][0]["description"] == "\U0001f600"
+    with pytest.raises(BundleError, match="digest"):  # the edit itself is still caught
+        verify_bundle(text.encode(), public_key=None)
 
 
 def test_unsigned_with_key_is_refused(keys: tuple[Path, Path]) -> None:

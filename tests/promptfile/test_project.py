@@ -219,3 +219,17 @@ def test_ordinary_headers_load(tmp_path: Path) -> None:
     )
     headers = load_project(config).providers["local"].headers
     assert headers == {"X-Title": "my app: v1", "HTTP-Referer": "https://x", "x-tab": "a\tb"}
+
+
+@pytest.mark.parametrize("setting", ["timeout_s", "deadline_s"])
+def test_a_timeout_past_a_day_is_refused_at_its_place(setting: str, tmp_path: Path) -> None:
+    """A blocking call's socket refused 1e11 s ("Timeout value out of range": a traceback
+    on the first call); a day is past any provider's own limit."""
+    config = tmp_path / "promptctl.yaml"
+    config.write_text(f"providers:\n  openai: {{{setting}: 100000000000}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_project(config)
+    assert f"providers.openai.{setting}" in str(info.value) and "86400" in str(info.value)
+    assert info.value.location is not None and info.value.location.line == 2
+    config.write_text(f"providers:\n  openai: {{{setting}: 86400}}\n")
+    assert load_project(config).providers["openai"] is not None

@@ -141,6 +141,8 @@ def test_provider_overrides(tmp_path: Path, providers: dict[str, ProviderSetting
         ({"timeout_s": True}, "timeout_s: True is not of type 'number'"),
         ({"headers": {"X-Team": 7}}, "headers.X-Team: 7 is not of type 'string'"),
         ({"kind": "grpc"}, "kind: 'grpc' is not one of"),
+        # a blocking call's socket refused it ("Timeout value out of range") at first use
+        ({"timeout_s": 1e30}, "timeout_s: 1e+30 is greater than the maximum of 86400"),
     ],
 )
 def test_a_provider_override_of_the_wrong_type_is_a_bundle_error_naming_it(

@@ -1,6 +1,7 @@
 """The bundle format (`promptctl/bundle@1`): what the runtime reads.
 
-Modules: `format` (the document, determinism, digest), `checks` (strict JSON and the
+Modules: `format` (the document, determinism, digest), `entries` (its prompts,
+providers and prices read back, each value checked), `validate` (strict JSON and the
 document checks every verifier runs), `signing` (Ed25519 keys, signatures,
 `verify_bundle`: the one verifier), `history` (release sequences: the newest release,
 rollback refusal), `release` (the release directory: atomic writes, index, `latest`,

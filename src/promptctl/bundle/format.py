@@ -18,17 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from promptctl.bundle.entries import bundle_pricing, bundle_prompt_to_prompt, bundle_providers
 from promptctl.errors import BundleError
-from promptctl.promptfile.chat import tools_of
 from promptctl.promptfile.model import (
     MessageTemplate,
-    ModelConfig,
-    OutputSpec,
     PriceOverride,
     Prompt,
     ProviderSettings,
-    Route,
-    Target,
     url_credentials,
 )
 
@@ -179,94 +175,6 @@ def serialize(doc: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8") + b"\n"
 
 
-def bundle_prompt_to_prompt(entry: Mapping[str, Any]) -> Prompt:
-    """Rebuild a `Prompt` from one bundle entry, so the runtime works on dataclasses."""
-    try:
-        model = entry["model"]
-        output = entry.get("output") or {}
-        return Prompt(
-            id=entry["id"],
-            version=entry["version"],
-            path=Path(entry.get("source") or f"{entry['id']}.yaml"),
-            model=ModelConfig(
-                use=model["use"],
-                params=dict(model.get("params") or {}),
-                fallbacks=tuple(
-                    Target(
-                        use=f["use"],
-                        params=dict(f.get("params") or {}),
-                        messages=_messages_from(f["messages"]) if f.get("messages") else None,
-                    )
-                    for f in model.get("fallbacks") or ()
-                ),
-                routes=tuple(
-                    Route(when=r["when"], use=r["use"]) for r in model.get("routes") or ()
-                ),
-            ),
-            messages=_messages_from(entry["messages"]),
-            description=entry.get("description") or "",
-            status=entry.get("status") or "approved",
-            owner=entry.get("owner"),
-            tags=tuple(entry.get("tags") or ()),
-            inputs={k: dict(v) for k, v in (entry.get("inputs") or {}).items()},
-            output=OutputSpec(format=output.get("format") or "text", schema=output.get("schema")),
-            content_hash=entry["content_hash"],
-            tools=tools_of(entry.get("tools") or ()),
-            tool_choice=entry.get("tool_choice"),
-        )
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        name = entry.get("id", "?") if isinstance(entry, Mapping) else "?"
-        raise BundleError(f"bundle entry for prompt {name!r} is malformed: {exc!r}") from exc
-
-
-def bundle_providers(doc: Mapping[str, Any]) -> dict[str, ProviderSettings]:
-    """The providers a bundle carries, as settings the provider layer takes."""
-    out = {}
-    for name, s in (doc.get("providers") or {}).items():
-        texts = ("kind", "base_url", "api_key_env", "api_version", "dialect")
-        if not isinstance(s, Mapping) or not all(isinstance(s.get(k), str | None) for k in texts):
-            raise BundleError(
-                f"bundle provider {name!r} is malformed: {', '.join(texts)} must be strings"
-            )
-        try:
-            out[name] = ProviderSettings(
-                name=name,
-                kind=s["kind"],
-                base_url=s.get("base_url"),
-                api_key_env=s.get("api_key_env"),
-                timeout_s=float(s.get("timeout_s", 60.0)),
-                max_concurrency=int(s.get("max_concurrency", 16)),
-                rpm=s.get("rpm"),
-                tpm=s.get("tpm"),
-                max_retries=int(s.get("max_retries", 3)),
-                headers=dict(s.get("headers") or {}),
-                api_version=s.get("api_version"),
-                dialect=s.get("dialect"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(f"bundle provider {name!r} is malformed: {exc!r}") from exc
-    return out
-
-
-def bundle_pricing(doc: Mapping[str, Any]) -> dict[str, PriceOverride]:
-    """The `pricing:` overrides a bundle carries (USD per million tokens, by target)."""
-    out = {}
-    raw = doc.get("pricing") or {}
-    if not isinstance(raw, Mapping):
-        raise BundleError("bundle pricing is malformed: not an object")
-    for target, p in raw.items():
-        try:
-            out[str(target)] = PriceOverride(
-                input=float(p["input"]),
-                output=float(p["output"]),
-                cached_input=None if p.get("cached_input") is None else float(p["cached_input"]),
-                cache_write=None if p.get("cache_write") is None else float(p["cache_write"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(f"bundle price for {target!r} is malformed: {exc!r}") from exc
-    return out
-
-
 def _pricing_entries(
     prompts: Sequence[Prompt], pricing: Mapping[str, PriceOverride]
 ) -> dict[str, Any]:
@@ -281,19 +189,6 @@ def _pricing_entries(
         for target, p in sorted(pricing.items())
         if target.split("/", 1)[0] in used
     }
-
-
-def _messages_from(items: Sequence[Mapping[str, Any]]) -> tuple[MessageTemplate, ...]:
-    return tuple(
-        MessageTemplate(
-            role=m.get("role"),
-            template=m.get("template"),
-            history_var=m.get("history_var"),
-            max_tokens=m.get("max_tokens"),
-            max_messages=m.get("max_messages"),
-        )
-        for m in items
-    )
 
 
 def _messages_entry(messages: Sequence[MessageTemplate]) -> list[dict[str, Any]]:

@@ -11,10 +11,11 @@ recomputed from its content (a stale hash is refused, signed or not).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from promptctl.bundle.format import bundle_prompt_to_prompt
+from promptctl.bundle.entries import prompt_from_entry, why
 from promptctl.errors import BundleError
 from promptctl.promptfile import strict_json
 from promptctl.promptfile.model import Prompt
@@ -66,7 +67,26 @@ def parse_document(data: bytes) -> dict[str, Any]:
         )
     if not isinstance(doc, dict):
         raise BundleError("not a promptctl bundle: the top level is not an object")
+    if _SURROGATE_ESCAPE.search(text):  # publish writes text as UTF-8, never as escapes
+        _refuse_lone_surrogates(doc)
     return doc
+
+
+# a `\uD800`-`\uDFFF` escape (JSON's way to write half of a UTF-16 pair)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(doc: dict[str, Any]) -> None:
+    """A string holding half of a UTF-16 pair has no UTF-8 form: its digest cannot be
+    computed, nor its text written anywhere (a traceback in every reader before)."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BundleError(
+            f"bundle holds a lone UTF-16 surrogate ({exc.object[exc.start]!a}) in a string: "
+            "no publish writes one, so the bundle was altered",
+            hint="publish it again; never edit a bundle by hand",
+        ) from None
 
 
 def bundle_sequence(doc: Mapping[str, Any]) -> int:
@@ -104,16 +124,18 @@ def check_document(doc: Mapping[str, Any]) -> tuple[Prompt, ...]:
                 f"bundle is malformed: prompts[{i}] lacks id, version, content_hash, "
                 "messages or model.use"
             )
+        if not isinstance(entry.get("provenance", {}), dict):
+            raise BundleError(f"bundle is malformed: prompts[{i}].provenance is not an object")
         try:
-            prompt = bundle_prompt_to_prompt(entry)
+            prompt = prompt_from_entry(entry)
             if prompt.id in built:
                 raise BundleError(f"bundle is malformed: prompt {prompt.id!r} appears twice")
             _check_content_hash(prompt)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
             # a value of the wrong type deeper in the entry (an unsigned bundle edited
             # with its digest recomputed): refused with its place, never a traceback
             raise BundleError(
-                f"bundle is malformed: prompts[{i}] ({entry['id']!r}): {exc}",
+                f"bundle is malformed: prompts[{i}] ({entry['id']!r}): {why(exc)}",
                 hint="publish it again; never edit a bundle by hand",
             ) from None
         built[prompt.id] = prompt

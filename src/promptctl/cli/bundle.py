@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,6 +32,12 @@ def _open(path: Path, public_key: Path | None) -> tuple[Path, VerifiedBundle]:
 
 def _load(path: Path, public_key: Path | None) -> VerifiedBundle:
     return _open(path, public_key)[1]
+
+
+def _provenance(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry's provenance (an object where the bundle verified; older ones lack it)."""
+    found = entry.get("provenance")
+    return found if isinstance(found, dict) else {}
 
 
 def _short(content_hash: str) -> str:
@@ -81,7 +87,7 @@ def register(app: typer.Typer) -> None:
                 entry["version"],
                 _short(entry["content_hash"]),
                 entry["model"]["use"],
-                entry.get("provenance", {}).get("approver") or "-",
+                str(_provenance(entry).get("approver") or "-"),
             )
         out.print(table)
 

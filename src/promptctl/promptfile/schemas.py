@@ -10,6 +10,7 @@ import json
 import math
 import pathlib
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -31,6 +32,7 @@ __all__ = [
     "dotted",
     "inline_refs",
     "located",
+    "provider_settings_problem",
     "schema",
     "schema_diagnostics",
     "schema_findings",
@@ -99,6 +101,21 @@ def _warm_checks() -> None:
     """`make install` (`_code_store.warm`): both schemas' checks compiled into the store."""
     for name in get_args(SchemaName):
         _fast_check(name)
+
+
+def provider_settings_problem(name: str, values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(the setting, what is wrong) when `values` break the rules of `providers:` in
+    promptctl.yaml (its JSON Schema), else None: one rule for the config file, a
+    deployment's overrides and a bundle's providers (a timeout past a day, a header
+    with a line break, a count of the wrong type never reach the transport)."""
+    doc = {"providers": {name: dict(values)}}
+    fast = _fast_check("config")
+    if fast is not None and fast(doc):
+        return None
+    for error in validator("config").iter_errors(doc):
+        setting = ".".join(str(p) for p in list(error.absolute_path)[2:])
+        return setting or "(settings)", error.message
+    return None
 
 
 _checked: dict[str, tuple[tuple[Any, ...], str] | None] = {}

@@ -96,12 +96,12 @@ def load_bundle(
 def _check_types(name: str, values: Mapping[str, Any]) -> None:
     """The override's values by the rules of `providers:` in promptctl.yaml (its JSON
     Schema): `{"base_url": 5}` is a BundleError naming the setting, not a crash later."""
-    from promptctl.promptfile.schemas import validator
+    from promptctl.promptfile.schemas import provider_settings_problem
 
-    for error in validator("config").iter_errors({"providers": {name: dict(values)}}):
-        setting = ".".join(str(p) for p in list(error.absolute_path)[2:]) or "(settings)"
+    problem = provider_settings_problem(name, values)
+    if problem is not None:
         raise BundleError(
-            f"providers override for {name!r}: {setting}: {error.message}",
+            f"providers override for {name!r}: {problem[0]}: {problem[1]}",
             hint="the same values as under providers: in promptctl.yaml (docs/config.md)",
         )
 
