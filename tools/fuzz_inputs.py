@@ -1,7 +1,7 @@
 """Fuzz what promptctl reads from pull requests, artifacts and providers (seeded, offline).
 
-Run: .venv/bin/python tools/fuzz_inputs.py {prompts,datasets,results,recordings,answers,text,
-                                            bundles}
+Run: .venv/bin/python tools/fuzz_inputs.py {prompts,config,datasets,results,recordings,answers,
+                                            text,bundles}
                                             [--seed N] [--cases N] [--out DIR]
 
 Each mode mutates real inputs and checks the contract of docs/security.md: bad input is
@@ -12,6 +12,8 @@ kept under `--out` (default: a temporary folder, printed) to reproduce it.
 - prompts: the repository's prompt files with values swapped for odd ones (None, NaN
   text, huge numbers, wrong types, traversal paths, template syntax); `lint`, `list`,
   `test --mode replay` and `render` on each.
+- config: promptctl.yaml with values swapped; `lint`, `list`, `test --mode replay`,
+  `render`, `providers` and `costs` on each.
 - datasets: the repository's JSONL datasets with one row's values swapped (or an odd
   line added); `lint` and `test --mode replay`.
 - results: a results document from `promptctl test --mode replay`, mutated; `diff`,
@@ -185,6 +187,29 @@ def fuzz_prompts(fuzz: Fuzz, cases: int) -> None:
         ):
             fuzz.check_cli(case, args, root, keep)
         target.write_text(yaml.safe_dump(seeds[target], allow_unicode=True))
+
+
+def fuzz_config(fuzz: Fuzz, cases: int) -> None:
+    """promptctl.yaml with values swapped (a pull request can change it too): `lint`,
+    `list`, `test --mode replay`, `render`, `providers`, `costs` and `ci --help`-free
+    commands that read it."""
+    root = _project(fuzz)
+    target = root / "promptctl.yaml"
+    seed = yaml.safe_load(target.read_text())
+    seed.setdefault("pricing", {"openai/gpt-4o-mini": {"input": 0.15, "output": 0.6}})
+    keep = lambda where: shutil.copy(target, where / target.name)  # noqa: E731
+    for case in range(cases):
+        data = mutate(seed, fuzz.rng)
+        target.write_text(expand(yaml.safe_dump(data, allow_unicode=True), yaml_text=True))
+        for args in (
+            ["lint", "--no-version-check"],
+            ["list"],
+            ["test", "--mode", "replay"],
+            ["render", "support/triage", "--format", "json"],
+            ["providers"],
+            ["costs"],
+        ):
+            fuzz.check_cli(case, args, root, keep)
 
 
 def fuzz_datasets(fuzz: Fuzz, cases: int) -> None:
@@ -465,6 +490,7 @@ def _input_value(spec: Any) -> Any:
 
 MODES = {
     "prompts": fuzz_prompts,
+    "config": fuzz_config,
     "datasets": fuzz_datasets,
     "results": fuzz_results,
     "recordings": fuzz_recordings,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import ConfigError
+from promptctl.ledger.row_types import check_rows, tags_of
 from promptctl.ledger.store import connect
 
 __all__ = ["CallFilter", "CallRow", "read_calls"]
@@ -120,7 +121,8 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
                 return []
             sql, args = _where(narrowed, "%s")
             query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT %s"
-            return [_row(r) for r in pg.execute(query, [*args, _sql_limit(where.limit)])]
+            rows = pg.execute(query, [*args, _sql_limit(where.limit)])
+            return [_row(r, redact_url(url)) for r in rows]
         except Exception as exc:  # psycopg.Error, imported lazily
             raise ConfigError(f"cannot read ledger {redact_url(url)}: {exc}") from None
         finally:
@@ -131,10 +133,11 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
         fields, narrowed = _fields_for(where, _has_operation(db))
         if narrowed is None:
             return []
+        check_rows(db, str(path))
         sql, args = _where(narrowed)
         query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT ?"
         cursor = db.execute(query, [*args, _sql_limit(where.limit)])
-        return [_row(r) for r in cursor]
+        return [_row(r, str(path)) for r in cursor]
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"cannot read ledger {path}: {exc}") from None
     finally:
@@ -154,6 +157,5 @@ def _has_operation(db: sqlite3.Connection) -> bool:
     return any(col[1] == "operation" for col in db.execute("PRAGMA table_info(calls)"))
 
 
-def _row(r: Sequence[Any]) -> CallRow:
-    tags = tuple(json.loads(r[5])) if r[5] else ()
-    return CallRow(r[0], r[1], r[2], r[3], r[4], tags, *r[6:])
+def _row(r: Sequence[Any], where: str) -> CallRow:
+    return CallRow(r[0], r[1], r[2], r[3], r[4], tags_of(r[5], where), *r[6:])

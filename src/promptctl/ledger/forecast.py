@@ -23,7 +23,6 @@ change, or more output relative to input).
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +35,7 @@ from typing import Any
 from promptctl.errors import ConfigError
 from promptctl.ledger.budgets import Budget, in_scope, period_start
 from promptctl.ledger.report import LedgerRow, unknown_cost
+from promptctl.ledger.row_types import check_rows, tags_of
 from promptctl.ledger.store import connect
 
 __all__ = [
@@ -91,6 +91,7 @@ def read_day_spend(path: Path | str, *, since: float) -> list[DaySpend]:
     path = Path(path)
     db = connect(path, readonly=True)
     try:
+        check_rows(db, str(path))
         cursor = db.execute(
             "SELECT date(ts, 'unixepoch'), prompt_id, target, provider, source, tags, "
             "SUM(outcome != 'error'), "
@@ -107,7 +108,7 @@ def read_day_spend(path: Path | str, *, since: float) -> list[DaySpend]:
                 r[2],
                 r[3],
                 r[4],
-                tuple(json.loads(r[5]) if r[5] else ()),
+                tags_of(r[5], str(path)),
                 int(r[6]),
                 int(r[7]),
                 float(r[8]),

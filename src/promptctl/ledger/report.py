@@ -11,7 +11,6 @@ cached_input)`. Without a price the saving is counted as unknown.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import ConfigError, UsageError
+from promptctl.ledger.row_types import check_rows, tags_of
 from promptctl.ledger.store import connect
 from promptctl.promptfile.model import PriceOverride
 
@@ -182,7 +182,8 @@ def read_rows(path: Path | str, *, since: float | None = None) -> list[LedgerRow
     try:
         columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
         query, args = _rows_query(columns, since, "?", str(path))
-        return [_row(r) for r in db.execute(query, args)]
+        check_rows(db, str(path))
+        return [_row(r, str(path)) for r in db.execute(query, args)]
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"cannot read ledger {path}: {exc}") from None
     finally:
@@ -200,7 +201,7 @@ def _read_pg_rows(url: str, since: float | None) -> list[LedgerRow]:
         )
         columns = {row[0] for row in found}
         query, args = _rows_query(columns, since, "%s", redact_url(url))
-        return [_row(r) for r in db.execute(query, args)]
+        return [_row(r, redact_url(url)) for r in db.execute(query, args)]
     except Exception as exc:  # psycopg.Error, imported lazily
         if isinstance(exc, ConfigError):
             raise
@@ -315,7 +316,6 @@ def _saving(row: LedgerRow, price: PriceOverride | None) -> float | None:
     return row.cached_input_tokens * (price.input - price.cached_input) / 1e6
 
 
-def _row(r: tuple[Any, ...]) -> LedgerRow:
-    tags = json.loads(r[4]) if r[4] else []
-    values = (*r[:4], tuple(tags), *r[5:-1], bool(r[-1]))
+def _row(r: tuple[Any, ...], where: str) -> LedgerRow:
+    values = (*r[:4], tags_of(r[4], where), *r[5:-1], bool(r[-1]))
     return LedgerRow(*values)
