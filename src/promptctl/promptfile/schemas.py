@@ -38,6 +38,7 @@ __all__ = [
     "schema_findings",
     "schema_problem",
     "schema_text",
+    "secret_problem",
     "validator",
 ]
 
@@ -103,6 +104,30 @@ def _warm_checks() -> None:
         _fast_check(name)
 
 
+def secret_problem(error: ValidationError) -> tuple[str, str] | None:
+    """What is wrong with a text that may be a secret, without quoting it: a key pasted
+    into `api_key_env` (the name of its variable belongs there), a token in a header's
+    value. None where the value may be shown. (What, then the hint.)"""
+    if not isinstance(error.instance, str):
+        return None
+    path = [str(p) for p in error.absolute_path]
+    if "api_key_env" in path:
+        return (
+            "is not the name of an environment variable (the value is not shown: it may be "
+            "the key itself)",
+            "write the variable's name, e.g. `api_key_env: OPENAI_API_KEY`, and keep the key "
+            "in that variable; a key that was written into a committed file must be rotated",
+        )
+    if "headers" in path:
+        sub = error.schema if isinstance(error.schema, dict) else {}
+        expected = sub.get("description") or "a valid header"
+        return (
+            "is not valid (the value is not shown: a header may hold a credential)",
+            f"expected {expected}",
+        )
+    return None
+
+
 def provider_settings_problem(name: str, values: Mapping[str, Any]) -> tuple[str, str] | None:
     """(the setting, what is wrong) when `values` break the rules of `providers:` in
     promptctl.yaml (its JSON Schema), else None: one rule for the config file, a
@@ -114,7 +139,8 @@ def provider_settings_problem(name: str, values: Mapping[str, Any]) -> tuple[str
         return None
     for error in validator("config").iter_errors(doc):
         setting = ".".join(str(p) for p in list(error.absolute_path)[2:])
-        return setting or "(settings)", error.message
+        secret = secret_problem(error)
+        return setting or "(settings)", error.message if secret is None else secret[0]
     return None
 
 
@@ -295,6 +321,9 @@ def _diagnose_one(
 ) -> list[tuple[Path | None, Diagnostic]]:
     where = dotted(list(error.absolute_path)) or "top level"
     loc = doc.locate(ptr)
+    secret = secret_problem(error)
+    if secret is not None:
+        return [(None, finding(CODE_SCHEMA, f"{where}: {secret[0]}", loc, secret[1]))]
     kind = error.validator
     sub = error.schema if isinstance(error.schema, dict) else {}
     instance: Any = error.instance
