@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from promptctl import __version__
-from promptctl.providers._http11 import encode_head, plain_body, read_capped
+from promptctl.providers._http11 import encode_head, plain_body, read_capped, whole_call_timeouts
 from promptctl.providers._pool import ConnectionPool, Origin, Reply
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ class DirectClient:
             )
         origin, head = found
         head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"
-        timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        timeouts = whole_call_timeouts(timeout)
         answer = await self.pool.request(origin, head, "POST", content, timeouts, None, False)
         if not plain_body(answer.headers):
             from promptctl.providers._transport import decoded_reply

@@ -21,6 +21,7 @@ import asyncio
 import re
 import ssl
 import sys
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -41,10 +42,12 @@ __all__ = [
     "encode_head",
     "http_error",
     "incomplete",
+    "late",
     "open_connection",
     "plain_body",
     "read_capped",
     "read_capped_sync",
+    "whole_call_timeouts",
 ]
 
 _MAX_HEAD = 64 * 1024  # a response head larger than this is refused
@@ -150,6 +153,7 @@ class Connection(asyncio.Protocol):
         self._parts: list[bytes] = []  # body bytes not handed over yet
         self._unread = 0
         self._error: BaseException | None = None  # an httpx2 TransportError
+        self._end: float | None = None  # the loop time the whole answer is due by
 
     # ---- protocol callbacks ---------------------------------------------------------
 
@@ -335,6 +339,10 @@ class Connection(asyncio.Protocol):
         transport = self._transport
         assert transport is not None and not self._in_use
         self._start(method, request)
+        # `total`: a loop time the whole answer must have arrived by (a whole call's
+        # `timeout_s`): per-read timeouts alone let a server that trickles its answer a
+        # byte at a time hold the call for ever
+        self._end = timeouts.get("total")
         if isinstance(body, bytes):
             transport.write(head + b"\r\n" + body)
         else:
@@ -399,6 +407,11 @@ class Connection(asyncio.Protocol):
         """Wait until more bytes (or the end) arrive; ReadTimeout after `timeout`."""
         if self._eof:
             return
+        if self._end is not None:
+            left = self._end - self._loop.time()
+            if left <= 0:
+                raise late(request)
+            timeout = left if timeout is None else min(timeout, left)
         if self._paused and self._transport is not None:
             self._paused = False
             self._transport.resume_reading()
@@ -498,6 +511,20 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(TimeoutError())
 
 
+def whole_call_timeouts(timeout: float) -> dict[str, float]:
+    """`Connection.send`'s timeouts of a whole (not streamed) call: each connect, write
+    and read within `timeout`, and the whole answer too (`total`, a loop time)."""
+    total = asyncio.get_running_loop().time() + timeout
+    return {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout, "total": total}
+
+
+def late(request: httpx2.Request | None) -> Exception:
+    """httpx2's `ReadTimeout` for an answer still arriving when its whole time is up."""
+    return http_error(
+        "ReadTimeout", "the whole answer did not arrive within the timeout", request=request
+    )
+
+
 def incomplete(request: httpx2.Request | None) -> Exception:
     """httpx2's `RemoteProtocolError` for a body cut short."""
     return http_error(
@@ -570,23 +597,28 @@ def check_answer_size(size: int) -> None:
         raise answer_too_large()
 
 
-async def read_capped(parts: AsyncIterable[bytes]) -> bytes:
-    """`b"".join(parts)`, refused (`answer_too_large`) once past MAX_ANSWER_BYTES."""
+async def read_capped(parts: AsyncIterable[bytes], end: float | None = None) -> bytes:
+    """`b"".join(parts)`, refused (`answer_too_large`) once past MAX_ANSWER_BYTES, and
+    (`late`) when a part arrives after `end` (a loop time)."""
     chunks: list[bytes] = []
     size = 0
     async for part in parts:
         size += len(part)
         check_answer_size(size)
+        if end is not None and asyncio.get_running_loop().time() > end:
+            raise late(None)
         chunks.append(part)
     return b"".join(chunks)
 
 
-def read_capped_sync(parts: Iterable[bytes]) -> bytes:
-    """`read_capped` for a blocking stream."""
+def read_capped_sync(parts: Iterable[bytes], end: float | None = None) -> bytes:
+    """`read_capped` for a blocking stream (`end`: a `time.monotonic()` value)."""
     chunks: list[bytes] = []
     size = 0
     for part in parts:
         size += len(part)
         check_answer_size(size)
+        if end is not None and time.monotonic() > end:
+            raise late(None)
         chunks.append(part)
     return b"".join(chunks)

@@ -7,7 +7,8 @@ the request goes out in one `sendall`, `recv` until the answer is whole. Without
 blocking call went through httpx2's request and response objects and httpcore2's h11
 machine: ~0.27 ms of CPU per call against ~0.03 ms for the exchange itself
 (docs/performance.md). Errors are httpx2's own, as from its transports; timeouts apply
-to each connect, send and read, as httpx2's do.
+to each connect, send and read, as httpx2's do, and the whole answer is due within the
+timeout too (a server trickling it is cut there, where per-read timeouts never fire).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+import time
 from typing import Any, cast
 
 import httpx2
@@ -23,6 +25,7 @@ from promptctl.providers._http11 import (
     Connection,
     check_answer_size,
     incomplete,
+    late,
 )
 
 __all__ = ["BlockingConnection", "connect"]
@@ -77,6 +80,9 @@ class BlockingConnection(Connection):
         self, head: bytes, body: bytes, timeout: float | None
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         sock = self._sock
+        # the whole answer is due within `timeout`: a server trickling it a byte at a
+        # time past every read's timeout is cut there
+        end = None if timeout is None else time.monotonic() + timeout
         try:
             sock.settimeout(timeout)
             sock.sendall(head + b"\r\n" + body)
@@ -97,6 +103,11 @@ class BlockingConnection(Connection):
                 self._complete = True  # a body read to the close
                 break
             try:
+                if end is not None:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        raise late(None)
+                    sock.settimeout(left)
                 data = sock.recv(_READ)
             except TimeoutError:
                 raise httpx2.ReadTimeout("reading the response timed out") from None

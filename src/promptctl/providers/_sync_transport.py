@@ -109,10 +109,11 @@ class SyncPooledTransport(httpx2.BaseTransport):
         without httpx2's request and response objects or h11. A client holding cookies,
         or an answer setting them or needing to be decoded, goes through httpx2."""
         if client.cookies:
+            end = time.monotonic() + timeout
             with client.stream(
                 "POST", url, headers=headers, content=content, timeout=timeout
             ) as sent:
-                received = read_capped_sync(sent.iter_bytes())
+                received = read_capped_sync(sent.iter_bytes(), end)
             return Reply(sent.status_code, sent.headers, received)
         origin, head = route(client, url, headers, self._routes, self._heads)
         head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"

@@ -14,13 +14,21 @@ Not supported (promptctl never configures them): proxies, HTTP/2, unix sockets.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx2
 
-from promptctl.providers._http11 import Answer, Body, encode_head, plain_body, read_capped
+from promptctl.providers._http11 import (
+    Answer,
+    Body,
+    encode_head,
+    plain_body,
+    read_capped,
+    whole_call_timeouts,
+)
 from promptctl.providers._pool import ConnectionPool, Origin, Reply, default_port
 
 __all__ = ["HttpxBody", "PooledClient", "PooledTransport", "decoded_reply", "route"]
@@ -83,14 +91,15 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         headers). A client holding cookies, or an answer setting them or needing to be
         decoded (gzip), goes through `client` as usual."""
         if client.cookies:
+            end = asyncio.get_running_loop().time() + timeout
             async with client.stream(
                 "POST", url, headers=headers, content=content, timeout=timeout
             ) as sent:
-                body = await read_capped(sent.aiter_bytes())
+                body = await read_capped(sent.aiter_bytes(), end)
             return Reply(sent.status_code, sent.headers, body)
         origin, head = route(client, url, headers, self.pool.routes, self.pool.heads)
         head += b"Content-Length: " + str(len(content)).encode() + b"\r\n"
-        timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        timeouts = whole_call_timeouts(timeout)
         answer = await self.pool.request(origin, head, "POST", content, timeouts, None, False)
         if not plain_body(answer.headers):
             return await decoded_reply(client, answer, url, headers, content)

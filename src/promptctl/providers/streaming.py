@@ -205,6 +205,11 @@ async def stream_chain(
                 await _more(live)
                 for delta in _shown(live.rest, scrub, live.ended):
                     yield delta
+                if not live.ended and gw._clock() > deadline:  # a stream trickling for ever
+                    raise ProviderError(
+                        "timeout",
+                        "the stream was still arriving at the call's deadline (deadline_s)",
+                    )
             parsed = live.decoder.result()  # a malformed tool call fails here, as broken
             finished = True
         except ProviderError as exc:  # broken after the first token: never replayed
