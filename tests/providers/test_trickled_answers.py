@@ -37,6 +37,7 @@ DELTA = {"index": 0, "delta": {"content": "a"}, "finish_reason": None}
 class _Trickle(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cookie_first = False  # the first answer is whole and sets a cookie
+    pings = False  # a stream of keep-alive comments only, never a token
     served = 0
 
     def do_POST(self) -> None:
@@ -74,6 +75,8 @@ class _Trickle(BaseHTTPRequestHandler):
         for _ in range(200):
             event = {"id": "x", "object": "chat.completion.chunk", "model": "m", "choices": [DELTA]}
             data = b"data: " + json.dumps(event).encode() + b"\n\n"
+            if type(self).pings:
+                data = b": ping\n\n"
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
             time.sleep(0.2)
@@ -174,6 +177,27 @@ def test_a_trickled_stream_ends_at_the_deadline_with_its_partial_text(
             asyncio.run(read())
     assert info.value.kind == "timeout" and "deadline" in str(info.value)
     assert info.value.partial_text.startswith("a")
+    assert 0.7 < time.monotonic() - started < 6.0
+
+
+def test_keep_alives_without_a_token_end_at_the_deadline_on_the_blocking_path(
+    tmp_path: Path, trickle: str
+) -> None:
+    """Each comment resets the read timeout, and a blocking `stream()` without
+    `first_token_s` has no timer: the call's deadline is checked as they arrive."""
+    _Trickle.pings = True
+    try:
+        started = time.monotonic()
+        with (
+            _runtime(tmp_path, trickle, deadline_s=0.8) as rt,
+            pytest.raises(ProviderError) as info,
+        ):
+            for _ in rt.stream("support/triage", ticket="x"):
+                pass
+    finally:
+        _Trickle.pings = False
+    assert info.value.kind == "timeout" and "no first token" in str(info.value)
+    assert not isinstance(info.value, StreamInterrupted)
     assert 0.7 < time.monotonic() - started < 6.0
 
 

@@ -304,7 +304,7 @@ async def _open(
             body = _Body(await client.send(http_request, stream=True))
         opened.append(body)
         live = _Live(body, slot, SSEParser(), make_decoder(), [], begun, 0.0, timeout_s)
-        return await _first(live, adapter, gw.redactor.bytes)
+        return await _first(live, adapter, gw.redactor.bytes, lambda: gw._clock() > deadline)
 
     async def attempt(_: int) -> _Live:
         slot = limiter.slot()
@@ -364,10 +364,12 @@ async def _first(
     live: _Live,
     adapter: Any,
     redact: Callable[[bytes], bytes],
+    past_deadline: Callable[[], bool],
 ) -> _Live:
     """Read until the first text delta, the end of an empty answer, or an error. A whole
     JSON body (an error, or a server ignoring `stream`) is parsed as the adapter parses a
-    whole answer, scrubbed of known keys first as the whole-call path does."""
+    whole answer, scrubbed of known keys first as the whole-call path does. Keep-alives
+    past the call's deadline end the wait (a blocking read has no timer to do it)."""
     resp = live.body.resp
     status = resp.status_code
     ctype = resp.headers.get("content-type", "")
@@ -386,6 +388,8 @@ async def _first(
             live.deltas = live.rest
             live.rest = []
             break
+        if not live.ended and past_deadline():  # (not retried: the deadline has passed)
+            raise ProviderError("timeout", "no first token before the call's deadline (deadline_s)")
     live.first_at = time.perf_counter()
     return live
 
