@@ -95,3 +95,39 @@ def test_an_answer_over_the_cap_is_a_bad_response(
     assert getattr(answered, "text", "") == "x" * SMALL_OK
     if how == "after a cookie":  # the later requests went out with the cookie: httpx2's path
         assert "s=abc" in fake_llm.requests[-1].headers.get("cookie", "")
+
+
+@pytest.mark.parametrize("blocking", [False, True], ids=["async", "blocking"])
+def test_a_gzip_bomb_answering_a_stream_request_stops_at_the_cap(
+    blocking: bool,
+    fake_llm: FakeLLM,
+    fake_project: Project,
+    fake_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream request answered with one JSON body (an error, or a server ignoring
+    `stream`) is read whole; that read was not capped (session 14: a 300 MiB bomb was
+    decoded in full, a larger one would take all memory)."""
+    monkeypatch.setattr(_http11, "MAX_ANSWER_BYTES", CAP)
+    gateway = Gateway(fake_project, env=fake_env, use_cache=False)
+    request = chat("openai/gpt-4o-mini")
+    fake_llm.raw(gzip.compress(BIG), wire="openai", headers={"content-encoding": "gzip"})
+    if blocking:
+        try:
+            with pytest.raises(ProviderError, match="larger than") as info:
+                for _ in gateway.stream_sync(request):
+                    pass
+        finally:
+            gateway.close()
+    else:
+
+        async def read() -> None:
+            try:
+                async for _ in gateway.stream(request):
+                    pass
+            finally:
+                await gateway.aclose()
+
+        with pytest.raises(ProviderError, match="larger than") as info:
+            asyncio.run(read())
+    assert info.value.kind == "bad_response"

@@ -38,6 +38,7 @@ class _Trickle(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cookie_first = False  # the first answer is whole and sets a cookie
     pings = False  # a stream of keep-alive comments only, never a token
+    slow_head = False  # the response head itself, a byte every 50 ms
     served = 0
 
     def do_POST(self) -> None:
@@ -45,7 +46,12 @@ class _Trickle(BaseHTTPRequestHandler):
         cls = type(self)
         cls.served += 1
         try:
-            if body.get("stream"):
+            if cls.slow_head and not (cls.cookie_first and cls.served == 1):
+                for byte in b"HTTP/1.1 200 OK\r\nx-pad: " + b"a" * 2000:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            elif body.get("stream"):
                 self._events()
             elif cls.cookie_first and cls.served == 1:
                 self.send_response(200)
@@ -110,7 +116,7 @@ def test_a_trickled_whole_answer_is_cut_at_timeout_s_blocking(tmp_path: Path, tr
         started = time.monotonic()
         with pytest.raises(ProviderError) as info:
             rt.run("support/triage", ticket="x")
-    assert info.value.kind == "timeout"
+    assert info.value.kind == "timeout" and "the whole answer did not arrive" in str(info.value)
     assert time.monotonic() - started < 6.0  # timeout_s 0.5 s; before: the server's 40 s
 
 
@@ -196,9 +202,34 @@ def test_keep_alives_without_a_token_end_at_the_deadline_on_the_blocking_path(
                 pass
     finally:
         _Trickle.pings = False
-    assert info.value.kind == "timeout" and "no first token" in str(info.value)
+    assert info.value.kind == "timeout" and "deadline" in str(info.value)
     assert not isinstance(info.value, StreamInterrupted)
     assert 0.7 < time.monotonic() - started < 6.0
+
+
+@pytest.mark.parametrize("how", ["stream", "run after a cookie"])
+def test_a_head_trickled_a_byte_at_a_time_is_cut_on_the_blocking_httpx2_path(
+    tmp_path: Path, trickle: str, how: str
+) -> None:
+    """httpcore2 reads a stream's head (and, once a cookie is held, a whole call's) with
+    a timeout per read: the call's deadline, or the whole call's timeout_s, ends it."""
+    _Trickle.slow_head = True
+    _Trickle.cookie_first = how != "stream"
+    try:
+        with _runtime(tmp_path, trickle, deadline_s=0.8) as rt:
+            if how != "stream":
+                assert rt.run("support/triage", ticket="x").text == "ok"
+            started = time.monotonic()
+            with pytest.raises(ProviderError) as info:
+                if how == "stream":
+                    for _ in rt.stream("support/triage", ticket="y"):
+                        pass
+                else:
+                    rt.run("support/triage", ticket="y")
+    finally:
+        _Trickle.slow_head = _Trickle.cookie_first = False
+    assert info.value.kind == "timeout"
+    assert time.monotonic() - started < 6.0  # before: 2,000 bytes x 50 ms, 100 s
 
 
 def test_a_whole_answer_that_arrives_in_time_is_unaffected(tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     import httpx2
 
 __all__ = [
+    "LATE",
     "MAX_ANSWER_BYTES",
+    "PAST_DEADLINE",
     "Answer",
     "Body",
     "Connection",
@@ -422,6 +424,8 @@ class Connection(asyncio.Protocol):
         try:
             await waiter
         except TimeoutError:
+            if self._end is not None and self._loop.time() >= self._end:
+                raise late(request) from None  # the whole answer's time, not the read's
             raise http_error(
                 "ReadTimeout", "reading the response timed out", request=request
             ) from None
@@ -518,11 +522,14 @@ def whole_call_timeouts(timeout: float) -> dict[str, float]:
     return {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout, "total": total}
 
 
+# the messages of the timeouts a trickled answer meets (callers say which bound it was)
+LATE = "the whole answer did not arrive within the timeout"
+PAST_DEADLINE = "the answer was still arriving at the call's deadline"
+
+
 def late(request: httpx2.Request | None) -> Exception:
     """httpx2's `ReadTimeout` for an answer still arriving when its whole time is up."""
-    return http_error(
-        "ReadTimeout", "the whole answer did not arrive within the timeout", request=request
-    )
+    return http_error("ReadTimeout", LATE, request=request)
 
 
 def incomplete(request: httpx2.Request | None) -> Exception:

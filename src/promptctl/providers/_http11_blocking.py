@@ -110,6 +110,8 @@ class BlockingConnection(Connection):
                     sock.settimeout(left)
                 data = sock.recv(_READ)
             except TimeoutError:
+                if end is not None and time.monotonic() >= end:
+                    raise late(None) from None  # the whole answer's time, not the read's
                 raise httpx2.ReadTimeout("reading the response timed out") from None
             except OSError as exc:
                 raise httpx2.ReadError(str(exc) or type(exc).__name__) from exc

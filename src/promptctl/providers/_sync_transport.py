@@ -29,7 +29,7 @@ import httpcore2
 import httpx2
 from httpx2._transports.default import map_httpcore_exceptions
 
-from promptctl.providers._http11 import plain_body, read_capped_sync
+from promptctl.providers._http11 import PAST_DEADLINE, plain_body, read_capped_sync
 from promptctl.providers._http11_blocking import BlockingConnection, connect
 from promptctl.providers._pool import Reply, default_port
 from promptctl.providers._transport import route
@@ -110,9 +110,12 @@ class SyncPooledTransport(httpx2.BaseTransport):
         or an answer setting them or needing to be decoded, goes through httpx2."""
         if client.cookies:
             end = time.monotonic() + timeout
-            with client.stream(
-                "POST", url, headers=headers, content=content, timeout=timeout
-            ) as sent:
+            with (
+                reads_until(end),
+                client.stream(
+                    "POST", url, headers=headers, content=content, timeout=timeout
+                ) as sent,
+            ):
                 received = read_capped_sync(sent.iter_bytes(), end)
             return Reply(sent.status_code, sent.headers, received)
         origin, head = route(client, url, headers, self._routes, self._heads)
@@ -350,6 +353,22 @@ class _OneSendBackend(httpcore2.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+_reads = threading.local()
+
+
+@contextlib.contextmanager
+def reads_until(end: float | None) -> Iterator[None]:
+    """The reads of this thread's httpcore2 connections (a stream's head and chunks, a
+    whole call sent through httpx2) end by `end`, a `time.monotonic()` value, whatever
+    each read's own timeout: a server trickling bytes resets those for ever."""
+    previous = getattr(_reads, "end", None)
+    _reads.end = end
+    try:
+        yield
+    finally:
+        _reads.end = previous
+
+
 class _OneSendStream(httpcore2.NetworkStream):
     """Writes are held until the next read (or a large request) and sent as one."""
 
@@ -361,7 +380,18 @@ class _OneSendStream(httpcore2.NetworkStream):
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         if self._pending:
             self._flush(timeout)
-        return self._inner.read(max_bytes, timeout)
+        end = getattr(_reads, "end", None)
+        if end is not None:  # `reads_until`
+            left = end - time.monotonic()
+            if left <= 0:
+                raise httpcore2.ReadTimeout(PAST_DEADLINE)
+            timeout = left if timeout is None else min(timeout, left)
+        try:
+            return self._inner.read(max_bytes, timeout)
+        except httpcore2.ReadTimeout:
+            if end is not None and time.monotonic() >= end:  # the deadline, not the read's
+                raise httpcore2.ReadTimeout(PAST_DEADLINE) from None
+            raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         """httpcore2 writes the head, then the body: one `send` instead of two."""

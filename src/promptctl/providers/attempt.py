@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from promptctl.errors import ProviderError
 from promptctl.plan.request import ChatRequest
+from promptctl.providers._http11 import LATE
 from promptctl.providers.base import Parsed, WireRequest, scrub
 from promptctl.providers.chain import TargetPlan
 from promptctl.providers.redact import Redactor
@@ -142,6 +143,8 @@ def _client_error(exc: Exception, timeout_s: float) -> ProviderError | None:
     if httpx2 is None:
         return None
     if isinstance(exc, httpx2.TimeoutException):
+        if str(exc) == LATE:  # the answer came, but a byte at a time
+            return ProviderError("timeout", f"the whole answer did not arrive within {timeout_s}s")
         return ProviderError("timeout", f"no response within {timeout_s}s")
     if isinstance(exc, httpx2.LocalProtocolError):
         return ProviderError(

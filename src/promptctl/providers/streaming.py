@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from promptctl.errors import ProviderError, StreamInterrupted
 from promptctl.plan.request import ChatRequest
 from promptctl.providers import _http
+from promptctl.providers._http11 import PAST_DEADLINE, read_capped, read_capped_sync
 from promptctl.providers.attempt import reported_cost, tag
 from promptctl.providers.base import Parsed, StreamDecoder
 from promptctl.providers.blocking import BlockingSleep, BlockingSlot
@@ -85,26 +86,33 @@ class _Body:
         return chunk
 
     async def read(self) -> bytes:
-        data: bytes = await self.resp.aread()
-        return data
+        """The whole body (a JSON answer or error instead of events), decoded as it is
+        read and refused past the answer cap: a gzip bomb stops there."""
+        return await read_capped(self._chunks)
 
     async def close(self) -> None:
         await self.resp.aclose()
 
 
 class _BlockingBody(_Body):
-    """The same over the blocking client: its awaits never suspend."""
+    """The same over the blocking client: its awaits never suspend. Its reads end at the
+    call's deadline (`end`, a `time.monotonic()` value): no timer can interrupt them."""
 
-    def __init__(self, resp: Any) -> None:
+    def __init__(self, resp: Any, end: float) -> None:
+        from promptctl.providers._sync_transport import reads_until
+
         self.resp = resp
         self._iter = resp.iter_bytes()
+        self._end = end
+        self._reads_until = reads_until
 
     async def chunk(self) -> bytes | None:
-        return next(self._iter, None)
+        with self._reads_until(self._end):
+            return next(self._iter, None)
 
     async def read(self) -> bytes:
-        data: bytes = self.resp.read()
-        return data
+        with self._reads_until(self._end):
+            return read_capped_sync(self._iter)
 
     async def close(self) -> None:
         self.resp.close()
@@ -206,10 +214,7 @@ async def stream_chain(
                 for delta in _shown(live.rest, scrub, live.ended):
                     yield delta
                 if not live.ended and gw._clock() > deadline:  # a stream trickling for ever
-                    raise ProviderError(
-                        "timeout",
-                        "the stream was still arriving at the call's deadline (deadline_s)",
-                    )
+                    raise ProviderError("timeout", f"{PAST_DEADLINE} (deadline_s)")
             parsed = live.decoder.result()  # a malformed tool call fails here, as broken
             finished = True
         except ProviderError as exc:  # broken after the first token: never replayed
@@ -299,7 +304,11 @@ async def _open(
         )
         body: _Body
         if blocking:
-            body = _BlockingBody(client.send(http_request, stream=True))
+            from promptctl.providers._sync_transport import reads_until
+
+            end = time.monotonic() + max(0.0, deadline - gw._clock())
+            with reads_until(end):  # a head trickled a byte at a time, too
+                body = _BlockingBody(client.send(http_request, stream=True), end)
         else:
             body = _Body(await client.send(http_request, stream=True))
         opened.append(body)
@@ -423,6 +432,8 @@ async def _more(live: _Live) -> None:
 
 def _transport(exc: Exception, timeout_s: float) -> ProviderError:
     if isinstance(exc, _http.TimeoutError_):
+        if str(exc) == PAST_DEADLINE:  # a blocking read cut at the deadline (reads_until)
+            return ProviderError("timeout", f"{PAST_DEADLINE} (deadline_s)")
         return ProviderError("timeout", f"no data within {timeout_s}s")
     return ProviderError("network", f"{type(exc).__name__}: {exc}")
 
