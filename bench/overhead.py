@@ -47,16 +47,21 @@ RESPONSE = (
 )
 
 
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """One request off a keep-alive connection: its head, then its body (returned)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return await reader.readexactly(length)
+
+
 async def _serve(sock: socket.socket, latency: float) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                await reader.readexactly(length)
+                await read_request(reader)
                 if latency:
                     await asyncio.sleep(latency)
                 writer.write(RESPONSE)

@@ -30,6 +30,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.overhead import REPLY as OK
+from bench.overhead import read_request
 
 from promptctl.errors import ProviderError
 from promptctl.promptfile.model import ProviderSettings
@@ -38,17 +42,6 @@ from runtime.helpers import prompt, write_bundle
 
 Writer = asyncio.StreamWriter
 Behaviour = Callable[[Writer], Awaitable[None]]
-OK = json.dumps(
-    {
-        "id": "x",
-        "object": "chat.completion",
-        "model": "m",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
-        ],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
-    }
-).encode()
 JSON_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
 SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n"
 BEHAVIOURS: dict[str, Behaviour] = {}
@@ -211,7 +204,7 @@ async def redirect_to_itself(w: Writer) -> None:
 
 @behaviour
 async def json_nan(w: Writer) -> None:
-    await _send(w, _sized(JSON_HEAD, OK.replace(b'"prompt_tokens": 3', b'"prompt_tokens": NaN')))
+    await _send(w, _sized(JSON_HEAD, OK.replace(b'"prompt_tokens": 10', b'"prompt_tokens": NaN')))
 
 
 class Server:
@@ -233,12 +226,7 @@ class Server:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: Writer) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            await read_request(reader)
             await BEHAVIOURS[self.current](writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
