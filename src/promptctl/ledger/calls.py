@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import ConfigError
-from promptctl.ledger.row_types import check_rows, tags_of
+from promptctl.ledger.row_types import check_pg_rows, check_rows, tags_of
 from promptctl.ledger.store import connect
 
 __all__ = ["CallFilter", "CallRow", "read_calls"]
@@ -112,17 +112,23 @@ def read_calls(path: Path | str, where: CallFilter) -> list[CallRow]:
         url = str(path)
         pg = pg_connect(url, migrate=False)
         try:
-            has_operation = pg.execute(
-                "SELECT 1 FROM information_schema.columns"
-                " WHERE table_name = 'calls' AND column_name = 'operation'"
-            ).fetchone()
-            fields, narrowed = _fields_for(where, has_operation is not None)
+            columns = {
+                row[0]
+                for row in pg.execute(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_name = 'calls' AND table_schema = current_schema()"
+                )
+            }
+            fields, narrowed = _fields_for(where, "operation" in columns)
             if narrowed is None:
                 return []
+            check_pg_rows(pg, columns, redact_url(url))
             sql, args = _where(narrowed, "%s")
             query = f"SELECT {fields} FROM calls{sql} ORDER BY ts DESC, id DESC LIMIT %s"
             rows = pg.execute(query, [*args, _sql_limit(where.limit)])
             return [_row(r, redact_url(url)) for r in rows]
+        except ConfigError:
+            raise
         except Exception as exc:  # psycopg.Error, imported lazily
             raise ConfigError(f"cannot read ledger {redact_url(url)}: {exc}") from None
         finally:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import ConfigError, UsageError
-from promptctl.ledger.row_types import check_rows, tags_of
+from promptctl.ledger.row_types import check_pg_rows, check_rows, tags_of
 from promptctl.ledger.store import connect
 from promptctl.promptfile.model import PriceOverride
 
@@ -201,6 +201,7 @@ def _read_pg_rows(url: str, since: float | None) -> list[LedgerRow]:
         )
         columns = {row[0] for row in found}
         query, args = _rows_query(columns, since, "%s", redact_url(url))
+        check_pg_rows(db, columns, redact_url(url))
         return [_row(r, redact_url(url)) for r in db.execute(query, args)]
     except Exception as exc:  # psycopg.Error, imported lazily
         if isinstance(exc, ConfigError):
