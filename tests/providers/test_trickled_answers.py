@@ -111,6 +111,12 @@ def _runtime(tmp_path: Path, url: str, **gateway: Any) -> Runtime:
     return Runtime.load(path, ledger=False, gateway_options=gateway or None)
 
 
+def _read_stream(rt: Runtime, ticket: str) -> None:
+    """A blocking `stream()` read to its end."""
+    for _ in rt.stream("support/triage", ticket=ticket):
+        pass
+
+
 def test_a_trickled_whole_answer_is_cut_at_timeout_s_blocking(tmp_path: Path, trickle: str) -> None:
     with _runtime(tmp_path, trickle) as rt:
         started = time.monotonic()
@@ -170,8 +176,7 @@ def test_a_trickled_stream_ends_at_the_deadline_with_its_partial_text(
             _runtime(tmp_path, trickle, deadline_s=0.8) as rt,
             pytest.raises(StreamInterrupted) as info,
         ):
-            for _ in rt.stream("support/triage", ticket="x"):
-                pass
+            _read_stream(rt, "x")
     else:
 
         async def read() -> None:
@@ -198,8 +203,7 @@ def test_keep_alives_without_a_token_end_at_the_deadline_on_the_blocking_path(
             _runtime(tmp_path, trickle, deadline_s=0.8) as rt,
             pytest.raises(ProviderError) as info,
         ):
-            for _ in rt.stream("support/triage", ticket="x"):
-                pass
+            _read_stream(rt, "x")
     finally:
         _Trickle.pings = False
     assert info.value.kind == "timeout" and "deadline" in str(info.value)
@@ -222,8 +226,7 @@ def test_a_head_trickled_a_byte_at_a_time_is_cut_on_the_blocking_httpx2_path(
             started = time.monotonic()
             with pytest.raises(ProviderError) as info:
                 if how == "stream":
-                    for _ in rt.stream("support/triage", ticket="y"):
-                        pass
+                    _read_stream(rt, "y")
                 else:
                     rt.run("support/triage", ticket="y")
     finally:
